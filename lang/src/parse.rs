@@ -1,0 +1,277 @@
+//! Entry points: source text in, syntax tree and syntax errors out. The
+//! parser does no I/O and never panics; every error has a span.
+
+use crate::ast::*;
+use crate::lexer::{self, Comment, CommentKind, LexError, Token};
+use lalrpop_util::{ErrorRecovery, ParseError};
+
+lalrpop_util::lalrpop_mod!(
+    #[allow(clippy::all, clippy::pedantic, unused)]
+    grammar
+);
+
+pub(crate) fn bin(op: BinOp, a: Expr, b: Expr, l: usize, r: usize) -> Expr {
+    Expr {
+        kind: ExprKind::Binary(op, Box::new(a), Box::new(b)),
+        span: Span::new(l, r),
+    }
+}
+
+pub(crate) fn un(op: UnOp, e: Expr, l: usize, r: usize) -> Expr {
+    Expr {
+        kind: ExprKind::Unary(op, Box::new(e)),
+        span: Span::new(l, r),
+    }
+}
+
+/// A syntax error: where, what was found, what was expected.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SyntaxError {
+    pub span: Span,
+    pub message: String,
+    /// Human-readable token names the parser would have accepted.
+    pub expected: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Parsed {
+    pub file: File,
+    pub errors: Vec<SyntaxError>,
+}
+
+/// Doc comments by position, so that grammar actions can attach the block of
+/// `///` lines that ends right before a declaration.
+pub struct Docs<'s> {
+    src: &'s str,
+    docs: Vec<&'s Comment>,
+}
+
+impl Docs<'_> {
+    pub fn before(&self, start: usize) -> Option<Doc> {
+        // The last doc comment that ends before `start`, with only whitespace
+        // between; then walk back over the contiguous block.
+        let idx = self.docs.partition_point(|c| c.end <= start);
+        if idx == 0 {
+            return None;
+        }
+        let mut first = idx - 1;
+        let gap = |a: usize, b: usize| self.src.get(a..b).is_some_and(|t| t.trim().is_empty());
+        if !gap(self.docs[first].end, start) {
+            return None;
+        }
+        while first > 0 && gap(self.docs[first - 1].end, self.docs[first].start) {
+            first -= 1;
+        }
+        let block = &self.docs[first..idx];
+        let text: Vec<&str> = block
+            .iter()
+            .map(|c| {
+                let t = c.text.trim_start_matches("///");
+                t.strip_prefix(' ').unwrap_or(t).trim_end()
+            })
+            .collect();
+        Some(Doc {
+            text: text.join("\n"),
+            span: Span::new(block[0].start, block[block.len() - 1].end),
+        })
+    }
+}
+
+/// Parses a whole file. Always returns a tree (with `Error` nodes where text
+/// was skipped) plus every syntax error found.
+pub fn parse_file(src: &str) -> Parsed {
+    let (tokens, comments) = lexer::lex(src, 0);
+    let starts: Vec<usize> = tokens.iter().map(|t| t.0).collect();
+    let docs = Docs {
+        src,
+        docs: comments.iter().filter(|c| c.kind == CommentKind::Doc).collect(),
+    };
+    let mut recovered = Vec::new();
+    let result = grammar::FileParser::new().parse(
+        &docs,
+        &mut recovered,
+        tokens.into_iter().map(Ok::<_, LexError>),
+    );
+    let mut errors: Vec<SyntaxError> = recovered
+        .into_iter()
+        .map(|ErrorRecovery { error, .. }| convert(error, src.len()))
+        .collect();
+    let mut file = match result {
+        Ok(file) => file,
+        Err(e) => {
+            errors.push(convert(e, src.len()));
+            File {
+                package: None,
+                items: vec![Item::Error(Span::new(0, src.len()))],
+                comments: Vec::new(),
+            }
+        }
+    };
+    errors.sort_by_key(|e| e.span.start);
+    errors.dedup_by_key(|e| e.span.start);
+    // Recovery resumes at the first token that fits, which is sometimes the
+    // wrong one (`severity = high` resumes at `high`, read as a new entry):
+    // an error within two tokens of the previous one is that cascade, not a
+    // new mistake.
+    let mut kept: Vec<SyntaxError> = Vec::new();
+    for e in errors {
+        let cascade = kept.last().is_some_and(|prev| {
+            let between = starts.partition_point(|&s| s < e.span.start)
+                - starts.partition_point(|&s| s < prev.span.start);
+            between <= 2
+        });
+        if !cascade {
+            kept.push(e);
+        }
+    }
+    let errors = kept;
+    file.comments = comments;
+    Parsed { file, errors }
+}
+
+/// Parses one expression whose text starts at byte `offset` of its file (used
+/// for the `{…}` parts of message templates).
+pub fn parse_expr_at(text: &str, offset: usize, file_len: usize) -> Result<Expr, SyntaxError> {
+    let (tokens, _) = lexer::lex(text, offset);
+    let docs = Docs { src: "", docs: Vec::new() };
+    let mut recovered = Vec::new();
+    let end = offset + text.len();
+    let result = grammar::ExprParser::new().parse(
+        &docs,
+        &mut recovered,
+        tokens.into_iter().map(Ok::<_, LexError>),
+    );
+    if let Some(r) = recovered.into_iter().next() {
+        return Err(convert(r.error, end.min(file_len)));
+    }
+    result.map_err(|e| convert(e, end.min(file_len)))
+}
+
+/// Splits a message template into text and `{expression}` parts. `lit` is
+/// the string literal as it appears in `src` (quotes included), so that the
+/// expressions keep their true spans.
+pub fn parse_template(src: &str, lit: &StrLit) -> Result<Vec<TemplatePart>, SyntaxError> {
+    let raw = src.get(lit.span.start..lit.span.end).unwrap_or("\"\"");
+    let inner_start = lit.span.start + 1;
+    let inner = raw.get(1..raw.len().saturating_sub(1)).unwrap_or("");
+    let mut parts = Vec::new();
+    let mut text = String::new();
+    let bytes = inner.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => {
+                // Escapes were checked by the lexer; decode the common ones.
+                let next = inner[i + 1..].chars().next().unwrap_or('\\');
+                text.push(match next {
+                    'n' => '\n',
+                    't' => '\t',
+                    'r' => '\r',
+                    c => c,
+                });
+                i += 1 + next.len_utf8();
+            }
+            b'{' if bytes.get(i + 1) == Some(&b'{') => {
+                text.push('{');
+                i += 2;
+            }
+            b'}' if bytes.get(i + 1) == Some(&b'}') => {
+                text.push('}');
+                i += 2;
+            }
+            b'{' => {
+                let close = inner[i..].find('}').map(|j| i + j).ok_or_else(|| SyntaxError {
+                    span: Span::new(inner_start + i, inner_start + i + 1),
+                    message: "unclosed `{` in message template (write `{{` for a literal brace)"
+                        .into(),
+                    expected: vec!["`}`".into()],
+                })?;
+                if !text.is_empty() {
+                    parts.push(TemplatePart::Text(std::mem::take(&mut text)));
+                }
+                let expr = parse_expr_at(&inner[i + 1..close], inner_start + i + 1, src.len())?;
+                parts.push(TemplatePart::Expr(expr));
+                i = close + 1;
+            }
+            b'}' => {
+                return Err(SyntaxError {
+                    span: Span::new(inner_start + i, inner_start + i + 1),
+                    message: "unmatched `}` in message template (write `}}` for a literal brace)"
+                        .into(),
+                    expected: Vec::new(),
+                });
+            }
+            _ => {
+                let c = inner[i..].chars().next().unwrap_or(' ');
+                text.push(c);
+                i += c.len_utf8();
+            }
+        }
+    }
+    if !text.is_empty() {
+        parts.push(TemplatePart::Text(text));
+    }
+    Ok(parts)
+}
+
+fn convert(e: ParseError<usize, Token, LexError>, eof: usize) -> SyntaxError {
+    match e {
+        ParseError::InvalidToken { location } => SyntaxError {
+            span: Span::new(location, location + 1),
+            message: "invalid token".into(),
+            expected: Vec::new(),
+        },
+        ParseError::UnrecognizedEof { location, expected } => SyntaxError {
+            span: Span::new(location.min(eof), location.min(eof)),
+            message: "unexpected end of file".into(),
+            expected: tidy(expected),
+        },
+        ParseError::UnrecognizedToken {
+            token: (l, Token::Error(err), r),
+            ..
+        } => SyntaxError {
+            span: Span::new(l, r),
+            message: err.to_string(),
+            expected: Vec::new(),
+        },
+        ParseError::UnrecognizedToken {
+            token: (l, tok, r),
+            expected,
+        } => SyntaxError {
+            span: Span::new(l, r),
+            message: format!("unexpected {tok}"),
+            expected: tidy(expected),
+        },
+        ParseError::ExtraToken { token: (l, tok, r) } => SyntaxError {
+            span: Span::new(l, r),
+            message: format!("unexpected {tok} after the end"),
+            expected: Vec::new(),
+        },
+        ParseError::User { error } => SyntaxError {
+            span: Span::new(0, 0),
+            message: error.to_string(),
+            expected: Vec::new(),
+        },
+    }
+}
+
+/// lalrpop names terminals as they are written in the grammar (`"ident"`,
+/// `"}"`); turn them into what a user reads, keywords last.
+fn tidy(expected: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = expected
+        .into_iter()
+        .map(|t| {
+            let t = t.trim_matches('"').to_string();
+            match t.as_str() {
+                "ident" => "a name".to_string(),
+                "string" => "a string".to_string(),
+                "int" => "a number".to_string(),
+                "float" | "duration" | "timestamp" | "ip" | "cidr" => format!("a {t}"),
+                _ => format!("`{t}`"),
+            }
+        })
+        .collect();
+    out.sort_by_key(|t| (t.starts_with('`') && t[1..].starts_with(char::is_alphabetic), t.clone()));
+    out.dedup();
+    out
+}

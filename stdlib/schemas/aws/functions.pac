@@ -1,0 +1,162 @@
+package aws
+
+// Helper functions for policies on AWS resources. Call them unqualified
+// (`covers_port(p, 22)`) or as methods (`p.covers_port(22)`).
+
+// ---------------------------------------------------------------------------
+// Security groups
+// ---------------------------------------------------------------------------
+
+/// True when the rule lets traffic reach `port`: protocol `-1` covers every port, ICMP (`icmp`, `icmpv6`, `1`, `58`) none; otherwise from_port..to_port inclusive, a missing bound meaning open-ended.
+fn covers_port(p: aws.ec2.IpPermission, port: int) -> bool =
+  p.ip_protocol == "-1"
+  or (p.ip_protocol not in ["icmp", "icmpv6", "1", "58"]
+      and (p.from_port ?? 0) <= port and port <= (p.to_port ?? 65535))
+
+/// True when the rule covers at least one of `ports` (see `covers_port`).
+fn covers_any_port(p: aws.ec2.IpPermission, ports: list<int>) -> bool =
+  any port in ports: covers_port(p, port)
+
+/// True when the rule allows the whole internet: an IPv4 range `0.0.0.0/0` or an IPv6 range `::/0`.
+fn open_to_world(p: aws.ec2.IpPermission) -> bool =
+  (any r in p.ip_ranges: r.cidr_ip == 0.0.0.0/0)
+  or (any r in p.ipv6_ranges: r.cidr_ipv6 == cidr("::/0"))
+
+/// True when an inbound rule of the group allows `port` from the whole internet (IPv4 or IPv6).
+fn world_ingress_on_port(sg: aws.ec2.security_group, port: int) -> bool =
+  any p in sg.ip_permissions: open_to_world(p) and covers_port(p, port)
+
+/// True when an inbound rule of the group allows any of `ports` from the whole internet (IPv4 or IPv6).
+fn world_ingress_on_any_port(sg: aws.ec2.security_group, ports: list<int>) -> bool =
+  any p in sg.ip_permissions: open_to_world(p) and covers_any_port(p, ports)
+
+// ---------------------------------------------------------------------------
+// Network ACLs
+// ---------------------------------------------------------------------------
+
+/// True when the network ACL rule matches traffic to `port`: protocol `-1` matches every port, ICMP (`1`, `58`) none; otherwise its port range, a missing bound meaning open-ended.
+fn acl_entry_covers_port(e: aws.ec2.NetworkAclEntry, port: int) -> bool =
+  e.protocol == "-1"
+  or (e.protocol not in ["1", "58"]
+      and (e.port_range?.from_port ?? 0) <= port and port <= (e.port_range?.to_port ?? 65535))
+
+/// True when the network ACL rule matches the whole internet: `cidr_block` `0.0.0.0/0` or `ipv6_cidr_block` `::/0`.
+fn acl_entry_open_to_world(e: aws.ec2.NetworkAclEntry) -> bool =
+  (has(e.cidr_block) and e.cidr_block == 0.0.0.0/0)
+  or (has(e.ipv6_cidr_block) and e.ipv6_cidr_block == cidr("::/0"))
+
+/// True when an inbound `allow` rule of the network ACL matches `port` from the whole internet; like CIS 5.1, rule order (earlier denies) is ignored.
+fn nacl_allows_world_ingress(acl: aws.ec2.network_acl, port: int) -> bool =
+  any e in acl.entries:
+    not e.egress and e.rule_action == "allow"
+    and acl_entry_open_to_world(e) and acl_entry_covers_port(e, port)
+
+// ---------------------------------------------------------------------------
+// Instances, volumes, snapshots, AMIs
+// ---------------------------------------------------------------------------
+
+/// True when the instance's state is `running`.
+fn is_running(i: aws.ec2.instance) -> bool =
+  i.state.name == "running"
+
+/// True when the instance only accepts IMDSv2 (`metadata_options.http_tokens == "required"`).
+fn requires_imdsv2(i: aws.ec2.instance) -> bool =
+  (i.metadata_options?.http_tokens ?? "optional") == "required"
+
+/// True when the instance has a public IPv4 address, on its primary or any other network interface.
+fn has_public_ip(i: aws.ec2.instance) -> bool =
+  has(i.public_ip_address) or (any n in i.network_interfaces: has(n.association))
+
+/// True when the volume is attached to nothing (state `available`).
+fn is_unattached(v: aws.ec2.volume) -> bool =
+  v.state == "available"
+
+/// True when anyone may create volumes from the snapshot (a create-volume permission for group `all`).
+fn is_public_snapshot(s: aws.ec2.snapshot) -> bool =
+  any perm in s.create_volume_permissions: (perm.group_name ?? "") == "all"
+
+/// True when anyone may launch the AMI (`public`, or a launch permission for group `all`).
+fn is_public_image(img: aws.ec2.image) -> bool =
+  img.public or (any perm in img.launch_permissions: (perm.group_name ?? "") == "all")
+
+// ---------------------------------------------------------------------------
+// S3 buckets
+// ---------------------------------------------------------------------------
+
+/// True when the bucket ACL grants anything to the `AllUsers` or `AuthenticatedUsers` group.
+fn acl_is_public(b: aws.s3.bucket) -> bool =
+  any g in b.acl.grants:
+    (g.grantee.uri ?? "") in ["http://acs.amazonaws.com/groups/global/AllUsers",
+                              "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"]
+
+/// True when all four bucket-level Block Public Access settings are on (the account-level settings are not modelled).
+fn public_access_fully_blocked(b: aws.s3.bucket) -> bool =
+  (b.public_access_block?.block_public_acls ?? false)
+  and (b.public_access_block?.ignore_public_acls ?? false)
+  and (b.public_access_block?.block_public_policy ?? false)
+  and (b.public_access_block?.restrict_public_buckets ?? false)
+
+/// True when the bucket is public through its policy (unless restrict_public_buckets) or its ACL (unless ignore_public_acls).
+fn is_public_bucket(b: aws.s3.bucket) -> bool =
+  ((b.policy_status?.is_public ?? false)
+   and not (b.public_access_block?.restrict_public_buckets ?? false))
+  or (acl_is_public(b) and not (b.public_access_block?.ignore_public_acls ?? false))
+
+/// True when the bucket has a default encryption rule (SSE-S3, SSE-KMS or DSSE-KMS).
+fn bucket_default_encrypted(b: aws.s3.bucket) -> bool =
+  has(b.encryption)
+  and (any r in b.encryption.rules: has(r.apply_server_side_encryption_by_default))
+
+/// True when the bucket's default encryption uses KMS (`aws:kms` or `aws:kms:dsse`).
+fn bucket_kms_encrypted(b: aws.s3.bucket) -> bool =
+  has(b.encryption)
+  and (any r in b.encryption.rules:
+         starts_with(r.apply_server_side_encryption_by_default?.sse_algorithm ?? "", "aws:kms"))
+
+/// True when versioning is `Enabled` (not never-enabled, not `Suspended`).
+fn versioning_enabled(b: aws.s3.bucket) -> bool =
+  (b.versioning.status ?? "") == "Enabled"
+
+/// True when MFA delete is `Enabled` on the bucket.
+fn mfa_delete_enabled(b: aws.s3.bucket) -> bool =
+  (b.versioning.mfa_delete ?? "") == "Enabled"
+
+// ---------------------------------------------------------------------------
+// IAM
+// ---------------------------------------------------------------------------
+
+/// True when the user has at least one MFA device.
+fn has_mfa(u: aws.iam.user) -> bool =
+  len(u.mfa_devices) > 0
+
+/// True when the user has a console password but no MFA device.
+fn console_user_without_mfa(u: aws.iam.user) -> bool =
+  (u.password_enabled ?? false) and len(u.mfa_devices) == 0
+
+/// True when the access key's status is `Active`.
+fn is_active_key(k: aws.iam.access_key) -> bool =
+  k.status == "Active"
+
+/// When the access key was last used, or created if never used: `now - last_activity(k) > 90d` finds stale keys.
+fn last_activity(k: aws.iam.access_key) -> timestamp =
+  k.last_used_date ?? k.create_date
+
+/// True when the root user has access keys (`account_access_keys_present`).
+fn root_has_access_keys(s: aws.iam.account_summary) -> bool =
+  s.account_access_keys_present > 0
+
+/// True when the root user has MFA enabled (`account_mfa_enabled`).
+fn root_has_mfa(s: aws.iam.account_summary) -> bool =
+  s.account_mfa_enabled > 0
+
+// ---------------------------------------------------------------------------
+// Tags and vulnerabilities
+// ---------------------------------------------------------------------------
+
+/// True when every key in `keys` is a tag with a non-empty value: `has_all_tags(tags, ["owner", "env"])`.
+fn has_all_tags(tags: map<string>, keys: list<string>) -> bool =
+  all k in keys: (tags[k] ?? "") != ""
+
+/// True when a scanner finding on the resource `rid` has a CVSS score of at least `min_cvss`.
+fn has_vuln_at_least(rid: string, min_cvss: float) -> bool =
+  exists v in vuln.finding where v.resource_id == rid and v.cvss >= min_cvss

@@ -1,0 +1,28 @@
+//! The stdlib's resource schemas, written in Pac and embedded in the binary so
+//! that every workspace sees them without a search path.
+
+/// `(virtual path, source)` of every stdlib file, in load order.
+pub const FILES: &[(&str, &str)] = &[
+    (
+        "<stdlib>/prelude.pac",
+        include_str!("../schemas/prelude.pac"),
+    ),
+    (
+        "<stdlib>/aws/ec2.pac",
+        include_str!("../schemas/aws/ec2.pac"),
+    ),
+    ("<stdlib>/aws/s3.pac", include_str!("../schemas/aws/s3.pac")),
+    (
+        "<stdlib>/aws/iam.pac",
+        include_str!("../schemas/aws/iam.pac"),
+    ),
+    ("<stdlib>/vuln.pac", include_str!("../schemas/vuln.pac")),
+    (
+        "<stdlib>/aws/actions.pac",
+        include_str!("../schemas/aws/actions.pac"),
+    ),
+    (
+        "<stdlib>/aws/functions.pac",
+        include_str!("../schemas/aws/functions.pac"),
+    ),
+];
