@@ -758,9 +758,9 @@ mod test_support {
     pub const NOW: i64 = 1_735_689_600;
 
     /// Calls a built-in through the table, as the evaluator does.
-    pub fn call(name: &str, args: &[Value]) -> Result<Value, String> {
+    pub fn call(name: &str, args: impl AsRef<[Value]>) -> Result<Value, String> {
         let b = lookup(name).unwrap_or_else(|| panic!("no built-in {name}"));
-        (b.imp)(args, &Ctx { now: NOW })
+        (b.imp)(args.as_ref(), &Ctx { now: NOW })
     }
 
     pub fn s(x: &str) -> Value {
@@ -790,7 +790,7 @@ mod test_support {
 
     /// Asserts an `Err` whose message starts with `name:` and contains `part`.
     #[track_caller]
-    pub fn assert_err(name: &str, args: &[Value], part: &str) {
+    pub fn assert_err(name: &str, args: impl AsRef<[Value]>, part: &str) {
         match call(name, args) {
             Err(e) => {
                 assert!(

@@ -7,10 +7,7 @@ package aws.ec2
 // are read into `tags: map<string>`; a field AWS may omit is `T?`; a list is
 // never optional (absent = empty). Every resource also has the implicit
 // fields `id`, `account` and `region`.
-//
-// Two API members are renamed because their names are Pac keywords:
-// `Group` (CreateVolumePermission, LaunchPermission) is `group_name`, and
-// `From`/`To` (PortRange) are `from_port`/`to_port`.
+// Keywords are valid field names (`p.group`), so no member is renamed.
 
 // ---------------------------------------------------------------------------
 // Instances (DescribeInstances)
@@ -374,7 +371,7 @@ schema aws.ec2.snapshot {
   kms_key_id: string?
   /// `standard` or `archive`; absent in older inventories.
   storage_tier: string?
-  /// Who may create volumes from it (DescribeSnapshotAttribute createVolumePermission); `group_name == "all"` means public.
+  /// Who may create volumes from it (DescribeSnapshotAttribute createVolumePermission); `group == "all"` means public.
   create_volume_permissions: list<CreateVolumePermission>
   /// The snapshot's tags.
   tags: map<string>
@@ -382,8 +379,8 @@ schema aws.ec2.snapshot {
 
 /// A permission to create volumes from a snapshot (CreateVolumePermission): a group or an account.
 record CreateVolumePermission {
-  /// API member `Group` (renamed: `group` is a Pac keyword); `all` means everyone (public).
-  group_name: string?
+  /// API member `Group`; `all` means everyone (public).
+  group: string?
   /// The ID of the account given permission, e.g. `210987654321`.
   user_id: string?
 }
@@ -430,7 +427,7 @@ schema aws.ec2.image {
   deprecation_time: timestamp?
   /// The block devices of instances launched from the AMI.
   block_device_mappings: list<BlockDeviceMapping>
-  /// Who may launch it (DescribeImageAttribute launchPermission); `group_name == "all"` means public.
+  /// Who may launch it (DescribeImageAttribute launchPermission); `group == "all"` means public.
   launch_permissions: list<LaunchPermission>
   /// The AMI's tags.
   tags: map<string>
@@ -438,8 +435,8 @@ schema aws.ec2.image {
 
 /// A permission to launch an AMI (LaunchPermission): a group, an account, an organization or an OU.
 record LaunchPermission {
-  /// API member `Group` (renamed: `group` is a Pac keyword); `all` means everyone (public).
-  group_name: string?
+  /// API member `Group`; `all` means everyone (public).
+  group: string?
   /// The ID of the account given permission, e.g. `210987654321`.
   user_id: string?
   /// The ARN of the organization given permission.
@@ -618,10 +615,10 @@ record NetworkAclEntry {
 
 /// A port range of a network ACL rule (PortRange).
 record PortRange {
-  /// The first port (API member `From`; renamed: `from` is a Pac keyword), e.g. `22`.
-  from_port: int?
-  /// The last port (API member `To`, renamed like `From`), e.g. `22`.
-  to_port: int?
+  /// The first port (API member `From`), e.g. `22`.
+  from: int?
+  /// The last port (API member `To`), e.g. `22`.
+  to: int?
 }
 
 /// The ICMP type and code of a network ACL rule (IcmpTypeCode).

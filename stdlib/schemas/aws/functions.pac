@@ -38,7 +38,7 @@ fn world_ingress_on_any_port(sg: aws.ec2.security_group, ports: list<int>) -> bo
 fn acl_entry_covers_port(e: aws.ec2.NetworkAclEntry, port: int) -> bool =
   e.protocol == "-1"
   or (e.protocol not in ["1", "58"]
-      and (e.port_range?.from_port ?? 0) <= port and port <= (e.port_range?.to_port ?? 65535))
+      and (e.port_range?.from ?? 0) <= port and port <= (e.port_range?.to ?? 65535))
 
 /// True when the network ACL rule matches the whole internet: `cidr_block` `0.0.0.0/0` or `ipv6_cidr_block` `::/0`.
 fn acl_entry_open_to_world(e: aws.ec2.NetworkAclEntry) -> bool =
@@ -73,11 +73,11 @@ fn is_unattached(v: aws.ec2.volume) -> bool =
 
 /// True when anyone may create volumes from the snapshot (a create-volume permission for group `all`).
 fn is_public_snapshot(s: aws.ec2.snapshot) -> bool =
-  any perm in s.create_volume_permissions: (perm.group_name ?? "") == "all"
+  any perm in s.create_volume_permissions: (perm.group ?? "") == "all"
 
 /// True when anyone may launch the AMI (`public`, or a launch permission for group `all`).
 fn is_public_image(img: aws.ec2.image) -> bool =
-  img.public or (any perm in img.launch_permissions: (perm.group_name ?? "") == "all")
+  img.public or (any perm in img.launch_permissions: (perm.group ?? "") == "all")
 
 // ---------------------------------------------------------------------------
 // S3 buckets

@@ -109,18 +109,19 @@ struct Distinct<'a> {
 
 impl<'a> Distinct<'a> {
     fn push(&mut self, x: &'a Value) {
-        let seen = match key(x) {
-            Some(k) => self.keys.contains(&k) || self.others.iter().any(|o| *o == x),
-            None => self.out.iter().any(|o| o == x),
-        };
-        if seen {
-            return;
-        }
         match key(x) {
             Some(k) => {
+                if self.keys.contains(&k) || self.others.contains(&x) {
+                    return;
+                }
                 self.keys.insert(k);
             }
-            None => self.others.push(x),
+            None => {
+                if self.out.contains(x) {
+                    return;
+                }
+                self.others.push(x);
+            }
         }
         self.out.push(x.clone());
     }
@@ -452,8 +453,8 @@ mod tests {
     #[test]
     fn map_keys_values_has_key() {
         let tags = map(&[("owner", "ops"), ("env", "prod")]);
-        assert_eq!(call("keys", &[tags.clone()]), Ok(strs(&["env", "owner"])));
-        assert_eq!(call("values", &[tags.clone()]), Ok(strs(&["prod", "ops"])));
+        assert_eq!(call("keys", [tags.clone()]), Ok(strs(&["env", "owner"])));
+        assert_eq!(call("values", [tags.clone()]), Ok(strs(&["prod", "ops"])));
         assert_eq!(call("has_key", &[tags.clone(), s("owner")]), b(true));
         assert_eq!(call("has_key", &[tags.clone(), s("Owner")]), b(false));
         assert_eq!(call("keys", &[map(&[])]), Ok(strs(&[])));
@@ -518,10 +519,10 @@ mod tests {
         assert_eq!(call("min", &[ints(&[])]), Ok(Value::Missing));
         assert_eq!(call("max", &[ints(&[])]), Ok(Value::Missing));
         let floats = super::super::list_value(vec![Value::Int(3), Value::Float(1.5)]);
-        assert_eq!(call("min", &[floats.clone()]), Ok(Value::Float(1.5)));
+        assert_eq!(call("min", [floats.clone()]), Ok(Value::Float(1.5)));
         assert_eq!(call("max", &[floats]), Ok(Value::Float(3.0)));
         let times = super::super::list_value(vec![Value::Time(50), Value::Time(10)]);
-        assert_eq!(call("min", &[times.clone()]), Ok(Value::Time(10)));
+        assert_eq!(call("min", [times.clone()]), Ok(Value::Time(10)));
         assert_eq!(call("max", &[times]), Ok(Value::Time(50)));
         let durs = super::super::list_value(vec![Value::Dur(5), Value::Dur(7)]);
         assert_eq!(call("max", &[durs]), Ok(Value::Dur(7)));

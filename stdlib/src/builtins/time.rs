@@ -201,7 +201,7 @@ mod tests {
     #[test]
     fn calendar_fields() {
         let t = Value::Time(JAN31 + 23 * HOUR + 59 * 60);
-        assert_eq!(call("format_date", &[t.clone()]), Ok(s("2024-01-31")));
+        assert_eq!(call("format_date", [t.clone()]), Ok(s("2024-01-31")));
         assert_eq!(call("year", &[t]), Ok(Value::Int(2024)));
         assert_eq!(call("year", &[Value::Time(-1)]), Ok(Value::Int(1969)));
         assert_err(
