@@ -1,1 +1,13 @@
-fn main() {}
+//! `pacc`: the Pac command line. A thin layer over the library crates:
+//! argument parsing, file discovery, output formats and exit codes.
+//!
+//! Exit codes: 0 ok; 1 violations found or tests failed; 2 usage, input or
+//! compile errors.
+
+mod cli;
+mod files;
+
+fn main() {
+    let code = cli::run();
+    std::process::exit(code);
+}

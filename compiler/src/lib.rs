@@ -1,1 +1,45 @@
+//! The Pac compiler: a salsa database over source files; name resolution
+//! across files and packages; type checking against resource schemas;
+//! diagnostics with stable codes; lowering to a typed IR.
+//!
+//! Architecture invariants: the compiler does no I/O (files come in as
+//! salsa inputs); it never panics on any input, and every diagnostic has a
+//! code and a primary span; the IR it produces is well typed.
 
+pub mod check;
+pub mod db;
+pub mod diag;
+pub mod ir;
+mod items;
+pub mod render;
+pub mod resolve;
+pub mod sig;
+pub mod suggest;
+pub mod types;
+
+pub use db::{Compiled, Database, SourceFile, Workspace};
+pub use diag::{Diagnostic, Severity};
+pub use ir::Program;
+
+/// Compiles the given files with the stdlib in front of them: the one-shot
+/// entry point for the CLI and tests (the LSP keeps a [`Database`]).
+pub fn compile_sources(files: Vec<(String, String)>) -> Compiled {
+    let db = Database::default();
+    let ws = workspace(&db, files);
+    db::compile(&db, ws).clone()
+}
+
+/// Creates the workspace input: stdlib files, then the given ones.
+pub fn workspace(db: &Database, files: Vec<(String, String)>) -> Workspace {
+    let mut inputs: Vec<SourceFile> = pac_stdlib::schemas::FILES
+        .iter()
+        .map(|(p, t)| SourceFile::new(db, p.to_string(), t.to_string()))
+        .collect();
+    inputs.extend(files.into_iter().map(|(p, t)| SourceFile::new(db, p, t)));
+    Workspace::new(db, inputs)
+}
+
+/// How many stdlib files precede the user's in every workspace.
+pub fn stdlib_file_count() -> usize {
+    pac_stdlib::schemas::FILES.len()
+}

@@ -953,3 +953,9 @@ mod tests {
         );
     }
 }
+
+impl std::fmt::Debug for Builtin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "builtin `{}`", self.name)
+    }
+}

@@ -1,0 +1,92 @@
+//! The salsa database: source files are inputs; parsing is memoised per
+//! file, so an edit re-parses one file; checking and lowering the workspace
+//! is a query over all of them. The CLI uses it once; the LSP keeps it.
+
+use std::sync::Arc;
+
+use pac_lang::Parsed;
+
+use crate::diag::Diagnostic;
+use crate::ir::{Program, SourceFile as IrFile};
+use crate::resolve::Env;
+
+/// One source file.
+#[salsa::input(debug)]
+pub struct SourceFile {
+    #[returns(ref)]
+    pub path: String,
+    #[returns(ref)]
+    pub text: String,
+}
+
+/// The set of files that make up a workspace (the stdlib first).
+#[salsa::input(debug)]
+pub struct Workspace {
+    #[returns(ref)]
+    pub files: Vec<SourceFile>,
+}
+
+#[salsa::db]
+#[derive(Clone, Default)]
+pub struct Database {
+    storage: salsa::Storage<Self>,
+}
+
+#[salsa::db]
+impl salsa::Database for Database {}
+
+/// The syntax tree and syntax errors of one file.
+#[salsa::tracked(returns(ref))]
+pub fn parse(db: &dyn salsa::Database, file: SourceFile) -> Arc<Parsed> {
+    Arc::new(pac_lang::parse_file(file.text(db)))
+}
+
+/// A checked workspace: the lowered program and every diagnostic.
+#[derive(Clone, Debug)]
+pub struct Compiled {
+    pub program: Arc<Program>,
+    pub diagnostics: Arc<Vec<Diagnostic>>,
+}
+
+impl PartialEq for Compiled {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.program, &other.program) && self.diagnostics == other.diagnostics
+    }
+}
+
+#[salsa::tracked(returns(ref))]
+pub fn compile(db: &dyn salsa::Database, ws: Workspace) -> Compiled {
+    let files = ws.files(db);
+    let mut diags = Vec::new();
+    let mut asts = Vec::new();
+    let mut ir_files = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        let parsed = parse(db, *f);
+        for e in &parsed.errors {
+            let mut d = Diagnostic::error("E0001", i as u32, e.span, format!("syntax error: {}", e.message))
+                .with_label("here");
+            if !e.expected.is_empty() {
+                let mut exp = e.expected.clone();
+                exp.truncate(8);
+                d = d.with_note(format!("expected {}", exp.join(", ")));
+            }
+            diags.push(d);
+        }
+        asts.push(Arc::new(parsed.file.clone()));
+        ir_files.push(IrFile {
+            path: f.path(db).clone(),
+            text: Arc::from(f.text(db).as_str()),
+        });
+    }
+    let mut env = Env::new(ir_files, asts);
+    env.collect_schemas();
+    env.collect_fns();
+    let program = crate::items::lower_program(&mut env);
+    diags.append(&mut env.diags);
+    diags.sort_by(|a, b| (a.file, a.span.start, a.code).cmp(&(b.file, b.span.start, b.code)));
+    diags.dedup();
+    Compiled {
+        program: Arc::new(program),
+        diagnostics: Arc::new(diags),
+    }
+}

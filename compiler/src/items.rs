@@ -1,0 +1,833 @@
+//! Checking and lowering of declarations: actions, groups, policies and
+//! their rules and auto-fix bindings, exceptions, tests.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use pac_lang::Span;
+use pac_lang::ast::{self, Item, MetaValue, PolicyMember, RuleStmt, TemplatePart, TestStmt};
+use pac_stdlib::Value;
+
+use crate::check::{Checker, Scope, assignable, literal_value, record_value};
+use crate::diag::Diagnostic;
+use crate::ir::{self, CATEGORIES, ExpectTarget, MessagePart, Severity, Verb};
+use crate::resolve::Env;
+use crate::suggest::did_you_mean;
+use crate::types::{RecordId, Ty};
+
+/// Names declared workspace-wide: policies, groups, exceptions, actions.
+#[derive(Default)]
+struct Names {
+    policies: HashMap<String, usize>,
+    groups: HashMap<String, usize>,
+    exceptions: HashMap<String, usize>,
+    actions: HashMap<String, usize>,
+}
+
+pub fn lower_program(env: &mut Env) -> ir::Program {
+    let mut prog = ir::Program {
+        files: env.files.clone(),
+        ..Default::default()
+    };
+    let mut names = Names::default();
+    let asts = env.asts.clone();
+
+    // Pass 1: declare names (so that order across files does not matter).
+    for (fi, f) in asts.iter().enumerate() {
+        let fi = fi as u32;
+        for item in &f.items {
+            let (map, name, span, kind) = match item {
+                Item::Policy(p) => (&mut names.policies, p.name.name.clone(), p.name.span, "policy"),
+                Item::Group(g) => (&mut names.groups, g.name.name.clone(), g.name.span, "group"),
+                Item::Exception(e) => (&mut names.exceptions, e.name.text.clone(), e.name.span, "exception"),
+                Item::Action(a) => (&mut names.actions, a.name.name.clone(), a.name.span, "action"),
+                _ => continue,
+            };
+            let idx = map.len();
+            if map.contains_key(&name) {
+                env.diags.push(
+                    Diagnostic::error("E0201", fi, span, format!("{kind} `{name}` is declared twice"))
+                        .with_label("declared again")
+                        .with_note(format!("{kind} names are unique across the workspace")),
+                );
+                continue;
+            }
+            map.insert(name, idx);
+        }
+    }
+    // Placeholders, filled in pass 2 in the same order.
+    let mut decl_index: HashMap<(u32, usize), usize> = HashMap::new();
+
+    // Actions.
+    for (fi, f) in asts.iter().enumerate() {
+        let fi = fi as u32;
+        for (ii, item) in f.items.iter().enumerate() {
+            let Item::Action(a) = item else { continue };
+            if names.actions.get(&a.name.name) != Some(&prog.actions.len()) {
+                continue;
+            }
+            let params = a.params.iter().map(|p| (p.name.name.clone(), env.resolve_type(&p.ty, fi, false))).collect();
+            let on = a.on.iter().filter_map(|p| env.lookup_resource(p, fi)).collect();
+            decl_index.insert((fi, ii), prog.actions.len());
+            prog.actions.push(ir::Action {
+                name: a.name.name.clone(),
+                params,
+                on,
+                doc: a.doc.as_ref().map(|d| d.text.clone()),
+                file: fi,
+                span: a.name.span,
+            });
+        }
+    }
+
+    // Groups (before rules, which may be scoped to them).
+    for (fi, f) in asts.iter().enumerate() {
+        let fi = fi as u32;
+        for item in &f.items {
+            let Item::Group(g) = item else { continue };
+            if names.groups.get(&g.name.name) != Some(&prog.groups.len()) {
+                continue;
+            }
+            let group = lower_group(env, g, fi);
+            prog.groups.push(group);
+        }
+    }
+
+    // Policies and their rules.
+    for (fi, f) in asts.iter().enumerate() {
+        let fi = fi as u32;
+        for item in &f.items {
+            let Item::Policy(p) = item else { continue };
+            if names.policies.get(&p.name.name) != Some(&prog.policies.len()) {
+                continue;
+            }
+            lower_policy(env, &names, &mut prog, p, fi);
+        }
+    }
+
+    // Exceptions.
+    for (fi, f) in asts.iter().enumerate() {
+        let fi = fi as u32;
+        for item in &f.items {
+            let Item::Exception(x) = item else { continue };
+            if names.exceptions.get(&x.name.text) != Some(&prog.exceptions.len()) {
+                continue;
+            }
+            let e = lower_exception(env, &names, &prog, x, fi);
+            prog.exceptions.push(e);
+        }
+    }
+
+    // Tests.
+    for (fi, f) in asts.iter().enumerate() {
+        let fi = fi as u32;
+        for item in &f.items {
+            let Item::Test(t) = item else { continue };
+            let test = lower_test(env, &names, &prog, t, fi);
+            prog.tests.push(test);
+        }
+    }
+
+    // Every function is checked, used or not.
+    let fnames: Vec<String> = env.fns.keys().cloned().collect();
+    for q in fnames {
+        env.fn_body(&q);
+    }
+    prog.schemas = Arc::new(env.schemas.clone());
+    prog
+}
+
+fn meta_str(env: &mut Env, m: &ast::Meta, file: u32) -> Option<String> {
+    match &m.value {
+        MetaValue::Str(s) => Some(s.value.clone()),
+        other => {
+            env.diags.push(
+                Diagnostic::error("E0402", file, other.span(), format!("`{}` takes a string: `{} \"…\"`", m.key.name, m.key.name))
+                    .with_label("expected a string"),
+            );
+            None
+        }
+    }
+}
+
+fn unknown_meta(env: &mut Env, m: &ast::Meta, file: u32, valid: &[&str], what: &str) {
+    let mut d = Diagnostic::error("E0110", file, m.key.span, format!("`{}` is not a {what} entry", m.key.name))
+        .with_label("unknown key")
+        .with_note(format!("valid entries: {}", valid.join(", ")));
+    if let Some(s) = did_you_mean(&m.key.name, valid.iter().copied()) {
+        d = d.with_suggestion(format!("did you mean `{s}`?"), m.key.span, s.to_string());
+    }
+    env.diags.push(d);
+}
+
+fn lower_group(env: &mut Env, g: &ast::Group, fi: u32) -> ir::Group {
+    let mut members = Vec::new();
+    let mut title = None;
+    let mut slots = 1;
+    let package = env.packages[fi as usize].clone();
+    for m in &g.members {
+        match m {
+            ast::GroupMember::Type { ty, cond, .. } => {
+                let Some(rid) = env.lookup_resource(ty, fi) else { continue };
+                let cond = cond.as_ref().map(|c| {
+                    let mut scope = Scope::new(fi, &package, Some(rid));
+                    let x = Checker { env }.check_cond(c, &mut scope, "a group condition");
+                    slots = slots.max(scope.max_slot);
+                    x
+                });
+                members.push(ir::GroupMember { resource: rid, cond });
+            }
+            ast::GroupMember::Meta(m) if m.key.name == "title" => title = meta_str(env, m, fi),
+            ast::GroupMember::Meta(m) => unknown_meta(env, m, fi, &["title"], "group"),
+            ast::GroupMember::Error(_) => {}
+        }
+    }
+    ir::Group {
+        name: g.name.name.clone(),
+        title,
+        doc: g.doc.as_ref().map(|d| d.text.clone()),
+        members,
+        slots,
+        file: fi,
+        span: g.name.span,
+    }
+}
+
+const POLICY_KEYS: [&str; 6] = ["title", "description", "severity", "category", "remediation", "tags"];
+
+fn lower_policy(env: &mut Env, names: &Names, prog: &mut ir::Program, p: &ast::Policy, fi: u32) {
+    let pidx = prog.policies.len();
+    let mut policy = ir::Policy {
+        name: p.name.name.clone(),
+        title: String::new(),
+        description: None,
+        severity: Severity::Medium,
+        category: String::new(),
+        remediation: None,
+        tags: Vec::new(),
+        doc: p.doc.as_ref().map(|d| d.text.clone()),
+        rules: Vec::new(),
+        file: fi,
+        span: p.name.span,
+    };
+    let mut seen: HashMap<&str, Span> = HashMap::new();
+    let (mut has_title, mut has_sev, mut has_cat) = (false, false, false);
+    for m in &p.members {
+        let PolicyMember::Meta(m) = m else { continue };
+        if let Some(prev) = seen.insert(m.key.name.as_str(), m.key.span) {
+            env.diags.push(
+                Diagnostic::error("E0201", fi, m.key.span, format!("`{}` is given twice", m.key.name))
+                    .with_label("again")
+                    .with_secondary(fi, prev, "first here"),
+            );
+            continue;
+        }
+        match m.key.name.as_str() {
+            "title" => {
+                has_title = true;
+                policy.title = meta_str(env, m, fi).unwrap_or_default();
+            }
+            "description" => policy.description = meta_str(env, m, fi),
+            "remediation" => policy.remediation = meta_str(env, m, fi),
+            "severity" => {
+                has_sev = true;
+                let word = match &m.value {
+                    MetaValue::Ident(i) => Some(i),
+                    _ => None,
+                };
+                match word.and_then(|w| Severity::ALL.iter().find(|(n, _)| *n == w.name)) {
+                    Some((_, s)) => policy.severity = *s,
+                    None => {
+                        let sevs: Vec<&str> = Severity::ALL.iter().map(|(n, _)| *n).collect();
+                        let mut d = Diagnostic::error("E0402", fi, m.value.span(), "unknown severity")
+                            .with_label("not a severity")
+                            .with_note(format!("severities: {}", sevs.join(", ")));
+                        if let Some(w) = word
+                            && let Some(s) = did_you_mean(&w.name, sevs.iter().copied())
+                        {
+                            d = d.with_suggestion(format!("did you mean `{s}`?"), w.span, s.to_string());
+                        }
+                        env.diags.push(d);
+                    }
+                }
+            }
+            "category" => {
+                has_cat = true;
+                match &m.value {
+                    MetaValue::Ident(i) if CATEGORIES.contains(&i.name.as_str()) => policy.category = i.name.clone(),
+                    v => {
+                        let mut d = Diagnostic::error("E0402", fi, v.span(), "unknown category")
+                            .with_label("not a category")
+                            .with_note(format!("categories: {}", CATEGORIES.join(", ")));
+                        if let MetaValue::Ident(i) = v
+                            && let Some(s) = did_you_mean(&i.name, CATEGORIES.iter().copied())
+                        {
+                            d = d.with_suggestion(format!("did you mean `{s}`?"), i.span, s.to_string());
+                        }
+                        env.diags.push(d);
+                    }
+                }
+            }
+            "tags" => match &m.value {
+                MetaValue::List(items, _) => policy.tags = items.iter().map(|s| s.value.clone()).collect(),
+                v => env.diags.push(Diagnostic::error("E0402", fi, v.span(), "`tags` takes a list of strings: `tags [\"cis-5.2\"]`").with_label("expected a list")),
+            },
+            _ => unknown_meta(env, m, fi, &POLICY_KEYS, "policy"),
+        }
+    }
+    for (ok, key, example) in [
+        (has_title, "title", "title \"…\""),
+        (has_sev, "severity", "severity high"),
+        (has_cat, "category", "category security"),
+    ] {
+        if !ok {
+            env.diags.push(
+                Diagnostic::error("E0401", fi, p.name.span, format!("policy `{}` has no `{key}`", p.name.name))
+                    .with_label(format!("missing `{key}`"))
+                    .with_note(format!("add `{example}` to the policy")),
+            );
+        }
+    }
+
+    let rules: Vec<&ast::Rule> = p
+        .members
+        .iter()
+        .filter_map(|m| match m {
+            PolicyMember::Rule(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    if rules.is_empty() {
+        env.diags.push(
+            Diagnostic::error("E0403", fi, p.name.span, format!("policy `{}` has no rule", p.name.name))
+                .with_label("no `rule on TYPE { violation when … }`"),
+        );
+    }
+    let mut rule_names: HashMap<String, Span> = HashMap::new();
+    for r in &rules {
+        let name = match (&r.name, rules.len()) {
+            (Some(n), _) => {
+                if let Some(prev) = rule_names.insert(n.name.clone(), n.span) {
+                    env.diags.push(Diagnostic::error("E0201", fi, n.span, format!("rule `{}` is declared twice", n.name)).with_label("again").with_secondary(fi, prev, "first here"));
+                    continue;
+                }
+                Some(n.name.clone())
+            }
+            (None, 1) => None,
+            (None, _) => {
+                env.diags.push(
+                    Diagnostic::error("E0404", fi, r.head, "this rule needs a name: the policy has several rules")
+                        .with_label("unnamed rule")
+                        .with_note("write `rule NAME on TYPE { … }`; rules are referred to as `policy.NAME`"),
+                );
+                continue;
+            }
+        };
+        if let Some(rule) = lower_rule(env, names, prog, r, &p.name.name, name, pidx, fi) {
+            policy.rules.push(prog.rules.len());
+            prog.rules.push(rule);
+        }
+    }
+
+    // Auto-fix bindings.
+    for m in &p.members {
+        let PolicyMember::Autofix(a) = m else { continue };
+        lower_autofix(env, names, prog, &policy, a, fi);
+    }
+    prog.policies.push(policy);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn lower_rule(env: &mut Env, names: &Names, prog: &ir::Program, r: &ast::Rule, policy: &str, name: Option<String>, pidx: usize, fi: u32) -> Option<ir::Rule> {
+    let rid = env.lookup_resource(&r.on, fi);
+    let scope_group = r.scope.as_ref().and_then(|g| {
+        let name = g.text();
+        match names.groups.get(&name) {
+            Some(i) => Some(*i),
+            None => {
+                let mut d = Diagnostic::error("E0107", fi, g.span, format!("unknown asset group `{name}`")).with_label("no such group");
+                if let Some(s) = did_you_mean(&name, names.groups.keys().map(String::as_str)) {
+                    d = d.with_suggestion(format!("did you mean `{s}`?"), g.span, s.to_string());
+                }
+                env.diags.push(d);
+                None
+            }
+        }
+    });
+    if let (Some(gi), Some(rid)) = (scope_group, rid)
+        && let Some(g) = prog.groups.get(gi)
+        && !g.members.iter().any(|m| m.resource == rid)
+    {
+        env.diags.push(
+            Diagnostic::warning("W0504", fi, r.scope.as_ref().map(|s| s.span).unwrap_or(r.head), format!("group `{}` has no member of type `{}`, so this rule never applies", g.name, r.on.text()))
+                .with_label("empty scope")
+                .with_secondary(g.file, g.span, "group declared here"),
+        );
+    }
+    let package = env.packages[fi as usize].clone();
+    let mut scope = Scope::new(fi, &package, rid);
+    let mut lets: Vec<(ir::Slot, ir::Expr, Span)> = Vec::new();
+    let mut cond: Option<ir::Expr> = None;
+    let mut message: Option<&ast::StrLit> = None;
+    for s in &r.stmts {
+        match s {
+            RuleStmt::Let { name, value, span } => {
+                let v = if rid.is_some() { Checker { env }.check(value, &mut scope) } else { continue };
+                let slot = scope.bind(&name.name, v.ty.clone(), name.span);
+                lets.push((slot, v, *span));
+            }
+            RuleStmt::Violation { cond: c, span } => {
+                if cond.is_some() {
+                    env.diags.push(Diagnostic::error("E0403", fi, *span, "a rule has one `violation when`; combine conditions with `or`").with_label("second condition"));
+                    continue;
+                }
+                if rid.is_none() {
+                    cond = Some(error_expr(env, c.span, fi));
+                    continue;
+                }
+                let x = Checker { env }.check_cond(c, &mut scope, "a violation condition");
+                if let Some(Value::Bool(b)) = x.as_const() {
+                    env.diags.push(
+                        Diagnostic::warning("W0501", fi, c.span, format!("this condition is always {b}"))
+                            .with_label(if *b { "every resource violates this rule" } else { "no resource can violate this rule" }),
+                    );
+                }
+                cond = Some(x);
+            }
+            RuleStmt::Meta(m) if m.key.name == "message" => match &m.value {
+                MetaValue::Str(s) => message = Some(s),
+                v => env.diags.push(Diagnostic::error("E0402", fi, v.span(), "`message` takes a string template: `message \"{id} is …\"`").with_label("expected a string")),
+            },
+            RuleStmt::Meta(m) => unknown_meta(env, m, fi, &["message", "let", "violation"], "rule"),
+            RuleStmt::Error(_) => {}
+        }
+    }
+    let Some(mut cond) = cond else {
+        env.diags.push(
+            Diagnostic::error("E0403", fi, r.head, "this rule has no `violation when` condition")
+                .with_label("no condition")
+                .with_note("add `violation when CONDITION` inside the rule"),
+        );
+        return None;
+    };
+    let rid = rid?;
+    let mut parts = Vec::new();
+    if let Some(lit) = message {
+        let src = env.files[fi as usize].text.clone();
+        match pac_lang::parse_template(&src, lit) {
+            Ok(ps) => {
+                for p in ps {
+                    match p {
+                        TemplatePart::Text(t) => parts.push(MessagePart::Text(t)),
+                        TemplatePart::Expr(e) => {
+                            let x = Checker { env }.check(&e, &mut scope);
+                            parts.push(MessagePart::Expr(x));
+                        }
+                    }
+                }
+            }
+            Err(e) => env.diags.push(Diagnostic::error("E0001", fi, e.span, e.message).with_label("in this template")),
+        }
+    }
+    // Fold the lets around the condition (innermost last), and report
+    // unused ones. Message parts see the lets too: they are evaluated in the
+    // same frame after the condition.
+    for _ in 0..lets.len() {
+        if let Some(v) = scope.unbind() {
+            Checker { env }.warn_unused(&v, &scope);
+        }
+    }
+    let msg_uses_let = parts.iter().any(|p| matches!(p, MessagePart::Expr(e) if uses_any(e, &lets)));
+    let _ = msg_uses_let;
+    for (slot, value, span) in lets.into_iter().rev() {
+        let ty = cond.ty.clone();
+        let id = env.next_node;
+        env.next_node += 1;
+        cond = ir::Expr {
+            kind: ir::ExprKind::Let(slot, Box::new(value), Box::new(cond)),
+            ty,
+            id,
+            file: fi,
+            span: Span::new(span.start, span.end),
+        };
+    }
+    Some(ir::Rule {
+        id: match &name {
+            Some(n) => format!("{policy}.{n}"),
+            None => policy.to_string(),
+        },
+        policy: pidx,
+        resource: rid,
+        resource_type: env.schemas.record(rid).resource_type.clone().unwrap_or_default(),
+        scope: scope_group,
+        cond,
+        message: parts,
+        autofix: None,
+        slots: scope.max_slot,
+        file: fi,
+        span: r.head,
+    })
+}
+
+fn uses_any(e: &ir::Expr, lets: &[(ir::Slot, ir::Expr, Span)]) -> bool {
+    let mut found = false;
+    e.walk(&mut |n| {
+        if let ir::ExprKind::Local(s) = n.kind
+            && lets.iter().any(|(l, _, _)| *l == s)
+        {
+            found = true;
+        }
+    });
+    found
+}
+
+fn error_expr(env: &mut Env, span: Span, file: u32) -> ir::Expr {
+    let id = env.next_node;
+    env.next_node += 1;
+    ir::Expr {
+        kind: ir::ExprKind::Const(Value::Missing),
+        ty: Ty::Error,
+        id,
+        file,
+        span,
+    }
+}
+
+fn lower_autofix(env: &mut Env, names: &Names, prog: &mut ir::Program, policy: &ir::Policy, a: &ast::Autofix, fi: u32) {
+    let aname = a.action.text();
+    let Some(&ai) = names.actions.get(&aname) else {
+        let mut d = Diagnostic::error("E0108", fi, a.action.span, format!("unknown auto-fix action `{aname}`")).with_label("no such action");
+        if let Some(s) = did_you_mean(&aname, names.actions.keys().map(String::as_str)) {
+            d = d.with_suggestion(format!("did you mean `{s}`?"), a.action.span, s.to_string());
+        }
+        env.diags.push(d);
+        return;
+    };
+    let Some(action) = prog.actions.get(ai).cloned() else { return };
+    // Arguments: named, constant, of the parameter's type.
+    let mut args = Vec::new();
+    for arg in &a.args {
+        let Some((_, pty)) = action.params.iter().find(|(n, _)| *n == arg.name.name) else {
+            let mut d = Diagnostic::error("E0108", fi, arg.name.span, format!("action `{aname}` has no parameter `{}`", arg.name.name)).with_label("unknown parameter");
+            if let Some(s) = did_you_mean(&arg.name.name, action.params.iter().map(|(n, _)| n.as_str())) {
+                d = d.with_suggestion(format!("did you mean `{s}`?"), arg.name.span, s.to_string());
+            }
+            env.diags.push(d);
+            continue;
+        };
+        let mut c = Checker { env };
+        if let Some(v) = literal_value(&mut c, &arg.value, pty, fi) {
+            args.push((arg.name.name.clone(), v));
+        }
+    }
+    for (pname, pty) in &action.params {
+        if !pty.is_opt() && !a.args.iter().any(|x| &x.name.name == pname) {
+            env.diags.push(
+                Diagnostic::error("E0405", fi, a.action.span, format!("action `{aname}` needs the argument `{pname}: {}`", env.schemas.display(pty)))
+                    .with_label("missing argument")
+                    .with_secondary(action.file, action.span, "action declared here"),
+            );
+        }
+    }
+    // Which rules it binds to.
+    let targets: Vec<usize> = match &a.rule {
+        Some(rn) => {
+            let id = format!("{}.{}", policy.name, rn.name);
+            match policy.rules.iter().copied().find(|&r| prog.rules[r].id == id) {
+                Some(r) => vec![r],
+                None => {
+                    let ids: Vec<String> = policy.rules.iter().map(|&r| prog.rules[r].id.rsplit('.').next().unwrap_or("").to_string()).collect();
+                    let mut d = Diagnostic::error("E0106", fi, rn.span, format!("policy `{}` has no rule `{}`", policy.name, rn.name)).with_label("unknown rule");
+                    if let Some(s) = did_you_mean(&rn.name, ids.iter().map(String::as_str)) {
+                        d = d.with_suggestion(format!("did you mean `{s}`?"), rn.span, s.to_string());
+                    }
+                    env.diags.push(d);
+                    return;
+                }
+            }
+        }
+        None => policy.rules.clone(),
+    };
+    for r in targets {
+        let rule = &prog.rules[r];
+        if !action.on.contains(&rule.resource) {
+            let on: Vec<String> = action.on.iter().map(|t| env.schemas.record(*t).display_name()).collect();
+            env.diags.push(
+                Diagnostic::error("E0405", fi, a.action.span, format!("action `{aname}` does not act on `{}`", rule.resource_type))
+                    .with_label(format!("rule `{}` is on `{}`", rule.id, rule.resource_type))
+                    .with_note(format!("`{aname}` acts on: {}", on.join(", "))),
+            );
+            continue;
+        }
+        let notify = a.notify.as_ref().and_then(|n| {
+            let package = env.packages[fi as usize].clone();
+            let mut scope = Scope::new(fi, &package, Some(rule.resource));
+            let x = Checker { env }.check(n, &mut scope);
+            let ok = matches!(&x.ty, Ty::Str | Ty::Error) || matches!(&x.ty, Ty::List(t) if **t == Ty::Str) || x.ty == Ty::Empty;
+            if !ok {
+                let msg = format!("`notify` takes a `string` or a `list<string>`, not `{}`", env.schemas.display(&x.ty));
+                let mut d = Diagnostic::error(if x.ty.is_opt() { "E0302" } else { "E0301" }, fi, x.span, msg).with_label("who to notify");
+                if x.ty.is_opt() {
+                    d = d.with_note("a tag may be missing: give a fallback, e.g. `tags[\"owner\"] ?? \"secops@example.com\"`");
+                }
+                env.diags.push(d);
+                return None;
+            }
+            Some(x)
+        });
+        let slots = prog.rules[r].slots.max(8);
+        let fix = ir::Autofix {
+            action: aname.clone(),
+            args: args.clone(),
+            after: a.after.map(|(d, _)| d).unwrap_or(0),
+            notify,
+            span: a.span,
+        };
+        let rule = &mut prog.rules[r];
+        rule.slots = slots;
+        if rule.autofix.is_some() {
+            env.diags.push(Diagnostic::error("E0201", fi, a.span, format!("rule `{}` already has an auto-fix", rule.id)).with_label("second binding"));
+            continue;
+        }
+        rule.autofix = Some(fix);
+    }
+}
+
+/// Resolves `policy` or `policy.rule` to rule indices.
+fn resolve_rules(env: &mut Env, names: &Names, prog: &ir::Program, p: &ast::Path, fi: u32) -> Option<Vec<usize>> {
+    let text = p.text();
+    if let Some(&pi) = names.policies.get(&text) {
+        return prog.policies.get(pi).map(|pol| pol.rules.clone());
+    }
+    if let Some(r) = prog.rule(&text) {
+        return Some(vec![r]);
+    }
+    let mut candidates: Vec<String> = names.policies.keys().cloned().collect();
+    candidates.extend(prog.rules.iter().map(|r| r.id.clone()));
+    let mut d = Diagnostic::error("E0106", fi, p.span, format!("unknown policy or rule `{text}`")).with_label("no such policy or rule");
+    if let Some(s) = did_you_mean(&text, candidates.iter().map(String::as_str)) {
+        d = d.with_suggestion(format!("did you mean `{s}`?"), p.span, s.to_string());
+    }
+    env.diags.push(d);
+    None
+}
+
+fn lower_exception(env: &mut Env, names: &Names, prog: &ir::Program, x: &ast::Exception, fi: u32) -> ir::Exception {
+    let mut rules = Vec::new();
+    for t in &x.targets {
+        if let Some(rs) = resolve_rules(env, names, prog, t, fi) {
+            rules.extend(rs);
+        }
+    }
+    rules.sort_unstable();
+    rules.dedup();
+    let mut resources = Vec::new();
+    let mut conds = Vec::new();
+    let mut expires = None;
+    let mut reason = None;
+    let mut has_resources = false;
+    let mut slots = 1;
+    let package = env.packages[fi as usize].clone();
+    for c in &x.clauses {
+        match c {
+            ast::ExceptionClause::Where(cond, span) => {
+                if !x.sticky {
+                    env.diags.push(
+                        Diagnostic::error("E0406", fi, *span, "only a `sticky exception` matches by a condition")
+                            .with_label("`where` in a plain exception")
+                            .with_suggestion("make it sticky", Span::new(x.span.start, x.span.start), "sticky "),
+                    );
+                    continue;
+                }
+                let mut types: Vec<RecordId> = rules.iter().map(|&r| prog.rules[r].resource).collect();
+                types.sort_unstable();
+                types.dedup();
+                for rid in types {
+                    let mut scope = Scope::new(fi, &package, Some(rid));
+                    let e = Checker { env }.check_cond(cond, &mut scope, "an exception's condition");
+                    slots = slots.max(scope.max_slot);
+                    if let Some(Value::Bool(false)) = e.as_const() {
+                        env.diags.push(Diagnostic::warning("W0504", fi, cond.span, "this exception matches nothing: its condition is always false").with_label("never true"));
+                    }
+                    conds.push((rid, e));
+                }
+            }
+            ast::ExceptionClause::Meta(m) => match (m.key.name.as_str(), &m.value) {
+                ("resources", MetaValue::List(items, span)) => {
+                    has_resources = true;
+                    if x.sticky {
+                        env.diags.push(Diagnostic::error("E0406", fi, m.key.span, "a sticky exception matches by `where`, not by a list of resources").with_label("use `where CONDITION`"));
+                    }
+                    if items.is_empty() {
+                        env.diags.push(Diagnostic::warning("W0504", fi, *span, "this exception lists no resource, so it matches nothing").with_label("empty list"));
+                    }
+                    resources.extend(items.iter().map(|s| s.value.clone()));
+                }
+                ("expires", MetaValue::Timestamp(t, _)) => expires = Some(*t),
+                ("reason", MetaValue::Str(s)) => reason = Some(s.value.clone()),
+                ("resources" | "expires" | "reason", v) => {
+                    let want = match m.key.name.as_str() {
+                        "resources" => "a list of resource ids: `resources [\"sg-1\"]`",
+                        "expires" => "a date: `expires 2027-03-31`",
+                        _ => "a string: `reason \"…\"`",
+                    };
+                    env.diags.push(Diagnostic::error("E0402", fi, v.span(), format!("`{}` takes {want}", m.key.name)).with_label("wrong kind of value"));
+                }
+                _ => unknown_meta(env, m, fi, &["resources", "where", "expires", "reason"], "exception"),
+            },
+            ast::ExceptionClause::Error(_) => {}
+        }
+    }
+    if !x.sticky && !has_resources {
+        env.diags.push(Diagnostic::error("E0406", fi, x.name.span, "this exception names no resources").with_label("add `resources [\"id\", …]`"));
+    }
+    if x.sticky && conds.is_empty() && !rules.is_empty() && !x.clauses.iter().any(|c| matches!(c, ast::ExceptionClause::Where(..))) {
+        env.diags.push(Diagnostic::error("E0406", fi, x.name.span, "a sticky exception needs a `where` condition").with_label("add `where CONDITION`"));
+    }
+    for (v, key, example) in [(expires.is_some(), "expires", "expires 2027-03-31"), (reason.is_some(), "reason", "reason \"…\"")] {
+        if !v {
+            env.diags.push(
+                Diagnostic::error("E0406", fi, x.name.span, format!("exception `{}` has no `{key}`", x.name.text))
+                    .with_label(format!("missing `{key}`"))
+                    .with_note(format!("every exception is temporary and justified: add `{example}`")),
+            );
+        }
+    }
+    ir::Exception {
+        name: x.name.text.clone(),
+        sticky: x.sticky,
+        rules,
+        resources,
+        conds,
+        expires: expires.unwrap_or(i64::MIN),
+        reason: reason.unwrap_or_default(),
+        slots,
+        file: fi,
+        span: x.name.span,
+    }
+}
+
+const VERBS: [&str; 6] = ["passes", "fails", "errors", "contains", "excludes", "exempts"];
+
+fn lower_test(env: &mut Env, names: &Names, prog: &ir::Program, t: &ast::Test, fi: u32) -> ir::Test {
+    let mut test = ir::Test {
+        name: t.name.value.clone(),
+        now: None,
+        resources: Vec::new(),
+        from_files: Vec::new(),
+        expects: Vec::new(),
+        file: fi,
+        span: t.name.span,
+    };
+    let mut handles: HashMap<String, (Span, RecordId)> = HashMap::new();
+    for s in &t.stmts {
+        match s {
+            TestStmt::Now(ts, _) => test.now = Some(*ts),
+            TestStmt::Given { ty, handle, value, span } => {
+                let Some(rid) = env.lookup_resource(ty, fi) else { continue };
+                if let Some((prev, _)) = handles.get(&handle.name) {
+                    let prev = *prev;
+                    env.diags.push(Diagnostic::error("E0201", fi, handle.span, format!("`{}` is given twice in this test", handle.name)).with_label("again").with_secondary(fi, prev, "first here"));
+                    continue;
+                }
+                handles.insert(handle.name.clone(), (handle.span, rid));
+                let ast::ExprKind::Record(fields) = &value.kind else { continue };
+                let defaults = [
+                    ("id", Value::str(&handle.name)),
+                    ("account", Value::str("000000000000")),
+                    ("region", Value::str("us-east-1")),
+                ];
+                let mut c = Checker { env };
+                if let Some(v) = record_value(&mut c, fields, rid, value.span, fi, &defaults) {
+                    test.resources.push(ir::TestResource {
+                        handle: handle.name.clone(),
+                        resource: rid,
+                        resource_type: ty.text(),
+                        value: v,
+                        span: *span,
+                    });
+                }
+            }
+            TestStmt::GivenFrom(path, span) => {
+                let base = std::path::Path::new(&env.files[fi as usize].path).parent().map(|p| p.to_path_buf()).unwrap_or_default();
+                test.from_files.push((base.join(&path.value), *span));
+            }
+            TestStmt::Expect { target, verb, handle, span } => {
+                let Some(v) = (match verb.name.as_str() {
+                    "passes" => Some(Verb::Passes),
+                    "fails" => Some(Verb::Fails),
+                    "errors" => Some(Verb::Errors),
+                    "contains" => Some(Verb::Contains),
+                    "excludes" => Some(Verb::Excludes),
+                    "exempts" => Some(Verb::Exempts),
+                    _ => None,
+                }) else {
+                    let mut d = Diagnostic::error("E0407", fi, verb.span, format!("`{}` is not an expectation", verb.name))
+                        .with_label("unknown verb")
+                        .with_note(format!("expectations: {}", VERBS.join(", ")));
+                    if let Some(s) = did_you_mean(&verb.name, VERBS) {
+                        d = d.with_suggestion(format!("did you mean `{s}`?"), verb.span, s.to_string());
+                    }
+                    env.diags.push(d);
+                    continue;
+                };
+                let tgt = match v {
+                    Verb::Passes | Verb::Fails | Verb::Errors => {
+                        let p = ast::Path { parts: target.text.split('.').map(|n| ast::Ident { name: n.to_string(), span: target.span }).collect(), span: target.span };
+                        resolve_rules(env, names, prog, &p, fi).map(|rules| ExpectTarget::Rules { name: target.text.clone(), rules })
+                    }
+                    Verb::Contains | Verb::Excludes => match names.groups.get(&target.text) {
+                        Some(g) => Some(ExpectTarget::Group(*g)),
+                        None => {
+                            let mut d = Diagnostic::error("E0107", fi, target.span, format!("unknown asset group `{}`", target.text)).with_label("no such group");
+                            if let Some(s) = did_you_mean(&target.text, names.groups.keys().map(String::as_str)) {
+                                d = d.with_suggestion(format!("did you mean `{s}`?"), target.span, s.to_string());
+                            }
+                            env.diags.push(d);
+                            None
+                        }
+                    },
+                    Verb::Exempts => match names.exceptions.get(&target.text) {
+                        Some(e) => Some(ExpectTarget::Exception(*e)),
+                        None => {
+                            let mut d = Diagnostic::error("E0111", fi, target.span, format!("unknown exception `{}`", target.text)).with_label("no such exception");
+                            if let Some(s) = did_you_mean(&target.text, names.exceptions.keys().map(String::as_str)) {
+                                d = d.with_suggestion(format!("did you mean `{s}`?"), target.span, format!("\"{s}\""));
+                            }
+                            env.diags.push(d);
+                            None
+                        }
+                    },
+                };
+                if !handles.contains_key(&handle.name) && t.stmts.iter().all(|s| !matches!(s, TestStmt::GivenFrom(..))) {
+                    let known: Vec<&str> = handles.keys().map(String::as_str).collect();
+                    let mut d = Diagnostic::error("E0109", fi, handle.span, format!("no resource `{}` is given in this test", handle.name)).with_label("unknown handle");
+                    if let Some(s) = did_you_mean(&handle.name, known) {
+                        d = d.with_suggestion(format!("did you mean `{s}`?"), handle.span, s.to_string());
+                    }
+                    env.diags.push(d);
+                    continue;
+                }
+                // A rule expectation on a resource its rules cannot apply to.
+                if let (Some(ExpectTarget::Rules { rules, name }), Some((_, rid))) = (&tgt, handles.get(&handle.name))
+                    && !rules.iter().any(|&r| prog.rules[r].resource == *rid)
+                {
+                    env.diags.push(
+                        Diagnostic::error("E0407", fi, *span, format!("`{name}` has no rule on `{}`", env.schemas.record(*rid).display_name()))
+                            .with_label("this expectation can never hold"),
+                    );
+                    continue;
+                }
+                if let Some(target) = tgt {
+                    test.expects.push(ir::Expectation { target, verb: v, handle: handle.name.clone(), file: fi, span: *span });
+                }
+            }
+            TestStmt::Error(_) => {}
+        }
+    }
+    if test.expects.is_empty() && !t.stmts.iter().any(|s| matches!(s, TestStmt::Error(_))) {
+        env.diags.push(Diagnostic::warning("W0501", fi, t.name.span, "this test expects nothing, so it cannot fail").with_label("no `expect`"));
+    }
+    let _ = assignable;
+    test
+}

@@ -1,0 +1,338 @@
+//! Name resolution across files and packages: the declarations of every
+//! file, resolved schemas (records and resource types), function and action
+//! signatures. Holds the state the checker works in.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use pac_lang::Span;
+use pac_lang::ast::{self, Item, TypeExpr, TypeKind};
+
+use crate::check::{Checker, Scope, assignable};
+use crate::diag::Diagnostic;
+use crate::ir::{Expr, SourceFile};
+use crate::suggest::did_you_mean;
+use crate::types::{FieldDef, IMPLICIT_FIELDS, RecordDef, RecordId, Schemas, Ty};
+
+#[derive(Clone, Debug)]
+pub struct FnInfo {
+    pub params: Vec<(String, Ty)>,
+    pub ret: Ty,
+    pub file: u32,
+    pub span: Span,
+    pub slots: u32,
+    /// (file, item index) of the declaration.
+    pub item: (u32, usize),
+    pub doc: Option<String>,
+}
+
+pub struct Env {
+    pub files: Vec<SourceFile>,
+    pub asts: Vec<Arc<ast::File>>,
+    pub packages: Vec<String>,
+    pub schemas: Schemas,
+    /// Qualified record name (and resource type name) → record.
+    pub record_names: HashMap<String, RecordId>,
+    pub fns: HashMap<String, FnInfo>,
+    fn_bodies: HashMap<String, Option<Expr>>,
+    pub fn_stack: Vec<String>,
+    pub diags: Vec<Diagnostic>,
+    pub next_node: u32,
+}
+
+impl Env {
+    pub fn new(files: Vec<SourceFile>, asts: Vec<Arc<ast::File>>) -> Env {
+        let packages = asts
+            .iter()
+            .map(|f| f.package.as_ref().map(|p| p.text()).unwrap_or_default())
+            .collect();
+        Env {
+            files,
+            asts,
+            packages,
+            schemas: Schemas::default(),
+            record_names: HashMap::new(),
+            fns: HashMap::new(),
+            fn_bodies: HashMap::new(),
+            fn_stack: Vec::new(),
+            diags: Vec::new(),
+            next_node: 0,
+        }
+    }
+
+    pub fn qualify(&self, file: u32, name: &str) -> String {
+        match self.packages[file as usize].as_str() {
+            "" => name.to_string(),
+            p => format!("{p}.{name}"),
+        }
+    }
+
+    /// Declares every record and schema, then resolves their field types.
+    pub fn collect_schemas(&mut self) {
+        let mut decls: Vec<(u32, usize)> = Vec::new();
+        for (fi, f) in self.asts.clone().iter().enumerate() {
+            let fi = fi as u32;
+            for (ii, item) in f.items.iter().enumerate() {
+                let (name, span, doc, resource) = match item {
+                    Item::Schema(s) => (s.name.text(), s.name.span, &s.doc, true),
+                    Item::Record(r) => (self.qualify(fi, &r.name.name), r.name.span, &r.doc, false),
+                    _ => continue,
+                };
+                if let Some(prev) = self.record_names.get(&name) {
+                    let p = self.schemas.record(*prev);
+                    let (pf, ps) = (p.file, p.span);
+                    self.diags.push(
+                        Diagnostic::error("E0201", fi, span, format!("`{name}` is declared twice"))
+                            .with_label("declared again here")
+                            .with_secondary(pf, ps, "first declared here"),
+                    );
+                    continue;
+                }
+                let id = RecordId(self.schemas.records.len() as u32);
+                self.schemas.records.push(RecordDef {
+                    name: name.clone(),
+                    resource_type: resource.then(|| name.clone()),
+                    fields: Vec::new(),
+                    doc: doc.as_ref().map(|d| d.text.clone()),
+                    file: fi,
+                    span,
+                });
+                self.record_names.insert(name, id);
+                decls.push((fi, ii));
+            }
+        }
+        let mut id = 0usize;
+        for (fi, ii) in decls {
+            let ast = self.asts[fi as usize].clone();
+            let (fields, resource) = match &ast.items[ii] {
+                Item::Schema(s) => (&s.fields, true),
+                Item::Record(r) => (&r.fields, false),
+                _ => continue,
+            };
+            let mut defs = Vec::new();
+            if resource {
+                let span = self.schemas.records[id].span;
+                for (n, doc) in IMPLICIT_FIELDS.iter().zip([
+                    "The resource's id, from its inventory document.",
+                    "The account the resource belongs to.",
+                    "The region the resource lives in.",
+                ]) {
+                    defs.push(FieldDef {
+                        name: n.to_string(),
+                        ty: Ty::Str,
+                        doc: Some(doc.to_string()),
+                        file: fi,
+                        span,
+                    });
+                }
+            }
+            for f in fields {
+                if let Some(prev) = defs.iter().find(|d| d.name == f.name.name) {
+                    let msg = if resource && IMPLICIT_FIELDS.contains(&f.name.name.as_str()) {
+                        format!("`{}` is an implicit field of every resource; do not declare it", f.name.name)
+                    } else {
+                        format!("field `{}` is declared twice", f.name.name)
+                    };
+                    let pspan = prev.span;
+                    self.diags.push(
+                        Diagnostic::error("E0201", fi, f.name.span, msg)
+                            .with_label("declared again")
+                            .with_secondary(fi, pspan, "first here"),
+                    );
+                    continue;
+                }
+                let ty = self.resolve_type(&f.ty, fi, false);
+                defs.push(FieldDef {
+                    name: f.name.name.clone(),
+                    ty,
+                    doc: f.doc.as_ref().map(|d| d.text.clone()),
+                    file: fi,
+                    span: f.name.span,
+                });
+            }
+            self.schemas.records[id].fields = defs;
+            id += 1;
+        }
+    }
+
+    /// Resolves a written type. `builtin_pseudo` allows `regex`/`glob`.
+    pub fn resolve_type(&mut self, t: &TypeExpr, file: u32, builtin_pseudo: bool) -> Ty {
+        match &t.kind {
+            TypeKind::Optional(inner) => {
+                let i = self.resolve_type(inner, file, builtin_pseudo);
+                if i.is_opt() {
+                    self.diags.push(Diagnostic::error("E0104", file, t.span, "`T??` is not a type; one `?` is enough").with_label("double optional"));
+                }
+                i.opt()
+            }
+            TypeKind::List(inner) => self.resolve_type(inner, file, builtin_pseudo).list(),
+            TypeKind::Map(inner) => Ty::Map(Box::new(self.resolve_type(inner, file, builtin_pseudo))),
+            TypeKind::Named(p) => {
+                let name = p.text();
+                match name.as_str() {
+                    "bool" => return Ty::Bool,
+                    "int" => return Ty::Int,
+                    "float" => return Ty::Float,
+                    "string" => return Ty::Str,
+                    "timestamp" => return Ty::Time,
+                    "duration" => return Ty::Dur,
+                    "ip" => return Ty::Ip,
+                    "cidr" => return Ty::Cidr,
+                    "list" | "map" => {
+                        self.diags.push(Diagnostic::error("E0104", file, t.span, format!("`{name}` needs an element type: `{name}<string>`")).with_label("missing `<…>`"));
+                        return Ty::Error;
+                    }
+                    _ => {}
+                }
+                match self.lookup_record(&name, file, p.span) {
+                    Some(r) => Ty::Record(r),
+                    None => Ty::Error,
+                }
+            }
+        }
+    }
+
+    /// Looks up a record or resource type by name: exact (qualified or
+    /// resource type), then in the file's package, then a unique short name.
+    pub fn lookup_record(&mut self, name: &str, file: u32, span: Span) -> Option<RecordId> {
+        if let Some(r) = self.record_names.get(name) {
+            return Some(*r);
+        }
+        let local = self.qualify(file, name);
+        if let Some(r) = self.record_names.get(&local) {
+            return Some(*r);
+        }
+        let suffix = format!(".{name}");
+        let hits: Vec<(String, RecordId)> = self
+            .record_names
+            .iter()
+            .filter(|(k, _)| k.ends_with(&suffix))
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        match hits.len() {
+            1 => Some(hits[0].1),
+            0 => {
+                let mut names: Vec<String> = self.record_names.keys().cloned().collect();
+                names.extend(["bool", "int", "float", "string", "timestamp", "duration", "ip", "cidr"].map(String::from));
+                let shorts: Vec<String> = names.iter().map(|n| n.rsplit('.').next().unwrap_or(n).to_string()).collect();
+                let mut d = Diagnostic::error("E0104", file, span, format!("unknown type `{name}`")).with_label("not a type");
+                let guess = did_you_mean(name, names.iter().map(String::as_str))
+                    .or_else(|| did_you_mean(name, shorts.iter().map(String::as_str)));
+                if let Some(s) = guess {
+                    d = d.with_suggestion(format!("did you mean `{s}`?"), span, s.to_string());
+                }
+                self.diags.push(d);
+                None
+            }
+            _ => {
+                let mut names: Vec<String> = hits.iter().map(|(k, _)| format!("`{k}`")).collect();
+                names.sort();
+                self.diags.push(
+                    Diagnostic::error("E0112", file, span, format!("`{name}` is ambiguous: {}", names.join(", ")))
+                        .with_label("ambiguous")
+                        .with_note("write the qualified name"),
+                );
+                None
+            }
+        }
+    }
+
+    /// Looks up a resource type (`aws.ec2.instance`), with a suggestion.
+    pub fn lookup_resource(&mut self, p: &ast::Path, file: u32) -> Option<RecordId> {
+        let name = p.text();
+        if let Some(r) = self.schemas.resource(&name) {
+            return Some(r);
+        }
+        let types: Vec<String> = self.schemas.resource_types().map(|(_, t)| t.to_string()).collect();
+        let mut d = Diagnostic::error("E0103", file, p.span, format!("unknown resource type `{name}`")).with_label("no schema declares this type");
+        if let Some(s) = did_you_mean(&name, types.iter().map(String::as_str)) {
+            d = d.with_suggestion(format!("did you mean `{s}`?"), p.span, s.to_string());
+        } else {
+            d = d.with_note("declare it with `schema NAME { … }`, or load the file that does");
+        }
+        self.diags.push(d);
+        None
+    }
+
+    /// Declares every `fn`'s signature; bodies are checked on demand.
+    pub fn collect_fns(&mut self) {
+        for (fi, f) in self.asts.clone().iter().enumerate() {
+            let fi = fi as u32;
+            for (ii, item) in f.items.iter().enumerate() {
+                let Item::Fn(decl) = item else { continue };
+                let q = self.qualify(fi, &decl.name.name);
+                if let Some(prev) = self.fns.get(&q) {
+                    let (pf, ps) = (prev.file, prev.span);
+                    self.diags.push(
+                        Diagnostic::error("E0201", fi, decl.name.span, format!("function `{q}` is declared twice"))
+                            .with_label("declared again")
+                            .with_secondary(pf, ps, "first here"),
+                    );
+                    continue;
+                }
+                if pac_stdlib::lookup(&decl.name.name).is_some() || decl.name.name == "has" {
+                    self.diags.push(
+                        Diagnostic::error("E0201", fi, decl.name.span, format!("`{}` is a built-in function; choose another name", decl.name.name))
+                            .with_label("shadows a built-in"),
+                    );
+                    continue;
+                }
+                let params = decl
+                    .params
+                    .iter()
+                    .map(|p| (p.name.name.clone(), self.resolve_type(&p.ty, fi, false)))
+                    .collect();
+                let ret = self.resolve_type(&decl.ret, fi, false);
+                self.fns.insert(
+                    q,
+                    FnInfo {
+                        params,
+                        ret,
+                        file: fi,
+                        span: decl.name.span,
+                        slots: 0,
+                        item: (fi, ii),
+                        doc: decl.doc.as_ref().map(|d| d.text.clone()),
+                    },
+                );
+            }
+        }
+    }
+
+    /// The checked body of a function (in its own frame: params in slots
+    /// 0..n), checking it on first use.
+    pub fn fn_body(&mut self, qname: &str) -> Option<Expr> {
+        if let Some(b) = self.fn_bodies.get(qname) {
+            return b.clone();
+        }
+        let info = self.fns.get(qname)?.clone();
+        let ast = self.asts[info.item.0 as usize].clone();
+        let Item::Fn(decl) = &ast.items[info.item.1] else {
+            return None;
+        };
+        self.fn_stack.push(qname.to_string());
+        let package = self.packages[info.file as usize].clone();
+        let mut scope = Scope::new(info.file, &package, None);
+        let mut checker = Checker { env: self };
+        for ((name, ty), p) in info.params.iter().zip(&decl.params) {
+            scope.declare(name, ty.clone(), p.name.span);
+        }
+        let body = checker.check(&decl.body, &mut scope);
+        if !assignable(&body.ty, &info.ret) {
+            let (want, got) = (checker.env.schemas.display(&info.ret), checker.env.schemas.display(&body.ty));
+            checker.env.diags.push(
+                Diagnostic::error("E0301", info.file, decl.body.span, format!("`{qname}` returns `{want}`, but its body is `{got}`"))
+                    .with_label(format!("this is `{got}`"))
+                    .with_secondary(info.file, decl.ret.span, "declared return type"),
+            );
+        }
+        let slots = scope.max_slot;
+        self.fn_stack.pop();
+        if let Some(f) = self.fns.get_mut(qname) {
+            f.slots = slots;
+        }
+        let body = Some(body);
+        self.fn_bodies.insert(qname.to_string(), body.clone());
+        body
+    }
+}
