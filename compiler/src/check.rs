@@ -919,7 +919,7 @@ impl Checker<'_> {
         };
         let info = self.env.fns[qname].clone();
         if args.len() != info.params.len() {
-            let msg = format!("`{}` takes {} argument(s), but {} were given", qname, info.params.len(), args.len());
+            let msg = format!("`{}` takes {} argument(s), but {} given", qname, info.params.len(), were(args.len()));
             self.diag(
                 Diagnostic::error("E0304", scope.file, span, msg)
                     .with_label(format!("expected {}", info.params.len()))
@@ -973,7 +973,7 @@ impl Checker<'_> {
         }
         if !sigs.iter().any(|s| s.params.len() == xs.len()) {
             let arities: Vec<String> = sigs.iter().map(|s| s.params.len().to_string()).collect();
-            let msg = format!("`{}` takes {} argument(s), but {} were given", builtin.name, arities.join(" or "), xs.len());
+            let msg = format!("`{}` takes {} argument(s), but {} given", builtin.name, arities.join(" or "), were(xs.len()));
             self.diag(
                 Diagnostic::error("E0304", scope.file, span, msg)
                     .with_label("wrong number of arguments")
@@ -1037,6 +1037,10 @@ impl Checker<'_> {
         );
         self.error_node(span, scope)
     }
+}
+
+fn were(n: usize) -> String {
+    if n == 1 { "1 was".into() } else { format!("{n} were") }
 }
 
 pub fn sigs_text(b: &Builtin) -> String {
@@ -1245,7 +1249,7 @@ pub fn literal_value(c: &mut Checker<'_>, e: &ast::Expr, ty: &Ty, file: u32) -> 
         (A::Record(fields), Ty::Record(r)) => record_value(c, fields, *r, e.span, file, &[]),
         (_, t) => {
             let ts = c.show(t);
-            fail(c, format!("expected a `{ts}` literal here"), e.span)
+            fail(c, format!("expected a value of type `{ts}` here"), e.span)
         }
     }
 }

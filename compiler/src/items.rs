@@ -22,6 +22,8 @@ struct Names {
     groups: HashMap<String, usize>,
     exceptions: HashMap<String, usize>,
     actions: HashMap<String, usize>,
+    /// Where each name was first declared, for "first declared here".
+    first: HashMap<(&'static str, String), (u32, Span)>,
 }
 
 pub fn lower_program(env: &mut Env) -> ir::Program {
@@ -45,14 +47,17 @@ pub fn lower_program(env: &mut Env) -> ir::Program {
             };
             let idx = map.len();
             if map.contains_key(&name) {
-                env.diags.push(
-                    Diagnostic::error("E0201", fi, span, format!("{kind} `{name}` is declared twice"))
-                        .with_label("declared again")
-                        .with_note(format!("{kind} names are unique across the workspace")),
-                );
+                let mut d = Diagnostic::error("E0201", fi, span, format!("{kind} `{name}` is declared twice"))
+                    .with_label("declared again")
+                    .with_note(format!("{kind} names are unique across the workspace"));
+                if let Some((pf, ps)) = names.first.get(&(kind, name.clone())) {
+                    d = d.with_secondary(*pf, *ps, "first declared here");
+                }
+                env.diags.push(d);
                 continue;
             }
-            map.insert(name, idx);
+            map.insert(name.clone(), idx);
+            names.first.insert((kind, name), (fi, span));
         }
     }
     // Placeholders, filled in pass 2 in the same order.
@@ -825,7 +830,7 @@ fn lower_test(env: &mut Env, names: &Names, prog: &ir::Program, t: &ast::Test, f
             TestStmt::Error(_) => {}
         }
     }
-    if test.expects.is_empty() && !t.stmts.iter().any(|s| matches!(s, TestStmt::Error(_))) {
+    if !t.stmts.iter().any(|s| matches!(s, TestStmt::Expect { .. } | TestStmt::Error(_))) {
         env.diags.push(Diagnostic::warning("W0501", fi, t.name.span, "this test expects nothing, so it cannot fail").with_label("no `expect`"));
     }
     let _ = assignable;

@@ -30,7 +30,10 @@ pub fn render(d: &Diagnostic, files: &[SourceFile], color: bool, out: &mut impl 
         .with_code(d.code)
         .with_message(&d.message);
     let col = if d.severity == Severity::Error { Color::Red } else { Color::Yellow };
-    report = report.with_label(Label::new((main.clone(), primary)).with_message(&d.label).with_color(col));
+    // An empty primary label with secondary ones would draw a bare arrow.
+    if !(d.label.is_empty() && !d.labels.is_empty()) {
+        report = report.with_label(Label::new((main.clone(), primary)).with_message(&d.label).with_color(col));
+    }
     for l in &d.labels {
         report = report.with_label(Label::new((path(l.file), clamp(l.file, l.span))).with_message(&l.message).with_color(Color::Blue));
     }

@@ -1195,10 +1195,10 @@ def build(e):
                key="ml-research", root=("gp3", 100, True), data=[("gp2", 1000, False)])
     e.instance("sandbox-test-01", sbx.subnets["public-b"], [sbx_open], "t3.micro", ("amazon", "al2023"),
                "2026-10-02", {"Name": "sandbox-test-01", "env": "sandbox"}, key="sandbox-temp", public="auto",
-               root=("gp3", 8, False))
+               root=("gp3", 8, True))
     e.instance("mongo-test", sbx.subnets["public-a"], [sbx_default], "t3.medium", ("ubuntu", "22.04"), "2026-05-06",
                T(SBX, name="mongo-test", app="mongodb"), imds="optional", key="sandbox-temp", public="auto",
-               root=("gp3", 50, False))
+               root=("gp3", 50, True))
     e.instance("sandbox-test-02", (sbx, "b"), [], "t3.micro", ("amazon", "al2023"), "2026-10-02",
                {"Name": "sandbox-test-02", "env": "sandbox"}, state="terminated", terminated="2026-10-28",
                imds=None)
@@ -1287,7 +1287,7 @@ def build(e):
            policies=[power],   # planted: console without MFA; key 364 days old
            keys=[("Active", "2025-11-02", "2026-10-29", "s3", "us-east-1")])
     e.user(d, "gitlab-runner", "2021-10-05", {"team": "storefront", "purpose": "ci"}, inline=["ci-ecr-push"],
-           keys=[("Active", "2026-07-01", "2026-10-31", "ecr", "us-east-1")])
+           keys=[("Active", "2026-09-15", "2026-10-31", "ecr", "us-east-1")])
     e.user(d, "sandbox-bot", "2025-09-20", None, policies=[power],
            keys=[("Active", "2025-09-20", None, None, None)])   # planted: never used, 407 days old
     e.user(d, "old.intern", "2025-06-01", {"team": "ml"}, password=True, last_login="2025-08-29",
@@ -1461,7 +1461,12 @@ def main():
     default_run = args.count is None and not args.ndjson and args.seed == SEED
     out_path = args.out or (os.path.join(here, "inventory.json") if default_run else "-")
     if out_path == "-":
-        write_docs(docs, sys.stdout, args.ndjson)
+        try:
+            write_docs(docs, sys.stdout, args.ndjson)
+            sys.stdout.flush()
+        except BrokenPipeError:   # e.g. piped into `head`
+            sys.stderr.close()
+            os._exit(0)
     else:
         with open(out_path, "w", encoding="utf-8", newline="\n") as fh:
             write_docs(docs, fh, args.ndjson)
