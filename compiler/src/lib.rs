@@ -43,3 +43,20 @@ pub fn workspace(db: &Database, files: Vec<(String, String)>) -> Workspace {
 pub fn stdlib_file_count() -> usize {
     pac_stdlib::schemas::FILES.len()
 }
+
+/// Warnings that depend on the clock, kept out of the (memoised) compile
+/// query: exceptions that have expired no longer exempt anything (W0503).
+pub fn expiry_diagnostics(program: &Program, now: i64) -> Vec<Diagnostic> {
+    program
+        .exceptions
+        .iter()
+        .filter(|e| e.expires != i64::MIN && e.expires <= now)
+        .map(|e| {
+            let date = pac_stdlib::Value::Time(e.expires).to_string();
+            let day = date.get(..10).unwrap_or(&date).to_string();
+            Diagnostic::warning("W0503", e.file, e.span, format!("exception `{}` expired on {day}", e.name))
+                .with_label("expired: it no longer exempts anything")
+                .with_note("renew it with a new `expires` date and a reason, or delete it")
+        })
+        .collect()
+}
