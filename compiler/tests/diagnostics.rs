@@ -126,3 +126,18 @@ fn always_true_conditions_warn() {
     let c = codes(&rule("false and group_id == \"x\""));
     assert!(c.contains(&"W0502"), "{c:?}");
 }
+
+#[test]
+fn every_code_is_documented_and_every_used_code_is_listed() {
+    let doc = include_str!("../../docs/diagnostics.md");
+    for (code, _) in pac_compiler::diag::CODES {
+        assert!(doc.contains(&format!("| {code} |")), "{code} is missing from docs/diagnostics.md");
+    }
+    let sources = [include_str!("../src/check.rs"), include_str!("../src/items.rs"), include_str!("../src/resolve.rs"), include_str!("../src/db.rs"), include_str!("../src/lib.rs")];
+    for src in sources {
+        for (i, _) in src.match_indices("\"E0").chain(src.match_indices("\"W0")) {
+            let code = &src[i + 1..i + 6];
+            assert!(pac_compiler::diag::CODES.iter().any(|(c, _)| *c == code), "{code} is used but not in CODES");
+        }
+    }
+}

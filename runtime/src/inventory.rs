@@ -1,0 +1,1179 @@
+//! Reading inventory documents into resources, validated against their
+//! schemas.
+//!
+//! A document is `{"type", "id", "account", "region", "attributes"}` (see
+//! `docs/inventory.md`); a file holds a JSON array of documents or one
+//! document per line (NDJSON), detected from its first character. Each
+//! document's attributes are checked against the schema of its type and
+//! converted to a record value in schema field order (the implicit `id`,
+//! `account`, `region` first). A document that does not fit is reported as an
+//! [`IngestError`] (file, line, type, id, field path, what is wrong) and
+//! skipped; the others are kept.
+//!
+//! The reader is lenient where AWS data needs it: PascalCase keys
+//! (`IpPermissions`, `AccountMFAEnabled`) are accepted next to snake_case
+//! (an exact snake_case key wins when both are present); tag lists
+//! (`[{"Key": …, "Value": …}]`) become `map<string>` fields, and `TagSet` is
+//! read as `tags`; `null`, and `""` or `"N/A"` for optional timestamps, IPs
+//! and CIDRs, mean absent; timestamps are RFC 3339 strings or epoch seconds;
+//! keys no schema declares are ignored.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use ipnet::IpNet;
+use pac_compiler::types::{IMPLICIT_FIELDS, RecordId, Schemas, Ty};
+use pac_stdlib::Value;
+use rayon::prelude::*;
+use serde::Serialize;
+use serde_json::Value as Json;
+use serde_json::value::RawValue;
+
+/// One resource of the inventory.
+#[derive(Clone, Debug)]
+pub struct Resource {
+    pub rtype: RecordId,
+    /// The resource type name, `aws.ec2.security_group`.
+    pub type_name: Arc<str>,
+    pub id: Arc<str>,
+    pub account: Arc<str>,
+    pub region: Arc<str>,
+    /// The record: `Value::Record` in schema field order, implicit fields first.
+    pub value: Value,
+}
+
+/// The resources an evaluation sees, in the order they were read.
+#[derive(Clone, Debug, Default)]
+pub struct Inventory {
+    pub resources: Vec<Resource>,
+}
+
+/// A document that could not be read; it is skipped.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct IngestError {
+    /// The file (or other source name) the document came from.
+    pub source: String,
+    /// 1-based line where the document starts (0 when the file is unreadable).
+    pub line: usize,
+    /// The document's `type`, when known.
+    pub type_name: String,
+    /// The document's `id`, when known.
+    pub id: String,
+    /// Path of the offending attribute, e.g. `ip_permissions[0].from_port`;
+    /// empty when the problem is the document itself.
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for IngestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.source)?;
+        if self.line > 0 {
+            write!(f, ":{}", self.line)?;
+        }
+        f.write_str(": ")?;
+        match (self.type_name.is_empty(), self.id.is_empty()) {
+            (false, false) => write!(f, "{} `{}`: ", self.type_name, self.id)?,
+            (false, true) => write!(f, "{}: ", self.type_name)?,
+            (true, false) => write!(f, "`{}`: ", self.id)?,
+            (true, true) => {}
+        }
+        if !self.field.is_empty() {
+            write!(f, "{}: ", self.field)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for IngestError {}
+
+impl Inventory {
+    pub fn new() -> Inventory {
+        Inventory::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.resources.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.resources.is_empty()
+    }
+
+    /// Resources given as record values (a test's `given` resources): the
+    /// implicit fields `id`, `account`, `region` are read from the record.
+    pub fn from_values(
+        schemas: &Schemas,
+        values: impl IntoIterator<Item = (RecordId, Value)>,
+    ) -> Inventory {
+        let resources = values
+            .into_iter()
+            .map(|(rtype, value)| {
+                let field = |i: usize| -> Arc<str> {
+                    match &value {
+                        Value::Record(fs) => match fs.get(i) {
+                            Some(Value::Str(s)) => s.clone(),
+                            _ => Arc::from(""),
+                        },
+                        _ => Arc::from(""),
+                    }
+                };
+                let type_name = schemas
+                    .records
+                    .get(rtype.0 as usize)
+                    .and_then(|r| r.resource_type.as_deref())
+                    .unwrap_or("");
+                Resource {
+                    rtype,
+                    type_name: Arc::from(type_name),
+                    id: field(0),
+                    account: field(1),
+                    region: field(2),
+                    value,
+                }
+            })
+            .collect();
+        Inventory { resources }
+    }
+
+    /// Appends the resources of another inventory.
+    pub fn extend(&mut self, other: Inventory) {
+        self.resources.extend(other.resources);
+    }
+
+    /// Reads a JSON array or NDJSON text; `source` names it in errors.
+    pub fn read_str(schemas: &Schemas, source: &str, text: &str) -> (Inventory, Vec<IngestError>) {
+        Reader::new(schemas).read(source, text)
+    }
+
+    /// Reads a file; an unreadable file is one error (line 0).
+    pub fn read_path(schemas: &Schemas, path: &Path) -> (Inventory, Vec<IngestError>) {
+        let source = path.display().to_string();
+        match std::fs::read_to_string(path) {
+            Ok(text) => Inventory::read_str(schemas, &source, &text),
+            Err(e) => (
+                Inventory::new(),
+                vec![IngestError {
+                    source,
+                    line: 0,
+                    type_name: String::new(),
+                    id: String::new(),
+                    field: String::new(),
+                    message: format!("cannot read the file: {e}"),
+                }],
+            ),
+        }
+    }
+
+    /// The indices of the resources of each type, in inventory order.
+    pub fn by_type(&self) -> HashMap<RecordId, Vec<usize>> {
+        let mut out: HashMap<RecordId, Vec<usize>> = HashMap::new();
+        for (i, r) in self.resources.iter().enumerate() {
+            out.entry(r.rtype).or_default().push(i);
+        }
+        out
+    }
+
+    /// The first resource with this type and id.
+    pub fn find(&self, rtype: RecordId, id: &str) -> Option<usize> {
+        self.resources
+            .iter()
+            .position(|r| r.rtype == rtype && &*r.id == id)
+    }
+}
+
+// ----- Index keys -------------------------------------------------------------
+
+/// A value usable as a hash key of a field index: the types the compiler
+/// plans probes on (strings, ints, bools, IPs, CIDRs, timestamps).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Key {
+    Bool(bool),
+    Int(i64),
+    Str(Arc<str>),
+    Time(i64),
+    Ip(IpAddr),
+    Cidr(IpNet),
+}
+
+impl Key {
+    /// The key of a value, when it has one whose hash equality is exactly
+    /// Pac's `==` (floats have none: they compare by value with ints).
+    pub fn of(v: &Value) -> Option<Key> {
+        Some(match v {
+            Value::Bool(b) => Key::Bool(*b),
+            Value::Int(i) => Key::Int(*i),
+            Value::Str(s) => Key::Str(s.clone()),
+            Value::Time(t) => Key::Time(*t),
+            Value::Ip(ip) => Key::Ip(*ip),
+            Value::Cidr(n) => Key::Cidr(*n),
+            _ => return None,
+        })
+    }
+}
+
+/// An index of resources by the value of one field.
+#[derive(Clone, Debug, Default)]
+pub struct FieldIndex {
+    pub map: HashMap<Key, Vec<usize>>,
+    /// Resources whose field has no key (never, for checked data); they are
+    /// candidates for every probe.
+    pub unkeyed: Vec<usize>,
+}
+
+impl FieldIndex {
+    /// Indexes `resources` (indices into `inv`) by their field `field`.
+    pub fn build(inv: &Inventory, resources: &[usize], field: u32) -> FieldIndex {
+        let mut idx = FieldIndex::default();
+        for &i in resources {
+            let key = match &inv.resources[i].value {
+                Value::Record(fs) => fs.get(field as usize).and_then(Key::of),
+                _ => None,
+            };
+            match key {
+                Some(k) => idx.map.entry(k).or_default().push(i),
+                None => idx.unkeyed.push(i),
+            }
+        }
+        idx
+    }
+
+    /// The resources whose field may equal `key`, in inventory order.
+    pub fn candidates(&self, key: &Key) -> Cow<'_, [usize]> {
+        let hits = self.map.get(key).map(Vec::as_slice).unwrap_or(&[]);
+        if self.unkeyed.is_empty() {
+            return Cow::Borrowed(hits);
+        }
+        let mut all: Vec<usize> = hits.iter().chain(&self.unkeyed).copied().collect();
+        all.sort_unstable();
+        Cow::Owned(all)
+    }
+}
+
+// ----- The reader -------------------------------------------------------------
+
+/// How the keys of a JSON object map to the fields of one record.
+struct FieldLookup {
+    /// Exact names (true) and API aliases (false) to field indices.
+    keys: HashMap<Box<str>, (u32, bool)>,
+}
+
+struct Reader<'s> {
+    schemas: &'s Schemas,
+    lookups: Vec<FieldLookup>,
+    empty_list: Value,
+    empty_map: Value,
+}
+
+/// Where a value sits in a document, rendered only for errors.
+#[derive(Clone, Copy)]
+enum Loc<'a> {
+    Root,
+    Field(&'a Loc<'a>, &'a str),
+    Index(&'a Loc<'a>, usize),
+    Key(&'a Loc<'a>, &'a str),
+}
+
+impl fmt::Display for Loc<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Loc::Root => Ok(()),
+            Loc::Field(p, name) => {
+                if matches!(p, Loc::Root) {
+                    f.write_str(name)
+                } else {
+                    write!(f, "{p}.{name}")
+                }
+            }
+            Loc::Index(p, i) => write!(f, "{p}[{i}]"),
+            Loc::Key(p, k) => write!(f, "{p}[{k:?}]"),
+        }
+    }
+}
+
+struct FieldError {
+    field: String,
+    message: String,
+}
+
+fn field_err(path: &Loc<'_>, message: String) -> FieldError {
+    FieldError {
+        field: path.to_string(),
+        message,
+    }
+}
+
+/// API member names the schemas spell differently (see docs/schemas.md).
+const ALIASES: &[(&str, &str)] = &[
+    ("TagSet", "tags"),
+    ("tag_set", "tags"),
+    ("LoggingEnabled", "logging"),
+    ("logging_enabled", "logging"),
+    ("ServiceName", "last_used_service"),
+    ("service_name", "last_used_service"),
+    ("Region", "last_used_region"),
+];
+
+/// `IpPermissions` → `ip_permissions`, `AccountMFAEnabled` →
+/// `account_mfa_enabled`, `MFADevices` → `mfa_devices`, `Ipv6Ranges` →
+/// `ipv6_ranges`: a word starts at an upper-case letter after a lower-case
+/// letter or digit, and at the last capital of an acronym followed by
+/// lower case (the AWS SDK's rule).
+pub fn snake_case(key: &str) -> String {
+    let chars: Vec<char> = key.chars().collect();
+    let mut out = String::with_capacity(key.len() + 4);
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_uppercase() {
+            let boundary = match i.checked_sub(1).map(|p| chars[p]) {
+                None | Some('_') => false,
+                Some(p) if p.is_lowercase() || p.is_ascii_digit() => true,
+                Some(p) if p.is_uppercase() => chars.get(i + 1).is_some_and(|n| n.is_lowercase()),
+                _ => false,
+            };
+            if boundary {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn json_kind(v: &Json) -> String {
+    match v {
+        Json::Null => "null".into(),
+        Json::Bool(b) => format!("bool {b}"),
+        Json::Number(n) if n.is_f64() => format!("float {n}"),
+        Json::Number(n) => format!("integer {n}"),
+        Json::String(s) => {
+            let mut shown: String = s.chars().take(40).collect();
+            if shown.len() < s.len() {
+                shown.push('…');
+            }
+            format!("string {shown:?}")
+        }
+        Json::Array(_) => "array".into(),
+        Json::Object(_) => "object".into(),
+    }
+}
+
+/// Parses a timestamp: RFC 3339 (`2026-01-15T09:30:00Z`, fractional
+/// seconds and offsets allowed, `T` or a space), `+0000`-style offsets, or a
+/// bare date (midnight UTC). Seconds since the epoch, UTC.
+pub fn parse_timestamp(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(t.timestamp());
+    }
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z"] {
+        if let Ok(t) = chrono::DateTime::parse_from_str(s, fmt) {
+            return Some(t.timestamp());
+        }
+    }
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, fmt) {
+            return Some(t.and_utc().timestamp());
+        }
+    }
+    if s.len() == 10
+        && let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+    {
+        return d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp());
+    }
+    None
+}
+
+fn parse_cidr(s: &str) -> Option<IpNet> {
+    s.parse::<IpNet>()
+        .ok()
+        .or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
+}
+
+/// Collects the elements of a JSON array as raw slices of the text, keeping
+/// those before a syntax error.
+struct Elements<'a, 'v>(&'v mut Vec<&'a RawValue>);
+
+impl<'de> serde::de::Visitor<'de> for Elements<'de, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON array of inventory documents")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(x) = seq.next_element::<&'de RawValue>()? {
+            self.0.push(x);
+        }
+        Ok(())
+    }
+}
+
+/// serde_json's message without its ` at line L column C` suffix.
+fn json_message(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" at line ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+/// Counts lines incrementally over increasing byte offsets.
+struct LineCounter<'a> {
+    text: &'a str,
+    pos: usize,
+    line: usize,
+}
+
+impl LineCounter<'_> {
+    fn line_at(&mut self, offset: usize) -> usize {
+        let offset = offset.min(self.text.len());
+        if offset < self.pos {
+            self.pos = 0;
+            self.line = 1;
+        }
+        self.line += self.text.as_bytes()[self.pos..offset]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        self.pos = offset;
+        self.line
+    }
+}
+
+impl<'s> Reader<'s> {
+    fn new(schemas: &'s Schemas) -> Reader<'s> {
+        let lookups = schemas
+            .records
+            .iter()
+            .map(|r| {
+                let skip = if r.resource_type.is_some() {
+                    IMPLICIT_FIELDS.len()
+                } else {
+                    0
+                };
+                let mut keys = HashMap::new();
+                for (i, f) in r.fields.iter().enumerate().skip(skip) {
+                    keys.insert(Box::from(f.name.as_str()), (i as u32, true));
+                }
+                for (alias, target) in ALIASES {
+                    if keys.contains_key(*alias) {
+                        continue;
+                    }
+                    if let Some((i, _)) = r.field(target)
+                        && (i as usize) >= skip
+                    {
+                        keys.insert(Box::from(*alias), (i, false));
+                    }
+                }
+                FieldLookup { keys }
+            })
+            .collect();
+        Reader {
+            schemas,
+            lookups,
+            empty_list: Value::List(Arc::from(Vec::new())),
+            empty_map: Value::Map(Arc::new(BTreeMap::new())),
+        }
+    }
+
+    fn read(&self, source: &str, text: &str) -> (Inventory, Vec<IngestError>) {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut errors = Vec::new();
+        let docs: Vec<(usize, &str)> = if text.trim_start().starts_with('[') {
+            self.split_array(source, text, &mut errors)
+        } else {
+            self.split_lines(text)
+        };
+        let results: Vec<Result<Resource, IngestError>> = docs
+            .par_iter()
+            .with_min_len(64)
+            .map(|&(line, raw)| self.document(source, line, raw))
+            .collect();
+        let mut resources = Vec::with_capacity(results.len());
+        for r in results {
+            match r {
+                Ok(res) => resources.push(res),
+                Err(e) => errors.push(e),
+            }
+        }
+        errors.sort_by_key(|e| e.line);
+        (Inventory { resources }, errors)
+    }
+
+    fn split_array<'t>(
+        &self,
+        source: &str,
+        text: &'t str,
+        errors: &mut Vec<IngestError>,
+    ) -> Vec<(usize, &'t str)> {
+        let mut raws: Vec<&'t RawValue> = Vec::new();
+        let mut de = serde_json::Deserializer::from_str(text);
+        let res = serde::Deserializer::deserialize_seq(&mut de, Elements(&mut raws))
+            .and_then(|()| de.end());
+        if let Err(e) = res {
+            errors.push(IngestError {
+                source: source.to_string(),
+                line: e.line(),
+                type_name: String::new(),
+                id: String::new(),
+                field: String::new(),
+                message: format!(
+                    "not valid JSON: {} (column {}); the rest of the file is skipped",
+                    json_message(&e),
+                    e.column()
+                ),
+            });
+        }
+        let mut lines = LineCounter {
+            text,
+            pos: 0,
+            line: 1,
+        };
+        let base = text.as_ptr() as usize;
+        raws.into_iter()
+            .map(|raw| {
+                let s = raw.get();
+                let offset = (s.as_ptr() as usize).saturating_sub(base);
+                (lines.line_at(offset), s)
+            })
+            .collect()
+    }
+
+    fn split_lines<'t>(&self, text: &'t str) -> Vec<(usize, &'t str)> {
+        let docs: Vec<(usize, &'t str)> = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| (i + 1, l))
+            .collect();
+        // A single pretty-printed document (or several) rather than NDJSON:
+        // the first line alone is not JSON, but the whole text is a stream.
+        if let Some((_, first)) = docs.first()
+            && serde_json::from_str::<&RawValue>(first).is_err()
+        {
+            let mut stream = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
+            let mut out = Vec::new();
+            let mut lines = LineCounter {
+                text,
+                pos: 0,
+                line: 1,
+            };
+            let base = text.as_ptr() as usize;
+            let mut ok = true;
+            for item in stream.by_ref() {
+                match item {
+                    Ok(raw) => {
+                        let s = raw.get();
+                        let offset = (s.as_ptr() as usize).saturating_sub(base);
+                        out.push((lines.line_at(offset), s));
+                    }
+                    Err(_) => {
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+            if ok && !out.is_empty() {
+                return out;
+            }
+        }
+        docs
+    }
+
+    fn document(&self, source: &str, line: usize, raw: &str) -> Result<Resource, IngestError> {
+        let mut err = IngestError {
+            source: source.to_string(),
+            line,
+            type_name: String::new(),
+            id: String::new(),
+            field: String::new(),
+            message: String::new(),
+        };
+        let json: Json = match serde_json::from_str(raw) {
+            Ok(j) => j,
+            Err(e) => {
+                err.message = format!("not valid JSON: {} (column {})", json_message(&e), e.column());
+                return Err(err);
+            }
+        };
+        let Json::Object(doc) = json else {
+            err.message = format!("a document must be a JSON object, found {}", json_kind(&json));
+            return Err(err);
+        };
+        if let Some(Json::String(t)) = doc.get("type") {
+            err.type_name = t.clone();
+        }
+        if let Some(Json::String(id)) = doc.get("id") {
+            err.id = id.clone();
+        }
+        let mut header = [""; 4];
+        for (slot, key) in header.iter_mut().zip(["type", "id", "account", "region"]) {
+            match doc.get(key) {
+                Some(Json::String(s)) => *slot = s,
+                None | Some(Json::Null) => {
+                    err.message = format!("missing document field `{key}`");
+                    return Err(err);
+                }
+                Some(other) => {
+                    err.message = format!(
+                        "document field `{key}` must be a string, found {}",
+                        json_kind(other)
+                    );
+                    return Err(err);
+                }
+            }
+        }
+        let [type_name, id, account, region] = header;
+        let Some(rtype) = self.schemas.resource(type_name) else {
+            err.message = format!("unknown resource type `{type_name}`");
+            return Err(err);
+        };
+        let empty = serde_json::Map::new();
+        let attrs = match doc.get("attributes") {
+            None | Some(Json::Null) => &empty,
+            Some(Json::Object(m)) => m,
+            Some(other) => {
+                err.field = "attributes".into();
+                err.message = format!("expected an object, found {}", json_kind(other));
+                return Err(err);
+            }
+        };
+        let (id, account, region) = (Arc::<str>::from(id), Arc::<str>::from(account), Arc::<str>::from(region));
+        let implicit = [
+            Value::Str(id.clone()),
+            Value::Str(account.clone()),
+            Value::Str(region.clone()),
+        ];
+        match self.record(rtype, attrs, &Loc::Root, Some(implicit)) {
+            Ok(value) => Ok(Resource {
+                rtype,
+                type_name: Arc::from(type_name),
+                id,
+                account,
+                region,
+                value,
+            }),
+            Err(e) => {
+                err.field = e.field;
+                err.message = e.message;
+                Err(err)
+            }
+        }
+    }
+
+    fn record(
+        &self,
+        rid: RecordId,
+        obj: &serde_json::Map<String, Json>,
+        path: &Loc<'_>,
+        implicit: Option<[Value; 3]>,
+    ) -> Result<Value, FieldError> {
+        let def = self.schemas.record(rid);
+        let lookup = &self.lookups[rid.0 as usize];
+        let mut chosen: Vec<Option<(&Json, bool)>> = vec![None; def.fields.len()];
+        for (k, v) in obj {
+            let hit = lookup.keys.get(k.as_str()).copied().or_else(|| {
+                if k.chars().any(char::is_uppercase) {
+                    lookup
+                        .keys
+                        .get(snake_case(k).as_str())
+                        .map(|&(i, _)| (i, false))
+                } else {
+                    None
+                }
+            });
+            if let Some((i, exact)) = hit {
+                let slot = &mut chosen[i as usize];
+                match slot {
+                    Some((_, true)) => {}
+                    Some((_, false)) if !exact => {}
+                    _ => *slot = Some((v, exact)),
+                }
+            }
+        }
+        let mut values = Vec::with_capacity(def.fields.len());
+        let skip = match implicit {
+            Some(imp) => {
+                values.extend(imp);
+                IMPLICIT_FIELDS.len()
+            }
+            None => 0,
+        };
+        for (f, chosen) in def.fields.iter().zip(&chosen).skip(skip) {
+            let fpath = Loc::Field(path, &f.name);
+            let v = match chosen {
+                Some((j, _)) => self.value(j, &f.ty, &f.name, &fpath)?,
+                None => self.absent(&f.ty, &fpath)?,
+            };
+            values.push(v);
+        }
+        Ok(Value::Record(Arc::from(values)))
+    }
+
+    fn absent(&self, ty: &Ty, path: &Loc<'_>) -> Result<Value, FieldError> {
+        match ty {
+            Ty::Opt(_) => Ok(Value::Missing),
+            Ty::List(_) => Ok(self.empty_list.clone()),
+            Ty::Map(_) => Ok(self.empty_map.clone()),
+            t => Err(field_err(
+                path,
+                format!("missing required field ({})", self.schemas.display(t)),
+            )),
+        }
+    }
+
+    fn mismatch(&self, ty: &Ty, j: &Json, path: &Loc<'_>) -> FieldError {
+        field_err(
+            path,
+            format!("expected {}, found {}", self.schemas.display(ty), json_kind(j)),
+        )
+    }
+
+    fn value(&self, j: &Json, ty: &Ty, name: &str, path: &Loc<'_>) -> Result<Value, FieldError> {
+        match (ty, j) {
+            (Ty::Opt(_), Json::Null) => Ok(Value::Missing),
+            (Ty::Opt(inner), Json::String(s))
+                if matches!(**inner, Ty::Time | Ty::Ip | Ty::Cidr) && (s.is_empty() || s == "N/A") =>
+            {
+                Ok(Value::Missing)
+            }
+            (Ty::Opt(inner), Json::String(s))
+                if **inner == Ty::Str && s == "N/A" && name.starts_with("last_used_") =>
+            {
+                Ok(Value::Missing)
+            }
+            (Ty::Opt(inner), _) => self.value(j, inner, name, path),
+            (Ty::Bool, Json::Bool(b)) => Ok(Value::Bool(*b)),
+            (Ty::Int, Json::Number(n)) => {
+                if let Some(i) = n.as_i64() {
+                    Ok(Value::Int(i))
+                } else if n.is_u64() {
+                    Err(field_err(path, format!("integer {n} is out of range for an int")))
+                } else {
+                    match n.as_f64() {
+                        Some(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => Ok(Value::Int(f as i64)),
+                        _ => Err(self.mismatch(ty, j, path)),
+                    }
+                }
+            }
+            (Ty::Float, Json::Number(n)) => match n.as_f64() {
+                Some(f) => Ok(Value::Float(f)),
+                None => Err(self.mismatch(ty, j, path)),
+            },
+            (Ty::Str, Json::String(s)) => Ok(Value::str(s)),
+            (Ty::Time, Json::String(s)) => match parse_timestamp(s) {
+                Some(t) => Ok(Value::Time(t)),
+                None => Err(field_err(
+                    path,
+                    format!(
+                        "invalid timestamp {s:?} (expected RFC 3339, e.g. 2026-01-15T09:30:00Z, or epoch seconds)"
+                    ),
+                )),
+            },
+            (Ty::Time, Json::Number(n)) => match n.as_i64() {
+                Some(t) => Ok(Value::Time(t)),
+                None => match n.as_f64() {
+                    Some(f) if f.is_finite() && f.abs() < 9.2e18 => Ok(Value::Time(f.floor() as i64)),
+                    _ => Err(field_err(path, format!("invalid timestamp {n}"))),
+                },
+            },
+            (Ty::Dur, Json::Number(n)) => match n.as_i64() {
+                Some(d) => Ok(Value::Dur(d)),
+                None => Err(self.mismatch(ty, j, path)),
+            },
+            (Ty::Ip, Json::String(s)) => match s.trim().parse::<IpAddr>() {
+                Ok(ip) => Ok(Value::Ip(ip)),
+                Err(_) => Err(field_err(path, format!("invalid IP address {s:?}"))),
+            },
+            (Ty::Cidr, Json::String(s)) => match parse_cidr(s.trim()) {
+                Some(n) => Ok(Value::Cidr(n)),
+                None => Err(field_err(path, format!("invalid CIDR block {s:?}"))),
+            },
+            (Ty::List(_), Json::Null) => Ok(self.empty_list.clone()),
+            (Ty::List(el), Json::Array(items)) => {
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    out.push(self.value(item, el, name, &Loc::Index(path, i))?);
+                }
+                Ok(Value::List(Arc::from(out)))
+            }
+            (Ty::Map(_), Json::Null) => Ok(self.empty_map.clone()),
+            (Ty::Map(el), Json::Object(m)) => {
+                let mut out = BTreeMap::new();
+                for (k, v) in m {
+                    let v = self.value(v, el, name, &Loc::Key(path, k))?;
+                    out.insert(Arc::from(k.as_str()), v);
+                }
+                Ok(Value::Map(Arc::new(out)))
+            }
+            // AWS tag lists: [{"Key": "env", "Value": "prod"}].
+            (Ty::Map(el), Json::Array(items)) => {
+                let mut out = BTreeMap::new();
+                for (i, item) in items.iter().enumerate() {
+                    let ipath = Loc::Index(path, i);
+                    let Json::Object(kv) = item else {
+                        return Err(field_err(
+                            &ipath,
+                            format!(
+                                "expected a {{\"Key\": …, \"Value\": …}} object, found {}",
+                                json_kind(item)
+                            ),
+                        ));
+                    };
+                    let key = match kv.get("Key").or_else(|| kv.get("key")) {
+                        Some(Json::String(k)) => k,
+                        Some(other) => {
+                            return Err(field_err(
+                                &ipath,
+                                format!("expected a string `Key`, found {}", json_kind(other)),
+                            ));
+                        }
+                        None => {
+                            return Err(field_err(&ipath, "missing `Key`".to_string()));
+                        }
+                    };
+                    let v = match kv.get("Value").or_else(|| kv.get("value")) {
+                        None | Some(Json::Null) if **el == Ty::Str => Value::str(""),
+                        None => return Err(field_err(&ipath, "missing `Value`".to_string())),
+                        Some(v) => self.value(v, el, name, &Loc::Key(path, key))?,
+                    };
+                    out.insert(Arc::from(key.as_str()), v);
+                }
+                Ok(Value::Map(Arc::new(out)))
+            }
+            (Ty::Record(r), Json::Object(m)) => self.record(*r, m, path, None),
+            (Ty::Regex | Ty::Glob | Ty::Var | Ty::Empty | Ty::Error, _) => Err(field_err(
+                path,
+                format!("the schema type `{}` cannot be read from data", self.schemas.display(ty)),
+            )),
+            _ => Err(self.mismatch(ty, j, path)),
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use pac_compiler::types::{FieldDef, RecordDef};
+    use pac_lang::Span;
+
+    fn field(name: &str, ty: Ty) -> FieldDef {
+        FieldDef {
+            name: name.into(),
+            ty,
+            doc: None,
+            file: 0,
+            span: Span::default(),
+        }
+    }
+
+    fn resource(type_name: &str, fields: Vec<FieldDef>) -> RecordDef {
+        let mut all = vec![
+            field("id", Ty::Str),
+            field("account", Ty::Str),
+            field("region", Ty::Str),
+        ];
+        all.extend(fields);
+        RecordDef {
+            name: type_name.into(),
+            resource_type: Some(type_name.into()),
+            fields: all,
+            doc: None,
+            file: 0,
+            span: Span::default(),
+        }
+    }
+
+    fn record(name: &str, fields: Vec<FieldDef>) -> RecordDef {
+        RecordDef {
+            name: name.into(),
+            resource_type: None,
+            fields,
+            doc: None,
+            file: 0,
+            span: Span::default(),
+        }
+    }
+
+    fn opt(t: Ty) -> Ty {
+        Ty::Opt(Box::new(t))
+    }
+
+    /// A small schema set: security groups (record 0) with permissions
+    /// (record 1) and ranges (record 2); account summaries (record 3);
+    /// access keys (record 4).
+    pub(crate) fn schemas() -> Schemas {
+        Schemas {
+            records: vec![
+                resource(
+                    "aws.ec2.security_group",
+                    vec![
+                        field("group_id", Ty::Str),
+                        field("description", opt(Ty::Str)),
+                        field("ip_permissions", Ty::List(Box::new(Ty::Record(RecordId(1))))),
+                        field("tags", Ty::Map(Box::new(Ty::Str))),
+                    ],
+                ),
+                record(
+                    "aws.ec2.IpPermission",
+                    vec![
+                        field("ip_protocol", Ty::Str),
+                        field("from_port", opt(Ty::Int)),
+                        field("to_port", opt(Ty::Int)),
+                        field("ip_ranges", Ty::List(Box::new(Ty::Record(RecordId(2))))),
+                    ],
+                ),
+                record("aws.ec2.IpRange", vec![field("cidr_ip", Ty::Cidr)]),
+                resource(
+                    "aws.iam.account_summary",
+                    vec![
+                        field("account_mfa_enabled", Ty::Int),
+                        field("mfa_devices", Ty::Int),
+                        field("mfa_devices_in_use", Ty::Int),
+                    ],
+                ),
+                resource(
+                    "aws.iam.access_key",
+                    vec![
+                        field("access_key_id", Ty::Str),
+                        field("create_date", Ty::Time),
+                        field("last_used_date", opt(Ty::Time)),
+                        field("last_used_service", opt(Ty::Str)),
+                        field("last_used_region", opt(Ty::Str)),
+                        field("score", Ty::Float),
+                        field("address", opt(Ty::Ip)),
+                    ],
+                ),
+            ],
+        }
+    }
+
+    fn read(text: &str) -> (Inventory, Vec<IngestError>) {
+        Inventory::read_str(&schemas(), "inv.json", text)
+    }
+
+    fn fields(r: &Resource) -> &[Value] {
+        match &r.value {
+            Value::Record(f) => f,
+            _ => panic!("not a record"),
+        }
+    }
+
+    #[test]
+    fn snake_case_follows_the_sdk() {
+        assert_eq!(snake_case("IpPermissions"), "ip_permissions");
+        assert_eq!(snake_case("CidrIp"), "cidr_ip");
+        assert_eq!(snake_case("AccountMFAEnabled"), "account_mfa_enabled");
+        assert_eq!(snake_case("MFADevices"), "mfa_devices");
+        assert_eq!(snake_case("MFADevicesInUse"), "mfa_devices_in_use");
+        assert_eq!(snake_case("Ipv6Ranges"), "ipv6_ranges");
+        assert_eq!(snake_case("CidrIpv6"), "cidr_ipv6");
+        assert_eq!(snake_case("KMSMasterKeyID"), "kms_master_key_id");
+        assert_eq!(snake_case("already_snake"), "already_snake");
+    }
+
+    #[test]
+    fn reads_ndjson_with_pascal_case_and_tags() {
+        let text = r#"
+{"type":"aws.ec2.security_group","id":"sg-1","account":"1","region":"r","attributes":{"GroupId":"sg-1","IpPermissions":[{"IpProtocol":"tcp","FromPort":22,"ToPort":22,"IpRanges":[{"CidrIp":"0.0.0.0/0"}]}],"Tags":[{"Key":"env","Value":"prod"}],"Unmodelled":1}}
+{"type":"aws.iam.account_summary","id":"1","account":"1","region":"r","attributes":{"AccountMFAEnabled":1,"MFADevices":2,"MFADevicesInUse":1,"UsersQuota":5000}}
+"#;
+        let (inv, errors) = read(text);
+        assert_eq!(errors, vec![]);
+        assert_eq!(inv.len(), 2);
+        let sg = &inv.resources[0];
+        assert_eq!(&*sg.id, "sg-1");
+        let f = fields(sg);
+        assert_eq!(f[3], Value::str("sg-1"));
+        assert_eq!(f[4], Value::Missing);
+        let Value::List(perms) = &f[5] else { panic!() };
+        let Value::Record(p) = &perms[0] else { panic!() };
+        assert_eq!(p[1], Value::Int(22));
+        let Value::List(ranges) = &p[3] else { panic!() };
+        let Value::Record(r) = &ranges[0] else { panic!() };
+        assert_eq!(r[0], Value::Cidr("0.0.0.0/0".parse().unwrap()));
+        let Value::Map(tags) = &f[6] else { panic!() };
+        assert_eq!(tags.get("env"), Some(&Value::str("prod")));
+        let sum = fields(&inv.resources[1]);
+        assert_eq!(&sum[3..], &[Value::Int(1), Value::Int(2), Value::Int(1)]);
+    }
+
+    #[test]
+    fn exact_snake_case_wins_over_pascal_case() {
+        let text = r#"{"type":"aws.ec2.security_group","id":"sg-1","account":"1","region":"r","attributes":{"GroupId":"pascal","group_id":"snake","TagSet":{"a":"b"}}}"#;
+        let (inv, errors) = read(text);
+        assert_eq!(errors, vec![]);
+        let f = fields(&inv.resources[0]);
+        assert_eq!(f[3], Value::str("snake"));
+        let Value::Map(tags) = &f[6] else { panic!() };
+        assert_eq!(tags.get("a"), Some(&Value::str("b")));
+    }
+
+    #[test]
+    fn tags_as_lowercase_lists_and_objects() {
+        let text = r#"[
+{"type":"aws.ec2.security_group","id":"a","account":"1","region":"r","attributes":{"group_id":"a","tags":[{"key":"env","value":"dev"},{"key":"empty"}]}},
+{"type":"aws.ec2.security_group","id":"b","account":"1","region":"r","attributes":{"group_id":"b","tags":{"env":"prod"}}}
+]"#;
+        let (inv, errors) = read(text);
+        assert_eq!(errors, vec![]);
+        let Value::Map(a) = &fields(&inv.resources[0])[6] else { panic!() };
+        assert_eq!(a.get("env"), Some(&Value::str("dev")));
+        assert_eq!(a.get("empty"), Some(&Value::str("")));
+        let Value::Map(b) = &fields(&inv.resources[1])[6] else { panic!() };
+        assert_eq!(b.get("env"), Some(&Value::str("prod")));
+    }
+
+    #[test]
+    fn bad_documents_are_reported_with_line_and_field_and_skipped() {
+        let text = r#"{"type":"aws.ec2.security_group","id":"ok","account":"1","region":"r","attributes":{"group_id":"ok"}}
+{"type":"aws.ec2.security_group","id":"sg-2","account":"1","region":"r","attributes":{"group_id":"x","ip_permissions":[{"ip_protocol":"tcp","from_port":"22"}]}}
+{"type":"aws.rds.db_instance","id":"db","account":"1","region":"r","attributes":{}}
+{"type": "aws.ec2.security_group", "id": "trunc", "attri
+
+{"type":"aws.ec2.security_group","account":"1","region":"r","attributes":{"group_id":"x"}}
+{"type":"aws.ec2.security_group","id":"sg-6","account":"1","region":"r","attributes":{}}
+{"type":"aws.ec2.security_group","id":"sg-7","account":"1","region":"r","attributes":{"group_id":"x","ip_permissions":[{"ip_protocol":"tcp","ip_ranges":[{"cidr_ip":"10.0.0.300/8"}]}]}}
+{"type":"aws.iam.access_key","id":"k","account":"1","region":"r","attributes":{"access_key_id":"k","create_date":"yesterday","score":1}}
+{"type":"aws.iam.account_summary","id":"1","account":"1","region":"r","attributes":{"AccountMFAEnabled":1.5,"MFADevices":2,"MFADevicesInUse":1}}
+"#;
+        let (inv, errors) = read(text);
+        assert_eq!(inv.len(), 1);
+        assert_eq!(&*inv.resources[0].id, "ok");
+        let summary: Vec<(usize, &str, &str)> = errors
+            .iter()
+            .map(|e| (e.line, e.field.as_str(), e.message.as_str()))
+            .collect();
+        assert_eq!(summary.len(), 8, "{errors:#?}");
+        assert_eq!(summary[0].0, 2);
+        assert_eq!(summary[0].1, "ip_permissions[0].from_port");
+        assert_eq!(summary[0].2, "expected int, found string \"22\"");
+        assert_eq!(summary[1], (3, "", "unknown resource type `aws.rds.db_instance`"));
+        assert_eq!(summary[2].0, 4);
+        assert!(summary[2].2.starts_with("not valid JSON"), "{}", summary[2].2);
+        assert_eq!(summary[3], (6, "", "missing document field `id`"));
+        assert_eq!(summary[4], (7, "group_id", "missing required field (string)"));
+        assert_eq!(summary[5].1, "ip_permissions[0].ip_ranges[0].cidr_ip");
+        assert_eq!(summary[5].2, "invalid CIDR block \"10.0.0.300/8\"");
+        assert_eq!(summary[6].1, "create_date");
+        assert!(summary[6].2.starts_with("invalid timestamp \"yesterday\""));
+        assert_eq!(summary[7].1, "account_mfa_enabled");
+        assert_eq!(summary[7].2, "expected int, found float 1.5");
+        let shown = errors[0].to_string();
+        assert_eq!(
+            shown,
+            "inv.json:2: aws.ec2.security_group `sg-2`: ip_permissions[0].from_port: expected int, found string \"22\""
+        );
+    }
+
+    #[test]
+    fn timestamps_floats_and_not_available() {
+        let text = r#"[{"type":"aws.iam.access_key","id":"k","account":"1","region":"r","attributes":{
+  "AccessKeyId":"k","CreateDate":"2026-01-15T09:30:00.123Z","LastUsedDate":"N/A",
+  "ServiceName":"N/A","Region":"N/A","score":7,"address":""}},
+ {"type":"aws.iam.access_key","id":"k2","account":"1","region":"r","attributes":{
+  "access_key_id":"k2","create_date":1768469400,"last_used_date":"2026-01-15","last_used_service":"s3","Region":"eu-west-1","score":7.5,"address":"10.0.0.1"}}]"#;
+        let (inv, errors) = read(text);
+        assert_eq!(errors, vec![]);
+        let a = fields(&inv.resources[0]);
+        assert_eq!(a[4], Value::Time(1_768_469_400));
+        assert_eq!(&a[5..8], &[Value::Missing, Value::Missing, Value::Missing]);
+        assert_eq!(a[8], Value::Float(7.0));
+        assert_eq!(a[9], Value::Missing);
+        let b = fields(&inv.resources[1]);
+        assert_eq!(b[4], Value::Time(1_768_469_400));
+        assert_eq!(b[5], Value::Time(1_768_435_200));
+        assert_eq!(b[6], Value::str("s3"));
+        assert_eq!(b[7], Value::str("eu-west-1"));
+        assert_eq!(b[8], Value::Float(7.5));
+        assert_eq!(b[9], Value::Ip("10.0.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn array_documents_report_their_starting_line() {
+        let text = "[\n{\"type\":\"aws.ec2.security_group\",\"id\":\"a\",\"account\":\"1\",\"region\":\"r\",\"attributes\":{\"group_id\":\"a\"}},\n\n{\"type\":\"nope\",\"id\":\"b\",\"account\":\"1\",\"region\":\"r\"}\n]";
+        let (inv, errors) = read(text);
+        assert_eq!(inv.len(), 1);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].line, 4);
+        assert_eq!(errors[0].id, "b");
+    }
+
+    #[test]
+    fn a_broken_array_keeps_the_documents_before_the_error() {
+        let text = "[\n{\"type\":\"aws.ec2.security_group\",\"id\":\"a\",\"account\":\"1\",\"region\":\"r\",\"attributes\":{\"group_id\":\"a\"}},\n{\"type\": \n";
+        let (inv, errors) = read(text);
+        assert_eq!(inv.len(), 1);
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].message.starts_with("not valid JSON"));
+    }
+
+    #[test]
+    fn a_pretty_printed_document_is_read() {
+        let text = "{\n  \"type\": \"aws.ec2.security_group\",\n  \"id\": \"a\", \"account\": \"1\", \"region\": \"r\",\n  \"attributes\": {\"group_id\": \"a\"}\n}\n";
+        let (inv, errors) = read(text);
+        assert_eq!(errors, vec![]);
+        assert_eq!(inv.len(), 1);
+    }
+
+    #[test]
+    fn from_values_reads_the_implicit_fields() {
+        let s = schemas();
+        let v = Value::Record(Arc::from(vec![
+            Value::str("sg-9"),
+            Value::str("123"),
+            Value::str("eu-west-1"),
+            Value::str("sg-9"),
+            Value::Missing,
+            Value::List(Arc::from(Vec::new())),
+            Value::Map(Arc::new(BTreeMap::new())),
+        ]));
+        let mut inv = Inventory::from_values(&s, vec![(RecordId(0), v)]);
+        assert_eq!(&*inv.resources[0].type_name, "aws.ec2.security_group");
+        assert_eq!(&*inv.resources[0].account, "123");
+        inv.extend(inv.clone());
+        assert_eq!(inv.len(), 2);
+        assert_eq!(inv.find(RecordId(0), "sg-9"), Some(0));
+    }
+
+    #[test]
+    fn field_index_groups_by_key() {
+        let text = r#"{"type":"aws.ec2.security_group","id":"a","account":"1","region":"r","attributes":{"group_id":"x"}}
+{"type":"aws.ec2.security_group","id":"b","account":"1","region":"r","attributes":{"group_id":"y"}}
+{"type":"aws.ec2.security_group","id":"c","account":"1","region":"r","attributes":{"group_id":"x"}}"#;
+        let (inv, _) = read(text);
+        let ids = inv.by_type()[&RecordId(0)].clone();
+        let idx = FieldIndex::build(&inv, &ids, 3);
+        assert_eq!(&*idx.candidates(&Key::Str(Arc::from("x"))), &[0, 2]);
+        assert!(idx.candidates(&Key::Str(Arc::from("z"))).is_empty());
+    }
+
+    #[test]
+    fn the_demo_inventories_read_as_documented() {
+        // Uses the real stdlib schemas when the compiler can build them.
+        let compiled = pac_compiler::compile_sources(vec![]);
+        let schemas = &compiled.program.schemas;
+        if schemas.resource("aws.ec2.instance").is_none() {
+            return;
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo");
+        let good = root.join("inventory.json");
+        if good.exists() {
+            let (inv, errors) = Inventory::read_path(schemas, &good);
+            assert_eq!(errors, vec![], "{}", errors.iter().map(|e| e.to_string() + "\n").collect::<String>());
+            assert!(inv.len() > 300);
+        }
+        let bad = root.join("bad-inventory.ndjson");
+        if bad.exists() {
+            let (inv, errors) = Inventory::read_path(schemas, &bad);
+            let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+            assert_eq!(lines, vec![2, 3, 4, 5, 6, 7], "{errors:#?}");
+            assert_eq!(inv.len(), 2);
+            assert_eq!(errors[1].field, "ip_permissions[0].from_port");
+        }
+    }
+}
