@@ -180,7 +180,7 @@ pub fn parse_template(src: &str, lit: &StrLit) -> Result<Vec<TemplatePart>, Synt
                 i += 2;
             }
             b'{' => {
-                let close = inner[i..].find('}').map(|j| i + j).ok_or_else(|| SyntaxError {
+                let close = find_close(inner, i).ok_or_else(|| SyntaxError {
                     span: Span::new(inner_start + i, inner_start + i + 1),
                     message: "unclosed `{` in message template (write `{{` for a literal brace)"
                         .into(),
@@ -189,7 +189,7 @@ pub fn parse_template(src: &str, lit: &StrLit) -> Result<Vec<TemplatePart>, Synt
                 if !text.is_empty() {
                     parts.push(TemplatePart::Text(std::mem::take(&mut text)));
                 }
-                let expr = parse_expr_at(&inner[i + 1..close], inner_start + i + 1, src.len())?;
+                let expr = parse_expr_at(&unescape_quotes(&inner[i + 1..close]), inner_start + i + 1, src.len())?;
                 parts.push(TemplatePart::Expr(expr));
                 i = close + 1;
             }
@@ -212,6 +212,42 @@ pub fn parse_template(src: &str, lit: &StrLit) -> Result<Vec<TemplatePart>, Synt
         parts.push(TemplatePart::Text(text));
     }
     Ok(parts)
+}
+
+/// Inside a template the expression's own strings are escaped
+/// (`"{tags[\"owner\"]}"`). Replace each `\"` by a quote and a space, on the
+/// side that keeps the string's content, so that every byte keeps its offset.
+fn unescape_quotes(expr: &str) -> String {
+    let mut out = String::with_capacity(expr.len());
+    let mut open = false;
+    let mut rest = expr;
+    while let Some(i) = rest.find("\\\"") {
+        out.push_str(&rest[..i]);
+        out.push_str(if open { "\" " } else { " \"" });
+        open = !open;
+        rest = &rest[i + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The `}` closing the `{` at `open`, skipping braces inside quoted strings.
+fn find_close(inner: &str, open: usize) -> Option<usize> {
+    let bytes = inner.as_bytes();
+    let mut in_str = false;
+    let mut i = open + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if bytes.get(i + 1) == Some(&b'"') => {
+                in_str = !in_str;
+                i += 1;
+            }
+            b'}' if !in_str => return Some(i),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 fn convert(e: ParseError<usize, Token, LexError>, eof: usize) -> SyntaxError {

@@ -113,3 +113,19 @@ fn lexer_errors_are_recovered_from() {
     assert_eq!(parsed.errors.len(), 1);
     assert!(parsed.errors[0].message.contains("unexpected character `$`"));
 }
+
+#[test]
+fn templates_may_quote_strings() {
+    let src = r#"policy p { rule on t { violation when true message "owner: {tags[\"owner\"] ?? \"none\"}!" } }"#;
+    let parsed = parse_file(src);
+    assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+    let Item::Policy(p) = &parsed.file.items[0] else { panic!() };
+    let PolicyMember::Rule(r) = &p.members[0] else { panic!() };
+    let RuleStmt::Meta(m) = &r.stmts[1] else { panic!() };
+    let MetaValue::Str(lit) = &m.value else { panic!() };
+    let parts = pac_lang::parse_template(src, lit).unwrap();
+    let TemplatePart::Expr(e) = &parts[1] else { panic!("{parts:?}") };
+    let ExprKind::Binary(BinOp::Coalesce, a, b) = &e.kind else { panic!() };
+    assert_eq!(b.kind, ExprKind::Str("none".into()));
+    assert!(src[a.span.start..a.span.end].starts_with("tags["));
+}

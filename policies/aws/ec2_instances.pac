@@ -109,8 +109,9 @@ policy instance_public_ip_in_production {
   tags ["aws-fsbp:EC2.9", "pacbot:check-for-ec2-public-access"]
 
   rule on aws.ec2.instance in production {
+    let public_enis = count n in network_interfaces: has(n.association)
     violation when has_public_ip(self)
-    message "production instance {instance_id} ({instance_type}, subnet {subnet_id}) has public IP {public_ip_address}"
+    message "production instance {instance_id} ({instance_type}, subnet {subnet_id}) has a public IPv4 address: primary {public_ip_address}, {public_enis} interface(s) with a public association"
   }
 
   autofix notify_only() notify tags["owner"] ?? "secops@example.com"

@@ -101,7 +101,7 @@ exception "CHG-2041" for sg_ssh_open_to_world {
   reason "Example: legacy bastion, IP allow-listing blocked by a vendor appliance; reviewed by secops"
 }
 
-test "CHG-2041 exempts the bastion and nothing else" {
+test "CHG-2041 exempts the bastion's SSH finding" {
   given aws.ec2.security_group bastion {
     id: "sg-0example0bastion",
     group_id: "sg-0example0bastion", group_name: "bastion", owner_id: "111122223333",

@@ -101,8 +101,9 @@ policy iam_console_user_without_mfa {
   tags ["cis-aws-1.5:1.10", "aws-fsbp:IAM.5"]
 
   rule on aws.iam.user {
+    let last_sign_in = if has(password_last_used) then format_date(password_last_used) else "never"
     violation when console_user_without_mfa(self)
-    message "IAM user {user_name} ({arn}) can sign in to the console without MFA; last sign-in {password_last_used}"
+    message "IAM user {user_name} ({arn}) can sign in to the console without MFA; last sign-in: {last_sign_in}"
   }
 
   autofix notify_only() notify tags["owner"] ?? "secops@example.com"
@@ -140,8 +141,9 @@ policy iam_user_inactive {
   rule on aws.iam.user {
     let last = password_last_used ?? create_date
     let idle_days = in_days(age(last))
+    let last_sign_in = if has(password_last_used) then format_date(password_last_used) else "never"
     violation when (password_enabled ?? false) and older_than(last, 90d)
-    message "IAM user {user_name} has a console password unused for {idle_days} days (last sign-in {password_last_used})"
+    message "IAM user {user_name} has a console password unused for {idle_days} days (last sign-in: {last_sign_in}, created {create_date})"
   }
 
   autofix notify_only() notify tags["owner"] ?? "secops@example.com"
@@ -293,8 +295,9 @@ policy iam_access_key_unused {
   rule on aws.iam.access_key {
     let last = last_activity(self)
     let idle_days = in_days(age(last))
+    let last_use = if has(last_used_date) then format_date(last_used_date) else "never"
     violation when is_active_key(self) and older_than(last, 90d)
-    message "access key {access_key_id} of {user_name} has been idle for {idle_days} days (last used {last_used_date} in {last_used_region})"
+    message "access key {access_key_id} of {user_name} has been idle for {idle_days} days (last used: {last_use}, created {create_date})"
   }
 
   autofix deactivate_access_key() after 7d notify "secops@example.com"

