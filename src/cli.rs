@@ -4,12 +4,16 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use pac_compiler::{Compiled, Severity, compile_sources, render};
+use pac_compiler::{Compiled, Diagnostic, Severity, compile_sources, render};
 
 use crate::files;
 
 #[derive(Parser)]
-#[command(name = "pacc", version, about = "Pac: typed compliance policies for cloud estates")]
+#[command(
+    name = "pacc",
+    version,
+    about = "Pac: typed compliance policies for cloud estates"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -34,12 +38,110 @@ enum Command {
         #[arg(long)]
         deny_warnings: bool,
     },
+    /// Run the `test` blocks of the policies (in parallel).
+    Test {
+        #[arg(default_value = "policies")]
+        paths: Vec<PathBuf>,
+        /// Only tests whose name contains this text.
+        #[arg(long)]
+        filter: Option<String>,
+        /// Report which rules and condition branches the tests exercised.
+        #[arg(long)]
+        coverage: bool,
+        /// With --coverage: fail when branch coverage is below this percentage.
+        #[arg(long, requires = "coverage")]
+        min: Option<u32>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Evaluate policies over an inventory and print the compliance summary.
+    Eval {
+        /// Policy files or directories.
+        #[arg(long, num_args = 1.., default_value = "policies")]
+        policies: Vec<PathBuf>,
+        /// Inventory file (JSON array or NDJSON).
+        #[arg(long, default_value = "examples/demo/inventory.json")]
+        inventory: PathBuf,
+        #[arg(long, value_enum, default_value = "table")]
+        format: EvalFormat,
+        /// The evaluation clock (a date or RFC 3339 time); default: now.
+        #[arg(long)]
+        now: Option<String>,
+        /// Fail (exit 2) when a document does not match its schema, instead
+        /// of reporting and skipping it.
+        #[arg(long)]
+        strict: bool,
+        /// Attach explanations to failures (in JSON output).
+        #[arg(long)]
+        explain: bool,
+    },
+    /// Explain why a resource passes or fails a rule.
+    Explain {
+        /// A rule (`policy` or `policy.rule`).
+        rule: String,
+        /// The resource id.
+        resource: String,
+        #[arg(long, num_args = 1.., default_value = "policies")]
+        policies: Vec<PathBuf>,
+        #[arg(long, default_value = "examples/demo/inventory.json")]
+        inventory: PathBuf,
+        #[arg(long)]
+        now: Option<String>,
+    },
+    /// Format `.pac` files in place (or check that they are formatted).
+    Fmt {
+        #[arg(default_value = "policies")]
+        paths: Vec<PathBuf>,
+        /// Do not write; exit 1 if a file is not formatted.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum EvalFormat {
+    Table,
+    Json,
 }
 
 pub fn run() -> i32 {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { paths, format, deny_warnings } => check(&paths, format, deny_warnings),
+        Command::Check {
+            paths,
+            format,
+            deny_warnings,
+        } => check(&paths, format, deny_warnings),
+        Command::Test {
+            paths,
+            filter,
+            coverage,
+            min,
+            format,
+        } => test(&paths, filter.as_deref(), coverage, min, format),
+        Command::Eval {
+            policies,
+            inventory,
+            format,
+            now,
+            strict,
+            explain,
+        } => eval(
+            &policies,
+            &inventory,
+            format,
+            now.as_deref(),
+            strict,
+            explain,
+        ),
+        Command::Explain {
+            rule,
+            resource,
+            policies,
+            inventory,
+            now,
+        } => explain(&rule, &resource, &policies, &inventory, now.as_deref()),
+        Command::Fmt { paths, check } => fmt(&paths, check),
     }
 }
 
@@ -55,19 +157,36 @@ pub fn load(paths: &[PathBuf]) -> Option<Compiled> {
     Some(compile_sources(files))
 }
 
+/// The compile diagnostics plus those that depend on today's date.
+pub fn all_diagnostics(c: &Compiled, now: i64) -> Vec<Diagnostic> {
+    let mut all: Vec<Diagnostic> = c.diagnostics.iter().cloned().collect();
+    all.extend(pac_compiler::expiry_diagnostics(&c.program, now));
+    all.sort_by(|a, b| (a.file, a.span.start).cmp(&(b.file, b.span.start)));
+    all
+}
+
 /// Prints diagnostics; returns (errors, warnings).
-pub fn print_diagnostics(c: &Compiled, format: Format) -> (usize, usize) {
-    let errors = c.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
-    let warnings = c.diagnostics.len() - errors;
+pub fn print_diagnostics(c: &Compiled, diags: &[Diagnostic], format: Format) -> (usize, usize) {
+    let errors = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    let warnings = diags.len() - errors;
     match format {
         Format::Json => {
-            let v: Vec<_> = c.diagnostics.iter().map(|d| render::to_json(d, &c.program.files)).collect();
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_else(|_| "[]".into()));
+            let v: Vec<_> = diags
+                .iter()
+                .map(|d| render::to_json(d, &c.program.files))
+                .collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&v).unwrap_or_else(|_| "[]".into())
+            );
         }
         Format::Text => {
             let color = std::io::stderr().is_terminal();
             let mut err = std::io::stderr().lock();
-            for d in c.diagnostics.iter() {
+            for d in diags {
                 let _ = render::render(d, &c.program.files, color, &mut err);
             }
             let _ = err.flush();
@@ -78,7 +197,8 @@ pub fn print_diagnostics(c: &Compiled, format: Format) -> (usize, usize) {
 
 fn check(paths: &[PathBuf], format: Format, deny_warnings: bool) -> i32 {
     let Some(c) = load(paths) else { return 2 };
-    let (errors, warnings) = print_diagnostics(&c, format);
+    let diags = all_diagnostics(&c, now_secs());
+    let (errors, warnings) = print_diagnostics(&c, &diags, format);
     if format == Format::Text {
         let p = &c.program;
         let user_files = p.files.len() - pac_compiler::stdlib_file_count();
@@ -91,6 +211,291 @@ fn check(paths: &[PathBuf], format: Format, deny_warnings: bool) -> i32 {
             p.tests.len(),
         );
     }
-    if errors > 0 || (deny_warnings && warnings > 0) { 2 } else { 0 }
+    if errors > 0 || (deny_warnings && warnings > 0) {
+        2
+    } else {
+        0
+    }
 }
 
+/// The wall clock, in Unix seconds.
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn fmt(paths: &[PathBuf], check_only: bool) -> i32 {
+    let files = match files::pac_files(paths) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let mut unformatted = 0;
+    for f in files {
+        let Ok(text) = std::fs::read_to_string(&f) else {
+            eprintln!("error: {}: cannot read", f.display());
+            return 2;
+        };
+        match pac_lang::fmt::format(&text) {
+            Ok(out) if out == text => {}
+            Ok(out) => {
+                unformatted += 1;
+                if check_only {
+                    println!("{}: not formatted", f.display());
+                } else if let Err(e) = std::fs::write(&f, out) {
+                    eprintln!("error: {}: {e}", f.display());
+                    return 2;
+                }
+            }
+            Err(errors) => {
+                for e in errors {
+                    let (line, col) = render::line_col(&text, e.span.start);
+                    eprintln!(
+                        "error[E0001]: {}:{line}:{col}: syntax error: {}",
+                        f.display(),
+                        e.message
+                    );
+                }
+                return 2;
+            }
+        }
+    }
+    i32::from(check_only && unformatted > 0)
+}
+
+/// Compiles and prints diagnostics; None when there are errors.
+fn compile_or_report(paths: &[PathBuf]) -> Option<Compiled> {
+    let c = load(paths)?;
+    let diags: Vec<Diagnostic> = c
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .cloned()
+        .collect();
+    if diags.is_empty() {
+        return Some(c);
+    }
+    let (errors, _) = print_diagnostics(&c, &diags, Format::Text);
+    eprintln!(
+        "error: {errors} compile error(s); fix them first (`pacc check` lists every diagnostic)"
+    );
+    None
+}
+
+fn parse_now(now: Option<&str>) -> Result<i64, i32> {
+    match now {
+        None => Ok(now_secs()),
+        Some(t) => pac_lang::lexer::parse_timestamp(t).ok_or_else(|| {
+            eprintln!("error: --now {t:?} is not a date or time (write 2026-11-01 or 2026-11-01T12:00:00Z)");
+            2
+        }),
+    }
+}
+
+fn test(
+    paths: &[PathBuf],
+    filter: Option<&str>,
+    coverage: bool,
+    min: Option<u32>,
+    format: Format,
+) -> i32 {
+    let Some(c) = compile_or_report(paths) else {
+        return 2;
+    };
+    let report = pac_runtime::run_tests(&c.program, filter);
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        ),
+        Format::Text => {
+            print!("{}", pac_runtime::testing::render_text(&report));
+            if coverage {
+                print!(
+                    "{}",
+                    pac_runtime::testing::render_coverage(&report.coverage)
+                );
+            }
+        }
+    }
+    if report.tests.is_empty() {
+        eprintln!("error: no tests matched");
+        return 1;
+    }
+    if !report.ok() {
+        return 1;
+    }
+    if let Some(min) = min {
+        let pct = report.coverage.percent();
+        if pct < min {
+            eprintln!("error: branch coverage {pct}% is below --min {min}%");
+            return 1;
+        }
+    }
+    0
+}
+
+/// Reads the inventory, reporting bad documents; None on a fatal problem.
+fn read_inventory(c: &Compiled, path: &PathBuf, strict: bool) -> Option<pac_runtime::Inventory> {
+    if !path.exists() {
+        eprintln!("error: {}: no such inventory file", path.display());
+        return None;
+    }
+    let (inv, errors) = pac_runtime::Inventory::read_path(&c.program.schemas, path);
+    for e in &errors {
+        eprintln!("{}: {e}", if strict { "error" } else { "warning" });
+    }
+    if !errors.is_empty() {
+        eprintln!(
+            "{} document(s) skipped; {} resource(s) read{}",
+            errors.len(),
+            inv.len(),
+            if strict { " (--strict: stopping)" } else { "" }
+        );
+        if strict {
+            return None;
+        }
+    }
+    Some(inv)
+}
+
+fn eval(
+    policies: &[PathBuf],
+    inventory: &PathBuf,
+    format: EvalFormat,
+    now: Option<&str>,
+    strict: bool,
+    explain: bool,
+) -> i32 {
+    let now = match parse_now(now) {
+        Ok(n) => n,
+        Err(code) => return code,
+    };
+    let Some(c) = compile_or_report(policies) else {
+        return 2;
+    };
+    let Some(inv) = read_inventory(&c, inventory, strict) else {
+        return 2;
+    };
+    let opts = pac_runtime::EvalOptions {
+        now,
+        explain,
+        coverage: None,
+    };
+    let report = pac_runtime::evaluate(&c.program, &inv, &opts);
+    match format {
+        EvalFormat::Table => {
+            let color = std::io::stdout().is_terminal();
+            print!(
+                "{}",
+                pac_runtime::report::render_text(&c.program, &inv, &report, color)
+            );
+        }
+        EvalFormat::Json => println!(
+            "{}",
+            pac_runtime::report::render_json(&c.program, &inv, &report)
+        ),
+    }
+    i32::from(report.open_failures().next().is_some())
+}
+
+fn explain(
+    rule: &str,
+    resource: &str,
+    policies: &[PathBuf],
+    inventory: &PathBuf,
+    now: Option<&str>,
+) -> i32 {
+    let now = match parse_now(now) {
+        Ok(n) => n,
+        Err(code) => return code,
+    };
+    let Some(c) = compile_or_report(policies) else {
+        return 2;
+    };
+    let p = &c.program;
+    let rules: Vec<usize> = match p.rule(rule) {
+        Some(r) => vec![r],
+        None => match p.policies.iter().find(|x| x.name == rule) {
+            Some(pol) => pol.rules.clone(),
+            None => {
+                let names: Vec<&str> = p.rules.iter().map(|r| r.id.as_str()).collect();
+                let hint = pac_compiler::suggest::did_you_mean(rule, names)
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                eprintln!("error: no policy or rule `{rule}`{hint}");
+                return 2;
+            }
+        },
+    };
+    let Some(inv) = read_inventory(&c, inventory, false) else {
+        return 2;
+    };
+    let Some(idx) = inv.resources.iter().position(|r| &*r.id == resource) else {
+        eprintln!(
+            "error: no resource with id `{resource}` in {}",
+            inventory.display()
+        );
+        return 2;
+    };
+    let res = &inv.resources[idx];
+    let opts = pac_runtime::EvalOptions {
+        now,
+        explain: true,
+        coverage: None,
+    };
+    let report = pac_runtime::evaluate(p, &inv, &opts);
+    let mut any_fail = false;
+    let mut applied = false;
+    for r in rules {
+        let rule = &p.rules[r];
+        if rule.resource != res.rtype {
+            continue;
+        }
+        applied = true;
+        let Some(result) = report.result(r, idx) else {
+            println!(
+                "{}: `{}` is outside the rule's scope (group `{}`), so it is not evaluated",
+                rule.id,
+                resource,
+                rule.scope.map(|g| p.groups[g].name.as_str()).unwrap_or("?")
+            );
+            continue;
+        };
+        let verdict = match &result.outcome {
+            pac_runtime::Outcome::Pass => "PASS".to_string(),
+            pac_runtime::Outcome::Fail => {
+                any_fail |= result.exempted_by.is_none();
+                match result.exempted_by {
+                    Some(e) => format!(
+                        "FAIL (exempted by `{}`: {})",
+                        p.exceptions[e].name, p.exceptions[e].reason
+                    ),
+                    None => "FAIL".to_string(),
+                }
+            }
+            pac_runtime::Outcome::Error(e) => format!("ERROR: {e}"),
+        };
+        println!(
+            "{} on {} `{}` ({} / {}): {verdict}",
+            rule.id, rule.resource_type, res.id, res.account, res.region
+        );
+        if let Some(m) = &result.message {
+            println!("  message: {m}");
+        }
+        let expl = result.explanation.clone().unwrap_or_else(|| {
+            let env = pac_runtime::Env::new(&inv, now);
+            pac_runtime::explain::explain_rule(p, &env, r, idx)
+        });
+        print!("{}", pac_runtime::explain::render_text(&expl, 1));
+    }
+    if !applied {
+        eprintln!("error: `{rule}` has no rule on `{}`", res.type_name);
+        return 2;
+    }
+    i32::from(any_fail)
+}

@@ -45,7 +45,8 @@ pub fn read_sources(files: &[PathBuf]) -> Result<Vec<(String, String)>, String> 
         .iter()
         .map(|f| {
             let bytes = std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))?;
-            let text = String::from_utf8(bytes).map_err(|e| format!("{}: not UTF-8 text ({e})", f.display()))?;
+            let text = String::from_utf8(bytes)
+                .map_err(|e| format!("{}: not UTF-8 text ({e})", f.display()))?;
             Ok((f.display().to_string(), text))
         })
         .collect()

@@ -9,7 +9,10 @@ use std::process::Command;
 use proptest::prelude::*;
 
 fn corpus() -> Vec<String> {
-    let mut out: Vec<String> = pac_stdlib::schemas::FILES.iter().map(|(_, t)| t.to_string()).collect();
+    let mut out: Vec<String> = pac_stdlib::schemas::FILES
+        .iter()
+        .map(|(_, t)| t.to_string())
+        .collect();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     for dir in ["policies", "examples"] {
         collect(&root.join(dir), &mut out);
@@ -19,7 +22,9 @@ fn corpus() -> Vec<String> {
 }
 
 fn collect(dir: &Path, out: &mut Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -34,10 +39,53 @@ fn collect(dir: &Path, out: &mut Vec<String>) {
 
 /// Pieces of Pac that make mutations land on interesting parser states.
 const FRAGMENTS: &[&str] = &[
-    "{", "}", "(", ")", "[", "]", ",", ":", ".", "?.", "??", "?", "==", "and", "or", "not", "any x in ",
-    "count", "has(", "\"", "\"{", "}\"", "0.0.0.0/0", "2027-13-45", "99999999999999999999", "rule on ",
-    "policy p {", "test \"t\" {", "expect", "given aws.ec2.instance i {", "let", "if", "then", "else",
-    "self", "now", "/*", "///", "\n", "é", "🙂", "-", "/", "%", "1d", "group", "sticky exception x for p {",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    ":",
+    ".",
+    "?.",
+    "??",
+    "?",
+    "==",
+    "and",
+    "or",
+    "not",
+    "any x in ",
+    "count",
+    "has(",
+    "\"",
+    "\"{",
+    "}\"",
+    "0.0.0.0/0",
+    "2027-13-45",
+    "99999999999999999999",
+    "rule on ",
+    "policy p {",
+    "test \"t\" {",
+    "expect",
+    "given aws.ec2.instance i {",
+    "let",
+    "if",
+    "then",
+    "else",
+    "self",
+    "now",
+    "/*",
+    "///",
+    "\n",
+    "é",
+    "🙂",
+    "-",
+    "/",
+    "%",
+    "1d",
+    "group",
+    "sticky exception x for p {",
 ];
 
 #[derive(Debug, Clone)]

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
-use pac_lang::ast::{self, BinOp, ExprKind as A, Quant, UnOp};
 use pac_lang::Span;
+use pac_lang::ast::{self, BinOp, ExprKind as A, Quant, UnOp};
 use pac_stdlib::{Builtin, Value};
 
 use crate::diag::Diagnostic;
@@ -232,7 +232,10 @@ impl Checker<'_> {
                 "E0306",
                 scope.file,
                 x.span,
-                format!("{what} must be a `bool`, but this is `{}`", self.show(&x.ty)),
+                format!(
+                    "{what} must be a `bool`, but this is `{}`",
+                    self.show(&x.ty)
+                ),
             )
             .with_label(format!("this is `{}`", self.show(&x.ty)));
             if x.ty.is_opt() && matches!(x.ty.unopt(), Ty::Bool) {
@@ -303,7 +306,12 @@ impl Checker<'_> {
             A::Cidr(ip, len) => match cidr_v4(*ip, *len) {
                 Some(v) => self.node(K::Const(v), Ty::Cidr, span, scope),
                 None => {
-                    self.diag(Diagnostic::error("E0310", scope.file, span, "invalid CIDR prefix length"));
+                    self.diag(Diagnostic::error(
+                        "E0310",
+                        scope.file,
+                        span,
+                        "invalid CIDR prefix length",
+                    ));
                     self.error_node(span, scope)
                 }
             },
@@ -314,20 +322,32 @@ impl Checker<'_> {
                 Some(r) => self.node(K::Local(0), Ty::Record(r), span, scope),
                 None => {
                     self.diag(
-                        Diagnostic::error("E0101", scope.file, span, "`self` is only defined where a resource is being evaluated")
-                            .with_label("no resource here"),
+                        Diagnostic::error(
+                            "E0101",
+                            scope.file,
+                            span,
+                            "`self` is only defined where a resource is being evaluated",
+                        )
+                        .with_label("no resource here"),
                     );
                     self.error_node(span, scope)
                 }
             },
             A::Name(id) => self.check_name(id, e, scope),
-            A::Field { base, name, optional } => self.check_field(e, base, name, *optional, scope),
+            A::Field {
+                base,
+                name,
+                optional,
+            } => self.check_field(e, base, name, *optional, scope),
             A::Index(base, idx) => {
                 let b = self.check(base, scope);
                 let i = self.check(idx, scope);
                 let i = self.require_value(i, scope, "as an index");
                 let b = if b.ty.is_opt() && self.is_narrowed(base, scope) {
-                    Expr { ty: b.ty.unopt().clone(), ..b }
+                    Expr {
+                        ty: b.ty.unopt().clone(),
+                        ..b
+                    }
                 } else {
                     b
                 };
@@ -338,17 +358,29 @@ impl Checker<'_> {
                     (Ty::Map(t), Ty::Str) => t.as_ref().clone().opt(),
                     (Ty::List(_), t) => {
                         let msg = format!("a list index must be an `int`, not `{}`", self.show(t));
-                        self.diag(Diagnostic::error("E0301", scope.file, i.span, msg).with_label("expected `int`"));
+                        self.diag(
+                            Diagnostic::error("E0301", scope.file, i.span, msg)
+                                .with_label("expected `int`"),
+                        );
                         Ty::Error
                     }
                     (Ty::Map(_), t) => {
                         let msg = format!("a map key must be a `string`, not `{}`", self.show(t));
-                        self.diag(Diagnostic::error("E0301", scope.file, i.span, msg).with_label("expected `string`"));
+                        self.diag(
+                            Diagnostic::error("E0301", scope.file, i.span, msg)
+                                .with_label("expected `string`"),
+                        );
                         Ty::Error
                     }
                     (t, _) => {
-                        let msg = format!("`{}` cannot be indexed: it is not a list or a map", self.show(t));
-                        self.diag(Diagnostic::error("E0309", scope.file, b.span, msg).with_label(format!("this is `{}`", self.show(t))));
+                        let msg = format!(
+                            "`{}` cannot be indexed: it is not a list or a map",
+                            self.show(t)
+                        );
+                        self.diag(
+                            Diagnostic::error("E0309", scope.file, b.span, msg)
+                                .with_label(format!("this is `{}`", self.show(t))),
+                        );
                         Ty::Error
                     }
                 };
@@ -372,7 +404,10 @@ impl Checker<'_> {
                                 self.show(ty.as_ref().unwrap_or(&Ty::Error)),
                                 self.show(&x.ty)
                             );
-                            self.diag(Diagnostic::error("E0301", scope.file, x.span, msg).with_label("this element"));
+                            self.diag(
+                                Diagnostic::error("E0301", scope.file, x.span, msg)
+                                    .with_label("this element"),
+                            );
                             ty = Some(Ty::Error);
                             break;
                         }
@@ -384,7 +419,8 @@ impl Checker<'_> {
                 };
                 // A list of constants is itself a constant.
                 if xs.iter().all(|x| x.as_const().is_some()) {
-                    let vals: Vec<Value> = xs.iter().filter_map(|x| x.as_const().cloned()).collect();
+                    let vals: Vec<Value> =
+                        xs.iter().filter_map(|x| x.as_const().cloned()).collect();
                     return self.node(K::Const(Value::List(Arc::from(vals))), lty, span, scope);
                 }
                 self.node(K::List(xs), lty, span, scope)
@@ -410,14 +446,20 @@ impl Checker<'_> {
                     (_, Some(Value::Int(i))) if i.checked_neg().is_some() => {
                         self.node(K::Const(Value::Int(-i)), Ty::Int, span, scope)
                     }
-                    (_, Some(Value::Float(f))) => self.node(K::Const(Value::Float(-f)), Ty::Float, span, scope),
+                    (_, Some(Value::Float(f))) => {
+                        self.node(K::Const(Value::Float(-f)), Ty::Float, span, scope)
+                    }
                     (Ty::Int | Ty::Float | Ty::Dur | Ty::Error, _) => {
                         let ty = x.ty.clone();
                         self.node(K::Neg(Box::new(x)), ty, span, scope)
                     }
                     (t, _) => {
-                        let msg = format!("`-` needs a number or a duration, not `{}`", self.show(t));
-                        self.diag(Diagnostic::error("E0303", scope.file, span, msg).with_label("cannot negate this"));
+                        let msg =
+                            format!("`-` needs a number or a duration, not `{}`", self.show(t));
+                        self.diag(
+                            Diagnostic::error("E0303", scope.file, span, msg)
+                                .with_label("cannot negate this"),
+                        );
                         self.error_node(span, scope)
                     }
                 }
@@ -436,19 +478,28 @@ impl Checker<'_> {
                 scope.narrowed.extend(neg);
                 let b_ir = self.check(b, scope);
                 scope.narrowed.truncate(n);
-                let ty = match join(&a_ir.ty, &b_ir.ty) {
-                    Some(t) => t,
-                    None => {
-                        let msg = format!(
-                            "the branches of `if` have different types: `{}` and `{}`",
-                            self.show(&a_ir.ty),
-                            self.show(&b_ir.ty)
-                        );
-                        self.diag(Diagnostic::error("E0301", scope.file, b_ir.span, msg).with_secondary(scope.file, a_ir.span, "the `then` branch"));
-                        Ty::Error
-                    }
-                };
-                self.node(K::If(Box::new(c_ir), Box::new(a_ir), Box::new(b_ir)), ty, span, scope)
+                let ty =
+                    match join(&a_ir.ty, &b_ir.ty) {
+                        Some(t) => t,
+                        None => {
+                            let msg = format!(
+                                "the branches of `if` have different types: `{}` and `{}`",
+                                self.show(&a_ir.ty),
+                                self.show(&b_ir.ty)
+                            );
+                            self.diag(
+                                Diagnostic::error("E0301", scope.file, b_ir.span, msg)
+                                    .with_secondary(scope.file, a_ir.span, "the `then` branch"),
+                            );
+                            Ty::Error
+                        }
+                    };
+                self.node(
+                    K::If(Box::new(c_ir), Box::new(a_ir), Box::new(b_ir)),
+                    ty,
+                    span,
+                    scope,
+                )
             }
             A::Let(name, value, body) => {
                 let v = self.check(value, scope);
@@ -460,16 +511,26 @@ impl Checker<'_> {
                 let ty = b.ty.clone();
                 self.node(K::Let(slot, Box::new(v), Box::new(b)), ty, span, scope)
             }
-            A::Quant { quant, var, coll, body } => self.check_quant(e, *quant, var, coll, body, scope),
+            A::Quant {
+                quant,
+                var,
+                coll,
+                body,
+            } => self.check_quant(e, *quant, var, coll, body, scope),
         }
     }
 
     pub fn warn_unused(&mut self, var: &Var, scope: &Scope) {
         if !var.used && !var.name.starts_with('_') {
             self.diag(
-                Diagnostic::warning("W0506", scope.file, var.span, format!("`{}` is never used", var.name))
-                    .with_label("bound here")
-                    .with_note("remove it, or start its name with `_`"),
+                Diagnostic::warning(
+                    "W0506",
+                    scope.file,
+                    var.span,
+                    format!("`{}` is never used", var.name),
+                )
+                .with_label("bound here")
+                .with_note("remove it, or start its name with `_`"),
             );
         }
     }
@@ -505,7 +566,14 @@ impl Checker<'_> {
         // Not a value: explain what it might be instead.
         let mut candidates: Vec<String> = scope.vars.iter().map(|v| v.name.clone()).collect();
         if let Some(rid) = scope.resource {
-            candidates.extend(self.env.schemas.record(rid).fields.iter().map(|f| f.name.clone()));
+            candidates.extend(
+                self.env
+                    .schemas
+                    .record(rid)
+                    .fields
+                    .iter()
+                    .map(|f| f.name.clone()),
+            );
         }
         let what = match scope.resource {
             Some(r) => format!(
@@ -518,18 +586,33 @@ impl Checker<'_> {
         let mut d = Diagnostic::error("E0101", scope.file, span, what).with_label("not found");
         if let Some(s) = did_you_mean(&id.name, candidates.iter().map(String::as_str)) {
             d = d.with_suggestion(format!("did you mean `{s}`?"), span, s.to_string());
-        } else if self.env.schemas.resource_types().any(|(_, t)| t.starts_with(&format!("{}.", id.name))) {
+        } else if self
+            .env
+            .schemas
+            .resource_types()
+            .any(|(_, t)| t.starts_with(&format!("{}.", id.name)))
+        {
             d = d.with_note("resource types can only be ranged over: `any x in TYPE where …`");
         }
         self.diag(d);
         self.error_node(span, scope)
     }
 
-    fn check_field(&mut self, e: &ast::Expr, base: &ast::Expr, name: &ast::Ident, optional: bool, scope: &mut Scope) -> Expr {
+    fn check_field(
+        &mut self,
+        e: &ast::Expr,
+        base: &ast::Expr,
+        name: &ast::Ident,
+        optional: bool,
+        scope: &mut Scope,
+    ) -> Expr {
         let span = e.span;
         let b = self.check(base, scope);
         let b = if b.ty.is_opt() && self.is_narrowed(base, scope) {
-            Expr { ty: b.ty.unopt().clone(), ..b }
+            Expr {
+                ty: b.ty.unopt().clone(),
+                ..b
+            }
         } else {
             b
         };
@@ -549,7 +632,10 @@ impl Checker<'_> {
             }
             t => {
                 let msg = format!("`{}` has no fields: it is not a record", self.show(t));
-                self.diag(Diagnostic::error("E0308", scope.file, name.span, msg).with_label(format!("this is `{}`", self.show(&b.ty))));
+                self.diag(
+                    Diagnostic::error("E0308", scope.file, name.span, msg)
+                        .with_label(format!("this is `{}`", self.show(&b.ty))),
+                );
                 return self.error_node(span, scope);
             }
         };
@@ -577,12 +663,21 @@ impl Checker<'_> {
             if !optional {
                 let text = self.snippet(scope.file, b.span);
                 let (dot_start, dot_end) = (b.span.end, name.span.start);
-                let msg = format!("`{text}` may be missing, so `.{}` cannot read it directly", name.name);
+                let msg = format!(
+                    "`{text}` may be missing, so `.{}` cannot read it directly",
+                    name.name
+                );
                 self.diag(
                     Diagnostic::error("E0302", scope.file, span, msg)
                         .with_label(format!("`{text}` is `{}`", self.show(&b.ty)))
-                        .with_note(format!("guard it with `has({text}) and …`, or read it optionally"))
-                        .with_suggestion("read it optionally with `?.`", Span::new(dot_start, dot_end), "?."),
+                        .with_note(format!(
+                            "guard it with `has({text}) and …`, or read it optionally"
+                        ))
+                        .with_suggestion(
+                            "read it optionally with `?.`",
+                            Span::new(dot_start, dot_end),
+                            "?.",
+                        ),
                 );
                 return self.error_node(span, scope);
             }
@@ -593,11 +688,22 @@ impl Checker<'_> {
         self.node(K::Field(Box::new(b), idx), ty, span, scope)
     }
 
-    fn check_binary(&mut self, e: &ast::Expr, op: BinOp, a: &ast::Expr, b: &ast::Expr, scope: &mut Scope) -> Expr {
+    fn check_binary(
+        &mut self,
+        e: &ast::Expr,
+        op: BinOp,
+        a: &ast::Expr,
+        b: &ast::Expr,
+        scope: &mut Scope,
+    ) -> Expr {
         let span = e.span;
         match op {
             BinOp::And | BinOp::Or => {
-                let what = if op == BinOp::And { "an operand of `and`" } else { "an operand of `or`" };
+                let what = if op == BinOp::And {
+                    "an operand of `and`"
+                } else {
+                    "an operand of `or`"
+                };
                 let x = self.check_cond(a, scope, what);
                 let mut f = Vec::new();
                 facts(a, op == BinOp::And, &mut f);
@@ -609,13 +715,26 @@ impl Checker<'_> {
                     let dead = (op == BinOp::And && !v) || (op == BinOp::Or && *v);
                     if dead {
                         self.diag(
-                            Diagnostic::warning("W0502", scope.file, y.span, format!("this is never evaluated: the left side is always `{v}`"))
-                                .with_label("unreachable")
-                                .with_secondary(scope.file, x.span, format!("always `{v}`")),
+                            Diagnostic::warning(
+                                "W0502",
+                                scope.file,
+                                y.span,
+                                format!("this is never evaluated: the left side is always `{v}`"),
+                            )
+                            .with_label("unreachable")
+                            .with_secondary(
+                                scope.file,
+                                x.span,
+                                format!("always `{v}`"),
+                            ),
                         );
                     }
                 }
-                let kind = if op == BinOp::And { K::And(Box::new(x), Box::new(y)) } else { K::Or(Box::new(x), Box::new(y)) };
+                let kind = if op == BinOp::And {
+                    K::And(Box::new(x), Box::new(y))
+                } else {
+                    K::Or(Box::new(x), Box::new(y))
+                };
                 self.node(kind, Ty::Bool, span, scope)
             }
             BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
@@ -637,14 +756,27 @@ impl Checker<'_> {
                         "E0303",
                         scope.file,
                         span,
-                        format!("cannot compare `{}` with `{}` using `{}`", self.show(&x.ty), self.show(&y.ty), op.text()),
+                        format!(
+                            "cannot compare `{}` with `{}` using `{}`",
+                            self.show(&x.ty),
+                            self.show(&y.ty),
+                            op.text()
+                        ),
                     )
                     .with_secondary(scope.file, x.span, format!("`{}`", self.show(&x.ty)))
-                    .with_secondary(scope.file, y.span, format!("`{}`", self.show(&y.ty)));
+                    .with_secondary(
+                        scope.file,
+                        y.span,
+                        format!("`{}`", self.show(&y.ty)),
+                    );
                     if matches!((&x.ty, &y.ty), (Ty::Cidr | Ty::Ip, Ty::Str)) {
                         let text = self.snippet(scope.file, y.span);
                         let lit = text.trim_matches('"').to_string();
-                        d = d.with_suggestion("write the address as a literal, without quotes", y.span, lit);
+                        d = d.with_suggestion(
+                            "write the address as a literal, without quotes",
+                            y.span,
+                            lit,
+                        );
                     }
                     self.diag(d);
                     return self.error_node(span, scope);
@@ -666,7 +798,9 @@ impl Checker<'_> {
                 let y = self.require_value(y, scope, "with `in`");
                 let node = match (&x.ty, &y.ty) {
                     (Ty::Error, _) | (_, Ty::Error) => Some(K::In(Box::new(x), Box::new(y))),
-                    (t, Ty::List(el)) if assignable(t, el) || assignable(el, t) => Some(K::In(Box::new(x), Box::new(y))),
+                    (t, Ty::List(el)) if assignable(t, el) || assignable(el, t) => {
+                        Some(K::In(Box::new(x), Box::new(y)))
+                    }
                     (_, Ty::Empty) => Some(K::In(Box::new(x), Box::new(y))),
                     (Ty::Str, Ty::Map(_)) => Some(K::In(Box::new(x), Box::new(y))),
                     (Ty::Ip | Ty::Cidr, Ty::Cidr) => {
@@ -698,17 +832,33 @@ impl Checker<'_> {
                 let y = self.require_value(y, scope, "as the default of `??`");
                 if !x.ty.is_opt() && !x.ty.is_error() {
                     self.diag(
-                        Diagnostic::warning("W0502", scope.file, y.span, "this default is never used: the left side is never missing")
-                            .with_label("unreachable")
-                            .with_secondary(scope.file, x.span, format!("always present (`{}`)", self.show(&x.ty))),
+                        Diagnostic::warning(
+                            "W0502",
+                            scope.file,
+                            y.span,
+                            "this default is never used: the left side is never missing",
+                        )
+                        .with_label("unreachable")
+                        .with_secondary(
+                            scope.file,
+                            x.span,
+                            format!("always present (`{}`)", self.show(&x.ty)),
+                        ),
                     );
                 }
                 let inner = x.ty.unopt().clone();
                 let ty = match join(&inner, &y.ty) {
                     Some(t) if !t.is_opt() => t,
                     _ => {
-                        let msg = format!("the default of `??` must be a `{}`, not `{}`", self.show(&inner), self.show(&y.ty));
-                        self.diag(Diagnostic::error("E0301", scope.file, y.span, msg).with_label(format!("expected `{}`", self.show(&inner))));
+                        let msg = format!(
+                            "the default of `??` must be a `{}`, not `{}`",
+                            self.show(&inner),
+                            self.show(&y.ty)
+                        );
+                        self.diag(
+                            Diagnostic::error("E0301", scope.file, y.span, msg)
+                                .with_label(format!("expected `{}`", self.show(&inner))),
+                        );
                         Ty::Error
                     }
                 };
@@ -741,7 +891,12 @@ impl Checker<'_> {
                     _ => None,
                 };
                 let Some(ty) = ty else {
-                    let msg = format!("`{}` is not defined for `{}` and `{}`", op.text(), self.show(&x.ty), self.show(&y.ty));
+                    let msg = format!(
+                        "`{}` is not defined for `{}` and `{}`",
+                        op.text(),
+                        self.show(&x.ty),
+                        self.show(&y.ty)
+                    );
                     self.diag(
                         Diagnostic::error("E0303", scope.file, span, msg)
                             .with_secondary(scope.file, x.span, format!("`{}`", self.show(&x.ty)))
@@ -749,15 +904,33 @@ impl Checker<'_> {
                     );
                     return self.error_node(span, scope);
                 };
-                if matches!(aop, ArithOp::Div | ArithOp::Rem) && matches!(y.as_const(), Some(Value::Int(0))) {
-                    self.diag(Diagnostic::warning("W0501", scope.file, y.span, "division by zero: this always evaluates to an error").with_label("zero"));
+                if matches!(aop, ArithOp::Div | ArithOp::Rem)
+                    && matches!(y.as_const(), Some(Value::Int(0)))
+                {
+                    self.diag(
+                        Diagnostic::warning(
+                            "W0501",
+                            scope.file,
+                            y.span,
+                            "division by zero: this always evaluates to an error",
+                        )
+                        .with_label("zero"),
+                    );
                 }
                 self.node(K::Arith(aop, Box::new(x), Box::new(y)), ty, span, scope)
             }
         }
     }
 
-    fn check_quant(&mut self, e: &ast::Expr, quant: Quant, var: &ast::Ident, coll: &ast::Expr, body: &ast::Expr, scope: &mut Scope) -> Expr {
+    fn check_quant(
+        &mut self,
+        e: &ast::Expr,
+        quant: Quant,
+        var: &ast::Ident,
+        coll: &ast::Expr,
+        body: &ast::Expr,
+        scope: &mut Scope,
+    ) -> Expr {
         let span = e.span;
         let kind = match quant {
             Quant::Any => QuantKind::Any,
@@ -765,13 +938,19 @@ impl Checker<'_> {
             Quant::None => QuantKind::None,
             Quant::Count => QuantKind::Count,
         };
-        let ty = if kind == QuantKind::Count { Ty::Int } else { Ty::Bool };
+        let ty = if kind == QuantKind::Count {
+            Ty::Int
+        } else {
+            Ty::Bool
+        };
         // A resource type: `any v in vuln.finding where …` (unless the first
         // name is a variable or a field in scope).
         if let Some(path) = dotted(coll) {
             let first = root(&path).to_string();
             let shadowed = scope.vars.iter().any(|v| v.name == first)
-                || scope.resource.is_some_and(|r| self.env.schemas.record(r).field(&first).is_some());
+                || scope
+                    .resource
+                    .is_some_and(|r| self.env.schemas.record(r).field(&first).is_some());
             if !shadowed && path.contains('.') {
                 if let Some(rtype) = self.env.schemas.resource(&path) {
                     let slot = scope.push_var(&var.name, Ty::Record(rtype), var.span);
@@ -787,17 +966,45 @@ impl Checker<'_> {
                                 .with_note(format!("compare a field of `{}` with a value of the outer resource (`{}.KEY == …`) so that it becomes an index probe", var.name, var.name)),
                         );
                     }
-                    return self.node(K::QuantType { kind, slot, rtype, probe, body: Box::new(b) }, ty, span, scope);
+                    return self.node(
+                        K::QuantType {
+                            kind,
+                            slot,
+                            rtype,
+                            probe,
+                            body: Box::new(b),
+                        },
+                        ty,
+                        span,
+                        scope,
+                    );
                 }
-                let types: Vec<String> = self.env.schemas.resource_types().map(|(_, t)| t.to_string()).collect();
+                let types: Vec<String> = self
+                    .env
+                    .schemas
+                    .resource_types()
+                    .map(|(_, t)| t.to_string())
+                    .collect();
                 if scope.resource.is_none() || !shadowed {
-                    let mut d = Diagnostic::error("E0103", scope.file, coll.span, format!("unknown resource type `{path}`")).with_label("not a resource type");
+                    let mut d = Diagnostic::error(
+                        "E0103",
+                        scope.file,
+                        coll.span,
+                        format!("unknown resource type `{path}`"),
+                    )
+                    .with_label("not a resource type");
                     if let Some(s) = did_you_mean(&path, types.iter().map(String::as_str)) {
-                        d = d.with_suggestion(format!("did you mean `{s}`?"), coll.span, s.to_string());
+                        d = d.with_suggestion(
+                            format!("did you mean `{s}`?"),
+                            coll.span,
+                            s.to_string(),
+                        );
                     }
                     // Only report here when it cannot be a value either.
                     if scope.vars.iter().all(|v| v.name != first)
-                        && !scope.resource.is_some_and(|r| self.env.schemas.record(r).field(&first).is_some())
+                        && !scope
+                            .resource
+                            .is_some_and(|r| self.env.schemas.record(r).field(&first).is_some())
                     {
                         self.diag(d);
                         return self.error_node(span, scope);
@@ -811,8 +1018,14 @@ impl Checker<'_> {
             Ty::List(t) => t.as_ref().clone(),
             Ty::Empty | Ty::Error => Ty::Error,
             t => {
-                let msg = format!("a quantifier ranges over a list or a resource type, not `{}`", self.show(t));
-                self.diag(Diagnostic::error("E0307", scope.file, c.span, msg).with_label(format!("this is `{}`", self.show(t))));
+                let msg = format!(
+                    "a quantifier ranges over a list or a resource type, not `{}`",
+                    self.show(t)
+                );
+                self.diag(
+                    Diagnostic::error("E0307", scope.file, c.span, msg)
+                        .with_label(format!("this is `{}`", self.show(t))),
+                );
                 Ty::Error
             }
         };
@@ -821,10 +1034,26 @@ impl Checker<'_> {
         if let Some(v) = scope.pop_var() {
             self.warn_unused(&v, scope);
         }
-        self.node(K::Quant { kind, slot, coll: Box::new(c), body: Box::new(b) }, ty, span, scope)
+        self.node(
+            K::Quant {
+                kind,
+                slot,
+                coll: Box::new(c),
+                body: Box::new(b),
+            },
+            ty,
+            span,
+            scope,
+        )
     }
 
-    fn check_call(&mut self, e: &ast::Expr, callee: &ast::Expr, args: &[ast::Expr], scope: &mut Scope) -> Expr {
+    fn check_call(
+        &mut self,
+        e: &ast::Expr,
+        callee: &ast::Expr,
+        args: &[ast::Expr],
+        scope: &mut Scope,
+    ) -> Expr {
         let span = e.span;
         // Resolve the callee: `f(…)`, `pkg.f(…)`, or a method `x.f(…)`.
         let (name, name_span, receiver): (String, Span, Option<&ast::Expr>) = match &callee.kind {
@@ -838,7 +1067,15 @@ impl Checker<'_> {
                 }
             }
             _ => {
-                self.diag(Diagnostic::error("E0105", scope.file, callee.span, "only named functions can be called").with_label("not a function"));
+                self.diag(
+                    Diagnostic::error(
+                        "E0105",
+                        scope.file,
+                        callee.span,
+                        "only named functions can be called",
+                    )
+                    .with_label("not a function"),
+                );
                 return self.error_node(span, scope);
             }
         };
@@ -850,7 +1087,15 @@ impl Checker<'_> {
 
         if name == "has" && receiver.is_none() {
             if args.len() != 1 {
-                self.diag(Diagnostic::error("E0304", scope.file, span, format!("`has` takes 1 argument, got {}", args.len())).with_label("here"));
+                self.diag(
+                    Diagnostic::error(
+                        "E0304",
+                        scope.file,
+                        span,
+                        format!("`has` takes 1 argument, got {}", args.len()),
+                    )
+                    .with_label("here"),
+                );
                 return self.error_node(span, scope);
             }
             // `has(x)` inspects x itself, so x is checked without narrowing.
@@ -859,8 +1104,13 @@ impl Checker<'_> {
             scope.narrowed = saved;
             if !x.ty.is_opt() && !x.ty.is_error() {
                 self.diag(
-                    Diagnostic::warning("W0501", scope.file, span, "this is always true: the value is never missing")
-                        .with_label(format!("`{}` is not optional", self.show(&x.ty))),
+                    Diagnostic::warning(
+                        "W0501",
+                        scope.file,
+                        span,
+                        "this is always true: the value is never missing",
+                    )
+                    .with_label(format!("`{}` is not optional", self.show(&x.ty))),
                 );
             }
             return self.node(K::Has(Box::new(x)), Ty::Bool, span, scope);
@@ -871,10 +1121,24 @@ impl Checker<'_> {
             return self.call_user_fn(&qname, name_span, &all_args, span, scope);
         }
         let Some(builtin) = pac_stdlib::lookup(&name) else {
-            let mut names: Vec<String> = pac_stdlib::BUILTINS.iter().map(|b| b.name.to_string()).collect();
-            names.extend(self.env.fns.keys().map(|k| k.rsplit('.').next().unwrap_or(k).to_string()));
+            let mut names: Vec<String> = pac_stdlib::BUILTINS
+                .iter()
+                .map(|b| b.name.to_string())
+                .collect();
+            names.extend(
+                self.env
+                    .fns
+                    .keys()
+                    .map(|k| k.rsplit('.').next().unwrap_or(k).to_string()),
+            );
             names.push("has".into());
-            let mut d = Diagnostic::error("E0105", scope.file, name_span, format!("unknown function `{name}`")).with_label("not a built-in nor a `fn`");
+            let mut d = Diagnostic::error(
+                "E0105",
+                scope.file,
+                name_span,
+                format!("unknown function `{name}`"),
+            )
+            .with_label("not a built-in nor a `fn`");
             if let Some(s) = did_you_mean(&name, names.iter().map(String::as_str)) {
                 d = d.with_suggestion(format!("did you mean `{s}`?"), name_span, s.to_string());
             } else if receiver.is_some() {
@@ -905,12 +1169,25 @@ impl Checker<'_> {
         Some(first)
     }
 
-    fn call_user_fn(&mut self, qname: &str, name_span: Span, args: &[&ast::Expr], span: Span, scope: &mut Scope) -> Expr {
-        if scope.inlining.iter().any(|n| n == qname) || self.env.fn_stack.iter().any(|n| n == qname) {
+    fn call_user_fn(
+        &mut self,
+        qname: &str,
+        name_span: Span,
+        args: &[&ast::Expr],
+        span: Span,
+        scope: &mut Scope,
+    ) -> Expr {
+        if scope.inlining.iter().any(|n| n == qname) || self.env.fn_stack.iter().any(|n| n == qname)
+        {
             self.diag(
-                Diagnostic::error("E0311", scope.file, name_span, format!("`{qname}` calls itself; functions cannot be recursive"))
-                    .with_label("recursive call")
-                    .with_note("recursion could loop forever; Pac functions always terminate"),
+                Diagnostic::error(
+                    "E0311",
+                    scope.file,
+                    name_span,
+                    format!("`{qname}` calls itself; functions cannot be recursive"),
+                )
+                .with_label("recursive call")
+                .with_note("recursion could loop forever; Pac functions always terminate"),
             );
             return self.error_node(span, scope);
         }
@@ -919,7 +1196,12 @@ impl Checker<'_> {
         };
         let info = self.env.fns[qname].clone();
         if args.len() != info.params.len() {
-            let msg = format!("`{}` takes {} argument(s), but {} given", qname, info.params.len(), were(args.len()));
+            let msg = format!(
+                "`{}` takes {} argument(s), but {} given",
+                qname,
+                info.params.len(),
+                were(args.len())
+            );
             self.diag(
                 Diagnostic::error("E0304", scope.file, span, msg)
                     .with_label(format!("expected {}", info.params.len()))
@@ -937,8 +1219,15 @@ impl Checker<'_> {
             } else if x.ty.is_opt() && assignable(x.ty.unopt(), pty) {
                 self.require_value(x, scope, &format!("as the argument `{pname}`"))
             } else {
-                let msg = format!("`{pname}` of `{qname}` is `{}`, but this is `{}`", self.show(pty), self.show(&x.ty));
-                self.diag(Diagnostic::error("E0301", scope.file, x.span, msg).with_label(format!("expected `{}`", self.show(pty))));
+                let msg = format!(
+                    "`{pname}` of `{qname}` is `{}`, but this is `{}`",
+                    self.show(pty),
+                    self.show(&x.ty)
+                );
+                self.diag(
+                    Diagnostic::error("E0301", scope.file, x.span, msg)
+                        .with_label(format!("expected `{}`", self.show(pty))),
+                );
                 let s = x.span;
                 self.error_node(s, scope)
             };
@@ -954,7 +1243,12 @@ impl Checker<'_> {
         out.file = scope.file;
         for (i, x) in bound.into_iter().enumerate().rev() {
             let ty = out.ty.clone();
-            out = self.node(K::Let(base + i as u32, Box::new(x), Box::new(out)), ty, span, scope);
+            out = self.node(
+                K::Let(base + i as u32, Box::new(x), Box::new(out)),
+                ty,
+                span,
+                scope,
+            );
         }
         out
     }
@@ -966,14 +1260,26 @@ impl Checker<'_> {
         for_each_child_mut(e, &mut |c| self.renumber(c));
     }
 
-    pub fn call_builtin(&mut self, builtin: &'static Builtin, mut xs: Vec<Expr>, name_span: Span, span: Span, scope: &mut Scope) -> Expr {
+    pub fn call_builtin(
+        &mut self,
+        builtin: &'static Builtin,
+        mut xs: Vec<Expr>,
+        name_span: Span,
+        span: Span,
+        scope: &mut Scope,
+    ) -> Expr {
         let sigs: Vec<Sig> = builtin.sigs.iter().filter_map(|s| parse_sig(s)).collect();
         if xs.iter().any(|x| x.ty.is_error()) {
             return self.error_node(span, scope);
         }
         if !sigs.iter().any(|s| s.params.len() == xs.len()) {
             let arities: Vec<String> = sigs.iter().map(|s| s.params.len().to_string()).collect();
-            let msg = format!("`{}` takes {} argument(s), but {} given", builtin.name, arities.join(" or "), were(xs.len()));
+            let msg = format!(
+                "`{}` takes {} argument(s), but {} given",
+                builtin.name,
+                arities.join(" or "),
+                were(xs.len())
+            );
             self.diag(
                 Diagnostic::error("E0304", scope.file, span, msg)
                     .with_label("wrong number of arguments")
@@ -986,50 +1292,84 @@ impl Checker<'_> {
                 continue;
             }
             let mut var: Option<Ty> = None;
-            if xs.iter().zip(&sig.params).all(|(x, (_, p))| unify(&x.ty, p, &mut var)) {
+            if xs
+                .iter()
+                .zip(&sig.params)
+                .all(|(x, (_, p))| unify(&x.ty, p, &mut var))
+            {
                 let ret = subst(&sig.ret, var.as_ref());
                 // Precompile constant patterns; reject invalid ones now.
                 for (x, (_, p)) in xs.iter_mut().zip(&sig.params) {
                     if let (Ty::Regex | Ty::Glob, Some(Value::Str(s))) = (p, x.as_const()) {
                         let compiled = if *p == Ty::Regex {
-                            pac_stdlib::builtins::compile_regex(s).map(|r| Value::Regex(Arc::new(r)))
+                            pac_stdlib::builtins::compile_regex(s)
+                                .map(|r| Value::Regex(Arc::new(r)))
                         } else {
                             pac_stdlib::builtins::compile_glob(s).map(|g| Value::Glob(Arc::new(g)))
                         };
                         match compiled {
                             Ok(v) => x.kind = K::Const(v),
                             Err(msg) => {
-                                self.diag(Diagnostic::error("E0310", scope.file, x.span, format!("invalid pattern: {msg}")).with_label("here"));
+                                self.diag(
+                                    Diagnostic::error(
+                                        "E0310",
+                                        scope.file,
+                                        x.span,
+                                        format!("invalid pattern: {msg}"),
+                                    )
+                                    .with_label("here"),
+                                );
                                 return self.error_node(span, scope);
                             }
                         }
                     }
                 }
                 // `ip("::1")` and `cidr("::/0")` with a constant are constants.
-                if matches!(builtin.name, "ip" | "cidr") && let Some(v) = xs[0].as_const() {
+                if matches!(builtin.name, "ip" | "cidr")
+                    && let Some(v) = xs[0].as_const()
+                {
                     let ctx = pac_stdlib::Ctx { now: 0 };
                     return match (builtin.imp)(std::slice::from_ref(v), &ctx) {
                         Ok(v) => self.node(K::Const(v), ret, span, scope),
                         Err(msg) => {
-                            self.diag(Diagnostic::error("E0310", scope.file, xs[0].span, msg).with_label("not a valid constant"));
+                            self.diag(
+                                Diagnostic::error("E0310", scope.file, xs[0].span, msg)
+                                    .with_label("not a valid constant"),
+                            );
                             self.error_node(span, scope)
                         }
                     };
                 }
-                return self.node(K::Call { builtin, sig: i, args: xs }, ret, span, scope);
+                return self.node(
+                    K::Call {
+                        builtin,
+                        sig: i,
+                        args: xs,
+                    },
+                    ret,
+                    span,
+                    scope,
+                );
             }
         }
         // Nothing fits: an optional argument is the most common reason.
         for sig in sigs.iter().filter(|s| s.params.len() == xs.len()) {
             let mut var = None;
-            let unwrapped = xs.iter().zip(&sig.params).all(|(x, (_, p))| unify(x.ty.unopt(), p, &mut var));
+            let unwrapped = xs
+                .iter()
+                .zip(&sig.params)
+                .all(|(x, (_, p))| unify(x.ty.unopt(), p, &mut var));
             if unwrapped && let Some(x) = xs.iter().find(|x| x.ty.is_opt()).cloned() {
                 self.require_value(x, scope, &format!("as an argument of `{}`", builtin.name));
                 return self.error_node(span, scope);
             }
         }
         let got: Vec<String> = xs.iter().map(|x| self.show(&x.ty)).collect();
-        let msg = format!("no signature of `{}` accepts ({})", builtin.name, got.join(", "));
+        let msg = format!(
+            "no signature of `{}` accepts ({})",
+            builtin.name,
+            got.join(", ")
+        );
         self.diag(
             Diagnostic::error("E0305", scope.file, span, msg)
                 .with_secondary(scope.file, name_span, "called here")
@@ -1040,7 +1380,11 @@ impl Checker<'_> {
 }
 
 fn were(n: usize) -> String {
-    if n == 1 { "1 was".into() } else { format!("{n} were") }
+    if n == 1 {
+        "1 was".into()
+    } else {
+        format!("{n} were")
+    }
 }
 
 pub fn sigs_text(b: &Builtin) -> String {
@@ -1097,7 +1441,9 @@ fn default_literal(t: &Ty) -> Option<&'static str> {
 }
 
 fn cidr_v4(ip: Ipv4Addr, len: u8) -> Option<Value> {
-    ipnet::Ipv4Net::new(ip, len).ok().map(|n| Value::Cidr(ipnet::IpNet::V4(n)))
+    ipnet::Ipv4Net::new(ip, len)
+        .ok()
+        .map(|n| Value::Cidr(ipnet::IpNet::V4(n)))
 }
 
 /// Finds `v.f == key` (or `key == v.f`) among the top-level conjuncts of a
@@ -1107,18 +1453,28 @@ fn plan_probe(body: &Expr, slot: Slot) -> Option<Probe> {
         K::And(a, b) => plan_probe(a, slot).or_else(|| plan_probe(b, slot)),
         K::Cmp(CmpOp::Eq, x, y) => {
             let field_of = |e: &Expr| match &e.kind {
-                K::Field(base, f) if matches!(base.kind, K::Local(s) if s == slot) && is_key_type(&e.ty) => Some(*f),
+                K::Field(base, f)
+                    if matches!(base.kind, K::Local(s) if s == slot) && is_key_type(&e.ty) =>
+                {
+                    Some(*f)
+                }
                 _ => None,
             };
             if let Some(f) = field_of(x)
                 && !uses_slot_at_least(y, slot)
             {
-                return Some(Probe { field: f, key: y.clone() });
+                return Some(Probe {
+                    field: f,
+                    key: y.clone(),
+                });
             }
             if let Some(f) = field_of(y)
                 && !uses_slot_at_least(x, slot)
             {
-                return Some(Probe { field: f, key: x.clone() });
+                return Some(Probe {
+                    field: f,
+                    key: x.clone(),
+                });
             }
             None
         }
@@ -1127,7 +1483,10 @@ fn plan_probe(body: &Expr, slot: Slot) -> Option<Probe> {
 }
 
 fn is_key_type(t: &Ty) -> bool {
-    matches!(t, Ty::Str | Ty::Int | Ty::Bool | Ty::Ip | Ty::Cidr | Ty::Time)
+    matches!(
+        t,
+        Ty::Str | Ty::Int | Ty::Bool | Ty::Ip | Ty::Cidr | Ty::Time
+    )
 }
 
 fn uses_slot_at_least(e: &Expr, slot: Slot) -> bool {
@@ -1146,7 +1505,14 @@ fn for_each_child_mut(e: &mut Expr, f: &mut impl FnMut(&mut Expr)) {
     match &mut e.kind {
         K::Const(_) | K::Local(_) | K::Now => {}
         K::Field(a, _) | K::OptField(a, _) | K::Not(a) | K::Neg(a) | K::Has(a) => f(a),
-        K::Index(a, b) | K::And(a, b) | K::Or(a, b) | K::Cmp(_, a, b) | K::Arith(_, a, b) | K::In(a, b) | K::Coalesce(a, b) | K::Let(_, a, b) => {
+        K::Index(a, b)
+        | K::And(a, b)
+        | K::Or(a, b)
+        | K::Cmp(_, a, b)
+        | K::Arith(_, a, b)
+        | K::In(a, b)
+        | K::Coalesce(a, b)
+        | K::Let(_, a, b) => {
             f(a);
             f(b);
         }
@@ -1192,35 +1558,48 @@ pub fn literal_value(c: &mut Checker<'_>, e: &ast::Expr, ty: &Ty, file: u32) -> 
         (A::Int(i), Ty::Int) => Some(Value::Int(*i)),
         (A::Int(i), Ty::Float) => Some(Value::Float(*i as f64)),
         (A::Float(f), Ty::Float) => Some(Value::Float(*f)),
-        (A::Unary(UnOp::Neg, inner), Ty::Int | Ty::Float) => match literal_value(c, inner, want, file)? {
-            Value::Int(i) => Some(Value::Int(-i)),
-            Value::Float(f) => Some(Value::Float(-f)),
-            _ => None,
-        },
+        (A::Unary(UnOp::Neg, inner), Ty::Int | Ty::Float) => {
+            match literal_value(c, inner, want, file)? {
+                Value::Int(i) => Some(Value::Int(-i)),
+                Value::Float(f) => Some(Value::Float(-f)),
+                _ => None,
+            }
+        }
         (A::Str(s), Ty::Str) => Some(Value::str(s)),
         (A::Bool(b), Ty::Bool) => Some(Value::Bool(*b)),
         (A::Duration(d), Ty::Dur) => Some(Value::Dur(*d)),
         (A::Timestamp(t), Ty::Time) => Some(Value::Time(*t)),
-        (A::Str(s), Ty::Time) => match pac_lang::lexer::parse_timestamp(s) {
-            Some(t) => Some(Value::Time(t)),
-            None => {
-                c.diag(Diagnostic::error("E0310", file, e.span, format!("{s:?} is not a timestamp (write 2026-01-31 or 2026-01-31T12:00:00Z)")).with_label("here"));
-                None
+        (A::Str(s), Ty::Time) => {
+            match pac_lang::lexer::parse_timestamp(s) {
+                Some(t) => Some(Value::Time(t)),
+                None => {
+                    c.diag(Diagnostic::error("E0310", file, e.span, format!("{s:?} is not a timestamp (write 2026-01-31 or 2026-01-31T12:00:00Z)")).with_label("here"));
+                    None
+                }
             }
-        },
+        }
         (A::Ip(ip), Ty::Ip) => Some(Value::Ip(IpAddr::V4(*ip))),
         (A::Cidr(ip, len), Ty::Cidr) => cidr_v4(*ip, *len),
         (A::Str(s), Ty::Ip) => match s.parse::<IpAddr>() {
             Ok(ip) => Some(Value::Ip(ip)),
             Err(_) => {
-                c.diag(Diagnostic::error("E0310", file, e.span, format!("{s:?} is not an IP address")).with_label("here"));
+                c.diag(
+                    Diagnostic::error("E0310", file, e.span, format!("{s:?} is not an IP address"))
+                        .with_label("here"),
+                );
                 None
             }
         },
-        (A::Str(s), Ty::Cidr) => match s.parse::<ipnet::IpNet>().or_else(|_| s.parse::<IpAddr>().map(ipnet::IpNet::from)) {
+        (A::Str(s), Ty::Cidr) => match s
+            .parse::<ipnet::IpNet>()
+            .or_else(|_| s.parse::<IpAddr>().map(ipnet::IpNet::from))
+        {
             Ok(n) => Some(Value::Cidr(n)),
             Err(_) => {
-                c.diag(Diagnostic::error("E0310", file, e.span, format!("{s:?} is not a CIDR block")).with_label("here"));
+                c.diag(
+                    Diagnostic::error("E0310", file, e.span, format!("{s:?} is not a CIDR block"))
+                        .with_label("here"),
+                );
                 None
             }
         },
@@ -1229,7 +1608,11 @@ pub fn literal_value(c: &mut Checker<'_>, e: &ast::Expr, ty: &Ty, file: u32) -> 
             let x = c.check(e, &mut scope);
             match x.as_const() {
                 Some(v) if assignable(&x.ty, want) => Some(v.clone()),
-                _ => fail(c, "test data must be literals (or `ip(\"…\")`/`cidr(\"…\")` of a literal)".into(), e.span),
+                _ => fail(
+                    c,
+                    "test data must be literals (or `ip(\"…\")`/`cidr(\"…\")` of a literal)".into(),
+                    e.span,
+                ),
             }
         }
         (A::List(items), Ty::List(el)) => {
@@ -1256,18 +1639,40 @@ pub fn literal_value(c: &mut Checker<'_>, e: &ast::Expr, ty: &Ty, file: u32) -> 
 
 /// A record literal as a record value, in schema field order. `defaults`
 /// gives values for fields not written (a test resource's implicit fields).
-pub fn record_value(c: &mut Checker<'_>, fields: &[(ast::Ident, ast::Expr)], r: RecordId, span: Span, file: u32, defaults: &[(&str, Value)]) -> Option<Value> {
+pub fn record_value(
+    c: &mut Checker<'_>,
+    fields: &[(ast::Ident, ast::Expr)],
+    r: RecordId,
+    span: Span,
+    file: u32,
+    defaults: &[(&str, Value)],
+) -> Option<Value> {
     let def = c.env.schemas.record(r).clone();
     let mut ok = true;
     let mut seen: HashMap<&str, Span> = HashMap::new();
     for (k, _) in fields {
         if let Some(prev) = seen.insert(k.name.as_str(), k.span) {
-            c.diag(Diagnostic::error("E0201", file, k.span, format!("field `{}` is given twice", k.name)).with_label("again").with_secondary(file, prev, "first here"));
+            c.diag(
+                Diagnostic::error(
+                    "E0201",
+                    file,
+                    k.span,
+                    format!("field `{}` is given twice", k.name),
+                )
+                .with_label("again")
+                .with_secondary(file, prev, "first here"),
+            );
             ok = false;
         }
         if def.field(&k.name).is_none() {
             let names: Vec<&str> = def.fields.iter().map(|f| f.name.as_str()).collect();
-            let mut d = Diagnostic::error("E0102", file, k.span, format!("`{}` has no field `{}`", def.display_name(), k.name)).with_label("unknown field");
+            let mut d = Diagnostic::error(
+                "E0102",
+                file,
+                k.span,
+                format!("`{}` has no field `{}`", def.display_name(), k.name),
+            )
+            .with_label("unknown field");
             if let Some(s) = did_you_mean(&k.name, names) {
                 d = d.with_suggestion(format!("did you mean `{s}`?"), k.span, s.to_string());
             }
@@ -1303,9 +1708,18 @@ pub fn record_value(c: &mut Checker<'_>, fields: &[(ast::Ident, ast::Expr)], r: 
     if !missing.is_empty() {
         let list: Vec<String> = missing.iter().map(|m| format!("`{m}`")).collect();
         c.diag(
-            Diagnostic::error("E0312", file, span, format!("`{}` requires {} (not optional in its schema)", def.display_name(), list.join(", ")))
-                .with_label("missing required field(s)")
-                .with_secondary(def.file, def.span, "schema declared here"),
+            Diagnostic::error(
+                "E0312",
+                file,
+                span,
+                format!(
+                    "`{}` requires {} (not optional in its schema)",
+                    def.display_name(),
+                    list.join(", ")
+                ),
+            )
+            .with_label("missing required field(s)")
+            .with_secondary(def.file, def.span, "schema declared here"),
         );
         ok = false;
     }

@@ -63,8 +63,13 @@ pub fn compile(db: &dyn salsa::Database, ws: Workspace) -> Compiled {
     for (i, f) in files.iter().enumerate() {
         let parsed = parse(db, *f);
         for e in &parsed.errors {
-            let mut d = Diagnostic::error("E0001", i as u32, e.span, format!("syntax error: {}", e.message))
-                .with_label("here");
+            let mut d = Diagnostic::error(
+                "E0001",
+                i as u32,
+                e.span,
+                format!("syntax error: {}", e.message),
+            )
+            .with_label("here");
             if !e.expected.is_empty() {
                 let mut exp = e.expected.clone();
                 exp.truncate(8);

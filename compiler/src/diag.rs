@@ -120,16 +120,28 @@ pub const CODES: &[(&str, &str)] = &[
     ("E0304", "wrong number of arguments"),
     ("E0305", "no signature of the function fits these arguments"),
     ("E0306", "condition is not a bool"),
-    ("E0307", "quantifier over something that is not a list or a resource type"),
+    (
+        "E0307",
+        "quantifier over something that is not a list or a resource type",
+    ),
     ("E0308", "field access on a value that is not a record"),
     ("E0309", "indexing a value that is not a list or a map"),
-    ("E0310", "invalid constant (regex, glob, CIDR, IP, timestamp)"),
+    (
+        "E0310",
+        "invalid constant (regex, glob, CIDR, IP, timestamp)",
+    ),
     ("E0311", "recursive function"),
     ("E0312", "required field missing from a record literal"),
-    ("E0313", "expression not allowed in test data (only literals)"),
+    (
+        "E0313",
+        "expression not allowed in test data (only literals)",
+    ),
     ("E0401", "required metadata missing"),
     ("E0402", "invalid metadata value"),
-    ("E0403", "rule without a `violation when` condition, or with two"),
+    (
+        "E0403",
+        "rule without a `violation when` condition, or with two",
+    ),
     ("E0404", "rule needs a name (the policy has several rules)"),
     ("E0405", "auto-fix binding does not fit its action"),
     ("E0406", "exception is incomplete or inconsistent"),
@@ -138,6 +150,9 @@ pub const CODES: &[(&str, &str)] = &[
     ("W0502", "part of a condition can never be evaluated"),
     ("W0503", "exception has expired"),
     ("W0504", "exception matches nothing"),
-    ("W0505", "cross-resource look-up without a join key scans every resource"),
+    (
+        "W0505",
+        "cross-resource look-up without a join key scans every resource",
+    ),
     ("W0506", "unused `let` binding"),
 ];

@@ -127,8 +127,14 @@ impl Expr {
         match &self.kind {
             Const(_) | Local(_) | Now => vec![],
             Field(a, _) | OptField(a, _) | Not(a) | Neg(a) | Has(a) => vec![a],
-            Index(a, b) | And(a, b) | Or(a, b) | Cmp(_, a, b) | Arith(_, a, b) | In(a, b)
-            | Coalesce(a, b) | Let(_, a, b) => vec![a, b],
+            Index(a, b)
+            | And(a, b)
+            | Or(a, b)
+            | Cmp(_, a, b)
+            | Arith(_, a, b)
+            | In(a, b)
+            | Coalesce(a, b)
+            | Let(_, a, b) => vec![a, b],
             If(a, b, c) => vec![a, b, c],
             Quant { coll, body, .. } => vec![coll, body],
             QuantType { probe, body, .. } => match probe {
@@ -172,7 +178,11 @@ impl Severity {
         ("info", Severity::Info),
     ];
     pub fn name(self) -> &'static str {
-        Severity::ALL.iter().find(|(_, s)| *s == self).map(|(n, _)| *n).unwrap_or("info")
+        Severity::ALL
+            .iter()
+            .find(|(_, s)| *s == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("info")
     }
 }
 
@@ -288,7 +298,10 @@ pub enum Verb {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ExpectTarget {
     /// All rules of a policy, or one rule: indices into [`Program::rules`].
-    Rules { name: String, rules: Vec<usize> },
+    Rules {
+        name: String,
+        rules: Vec<usize>,
+    },
     Group(usize),
     Exception(usize),
 }

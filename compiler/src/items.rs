@@ -39,17 +39,37 @@ pub fn lower_program(env: &mut Env) -> ir::Program {
         let fi = fi as u32;
         for item in &f.items {
             let (map, name, span, kind) = match item {
-                Item::Policy(p) => (&mut names.policies, p.name.name.clone(), p.name.span, "policy"),
+                Item::Policy(p) => (
+                    &mut names.policies,
+                    p.name.name.clone(),
+                    p.name.span,
+                    "policy",
+                ),
                 Item::Group(g) => (&mut names.groups, g.name.name.clone(), g.name.span, "group"),
-                Item::Exception(e) => (&mut names.exceptions, e.name.text.clone(), e.name.span, "exception"),
-                Item::Action(a) => (&mut names.actions, a.name.name.clone(), a.name.span, "action"),
+                Item::Exception(e) => (
+                    &mut names.exceptions,
+                    e.name.text.clone(),
+                    e.name.span,
+                    "exception",
+                ),
+                Item::Action(a) => (
+                    &mut names.actions,
+                    a.name.name.clone(),
+                    a.name.span,
+                    "action",
+                ),
                 _ => continue,
             };
             let idx = map.len();
             if map.contains_key(&name) {
-                let mut d = Diagnostic::error("E0201", fi, span, format!("{kind} `{name}` is declared twice"))
-                    .with_label("declared again")
-                    .with_note(format!("{kind} names are unique across the workspace"));
+                let mut d = Diagnostic::error(
+                    "E0201",
+                    fi,
+                    span,
+                    format!("{kind} `{name}` is declared twice"),
+                )
+                .with_label("declared again")
+                .with_note(format!("{kind} names are unique across the workspace"));
                 if let Some((pf, ps)) = names.first.get(&(kind, name.clone())) {
                     d = d.with_secondary(*pf, *ps, "first declared here");
                 }
@@ -71,8 +91,15 @@ pub fn lower_program(env: &mut Env) -> ir::Program {
             if names.actions.get(&a.name.name) != Some(&prog.actions.len()) {
                 continue;
             }
-            let params = a.params.iter().map(|p| (p.name.name.clone(), env.resolve_type(&p.ty, fi, false))).collect();
-            let on = a.on.iter().filter_map(|p| env.lookup_resource(p, fi)).collect();
+            let params = a
+                .params
+                .iter()
+                .map(|p| (p.name.name.clone(), env.resolve_type(&p.ty, fi, false)))
+                .collect();
+            let on =
+                a.on.iter()
+                    .filter_map(|p| env.lookup_resource(p, fi))
+                    .collect();
             decl_index.insert((fi, ii), prog.actions.len());
             prog.actions.push(ir::Action {
                 name: a.name.name.clone(),
@@ -147,8 +174,13 @@ fn meta_str(env: &mut Env, m: &ast::Meta, file: u32) -> Option<String> {
         MetaValue::Str(s) => Some(s.value.clone()),
         other => {
             env.diags.push(
-                Diagnostic::error("E0402", file, other.span(), format!("`{}` takes a string: `{} \"…\"`", m.key.name, m.key.name))
-                    .with_label("expected a string"),
+                Diagnostic::error(
+                    "E0402",
+                    file,
+                    other.span(),
+                    format!("`{}` takes a string: `{} \"…\"`", m.key.name, m.key.name),
+                )
+                .with_label("expected a string"),
             );
             None
         }
@@ -156,9 +188,14 @@ fn meta_str(env: &mut Env, m: &ast::Meta, file: u32) -> Option<String> {
 }
 
 fn unknown_meta(env: &mut Env, m: &ast::Meta, file: u32, valid: &[&str], what: &str) {
-    let mut d = Diagnostic::error("E0110", file, m.key.span, format!("`{}` is not a {what} entry", m.key.name))
-        .with_label("unknown key")
-        .with_note(format!("valid entries: {}", valid.join(", ")));
+    let mut d = Diagnostic::error(
+        "E0110",
+        file,
+        m.key.span,
+        format!("`{}` is not a {what} entry", m.key.name),
+    )
+    .with_label("unknown key")
+    .with_note(format!("valid entries: {}", valid.join(", ")));
     if let Some(s) = did_you_mean(&m.key.name, valid.iter().copied()) {
         d = d.with_suggestion(format!("did you mean `{s}`?"), m.key.span, s.to_string());
     }
@@ -173,14 +210,19 @@ fn lower_group(env: &mut Env, g: &ast::Group, fi: u32) -> ir::Group {
     for m in &g.members {
         match m {
             ast::GroupMember::Type { ty, cond, .. } => {
-                let Some(rid) = env.lookup_resource(ty, fi) else { continue };
+                let Some(rid) = env.lookup_resource(ty, fi) else {
+                    continue;
+                };
                 let cond = cond.as_ref().map(|c| {
                     let mut scope = Scope::new(fi, &package, Some(rid));
                     let x = Checker { env }.check_cond(c, &mut scope, "a group condition");
                     slots = slots.max(scope.max_slot);
                     x
                 });
-                members.push(ir::GroupMember { resource: rid, cond });
+                members.push(ir::GroupMember {
+                    resource: rid,
+                    cond,
+                });
             }
             ast::GroupMember::Meta(m) if m.key.name == "title" => title = meta_str(env, m, fi),
             ast::GroupMember::Meta(m) => unknown_meta(env, m, fi, &["title"], "group"),
@@ -198,7 +240,14 @@ fn lower_group(env: &mut Env, g: &ast::Group, fi: u32) -> ir::Group {
     }
 }
 
-const POLICY_KEYS: [&str; 6] = ["title", "description", "severity", "category", "remediation", "tags"];
+const POLICY_KEYS: [&str; 6] = [
+    "title",
+    "description",
+    "severity",
+    "category",
+    "remediation",
+    "tags",
+];
 
 fn lower_policy(env: &mut Env, names: &Names, prog: &mut ir::Program, p: &ast::Policy, fi: u32) {
     let pidx = prog.policies.len();
@@ -221,9 +270,14 @@ fn lower_policy(env: &mut Env, names: &Names, prog: &mut ir::Program, p: &ast::P
         let PolicyMember::Meta(m) = m else { continue };
         if let Some(prev) = seen.insert(m.key.name.as_str(), m.key.span) {
             env.diags.push(
-                Diagnostic::error("E0201", fi, m.key.span, format!("`{}` is given twice", m.key.name))
-                    .with_label("again")
-                    .with_secondary(fi, prev, "first here"),
+                Diagnostic::error(
+                    "E0201",
+                    fi,
+                    m.key.span,
+                    format!("`{}` is given twice", m.key.name),
+                )
+                .with_label("again")
+                .with_secondary(fi, prev, "first here"),
             );
             continue;
         }
@@ -244,13 +298,18 @@ fn lower_policy(env: &mut Env, names: &Names, prog: &mut ir::Program, p: &ast::P
                     Some((_, s)) => policy.severity = *s,
                     None => {
                         let sevs: Vec<&str> = Severity::ALL.iter().map(|(n, _)| *n).collect();
-                        let mut d = Diagnostic::error("E0402", fi, m.value.span(), "unknown severity")
-                            .with_label("not a severity")
-                            .with_note(format!("severities: {}", sevs.join(", ")));
+                        let mut d =
+                            Diagnostic::error("E0402", fi, m.value.span(), "unknown severity")
+                                .with_label("not a severity")
+                                .with_note(format!("severities: {}", sevs.join(", ")));
                         if let Some(w) = word
                             && let Some(s) = did_you_mean(&w.name, sevs.iter().copied())
                         {
-                            d = d.with_suggestion(format!("did you mean `{s}`?"), w.span, s.to_string());
+                            d = d.with_suggestion(
+                                format!("did you mean `{s}`?"),
+                                w.span,
+                                s.to_string(),
+                            );
                         }
                         env.diags.push(d);
                     }
@@ -259,7 +318,9 @@ fn lower_policy(env: &mut Env, names: &Names, prog: &mut ir::Program, p: &ast::P
             "category" => {
                 has_cat = true;
                 match &m.value {
-                    MetaValue::Ident(i) if CATEGORIES.contains(&i.name.as_str()) => policy.category = i.name.clone(),
+                    MetaValue::Ident(i) if CATEGORIES.contains(&i.name.as_str()) => {
+                        policy.category = i.name.clone()
+                    }
                     v => {
                         let mut d = Diagnostic::error("E0402", fi, v.span(), "unknown category")
                             .with_label("not a category")
@@ -267,15 +328,29 @@ fn lower_policy(env: &mut Env, names: &Names, prog: &mut ir::Program, p: &ast::P
                         if let MetaValue::Ident(i) = v
                             && let Some(s) = did_you_mean(&i.name, CATEGORIES.iter().copied())
                         {
-                            d = d.with_suggestion(format!("did you mean `{s}`?"), i.span, s.to_string());
+                            d = d.with_suggestion(
+                                format!("did you mean `{s}`?"),
+                                i.span,
+                                s.to_string(),
+                            );
                         }
                         env.diags.push(d);
                     }
                 }
             }
             "tags" => match &m.value {
-                MetaValue::List(items, _) => policy.tags = items.iter().map(|s| s.value.clone()).collect(),
-                v => env.diags.push(Diagnostic::error("E0402", fi, v.span(), "`tags` takes a list of strings: `tags [\"cis-5.2\"]`").with_label("expected a list")),
+                MetaValue::List(items, _) => {
+                    policy.tags = items.iter().map(|s| s.value.clone()).collect()
+                }
+                v => env.diags.push(
+                    Diagnostic::error(
+                        "E0402",
+                        fi,
+                        v.span(),
+                        "`tags` takes a list of strings: `tags [\"cis-5.2\"]`",
+                    )
+                    .with_label("expected a list"),
+                ),
             },
             _ => unknown_meta(env, m, fi, &POLICY_KEYS, "policy"),
         }
@@ -287,9 +362,14 @@ fn lower_policy(env: &mut Env, names: &Names, prog: &mut ir::Program, p: &ast::P
     ] {
         if !ok {
             env.diags.push(
-                Diagnostic::error("E0401", fi, p.name.span, format!("policy `{}` has no `{key}`", p.name.name))
-                    .with_label(format!("missing `{key}`"))
-                    .with_note(format!("add `{example}` to the policy")),
+                Diagnostic::error(
+                    "E0401",
+                    fi,
+                    p.name.span,
+                    format!("policy `{}` has no `{key}`", p.name.name),
+                )
+                .with_label(format!("missing `{key}`"))
+                .with_note(format!("add `{example}` to the policy")),
             );
         }
     }
@@ -304,8 +384,13 @@ fn lower_policy(env: &mut Env, names: &Names, prog: &mut ir::Program, p: &ast::P
         .collect();
     if rules.is_empty() {
         env.diags.push(
-            Diagnostic::error("E0403", fi, p.name.span, format!("policy `{}` has no rule", p.name.name))
-                .with_label("no `rule on TYPE { violation when … }`"),
+            Diagnostic::error(
+                "E0403",
+                fi,
+                p.name.span,
+                format!("policy `{}` has no rule", p.name.name),
+            )
+            .with_label("no `rule on TYPE { violation when … }`"),
         );
     }
     let mut rule_names: HashMap<String, Span> = HashMap::new();
@@ -313,7 +398,16 @@ fn lower_policy(env: &mut Env, names: &Names, prog: &mut ir::Program, p: &ast::P
         let name = match (&r.name, rules.len()) {
             (Some(n), _) => {
                 if let Some(prev) = rule_names.insert(n.name.clone(), n.span) {
-                    env.diags.push(Diagnostic::error("E0201", fi, n.span, format!("rule `{}` is declared twice", n.name)).with_label("again").with_secondary(fi, prev, "first here"));
+                    env.diags.push(
+                        Diagnostic::error(
+                            "E0201",
+                            fi,
+                            n.span,
+                            format!("rule `{}` is declared twice", n.name),
+                        )
+                        .with_label("again")
+                        .with_secondary(fi, prev, "first here"),
+                    );
                     continue;
                 }
                 Some(n.name.clone())
@@ -321,9 +415,16 @@ fn lower_policy(env: &mut Env, names: &Names, prog: &mut ir::Program, p: &ast::P
             (None, 1) => None,
             (None, _) => {
                 env.diags.push(
-                    Diagnostic::error("E0404", fi, r.head, "this rule needs a name: the policy has several rules")
-                        .with_label("unnamed rule")
-                        .with_note("write `rule NAME on TYPE { … }`; rules are referred to as `policy.NAME`"),
+                    Diagnostic::error(
+                        "E0404",
+                        fi,
+                        r.head,
+                        "this rule needs a name: the policy has several rules",
+                    )
+                    .with_label("unnamed rule")
+                    .with_note(
+                        "write `rule NAME on TYPE { … }`; rules are referred to as `policy.NAME`",
+                    ),
                 );
                 continue;
             }
@@ -336,21 +437,34 @@ fn lower_policy(env: &mut Env, names: &Names, prog: &mut ir::Program, p: &ast::P
 
     // Auto-fix bindings.
     for m in &p.members {
-        let PolicyMember::Autofix(a) = m else { continue };
+        let PolicyMember::Autofix(a) = m else {
+            continue;
+        };
         lower_autofix(env, names, prog, &policy, a, fi);
     }
     prog.policies.push(policy);
 }
 
 #[allow(clippy::too_many_arguments)]
-fn lower_rule(env: &mut Env, names: &Names, prog: &ir::Program, r: &ast::Rule, policy: &str, name: Option<String>, pidx: usize, fi: u32) -> Option<ir::Rule> {
+fn lower_rule(
+    env: &mut Env,
+    names: &Names,
+    prog: &ir::Program,
+    r: &ast::Rule,
+    policy: &str,
+    name: Option<String>,
+    pidx: usize,
+    fi: u32,
+) -> Option<ir::Rule> {
     let rid = env.lookup_resource(&r.on, fi);
     let scope_group = r.scope.as_ref().and_then(|g| {
         let name = g.text();
         match names.groups.get(&name) {
             Some(i) => Some(*i),
             None => {
-                let mut d = Diagnostic::error("E0107", fi, g.span, format!("unknown asset group `{name}`")).with_label("no such group");
+                let mut d =
+                    Diagnostic::error("E0107", fi, g.span, format!("unknown asset group `{name}`"))
+                        .with_label("no such group");
                 if let Some(s) = did_you_mean(&name, names.groups.keys().map(String::as_str)) {
                     d = d.with_suggestion(format!("did you mean `{s}`?"), g.span, s.to_string());
                 }
@@ -364,9 +478,18 @@ fn lower_rule(env: &mut Env, names: &Names, prog: &ir::Program, r: &ast::Rule, p
         && !g.members.iter().any(|m| m.resource == rid)
     {
         env.diags.push(
-            Diagnostic::warning("W0504", fi, r.scope.as_ref().map(|s| s.span).unwrap_or(r.head), format!("group `{}` has no member of type `{}`, so this rule never applies", g.name, r.on.text()))
-                .with_label("empty scope")
-                .with_secondary(g.file, g.span, "group declared here"),
+            Diagnostic::warning(
+                "W0504",
+                fi,
+                r.scope.as_ref().map(|s| s.span).unwrap_or(r.head),
+                format!(
+                    "group `{}` has no member of type `{}`, so this rule never applies",
+                    g.name,
+                    r.on.text()
+                ),
+            )
+            .with_label("empty scope")
+            .with_secondary(g.file, g.span, "group declared here"),
         );
     }
     let package = env.packages[fi as usize].clone();
@@ -377,13 +500,25 @@ fn lower_rule(env: &mut Env, names: &Names, prog: &ir::Program, r: &ast::Rule, p
     for s in &r.stmts {
         match s {
             RuleStmt::Let { name, value, span } => {
-                let v = if rid.is_some() { Checker { env }.check(value, &mut scope) } else { continue };
+                let v = if rid.is_some() {
+                    Checker { env }.check(value, &mut scope)
+                } else {
+                    continue;
+                };
                 let slot = scope.bind(&name.name, v.ty.clone(), name.span);
                 lets.push((slot, v, *span));
             }
             RuleStmt::Violation { cond: c, span } => {
                 if cond.is_some() {
-                    env.diags.push(Diagnostic::error("E0403", fi, *span, "a rule has one `violation when`; combine conditions with `or`").with_label("second condition"));
+                    env.diags.push(
+                        Diagnostic::error(
+                            "E0403",
+                            fi,
+                            *span,
+                            "a rule has one `violation when`; combine conditions with `or`",
+                        )
+                        .with_label("second condition"),
+                    );
                     continue;
                 }
                 if rid.is_none() {
@@ -393,15 +528,32 @@ fn lower_rule(env: &mut Env, names: &Names, prog: &ir::Program, r: &ast::Rule, p
                 let x = Checker { env }.check_cond(c, &mut scope, "a violation condition");
                 if let Some(Value::Bool(b)) = x.as_const() {
                     env.diags.push(
-                        Diagnostic::warning("W0501", fi, c.span, format!("this condition is always {b}"))
-                            .with_label(if *b { "every resource violates this rule" } else { "no resource can violate this rule" }),
+                        Diagnostic::warning(
+                            "W0501",
+                            fi,
+                            c.span,
+                            format!("this condition is always {b}"),
+                        )
+                        .with_label(if *b {
+                            "every resource violates this rule"
+                        } else {
+                            "no resource can violate this rule"
+                        }),
                     );
                 }
                 cond = Some(x);
             }
             RuleStmt::Meta(m) if m.key.name == "message" => match &m.value {
                 MetaValue::Str(s) => message = Some(s),
-                v => env.diags.push(Diagnostic::error("E0402", fi, v.span(), "`message` takes a string template: `message \"{id} is …\"`").with_label("expected a string")),
+                v => env.diags.push(
+                    Diagnostic::error(
+                        "E0402",
+                        fi,
+                        v.span(),
+                        "`message` takes a string template: `message \"{id} is …\"`",
+                    )
+                    .with_label("expected a string"),
+                ),
             },
             RuleStmt::Meta(m) => unknown_meta(env, m, fi, &["message", "let", "violation"], "rule"),
             RuleStmt::Error(_) => {}
@@ -409,9 +561,14 @@ fn lower_rule(env: &mut Env, names: &Names, prog: &ir::Program, r: &ast::Rule, p
     }
     let Some(mut cond) = cond else {
         env.diags.push(
-            Diagnostic::error("E0403", fi, r.head, "this rule has no `violation when` condition")
-                .with_label("no condition")
-                .with_note("add `violation when CONDITION` inside the rule"),
+            Diagnostic::error(
+                "E0403",
+                fi,
+                r.head,
+                "this rule has no `violation when` condition",
+            )
+            .with_label("no condition")
+            .with_note("add `violation when CONDITION` inside the rule"),
         );
         return None;
     };
@@ -431,7 +588,9 @@ fn lower_rule(env: &mut Env, names: &Names, prog: &ir::Program, r: &ast::Rule, p
                     }
                 }
             }
-            Err(e) => env.diags.push(Diagnostic::error("E0001", fi, e.span, e.message).with_label("in this template")),
+            Err(e) => env.diags.push(
+                Diagnostic::error("E0001", fi, e.span, e.message).with_label("in this template"),
+            ),
         }
     }
     // Fold the lets around the condition (innermost last), and report
@@ -442,7 +601,9 @@ fn lower_rule(env: &mut Env, names: &Names, prog: &ir::Program, r: &ast::Rule, p
             Checker { env }.warn_unused(&v, &scope);
         }
     }
-    let msg_uses_let = parts.iter().any(|p| matches!(p, MessagePart::Expr(e) if uses_any(e, &lets)));
+    let msg_uses_let = parts
+        .iter()
+        .any(|p| matches!(p, MessagePart::Expr(e) if uses_any(e, &lets)));
     let _ = msg_uses_let;
     for (slot, value, span) in lets.into_iter().rev() {
         let ty = cond.ty.clone();
@@ -463,7 +624,12 @@ fn lower_rule(env: &mut Env, names: &Names, prog: &ir::Program, r: &ast::Rule, p
         },
         policy: pidx,
         resource: rid,
-        resource_type: env.schemas.record(rid).resource_type.clone().unwrap_or_default(),
+        resource_type: env
+            .schemas
+            .record(rid)
+            .resource_type
+            .clone()
+            .unwrap_or_default(),
         scope: scope_group,
         cond,
         message: parts,
@@ -498,23 +664,47 @@ fn error_expr(env: &mut Env, span: Span, file: u32) -> ir::Expr {
     }
 }
 
-fn lower_autofix(env: &mut Env, names: &Names, prog: &mut ir::Program, policy: &ir::Policy, a: &ast::Autofix, fi: u32) {
+fn lower_autofix(
+    env: &mut Env,
+    names: &Names,
+    prog: &mut ir::Program,
+    policy: &ir::Policy,
+    a: &ast::Autofix,
+    fi: u32,
+) {
     let aname = a.action.text();
     let Some(&ai) = names.actions.get(&aname) else {
-        let mut d = Diagnostic::error("E0108", fi, a.action.span, format!("unknown auto-fix action `{aname}`")).with_label("no such action");
+        let mut d = Diagnostic::error(
+            "E0108",
+            fi,
+            a.action.span,
+            format!("unknown auto-fix action `{aname}`"),
+        )
+        .with_label("no such action");
         if let Some(s) = did_you_mean(&aname, names.actions.keys().map(String::as_str)) {
             d = d.with_suggestion(format!("did you mean `{s}`?"), a.action.span, s.to_string());
         }
         env.diags.push(d);
         return;
     };
-    let Some(action) = prog.actions.get(ai).cloned() else { return };
+    let Some(action) = prog.actions.get(ai).cloned() else {
+        return;
+    };
     // Arguments: named, constant, of the parameter's type.
     let mut args = Vec::new();
     for arg in &a.args {
         let Some((_, pty)) = action.params.iter().find(|(n, _)| *n == arg.name.name) else {
-            let mut d = Diagnostic::error("E0108", fi, arg.name.span, format!("action `{aname}` has no parameter `{}`", arg.name.name)).with_label("unknown parameter");
-            if let Some(s) = did_you_mean(&arg.name.name, action.params.iter().map(|(n, _)| n.as_str())) {
+            let mut d = Diagnostic::error(
+                "E0108",
+                fi,
+                arg.name.span,
+                format!("action `{aname}` has no parameter `{}`", arg.name.name),
+            )
+            .with_label("unknown parameter");
+            if let Some(s) = did_you_mean(
+                &arg.name.name,
+                action.params.iter().map(|(n, _)| n.as_str()),
+            ) {
                 d = d.with_suggestion(format!("did you mean `{s}`?"), arg.name.span, s.to_string());
             }
             env.diags.push(d);
@@ -528,9 +718,17 @@ fn lower_autofix(env: &mut Env, names: &Names, prog: &mut ir::Program, policy: &
     for (pname, pty) in &action.params {
         if !pty.is_opt() && !a.args.iter().any(|x| &x.name.name == pname) {
             env.diags.push(
-                Diagnostic::error("E0405", fi, a.action.span, format!("action `{aname}` needs the argument `{pname}: {}`", env.schemas.display(pty)))
-                    .with_label("missing argument")
-                    .with_secondary(action.file, action.span, "action declared here"),
+                Diagnostic::error(
+                    "E0405",
+                    fi,
+                    a.action.span,
+                    format!(
+                        "action `{aname}` needs the argument `{pname}: {}`",
+                        env.schemas.display(pty)
+                    ),
+                )
+                .with_label("missing argument")
+                .with_secondary(action.file, action.span, "action declared here"),
             );
         }
     }
@@ -538,13 +736,39 @@ fn lower_autofix(env: &mut Env, names: &Names, prog: &mut ir::Program, policy: &
     let targets: Vec<usize> = match &a.rule {
         Some(rn) => {
             let id = format!("{}.{}", policy.name, rn.name);
-            match policy.rules.iter().copied().find(|&r| prog.rules[r].id == id) {
+            match policy
+                .rules
+                .iter()
+                .copied()
+                .find(|&r| prog.rules[r].id == id)
+            {
                 Some(r) => vec![r],
                 None => {
-                    let ids: Vec<String> = policy.rules.iter().map(|&r| prog.rules[r].id.rsplit('.').next().unwrap_or("").to_string()).collect();
-                    let mut d = Diagnostic::error("E0106", fi, rn.span, format!("policy `{}` has no rule `{}`", policy.name, rn.name)).with_label("unknown rule");
+                    let ids: Vec<String> = policy
+                        .rules
+                        .iter()
+                        .map(|&r| {
+                            prog.rules[r]
+                                .id
+                                .rsplit('.')
+                                .next()
+                                .unwrap_or("")
+                                .to_string()
+                        })
+                        .collect();
+                    let mut d = Diagnostic::error(
+                        "E0106",
+                        fi,
+                        rn.span,
+                        format!("policy `{}` has no rule `{}`", policy.name, rn.name),
+                    )
+                    .with_label("unknown rule");
                     if let Some(s) = did_you_mean(&rn.name, ids.iter().map(String::as_str)) {
-                        d = d.with_suggestion(format!("did you mean `{s}`?"), rn.span, s.to_string());
+                        d = d.with_suggestion(
+                            format!("did you mean `{s}`?"),
+                            rn.span,
+                            s.to_string(),
+                        );
                     }
                     env.diags.push(d);
                     return;
@@ -556,11 +780,20 @@ fn lower_autofix(env: &mut Env, names: &Names, prog: &mut ir::Program, policy: &
     for r in targets {
         let rule = &prog.rules[r];
         if !action.on.contains(&rule.resource) {
-            let on: Vec<String> = action.on.iter().map(|t| env.schemas.record(*t).display_name()).collect();
+            let on: Vec<String> = action
+                .on
+                .iter()
+                .map(|t| env.schemas.record(*t).display_name())
+                .collect();
             env.diags.push(
-                Diagnostic::error("E0405", fi, a.action.span, format!("action `{aname}` does not act on `{}`", rule.resource_type))
-                    .with_label(format!("rule `{}` is on `{}`", rule.id, rule.resource_type))
-                    .with_note(format!("`{aname}` acts on: {}", on.join(", "))),
+                Diagnostic::error(
+                    "E0405",
+                    fi,
+                    a.action.span,
+                    format!("action `{aname}` does not act on `{}`", rule.resource_type),
+                )
+                .with_label(format!("rule `{}` is on `{}`", rule.id, rule.resource_type))
+                .with_note(format!("`{aname}` acts on: {}", on.join(", "))),
             );
             continue;
         }
@@ -591,7 +824,15 @@ fn lower_autofix(env: &mut Env, names: &Names, prog: &mut ir::Program, policy: &
         let rule = &mut prog.rules[r];
         rule.slots = slots;
         if rule.autofix.is_some() {
-            env.diags.push(Diagnostic::error("E0201", fi, a.span, format!("rule `{}` already has an auto-fix", rule.id)).with_label("second binding"));
+            env.diags.push(
+                Diagnostic::error(
+                    "E0201",
+                    fi,
+                    a.span,
+                    format!("rule `{}` already has an auto-fix", rule.id),
+                )
+                .with_label("second binding"),
+            );
             continue;
         }
         rule.autofix = Some(fix);
@@ -599,7 +840,13 @@ fn lower_autofix(env: &mut Env, names: &Names, prog: &mut ir::Program, policy: &
 }
 
 /// Resolves `policy` or `policy.rule` to rule indices.
-fn resolve_rules(env: &mut Env, names: &Names, prog: &ir::Program, p: &ast::Path, fi: u32) -> Option<Vec<usize>> {
+fn resolve_rules(
+    env: &mut Env,
+    names: &Names,
+    prog: &ir::Program,
+    p: &ast::Path,
+    fi: u32,
+) -> Option<Vec<usize>> {
     let text = p.text();
     if let Some(&pi) = names.policies.get(&text) {
         return prog.policies.get(pi).map(|pol| pol.rules.clone());
@@ -609,7 +856,13 @@ fn resolve_rules(env: &mut Env, names: &Names, prog: &ir::Program, p: &ast::Path
     }
     let mut candidates: Vec<String> = names.policies.keys().cloned().collect();
     candidates.extend(prog.rules.iter().map(|r| r.id.clone()));
-    let mut d = Diagnostic::error("E0106", fi, p.span, format!("unknown policy or rule `{text}`")).with_label("no such policy or rule");
+    let mut d = Diagnostic::error(
+        "E0106",
+        fi,
+        p.span,
+        format!("unknown policy or rule `{text}`"),
+    )
+    .with_label("no such policy or rule");
     if let Some(s) = did_you_mean(&text, candidates.iter().map(String::as_str)) {
         d = d.with_suggestion(format!("did you mean `{s}`?"), p.span, s.to_string());
     }
@@ -617,7 +870,13 @@ fn resolve_rules(env: &mut Env, names: &Names, prog: &ir::Program, p: &ast::Path
     None
 }
 
-fn lower_exception(env: &mut Env, names: &Names, prog: &ir::Program, x: &ast::Exception, fi: u32) -> ir::Exception {
+fn lower_exception(
+    env: &mut Env,
+    names: &Names,
+    prog: &ir::Program,
+    x: &ast::Exception,
+    fi: u32,
+) -> ir::Exception {
     let mut rules = Vec::new();
     for t in &x.targets {
         if let Some(rs) = resolve_rules(env, names, prog, t, fi) {
@@ -638,63 +897,139 @@ fn lower_exception(env: &mut Env, names: &Names, prog: &ir::Program, x: &ast::Ex
             ast::ExceptionClause::Where(cond, span) => {
                 if !x.sticky {
                     env.diags.push(
-                        Diagnostic::error("E0406", fi, *span, "only a `sticky exception` matches by a condition")
-                            .with_label("`where` in a plain exception")
-                            .with_suggestion("make it sticky", Span::new(x.span.start, x.span.start), "sticky "),
+                        Diagnostic::error(
+                            "E0406",
+                            fi,
+                            *span,
+                            "only a `sticky exception` matches by a condition",
+                        )
+                        .with_label("`where` in a plain exception")
+                        .with_suggestion(
+                            "make it sticky",
+                            Span::new(x.span.start, x.span.start),
+                            "sticky ",
+                        ),
                     );
                     continue;
                 }
-                let mut types: Vec<RecordId> = rules.iter().map(|&r| prog.rules[r].resource).collect();
+                let mut types: Vec<RecordId> =
+                    rules.iter().map(|&r| prog.rules[r].resource).collect();
                 types.sort_unstable();
                 types.dedup();
                 for rid in types {
                     let mut scope = Scope::new(fi, &package, Some(rid));
-                    let e = Checker { env }.check_cond(cond, &mut scope, "an exception's condition");
+                    let e =
+                        Checker { env }.check_cond(cond, &mut scope, "an exception's condition");
                     slots = slots.max(scope.max_slot);
                     if let Some(Value::Bool(false)) = e.as_const() {
-                        env.diags.push(Diagnostic::warning("W0504", fi, cond.span, "this exception matches nothing: its condition is always false").with_label("never true"));
+                        env.diags.push(
+                            Diagnostic::warning(
+                                "W0504",
+                                fi,
+                                cond.span,
+                                "this exception matches nothing: its condition is always false",
+                            )
+                            .with_label("never true"),
+                        );
                     }
                     conds.push((rid, e));
                 }
             }
-            ast::ExceptionClause::Meta(m) => match (m.key.name.as_str(), &m.value) {
-                ("resources", MetaValue::List(items, span)) => {
-                    has_resources = true;
-                    if x.sticky {
-                        env.diags.push(Diagnostic::error("E0406", fi, m.key.span, "a sticky exception matches by `where`, not by a list of resources").with_label("use `where CONDITION`"));
+            ast::ExceptionClause::Meta(m) => {
+                match (m.key.name.as_str(), &m.value) {
+                    ("resources", MetaValue::List(items, span)) => {
+                        has_resources = true;
+                        if x.sticky {
+                            env.diags.push(Diagnostic::error("E0406", fi, m.key.span, "a sticky exception matches by `where`, not by a list of resources").with_label("use `where CONDITION`"));
+                        }
+                        if items.is_empty() {
+                            env.diags.push(
+                                Diagnostic::warning(
+                                    "W0504",
+                                    fi,
+                                    *span,
+                                    "this exception lists no resource, so it matches nothing",
+                                )
+                                .with_label("empty list"),
+                            );
+                        }
+                        resources.extend(items.iter().map(|s| s.value.clone()));
                     }
-                    if items.is_empty() {
-                        env.diags.push(Diagnostic::warning("W0504", fi, *span, "this exception lists no resource, so it matches nothing").with_label("empty list"));
+                    ("expires", MetaValue::Timestamp(t, _)) => expires = Some(*t),
+                    ("reason", MetaValue::Str(s)) => reason = Some(s.value.clone()),
+                    ("resources" | "expires" | "reason", v) => {
+                        let want = match m.key.name.as_str() {
+                            "resources" => "a list of resource ids: `resources [\"sg-1\"]`",
+                            "expires" => "a date: `expires 2027-03-31`",
+                            _ => "a string: `reason \"…\"`",
+                        };
+                        env.diags.push(
+                            Diagnostic::error(
+                                "E0402",
+                                fi,
+                                v.span(),
+                                format!("`{}` takes {want}", m.key.name),
+                            )
+                            .with_label("wrong kind of value"),
+                        );
                     }
-                    resources.extend(items.iter().map(|s| s.value.clone()));
+                    _ => unknown_meta(
+                        env,
+                        m,
+                        fi,
+                        &["resources", "where", "expires", "reason"],
+                        "exception",
+                    ),
                 }
-                ("expires", MetaValue::Timestamp(t, _)) => expires = Some(*t),
-                ("reason", MetaValue::Str(s)) => reason = Some(s.value.clone()),
-                ("resources" | "expires" | "reason", v) => {
-                    let want = match m.key.name.as_str() {
-                        "resources" => "a list of resource ids: `resources [\"sg-1\"]`",
-                        "expires" => "a date: `expires 2027-03-31`",
-                        _ => "a string: `reason \"…\"`",
-                    };
-                    env.diags.push(Diagnostic::error("E0402", fi, v.span(), format!("`{}` takes {want}", m.key.name)).with_label("wrong kind of value"));
-                }
-                _ => unknown_meta(env, m, fi, &["resources", "where", "expires", "reason"], "exception"),
-            },
+            }
             ast::ExceptionClause::Error(_) => {}
         }
     }
     if !x.sticky && !has_resources {
-        env.diags.push(Diagnostic::error("E0406", fi, x.name.span, "this exception names no resources").with_label("add `resources [\"id\", …]`"));
+        env.diags.push(
+            Diagnostic::error(
+                "E0406",
+                fi,
+                x.name.span,
+                "this exception names no resources",
+            )
+            .with_label("add `resources [\"id\", …]`"),
+        );
     }
-    if x.sticky && conds.is_empty() && !rules.is_empty() && !x.clauses.iter().any(|c| matches!(c, ast::ExceptionClause::Where(..))) {
-        env.diags.push(Diagnostic::error("E0406", fi, x.name.span, "a sticky exception needs a `where` condition").with_label("add `where CONDITION`"));
+    if x.sticky
+        && conds.is_empty()
+        && !rules.is_empty()
+        && !x
+            .clauses
+            .iter()
+            .any(|c| matches!(c, ast::ExceptionClause::Where(..)))
+    {
+        env.diags.push(
+            Diagnostic::error(
+                "E0406",
+                fi,
+                x.name.span,
+                "a sticky exception needs a `where` condition",
+            )
+            .with_label("add `where CONDITION`"),
+        );
     }
-    for (v, key, example) in [(expires.is_some(), "expires", "expires 2027-03-31"), (reason.is_some(), "reason", "reason \"…\"")] {
+    for (v, key, example) in [
+        (expires.is_some(), "expires", "expires 2027-03-31"),
+        (reason.is_some(), "reason", "reason \"…\""),
+    ] {
         if !v {
             env.diags.push(
-                Diagnostic::error("E0406", fi, x.name.span, format!("exception `{}` has no `{key}`", x.name.text))
-                    .with_label(format!("missing `{key}`"))
-                    .with_note(format!("every exception is temporary and justified: add `{example}`")),
+                Diagnostic::error(
+                    "E0406",
+                    fi,
+                    x.name.span,
+                    format!("exception `{}` has no `{key}`", x.name.text),
+                )
+                .with_label(format!("missing `{key}`"))
+                .with_note(format!(
+                    "every exception is temporary and justified: add `{example}`"
+                )),
             );
         }
     }
@@ -712,9 +1047,17 @@ fn lower_exception(env: &mut Env, names: &Names, prog: &ir::Program, x: &ast::Ex
     }
 }
 
-const VERBS: [&str; 6] = ["passes", "fails", "errors", "contains", "excludes", "exempts"];
+const VERBS: [&str; 6] = [
+    "passes", "fails", "errors", "contains", "excludes", "exempts",
+];
 
-fn lower_test(env: &mut Env, names: &Names, prog: &ir::Program, t: &ast::Test, fi: u32) -> ir::Test {
+fn lower_test(
+    env: &mut Env,
+    names: &Names,
+    prog: &ir::Program,
+    t: &ast::Test,
+    fi: u32,
+) -> ir::Test {
     let mut test = ir::Test {
         name: t.name.value.clone(),
         now: None,
@@ -728,15 +1071,33 @@ fn lower_test(env: &mut Env, names: &Names, prog: &ir::Program, t: &ast::Test, f
     for s in &t.stmts {
         match s {
             TestStmt::Now(ts, _) => test.now = Some(*ts),
-            TestStmt::Given { ty, handle, value, span } => {
-                let Some(rid) = env.lookup_resource(ty, fi) else { continue };
+            TestStmt::Given {
+                ty,
+                handle,
+                value,
+                span,
+            } => {
+                let Some(rid) = env.lookup_resource(ty, fi) else {
+                    continue;
+                };
                 if let Some((prev, _)) = handles.get(&handle.name) {
                     let prev = *prev;
-                    env.diags.push(Diagnostic::error("E0201", fi, handle.span, format!("`{}` is given twice in this test", handle.name)).with_label("again").with_secondary(fi, prev, "first here"));
+                    env.diags.push(
+                        Diagnostic::error(
+                            "E0201",
+                            fi,
+                            handle.span,
+                            format!("`{}` is given twice in this test", handle.name),
+                        )
+                        .with_label("again")
+                        .with_secondary(fi, prev, "first here"),
+                    );
                     continue;
                 }
                 handles.insert(handle.name.clone(), (handle.span, rid));
-                let ast::ExprKind::Record(fields) = &value.kind else { continue };
+                let ast::ExprKind::Record(fields) = &value.kind else {
+                    continue;
+                };
                 let defaults = [
                     ("id", Value::str(&handle.name)),
                     ("account", Value::str("000000000000")),
@@ -754,10 +1115,18 @@ fn lower_test(env: &mut Env, names: &Names, prog: &ir::Program, t: &ast::Test, f
                 }
             }
             TestStmt::GivenFrom(path, span) => {
-                let base = std::path::Path::new(&env.files[fi as usize].path).parent().map(|p| p.to_path_buf()).unwrap_or_default();
+                let base = std::path::Path::new(&env.files[fi as usize].path)
+                    .parent()
+                    .map(|p| p.to_path_buf())
+                    .unwrap_or_default();
                 test.from_files.push((base.join(&path.value), *span));
             }
-            TestStmt::Expect { target, verb, handle, span } => {
+            TestStmt::Expect {
+                target,
+                verb,
+                handle,
+                span,
+            } => {
                 let Some(v) = (match verb.name.as_str() {
                     "passes" => Some(Verb::Passes),
                     "fails" => Some(Verb::Fails),
@@ -767,26 +1136,60 @@ fn lower_test(env: &mut Env, names: &Names, prog: &ir::Program, t: &ast::Test, f
                     "exempts" => Some(Verb::Exempts),
                     _ => None,
                 }) else {
-                    let mut d = Diagnostic::error("E0407", fi, verb.span, format!("`{}` is not an expectation", verb.name))
-                        .with_label("unknown verb")
-                        .with_note(format!("expectations: {}", VERBS.join(", ")));
+                    let mut d = Diagnostic::error(
+                        "E0407",
+                        fi,
+                        verb.span,
+                        format!("`{}` is not an expectation", verb.name),
+                    )
+                    .with_label("unknown verb")
+                    .with_note(format!("expectations: {}", VERBS.join(", ")));
                     if let Some(s) = did_you_mean(&verb.name, VERBS) {
-                        d = d.with_suggestion(format!("did you mean `{s}`?"), verb.span, s.to_string());
+                        d = d.with_suggestion(
+                            format!("did you mean `{s}`?"),
+                            verb.span,
+                            s.to_string(),
+                        );
                     }
                     env.diags.push(d);
                     continue;
                 };
                 let tgt = match v {
                     Verb::Passes | Verb::Fails | Verb::Errors => {
-                        let p = ast::Path { parts: target.text.split('.').map(|n| ast::Ident { name: n.to_string(), span: target.span }).collect(), span: target.span };
-                        resolve_rules(env, names, prog, &p, fi).map(|rules| ExpectTarget::Rules { name: target.text.clone(), rules })
+                        let p = ast::Path {
+                            parts: target
+                                .text
+                                .split('.')
+                                .map(|n| ast::Ident {
+                                    name: n.to_string(),
+                                    span: target.span,
+                                })
+                                .collect(),
+                            span: target.span,
+                        };
+                        resolve_rules(env, names, prog, &p, fi).map(|rules| ExpectTarget::Rules {
+                            name: target.text.clone(),
+                            rules,
+                        })
                     }
                     Verb::Contains | Verb::Excludes => match names.groups.get(&target.text) {
                         Some(g) => Some(ExpectTarget::Group(*g)),
                         None => {
-                            let mut d = Diagnostic::error("E0107", fi, target.span, format!("unknown asset group `{}`", target.text)).with_label("no such group");
-                            if let Some(s) = did_you_mean(&target.text, names.groups.keys().map(String::as_str)) {
-                                d = d.with_suggestion(format!("did you mean `{s}`?"), target.span, s.to_string());
+                            let mut d = Diagnostic::error(
+                                "E0107",
+                                fi,
+                                target.span,
+                                format!("unknown asset group `{}`", target.text),
+                            )
+                            .with_label("no such group");
+                            if let Some(s) =
+                                did_you_mean(&target.text, names.groups.keys().map(String::as_str))
+                            {
+                                d = d.with_suggestion(
+                                    format!("did you mean `{s}`?"),
+                                    target.span,
+                                    s.to_string(),
+                                );
                             }
                             env.diags.push(d);
                             None
@@ -795,43 +1198,97 @@ fn lower_test(env: &mut Env, names: &Names, prog: &ir::Program, t: &ast::Test, f
                     Verb::Exempts => match names.exceptions.get(&target.text) {
                         Some(e) => Some(ExpectTarget::Exception(*e)),
                         None => {
-                            let mut d = Diagnostic::error("E0111", fi, target.span, format!("unknown exception `{}`", target.text)).with_label("no such exception");
-                            if let Some(s) = did_you_mean(&target.text, names.exceptions.keys().map(String::as_str)) {
-                                d = d.with_suggestion(format!("did you mean `{s}`?"), target.span, format!("\"{s}\""));
+                            let mut d = Diagnostic::error(
+                                "E0111",
+                                fi,
+                                target.span,
+                                format!("unknown exception `{}`", target.text),
+                            )
+                            .with_label("no such exception");
+                            if let Some(s) = did_you_mean(
+                                &target.text,
+                                names.exceptions.keys().map(String::as_str),
+                            ) {
+                                d = d.with_suggestion(
+                                    format!("did you mean `{s}`?"),
+                                    target.span,
+                                    format!("\"{s}\""),
+                                );
                             }
                             env.diags.push(d);
                             None
                         }
                     },
                 };
-                if !handles.contains_key(&handle.name) && t.stmts.iter().all(|s| !matches!(s, TestStmt::GivenFrom(..))) {
+                if !handles.contains_key(&handle.name)
+                    && t.stmts
+                        .iter()
+                        .all(|s| !matches!(s, TestStmt::GivenFrom(..)))
+                {
                     let known: Vec<&str> = handles.keys().map(String::as_str).collect();
-                    let mut d = Diagnostic::error("E0109", fi, handle.span, format!("no resource `{}` is given in this test", handle.name)).with_label("unknown handle");
+                    let mut d = Diagnostic::error(
+                        "E0109",
+                        fi,
+                        handle.span,
+                        format!("no resource `{}` is given in this test", handle.name),
+                    )
+                    .with_label("unknown handle");
                     if let Some(s) = did_you_mean(&handle.name, known) {
-                        d = d.with_suggestion(format!("did you mean `{s}`?"), handle.span, s.to_string());
+                        d = d.with_suggestion(
+                            format!("did you mean `{s}`?"),
+                            handle.span,
+                            s.to_string(),
+                        );
                     }
                     env.diags.push(d);
                     continue;
                 }
                 // A rule expectation on a resource its rules cannot apply to.
-                if let (Some(ExpectTarget::Rules { rules, name }), Some((_, rid))) = (&tgt, handles.get(&handle.name))
+                if let (Some(ExpectTarget::Rules { rules, name }), Some((_, rid))) =
+                    (&tgt, handles.get(&handle.name))
                     && !rules.iter().any(|&r| prog.rules[r].resource == *rid)
                 {
                     env.diags.push(
-                        Diagnostic::error("E0407", fi, *span, format!("`{name}` has no rule on `{}`", env.schemas.record(*rid).display_name()))
-                            .with_label("this expectation can never hold"),
+                        Diagnostic::error(
+                            "E0407",
+                            fi,
+                            *span,
+                            format!(
+                                "`{name}` has no rule on `{}`",
+                                env.schemas.record(*rid).display_name()
+                            ),
+                        )
+                        .with_label("this expectation can never hold"),
                     );
                     continue;
                 }
                 if let Some(target) = tgt {
-                    test.expects.push(ir::Expectation { target, verb: v, handle: handle.name.clone(), file: fi, span: *span });
+                    test.expects.push(ir::Expectation {
+                        target,
+                        verb: v,
+                        handle: handle.name.clone(),
+                        file: fi,
+                        span: *span,
+                    });
                 }
             }
             TestStmt::Error(_) => {}
         }
     }
-    if !t.stmts.iter().any(|s| matches!(s, TestStmt::Expect { .. } | TestStmt::Error(_))) {
-        env.diags.push(Diagnostic::warning("W0501", fi, t.name.span, "this test expects nothing, so it cannot fail").with_label("no `expect`"));
+    if !t
+        .stmts
+        .iter()
+        .any(|s| matches!(s, TestStmt::Expect { .. } | TestStmt::Error(_)))
+    {
+        env.diags.push(
+            Diagnostic::warning(
+                "W0501",
+                fi,
+                t.name.span,
+                "this test expects nothing, so it cannot fail",
+            )
+            .with_label("no `expect`"),
+        );
     }
     let _ = assignable;
     test

@@ -54,9 +54,14 @@ pub fn expiry_diagnostics(program: &Program, now: i64) -> Vec<Diagnostic> {
         .map(|e| {
             let date = pac_stdlib::Value::Time(e.expires).to_string();
             let day = date.get(..10).unwrap_or(&date).to_string();
-            Diagnostic::warning("W0503", e.file, e.span, format!("exception `{}` expired on {day}", e.name))
-                .with_label("expired: it no longer exempts anything")
-                .with_note("renew it with a new `expires` date and a reason, or delete it")
+            Diagnostic::warning(
+                "W0503",
+                e.file,
+                e.span,
+                format!("exception `{}` expired on {day}", e.name),
+            )
+            .with_label("expired: it no longer exempts anything")
+            .with_note("renew it with a new `expires` date and a reason, or delete it")
         })
         .collect()
 }

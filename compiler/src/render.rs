@@ -10,8 +10,18 @@ use crate::diag::{Diagnostic, Severity};
 use crate::ir::SourceFile;
 
 /// Writes `d` as an ariadne report. `color` is for terminals.
-pub fn render(d: &Diagnostic, files: &[SourceFile], color: bool, out: &mut impl Write) -> std::io::Result<()> {
-    let path = |f: u32| files.get(f as usize).map(|s| s.path.clone()).unwrap_or_else(|| "<unknown>".into());
+pub fn render(
+    d: &Diagnostic,
+    files: &[SourceFile],
+    color: bool,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    let path = |f: u32| {
+        files
+            .get(f as usize)
+            .map(|s| s.path.clone())
+            .unwrap_or_else(|| "<unknown>".into())
+    };
     let kind = match d.severity {
         Severity::Error => ReportKind::Error,
         Severity::Warning => ReportKind::Warning,
@@ -29,17 +39,35 @@ pub fn render(d: &Diagnostic, files: &[SourceFile], color: bool, out: &mut impl 
         .with_config(Config::default().with_color(color))
         .with_code(d.code)
         .with_message(&d.message);
-    let col = if d.severity == Severity::Error { Color::Red } else { Color::Yellow };
+    let col = if d.severity == Severity::Error {
+        Color::Red
+    } else {
+        Color::Yellow
+    };
     // An empty primary label with secondary ones would draw a bare arrow.
     if !(d.label.is_empty() && !d.labels.is_empty()) {
-        report = report.with_label(Label::new((main.clone(), primary)).with_message(&d.label).with_color(col));
+        report = report.with_label(
+            Label::new((main.clone(), primary))
+                .with_message(&d.label)
+                .with_color(col),
+        );
     }
     for l in &d.labels {
-        report = report.with_label(Label::new((path(l.file), clamp(l.file, l.span))).with_message(&l.message).with_color(Color::Blue));
+        report = report.with_label(
+            Label::new((path(l.file), clamp(l.file, l.span)))
+                .with_message(&l.message)
+                .with_color(Color::Blue),
+        );
     }
     let mut notes: Vec<String> = d.notes.clone();
     if let Some(s) = &d.suggestion {
-        notes.push(if s.replacement.is_empty() || s.message.contains(&s.replacement) { s.message.clone() } else { format!("{}: `{}`", s.message, s.replacement) });
+        notes.push(
+            if s.replacement.is_empty() || s.message.contains(&s.replacement) {
+                s.message.clone()
+            } else {
+                format!("{}: `{}`", s.message, s.replacement)
+            },
+        );
     }
     for n in notes {
         report = report.with_help(n);
@@ -53,7 +81,12 @@ pub fn render(d: &Diagnostic, files: &[SourceFile], color: bool, out: &mut impl 
 fn char_offset(files: &[SourceFile], file: u32, byte: usize) -> usize {
     files
         .get(file as usize)
-        .map(|f| f.text.get(..byte).map(|t| t.chars().count()).unwrap_or(byte))
+        .map(|f| {
+            f.text
+                .get(..byte)
+                .map(|t| t.chars().count())
+                .unwrap_or(byte)
+        })
         .unwrap_or(byte)
 }
 
@@ -97,13 +130,28 @@ pub fn line_col(text: &str, byte: usize) -> (usize, usize) {
     let byte = byte.min(text.len());
     let before = text.get(..byte).unwrap_or("");
     let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, col)
 }
 
 pub fn to_json<'a>(d: &'a Diagnostic, files: &[SourceFile]) -> JsonDiagnostic<'a> {
-    let text = |f: u32| files.get(f as usize).map(|s| s.text.clone()).unwrap_or_else(|| "".into());
-    let path = |f: u32| files.get(f as usize).map(|s| s.path.clone()).unwrap_or_default();
+    let text = |f: u32| {
+        files
+            .get(f as usize)
+            .map(|s| s.text.clone())
+            .unwrap_or_else(|| "".into())
+    };
+    let path = |f: u32| {
+        files
+            .get(f as usize)
+            .map(|s| s.path.clone())
+            .unwrap_or_default()
+    };
     let t = text(d.file);
     let (line, column) = line_col(&t, d.span.start);
     let (end_line, end_column) = line_col(&t, d.span.end);
@@ -122,14 +170,26 @@ pub fn to_json<'a>(d: &'a Diagnostic, files: &[SourceFile]) -> JsonDiagnostic<'a
             .iter()
             .map(|l| {
                 let (line, column) = line_col(&text(l.file), l.span.start);
-                JsonLabel { file: path(l.file), line, column, message: l.message.clone() }
+                JsonLabel {
+                    file: path(l.file),
+                    line,
+                    column,
+                    message: l.message.clone(),
+                }
             })
             .collect(),
         notes: &d.notes,
         suggestion: d.suggestion.as_ref().map(|s| {
             let (line, column) = line_col(&t, s.span.start);
             let (end_line, end_column) = line_col(&t, s.span.end);
-            JsonSuggestion { message: &s.message, replacement: &s.replacement, line, column, end_line, end_column }
+            JsonSuggestion {
+                message: &s.message,
+                replacement: &s.replacement,
+                line,
+                column,
+                end_line,
+                end_column,
+            }
         }),
     }
 }

@@ -129,7 +129,10 @@ impl Env {
             for f in fields {
                 if let Some(prev) = defs.iter().find(|d| d.name == f.name.name) {
                     let msg = if resource && IMPLICIT_FIELDS.contains(&f.name.name.as_str()) {
-                        format!("`{}` is an implicit field of every resource; do not declare it", f.name.name)
+                        format!(
+                            "`{}` is an implicit field of every resource; do not declare it",
+                            f.name.name
+                        )
                     } else {
                         format!("field `{}` is declared twice", f.name.name)
                     };
@@ -161,12 +164,22 @@ impl Env {
             TypeKind::Optional(inner) => {
                 let i = self.resolve_type(inner, file, builtin_pseudo);
                 if i.is_opt() {
-                    self.diags.push(Diagnostic::error("E0104", file, t.span, "`T??` is not a type; one `?` is enough").with_label("double optional"));
+                    self.diags.push(
+                        Diagnostic::error(
+                            "E0104",
+                            file,
+                            t.span,
+                            "`T??` is not a type; one `?` is enough",
+                        )
+                        .with_label("double optional"),
+                    );
                 }
                 i.opt()
             }
             TypeKind::List(inner) => self.resolve_type(inner, file, builtin_pseudo).list(),
-            TypeKind::Map(inner) => Ty::Map(Box::new(self.resolve_type(inner, file, builtin_pseudo))),
+            TypeKind::Map(inner) => {
+                Ty::Map(Box::new(self.resolve_type(inner, file, builtin_pseudo)))
+            }
             TypeKind::Named(p) => {
                 let name = p.text();
                 match name.as_str() {
@@ -179,7 +192,15 @@ impl Env {
                     "ip" => return Ty::Ip,
                     "cidr" => return Ty::Cidr,
                     "list" | "map" => {
-                        self.diags.push(Diagnostic::error("E0104", file, t.span, format!("`{name}` needs an element type: `{name}<string>`")).with_label("missing `<…>`"));
+                        self.diags.push(
+                            Diagnostic::error(
+                                "E0104",
+                                file,
+                                t.span,
+                                format!("`{name}` needs an element type: `{name}<string>`"),
+                            )
+                            .with_label("missing `<…>`"),
+                        );
                         return Ty::Error;
                     }
                     _ => {}
@@ -213,9 +234,26 @@ impl Env {
             1 => Some(hits[0].1),
             0 => {
                 let mut names: Vec<String> = self.record_names.keys().cloned().collect();
-                names.extend(["bool", "int", "float", "string", "timestamp", "duration", "ip", "cidr"].map(String::from));
-                let shorts: Vec<String> = names.iter().map(|n| n.rsplit('.').next().unwrap_or(n).to_string()).collect();
-                let mut d = Diagnostic::error("E0104", file, span, format!("unknown type `{name}`")).with_label("not a type");
+                names.extend(
+                    [
+                        "bool",
+                        "int",
+                        "float",
+                        "string",
+                        "timestamp",
+                        "duration",
+                        "ip",
+                        "cidr",
+                    ]
+                    .map(String::from),
+                );
+                let shorts: Vec<String> = names
+                    .iter()
+                    .map(|n| n.rsplit('.').next().unwrap_or(n).to_string())
+                    .collect();
+                let mut d =
+                    Diagnostic::error("E0104", file, span, format!("unknown type `{name}`"))
+                        .with_label("not a type");
                 let guess = did_you_mean(name, names.iter().map(String::as_str))
                     .or_else(|| did_you_mean(name, shorts.iter().map(String::as_str)));
                 if let Some(s) = guess {
@@ -228,9 +266,14 @@ impl Env {
                 let mut names: Vec<String> = hits.iter().map(|(k, _)| format!("`{k}`")).collect();
                 names.sort();
                 self.diags.push(
-                    Diagnostic::error("E0112", file, span, format!("`{name}` is ambiguous: {}", names.join(", ")))
-                        .with_label("ambiguous")
-                        .with_note("write the qualified name"),
+                    Diagnostic::error(
+                        "E0112",
+                        file,
+                        span,
+                        format!("`{name}` is ambiguous: {}", names.join(", ")),
+                    )
+                    .with_label("ambiguous")
+                    .with_note("write the qualified name"),
                 );
                 None
             }
@@ -243,8 +286,18 @@ impl Env {
         if let Some(r) = self.schemas.resource(&name) {
             return Some(r);
         }
-        let types: Vec<String> = self.schemas.resource_types().map(|(_, t)| t.to_string()).collect();
-        let mut d = Diagnostic::error("E0103", file, p.span, format!("unknown resource type `{name}`")).with_label("no schema declares this type");
+        let types: Vec<String> = self
+            .schemas
+            .resource_types()
+            .map(|(_, t)| t.to_string())
+            .collect();
+        let mut d = Diagnostic::error(
+            "E0103",
+            file,
+            p.span,
+            format!("unknown resource type `{name}`"),
+        )
+        .with_label("no schema declares this type");
         if let Some(s) = did_you_mean(&name, types.iter().map(String::as_str)) {
             d = d.with_suggestion(format!("did you mean `{s}`?"), p.span, s.to_string());
         } else {
@@ -264,16 +317,29 @@ impl Env {
                 if let Some(prev) = self.fns.get(&q) {
                     let (pf, ps) = (prev.file, prev.span);
                     self.diags.push(
-                        Diagnostic::error("E0201", fi, decl.name.span, format!("function `{q}` is declared twice"))
-                            .with_label("declared again")
-                            .with_secondary(pf, ps, "first here"),
+                        Diagnostic::error(
+                            "E0201",
+                            fi,
+                            decl.name.span,
+                            format!("function `{q}` is declared twice"),
+                        )
+                        .with_label("declared again")
+                        .with_secondary(pf, ps, "first here"),
                     );
                     continue;
                 }
                 if pac_stdlib::lookup(&decl.name.name).is_some() || decl.name.name == "has" {
                     self.diags.push(
-                        Diagnostic::error("E0201", fi, decl.name.span, format!("`{}` is a built-in function; choose another name", decl.name.name))
-                            .with_label("shadows a built-in"),
+                        Diagnostic::error(
+                            "E0201",
+                            fi,
+                            decl.name.span,
+                            format!(
+                                "`{}` is a built-in function; choose another name",
+                                decl.name.name
+                            ),
+                        )
+                        .with_label("shadows a built-in"),
                     );
                     continue;
                 }
@@ -319,11 +385,19 @@ impl Env {
         }
         let body = checker.check(&decl.body, &mut scope);
         if !assignable(&body.ty, &info.ret) {
-            let (want, got) = (checker.env.schemas.display(&info.ret), checker.env.schemas.display(&body.ty));
+            let (want, got) = (
+                checker.env.schemas.display(&info.ret),
+                checker.env.schemas.display(&body.ty),
+            );
             checker.env.diags.push(
-                Diagnostic::error("E0301", info.file, decl.body.span, format!("`{qname}` returns `{want}`, but its body is `{got}`"))
-                    .with_label(format!("this is `{got}`"))
-                    .with_secondary(info.file, decl.ret.span, "declared return type"),
+                Diagnostic::error(
+                    "E0301",
+                    info.file,
+                    decl.body.span,
+                    format!("`{qname}` returns `{want}`, but its body is `{got}`"),
+                )
+                .with_label(format!("this is `{got}`"))
+                .with_secondary(info.file, decl.ret.span, "declared return type"),
             );
         }
         let slots = scope.max_slot;

@@ -3,7 +3,10 @@
 
 /// The best candidate for `name`, if one is close enough to be a plausible
 /// typo (distance at most a third of the name's length, at least 1).
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let limit = (name.chars().count() / 3).max(1);
     let lower = name.to_lowercase();
     candidates
@@ -27,8 +30,16 @@ mod tests {
 
     #[test]
     fn suggests_the_closest_field() {
-        let fields = ["ip_permissions", "ip_permissions_egress", "group_id", "group_name"];
-        assert_eq!(did_you_mean("ip_permisions", fields), Some("ip_permissions"));
+        let fields = [
+            "ip_permissions",
+            "ip_permissions_egress",
+            "group_id",
+            "group_name",
+        ];
+        assert_eq!(
+            did_you_mean("ip_permisions", fields),
+            Some("ip_permissions")
+        );
         assert_eq!(did_you_mean("groupid", fields), Some("group_id"));
         assert_eq!(did_you_mean("zzz", fields), None);
     }

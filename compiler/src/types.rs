@@ -129,7 +129,12 @@ impl RecordDef {
     pub fn display_name(&self) -> String {
         match &self.resource_type {
             Some(t) => t.clone(),
-            None => self.name.rsplit('.').next().unwrap_or(&self.name).to_string(),
+            None => self
+                .name
+                .rsplit('.')
+                .next()
+                .unwrap_or(&self.name)
+                .to_string(),
         }
     }
 }

@@ -22,7 +22,9 @@ fn codes(src: &str) -> Vec<&'static str> {
 const HEAD: &str = "title \"t\"\n  severity high\n  category security\n";
 
 fn rule(cond: &str) -> String {
-    format!("policy p {{\n  {HEAD}  rule on aws.ec2.security_group {{\n    violation when {cond}\n  }}\n}}\n")
+    format!(
+        "policy p {{\n  {HEAD}  rule on aws.ec2.security_group {{\n    violation when {cond}\n  }}\n}}\n"
+    )
 }
 
 #[test]
@@ -32,7 +34,9 @@ fn unknown_field_suggests_the_closest() {
 
 #[test]
 fn optional_in_comparison_is_rejected_with_a_guard() {
-    insta::assert_snapshot!(rendered(&rule("any p in ip_permissions: p.from_port == 22")));
+    insta::assert_snapshot!(rendered(&rule(
+        "any p in ip_permissions: p.from_port == 22"
+    )));
 }
 
 #[test]
@@ -42,12 +46,31 @@ fn optional_map_lookup_needs_a_default() {
 
 #[test]
 fn has_narrows_the_right_side_of_and() {
-    assert_eq!(codes(&rule("any p in ip_permissions: has(p.from_port) and p.from_port == 22")), Vec::<&str>::new());
-    assert_eq!(codes(&rule("has(tags[\"env\"]) and tags[\"env\"] == \"prod\"")), Vec::<&str>::new());
-    assert_eq!(codes(&rule("not has(description) or description == \"x\"")), Vec::<&str>::new());
-    assert_eq!(codes(&rule("if has(description) then description == \"x\" else false")), Vec::<&str>::new());
+    assert_eq!(
+        codes(&rule(
+            "any p in ip_permissions: has(p.from_port) and p.from_port == 22"
+        )),
+        Vec::<&str>::new()
+    );
+    assert_eq!(
+        codes(&rule("has(tags[\"env\"]) and tags[\"env\"] == \"prod\"")),
+        Vec::<&str>::new()
+    );
+    assert_eq!(
+        codes(&rule("not has(description) or description == \"x\"")),
+        Vec::<&str>::new()
+    );
+    assert_eq!(
+        codes(&rule(
+            "if has(description) then description == \"x\" else false"
+        )),
+        Vec::<&str>::new()
+    );
     // Narrowing does not leak to the other side of `or`.
-    assert_eq!(codes(&rule("has(description) or description == \"x\"")), vec!["E0302"]);
+    assert_eq!(
+        codes(&rule("has(description) or description == \"x\"")),
+        vec!["E0302"]
+    );
 }
 
 #[test]
@@ -59,7 +82,9 @@ fn cidr_compared_with_a_string() {
 
 #[test]
 fn wrong_arity_and_unknown_function() {
-    insta::assert_snapshot!(rendered(&rule("starts_with(group_id) or startswith(group_id, \"sg\")")));
+    insta::assert_snapshot!(rendered(&rule(
+        "starts_with(group_id) or startswith(group_id, \"sg\")"
+    )));
 }
 
 #[test]
@@ -113,7 +138,9 @@ fn cross_resource_lookups_are_planned_as_probes() {
     let c = compile_sources(vec![("p.pac".into(), src.into())]);
     assert!(c.diagnostics.is_empty(), "{:?}", c.diagnostics);
     let rule = &c.program.rules[0];
-    let ExprKind::QuantType { probe, .. } = &rule.cond.kind else { panic!("{:?}", rule.cond.kind) };
+    let ExprKind::QuantType { probe, .. } = &rule.cond.kind else {
+        panic!("{:?}", rule.cond.kind)
+    };
     assert!(probe.is_some(), "an equality join becomes an index probe");
     // Without a join key it still works, with a warning.
     let scan = src.replace("f.resource_id == instance_id and ", "");
@@ -131,13 +158,25 @@ fn always_true_conditions_warn() {
 fn every_code_is_documented_and_every_used_code_is_listed() {
     let doc = include_str!("../../docs/diagnostics.md");
     for (code, _) in pac_compiler::diag::CODES {
-        assert!(doc.contains(&format!("| {code} |")), "{code} is missing from docs/diagnostics.md");
+        assert!(
+            doc.contains(&format!("| {code} |")),
+            "{code} is missing from docs/diagnostics.md"
+        );
     }
-    let sources = [include_str!("../src/check.rs"), include_str!("../src/items.rs"), include_str!("../src/resolve.rs"), include_str!("../src/db.rs"), include_str!("../src/lib.rs")];
+    let sources = [
+        include_str!("../src/check.rs"),
+        include_str!("../src/items.rs"),
+        include_str!("../src/resolve.rs"),
+        include_str!("../src/db.rs"),
+        include_str!("../src/lib.rs"),
+    ];
     for src in sources {
         for (i, _) in src.match_indices("\"E0").chain(src.match_indices("\"W0")) {
             let code = &src[i + 1..i + 6];
-            assert!(pac_compiler::diag::CODES.iter().any(|(c, _)| *c == code), "{code} is used but not in CODES");
+            assert!(
+                pac_compiler::diag::CODES.iter().any(|(c, _)| *c == code),
+                "{code} is used but not in CODES"
+            );
         }
     }
 }

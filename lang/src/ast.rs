@@ -216,8 +216,15 @@ pub struct Rule {
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum RuleStmt {
-    Let { name: Ident, value: Expr, span: Span },
-    Violation { cond: Expr, span: Span },
+    Let {
+        name: Ident,
+        value: Expr,
+        span: Span,
+    },
+    Violation {
+        cond: Expr,
+        span: Span,
+    },
     /// `message "…"`, and any other `key "…"` the checker then rejects.
     Meta(Meta),
     Error(Span),

@@ -288,10 +288,44 @@ pub fn token_text(t: &Token) -> &'static str {
 
 /// Every keyword's text, for "expected one of" messages and for the LSP.
 pub const KEYWORDS: &[&str] = &[
-    "package", "policy", "rule", "on", "in", "violation", "when", "group", "exception", "sticky",
-    "for", "where", "autofix", "after", "notify", "test", "given", "expect", "now", "schema",
-    "record", "action", "fn", "let", "and", "or", "not", "any", "all", "exists", "none", "count",
-    "if", "then", "else", "true", "false", "self",
+    "package",
+    "policy",
+    "rule",
+    "on",
+    "in",
+    "violation",
+    "when",
+    "group",
+    "exception",
+    "sticky",
+    "for",
+    "where",
+    "autofix",
+    "after",
+    "notify",
+    "test",
+    "given",
+    "expect",
+    "now",
+    "schema",
+    "record",
+    "action",
+    "fn",
+    "let",
+    "and",
+    "or",
+    "not",
+    "any",
+    "all",
+    "exists",
+    "none",
+    "count",
+    "if",
+    "then",
+    "else",
+    "true",
+    "false",
+    "self",
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -491,7 +525,10 @@ mod tests {
         let (toks, comments) = lex("/// doc\npolicy // trailing\n/* b */ x", 0);
         assert_eq!(toks.len(), 2);
         let k: Vec<_> = comments.iter().map(|c| c.kind).collect();
-        assert_eq!(k, vec![CommentKind::Doc, CommentKind::Line, CommentKind::Block]);
+        assert_eq!(
+            k,
+            vec![CommentKind::Doc, CommentKind::Line, CommentKind::Block]
+        );
     }
 
     #[test]

@@ -6,8 +6,10 @@
 //! that the formatter loses none.
 
 pub mod ast;
+pub mod fmt;
 pub mod lexer;
 pub mod parse;
 
 pub use ast::Span;
+pub use fmt::format;
 pub use parse::{Parsed, SyntaxError, parse_file, parse_template};

@@ -84,7 +84,10 @@ pub fn parse_file(src: &str) -> Parsed {
     let starts: Vec<usize> = tokens.iter().map(|t| t.0).collect();
     let docs = Docs {
         src,
-        docs: comments.iter().filter(|c| c.kind == CommentKind::Doc).collect(),
+        docs: comments
+            .iter()
+            .filter(|c| c.kind == CommentKind::Doc)
+            .collect(),
     };
     let mut recovered = Vec::new();
     let result = grammar::FileParser::new().parse(
@@ -133,7 +136,10 @@ pub fn parse_file(src: &str) -> Parsed {
 /// for the `{…}` parts of message templates).
 pub fn parse_expr_at(text: &str, offset: usize, file_len: usize) -> Result<Expr, SyntaxError> {
     let (tokens, _) = lexer::lex(text, offset);
-    let docs = Docs { src: "", docs: Vec::new() };
+    let docs = Docs {
+        src: "",
+        docs: Vec::new(),
+    };
     let mut recovered = Vec::new();
     let end = offset + text.len();
     let result = grammar::ExprParser::new().parse(
@@ -189,7 +195,11 @@ pub fn parse_template(src: &str, lit: &StrLit) -> Result<Vec<TemplatePart>, Synt
                 if !text.is_empty() {
                     parts.push(TemplatePart::Text(std::mem::take(&mut text)));
                 }
-                let expr = parse_expr_at(&unescape_quotes(&inner[i + 1..close]), inner_start + i + 1, src.len())?;
+                let expr = parse_expr_at(
+                    &unescape_quotes(&inner[i + 1..close]),
+                    inner_start + i + 1,
+                    src.len(),
+                )?;
                 parts.push(TemplatePart::Expr(expr));
                 i = close + 1;
             }
@@ -307,7 +317,12 @@ fn tidy(expected: Vec<String>) -> Vec<String> {
             }
         })
         .collect();
-    out.sort_by_key(|t| (t.starts_with('`') && t[1..].starts_with(char::is_alphabetic), t.clone()));
+    out.sort_by_key(|t| {
+        (
+            t.starts_with('`') && t[1..].starts_with(char::is_alphabetic),
+            t.clone(),
+        )
+    });
     out.dedup();
     out
 }

@@ -61,13 +61,22 @@ fn parses_every_construct() {
     let f = parsed.file;
     assert_eq!(f.package.unwrap().text(), "aws.ec2.network");
     assert_eq!(f.items.len(), 7);
-    let Item::Policy(p) = &f.items[0] else { panic!("policy first") };
-    assert_eq!(p.doc.as_ref().unwrap().text, "Security groups must not allow SSH from the whole internet.\nSecond line.");
+    let Item::Policy(p) = &f.items[0] else {
+        panic!("policy first")
+    };
+    assert_eq!(
+        p.doc.as_ref().unwrap().text,
+        "Security groups must not allow SSH from the whole internet.\nSecond line."
+    );
     assert_eq!(p.members.len(), 6);
-    let Item::Schema(s) = &f.items[2] else { panic!("schema third") };
+    let Item::Schema(s) = &f.items[2] else {
+        panic!("schema third")
+    };
     assert_eq!(s.fields[0].doc.as_ref().unwrap().text, "The name.");
     assert_eq!(s.fields[1].name.name, "group");
-    let Item::Test(t) = &f.items[6] else { panic!("test last") };
+    let Item::Test(t) = &f.items[6] else {
+        panic!("test last")
+    };
     assert_eq!(t.stmts.len(), 5);
 }
 
@@ -75,11 +84,21 @@ fn parses_every_construct() {
 fn quantifier_body_extends_right_and_keeps_spans() {
     let parsed = parse_file("fn f(x: int) -> bool = x > 1 and any y in xs: y == x or y == 2");
     assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
-    let Item::Fn(f) = &parsed.file.items[0] else { panic!() };
-    let ExprKind::Binary(BinOp::And, _, rhs) = &f.body.kind else { panic!("and at top: {:?}", f.body.kind) };
-    let ExprKind::Quant { body, .. } = &rhs.kind else { panic!("quantifier on the right") };
+    let Item::Fn(f) = &parsed.file.items[0] else {
+        panic!()
+    };
+    let ExprKind::Binary(BinOp::And, _, rhs) = &f.body.kind else {
+        panic!("and at top: {:?}", f.body.kind)
+    };
+    let ExprKind::Quant { body, .. } = &rhs.kind else {
+        panic!("quantifier on the right")
+    };
     assert!(matches!(body.kind, ExprKind::Binary(BinOp::Or, _, _)));
-    assert_eq!(&"fn f(x: int) -> bool = x > 1 and any y in xs: y == x or y == 2"[rhs.span.start..rhs.span.end], "any y in xs: y == x or y == 2");
+    assert_eq!(
+        &"fn f(x: int) -> bool = x > 1 and any y in xs: y == x or y == 2"
+            [rhs.span.start..rhs.span.end],
+        "any y in xs: y == x or y == 2"
+    );
 }
 
 #[test]
@@ -88,7 +107,13 @@ fn three_mistakes_give_three_errors() {
     let parsed = parse_file(src);
     assert_eq!(parsed.errors.len(), 3, "{:#?}", parsed.errors);
     // The parser recovered and still saw the last, valid policy.
-    assert!(parsed.file.items.iter().any(|i| matches!(i, Item::Policy(p) if p.name.name == "c")));
+    assert!(
+        parsed
+            .file
+            .items
+            .iter()
+            .any(|i| matches!(i, Item::Policy(p) if p.name.name == "c"))
+    );
 }
 
 #[test]
@@ -96,13 +121,23 @@ fn templates_split_into_parts_with_file_spans() {
     let src = r#"policy p { rule on t { violation when true message "{group_id} has {{braces}} {len(x)}" } }"#;
     let parsed = parse_file(src);
     assert!(parsed.errors.is_empty());
-    let Item::Policy(p) = &parsed.file.items[0] else { panic!() };
-    let PolicyMember::Rule(r) = &p.members[0] else { panic!() };
-    let RuleStmt::Meta(m) = &r.stmts[1] else { panic!() };
-    let MetaValue::Str(lit) = &m.value else { panic!() };
+    let Item::Policy(p) = &parsed.file.items[0] else {
+        panic!()
+    };
+    let PolicyMember::Rule(r) = &p.members[0] else {
+        panic!()
+    };
+    let RuleStmt::Meta(m) = &r.stmts[1] else {
+        panic!()
+    };
+    let MetaValue::Str(lit) = &m.value else {
+        panic!()
+    };
     let parts = pac_lang::parse_template(src, lit).unwrap();
     assert_eq!(parts.len(), 3);
-    let TemplatePart::Expr(e) = &parts[0] else { panic!() };
+    let TemplatePart::Expr(e) = &parts[0] else {
+        panic!()
+    };
     assert_eq!(&src[e.span.start..e.span.end], "group_id");
     assert_eq!(parts[1], TemplatePart::Text(" has {braces} ".into()));
 }
@@ -111,7 +146,11 @@ fn templates_split_into_parts_with_file_spans() {
 fn lexer_errors_are_recovered_from() {
     let parsed = parse_file("policy a { title $ }\npolicy b { title \"ok\" }");
     assert_eq!(parsed.errors.len(), 1);
-    assert!(parsed.errors[0].message.contains("unexpected character `$`"));
+    assert!(
+        parsed.errors[0]
+            .message
+            .contains("unexpected character `$`")
+    );
 }
 
 #[test]
@@ -119,13 +158,25 @@ fn templates_may_quote_strings() {
     let src = r#"policy p { rule on t { violation when true message "owner: {tags[\"owner\"] ?? \"none\"}!" } }"#;
     let parsed = parse_file(src);
     assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
-    let Item::Policy(p) = &parsed.file.items[0] else { panic!() };
-    let PolicyMember::Rule(r) = &p.members[0] else { panic!() };
-    let RuleStmt::Meta(m) = &r.stmts[1] else { panic!() };
-    let MetaValue::Str(lit) = &m.value else { panic!() };
+    let Item::Policy(p) = &parsed.file.items[0] else {
+        panic!()
+    };
+    let PolicyMember::Rule(r) = &p.members[0] else {
+        panic!()
+    };
+    let RuleStmt::Meta(m) = &r.stmts[1] else {
+        panic!()
+    };
+    let MetaValue::Str(lit) = &m.value else {
+        panic!()
+    };
     let parts = pac_lang::parse_template(src, lit).unwrap();
-    let TemplatePart::Expr(e) = &parts[1] else { panic!("{parts:?}") };
-    let ExprKind::Binary(BinOp::Coalesce, a, b) = &e.kind else { panic!() };
+    let TemplatePart::Expr(e) = &parts[1] else {
+        panic!("{parts:?}")
+    };
+    let ExprKind::Binary(BinOp::Coalesce, a, b) = &e.kind else {
+        panic!()
+    };
     assert_eq!(b.kind, ExprKind::Str("none".into()));
     assert!(src[a.span.start..a.span.end].starts_with("tags["));
 }

@@ -10,13 +10,14 @@
 //! [`IngestError`] (file, line, type, id, field path, what is wrong) and
 //! skipped; the others are kept.
 //!
-//! The reader is lenient where AWS data needs it: PascalCase keys
-//! (`IpPermissions`, `AccountMFAEnabled`) are accepted next to snake_case
-//! (an exact snake_case key wins when both are present); tag lists
+//! The reader follows `docs/inventory.md`. It accepts the AWS API's
+//! PascalCase keys (`IpPermissions`, `AccountMFAEnabled`) next to
+//! snake_case (the same field spelled twice is an error); tag lists
 //! (`[{"Key": …, "Value": …}]`) become `map<string>` fields, and `TagSet` is
 //! read as `tags`; `null`, and `""` or `"N/A"` for optional timestamps, IPs
-//! and CIDRs, mean absent; timestamps are RFC 3339 strings or epoch seconds;
-//! keys no schema declares are ignored.
+//! and CIDRs, mean absent; timestamps are RFC 3339 date-times; keys no
+//! schema declares are ignored. A second document with the same type, id,
+//! account and region is reported as a duplicate and skipped.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -44,6 +45,10 @@ pub struct Resource {
     pub region: Arc<str>,
     /// The record: `Value::Record` in schema field order, implicit fields first.
     pub value: Value,
+    /// Where the document was read: the file (empty for a test's `given`
+    /// resources) and the line it starts on (0 when not from a file).
+    pub source: Arc<str>,
+    pub line: usize,
 }
 
 /// The resources an evaluation sees, in the order they were read.
@@ -77,13 +82,13 @@ impl fmt::Display for IngestError {
         }
         f.write_str(": ")?;
         match (self.type_name.is_empty(), self.id.is_empty()) {
-            (false, false) => write!(f, "{} `{}`: ", self.type_name, self.id)?,
-            (false, true) => write!(f, "{}: ", self.type_name)?,
-            (true, false) => write!(f, "`{}`: ", self.id)?,
+            (false, false) => write!(f, "{} {}: ", self.type_name, self.id)?,
+            (false, true) => write!(f, "{} (no id): ", self.type_name)?,
+            (true, false) => write!(f, "{}: ", self.id)?,
             (true, true) => {}
         }
-        if !self.field.is_empty() {
-            write!(f, "{}: ", self.field)?;
+        if !self.field.is_empty() && !self.message.contains(&format!("`{}`", self.field)) {
+            write!(f, "field `{}`: ", self.field)?;
         }
         f.write_str(&self.message)
     }
@@ -134,15 +139,33 @@ impl Inventory {
                     account: field(1),
                     region: field(2),
                     value,
+                    source: Arc::from(""),
+                    line: 0,
                 }
             })
             .collect();
         Inventory { resources }
     }
 
-    /// Appends the resources of another inventory.
-    pub fn extend(&mut self, other: Inventory) {
-        self.resources.extend(other.resources);
+    /// Appends the resources of another inventory, except duplicates of
+    /// resources already here (same type, id, account and region), which
+    /// are returned as errors.
+    pub fn extend(&mut self, other: Inventory) -> Vec<IngestError> {
+        let mut seen = HashMap::with_capacity(self.resources.len() + other.resources.len());
+        for (i, r) in self.resources.iter().enumerate() {
+            seen.entry(identity(r)).or_insert(i);
+        }
+        let mut errors = Vec::new();
+        for r in other.resources {
+            match seen.get(&identity(&r)) {
+                Some(&first) => errors.push(duplicate(&self.resources[first], &r)),
+                None => {
+                    seen.insert(identity(&r), self.resources.len());
+                    self.resources.push(r);
+                }
+            }
+        }
+        errors
     }
 
     /// Reads a JSON array or NDJSON text; `source` names it in errors.
@@ -183,6 +206,31 @@ impl Inventory {
         self.resources
             .iter()
             .position(|r| r.rtype == rtype && &*r.id == id)
+    }
+}
+
+type Identity = (RecordId, Arc<str>, Arc<str>, Arc<str>);
+
+fn identity(r: &Resource) -> Identity {
+    (r.rtype, r.id.clone(), r.account.clone(), r.region.clone())
+}
+
+fn duplicate(first: &Resource, dup: &Resource) -> IngestError {
+    let at = if first.source == dup.source {
+        format!("line {}", first.line)
+    } else {
+        format!("{}:{}", first.source, first.line)
+    };
+    IngestError {
+        source: dup.source.to_string(),
+        line: dup.line,
+        type_name: dup.type_name.to_string(),
+        id: dup.id.to_string(),
+        field: String::new(),
+        message: format!(
+            "duplicate of the document at {at} (same account {} and region {})",
+            dup.account, dup.region
+        ),
     }
 }
 
@@ -258,12 +306,14 @@ impl FieldIndex {
 
 /// How the keys of a JSON object map to the fields of one record.
 struct FieldLookup {
-    /// Exact names (true) and API aliases (false) to field indices.
-    keys: HashMap<Box<str>, (u32, bool)>,
+    /// Field names and API aliases to field indices.
+    keys: HashMap<Box<str>, u32>,
 }
 
 struct Reader<'s> {
     schemas: &'s Schemas,
+    /// Resource type names to their schema (and a shared name).
+    types: HashMap<String, (RecordId, Arc<str>)>,
     lookups: Vec<FieldLookup>,
     empty_list: Value,
     empty_map: Value,
@@ -363,11 +413,11 @@ fn json_kind(v: &Json) -> String {
     }
 }
 
-/// Parses a timestamp: RFC 3339 (`2026-01-15T09:30:00Z`, fractional
-/// seconds and offsets allowed, `T` or a space), `+0000`-style offsets, or a
-/// bare date (midnight UTC). Seconds since the epoch, UTC.
+/// Parses a timestamp: an RFC 3339 date-time with a zone
+/// (`2026-01-15T09:30:00Z`, `2026-03-04T12:20:30+02:00`, fractional seconds
+/// allowed; also a space for `T` and `+0000`-style offsets). Seconds since
+/// the epoch, UTC.
 pub fn parse_timestamp(s: &str) -> Option<i64> {
-    let s = s.trim();
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Some(t.timestamp());
     }
@@ -376,23 +426,7 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
             return Some(t.timestamp());
         }
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
-        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, fmt) {
-            return Some(t.and_utc().timestamp());
-        }
-    }
-    if s.len() == 10
-        && let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-    {
-        return d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp());
-    }
     None
-}
-
-fn parse_cidr(s: &str) -> Option<IpNet> {
-    s.parse::<IpNet>()
-        .ok()
-        .or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
 }
 
 /// Collects the elements of a JSON array as raw slices of the text, keeping
@@ -409,15 +443,6 @@ impl<'de> serde::de::Visitor<'de> for Elements<'de, '_> {
             self.0.push(x);
         }
         Ok(())
-    }
-}
-
-/// serde_json's message without its ` at line L column C` suffix.
-fn json_message(e: &serde_json::Error) -> String {
-    let s = e.to_string();
-    match s.rfind(" at line ") {
-        Some(i) => s[..i].to_string(),
-        None => s,
     }
 }
 
@@ -457,7 +482,7 @@ impl<'s> Reader<'s> {
                 };
                 let mut keys = HashMap::new();
                 for (i, f) in r.fields.iter().enumerate().skip(skip) {
-                    keys.insert(Box::from(f.name.as_str()), (i as u32, true));
+                    keys.insert(Box::from(f.name.as_str()), i as u32);
                 }
                 for (alias, target) in ALIASES {
                     if keys.contains_key(*alias) {
@@ -466,14 +491,19 @@ impl<'s> Reader<'s> {
                     if let Some((i, _)) = r.field(target)
                         && (i as usize) >= skip
                     {
-                        keys.insert(Box::from(*alias), (i, false));
+                        keys.insert(Box::from(*alias), i);
                     }
                 }
                 FieldLookup { keys }
             })
             .collect();
+        let types = schemas
+            .resource_types()
+            .map(|(id, name)| (name.to_string(), (id, Arc::from(name))))
+            .collect();
         Reader {
             schemas,
+            types,
             lookups,
             empty_list: Value::List(Arc::from(Vec::new())),
             empty_map: Value::Map(Arc::new(BTreeMap::new())),
@@ -481,6 +511,7 @@ impl<'s> Reader<'s> {
     }
 
     fn read(&self, source: &str, text: &str) -> (Inventory, Vec<IngestError>) {
+        let src: Arc<str> = Arc::from(source);
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut errors = Vec::new();
         let docs: Vec<(usize, &str)> = if text.trim_start().starts_with('[') {
@@ -488,20 +519,24 @@ impl<'s> Reader<'s> {
         } else {
             self.split_lines(text)
         };
-        let results: Vec<Result<Resource, IngestError>> = docs
+        let results: Vec<Result<Resource, Box<IngestError>>> = docs
             .par_iter()
             .with_min_len(64)
-            .map(|&(line, raw)| self.document(source, line, raw))
+            .map(|&(line, raw)| self.document(&src, line, raw))
             .collect();
-        let mut resources = Vec::with_capacity(results.len());
+        let mut inv = Inventory {
+            resources: Vec::with_capacity(results.len()),
+        };
+        let mut loaded = Vec::with_capacity(results.len());
         for r in results {
             match r {
-                Ok(res) => resources.push(res),
-                Err(e) => errors.push(e),
+                Ok(res) => loaded.push(res),
+                Err(e) => errors.push(*e),
             }
         }
+        errors.extend(inv.extend(Inventory { resources: loaded }));
         errors.sort_by_key(|e| e.line);
-        (Inventory { resources }, errors)
+        (inv, errors)
     }
 
     fn split_array<'t>(
@@ -514,6 +549,8 @@ impl<'s> Reader<'s> {
         let mut de = serde_json::Deserializer::from_str(text);
         let res = serde::Deserializer::deserialize_seq(&mut de, Elements(&mut raws))
             .and_then(|()| de.end());
+        // A file that does not parse cannot be split into documents: it is
+        // one error, and nothing of it is loaded.
         if let Err(e) = res {
             errors.push(IngestError {
                 source: source.to_string(),
@@ -521,12 +558,9 @@ impl<'s> Reader<'s> {
                 type_name: String::new(),
                 id: String::new(),
                 field: String::new(),
-                message: format!(
-                    "not valid JSON: {} (column {}); the rest of the file is skipped",
-                    json_message(&e),
-                    e.column()
-                ),
+                message: format!("not a JSON array of documents: {e}"),
             });
+            return Vec::new();
         }
         let mut lines = LineCounter {
             text,
@@ -584,85 +618,135 @@ impl<'s> Reader<'s> {
         docs
     }
 
-    fn document(&self, source: &str, line: usize, raw: &str) -> Result<Resource, IngestError> {
-        let mut err = IngestError {
-            source: source.to_string(),
-            line,
-            type_name: String::new(),
-            id: String::new(),
-            field: String::new(),
-            message: String::new(),
-        };
+    fn document(
+        &self,
+        source: &Arc<str>,
+        line: usize,
+        raw: &str,
+    ) -> Result<Resource, Box<IngestError>> {
         let json: Json = match serde_json::from_str(raw) {
             Ok(j) => j,
             Err(e) => {
-                err.message = format!("not valid JSON: {} (column {})", json_message(&e), e.column());
-                return Err(err);
+                return Err(self.fail(
+                    source,
+                    line,
+                    None,
+                    String::new(),
+                    format!("not a JSON document: {e}"),
+                ));
             }
         };
         let Json::Object(doc) = json else {
-            err.message = format!("a document must be a JSON object, found {}", json_kind(&json));
-            return Err(err);
+            return Err(self.fail(
+                source,
+                line,
+                None,
+                String::new(),
+                format!(
+                    "a document must be a JSON object, found {}",
+                    json_kind(&json)
+                ),
+            ));
         };
-        if let Some(Json::String(t)) = doc.get("type") {
-            err.type_name = t.clone();
-        }
-        if let Some(Json::String(id)) = doc.get("id") {
-            err.id = id.clone();
-        }
+        let fail =
+            |field: String, message: String| self.fail(source, line, Some(&doc), field, message);
         let mut header = [""; 4];
         for (slot, key) in header.iter_mut().zip(["type", "id", "account", "region"]) {
             match doc.get(key) {
                 Some(Json::String(s)) => *slot = s,
                 None | Some(Json::Null) => {
-                    err.message = format!("missing document field `{key}`");
-                    return Err(err);
+                    return Err(fail(
+                        String::new(),
+                        format!("missing document member `{key}` (string)"),
+                    ));
                 }
                 Some(other) => {
-                    err.message = format!(
-                        "document field `{key}` must be a string, found {}",
-                        json_kind(other)
-                    );
-                    return Err(err);
+                    return Err(fail(
+                        String::new(),
+                        format!(
+                            "document member `{key}` must be a string, found {}",
+                            json_kind(other)
+                        ),
+                    ));
                 }
             }
         }
         let [type_name, id, account, region] = header;
-        let Some(rtype) = self.schemas.resource(type_name) else {
-            err.message = format!("unknown resource type `{type_name}`");
-            return Err(err);
+        if id.is_empty() {
+            return Err(fail(
+                String::new(),
+                "document member `id` must not be empty".into(),
+            ));
+        }
+        let Some((rtype, type_arc)) = self.types.get(type_name) else {
+            return Err(fail(
+                String::new(),
+                format!("unknown resource type `{type_name}`"),
+            ));
         };
-        let empty = serde_json::Map::new();
         let attrs = match doc.get("attributes") {
-            None | Some(Json::Null) => &empty,
             Some(Json::Object(m)) => m,
+            None | Some(Json::Null) => {
+                return Err(fail(
+                    String::new(),
+                    "missing document member `attributes` (object)".into(),
+                ));
+            }
             Some(other) => {
-                err.field = "attributes".into();
-                err.message = format!("expected an object, found {}", json_kind(other));
-                return Err(err);
+                return Err(fail(
+                    String::new(),
+                    format!(
+                        "document member `attributes` must be an object, found {}",
+                        json_kind(other)
+                    ),
+                ));
             }
         };
-        let (id, account, region) = (Arc::<str>::from(id), Arc::<str>::from(account), Arc::<str>::from(region));
+        let (id, account, region) = (
+            Arc::<str>::from(id),
+            Arc::<str>::from(account),
+            Arc::<str>::from(region),
+        );
         let implicit = [
             Value::Str(id.clone()),
             Value::Str(account.clone()),
             Value::Str(region.clone()),
         ];
-        match self.record(rtype, attrs, &Loc::Root, Some(implicit)) {
+        match self.record(*rtype, attrs, &Loc::Root, Some(implicit)) {
             Ok(value) => Ok(Resource {
-                rtype,
-                type_name: Arc::from(type_name),
+                rtype: *rtype,
+                type_name: type_arc.clone(),
                 id,
                 account,
                 region,
                 value,
+                source: source.clone(),
+                line,
             }),
-            Err(e) => {
-                err.field = e.field;
-                err.message = e.message;
-                Err(err)
-            }
+            Err(e) => Err(fail(e.field, e.message)),
         }
+    }
+
+    fn fail(
+        &self,
+        source: &str,
+        line: usize,
+        doc: Option<&serde_json::Map<String, Json>>,
+        field: String,
+        message: String,
+    ) -> Box<IngestError> {
+        let text = |k: &str| match doc.and_then(|d| d.get(k)) {
+            Some(Json::String(s)) => s.clone(),
+            _ => String::new(),
+        };
+        Box::new(IngestError {
+            source: source.to_string(),
+            line,
+            type_name: text("type"),
+            id: text("id"),
+            field,
+            message,
+        })
     }
 
     fn record(
@@ -674,25 +758,25 @@ impl<'s> Reader<'s> {
     ) -> Result<Value, FieldError> {
         let def = self.schemas.record(rid);
         let lookup = &self.lookups[rid.0 as usize];
-        let mut chosen: Vec<Option<(&Json, bool)>> = vec![None; def.fields.len()];
+        let mut chosen: Vec<Option<(&str, &Json)>> = vec![None; def.fields.len()];
         for (k, v) in obj {
             let hit = lookup.keys.get(k.as_str()).copied().or_else(|| {
                 if k.chars().any(char::is_uppercase) {
-                    lookup
-                        .keys
-                        .get(snake_case(k).as_str())
-                        .map(|&(i, _)| (i, false))
+                    lookup.keys.get(snake_case(k).as_str()).copied()
                 } else {
                     None
                 }
             });
-            if let Some((i, exact)) = hit {
+            if let Some(i) = hit {
                 let slot = &mut chosen[i as usize];
-                match slot {
-                    Some((_, true)) => {}
-                    Some((_, false)) if !exact => {}
-                    _ => *slot = Some((v, exact)),
+                if let Some((first, _)) = slot {
+                    let f = &def.fields[i as usize];
+                    return Err(field_err(
+                        &Loc::Field(path, &f.name),
+                        format!("the field is given twice (`{first}` and `{k}`)"),
+                    ));
                 }
+                *slot = Some((k, v));
             }
         }
         let mut values = Vec::with_capacity(def.fields.len());
@@ -706,7 +790,7 @@ impl<'s> Reader<'s> {
         for (f, chosen) in def.fields.iter().zip(&chosen).skip(skip) {
             let fpath = Loc::Field(path, &f.name);
             let v = match chosen {
-                Some((j, _)) => self.value(j, &f.ty, &f.name, &fpath)?,
+                Some((_, j)) => self.value(j, &f.ty, &f.name, &fpath)?,
                 None => self.absent(&f.ty, &fpath)?,
             };
             values.push(v);
@@ -721,7 +805,10 @@ impl<'s> Reader<'s> {
             Ty::Map(_) => Ok(self.empty_map.clone()),
             t => Err(field_err(
                 path,
-                format!("missing required field ({})", self.schemas.display(t)),
+                format!(
+                    "missing required field `{path}` (expected {})",
+                    self.schemas.display(t)
+                ),
             )),
         }
     }
@@ -729,15 +816,32 @@ impl<'s> Reader<'s> {
     fn mismatch(&self, ty: &Ty, j: &Json, path: &Loc<'_>) -> FieldError {
         field_err(
             path,
-            format!("expected {}, found {}", self.schemas.display(ty), json_kind(j)),
+            format!(
+                "expected {}, found {}",
+                self.schemas.display(ty),
+                json_kind(j)
+            ),
         )
     }
 
     fn value(&self, j: &Json, ty: &Ty, name: &str, path: &Loc<'_>) -> Result<Value, FieldError> {
         match (ty, j) {
             (Ty::Opt(_), Json::Null) => Ok(Value::Missing),
+            (
+                Ty::Bool
+                | Ty::Int
+                | Ty::Float
+                | Ty::Str
+                | Ty::Time
+                | Ty::Dur
+                | Ty::Ip
+                | Ty::Cidr
+                | Ty::Record(_),
+                Json::Null,
+            ) => self.absent(ty, path),
             (Ty::Opt(inner), Json::String(s))
-                if matches!(**inner, Ty::Time | Ty::Ip | Ty::Cidr) && (s.is_empty() || s == "N/A") =>
+                if matches!(**inner, Ty::Time | Ty::Ip | Ty::Cidr)
+                    && (s.is_empty() || s == "N/A") =>
             {
                 Ok(Value::Missing)
             }
@@ -748,18 +852,14 @@ impl<'s> Reader<'s> {
             }
             (Ty::Opt(inner), _) => self.value(j, inner, name, path),
             (Ty::Bool, Json::Bool(b)) => Ok(Value::Bool(*b)),
-            (Ty::Int, Json::Number(n)) => {
-                if let Some(i) = n.as_i64() {
-                    Ok(Value::Int(i))
-                } else if n.is_u64() {
-                    Err(field_err(path, format!("integer {n} is out of range for an int")))
-                } else {
-                    match n.as_f64() {
-                        Some(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => Ok(Value::Int(f as i64)),
-                        _ => Err(self.mismatch(ty, j, path)),
-                    }
-                }
-            }
+            (Ty::Int, Json::Number(n)) => match n.as_i64() {
+                Some(i) => Ok(Value::Int(i)),
+                None if n.is_u64() => Err(field_err(
+                    path,
+                    format!("expected int, found integer {n} (out of range)"),
+                )),
+                None => Err(self.mismatch(ty, j, path)),
+            },
             (Ty::Float, Json::Number(n)) => match n.as_f64() {
                 Some(f) => Ok(Value::Float(f)),
                 None => Err(self.mismatch(ty, j, path)),
@@ -770,28 +870,27 @@ impl<'s> Reader<'s> {
                 None => Err(field_err(
                     path,
                     format!(
-                        "invalid timestamp {s:?} (expected RFC 3339, e.g. 2026-01-15T09:30:00Z, or epoch seconds)"
+                        "expected timestamp, found {s:?} (not an RFC 3339 date-time such as 2026-01-15T09:30:00Z)"
                     ),
                 )),
-            },
-            (Ty::Time, Json::Number(n)) => match n.as_i64() {
-                Some(t) => Ok(Value::Time(t)),
-                None => match n.as_f64() {
-                    Some(f) if f.is_finite() && f.abs() < 9.2e18 => Ok(Value::Time(f.floor() as i64)),
-                    _ => Err(field_err(path, format!("invalid timestamp {n}"))),
-                },
             },
             (Ty::Dur, Json::Number(n)) => match n.as_i64() {
                 Some(d) => Ok(Value::Dur(d)),
                 None => Err(self.mismatch(ty, j, path)),
             },
-            (Ty::Ip, Json::String(s)) => match s.trim().parse::<IpAddr>() {
+            (Ty::Ip, Json::String(s)) => match s.parse::<IpAddr>() {
                 Ok(ip) => Ok(Value::Ip(ip)),
-                Err(_) => Err(field_err(path, format!("invalid IP address {s:?}"))),
+                Err(_) => Err(field_err(
+                    path,
+                    format!("expected ip, found {s:?} (not an IPv4 or IPv6 address)"),
+                )),
             },
-            (Ty::Cidr, Json::String(s)) => match parse_cidr(s.trim()) {
-                Some(n) => Ok(Value::Cidr(n)),
-                None => Err(field_err(path, format!("invalid CIDR block {s:?}"))),
+            (Ty::Cidr, Json::String(s)) => match s.parse::<IpNet>() {
+                Ok(n) => Ok(Value::Cidr(n)),
+                Err(_) => Err(field_err(
+                    path,
+                    format!("expected cidr, found {s:?} (not an address with a prefix length)"),
+                )),
             },
             (Ty::List(_), Json::Null) => Ok(self.empty_list.clone()),
             (Ty::List(el), Json::Array(items)) => {
@@ -848,7 +947,10 @@ impl<'s> Reader<'s> {
             (Ty::Record(r), Json::Object(m)) => self.record(*r, m, path, None),
             (Ty::Regex | Ty::Glob | Ty::Var | Ty::Empty | Ty::Error, _) => Err(field_err(
                 path,
-                format!("the schema type `{}` cannot be read from data", self.schemas.display(ty)),
+                format!(
+                    "the schema type `{}` cannot be read from data",
+                    self.schemas.display(ty)
+                ),
             )),
             _ => Err(self.mismatch(ty, j, path)),
         }
@@ -914,7 +1016,10 @@ pub(crate) mod tests {
                     vec![
                         field("group_id", Ty::Str),
                         field("description", opt(Ty::Str)),
-                        field("ip_permissions", Ty::List(Box::new(Ty::Record(RecordId(1))))),
+                        field(
+                            "ip_permissions",
+                            Ty::List(Box::new(Ty::Record(RecordId(1)))),
+                        ),
                         field("tags", Ty::Map(Box::new(Ty::Str))),
                     ],
                 ),
@@ -991,10 +1096,14 @@ pub(crate) mod tests {
         assert_eq!(f[3], Value::str("sg-1"));
         assert_eq!(f[4], Value::Missing);
         let Value::List(perms) = &f[5] else { panic!() };
-        let Value::Record(p) = &perms[0] else { panic!() };
+        let Value::Record(p) = &perms[0] else {
+            panic!()
+        };
         assert_eq!(p[1], Value::Int(22));
         let Value::List(ranges) = &p[3] else { panic!() };
-        let Value::Record(r) = &ranges[0] else { panic!() };
+        let Value::Record(r) = &ranges[0] else {
+            panic!()
+        };
         assert_eq!(r[0], Value::Cidr("0.0.0.0/0".parse().unwrap()));
         let Value::Map(tags) = &f[6] else { panic!() };
         assert_eq!(tags.get("env"), Some(&Value::str("prod")));
@@ -1003,14 +1112,22 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn exact_snake_case_wins_over_pascal_case() {
-        let text = r#"{"type":"aws.ec2.security_group","id":"sg-1","account":"1","region":"r","attributes":{"GroupId":"pascal","group_id":"snake","TagSet":{"a":"b"}}}"#;
+    fn mixed_spellings_are_read_but_a_field_given_twice_is_an_error() {
+        let text = r#"{"type":"aws.ec2.security_group","id":"sg-1","account":"1","region":"r","attributes":{"GroupId":"sg-1","description":"d","TagSet":{"a":"b"}}}
+{"type":"aws.ec2.security_group","id":"sg-2","account":"1","region":"r","attributes":{"GroupId":"pascal","group_id":"snake"}}"#;
         let (inv, errors) = read(text);
-        assert_eq!(errors, vec![]);
+        assert_eq!(inv.len(), 1);
         let f = fields(&inv.resources[0]);
-        assert_eq!(f[3], Value::str("snake"));
+        assert_eq!(f[3], Value::str("sg-1"));
+        assert_eq!(f[4], Value::str("d"));
         let Value::Map(tags) = &f[6] else { panic!() };
         assert_eq!(tags.get("a"), Some(&Value::str("b")));
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "group_id");
+        assert_eq!(
+            errors[0].message,
+            "the field is given twice (`GroupId` and `group_id`)"
+        );
     }
 
     #[test]
@@ -1021,10 +1138,14 @@ pub(crate) mod tests {
 ]"#;
         let (inv, errors) = read(text);
         assert_eq!(errors, vec![]);
-        let Value::Map(a) = &fields(&inv.resources[0])[6] else { panic!() };
+        let Value::Map(a) = &fields(&inv.resources[0])[6] else {
+            panic!()
+        };
         assert_eq!(a.get("env"), Some(&Value::str("dev")));
         assert_eq!(a.get("empty"), Some(&Value::str("")));
-        let Value::Map(b) = &fields(&inv.resources[1])[6] else { panic!() };
+        let Value::Map(b) = &fields(&inv.resources[1])[6] else {
+            panic!()
+        };
         assert_eq!(b.get("env"), Some(&Value::str("prod")));
     }
 
@@ -1040,6 +1161,9 @@ pub(crate) mod tests {
 {"type":"aws.ec2.security_group","id":"sg-7","account":"1","region":"r","attributes":{"group_id":"x","ip_permissions":[{"ip_protocol":"tcp","ip_ranges":[{"cidr_ip":"10.0.0.300/8"}]}]}}
 {"type":"aws.iam.access_key","id":"k","account":"1","region":"r","attributes":{"access_key_id":"k","create_date":"yesterday","score":1}}
 {"type":"aws.iam.account_summary","id":"1","account":"1","region":"r","attributes":{"AccountMFAEnabled":1.5,"MFADevices":2,"MFADevicesInUse":1}}
+{"type":"aws.ec2.security_group","id":"ok","account":"1","region":"r","attributes":{"group_id":"again"}}
+{"type":"aws.ec2.security_group","id":"sg-12","account":"1","region":"r"}
+{"type":"aws.ec2.security_group","id":"sg-13","account":"1","region":"r","attributes":{"group_id":null}}
 "#;
         let (inv, errors) = read(text);
         assert_eq!(inv.len(), 1);
@@ -1048,25 +1172,60 @@ pub(crate) mod tests {
             .iter()
             .map(|e| (e.line, e.field.as_str(), e.message.as_str()))
             .collect();
-        assert_eq!(summary.len(), 8, "{errors:#?}");
-        assert_eq!(summary[0].0, 2);
-        assert_eq!(summary[0].1, "ip_permissions[0].from_port");
-        assert_eq!(summary[0].2, "expected int, found string \"22\"");
-        assert_eq!(summary[1], (3, "", "unknown resource type `aws.rds.db_instance`"));
-        assert_eq!(summary[2].0, 4);
-        assert!(summary[2].2.starts_with("not valid JSON"), "{}", summary[2].2);
-        assert_eq!(summary[3], (6, "", "missing document field `id`"));
-        assert_eq!(summary[4], (7, "group_id", "missing required field (string)"));
-        assert_eq!(summary[5].1, "ip_permissions[0].ip_ranges[0].cidr_ip");
-        assert_eq!(summary[5].2, "invalid CIDR block \"10.0.0.300/8\"");
-        assert_eq!(summary[6].1, "create_date");
-        assert!(summary[6].2.starts_with("invalid timestamp \"yesterday\""));
-        assert_eq!(summary[7].1, "account_mfa_enabled");
-        assert_eq!(summary[7].2, "expected int, found float 1.5");
-        let shown = errors[0].to_string();
+        let expected: Vec<(usize, &str, &str)> = vec![
+            (
+                2,
+                "ip_permissions[0].from_port",
+                "expected int, found string \"22\"",
+            ),
+            (3, "", "unknown resource type `aws.rds.db_instance`"),
+            (
+                4,
+                "",
+                "not a JSON document: EOF while parsing a string at line 1 column 56",
+            ),
+            (6, "", "missing document member `id` (string)"),
+            (
+                7,
+                "group_id",
+                "missing required field `group_id` (expected string)",
+            ),
+            (
+                8,
+                "ip_permissions[0].ip_ranges[0].cidr_ip",
+                "expected cidr, found \"10.0.0.300/8\" (not an address with a prefix length)",
+            ),
+            (
+                9,
+                "create_date",
+                "expected timestamp, found \"yesterday\" (not an RFC 3339 date-time such as 2026-01-15T09:30:00Z)",
+            ),
+            (10, "account_mfa_enabled", "expected int, found float 1.5"),
+            (
+                11,
+                "",
+                "duplicate of the document at line 1 (same account 1 and region r)",
+            ),
+            (12, "", "missing document member `attributes` (object)"),
+            (
+                13,
+                "group_id",
+                "missing required field `group_id` (expected string)",
+            ),
+        ];
+        assert_eq!(summary, expected);
+        let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
         assert_eq!(
-            shown,
-            "inv.json:2: aws.ec2.security_group `sg-2`: ip_permissions[0].from_port: expected int, found string \"22\""
+            shown[0],
+            "inv.json:2: aws.ec2.security_group sg-2: field `ip_permissions[0].from_port`: expected int, found string \"22\""
+        );
+        assert_eq!(
+            shown[3],
+            "inv.json:6: aws.ec2.security_group (no id): missing document member `id` (string)"
+        );
+        assert_eq!(
+            shown[4],
+            "inv.json:7: aws.ec2.security_group sg-6: missing required field `group_id` (expected string)"
         );
     }
 
@@ -1076,9 +1235,25 @@ pub(crate) mod tests {
   "AccessKeyId":"k","CreateDate":"2026-01-15T09:30:00.123Z","LastUsedDate":"N/A",
   "ServiceName":"N/A","Region":"N/A","score":7,"address":""}},
  {"type":"aws.iam.access_key","id":"k2","account":"1","region":"r","attributes":{
-  "access_key_id":"k2","create_date":1768469400,"last_used_date":"2026-01-15","last_used_service":"s3","Region":"eu-west-1","score":7.5,"address":"10.0.0.1"}}]"#;
+  "access_key_id":"k2","create_date":"2026-01-15T11:30:00+02:00","last_used_date":"2026-01-15 00:00:00+0000","last_used_service":"s3","Region":"eu-west-1","score":7.5,"address":"10.0.0.1"}},
+ {"type":"aws.iam.access_key","id":"k3","account":"1","region":"r","attributes":{
+  "access_key_id":"k3","create_date":1768469400,"score":1}},
+ {"type":"aws.iam.access_key","id":"k4","account":"1","region":"r","attributes":{
+  "access_key_id":"k4","create_date":"2026-01-15","score":1}},
+ {"type":"aws.iam.access_key","id":"k5","account":"1","region":"r","attributes":{
+  "access_key_id":"k5","create_date":"2026-01-15T09:30:00Z","score":1.0,"count":22.0}}]"#;
         let (inv, errors) = read(text);
-        assert_eq!(errors, vec![]);
+        // Epoch numbers and bare dates are not timestamps.
+        let bad: Vec<(&str, &str)> = errors
+            .iter()
+            .map(|e| (e.id.as_str(), e.field.as_str()))
+            .collect();
+        assert_eq!(bad, vec![("k3", "create_date"), ("k4", "create_date")]);
+        assert_eq!(
+            errors[0].message,
+            "expected timestamp, found integer 1768469400"
+        );
+        assert_eq!(inv.len(), 3);
         let a = fields(&inv.resources[0]);
         assert_eq!(a[4], Value::Time(1_768_469_400));
         assert_eq!(&a[5..8], &[Value::Missing, Value::Missing, Value::Missing]);
@@ -1104,12 +1279,19 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_broken_array_keeps_the_documents_before_the_error() {
+    fn a_broken_array_is_one_error_and_loads_nothing() {
         let text = "[\n{\"type\":\"aws.ec2.security_group\",\"id\":\"a\",\"account\":\"1\",\"region\":\"r\",\"attributes\":{\"group_id\":\"a\"}},\n{\"type\": \n";
         let (inv, errors) = read(text);
-        assert_eq!(inv.len(), 1);
+        assert_eq!(inv.len(), 0);
         assert_eq!(errors.len(), 1);
-        assert!(errors[0].message.starts_with("not valid JSON"));
+        assert_eq!(errors[0].line, 4);
+        assert!(
+            errors[0]
+                .message
+                .starts_with("not a JSON array of documents: EOF"),
+            "{}",
+            errors[0].message
+        );
     }
 
     #[test]
@@ -1135,8 +1317,10 @@ pub(crate) mod tests {
         let mut inv = Inventory::from_values(&s, vec![(RecordId(0), v)]);
         assert_eq!(&*inv.resources[0].type_name, "aws.ec2.security_group");
         assert_eq!(&*inv.resources[0].account, "123");
-        inv.extend(inv.clone());
-        assert_eq!(inv.len(), 2);
+        let dups = inv.extend(inv.clone());
+        assert_eq!(inv.len(), 1);
+        assert_eq!(dups.len(), 1);
+        assert!(dups[0].message.starts_with("duplicate of the document"));
         assert_eq!(inv.find(RecordId(0), "sg-9"), Some(0));
     }
 
@@ -1164,7 +1348,15 @@ pub(crate) mod tests {
         let good = root.join("inventory.json");
         if good.exists() {
             let (inv, errors) = Inventory::read_path(schemas, &good);
-            assert_eq!(errors, vec![], "{}", errors.iter().map(|e| e.to_string() + "\n").collect::<String>());
+            assert_eq!(
+                errors,
+                vec![],
+                "{}",
+                errors
+                    .iter()
+                    .map(|e| e.to_string() + "\n")
+                    .collect::<String>()
+            );
             assert!(inv.len() > 300);
         }
         let bad = root.join("bad-inventory.ndjson");

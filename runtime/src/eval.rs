@@ -1,0 +1,808 @@
+//! Evaluating a program over an inventory: asset group membership, every
+//! (rule, resource) outcome with its message, exceptions, warnings and
+//! summary statistics.
+//!
+//! Rules are evaluated in parallel (rules × chunks of resources); the
+//! results are in a fixed order whatever the thread count: by rule, then by
+//! inventory order.
+
+use std::collections::HashSet;
+
+use pac_compiler::ir::{MessagePart, Program, Severity};
+use pac_stdlib::Value;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::explain::{Explanation, explain_rule};
+use crate::interp::{Coverage, Env, EvalError, Frame, eval};
+use crate::inventory::Inventory;
+
+/// How to evaluate.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EvalOptions<'a> {
+    /// The clock (`now`), seconds since the Unix epoch.
+    pub now: i64,
+    /// Attach an explanation to every failing (and erroring) result.
+    pub explain: bool,
+    /// Record which outcomes each boolean node produced.
+    pub coverage: Option<&'a Coverage>,
+}
+
+/// The outcome of one rule on one resource.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", content = "reason", rename_all = "lowercase")]
+pub enum Outcome {
+    /// The violation condition is false.
+    Pass,
+    /// The violation condition is true (possibly exempted by an exception).
+    Fail,
+    /// The condition could not be evaluated; never read as pass or fail.
+    Error(String),
+}
+
+/// One (rule, resource) result.
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleResult {
+    /// Index into `Program::rules`.
+    pub rule: usize,
+    /// Index into `Inventory::resources`.
+    pub resource: usize,
+    pub outcome: Outcome,
+    /// The rendered message, for a failure.
+    pub message: Option<String>,
+    /// The exception (index into `Program::exceptions`) that exempts this
+    /// failure, if any.
+    pub exempted_by: Option<usize>,
+    /// Why it failed (or errored), when explanations were asked for.
+    pub explanation: Option<Explanation>,
+}
+
+impl RuleResult {
+    /// A failure that no exception exempts.
+    pub fn is_open_failure(&self) -> bool {
+        self.outcome == Outcome::Fail && self.exempted_by.is_none()
+    }
+}
+
+/// The members of one asset group.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct GroupMembership {
+    /// Index into `Program::groups`.
+    pub group: usize,
+    /// Inventory indices of the members, in inventory order.
+    pub members: Vec<usize>,
+    /// Resources whose membership condition could not be evaluated (they are
+    /// not members), with the reason.
+    pub errors: Vec<(usize, String)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningKind {
+    /// The exception's expiry is past: it exempts nothing any more.
+    ExpiredException,
+    /// The exception exempted no failing result.
+    UnusedException,
+    /// A sticky exception's condition could not be evaluated on a resource.
+    ExceptionError,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    pub kind: WarningKind,
+    /// Index into `Program::exceptions`.
+    pub exception: usize,
+    pub message: String,
+}
+
+/// Counts of (rule, resource) results.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Results with a definite outcome: passed + failed + exempt (errors
+    /// are not evaluated: their compliance is unknown).
+    pub evaluated: usize,
+    pub passed: usize,
+    /// Open failures (not exempted).
+    pub failed: usize,
+    /// Failures exempted by an exception.
+    pub exempt: usize,
+    pub errors: usize,
+}
+
+impl Counts {
+    fn add(&mut self, r: &RuleResult) {
+        match (&r.outcome, r.exempted_by) {
+            (Outcome::Pass, _) => self.passed += 1,
+            (Outcome::Fail, None) => self.failed += 1,
+            (Outcome::Fail, Some(_)) => self.exempt += 1,
+            (Outcome::Error(_), _) => self.errors += 1,
+        }
+        self.evaluated = self.passed + self.failed + self.exempt;
+    }
+
+    /// floor((evaluated − open failures) × 100 / evaluated); 100 when
+    /// nothing was evaluated. Errors count neither way.
+    pub fn compliance(&self) -> u32 {
+        ((self.evaluated - self.failed) * 100)
+            .checked_div(self.evaluated)
+            .map_or(100, |p| p as u32)
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PolicySummary {
+    /// Index into `Program::policies`.
+    pub policy: usize,
+    pub name: String,
+    pub severity: Severity,
+    pub category: String,
+    pub counts: Counts,
+    /// Percentage, see [`Counts::compliance`].
+    pub compliance: u32,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SeveritySummary {
+    pub severity: Severity,
+    pub counts: Counts,
+    pub compliance: u32,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Summary {
+    /// Every policy, in program order.
+    pub policies: Vec<PolicySummary>,
+    /// Critical first; only severities that some policy has.
+    pub severities: Vec<SeveritySummary>,
+    pub total: Counts,
+    pub compliance: u32,
+}
+
+/// Everything an evaluation found.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct EvalReport {
+    pub now: i64,
+    /// Every evaluated (rule, resource), by rule then inventory order.
+    pub results: Vec<RuleResult>,
+    /// One per `Program::groups`, in order.
+    pub groups: Vec<GroupMembership>,
+    pub warnings: Vec<Warning>,
+    pub summary: Summary,
+}
+
+impl EvalReport {
+    /// The result of a rule on a resource, if the rule evaluated it.
+    pub fn result(&self, rule: usize, resource: usize) -> Option<&RuleResult> {
+        self.results
+            .binary_search_by(|r| (r.rule, r.resource).cmp(&(rule, resource)))
+            .ok()
+            .map(|i| &self.results[i])
+    }
+
+    /// Failures no exception exempts.
+    pub fn open_failures(&self) -> impl Iterator<Item = &RuleResult> {
+        self.results.iter().filter(|r| r.is_open_failure())
+    }
+
+    pub fn is_member(&self, group: usize, resource: usize) -> bool {
+        self.groups
+            .get(group)
+            .is_some_and(|g| g.members.binary_search(&resource).is_ok())
+    }
+}
+
+/// Evaluates every rule of `program` over `inv`.
+pub fn evaluate(program: &Program, inv: &Inventory, opts: &EvalOptions) -> EvalReport {
+    let env = Env::for_program(program, inv, opts.now).with_coverage(opts.coverage);
+    evaluate_in(program, &env, opts.explain)
+}
+
+/// Resources per unit of parallel work.
+const CHUNK: usize = 256;
+
+/// [`evaluate`] in an existing environment (whose indexes can then be
+/// reused, e.g. to explain results afterwards).
+pub fn evaluate_in(program: &Program, env: &Env, explain: bool) -> EvalReport {
+    let now = env.ctx.now;
+    let groups = group_memberships(program, env);
+
+    // Which exceptions may exempt each rule's failures.
+    let mut by_rule: Vec<Vec<usize>> = vec![Vec::new(); program.rules.len()];
+    for (x, exc) in program.exceptions.iter().enumerate() {
+        for &r in &exc.rules {
+            if let Some(v) = by_rule.get_mut(r)
+                && !v.contains(&x)
+            {
+                v.push(x);
+            }
+        }
+    }
+    let ids: Vec<HashSet<&str>> = program
+        .exceptions
+        .iter()
+        .map(|x| x.resources.iter().map(String::as_str).collect())
+        .collect();
+
+    // Work: rules × chunks of the resources they apply to.
+    let mut work: Vec<(usize, Vec<usize>)> = Vec::new();
+    for (ri, rule) in program.rules.iter().enumerate() {
+        let all = env.of_type(rule.resource);
+        let scoped: Vec<usize> = match rule.scope {
+            Some(g) => all
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    groups
+                        .get(g)
+                        .is_some_and(|m| m.members.binary_search(&i).is_ok())
+                })
+                .collect(),
+            None => all.to_vec(),
+        };
+        for chunk in scoped.chunks(CHUNK) {
+            work.push((ri, chunk.to_vec()));
+        }
+    }
+    let ctx = Ctx {
+        program,
+        env,
+        by_rule: &by_rule,
+        ids: &ids,
+        now,
+        explain,
+    };
+    let chunks: Vec<(Vec<RuleResult>, Vec<Warning>)> = work
+        .par_iter()
+        .map(|(rule, resources)| {
+            let mut frame = Frame::default();
+            let mut warnings = Vec::new();
+            let results = resources
+                .iter()
+                .map(|&res| ctx.eval_one(*rule, res, &mut frame, &mut warnings))
+                .collect();
+            (results, warnings)
+        })
+        .collect();
+    let mut results = Vec::new();
+    let mut warnings = Vec::new();
+    for (r, w) in chunks {
+        results.extend(r);
+        warnings.extend(w);
+    }
+
+    // Exceptions that expired, or exempted nothing.
+    let mut used = vec![false; program.exceptions.len()];
+    for r in &results {
+        if let Some(x) = r.exempted_by {
+            used[x] = true;
+        }
+    }
+    for (x, exc) in program.exceptions.iter().enumerate() {
+        if exc.expires <= now {
+            let day = Value::Time(exc.expires).to_string();
+            warnings.push(Warning {
+                kind: WarningKind::ExpiredException,
+                exception: x,
+                message: format!(
+                    "exception `{}` expired on {}; it no longer exempts anything",
+                    exc.name,
+                    day.get(..10).unwrap_or(&day)
+                ),
+            });
+        } else if !used[x] {
+            let types: HashSet<_> = exc
+                .rules
+                .iter()
+                .filter_map(|&r| program.rules.get(r))
+                .map(|r| r.resource)
+                .collect();
+            let unknown: Vec<&str> = exc
+                .resources
+                .iter()
+                .filter(|id| {
+                    !types.iter().any(|t| {
+                        env.of_type(*t)
+                            .iter()
+                            .any(|&i| &*env.inv.resources[i].id == id.as_str())
+                    })
+                })
+                .map(String::as_str)
+                .collect();
+            let why = if unknown.is_empty() {
+                "no failing resource matches it".to_string()
+            } else {
+                format!("not in the inventory: {}", unknown.join(", "))
+            };
+            warnings.push(Warning {
+                kind: WarningKind::UnusedException,
+                exception: x,
+                message: format!("exception `{}` exempts nothing ({why})", exc.name),
+            });
+        }
+    }
+    warnings.sort_by_key(|w| (w.exception, w.kind));
+    warnings.dedup();
+
+    let summary = summarize(program, &results);
+    EvalReport {
+        now,
+        results,
+        groups,
+        warnings,
+        summary,
+    }
+}
+
+struct Ctx<'a> {
+    program: &'a Program,
+    env: &'a Env<'a>,
+    by_rule: &'a [Vec<usize>],
+    ids: &'a [HashSet<&'a str>],
+    now: i64,
+    explain: bool,
+}
+
+impl Ctx<'_> {
+    fn eval_one(
+        &self,
+        rule: usize,
+        res: usize,
+        frame: &mut Frame,
+        warnings: &mut Vec<Warning>,
+    ) -> RuleResult {
+        let r = &self.program.rules[rule];
+        let resource = &self.env.inv.resources[res];
+        frame.reset(r.slots, resource.value.clone());
+        let mut result = RuleResult {
+            rule,
+            resource: res,
+            outcome: Outcome::Pass,
+            message: None,
+            exempted_by: None,
+            explanation: None,
+        };
+        match eval(&r.cond, frame, self.env) {
+            Ok(Value::Bool(false)) => return result,
+            Ok(Value::Bool(true)) => {
+                result.outcome = Outcome::Fail;
+                result.message = Some(render_message(self.program, rule, res, frame, self.env));
+                for &x in &self.by_rule[rule] {
+                    let exc = &self.program.exceptions[x];
+                    if self.now >= exc.expires {
+                        continue;
+                    }
+                    if self.ids[x].contains(&*resource.id) {
+                        result.exempted_by = Some(x);
+                        break;
+                    }
+                    match sticky_matches(self.program, self.env, x, res) {
+                        Ok(true) => {
+                            result.exempted_by = Some(x);
+                            break;
+                        }
+                        Ok(false) => {}
+                        Err(e) => warnings.push(Warning {
+                            kind: WarningKind::ExceptionError,
+                            exception: x,
+                            message: format!(
+                                "exception `{}`: its condition cannot be evaluated on {} `{}`: {}",
+                                exc.name, resource.type_name, resource.id, e.reason
+                            ),
+                        }),
+                    }
+                }
+            }
+            Ok(other) => {
+                result.outcome = Outcome::Error(format!(
+                    "internal: the condition gave {other} instead of a bool"
+                ));
+            }
+            Err(e) => result.outcome = Outcome::Error(e.reason),
+        }
+        if self.explain {
+            result.explanation = Some(explain_rule(self.program, self.env, rule, res));
+        }
+        result
+    }
+}
+
+/// The message of a failing rule: its template evaluated in the frame the
+/// condition left (so `let`s are visible), or the default
+/// `` `TYPE` `ID` violates `RULE` ``.
+pub fn render_message(
+    program: &Program,
+    rule: usize,
+    resource: usize,
+    frame: &mut Frame,
+    env: &Env,
+) -> String {
+    let r = &program.rules[rule];
+    let res = &env.inv.resources[resource];
+    if r.message.is_empty() {
+        return format!("`{}` `{}` violates `{}`", res.type_name, res.id, r.id);
+    }
+    let mut out = String::new();
+    for part in &r.message {
+        match part {
+            MessagePart::Text(t) => out.push_str(t),
+            MessagePart::Expr(e) => match eval(e, frame, env) {
+                Ok(v) => out.push_str(&v.to_string()),
+                Err(err) => {
+                    out.push_str("<error: ");
+                    out.push_str(&err.reason);
+                    out.push('>');
+                }
+            },
+        }
+    }
+    out
+}
+
+/// Whether sticky exception `exc`'s condition holds for a resource (false
+/// when it has no condition for the resource's type).
+pub fn sticky_matches(
+    program: &Program,
+    env: &Env,
+    exc: usize,
+    resource: usize,
+) -> Result<bool, EvalError> {
+    let x = &program.exceptions[exc];
+    let res = &env.inv.resources[resource];
+    let Some((_, cond)) = x.conds.iter().find(|(t, _)| *t == res.rtype) else {
+        return Ok(false);
+    };
+    let mut frame = Frame::new(x.slots, res.value.clone());
+    Ok(matches!(eval(cond, &mut frame, env)?, Value::Bool(true)))
+}
+
+/// Whether exception `exc` matches a resource: its id is listed, or (for a
+/// sticky exception) its condition holds. Expiry is not considered.
+pub fn exception_matches(
+    program: &Program,
+    env: &Env,
+    exc: usize,
+    resource: usize,
+) -> Result<bool, EvalError> {
+    let x = &program.exceptions[exc];
+    let res = &env.inv.resources[resource];
+    if x.resources.iter().any(|id| id.as_str() == &*res.id) {
+        return Ok(true);
+    }
+    sticky_matches(program, env, exc, resource)
+}
+
+/// Evaluates every group's membership.
+pub fn group_memberships(program: &Program, env: &Env) -> Vec<GroupMembership> {
+    let mut work: Vec<(usize, usize, &[usize])> = Vec::new();
+    for (g, group) in program.groups.iter().enumerate() {
+        for (m, member) in group.members.iter().enumerate() {
+            for chunk in env.of_type(member.resource).chunks(CHUNK) {
+                work.push((g, m, chunk));
+            }
+        }
+    }
+    type Membership = (usize, usize, Result<bool, String>);
+    let outcomes: Vec<Vec<Membership>> = work
+        .par_iter()
+        .map(|&(g, m, chunk)| {
+            let group = &program.groups[g];
+            let member = &group.members[m];
+            let mut frame = Frame::default();
+            chunk
+                .iter()
+                .map(|&i| {
+                    let r = match &member.cond {
+                        None => Ok(true),
+                        Some(cond) => {
+                            frame.reset(group.slots, env.inv.resources[i].value.clone());
+                            match eval(cond, &mut frame, env) {
+                                Ok(Value::Bool(b)) => Ok(b),
+                                Ok(other) => Err(format!(
+                                    "internal: the condition gave {other} instead of a bool"
+                                )),
+                                Err(e) => Err(e.reason),
+                            }
+                        }
+                    };
+                    (g, i, r)
+                })
+                .collect()
+        })
+        .collect();
+    let mut out: Vec<GroupMembership> = (0..program.groups.len())
+        .map(|group| GroupMembership {
+            group,
+            ..Default::default()
+        })
+        .collect();
+    for (g, i, r) in outcomes.into_iter().flatten() {
+        match r {
+            Ok(true) => out[g].members.push(i),
+            Ok(false) => {}
+            Err(e) => out[g].errors.push((i, e)),
+        }
+    }
+    for g in &mut out {
+        g.members.sort_unstable();
+        g.members.dedup();
+        let members = &g.members;
+        g.errors.retain(|(i, _)| members.binary_search(i).is_err());
+        g.errors.sort_by_key(|(i, _)| *i);
+    }
+    out
+}
+
+/// Per-policy, per-severity and total counts.
+pub fn summarize(program: &Program, results: &[RuleResult]) -> Summary {
+    let mut per_policy = vec![Counts::default(); program.policies.len()];
+    let mut total = Counts::default();
+    for r in results {
+        if let Some(rule) = program.rules.get(r.rule)
+            && let Some(c) = per_policy.get_mut(rule.policy)
+        {
+            c.add(r);
+        }
+        total.add(r);
+    }
+    let policies: Vec<PolicySummary> = program
+        .policies
+        .iter()
+        .enumerate()
+        .map(|(i, p)| PolicySummary {
+            policy: i,
+            name: p.name.clone(),
+            severity: p.severity,
+            category: p.category.clone(),
+            counts: per_policy[i],
+            compliance: per_policy[i].compliance(),
+        })
+        .collect();
+    let mut severities = Vec::new();
+    for (_, sev) in Severity::ALL {
+        let mut counts = Counts::default();
+        let mut any = false;
+        for p in policies.iter().filter(|p| p.severity == sev) {
+            any = true;
+            counts.evaluated += p.counts.evaluated;
+            counts.passed += p.counts.passed;
+            counts.failed += p.counts.failed;
+            counts.exempt += p.counts.exempt;
+            counts.errors += p.counts.errors;
+        }
+        if any {
+            severities.push(SeveritySummary {
+                severity: sev,
+                counts,
+                compliance: counts.compliance(),
+            });
+        }
+    }
+    Summary {
+        policies,
+        severities,
+        total,
+        compliance: total.compliance(),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    pub(crate) fn compile(src: &str) -> Arc<Program> {
+        let c = pac_compiler::compile_sources(vec![("p.pac".into(), src.into())]);
+        let errors: Vec<_> = c
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == pac_compiler::Severity::Error)
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+        c.program
+    }
+
+    pub(crate) const POLICIES: &str = r#"
+policy ssh_open {
+  title "SSH open to the world"
+  severity critical
+  category security
+  rule on aws.ec2.security_group {
+    violation when any p in ip_permissions: covers_port(p, 22) and open_to_world(p)
+    message "{group_id} allows SSH from anywhere ({description})"
+  }
+}
+
+policy big_volume {
+  title "Volume too big"
+  severity low
+  category cost
+  rule on aws.ec2.volume in prod {
+    let gib = size * 1073741824 * 1073741824
+    violation when gib > 0 and size > 100
+  }
+}
+
+group prod {
+  aws.ec2.volume where (tags["env"] ?? "") == "prod"
+}
+
+exception "CHG-1" for ssh_open {
+  resources ["sg-2", "sg-404"]
+  expires 2030-01-01
+  reason "bastion"
+}
+
+exception "OLD" for ssh_open {
+  resources ["sg-1"]
+  expires 2020-01-01
+  reason "expired"
+}
+
+sticky exception sandbox for ssh_open {
+  where (tags["env"] ?? "") == "sandbox"
+  expires 2030-01-01
+  reason "sandbox accounts"
+}
+"#;
+
+    pub(crate) fn sg(id: &str, cidr: &str, env: &str) -> String {
+        format!(
+            r#"{{"type":"aws.ec2.security_group","id":"{id}","account":"1","region":"r","attributes":{{"group_id":"{id}","group_name":"g","owner_id":"1","ip_permissions":[{{"ip_protocol":"tcp","from_port":22,"to_port":22,"ip_ranges":[{{"cidr_ip":"{cidr}"}}]}}],"tags":{{"env":"{env}"}}}}}}"#
+        )
+    }
+
+    pub(crate) fn vol(id: &str, size: i64, env: &str) -> String {
+        format!(
+            r#"{{"type":"aws.ec2.volume","id":"{id}","account":"1","region":"r","attributes":{{"volume_id":"{id}","size":{size},"volume_type":"gp3","state":"in-use","availability_zone":"a","create_time":"2026-01-01T00:00:00Z","encrypted":true,"tags":{{"env":"{env}"}}}}}}"#
+        )
+    }
+
+    /// 2026-11-01.
+    pub(crate) const NOW: i64 = 1_793_491_200;
+
+    fn inventory(program: &Program) -> Inventory {
+        let docs = [
+            sg("sg-1", "0.0.0.0/0", "prod"),
+            sg("sg-2", "0.0.0.0/0", "prod"),
+            sg("sg-3", "10.0.0.0/8", "prod"),
+            sg("sg-4", "0.0.0.0/0", "sandbox"),
+            vol("vol-1", 10, "prod"),
+            vol("vol-2", 500, "prod"),
+            vol("vol-3", 500, "dev"),
+        ]
+        .join("\n");
+        let (inv, errors) = Inventory::read_str(&program.schemas, "inv", &docs);
+        assert!(errors.is_empty(), "{errors:?}");
+        inv
+    }
+
+    #[test]
+    fn outcomes_messages_exceptions_and_summary() {
+        let program = compile(POLICIES);
+        let inv = inventory(&program);
+        let report = evaluate(
+            &program,
+            &inv,
+            &EvalOptions {
+                now: NOW,
+                explain: true,
+                coverage: None,
+            },
+        );
+        let ssh = program.rule("ssh_open").unwrap();
+        let vol_rule = program.rule("big_volume").unwrap();
+        let at = |rule, id: &str| {
+            let i = inv.resources.iter().position(|r| &*r.id == id).unwrap();
+            report.result(rule, i)
+        };
+        // sg-1 fails: its exception expired.
+        let r1 = at(ssh, "sg-1").unwrap();
+        assert_eq!(r1.outcome, Outcome::Fail);
+        assert_eq!(r1.exempted_by, None);
+        assert_eq!(
+            r1.message.as_deref(),
+            Some("sg-1 allows SSH from anywhere (<missing>)")
+        );
+        assert!(r1.explanation.is_some());
+        // sg-2 is exempted by CHG-1, sg-4 by the sticky exception.
+        assert_eq!(at(ssh, "sg-2").unwrap().exempted_by, Some(0));
+        assert_eq!(at(ssh, "sg-4").unwrap().exempted_by, Some(2));
+        assert_eq!(at(ssh, "sg-3").unwrap().outcome, Outcome::Pass);
+        // The volume rule is scoped to prod: vol-3 is not evaluated; the
+        // overflow in the `let` is an error, never a pass or a fail.
+        assert!(at(vol_rule, "vol-3").is_none());
+        match &at(vol_rule, "vol-1").unwrap().outcome {
+            Outcome::Error(reason) => assert!(reason.starts_with("integer overflow"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
+        let g = &report.groups[0];
+        assert_eq!(g.members.len(), 2);
+        // Warnings: OLD expired.
+        let kinds: Vec<(usize, WarningKind)> = report
+            .warnings
+            .iter()
+            .map(|w| (w.exception, w.kind))
+            .collect();
+        assert_eq!(kinds, vec![(1, WarningKind::ExpiredException)]);
+        assert!(report.warnings[0].message.contains("expired on 2020-01-01"));
+        // Summary: ssh_open evaluated 4 (1 pass, 1 fail, 2 exempt).
+        let s = &report.summary.policies[0];
+        assert_eq!(
+            s.counts,
+            Counts {
+                evaluated: 4,
+                passed: 1,
+                failed: 1,
+                exempt: 2,
+                errors: 0
+            }
+        );
+        assert_eq!(s.compliance, 75);
+        let v = &report.summary.policies[1];
+        assert_eq!(v.counts.errors, 2);
+        assert_eq!(v.counts.evaluated, 0);
+        assert_eq!(v.compliance, 100);
+        assert_eq!(report.summary.total.evaluated, 4);
+        assert_eq!(report.summary.severities[0].severity, Severity::Critical);
+    }
+
+    #[test]
+    fn unused_exceptions_are_reported() {
+        let program = compile(POLICIES);
+        let docs = [sg("sg-3", "10.0.0.0/8", "prod")].join("\n");
+        let (inv, _) = Inventory::read_str(&program.schemas, "inv", &docs);
+        let report = evaluate(
+            &program,
+            &inv,
+            &EvalOptions {
+                now: NOW,
+                ..Default::default()
+            },
+        );
+        let msgs: Vec<&str> = report.warnings.iter().map(|w| w.message.as_str()).collect();
+        assert_eq!(msgs.len(), 3, "{msgs:?}");
+        assert_eq!(
+            msgs[0],
+            "exception `CHG-1` exempts nothing (not in the inventory: sg-2, sg-404)"
+        );
+        assert!(msgs[2].contains("`sandbox` exempts nothing (no failing resource matches it)"));
+        assert_eq!(report.summary.compliance, 100);
+    }
+
+    #[test]
+    fn results_are_ordered_by_rule_then_inventory() {
+        let program = compile(POLICIES);
+        let mut docs = Vec::new();
+        for i in 0..1000 {
+            docs.push(sg(
+                &format!("sg-x{i}"),
+                if i % 3 == 0 {
+                    "0.0.0.0/0"
+                } else {
+                    "10.0.0.0/8"
+                },
+                "dev",
+            ));
+            docs.push(vol(&format!("vol-x{i}"), 50, "prod"));
+        }
+        let (inv, _) = Inventory::read_str(&program.schemas, "inv", &docs.join("\n"));
+        let report = evaluate(
+            &program,
+            &inv,
+            &EvalOptions {
+                now: NOW,
+                ..Default::default()
+            },
+        );
+        let keys: Vec<(usize, usize)> = report
+            .results
+            .iter()
+            .map(|r| (r.rule, r.resource))
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+        assert_eq!(report.results.len(), 2000);
+        assert_eq!(report.summary.policies[0].counts.failed, 334);
+    }
+}

@@ -1,0 +1,592 @@
+//! Rendering an [`EvalReport`]: a readable terminal report (compliance table,
+//! violations grouped by policy, errors, warnings, totals; at most 120
+//! columns) and a JSON document with stable field names.
+//!
+//! # JSON format
+//!
+//! ```json
+//! {
+//!   "now": "2026-11-01T00:00:00Z",
+//!   "summary": {
+//!     "evaluated": 120, "passed": 100, "failed": 15, "exempt": 5, "errors": 2,
+//!     "compliance": 87,
+//!     "policies": [
+//!       { "policy": "ssh_open_to_world", "title": "…", "severity": "critical",
+//!         "category": "security", "evaluated": 31, "passed": 25, "failed": 5,
+//!         "exempt": 1, "errors": 0, "compliance": 83 }
+//!     ],
+//!     "severities": [
+//!       { "severity": "critical", "evaluated": 31, "passed": 25, "failed": 5,
+//!         "exempt": 1, "errors": 0, "compliance": 83 }
+//!     ]
+//!   },
+//!   "violations": [
+//!     { "policy": "ssh_open_to_world", "rule": "ssh_open_to_world",
+//!       "severity": "critical", "category": "security",
+//!       "resource": { "type": "aws.ec2.security_group", "id": "sg-1",
+//!                     "account": "111122223333", "region": "us-east-1" },
+//!       "message": "sg-1 allows SSH from anywhere",
+//!       "exempted_by": null,
+//!       "explanation": { "expr": "…", "value": "true", "detail": "…",
+//!                        "witness": { "index": 0, "label": "…", "value": "…" },
+//!                        "children": [ … ] } }
+//!   ],
+//!   "errors": [
+//!     { "policy": "…", "rule": "…", "resource": { … }, "reason": "integer overflow in `…`" }
+//!   ],
+//!   "groups": [
+//!     { "group": "prod_running", "members": 12,
+//!       "errors": [ { "resource": { … }, "reason": "…" } ] }
+//!   ],
+//!   "warnings": [
+//!     { "kind": "expired_exception", "exception": "CHG-1234", "message": "…" }
+//!   ]
+//! }
+//! ```
+//!
+//! - `evaluated` counts results with a definite outcome (`passed + failed +
+//!   exempt`); `errors` are separate (unknown compliance).
+//! - `compliance` is `floor((evaluated − failed) × 100 / evaluated)`, `100`
+//!   when nothing was evaluated.
+//! - `violations` lists every failing (rule, resource), exempted ones too
+//!   (`exempted_by` names the exception; `null` for an open violation), by
+//!   rule then inventory order. `explanation` is present only when the
+//!   evaluation was asked to explain. Passing results are not listed.
+//! - `warnings[].kind` is `expired_exception`, `unused_exception` or
+//!   `exception_error`.
+
+use std::fmt::Write as _;
+
+use pac_compiler::ir::{Program, Severity};
+use pac_stdlib::Value;
+use serde_json::{Value as Json, json};
+
+use crate::eval::{Counts, EvalReport, Outcome};
+use crate::explain::render_text as render_explanation;
+use crate::inventory::{Inventory, Resource};
+
+const WIDTH: usize = 120;
+
+fn truncate(s: &str, max: usize) -> String {
+    let s: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if s.chars().count() <= max {
+        return s;
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// Splits `s` into lines of at most `width` characters, at spaces where
+/// possible.
+fn wrap(s: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut cur = String::new();
+    for word in s.split(' ') {
+        let mut word: String = word
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        loop {
+            let cur_n = cur.chars().count();
+            let word_n = word.chars().count();
+            let sep = usize::from(cur_n > 0);
+            if cur_n + sep + word_n <= width {
+                if sep == 1 {
+                    cur.push(' ');
+                }
+                cur.push_str(&word);
+                break;
+            }
+            if cur_n > 0 {
+                lines.push(std::mem::take(&mut cur));
+                continue;
+            }
+            // A word longer than a line: split it.
+            let head: String = word.chars().take(width).collect();
+            word = word.chars().skip(width).collect();
+            lines.push(head);
+        }
+    }
+    if !cur.is_empty() || lines.is_empty() {
+        lines.push(cur);
+    }
+    lines
+}
+
+/// An item of a list: `  text`, continued on lines indented by four.
+fn push_wrapped(out: &mut String, text: &str) {
+    for (i, line) in wrap(text, WIDTH - 4).iter().enumerate() {
+        let _ = writeln!(out, "{}{line}", if i == 0 { "  " } else { "    " });
+    }
+}
+
+fn pad(s: &str, width: usize) -> String {
+    let s = truncate(s, width);
+    let n = s.chars().count();
+    format!("{s}{}", " ".repeat(width.saturating_sub(n)))
+}
+
+fn severity_text(s: Severity, color: bool) -> String {
+    let name = s.name();
+    if !color {
+        return name.to_string();
+    }
+    let code = match s {
+        Severity::Critical => "1;31",
+        Severity::High => "31",
+        Severity::Medium => "33",
+        Severity::Low => "36",
+        Severity::Info => "2",
+    };
+    format!("\x1b[{code}m{name}\x1b[0m")
+}
+
+/// `severity` padded to `width` (colour codes do not count).
+fn severity_cell(s: Severity, width: usize, color: bool) -> String {
+    let n = s.name().chars().count();
+    format!(
+        "{}{}",
+        severity_text(s, color),
+        " ".repeat(width.saturating_sub(n))
+    )
+}
+
+fn bold(s: &str, color: bool) -> String {
+    if color {
+        format!("\x1b[1m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
+}
+
+fn time_text(t: i64) -> String {
+    Value::Time(t).to_string()
+}
+
+/// The terminal report. `color` adds ANSI colours (use it only on a
+/// terminal). Explanations attached to results are printed under their
+/// violations.
+pub fn render_text(program: &Program, inv: &Inventory, report: &EvalReport, color: bool) -> String {
+    let mut out = String::new();
+    let s = &report.summary;
+
+    // Compliance by policy.
+    let _ = writeln!(
+        out,
+        "{}",
+        bold(&format!("Compliance at {}", time_text(report.now)), color)
+    );
+    let name_w = s
+        .policies
+        .iter()
+        .map(|p| p.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(6, 56);
+    let _ = writeln!(
+        out,
+        "{} {} {} {:>9} {:>7} {:>6} {:>6} {:>10}",
+        pad("POLICY", name_w),
+        pad("SEVERITY", 8),
+        pad("CATEGORY", 11),
+        "EVALUATED",
+        "FAILING",
+        "EXEMPT",
+        "ERRORS",
+        "COMPLIANCE"
+    );
+    for p in &s.policies {
+        let c = &p.counts;
+        let _ = writeln!(
+            out,
+            "{} {} {} {:>9} {:>7} {:>6} {:>6} {:>9}%",
+            pad(&p.name, name_w),
+            severity_cell(p.severity, 8, color),
+            pad(&p.category, 11),
+            c.evaluated,
+            c.failed,
+            c.exempt,
+            c.errors,
+            p.compliance
+        );
+    }
+
+    // Violations, grouped by policy.
+    let open: Vec<_> = report.open_failures().collect();
+    if !open.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            bold(&format!("Violations ({})", open.len()), color)
+        );
+    }
+    let mut start = 0;
+    while start < open.len() {
+        let policy_idx = program.rules[open[start].rule].policy;
+        let end = open[start..]
+            .iter()
+            .position(|r| program.rules[r.rule].policy != policy_idx)
+            .map_or(open.len(), |n| start + n);
+        let group = &open[start..end];
+        start = end;
+        let policy = &program.policies[policy_idx];
+        let head = format!(
+            "{} ({}, {}): ",
+            policy.name,
+            policy.severity.name(),
+            policy.category
+        );
+        let title_w = WIDTH.saturating_sub(head.chars().count());
+        let _ = writeln!(
+            out,
+            "\n{}{}",
+            bold(&head, color),
+            truncate(&policy.title, title_w)
+        );
+        let width = |f: &dyn Fn(&Resource) -> usize, lo: usize, hi: usize| {
+            group
+                .iter()
+                .map(|r| f(&inv.resources[r.resource]))
+                .max()
+                .unwrap_or(0)
+                .clamp(lo, hi)
+        };
+        let id_w = width(&|r| r.id.chars().count(), 4, 40);
+        let acct_w = width(&|r| r.account.chars().count(), 4, 14);
+        let region_w = width(&|r| r.region.chars().count(), 4, 16);
+        let msg_col = 2 + id_w + 1 + acct_w + 1 + region_w + 1;
+        let msg_w = WIDTH.saturating_sub(msg_col).max(30);
+        for r in group {
+            let rule = &program.rules[r.rule];
+            let res = &inv.resources[r.resource];
+            let mut msg = r.message.clone().unwrap_or_default();
+            if policy.rules.len() > 1 {
+                let short = rule.id.rsplit('.').next().unwrap_or(&rule.id);
+                msg = format!("[{short}] {msg}");
+            }
+            let lines = wrap(&msg, msg_w);
+            // An id too long for its column gets a line of its own.
+            let id_cell = if res.id.chars().count() > id_w {
+                let _ = writeln!(out, "  {}", res.id);
+                pad("", id_w)
+            } else {
+                pad(&res.id, id_w)
+            };
+            let _ = writeln!(
+                out,
+                "  {} {} {} {}",
+                id_cell,
+                pad(&res.account, acct_w),
+                pad(&res.region, region_w),
+                lines.first().map_or("", String::as_str)
+            );
+            let indent = " ".repeat(WIDTH.saturating_sub(msg_w));
+            for line in lines.iter().skip(1) {
+                let _ = writeln!(out, "{indent}{line}");
+            }
+            if let Some(x) = &r.explanation {
+                for line in render_explanation(x, 3).lines() {
+                    let body = line.trim_start();
+                    let lead = line.len() - body.len();
+                    let width = WIDTH.saturating_sub(lead + 4).max(40);
+                    for (i, part) in wrap(body, width).iter().enumerate() {
+                        let pad = if i == 0 { lead } else { lead + 4 };
+                        let _ = writeln!(out, "{}{part}", " ".repeat(pad));
+                    }
+                }
+            }
+        }
+    }
+
+    // Errors: results that could not be evaluated, and group conditions.
+    let errors: Vec<_> = report
+        .results
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            Outcome::Error(reason) => Some((r, reason)),
+            _ => None,
+        })
+        .collect();
+    let group_errors: usize = report.groups.iter().map(|g| g.errors.len()).sum();
+    if !errors.is_empty() || group_errors > 0 {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            bold(&format!("Errors ({})", errors.len() + group_errors), color)
+        );
+        for (r, reason) in errors {
+            let res = &inv.resources[r.resource];
+            let line = format!(
+                "{} on {} {} ({}, {}): {reason}",
+                program.rules[r.rule].id, res.type_name, res.id, res.account, res.region
+            );
+            push_wrapped(&mut out, &line);
+        }
+        for g in &report.groups {
+            for (i, reason) in &g.errors {
+                let res = &inv.resources[*i];
+                let line = format!(
+                    "group {} on {} {}: {reason}",
+                    program.groups[g.group].name, res.type_name, res.id
+                );
+                push_wrapped(&mut out, &line);
+            }
+        }
+    }
+
+    if !report.warnings.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            bold(&format!("Warnings ({})", report.warnings.len()), color)
+        );
+        for w in &report.warnings {
+            push_wrapped(&mut out, &w.message);
+        }
+    }
+
+    let t = &s.total;
+    let _ = writeln!(
+        out,
+        "\nTotal: {} evaluated, {} failing, {} exempt, {} error{}; overall compliance {}%",
+        t.evaluated,
+        t.failed,
+        t.exempt,
+        t.errors,
+        if t.errors == 1 { "" } else { "s" },
+        s.compliance
+    );
+    out
+}
+
+fn counts_json(c: &Counts, compliance: u32) -> serde_json::Map<String, Json> {
+    let mut m = serde_json::Map::new();
+    m.insert("evaluated".into(), json!(c.evaluated));
+    m.insert("passed".into(), json!(c.passed));
+    m.insert("failed".into(), json!(c.failed));
+    m.insert("exempt".into(), json!(c.exempt));
+    m.insert("errors".into(), json!(c.errors));
+    m.insert("compliance".into(), json!(compliance));
+    m
+}
+
+fn resource_json(r: &Resource) -> Json {
+    json!({
+        "type": &*r.type_name,
+        "id": &*r.id,
+        "account": &*r.account,
+        "region": &*r.region,
+    })
+}
+
+/// The JSON document described in the module documentation.
+pub fn to_json(program: &Program, inv: &Inventory, report: &EvalReport) -> Json {
+    let s = &report.summary;
+    let mut summary = counts_json(&s.total, s.compliance);
+    let policies: Vec<Json> = s
+        .policies
+        .iter()
+        .map(|p| {
+            let mut m = serde_json::Map::new();
+            m.insert("policy".into(), json!(p.name));
+            m.insert("title".into(), json!(program.policies[p.policy].title));
+            m.insert("severity".into(), json!(p.severity));
+            m.insert("category".into(), json!(p.category));
+            m.extend(counts_json(&p.counts, p.compliance));
+            Json::Object(m)
+        })
+        .collect();
+    let severities: Vec<Json> = s
+        .severities
+        .iter()
+        .map(|x| {
+            let mut m = serde_json::Map::new();
+            m.insert("severity".into(), json!(x.severity));
+            m.extend(counts_json(&x.counts, x.compliance));
+            Json::Object(m)
+        })
+        .collect();
+    summary.insert("policies".into(), Json::Array(policies));
+    summary.insert("severities".into(), Json::Array(severities));
+
+    let mut violations = Vec::new();
+    let mut errors = Vec::new();
+    for r in &report.results {
+        let rule = &program.rules[r.rule];
+        let policy = &program.policies[rule.policy];
+        let res = &inv.resources[r.resource];
+        match &r.outcome {
+            Outcome::Pass => {}
+            Outcome::Fail => {
+                let mut m = serde_json::Map::new();
+                m.insert("policy".into(), json!(policy.name));
+                m.insert("rule".into(), json!(rule.id));
+                m.insert("severity".into(), json!(policy.severity));
+                m.insert("category".into(), json!(policy.category));
+                m.insert("resource".into(), resource_json(res));
+                m.insert("message".into(), json!(r.message));
+                m.insert(
+                    "exempted_by".into(),
+                    json!(r.exempted_by.map(|x| &program.exceptions[x].name)),
+                );
+                if let Some(x) = &r.explanation {
+                    m.insert("explanation".into(), json!(x));
+                }
+                violations.push(Json::Object(m));
+            }
+            Outcome::Error(reason) => errors.push(json!({
+                "policy": policy.name,
+                "rule": rule.id,
+                "resource": resource_json(res),
+                "reason": reason,
+            })),
+        }
+    }
+    let groups: Vec<Json> = report
+        .groups
+        .iter()
+        .map(|g| {
+            json!({
+                "group": program.groups[g.group].name,
+                "members": g.members.len(),
+                "errors": g.errors.iter().map(|(i, reason)| json!({
+                    "resource": resource_json(&inv.resources[*i]),
+                    "reason": reason,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let warnings: Vec<Json> = report
+        .warnings
+        .iter()
+        .map(|w| {
+            json!({
+                "kind": w.kind,
+                "exception": program.exceptions[w.exception].name,
+                "message": w.message,
+            })
+        })
+        .collect();
+    json!({
+        "now": time_text(report.now),
+        "summary": Json::Object(summary),
+        "violations": violations,
+        "errors": errors,
+        "groups": groups,
+        "warnings": warnings,
+    })
+}
+
+/// [`to_json`], pretty-printed.
+pub fn render_json(program: &Program, inv: &Inventory, report: &EvalReport) -> String {
+    serde_json::to_string_pretty(&to_json(program, inv, report)).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::tests::{NOW, POLICIES, compile, sg, vol};
+    use crate::eval::{EvalOptions, evaluate};
+
+    fn setup() -> (std::sync::Arc<Program>, Inventory) {
+        let program = compile(POLICIES);
+        let docs = [
+            sg("sg-1", "0.0.0.0/0", "prod"),
+            sg("sg-2", "0.0.0.0/0", "prod"),
+            sg("sg-3", "10.0.0.0/8", "prod"),
+            vol("vol-1", 10, "prod"),
+        ]
+        .join("\n");
+        let (inv, errors) = Inventory::read_str(&program.schemas, "inv", &docs);
+        assert!(errors.is_empty());
+        (program, inv)
+    }
+
+    #[test]
+    fn text_report() {
+        let (program, inv) = setup();
+        let report = evaluate(
+            &program,
+            &inv,
+            &EvalOptions {
+                now: NOW,
+                ..Default::default()
+            },
+        );
+        let text = render_text(&program, &inv, &report, false);
+        for line in text.lines() {
+            assert!(line.chars().count() <= WIDTH, "too wide: {line:?}");
+        }
+        assert!(text.contains("ssh_open"), "{text}");
+        assert!(
+            text.contains("\n  sg-1 1    r    sg-1 allows SSH from anywhere (<missing>)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ssh_open (critical, security): SSH open to the world"),
+            "{text}"
+        );
+        assert!(
+            text.contains("big_volume on aws.ec2.volume vol-1 (1, r): integer overflow"),
+            "{text}"
+        );
+        assert!(text.contains("\n    1073741824)\n"), "{text}");
+        assert!(
+            text.contains("exception `OLD` expired on 2020-01-01"),
+            "{text}"
+        );
+        assert!(
+            text.trim_end().ends_with(
+                "Total: 3 evaluated, 1 failing, 1 exempt, 1 error; overall compliance 66%"
+            ),
+            "{text}"
+        );
+        let policy_line = text.lines().find(|l| l.starts_with("ssh_open ")).unwrap();
+        assert!(policy_line.ends_with("66%"), "{policy_line}");
+    }
+
+    #[test]
+    fn wrap_splits_at_spaces_and_long_words() {
+        assert_eq!(wrap("a bb ccc", 4), vec!["a bb", "ccc"]);
+        assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("", 4), vec![""]);
+        for line in wrap(&"word ".repeat(100), 30) {
+            assert!(line.chars().count() <= 30);
+        }
+    }
+
+    #[test]
+    fn json_report() {
+        let (program, inv) = setup();
+        let report = evaluate(
+            &program,
+            &inv,
+            &EvalOptions {
+                now: NOW,
+                explain: true,
+                coverage: None,
+            },
+        );
+        let j = to_json(&program, &inv, &report);
+        assert_eq!(j["now"], "2026-11-01T00:00:00Z");
+        assert_eq!(j["summary"]["compliance"], 66);
+        assert_eq!(j["summary"]["policies"][0]["severity"], "critical");
+        assert_eq!(j["summary"]["policies"][0]["failed"], 1);
+        let v = &j["violations"];
+        assert_eq!(v.as_array().unwrap().len(), 2);
+        assert_eq!(v[0]["resource"]["id"], "sg-1");
+        assert_eq!(v[0]["exempted_by"], Json::Null);
+        assert_eq!(v[1]["exempted_by"], "CHG-1");
+        assert_eq!(v[0]["explanation"]["value"], "true");
+        assert_eq!(j["errors"][0]["rule"], "big_volume");
+        assert_eq!(j["groups"][0]["members"], 1);
+        assert_eq!(j["warnings"][0]["kind"], "expired_exception");
+        assert_eq!(j["warnings"][0]["exception"], "OLD");
+        assert!(render_json(&program, &inv, &report).starts_with("{\n"));
+    }
+}
