@@ -157,7 +157,7 @@ fn is_hard(d: &D) -> bool {
         D::Group(_, hard) => *hard,
         D::Concat(v) | D::Fill(v) => v.iter().any(is_hard),
         D::Nest(d) | D::Align(d) => is_hard(d),
-        D::IfBreak(brk, flat) => is_hard(brk) || is_hard(flat),
+        D::IfBreak(_, flat) => is_hard(flat),
         D::Line | D::SoftLine | D::Gap | D::Suffix(..) => false,
     }
 }
@@ -829,7 +829,7 @@ impl<'s> Printer<'s> {
                 // formatting would read it.
                 Place::Inline => {
                     let inline = cat(vec![D::Gap, comment(c)]);
-                    v.push(if_break(Self::suffix(c, After::Break), inline));
+                    v.push(if_break(Self::suffix(c, After::Newline), inline));
                 }
             }
         }
@@ -851,7 +851,7 @@ impl<'s> Printer<'s> {
                 Place::OwnLine => v.extend([D::HardLine, comment(c)]),
                 Place::Inline if after == After::Break => {
                     let inline = cat(vec![D::Gap, comment(c)]);
-                    v.push(if_break(Self::suffix(c, After::Break), inline));
+                    v.push(if_break(Self::suffix(c, After::Newline), inline));
                 }
                 Place::Inline => v.extend([D::Gap, comment(c)]),
             }

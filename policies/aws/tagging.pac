@@ -4,7 +4,7 @@ package policies.aws.tagging
 // tests follow it.
 //
 // The standard: every production instance carries `owner`, `cost-center`,
-// `application` and `data-classification`; every volume, snapshot and bucket
+// `app`; every volume, snapshot and bucket
 // carries `owner` and `cost-center`; `env` takes one of a fixed set of
 // values. Tag keys are case-sensitive, as in AWS.
 
@@ -43,7 +43,7 @@ fn is_production_env(tags: map<string>) -> bool =
 
 /// The tags every production instance must carry, with a non-empty value.
 fn instance_mandatory_tags() -> list<string> =
-  ["owner", "cost-center", "application", "data-classification"]
+  ["owner", "cost-center", "app"]
 
 /// The tags every volume, snapshot and bucket must carry, with a non-empty value.
 fn storage_mandatory_tags() -> list<string> = ["owner", "cost-center"]
@@ -60,7 +60,7 @@ fn allowed_env_values() -> list<string> =
 /// incident and nobody pays for the instance.
 policy instance_mandatory_tags {
   title       "Production instance lacks mandatory tags"
-  description "A production instance (asset group `production`) lacks one of the tags owner, cost-center, application, data-classification, or has it empty."
+  description "A production instance (asset group `production`) lacks one of the tags owner, cost-center, app, or has it empty."
   severity    medium
   category    tagging
   remediation "Add the missing tags to the instance (and to its launch template or Auto Scaling group so that replacements inherit them)."
@@ -81,14 +81,14 @@ test "a production instance without cost-center fails; a fully tagged one passes
     instance_id: "i-0partial", image_id: "ami-1", instance_type: "m6i.large",
     launch_time: 2026-01-01T00:00:00Z, state: { code: 16, name: "running" },
     placement: { availability_zone: "us-east-1a", tenancy: "default" }, monitoring: { state: "enabled" },
-    tags: { env: "prod", owner: "payments@example.com", application: "checkout", "data-classification": "internal" }
+    tags: { env: "prod", owner: "payments@example.com", app: "checkout" }
   }
   given aws.ec2.instance complete {
     instance_id: "i-0complete", image_id: "ami-1", instance_type: "m6i.large",
     launch_time: 2026-01-01T00:00:00Z, state: { code: 16, name: "running" },
     placement: { availability_zone: "us-east-1a", tenancy: "default" }, monitoring: { state: "enabled" },
     tags: { env: "Production", owner: "payments@example.com", "cost-center": "CC-1042",
-            application: "checkout", "data-classification": "confidential" }
+            app: "checkout" }
   }
   expect instance_mandatory_tags fails partial
   expect instance_mandatory_tags passes complete
@@ -101,7 +101,7 @@ test "an empty tag value is missing; non-production instances are outside the gr
     instance_id: "i-0emptyowner", image_id: "ami-1", instance_type: "m6i.large",
     launch_time: 2026-01-01T00:00:00Z, state: { code: 16, name: "running" },
     placement: { availability_zone: "us-east-1a", tenancy: "default" }, monitoring: { state: "enabled" },
-    tags: { env: "prod", owner: "", "cost-center": "CC-1042", application: "checkout", "data-classification": "internal" }
+    tags: { env: "prod", owner: "", "cost-center": "CC-1042", app: "checkout" }
   }
   given aws.ec2.instance staging {
     instance_id: "i-0staging", image_id: "ami-1", instance_type: "t3.small",

@@ -1,0 +1,204 @@
+//! The real `pacc` binary, end to end: exit codes, output formats, error
+//! reports with file and line, the demo inventory, explanations, tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn pacc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pacc"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("pacc runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn write(dir: &Path, name: &str, body: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, body).unwrap();
+    p.display().to_string()
+}
+
+const NOW: &str = "2026-11-01";
+
+#[test]
+fn the_policy_library_checks_cleanly() {
+    let out = pacc(&["check", "--deny-warnings", "policies"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("0 error(s), 0 warning(s)"), "{err}");
+}
+
+#[test]
+fn check_reports_errors_with_file_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "bad.pac",
+        "policy p {\n  title \"t\"\n  severity high\n  category security\n  rule on aws.ec2.volume {\n    violation when not encripted\n  }\n}\n",
+    );
+    let out = pacc(&["check", &f]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("E0101"), "{err}");
+    assert!(err.contains("bad.pac:6:24"), "file:line:col: {err}");
+    assert!(err.contains("did you mean `encrypted`?"), "{err}");
+
+    let out = pacc(&["check", "--format", "json", &f]);
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON diagnostics");
+    let d = &v[0];
+    assert_eq!(d["code"], "E0101");
+    assert_eq!(d["line"], 6);
+    assert_eq!(d["column"], 24);
+    assert_eq!(d["suggestion"]["replacement"], "encrypted");
+}
+
+#[test]
+fn check_warns_about_expired_exceptions() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "x.pac",
+        "policy p {\n  title \"t\"\n  severity low\n  category cost\n  rule on aws.ec2.volume { violation when not encrypted }\n}\n\
+         exception \"OLD-1\" for p {\n  resources [\"vol-1\"]\n  expires 2020-01-01\n  reason \"long gone\"\n}\n",
+    );
+    let out = pacc(&["check", &f]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stderr).contains("W0503"), "{}", text(&out.stderr));
+    let out = pacc(&["check", "--deny-warnings", &f]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn eval_on_the_demo_inventory_summarises_compliance() {
+    let out = pacc(&["eval", "--now", NOW]);
+    assert_eq!(out.status.code(), Some(1), "violations found: {}", text(&out.stderr));
+    let s = text(&out.stdout);
+    assert!(s.contains("sg_ssh_open_to_world"), "{s}");
+    assert!(s.contains("overall compliance"), "{s}");
+    // The JSON form carries the same facts.
+    let out = pacc(&["eval", "--now", NOW, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let violations = v["violations"].as_array().expect("violations");
+    assert!(violations.len() > 50);
+    assert!(violations.iter().any(|x| x["rule"] == "sg_ssh_open_to_world" && x["resource"]["type"] == "aws.ec2.security_group"));
+}
+
+#[test]
+fn eval_is_deterministic() {
+    let a = pacc(&["eval", "--now", NOW, "--format", "json"]);
+    let b = pacc(&["eval", "--now", NOW, "--format", "json"]);
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[test]
+fn bad_documents_are_reported_and_skipped_unless_strict() {
+    let out = pacc(&["eval", "--now", NOW, "--inventory", "examples/demo/bad-inventory.ndjson"]);
+    let err = text(&out.stderr);
+    assert!(err.contains("bad-inventory.ndjson:2: aws.ec2.volume vol-0a9b8c7d6e5f40312: missing required field `encrypted`"), "{err}");
+    assert!(err.contains("bad-inventory.ndjson:3:") && err.contains("ip_permissions[0].from_port"), "{err}");
+    assert!(err.contains("bad-inventory.ndjson:5: not a JSON document"), "{err}");
+    assert!(err.contains("2 resource(s) read"), "the good documents are kept: {err}");
+    assert_ne!(out.status.code(), Some(2));
+
+    let out = pacc(&["eval", "--now", NOW, "--strict", "--inventory", "examples/demo/bad-inventory.ndjson"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_missing_inventory_is_a_usage_error() {
+    let out = pacc(&["eval", "--inventory", "no/such/file.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no/such/file.json"));
+}
+
+#[test]
+fn explain_shows_the_values_that_decided() {
+    let out = pacc(&["eval", "--now", NOW, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = v["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["rule"] == "ebs_volume_unencrypted")
+        .map(|x| x["resource"]["id"].as_str().unwrap().to_string())
+        .expect("an unencrypted volume in the demo");
+    let out = pacc(&["explain", "ebs_volume_unencrypted", &id, "--now", NOW]);
+    assert_eq!(out.status.code(), Some(1));
+    let s = text(&out.stdout);
+    assert!(s.contains("FAIL"), "{s}");
+    assert!(s.contains("false"), "the value of `encrypted` is shown: {s}");
+}
+
+#[test]
+fn the_policy_tests_pass_and_a_failing_expectation_shows_values() {
+    let out = pacc(&["test", "policies"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    let s = text(&out.stdout);
+    let line = s.lines().find(|l| l.starts_with("test result:")).expect("summary line");
+    let passed: usize = line.split("ok. ").nth(1).and_then(|r| r.split(' ').next()).and_then(|n| n.parse().ok()).unwrap();
+    assert!(passed >= 60, "{line}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "t.pac",
+        "policy big {\n  title \"t\"\n  severity low\n  category cost\n  rule on aws.ec2.volume { violation when size > 100 }\n}\n\
+         test \"a small volume fails (wrongly)\" {\n  given aws.ec2.volume v { volume_id: \"vol-1\", size: 8, volume_type: \"gp3\", state: \"in-use\",\n    availability_zone: \"us-east-1a\", create_time: 2026-01-01, encrypted: true }\n  expect big fails v\n}\n",
+    );
+    let out = pacc(&["test", &f]);
+    assert_eq!(out.status.code(), Some(1));
+    let s = text(&out.stdout);
+    assert!(s.contains("✗ a small volume fails (wrongly)"), "{s}");
+    assert!(s.contains("size > 100") && s.contains("8 > 100"), "the sub-expression and its values: {s}");
+    assert!(s.contains("0 passed; 1 failed"), "{s}");
+}
+
+#[test]
+fn test_coverage_reports_rules_and_branches() {
+    let out = pacc(&["test", "policies", "--coverage"]);
+    assert_eq!(out.status.code(), Some(0));
+    let s = text(&out.stdout);
+    assert!(s.contains("sg_ssh_open_to_world"), "{s}");
+    assert!(s.to_lowercase().contains("branch"), "{s}");
+    let out = pacc(&["test", "policies", "--coverage", "--min", "101"]);
+    assert_eq!(out.status.code(), Some(1), "--min above what is reached fails");
+}
+
+#[test]
+fn test_filter_selects_by_name() {
+    let out = pacc(&["test", "policies", "--filter", "SSH"]);
+    let s = text(&out.stdout);
+    let line = s.lines().find(|l| l.starts_with("test result:")).unwrap();
+    assert!(line.contains("filtered out"), "{line}");
+}
+
+#[test]
+fn fmt_check_flags_unformatted_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "u.pac", "policy   p {title \"t\" severity low category cost\nrule on aws.ec2.volume {violation when not encrypted}}\n");
+    let out = pacc(&["fmt", "--check", &f]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = pacc(&["fmt", &f]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = pacc(&["fmt", "--check", &f]);
+    assert_eq!(out.status.code(), Some(0), "formatted now");
+    let out = pacc(&["check", &f]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = pacc(&["eval", "--now", "yesterday"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = pacc(&["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+}
