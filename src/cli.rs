@@ -161,7 +161,7 @@ pub fn load(paths: &[PathBuf]) -> Option<Compiled> {
 pub fn all_diagnostics(c: &Compiled, now: i64) -> Vec<Diagnostic> {
     let mut all: Vec<Diagnostic> = c.diagnostics.iter().cloned().collect();
     all.extend(pac_compiler::expiry_diagnostics(&c.program, now));
-    all.sort_by(|a, b| (a.file, a.span.start).cmp(&(b.file, b.span.start)));
+    all.sort_by_key(|d| (d.file, d.span.start));
     all
 }
 
@@ -340,7 +340,11 @@ fn test(
 }
 
 /// Reads the inventory, reporting bad documents; None on a fatal problem.
-fn read_inventory(c: &Compiled, path: &PathBuf, strict: bool) -> Option<pac_runtime::Inventory> {
+fn read_inventory(
+    c: &Compiled,
+    path: &std::path::Path,
+    strict: bool,
+) -> Option<pac_runtime::Inventory> {
     if !path.exists() {
         eprintln!("error: {}: no such inventory file", path.display());
         return None;
@@ -365,7 +369,7 @@ fn read_inventory(c: &Compiled, path: &PathBuf, strict: bool) -> Option<pac_runt
 
 fn eval(
     policies: &[PathBuf],
-    inventory: &PathBuf,
+    inventory: &std::path::Path,
     format: EvalFormat,
     now: Option<&str>,
     strict: bool,
@@ -407,7 +411,7 @@ fn explain(
     rule: &str,
     resource: &str,
     policies: &[PathBuf],
-    inventory: &PathBuf,
+    inventory: &std::path::Path,
     now: Option<&str>,
 ) -> i32 {
     let now = match parse_now(now) {
@@ -488,7 +492,7 @@ fn explain(
             println!("  message: {m}");
         }
         let expl = result.explanation.clone().unwrap_or_else(|| {
-            let env = pac_runtime::Env::new(&inv, now);
+            let env = pac_runtime::Env::for_program(p, &inv, now);
             pac_runtime::explain::explain_rule(p, &env, r, idx)
         });
         print!("{}", pac_runtime::explain::render_text(&expl, 1));

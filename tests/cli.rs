@@ -80,7 +80,12 @@ fn check_warns_about_expired_exceptions() {
 #[test]
 fn eval_on_the_demo_inventory_summarises_compliance() {
     let out = pacc(&["eval", "--now", NOW]);
-    assert_eq!(out.status.code(), Some(1), "violations found: {}", text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "violations found: {}",
+        text(&out.stderr)
+    );
     let s = text(&out.stdout);
     assert!(s.contains("sg_ssh_open_to_world"), "{s}");
     assert!(s.contains("overall compliance"), "{s}");
@@ -89,7 +94,12 @@ fn eval_on_the_demo_inventory_summarises_compliance() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
     let violations = v["violations"].as_array().expect("violations");
     assert!(violations.len() > 50);
-    assert!(violations.iter().any(|x| x["rule"] == "sg_ssh_open_to_world" && x["resource"]["type"] == "aws.ec2.security_group"));
+    assert!(
+        violations
+            .iter()
+            .any(|x| x["rule"] == "sg_ssh_open_to_world"
+                && x["resource"]["type"] == "aws.ec2.security_group")
+    );
 }
 
 #[test]
@@ -101,15 +111,37 @@ fn eval_is_deterministic() {
 
 #[test]
 fn bad_documents_are_reported_and_skipped_unless_strict() {
-    let out = pacc(&["eval", "--now", NOW, "--inventory", "examples/demo/bad-inventory.ndjson"]);
+    let out = pacc(&[
+        "eval",
+        "--now",
+        NOW,
+        "--inventory",
+        "examples/demo/bad-inventory.ndjson",
+    ]);
     let err = text(&out.stderr);
     assert!(err.contains("bad-inventory.ndjson:2: aws.ec2.volume vol-0a9b8c7d6e5f40312: missing required field `encrypted`"), "{err}");
-    assert!(err.contains("bad-inventory.ndjson:3:") && err.contains("ip_permissions[0].from_port"), "{err}");
-    assert!(err.contains("bad-inventory.ndjson:5: not a JSON document"), "{err}");
-    assert!(err.contains("2 resource(s) read"), "the good documents are kept: {err}");
+    assert!(
+        err.contains("bad-inventory.ndjson:3:") && err.contains("ip_permissions[0].from_port"),
+        "{err}"
+    );
+    assert!(
+        err.contains("bad-inventory.ndjson:5: not a JSON document"),
+        "{err}"
+    );
+    assert!(
+        err.contains("2 resource(s) read"),
+        "the good documents are kept: {err}"
+    );
     assert_ne!(out.status.code(), Some(2));
 
-    let out = pacc(&["eval", "--now", NOW, "--strict", "--inventory", "examples/demo/bad-inventory.ndjson"]);
+    let out = pacc(&[
+        "eval",
+        "--now",
+        NOW,
+        "--strict",
+        "--inventory",
+        "examples/demo/bad-inventory.ndjson",
+    ]);
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -135,16 +167,33 @@ fn explain_shows_the_values_that_decided() {
     assert_eq!(out.status.code(), Some(1));
     let s = text(&out.stdout);
     assert!(s.contains("FAIL"), "{s}");
-    assert!(s.contains("false"), "the value of `encrypted` is shown: {s}");
+    assert!(
+        s.contains("false"),
+        "the value of `encrypted` is shown: {s}"
+    );
 }
 
 #[test]
 fn the_policy_tests_pass_and_a_failing_expectation_shows_values() {
     let out = pacc(&["test", "policies"]);
-    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     let s = text(&out.stdout);
-    let line = s.lines().find(|l| l.starts_with("test result:")).expect("summary line");
-    let passed: usize = line.split("ok. ").nth(1).and_then(|r| r.split(' ').next()).and_then(|n| n.parse().ok()).unwrap();
+    let line = s
+        .lines()
+        .find(|l| l.starts_with("test result:"))
+        .expect("summary line");
+    let passed: usize = line
+        .split("ok. ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
     assert!(passed >= 60, "{line}");
 
     let dir = tempfile::tempdir().unwrap();
@@ -158,7 +207,10 @@ fn the_policy_tests_pass_and_a_failing_expectation_shows_values() {
     assert_eq!(out.status.code(), Some(1));
     let s = text(&out.stdout);
     assert!(s.contains("✗ a small volume fails (wrongly)"), "{s}");
-    assert!(s.contains("size > 100") && s.contains("8 > 100"), "the sub-expression and its values: {s}");
+    assert!(
+        s.contains("size > 100") && s.contains("8 > 100"),
+        "the sub-expression and its values: {s}"
+    );
     assert!(s.contains("0 passed; 1 failed"), "{s}");
 }
 
@@ -170,7 +222,11 @@ fn test_coverage_reports_rules_and_branches() {
     assert!(s.contains("sg_ssh_open_to_world"), "{s}");
     assert!(s.to_lowercase().contains("branch"), "{s}");
     let out = pacc(&["test", "policies", "--coverage", "--min", "101"]);
-    assert_eq!(out.status.code(), Some(1), "--min above what is reached fails");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "--min above what is reached fails"
+    );
 }
 
 #[test]
@@ -184,7 +240,11 @@ fn test_filter_selects_by_name() {
 #[test]
 fn fmt_check_flags_unformatted_files() {
     let dir = tempfile::tempdir().unwrap();
-    let f = write(dir.path(), "u.pac", "policy   p {title \"t\" severity low category cost\nrule on aws.ec2.volume {violation when not encrypted}}\n");
+    let f = write(
+        dir.path(),
+        "u.pac",
+        "policy   p {title \"t\" severity low category cost\nrule on aws.ec2.volume {violation when not encrypted}}\n",
+    );
     let out = pacc(&["fmt", "--check", &f]);
     assert_eq!(out.status.code(), Some(1));
     let out = pacc(&["fmt", &f]);

@@ -958,8 +958,14 @@ impl Checker<'_> {
                     if let Some(v) = scope.pop_var() {
                         self.warn_unused(&v, scope);
                     }
-                    let probe = plan_probe(&b, slot);
-                    if probe.is_none() {
+                    // Only where skipping non-matching resources cannot change
+                    // the answer: for `all` they would make the body false.
+                    let probe = if kind == QuantKind::All {
+                        None
+                    } else {
+                        plan_probe(&b, slot)
+                    };
+                    if probe.is_none() && kind != QuantKind::All {
                         self.diag(
                             Diagnostic::warning("W0505", scope.file, coll.span, format!("this look-up scans every `{path}` for each resource"))
                                 .with_label("no join key")
@@ -979,37 +985,25 @@ impl Checker<'_> {
                         scope,
                     );
                 }
+                // Not a resource type, and its first name is not a value.
                 let types: Vec<String> = self
                     .env
                     .schemas
                     .resource_types()
                     .map(|(_, t)| t.to_string())
                     .collect();
-                if scope.resource.is_none() || !shadowed {
-                    let mut d = Diagnostic::error(
-                        "E0103",
-                        scope.file,
-                        coll.span,
-                        format!("unknown resource type `{path}`"),
-                    )
-                    .with_label("not a resource type");
-                    if let Some(s) = did_you_mean(&path, types.iter().map(String::as_str)) {
-                        d = d.with_suggestion(
-                            format!("did you mean `{s}`?"),
-                            coll.span,
-                            s.to_string(),
-                        );
-                    }
-                    // Only report here when it cannot be a value either.
-                    if scope.vars.iter().all(|v| v.name != first)
-                        && !scope
-                            .resource
-                            .is_some_and(|r| self.env.schemas.record(r).field(&first).is_some())
-                    {
-                        self.diag(d);
-                        return self.error_node(span, scope);
-                    }
+                let mut d = Diagnostic::error(
+                    "E0103",
+                    scope.file,
+                    coll.span,
+                    format!("unknown resource type `{path}`"),
+                )
+                .with_label("not a resource type, a variable or a field");
+                if let Some(s) = did_you_mean(&path, types.iter().map(String::as_str)) {
+                    d = d.with_suggestion(format!("did you mean `{s}`?"), coll.span, s.to_string());
                 }
+                self.diag(d);
+                return self.error_node(span, scope);
             }
         }
         let c = self.check(coll, scope);
@@ -1414,7 +1408,7 @@ fn unify(arg: &Ty, param: &Ty, var: &mut Option<Ty>) -> bool {
         (Ty::Empty, Ty::List(_)) => true,
         (Ty::List(a), Ty::List(p)) | (Ty::Map(a), Ty::Map(p)) => unify(a, p, var),
         (Ty::Opt(a), Ty::Opt(p)) => unify(a, p, var),
-        (a, p) => assignable(a, p) && !(a.is_opt() && !p.is_opt()),
+        (a, p) => assignable(a, p) && (!a.is_opt() || p.is_opt()),
     }
 }
 

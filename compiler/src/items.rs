@@ -94,7 +94,7 @@ pub fn lower_program(env: &mut Env) -> ir::Program {
             let params = a
                 .params
                 .iter()
-                .map(|p| (p.name.name.clone(), env.resolve_type(&p.ty, fi, false)))
+                .map(|p| (p.name.name.clone(), env.resolve_type(&p.ty, fi)))
                 .collect();
             let on =
                 a.on.iter()

@@ -45,7 +45,7 @@ pub fn render(
         Color::Yellow
     };
     // An empty primary label with secondary ones would draw a bare arrow.
-    if !(d.label.is_empty() && !d.labels.is_empty()) {
+    if !d.label.is_empty() || d.labels.is_empty() {
         report = report.with_label(
             Label::new((main.clone(), primary))
                 .with_message(&d.label)

@@ -144,7 +144,7 @@ impl Env {
                     );
                     continue;
                 }
-                let ty = self.resolve_type(&f.ty, fi, false);
+                let ty = self.resolve_type(&f.ty, fi);
                 defs.push(FieldDef {
                     name: f.name.name.clone(),
                     ty,
@@ -158,11 +158,11 @@ impl Env {
         }
     }
 
-    /// Resolves a written type. `builtin_pseudo` allows `regex`/`glob`.
-    pub fn resolve_type(&mut self, t: &TypeExpr, file: u32, builtin_pseudo: bool) -> Ty {
+    /// Resolves a written type.
+    pub fn resolve_type(&mut self, t: &TypeExpr, file: u32) -> Ty {
         match &t.kind {
             TypeKind::Optional(inner) => {
-                let i = self.resolve_type(inner, file, builtin_pseudo);
+                let i = self.resolve_type(inner, file);
                 if i.is_opt() {
                     self.diags.push(
                         Diagnostic::error(
@@ -176,10 +176,8 @@ impl Env {
                 }
                 i.opt()
             }
-            TypeKind::List(inner) => self.resolve_type(inner, file, builtin_pseudo).list(),
-            TypeKind::Map(inner) => {
-                Ty::Map(Box::new(self.resolve_type(inner, file, builtin_pseudo)))
-            }
+            TypeKind::List(inner) => self.resolve_type(inner, file).list(),
+            TypeKind::Map(inner) => Ty::Map(Box::new(self.resolve_type(inner, file))),
             TypeKind::Named(p) => {
                 let name = p.text();
                 match name.as_str() {
@@ -346,9 +344,9 @@ impl Env {
                 let params = decl
                     .params
                     .iter()
-                    .map(|p| (p.name.name.clone(), self.resolve_type(&p.ty, fi, false)))
+                    .map(|p| (p.name.name.clone(), self.resolve_type(&p.ty, fi)))
                     .collect();
-                let ret = self.resolve_type(&decl.ret, fi, false);
+                let ret = self.resolve_type(&decl.ret, fi);
                 self.fns.insert(
                     q,
                     FnInfo {
