@@ -3,16 +3,26 @@
 //!
 //! The printer builds a small Wadler/Prettier-style document (text, soft and
 //! hard line breaks, groups that break as a whole when they do not fit in
-//! [`WIDTH`] columns, indentation) and renders it. Comments are not in the
-//! tree: they sit in a queue, ordered by position, and each printer takes the
-//! ones that come before the node it prints (`lead`) or that trail it on the
-//! same source line (`trail`). Whatever is taken is printed exactly once, so
-//! no comment is lost or duplicated; what no node claims is printed at the end
-//! of its block, or of the file.
+//! [`WIDTH`] columns, indentation) and renders it.
+//!
+//! Comments are not in the tree (doc comments aside, which the nodes carry):
+//! they wait in a queue, in source order, each classified by where it sits —
+//! trailing code on its line, on a line of its own, or inline before code —
+//! and the printers take them as they pass their positions: before a node,
+//! comments that precede it; after a node, comments that trail it. A comment
+//! is printed exactly once, in order, and whatever no node claims is printed
+//! at the end of its block or of the file, so none is lost or duplicated.
+//! For idempotence, a comment is printed where the next formatting would
+//! read it the same way: a trailing comment stays right after the token it
+//! follows, so the line breaks there (a comment after an operand, a list
+//! element or a clause breaks the enclosing group at that point).
 //!
 //! Before returning, [`format`] parses its own output and checks that the
-//! tree (spans aside) and the comments are unchanged; if not (a formatter
-//! bug), it refuses to format rather than change the meaning of a file.
+//! tree (spans aside) and the comments are unchanged; if not, it refuses to
+//! format rather than change the meaning of a file. (The one known case: a
+//! `///` comment that documents nothing, written before a token the
+//! formatter drops or moves, such as the optional `,` after a field, would
+//! document the next field.)
 
 use crate::ast::*;
 use crate::lexer::{self, Comment, CommentKind};
@@ -65,7 +75,7 @@ fn shape(file: &File) -> String {
 /// The comments of a file as a sorted multiset of texts: doc comments by
 /// their content (the formatter writes `/// text`), line comments without
 /// trailing blanks, block comments as they are.
-pub fn comment_keys(comments: &[Comment]) -> Vec<String> {
+fn comment_keys(comments: &[Comment]) -> Vec<String> {
     let mut keys: Vec<String> = comments
         .iter()
         .map(|c| match c.kind {
@@ -529,8 +539,9 @@ impl Node for FieldDecl {
     fn start(&self) -> usize {
         doc_start(&self.doc, self.span)
     }
+    /// The end of the type: the optional `,` after it is not printed.
     fn end(&self) -> usize {
-        self.span.end
+        self.ty.span.end
     }
 }
 
@@ -667,29 +678,64 @@ impl<'s> Printer<'s> {
             .collect();
         let mut docs = Vec::new();
         collect_docs(file, &mut docs);
+        docs.sort();
         let mut all: Vec<&Comment> = file.comments.iter().collect();
         all.sort_by_key(|c| c.start);
-        let mut comments = Vec::new();
-        let mut prev_comment_end: Option<usize> = None;
+        // The free comments, those on one line with nothing between them
+        // glued into one unit that moves as a whole: (start, end, text, line).
+        let mut units: Vec<(usize, usize, String, bool)> = Vec::new();
+        let mut ends = Vec::new();
+        let mut last_free = false;
         for c in all {
-            let attached = c.kind == CommentKind::Doc
-                && docs.iter().any(|d| d.start <= c.start && c.end <= d.end);
-            let idx = tokens.partition_point(|t| t.1 <= c.start);
+            ends.push(c.end);
+            // Doc blocks do not overlap: the one starting last at or before
+            // the comment is the only one that can hold it.
+            let holder = docs.partition_point(|d| d.start <= c.start).checked_sub(1);
+            let attached =
+                c.kind == CommentKind::Doc && holder.is_some_and(|i| c.end <= docs[i].end);
+            if attached {
+                last_free = false;
+                continue;
+            }
+            let line = c.kind != CommentKind::Block;
+            let text = if line {
+                c.text.trim_end().to_string()
+            } else {
+                c.text.clone()
+            };
+            if let Some(prev) = units.last_mut()
+                && last_free
+                && !prev.3
+                && src[prev.1..c.start].trim().is_empty()
+                && !src[prev.1..c.start].contains('\n')
+            {
+                prev.1 = c.end;
+                prev.2 = format!("{} {}", prev.2, text);
+                prev.3 = line;
+                continue;
+            }
+            units.push((c.start, c.end, text, line));
+            last_free = true;
+        }
+        let mut comments = Vec::new();
+        for (start, end, text, line) in units {
+            let idx = tokens.partition_point(|t| t.1 <= start);
             let prev_token_end = idx.checked_sub(1).map(|i| tokens[i].1);
             let next_token_start = tokens
-                .get(tokens.partition_point(|t| t.0 < c.end))
+                .get(tokens.partition_point(|t| t.0 < end))
                 .map(|t| t.0);
+            // Comments are in order and do not overlap.
+            let prev_comment_end = ends
+                .partition_point(|&e| e <= start)
+                .checked_sub(1)
+                .map(|i| ends[i]);
             let prev_end = match (prev_token_end, prev_comment_end) {
                 (Some(a), Some(b)) => Some(a.max(b)),
                 (a, b) => a.or(b),
             };
-            prev_comment_end = Some(c.end);
-            if attached {
-                continue;
-            }
-            let gap_before = prev_end.map(|e| &src[e..c.start]);
+            let gap_before = prev_end.map(|e| &src[e..start]);
             let newline_before = gap_before.is_none_or(|g| g.contains('\n'));
-            let newline_after = next_token_start.is_none_or(|s| src[c.end..s].contains('\n'));
+            let newline_after = next_token_start.is_none_or(|s| src[end..s].contains('\n'));
             let place = if !newline_after {
                 Place::Inline
             } else if newline_before {
@@ -698,36 +744,16 @@ impl<'s> Printer<'s> {
                 Place::Trailing
             };
             comments.push(Pending {
-                text: match c.kind {
-                    CommentKind::Block => c.text.clone(),
-                    _ => c.text.trim_end().to_string(),
-                },
-                line: c.kind != CommentKind::Block,
-                start: c.start,
-                end: c.end,
+                text,
+                line,
+                start,
+                end,
                 place,
                 prev_token_end,
                 next_token_start,
                 blank_before: gap_before.is_some_and(has_blank),
             });
         }
-        // Comments on one line with nothing between them move together.
-        let mut glued: Vec<Pending> = Vec::new();
-        for c in comments {
-            if let Some(prev) = glued.last_mut()
-                && !prev.line
-                && src[prev.end..c.start].trim().is_empty()
-                && !src[prev.end..c.start].contains('\n')
-            {
-                prev.text = format!("{} {}", prev.text, c.text);
-                prev.line = c.line;
-                prev.end = c.end;
-                prev.next_token_start = c.next_token_start;
-                continue;
-            }
-            glued.push(c);
-        }
-        let comments = glued;
         Printer {
             src,
             tokens,
@@ -861,9 +887,14 @@ impl<'s> Printer<'s> {
 
     /// Prints `f` with `pos` as a stop position (see [`Printer::trail`]).
     fn with_stop(&mut self, pos: usize, f: impl FnOnce(&mut Self) -> D) -> D {
-        self.stops.push(pos);
+        self.with_stops(&[pos], f)
+    }
+
+    fn with_stops(&mut self, pos: &[usize], f: impl FnOnce(&mut Self) -> D) -> D {
+        let n = self.stops.len();
+        self.stops.extend_from_slice(pos);
         let d = f(self);
-        self.stops.pop();
+        self.stops.truncate(n);
         d
     }
 
@@ -890,12 +921,8 @@ impl<'s> Printer<'s> {
             match place {
                 Place::Trailing if after_head || last.is_some() => body.push(suffix),
                 _ => {
-                    if last.is_some() {
-                        body.push(D::HardLine);
-                        if blank {
-                            body.push(D::HardLine);
-                        }
-                    } else {
+                    body.push(D::HardLine);
+                    if blank && last.is_some() {
                         body.push(D::HardLine);
                     }
                     body.push(comment);
@@ -1172,9 +1199,8 @@ impl<'s> Printer<'s> {
     }
 
     /// `head` then `e`, on the same line if it fits, else `e` indented on the
-    /// next line.
-    /// A list or record literal stays on the line of `head` (its brackets
-    /// break instead) unless a comment precedes it.
+    /// next line. A list or record literal stays on the line of `head` (its
+    /// brackets break instead) unless a comment precedes it.
     fn hang(&mut self, head: D, e: &Expr) -> D {
         let hug = matches!(e.kind, ExprKind::List(_) | ExprKind::Record(_))
             && self.peek().is_none_or(|c| c.start >= e.span.start);
@@ -1215,18 +1241,24 @@ impl<'s> Printer<'s> {
 
     fn item(&mut self, item: &Item) -> D {
         match item {
+            // A comment after the last token of a head goes after its `{`.
             Item::Schema(s) => {
-                let head = cat(vec![self.doc(&s.doc), text("schema "), self.path(&s.name)]);
+                let head = self.with_stop(s.name.span.end, |p| {
+                    cat(vec![p.doc(&s.doc), text("schema "), p.path(&s.name)])
+                });
                 self.block(head, &s.fields, s.span.end, Self::field)
             }
             Item::Record(r) => {
-                let head = cat(vec![self.doc(&r.doc), text("record "), self.ident(&r.name)]);
+                let head = self.with_stop(r.name.span.end, |p| {
+                    cat(vec![p.doc(&r.doc), text("record "), p.ident(&r.name)])
+                });
                 self.block(head, &r.fields, r.span.end, Self::field)
             }
             Item::Fn(f) => {
                 let name = self.ident(&f.name);
                 let params: Vec<Elem> = f.params.iter().map(Elem::Param).collect();
-                let close = self.token_before(f.ret.span.start);
+                // The `)`: the token before `->`.
+                let close = self.token_before(self.token_before(f.ret.span.start));
                 let params = self.list("(", ")", false, &params, close);
                 let ret = self.ty(&f.ret);
                 let head = cat(vec![
@@ -1245,7 +1277,7 @@ impl<'s> Printer<'s> {
                 let on_kw =
                     a.on.first()
                         .map_or(a.span.end, |p| self.token_before(p.span.start));
-                let params = self.list("(", ")", false, &params, on_kw);
+                let params = self.list("(", ")", false, &params, self.token_before(on_kw));
                 let after_on = match a.on.first() {
                     Some(p) => self.trailing_before(p.span.start, After::Break),
                     None => cat(Vec::new()),
@@ -1275,29 +1307,39 @@ impl<'s> Printer<'s> {
                 cat(vec![self.doc(&a.doc), group(cat(vec![head, after_on, on]))])
             }
             Item::Policy(p) => {
-                let head = cat(vec![self.doc(&p.doc), text("policy "), self.ident(&p.name)]);
+                let head = self.with_stop(p.name.span.end, |q| {
+                    cat(vec![q.doc(&p.doc), text("policy "), q.ident(&p.name)])
+                });
                 self.block(head, &p.members, p.span.end, Self::policy_member)
             }
             Item::Group(g) => {
-                let head = cat(vec![self.doc(&g.doc), text("group "), self.ident(&g.name)]);
+                let head = self.with_stop(g.name.span.end, |p| {
+                    cat(vec![p.doc(&g.doc), text("group "), p.ident(&g.name)])
+                });
                 self.block(head, &g.members, g.span.end, Self::group_member)
             }
             Item::Exception(e) => {
-                let mut head = vec![self.doc(&e.doc)];
-                if e.sticky {
-                    head.push(text("sticky "));
-                }
-                head.extend([text("exception "), self.name(&e.name), text(" for ")]);
-                for (k, t) in e.targets.iter().enumerate() {
-                    if k > 0 {
-                        head.push(text(", "));
+                let last = e.targets.last().map_or(e.name.span.end, |t| t.span.end);
+                let head = self.with_stop(last, |p| {
+                    let mut head = vec![p.doc(&e.doc)];
+                    if e.sticky {
+                        head.push(text("sticky "));
                     }
-                    head.push(self.path(t));
-                }
-                self.block(cat(head), &e.clauses, e.span.end, Self::clause)
+                    head.extend([text("exception "), p.name(&e.name), text(" for ")]);
+                    for (k, t) in e.targets.iter().enumerate() {
+                        if k > 0 {
+                            head.push(text(", "));
+                        }
+                        head.push(p.path(t));
+                    }
+                    cat(head)
+                });
+                self.block(head, &e.clauses, e.span.end, Self::clause)
             }
             Item::Test(t) => {
-                let head = cat(vec![self.doc(&t.doc), text("test "), self.str_lit(&t.name)]);
+                let head = self.with_stop(t.name.span.end, |p| {
+                    cat(vec![p.doc(&t.doc), text("test "), p.str_lit(&t.name)])
+                });
                 self.block(head, &t.stmts, t.span.end, Self::test_stmt)
             }
             Item::Error(span) => text(self.slice(*span).trim()),
@@ -1317,22 +1359,36 @@ impl<'s> Printer<'s> {
         match m {
             PolicyMember::Meta(m) => self.meta(m, false),
             PolicyMember::Rule(r) => {
-                let mut head = vec![self.doc(&r.doc), text("rule ")];
-                if let Some(n) = &r.name {
-                    head.extend([self.ident(n), text(" ")]);
-                }
-                head.extend([text("on "), self.path(&r.on)]);
-                if let Some(s) = &r.scope {
-                    head.extend([text(" in "), self.path(s)]);
-                }
-                self.block(cat(head), &r.stmts, r.span.end, Self::rule_stmt)
+                let last = r.scope.as_ref().unwrap_or(&r.on).span.end;
+                let head = self.with_stop(last, |p| {
+                    let mut head = vec![p.doc(&r.doc), text("rule ")];
+                    if let Some(n) = &r.name {
+                        head.extend([p.ident(n), text(" ")]);
+                    }
+                    head.extend([text("on "), p.path(&r.on)]);
+                    if let Some(s) = &r.scope {
+                        head.extend([text(" in "), p.path(s)]);
+                    }
+                    cat(head)
+                });
+                self.block(head, &r.stmts, r.span.end, Self::rule_stmt)
             }
             PolicyMember::Autofix(a) => self.autofix(a),
             PolicyMember::Error(span) => text(self.slice(*span).trim()),
         }
     }
 
+    /// A comment after a clause goes before the line break of the next.
     fn autofix(&mut self, a: &Autofix) -> D {
+        let ends = [
+            a.rule.as_ref().map(|r| r.span.end),
+            a.after.as_ref().map(|(_, s)| s.end),
+        ];
+        let ends: Vec<usize> = ends.into_iter().flatten().collect();
+        self.with_stops(&ends, |p| p.autofix_clauses(a))
+    }
+
+    fn autofix_clauses(&mut self, a: &Autofix) -> D {
         let action = self.path(&a.action);
         let clause_starts = [
             a.rule.as_ref().map(|r| r.span.start),

@@ -12,11 +12,17 @@ package policies.aws.network
 
 /// Database and cache ports that must never face the internet, per engine.
 fn mssql_ports() -> list<int> = [1433, 1434]
+
 fn mysql_ports() -> list<int> = [3306]
+
 fn postgresql_ports() -> list<int> = [5432]
+
 fn oracle_ports() -> list<int> = [1521]
+
 fn mongodb_ports() -> list<int> = [27017, 27018]
+
 fn redis_ports() -> list<int> = [6379]
+
 fn elasticsearch_ports() -> list<int> = [9200, 9300]
 
 /// Legacy and remote-administration services (FTP, Telnet, NetBIOS/SMB, VNC, WinRM).
@@ -32,7 +38,8 @@ fn is_web_port_rule(p: aws.ec2.IpPermission) -> bool =
 fn allows_all_ports(p: aws.ec2.IpPermission) -> bool =
   p.ip_protocol == "-1"
   or (p.ip_protocol in ["tcp", "udp", "6", "17"]
-      and (p.from_port ?? 0) <= 0 and (p.to_port ?? 65535) >= 65535)
+      and (p.from_port ?? 0) <= 0
+      and (p.to_port ?? 65535) >= 65535)
 
 // ---------------------------------------------------------------------------
 // SSH
@@ -42,32 +49,43 @@ fn allows_all_ports(p: aws.ec2.IpPermission) -> bool =
 /// exploitation of sshd; reach instances through a bastion, a VPN or SSM
 /// Session Manager instead.
 policy sg_ssh_open_to_world {
-  title       "Security group allows SSH (22) from the internet"
+  title "Security group allows SSH (22) from the internet"
   description "An inbound rule of the security group allows port 22 (or all traffic) from 0.0.0.0/0 or ::/0. CIS 5.2 (IPv4) and 5.3 (IPv6)."
-  severity    critical
-  category    security
+  severity critical
+  category security
   remediation "Remove the 0.0.0.0/0 and ::/0 sources for port 22; allow SSH only from a bastion's security group or a corporate range, or use SSM Session Manager."
-  tags ["cis-aws-1.5:5.2", "cis-aws-1.5:5.3", "aws-fsbp:EC2.13",
-        "pacbot:check-for-security-group-global-access"]
+  tags [
+    "cis-aws-1.5:5.2",
+    "cis-aws-1.5:5.3",
+    "aws-fsbp:EC2.13",
+    "pacbot:check-for-security-group-global-access",
+  ]
 
   rule on aws.ec2.security_group {
     violation when world_ingress_on_port(self, 22)
     message "{group_id} ({group_name}, VPC {vpc_id}) allows SSH on port 22 from 0.0.0.0/0 or ::/0"
   }
 
-  autofix revoke_world_ingress(ports: [22]) after 24h notify tags["owner"] ?? "secops@example.com"
+  autofix revoke_world_ingress(ports: [22]) after 1d notify tags["owner"] ?? "secops@example.com"
 }
 
 test "SSH from 0.0.0.0/0 fails, SSH from a private range passes" {
   given aws.ec2.security_group open {
-    group_id: "sg-0ssh0open", group_name: "web", owner_id: "111122223333", vpc_id: "vpc-1",
-    ip_permissions: [{ ip_protocol: "tcp", from_port: 22, to_port: 22,
-                       ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] }]
+    group_id: "sg-0ssh0open",
+    group_name: "web",
+    owner_id: "111122223333",
+    vpc_id: "vpc-1",
+    ip_permissions: [
+      { ip_protocol: "tcp", from_port: 22, to_port: 22, ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] },
+    ],
   }
   given aws.ec2.security_group internal {
-    group_id: "sg-0ssh0priv", group_name: "internal", owner_id: "111122223333",
-    ip_permissions: [{ ip_protocol: "tcp", from_port: 22, to_port: 22,
-                       ip_ranges: [{ cidr_ip: 10.0.0.0/8 }] }]
+    group_id: "sg-0ssh0priv",
+    group_name: "internal",
+    owner_id: "111122223333",
+    ip_permissions: [
+      { ip_protocol: "tcp", from_port: 22, to_port: 22, ip_ranges: [{ cidr_ip: 10.0.0.0/8 }] },
+    ],
   }
   expect sg_ssh_open_to_world fails open
   expect sg_ssh_open_to_world passes internal
@@ -75,18 +93,26 @@ test "SSH from 0.0.0.0/0 fails, SSH from a private range passes" {
 
 test "SSH from ::/0 and all-traffic rules fail, HTTPS from the world passes" {
   given aws.ec2.security_group v6 {
-    group_id: "sg-0ssh0v6", group_name: "v6", owner_id: "111122223333",
-    ip_permissions: [{ ip_protocol: "tcp", from_port: 0, to_port: 1024,
-                       ipv6_ranges: [{ cidr_ipv6: "::/0" }] }]
+    group_id: "sg-0ssh0v6",
+    group_name: "v6",
+    owner_id: "111122223333",
+    ip_permissions: [
+      { ip_protocol: "tcp", from_port: 0, to_port: 1024, ipv6_ranges: [{ cidr_ipv6: "::/0" }] },
+    ],
   }
   given aws.ec2.security_group all_traffic {
-    group_id: "sg-0ssh0all", group_name: "all", owner_id: "111122223333",
-    ip_permissions: [{ ip_protocol: "-1", ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] }]
+    group_id: "sg-0ssh0all",
+    group_name: "all",
+    owner_id: "111122223333",
+    ip_permissions: [{ ip_protocol: "-1", ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] }],
   }
   given aws.ec2.security_group https {
-    group_id: "sg-0ssh0web", group_name: "alb", owner_id: "111122223333",
-    ip_permissions: [{ ip_protocol: "tcp", from_port: 443, to_port: 443,
-                       ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] }]
+    group_id: "sg-0ssh0web",
+    group_name: "alb",
+    owner_id: "111122223333",
+    ip_permissions: [
+      { ip_protocol: "tcp", from_port: 443, to_port: 443, ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] },
+    ],
   }
   expect sg_ssh_open_to_world fails v6
   expect sg_ssh_open_to_world fails all_traffic
@@ -104,9 +130,12 @@ exception "CHG-2041" for sg_ssh_open_to_world {
 test "CHG-2041 exempts the bastion's SSH finding" {
   given aws.ec2.security_group bastion {
     id: "sg-0example0bastion",
-    group_id: "sg-0example0bastion", group_name: "bastion", owner_id: "111122223333",
-    ip_permissions: [{ ip_protocol: "tcp", from_port: 22, to_port: 22,
-                       ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] }]
+    group_id: "sg-0example0bastion",
+    group_name: "bastion",
+    owner_id: "111122223333",
+    ip_permissions: [
+      { ip_protocol: "tcp", from_port: 22, to_port: 22, ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] },
+    ],
   }
   expect sg_ssh_open_to_world fails bastion
   expect "CHG-2041" exempts bastion
@@ -119,32 +148,47 @@ test "CHG-2041 exempts the bastion's SSH finding" {
 /// RDP (tcp/3389) on the internet is one of the most scanned and exploited
 /// services (BlueKeep, credential stuffing).
 policy sg_rdp_open_to_world {
-  title       "Security group allows RDP (3389) from the internet"
+  title "Security group allows RDP (3389) from the internet"
   description "An inbound rule of the security group allows port 3389 (or all traffic) from 0.0.0.0/0 or ::/0. CIS 5.2 (IPv4) and 5.3 (IPv6)."
-  severity    critical
-  category    security
+  severity critical
+  category security
   remediation "Remove the 0.0.0.0/0 and ::/0 sources for port 3389; use a VPN, a bastion, or Fleet Manager / SSM for remote desktop."
-  tags ["cis-aws-1.5:5.2", "cis-aws-1.5:5.3", "aws-fsbp:EC2.14",
-        "pacbot:check-for-ec2-with-public-access-for-configured-port"]
+  tags [
+    "cis-aws-1.5:5.2",
+    "cis-aws-1.5:5.3",
+    "aws-fsbp:EC2.14",
+    "pacbot:check-for-ec2-with-public-access-for-configured-port",
+  ]
 
   rule on aws.ec2.security_group {
     violation when world_ingress_on_port(self, 3389)
     message "{group_id} ({group_name}, VPC {vpc_id}) allows RDP on port 3389 from 0.0.0.0/0 or ::/0"
   }
 
-  autofix revoke_world_ingress(ports: [3389]) after 24h notify tags["owner"] ?? "secops@example.com"
+  autofix revoke_world_ingress(ports: [3389]) after 1d notify tags["owner"] ?? "secops@example.com"
 }
 
 test "RDP from the world fails, RDP from a VPN range passes" {
   given aws.ec2.security_group rdp {
-    group_id: "sg-0rdp0open", group_name: "windows", owner_id: "111122223333",
-    ip_permissions: [{ ip_protocol: "tcp", from_port: 3389, to_port: 3389,
-                       ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] }]
+    group_id: "sg-0rdp0open",
+    group_name: "windows",
+    owner_id: "111122223333",
+    ip_permissions: [
+      { ip_protocol: "tcp", from_port: 3389, to_port: 3389, ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] },
+    ],
   }
   given aws.ec2.security_group vpn {
-    group_id: "sg-0rdp0vpn", group_name: "windows-vpn", owner_id: "111122223333",
-    ip_permissions: [{ ip_protocol: "tcp", from_port: 3389, to_port: 3389,
-                       ip_ranges: [{ cidr_ip: 172.16.0.0/12 }] }]
+    group_id: "sg-0rdp0vpn",
+    group_name: "windows-vpn",
+    owner_id: "111122223333",
+    ip_permissions: [
+      {
+        ip_protocol: "tcp",
+        from_port: 3389,
+        to_port: 3389,
+        ip_ranges: [{ cidr_ip: 172.16.0.0/12 }],
+      },
+    ],
   }
   expect sg_rdp_open_to_world fails rdp
   expect sg_rdp_open_to_world passes vpn
@@ -157,13 +201,18 @@ test "RDP from the world fails, RDP from a VPN range passes" {
 /// A rule allowing all protocols, or every port, from anywhere turns the
 /// security group off as a control.
 policy sg_all_traffic_from_world {
-  title       "Security group allows all traffic from the internet"
+  title "Security group allows all traffic from the internet"
   description "An inbound rule allows every protocol (`-1`) or the whole TCP/UDP port range 0-65535 from 0.0.0.0/0 or ::/0."
-  severity    critical
-  category    security
+  severity critical
+  category security
   remediation "Replace the rule with rules for the specific ports the workload serves, from the sources that need them."
-  tags ["cis-aws-1.5:5.2", "cis-aws-1.5:5.3", "aws-fsbp:EC2.18",
-        "pacbot:check-for-security-group-global-access", "pacbot:check-for-ec2-public-access"]
+  tags [
+    "cis-aws-1.5:5.2",
+    "cis-aws-1.5:5.3",
+    "aws-fsbp:EC2.18",
+    "pacbot:check-for-security-group-global-access",
+    "pacbot:check-for-ec2-public-access",
+  ]
 
   rule on aws.ec2.security_group {
     let open_rules = count p in ip_permissions: open_to_world(p) and allows_all_ports(p)
@@ -174,17 +223,24 @@ policy sg_all_traffic_from_world {
 
 test "all protocols or all ports from the world fail; a port range from a private range passes" {
   given aws.ec2.security_group any_proto {
-    group_id: "sg-0all0proto", group_name: "wide-open", owner_id: "111122223333",
-    ip_permissions: [{ ip_protocol: "-1", ipv6_ranges: [{ cidr_ipv6: "::/0" }] }]
+    group_id: "sg-0all0proto",
+    group_name: "wide-open",
+    owner_id: "111122223333",
+    ip_permissions: [{ ip_protocol: "-1", ipv6_ranges: [{ cidr_ipv6: "::/0" }] }],
   }
   given aws.ec2.security_group all_tcp {
-    group_id: "sg-0all0tcp", group_name: "all-tcp", owner_id: "111122223333",
-    ip_permissions: [{ ip_protocol: "tcp", from_port: 0, to_port: 65535,
-                       ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] }]
+    group_id: "sg-0all0tcp",
+    group_name: "all-tcp",
+    owner_id: "111122223333",
+    ip_permissions: [
+      { ip_protocol: "tcp", from_port: 0, to_port: 65535, ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] },
+    ],
   }
   given aws.ec2.security_group internal {
-    group_id: "sg-0all0int", group_name: "internal", owner_id: "111122223333",
-    ip_permissions: [{ ip_protocol: "-1", ip_ranges: [{ cidr_ip: 10.0.0.0/8 }] }]
+    group_id: "sg-0all0int",
+    group_name: "internal",
+    owner_id: "111122223333",
+    ip_permissions: [{ ip_protocol: "-1", ip_ranges: [{ cidr_ip: 10.0.0.0/8 }] }],
   }
   expect sg_all_traffic_from_world fails any_proto
   expect sg_all_traffic_from_world fails all_tcp
@@ -194,10 +250,10 @@ test "all protocols or all ports from the world fail; a port range from a privat
 /// PacBot's "unapproved security groups should not allow 0.0.0.0/0 for any
 /// port": only HTTP and HTTPS may face the internet without an exception.
 policy sg_world_ingress_non_web {
-  title       "Security group allows non-web ports from the internet"
+  title "Security group allows non-web ports from the internet"
   description "An inbound rule open to 0.0.0.0/0 or ::/0 covers something other than a single tcp/80 or tcp/443 port. Approve deliberate exposures (a mail relay, a VPN endpoint) with an exception."
-  severity    high
-  category    security
+  severity high
+  category security
   remediation "Restrict the rule's source to known ranges or security groups, or record an approved exception for the exposure."
   tags ["aws-fsbp:EC2.18", "pacbot:check-for-security-group-global-access"]
 
@@ -210,14 +266,21 @@ policy sg_world_ingress_non_web {
 
 test "SMTP from the world fails, HTTP and HTTPS from the world pass" {
   given aws.ec2.security_group smtp {
-    group_id: "sg-0nonweb0smtp", group_name: "mail", owner_id: "111122223333",
-    ip_permissions: [{ ip_protocol: "tcp", from_port: 25, to_port: 25,
-                       ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] }]
+    group_id: "sg-0nonweb0smtp",
+    group_name: "mail",
+    owner_id: "111122223333",
+    ip_permissions: [
+      { ip_protocol: "tcp", from_port: 25, to_port: 25, ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] },
+    ],
   }
   given aws.ec2.security_group web {
-    group_id: "sg-0nonweb0web", group_name: "alb", owner_id: "111122223333",
-    ip_permissions: [{ ip_protocol: "tcp", from_port: 80, to_port: 80, ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] },
-                     { ip_protocol: "tcp", from_port: 443, to_port: 443, ipv6_ranges: [{ cidr_ipv6: "::/0" }] }]
+    group_id: "sg-0nonweb0web",
+    group_name: "alb",
+    owner_id: "111122223333",
+    ip_permissions: [
+      { ip_protocol: "tcp", from_port: 80, to_port: 80, ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] },
+      { ip_protocol: "tcp", from_port: 443, to_port: 443, ipv6_ranges: [{ cidr_ipv6: "::/0" }] },
+    ],
   }
   expect sg_world_ingress_non_web fails smtp
   expect sg_world_ingress_non_web passes web
@@ -225,9 +288,12 @@ test "SMTP from the world fails, HTTP and HTTPS from the world pass" {
 
 test "a range spanning 80-443 is not a web-only rule" {
   given aws.ec2.security_group range {
-    group_id: "sg-0nonweb0range", group_name: "range", owner_id: "111122223333",
-    ip_permissions: [{ ip_protocol: "tcp", from_port: 80, to_port: 443,
-                       ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] }]
+    group_id: "sg-0nonweb0range",
+    group_name: "range",
+    owner_id: "111122223333",
+    ip_permissions: [
+      { ip_protocol: "tcp", from_port: 80, to_port: 443, ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] },
+    ],
   }
   expect sg_world_ingress_non_web fails range
 }
@@ -240,10 +306,10 @@ test "a range spanning 80-443 is not a web-only rule" {
 /// continuously; none of them belongs on the internet. One rule per engine,
 /// so that a finding names the engine.
 policy sg_database_ports_open_to_world {
-  title       "Security group exposes database ports to the internet"
+  title "Security group exposes database ports to the internet"
   description "An inbound rule open to 0.0.0.0/0 or ::/0 covers a database or cache port: SQL Server 1433-1434, MySQL 3306, PostgreSQL 5432, Oracle 1521, MongoDB 27017-27018, Redis 6379, Elasticsearch 9200/9300."
-  severity    critical
-  category    security
+  severity critical
+  category security
   remediation "Remove the internet sources; let only the application tier's security groups reach the database port, and use private subnets for data stores."
   tags ["aws-fsbp:EC2.19", "pacbot:check-for-ec2-with-public-access-for-configured-port"]
 
@@ -276,20 +342,29 @@ policy sg_database_ports_open_to_world {
     message "{group_id} ({group_name}) exposes Elasticsearch (9200/9300) to 0.0.0.0/0 or ::/0"
   }
 
-  autofix revoke_world_ingress(ports: [1433, 1434, 3306, 5432, 1521, 27017, 27018, 6379, 9200, 9300])
-    after 24h notify tags["owner"] ?? "secops@example.com"
+  autofix revoke_world_ingress(
+    ports: [1433, 1434, 3306, 5432, 1521, 27017, 27018, 6379, 9200, 9300],
+  )
+    after 1d
+    notify tags["owner"] ?? "secops@example.com"
 }
 
 test "MySQL and Redis from the world fail on their own rules" {
   given aws.ec2.security_group mysql {
-    group_id: "sg-0db0mysql", group_name: "db", owner_id: "111122223333",
-    ip_permissions: [{ ip_protocol: "tcp", from_port: 3306, to_port: 3306,
-                       ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] }]
+    group_id: "sg-0db0mysql",
+    group_name: "db",
+    owner_id: "111122223333",
+    ip_permissions: [
+      { ip_protocol: "tcp", from_port: 3306, to_port: 3306, ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] },
+    ],
   }
   given aws.ec2.security_group redis {
-    group_id: "sg-0db0redis", group_name: "cache", owner_id: "111122223333",
-    ip_permissions: [{ ip_protocol: "tcp", from_port: 6379, to_port: 6379,
-                       ipv6_ranges: [{ cidr_ipv6: "::/0" }] }]
+    group_id: "sg-0db0redis",
+    group_name: "cache",
+    owner_id: "111122223333",
+    ip_permissions: [
+      { ip_protocol: "tcp", from_port: 6379, to_port: 6379, ipv6_ranges: [{ cidr_ipv6: "::/0" }] },
+    ],
   }
   expect sg_database_ports_open_to_world fails mysql
   expect sg_database_ports_open_to_world.mysql fails mysql
@@ -299,14 +374,25 @@ test "MySQL and Redis from the world fail on their own rules" {
 
 test "a wide port range catches PostgreSQL and SQL Server; the app tier's group passes" {
   given aws.ec2.security_group wide {
-    group_id: "sg-0db0wide", group_name: "wide", owner_id: "111122223333",
-    ip_permissions: [{ ip_protocol: "tcp", from_port: 1000, to_port: 6000,
-                       ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] }]
+    group_id: "sg-0db0wide",
+    group_name: "wide",
+    owner_id: "111122223333",
+    ip_permissions: [
+      { ip_protocol: "tcp", from_port: 1000, to_port: 6000, ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] },
+    ],
   }
   given aws.ec2.security_group app_only {
-    group_id: "sg-0db0app", group_name: "db-private", owner_id: "111122223333",
-    ip_permissions: [{ ip_protocol: "tcp", from_port: 5432, to_port: 5432,
-                       user_id_group_pairs: [{ group_id: "sg-0app", user_id: "111122223333" }] }]
+    group_id: "sg-0db0app",
+    group_name: "db-private",
+    owner_id: "111122223333",
+    ip_permissions: [
+      {
+        ip_protocol: "tcp",
+        from_port: 5432,
+        to_port: 5432,
+        user_id_group_pairs: [{ group_id: "sg-0app", user_id: "111122223333" }],
+      },
+    ],
   }
   expect sg_database_ports_open_to_world.postgresql fails wide
   expect sg_database_ports_open_to_world.mssql fails wide
@@ -317,10 +403,10 @@ test "a wide port range catches PostgreSQL and SQL Server; the app tier's group 
 /// FTP, Telnet, NetBIOS/SMB, VNC and WinRM are clear-text or wormable
 /// services with no place on the internet.
 policy sg_admin_ports_open_to_world {
-  title       "Security group exposes legacy or remote-administration ports to the internet"
+  title "Security group exposes legacy or remote-administration ports to the internet"
   description "An inbound rule open to 0.0.0.0/0 or ::/0 covers FTP (20/21), Telnet (23), RPC/NetBIOS/SMB (135, 137-139, 445), VNC (5900) or WinRM (5985/5986)."
-  severity    high
-  category    security
+  severity high
+  category security
   remediation "Remove the internet sources for these ports; replace FTP and Telnet with SFTP/SSH, and reach admin services over a VPN or SSM."
   tags ["aws-fsbp:EC2.19", "pacbot:check-for-ec2-with-public-access-for-configured-port"]
 
@@ -330,19 +416,26 @@ policy sg_admin_ports_open_to_world {
   }
 
   autofix revoke_world_ingress(ports: [20, 21, 23, 135, 137, 138, 139, 445, 5900, 5985, 5986])
-    after 24h notify tags["owner"] ?? "secops@example.com"
+    after 1d
+    notify tags["owner"] ?? "secops@example.com"
 }
 
 test "SMB from the world fails, SMB inside the VPC passes" {
   given aws.ec2.security_group smb {
-    group_id: "sg-0adm0smb", group_name: "fileserver", owner_id: "111122223333",
-    ip_permissions: [{ ip_protocol: "tcp", from_port: 445, to_port: 445,
-                       ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] }]
+    group_id: "sg-0adm0smb",
+    group_name: "fileserver",
+    owner_id: "111122223333",
+    ip_permissions: [
+      { ip_protocol: "tcp", from_port: 445, to_port: 445, ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] },
+    ],
   }
   given aws.ec2.security_group smb_vpc {
-    group_id: "sg-0adm0vpc", group_name: "fileserver-vpc", owner_id: "111122223333",
-    ip_permissions: [{ ip_protocol: "tcp", from_port: 445, to_port: 445,
-                       ip_ranges: [{ cidr_ip: 10.20.0.0/16 }] }]
+    group_id: "sg-0adm0vpc",
+    group_name: "fileserver-vpc",
+    owner_id: "111122223333",
+    ip_permissions: [
+      { ip_protocol: "tcp", from_port: 445, to_port: 445, ip_ranges: [{ cidr_ip: 10.20.0.0/16 }] },
+    ],
   }
   expect sg_admin_ports_open_to_world fails smb
   expect sg_admin_ports_open_to_world passes smb_vpc
@@ -350,9 +443,12 @@ test "SMB from the world fails, SMB inside the VPC passes" {
 
 test "ICMP from the world is not an admin port" {
   given aws.ec2.security_group ping {
-    group_id: "sg-0adm0icmp", group_name: "ping", owner_id: "111122223333",
-    ip_permissions: [{ ip_protocol: "icmp", from_port: -1, to_port: -1,
-                       ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] }]
+    group_id: "sg-0adm0icmp",
+    group_name: "ping",
+    owner_id: "111122223333",
+    ip_permissions: [
+      { ip_protocol: "icmp", from_port: -1, to_port: -1, ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] },
+    ],
   }
   expect sg_admin_ports_open_to_world passes ping
   expect sg_ssh_open_to_world passes ping
@@ -366,10 +462,10 @@ test "ICMP from the world is not an admin port" {
 /// security group; CIS wants it to allow nothing, so that every grant is a
 /// deliberate, named group.
 policy default_sg_has_rules {
-  title       "Default security group has inbound or outbound rules"
+  title "Default security group has inbound or outbound rules"
   description "The security group named `default` has at least one inbound or outbound rule. AWS creates it with an all-outbound rule and a self-referencing all-inbound rule; CIS 5.4 asks for both to be removed."
-  severity    medium
-  category    security
+  severity medium
+  category security
   remediation "Remove every inbound and outbound rule of the default security group, and move the resources that rely on it to purpose-built groups."
   tags ["cis-aws-1.5:5.4", "aws-fsbp:EC2.2"]
 
@@ -382,17 +478,29 @@ policy default_sg_has_rules {
 
 test "a default group as AWS creates it fails; an emptied default group passes" {
   given aws.ec2.security_group fresh {
-    group_id: "sg-0def0fresh", group_name: "default", owner_id: "111122223333", vpc_id: "vpc-1",
-    ip_permissions: [{ ip_protocol: "-1",
-                       user_id_group_pairs: [{ group_id: "sg-0def0fresh", user_id: "111122223333" }] }],
-    ip_permissions_egress: [{ ip_protocol: "-1", ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] }]
+    group_id: "sg-0def0fresh",
+    group_name: "default",
+    owner_id: "111122223333",
+    vpc_id: "vpc-1",
+    ip_permissions: [
+      {
+        ip_protocol: "-1",
+        user_id_group_pairs: [{ group_id: "sg-0def0fresh", user_id: "111122223333" }],
+      },
+    ],
+    ip_permissions_egress: [{ ip_protocol: "-1", ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] }],
   }
   given aws.ec2.security_group emptied {
-    group_id: "sg-0def0empty", group_name: "default", owner_id: "111122223333", vpc_id: "vpc-2"
+    group_id: "sg-0def0empty",
+    group_name: "default",
+    owner_id: "111122223333",
+    vpc_id: "vpc-2",
   }
   given aws.ec2.security_group named {
-    group_id: "sg-0def0named", group_name: "web", owner_id: "111122223333",
-    ip_permissions_egress: [{ ip_protocol: "-1", ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] }]
+    group_id: "sg-0def0named",
+    group_name: "web",
+    owner_id: "111122223333",
+    ip_permissions_egress: [{ ip_protocol: "-1", ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] }],
   }
   expect default_sg_has_rules fails fresh
   expect default_sg_has_rules passes emptied
@@ -405,10 +513,10 @@ test "a default group as AWS creates it fails; an emptied default group passes" 
 
 /// CIS 5.1: no network ACL may allow SSH or RDP from the whole internet.
 policy nacl_admin_ports_open_to_world {
-  title       "Network ACL allows SSH or RDP from the internet"
+  title "Network ACL allows SSH or RDP from the internet"
   description "An inbound `allow` entry of the network ACL matches port 22 or 3389 (or all traffic) from 0.0.0.0/0 or ::/0. Like CIS 5.1, rule order is not considered: an earlier deny does not clear the finding."
-  severity    high
-  category    security
+  severity high
+  category security
   remediation "Add explicit deny entries for 22 and 3389 from 0.0.0.0/0 and ::/0 before the allow entries, or narrow the allow entries to known ranges."
   tags ["cis-aws-1.5:5.1", "aws-fsbp:EC2.21"]
 
@@ -420,16 +528,50 @@ policy nacl_admin_ports_open_to_world {
 
 test "an allow-all inbound entry fails CIS 5.1; a web-only ACL passes" {
   given aws.ec2.network_acl allow_all {
-    network_acl_id: "acl-0allow0all", vpc_id: "vpc-1", owner_id: "111122223333", is_default: true,
-    entries: [{ rule_number: 100, protocol: "-1", rule_action: "allow", egress: false, cidr_block: 0.0.0.0/0 },
-              { rule_number: 32767, protocol: "-1", rule_action: "deny", egress: false, cidr_block: 0.0.0.0/0 }]
+    network_acl_id: "acl-0allow0all",
+    vpc_id: "vpc-1",
+    owner_id: "111122223333",
+    is_default: true,
+    entries: [
+      {
+        rule_number: 100,
+        protocol: "-1",
+        rule_action: "allow",
+        egress: false,
+        cidr_block: 0.0.0.0/0,
+      },
+      {
+        rule_number: 32767,
+        protocol: "-1",
+        rule_action: "deny",
+        egress: false,
+        cidr_block: 0.0.0.0/0,
+      },
+    ],
   }
   given aws.ec2.network_acl web_only {
-    network_acl_id: "acl-0web0only", vpc_id: "vpc-1", owner_id: "111122223333", is_default: false,
-    entries: [{ rule_number: 100, protocol: "6", rule_action: "allow", egress: false,
-                cidr_block: 0.0.0.0/0, port_range: { from: 443, to: 443 } },
-              { rule_number: 110, protocol: "6", rule_action: "allow", egress: false,
-                cidr_block: 10.0.0.0/8, port_range: { from: 22, to: 22 } }]
+    network_acl_id: "acl-0web0only",
+    vpc_id: "vpc-1",
+    owner_id: "111122223333",
+    is_default: false,
+    entries: [
+      {
+        rule_number: 100,
+        protocol: "6",
+        rule_action: "allow",
+        egress: false,
+        cidr_block: 0.0.0.0/0,
+        port_range: { from: 443, to: 443 },
+      },
+      {
+        rule_number: 110,
+        protocol: "6",
+        rule_action: "allow",
+        egress: false,
+        cidr_block: 10.0.0.0/8,
+        port_range: { from: 22, to: 22 },
+      },
+    ],
   }
   expect nacl_admin_ports_open_to_world fails allow_all
   expect nacl_admin_ports_open_to_world passes web_only
@@ -437,13 +579,35 @@ test "an allow-all inbound entry fails CIS 5.1; a web-only ACL passes" {
 
 test "an IPv6 RDP allow entry fails; an outbound allow-all entry does not count" {
   given aws.ec2.network_acl rdp6 {
-    network_acl_id: "acl-0rdp6", vpc_id: "vpc-1", owner_id: "111122223333", is_default: false,
-    entries: [{ rule_number: 120, protocol: "6", rule_action: "allow", egress: false,
-                ipv6_cidr_block: "::/0", port_range: { from: 3380, to: 3390 } }]
+    network_acl_id: "acl-0rdp6",
+    vpc_id: "vpc-1",
+    owner_id: "111122223333",
+    is_default: false,
+    entries: [
+      {
+        rule_number: 120,
+        protocol: "6",
+        rule_action: "allow",
+        egress: false,
+        ipv6_cidr_block: "::/0",
+        port_range: { from: 3380, to: 3390 },
+      },
+    ],
   }
   given aws.ec2.network_acl egress_only {
-    network_acl_id: "acl-0egress", vpc_id: "vpc-1", owner_id: "111122223333", is_default: false,
-    entries: [{ rule_number: 100, protocol: "-1", rule_action: "allow", egress: true, cidr_block: 0.0.0.0/0 }]
+    network_acl_id: "acl-0egress",
+    vpc_id: "vpc-1",
+    owner_id: "111122223333",
+    is_default: false,
+    entries: [
+      {
+        rule_number: 100,
+        protocol: "-1",
+        rule_action: "allow",
+        egress: true,
+        cidr_block: 0.0.0.0/0,
+      },
+    ],
   }
   expect nacl_admin_ports_open_to_world fails rdp6
   expect nacl_admin_ports_open_to_world passes egress_only
@@ -453,16 +617,20 @@ test "an IPv6 RDP allow entry fails; an outbound allow-all entry does not count"
 /// its own. AWS's default ACLs are built this way, so the finding is low
 /// severity: it records where the stateless layer is unused.
 policy nacl_allows_all_ingress {
-  title       "Network ACL allows all inbound traffic from the internet"
+  title "Network ACL allows all inbound traffic from the internet"
   description "An inbound `allow` entry with protocol `-1` (all traffic) matches 0.0.0.0/0 or ::/0. Default network ACLs have such an entry; cover accepted ones with a sticky exception."
-  severity    low
-  category    security
+  severity low
+  category security
   remediation "Replace the allow-all entry with entries for the ports the subnets serve (and the ephemeral return ports), or accept it with an exception."
   tags ["cis-aws-1.5:5.1"]
 
   rule on aws.ec2.network_acl {
-    let allow_all = count e in entries:
-      not e.egress and e.rule_action == "allow" and e.protocol == "-1" and acl_entry_open_to_world(e)
+    let allow_all =
+      count e in entries:
+        not e.egress
+        and e.rule_action == "allow"
+        and e.protocol == "-1"
+        and acl_entry_open_to_world(e)
     violation when allow_all > 0
     message "network ACL {network_acl_id} (VPC {vpc_id}) has {allow_all} inbound entry(ies) allowing all traffic from the internet"
   }
@@ -470,13 +638,41 @@ policy nacl_allows_all_ingress {
 
 test "allow-all from the world fails; allow-all from the VPC range and deny-all pass" {
   given aws.ec2.network_acl open {
-    network_acl_id: "acl-0open", vpc_id: "vpc-1", owner_id: "111122223333", is_default: true,
-    entries: [{ rule_number: 100, protocol: "-1", rule_action: "allow", egress: false, cidr_block: 0.0.0.0/0 }]
+    network_acl_id: "acl-0open",
+    vpc_id: "vpc-1",
+    owner_id: "111122223333",
+    is_default: true,
+    entries: [
+      {
+        rule_number: 100,
+        protocol: "-1",
+        rule_action: "allow",
+        egress: false,
+        cidr_block: 0.0.0.0/0,
+      },
+    ],
   }
   given aws.ec2.network_acl vpc_only {
-    network_acl_id: "acl-0vpconly", vpc_id: "vpc-1", owner_id: "111122223333", is_default: false,
-    entries: [{ rule_number: 100, protocol: "-1", rule_action: "allow", egress: false, cidr_block: 10.0.0.0/16 },
-              { rule_number: 200, protocol: "-1", rule_action: "deny", egress: false, cidr_block: 0.0.0.0/0 }]
+    network_acl_id: "acl-0vpconly",
+    vpc_id: "vpc-1",
+    owner_id: "111122223333",
+    is_default: false,
+    entries: [
+      {
+        rule_number: 100,
+        protocol: "-1",
+        rule_action: "allow",
+        egress: false,
+        cidr_block: 10.0.0.0/16,
+      },
+      {
+        rule_number: 200,
+        protocol: "-1",
+        rule_action: "deny",
+        egress: false,
+        cidr_block: 0.0.0.0/0,
+      },
+    ],
   }
   expect nacl_allows_all_ingress fails open
   expect nacl_allows_all_ingress passes vpc_only

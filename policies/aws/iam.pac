@@ -24,10 +24,10 @@ fn is_admin_managed_policy(p: aws.iam.AttachedPolicy) -> bool =
 /// Root access keys cannot be scoped by IAM policies or SCPs' principal
 /// conditions; a leaked one is a full account compromise.
 policy root_access_keys_present {
-  title       "Root user has access keys"
+  title "Root user has access keys"
   description "GetAccountSummary reports AccountAccessKeysPresent = 1."
-  severity    critical
-  category    security
+  severity critical
+  category security
   remediation "Sign in as root, delete the root access keys (Security credentials page), and move automation to IAM roles."
   tags ["cis-aws-1.5:1.4", "aws-fsbp:IAM.4"]
 
@@ -41,14 +41,30 @@ policy root_access_keys_present {
 
 test "root keys fail, no root keys pass" {
   given aws.iam.account_summary keyed {
-    id: "111122223333", account: "111122223333",
-    account_access_keys_present: 1, account_mfa_enabled: 1, account_signing_certificates_present: 0,
-    users: 12, groups: 3, roles: 40, policies: 15, mfa_devices: 10, mfa_devices_in_use: 10
+    id: "111122223333",
+    account: "111122223333",
+    account_access_keys_present: 1,
+    account_mfa_enabled: 1,
+    account_signing_certificates_present: 0,
+    users: 12,
+    groups: 3,
+    roles: 40,
+    policies: 15,
+    mfa_devices: 10,
+    mfa_devices_in_use: 10,
   }
   given aws.iam.account_summary clean {
-    id: "444455556666", account: "444455556666",
-    account_access_keys_present: 0, account_mfa_enabled: 1, account_signing_certificates_present: 0,
-    users: 12, groups: 3, roles: 40, policies: 15, mfa_devices: 10, mfa_devices_in_use: 10
+    id: "444455556666",
+    account: "444455556666",
+    account_access_keys_present: 0,
+    account_mfa_enabled: 1,
+    account_signing_certificates_present: 0,
+    users: 12,
+    groups: 3,
+    roles: 40,
+    policies: 15,
+    mfa_devices: 10,
+    mfa_devices_in_use: 10,
   }
   expect root_access_keys_present fails keyed
   expect root_access_keys_present passes clean
@@ -57,10 +73,10 @@ test "root keys fail, no root keys pass" {
 /// The root user can do anything, including closing the account; a
 /// password alone is not enough.
 policy root_mfa_disabled {
-  title       "Root user has no MFA"
+  title "Root user has no MFA"
   description "GetAccountSummary reports AccountMFAEnabled = 0. PacBot ships this check as \"MFA should be enabled for Root User\" (without a rule key)."
-  severity    critical
-  category    security
+  severity critical
+  category security
   remediation "Sign in as root and assign an MFA device (a hardware key or passkey, per CIS 1.6) to the root user."
   tags ["cis-aws-1.5:1.5", "aws-fsbp:IAM.9"]
 
@@ -74,14 +90,30 @@ policy root_mfa_disabled {
 
 test "no root MFA fails, root MFA passes" {
   given aws.iam.account_summary no_mfa {
-    id: "111122223333", account: "111122223333",
-    account_access_keys_present: 0, account_mfa_enabled: 0, account_signing_certificates_present: 0,
-    users: 5, groups: 1, roles: 20, policies: 4, mfa_devices: 2, mfa_devices_in_use: 2
+    id: "111122223333",
+    account: "111122223333",
+    account_access_keys_present: 0,
+    account_mfa_enabled: 0,
+    account_signing_certificates_present: 0,
+    users: 5,
+    groups: 1,
+    roles: 20,
+    policies: 4,
+    mfa_devices: 2,
+    mfa_devices_in_use: 2,
   }
   given aws.iam.account_summary with_mfa {
-    id: "444455556666", account: "444455556666",
-    account_access_keys_present: 0, account_mfa_enabled: 1, account_signing_certificates_present: 0,
-    users: 5, groups: 1, roles: 20, policies: 4, mfa_devices: 3, mfa_devices_in_use: 3
+    id: "444455556666",
+    account: "444455556666",
+    account_access_keys_present: 0,
+    account_mfa_enabled: 1,
+    account_signing_certificates_present: 0,
+    users: 5,
+    groups: 1,
+    roles: 20,
+    policies: 4,
+    mfa_devices: 3,
+    mfa_devices_in_use: 3,
   }
   expect root_mfa_disabled fails no_mfa
   expect root_mfa_disabled passes with_mfa
@@ -93,10 +125,10 @@ test "no root MFA fails, root MFA passes" {
 
 /// A console password without MFA falls to phishing and password reuse.
 policy iam_console_user_without_mfa {
-  title       "IAM user with a console password has no MFA"
+  title "IAM user with a console password has no MFA"
   description "The user has a console password (login profile) and no MFA device."
-  severity    high
-  category    security
+  severity high
+  category security
   remediation "Assign an MFA device to the user, and enforce MFA with an IAM policy denying actions when aws:MultiFactorAuthPresent is false; prefer IAM Identity Center for people."
   tags ["cis-aws-1.5:1.10", "aws-fsbp:IAM.5"]
 
@@ -111,18 +143,33 @@ policy iam_console_user_without_mfa {
 
 test "a console user without MFA fails; with MFA, or without a password, passes" {
   given aws.iam.user alice {
-    user_name: "alice", user_id: "AIDAALICE000000000001", arn: "arn:aws:iam::111122223333:user/alice",
-    create_date: 2025-01-10T00:00:00Z, password_enabled: true, password_last_used: 2026-10-01T08:00:00Z
+    user_name: "alice",
+    user_id: "AIDAALICE000000000001",
+    arn: "arn:aws:iam::111122223333:user/alice",
+    create_date: 2025-01-10,
+    password_enabled: true,
+    password_last_used: 2026-10-01T08:00:00Z,
   }
   given aws.iam.user bob {
-    user_name: "bob", user_id: "AIDABOB00000000000002", arn: "arn:aws:iam::111122223333:user/bob",
-    create_date: 2025-01-10T00:00:00Z, password_enabled: true,
-    mfa_devices: [{ user_name: "bob", serial_number: "arn:aws:iam::111122223333:mfa/bob",
-                    enable_date: 2025-01-11T00:00:00Z }]
+    user_name: "bob",
+    user_id: "AIDABOB00000000000002",
+    arn: "arn:aws:iam::111122223333:user/bob",
+    create_date: 2025-01-10,
+    password_enabled: true,
+    mfa_devices: [
+      {
+        user_name: "bob",
+        serial_number: "arn:aws:iam::111122223333:mfa/bob",
+        enable_date: 2025-01-11,
+      },
+    ],
   }
   given aws.iam.user ci {
-    user_name: "ci-deployer", user_id: "AIDACI000000000000003", arn: "arn:aws:iam::111122223333:user/ci-deployer",
-    create_date: 2025-01-10T00:00:00Z, password_enabled: false
+    user_name: "ci-deployer",
+    user_id: "AIDACI000000000000003",
+    arn: "arn:aws:iam::111122223333:user/ci-deployer",
+    create_date: 2025-01-10,
+    password_enabled: false,
   }
   expect iam_console_user_without_mfa fails alice
   expect iam_console_user_without_mfa passes bob
@@ -131,10 +178,10 @@ test "a console user without MFA fails; with MFA, or without a password, passes"
 
 /// A console login nobody uses is an attack surface with no owner watching it.
 policy iam_user_inactive {
-  title       "IAM user has not signed in for more than 90 days"
+  title "IAM user has not signed in for more than 90 days"
   description "The user has a console password and has not used it for more than 90 days (never used: counted from the user's creation)."
-  severity    medium
-  category    security
+  severity medium
+  category security
   remediation "Delete the user's login profile (console password), or the user if it is no longer needed."
   tags ["aws-fsbp:IAM.8", "pacbot:check-for-inactive-iam-users"]
 
@@ -152,16 +199,27 @@ policy iam_user_inactive {
 test "a password unused since spring fails; a recent sign-in passes; a never-used new user passes" {
   now 2026-11-01
   given aws.iam.user stale {
-    user_name: "carol", user_id: "AIDACAROL000000000004", arn: "arn:aws:iam::111122223333:user/carol",
-    create_date: 2024-01-10T00:00:00Z, password_enabled: true, password_last_used: 2026-04-01T00:00:00Z
+    user_name: "carol",
+    user_id: "AIDACAROL000000000004",
+    arn: "arn:aws:iam::111122223333:user/carol",
+    create_date: 2024-01-10,
+    password_enabled: true,
+    password_last_used: 2026-04-01,
   }
   given aws.iam.user active {
-    user_name: "dave", user_id: "AIDADAVE0000000000005", arn: "arn:aws:iam::111122223333:user/dave",
-    create_date: 2024-01-10T00:00:00Z, password_enabled: true, password_last_used: 2026-10-30T00:00:00Z
+    user_name: "dave",
+    user_id: "AIDADAVE0000000000005",
+    arn: "arn:aws:iam::111122223333:user/dave",
+    create_date: 2024-01-10,
+    password_enabled: true,
+    password_last_used: 2026-10-30,
   }
   given aws.iam.user newcomer {
-    user_name: "erin", user_id: "AIDAERIN0000000000006", arn: "arn:aws:iam::111122223333:user/erin",
-    create_date: 2026-10-15T00:00:00Z, password_enabled: true
+    user_name: "erin",
+    user_id: "AIDAERIN0000000000006",
+    arn: "arn:aws:iam::111122223333:user/erin",
+    create_date: 2026-10-15,
+    password_enabled: true,
   }
   expect iam_user_inactive fails stale
   expect iam_user_inactive passes active
@@ -171,10 +229,10 @@ test "a password unused since spring fails; a recent sign-in passes; a never-use
 /// Permissions granted to users one by one drift and are never reviewed;
 /// grant them through groups (or roles).
 policy iam_user_direct_policies {
-  title       "IAM user has policies attached directly"
+  title "IAM user has policies attached directly"
   description "The user has managed policies attached or inline policies of its own, instead of receiving permissions only through IAM groups."
-  severity    low
-  category    governance
+  severity low
+  category governance
   remediation "Move the permissions to an IAM group (or a role) and add the user to it; detach the user's managed policies and delete its inline policies."
   tags ["cis-aws-1.5:1.15", "aws-fsbp:IAM.2"]
 
@@ -187,12 +245,17 @@ policy iam_user_direct_policies {
 
 test "an inline policy fails; a user with no direct policies passes" {
   given aws.iam.user inline {
-    user_name: "frank", user_id: "AIDAFRANK000000000007", arn: "arn:aws:iam::111122223333:user/frank",
-    create_date: 2025-01-10T00:00:00Z, policy_names: ["s3-temp-access"]
+    user_name: "frank",
+    user_id: "AIDAFRANK000000000007",
+    arn: "arn:aws:iam::111122223333:user/frank",
+    create_date: 2025-01-10,
+    policy_names: ["s3-temp-access"],
   }
   given aws.iam.user grouped {
-    user_name: "grace", user_id: "AIDAGRACE000000000008", arn: "arn:aws:iam::111122223333:user/grace",
-    create_date: 2025-01-10T00:00:00Z
+    user_name: "grace",
+    user_id: "AIDAGRACE000000000008",
+    arn: "arn:aws:iam::111122223333:user/grace",
+    create_date: 2025-01-10,
   }
   expect iam_user_direct_policies fails inline
   expect iam_user_direct_policies passes grouped
@@ -201,12 +264,16 @@ test "an inline policy fails; a user with no direct policies passes" {
 /// Full admin (or full IAM, which reaches admin in one step) on a long-lived
 /// user is the most valuable credential in the account.
 policy iam_user_admin_access {
-  title       "IAM user has AdministratorAccess or IAMFullAccess attached"
+  title "IAM user has AdministratorAccess or IAMFullAccess attached"
   description "The AWS managed policy AdministratorAccess or IAMFullAccess is attached directly to the user."
-  severity    high
-  category    security
+  severity high
+  category security
   remediation "Detach the policy; give administrators a role assumed with MFA (or IAM Identity Center permission sets) with the least privilege they need."
-  tags ["cis-aws-1.5:1.16", "pacbot:iam-user-with-unapproved-access", "pacbot:check-non-admin-accounts-for-iamfullccess"]
+  tags [
+    "cis-aws-1.5:1.16",
+    "pacbot:iam-user-with-unapproved-access",
+    "pacbot:check-non-admin-accounts-for-iamfullccess",
+  ]
 
   rule on aws.iam.user {
     let admin = count p in attached_policies: is_admin_managed_policy(p)
@@ -219,14 +286,25 @@ policy iam_user_admin_access {
 
 test "AdministratorAccess fails; ReadOnlyAccess passes" {
   given aws.iam.user admin {
-    user_name: "heidi", user_id: "AIDAHEIDI000000000009", arn: "arn:aws:iam::111122223333:user/heidi",
-    create_date: 2025-01-10T00:00:00Z,
-    attached_policies: [{ policy_name: "AdministratorAccess", policy_arn: "arn:aws:iam::aws:policy/AdministratorAccess" }]
+    user_name: "heidi",
+    user_id: "AIDAHEIDI000000000009",
+    arn: "arn:aws:iam::111122223333:user/heidi",
+    create_date: 2025-01-10,
+    attached_policies: [
+      {
+        policy_name: "AdministratorAccess",
+        policy_arn: "arn:aws:iam::aws:policy/AdministratorAccess",
+      },
+    ],
   }
   given aws.iam.user reader {
-    user_name: "ivan", user_id: "AIDAIVAN0000000000010", arn: "arn:aws:iam::111122223333:user/ivan",
-    create_date: 2025-01-10T00:00:00Z,
-    attached_policies: [{ policy_name: "ReadOnlyAccess", policy_arn: "arn:aws:iam::aws:policy/ReadOnlyAccess" }]
+    user_name: "ivan",
+    user_id: "AIDAIVAN0000000000010",
+    arn: "arn:aws:iam::111122223333:user/ivan",
+    create_date: 2025-01-10,
+    attached_policies: [
+      { policy_name: "ReadOnlyAccess", policy_arn: "arn:aws:iam::aws:policy/ReadOnlyAccess" },
+    ],
   }
   expect iam_user_admin_access fails admin
   expect iam_user_admin_access passes reader
@@ -234,9 +312,16 @@ test "AdministratorAccess fails; ReadOnlyAccess passes" {
 
 test "a customer managed policy named AdministratorAccess is not the AWS managed one" {
   given aws.iam.user lookalike {
-    user_name: "judy", user_id: "AIDAJUDY0000000000011", arn: "arn:aws:iam::111122223333:user/judy",
-    create_date: 2025-01-10T00:00:00Z,
-    attached_policies: [{ policy_name: "AdministratorAccess", policy_arn: "arn:aws:iam::111122223333:policy/AdministratorAccess" }]
+    user_name: "judy",
+    user_id: "AIDAJUDY0000000000011",
+    arn: "arn:aws:iam::111122223333:user/judy",
+    create_date: 2025-01-10,
+    attached_policies: [
+      {
+        policy_name: "AdministratorAccess",
+        policy_arn: "arn:aws:iam::111122223333:policy/AdministratorAccess",
+      },
+    ],
   }
   expect iam_user_admin_access passes lookalike
 }
@@ -248,12 +333,16 @@ test "a customer managed policy named AdministratorAccess is not the AWS managed
 /// Long-lived keys leak (repositories, laptops, CI logs); rotating them
 /// bounds how long a leaked key works.
 policy iam_access_key_not_rotated {
-  title       "Active IAM access key older than 90 days"
+  title "Active IAM access key older than 90 days"
   description "The access key is Active and was created more than 90 days ago. The auto-fix deactivates it (not deletes) after a 14-day notice."
-  severity    high
-  category    security
+  severity high
+  category security
   remediation "Create a second key, switch the application to it, deactivate then delete the old key; better, replace the user's keys with a role."
-  tags ["cis-aws-1.5:1.14", "aws-fsbp:IAM.3", "pacbot:check-for-accesskeys-rotated-in-every-90-days"]
+  tags [
+    "cis-aws-1.5:1.14",
+    "aws-fsbp:IAM.3",
+    "pacbot:check-for-accesskeys-rotated-in-every-90-days",
+  ]
 
   rule on aws.iam.access_key {
     let age_days = in_days(age(create_date))
@@ -261,22 +350,30 @@ policy iam_access_key_not_rotated {
     message "access key {access_key_id} of {user_name} is {age_days} days old (created {create_date})"
   }
 
-  autofix deactivate_access_key() after 14d notify "secops@example.com"
+  autofix deactivate_access_key() after 2w notify "secops@example.com"
 }
 
 test "a 10-month-old active key fails; a new key and an old inactive key pass" {
   now 2026-11-01
   given aws.iam.access_key old {
-    access_key_id: "AKIAOLD0000000000001", user_name: "ci-deployer", status: "Active",
-    create_date: 2026-01-01T00:00:00Z, last_used_date: 2026-10-31T00:00:00Z, last_used_service: "s3"
+    access_key_id: "AKIAOLD0000000000001",
+    user_name: "ci-deployer",
+    status: "Active",
+    create_date: 2026-01-01,
+    last_used_date: 2026-10-31,
+    last_used_service: "s3",
   }
   given aws.iam.access_key fresh {
-    access_key_id: "AKIANEW0000000000002", user_name: "ci-deployer", status: "Active",
-    create_date: 2026-09-15T00:00:00Z
+    access_key_id: "AKIANEW0000000000002",
+    user_name: "ci-deployer",
+    status: "Active",
+    create_date: 2026-09-15,
   }
   given aws.iam.access_key retired {
-    access_key_id: "AKIARETIRED000000003", user_name: "ci-deployer", status: "Inactive",
-    create_date: 2025-01-01T00:00:00Z
+    access_key_id: "AKIARETIRED000000003",
+    user_name: "ci-deployer",
+    status: "Inactive",
+    create_date: 2025-01-01,
   }
   expect iam_access_key_not_rotated fails old
   expect iam_access_key_not_rotated passes fresh
@@ -285,10 +382,10 @@ test "a 10-month-old active key fails; a new key and an old inactive key pass" {
 
 /// A key nobody has used for three months is not needed; it is only a risk.
 policy iam_access_key_unused {
-  title       "Active IAM access key unused for more than 90 days"
+  title "Active IAM access key unused for more than 90 days"
   description "The access key is Active and its last use (or, if never used, its creation) is more than 90 days ago. CIS 1.12 uses a stricter 45 days; adjust the duration to match your benchmark."
-  severity    medium
-  category    security
+  severity medium
+  category security
   remediation "Deactivate the key, then delete it if nothing breaks."
   tags ["cis-aws-1.5:1.12", "aws-fsbp:IAM.8", "pacbot:check-for-inactive-iam-users"]
 
@@ -300,23 +397,32 @@ policy iam_access_key_unused {
     message "access key {access_key_id} of {user_name} has been idle for {idle_days} days (last used: {last_use}, created {create_date})"
   }
 
-  autofix deactivate_access_key() after 7d notify "secops@example.com"
+  autofix deactivate_access_key() after 1w notify "secops@example.com"
 }
 
 test "a key last used in March fails; a never-used old key fails; a key used yesterday passes" {
   now 2026-11-01
   given aws.iam.access_key idle {
-    access_key_id: "AKIAIDLE000000000001", user_name: "reporting", status: "Active",
-    create_date: 2025-06-01T00:00:00Z, last_used_date: 2026-03-01T00:00:00Z,
-    last_used_service: "athena", last_used_region: "eu-west-1"
+    access_key_id: "AKIAIDLE000000000001",
+    user_name: "reporting",
+    status: "Active",
+    create_date: 2025-06-01,
+    last_used_date: 2026-03-01,
+    last_used_service: "athena",
+    last_used_region: "eu-west-1",
   }
   given aws.iam.access_key never_used {
-    access_key_id: "AKIANEVER00000000002", user_name: "reporting", status: "Active",
-    create_date: 2026-02-01T00:00:00Z
+    access_key_id: "AKIANEVER00000000002",
+    user_name: "reporting",
+    status: "Active",
+    create_date: 2026-02-01,
   }
   given aws.iam.access_key busy {
-    access_key_id: "AKIABUSY000000000003", user_name: "reporting", status: "Active",
-    create_date: 2025-06-01T00:00:00Z, last_used_date: 2026-10-31T00:00:00Z
+    access_key_id: "AKIABUSY000000000003",
+    user_name: "reporting",
+    status: "Active",
+    create_date: 2025-06-01,
+    last_used_date: 2026-10-31,
   }
   expect iam_access_key_unused fails idle
   expect iam_access_key_unused fails never_used

@@ -16,8 +16,10 @@ group critical_data_buckets {
 /// True when the grant's grantee is everyone (`AllUsers`) or every AWS
 /// account holder (`AuthenticatedUsers`).
 fn is_public_grant(g: aws.s3.Grant) -> bool =
-  (g.grantee.uri ?? "") in ["http://acs.amazonaws.com/groups/global/AllUsers",
-                            "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"]
+  (g.grantee.uri ?? "") in [
+    "http://acs.amazonaws.com/groups/global/AllUsers",
+    "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
+  ]
 
 /// True when Block Public Access makes S3 ignore the bucket's public ACLs.
 fn ignores_public_acls(b: aws.s3.bucket) -> bool =
@@ -30,44 +32,76 @@ fn ignores_public_acls(b: aws.s3.bucket) -> bool =
 /// An ACL grant to AllUsers or AuthenticatedUsers lets anyone (or any AWS
 /// account) list and read the bucket: the classic S3 data leak.
 policy s3_public_read_acl {
-  title       "S3 bucket ACL grants public read access"
+  title "S3 bucket ACL grants public read access"
   description "A grant of the bucket ACL gives READ, READ_ACP or FULL_CONTROL to the AllUsers or AuthenticatedUsers group, and Block Public Access does not ignore public ACLs."
-  severity    critical
-  category    security
+  severity critical
+  category security
   remediation "Remove the public grants from the bucket ACL (or set Object Ownership to BucketOwnerEnforced, which disables ACLs) and turn on Block Public Access."
   tags ["aws-fsbp:S3.2", "pacbot:check-for-s3-global-access"]
 
   rule on aws.s3.bucket {
-    let public_reads = count g in acl.grants:
-      is_public_grant(g) and g.permission in ["READ", "READ_ACP", "FULL_CONTROL"]
+    let public_reads =
+      count g in acl.grants:
+        is_public_grant(g) and g.permission in ["READ", "READ_ACP", "FULL_CONTROL"]
     violation when public_reads > 0 and not ignores_public_acls(self)
     message "bucket {name} ({region}) has {public_reads} ACL grant(s) giving public read access"
   }
 
-  autofix block_s3_public_access() after 24h notify tags["owner"] ?? "secops@example.com"
+  autofix block_s3_public_access() after 1d notify tags["owner"] ?? "secops@example.com"
 }
 
 test "an AllUsers READ grant fails; the same grant under ignore_public_acls passes; a private ACL passes" {
   given aws.s3.bucket public {
-    name: "acme-public-read", creation_date: 2024-03-01,
-    acl: { owner: { id: "owner-canonical-id" },
-           grants: [{ grantee: { type: "CanonicalUser", id: "owner-canonical-id" }, permission: "FULL_CONTROL" },
-                    { grantee: { type: "Group", uri: "http://acs.amazonaws.com/groups/global/AllUsers" }, permission: "READ" }] },
-    versioning: {}
+    name: "acme-public-read",
+    creation_date: 2024-03-01,
+    acl: {
+      owner: { id: "owner-canonical-id" },
+      grants: [
+        {
+          grantee: { type: "CanonicalUser", id: "owner-canonical-id" },
+          permission: "FULL_CONTROL",
+        },
+        {
+          grantee: { type: "Group", uri: "http://acs.amazonaws.com/groups/global/AllUsers" },
+          permission: "READ",
+        },
+      ],
+    },
+    versioning: {},
   }
   given aws.s3.bucket neutralised {
-    name: "acme-public-read-blocked", creation_date: 2024-03-01,
-    acl: { owner: { id: "owner-canonical-id" },
-           grants: [{ grantee: { type: "Group", uri: "http://acs.amazonaws.com/groups/global/AllUsers" }, permission: "READ" }] },
-    public_access_block: { block_public_acls: true, ignore_public_acls: true,
-                           block_public_policy: true, restrict_public_buckets: true },
-    versioning: {}
+    name: "acme-public-read-blocked",
+    creation_date: 2024-03-01,
+    acl: {
+      owner: { id: "owner-canonical-id" },
+      grants: [
+        {
+          grantee: { type: "Group", uri: "http://acs.amazonaws.com/groups/global/AllUsers" },
+          permission: "READ",
+        },
+      ],
+    },
+    public_access_block: {
+      block_public_acls: true,
+      ignore_public_acls: true,
+      block_public_policy: true,
+      restrict_public_buckets: true,
+    },
+    versioning: {},
   }
   given aws.s3.bucket private {
-    name: "acme-private", creation_date: 2024-03-01,
-    acl: { owner: { id: "owner-canonical-id" },
-           grants: [{ grantee: { type: "CanonicalUser", id: "owner-canonical-id" }, permission: "FULL_CONTROL" }] },
-    versioning: {}
+    name: "acme-private",
+    creation_date: 2024-03-01,
+    acl: {
+      owner: { id: "owner-canonical-id" },
+      grants: [
+        {
+          grantee: { type: "CanonicalUser", id: "owner-canonical-id" },
+          permission: "FULL_CONTROL",
+        },
+      ],
+    },
+    versioning: {},
   }
   expect s3_public_read_acl fails public
   expect s3_public_read_acl passes neutralised
@@ -76,10 +110,21 @@ test "an AllUsers READ grant fails; the same grant under ignore_public_acls pass
 
 test "AuthenticatedUsers counts as public" {
   given aws.s3.bucket any_aws {
-    name: "acme-any-aws-account", creation_date: 2024-03-01,
-    acl: { owner: { id: "owner-canonical-id" },
-           grants: [{ grantee: { type: "Group", uri: "http://acs.amazonaws.com/groups/global/AuthenticatedUsers" }, permission: "FULL_CONTROL" }] },
-    versioning: {}
+    name: "acme-any-aws-account",
+    creation_date: 2024-03-01,
+    acl: {
+      owner: { id: "owner-canonical-id" },
+      grants: [
+        {
+          grantee: {
+            type: "Group",
+            uri: "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
+          },
+          permission: "FULL_CONTROL",
+        },
+      ],
+    },
+    versioning: {},
   }
   expect s3_public_read_acl fails any_aws
   expect s3_public_write_acl fails any_aws
@@ -88,16 +133,17 @@ test "AuthenticatedUsers counts as public" {
 /// Public write lets anyone upload (malware hosting, cost attacks) or
 /// overwrite and delete your objects.
 policy s3_public_write_acl {
-  title       "S3 bucket ACL grants public write access"
+  title "S3 bucket ACL grants public write access"
   description "A grant of the bucket ACL gives WRITE, WRITE_ACP or FULL_CONTROL to the AllUsers or AuthenticatedUsers group, and Block Public Access does not ignore public ACLs."
-  severity    critical
-  category    security
+  severity critical
+  category security
   remediation "Remove the public grants from the bucket ACL at once and turn on Block Public Access; review the bucket's objects for tampering."
   tags ["aws-fsbp:S3.3", "pacbot:check-for-s3-global-access"]
 
   rule on aws.s3.bucket {
-    let public_writes = count g in acl.grants:
-      is_public_grant(g) and g.permission in ["WRITE", "WRITE_ACP", "FULL_CONTROL"]
+    let public_writes =
+      count g in acl.grants:
+        is_public_grant(g) and g.permission in ["WRITE", "WRITE_ACP", "FULL_CONTROL"]
     violation when public_writes > 0 and not ignores_public_acls(self)
     message "bucket {name} ({region}) has {public_writes} ACL grant(s) giving public write access"
   }
@@ -107,16 +153,32 @@ policy s3_public_write_acl {
 
 test "an AllUsers WRITE grant fails; an AllUsers READ grant is not a write" {
   given aws.s3.bucket writable {
-    name: "acme-dropbox", creation_date: 2024-03-01,
-    acl: { owner: { id: "owner-canonical-id" },
-           grants: [{ grantee: { type: "Group", uri: "http://acs.amazonaws.com/groups/global/AllUsers" }, permission: "WRITE" }] },
-    versioning: {}
+    name: "acme-dropbox",
+    creation_date: 2024-03-01,
+    acl: {
+      owner: { id: "owner-canonical-id" },
+      grants: [
+        {
+          grantee: { type: "Group", uri: "http://acs.amazonaws.com/groups/global/AllUsers" },
+          permission: "WRITE",
+        },
+      ],
+    },
+    versioning: {},
   }
   given aws.s3.bucket readable {
-    name: "acme-readable", creation_date: 2024-03-01,
-    acl: { owner: { id: "owner-canonical-id" },
-           grants: [{ grantee: { type: "Group", uri: "http://acs.amazonaws.com/groups/global/AllUsers" }, permission: "READ" }] },
-    versioning: {}
+    name: "acme-readable",
+    creation_date: 2024-03-01,
+    acl: {
+      owner: { id: "owner-canonical-id" },
+      grants: [
+        {
+          grantee: { type: "Group", uri: "http://acs.amazonaws.com/groups/global/AllUsers" },
+          permission: "READ",
+        },
+      ],
+    },
+    versioning: {},
   }
   expect s3_public_write_acl fails writable
   expect s3_public_write_acl passes readable
@@ -125,39 +187,50 @@ test "an AllUsers WRITE grant fails; an AllUsers READ grant is not a write" {
 /// A bucket policy with a `"Principal": "*"` statement and no restricting
 /// condition makes the bucket public (S3's own policy-status analysis).
 policy s3_policy_public {
-  title       "S3 bucket policy makes the bucket public"
+  title "S3 bucket policy makes the bucket public"
   description "GetBucketPolicyStatus reports `is_public`, and Block Public Access's restrict_public_buckets is off (with it on, only AWS services and the owner account can use the public statements)."
-  severity    critical
-  category    security
+  severity critical
+  category security
   remediation "Remove or condition the public statements of the bucket policy (aws:SourceVpce, aws:PrincipalOrgID, …); serve public content through CloudFront with origin access control."
   tags ["aws-fsbp:S3.2", "aws-fsbp:S3.3", "pacbot:check-for-s3-global-access"]
 
   rule on aws.s3.bucket {
-    violation when (policy_status?.is_public ?? false)
+    violation when
+      (policy_status?.is_public ?? false)
       and not (public_access_block?.restrict_public_buckets ?? false)
     message "bucket {name} ({region}) is public through its bucket policy"
   }
 
-  autofix block_s3_public_access() after 24h notify tags["owner"] ?? "secops@example.com"
+  autofix block_s3_public_access() after 1d notify tags["owner"] ?? "secops@example.com"
 }
 
 test "a public policy fails; a non-public policy and a restricted public policy pass" {
   given aws.s3.bucket public_policy {
-    name: "acme-public-policy", creation_date: 2024-03-01,
-    acl: { owner: { id: "owner-canonical-id" } }, versioning: {},
-    policy_status: { is_public: true }
+    name: "acme-public-policy",
+    creation_date: 2024-03-01,
+    acl: { owner: { id: "owner-canonical-id" } },
+    versioning: {},
+    policy_status: { is_public: true },
   }
   given aws.s3.bucket private_policy {
-    name: "acme-private-policy", creation_date: 2024-03-01,
-    acl: { owner: { id: "owner-canonical-id" } }, versioning: {},
-    policy_status: { is_public: false }
+    name: "acme-private-policy",
+    creation_date: 2024-03-01,
+    acl: { owner: { id: "owner-canonical-id" } },
+    versioning: {},
+    policy_status: { is_public: false },
   }
   given aws.s3.bucket restricted {
-    name: "acme-restricted", creation_date: 2024-03-01,
-    acl: { owner: { id: "owner-canonical-id" } }, versioning: {},
+    name: "acme-restricted",
+    creation_date: 2024-03-01,
+    acl: { owner: { id: "owner-canonical-id" } },
+    versioning: {},
     policy_status: { is_public: true },
-    public_access_block: { block_public_acls: false, ignore_public_acls: false,
-                           block_public_policy: false, restrict_public_buckets: true }
+    public_access_block: {
+      block_public_acls: false,
+      ignore_public_acls: false,
+      block_public_policy: false,
+      restrict_public_buckets: true,
+    },
   }
   expect s3_policy_public fails public_policy
   expect s3_policy_public passes private_policy
@@ -167,10 +240,10 @@ test "a public policy fails; a non-public policy and a restricted public policy 
 /// Block Public Access is the guard rail that keeps a future ACL or policy
 /// mistake from publishing the bucket.
 policy s3_public_access_block_missing {
-  title       "S3 bucket does not block public access"
+  title "S3 bucket does not block public access"
   description "Not all four bucket-level Block Public Access settings are on (block_public_acls, ignore_public_acls, block_public_policy, restrict_public_buckets), or none is configured. Account-level settings are not modelled. Intentionally public buckets (static websites) need an exception."
-  severity    high
-  category    security
+  severity high
+  category security
   remediation "Turn on all four Block Public Access settings for the bucket (aws s3api put-public-access-block) and at the account level."
   tags ["cis-aws-1.5:2.1.5", "aws-fsbp:S3.8", "pacbot:check-for-s3-global-access"]
 
@@ -179,25 +252,39 @@ policy s3_public_access_block_missing {
     message "bucket {name} ({region}) does not turn on all four Block Public Access settings"
   }
 
-  autofix block_s3_public_access() after 72h notify tags["owner"] ?? "secops@example.com"
+  autofix block_s3_public_access() after 3d notify tags["owner"] ?? "secops@example.com"
 }
 
 test "no block and a partial block fail; a full block passes" {
   given aws.s3.bucket none_set {
-    name: "acme-no-bpa", creation_date: 2024-03-01,
-    acl: { owner: { id: "owner-canonical-id" } }, versioning: {}
+    name: "acme-no-bpa",
+    creation_date: 2024-03-01,
+    acl: { owner: { id: "owner-canonical-id" } },
+    versioning: {},
   }
   given aws.s3.bucket partial {
-    name: "acme-partial-bpa", creation_date: 2024-03-01,
-    acl: { owner: { id: "owner-canonical-id" } }, versioning: {},
-    public_access_block: { block_public_acls: true, ignore_public_acls: true,
-                           block_public_policy: false, restrict_public_buckets: true }
+    name: "acme-partial-bpa",
+    creation_date: 2024-03-01,
+    acl: { owner: { id: "owner-canonical-id" } },
+    versioning: {},
+    public_access_block: {
+      block_public_acls: true,
+      ignore_public_acls: true,
+      block_public_policy: false,
+      restrict_public_buckets: true,
+    },
   }
   given aws.s3.bucket full {
-    name: "acme-full-bpa", creation_date: 2024-03-01,
-    acl: { owner: { id: "owner-canonical-id" } }, versioning: {},
-    public_access_block: { block_public_acls: true, ignore_public_acls: true,
-                           block_public_policy: true, restrict_public_buckets: true }
+    name: "acme-full-bpa",
+    creation_date: 2024-03-01,
+    acl: { owner: { id: "owner-canonical-id" } },
+    versioning: {},
+    public_access_block: {
+      block_public_acls: true,
+      ignore_public_acls: true,
+      block_public_policy: true,
+      restrict_public_buckets: true,
+    },
   }
   expect s3_public_access_block_missing fails none_set
   expect s3_public_access_block_missing fails partial
@@ -212,10 +299,10 @@ test "no block and a partial block fail; a full block passes" {
 /// Since January 2023 S3 applies SSE-S3 to new buckets itself; a bucket
 /// still reporting none is old or unreadable and worth a look.
 policy s3_default_encryption_missing {
-  title       "S3 bucket has no default encryption"
+  title "S3 bucket has no default encryption"
   description "GetBucketEncryption returned no rule with a default server-side encryption (SSE-S3, SSE-KMS or DSSE-KMS)."
-  severity    medium
-  category    security
+  severity medium
+  category security
   remediation "Set default encryption on the bucket (aws s3api put-bucket-encryption), with SSE-KMS and a bucket key for sensitive data."
   tags ["cis-aws-1.5:2.1.1", "aws-fsbp:S3.4"]
 
@@ -227,20 +314,36 @@ policy s3_default_encryption_missing {
 
 test "a bucket without encryption fails; SSE-S3 and SSE-KMS pass" {
   given aws.s3.bucket plain {
-    name: "acme-plain", creation_date: 2019-06-01,
-    acl: { owner: { id: "owner-canonical-id" } }, versioning: {}
+    name: "acme-plain",
+    creation_date: 2019-06-01,
+    acl: { owner: { id: "owner-canonical-id" } },
+    versioning: {},
   }
   given aws.s3.bucket sse_s3 {
-    name: "acme-sse-s3", creation_date: 2024-03-01,
-    acl: { owner: { id: "owner-canonical-id" } }, versioning: {},
-    encryption: { rules: [{ apply_server_side_encryption_by_default: { sse_algorithm: "AES256" } }] }
+    name: "acme-sse-s3",
+    creation_date: 2024-03-01,
+    acl: { owner: { id: "owner-canonical-id" } },
+    versioning: {},
+    encryption: {
+      rules: [{ apply_server_side_encryption_by_default: { sse_algorithm: "AES256" } }],
+    },
   }
   given aws.s3.bucket sse_kms {
-    name: "acme-sse-kms", creation_date: 2024-03-01,
-    acl: { owner: { id: "owner-canonical-id" } }, versioning: {},
-    encryption: { rules: [{ apply_server_side_encryption_by_default:
-                              { sse_algorithm: "aws:kms", kms_master_key_id: "alias/data" },
-                            bucket_key_enabled: true }] }
+    name: "acme-sse-kms",
+    creation_date: 2024-03-01,
+    acl: { owner: { id: "owner-canonical-id" } },
+    versioning: {},
+    encryption: {
+      rules: [
+        {
+          apply_server_side_encryption_by_default: {
+            sse_algorithm: "aws:kms",
+            kms_master_key_id: "alias/data",
+          },
+          bucket_key_enabled: true,
+        },
+      ],
+    },
   }
   expect s3_default_encryption_missing fails plain
   expect s3_default_encryption_missing passes sse_s3
@@ -249,9 +352,11 @@ test "a bucket without encryption fails; SSE-S3 and SSE-KMS pass" {
 
 test "an encryption configuration with an empty rule is not encryption" {
   given aws.s3.bucket empty_rule {
-    name: "acme-empty-rule", creation_date: 2020-01-01,
-    acl: { owner: { id: "owner-canonical-id" } }, versioning: {},
-    encryption: { rules: [{ bucket_key_enabled: false }] }
+    name: "acme-empty-rule",
+    creation_date: 2020-01-01,
+    acl: { owner: { id: "owner-canonical-id" } },
+    versioning: {},
+    encryption: { rules: [{ bucket_key_enabled: false }] },
   }
   expect s3_default_encryption_missing fails empty_rule
 }
@@ -259,10 +364,10 @@ test "an encryption configuration with an empty rule is not encryption" {
 /// Versioning keeps overwritten and deleted objects recoverable (accidents,
 /// ransomware); replication and Object Lock require it.
 policy s3_versioning_disabled {
-  title       "S3 bucket versioning is not enabled"
+  title "S3 bucket versioning is not enabled"
   description "The bucket's versioning status is not `Enabled`: never enabled, or `Suspended`."
-  severity    medium
-  category    operations
+  severity medium
+  category operations
   remediation "Enable versioning (aws s3api put-bucket-versioning --versioning-configuration Status=Enabled) and add a lifecycle rule expiring noncurrent versions."
   tags ["aws-fsbp:S3.14"]
 
@@ -275,16 +380,22 @@ policy s3_versioning_disabled {
 
 test "never-enabled and suspended versioning fail; enabled passes" {
   given aws.s3.bucket never {
-    name: "acme-unversioned", creation_date: 2024-03-01,
-    acl: { owner: { id: "owner-canonical-id" } }, versioning: {}
+    name: "acme-unversioned",
+    creation_date: 2024-03-01,
+    acl: { owner: { id: "owner-canonical-id" } },
+    versioning: {},
   }
   given aws.s3.bucket suspended {
-    name: "acme-suspended", creation_date: 2024-03-01,
-    acl: { owner: { id: "owner-canonical-id" } }, versioning: { status: "Suspended" }
+    name: "acme-suspended",
+    creation_date: 2024-03-01,
+    acl: { owner: { id: "owner-canonical-id" } },
+    versioning: { status: "Suspended" },
   }
   given aws.s3.bucket enabled {
-    name: "acme-versioned", creation_date: 2024-03-01,
-    acl: { owner: { id: "owner-canonical-id" } }, versioning: { status: "Enabled" }
+    name: "acme-versioned",
+    creation_date: 2024-03-01,
+    acl: { owner: { id: "owner-canonical-id" } },
+    versioning: { status: "Enabled" },
   }
   expect s3_versioning_disabled fails never
   expect s3_versioning_disabled fails suspended
@@ -295,10 +406,10 @@ test "never-enabled and suspended versioning fail; enabled passes" {
 /// should take the root user's MFA, so that stolen credentials cannot wipe
 /// the history.
 policy s3_mfa_delete_disabled {
-  title       "Confidential bucket does not have MFA delete"
+  title "Confidential bucket does not have MFA delete"
   description "A bucket in the asset group `critical_data_buckets` (data-classification confidential or restricted) does not have MFA delete enabled."
-  severity    medium
-  category    security
+  severity medium
+  category security
   remediation "Enable versioning with MFA delete, as the root user with its MFA device: aws s3api put-bucket-versioning --versioning-configuration Status=Enabled,MFADelete=Enabled --mfa '<serial> <code>'."
   tags ["cis-aws-1.5:2.1.3"]
 
@@ -311,19 +422,25 @@ policy s3_mfa_delete_disabled {
 
 test "a restricted bucket without MFA delete fails; one with MFA delete passes; internal data is out of scope" {
   given aws.s3.bucket restricted {
-    name: "acme-pii", creation_date: 2024-03-01,
-    acl: { owner: { id: "owner-canonical-id" } }, versioning: { status: "Enabled" },
-    tags: { "data-classification": "Restricted" }
+    name: "acme-pii",
+    creation_date: 2024-03-01,
+    acl: { owner: { id: "owner-canonical-id" } },
+    versioning: { status: "Enabled" },
+    tags: { "data-classification": "Restricted" },
   }
   given aws.s3.bucket protected {
-    name: "acme-pii-protected", creation_date: 2024-03-01,
-    acl: { owner: { id: "owner-canonical-id" } }, versioning: { status: "Enabled", mfa_delete: "Enabled" },
-    tags: { "data-classification": "confidential" }
+    name: "acme-pii-protected",
+    creation_date: 2024-03-01,
+    acl: { owner: { id: "owner-canonical-id" } },
+    versioning: { status: "Enabled", mfa_delete: "Enabled" },
+    tags: { "data-classification": "confidential" },
   }
   given aws.s3.bucket internal {
-    name: "acme-internal", creation_date: 2024-03-01,
-    acl: { owner: { id: "owner-canonical-id" } }, versioning: {},
-    tags: { "data-classification": "internal" }
+    name: "acme-internal",
+    creation_date: 2024-03-01,
+    acl: { owner: { id: "owner-canonical-id" } },
+    versioning: {},
+    tags: { "data-classification": "internal" },
   }
   expect s3_mfa_delete_disabled fails restricted
   expect s3_mfa_delete_disabled passes protected
@@ -338,10 +455,10 @@ test "a restricted bucket without MFA delete fails; one with MFA delete passes; 
 /// Server access logs record every request to the bucket: needed to
 /// investigate a leak and to prove who read what.
 policy s3_access_logging_disabled {
-  title       "S3 bucket server access logging is off"
+  title "S3 bucket server access logging is off"
   description "GetBucketLogging returns no LoggingEnabled target. Log-target buckets themselves should be excepted (logging a log bucket into itself loops)."
-  severity    low
-  category    security
+  severity low
+  category security
   remediation "Enable server access logging to a dedicated log bucket (aws s3api put-bucket-logging), or CloudTrail S3 data events."
   tags ["aws-fsbp:S3.9", "pacbot:check-for-s3-access-logs"]
 
@@ -353,13 +470,17 @@ policy s3_access_logging_disabled {
 
 test "a bucket without logging fails; a logged bucket passes" {
   given aws.s3.bucket silent {
-    name: "acme-silent", creation_date: 2024-03-01,
-    acl: { owner: { id: "owner-canonical-id" } }, versioning: {}
+    name: "acme-silent",
+    creation_date: 2024-03-01,
+    acl: { owner: { id: "owner-canonical-id" } },
+    versioning: {},
   }
   given aws.s3.bucket logged {
-    name: "acme-logged", creation_date: 2024-03-01,
-    acl: { owner: { id: "owner-canonical-id" } }, versioning: {},
-    logging: { target_bucket: "acme-access-logs", target_prefix: "s3/acme-logged/" }
+    name: "acme-logged",
+    creation_date: 2024-03-01,
+    acl: { owner: { id: "owner-canonical-id" } },
+    versioning: {},
+    logging: { target_bucket: "acme-access-logs", target_prefix: "s3/acme-logged/" },
   }
   expect s3_access_logging_disabled fails silent
   expect s3_access_logging_disabled passes logged

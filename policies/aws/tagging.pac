@@ -16,11 +16,11 @@ package policies.aws.tagging
 /// case). Terminated instances are left out.
 group production {
   title "Production workloads"
-  aws.ec2.instance       where state.name != "terminated" and is_production_env(tags)
-  aws.ec2.volume         where is_production_env(tags)
-  aws.ec2.snapshot       where is_production_env(tags)
+  aws.ec2.instance where state.name != "terminated" and is_production_env(tags)
+  aws.ec2.volume where is_production_env(tags)
+  aws.ec2.snapshot where is_production_env(tags)
   aws.ec2.security_group where is_production_env(tags)
-  aws.s3.bucket          where is_production_env(tags)
+  aws.s3.bucket where is_production_env(tags)
 }
 
 /// Sandbox resources: tagged `env=sandbox`. Used by the sticky exception
@@ -28,9 +28,9 @@ group production {
 group sandbox_resources {
   title "Sandbox"
   aws.ec2.instance where (tags["env"] ?? "") == "sandbox"
-  aws.ec2.volume   where (tags["env"] ?? "") == "sandbox"
+  aws.ec2.volume where (tags["env"] ?? "") == "sandbox"
   aws.ec2.snapshot where (tags["env"] ?? "") == "sandbox"
-  aws.s3.bucket    where (tags["env"] ?? "") == "sandbox"
+  aws.s3.bucket where (tags["env"] ?? "") == "sandbox"
 }
 
 // ---------------------------------------------------------------------------
@@ -38,19 +38,23 @@ group sandbox_resources {
 // ---------------------------------------------------------------------------
 
 /// True when the `env` tag says production (`prod` or `production`, any case).
-fn is_production_env(tags: map<string>) -> bool =
-  lower(tags["env"] ?? "") in ["prod", "production"]
+fn is_production_env(tags: map<string>) -> bool = lower(tags["env"] ?? "") in ["prod", "production"]
 
 /// The tags every production instance must carry, with a non-empty value.
-fn instance_mandatory_tags() -> list<string> =
-  ["owner", "cost-center", "app"]
+fn instance_mandatory_tags() -> list<string> = ["owner", "cost-center", "app"]
 
 /// The tags every volume, snapshot and bucket must carry, with a non-empty value.
 fn storage_mandatory_tags() -> list<string> = ["owner", "cost-center"]
 
 /// The allowed values of the `env` tag.
-fn allowed_env_values() -> list<string> =
-  ["prod", "production", "staging", "test", "dev", "sandbox"]
+fn allowed_env_values() -> list<string> = [
+  "prod",
+  "production",
+  "staging",
+  "test",
+  "dev",
+  "sandbox",
+]
 
 // ---------------------------------------------------------------------------
 // Policies
@@ -59,10 +63,10 @@ fn allowed_env_values() -> list<string> =
 /// Without owner and cost-center tags nobody can be paged for a production
 /// incident and nobody pays for the instance.
 policy instance_mandatory_tags {
-  title       "Production instance lacks mandatory tags"
+  title "Production instance lacks mandatory tags"
   description "A production instance (asset group `production`) lacks one of the tags owner, cost-center, app, or has it empty."
-  severity    medium
-  category    tagging
+  severity medium
+  category tagging
   remediation "Add the missing tags to the instance (and to its launch template or Auto Scaling group so that replacements inherit them)."
   tags ["pacbot:check-for-missing-mandatory-tags", "tagging-standard"]
 
@@ -78,17 +82,29 @@ policy instance_mandatory_tags {
 
 test "a production instance without cost-center fails; a fully tagged one passes" {
   given aws.ec2.instance partial {
-    instance_id: "i-0partial", image_id: "ami-1", instance_type: "m6i.large",
-    launch_time: 2026-01-01T00:00:00Z, state: { code: 16, name: "running" },
-    placement: { availability_zone: "us-east-1a", tenancy: "default" }, monitoring: { state: "enabled" },
-    tags: { env: "prod", owner: "payments@example.com", app: "checkout" }
+    instance_id: "i-0partial",
+    image_id: "ami-1",
+    instance_type: "m6i.large",
+    launch_time: 2026-01-01,
+    state: { code: 16, name: "running" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "enabled" },
+    tags: { env: "prod", owner: "payments@example.com", app: "checkout" },
   }
   given aws.ec2.instance complete {
-    instance_id: "i-0complete", image_id: "ami-1", instance_type: "m6i.large",
-    launch_time: 2026-01-01T00:00:00Z, state: { code: 16, name: "running" },
-    placement: { availability_zone: "us-east-1a", tenancy: "default" }, monitoring: { state: "enabled" },
-    tags: { env: "Production", owner: "payments@example.com", "cost-center": "CC-1042",
-            app: "checkout" }
+    instance_id: "i-0complete",
+    image_id: "ami-1",
+    instance_type: "m6i.large",
+    launch_time: 2026-01-01,
+    state: { code: 16, name: "running" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "enabled" },
+    tags: {
+      env: "Production",
+      owner: "payments@example.com",
+      "cost-center": "CC-1042",
+      app: "checkout",
+    },
   }
   expect instance_mandatory_tags fails partial
   expect instance_mandatory_tags passes complete
@@ -98,22 +114,34 @@ test "a production instance without cost-center fails; a fully tagged one passes
 
 test "an empty tag value is missing; non-production instances are outside the group" {
   given aws.ec2.instance empty_owner {
-    instance_id: "i-0emptyowner", image_id: "ami-1", instance_type: "m6i.large",
-    launch_time: 2026-01-01T00:00:00Z, state: { code: 16, name: "running" },
-    placement: { availability_zone: "us-east-1a", tenancy: "default" }, monitoring: { state: "enabled" },
-    tags: { env: "prod", owner: "", "cost-center": "CC-1042", app: "checkout" }
+    instance_id: "i-0emptyowner",
+    image_id: "ami-1",
+    instance_type: "m6i.large",
+    launch_time: 2026-01-01,
+    state: { code: 16, name: "running" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "enabled" },
+    tags: { env: "prod", owner: "", "cost-center": "CC-1042", app: "checkout" },
   }
   given aws.ec2.instance staging {
-    instance_id: "i-0staging", image_id: "ami-1", instance_type: "t3.small",
-    launch_time: 2026-01-01T00:00:00Z, state: { code: 16, name: "running" },
-    placement: { availability_zone: "us-east-1a", tenancy: "default" }, monitoring: { state: "disabled" },
-    tags: { env: "staging" }
+    instance_id: "i-0staging",
+    image_id: "ami-1",
+    instance_type: "t3.small",
+    launch_time: 2026-01-01,
+    state: { code: 16, name: "running" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "disabled" },
+    tags: { env: "staging" },
   }
   given aws.ec2.instance terminated {
-    instance_id: "i-0terminated", image_id: "ami-1", instance_type: "t3.small",
-    launch_time: 2026-01-01T00:00:00Z, state: { code: 48, name: "terminated" },
-    placement: { availability_zone: "us-east-1a", tenancy: "default" }, monitoring: { state: "disabled" },
-    tags: { env: "prod" }
+    instance_id: "i-0terminated",
+    image_id: "ami-1",
+    instance_type: "t3.small",
+    launch_time: 2026-01-01,
+    state: { code: 48, name: "terminated" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "disabled" },
+    tags: { env: "prod" },
   }
   expect instance_mandatory_tags fails empty_owner
   expect production excludes staging
@@ -124,12 +152,16 @@ test "an empty tag value is missing; non-production instances are outside the gr
 /// that created them; untagged storage is the largest source of orphaned
 /// spend.
 policy storage_mandatory_tags {
-  title       "Volume, snapshot or bucket lacks owner or cost-center tags"
+  title "Volume, snapshot or bucket lacks owner or cost-center tags"
   description "An EBS volume, EBS snapshot or S3 bucket lacks the `owner` or `cost-center` tag, or has it empty."
-  severity    low
-  category    tagging
+  severity low
+  category tagging
   remediation "Tag the resource with owner and cost-center; for volumes, enable tag propagation from the instance (launch template TagSpecifications), for snapshots, copy tags in AWS Backup / DLM."
-  tags ["pacbot:check-for-missing-mandatory-tags", "pacbot:check-for-unused-or-untagged-ebs-rule", "tagging-standard"]
+  tags [
+    "pacbot:check-for-missing-mandatory-tags",
+    "pacbot:check-for-unused-or-untagged-ebs-rule",
+    "tagging-standard",
+  ]
 
   rule volumes on aws.ec2.volume {
     let missing = missing_keys(tags, storage_mandatory_tags())
@@ -155,23 +187,43 @@ policy storage_mandatory_tags {
 
 test "an untagged volume and snapshot fail; tagged ones pass" {
   given aws.ec2.volume bare {
-    volume_id: "vol-0bare", size: 100, volume_type: "gp3", state: "in-use",
-    availability_zone: "us-east-1a", create_time: 2026-01-01, encrypted: true
+    volume_id: "vol-0bare",
+    size: 100,
+    volume_type: "gp3",
+    state: "in-use",
+    availability_zone: "us-east-1a",
+    create_time: 2026-01-01,
+    encrypted: true,
   }
   given aws.ec2.volume tagged {
-    volume_id: "vol-0tagged", size: 100, volume_type: "gp3", state: "in-use",
-    availability_zone: "us-east-1a", create_time: 2026-01-01, encrypted: true,
-    tags: { owner: "data@example.com", "cost-center": "CC-7" }
+    volume_id: "vol-0tagged",
+    size: 100,
+    volume_type: "gp3",
+    state: "in-use",
+    availability_zone: "us-east-1a",
+    create_time: 2026-01-01,
+    encrypted: true,
+    tags: { owner: "data@example.com", "cost-center": "CC-7" },
   }
   given aws.ec2.snapshot bare_snap {
-    snapshot_id: "snap-0bare", volume_id: "vol-0bare", volume_size: 100, state: "completed",
-    start_time: 2026-02-01, owner_id: "111122223333", encrypted: true,
-    tags: { owner: "data@example.com" }
+    snapshot_id: "snap-0bare",
+    volume_id: "vol-0bare",
+    volume_size: 100,
+    state: "completed",
+    start_time: 2026-02-01,
+    owner_id: "111122223333",
+    encrypted: true,
+    tags: { owner: "data@example.com" },
   }
   given aws.ec2.snapshot tagged_snap {
-    snapshot_id: "snap-0tagged", volume_id: "vol-0tagged", volume_size: 100, state: "completed",
-    start_time: 2026-02-01, owner_id: "111122223333", encrypted: true,
-    tags: { owner: "data@example.com", "cost-center": "CC-7" }
+    snapshot_id: "snap-0tagged",
+    volume_id: "vol-0tagged",
+    volume_size: 100,
+    state: "completed",
+    start_time: 2026-02-01,
+    owner_id: "111122223333",
+    encrypted: true,
+    tags: { owner: "data@example.com", "cost-center": "CC-7" },
   }
   expect storage_mandatory_tags.volumes fails bare
   expect storage_mandatory_tags.volumes passes tagged
@@ -181,9 +233,11 @@ test "an untagged volume and snapshot fail; tagged ones pass" {
 
 test "a bucket without cost-center fails" {
   given aws.s3.bucket logs {
-    name: "acme-untagged-logs", creation_date: 2025-05-01,
+    name: "acme-untagged-logs",
+    creation_date: 2025-05-01,
     acl: { owner: { id: "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be" } },
-    versioning: {}, tags: { owner: "platform@example.com" }
+    versioning: {},
+    tags: { owner: "platform@example.com" },
   }
   expect storage_mandatory_tags.buckets fails logs
 }
@@ -199,14 +253,24 @@ sticky exception sandbox for storage_mandatory_tags {
 test "the sandbox sticky exception exempts untagged sandbox storage only" {
   now 2026-11-01
   given aws.ec2.volume scratch {
-    volume_id: "vol-0scratch", size: 10, volume_type: "gp3", state: "available",
-    availability_zone: "us-east-1a", create_time: 2026-10-01, encrypted: true,
-    tags: { env: "sandbox" }
+    volume_id: "vol-0scratch",
+    size: 10,
+    volume_type: "gp3",
+    state: "available",
+    availability_zone: "us-east-1a",
+    create_time: 2026-10-01,
+    encrypted: true,
+    tags: { env: "sandbox" },
   }
   given aws.ec2.volume prod_vol {
-    volume_id: "vol-0prodbare", size: 10, volume_type: "gp3", state: "in-use",
-    availability_zone: "us-east-1a", create_time: 2026-10-01, encrypted: true,
-    tags: { env: "prod" }
+    volume_id: "vol-0prodbare",
+    size: 10,
+    volume_type: "gp3",
+    state: "in-use",
+    availability_zone: "us-east-1a",
+    create_time: 2026-10-01,
+    encrypted: true,
+    tags: { env: "prod" },
   }
   expect storage_mandatory_tags fails scratch
   expect sandbox exempts scratch
@@ -218,10 +282,10 @@ test "the sandbox sticky exception exempts untagged sandbox storage only" {
 /// Reports, groups and exceptions key on `env`; a typo (`prd`, `Prod `)
 /// silently moves a resource out of its group.
 policy env_tag_invalid {
-  title       "Missing or non-standard env tag"
+  title "Missing or non-standard env tag"
   description "The `env` tag is absent or not one of prod, production, staging, test, dev, sandbox (lower case). Applies to instances (not terminated) and buckets."
-  severity    low
-  category    tagging
+  severity low
+  category tagging
   remediation "Set env to one of the allowed values."
   tags ["tagging-standard"]
 
@@ -236,26 +300,37 @@ policy env_tag_invalid {
     message "bucket {name} has env tag {env}; allowed: prod, production, staging, test, dev, sandbox"
   }
 
-  autofix tag_resource(key: "compliance-env-tag", value: "invalid") after 72h notify tags["owner"] ?? "cloud-governance@example.com"
+  autofix tag_resource(key: "compliance-env-tag", value: "invalid")
+    after 3d
+    notify tags["owner"] ?? "cloud-governance@example.com"
 }
 
 test "a typo and a missing env tag fail; dev passes" {
   given aws.ec2.instance typo {
-    instance_id: "i-0typo", image_id: "ami-1", instance_type: "t3.micro",
-    launch_time: 2026-01-01T00:00:00Z, state: { code: 16, name: "running" },
-    placement: { availability_zone: "us-east-1a", tenancy: "default" }, monitoring: { state: "disabled" },
-    tags: { env: "prd" }
+    instance_id: "i-0typo",
+    image_id: "ami-1",
+    instance_type: "t3.micro",
+    launch_time: 2026-01-01,
+    state: { code: 16, name: "running" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "disabled" },
+    tags: { env: "prd" },
   }
   given aws.s3.bucket untagged {
-    name: "acme-no-env", creation_date: 2025-05-01,
+    name: "acme-no-env",
+    creation_date: 2025-05-01,
     acl: { owner: { id: "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be" } },
-    versioning: {}
+    versioning: {},
   }
   given aws.ec2.instance dev {
-    instance_id: "i-0dev", image_id: "ami-1", instance_type: "t3.micro",
-    launch_time: 2026-01-01T00:00:00Z, state: { code: 16, name: "running" },
-    placement: { availability_zone: "us-east-1a", tenancy: "default" }, monitoring: { state: "disabled" },
-    tags: { env: "dev" }
+    instance_id: "i-0dev",
+    image_id: "ami-1",
+    instance_type: "t3.micro",
+    launch_time: 2026-01-01,
+    state: { code: 16, name: "running" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "disabled" },
+    tags: { env: "dev" },
   }
   expect env_tag_invalid.instances fails typo
   expect env_tag_invalid.buckets fails untagged

@@ -5,33 +5,46 @@ package policies.aws.vpc
 /// Without flow logs there is no record of who talked to what: incident
 /// response, anomaly detection and GuardDuty-style analysis all start there.
 policy vpc_flow_logs_disabled {
-  title       "VPC has no active flow log"
+  title "VPC has no active flow log"
   description "No aws.ec2.flow_log with status ACTIVE has this VPC as its `resource_id`. A cross-resource check: flow logs on individual subnets or ENIs do not count. CIS asks for at least rejected traffic to be logged; any traffic type passes here."
-  severity    medium
-  category    security
+  severity medium
+  category security
   remediation "Create a flow log for the VPC (traffic type ALL or REJECT) to CloudWatch Logs or S3: aws ec2 create-flow-logs --resource-type VPC --resource-ids <vpc-id> --traffic-type ALL ..."
   tags ["cis-aws-1.5:3.9", "aws-fsbp:EC2.6", "pacbot:check-for-vpc-flowlog-enabled"]
 
   rule on aws.ec2.vpc {
-    violation when state == "available"
-      and none fl in aws.ec2.flow_log where fl.resource_id == vpc_id and fl.flow_log_status == "ACTIVE"
+    violation when
+      state == "available"
+      and none fl in aws.ec2.flow_log: fl.resource_id == vpc_id and fl.flow_log_status == "ACTIVE"
     message "VPC {vpc_id} ({cidr_block}, default: {is_default}) has no active flow log"
   }
 }
 
 test "a VPC without a flow log fails; a VPC with an active flow log passes" {
   given aws.ec2.vpc unlogged {
-    vpc_id: "vpc-0unlogged", cidr_block: 10.1.0.0/16, state: "available", owner_id: "111122223333",
-    is_default: false, instance_tenancy: "default"
+    vpc_id: "vpc-0unlogged",
+    cidr_block: 10.1.0.0/16,
+    state: "available",
+    owner_id: "111122223333",
+    is_default: false,
+    instance_tenancy: "default",
   }
   given aws.ec2.vpc logged {
-    vpc_id: "vpc-0logged", cidr_block: 10.2.0.0/16, state: "available", owner_id: "111122223333",
-    is_default: false, instance_tenancy: "default"
+    vpc_id: "vpc-0logged",
+    cidr_block: 10.2.0.0/16,
+    state: "available",
+    owner_id: "111122223333",
+    is_default: false,
+    instance_tenancy: "default",
   }
   given aws.ec2.flow_log fl {
-    flow_log_id: "fl-0a1b2c3d", resource_id: "vpc-0logged", flow_log_status: "ACTIVE",
-    traffic_type: "ALL", log_destination_type: "s3",
-    log_destination: "arn:aws:s3:::acme-flow-logs", creation_time: 2026-01-01T00:00:00Z
+    flow_log_id: "fl-0a1b2c3d",
+    resource_id: "vpc-0logged",
+    flow_log_status: "ACTIVE",
+    traffic_type: "ALL",
+    log_destination_type: "s3",
+    log_destination: "arn:aws:s3:::acme-flow-logs",
+    creation_time: 2026-01-01,
   }
   expect vpc_flow_logs_disabled fails unlogged
   expect vpc_flow_logs_disabled passes logged
@@ -39,13 +52,21 @@ test "a VPC without a flow log fails; a VPC with an active flow log passes" {
 
 test "a flow log on a subnet does not cover its VPC" {
   given aws.ec2.vpc subnet_only {
-    vpc_id: "vpc-0subnetonly", cidr_block: 10.3.0.0/16, state: "available", owner_id: "111122223333",
-    is_default: false, instance_tenancy: "default"
+    vpc_id: "vpc-0subnetonly",
+    cidr_block: 10.3.0.0/16,
+    state: "available",
+    owner_id: "111122223333",
+    is_default: false,
+    instance_tenancy: "default",
   }
   given aws.ec2.flow_log subnet_fl {
-    flow_log_id: "fl-0subnet", resource_id: "subnet-0inside", flow_log_status: "ACTIVE",
-    traffic_type: "REJECT", log_destination_type: "cloud-watch-logs", log_group_name: "flows",
-    creation_time: 2026-01-01T00:00:00Z
+    flow_log_id: "fl-0subnet",
+    resource_id: "subnet-0inside",
+    flow_log_status: "ACTIVE",
+    traffic_type: "REJECT",
+    log_destination_type: "cloud-watch-logs",
+    log_group_name: "flows",
+    creation_time: 2026-01-01,
   }
   expect vpc_flow_logs_disabled fails subnet_only
 }
@@ -54,10 +75,10 @@ test "a flow log on a subnet does not cover its VPC" {
 /// launched in it reachable from the internet unless its security groups
 /// say otherwise, and each public IPv4 address is billed.
 policy subnet_auto_assigns_public_ip {
-  title       "Subnet auto-assigns public IPv4 addresses"
+  title "Subnet auto-assigns public IPv4 addresses"
   description "The subnet's `map_public_ip_on_launch` is true. AWS's default subnets are created this way."
-  severity    medium
-  category    security
+  severity medium
+  category security
   remediation "Turn off auto-assign public IPv4 (aws ec2 modify-subnet-attribute --no-map-public-ip-on-launch); give public endpoints a load balancer or an Elastic IP deliberately."
   tags ["aws-fsbp:EC2.15"]
 
@@ -69,18 +90,32 @@ policy subnet_auto_assigns_public_ip {
 
 test "an auto-assigning subnet fails; a private subnet passes" {
   given aws.ec2.subnet public {
-    subnet_id: "subnet-0public", subnet_arn: "arn:aws:ec2:us-east-1:111122223333:subnet/subnet-0public",
-    vpc_id: "vpc-1", owner_id: "111122223333", cidr_block: 172.31.0.0/20,
-    availability_zone: "us-east-1a", availability_zone_id: "use1-az1", state: "available",
-    available_ip_address_count: 4091, default_for_az: true,
-    map_public_ip_on_launch: true, assign_ipv6_address_on_creation: false
+    subnet_id: "subnet-0public",
+    subnet_arn: "arn:aws:ec2:us-east-1:111122223333:subnet/subnet-0public",
+    vpc_id: "vpc-1",
+    owner_id: "111122223333",
+    cidr_block: 172.31.0.0/20,
+    availability_zone: "us-east-1a",
+    availability_zone_id: "use1-az1",
+    state: "available",
+    available_ip_address_count: 4091,
+    default_for_az: true,
+    map_public_ip_on_launch: true,
+    assign_ipv6_address_on_creation: false,
   }
   given aws.ec2.subnet private {
-    subnet_id: "subnet-0private", subnet_arn: "arn:aws:ec2:us-east-1:111122223333:subnet/subnet-0private",
-    vpc_id: "vpc-1", owner_id: "111122223333", cidr_block: 10.0.1.0/24,
-    availability_zone: "us-east-1b", availability_zone_id: "use1-az2", state: "available",
-    available_ip_address_count: 250, default_for_az: false,
-    map_public_ip_on_launch: false, assign_ipv6_address_on_creation: false
+    subnet_id: "subnet-0private",
+    subnet_arn: "arn:aws:ec2:us-east-1:111122223333:subnet/subnet-0private",
+    vpc_id: "vpc-1",
+    owner_id: "111122223333",
+    cidr_block: 10.0.1.0/24,
+    availability_zone: "us-east-1b",
+    availability_zone_id: "use1-az2",
+    state: "available",
+    available_ip_address_count: 250,
+    default_for_az: false,
+    map_public_ip_on_launch: false,
+    assign_ipv6_address_on_creation: false,
   }
   expect subnet_auto_assigns_public_ip fails public
   expect subnet_auto_assigns_public_ip passes private
@@ -90,15 +125,16 @@ test "an auto-assigning subnet fails; a private subnet passes" {
 /// attached to nothing is pure cost (and a claimable address if released
 /// carelessly later).
 policy eip_unassociated {
-  title       "Elastic IP is not associated"
+  title "Elastic IP is not associated"
   description "The Elastic IP has no association: no `association_id`, no instance and no network interface."
-  severity    low
-  category    cost
+  severity low
+  category cost
   remediation "Associate the address with the resource that needs it, or release it (aws ec2 release-address --allocation-id <id>)."
   tags ["aws-fsbp:EC2.12", "pacbot:check-for-unused-elastic-ip"]
 
   rule on aws.ec2.address {
-    violation when not has(association_id) and not has(instance_id) and not has(network_interface_id)
+    violation when
+      not has(association_id) and not has(instance_id) and not has(network_interface_id)
     message "Elastic IP {public_ip} ({allocation_id}, {domain}) is not associated with any instance or network interface"
   }
 
@@ -106,13 +142,15 @@ policy eip_unassociated {
 }
 
 test "a free Elastic IP fails, an associated one passes" {
-  given aws.ec2.address idle {
-    public_ip: 54.1.2.3, allocation_id: "eipalloc-0idle", domain: "vpc"
-  }
+  given aws.ec2.address idle { public_ip: 54.1.2.3, allocation_id: "eipalloc-0idle", domain: "vpc" }
   given aws.ec2.address used {
-    public_ip: 54.1.2.4, allocation_id: "eipalloc-0used", domain: "vpc",
-    association_id: "eipassoc-0a1b", instance_id: "i-0abc", network_interface_id: "eni-0abc",
-    private_ip_address: 10.0.1.5
+    public_ip: 54.1.2.4,
+    allocation_id: "eipalloc-0used",
+    domain: "vpc",
+    association_id: "eipassoc-0a1b",
+    instance_id: "i-0abc",
+    network_interface_id: "eni-0abc",
+    private_ip_address: 10.0.1.5,
   }
   expect eip_unassociated fails idle
   expect eip_unassociated passes used

@@ -14,8 +14,8 @@ package policies.aws.vulnerabilities
 /// True when the security group `gid` (from the inventory) has an inbound
 /// rule open to 0.0.0.0/0 or ::/0.
 fn sg_has_world_ingress(gid: string) -> bool =
-  exists sg in aws.ec2.security_group where sg.group_id == gid
-    and any p in sg.ip_permissions: open_to_world(p)
+  any sg in aws.ec2.security_group:
+    sg.group_id == gid and any p in sg.ip_permissions: open_to_world(p)
 
 // ---------------------------------------------------------------------------
 // Policies
@@ -24,17 +24,18 @@ fn sg_has_world_ingress(gid: string) -> bool =
 /// PacBot's S5 rule: a critical, usually remotely exploitable, CVE on an
 /// instance is an incident waiting to happen, wherever the instance runs.
 policy instance_critical_vulnerabilities {
-  title       "Instance has critical vulnerabilities (CVSS >= 9.0)"
+  title "Instance has critical vulnerabilities (CVSS >= 9.0)"
   description "At least one scanner finding for the instance (vuln.finding with resource_id = instance_id) has a CVSS base score of 9.0 or more."
-  severity    critical
-  category    security
+  severity critical
+  category security
   remediation "Patch the affected packages (or rebuild from a patched AMI) and rescan; the findings list the fixed versions."
   tags ["pacbot:check-for-resource-with-severity-vulnerabilities", "severity:S5"]
 
   rule on aws.ec2.instance {
     let critical = count v in vuln.finding: v.resource_id == instance_id and v.cvss >= 9.0
-    violation when state.name != "terminated"
-      and exists v in vuln.finding where v.resource_id == instance_id and v.cvss >= 9.0
+    violation when
+      state.name != "terminated"
+      and any v in vuln.finding: v.resource_id == instance_id and v.cvss >= 9.0
     message "{instance_id} ({instance_type}, AMI {image_id}) has {critical} critical vulnerability finding(s)"
   }
 
@@ -43,24 +44,43 @@ policy instance_critical_vulnerabilities {
 
 test "a CVSS 9.8 finding fails its instance only" {
   given aws.ec2.instance vulnerable {
-    instance_id: "i-0vuln", image_id: "ami-old", instance_type: "t3.medium",
-    launch_time: 2026-01-01T00:00:00Z, state: { code: 16, name: "running" },
-    placement: { availability_zone: "us-east-1a", tenancy: "default" }, monitoring: { state: "disabled" }
+    instance_id: "i-0vuln",
+    image_id: "ami-old",
+    instance_type: "t3.medium",
+    launch_time: 2026-01-01,
+    state: { code: 16, name: "running" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "disabled" },
   }
   given aws.ec2.instance patched {
-    instance_id: "i-0patched", image_id: "ami-new", instance_type: "t3.medium",
-    launch_time: 2026-01-01T00:00:00Z, state: { code: 16, name: "running" },
-    placement: { availability_zone: "us-east-1a", tenancy: "default" }, monitoring: { state: "disabled" }
+    instance_id: "i-0patched",
+    image_id: "ami-new",
+    instance_type: "t3.medium",
+    launch_time: 2026-01-01,
+    state: { code: 16, name: "running" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "disabled" },
   }
   given vuln.finding crit {
-    resource_id: "i-0vuln", resource_type: "aws.ec2.instance", cve: "CVE-2024-6387",
-    title: "OpenSSH regreSSHion remote code execution", cvss: 9.8, severity: "critical",
-    first_seen: 2026-07-02T00:00:00Z, package_name: "openssh-server", fixed_version: "1:8.9p1-3ubuntu0.10",
-    scanner: "inspector"
+    resource_id: "i-0vuln",
+    resource_type: "aws.ec2.instance",
+    cve: "CVE-2024-6387",
+    title: "OpenSSH regreSSHion remote code execution",
+    cvss: 9.8,
+    severity: "critical",
+    first_seen: 2026-07-02,
+    package_name: "openssh-server",
+    fixed_version: "1:8.9p1-3ubuntu0.10",
+    scanner: "inspector",
   }
   given vuln.finding medium_on_patched {
-    resource_id: "i-0patched", cve: "CVE-2023-0001", title: "A medium issue", cvss: 5.3,
-    severity: "medium", first_seen: 2026-07-02T00:00:00Z, scanner: "inspector"
+    resource_id: "i-0patched",
+    cve: "CVE-2023-0001",
+    title: "A medium issue",
+    cvss: 5.3,
+    severity: "medium",
+    first_seen: 2026-07-02,
+    scanner: "inspector",
   }
   expect instance_critical_vulnerabilities fails vulnerable
   expect instance_critical_vulnerabilities passes patched
@@ -69,16 +89,16 @@ test "a CVSS 9.8 finding fails its instance only" {
 /// In production the bar is lower: high-severity findings (the brief's
 /// `cvss > 7.0`) count too.
 policy production_instance_high_vulnerabilities {
-  title       "Production instance has high-severity vulnerabilities (CVSS > 7.0)"
+  title "Production instance has high-severity vulnerabilities (CVSS > 7.0)"
   description "A member of the `production` asset group has a scanner finding with a CVSS base score above 7.0."
-  severity    high
-  category    security
+  severity high
+  category security
   remediation "Patch within the production SLA (14 days for high, 7 for critical), or rebuild from a patched AMI and redeploy."
   tags ["pacbot:check-for-resource-with-severity-vulnerabilities", "severity:S4"]
 
   rule on aws.ec2.instance in production {
     let high = count v in vuln.finding: v.resource_id == instance_id and v.cvss > 7.0
-    violation when exists v in vuln.finding where v.resource_id == instance_id and v.cvss > 7.0
+    violation when any v in vuln.finding: v.resource_id == instance_id and v.cvss > 7.0
     message "production instance {instance_id} ({instance_type}) has {high} finding(s) with CVSS above 7.0"
   }
 
@@ -87,24 +107,42 @@ policy production_instance_high_vulnerabilities {
 
 test "a CVSS 7.5 finding fails a production instance; a 7.0 finding does not" {
   given aws.ec2.instance prod_high {
-    instance_id: "i-0prodhigh", image_id: "ami-1", instance_type: "m6i.large",
-    launch_time: 2026-01-01T00:00:00Z, state: { code: 16, name: "running" },
-    placement: { availability_zone: "us-east-1a", tenancy: "default" }, monitoring: { state: "enabled" },
-    tags: { env: "prod" }
+    instance_id: "i-0prodhigh",
+    image_id: "ami-1",
+    instance_type: "m6i.large",
+    launch_time: 2026-01-01,
+    state: { code: 16, name: "running" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "enabled" },
+    tags: { env: "prod" },
   }
   given aws.ec2.instance prod_edge {
-    instance_id: "i-0prodedge", image_id: "ami-1", instance_type: "m6i.large",
-    launch_time: 2026-01-01T00:00:00Z, state: { code: 16, name: "running" },
-    placement: { availability_zone: "us-east-1a", tenancy: "default" }, monitoring: { state: "enabled" },
-    tags: { env: "prod" }
+    instance_id: "i-0prodedge",
+    image_id: "ami-1",
+    instance_type: "m6i.large",
+    launch_time: 2026-01-01,
+    state: { code: 16, name: "running" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "enabled" },
+    tags: { env: "prod" },
   }
   given vuln.finding high {
-    resource_id: "i-0prodhigh", cve: "CVE-2025-1111", title: "Privilege escalation in the kernel",
-    cvss: 7.5, severity: "high", first_seen: 2026-09-01T00:00:00Z, scanner: "qualys"
+    resource_id: "i-0prodhigh",
+    cve: "CVE-2025-1111",
+    title: "Privilege escalation in the kernel",
+    cvss: 7.5,
+    severity: "high",
+    first_seen: 2026-09-01,
+    scanner: "qualys",
   }
   given vuln.finding edge {
-    resource_id: "i-0prodedge", cve: "CVE-2025-2222", title: "Information disclosure",
-    cvss: 7.0, severity: "high", first_seen: 2026-09-01T00:00:00Z, scanner: "qualys"
+    resource_id: "i-0prodedge",
+    cve: "CVE-2025-2222",
+    title: "Information disclosure",
+    cvss: 7.0,
+    severity: "high",
+    first_seen: 2026-09-01,
+    scanner: "qualys",
   }
   expect production_instance_high_vulnerabilities fails prod_high
   expect production_instance_high_vulnerabilities passes prod_edge
@@ -114,54 +152,84 @@ test "a CVSS 7.5 finding fails a production instance; a 7.0 finding does not" {
 /// be open to the internet": exposure and a critical CVE together are the
 /// highest-priority finding in the library.
 policy internet_exposed_instance_with_critical_vulnerabilities {
-  title       "Internet-exposed instance has critical vulnerabilities"
+  title "Internet-exposed instance has critical vulnerabilities"
   description "The instance has a public IP, one of its security groups has an inbound rule open to 0.0.0.0/0 or ::/0, and a scanner finding for it has CVSS >= 9.0. Joins three resource types: the instance, its security groups, its findings."
-  severity    critical
-  category    security
+  severity critical
+  category security
   remediation "Cut the exposure first (remove the world-open rule or the public IP), then patch the vulnerability and rescan."
-  tags ["pacbot:check-for-ec2-public-access-port-with-s5-vulnerabilities", "pacbot:check-for-ec2-public-access"]
+  tags [
+    "pacbot:check-for-ec2-public-access-port-with-s5-vulnerabilities",
+    "pacbot:check-for-ec2-public-access",
+  ]
 
   rule on aws.ec2.instance {
-    violation when state.name == "running"
+    violation when
+      state.name == "running"
       and has_public_ip(self)
       and (any g in security_groups: sg_has_world_ingress(g.group_id))
       and has_vuln_at_least(instance_id, 9.0)
     message "{instance_id} (public IP {public_ip_address}) is reachable from the internet and has a critical vulnerability"
   }
 
-  autofix stop_instance() after 24h notify tags["owner"] ?? "secops@example.com"
+  autofix stop_instance() after 1d notify tags["owner"] ?? "secops@example.com"
 }
 
 test "exposure plus a critical CVE fails; the same CVE behind a private group passes" {
   given aws.ec2.security_group world {
-    group_id: "sg-0world", group_name: "web-open", owner_id: "111122223333",
-    ip_permissions: [{ ip_protocol: "tcp", from_port: 8080, to_port: 8080, ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] }]
+    group_id: "sg-0world",
+    group_name: "web-open",
+    owner_id: "111122223333",
+    ip_permissions: [
+      { ip_protocol: "tcp", from_port: 8080, to_port: 8080, ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] },
+    ],
   }
   given aws.ec2.security_group internal {
-    group_id: "sg-0internal", group_name: "internal", owner_id: "111122223333",
-    ip_permissions: [{ ip_protocol: "tcp", from_port: 8080, to_port: 8080, ip_ranges: [{ cidr_ip: 10.0.0.0/8 }] }]
+    group_id: "sg-0internal",
+    group_name: "internal",
+    owner_id: "111122223333",
+    ip_permissions: [
+      { ip_protocol: "tcp", from_port: 8080, to_port: 8080, ip_ranges: [{ cidr_ip: 10.0.0.0/8 }] },
+    ],
   }
   given aws.ec2.instance exposed {
-    instance_id: "i-0exposed", image_id: "ami-1", instance_type: "t3.large",
-    launch_time: 2026-01-01T00:00:00Z, state: { code: 16, name: "running" },
-    placement: { availability_zone: "us-east-1a", tenancy: "default" }, monitoring: { state: "disabled" },
+    instance_id: "i-0exposed",
+    image_id: "ami-1",
+    instance_type: "t3.large",
+    launch_time: 2026-01-01,
+    state: { code: 16, name: "running" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "disabled" },
     public_ip_address: 54.20.30.40,
-    security_groups: [{ group_id: "sg-0world", group_name: "web-open" }]
+    security_groups: [{ group_id: "sg-0world", group_name: "web-open" }],
   }
   given aws.ec2.instance shielded {
-    instance_id: "i-0shielded", image_id: "ami-1", instance_type: "t3.large",
-    launch_time: 2026-01-01T00:00:00Z, state: { code: 16, name: "running" },
-    placement: { availability_zone: "us-east-1a", tenancy: "default" }, monitoring: { state: "disabled" },
+    instance_id: "i-0shielded",
+    image_id: "ami-1",
+    instance_type: "t3.large",
+    launch_time: 2026-01-01,
+    state: { code: 16, name: "running" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "disabled" },
     public_ip_address: 54.20.30.41,
-    security_groups: [{ group_id: "sg-0internal", group_name: "internal" }]
+    security_groups: [{ group_id: "sg-0internal", group_name: "internal" }],
   }
   given vuln.finding on_exposed {
-    resource_id: "i-0exposed", cve: "CVE-2021-44228", title: "Log4Shell", cvss: 10.0,
-    severity: "critical", first_seen: 2026-06-01T00:00:00Z, scanner: "tenable"
+    resource_id: "i-0exposed",
+    cve: "CVE-2021-44228",
+    title: "Log4Shell",
+    cvss: 10.0,
+    severity: "critical",
+    first_seen: 2026-06-01,
+    scanner: "tenable",
   }
   given vuln.finding on_shielded {
-    resource_id: "i-0shielded", cve: "CVE-2021-44228", title: "Log4Shell", cvss: 10.0,
-    severity: "critical", first_seen: 2026-06-01T00:00:00Z, scanner: "tenable"
+    resource_id: "i-0shielded",
+    cve: "CVE-2021-44228",
+    title: "Log4Shell",
+    cvss: 10.0,
+    severity: "critical",
+    first_seen: 2026-06-01,
+    scanner: "tenable",
   }
   expect internet_exposed_instance_with_critical_vulnerabilities fails exposed
   expect internet_exposed_instance_with_critical_vulnerabilities passes shielded
@@ -170,15 +238,23 @@ test "exposure plus a critical CVE fails; the same CVE behind a private group pa
 
 test "an exposed instance without findings passes" {
   given aws.ec2.security_group world {
-    group_id: "sg-0world2", group_name: "web-open", owner_id: "111122223333",
-    ip_permissions: [{ ip_protocol: "tcp", from_port: 443, to_port: 443, ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] }]
+    group_id: "sg-0world2",
+    group_name: "web-open",
+    owner_id: "111122223333",
+    ip_permissions: [
+      { ip_protocol: "tcp", from_port: 443, to_port: 443, ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] },
+    ],
   }
   given aws.ec2.instance clean {
-    instance_id: "i-0cleanpub", image_id: "ami-1", instance_type: "t3.large",
-    launch_time: 2026-01-01T00:00:00Z, state: { code: 16, name: "running" },
-    placement: { availability_zone: "us-east-1a", tenancy: "default" }, monitoring: { state: "disabled" },
+    instance_id: "i-0cleanpub",
+    image_id: "ami-1",
+    instance_type: "t3.large",
+    launch_time: 2026-01-01,
+    state: { code: 16, name: "running" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "disabled" },
     public_ip_address: 54.20.30.42,
-    security_groups: [{ group_id: "sg-0world2", group_name: "web-open" }]
+    security_groups: [{ group_id: "sg-0world2", group_name: "web-open" }],
   }
   expect internet_exposed_instance_with_critical_vulnerabilities passes clean
 }
@@ -187,10 +263,10 @@ test "an exposed instance without findings passes" {
 /// for more than 30 days. Evaluated on the findings themselves, so each
 /// overdue CVE is its own issue.
 policy critical_finding_past_patch_sla {
-  title       "Critical vulnerability with an available fix open for more than 30 days"
+  title "Critical vulnerability with an available fix open for more than 30 days"
   description "A scanner finding with CVSS >= 9.0 and a `fixed_version` was first seen more than 30 days ago and is still reported."
-  severity    high
-  category    operations
+  severity high
+  category operations
   remediation "Upgrade the package to the fixed version (or rebuild from a patched image) on the affected resource; the finding closes at the next scan."
   tags ["patch-sla", "pacbot:check-for-resource-with-severity-vulnerabilities"]
 
@@ -206,19 +282,38 @@ policy critical_finding_past_patch_sla {
 test "an old fixable critical finding fails; a new one and one without a fix pass" {
   now 2026-11-01
   given vuln.finding overdue {
-    resource_id: "i-0abc", cve: "CVE-2024-6387", title: "OpenSSH regreSSHion", cvss: 9.8,
-    severity: "critical", first_seen: 2026-08-01T00:00:00Z, last_seen: 2026-10-31T00:00:00Z,
-    package_name: "openssh-server", installed_version: "1:8.9p1-3ubuntu0.6",
-    fixed_version: "1:8.9p1-3ubuntu0.10", scanner: "inspector"
+    resource_id: "i-0abc",
+    cve: "CVE-2024-6387",
+    title: "OpenSSH regreSSHion",
+    cvss: 9.8,
+    severity: "critical",
+    first_seen: 2026-08-01,
+    last_seen: 2026-10-31,
+    package_name: "openssh-server",
+    installed_version: "1:8.9p1-3ubuntu0.6",
+    fixed_version: "1:8.9p1-3ubuntu0.10",
+    scanner: "inspector",
   }
   given vuln.finding recent {
-    resource_id: "i-0abc", cve: "CVE-2026-0001", title: "New critical bug", cvss: 9.1,
-    severity: "critical", first_seen: 2026-10-20T00:00:00Z,
-    package_name: "libfoo", fixed_version: "2.0.1", scanner: "inspector"
+    resource_id: "i-0abc",
+    cve: "CVE-2026-0001",
+    title: "New critical bug",
+    cvss: 9.1,
+    severity: "critical",
+    first_seen: 2026-10-20,
+    package_name: "libfoo",
+    fixed_version: "2.0.1",
+    scanner: "inspector",
   }
   given vuln.finding no_fix {
-    resource_id: "i-0abc", cve: "CVE-2026-0002", title: "Unfixed critical bug", cvss: 9.1,
-    severity: "critical", first_seen: 2026-05-01T00:00:00Z, package_name: "libbar", scanner: "inspector"
+    resource_id: "i-0abc",
+    cve: "CVE-2026-0002",
+    title: "Unfixed critical bug",
+    cvss: 9.1,
+    severity: "critical",
+    first_seen: 2026-05-01,
+    package_name: "libbar",
+    scanner: "inspector",
   }
   expect critical_finding_past_patch_sla fails overdue
   expect critical_finding_past_patch_sla passes recent

@@ -21,10 +21,9 @@ action make_image_private() on aws.ec2.image
 
 /// Sets the tag `key` to `value` on a resource (CreateTags, or TagResource / PutBucketTagging / TagUser).
 action tag_resource(key: string, value: string) on
-  aws.ec2.instance, aws.ec2.security_group, aws.ec2.volume, aws.ec2.snapshot,
-  aws.ec2.image, aws.ec2.vpc, aws.ec2.subnet, aws.ec2.network_acl,
-  aws.ec2.network_interface, aws.ec2.address, aws.ec2.key_pair, aws.ec2.flow_log,
-  aws.s3.bucket, aws.iam.user
+  aws.ec2.instance, aws.ec2.security_group, aws.ec2.volume, aws.ec2.snapshot, aws.ec2.image,
+  aws.ec2.vpc, aws.ec2.subnet, aws.ec2.network_acl, aws.ec2.network_interface, aws.ec2.address,
+  aws.ec2.key_pair, aws.ec2.flow_log, aws.s3.bucket, aws.iam.user
 
 /// Deletes an unattached (`available`) volume (DeleteVolume), first taking a snapshot of it when `snapshot_first`.
 action delete_unattached_volume(snapshot_first: bool) on aws.ec2.volume
@@ -37,8 +36,7 @@ action deactivate_access_key() on aws.iam.access_key
 
 /// Changes nothing: only notifies (the `notify` recipients) about the violation.
 action notify_only() on
-  aws.ec2.instance, aws.ec2.security_group, aws.ec2.volume, aws.ec2.snapshot,
-  aws.ec2.image, aws.ec2.vpc, aws.ec2.subnet, aws.ec2.network_acl,
-  aws.ec2.network_interface, aws.ec2.address, aws.ec2.key_pair, aws.ec2.flow_log,
-  aws.s3.bucket, aws.iam.user, aws.iam.access_key, aws.iam.account_summary,
-  vuln.finding
+  aws.ec2.instance, aws.ec2.security_group, aws.ec2.volume, aws.ec2.snapshot, aws.ec2.image,
+  aws.ec2.vpc, aws.ec2.subnet, aws.ec2.network_acl, aws.ec2.network_interface, aws.ec2.address,
+  aws.ec2.key_pair, aws.ec2.flow_log, aws.s3.bucket, aws.iam.user, aws.iam.access_key,
+  aws.iam.account_summary, vuln.finding

@@ -11,7 +11,8 @@ package aws
 fn covers_port(p: aws.ec2.IpPermission, port: int) -> bool =
   p.ip_protocol == "-1"
   or (p.ip_protocol not in ["icmp", "icmpv6", "1", "58"]
-      and (p.from_port ?? 0) <= port and port <= (p.to_port ?? 65535))
+      and (p.from_port ?? 0) <= port
+      and port <= (p.to_port ?? 65535))
 
 /// True when the rule covers at least one of `ports` (see `covers_port`).
 fn covers_any_port(p: aws.ec2.IpPermission, ports: list<int>) -> bool =
@@ -38,7 +39,8 @@ fn world_ingress_on_any_port(sg: aws.ec2.security_group, ports: list<int>) -> bo
 fn acl_entry_covers_port(e: aws.ec2.NetworkAclEntry, port: int) -> bool =
   e.protocol == "-1"
   or (e.protocol not in ["1", "58"]
-      and (e.port_range?.from ?? 0) <= port and port <= (e.port_range?.to ?? 65535))
+      and (e.port_range?.from ?? 0) <= port
+      and port <= (e.port_range?.to ?? 65535))
 
 /// True when the network ACL rule matches the whole internet: `cidr_block` `0.0.0.0/0` or `ipv6_cidr_block` `::/0`.
 fn acl_entry_open_to_world(e: aws.ec2.NetworkAclEntry) -> bool =
@@ -48,16 +50,17 @@ fn acl_entry_open_to_world(e: aws.ec2.NetworkAclEntry) -> bool =
 /// True when an inbound `allow` rule of the network ACL matches `port` from the whole internet; like CIS 5.1, rule order (earlier denies) is ignored.
 fn nacl_allows_world_ingress(acl: aws.ec2.network_acl, port: int) -> bool =
   any e in acl.entries:
-    not e.egress and e.rule_action == "allow"
-    and acl_entry_open_to_world(e) and acl_entry_covers_port(e, port)
+    not e.egress
+    and e.rule_action == "allow"
+    and acl_entry_open_to_world(e)
+    and acl_entry_covers_port(e, port)
 
 // ---------------------------------------------------------------------------
 // Instances, volumes, snapshots, AMIs
 // ---------------------------------------------------------------------------
 
 /// True when the instance's state is `running`.
-fn is_running(i: aws.ec2.instance) -> bool =
-  i.state.name == "running"
+fn is_running(i: aws.ec2.instance) -> bool = i.state.name == "running"
 
 /// True when the instance only accepts IMDSv2 (`metadata_options.http_tokens == "required"`).
 fn requires_imdsv2(i: aws.ec2.instance) -> bool =
@@ -68,8 +71,7 @@ fn has_public_ip(i: aws.ec2.instance) -> bool =
   has(i.public_ip_address) or (any n in i.network_interfaces: has(n.association))
 
 /// True when the volume is attached to nothing (state `available`).
-fn is_unattached(v: aws.ec2.volume) -> bool =
-  v.state == "available"
+fn is_unattached(v: aws.ec2.volume) -> bool = v.state == "available"
 
 /// True when anyone may create volumes from the snapshot (a create-volume permission for group `all`).
 fn is_public_snapshot(s: aws.ec2.snapshot) -> bool =
@@ -86,8 +88,10 @@ fn is_public_image(img: aws.ec2.image) -> bool =
 /// True when the bucket ACL grants anything to the `AllUsers` or `AuthenticatedUsers` group.
 fn acl_is_public(b: aws.s3.bucket) -> bool =
   any g in b.acl.grants:
-    (g.grantee.uri ?? "") in ["http://acs.amazonaws.com/groups/global/AllUsers",
-                              "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"]
+    (g.grantee.uri ?? "") in [
+      "http://acs.amazonaws.com/groups/global/AllUsers",
+      "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
+    ]
 
 /// True when all four bucket-level Block Public Access settings are on (the account-level settings are not modelled).
 fn public_access_fully_blocked(b: aws.s3.bucket) -> bool =
@@ -114,40 +118,33 @@ fn bucket_kms_encrypted(b: aws.s3.bucket) -> bool =
          starts_with(r.apply_server_side_encryption_by_default?.sse_algorithm ?? "", "aws:kms"))
 
 /// True when versioning is `Enabled` (not never-enabled, not `Suspended`).
-fn versioning_enabled(b: aws.s3.bucket) -> bool =
-  (b.versioning.status ?? "") == "Enabled"
+fn versioning_enabled(b: aws.s3.bucket) -> bool = (b.versioning.status ?? "") == "Enabled"
 
 /// True when MFA delete is `Enabled` on the bucket.
-fn mfa_delete_enabled(b: aws.s3.bucket) -> bool =
-  (b.versioning.mfa_delete ?? "") == "Enabled"
+fn mfa_delete_enabled(b: aws.s3.bucket) -> bool = (b.versioning.mfa_delete ?? "") == "Enabled"
 
 // ---------------------------------------------------------------------------
 // IAM
 // ---------------------------------------------------------------------------
 
 /// True when the user has at least one MFA device.
-fn has_mfa(u: aws.iam.user) -> bool =
-  len(u.mfa_devices) > 0
+fn has_mfa(u: aws.iam.user) -> bool = len(u.mfa_devices) > 0
 
 /// True when the user has a console password but no MFA device.
 fn console_user_without_mfa(u: aws.iam.user) -> bool =
   (u.password_enabled ?? false) and len(u.mfa_devices) == 0
 
 /// True when the access key's status is `Active`.
-fn is_active_key(k: aws.iam.access_key) -> bool =
-  k.status == "Active"
+fn is_active_key(k: aws.iam.access_key) -> bool = k.status == "Active"
 
 /// When the access key was last used, or created if never used: `now - last_activity(k) > 90d` finds stale keys.
-fn last_activity(k: aws.iam.access_key) -> timestamp =
-  k.last_used_date ?? k.create_date
+fn last_activity(k: aws.iam.access_key) -> timestamp = k.last_used_date ?? k.create_date
 
 /// True when the root user has access keys (`account_access_keys_present`).
-fn root_has_access_keys(s: aws.iam.account_summary) -> bool =
-  s.account_access_keys_present > 0
+fn root_has_access_keys(s: aws.iam.account_summary) -> bool = s.account_access_keys_present > 0
 
 /// True when the root user has MFA enabled (`account_mfa_enabled`).
-fn root_has_mfa(s: aws.iam.account_summary) -> bool =
-  s.account_mfa_enabled > 0
+fn root_has_mfa(s: aws.iam.account_summary) -> bool = s.account_mfa_enabled > 0
 
 // ---------------------------------------------------------------------------
 // Tags and vulnerabilities
@@ -159,4 +156,4 @@ fn has_all_tags(tags: map<string>, keys: list<string>) -> bool =
 
 /// True when a scanner finding on the resource `rid` has a CVSS score of at least `min_cvss`.
 fn has_vuln_at_least(rid: string, min_cvss: float) -> bool =
-  exists v in vuln.finding where v.resource_id == rid and v.cvss >= min_cvss
+  any v in vuln.finding: v.resource_id == rid and v.cvss >= min_cvss
