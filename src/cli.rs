@@ -25,6 +25,18 @@ pub enum Format {
     Json,
 }
 
+/// Which engine evaluates rule conditions. Both give the same results;
+/// messages, error reasons and explanations always come from the
+/// interpreter.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+pub enum EngineKind {
+    /// Rules compiled to native code (a rule the compiler cannot handle
+    /// falls back to the interpreter; `-v` says which).
+    Jit,
+    /// The reference interpreter.
+    Interp,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Parse and type-check policies; print diagnostics.
@@ -53,6 +65,12 @@ enum Command {
         min: Option<u32>,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+        /// The engine that evaluates rule conditions.
+        #[arg(long, value_enum, default_value = "jit")]
+        engine: EngineKind,
+        /// Say which rules the native engine leaves to the interpreter.
+        #[arg(short, long)]
+        verbose: bool,
     },
     /// Evaluate policies over an inventory and print the compliance summary.
     Eval {
@@ -74,6 +92,13 @@ enum Command {
         /// Attach explanations to failures (in JSON output).
         #[arg(long)]
         explain: bool,
+        /// The engine that evaluates rule conditions.
+        #[arg(long, value_enum, default_value = "jit")]
+        engine: EngineKind,
+        /// Say which rules the native engine leaves to the interpreter, and
+        /// how long compiling and laying out the inventory took (on stderr).
+        #[arg(short, long)]
+        verbose: bool,
     },
     /// Explain why a resource passes or fails a rule.
     Explain {
@@ -87,6 +112,10 @@ enum Command {
         inventory: PathBuf,
         #[arg(long)]
         now: Option<String>,
+        /// The engine that decides the outcome (the explanation is always
+        /// the interpreter's trace).
+        #[arg(long, value_enum, default_value = "jit")]
+        engine: EngineKind,
     },
     /// Format `.pac` files in place (or check that they are formatted).
     Fmt {
@@ -95,6 +124,33 @@ enum Command {
         /// Do not write; exit 1 if a file is not formatted.
         #[arg(long)]
         check: bool,
+    },
+    /// Write a synthetic AWS inventory (NDJSON) for benchmarks (src/gen.rs).
+    GenInventory {
+        /// Exactly this many documents.
+        #[arg(long)]
+        count: u64,
+        /// The same seed gives the same bytes.
+        #[arg(long, default_value_t = crate::r#gen::DEFAULT_SEED)]
+        seed: u64,
+        /// Output file (default: stdout).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Benchmark the native engine against the interpreter on generated
+    /// inventories (src/bench.rs, docs/benchmarks.md).
+    Bench {
+        /// Inventory sizes, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "100000,1000000")]
+        count: Vec<u64>,
+        #[arg(long, default_value_t = crate::r#gen::DEFAULT_SEED)]
+        seed: u64,
+        /// Runs per measurement; the table shows medians.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Policy files or directories.
+        #[arg(long, num_args = 1.., default_value = "policies")]
+        policies: Vec<PathBuf>,
     },
 }
 
@@ -118,7 +174,17 @@ pub fn run() -> i32 {
             coverage,
             min,
             format,
-        } => test(&paths, filter.as_deref(), coverage, min, format),
+            engine,
+            verbose,
+        } => test(
+            &paths,
+            filter.as_deref(),
+            coverage,
+            min,
+            format,
+            engine,
+            verbose,
+        ),
         Command::Eval {
             policies,
             inventory,
@@ -126,13 +192,19 @@ pub fn run() -> i32 {
             now,
             strict,
             explain,
+            engine,
+            verbose,
         } => eval(
-            &policies,
-            &inventory,
-            format,
-            now.as_deref(),
-            strict,
-            explain,
+            &EvalArgs {
+                policies: &policies,
+                inventory: &inventory,
+                format,
+                now: now.as_deref(),
+                strict,
+                explain,
+            },
+            engine,
+            verbose,
         ),
         Command::Explain {
             rule,
@@ -140,8 +212,25 @@ pub fn run() -> i32 {
             policies,
             inventory,
             now,
-        } => explain(&rule, &resource, &policies, &inventory, now.as_deref()),
+            engine,
+        } => explain(
+            &rule,
+            &resource,
+            &policies,
+            &inventory,
+            now.as_deref(),
+            engine,
+        ),
         Command::Fmt { paths, check } => fmt(&paths, check),
+        Command::GenInventory { count, seed, out } => {
+            crate::r#gen::run(count, seed, out.as_deref())
+        }
+        Command::Bench {
+            count,
+            seed,
+            runs,
+            policies,
+        } => crate::bench::run(&count, seed, runs, &policies),
     }
 }
 
@@ -172,12 +261,10 @@ pub fn print_diagnostics(c: &Compiled, diags: &[Diagnostic], format: Format) -> 
         .filter(|d| d.severity == Severity::Error)
         .count();
     let warnings = diags.len() - errors;
+    let mut renderer = render::Renderer::new(&c.program.files);
     match format {
         Format::Json => {
-            let v: Vec<_> = diags
-                .iter()
-                .map(|d| render::to_json(d, &c.program.files))
-                .collect();
+            let v: Vec<_> = diags.iter().map(|d| renderer.to_json(d)).collect();
             println!(
                 "{}",
                 serde_json::to_string_pretty(&v).unwrap_or_else(|_| "[]".into())
@@ -187,7 +274,7 @@ pub fn print_diagnostics(c: &Compiled, diags: &[Diagnostic], format: Format) -> 
             let color = std::io::stderr().is_terminal();
             let mut err = std::io::stderr().lock();
             for d in diags {
-                let _ = render::render(d, &c.program.files, color, &mut err);
+                let _ = renderer.render(d, color, &mut err);
             }
             let _ = err.flush();
         }
@@ -296,17 +383,58 @@ fn parse_now(now: Option<&str>) -> Result<i64, i32> {
     }
 }
 
+/// Compiles the rules for the native engine (`None` for the interpreter);
+/// with `verbose`, says on stderr which rules stay interpreted and why.
+fn native_engine(
+    program: &pac_compiler::Program,
+    kind: EngineKind,
+    coverage: bool,
+    verbose: bool,
+) -> Option<pac_jit::Engine> {
+    if kind == EngineKind::Interp {
+        if verbose {
+            eprintln!("engine: interpreter (--engine interp)");
+        }
+        return None;
+    }
+    let start = std::time::Instant::now();
+    let engine = pac_jit::Engine::compile_with(program, pac_jit::CompileOptions { coverage });
+    if verbose {
+        eprintln!(
+            "engine: jit, {} of {} rules compiled to native code in {:.1} ms",
+            program.rules.len() - engine.fallbacks().len(),
+            program.rules.len(),
+            start.elapsed().as_secs_f64() * 1000.0
+        );
+        for (what, why) in pac_jit::fallback_report(program, &engine) {
+            eprintln!("{what}: interpreted ({why})");
+        }
+    }
+    Some(engine)
+}
+
 fn test(
     paths: &[PathBuf],
     filter: Option<&str>,
     coverage: bool,
     min: Option<u32>,
     format: Format,
+    engine: EngineKind,
+    verbose: bool,
 ) -> i32 {
     let Some(c) = compile_or_report(paths) else {
         return 2;
     };
-    let report = pac_runtime::run_tests(&c.program, filter);
+    // The runner always records coverage, so the native code does too.
+    let native = native_engine(&c.program, engine, true, verbose);
+    let report = pac_runtime::run_tests_with(
+        &c.program,
+        filter,
+        now_secs(),
+        native
+            .as_ref()
+            .map(|e| e as &dyn pac_runtime::PrepareEngine),
+    );
     match format {
         Format::Json => println!(
             "{}",
@@ -367,14 +495,24 @@ fn read_inventory(
     Some(inv)
 }
 
-fn eval(
-    policies: &[PathBuf],
-    inventory: &std::path::Path,
+struct EvalArgs<'a> {
+    policies: &'a [PathBuf],
+    inventory: &'a std::path::Path,
     format: EvalFormat,
-    now: Option<&str>,
+    now: Option<&'a str>,
     strict: bool,
     explain: bool,
-) -> i32 {
+}
+
+fn eval(args: &EvalArgs, engine: EngineKind, verbose: bool) -> i32 {
+    let EvalArgs {
+        policies,
+        inventory,
+        format,
+        now,
+        strict,
+        explain,
+    } = *args;
     let now = match parse_now(now) {
         Ok(n) => n,
         Err(code) => return code,
@@ -390,7 +528,23 @@ fn eval(
         explain,
         coverage: None,
     };
-    let report = pac_runtime::evaluate(&c.program, &inv, &opts);
+    let native = native_engine(&c.program, engine, false, verbose);
+    let start = std::time::Instant::now();
+    let prepared = native.as_ref().map(|e| e.prepare(&inv));
+    if verbose && let Some(p) = &prepared {
+        eprintln!(
+            "layout: {} resources in {:.1} ms ({} KiB)",
+            inv.len(),
+            start.elapsed().as_secs_f64() * 1000.0,
+            p.layout().bytes() / 1024
+        );
+    }
+    let report = pac_runtime::evaluate_with(
+        &c.program,
+        &inv,
+        &opts,
+        prepared.as_ref().map(|p| p as &dyn pac_runtime::RuleEngine),
+    );
     match format {
         EvalFormat::Table => {
             let color = std::io::stdout().is_terminal();
@@ -413,6 +567,7 @@ fn explain(
     policies: &[PathBuf],
     inventory: &std::path::Path,
     now: Option<&str>,
+    engine: EngineKind,
 ) -> i32 {
     let now = match parse_now(now) {
         Ok(n) => n,
@@ -452,7 +607,14 @@ fn explain(
         explain: true,
         coverage: None,
     };
-    let report = pac_runtime::evaluate(p, &inv, &opts);
+    let native = native_engine(p, engine, false, false);
+    let prepared = native.as_ref().map(|e| e.prepare(&inv));
+    let report = pac_runtime::evaluate_with(
+        p,
+        &inv,
+        &opts,
+        prepared.as_ref().map(|x| x as &dyn pac_runtime::RuleEngine),
+    );
     let mut any_fail = false;
     let mut applied = false;
     for r in rules {

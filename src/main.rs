@@ -4,8 +4,10 @@
 //! Exit codes: 0 ok; 1 violations found or tests failed; 2 usage, input or
 //! compile errors.
 
+mod bench;
 mod cli;
 mod files;
+mod r#gen;
 
 fn main() {
     let code = cli::run();

@@ -24,7 +24,7 @@ pub fn generated_rules(n: usize) -> String {
         ),
         (
             "aws.s3.bucket",
-            "not has(public_access_block) or not (public_access_block?.block_public_acls ?? false)",
+            "not has(public_access_block) or not public_access_block.block_public_acls",
         ),
         (
             "aws.iam.access_key",

@@ -3,17 +3,145 @@
 
 use std::io::Write;
 
-use ariadne::{Color, Config, Label, Report, ReportKind, Source};
+use ariadne::{Color, Config, Label, Report, ReportKind};
 use serde::Serialize;
 
 use crate::diag::{Diagnostic, Severity};
 use crate::ir::SourceFile;
 
-/// Writes `d` as an ariadne report. `color` is for terminals.
+type Fetch<'f> = Box<dyn Fn(&String) -> Result<String, Box<dyn std::fmt::Debug>> + 'f>;
+
+/// Renders many diagnostics over the same files: the source cache and the
+/// line indexes are built once, not per diagnostic.
+pub struct Renderer<'f> {
+    files: &'f [SourceFile],
+    cache: Option<ariadne::FnCache<String, Fetch<'f>, String>>,
+    lines: Vec<Option<Vec<usize>>>,
+}
+
+impl<'f> Renderer<'f> {
+    pub fn new(files: &'f [SourceFile]) -> Renderer<'f> {
+        Renderer {
+            files,
+            cache: None,
+            lines: vec![None; files.len()],
+        }
+    }
+
+    /// Writes `d` as an ariadne report. `color` is for terminals.
+    pub fn render(
+        &mut self,
+        d: &Diagnostic,
+        color: bool,
+        out: &mut impl Write,
+    ) -> std::io::Result<()> {
+        let files = self.files;
+        let cache = self.cache.get_or_insert_with(|| {
+            let fetch: Fetch<'f> = Box::new(move |id: &String| {
+                Ok(files
+                    .iter()
+                    .find(|f| &f.path == id)
+                    .map(|f| f.text.to_string())
+                    .unwrap_or_default())
+            });
+            ariadne::FnCache::new(fetch)
+        });
+        write_report(d, files, color, cache, out)
+    }
+
+    /// 1-based line and column (in characters) of a byte offset in a file.
+    pub fn line_col(&mut self, file: u32, byte: usize) -> (usize, usize) {
+        let Some(f) = self.files.get(file as usize) else {
+            return (1, 1);
+        };
+        let starts = self.lines[file as usize].get_or_insert_with(|| {
+            std::iter::once(0)
+                .chain(f.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        });
+        let byte = byte.min(f.text.len());
+        let line = starts.partition_point(|&s| s <= byte).max(1);
+        let start = starts[line - 1];
+        let col = f
+            .text
+            .get(start..byte)
+            .map(|t| t.chars().count())
+            .unwrap_or(byte - start)
+            + 1;
+        (line, col)
+    }
+
+    pub fn to_json<'d>(&mut self, d: &'d Diagnostic) -> JsonDiagnostic<'d> {
+        let path = |f: u32| {
+            self.files
+                .get(f as usize)
+                .map(|s| s.path.clone())
+                .unwrap_or_default()
+        };
+        let file = path(d.file);
+        let labels_src: Vec<(String, u32, pac_lang::Span, String)> = d
+            .labels
+            .iter()
+            .map(|l| (path(l.file), l.file, l.span, l.message.clone()))
+            .collect();
+        let (line, column) = self.line_col(d.file, d.span.start);
+        let (end_line, end_column) = self.line_col(d.file, d.span.end);
+        let labels = labels_src
+            .into_iter()
+            .map(|(file, fi, span, message)| {
+                let (line, column) = self.line_col(fi, span.start);
+                JsonLabel {
+                    file,
+                    line,
+                    column,
+                    message,
+                }
+            })
+            .collect();
+        let suggestion = d.suggestion.as_ref().map(|s| {
+            let (line, column) = self.line_col(d.file, s.span.start);
+            let (end_line, end_column) = self.line_col(d.file, s.span.end);
+            JsonSuggestion {
+                message: &s.message,
+                replacement: &s.replacement,
+                line,
+                column,
+                end_line,
+                end_column,
+            }
+        });
+        JsonDiagnostic {
+            code: d.code,
+            severity: d.severity,
+            message: &d.message,
+            file,
+            line,
+            column,
+            end_line,
+            end_column,
+            label: &d.label,
+            labels,
+            notes: &d.notes,
+            suggestion,
+        }
+    }
+}
+
+/// Writes one diagnostic (for many, use a [`Renderer`]).
 pub fn render(
     d: &Diagnostic,
     files: &[SourceFile],
     color: bool,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    Renderer::new(files).render(d, color, out)
+}
+
+fn write_report<C: ariadne::Cache<String>>(
+    d: &Diagnostic,
+    files: &[SourceFile],
+    color: bool,
+    cache: C,
     out: &mut impl Write,
 ) -> std::io::Result<()> {
     let path = |f: u32| {
@@ -72,8 +200,6 @@ pub fn render(
     for n in notes {
         report = report.with_help(n);
     }
-    let cache = ariadne::sources(files.iter().map(|f| (f.path.clone(), f.text.to_string())));
-    let _ = Source::from("");
     report.finish().write(cache, out)
 }
 
@@ -139,57 +265,7 @@ pub fn line_col(text: &str, byte: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// One diagnostic as JSON (for many, use a [`Renderer`]).
 pub fn to_json<'a>(d: &'a Diagnostic, files: &[SourceFile]) -> JsonDiagnostic<'a> {
-    let text = |f: u32| {
-        files
-            .get(f as usize)
-            .map(|s| s.text.clone())
-            .unwrap_or_else(|| "".into())
-    };
-    let path = |f: u32| {
-        files
-            .get(f as usize)
-            .map(|s| s.path.clone())
-            .unwrap_or_default()
-    };
-    let t = text(d.file);
-    let (line, column) = line_col(&t, d.span.start);
-    let (end_line, end_column) = line_col(&t, d.span.end);
-    JsonDiagnostic {
-        code: d.code,
-        severity: d.severity,
-        message: &d.message,
-        file: path(d.file),
-        line,
-        column,
-        end_line,
-        end_column,
-        label: &d.label,
-        labels: d
-            .labels
-            .iter()
-            .map(|l| {
-                let (line, column) = line_col(&text(l.file), l.span.start);
-                JsonLabel {
-                    file: path(l.file),
-                    line,
-                    column,
-                    message: l.message.clone(),
-                }
-            })
-            .collect(),
-        notes: &d.notes,
-        suggestion: d.suggestion.as_ref().map(|s| {
-            let (line, column) = line_col(&t, s.span.start);
-            let (end_line, end_column) = line_col(&t, s.span.end);
-            JsonSuggestion {
-                message: &s.message,
-                replacement: &s.replacement,
-                line,
-                column,
-                end_line,
-                end_column,
-            }
-        }),
-    }
+    Renderer::new(files).to_json(d)
 }

@@ -8,11 +8,12 @@
 
 use std::collections::HashSet;
 
-use pac_compiler::ir::{MessagePart, Program, Severity};
+use pac_compiler::ir::{Expr, ExprKind, MessagePart, Program, Severity};
 use pac_stdlib::Value;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::engine::{RawOutcome, RuleEngine};
 use crate::explain::{Explanation, explain_rule};
 use crate::interp::{Coverage, Env, EvalError, Frame, eval};
 use crate::inventory::Inventory;
@@ -191,10 +192,21 @@ impl EvalReport {
     }
 }
 
-/// Evaluates every rule of `program` over `inv`.
+/// Evaluates every rule of `program` over `inv` with the interpreter.
 pub fn evaluate(program: &Program, inv: &Inventory, opts: &EvalOptions) -> EvalReport {
+    evaluate_with(program, inv, opts, None)
+}
+
+/// Evaluates every rule of `program` over `inv`, asking `engine` (when
+/// given) for the outcomes of the rules it compiled; see [`crate::engine`].
+pub fn evaluate_with(
+    program: &Program,
+    inv: &Inventory,
+    opts: &EvalOptions,
+    engine: Option<&dyn RuleEngine>,
+) -> EvalReport {
     let env = Env::for_program(program, inv, opts.now).with_coverage(opts.coverage);
-    evaluate_in(program, &env, opts.explain)
+    evaluate_in_with(program, &env, opts.explain, engine)
 }
 
 /// Resources per unit of parallel work.
@@ -203,8 +215,20 @@ const CHUNK: usize = 256;
 /// [`evaluate`] in an existing environment (whose indexes can then be
 /// reused, e.g. to explain results afterwards).
 pub fn evaluate_in(program: &Program, env: &Env, explain: bool) -> EvalReport {
+    evaluate_in_with(program, env, explain, None)
+}
+
+/// [`evaluate_with`] in an existing environment. Group memberships and
+/// sticky exception conditions are evaluated by the interpreter; rule
+/// conditions by `engine` where it compiled them.
+pub fn evaluate_in_with(
+    program: &Program,
+    env: &Env,
+    explain: bool,
+    engine: Option<&dyn RuleEngine>,
+) -> EvalReport {
     let now = env.ctx.now;
-    let groups = group_memberships(program, env);
+    let groups = group_memberships_with(program, env, engine);
 
     // Which exceptions may exempt each rule's failures.
     let mut by_rule: Vec<Vec<usize>> = vec![Vec::new(); program.rules.len()];
@@ -256,9 +280,16 @@ pub fn evaluate_in(program: &Program, env: &Env, explain: bool) -> EvalReport {
         .map(|(rule, resources)| {
             let mut frame = Frame::default();
             let mut warnings = Vec::new();
+            let raw = engine
+                .and_then(|e| e.outcomes(*rule, resources, env))
+                .filter(|r| r.len() == resources.len());
             let results = resources
                 .iter()
-                .map(|&res| ctx.eval_one(*rule, res, &mut frame, &mut warnings))
+                .enumerate()
+                .map(|(k, &res)| {
+                    let decided = raw.as_ref().map(|r| r[k]);
+                    ctx.eval_one(*rule, res, decided, &mut frame, &mut warnings)
+                })
                 .collect();
             (results, warnings)
         })
@@ -343,16 +374,20 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// The result of a rule on a resource. `decided` is the engine's
+    /// outcome, if an engine evaluated it: a pass needs nothing more; for a
+    /// failure or an error the interpreter is re-run on this resource for
+    /// the message (which sees the condition's `let`s) and the reason.
     fn eval_one(
         &self,
         rule: usize,
         res: usize,
+        decided: Option<RawOutcome>,
         frame: &mut Frame,
         warnings: &mut Vec<Warning>,
     ) -> RuleResult {
         let r = &self.program.rules[rule];
         let resource = &self.env.inv.resources[res];
-        frame.reset(r.slots, resource.value.clone());
         let mut result = RuleResult {
             rule,
             resource: res,
@@ -361,7 +396,31 @@ impl Ctx<'_> {
             exempted_by: None,
             explanation: None,
         };
-        match eval(&r.cond, frame, self.env) {
+        if decided == Some(RawOutcome::Pass) {
+            return result;
+        }
+        frame.reset(r.slots, resource.value.clone());
+        let verdict = match decided {
+            None => eval(&r.cond, frame, self.env),
+            Some(RawOutcome::Pass) => return result,
+            // The outcome is the engine's; the message needs the rule's
+            // `let`s in the frame, not the condition.
+            Some(RawOutcome::Fail) => {
+                eval_lets(&r.cond, frame, self.env);
+                Ok(Value::Bool(true))
+            }
+            Some(RawOutcome::Error) => match eval(&r.cond, frame, self.env) {
+                Err(e) => Err(e),
+                Ok(v) => Err(EvalError {
+                    reason: format!(
+                        "internal: the native engine reported an error that the interpreter does not reproduce (it gives {v})"
+                    ),
+                    file: r.cond.file,
+                    span: r.cond.span,
+                }),
+            },
+        };
+        match verdict {
             Ok(Value::Bool(false)) => return result,
             Ok(Value::Bool(true)) => {
                 result.outcome = Outcome::Fail;
@@ -403,6 +462,20 @@ impl Ctx<'_> {
             result.explanation = Some(explain_rule(self.program, self.env, rule, res));
         }
         result
+    }
+}
+
+/// Evaluates the rule's `let`s (the chain of `Let`s the checker folds
+/// around the condition) into the frame, as a full evaluation of the
+/// condition leaves them for the message; stops at the first error.
+fn eval_lets(cond: &Expr, frame: &mut Frame, env: &Env) {
+    let mut e = cond;
+    while let ExprKind::Let(slot, value, body) = &e.kind {
+        match eval(value, frame, env) {
+            Ok(v) => frame.set(*slot, v),
+            Err(_) => return,
+        }
+        e = body;
     }
 }
 
@@ -471,8 +544,18 @@ pub fn exception_matches(
     sticky_matches(program, env, exc, resource)
 }
 
-/// Evaluates every group's membership.
+/// Evaluates every group's membership with the interpreter.
 pub fn group_memberships(program: &Program, env: &Env) -> Vec<GroupMembership> {
+    group_memberships_with(program, env, None)
+}
+
+/// Evaluates every group's membership, asking `engine` (when given) for
+/// the conditions it compiled; the interpreter finds an error's reason.
+pub fn group_memberships_with(
+    program: &Program,
+    env: &Env,
+    engine: Option<&dyn RuleEngine>,
+) -> Vec<GroupMembership> {
     let mut work: Vec<(usize, usize, &[usize])> = Vec::new();
     for (g, group) in program.groups.iter().enumerate() {
         for (m, member) in group.members.iter().enumerate() {
@@ -488,12 +571,31 @@ pub fn group_memberships(program: &Program, env: &Env) -> Vec<GroupMembership> {
             let group = &program.groups[g];
             let member = &group.members[m];
             let mut frame = Frame::default();
+            let raw = match (&member.cond, engine) {
+                (Some(_), Some(e)) => e
+                    .group_conditions(g, m, chunk, env)
+                    .filter(|r| r.len() == chunk.len()),
+                _ => None,
+            };
             chunk
                 .iter()
-                .map(|&i| {
-                    let r = match &member.cond {
-                        None => Ok(true),
-                        Some(cond) => {
+                .enumerate()
+                .map(|(k, &i)| {
+                    let decided = raw.as_ref().map(|r| r[k]);
+                    let r = match (&member.cond, decided) {
+                        (None, _) => Ok(true),
+                        (Some(_), Some(RawOutcome::Pass)) => Ok(false),
+                        (Some(_), Some(RawOutcome::Fail)) => Ok(true),
+                        (Some(cond), Some(RawOutcome::Error)) => {
+                            frame.reset(group.slots, env.inv.resources[i].value.clone());
+                            match eval(cond, &mut frame, env) {
+                                Err(e) => Err(e.reason),
+                                Ok(v) => Err(format!(
+                                    "internal: the native engine reported an error that the interpreter does not reproduce (it gives {v})"
+                                )),
+                            }
+                        }
+                        (Some(cond), None) => {
                             frame.reset(group.slots, env.inv.resources[i].value.clone());
                             match eval(cond, &mut frame, env) {
                                 Ok(Value::Bool(b)) => Ok(b),

@@ -8,6 +8,7 @@
 //! however many threads evaluate them; explanations are the interpreter
 //! re-run on one resource with tracing, so they cannot disagree with it.
 
+pub mod engine;
 pub mod eval;
 pub mod explain;
 pub mod interp;
@@ -15,8 +16,9 @@ pub mod inventory;
 pub mod report;
 pub mod testing;
 
-pub use eval::{EvalOptions, EvalReport, Outcome, RuleResult, evaluate};
+pub use engine::{PrepareEngine, RawOutcome, RuleEngine};
+pub use eval::{EvalOptions, EvalReport, Outcome, RuleResult, evaluate, evaluate_with};
 pub use explain::Explanation;
 pub use interp::{Coverage, Env, EvalError, Frame, eval};
 pub use inventory::{IngestError, Inventory, Resource};
-pub use testing::{TestReport, run_tests};
+pub use testing::{TestReport, run_tests, run_tests_with};

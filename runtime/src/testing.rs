@@ -21,7 +21,8 @@ use pac_stdlib::Value;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::eval::{EvalReport, Outcome, evaluate_in, exception_matches};
+use crate::engine::PrepareEngine;
+use crate::eval::{EvalReport, Outcome, evaluate_in_with, exception_matches};
 use crate::explain::{Explanation, explain_cond, explain_rule, render_text as render_explanation};
 use crate::interp::{Coverage, Env};
 use crate::inventory::Inventory;
@@ -116,6 +117,18 @@ pub fn run_tests(program: &Program, filter: Option<&str>) -> TestReport {
 
 /// [`run_tests`] with the clock for tests that do not set `now`.
 pub fn run_tests_at(program: &Program, filter: Option<&str>, default_now: i64) -> TestReport {
+    run_tests_with(program, filter, default_now, None)
+}
+
+/// [`run_tests_at`] with an engine for rule conditions: each test's
+/// inventory gets the engine prepared for it (see [`crate::engine`]). The
+/// engine must record coverage, or leave those rules to the interpreter.
+pub fn run_tests_with(
+    program: &Program,
+    filter: Option<&str>,
+    default_now: i64,
+    engine: Option<&dyn PrepareEngine>,
+) -> TestReport {
     let selected: Vec<&Test> = program
         .tests
         .iter()
@@ -124,7 +137,7 @@ pub fn run_tests_at(program: &Program, filter: Option<&str>, default_now: i64) -
     let coverage = Coverage::for_program(program);
     let runs: Vec<(TestOutcome, Vec<(usize, Outcome)>)> = selected
         .par_iter()
-        .map(|t| run_one(program, t, default_now, &coverage))
+        .map(|t| run_one(program, t, default_now, &coverage, engine))
         .collect();
     let mut seen = vec![(false, false, false); program.rules.len()];
     let mut tests = Vec::with_capacity(runs.len());
@@ -179,6 +192,7 @@ fn run_one(
     test: &Test,
     default_now: i64,
     coverage: &Coverage,
+    engine: Option<&dyn PrepareEngine>,
 ) -> (TestOutcome, Vec<(usize, Outcome)>) {
     let mut failures = Vec::new();
     let mut inv = Inventory::from_values(
@@ -207,7 +221,8 @@ fn run_one(
     }
     let now = test.now.unwrap_or(default_now);
     let env = Env::for_program(program, &inv, now).with_coverage(Some(coverage));
-    let report = evaluate_in(program, &env, false);
+    let prepared = engine.map(|e| e.prepare_for(&inv));
+    let report = evaluate_in_with(program, &env, false, prepared.as_deref());
     let run = Run {
         program,
         env: &env,
@@ -759,7 +774,7 @@ test "another" {
         }
         test.expects[1].verb = Verb::Passes;
         let cov = Coverage::new(0);
-        let (outcome, _) = run_one(&program, &test, 0, &cov);
+        let (outcome, _) = run_one(&program, &test, 0, &cov, None);
         let msgs: Vec<&str> = outcome
             .failures
             .iter()

@@ -1,0 +1,564 @@
+//! Compiling a program's rules to native functions, preparing them for an
+//! inventory, and running them.
+//!
+//! [`Engine::compile`] generates one function per rule (or records why the
+//! rule stays with the interpreter); [`Engine::prepare`] builds the typed
+//! layout of an inventory ([`crate::layout`]) and gives a [`Prepared`]
+//! engine, which implements the runtime's [`RuleEngine`]. A rule function
+//! has the signature
+//!
+//! ```text
+//! extern "C" fn(ctx: *const JitCtx, rows: *const u32, n: u64, out: *mut u8)
+//! ```
+//!
+//! and writes one byte per row: [`OUT_PASS`], [`OUT_FAIL`] or
+//! [`OUT_ERROR`]. The runtime calls it on batches of rows of the rule's
+//! resource type, in parallel; each call has its own scratch cells.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{FuncId, Module, default_libcall_names};
+use pac_compiler::ir::Program;
+use pac_compiler::types::{RecordId, Schemas, Ty};
+use pac_runtime::{Env, Inventory, PrepareEngine, RawOutcome, RuleEngine};
+use pac_stdlib::{Builtin, Value};
+use rustc_hash::FxHashMap;
+
+use crate::codegen;
+use crate::helpers::{JitCtx, RunCtx};
+use crate::layout::{Cell, Constants, INT, Layout, RowsRef, Scratch};
+
+/// Output byte of a row whose condition is false.
+pub const OUT_PASS: u8 = 0;
+/// Output byte of a row whose condition is true.
+pub const OUT_FAIL: u8 = 1;
+/// Output byte of a row whose condition could not be evaluated.
+pub const OUT_ERROR: u8 = 2;
+
+/// The signature of a compiled rule.
+pub type RuleFn = unsafe extern "C" fn(*const JitCtx, *const u32, u64, *mut u8);
+
+/// A built-in call the generated code makes through `pac_call`.
+pub(crate) struct CallSite {
+    pub builtin: &'static Builtin,
+    /// Per argument: its static type, and its value when constant (passed
+    /// as is, e.g. a precompiled regex, instead of through a cell).
+    pub args: Vec<(Ty, Option<Value>)>,
+    pub result: Ty,
+}
+
+/// A cross-resource probe: candidates of `rtype` whose field `field`
+/// equals a key of static type `key_ty`.
+pub(crate) struct ProbeSite {
+    pub rtype: RecordId,
+    pub field: u32,
+    pub field_ty: Ty,
+    pub key_ty: Ty,
+}
+
+/// The engine-wide tables the generated code refers to by index.
+#[derive(Default)]
+pub(crate) struct Tables {
+    pub constants: Constants,
+    pub calls: Vec<CallSite>,
+    /// Operand types of structural equalities (`pac_eq`).
+    pub eqs: Vec<(Ty, Ty)>,
+    pub probes: Vec<ProbeSite>,
+}
+
+/// How to compile.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CompileOptions {
+    /// Record which outcomes each boolean node produces (as the interpreter
+    /// does for `pacc test --coverage`); slower code.
+    pub coverage: bool,
+}
+
+struct Module_(JITModule);
+
+/// A program's rules compiled to native code.
+pub struct Engine {
+    module: Mutex<Option<Module_>>,
+    /// Per rule: the function, or why it is interpreted.
+    funcs: Vec<Compiled>,
+    /// Per group, per member clause with a condition: the same.
+    groups: Vec<Vec<Option<Compiled>>>,
+    pub(crate) tables: Tables,
+    schemas: Arc<Schemas>,
+    coverage: bool,
+}
+
+/// One compiled condition: the function (or why it is interpreted), its
+/// resource type, and every type whose rows it reads.
+struct Compiled {
+    func: Result<RuleFn, String>,
+    rtype: RecordId,
+    types: Vec<RecordId>,
+}
+
+/// The types a condition over `rtype` reads rows of.
+fn types_read(rtype: RecordId, cond: &pac_compiler::ir::Expr) -> Vec<RecordId> {
+    let mut types = vec![rtype];
+    cond.walk(&mut |e| {
+        if let pac_compiler::ir::ExprKind::QuantType { rtype, .. } = &e.kind
+            && !types.contains(rtype)
+        {
+            types.push(*rtype);
+        }
+    });
+    types
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let module = match self.module.get_mut() {
+            Ok(m) => m.take(),
+            Err(p) => p.into_inner().take(),
+        };
+        if let Some(Module_(m)) = module {
+            // SAFETY: the functions of this module are only reachable
+            // through `self.funcs` and the `Prepared` engines that borrow
+            // `self`, so none can run any more.
+            unsafe { m.free_memory() };
+        }
+    }
+}
+
+fn new_module() -> Result<JITModule, String> {
+    let mut flags = settings::builder();
+    let set = |f: &mut settings::Builder, k: &str, v: &str| {
+        f.set(k, v).map_err(|e| format!("cranelift flag {k}: {e}"))
+    };
+    set(&mut flags, "use_colocated_libcalls", "false")?;
+    set(&mut flags, "is_pic", "false")?;
+    set(&mut flags, "opt_level", "speed")?;
+    let isa = cranelift_native::builder()
+        .map_err(|e| format!("this machine is not supported by Cranelift: {e}"))?
+        .finish(settings::Flags::new(flags))
+        .map_err(|e| format!("cranelift: {e}"))?;
+    let mut builder = JITBuilder::with_isa(isa, default_libcall_names());
+    for (name, ptr) in crate::helpers::symbols() {
+        builder.symbol(name, ptr);
+    }
+    Ok(JITModule::new(builder))
+}
+
+impl Engine {
+    /// Compiles every rule of `program`.
+    pub fn compile(program: &Program) -> Engine {
+        Engine::compile_with(program, CompileOptions::default())
+    }
+
+    pub fn compile_with(program: &Program, opts: CompileOptions) -> Engine {
+        let mut tables = Tables::default();
+        // Every condition to compile: rules, then group member clauses.
+        let mut conds = Vec::new();
+        for (i, r) in program.rules.iter().enumerate() {
+            conds.push((
+                r.resource,
+                codegen::Cond {
+                    cond: &r.cond,
+                    slots: r.slots,
+                    name: format!("rule_{i}"),
+                },
+            ));
+        }
+        for (g, group) in program.groups.iter().enumerate() {
+            for (m, member) in group.members.iter().enumerate() {
+                if let Some(cond) = &member.cond {
+                    conds.push((
+                        member.resource,
+                        codegen::Cond {
+                            cond,
+                            slots: group.slots,
+                            name: format!("group_{g}_{m}"),
+                        },
+                    ));
+                }
+            }
+        }
+        let mut module = new_module();
+        let mut ids: Vec<Result<FuncId, String>> = Vec::with_capacity(conds.len());
+        if let Ok(module) = &mut module {
+            let helpers = codegen::declare_helpers(module);
+            let mut ctx = module.make_context();
+            let mut fctx = cranelift_frontend::FunctionBuilderContext::new();
+            for (_, cond) in &conds {
+                let r = match &helpers {
+                    Ok(h) => codegen::compile_cond(
+                        module,
+                        &mut ctx,
+                        &mut fctx,
+                        h,
+                        &mut tables,
+                        program,
+                        cond,
+                        opts.coverage,
+                    ),
+                    Err(e) => Err(e.clone()),
+                };
+                module.clear_context(&mut ctx);
+                if r.is_err() {
+                    // A builder abandoned half way leaves its context dirty.
+                    fctx = cranelift_frontend::FunctionBuilderContext::new();
+                }
+                ids.push(r);
+            }
+        }
+        let finalized = match &mut module {
+            Ok(m) => m
+                .finalize_definitions()
+                .map_err(|e| format!("cranelift: {e}")),
+            Err(e) => Err(e.clone()),
+        };
+        let mut compiled = conds.iter().enumerate().map(|(k, (rtype, cond))| {
+            let func = match (&module, &finalized, ids.get(k)) {
+                (Ok(m), Ok(()), Some(Ok(id))) => {
+                    let ptr = m.get_finalized_function(*id);
+                    // SAFETY: `id` was defined by `codegen::compile_cond`
+                    // with exactly the signature of `RuleFn`.
+                    Ok(unsafe { std::mem::transmute::<*const u8, RuleFn>(ptr) })
+                }
+                (_, _, Some(Err(e))) => Err(e.clone()),
+                (_, Err(e), _) | (Err(e), _, _) => Err(e.clone()),
+                (_, _, None) => Err("not compiled".to_string()),
+            };
+            Compiled {
+                func,
+                rtype: *rtype,
+                types: types_read(*rtype, cond.cond),
+            }
+        });
+        let funcs: Vec<Compiled> = compiled.by_ref().take(program.rules.len()).collect();
+        let groups = program
+            .groups
+            .iter()
+            .map(|g| {
+                g.members
+                    .iter()
+                    .map(|m| m.cond.as_ref().and_then(|_| compiled.next()))
+                    .collect()
+            })
+            .collect();
+        Engine {
+            module: Mutex::new(module.ok().map(Module_)),
+            funcs,
+            groups,
+            tables,
+            schemas: program.schemas.clone(),
+            coverage: opts.coverage,
+        }
+    }
+
+    /// The rules left to the interpreter, with the reason (rule index,
+    /// reason), in rule order.
+    pub fn fallbacks(&self) -> Vec<(usize, String)> {
+        self.funcs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| f.func.as_ref().err().map(|e| (i, e.clone())))
+            .collect()
+    }
+
+    /// The asset group conditions left to the interpreter: (group index,
+    /// member clause index, reason).
+    pub fn group_fallbacks(&self) -> Vec<(usize, usize, String)> {
+        let mut out = Vec::new();
+        for (g, members) in self.groups.iter().enumerate() {
+            for (m, c) in members.iter().enumerate() {
+                if let Some(Err(e)) = c.as_ref().map(|c| &c.func) {
+                    out.push((g, m, e.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether rule `rule` runs as native code.
+    pub fn is_compiled(&self, rule: usize) -> bool {
+        self.funcs.get(rule).is_some_and(|f| f.func.is_ok())
+    }
+
+    /// Builds the layout of `inv` (the part of evaluation that reads the
+    /// data) and returns the engine ready to evaluate over it.
+    pub fn prepare<'e>(&'e self, inv: &'e Inventory) -> Prepared<'e> {
+        let layout = Layout::build(&self.schemas, &self.tables.constants, inv);
+        let rows_ref = layout
+            .type_rows
+            .iter()
+            .map(|rows| RowsRef {
+                ptr: rows.as_ptr(),
+                len: rows.len() as u64,
+            })
+            .map(|r| RowsRefSync(r.ptr as usize, r.len))
+            .collect();
+        let probes = self.tables.probes.iter().map(|_| OnceLock::new()).collect();
+        Prepared {
+            engine: self,
+            inv,
+            layout,
+            rows_ref,
+            probes,
+        }
+    }
+}
+
+impl PrepareEngine for Engine {
+    fn prepare_for<'a>(&'a self, inv: &'a Inventory) -> Box<dyn RuleEngine + 'a> {
+        Box::new(self.prepare(inv))
+    }
+}
+
+/// A [`RowsRef`] kept as plain integers (so that `Prepared` is `Sync`).
+#[derive(Clone, Copy)]
+struct RowsRefSync(usize, u64);
+
+type Merged = Mutex<FxHashMap<(u8, u64), Arc<[u64]>>>;
+
+/// The index of one probe site: candidates per key, in inventory order.
+struct ProbeIndex {
+    map: FxHashMap<(u8, u64), Vec<u64>>,
+    /// Rows whose field has no key; candidates of every probe.
+    unkeyed: Vec<u64>,
+    /// Candidates merged with `unkeyed`, per key, built on first use and
+    /// kept (the generated code holds pointers into them).
+    merged: Merged,
+}
+
+/// The key of a cell of static type `ty`, as the runtime's `Key::of` gives
+/// it for the value the cell holds (`None`: the value has no key).
+pub(crate) fn jit_key(ty: &Ty, c: Cell) -> Option<(u8, u64)> {
+    Some(match ty {
+        Ty::Opt(t) => {
+            if c.is_missing() {
+                return None;
+            }
+            return jit_key(t, c);
+        }
+        Ty::Bool => (0, c.bits),
+        Ty::Int => (1, c.bits),
+        Ty::Float if c.tag == INT => (1, c.bits),
+        Ty::Str => (2, c.bits),
+        Ty::Time => (3, c.bits),
+        Ty::Ip => (4, c.bits),
+        Ty::Cidr => (5, c.bits),
+        _ => return None,
+    })
+}
+
+/// An engine ready to evaluate one inventory.
+pub struct Prepared<'e> {
+    pub(crate) engine: &'e Engine,
+    inv: &'e Inventory,
+    pub(crate) layout: Layout,
+    rows_ref: Vec<RowsRefSync>,
+    probes: Vec<OnceLock<ProbeIndex>>,
+}
+
+/// Rows per call of a rule function (the scratch is cleared between calls).
+const BATCH: usize = 256;
+
+impl Prepared<'_> {
+    /// The layout built for the inventory.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    fn index(&self, site: usize) -> &ProbeIndex {
+        self.probes[site].get_or_init(|| {
+            let p = &self.engine.tables.probes[site];
+            let mut map: FxHashMap<(u8, u64), Vec<u64>> = FxHashMap::default();
+            let mut unkeyed = Vec::new();
+            let rows = self
+                .layout
+                .type_rows
+                .get(p.rtype.0 as usize)
+                .map_or(&[][..], Vec::as_slice);
+            for &i in rows {
+                let off = self.layout.row_off[i as usize];
+                let cell = crate::layout::CellSource::cell(&self.layout, off, p.field as usize)
+                    .unwrap_or(Cell::ZERO);
+                match jit_key(&p.field_ty, cell) {
+                    Some(k) => map.entry(k).or_default().push(i),
+                    None => unkeyed.push(i),
+                }
+            }
+            ProbeIndex {
+                map,
+                unkeyed,
+                merged: Mutex::new(FxHashMap::default()),
+            }
+        })
+    }
+
+    /// The candidate rows of probe `site` for `key`, in inventory order.
+    pub(crate) fn candidates(&self, site: usize, key: (u8, u64)) -> RowsRef {
+        let idx = self.index(site);
+        let hits = idx.map.get(&key).map_or(&[][..], Vec::as_slice);
+        if idx.unkeyed.is_empty() {
+            return RowsRef {
+                ptr: hits.as_ptr(),
+                len: hits.len() as u64,
+            };
+        }
+        let mut merged = match idx.merged.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let all = merged.entry(key).or_insert_with(|| {
+            let mut all: Vec<u64> = hits.iter().chain(&idx.unkeyed).copied().collect();
+            all.sort_unstable();
+            Arc::from(all)
+        });
+        RowsRef {
+            ptr: all.as_ptr(),
+            len: all.len() as u64,
+        }
+    }
+
+    /// Runs rule `rule` over `resources` (inventory indices of its type);
+    /// `None` when it is interpreted. One byte per resource: [`OUT_PASS`],
+    /// [`OUT_FAIL`] or [`OUT_ERROR`].
+    pub fn run_rule(
+        &self,
+        rule: usize,
+        resources: &[usize],
+        now: i64,
+        coverage: Option<&pac_runtime::Coverage>,
+    ) -> Option<Vec<u8>> {
+        self.run(self.engine.funcs.get(rule)?, resources, now, coverage)
+    }
+
+    /// Runs the condition of member clause `member` of group `group` over
+    /// `resources`: [`OUT_FAIL`] where it holds, [`OUT_PASS`] where not.
+    pub fn run_group(
+        &self,
+        group: usize,
+        member: usize,
+        resources: &[usize],
+        now: i64,
+        coverage: Option<&pac_runtime::Coverage>,
+    ) -> Option<Vec<u8>> {
+        let c = self.engine.groups.get(group)?.get(member)?.as_ref()?;
+        self.run(c, resources, now, coverage)
+    }
+
+    fn run(
+        &self,
+        c: &Compiled,
+        resources: &[usize],
+        now: i64,
+        coverage: Option<&pac_runtime::Coverage>,
+    ) -> Option<Vec<u8>> {
+        let f = *c.func.as_ref().ok()?;
+        if coverage.is_some() && !self.engine.coverage {
+            return None;
+        }
+        if !c.types.iter().all(|t| self.layout.is_regular(*t)) {
+            return None;
+        }
+        let mut rows = Vec::with_capacity(resources.len());
+        for &r in resources {
+            let res = self.inv.resources.get(r)?;
+            if res.rtype != c.rtype {
+                return None;
+            }
+            rows.push(u32::try_from(r).ok()?);
+        }
+        let type_rows: Vec<RowsRef> = self
+            .rows_ref
+            .iter()
+            .map(|r| RowsRef {
+                ptr: r.0 as *const u64,
+                len: r.1,
+            })
+            .collect();
+        let run = RunCtx {
+            prepared: self,
+            scratch: RefCell::new(Scratch::new(&self.layout)),
+            coverage,
+            now,
+        };
+        let ctx = JitCtx {
+            base: self.layout.arena.as_ptr(),
+            row_off: self.layout.row_off.as_ptr(),
+            type_rows: type_rows.as_ptr(),
+            consts: self.layout.consts.as_ptr(),
+            now,
+            run: (&run as *const RunCtx<'_>).cast(),
+        };
+        let mut out = vec![OUT_ERROR; rows.len()];
+        for (chunk, dst) in rows.chunks(BATCH).zip(out.chunks_mut(BATCH)) {
+            // SAFETY: `f` was generated for this engine's tables; `ctx`
+            // describes this layout (arena, row offsets, rows per type,
+            // constants) and a live RunCtx; `chunk` holds `chunk.len()`
+            // inventory indices of the condition's type, each checked
+            // above to be in range; `dst` has one byte per row. The
+            // generated code reads only cells whose offsets the layout or
+            // the helpers produced, and indexes lists within their length.
+            unsafe { f(&ctx, chunk.as_ptr(), chunk.len() as u64, dst.as_mut_ptr()) };
+            run.scratch.borrow_mut().clear();
+        }
+        Some(out)
+    }
+}
+
+fn raw(out: Vec<u8>) -> Vec<RawOutcome> {
+    out.into_iter()
+        .map(|b| match b {
+            OUT_PASS => RawOutcome::Pass,
+            OUT_FAIL => RawOutcome::Fail,
+            _ => RawOutcome::Error,
+        })
+        .collect()
+}
+
+impl RuleEngine for Prepared<'_> {
+    fn outcomes(&self, rule: usize, resources: &[usize], env: &Env) -> Option<Vec<RawOutcome>> {
+        if !std::ptr::eq(env.inv, self.inv) {
+            return None;
+        }
+        self.run_rule(rule, resources, env.ctx.now, env.coverage)
+            .map(raw)
+    }
+
+    fn group_conditions(
+        &self,
+        group: usize,
+        member: usize,
+        resources: &[usize],
+        env: &Env,
+    ) -> Option<Vec<RawOutcome>> {
+        if !std::ptr::eq(env.inv, self.inv) {
+            return None;
+        }
+        self.run_group(group, member, resources, env.ctx.now, env.coverage)
+            .map(raw)
+    }
+}
+
+/// Every condition left to the interpreter, as (what, reason): `rule ID`
+/// or `group NAME (TYPE)`, in program order.
+pub fn fallback_report(program: &Program, engine: &Engine) -> Vec<(String, String)> {
+    let by_rule: HashMap<usize, String> = engine.fallbacks().into_iter().collect();
+    let mut out: Vec<(String, String)> = program
+        .rules
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            by_rule
+                .get(&i)
+                .map(|why| (format!("rule {}", r.id), why.clone()))
+        })
+        .collect();
+    for (g, m, why) in engine.group_fallbacks() {
+        let group = &program.groups[g];
+        let ty = &program.schemas.record(group.members[m].resource).name;
+        out.push((format!("group {} ({ty})", group.name), why));
+    }
+    out
+}

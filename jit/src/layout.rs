@@ -1,0 +1,813 @@
+//! The typed resource layout the generated code reads.
+//!
+//! Every value is a 16-byte [`Cell`] `{ tag, bits }`, interpreted by its
+//! static type (the IR is typed, so the code never dispatches on a tag to
+//! learn a type):
+//!
+//! | type | tag | bits |
+//! | --- | --- | --- |
+//! | missing optional | `0` | `0` |
+//! | `bool` | [`PRESENT`] | `0` / `1` |
+//! | `int` | [`INT`] | the `i64` |
+//! | `float` | [`FLOAT`], or [`INT`] for an int widened to float | the `f64` bits, or the `i64` |
+//! | `string`, `ip`, `cidr` | [`PRESENT`] | an interned id ([`Interner`]) |
+//! | `timestamp`, `duration` | [`PRESENT`] | seconds, `i64` |
+//! | `list<T>` | `len << 1 \| 1` | byte offset of `len` element cells |
+//! | `map<T>` | `len << 1 \| 1` | byte offset of `len` (key, value) cell pairs, in key order |
+//! | record | [`PRESENT`] | byte offset of its field cells, in schema order |
+//!
+//! Byte offsets are relative to the arena's base (they may point into a
+//! run's scratch cells too, see [`Scratch`]). The arena starts with a block
+//! of zero cells as long as the longest record, so the zero cell is a valid
+//! value of every type: a zeroed record reads as zero fields, a zeroed list
+//! is empty, and id 0 exists in every interner.
+//!
+//! Numbers keep their dynamic kind in the tag because the interpreter
+//! does: an `int` used where a `float` is expected stays an `Int` value
+//! (`if c then 1 else 2.5`), and `Int / Int` divides as integers even at a
+//! `float`-typed node. The generated code therefore checks the tag of
+//! `float`-typed operands and takes the interpreter's path for each case.
+//!
+//! Strings, IP addresses and networks are interned, so `==` is an integer
+//! compare. The engine's constants are interned first, at fixed ids known
+//! when the code is generated; data strings equal to a constant get its id,
+//! and a constant absent from the data can never equal it.
+
+use std::collections::BTreeMap;
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+use ipnet::IpNet;
+use pac_compiler::types::{RecordId, Schemas, Ty};
+use pac_runtime::Inventory;
+use pac_stdlib::Value;
+use rustc_hash::FxHashMap;
+
+/// One value of the layout; see the module documentation.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cell {
+    pub tag: u64,
+    pub bits: u64,
+}
+
+/// Tag of a missing optional.
+pub const MISSING: u64 = 0;
+/// Tag of a present non-numeric scalar or record.
+pub const PRESENT: u64 = 1;
+/// Tag of an int (also in a `float`-typed place).
+pub const INT: u64 = 3;
+/// Tag of a float.
+pub const FLOAT: u64 = 5;
+
+impl Cell {
+    pub const ZERO: Cell = Cell { tag: 0, bits: 0 };
+    pub fn present(bits: u64) -> Cell {
+        Cell { tag: PRESENT, bits }
+    }
+    pub fn seq(len: usize, offset: u64) -> Cell {
+        Cell {
+            tag: ((len as u64) << 1) | 1,
+            bits: offset,
+        }
+    }
+    /// The length of a list or map cell.
+    pub fn seq_len(self) -> usize {
+        (self.tag >> 1) as usize
+    }
+    pub fn is_missing(self) -> bool {
+        self.tag == MISSING
+    }
+}
+
+/// Interned values: each distinct value has one id. The base table is
+/// built with the layout and read without locking; values computed during
+/// evaluation (`lower(s)`, `a + b`, `network(c)`) go to a locked overflow
+/// table, after a look-up in the base, so that ids stay unique.
+pub struct Interner<T> {
+    base: Vec<T>,
+    map: FxHashMap<T, u32>,
+    extra: Mutex<(Vec<T>, FxHashMap<T, u32>)>,
+}
+
+impl<T: Clone + Eq + Hash> Default for Interner<T> {
+    fn default() -> Self {
+        Interner {
+            base: Vec::new(),
+            map: FxHashMap::default(),
+            extra: Mutex::new((Vec::new(), FxHashMap::default())),
+        }
+    }
+}
+
+impl<T: Clone + Eq + Hash> Interner<T> {
+    /// While building: the id of `v`, added to the base table if new.
+    pub fn intern(&mut self, v: &T) -> u32 {
+        if let Some(&id) = self.map.get(v) {
+            return id;
+        }
+        let id = self.base.len() as u32;
+        self.base.push(v.clone());
+        self.map.insert(v.clone(), id);
+        id
+    }
+
+    /// During evaluation: the id of `v`, added to the overflow table if new.
+    pub fn intern_shared(&self, v: &T) -> u32 {
+        if let Some(&id) = self.map.get(v) {
+            return id;
+        }
+        let mut extra = match self.extra.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if let Some(&id) = extra.1.get(v) {
+            return id;
+        }
+        let id = (self.base.len() + extra.0.len()) as u32;
+        extra.0.push(v.clone());
+        extra.1.insert(v.clone(), id);
+        id
+    }
+
+    /// The value of an id (`None` for an id no table holds).
+    pub fn get(&self, id: u64) -> Option<T> {
+        let i = usize::try_from(id).ok()?;
+        if let Some(v) = self.base.get(i) {
+            return Some(v.clone());
+        }
+        let extra = match self.extra.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        extra.0.get(i - self.base.len()).cloned()
+    }
+
+    /// The value of a base id, without locking.
+    pub fn base_get(&self, id: u64) -> Option<&T> {
+        self.base.get(usize::try_from(id).ok()?)
+    }
+
+    pub fn base_len(&self) -> usize {
+        self.base.len()
+    }
+}
+
+impl Interner<Arc<str>> {
+    fn intern_str(&mut self, s: &Arc<str>) -> u32 {
+        if let Some(&id) = self.map.get(&**s) {
+            return id;
+        }
+        let id = self.base.len() as u32;
+        self.base.push(s.clone());
+        self.map.insert(s.clone(), id);
+        id
+    }
+    /// During evaluation, by content.
+    pub fn intern_shared_str(&self, s: &str) -> u32 {
+        if let Some(&id) = self.map.get(s) {
+            return id;
+        }
+        self.intern_shared(&Arc::from(s))
+    }
+}
+
+/// The constants the generated code refers to by a fixed id or slot.
+#[derive(Clone, Debug, Default)]
+pub struct Constants {
+    /// Interned first, in this order: string constant `i` has id `i`.
+    pub strs: Vec<Arc<str>>,
+    pub ips: Vec<IpAddr>,
+    pub cidrs: Vec<IpNet>,
+    /// Compound constants (lists, maps, records), materialized in the arena
+    /// when a layout is built; the code reads their cell from
+    /// `JitCtx::consts`.
+    pub compound: Vec<(Ty, Value)>,
+}
+
+impl Constants {
+    pub fn str_id(&mut self, s: &Arc<str>) -> u32 {
+        match self.strs.iter().position(|x| x == s) {
+            Some(i) => i as u32,
+            None => {
+                self.strs.push(s.clone());
+                (self.strs.len() - 1) as u32
+            }
+        }
+    }
+    pub fn ip_id(&mut self, ip: IpAddr) -> u32 {
+        match self.ips.iter().position(|x| *x == ip) {
+            Some(i) => i as u32,
+            None => {
+                self.ips.push(ip);
+                (self.ips.len() - 1) as u32
+            }
+        }
+    }
+    pub fn cidr_id(&mut self, n: IpNet) -> u32 {
+        match self.cidrs.iter().position(|x| *x == n) {
+            Some(i) => i as u32,
+            None => {
+                self.cidrs.push(n);
+                (self.cidrs.len() - 1) as u32
+            }
+        }
+    }
+}
+
+/// Where the rows of one resource type are: inventory indices, read by the
+/// generated code through `JitCtx::type_rows`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct RowsRef {
+    pub ptr: *const u64,
+    pub len: u64,
+}
+
+/// The typed layout of one inventory.
+pub struct Layout {
+    /// The cells; see the module documentation.
+    pub arena: Vec<Cell>,
+    /// The byte offset of each inventory resource's record.
+    pub row_off: Vec<u64>,
+    /// The inventory indices of each record type's resources, in order
+    /// (indexed by `RecordId`; empty for plain records).
+    pub type_rows: Vec<Vec<u64>>,
+    pub strs: Interner<Arc<str>>,
+    pub ips: Interner<IpAddr>,
+    pub cidrs: Interner<IpNet>,
+    /// The cells of [`Constants::compound`].
+    pub consts: Vec<Cell>,
+    /// Per record type: some resource of the type does not fit its schema
+    /// (never for inventories read from documents); rules that read such a
+    /// type are left to the interpreter.
+    pub irregular: Vec<bool>,
+    pub schemas: Arc<Schemas>,
+}
+
+/// Where a writer puts cells: the arena while building, a run's scratch
+/// during evaluation.
+pub(crate) trait CellSink {
+    /// Reserves `n` zero cells; returns a handle for [`CellSink::set`].
+    fn alloc(&mut self, n: usize) -> (usize, usize);
+    fn set(&mut self, at: (usize, usize), k: usize, c: Cell);
+    /// The byte offset (from the arena base) of a reservation.
+    fn offset(&self, at: (usize, usize)) -> u64;
+}
+
+struct ArenaSink<'a>(&'a mut Vec<Cell>);
+
+impl CellSink for ArenaSink<'_> {
+    fn alloc(&mut self, n: usize) -> (usize, usize) {
+        let at = self.0.len();
+        self.0.resize(at + n, Cell::ZERO);
+        (0, at)
+    }
+    fn set(&mut self, at: (usize, usize), k: usize, c: Cell) {
+        self.0[at.1 + k] = c;
+    }
+    fn offset(&self, at: (usize, usize)) -> u64 {
+        (at.1 * 16) as u64
+    }
+}
+
+/// Interning during a write: the build-time tables, or the shared ones.
+pub(crate) trait Intern {
+    fn str_id(&mut self, s: &Arc<str>) -> u64;
+    fn ip_id(&mut self, ip: IpAddr) -> u64;
+    fn cidr_id(&mut self, n: IpNet) -> u64;
+}
+
+struct BuildIntern<'a> {
+    strs: &'a mut Interner<Arc<str>>,
+    ips: &'a mut Interner<IpAddr>,
+    cidrs: &'a mut Interner<IpNet>,
+}
+
+impl Intern for BuildIntern<'_> {
+    fn str_id(&mut self, s: &Arc<str>) -> u64 {
+        u64::from(self.strs.intern_str(s))
+    }
+    fn ip_id(&mut self, ip: IpAddr) -> u64 {
+        u64::from(self.ips.intern(&ip))
+    }
+    fn cidr_id(&mut self, n: IpNet) -> u64 {
+        u64::from(self.cidrs.intern(&n))
+    }
+}
+
+/// Interning into a built layout's overflow tables.
+pub(crate) struct SharedIntern<'a>(pub &'a Layout);
+
+impl Intern for SharedIntern<'_> {
+    fn str_id(&mut self, s: &Arc<str>) -> u64 {
+        u64::from(self.0.strs.intern_shared_str(s))
+    }
+    fn ip_id(&mut self, ip: IpAddr) -> u64 {
+        u64::from(self.0.ips.intern_shared(&ip))
+    }
+    fn cidr_id(&mut self, n: IpNet) -> u64 {
+        u64::from(self.0.cidrs.intern_shared(&n))
+    }
+}
+
+/// A value that does not fit its static type.
+#[derive(Debug)]
+pub(crate) struct Misfit;
+
+/// Writes `v` as a value of static type `ty`, nested values first
+/// reserved in `sink`. A value that does not fit its type is an error.
+pub(crate) fn write_value<S: CellSink + ?Sized, I: Intern>(
+    schemas: &Schemas,
+    sink: &mut S,
+    int: &mut I,
+    ty: &Ty,
+    v: &Value,
+) -> Result<Cell, Misfit> {
+    Ok(match (ty, v) {
+        (Ty::Opt(_), Value::Missing) => Cell::ZERO,
+        (Ty::Opt(t), v) => write_value(schemas, sink, int, t, v)?,
+        (Ty::Bool, Value::Bool(b)) => Cell::present(u64::from(*b)),
+        (Ty::Int, Value::Int(i)) | (Ty::Float, Value::Int(i)) => Cell {
+            tag: INT,
+            bits: *i as u64,
+        },
+        (Ty::Float, Value::Float(f)) => Cell {
+            tag: FLOAT,
+            bits: f.to_bits(),
+        },
+        (Ty::Str, Value::Str(s)) => Cell::present(int.str_id(s)),
+        (Ty::Time, Value::Time(t)) | (Ty::Dur, Value::Dur(t)) => Cell::present(*t as u64),
+        (Ty::Ip, Value::Ip(ip)) => Cell::present(int.ip_id(*ip)),
+        (Ty::Cidr, Value::Cidr(n)) => Cell::present(int.cidr_id(*n)),
+        (Ty::List(t), Value::List(xs)) => {
+            let at = sink.alloc(xs.len());
+            for (k, x) in xs.iter().enumerate() {
+                let c = write_value(schemas, sink, int, t, x)?;
+                sink.set(at, k, c);
+            }
+            Cell::seq(xs.len(), sink.offset(at))
+        }
+        (Ty::Empty, Value::List(xs)) if xs.is_empty() => Cell::seq(0, 0),
+        (Ty::Map(t), Value::Map(m)) => {
+            let at = sink.alloc(2 * m.len());
+            for (k, (key, x)) in m.iter().enumerate() {
+                let kc = Cell::present(int.str_id(key));
+                sink.set(at, 2 * k, kc);
+                let c = write_value(schemas, sink, int, t, x)?;
+                sink.set(at, 2 * k + 1, c);
+            }
+            Cell::seq(m.len(), sink.offset(at))
+        }
+        (Ty::Record(r), Value::Record(fs)) => {
+            let def = schemas.records.get(r.0 as usize).ok_or(Misfit)?;
+            if def.fields.len() != fs.len() {
+                return Err(Misfit);
+            }
+            let at = sink.alloc(fs.len());
+            for (k, (f, x)) in def.fields.iter().zip(fs.iter()).enumerate() {
+                let c = write_value(schemas, sink, int, &f.ty, x)?;
+                sink.set(at, k, c);
+            }
+            Cell::present(sink.offset(at))
+        }
+        _ => return Err(Misfit),
+    })
+}
+
+/// Reads cells back: the arena of a built layout and a run's scratch.
+pub(crate) trait CellSource {
+    /// Cell `k` of the block at byte offset `off`; `None` outside every
+    /// block this source holds.
+    fn cell(&self, off: u64, k: usize) -> Option<Cell>;
+}
+
+/// Converts a cell of static type `ty` back to a [`Value`] (for built-ins
+/// and structural comparisons). `None` when the cell is not a well-formed
+/// value of the type (never for cells the engine wrote).
+pub(crate) fn read_value(layout: &Layout, src: &dyn CellSource, ty: &Ty, c: Cell) -> Option<Value> {
+    Some(match ty {
+        Ty::Opt(t) => {
+            if c.is_missing() {
+                Value::Missing
+            } else {
+                read_value(layout, src, t, c)?
+            }
+        }
+        Ty::Bool => Value::Bool(c.bits != 0),
+        Ty::Int | Ty::Float => match c.tag {
+            INT => Value::Int(c.bits as i64),
+            FLOAT => Value::Float(f64::from_bits(c.bits)),
+            _ => return None,
+        },
+        Ty::Str => Value::Str(layout.strs.get(c.bits)?),
+        Ty::Time => Value::Time(c.bits as i64),
+        Ty::Dur => Value::Dur(c.bits as i64),
+        Ty::Ip => Value::Ip(layout.ips.get(c.bits)?),
+        Ty::Cidr => Value::Cidr(layout.cidrs.get(c.bits)?),
+        Ty::List(t) => {
+            let mut out = Vec::with_capacity(c.seq_len());
+            for k in 0..c.seq_len() {
+                out.push(read_value(layout, src, t, src.cell(c.bits, k)?)?);
+            }
+            Value::List(Arc::from(out))
+        }
+        Ty::Empty => Value::List(Arc::from(Vec::new())),
+        Ty::Map(t) => {
+            let mut out = BTreeMap::new();
+            for k in 0..c.seq_len() {
+                let key = layout.strs.get(src.cell(c.bits, 2 * k)?.bits)?;
+                let v = read_value(layout, src, t, src.cell(c.bits, 2 * k + 1)?)?;
+                out.insert(key, v);
+            }
+            Value::Map(Arc::new(out))
+        }
+        Ty::Record(r) => {
+            let def = layout.schemas.records.get(r.0 as usize)?;
+            let mut out = Vec::with_capacity(def.fields.len());
+            for (k, f) in def.fields.iter().enumerate() {
+                out.push(read_value(layout, src, &f.ty, src.cell(c.bits, k)?)?);
+            }
+            Value::Record(Arc::from(out))
+        }
+        _ => return None,
+    })
+}
+
+impl CellSource for Layout {
+    fn cell(&self, off: u64, k: usize) -> Option<Cell> {
+        if !off.is_multiple_of(16) {
+            return None;
+        }
+        let i = usize::try_from(off / 16).ok()?.checked_add(k)?;
+        self.arena.get(i).copied()
+    }
+}
+
+/// Cells written during one run (built-in results, list literals). Chunks
+/// never move once allocated, so offsets handed to the generated code stay
+/// valid until the scratch is cleared between batches of rows.
+pub struct Scratch {
+    chunks: Vec<Vec<Cell>>,
+    /// The arena base the offsets are relative to.
+    base: usize,
+}
+
+const CHUNK_CELLS: usize = 4096;
+
+impl Scratch {
+    pub fn new(layout: &Layout) -> Scratch {
+        Scratch {
+            chunks: Vec::new(),
+            base: layout.arena.as_ptr() as usize,
+        }
+    }
+
+    /// Forgets every cell (the generated code holds no offset into them
+    /// between batches).
+    pub fn clear(&mut self) {
+        // Keep one chunk to reuse.
+        self.chunks.truncate(1);
+        if let Some(c) = self.chunks.first_mut() {
+            c.clear();
+        }
+    }
+
+    fn chunk_off(&self, chunk: usize) -> u64 {
+        (self.chunks[chunk].as_ptr() as usize).wrapping_sub(self.base) as u64
+    }
+}
+
+impl CellSink for Scratch {
+    fn alloc(&mut self, n: usize) -> (usize, usize) {
+        let fits = self
+            .chunks
+            .last()
+            .is_some_and(|c| c.capacity() - c.len() >= n);
+        if !fits {
+            self.chunks.push(Vec::with_capacity(n.max(CHUNK_CELLS)));
+        }
+        let ci = self.chunks.len() - 1;
+        let chunk = &mut self.chunks[ci];
+        let at = chunk.len();
+        // Within capacity: the chunk does not move.
+        chunk.resize(at + n, Cell::ZERO);
+        (ci, at)
+    }
+    fn set(&mut self, at: (usize, usize), k: usize, c: Cell) {
+        self.chunks[at.0][at.1 + k] = c;
+    }
+    fn offset(&self, at: (usize, usize)) -> u64 {
+        self.chunk_off(at.0).wrapping_add((at.1 * 16) as u64)
+    }
+}
+
+/// The layout's arena and a run's scratch, read together.
+pub(crate) struct Cells<'a> {
+    pub layout: &'a Layout,
+    pub scratch: &'a Scratch,
+}
+
+impl CellSource for Cells<'_> {
+    fn cell(&self, off: u64, k: usize) -> Option<Cell> {
+        if let Some(c) = self.layout.cell(off, k) {
+            return Some(c);
+        }
+        for (ci, chunk) in self.scratch.chunks.iter().enumerate() {
+            let start = self.scratch.chunk_off(ci);
+            let rel = off.wrapping_sub(start);
+            if rel.is_multiple_of(16) && rel < (chunk.len() * 16) as u64 {
+                let i = (rel / 16) as usize + k;
+                return chunk.get(i).copied();
+            }
+        }
+        None
+    }
+}
+
+impl Layout {
+    /// Builds the layout of `inv` for a program's schemas, with the
+    /// engine's constants interned first.
+    pub fn build(schemas: &Arc<Schemas>, constants: &Constants, inv: &Inventory) -> Layout {
+        let zero = schemas
+            .records
+            .iter()
+            .map(|r| r.fields.len())
+            .max()
+            .unwrap_or(0)
+            .max(2);
+        // A rough size: the zero block, then ~32 cells per resource.
+        let mut arena = Vec::with_capacity(zero + inv.len() * 32);
+        arena.resize(zero, Cell::ZERO);
+        let mut strs = Interner::<Arc<str>>::default();
+        strs.map.reserve(inv.len() * 4);
+        strs.base.reserve(inv.len() * 4);
+        let mut ips = Interner::<IpAddr>::default();
+        let mut cidrs = Interner::<IpNet>::default();
+        for s in &constants.strs {
+            strs.intern_str(s);
+        }
+        for ip in &constants.ips {
+            ips.intern(ip);
+        }
+        for n in &constants.cidrs {
+            cidrs.intern(n);
+        }
+        // Id 0 exists in every table (the zero cell's value).
+        if strs.base_len() == 0 {
+            strs.intern_str(&Arc::from(""));
+        }
+        if ips.base_len() == 0 {
+            ips.intern(&IpAddr::from([0u8, 0, 0, 0]));
+        }
+        if cidrs.base_len() == 0 {
+            cidrs.intern(&IpNet::default());
+        }
+        let mut irregular = vec![false; schemas.records.len()];
+        let mut consts = Vec::with_capacity(constants.compound.len());
+        {
+            let mut int = BuildIntern {
+                strs: &mut strs,
+                ips: &mut ips,
+                cidrs: &mut cidrs,
+            };
+            for (ty, v) in &constants.compound {
+                let mut sink = ArenaSink(&mut arena);
+                // A constant that does not fit its type reads as zero; the
+                // engine only records constants it checked.
+                consts.push(write_value(schemas, &mut sink, &mut int, ty, v).unwrap_or(Cell::ZERO));
+            }
+        }
+        let mut row_off = Vec::with_capacity(inv.len());
+        let mut type_rows: Vec<Vec<u64>> = vec![Vec::new(); schemas.records.len()];
+        {
+            let mut int = BuildIntern {
+                strs: &mut strs,
+                ips: &mut ips,
+                cidrs: &mut cidrs,
+            };
+            for (i, res) in inv.resources.iter().enumerate() {
+                let r = res.rtype.0 as usize;
+                let ty = Ty::Record(res.rtype);
+                let mut sink = ArenaSink(&mut arena);
+                let off = match write_value(schemas, &mut sink, &mut int, &ty, &res.value) {
+                    Ok(c) => c.bits,
+                    Err(Misfit) => {
+                        if let Some(x) = irregular.get_mut(r) {
+                            *x = true;
+                        }
+                        0
+                    }
+                };
+                row_off.push(off);
+                if let Some(rows) = type_rows.get_mut(r) {
+                    rows.push(i as u64);
+                }
+            }
+        }
+        Layout {
+            arena,
+            row_off,
+            type_rows,
+            strs,
+            ips,
+            cidrs,
+            consts,
+            irregular,
+            schemas: schemas.clone(),
+        }
+    }
+
+    /// Whether resources of this type all fit their schema.
+    pub fn is_regular(&self, rtype: RecordId) -> bool {
+        !self
+            .irregular
+            .get(rtype.0 as usize)
+            .copied()
+            .unwrap_or(true)
+    }
+
+    /// The arena's size in bytes.
+    pub fn bytes(&self) -> usize {
+        self.arena.len() * 16
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pac_compiler::types::{FieldDef, RecordDef};
+
+    fn schemas() -> Arc<Schemas> {
+        let field = |name: &str, ty: Ty| FieldDef {
+            name: name.into(),
+            ty,
+            doc: None,
+            file: 0,
+            span: Default::default(),
+        };
+        let record = |name: &str, rtype: Option<&str>, fields| RecordDef {
+            name: name.into(),
+            resource_type: rtype.map(String::from),
+            fields,
+            doc: None,
+            file: 0,
+            span: Default::default(),
+        };
+        Arc::new(Schemas {
+            records: vec![
+                record(
+                    "t.res",
+                    Some("t.res"),
+                    vec![
+                        field("id", Ty::Str),
+                        field("account", Ty::Str),
+                        field("region", Ty::Str),
+                        field("n", Ty::Int),
+                        field("x", Ty::Float),
+                        field("opt", Ty::Opt(Box::new(Ty::Str))),
+                        field("tags", Ty::Map(Box::new(Ty::Str))),
+                        field("inner", Ty::List(Box::new(Ty::Record(RecordId(1))))),
+                    ],
+                ),
+                record(
+                    "t.Inner",
+                    None,
+                    vec![
+                        field("ip", Ty::Ip),
+                        field("net", Ty::Cidr),
+                        field("at", Ty::Time),
+                        field("d", Ty::Dur),
+                        field("b", Ty::Bool),
+                        field("xs", Ty::List(Box::new(Ty::Float))),
+                    ],
+                ),
+            ],
+        })
+    }
+
+    fn resource(id: &str, x: Value, opt: Value) -> Value {
+        let inner = Value::Record(Arc::from(vec![
+            Value::Ip("10.0.0.1".parse().unwrap()),
+            Value::Cidr("10.0.0.0/8".parse().unwrap()),
+            Value::Time(1_700_000_000),
+            Value::Dur(-5),
+            Value::Bool(true),
+            Value::List(Arc::from(vec![Value::Int(1), Value::Float(2.5)])),
+        ]));
+        let mut tags = BTreeMap::new();
+        tags.insert(Arc::from("env"), Value::str("prod"));
+        tags.insert(Arc::from("app"), Value::str(id));
+        Value::Record(Arc::from(vec![
+            Value::str(id),
+            Value::str("1"),
+            Value::str("r"),
+            Value::Int(i64::MIN),
+            x,
+            opt,
+            Value::Map(Arc::new(tags)),
+            Value::List(Arc::from(vec![inner.clone(), inner])),
+        ]))
+    }
+
+    fn inventory(values: Vec<Value>) -> (Arc<Schemas>, Inventory) {
+        let s = schemas();
+        let inv = Inventory::from_values(&s, values.into_iter().map(|v| (RecordId(0), v)));
+        (s, inv)
+    }
+
+    #[test]
+    fn every_value_reads_back_as_written() {
+        let values = vec![
+            resource("a", Value::Float(0.5), Value::str("o")),
+            // An int where the schema says float keeps being an int.
+            resource("b", Value::Int(3), Value::Missing),
+        ];
+        let (s, inv) = inventory(values.clone());
+        let consts = Constants {
+            strs: vec![Arc::from("prod"), Arc::from("absent")],
+            ..Default::default()
+        };
+        let layout = Layout::build(&s, &consts, &inv);
+        assert!(layout.is_regular(RecordId(0)));
+        for (i, v) in values.iter().enumerate() {
+            let c = Cell::present(layout.row_off[i]);
+            let back = read_value(&layout, &layout, &Ty::Record(RecordId(0)), c).unwrap();
+            assert_eq!(&back, v);
+        }
+        let x = layout.cell(layout.row_off[1], 4).unwrap();
+        assert_eq!((x.tag, x.bits), (INT, 3));
+        // Constants keep their ids; data equal to one shares it.
+        assert_eq!(layout.strs.base_get(0).map(|s| &**s), Some("prod"));
+        assert_eq!(layout.strs.base_get(1).map(|s| &**s), Some("absent"));
+        let tags = layout.cell(layout.row_off[0], 6).unwrap();
+        assert_eq!(tags.seq_len(), 2);
+        // Maps are in key order: ("app", "a"), ("env", "prod").
+        let env = layout.cell(tags.bits, 3).unwrap();
+        assert_eq!(env.bits, 0);
+        assert_eq!(layout.type_rows[0], vec![0, 1]);
+    }
+
+    #[test]
+    fn misfits_mark_their_type_and_read_as_the_zero_block() {
+        let mut bad = resource("a", Value::Float(0.5), Value::Missing);
+        if let Value::Record(fs) = &mut bad {
+            let mut v = fs.to_vec();
+            v[3] = Value::str("not an int");
+            *fs = Arc::from(v);
+        }
+        let (s, inv) = inventory(vec![resource("ok", Value::Float(1.0), Value::Missing), bad]);
+        let layout = Layout::build(&s, &Constants::default(), &inv);
+        assert!(!layout.is_regular(RecordId(0)));
+        assert_eq!(layout.row_off[1], 0);
+        // The zero block is as long as the longest record.
+        for k in 0..8 {
+            assert_eq!(layout.cell(0, k), Some(Cell::ZERO));
+        }
+    }
+
+    #[test]
+    fn scratch_cells_are_addressed_from_the_arena_base() {
+        let (s, inv) = inventory(vec![resource("a", Value::Float(0.5), Value::Missing)]);
+        let layout = Layout::build(&s, &Constants::default(), &inv);
+        let mut scratch = Scratch::new(&layout);
+        let list = Value::List(Arc::from(vec![Value::str("new"), Value::str("a")]));
+        let ty = Ty::List(Box::new(Ty::Str));
+        let c = {
+            let mut int = SharedIntern(&layout);
+            write_value(&s, &mut scratch, &mut int, &ty, &list).unwrap()
+        };
+        let cells = Cells {
+            layout: &layout,
+            scratch: &scratch,
+        };
+        assert_eq!(read_value(&layout, &cells, &ty, c), Some(list));
+        // "a" was interned with the data; "new" in the overflow table.
+        let a = cells.cell(c.bits, 1).unwrap().bits;
+        assert!((a as usize) < layout.strs.base_len());
+        let new = cells.cell(c.bits, 0).unwrap().bits;
+        assert!((new as usize) >= layout.strs.base_len());
+        assert_eq!(layout.strs.intern_shared_str("new") as u64, new);
+        // Big allocations get chunks of their own; earlier cells stay.
+        let at = scratch.alloc(CHUNK_CELLS * 2);
+        scratch.set(at, CHUNK_CELLS * 2 - 1, Cell::present(7));
+        let off = scratch.offset(at);
+        let cells = Cells {
+            layout: &layout,
+            scratch: &scratch,
+        };
+        assert_eq!(cells.cell(off, CHUNK_CELLS * 2 - 1), Some(Cell::present(7)));
+        assert_eq!(cells.cell(off, CHUNK_CELLS * 2), None);
+        assert_eq!(
+            read_value(&layout, &cells, &ty, c).map(|v| v.to_string()),
+            Some("[\"new\", \"a\"]".into())
+        );
+        scratch.clear();
+        let cells = Cells {
+            layout: &layout,
+            scratch: &scratch,
+        };
+        assert_eq!(cells.cell(off, 0), None);
+    }
+}

@@ -1,0 +1,160 @@
+//! The shipped policy library over the demo inventory: the native engine
+//! and the interpreter give the same outcome for every (rule, resource),
+//! and no rule of the library falls back to the interpreter.
+
+use std::path::{Path, PathBuf};
+
+use pac_compiler::{Severity, compile_sources};
+use pac_jit::{CompileOptions, Engine};
+use pac_runtime::{EvalOptions, Inventory, evaluate, evaluate_with, run_tests_with};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn pac_files(dir: &Path, out: &mut Vec<(String, String)>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("policies dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            pac_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "pac") {
+            let text = std::fs::read_to_string(&p).expect("policy file");
+            out.push((p.display().to_string(), text));
+        }
+    }
+}
+
+fn library() -> pac_compiler::Compiled {
+    let mut files = Vec::new();
+    pac_files(&root().join("policies"), &mut files);
+    let c = compile_sources(files);
+    let errors: Vec<_> = c
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    c
+}
+
+/// 2026-11-01, as the demo's README uses.
+const NOW: i64 = 1_793_491_200;
+
+#[test]
+fn no_shipped_rule_falls_back() {
+    let c = library();
+    let engine = Engine::compile(&c.program);
+    let fallbacks = pac_jit::fallback_report(&c.program, &engine);
+    assert!(
+        fallbacks.is_empty(),
+        "rules left to the interpreter: {fallbacks:#?}"
+    );
+    let engine = Engine::compile_with(&c.program, CompileOptions { coverage: true });
+    let fallbacks = pac_jit::fallback_report(&c.program, &engine);
+    assert!(fallbacks.is_empty(), "with coverage: {fallbacks:#?}");
+}
+
+#[test]
+fn demo_inventory_outcomes_agree() {
+    let c = library();
+    let p = &c.program;
+    let (inv, errors) =
+        Inventory::read_path(&p.schemas, &root().join("examples/demo/inventory.json"));
+    assert!(errors.is_empty(), "{errors:?}");
+    let engine = Engine::compile(p);
+    let prepared = engine.prepare(&inv);
+    for now in [NOW, NOW + 400 * 86_400] {
+        let opts = EvalOptions {
+            now,
+            explain: false,
+            coverage: None,
+        };
+        let interp = evaluate(p, &inv, &opts);
+        let jit = evaluate_with(p, &inv, &opts, Some(&prepared));
+        assert_eq!(interp.results.len(), jit.results.len());
+        for (a, b) in interp.groups.iter().zip(&jit.groups) {
+            assert_eq!(a.members, b.members, "group {}", p.groups[a.group].name);
+            assert_eq!(a.errors, b.errors, "group {}", p.groups[a.group].name);
+        }
+        let mut fails = 0;
+        for (a, b) in interp.results.iter().zip(&jit.results) {
+            assert_eq!((a.rule, a.resource), (b.rule, b.resource));
+            assert_eq!(
+                a.outcome, b.outcome,
+                "rule {} on {}",
+                p.rules[a.rule].id, inv.resources[a.resource].id
+            );
+            assert_eq!(a.message, b.message);
+            assert_eq!(a.exempted_by, b.exempted_by);
+            fails += usize::from(a.outcome == pac_runtime::Outcome::Fail);
+        }
+        assert!(fails > 0, "the demo inventory has violations by design");
+        // And directly, without the runtime: every rule's raw outcomes.
+        for (ri, rule) in p.rules.iter().enumerate() {
+            let rows: Vec<usize> = inv
+                .resources
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.rtype == rule.resource)
+                .map(|(i, _)| i)
+                .collect();
+            let out = prepared.run_rule(ri, &rows, now, None).expect("compiled");
+            for (k, &res) in rows.iter().enumerate() {
+                let want = match interp.result(ri, res).map(|r| &r.outcome) {
+                    Some(pac_runtime::Outcome::Pass) => 0,
+                    Some(pac_runtime::Outcome::Fail) => 1,
+                    Some(pac_runtime::Outcome::Error(_)) => 2,
+                    None => continue, // out of the rule's group scope
+                };
+                assert_eq!(
+                    out[k], want,
+                    "rule {} on {}",
+                    rule.id, inv.resources[res].id
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn library_tests_pass_under_both_engines() {
+    let c = library();
+    let p = &c.program;
+    // The tests' own resources fit their schemas, so the native engine
+    // evaluates them (rather than leaving irregular types to the
+    // interpreter).
+    let plain = Engine::compile(p);
+    for t in &p.tests {
+        let inv = Inventory::from_values(
+            &p.schemas,
+            t.resources.iter().map(|r| (r.resource, r.value.clone())),
+        );
+        let prepared = plain.prepare(&inv);
+        for r in &inv.resources {
+            assert!(
+                prepared.layout().is_regular(r.rtype),
+                "test `{}`: {} does not fit its schema",
+                t.name,
+                r.type_name
+            );
+        }
+    }
+    let interp = run_tests_with(p, None, NOW, None);
+    let engine = Engine::compile_with(p, CompileOptions { coverage: true });
+    let jit = run_tests_with(p, None, NOW, Some(&engine));
+    assert!(interp.ok(), "interpreter: {} failed", interp.failed());
+    assert!(
+        jit.ok(),
+        "jit: {:#?}",
+        jit.tests.iter().filter(|t| !t.passed).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        serde_json::to_string(&interp).unwrap(),
+        serde_json::to_string(&jit).unwrap(),
+        "test reports (with coverage) differ"
+    );
+}

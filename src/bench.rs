@@ -1,0 +1,505 @@
+//! `pacc bench`: the native engine against the interpreter on generated
+//! estates (see `src/gen.rs` and `docs/benchmarks.md`).
+//!
+//! For each `--count`, in one process and one run: generate the NDJSON,
+//! read it, build the engine's layout, compile the policy library, then
+//! evaluate every rule on every resource of its type with each engine on
+//! one thread (evaluation only: the inventory, the layout and the probe
+//! indexes already built), and print one table with medians of `--runs`
+//! runs, the speed-ups, the memory and the targets of the issue. The two
+//! engines' outcomes are compared on every (rule, resource) as well.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use pac_compiler::Program;
+use pac_runtime::interp::{Env, Frame, eval};
+use pac_runtime::{EvalOptions, Inventory};
+use pac_stdlib::Value;
+
+use crate::r#gen;
+
+/// One evaluated outcome: pass, fail, error.
+type Tally = [usize; 3];
+
+/// `pacc bench`.
+pub fn run(counts: &[u64], seed: u64, runs: usize, policies: &[PathBuf]) -> i32 {
+    let runs = runs.max(1);
+    let files = match crate::files::pac_files(policies).and_then(|f| crate::files::read_sources(&f))
+    {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    // The library: front end, then native code (medians).
+    let mut front = Vec::new();
+    let mut compiled = None;
+    for _ in 0..runs {
+        let t = Instant::now();
+        let c = pac_compiler::compile_sources(files.clone());
+        front.push(t.elapsed());
+        compiled = Some(c);
+    }
+    let Some(c) = compiled else { return 2 };
+    if c.diagnostics.iter().any(|d| d.is_error()) {
+        eprintln!("error: the policies do not compile; run `pacc check` first");
+        return 2;
+    }
+    let program = c.program.clone();
+    let mut native = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        let e = pac_jit::Engine::compile(&program);
+        native.push(t.elapsed());
+        drop(e);
+    }
+    let engine = pac_jit::Engine::compile(&program);
+    let fallbacks = engine.fallbacks();
+    let user_files = program.files.len() - pac_compiler::stdlib_file_count();
+    println!(
+        "pacc bench: {user_files} policy file(s), {} policies, {} rules ({} compiled to native code); seed {seed}; median of {runs} run(s); evaluation on 1 thread",
+        program.policies.len(),
+        program.rules.len(),
+        program.rules.len() - fallbacks.len(),
+    );
+    for (r, why) in &fallbacks {
+        println!("  interpreted: {} ({why})", program.rules[*r].id);
+    }
+    println!();
+    let mut table = Table::default();
+    table.row("library: parse + type-check", |_| fmt_dur(median(&front)));
+    table.row("library: compile to native code (target < 200 ms)", |_| {
+        fmt_dur(median(&native))
+    });
+
+    let mut counts = counts.to_vec();
+    counts.sort_unstable();
+    let mut cols = Vec::new();
+    for &n in &counts {
+        match measure(&program, &engine, n, seed, runs) {
+            Ok(col) => cols.push(col),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        }
+    }
+    table.header = counts.iter().map(|n| group_digits(*n)).collect();
+    let cols_ref = &cols;
+    let c = |f: fn(&Column) -> String| move |i: usize| f(&cols_ref[i]);
+    table.row(
+        "generate NDJSON (pacc gen-inventory)",
+        c(|k| {
+            format!(
+                "{} ({:.0} MB)",
+                fmt_dur(k.generate),
+                k.ndjson_bytes as f64 / 1e6
+            )
+        }),
+    );
+    table.row("read NDJSON -> inventory", c(|k| fmt_dur(k.read)));
+    table.row("inventory -> layout", c(|k| fmt_dur(k.layout)));
+    table.row(
+        "layout from NDJSON (read + layout)",
+        c(|k| fmt_dur(k.read + k.layout)),
+    );
+    table.row("rule evaluations", c(|k| group_digits(k.evals as u64)));
+    table.row("interpreter: evaluation time", c(|k| fmt_dur(k.interp)));
+    table.row(
+        "interpreter: evaluations/s",
+        c(|k| fmt_rate(k.evals, k.interp)),
+    );
+    table.row(
+        "jit: evaluation time (target < 1 s at 1M)",
+        c(|k| fmt_dur(k.jit)),
+    );
+    table.row("jit: evaluations/s", c(|k| fmt_rate(k.evals, k.jit)));
+    table.row(
+        "jit speed-up over interpreter (target >= 20x)",
+        c(|k| {
+            format!(
+                "{:.1}x",
+                k.interp.as_secs_f64() / k.jit.as_secs_f64().max(1e-9)
+            )
+        }),
+    );
+    table.row(
+        "full report, interpreter (all threads)",
+        c(|k| fmt_dur(k.report_interp)),
+    );
+    table.row(
+        "full report, jit (all threads)",
+        c(|k| fmt_dur(k.report_jit)),
+    );
+    table.row(
+        "outcomes pass / fail / error",
+        c(|k| format!("{} / {} / {}", k.tally[0], k.tally[1], k.tally[2])),
+    );
+    table.row(
+        "jit disagreements with the interpreter",
+        c(|k| k.mismatches.to_string()),
+    );
+    table.row(
+        "layout size (target < 1 GiB at 1M)",
+        c(|k| fmt_bytes(k.layout_bytes)),
+    );
+    table.row(
+        "RSS growth: inventory values",
+        c(|k| fmt_bytes(k.rss_inventory)),
+    );
+    table.row("RSS growth: layout", c(|k| fmt_bytes(k.rss_layout)));
+    table.row("peak RSS of the process (VmHWM)", c(|k| fmt_bytes(k.hwm)));
+    print!("{}", table.render(cols.len()));
+    // Where the time goes, at the largest size.
+    if let (Some(k), Some(n)) = (cols.last(), counts.last()) {
+        let mut by = k.per_rule.clone();
+        by.sort_by_key(|(_, _, j)| std::cmp::Reverse(*j));
+        println!(
+            "\nslowest rules on the jit at {} resources (interpreter / jit / ratio):",
+            group_digits(*n)
+        );
+        for (r, i, j) in by.iter().take(8) {
+            println!(
+                "  {:<58} {:>10} {:>10} {:>7.1}x",
+                program.rules[*r].id,
+                fmt_dur(*i),
+                fmt_dur(*j),
+                i.as_secs_f64() / j.as_secs_f64().max(1e-9)
+            );
+        }
+    }
+    let bad: usize = cols.iter().map(|k| k.mismatches).sum();
+    if bad > 0 {
+        for k in &cols {
+            for m in &k.examples {
+                eprintln!("mismatch: {m}");
+            }
+        }
+        return 1;
+    }
+    0
+}
+
+/// The figures for one inventory size.
+struct Column {
+    generate: Duration,
+    ndjson_bytes: u64,
+    read: Duration,
+    layout: Duration,
+    layout_bytes: usize,
+    evals: usize,
+    interp: Duration,
+    jit: Duration,
+    report_interp: Duration,
+    report_jit: Duration,
+    tally: Tally,
+    mismatches: usize,
+    examples: Vec<String>,
+    rss_inventory: usize,
+    rss_layout: usize,
+    hwm: usize,
+    /// (rule, interpreter time, jit time), medians.
+    per_rule: Vec<(usize, Duration, Duration)>,
+}
+
+fn measure(
+    program: &Program,
+    engine: &pac_jit::Engine,
+    n: u64,
+    seed: u64,
+    runs: usize,
+) -> Result<Column, String> {
+    let path = std::env::temp_dir().join(format!("pacc-bench-{}-{n}.ndjson", std::process::id()));
+    let _cleanup = Remove(path.clone());
+    eprintln!("[{n}] generating {}", path.display());
+    let t = Instant::now();
+    let file = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let stats = r#gen::generate(n, seed, std::io::BufWriter::with_capacity(1 << 20, file))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let generate = t.elapsed();
+
+    eprintln!("[{n}] reading");
+    let rss0 = rss();
+    let t = Instant::now();
+    let (inv, errors) = Inventory::read_path(&program.schemas, &path);
+    let read = t.elapsed();
+    if let Some(e) = errors.first() {
+        return Err(format!("the generated inventory does not load: {e}"));
+    }
+    let rss_inventory = rss().saturating_sub(rss0);
+
+    eprintln!("[{n}] building the layout");
+    let mut layouts = Vec::new();
+    for _ in 0..runs.min(3) {
+        let t = Instant::now();
+        let p = engine.prepare(&inv);
+        layouts.push(t.elapsed());
+        drop(p);
+    }
+    let rss1 = rss();
+    let prepared = engine.prepare(&inv);
+    let rss_layout = rss().saturating_sub(rss1);
+    let layout_bytes = prepared.layout().bytes();
+
+    let now = r#gen::NOW;
+    let env = Env::for_program(program, &inv, now);
+    let rows: Vec<Vec<usize>> = program
+        .rules
+        .iter()
+        .map(|r| env.of_type(r.resource).to_vec())
+        .collect();
+    let evals: usize = rows.iter().map(Vec::len).sum();
+
+    // The interpreter, one thread.
+    eprintln!("[{n}] interpreter ({runs} runs)");
+    let mut interp = Vec::new();
+    let mut interp_rules = vec![Vec::new(); rows.len()];
+    let mut want: Vec<Vec<u8>> = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        want = interpret(program, &env, &rows, &mut interp_rules);
+        interp.push(t.elapsed());
+    }
+    // The native engine, one thread.
+    eprintln!("[{n}] jit ({runs} runs)");
+    let mut jit = Vec::new();
+    let mut jit_rules = vec![Vec::new(); rows.len()];
+    let mut got: Vec<Option<Vec<u8>>> = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        got = rows
+            .iter()
+            .enumerate()
+            .map(|(r, rows)| {
+                let t = Instant::now();
+                let out = prepared.run_rule(r, rows, now, None);
+                jit_rules[r].push(t.elapsed());
+                out
+            })
+            .collect();
+        jit.push(t.elapsed());
+    }
+    let per_rule: Vec<(usize, Duration, Duration)> = (0..rows.len())
+        .map(|r| (r, median(&interp_rules[r]), median(&jit_rules[r])))
+        .collect();
+    let mut tally = [0; 3];
+    let mut mismatches = 0;
+    let mut examples = Vec::new();
+    for (r, (w, g)) in want.iter().zip(&got).enumerate() {
+        for (k, &o) in w.iter().enumerate() {
+            tally[o as usize] += 1;
+            // A rule left to the interpreter agrees by construction.
+            let Some(g) = g else { continue };
+            if g.get(k).map(|&b| outcome_of(b)) != Some(o) {
+                mismatches += 1;
+                if examples.len() < 10 {
+                    examples.push(format!(
+                        "{} on {}: interpreter {}, jit {}",
+                        program.rules[r].id,
+                        inv.resources[rows[r][k]].id,
+                        NAMES[o as usize],
+                        g.get(k)
+                            .map_or("nothing", |&b| NAMES[outcome_of(b) as usize])
+                    ));
+                }
+            }
+        }
+    }
+
+    // Whole reports (groups, exceptions, messages), default thread pool.
+    eprintln!("[{n}] full reports");
+    let opts = EvalOptions {
+        now,
+        ..Default::default()
+    };
+    let mut report_interp = Vec::new();
+    let mut report_jit = Vec::new();
+    for _ in 0..runs.min(3) {
+        let t = Instant::now();
+        drop(pac_runtime::evaluate(program, &inv, &opts));
+        report_interp.push(t.elapsed());
+        let t = Instant::now();
+        let e: &dyn pac_runtime::RuleEngine = &prepared;
+        drop(pac_runtime::evaluate_with(program, &inv, &opts, Some(e)));
+        report_jit.push(t.elapsed());
+    }
+    Ok(Column {
+        generate,
+        ndjson_bytes: stats.bytes,
+        read,
+        layout: median(&layouts),
+        layout_bytes,
+        evals,
+        interp: median(&interp),
+        jit: median(&jit),
+        report_interp: median(&report_interp),
+        report_jit: median(&report_jit),
+        tally,
+        mismatches,
+        examples,
+        rss_inventory,
+        rss_layout,
+        hwm: status_kib("VmHWM") * 1024,
+        per_rule,
+    })
+}
+
+const NAMES: [&str; 3] = ["pass", "fail", "error"];
+
+fn outcome_of(b: u8) -> u8 {
+    match b {
+        pac_jit::OUT_PASS => 0,
+        pac_jit::OUT_FAIL => 1,
+        _ => 2,
+    }
+}
+
+/// Every rule on every resource of its type, with the interpreter, on this
+/// thread: 0 pass, 1 fail, 2 error.
+fn interpret(
+    program: &Program,
+    env: &Env,
+    rows: &[Vec<usize>],
+    per_rule: &mut [Vec<Duration>],
+) -> Vec<Vec<u8>> {
+    let mut frame = Frame::default();
+    program
+        .rules
+        .iter()
+        .zip(rows)
+        .zip(per_rule)
+        .map(|((rule, rows), times)| {
+            let t = Instant::now();
+            let out = rows
+                .iter()
+                .map(|&i| {
+                    frame.reset(rule.slots, env.inv.resources[i].value.clone());
+                    match eval(&rule.cond, &mut frame, env) {
+                        Ok(Value::Bool(false)) => 0,
+                        Ok(Value::Bool(true)) => 1,
+                        _ => 2,
+                    }
+                })
+                .collect();
+            times.push(t.elapsed());
+            out
+        })
+        .collect()
+}
+
+/// Deletes the generated file however the measurement ends.
+struct Remove(PathBuf);
+
+impl Drop for Remove {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn median(xs: &[Duration]) -> Duration {
+    let mut v = xs.to_vec();
+    v.sort_unstable();
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
+
+/// A line of /proc/self/status, in KiB (0 where there is none).
+fn status_kib(key: &str) -> usize {
+    let Ok(s) = std::fs::read_to_string(Path::new("/proc/self/status")) else {
+        return 0;
+    };
+    s.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn rss() -> usize {
+    status_kib("VmRSS") * 1024
+}
+
+fn fmt_dur(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s >= 10.0 {
+        format!("{s:.1} s")
+    } else if s >= 1.0 {
+        format!("{s:.2} s")
+    } else {
+        format!("{:.1} ms", s * 1e3)
+    }
+}
+
+fn fmt_rate(n: usize, d: Duration) -> String {
+    let r = n as f64 / d.as_secs_f64().max(1e-9);
+    if r >= 1e6 {
+        format!("{:.1} M/s", r / 1e6)
+    } else {
+        format!("{:.0} k/s", r / 1e3)
+    }
+}
+
+fn fmt_bytes(b: usize) -> String {
+    let b = b as f64;
+    if b >= 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.2} GiB", b / (1024.0 * 1024.0 * 1024.0))
+    } else {
+        format!("{:.0} MiB", b / (1024.0 * 1024.0))
+    }
+}
+
+fn group_digits(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A table: a label column, then one column per inventory size (rows
+/// about the library alone fill only the first).
+#[derive(Default)]
+struct Table {
+    header: Vec<String>,
+    rows: Vec<(String, Vec<String>)>,
+}
+
+impl Table {
+    fn row(&mut self, label: &str, cell: impl Fn(usize) -> String) {
+        let cells = (0..self.header.len().max(1)).map(cell).collect();
+        self.rows.push((label.to_string(), cells));
+    }
+
+    fn render(&self, cols: usize) -> String {
+        let label_w = self.rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
+        let mut widths = vec![0; cols];
+        for (i, w) in widths.iter_mut().enumerate() {
+            *w = self.header.get(i).map_or(0, String::len);
+            for (_, cells) in &self.rows {
+                *w = (*w).max(cells.get(i).map_or(0, |c| c.chars().count()));
+            }
+        }
+        let mut out = format!("{:label_w$}", "resources");
+        for (i, w) in widths.iter().enumerate() {
+            out.push_str(&format!(
+                "  {:>w$}",
+                self.header.get(i).map_or("", String::as_str)
+            ));
+        }
+        out.push('\n');
+        for (label, cells) in &self.rows {
+            out.push_str(&format!("{label:label_w$}"));
+            for (i, w) in widths.iter().enumerate() {
+                let c = cells.get(i).map_or("", String::as_str);
+                let pad = w.saturating_sub(c.chars().count());
+                out.push_str(&format!("  {}{c}", " ".repeat(pad)));
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
