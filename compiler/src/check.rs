@@ -1092,8 +1092,12 @@ impl Checker<'_> {
                 );
                 return self.error_node(span, scope);
             }
-            // `has(x)` inspects x itself, so x is checked without narrowing.
-            let saved = std::mem::take(&mut scope.narrowed);
+            // `has(x)` inspects x itself, so x is checked without its own
+            // narrowing (its parents keep theirs: `has(a) and has(a.b)`).
+            let saved = scope.narrowed.clone();
+            if let Some(k) = path_key(&args[0]) {
+                scope.narrowed.retain(|p| *p != k);
+            }
             let x = self.check(&args[0], scope);
             scope.narrowed = saved;
             if !x.ty.is_opt() && !x.ty.is_error() {

@@ -66,6 +66,9 @@ fn has_narrows_the_right_side_of_and() {
         )),
         Vec::<&str>::new()
     );
+    // A guarded parent lets `has` look inside it.
+    let nested = "policy p {\n  title \"t\"\n  severity high\n  category security\n  rule on aws.ec2.instance {\n    violation when has(metadata_options) and has(metadata_options.http_protocol_ipv6)\n  }\n}\n";
+    assert_eq!(codes(nested), Vec::<&str>::new());
     // Narrowing does not leak to the other side of `or`.
     assert_eq!(
         codes(&rule("has(description) or description == \"x\"")),

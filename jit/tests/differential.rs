@@ -55,7 +55,7 @@ fn engines() -> Vec<(&'static str, Run)> {
         (
             "interpreter",
             Box::new(|p: &Program, inv: &Inventory| {
-                outcomes(&pac_runtime::evaluate(p, inv, &opts()))
+                outcomes(&pac_runtime::evaluate(p, inv, &opts()), inv)
             }),
         ),
         ("jit", Box::new(jit)),
@@ -76,11 +76,25 @@ fn jit(p: &Program, inv: &Inventory) -> Vec<Outcome> {
     }
     let engine: &dyn pac_runtime::engine::RuleEngine = &prepared;
     let report = pac_runtime::eval::evaluate_with(p, inv, &opts(), Some(engine));
-    outcomes(&report)
+    outcomes(&report, inv)
 }
 
-fn outcomes(report: &pac_runtime::EvalReport) -> Vec<Outcome> {
-    report.results.iter().map(|r| r.outcome.clone()).collect()
+/// Every (rule, resource) outcome, then, for every asset group and every
+/// resource of the inventory, its membership as an outcome: `fail` a
+/// member, `error` undecided, `pass` not a member.
+fn outcomes(report: &pac_runtime::EvalReport, inv: &Inventory) -> Vec<Outcome> {
+    let mut out: Vec<Outcome> = report.results.iter().map(|r| r.outcome.clone()).collect();
+    for g in &report.groups {
+        let mut m = vec![Outcome::Pass; inv.len()];
+        for &i in &g.members {
+            m[i] = Outcome::Fail;
+        }
+        for (i, e) in &g.errors {
+            m[*i] = Outcome::Error(e.clone());
+        }
+        out.extend(m);
+    }
+    out
 }
 
 /// Pass, fail or error, whatever the error's wording.
@@ -1265,8 +1279,12 @@ fn decode(s: &Schemas, c: &Case) -> (String, String) {
         budget: 40,
     };
     let cond = g.expr(&Ty::Bool, 0);
+    // An asset group whose condition is a second expression (the native
+    // engine evaluates group conditions too).
+    g.budget = 20;
+    let member = g.expr(&Ty::Bool, 0);
     let src = format!(
-        "policy generated {{\n  title \"generated\"\n  severity low\n  category security\n  rule on {ty} {{\n    violation when {cond}\n  }}\n}}\n"
+        "policy generated {{\n  title \"generated\"\n  severity low\n  category security\n  rule on {ty} {{\n    violation when {cond}\n  }}\n}}\n\ngroup generated_group {{\n  {ty} where {member}\n}}\n"
     );
     let mut t = Tape {
         data: &c.docs,
@@ -1344,13 +1362,13 @@ struct Counts {
     internal: AtomicUsize,
 }
 
-#[test]
-fn jit_agrees_with_the_interpreter() {
-    let s = stdlib();
+/// Runs `PROPTEST_CASES` (default `default`) cases of `check`, panicking
+/// with the minimal counterexample on a failure.
+fn run_cases(default: u32, check: impl Fn(&Case) -> Result<(), TestCaseError>) {
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(256);
+        .unwrap_or(default);
     let mut runner = TestRunner::new(Config {
         cases,
         max_global_rejects: cases * 4,
@@ -1358,9 +1376,7 @@ fn jit_agrees_with_the_interpreter() {
         source_file: Some(file!()),
         ..Config::default()
     });
-    let counts = Counts::default();
-    let result = runner.run(&case(), |c| check(&s, &c, &counts));
-    if let Err(e) = result {
+    if let Err(e) = runner.run(&case(), |c| check(&c)) {
         match e {
             TestError::Fail(why, c) => panic!(
                 "minimal counterexample (rule type {}, tapes {:?} / {:?}):\n{why}",
@@ -1369,6 +1385,13 @@ fn jit_agrees_with_the_interpreter() {
             TestError::Abort(why) => panic!("aborted: {why}"),
         }
     }
+}
+
+#[test]
+fn jit_agrees_with_the_interpreter() {
+    let s = stdlib();
+    let counts = Counts::default();
+    run_cases(256, |c| check(&s, c, &counts));
     let total = counts.total.load(Ordering::Relaxed);
     let compiled = counts.compiled.load(Ordering::Relaxed);
     let native = NATIVE.with(|n| n.get());
@@ -1390,6 +1413,85 @@ fn jit_agrees_with_the_interpreter() {
     );
     // And evaluation errors (overflow, division by zero) are exercised.
     assert!(counts.errors.load(Ordering::Relaxed) > 0);
+}
+
+/// The outcomes and the coverage bits (which outcomes each boolean node of
+/// the rule produced) of one engine with coverage on.
+fn with_coverage(p: &Program, inv: &Inventory, jit: bool) -> (Vec<Outcome>, Vec<(bool, bool)>) {
+    let cov = pac_runtime::Coverage::for_program(p);
+    let opts = EvalOptions {
+        now: NOW,
+        coverage: Some(&cov),
+        ..Default::default()
+    };
+    let report = if jit {
+        let engine = pac_jit::Engine::compile_with(p, pac_jit::CompileOptions { coverage: true });
+        let prepared = engine.prepare(inv);
+        let scratch = pac_runtime::Coverage::for_program(p);
+        let rows: Vec<usize> = (0..inv.len())
+            .filter(|&i| inv.resources[i].rtype == p.rules[0].resource)
+            .collect();
+        if prepared.run_rule(0, &rows, NOW, Some(&scratch)).is_some() {
+            NATIVE.with(|n| n.set(n.get() + 1));
+        }
+        let e: &dyn pac_runtime::engine::RuleEngine = &prepared;
+        pac_runtime::eval::evaluate_with(p, inv, &opts, Some(e))
+    } else {
+        pac_runtime::evaluate(p, inv, &opts)
+    };
+    let mut bits = Vec::new();
+    for r in &p.rules {
+        r.cond.walk(&mut |e| bits.push(cov.seen(e.id)));
+    }
+    (outcomes(&report, inv), bits)
+}
+
+/// With coverage on (`pacc test --coverage`), the native engine records
+/// the same outcomes of the same nodes as the interpreter.
+#[test]
+fn coverage_agrees() {
+    let s = stdlib();
+    let cases = std::cell::Cell::new(0);
+    run_cases(128, |c| {
+        let (src, text) = decode(&s, c);
+        let Some(program) = compile(&src) else {
+            return Err(TestCaseError::reject("does not type-check"));
+        };
+        let (inv, errors) = Inventory::read_str(&program.schemas, "generated.ndjson", &text);
+        assert!(errors.is_empty(), "{errors:?}");
+        cases.set(cases.get() + 1);
+        let (want, want_bits) = with_coverage(&program, &inv, false);
+        let (got, got_bits) = with_coverage(&program, &inv, true);
+        let classes = |os: &[Outcome]| os.iter().map(class).collect::<Vec<_>>();
+        if classes(&want) != classes(&got) || want_bits != got_bits {
+            let mut nodes = Vec::new();
+            program.rules[0].cond.walk(&mut |e| nodes.push(e));
+            let diff: Vec<String> = nodes
+                .iter()
+                .zip(want_bits.iter().zip(&got_bits))
+                .filter(|(_, (a, b))| a != b)
+                .map(|(e, (a, b))| {
+                    format!(
+                        "`{}`: interpreter (true, false) seen {a:?}, jit {b:?}",
+                        program.snippet(e.file, e.span)
+                    )
+                })
+                .collect();
+            return Err(TestCaseError::fail(format!(
+                "with coverage, the jit disagrees with the interpreter\n--- rule ---\n{src}--- inventory ---\n{text}\n--- outcomes ---\n{:?}\n{:?}\n--- coverage ---\n{}",
+                classes(&want),
+                classes(&got),
+                diff.join("\n")
+            )));
+        }
+        Ok(())
+    });
+    let native = NATIVE.with(|n| n.get());
+    assert!(
+        native * 2 >= cases.get(),
+        "only {native} of {} cases ran as native code with coverage",
+        cases.get()
+    );
 }
 
 /// The generator's output, for inspection:
@@ -1462,14 +1564,22 @@ fn the_library_on_the_demo_inventory() {
         let got = run(&program, &inv);
         assert_eq!(want.len(), got.len(), "{name}");
         let report = pac_runtime::evaluate(&program, &inv, &opts());
-        for ((a, b), r) in want.iter().zip(&got).zip(&report.results) {
-            assert_eq!(
-                class(a),
-                class(b),
-                "{name}: rule {} on {}",
-                program.rules[r.rule].id,
-                inv.resources[r.resource].id
-            );
+        for (k, (a, b)) in want.iter().zip(&got).enumerate() {
+            let what = match report.results.get(k) {
+                Some(r) => format!(
+                    "rule {} on {}",
+                    program.rules[r.rule].id, inv.resources[r.resource].id
+                ),
+                None => {
+                    let k = k - report.results.len();
+                    format!(
+                        "group {} on {}",
+                        program.groups[k / inv.len()].name,
+                        inv.resources[k % inv.len()].id
+                    )
+                }
+            };
+            assert_eq!(class(a), class(b), "{name}: {what}");
         }
     }
 }
