@@ -384,53 +384,17 @@ struct Sig {
     ret: Ty,
 }
 
-fn parse_ty(s: &str) -> Option<Ty> {
-    let s = s.trim();
-    if let Some(inner) = s.strip_suffix('?') {
-        return Some(parse_ty(inner)?.opt());
-    }
-    if let Some(inner) = s.strip_prefix("list<").and_then(|x| x.strip_suffix('>')) {
-        return Some(Ty::List(Box::new(parse_ty(inner)?)));
-    }
-    if let Some(inner) = s.strip_prefix("map<").and_then(|x| x.strip_suffix('>')) {
-        return Some(Ty::Map(Box::new(parse_ty(inner)?)));
-    }
-    Some(match s {
-        "bool" => Ty::Bool,
-        "int" => Ty::Int,
-        "float" => Ty::Float,
-        "string" => Ty::Str,
-        "timestamp" => Ty::Time,
-        "duration" => Ty::Dur,
-        "ip" => Ty::Ip,
-        "cidr" => Ty::Cidr,
-        "regex" => Ty::Regex,
-        "glob" => Ty::Glob,
-        "T" => Ty::Var,
-        _ => return None,
-    })
-}
-
 /// Every overload of every built-in, from the stdlib's own table.
 fn signatures() -> Vec<Sig> {
     let mut out = Vec::new();
     for b in pac_stdlib::BUILTINS {
         for sig in b.sigs {
-            // `(a: int, b: int) -> int`
-            let Some((params, ret)) = sig.rsplit_once("->") else {
-                continue;
-            };
-            let params = params.trim().trim_start_matches('(').trim_end_matches(')');
-            let parsed: Option<Vec<Ty>> = params
-                .split(", ")
-                .filter(|p| !p.is_empty())
-                .map(|p| parse_ty(p.split_once(':')?.1))
-                .collect();
-            if let (Some(params), Some(ret)) = (parsed, parse_ty(ret)) {
+            // The compiler's own parser of signature strings.
+            if let Some(parsed) = pac_compiler::sig::parse_sig(sig) {
                 out.push(Sig {
                     name: b.name,
-                    params,
-                    ret,
+                    params: parsed.params.into_iter().map(|(_, t)| t).collect(),
+                    ret: parsed.ret,
                 });
             }
         }
