@@ -8,7 +8,7 @@ use pac_lang::Span;
 use pac_lang::ast::{self, Item, MetaValue, PolicyMember, RuleStmt, TemplatePart, TestStmt};
 use pac_stdlib::Value;
 
-use crate::check::{Checker, Scope, assignable, literal_value, record_value};
+use crate::check::{Checker, Scope, literal_value, record_value};
 use crate::diag::Diagnostic;
 use crate::ir::{self, CATEGORIES, ExpectTarget, MessagePart, Severity, Verb};
 use crate::resolve::Env;
@@ -601,10 +601,6 @@ fn lower_rule(
             Checker { env }.warn_unused(&v, &scope);
         }
     }
-    let msg_uses_let = parts
-        .iter()
-        .any(|p| matches!(p, MessagePart::Expr(e) if uses_any(e, &lets)));
-    let _ = msg_uses_let;
     for (slot, value, span) in lets.into_iter().rev() {
         let ty = cond.ty.clone();
         let id = env.next_node;
@@ -638,18 +634,6 @@ fn lower_rule(
         file: fi,
         span: r.head,
     })
-}
-
-fn uses_any(e: &ir::Expr, lets: &[(ir::Slot, ir::Expr, Span)]) -> bool {
-    let mut found = false;
-    e.walk(&mut |n| {
-        if let ir::ExprKind::Local(s) = n.kind
-            && lets.iter().any(|(l, _, _)| *l == s)
-        {
-            found = true;
-        }
-    });
-    found
 }
 
 fn error_expr(env: &mut Env, span: Span, file: u32) -> ir::Expr {
@@ -1290,6 +1274,5 @@ fn lower_test(
             .with_label("no `expect`"),
         );
     }
-    let _ = assignable;
     test
 }
