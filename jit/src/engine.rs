@@ -297,12 +297,14 @@ impl Engine {
             .map(|r| RowsRefSync(r.ptr as usize, r.len))
             .collect();
         let probes = self.tables.probes.iter().map(|_| OnceLock::new()).collect();
+        let row_types = inv.resources.iter().map(|r| r.rtype.0).collect();
         Prepared {
             engine: self,
             inv,
             layout,
             rows_ref,
             probes,
+            row_types,
         }
     }
 }
@@ -357,6 +359,9 @@ pub struct Prepared<'e> {
     pub(crate) layout: Layout,
     rows_ref: Vec<RowsRefSync>,
     probes: Vec<OnceLock<ProbeIndex>>,
+    /// Each resource's type, compact: checking a row's type must not touch
+    /// the inventory's large `Resource` records (a cache miss per row).
+    row_types: Vec<u32>,
 }
 
 /// Rows per call of a rule function (the scratch is cleared between calls).
@@ -463,8 +468,7 @@ impl Prepared<'_> {
         }
         let mut rows = Vec::with_capacity(resources.len());
         for &r in resources {
-            let res = self.inv.resources.get(r)?;
-            if res.rtype != c.rtype {
+            if *self.row_types.get(r)? != c.rtype.0 {
                 return None;
             }
             rows.push(u32::try_from(r).ok()?);
