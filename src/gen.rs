@@ -1988,22 +1988,7 @@ impl<W: Write> Gen<W> {
             self.j.ks("description", "");
             self.j.ks("interface_type", "interface");
             self.j.kb("source_dest_check", true);
-            self.j.key("groups");
-            self.j.arr();
-            for &g in &inst.sgs {
-                self.j.open();
-                self.j.ks("group_id", &sgs[g].id);
-                self.j.ks("group_name", &sgs[g].name);
-                self.j.close();
-            }
-            self.j.end();
-            if let Some(p) = &inst.public_ip {
-                self.j.key("association");
-                self.j.open();
-                self.j.ks("public_ip", p);
-                self.j.ks("ip_owner_id", "amazon");
-                self.j.close();
-            }
+            self.eni_groups_and_association(inst, sgs);
             self.j.key("ipv6_addresses");
             self.j.arr();
             self.j.end();
@@ -2053,6 +2038,27 @@ impl<W: Write> Gen<W> {
         Ok(terminated)
     }
 
+    /// An interface's `groups` and (for a public instance) `association`,
+    /// as both the instance's own interface list and the ENI document carry them.
+    fn eni_groups_and_association(&mut self, inst: &Inst, sgs: &[SgRef]) {
+        self.j.key("groups");
+        self.j.arr();
+        for &g in &inst.sgs {
+            self.j.open();
+            self.j.ks("group_id", &sgs[g].id);
+            self.j.ks("group_name", &sgs[g].name);
+            self.j.close();
+        }
+        self.j.end();
+        if let Some(p) = &inst.public_ip {
+            self.j.key("association");
+            self.j.open();
+            self.j.ks("public_ip", p);
+            self.j.ks("ip_owner_id", "amazon");
+            self.j.close();
+        }
+    }
+
     fn instance_eni(
         &mut self,
         acct: &str,
@@ -2078,22 +2084,7 @@ impl<W: Write> Gen<W> {
         self.j.kb("requester_managed", false);
         self.j.kb("source_dest_check", true);
         self.j.ks("description", "");
-        self.j.key("groups");
-        self.j.arr();
-        for &g in &inst.sgs {
-            self.j.open();
-            self.j.ks("group_id", &sgs[g].id);
-            self.j.ks("group_name", &sgs[g].name);
-            self.j.close();
-        }
-        self.j.end();
-        if let Some(p) = &inst.public_ip {
-            self.j.key("association");
-            self.j.open();
-            self.j.ks("public_ip", p);
-            self.j.ks("ip_owner_id", "amazon");
-            self.j.close();
-        }
+        self.eni_groups_and_association(inst, sgs);
         self.j.key("attachment");
         self.j.open();
         let att = self.rid("eni-attach-");

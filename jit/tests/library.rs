@@ -2,6 +2,8 @@
 //! and the interpreter give the same outcome for every (rule, resource),
 //! and no rule of the library falls back to the interpreter.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use pac_compiler::{Severity, compile_sources};
@@ -94,29 +96,7 @@ fn demo_inventory_outcomes_agree() {
         }
         assert!(fails > 0, "the demo inventory has violations by design");
         // And directly, without the runtime: every rule's raw outcomes.
-        for (ri, rule) in p.rules.iter().enumerate() {
-            let rows: Vec<usize> = inv
-                .resources
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.rtype == rule.resource)
-                .map(|(i, _)| i)
-                .collect();
-            let out = prepared.run_rule(ri, &rows, now, None).expect("compiled");
-            for (k, &res) in rows.iter().enumerate() {
-                let want = match interp.result(ri, res).map(|r| &r.outcome) {
-                    Some(pac_runtime::Outcome::Pass) => 0,
-                    Some(pac_runtime::Outcome::Fail) => 1,
-                    Some(pac_runtime::Outcome::Error(_)) => 2,
-                    None => continue, // out of the rule's group scope
-                };
-                assert_eq!(
-                    out[k], want,
-                    "rule {} on {}",
-                    rule.id, inv.resources[res].id
-                );
-            }
-        }
+        common::assert_raw_outcomes(p, &inv, &prepared, &interp, now);
     }
 }
 

@@ -67,29 +67,7 @@ pub fn agree(src: &str, docs: &[String]) -> Vec<(String, String, Outcome)> {
             }
         }
         // The engine decided these itself: compare its raw outputs too.
-        for (ri, rule) in p.rules.iter().enumerate() {
-            let rows: Vec<usize> = inv
-                .resources
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.rtype == rule.resource)
-                .map(|(i, _)| i)
-                .collect();
-            let raw = prepared.run_rule(ri, &rows, NOW, None).expect("compiled");
-            for (k, &res) in rows.iter().enumerate() {
-                let want = match a.result(ri, res).map(|r| &r.outcome) {
-                    Some(Outcome::Pass) => 0,
-                    Some(Outcome::Fail) => 1,
-                    Some(Outcome::Error(_)) => 2,
-                    None => continue,
-                };
-                assert_eq!(
-                    raw[k], want,
-                    "raw: rule `{}` on `{}`",
-                    rule.id, inv.resources[res].id
-                );
-            }
-        }
+        assert_raw_outcomes(p, &inv, &prepared, &a, NOW);
         if coverage {
             let mut max = 0;
             pac_runtime::interp::for_each_root(p, &mut |e| {
@@ -136,4 +114,38 @@ pub fn sg(id: &str, perms: &str, extra: &str) -> String {
     format!(
         r#"{{"type":"aws.ec2.security_group","id":"{id}","account":"1","region":"r","attributes":{{"group_id":"{id}","group_name":"g","owner_id":"1","ip_permissions":{perms}{extra}}}}}"#
     )
+}
+
+/// The native engine's raw per-row outputs for every rule agree with the
+/// interpreter's report (resources outside a rule's scope are skipped).
+pub fn assert_raw_outcomes(
+    p: &pac_compiler::Program,
+    inv: &Inventory,
+    prepared: &pac_jit::Prepared<'_>,
+    interp: &pac_runtime::EvalReport,
+    now: i64,
+) {
+    for (ri, rule) in p.rules.iter().enumerate() {
+        let rows: Vec<usize> = inv
+            .resources
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.rtype == rule.resource)
+            .map(|(i, _)| i)
+            .collect();
+        let raw = prepared.run_rule(ri, &rows, now, None).expect("compiled");
+        for (k, &res) in rows.iter().enumerate() {
+            let want = match interp.result(ri, res).map(|r| &r.outcome) {
+                Some(Outcome::Pass) => 0,
+                Some(Outcome::Fail) => 1,
+                Some(Outcome::Error(_)) => 2,
+                None => continue,
+            };
+            assert_eq!(
+                raw[k], want,
+                "raw: rule `{}` on `{}`",
+                rule.id, inv.resources[res].id
+            );
+        }
+    }
 }
