@@ -230,8 +230,14 @@ pub struct Rule {
     pub resource_type: String,
     /// Index into [`Program::groups`].
     pub scope: Option<usize>,
-    /// The violation condition (with the rule's `let`s folded in as `Let`).
+    /// The violation condition, with the `let`s it reads folded in as
+    /// `Let` (and only those: see `message_lets`).
     pub cond: Expr,
+    /// The `let`s only the message reads, in source order: evaluated when
+    /// the message is rendered, after the condition, never to decide the
+    /// outcome (so an error in one cannot turn a pass into an error, and
+    /// neither engine spends time on them for passing resources).
+    pub message_lets: Vec<(Slot, Expr)>,
     pub message: Vec<MessagePart>,
     pub autofix: Option<Autofix>,
     /// Frame size needed to evaluate `cond` and `message`.

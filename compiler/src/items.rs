@@ -1,7 +1,7 @@
 //! Checking and lowering of declarations: actions, groups, policies and
 //! their rules and auto-fix bindings, exceptions, tests.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use pac_lang::Span;
@@ -601,7 +601,22 @@ fn lower_rule(
             Checker { env }.warn_unused(&v, &scope);
         }
     }
+    // A `let` the condition does not read (directly or through another
+    // `let` it reads) only serves the message: it moves there.
+    let mut needed = HashSet::new();
+    locals_of(&cond, &mut needed);
+    let mut cond_lets = Vec::new();
+    let mut message_lets = Vec::new();
     for (slot, value, span) in lets.into_iter().rev() {
+        if needed.contains(&slot) {
+            locals_of(&value, &mut needed);
+            cond_lets.push((slot, value, span));
+        } else {
+            message_lets.push((slot, value));
+        }
+    }
+    message_lets.reverse();
+    for (slot, value, span) in cond_lets {
         let ty = cond.ty.clone();
         let id = env.next_node;
         env.next_node += 1;
@@ -628,12 +643,22 @@ fn lower_rule(
             .unwrap_or_default(),
         scope: scope_group,
         cond,
+        message_lets,
         message: parts,
         autofix: None,
         slots: scope.max_slot,
         file: fi,
         span: r.head,
     })
+}
+
+/// The frame slots an expression reads.
+fn locals_of(e: &ir::Expr, out: &mut HashSet<ir::Slot>) {
+    e.walk(&mut |x| {
+        if let ir::ExprKind::Local(s) = &x.kind {
+            out.insert(*s);
+        }
+    });
 }
 
 fn error_expr(env: &mut Env, span: Span, file: u32) -> ir::Expr {

@@ -1221,10 +1221,15 @@ impl Cg<'_, '_> {
             }
         }
         let site = self.tables.calls.len();
+        let memo = site_args.len() <= 3
+            && site_args
+                .iter()
+                .all(|(ty, c)| c.is_some() || crate::helpers::is_scalar(ty));
         self.tables.calls.push(CallSite {
             builtin,
             args: site_args,
             result: e.ty.clone(),
+            memo,
         });
         let argp = self.stack_cells(args.len() as u32);
         for (k, v) in vals.into_iter().enumerate() {

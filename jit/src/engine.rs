@@ -49,6 +49,9 @@ pub(crate) struct CallSite {
     /// as is, e.g. a precompiled regex, instead of through a cell).
     pub args: Vec<(Ty, Option<Value>)>,
     pub result: Ty,
+    /// Results are memoised per run: every non-constant argument is a
+    /// scalar (its cell is its value) and there are at most three.
+    pub memo: bool,
 }
 
 /// A cross-resource probe: candidates of `rtype` whose field `field`
@@ -484,6 +487,7 @@ impl Prepared<'_> {
         let run = RunCtx {
             prepared: self,
             scratch: RefCell::new(Scratch::new(&self.layout)),
+            memo: RefCell::new(FxHashMap::default()),
             coverage,
             now,
         };

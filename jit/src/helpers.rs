@@ -12,8 +12,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use pac_compiler::types::Ty;
 use pac_runtime::Coverage;
 use pac_stdlib::{Ctx, Value};
+use rustc_hash::FxHashMap;
 
-use crate::engine::{Prepared, jit_key};
+use crate::engine::{CallSite, Prepared, jit_key};
 use crate::layout::{Cell, CellSink, Cells, Layout, RowsRef, Scratch, SharedIntern, write_value};
 
 /// What the generated code reads, at fixed offsets (see `codegen`).
@@ -45,6 +46,9 @@ pub(crate) const CTX_NOW: i32 = 32;
 pub struct RunCtx<'a> {
     pub(crate) prepared: &'a Prepared<'a>,
     pub(crate) scratch: RefCell<Scratch>,
+    /// Results of memoised built-in calls (see [`memo_key`]): `None` for
+    /// an evaluation error.
+    pub(crate) memo: RefCell<FxHashMap<MemoKey, Option<Cell>>>,
     pub(crate) coverage: Option<&'a Coverage>,
     pub(crate) now: i64,
 }
@@ -90,9 +94,74 @@ pub(crate) extern "C" fn pac_call(
 ) -> u64 {
     // SAFETY: called by generated code with its own context.
     let run = unsafe { run(ctx) };
-    let Some(site) = run.prepared.engine.tables.calls.get(site as usize) else {
+    let Some(call) = run.prepared.engine.tables.calls.get(site as usize) else {
         return 1;
     };
+    // A built-in is a pure function of its arguments (and the clock, fixed
+    // for the run): where they are all scalars, the cells are the values
+    // (strings by interned id) and a result computed once serves every row
+    // with the same arguments — instance types, transition reasons and
+    // other low-cardinality strings repeat across thousands of resources.
+    let key = call.memo.then(|| memo_key(site, call, args));
+    if let Some(key) = &key
+        && let Some(hit) = run.memo.borrow().get(key)
+    {
+        return match hit {
+            Some(c) => {
+                // SAFETY: `out` is a one-cell stack slot of the generated code.
+                unsafe { *out = *c };
+                0
+            }
+            None => 1,
+        };
+    }
+    let result = call_site(run, call, args, key.is_some());
+    if let Some(key) = key {
+        let mut memo = run.memo.borrow_mut();
+        if memo.len() < MEMO_LIMIT {
+            memo.insert(key, result);
+        }
+    }
+    match result {
+        Some(c) => {
+            // SAFETY: as above.
+            unsafe { *out = c };
+            0
+        }
+        None => 1,
+    }
+}
+
+/// Memoised results kept per run, at most (then calls are just made).
+const MEMO_LIMIT: usize = 1 << 16;
+
+/// A memoised call: the site and up to three argument cells.
+pub(crate) type MemoKey = (u64, [Cell; 3]);
+
+/// Whether a value of `ty` is wholly in its cell (no offsets into cells
+/// that a batch's scratch reuses).
+pub(crate) fn is_scalar(ty: &Ty) -> bool {
+    match ty {
+        Ty::Opt(t) => is_scalar(t),
+        Ty::Bool | Ty::Int | Ty::Float | Ty::Str | Ty::Time | Ty::Dur | Ty::Ip | Ty::Cidr => true,
+        _ => false,
+    }
+}
+
+fn memo_key(site: u64, call: &CallSite, args: *const Cell) -> MemoKey {
+    let mut cells = [Cell::ZERO; 3];
+    for (k, (_, constant)) in call.args.iter().enumerate().take(3) {
+        if constant.is_none() {
+            // SAFETY: the generated code passes one cell per argument.
+            cells[k] = unsafe { *args.add(k) };
+        }
+    }
+    (site, cells)
+}
+
+/// Calls a built-in on the argument cells; the result's cell, or `None`
+/// for an evaluation error. `pinned`: the result must outlive the batch.
+fn call_site(run: &RunCtx, site: &CallSite, args: *const Cell, pinned: bool) -> Option<Cell> {
     let mut vals = Vec::with_capacity(site.args.len());
     for (k, (ty, constant)) in site.args.iter().enumerate() {
         let v = match constant {
@@ -101,10 +170,7 @@ pub(crate) extern "C" fn pac_call(
                 // SAFETY: the generated code passes a stack array of one
                 // cell per argument of this site.
                 let c = unsafe { *args.add(k) };
-                match read(run, ty, c) {
-                    Some(v) => v,
-                    None => return 1,
-                }
+                read(run, ty, c)?
             }
         };
         vals.push(v);
@@ -113,16 +179,14 @@ pub(crate) extern "C" fn pac_call(
     let imp = site.builtin.imp;
     let result = match catch_unwind(AssertUnwindSafe(|| imp(&vals, &bctx))) {
         Ok(Ok(v)) => v,
-        Ok(Err(_)) | Err(_) => return 1,
+        Ok(Err(_)) | Err(_) => return None,
     };
-    match write(run, &site.result, &result) {
-        Some(c) => {
-            // SAFETY: `out` is a one-cell stack slot of the generated code.
-            unsafe { *out = c };
-            0
-        }
-        None => 1,
+    if pinned {
+        run.scratch.borrow_mut().pinning = true;
     }
+    let c = write(run, &site.result, &result);
+    run.scratch.borrow_mut().pinning = false;
+    c
 }
 
 /// Reserves `n` zero cells in the run's scratch; returns their byte offset.

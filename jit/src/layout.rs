@@ -46,7 +46,7 @@ use rustc_hash::FxHashMap;
 
 /// One value of the layout; see the module documentation.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Cell {
     pub tag: u64,
     pub bits: u64,
@@ -447,25 +447,34 @@ impl CellSource for Layout {
 
 /// Cells written during one run (built-in results, list literals). Chunks
 /// never move once allocated, so offsets handed to the generated code stay
-/// valid until the scratch is cleared between batches of rows.
+/// valid until the scratch is cleared between batches of rows. Memoised
+/// built-in results go to pinned chunks, which live for the whole run.
 pub struct Scratch {
     chunks: Vec<Vec<Cell>>,
+    pinned: Vec<Vec<Cell>>,
+    /// Allocations go to the pinned chunks.
+    pub(crate) pinning: bool,
     /// The arena base the offsets are relative to.
     base: usize,
 }
 
 const CHUNK_CELLS: usize = 4096;
 
+/// A reservation: which chunk list, which chunk, the first cell.
+type At = (usize, usize);
+
 impl Scratch {
     pub fn new(layout: &Layout) -> Scratch {
         Scratch {
             chunks: Vec::new(),
+            pinned: Vec::new(),
+            pinning: false,
             base: layout.arena.as_ptr() as usize,
         }
     }
 
-    /// Forgets every cell (the generated code holds no offset into them
-    /// between batches).
+    /// Forgets every cell but the pinned ones (the generated code holds no
+    /// offset into them between batches).
     pub fn clear(&mut self) {
         // Keep one chunk to reuse.
         self.chunks.truncate(1);
@@ -474,32 +483,53 @@ impl Scratch {
         }
     }
 
-    fn chunk_off(&self, chunk: usize) -> u64 {
-        (self.chunks[chunk].as_ptr() as usize).wrapping_sub(self.base) as u64
+    fn list(&self, pinned: bool) -> &Vec<Vec<Cell>> {
+        if pinned { &self.pinned } else { &self.chunks }
+    }
+
+    fn chunk_off(&self, chunk: &[Cell]) -> u64 {
+        (chunk.as_ptr() as usize).wrapping_sub(self.base) as u64
+    }
+
+    fn all_chunks(&self) -> impl Iterator<Item = &Vec<Cell>> {
+        self.chunks.iter().chain(&self.pinned)
     }
 }
 
+// A handle is (chunk index, cell index); pinned chunks are numbered after
+// `PINNED`.
+const PINNED: usize = 1 << 40;
+
 impl CellSink for Scratch {
-    fn alloc(&mut self, n: usize) -> (usize, usize) {
-        let fits = self
-            .chunks
-            .last()
-            .is_some_and(|c| c.capacity() - c.len() >= n);
+    fn alloc(&mut self, n: usize) -> At {
+        let pinning = self.pinning;
+        let list = if pinning {
+            &mut self.pinned
+        } else {
+            &mut self.chunks
+        };
+        let fits = list.last().is_some_and(|c| c.capacity() - c.len() >= n);
         if !fits {
-            self.chunks.push(Vec::with_capacity(n.max(CHUNK_CELLS)));
+            list.push(Vec::with_capacity(n.max(CHUNK_CELLS)));
         }
-        let ci = self.chunks.len() - 1;
-        let chunk = &mut self.chunks[ci];
+        let ci = list.len() - 1;
+        let chunk = &mut list[ci];
         let at = chunk.len();
         // Within capacity: the chunk does not move.
         chunk.resize(at + n, Cell::ZERO);
-        (ci, at)
+        (if pinning { PINNED + ci } else { ci }, at)
     }
-    fn set(&mut self, at: (usize, usize), k: usize, c: Cell) {
-        self.chunks[at.0][at.1 + k] = c;
+    fn set(&mut self, at: At, k: usize, c: Cell) {
+        let list = if at.0 >= PINNED {
+            &mut self.pinned
+        } else {
+            &mut self.chunks
+        };
+        list[at.0 % PINNED][at.1 + k] = c;
     }
-    fn offset(&self, at: (usize, usize)) -> u64 {
-        self.chunk_off(at.0).wrapping_add((at.1 * 16) as u64)
+    fn offset(&self, at: At) -> u64 {
+        let chunk = &self.list(at.0 >= PINNED)[at.0 % PINNED];
+        self.chunk_off(chunk).wrapping_add((at.1 * 16) as u64)
     }
 }
 
@@ -514,8 +544,8 @@ impl CellSource for Cells<'_> {
         if let Some(c) = self.layout.cell(off, k) {
             return Some(c);
         }
-        for (ci, chunk) in self.scratch.chunks.iter().enumerate() {
-            let start = self.scratch.chunk_off(ci);
+        for chunk in self.scratch.all_chunks() {
+            let start = self.scratch.chunk_off(chunk);
             let rel = off.wrapping_sub(start);
             if rel.is_multiple_of(16) && rel < (chunk.len() * 16) as u64 {
                 let i = (rel / 16) as usize + k;
@@ -579,31 +609,39 @@ impl Layout {
                 consts.push(write_value(schemas, &mut sink, &mut int, ty, v).unwrap_or(Cell::ZERO));
             }
         }
-        let mut row_off = Vec::with_capacity(inv.len());
+        // Records are written type by type, so that a rule's scan over the
+        // rows of its type reads the arena front to back (at a million
+        // resources, interleaved types cost a cache miss per row).
         let mut type_rows: Vec<Vec<u64>> = vec![Vec::new(); schemas.records.len()];
+        let mut others = Vec::new();
+        for (i, res) in inv.resources.iter().enumerate() {
+            match type_rows.get_mut(res.rtype.0 as usize) {
+                Some(rows) => rows.push(i as u64),
+                None => others.push(i as u64),
+            }
+        }
+        let mut row_off = vec![0u64; inv.len()];
         {
             let mut int = BuildIntern {
                 strs: &mut strs,
                 ips: &mut ips,
                 cidrs: &mut cidrs,
             };
-            for (i, res) in inv.resources.iter().enumerate() {
+            for &i in type_rows.iter().flatten().chain(&others) {
+                let res = &inv.resources[i as usize];
                 let r = res.rtype.0 as usize;
                 let ty = Ty::Record(res.rtype);
                 let mut sink = ArenaSink(&mut arena);
-                let off = match write_value(schemas, &mut sink, &mut int, &ty, &res.value) {
-                    Ok(c) => c.bits,
-                    Err(Misfit) => {
-                        if let Some(x) = irregular.get_mut(r) {
-                            *x = true;
+                row_off[i as usize] =
+                    match write_value(schemas, &mut sink, &mut int, &ty, &res.value) {
+                        Ok(c) => c.bits,
+                        Err(Misfit) => {
+                            if let Some(x) = irregular.get_mut(r) {
+                                *x = true;
+                            }
+                            0
                         }
-                        0
-                    }
-                };
-                row_off.push(off);
-                if let Some(rows) = type_rows.get_mut(r) {
-                    rows.push(i as u64);
-                }
+                    };
             }
         }
         Layout {

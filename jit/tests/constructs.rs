@@ -427,3 +427,60 @@ exception "X" for big {
 "#;
     agree(src, &volumes());
 }
+
+#[test]
+fn memoised_builtin_results_survive_batches_and_errors() {
+    // 700 volumes (more than two batches of rows) over a handful of
+    // distinct strings: built-in calls on them are memoised per run, list
+    // results included, and a memoised error stays an error.
+    let kinds = ["gp2.a", "gp3.b", "io1", "", "st1.x.y"];
+    let docs: Vec<String> = (0..700)
+        .map(|i| {
+            volume(
+                &format!("vol-{i}"),
+                i,
+                &format!(
+                    r#","tags":{{"class":"{}"}}"#,
+                    kinds[i as usize % kinds.len()]
+                ),
+            )
+        })
+        .collect();
+    let rules = [
+        (
+            "nth",
+            r#"(split(tags["class"] ?? "", ".")[0] ?? "none") == "gp2""#,
+        ),
+        (
+            "whole",
+            r#"len(split(tags["class"] ?? "", ".")) > 1 and upper(tags["class"] ?? "") != """#,
+        ),
+        ("bad_sep", r#"len(split(tags["class"] ?? "", "")) > 1"#),
+        (
+            "mixed",
+            r#"let p = split(tags["class"] ?? "", "."); (p[1] ?? "") == "b" or size > 650"#,
+        ),
+    ];
+    let src: String = rules
+        .iter()
+        .map(|(n, c)| policy(n, "aws.ec2.volume", c))
+        .collect();
+    let r = agree(&src, &docs);
+    assert_eq!(
+        *outcome_of(&r, "nth", "vol-600"),
+        pac_runtime::Outcome::Fail
+    );
+    assert_eq!(
+        *outcome_of(&r, "nth", "vol-601"),
+        pac_runtime::Outcome::Pass
+    );
+    assert!(is_error(outcome_of(&r, "bad_sep", "vol-699")));
+    assert_eq!(
+        *outcome_of(&r, "mixed", "vol-651"),
+        pac_runtime::Outcome::Fail
+    );
+    assert_eq!(
+        *outcome_of(&r, "mixed", "vol-600"),
+        pac_runtime::Outcome::Pass
+    );
+}

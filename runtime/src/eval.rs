@@ -494,10 +494,27 @@ pub fn render_message(
     if r.message.is_empty() {
         return format!("`{}` `{}` violates `{}`", res.type_name, res.id, r.id);
     }
+    // The `let`s only the message reads; one that fails leaves its slot
+    // missing, and the parts that read it say why.
+    let mut failed: Vec<(u32, String)> = Vec::new();
+    for (slot, value) in &r.message_lets {
+        match eval(value, frame, env) {
+            Ok(v) => frame.set(*slot, v),
+            Err(e) => {
+                frame.set(*slot, Value::Missing);
+                failed.push((*slot, e.reason));
+            }
+        }
+    }
     let mut out = String::new();
     for part in &r.message {
         match part {
             MessagePart::Text(t) => out.push_str(t),
+            MessagePart::Expr(e) if let Some(reason) = reads_failed(e, &failed) => {
+                out.push_str("<error: ");
+                out.push_str(reason);
+                out.push('>');
+            }
             MessagePart::Expr(e) => match eval(e, frame, env) {
                 Ok(v) => out.push_str(&v.to_string()),
                 Err(err) => {
@@ -509,6 +526,19 @@ pub fn render_message(
         }
     }
     out
+}
+
+/// The reason of the first failed message `let` that `e` reads.
+fn reads_failed<'a>(e: &Expr, failed: &'a [(u32, String)]) -> Option<&'a str> {
+    let mut found = None;
+    e.walk(&mut |x| {
+        if let ExprKind::Local(s) = &x.kind
+            && found.is_none()
+        {
+            found = failed.iter().find(|(f, _)| f == s).map(|(_, r)| r.as_str());
+        }
+    });
+    found
 }
 
 /// Whether sticky exception `exc`'s condition holds for a resource (false
@@ -846,6 +876,48 @@ sticky exception sandbox for ssh_open {
         assert_eq!(v.compliance, 100);
         assert_eq!(report.summary.total.evaluated, 4);
         assert_eq!(report.summary.severities[0].severity, Severity::Critical);
+    }
+
+    #[test]
+    fn lets_only_the_message_reads_never_decide_the_outcome() {
+        let program = compile(
+            r#"
+policy big {
+  title "Big"
+  severity low
+  category cost
+  rule on aws.ec2.volume {
+    let huge = size * 4611686018427387904
+    let half = size / 2
+    violation when size > 100
+    message "{volume_id}: {half} GiB half, {huge}"
+  }
+}
+"#,
+        );
+        let docs = [vol("vol-1", 10, "prod"), vol("vol-2", 500, "prod")].join("\n");
+        let (inv, _) = Inventory::read_str(&program.schemas, "inv", &docs);
+        let rule = &program.rules[0];
+        assert!(!matches!(rule.cond.kind, ExprKind::Let(..)));
+        assert_eq!(rule.message_lets.len(), 2);
+        let report = evaluate(
+            &program,
+            &inv,
+            &EvalOptions {
+                now: NOW,
+                ..Default::default()
+            },
+        );
+        // The overflowing `let` does not make vol-1 an error, and vol-2's
+        // message says where it failed.
+        assert_eq!(report.result(0, 0).unwrap().outcome, Outcome::Pass);
+        let r = report.result(0, 1).unwrap();
+        assert_eq!(r.outcome, Outcome::Fail);
+        let msg = r.message.as_deref().unwrap();
+        assert!(
+            msg.starts_with("vol-2: 250 GiB half, <error: integer overflow"),
+            "{msg}"
+        );
     }
 
     #[test]

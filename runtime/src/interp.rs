@@ -143,6 +143,9 @@ impl Coverage {
 pub fn for_each_root<'p>(program: &'p Program, f: &mut impl FnMut(&'p Expr)) {
     for r in &program.rules {
         f(&r.cond);
+        for (_, e) in &r.message_lets {
+            f(e);
+        }
         for p in &r.message {
             if let pac_compiler::ir::MessagePart::Expr(e) = p {
                 f(e);
