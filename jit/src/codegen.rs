@@ -203,6 +203,7 @@ pub(crate) fn compile_cond(
             base,
             row_off,
             slots,
+            lazy: HashMap::new(),
             err,
             coverage,
         };
@@ -252,6 +253,9 @@ struct Cg<'a, 'b> {
     base: Value,
     row_off: Value,
     slots: HashMap<u32, (Variable, Variable)>,
+    /// `let`s evaluated at their first use rather than where they are
+    /// bound (see [`lazy_ok`]): the value and a "computed" flag, by slot.
+    lazy: HashMap<u32, (std::rc::Rc<Expr>, Variable)>,
     /// Where an evaluation error goes.
     err: Block,
     coverage: bool,
@@ -405,6 +409,9 @@ impl Cg<'_, '_> {
         match &e.kind {
             K::Const(v) => self.constant(v, &e.ty),
             K::Local(s) => {
+                if let Some((value, flag)) = self.lazy.get(s).cloned() {
+                    self.force_let(*s, &value, flag)?;
+                }
                 let Some(&(t, v)) = self.slots.get(s) else {
                     return unsupported(format!("slot {s} outside the frame"));
                 };
@@ -522,6 +529,21 @@ impl Cg<'_, '_> {
                 self.b.switch_to_block(done);
                 Ok(res)
             }
+            K::Let(slot, v, body) if !self.coverage && lazy_ok(v) => {
+                // Bound per row: not computed yet.
+                let flag = self.b.declare_var(I64);
+                let zero = self.iconst(0);
+                self.b.def_var(flag, zero);
+                let outer = self
+                    .lazy
+                    .insert(*slot, (std::rc::Rc::new((**v).clone()), flag));
+                let r = self.expr(body);
+                match outer {
+                    Some(o) => self.lazy.insert(*slot, o),
+                    None => self.lazy.remove(slot),
+                };
+                r
+            }
             K::Let(slot, v, body) => {
                 let x = self.expr(v)?;
                 self.set_slot(*slot, x)?;
@@ -599,6 +621,47 @@ impl Cg<'_, '_> {
                 })
             }
         }
+    }
+
+    /// At a use of lazy `let` `slot`: computes its value unless this row
+    /// already has.
+    fn force_let(&mut self, slot: u32, value: &Expr, flag: Variable) -> R<()> {
+        let done = self.b.create_block();
+        let compute = self.b.create_block();
+        let f = self.b.use_var(flag);
+        self.b.ins().brif(f, done, &[], compute, &[]);
+        self.b.switch_to_block(compute);
+        // The value reads only slots bound before it, never its own. The
+        // slots it binds itself (an inlined function's parameters, a
+        // quantifier's variable) may be in use here by an enclosing binder:
+        // keep their values and put them back.
+        let mut inner = Vec::new();
+        value.walk(&mut |e| match &e.kind {
+            ExprKind::Let(s, ..) | ExprKind::Quant { slot: s, .. } => inner.push(*s),
+            _ => {}
+        });
+        let mut saved = Vec::new();
+        for s in inner {
+            if let Some(&(t, v)) = self.slots.get(&s) {
+                saved.push((t, self.b.use_var(t), v, self.b.use_var(v)));
+            }
+        }
+        let own = self.lazy.remove(&slot);
+        let x = self.expr(value);
+        if let Some(own) = own {
+            self.lazy.insert(slot, own);
+        }
+        let x = x?;
+        for (t, tv, v, vv) in saved {
+            self.b.def_var(t, tv);
+            self.b.def_var(v, vv);
+        }
+        self.set_slot(slot, x)?;
+        let one = self.iconst(1);
+        self.b.def_var(flag, one);
+        self.b.ins().jump(done, &[]);
+        self.b.switch_to_block(done);
+        Ok(())
     }
 
     fn set_slot(&mut self, slot: u32, v: Jv) -> R<()> {
@@ -1328,6 +1391,50 @@ impl Cg<'_, '_> {
             _ => Ok(None),
         }
     }
+}
+
+/// Whether a `let`'s value may be computed at its first use instead of
+/// where it is bound, with the same outcome on every resource: it cannot
+/// fail (an error there would make the interpreter's outcome `error` even
+/// when the value is never used). The slots it binds are saved and
+/// restored around it at the use site (see `force_let`).
+fn lazy_ok(e: &Expr) -> bool {
+    let here = match &e.kind {
+        ExprKind::Const(_)
+        | ExprKind::Local(_)
+        | ExprKind::Now
+        | ExprKind::Field(..)
+        | ExprKind::OptField(..)
+        | ExprKind::Index(..)
+        | ExprKind::Not(_)
+        | ExprKind::And(..)
+        | ExprKind::Or(..)
+        | ExprKind::Cmp(..)
+        | ExprKind::In(..)
+        | ExprKind::Coalesce(..)
+        | ExprKind::Has(_)
+        | ExprKind::If(..)
+        | ExprKind::List(_)
+        | ExprKind::Let(..)
+        | ExprKind::Quant { .. } => true,
+        // Checked arithmetic fails on overflow; a scan of another type may
+        // meet a resource the interpreter's scan errors on.
+        ExprKind::Neg(_) | ExprKind::Arith(..) | ExprKind::QuantType { .. } => false,
+        ExprKind::Call { builtin, args, .. } => {
+            let nonempty_const = |i: usize| matches!(args.get(i).and_then(Expr::as_const), Some(V::Str(s)) if !s.is_empty());
+            match builtin.name {
+                // Errors only on an empty separator / search string.
+                "split" | "replace" => nonempty_const(1),
+                // Cannot fail on arguments of their declared types.
+                "to_string" | "lower" | "upper" | "trim" | "starts_with" | "ends_with" | "join"
+                | "parse_time" | "len" | "is_empty" | "contains" | "contains_all"
+                | "contains_any" | "intersection" | "difference" | "distinct" | "keys"
+                | "values" | "has_key" | "missing_keys" | "in_days" | "in_hours" => true,
+                _ => false,
+            }
+        }
+    };
+    here && e.children().into_iter().all(lazy_ok)
 }
 
 /// The value of a list literal whose items are all constants.

@@ -484,3 +484,85 @@ fn memoised_builtin_results_survive_batches_and_errors() {
         pac_runtime::Outcome::Pass
     );
 }
+
+#[test]
+fn lets_computed_at_first_use_agree_with_eager_ones() {
+    // Infallible `let`s are computed where first read (in a branch, in a
+    // quantifier's body, through another `let`), fallible ones where bound.
+    let rules = [
+        (
+            "branch",
+            r#"let cls = lower(tags["class"] ?? "none"); size > 300 and starts_with(cls, "gp")"#,
+        ),
+        (
+            "both_sides",
+            r#"let p = split(tags["class"] ?? "", "."); (size > 650 and (p[0] ?? "") == "gp2") or len(p) > 2"#,
+        ),
+        (
+            "chained",
+            r#"let a = upper(tags["class"] ?? ""); let b = a + "!"; let c = replace(a, ".", "-"); size % 7 == 0 and (ends_with(c, "-A") or b == "IO1!")"#,
+        ),
+        (
+            "in_loop",
+            r#"let k = lower(tags["class"] ?? ""); any x in [1, 2, 3]: x == size % 4 and k != "io1""#,
+        ),
+        (
+            // `fam`'s second parameter is bound to the slot the quantifier's
+            // `x` reuses: forcing `f` inside the loop must not clobber `x`.
+            "inlined_in_loop",
+            r#"let f = fam(tags["class"] ?? "", "none"); any x in [0, 1, 2, 3]: f == "gp2" and x == size % 7"#,
+        ),
+        (
+            "fallible_stays_eager",
+            r#"let q = split(tags["class"] ?? "", ""); size > 10000 and len(q) > 0"#,
+        ),
+    ];
+    let kinds = ["gp2.a", "gp3.b", "io1", "", "st1.x.y"];
+    let docs: Vec<String> = (0..700)
+        .map(|i| {
+            volume(
+                &format!("vol-{i}"),
+                i,
+                &format!(
+                    r#","tags":{{"class":"{}"}}"#,
+                    kinds[i as usize % kinds.len()]
+                ),
+            )
+        })
+        .collect();
+    let mut src: String = rules
+        .iter()
+        .map(|(n, c)| policy(n, "aws.ec2.volume", c))
+        .collect();
+    src.push_str(
+        "fn fam(t: string, d: string) -> string = if starts_with(d, \"n\") then split(t, \".\")[0] ?? t else t\n",
+    );
+    let r = agree(&src, &docs);
+    // "gp2.a" is every fifth volume: vol-15 (15 % 7 = 1) fails, vol-5
+    // (5 % 7 = 5) passes.
+    assert_eq!(
+        *outcome_of(&r, "inlined_in_loop", "vol-15"),
+        pac_runtime::Outcome::Fail
+    );
+    assert_eq!(
+        *outcome_of(&r, "inlined_in_loop", "vol-5"),
+        pac_runtime::Outcome::Pass
+    );
+    assert_eq!(
+        *outcome_of(&r, "branch", "vol-600"),
+        pac_runtime::Outcome::Fail
+    );
+    assert_eq!(
+        *outcome_of(&r, "branch", "vol-602"),
+        pac_runtime::Outcome::Pass
+    );
+    assert_eq!(
+        *outcome_of(&r, "both_sides", "vol-4"),
+        pac_runtime::Outcome::Fail
+    );
+    assert_eq!(
+        *outcome_of(&r, "chained", "vol-0"),
+        pac_runtime::Outcome::Fail
+    );
+    assert!(is_error(outcome_of(&r, "fallible_stays_eager", "vol-1")));
+}
