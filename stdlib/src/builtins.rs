@@ -946,10 +946,17 @@ mod tests {
             return;
         }
         let actual = std::fs::read_to_string(&path).unwrap_or_default();
+        let first_difference = actual
+            .lines()
+            .zip(expected.lines())
+            .enumerate()
+            .find(|(_, (a, e))| a != e)
+            .map(|(i, (a, e))| format!("line {}:\n  file:     {a}\n  expected: {e}", i + 1));
         assert!(
             actual == expected,
-            "docs/builtins.md is out of date with the built-in table; regenerate it with \
-             `UPDATE_DOCS=1 cargo test -p pac-stdlib docs_builtins_md_is_up_to_date`"
+            "docs/builtins.md is out of date with the built-in table ({}); regenerate it with \
+             `UPDATE_DOCS=1 cargo test -p pac-stdlib docs_builtins_md_is_up_to_date`",
+            first_difference.unwrap_or_else(|| "lengths differ".into())
         );
     }
 }
