@@ -794,6 +794,7 @@ impl Snapshot {
             .map(|r| r.ty.clone());
         let mut ty = match local {
             Some(t) => t,
+            None if head == "self" => Ty::Record(self.resource_in_scope(file, start)?),
             None => {
                 let rid = self.resource_in_scope(file, start)?;
                 self.schemas().record(rid).field(head)?.1.ty.clone()
