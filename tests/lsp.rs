@@ -137,7 +137,7 @@ impl Lsp {
     }
 
     fn initialize(&mut self, root: Option<&Path>, caps: Value) -> Value {
-        let root_uri = root.map(|r| uri(r));
+        let root_uri = root.map(uri);
         let r = self.request(
             "initialize",
             json!({"processId": null, "rootUri": root_uri, "capabilities": caps}),

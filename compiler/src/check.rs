@@ -567,7 +567,7 @@ impl Checker<'_> {
             let ty = self.narrow(e, f.ty.clone(), scope);
             let kind = RefKind::Field {
                 record: rid,
-                field: idx as u32,
+                field: idx,
             };
             self.env.note_ref(scope.file, span, kind, &ty);
             let base = self.node(K::Local(0), Ty::Record(rid), span, scope);
@@ -671,7 +671,7 @@ impl Checker<'_> {
         let fty = f.ty.clone();
         let kind = RefKind::Field {
             record: rec,
-            field: idx as u32,
+            field: idx,
         };
         let shown = if b.ty.is_opt() {
             fty.clone().opt()

@@ -1013,7 +1013,7 @@ impl LanguageServer for Backend {
             .into_iter()
             .filter_map(|(s, e, comment)| {
                 let r = snap.range(file, Span::new(s, e));
-                (r.end.line > r.start.line).then(|| FoldingRange {
+                (r.end.line > r.start.line).then_some(FoldingRange {
                     start_line: r.start.line,
                     start_character: None,
                     end_line: r.end.line,
