@@ -649,6 +649,10 @@ impl LanguageServer for Backend {
         self.schedule_diagnostics();
     }
 
+    async fn did_save(&self, _: DidSaveTextDocumentParams) {
+        // The text is already current from didChange.
+    }
+
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
         let uri = params.text_document.uri;
         let gone = {
