@@ -166,9 +166,15 @@ fn main() {
     for i in 0..runs {
         version += 1;
         let (range, text) = if i % 2 == 0 {
-            (json!({"start": {"line": line, "character": col}, "end": {"line": line, "character": col}}), "x")
+            (
+                json!({"start": {"line": line, "character": col}, "end": {"line": line, "character": col}}),
+                "x",
+            )
         } else {
-            (json!({"start": {"line": line, "character": col}, "end": {"line": line, "character": col + 1}}), "")
+            (
+                json!({"start": {"line": line, "character": col}, "end": {"line": line, "character": col + 1}}),
+                "",
+            )
         };
         let t = Instant::now();
         lsp.notify(
@@ -205,14 +211,20 @@ fn main() {
             json!({"textDocument": {"uri": uri}, "position": {"line": fline, "character": fcol}}),
         );
         hover.push(t.elapsed());
-        assert!(h["result"]["contents"]["value"].is_string(), "hover answered: {h}");
+        assert!(
+            h["result"]["contents"]["value"].is_string(),
+            "hover answered: {h}"
+        );
         let t = Instant::now();
         let c = lsp.request(
             "textDocument/completion",
             json!({"textDocument": {"uri": uri}, "position": {"line": dline, "character": dcol}}),
         );
         completion.push(t.elapsed());
-        assert!(c["result"].as_array().is_some_and(|a| !a.is_empty()), "completion answered");
+        assert!(
+            c["result"].as_array().is_some_and(|a| !a.is_empty()),
+            "completion answered"
+        );
     }
     lsp.request("shutdown", Value::Null);
     lsp.notify("exit", Value::Null);

@@ -51,6 +51,29 @@ pub struct Snapshot {
     pub enc: Encoding,
 }
 
+/// A snapshot of the stdlib plus `files`, compiled once (tests, tools).
+pub fn snapshot_of(files: Vec<(String, String)>, now: i64, enc: Encoding) -> Snapshot {
+    let db = pac_compiler::Database::default();
+    let ws = pac_compiler::workspace(&db, files);
+    let compiled = pac_compiler::db::compile(&db, ws).clone();
+    let data = ws
+        .files(&db)
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let text = compiled
+                .program
+                .files
+                .get(i)
+                .map(|p| p.text.clone())
+                .unwrap_or_else(|| Arc::from(f.text(&db).as_str()));
+            let parsed = pac_compiler::db::parse(&db, *f).clone();
+            FileData::new(f.path(&db).clone(), text, parsed)
+        })
+        .collect();
+    Snapshot::new(data, compiled, now, enc)
+}
+
 /// What a position denotes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
@@ -796,8 +819,14 @@ impl Snapshot {
             Some(t) => t,
             None if head == "self" => Ty::Record(self.resource_in_scope(file, start)?),
             None => {
-                let rid = self.resource_in_scope(file, start)?;
-                self.schemas().record(rid).field(head)?.1.ty.clone()
+                let field = self
+                    .resource_in_scope(file, start)
+                    .and_then(|rid| self.schemas().record(rid).field(head))
+                    .map(|(_, f)| f.ty.clone());
+                match field {
+                    Some(t) => t,
+                    None => self.quantifier_binding(file, start, head)?,
+                }
             }
         };
         for p in parts {
@@ -807,6 +836,50 @@ impl Snapshot {
             ty = self.schemas().record(*rid).field(p)?.1.ty.clone();
         }
         Some(ty.unopt().clone())
+    }
+
+    /// The element type of `head` bound by `any head in COLL` (or `all`,
+    /// `none`, `exists`, `count`) earlier in the same item, read from the
+    /// tokens: the statement being typed does not parse yet.
+    fn quantifier_binding(&self, file: u32, start: usize, head: &str) -> Option<Ty> {
+        let text = self.text(file);
+        let from = self.item_span(file, start).map(|s| s.start).unwrap_or(0);
+        let region = text.get(from..start)?;
+        let (tokens, _) = lexer::lex(region, from);
+        let mut found = None;
+        for (i, w) in tokens.windows(3).enumerate() {
+            if matches!(
+                w[0].1,
+                Token::Any | Token::All | Token::None | Token::Exists | Token::Count
+            ) && matches!(&w[1].1, Token::Ident(n) if n == head)
+                && w[2].1 == Token::In
+            {
+                found = Some(i + 3);
+            }
+        }
+        let first = found?;
+        // The collection: `a.b.c` right after `in`.
+        let mut end = first;
+        while let Some((_, t, _)) = tokens.get(end) {
+            let want_ident = (end - first) % 2 == 0;
+            match t {
+                Token::Ident(_) if want_ident => end += 1,
+                Token::Dot if !want_ident => end += 1,
+                _ => break,
+            }
+        }
+        let (cs, ce) = (tokens.get(first)?.0, tokens.get(end.checked_sub(1)?)?.2);
+        let coll = text.get(cs..ce)?;
+        if let Some(rid) = self.schemas().resource(coll) {
+            return Some(Ty::Record(rid));
+        }
+        if coll == head {
+            return None;
+        }
+        match self.type_before(file, cs, ce, coll)? {
+            Ty::List(t) => Some(t.unopt().clone()),
+            _ => None,
+        }
     }
 
     fn item_span(&self, file: u32, offset: usize) -> Option<Span> {
@@ -845,19 +918,51 @@ impl Snapshot {
                 _ => {}
             }
         }
-        None
+        // Text that does not parse: the last `on TYPE` before the cursor.
+        let from = self.item_span(file, offset).map(|s| s.start).unwrap_or(0);
+        let region = self.text(file).get(from..offset)?;
+        let (tokens, _) = lexer::lex(region, from);
+        let mut found = None;
+        for (i, (_, t, _)) in tokens.iter().enumerate() {
+            if *t == Token::On {
+                let mut name = String::new();
+                for (_, t, _) in &tokens[i + 1..] {
+                    match t {
+                        Token::Ident(n) => name.push_str(n),
+                        Token::Dot => name.push('.'),
+                        _ => break,
+                    }
+                }
+                if let Some(rid) = self.schemas().resource(&name) {
+                    found = Some(rid);
+                }
+            }
+        }
+        found
     }
 }
 
 fn in_comment_or_string(text: &str, offset: usize) -> bool {
-    let (tokens, comments) = lexer::lex(text, 0);
-    comments
-        .iter()
-        .any(|c| c.start < offset && offset <= c.end && !text[c.start..c.end].ends_with("*/"))
-        || comments.iter().any(|c| c.start < offset && offset < c.end)
-        || tokens
-            .iter()
-            .any(|(s, t, e)| matches!(t, Token::Str(_)) && *s < offset && offset < *e)
+    let (_, comments) = lexer::lex(text, 0);
+    if comments.iter().any(|c| c.start < offset && offset <= c.end) {
+        return true;
+    }
+    // Strings never span lines: scan the line up to the cursor (an
+    // unterminated string is a lexer error, not a string token).
+    let line = &text[text[..offset].rfind('\n').map(|i| i + 1).unwrap_or(0)..offset];
+    let mut in_str = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if in_str => {
+                chars.next();
+            }
+            '"' => in_str = !in_str,
+            '/' if !in_str && chars.peek() == Some(&'/') => return true,
+            _ => {}
+        }
+    }
+    in_str
 }
 
 // ----------------------------------------------------------- semantic tokens
@@ -1068,15 +1173,7 @@ impl Snapshot {
             let ty = rule.on.text();
             let mut fields = vec!["id: \"r-1\"".to_string()];
             if let Some(rid) = self.schemas().resource(&ty) {
-                for fd in &self.schemas().record(rid).fields
-                    [3.min(self.schemas().record(rid).fields.len())..]
-                {
-                    if !fd.ty.is_opt()
-                        && let Some(v) = default_literal(&fd.ty)
-                    {
-                        fields.push(format!("{}: {v}", fd.name));
-                    }
-                }
+                fields.extend(required_fields(rid, self.schemas(), 0));
             }
             let text = &f.text;
             let sep = if text.ends_with('\n') { "\n" } else { "\n\n" };
@@ -1095,15 +1192,45 @@ impl Snapshot {
     }
 }
 
-fn default_literal(t: &Ty) -> Option<&'static str> {
+/// A value of type `t` for a test skeleton: required record fields are
+/// filled in, recursively; optional ones, lists and maps are left out.
+fn default_value(t: &Ty, schemas: &pac_compiler::types::Schemas, depth: usize) -> Option<String> {
     Some(match t {
-        Ty::Bool => "false",
-        Ty::Int => "0",
-        Ty::Float => "0.0",
-        Ty::Str => "\"\"",
-        Ty::List(_) => "[]",
+        Ty::Bool => "false".into(),
+        Ty::Int => "0".into(),
+        Ty::Float => "0.0".into(),
+        Ty::Str => "\"\"".into(),
+        Ty::Time => "2026-01-01".into(),
+        Ty::Dur => "1d".into(),
+        Ty::Ip => "10.0.0.1".into(),
+        Ty::Cidr => "10.0.0.0/8".into(),
+        Ty::Record(rid) if depth < 4 => {
+            let fields = required_fields(*rid, schemas, depth + 1);
+            format!("{{ {} }}", fields.join(", "))
+        }
         _ => return None,
     })
+}
+
+fn required_fields(
+    rid: RecordId,
+    schemas: &pac_compiler::types::Schemas,
+    depth: usize,
+) -> Vec<String> {
+    let rec = schemas.record(rid);
+    let skip = if rec.resource_type.is_some() { 3 } else { 0 };
+    rec.fields
+        .iter()
+        .skip(skip)
+        .filter(|f| !f.ty.is_opt())
+        .filter_map(|f| {
+            Some(format!(
+                "{}: {}",
+                f.name,
+                default_value(&f.ty, schemas, depth)?
+            ))
+        })
+        .collect()
 }
 
 fn between_backticks(s: &str) -> Option<String> {
@@ -1115,4 +1242,155 @@ fn between_backticks(s: &str) -> Option<String> {
 /// Is `severity` an error for the LSP's purposes.
 pub fn is_error(d: &Diagnostic) -> bool {
     d.severity == Severity::Error
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SRC: &str = r#"package t
+
+policy open_ssh {
+  title "SSH open"
+  severity high
+  category security
+
+  rule on aws.ec2.security_group {
+    violation when any p in ip_permissions: p.ip_protocol == "-1" and any r in p.ip_ranges: r.cidr_ip == 0.0.0.0/0
+  }
+}
+"#;
+
+    fn snap(src: &str) -> (Snapshot, u32) {
+        let s = snapshot_of(vec![("t.pac".into(), src.into())], 0, Encoding::Utf16);
+        let f = (s.files.len() - 1) as u32;
+        (s, f)
+    }
+
+    fn labels(c: &[Completion]) -> Vec<&str> {
+        c.iter().map(|c| c.label.as_str()).collect()
+    }
+
+    #[test]
+    fn locals_have_types_and_definitions() {
+        let (s, f) = snap(SRC);
+        assert!(s.diagnostics.is_empty(), "{:?}", s.diagnostics);
+        let use_at = SRC.find("p.ip_protocol").unwrap();
+        let (md, _) = s.hover(f, use_at).unwrap();
+        assert!(md.contains("p: IpPermission"), "{md}");
+        let (t, _) = s.target_at(f, use_at).unwrap();
+        let decl = SRC.find("any p").unwrap() + 4;
+        assert_eq!(s.definition(&t), Some((f, Span::new(decl, decl + 1))));
+        assert_eq!(s.references(&t, false).len(), 2);
+    }
+
+    #[test]
+    fn completion_after_a_dot_in_text_that_does_not_parse() {
+        // `p.` then the cursor: the statement is broken, the binding is
+        // found in the tokens and its element type in the schema.
+        let at = SRC.find("p.ip_protocol").unwrap() + 2;
+        let broken = format!("{}\n  }}\n}}\n", &SRC[..at]);
+        let (s, f) = snap(&broken);
+        assert!(!s.diagnostics.is_empty());
+        let c = s.completions(f, at);
+        let l = labels(&c);
+        assert!(
+            l.contains(&"from_port") && l.contains(&"ip_ranges"),
+            "{l:?}"
+        );
+        // Nested: `r.` where r ranges over `p.ip_ranges`.
+        let at = SRC.find("r.cidr_ip").unwrap() + 2;
+        let broken = format!("{}\n  }}\n}}\n", &SRC[..at]);
+        let (s, f) = snap(&broken);
+        let l: Vec<String> = s.completions(f, at).into_iter().map(|c| c.label).collect();
+        assert!(l.iter().any(|x| x == "cidr_ip"), "{l:?}");
+        // `self.` in a rule on S3 buckets.
+        let src = "policy b {\n  rule on aws.s3.bucket {\n    violation when self.";
+        let (s, f) = snap(src);
+        let l: Vec<String> = s
+            .completions(f, src.len())
+            .into_iter()
+            .map(|c| c.label)
+            .collect();
+        assert!(l.iter().any(|x| x == "versioning"), "{l:?}");
+    }
+
+    #[test]
+    fn completion_by_context() {
+        let src = "policy b {\n  severity \n  rule on aws.s3.";
+        let (s, f) = snap(src);
+        let sev = src.find("severity ").unwrap() + 9;
+        assert_eq!(
+            labels(&s.completions(f, sev)),
+            vec!["critical", "high", "medium", "low", "info"]
+        );
+        let c = s.completions(f, src.len());
+        assert!(labels(&c).contains(&"aws.s3.bucket"));
+        let start = src.find("aws.s3.").unwrap();
+        assert_eq!(c[0].replace, Some(Span::new(start, src.len())));
+        // Nothing inside comments and strings.
+        let src = "// any p in x: p.\npolicy b { title \"p.";
+        let (s, f) = snap(src);
+        assert!(s.completions(f, 17).is_empty());
+        assert!(s.completions(f, src.len()).is_empty());
+    }
+
+    #[test]
+    fn did_you_mean_and_test_skeleton_actions() {
+        let src = "policy b {\n  title \"t\"\n  severity high\n  category security\n  rule on aws.s3.bucket {\n    violation when not has(versionning.status)\n  }\n}\n";
+        let (s, f) = snap(src);
+        let at = src.find("versionning").unwrap();
+        let fixes = s.code_actions(f, Span::new(at, at));
+        let fix = fixes
+            .iter()
+            .find(|x| x.diagnostic.is_some())
+            .expect("a quick fix");
+        assert_eq!(
+            fix.edits,
+            vec![(Span::new(at, at + 11), "versioning".to_string())]
+        );
+        let skel = fixes
+            .iter()
+            .find(|x| x.title == "Create a test for `b`")
+            .unwrap();
+        let mut fixed = src.replace("versionning", "versioning");
+        fixed.push_str(&skel.edits[0].1);
+        // The skeleton is valid Pac that checks (required fields filled).
+        let (s, _) = snap(&fixed);
+        assert!(s.diagnostics.is_empty(), "{fixed}\n{:?}", s.diagnostics);
+    }
+
+    #[test]
+    fn semantic_tokens_and_folds_cover_the_file() {
+        let (s, f) = snap(SRC);
+        let toks = semantic_spans(&s, f);
+        assert!(toks.windows(2).all(|w| w[0].0 <= w[1].0));
+        let kind = |needle: &str| {
+            let at = SRC.find(needle).unwrap();
+            TOKEN_TYPES[toks.iter().find(|t| t.0 == at).unwrap().2 as usize]
+        };
+        assert_eq!(kind("policy"), "keyword");
+        assert_eq!(kind("open_ssh"), "class");
+        assert_eq!(kind("ip_permissions"), "property");
+        assert_eq!(kind("\"SSH open\""), "string");
+        assert_eq!(kind("aws.ec2"), "type");
+        let folds = folding_spans(&s, f);
+        assert!(folds.iter().any(|x| x.0 == SRC.find("policy").unwrap()));
+    }
+
+    #[test]
+    fn rename_targets_are_declarations_not_fields() {
+        let (s, f) = snap(SRC);
+        let at = SRC.find("open_ssh").unwrap();
+        let (t, _) = s.target_at(f, at).unwrap();
+        assert!(matches!(
+            t,
+            Target::Decl(Key {
+                kind: DeclKind::Policy,
+                ..
+            })
+        ));
+        let at = SRC.find("ip_permissions").unwrap();
+        assert!(matches!(s.target_at(f, at).unwrap().0, Target::Field(..)));
+    }
 }
