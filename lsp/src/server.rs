@@ -984,9 +984,9 @@ impl LanguageServer for Backend {
                 let pos = snap.range(file, Span::new(start, line_end));
                 let len = pos.end.character.saturating_sub(pos.start.character);
                 if len > 0 && pos.start.line == pos.end.line {
-                    let dl = pos.start.line - prev_line;
+                    let dl = pos.start.line.saturating_sub(prev_line);
                     let dc = if dl == 0 {
-                        pos.start.character - prev_col
+                        pos.start.character.saturating_sub(prev_col)
                     } else {
                         pos.start.character
                     };
