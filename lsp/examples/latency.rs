@@ -11,13 +11,14 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
-use std::process::{ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 struct Lsp {
+    child: Child,
     stdin: ChildStdin,
     rx: Receiver<Value>,
     id: i64,
@@ -105,7 +106,12 @@ fn spawn(pacc: &str) -> Lsp {
             }
         }
     });
-    Lsp { stdin, rx, id: 0 }
+    Lsp {
+        child,
+        stdin,
+        rx,
+        id: 0,
+    }
 }
 
 /// Generated policies, each ~20 lines, on a few resource types.
@@ -228,6 +234,7 @@ fn main() {
     }
     lsp.request("shutdown", Value::Null);
     lsp.notify("exit", Value::Null);
+    let _ = lsp.child.wait();
     let _ = std::fs::remove_dir_all(&dir);
 
     println!("workspace: {lines} lines of Pac in the workspace (+ the stdlib), {runs} runs each");
