@@ -232,6 +232,16 @@ fn main() {
             "completion answered"
         );
     }
+    // Without an edit in between: the snapshot is already compiled.
+    let mut steady = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        lsp.request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": uri}, "position": {"line": fline, "character": fcol}}),
+        );
+        steady.push(t.elapsed());
+    }
     lsp.request("shutdown", Value::Null);
     lsp.notify("exit", Value::Null);
     let _ = lsp.child.wait();
@@ -250,5 +260,9 @@ fn main() {
     println!(
         "completion after `.`:                      {:>8.1?} median (target 20 ms)",
         median(completion)
+    );
+    println!(
+        "hover (no edit since the last request):    {:>8.1?} median",
+        median(steady)
     );
 }
