@@ -877,3 +877,46 @@ fn mutated_documents_never_crash_the_server() {
 fn any_usize() -> impl proptest::strategy::Strategy<Value = usize> {
     proptest::num::usize::ANY
 }
+
+#[test]
+fn the_repositorys_stdlib_sources_replace_the_built_in_copy() {
+    let (dir, a, net, _, _) = workspace();
+    let (virt, text) = pac_stdlib::schemas::FILES
+        .iter()
+        .find(|(p, _)| p.ends_with("aws/ec2.pac"))
+        .unwrap();
+    let rel = virt.trim_start_matches("<stdlib>/");
+    let src = dir.path().join("stdlib/schemas").join(rel);
+    std::fs::create_dir_all(src.parent().unwrap()).unwrap();
+    std::fs::write(&src, text).unwrap();
+    let mut lsp = Lsp::start();
+    lsp.initialize(Some(dir.path()), json!({}));
+    // No "declared twice": the file on disk is the stdlib's ec2.pac.
+    lsp.open(&a, &net);
+    assert_eq!(lsp.diagnostics(&a, Some(1)), Vec::<Value>::new());
+    let d = lsp.request(
+        "textDocument/definition",
+        tdp(&a, &net, "vpc_id, \"vpc-0\"", 1),
+    );
+    assert_eq!(d["uri"], uri(&src));
+    // Editing it edits the stdlib: remove `cidr_block` from the VPC schema.
+    let s = uri(&src);
+    lsp.open(&s, text);
+    let vpc = text.find("schema aws.ec2.vpc").unwrap();
+    let field = vpc + text[vpc..].find("\n  cidr_block:").unwrap();
+    let end = field + 1 + text[field + 1..].find('\n').unwrap();
+    let edited = format!("{}{}", &text[..field], &text[end..]);
+    lsp.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": s, "version": 2},
+        "contentChanges": [{"text": edited}]}),
+    );
+    let diags = lsp.diagnostics(&a, None);
+    assert!(
+        diags
+            .iter()
+            .any(|d| d["message"].as_str().unwrap().contains("cidr_block")),
+        "{diags:?}"
+    );
+    lsp.shutdown();
+}

@@ -139,6 +139,17 @@ impl State {
             return i;
         }
         let path = uri_key(uri);
+        if let Some(i) = stdlib_alias(&path) {
+            // The Pac repository's own stdlib sources: they replace the
+            // built-in copy instead of declaring everything twice.
+            self.uris[i] = uri.clone();
+            self.reindex();
+            let f = self.files[i];
+            if f.text(&self.db) != &text {
+                f.set_text(&mut self.db).to(text);
+            }
+            return i;
+        }
         let f = SourceFile::new(&self.db, path, text);
         self.files.push(f);
         self.uris.push(uri.clone());
@@ -198,8 +209,8 @@ impl State {
     }
 
     /// Loads every `.pac` file under the roots, skipping hidden and build
-    /// directories and the repository's own copy of the stdlib (it is
-    /// built in).
+    /// directories; the repository's own stdlib sources replace the
+    /// built-in copies.
     fn load_roots(&mut self, roots: &[PathBuf]) {
         let mut found = Vec::new();
         for r in roots {
@@ -221,6 +232,15 @@ impl State {
     }
 }
 
+/// The stdlib file that `path` is the source of (`…/stdlib/schemas/aws/ec2.pac`).
+fn stdlib_alias(path: &str) -> Option<usize> {
+    let path = path.replace('\\', "/");
+    pac_stdlib::schemas::FILES.iter().position(|(v, _)| {
+        let rel = v.trim_start_matches("<stdlib>/");
+        path.ends_with(&format!("/stdlib/schemas/{rel}"))
+    })
+}
+
 fn walk(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
     if depth > 12 {
         return;
@@ -239,8 +259,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
         let name = e.file_name().to_string_lossy().into_owned();
         if p.is_dir() {
             let skip = name.starts_with('.')
-                || ["target", "node_modules", "fuzz"].contains(&name.as_str())
-                || (name == "schemas" && dir.file_name().is_some_and(|d| d == "stdlib"));
+                || ["target", "node_modules", "fuzz"].contains(&name.as_str());
             if !skip {
                 walk(&p, out, depth + 1);
             }
@@ -358,7 +377,8 @@ async fn publish(client: &Client, inner: &Inner) {
         let mut by_file: HashMap<usize, Vec<Diagnostic>> = HashMap::new();
         for d in &snap.diagnostics {
             let f = d.file as usize;
-            if f < first || f >= st.uris.len() {
+            // Stdlib files only when open (as the repository's sources).
+            if (f < first && !st.open.contains_key(&f)) || f >= st.uris.len() {
                 continue;
             }
             by_file
