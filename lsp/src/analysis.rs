@@ -631,6 +631,16 @@ impl Snapshot {
             return out;
         }
 
+        // The keys of a `given TYPE handle { … }` record.
+        if let Some(rid) = self.given_record(file, offset) {
+            let mut out = self.fields_of(rid);
+            for c in &mut out {
+                c.label.push_str(": ");
+                c.replace = Some(Span::new(partial_start, offset));
+            }
+            return out;
+        }
+
         let mut out: Vec<Completion> = Vec::new();
         if let Some(rid) = self.resource_in_scope(file, offset) {
             out.extend(self.fields_of(rid));
@@ -681,6 +691,53 @@ impl Snapshot {
             out.push(Completion::new(k, ItemKind::Keyword).detail("metadata"));
         }
         out
+    }
+
+    /// The resource type of the `given` record literal whose top level
+    /// holds the cursor (keys are completed there).
+    fn given_record(&self, file: u32, offset: usize) -> Option<RecordId> {
+        let from = self.item_span(file, offset).map(|s| s.start).unwrap_or(0);
+        let region = self.text(file).get(from..offset)?;
+        let (tokens, _) = lexer::lex(region, from);
+        let given = tokens.iter().rposition(|t| t.1 == Token::Given)?;
+        // `given a.b.c handle {`: the path alternates names and dots.
+        let mut name = String::new();
+        let mut i = given + 1;
+        while let Some((_, t, _)) = tokens.get(i) {
+            let want_ident = (i - given - 1) % 2 == 0;
+            match t {
+                Token::Ident(n) if want_ident => name.push_str(n),
+                Token::Dot if !want_ident => name.push('.'),
+                _ => break,
+            }
+            i += 1;
+        }
+        let ty = self.schemas().resource(&name)?;
+        let mut depth = 0i32;
+        let mut opened = false;
+        for (_, t, _) in &tokens[i..] {
+            match t {
+                Token::LBrace | Token::LBracket => {
+                    depth += 1;
+                    opened = true;
+                }
+                Token::RBrace | Token::RBracket => depth -= 1,
+                _ => {}
+            }
+        }
+        // At the top level of the record, right after `{` or `,`.
+        let last = tokens.last().map(|t| &t.1);
+        let at_key = matches!(last, Some(Token::LBrace | Token::Comma))
+            || matches!(last, Some(Token::Ident(_)))
+                && matches!(
+                    tokens
+                        .len()
+                        .checked_sub(2)
+                        .and_then(|k| tokens.get(k))
+                        .map(|t| &t.1),
+                    Some(Token::LBrace | Token::Comma)
+                );
+        (opened && depth == 1 && at_key).then_some(ty)
     }
 
     /// `aws.ec2.…`: the head of a resource type name, not a value.
@@ -1333,6 +1390,27 @@ policy open_ssh {
         let (s, f) = snap(src);
         assert!(s.completions(f, 17).is_empty());
         assert!(s.completions(f, src.len()).is_empty());
+    }
+
+    #[test]
+    fn completion_of_given_record_keys() {
+        let src = "test \"t\" {\n  given aws.ec2.vpc v {\n    vpc_id: \"vpc-1\",\n    ";
+        let (s, f) = snap(src);
+        let l: Vec<String> = s
+            .completions(f, src.len())
+            .into_iter()
+            .map(|c| c.label)
+            .collect();
+        assert!(l.iter().any(|x| x == "cidr_block: "), "{l:?}");
+        // Not in a value position.
+        let src = "test \"t\" {\n  given aws.ec2.vpc v {\n    vpc_id: ";
+        let (s, f) = snap(src);
+        let l: Vec<String> = s
+            .completions(f, src.len())
+            .into_iter()
+            .map(|c| c.label)
+            .collect();
+        assert!(!l.iter().any(|x| x == "cidr_block: "), "{l:?}");
     }
 
     #[test]
