@@ -39,6 +39,8 @@ pub enum EngineKind {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Serve the Language Server Protocol on stdin/stdout (for editors).
+    Lsp,
     /// Parse and type-check policies; print diagnostics.
     Check {
         /// Files or directories of `.pac` files.
@@ -163,6 +165,7 @@ pub enum EvalFormat {
 pub fn run() -> i32 {
     let cli = Cli::parse();
     match cli.command {
+        Command::Lsp => pac_lsp::run_stdio(),
         Command::Check {
             paths,
             format,

@@ -11,6 +11,7 @@ use pac_lang::ast::{self, BinOp, ExprKind as A, Quant, UnOp};
 use pac_stdlib::{Builtin, Value};
 
 use crate::diag::Diagnostic;
+use crate::index::RefKind;
 use crate::ir::{ArithOp, CmpOp, Expr, ExprKind as K, Probe, QuantKind, Slot};
 use crate::resolve::Env;
 use crate::sig::{Sig, parse_sig};
@@ -504,6 +505,8 @@ impl Checker<'_> {
             A::Let(name, value, body) => {
                 let v = self.check(value, scope);
                 let slot = scope.push_var(&name.name, v.ty.clone(), name.span);
+                self.env
+                    .note_ref(scope.file, name.span, RefKind::LocalDecl, &v.ty);
                 let b = self.check(body, scope);
                 if let Some(var) = scope.pop_var() {
                     self.warn_unused(&var, scope);
@@ -552,14 +555,21 @@ impl Checker<'_> {
         let span = id.span;
         if let Some(v) = scope.lookup(&id.name) {
             v.used = true;
-            let (slot, ty) = (v.slot, v.ty.clone());
+            let (slot, ty, decl) = (v.slot, v.ty.clone(), v.span);
             let ty = self.narrow(e, ty, scope);
+            self.env
+                .note_ref(scope.file, span, RefKind::Local { decl }, &ty);
             return self.node(K::Local(slot), ty, span, scope);
         }
         if let Some(rid) = scope.resource
             && let Some((idx, f)) = self.env.schemas.record(rid).field(&id.name)
         {
             let ty = self.narrow(e, f.ty.clone(), scope);
+            let kind = RefKind::Field {
+                record: rid,
+                field: idx,
+            };
+            self.env.note_ref(scope.file, span, kind, &ty);
             let base = self.node(K::Local(0), Ty::Record(rid), span, scope);
             return self.node(K::Field(Box::new(base), idx), ty, span, scope);
         }
@@ -659,6 +669,16 @@ impl Checker<'_> {
             return self.error_node(span, scope);
         };
         let fty = f.ty.clone();
+        let kind = RefKind::Field {
+            record: rec,
+            field: idx,
+        };
+        let shown = if b.ty.is_opt() {
+            fty.clone().opt()
+        } else {
+            fty.clone()
+        };
+        self.env.note_ref(scope.file, name.span, kind, &shown);
         if b.ty.is_opt() {
             if !optional {
                 let text = self.snippet(scope.file, b.span);
@@ -954,6 +974,8 @@ impl Checker<'_> {
             if !shadowed && path.contains('.') {
                 if let Some(rtype) = self.env.schemas.resource(&path) {
                     let slot = scope.push_var(&var.name, Ty::Record(rtype), var.span);
+                    self.env
+                        .note_ref(scope.file, var.span, RefKind::LocalDecl, &Ty::Record(rtype));
                     let b = self.check_cond(body, scope, "a quantifier's condition");
                     if let Some(v) = scope.pop_var() {
                         self.warn_unused(&v, scope);
@@ -1023,6 +1045,8 @@ impl Checker<'_> {
                 Ty::Error
             }
         };
+        self.env
+            .note_ref(scope.file, var.span, RefKind::LocalDecl, &el);
         let slot = scope.push_var(&var.name, el, var.span);
         let b = self.check_cond(body, scope, "a quantifier's condition");
         if let Some(v) = scope.pop_var() {
@@ -1116,7 +1140,10 @@ impl Checker<'_> {
 
         // User functions, then built-ins.
         if let Some(qname) = self.resolve_fn(&name, scope) {
-            return self.call_user_fn(&qname, name_span, &all_args, span, scope);
+            let call = self.call_user_fn(&qname, name_span, &all_args, span, scope);
+            let kind = RefKind::Fn(qname);
+            self.env.note_ref(scope.file, name_span, kind, &call.ty);
+            return call;
         }
         let Some(builtin) = pac_stdlib::lookup(&name) else {
             let mut names: Vec<String> = pac_stdlib::BUILTINS
@@ -1150,7 +1177,10 @@ impl Checker<'_> {
             return self.error_node(span, scope);
         };
         let xs: Vec<Expr> = all_args.iter().map(|a| self.check(a, scope)).collect();
-        self.call_builtin(builtin, xs, name_span, span, scope)
+        let call = self.call_builtin(builtin, xs, name_span, span, scope);
+        let kind = RefKind::Builtin(builtin.name);
+        self.env.note_ref(scope.file, name_span, kind, &call.ty);
+        call
     }
 
     fn resolve_fn(&mut self, name: &str, scope: &Scope) -> Option<String> {

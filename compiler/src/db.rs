@@ -46,6 +46,8 @@ pub fn parse(db: &dyn salsa::Database, file: SourceFile) -> Arc<Parsed> {
 pub struct Compiled {
     pub program: Arc<Program>,
     pub diagnostics: Arc<Vec<Diagnostic>>,
+    /// Resolved names by position, for the language server.
+    pub index: Arc<Vec<crate::index::Ref>>,
 }
 
 impl PartialEq for Compiled {
@@ -88,10 +90,12 @@ pub fn compile(db: &dyn salsa::Database, ws: Workspace) -> Compiled {
     env.collect_fns();
     let program = crate::items::lower_program(&mut env);
     diags.append(&mut env.diags);
+    let index = Arc::new(std::mem::take(&mut env.refs));
     diags.sort_by(|a, b| (a.file, a.span.start, a.code).cmp(&(b.file, b.span.start, b.code)));
     diags.dedup();
     Compiled {
         program: Arc::new(program),
         diagnostics: Arc::new(diags),
+        index,
     }
 }

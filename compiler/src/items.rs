@@ -10,6 +10,7 @@ use pac_stdlib::Value;
 
 use crate::check::{Checker, Scope, literal_value, record_value};
 use crate::diag::Diagnostic;
+use crate::index::RefKind;
 use crate::ir::{self, CATEGORIES, ExpectTarget, MessagePart, Severity, Verb};
 use crate::resolve::Env;
 use crate::suggest::did_you_mean;
@@ -506,6 +507,7 @@ fn lower_rule(
                     continue;
                 };
                 let slot = scope.bind(&name.name, v.ty.clone(), name.span);
+                env.note_ref(scope.file, name.span, RefKind::LocalDecl, &v.ty);
                 lets.push((slot, v, *span));
             }
             RuleStmt::Violation { cond: c, span } => {

@@ -10,6 +10,7 @@ use pac_lang::ast::{self, Item, TypeExpr, TypeKind};
 
 use crate::check::{Checker, Scope, assignable};
 use crate::diag::Diagnostic;
+use crate::index::{Ref, RefKind};
 use crate::ir::{Expr, SourceFile};
 use crate::suggest::did_you_mean;
 use crate::types::{FieldDef, IMPLICIT_FIELDS, RecordDef, RecordId, Schemas, Ty};
@@ -38,6 +39,8 @@ pub struct Env {
     pub fn_stack: Vec<String>,
     pub diags: Vec<Diagnostic>,
     pub next_node: u32,
+    /// Resolved names, for the language server.
+    pub refs: Vec<crate::index::Ref>,
 }
 
 impl Env {
@@ -57,7 +60,18 @@ impl Env {
             fn_stack: Vec::new(),
             diags: Vec::new(),
             next_node: 0,
+            refs: Vec::new(),
         }
+    }
+
+    /// Records a resolved name for the language server's index.
+    pub fn note_ref(&mut self, file: u32, span: Span, kind: RefKind, ty: &Ty) {
+        self.refs.push(Ref {
+            file,
+            span,
+            kind,
+            ty: ty.clone(),
+        });
     }
 
     pub fn qualify(&self, file: u32, name: &str) -> String {
@@ -380,6 +394,9 @@ impl Env {
         let mut checker = Checker { env: self };
         for ((name, ty), p) in info.params.iter().zip(&decl.params) {
             scope.declare(name, ty.clone(), p.name.span);
+            checker
+                .env
+                .note_ref(info.file, p.name.span, RefKind::LocalDecl, ty);
         }
         let body = checker.check(&decl.body, &mut scope);
         if !assignable(&body.ty, &info.ret) {

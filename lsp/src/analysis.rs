@@ -1,0 +1,1474 @@
+//! Answers to editor questions over one compiled snapshot of the workspace:
+//! hover, completion, definition, references, rename, symbols, semantic
+//! tokens, folding ranges, code actions and code lenses. Everything here is
+//! synchronous and pure (no I/O); the server converts to and from the wire.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use pac_compiler::index::{Ref, RefKind};
+use pac_compiler::types::{RecordId, Ty};
+use pac_compiler::{Compiled, Diagnostic, Severity};
+use pac_lang::Span;
+use pac_lang::ast::{self, Item, PolicyMember};
+use pac_lang::lexer::{self, CommentKind, Token};
+
+use crate::line_index::{Encoding, LineIndex};
+use crate::symbols::{Decl, DeclKind, Key, Symbols};
+
+/// One file of the snapshot.
+pub struct FileData {
+    pub path: String,
+    pub text: Arc<str>,
+    pub ast: Arc<pac_lang::Parsed>,
+    lines: OnceLock<LineIndex>,
+}
+
+impl FileData {
+    pub fn new(path: String, text: Arc<str>, ast: Arc<pac_lang::Parsed>) -> FileData {
+        FileData {
+            path,
+            text,
+            ast,
+            lines: OnceLock::new(),
+        }
+    }
+    pub fn lines(&self) -> &LineIndex {
+        self.lines.get_or_init(|| LineIndex::new(&self.text))
+    }
+}
+
+/// The workspace as of one revision: files, the compiler's result, the
+/// declarations and the resolved names.
+pub struct Snapshot {
+    pub files: Vec<FileData>,
+    pub compiled: Compiled,
+    /// Compile diagnostics plus the clock-dependent ones, as `pacc check`.
+    pub diagnostics: Vec<Diagnostic>,
+    pub symbols: Symbols,
+    /// The checker's index, sorted by (file, span start), deduplicated.
+    pub refs: Vec<Ref>,
+    pub enc: Encoding,
+}
+
+/// A snapshot of the stdlib plus `files`, compiled once (tests, tools).
+pub fn snapshot_of(files: Vec<(String, String)>, now: i64, enc: Encoding) -> Snapshot {
+    let db = pac_compiler::Database::default();
+    let ws = pac_compiler::workspace(&db, files);
+    let compiled = pac_compiler::db::compile(&db, ws).clone();
+    let data = ws
+        .files(&db)
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let text = compiled
+                .program
+                .files
+                .get(i)
+                .map(|p| p.text.clone())
+                .unwrap_or_else(|| Arc::from(f.text(&db).as_str()));
+            let parsed = pac_compiler::db::parse(&db, *f).clone();
+            FileData::new(f.path(&db).clone(), text, parsed)
+        })
+        .collect();
+    Snapshot::new(data, compiled, now, enc)
+}
+
+/// What a position denotes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    Decl(Key),
+    Field(RecordId, u32),
+    Local { file: u32, decl: Span },
+    Builtin(&'static str),
+}
+
+impl Snapshot {
+    pub fn new(files: Vec<FileData>, compiled: Compiled, now: i64, enc: Encoding) -> Snapshot {
+        let mut diagnostics: Vec<Diagnostic> = compiled.diagnostics.iter().cloned().collect();
+        diagnostics.extend(pac_compiler::expiry_diagnostics(&compiled.program, now));
+        diagnostics.sort_by_key(|d| (d.file, d.span.start));
+        let asts: Vec<&ast::File> = files.iter().map(|f| &f.ast.file).collect();
+        let symbols = Symbols::build(&asts);
+        let mut refs: Vec<Ref> = compiled.index.iter().cloned().collect();
+        refs.sort_by_key(|r| (r.file, r.span.start, r.span.end));
+        refs.dedup_by(|a, b| a.file == b.file && a.span == b.span && a.kind == b.kind);
+        Snapshot {
+            files,
+            compiled,
+            diagnostics,
+            symbols,
+            refs,
+            enc,
+        }
+    }
+
+    pub fn text(&self, file: u32) -> &str {
+        self.files
+            .get(file as usize)
+            .map(|f| &*f.text)
+            .unwrap_or("")
+    }
+
+    pub fn range(&self, file: u32, span: Span) -> tower_lsp_server::ls_types::Range {
+        match self.files.get(file as usize) {
+            Some(f) => f.lines().range(&f.text, span.start, span.end, self.enc),
+            None => Default::default(),
+        }
+    }
+
+    pub fn offset(&self, file: u32, pos: tower_lsp_server::ls_types::Position) -> usize {
+        match self.files.get(file as usize) {
+            Some(f) => f.lines().offset(&f.text, pos, self.enc),
+            None => 0,
+        }
+    }
+
+    fn schemas(&self) -> &pac_compiler::types::Schemas {
+        &self.compiled.program.schemas
+    }
+
+    fn show(&self, t: &Ty) -> String {
+        self.schemas().display(t)
+    }
+
+    /// The innermost checker reference at `offset`.
+    fn ref_at(&self, file: u32, offset: usize) -> Option<&Ref> {
+        self.refs
+            .iter()
+            .filter(|r| r.file == file && r.span.contains(offset))
+            .min_by_key(|r| r.span.end - r.span.start)
+    }
+
+    /// What the name at `offset` denotes, and the span of that name.
+    pub fn target_at(&self, file: u32, offset: usize) -> Option<(Target, Span)> {
+        if let Some(r) = self.ref_at(file, offset) {
+            let t = match &r.kind {
+                RefKind::Field { record, field } => Target::Field(*record, *field),
+                RefKind::Local { decl } => Target::Local { file, decl: *decl },
+                RefKind::LocalDecl => Target::Local { file, decl: r.span },
+                RefKind::Builtin(b) => Target::Builtin(b),
+                RefKind::Fn(q) => Target::Decl(Key {
+                    kind: DeclKind::Fn,
+                    name: q.clone(),
+                }),
+            };
+            // A field access `a.b` is recorded on `b`; a bare field name on
+            // itself: either way the span is the name.
+            return Some((t, r.span));
+        }
+        if let Some(n) = self
+            .symbols
+            .refs
+            .iter()
+            .find(|n| n.file == file && n.span.contains(offset))
+        {
+            return Some((Target::Decl(n.key.clone()), n.span));
+        }
+        let d = self
+            .symbols
+            .decls
+            .iter()
+            .filter(|d| d.file == file && d.name_span.contains(offset))
+            .min_by_key(|d| d.name_span.end - d.name_span.start)?;
+        Some((self.decl_target(d), d.name_span))
+    }
+
+    /// Fields are one target whether named in a schema or used in a rule.
+    fn decl_target(&self, d: &Decl) -> Target {
+        if d.key.kind == DeclKind::Field
+            && let Some((rec, field)) = d.key.name.rsplit_once('.')
+            && let Some(rid) = self.record_id(rec)
+            && let Some((idx, _)) = self.schemas().record(rid).field(field)
+        {
+            return Target::Field(rid, idx);
+        }
+        Target::Decl(d.key.clone())
+    }
+
+    fn record_id(&self, name: &str) -> Option<RecordId> {
+        self.schemas()
+            .records
+            .iter()
+            .position(|r| r.name == name)
+            .map(|i| RecordId(i as u32))
+    }
+
+    /// Where a target is declared: (file, name span).
+    pub fn definition(&self, t: &Target) -> Option<(u32, Span)> {
+        match t {
+            Target::Decl(k) => self.symbols.decl(k).map(|d| (d.file, d.name_span)),
+            Target::Field(rid, idx) => {
+                let rec = self.schemas().records.get(rid.0 as usize)?;
+                let f = rec.fields.get(*idx as usize)?;
+                // Implicit fields point at the schema's name.
+                let key = Key {
+                    kind: DeclKind::Field,
+                    name: format!("{}.{}", rec.name, f.name),
+                };
+                match self.symbols.decl(&key) {
+                    Some(d) => Some((d.file, d.name_span)),
+                    None => Some((f.file, f.span)),
+                }
+            }
+            Target::Local { file, decl } => Some((*file, *decl)),
+            Target::Builtin(_) => None,
+        }
+    }
+
+    /// Every place that names `t` (the declaration included when asked).
+    pub fn references(&self, t: &Target, include_decl: bool) -> Vec<(u32, Span)> {
+        let mut out = Vec::new();
+        if include_decl && let Some(d) = self.definition(t) {
+            out.push(d);
+        }
+        match t {
+            Target::Decl(k) => {
+                for n in &self.symbols.refs {
+                    if &n.key == k {
+                        out.push((n.file, n.span));
+                    }
+                }
+                if k.kind == DeclKind::Fn {
+                    for r in &self.refs {
+                        if matches!(&r.kind, RefKind::Fn(q) if q == &k.name) {
+                            out.push((r.file, r.span));
+                        }
+                    }
+                }
+            }
+            Target::Field(rid, idx) => {
+                for r in &self.refs {
+                    if matches!(r.kind, RefKind::Field { record, field } if record == *rid && field == *idx)
+                    {
+                        out.push((r.file, r.span));
+                    }
+                }
+            }
+            Target::Local { file, decl } => {
+                for r in &self.refs {
+                    if r.file == *file && matches!(r.kind, RefKind::Local { decl: d } if d == *decl)
+                    {
+                        out.push((r.file, r.span));
+                    }
+                }
+            }
+            Target::Builtin(b) => {
+                for r in &self.refs {
+                    if matches!(r.kind, RefKind::Builtin(x) if x == *b) {
+                        out.push((r.file, r.span));
+                    }
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Markdown for the name at `offset`.
+    pub fn hover(&self, file: u32, offset: usize) -> Option<(String, Span)> {
+        let (t, span) = self.target_at(file, offset)?;
+        let ty = self
+            .ref_at(file, offset)
+            .map(|r| r.ty.clone())
+            .filter(|t| !t.is_error());
+        let md = match &t {
+            Target::Field(rid, idx) => {
+                let rec = self.schemas().records.get(rid.0 as usize)?;
+                let f = rec.fields.get(*idx as usize)?;
+                let shown = ty.unwrap_or_else(|| f.ty.clone());
+                let mut s = format!(
+                    "```pac\n{}: {}\n```\nfield of `{}`",
+                    f.name,
+                    self.show(&shown),
+                    rec.display_name()
+                );
+                if let Some(d) = &f.doc {
+                    s.push_str("\n\n---\n\n");
+                    s.push_str(d);
+                }
+                s
+            }
+            Target::Local { .. } => {
+                let name = self.text(file).get(span.start..span.end).unwrap_or("");
+                match ty {
+                    Some(t) => format!("```pac\n{name}: {}\n```\nlocal variable", self.show(&t)),
+                    None => format!("```pac\n{name}\n```\nlocal variable"),
+                }
+            }
+            Target::Builtin(name) => builtin_doc(pac_stdlib::lookup(name)?),
+            Target::Decl(k) => self.decl_hover(k)?,
+        };
+        Some((md, span))
+    }
+
+    fn decl_hover(&self, k: &Key) -> Option<String> {
+        let d = self.symbols.decl(k);
+        let doc = d.and_then(|d| d.doc.clone());
+        let p = &self.compiled.program;
+        let mut s = match k.kind {
+            DeclKind::Policy => {
+                let mut s = format!("```pac\npolicy {}\n```", k.name);
+                if let Some(pol) = p.policies.iter().find(|x| x.name == k.name) {
+                    s.push_str(&format!(
+                        "\n**{}** · severity `{}` · category `{}`",
+                        pol.title,
+                        pol.severity.name(),
+                        pol.category
+                    ));
+                    if let Some(desc) = &pol.description {
+                        s.push_str(&format!("\n\n{desc}"));
+                    }
+                    let rules: Vec<String> = pol
+                        .rules
+                        .iter()
+                        .filter_map(|&i| p.rules.get(i))
+                        .map(|r| format!("`{}` on `{}`", r.id, r.resource_type))
+                        .collect();
+                    if !rules.is_empty() {
+                        s.push_str(&format!("\n\nrules: {}", rules.join(", ")));
+                    }
+                }
+                s
+            }
+            DeclKind::Rule => {
+                let mut s = format!("```pac\nrule {}\n```", k.name);
+                if let Some(r) = p.rules.iter().find(|r| r.id == k.name) {
+                    let pol = p.policy_of(p.rule(&r.id).unwrap_or(0));
+                    s.push_str(&format!(
+                        "\non `{}` · policy `{}`: **{}** · severity `{}`",
+                        r.resource_type,
+                        pol.name,
+                        pol.title,
+                        pol.severity.name()
+                    ));
+                }
+                s
+            }
+            DeclKind::Group => {
+                let mut s = format!("```pac\ngroup {}\n```", k.name);
+                if let Some(g) = p.groups.iter().find(|g| g.name == k.name) {
+                    if let Some(t) = &g.title {
+                        s.push_str(&format!("\n**{t}**"));
+                    }
+                    let types: Vec<String> = g
+                        .members
+                        .iter()
+                        .map(|m| format!("`{}`", self.schemas().record(m.resource).display_name()))
+                        .collect();
+                    s.push_str(&format!("\n\nmembers: {}", types.join(", ")));
+                }
+                s
+            }
+            DeclKind::Exception => {
+                let mut s = format!("```pac\nexception {}\n```", k.name);
+                if let Some(x) = p.exceptions.iter().find(|x| x.name == k.name) {
+                    let expires = if x.expires == i64::MIN {
+                        "never".to_string()
+                    } else {
+                        pac_stdlib::Value::Time(x.expires).to_string()
+                    };
+                    s.push_str(&format!(
+                        "\n{}expires {expires} · reason: {}",
+                        if x.sticky { "sticky · " } else { "" },
+                        x.reason
+                    ));
+                }
+                s
+            }
+            DeclKind::Schema | DeclKind::Record => {
+                let what = if k.kind == DeclKind::Schema {
+                    "schema"
+                } else {
+                    "record"
+                };
+                let mut s = format!("```pac\n{what} {}\n```", k.name);
+                if let Some(rid) = self.record_id(&k.name) {
+                    let n = self.schemas().record(rid).fields.len();
+                    s.push_str(&format!("\n{n} fields"));
+                }
+                s
+            }
+            DeclKind::Field => {
+                let (rec, field) = k.name.rsplit_once('.')?;
+                let rid = self.record_id(rec)?;
+                let (_, f) = self.schemas().record(rid).field(field)?;
+                format!(
+                    "```pac\n{field}: {}\n```\nfield of `{rec}`",
+                    self.show(&f.ty)
+                )
+            }
+            DeclKind::Fn | DeclKind::Action => {
+                let d = d?;
+                let head = self
+                    .text(d.file)
+                    .get(d.span.start..d.span.end)
+                    .and_then(|t| t.split('{').next())
+                    .and_then(|t| t.split(" = ").next())
+                    .unwrap_or("")
+                    .trim();
+                format!("```pac\n{head}\n```")
+            }
+            DeclKind::Test => format!("```pac\ntest \"{}\"\n```", k.name),
+        };
+        if let Some(doc) = doc {
+            s.push_str("\n\n---\n\n");
+            s.push_str(&doc);
+        }
+        Some(s)
+    }
+
+    /// The file's declarations as an outline: (decl, children).
+    pub fn outline(&self, file: u32) -> Vec<(&Decl, Vec<&Decl>)> {
+        let mut out: Vec<(&Decl, Vec<&Decl>)> = Vec::new();
+        for d in self.symbols.decls.iter().filter(|d| d.file == file) {
+            match &d.parent {
+                Some(p) => {
+                    if let Some(last) = out.iter_mut().rev().find(|(x, _)| &x.key == p) {
+                        last.1.push(d);
+                    }
+                }
+                None => out.push((d, Vec::new())),
+            }
+        }
+        out
+    }
+
+    /// Code lenses: (span, title, test name filter or None for the file).
+    pub fn test_lenses(&self, file: u32) -> Vec<(Span, String, Option<String>)> {
+        let Some(f) = self.files.get(file as usize) else {
+            return Vec::new();
+        };
+        let tests: Vec<&ast::Test> = f
+            .ast
+            .file
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Test(t) => Some(t),
+                _ => None,
+            })
+            .collect();
+        let mut out = Vec::new();
+        if let Some(first) = f.ast.file.items.first()
+            && !tests.is_empty()
+        {
+            let at = f
+                .ast
+                .file
+                .package
+                .as_ref()
+                .map(|p| p.span)
+                .unwrap_or(first.span());
+            out.push((
+                at,
+                format!("▶ Run the {} test(s) of this file", tests.len()),
+                None,
+            ));
+        }
+        for t in tests {
+            out.push((
+                t.name.span,
+                "▶ Run test".to_string(),
+                Some(t.name.value.clone()),
+            ));
+        }
+        out
+    }
+
+    /// Runs the tests of `file` (one of them when `name` is given).
+    pub fn run_tests(&self, file: u32, name: Option<&str>) -> pac_runtime::testing::TestReport {
+        let mut program = (*self.compiled.program).clone();
+        program
+            .tests
+            .retain(|t| t.file == file && name.is_none_or(|n| t.name == n));
+        pac_runtime::testing::run_tests(&program, None)
+    }
+}
+
+pub fn builtin_doc(b: &pac_stdlib::Builtin) -> String {
+    let sigs: Vec<String> = b.sigs.iter().map(|s| format!("{}{s}", b.name)).collect();
+    format!(
+        "```pac\n{}\n```\n{}\n\nexample: `{}`",
+        sigs.join("\n"),
+        b.doc,
+        b.example
+    )
+}
+
+// ---------------------------------------------------------------- completion
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ItemKind {
+    Field,
+    Function,
+    Keyword,
+    Type,
+    Policy,
+    Rule,
+    Group,
+    Exception,
+    Action,
+    Value,
+    Variable,
+}
+
+#[derive(Clone, Debug)]
+pub struct Completion {
+    pub label: String,
+    pub kind: ItemKind,
+    pub detail: Option<String>,
+    pub doc: Option<String>,
+    /// Replace this span (the partial word) instead of the client's guess.
+    pub replace: Option<Span>,
+}
+
+impl Completion {
+    fn new(label: impl Into<String>, kind: ItemKind) -> Completion {
+        Completion {
+            label: label.into(),
+            kind,
+            detail: None,
+            doc: None,
+            replace: None,
+        }
+    }
+    fn detail(mut self, d: impl Into<String>) -> Completion {
+        self.detail = Some(d.into());
+        self
+    }
+    fn doc(mut self, d: Option<String>) -> Completion {
+        self.doc = d;
+        self
+    }
+}
+
+fn is_word(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+impl Snapshot {
+    /// Completions at `offset` in `file`, from the text before the cursor.
+    pub fn completions(&self, file: u32, offset: usize) -> Vec<Completion> {
+        let text = self.text(file);
+        let mut offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let before = &text[..offset];
+        // The partial word (with dots: `aws.ec2.in`).
+        let word_start = before
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| is_word(*c) || *c == '.')
+            .last()
+            .map(|(i, _)| i)
+            .unwrap_or(offset);
+        let dotted = &before[word_start..];
+        let prev_word = before[..word_start]
+            .trim_end()
+            .rsplit(|c: char| !is_word(c))
+            .next()
+            .unwrap_or("");
+        let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+        let line = before[line_start..].trim_start();
+        let partial_start = before
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| is_word(*c))
+            .last()
+            .map(|(i, _)| i)
+            .unwrap_or(offset);
+
+        // Inside a comment or a string: nothing.
+        if in_comment_or_string(text, offset) {
+            return Vec::new();
+        }
+
+        match prev_word {
+            "on" | "given" if !dotted.contains('.') || self.is_type_prefix(dotted) => {
+                return self.resource_types(Span::new(word_start, offset));
+            }
+            "severity" => {
+                return pac_compiler::ir::Severity::ALL
+                    .iter()
+                    .map(|(n, _)| Completion::new(*n, ItemKind::Value).detail("severity"))
+                    .collect();
+            }
+            "category" => {
+                return pac_compiler::ir::CATEGORIES
+                    .iter()
+                    .map(|n| Completion::new(*n, ItemKind::Value).detail("category"))
+                    .collect();
+            }
+            "for" | "expect" if !line.starts_with("any") => {
+                return self.rule_names(prev_word == "expect", Span::new(word_start, offset));
+            }
+            "autofix" => {
+                return self.actions();
+            }
+            "in" if line.starts_with("rule") => {
+                return self.groups();
+            }
+            _ => {}
+        }
+
+        if let Some((base, _)) = dotted.rsplit_once('.') {
+            if self.is_type_prefix(dotted) {
+                return self.resource_types(Span::new(word_start, offset));
+            }
+            let base_end = word_start + base.len();
+            let mut out = match self.type_before(file, word_start, base_end, base) {
+                Some(Ty::Record(rid)) => self.fields_of(rid),
+                _ => Vec::new(),
+            };
+            // `x.f(…)` calls `f` with `x` first.
+            out.extend(self.builtins());
+            for c in &mut out {
+                c.replace = Some(Span::new(partial_start, offset));
+            }
+            return out;
+        }
+
+        // The keys of a `given TYPE handle { … }` record.
+        if let Some(rid) = self.given_record(file, offset) {
+            let mut out = self.fields_of(rid);
+            for c in &mut out {
+                c.label.push_str(": ");
+                c.replace = Some(Span::new(partial_start, offset));
+            }
+            return out;
+        }
+
+        let mut out: Vec<Completion> = Vec::new();
+        if let Some(rid) = self.resource_in_scope(file, offset) {
+            out.extend(self.fields_of(rid));
+        }
+        // Locals declared earlier in the same item.
+        let item = self.item_span(file, offset);
+        let mut seen = std::collections::HashSet::new();
+        for r in &self.refs {
+            if r.file == file
+                && r.kind == RefKind::LocalDecl
+                && r.span.end <= offset
+                && item.is_some_and(|i| i.contains(r.span.start))
+                && let Some(name) = text.get(r.span.start..r.span.end)
+                && seen.insert(name.to_string())
+            {
+                out.push(Completion::new(name, ItemKind::Variable).detail(self.show(&r.ty)));
+            }
+        }
+        out.extend(self.builtins());
+        for d in self
+            .symbols
+            .decls
+            .iter()
+            .filter(|d| d.key.kind == DeclKind::Fn)
+        {
+            let short = d.key.name.rsplit('.').next().unwrap_or(&d.key.name);
+            out.push(
+                Completion::new(short, ItemKind::Function)
+                    .detail(format!("fn {}", d.key.name))
+                    .doc(d.doc.clone()),
+            );
+        }
+        for k in lexer::KEYWORDS {
+            out.push(Completion::new(*k, ItemKind::Keyword));
+        }
+        for k in [
+            "title",
+            "severity",
+            "category",
+            "description",
+            "remediation",
+            "tags",
+            "message",
+            "expires",
+            "reason",
+            "resources",
+        ] {
+            out.push(Completion::new(k, ItemKind::Keyword).detail("metadata"));
+        }
+        out
+    }
+
+    /// The resource type of the `given` record literal whose top level
+    /// holds the cursor (keys are completed there).
+    fn given_record(&self, file: u32, offset: usize) -> Option<RecordId> {
+        let from = self.item_span(file, offset).map(|s| s.start).unwrap_or(0);
+        let region = self.text(file).get(from..offset)?;
+        let (tokens, _) = lexer::lex(region, from);
+        let given = tokens.iter().rposition(|t| t.1 == Token::Given)?;
+        // `given a.b.c handle {`: the path alternates names and dots.
+        let mut name = String::new();
+        let mut i = given + 1;
+        while let Some((_, t, _)) = tokens.get(i) {
+            let want_ident = (i - given - 1) % 2 == 0;
+            match t {
+                Token::Ident(n) if want_ident => name.push_str(n),
+                Token::Dot if !want_ident => name.push('.'),
+                _ => break,
+            }
+            i += 1;
+        }
+        let ty = self.schemas().resource(&name)?;
+        let mut depth = 0i32;
+        let mut opened = false;
+        for (_, t, _) in &tokens[i..] {
+            match t {
+                Token::LBrace | Token::LBracket => {
+                    depth += 1;
+                    opened = true;
+                }
+                Token::RBrace | Token::RBracket => depth -= 1,
+                _ => {}
+            }
+        }
+        // At the top level of the record, right after `{` or `,`.
+        let last = tokens.last().map(|t| &t.1);
+        let at_key = matches!(last, Some(Token::LBrace | Token::Comma))
+            || matches!(last, Some(Token::Ident(_)))
+                && matches!(
+                    tokens
+                        .len()
+                        .checked_sub(2)
+                        .and_then(|k| tokens.get(k))
+                        .map(|t| &t.1),
+                    Some(Token::LBrace | Token::Comma)
+                );
+        (opened && depth == 1 && at_key).then_some(ty)
+    }
+
+    /// `aws.ec2.…`: the head of a resource type name, not a value.
+    fn is_type_prefix(&self, dotted: &str) -> bool {
+        let Some((head, _)) = dotted.split_once('.') else {
+            return false;
+        };
+        let head = format!("{head}.");
+        self.schemas()
+            .resource_types()
+            .any(|(_, t)| t.starts_with(&head))
+    }
+
+    fn resource_types(&self, replace: Span) -> Vec<Completion> {
+        self.schemas()
+            .resource_types()
+            .map(|(rid, t)| {
+                let rec = self.schemas().record(rid);
+                Completion {
+                    replace: Some(replace),
+                    ..Completion::new(t, ItemKind::Type)
+                        .detail(format!("schema ({} fields)", rec.fields.len()))
+                        .doc(rec.doc.clone())
+                }
+            })
+            .collect()
+    }
+
+    fn rule_names(&self, with_groups: bool, replace: Span) -> Vec<Completion> {
+        let mut out = Vec::new();
+        for d in &self.symbols.decls {
+            let kind = match d.key.kind {
+                DeclKind::Policy => ItemKind::Policy,
+                DeclKind::Rule => ItemKind::Rule,
+                DeclKind::Group if with_groups => ItemKind::Group,
+                DeclKind::Exception if with_groups => ItemKind::Exception,
+                _ => continue,
+            };
+            let detail = format!("{:?}", d.key.kind).to_lowercase();
+            out.push(Completion {
+                replace: Some(replace),
+                ..Completion::new(&d.key.name, kind)
+                    .detail(detail)
+                    .doc(self.decl_hover(&d.key))
+            });
+        }
+        out
+    }
+
+    fn actions(&self) -> Vec<Completion> {
+        self.compiled
+            .program
+            .actions
+            .iter()
+            .map(|a| {
+                let short = a.name.rsplit('.').next().unwrap_or(&a.name);
+                let params: Vec<String> = a
+                    .params
+                    .iter()
+                    .map(|(n, t)| format!("{n}: {}", self.show(t)))
+                    .collect();
+                Completion::new(short, ItemKind::Action)
+                    .detail(format!("action({})", params.join(", ")))
+                    .doc(a.doc.clone())
+            })
+            .collect()
+    }
+
+    fn groups(&self) -> Vec<Completion> {
+        self.symbols
+            .decls
+            .iter()
+            .filter(|d| d.key.kind == DeclKind::Group)
+            .map(|d| {
+                Completion::new(&d.key.name, ItemKind::Group)
+                    .detail("group")
+                    .doc(self.decl_hover(&d.key))
+            })
+            .collect()
+    }
+
+    fn builtins(&self) -> Vec<Completion> {
+        pac_stdlib::BUILTINS
+            .iter()
+            .map(|b| {
+                Completion::new(b.name, ItemKind::Function)
+                    .detail(format!(
+                        "{}{}",
+                        b.name,
+                        b.sigs.first().copied().unwrap_or("")
+                    ))
+                    .doc(Some(builtin_doc(b)))
+            })
+            .collect()
+    }
+
+    fn fields_of(&self, rid: RecordId) -> Vec<Completion> {
+        let rec = self.schemas().record(rid);
+        rec.fields
+            .iter()
+            .map(|f| {
+                Completion::new(&f.name, ItemKind::Field)
+                    .detail(self.show(&f.ty))
+                    .doc(f.doc.clone())
+            })
+            .collect()
+    }
+
+    /// The type of the expression `base` that ends at `base_end`: from the
+    /// checker's index when it saw it, else by resolving the dotted text
+    /// from its head (a local or a field of the resource in scope).
+    fn type_before(&self, file: u32, start: usize, base_end: usize, base: &str) -> Option<Ty> {
+        if let Some(r) = self
+            .refs
+            .iter()
+            .find(|r| r.file == file && r.span.end == base_end && !r.ty.is_error())
+        {
+            return Some(r.ty.unopt().clone());
+        }
+        let mut parts = base.split('.');
+        let head = parts.next()?;
+        let text = self.text(file);
+        // The nearest declaration or use of a local with this name before.
+        let local = self
+            .refs
+            .iter()
+            .filter(|r| {
+                r.file == file
+                    && r.span.start < start
+                    && matches!(r.kind, RefKind::LocalDecl | RefKind::Local { .. })
+                    && text.get(r.span.start..r.span.end) == Some(head)
+            })
+            .max_by_key(|r| r.span.start)
+            .map(|r| r.ty.clone());
+        let mut ty = match local {
+            Some(t) => t,
+            None if head == "self" => Ty::Record(self.resource_in_scope(file, start)?),
+            None => {
+                let field = self
+                    .resource_in_scope(file, start)
+                    .and_then(|rid| self.schemas().record(rid).field(head))
+                    .map(|(_, f)| f.ty.clone());
+                match field {
+                    Some(t) => t,
+                    None => self.quantifier_binding(file, start, head)?,
+                }
+            }
+        };
+        for p in parts {
+            let Ty::Record(rid) = ty.unopt() else {
+                return None;
+            };
+            ty = self.schemas().record(*rid).field(p)?.1.ty.clone();
+        }
+        Some(ty.unopt().clone())
+    }
+
+    /// The element type of `head` bound by `any head in COLL` (or `all`,
+    /// `none`, `exists`, `count`) earlier in the same item, read from the
+    /// tokens: the statement being typed does not parse yet.
+    fn quantifier_binding(&self, file: u32, start: usize, head: &str) -> Option<Ty> {
+        let text = self.text(file);
+        let from = self.item_span(file, start).map(|s| s.start).unwrap_or(0);
+        let region = text.get(from..start)?;
+        let (tokens, _) = lexer::lex(region, from);
+        let mut found = None;
+        for (i, w) in tokens.windows(3).enumerate() {
+            if matches!(
+                w[0].1,
+                Token::Any | Token::All | Token::None | Token::Exists | Token::Count
+            ) && matches!(&w[1].1, Token::Ident(n) if n == head)
+                && w[2].1 == Token::In
+            {
+                found = Some(i + 3);
+            }
+        }
+        let first = found?;
+        // The collection: `a.b.c` right after `in`.
+        let mut end = first;
+        while let Some((_, t, _)) = tokens.get(end) {
+            let want_ident = (end - first) % 2 == 0;
+            match t {
+                Token::Ident(_) if want_ident => end += 1,
+                Token::Dot if !want_ident => end += 1,
+                _ => break,
+            }
+        }
+        let (cs, ce) = (tokens.get(first)?.0, tokens.get(end.checked_sub(1)?)?.2);
+        let coll = text.get(cs..ce)?;
+        if let Some(rid) = self.schemas().resource(coll) {
+            return Some(Ty::Record(rid));
+        }
+        if coll == head {
+            return None;
+        }
+        match self.type_before(file, cs, ce, coll)? {
+            Ty::List(t) => Some(t.unopt().clone()),
+            _ => None,
+        }
+    }
+
+    fn item_span(&self, file: u32, offset: usize) -> Option<Span> {
+        let f = self.files.get(file as usize)?;
+        f.ast
+            .file
+            .items
+            .iter()
+            .map(|i| i.span())
+            .find(|s| s.contains(offset))
+    }
+
+    /// The resource type of the rule (or group member) around `offset`.
+    fn resource_in_scope(&self, file: u32, offset: usize) -> Option<RecordId> {
+        let f = self.files.get(file as usize)?;
+        for item in &f.ast.file.items {
+            match item {
+                Item::Policy(p) if p.span.contains(offset) => {
+                    for m in &p.members {
+                        if let PolicyMember::Rule(r) = m
+                            && r.span.contains(offset)
+                        {
+                            return self.schemas().resource(&r.on.text());
+                        }
+                    }
+                }
+                Item::Group(g) if g.span.contains(offset) => {
+                    for m in &g.members {
+                        if let ast::GroupMember::Type { ty, span, .. } = m
+                            && span.start <= offset
+                        {
+                            return self.schemas().resource(&ty.text());
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        // Text that does not parse: the last `on TYPE` before the cursor.
+        let from = self.item_span(file, offset).map(|s| s.start).unwrap_or(0);
+        let region = self.text(file).get(from..offset)?;
+        let (tokens, _) = lexer::lex(region, from);
+        let mut found = None;
+        for (i, (_, t, _)) in tokens.iter().enumerate() {
+            if *t == Token::On {
+                let mut name = String::new();
+                for (_, t, _) in &tokens[i + 1..] {
+                    match t {
+                        Token::Ident(n) => name.push_str(n),
+                        Token::Dot => name.push('.'),
+                        _ => break,
+                    }
+                }
+                if let Some(rid) = self.schemas().resource(&name) {
+                    found = Some(rid);
+                }
+            }
+        }
+        found
+    }
+}
+
+fn in_comment_or_string(text: &str, offset: usize) -> bool {
+    let (_, comments) = lexer::lex(text, 0);
+    if comments.iter().any(|c| c.start < offset && offset <= c.end) {
+        return true;
+    }
+    // Strings never span lines: scan the line up to the cursor (an
+    // unterminated string is a lexer error, not a string token).
+    let line = &text[text[..offset].rfind('\n').map(|i| i + 1).unwrap_or(0)..offset];
+    let mut in_str = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if in_str => {
+                chars.next();
+            }
+            '"' => in_str = !in_str,
+            '/' if !in_str && chars.peek() == Some(&'/') => return true,
+            _ => {}
+        }
+    }
+    in_str
+}
+
+// ----------------------------------------------------------- semantic tokens
+
+/// The legend, in index order.
+pub const TOKEN_TYPES: &[&str] = &[
+    "keyword", "string", "number", "comment", "operator", "property", "variable", "function",
+    "type", "class", "method", "enum", "event",
+];
+pub const TOKEN_MODIFIERS: &[&str] = &["declaration", "documentation", "defaultLibrary"];
+
+fn ty_index(name: &str) -> u32 {
+    TOKEN_TYPES.iter().position(|t| *t == name).unwrap_or(0) as u32
+}
+
+/// (start, end, type, modifiers) of every token of a file, in order.
+pub fn semantic_spans(snap: &Snapshot, file: u32) -> Vec<(usize, usize, u32, u32)> {
+    let text = snap.text(file);
+    let (tokens, comments) = lexer::lex(text, 0);
+    let mut kinds: HashMap<usize, (u32, u32)> = HashMap::new();
+    for r in snap.refs.iter().filter(|r| r.file == file) {
+        let k = match &r.kind {
+            RefKind::Field { .. } => (ty_index("property"), 0),
+            RefKind::Local { .. } => (ty_index("variable"), 0),
+            RefKind::LocalDecl => (ty_index("variable"), 1),
+            RefKind::Builtin(_) => (ty_index("function"), 4),
+            RefKind::Fn(_) => (ty_index("function"), 0),
+        };
+        kinds.insert(r.span.start, k);
+    }
+    let decl_type = |k: DeclKind| match k {
+        DeclKind::Policy => "class",
+        DeclKind::Rule => "method",
+        DeclKind::Group => "enum",
+        DeclKind::Exception => "event",
+        DeclKind::Schema | DeclKind::Record => "type",
+        DeclKind::Field => "property",
+        DeclKind::Fn | DeclKind::Action => "function",
+        DeclKind::Test => "string",
+    };
+    for d in snap.symbols.decls.iter().filter(|d| d.file == file) {
+        kinds.insert(d.name_span.start, (ty_index(decl_type(d.key.kind)), 1));
+    }
+    for n in snap.symbols.refs.iter().filter(|n| n.file == file) {
+        kinds.insert(n.span.start, (ty_index(decl_type(n.key.kind)), 0));
+    }
+    let mut out: Vec<(usize, usize, u32, u32)> = Vec::new();
+    for (s, t, e) in &tokens {
+        let (ty, m) = match t {
+            Token::Str(_) => (ty_index("string"), 0),
+            Token::Int(_)
+            | Token::Float(_)
+            | Token::Duration(_)
+            | Token::Timestamp(_)
+            | Token::Ip(_)
+            | Token::Cidr(_) => (ty_index("number"), 0),
+            Token::Ident(_) => match kinds.get(s) {
+                Some(k) => *k,
+                None => continue,
+            },
+            Token::Error(_) => continue,
+            t => {
+                let txt = lexer::token_text(t);
+                if txt.chars().all(|c| c.is_ascii_alphabetic()) && !txt.is_empty() {
+                    match kinds.get(s) {
+                        // A keyword used as a field name (`.from`).
+                        Some(k) => *k,
+                        None => (ty_index("keyword"), 0),
+                    }
+                } else if txt.chars().any(|c| "=<>!?+-*/%".contains(c)) {
+                    (ty_index("operator"), 0)
+                } else {
+                    continue;
+                }
+            }
+        };
+        out.push((*s, *e, ty, m));
+    }
+    for c in &comments {
+        let m = if c.kind == CommentKind::Doc { 2 } else { 0 };
+        out.push((c.start, c.end, ty_index("comment"), m));
+    }
+    out.sort_by_key(|x| x.0);
+    out
+}
+
+/// Folding ranges: (start, end, is_comment) as byte spans.
+pub fn folding_spans(snap: &Snapshot, file: u32) -> Vec<(usize, usize, bool)> {
+    let Some(f) = snap.files.get(file as usize) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for item in &f.ast.file.items {
+        out.push((item.span().start, item.span().end, false));
+        match item {
+            Item::Policy(p) => {
+                for m in &p.members {
+                    if let PolicyMember::Rule(r) = m {
+                        out.push((r.span.start, r.span.end, false));
+                    }
+                }
+            }
+            Item::Schema(s) => {
+                for fd in &s.fields {
+                    if let Some(d) = &fd.doc {
+                        out.push((d.span.start, d.span.end, true));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    // Runs of consecutive line comments.
+    let mut run: Option<(usize, usize)> = None;
+    for c in &f.ast.file.comments {
+        match run {
+            Some((s, e))
+                if f.text
+                    .get(e..c.start)
+                    .is_some_and(|gap| gap.trim().is_empty() && gap.matches('\n').count() <= 1) =>
+            {
+                run = Some((s, c.end));
+            }
+            _ => {
+                if let Some((s, e)) = run {
+                    out.push((s, e, true));
+                }
+                run = Some((c.start, c.end));
+            }
+        }
+    }
+    if let Some((s, e)) = run {
+        out.push((s, e, true));
+    }
+    out
+}
+
+// -------------------------------------------------------------- code actions
+
+pub struct Fix {
+    pub title: String,
+    pub edits: Vec<(Span, String)>,
+    pub preferred: bool,
+    /// The diagnostic it fixes.
+    pub diagnostic: Option<usize>,
+}
+
+impl Snapshot {
+    /// Quick fixes for diagnostics overlapping `span`, and refactorings at it.
+    pub fn code_actions(&self, file: u32, span: Span) -> Vec<Fix> {
+        let text = self.text(file);
+        let mut out = Vec::new();
+        for (i, d) in self.diagnostics.iter().enumerate() {
+            if d.file != file || d.span.end < span.start || d.span.start > span.end {
+                continue;
+            }
+            if let Some(s) = &d.suggestion {
+                out.push(Fix {
+                    title: format!("{} (replace with `{}`)", s.message, s.replacement),
+                    edits: vec![(s.span, s.replacement.clone())],
+                    preferred: true,
+                    diagnostic: Some(i),
+                });
+            }
+            if d.code == "E0401"
+                && let Some(example) = d.notes.iter().find_map(|n| between_backticks(n))
+                && let Some(brace) = text.get(d.span.end..).and_then(|t| t.find('{'))
+            {
+                let at = d.span.end + brace + 1;
+                out.push(Fix {
+                    title: format!("Add `{example}`"),
+                    edits: vec![(Span::new(at, at), format!("\n  {example}"))],
+                    preferred: true,
+                    diagnostic: Some(i),
+                });
+            }
+        }
+        if let Some(fix) = self.test_skeleton(file, span.start) {
+            out.push(fix);
+        }
+        out
+    }
+
+    /// "Create a test for this rule": a test block at the end of the file.
+    fn test_skeleton(&self, file: u32, offset: usize) -> Option<Fix> {
+        let f = self.files.get(file as usize)?;
+        for item in &f.ast.file.items {
+            let Item::Policy(p) = item else { continue };
+            if !p.span.contains(offset) {
+                continue;
+            }
+            let rules: Vec<&ast::Rule> = p
+                .members
+                .iter()
+                .filter_map(|m| match m {
+                    PolicyMember::Rule(r) => Some(r),
+                    _ => None,
+                })
+                .collect();
+            let rule = rules
+                .iter()
+                .find(|r| r.span.contains(offset))
+                .or(rules.first())?;
+            let target = match &rule.name {
+                Some(n) if rules.len() > 1 => format!("{}.{}", p.name.name, n.name),
+                _ => p.name.name.clone(),
+            };
+            let ty = rule.on.text();
+            let mut fields = vec!["id: \"r-1\"".to_string()];
+            if let Some(rid) = self.schemas().resource(&ty) {
+                fields.extend(required_fields(rid, self.schemas(), 0));
+            }
+            let text = &f.text;
+            let sep = if text.ends_with('\n') { "\n" } else { "\n\n" };
+            let skeleton = format!(
+                "{sep}test \"{target} flags a violating resource\" {{\n  given {ty} r {{ {} }}\n  expect {target} fails r\n}}\n",
+                fields.join(", ")
+            );
+            return Some(Fix {
+                title: format!("Create a test for `{target}`"),
+                edits: vec![(Span::new(text.len(), text.len()), skeleton)],
+                preferred: false,
+                diagnostic: None,
+            });
+        }
+        None
+    }
+}
+
+/// A value of type `t` for a test skeleton: required record fields are
+/// filled in, recursively; optional ones, lists and maps are left out.
+fn default_value(t: &Ty, schemas: &pac_compiler::types::Schemas, depth: usize) -> Option<String> {
+    Some(match t {
+        Ty::Bool => "false".into(),
+        Ty::Int => "0".into(),
+        Ty::Float => "0.0".into(),
+        Ty::Str => "\"\"".into(),
+        Ty::Time => "2026-01-01".into(),
+        Ty::Dur => "1d".into(),
+        Ty::Ip => "10.0.0.1".into(),
+        Ty::Cidr => "10.0.0.0/8".into(),
+        Ty::Record(rid) if depth < 4 => {
+            let fields = required_fields(*rid, schemas, depth + 1);
+            format!("{{ {} }}", fields.join(", "))
+        }
+        _ => return None,
+    })
+}
+
+fn required_fields(
+    rid: RecordId,
+    schemas: &pac_compiler::types::Schemas,
+    depth: usize,
+) -> Vec<String> {
+    let rec = schemas.record(rid);
+    let skip = if rec.resource_type.is_some() { 3 } else { 0 };
+    rec.fields
+        .iter()
+        .skip(skip)
+        .filter(|f| !f.ty.is_opt())
+        .filter_map(|f| {
+            Some(format!(
+                "{}: {}",
+                f.name,
+                default_value(&f.ty, schemas, depth)?
+            ))
+        })
+        .collect()
+}
+
+fn between_backticks(s: &str) -> Option<String> {
+    let a = s.find('`')?;
+    let b = s[a + 1..].find('`')?;
+    Some(s[a + 1..a + 1 + b].to_string())
+}
+
+/// Is `severity` an error for the LSP's purposes.
+pub fn is_error(d: &Diagnostic) -> bool {
+    d.severity == Severity::Error
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SRC: &str = r#"package t
+
+policy open_ssh {
+  title "SSH open"
+  severity high
+  category security
+
+  rule on aws.ec2.security_group {
+    violation when any p in ip_permissions: p.ip_protocol == "-1" and any r in p.ip_ranges: r.cidr_ip == 0.0.0.0/0
+  }
+}
+"#;
+
+    fn snap(src: &str) -> (Snapshot, u32) {
+        let s = snapshot_of(vec![("t.pac".into(), src.into())], 0, Encoding::Utf16);
+        let f = (s.files.len() - 1) as u32;
+        (s, f)
+    }
+
+    fn labels(c: &[Completion]) -> Vec<&str> {
+        c.iter().map(|c| c.label.as_str()).collect()
+    }
+
+    #[test]
+    fn locals_have_types_and_definitions() {
+        let (s, f) = snap(SRC);
+        assert!(s.diagnostics.is_empty(), "{:?}", s.diagnostics);
+        let use_at = SRC.find("p.ip_protocol").unwrap();
+        let (md, _) = s.hover(f, use_at).unwrap();
+        assert!(md.contains("p: IpPermission"), "{md}");
+        let (t, _) = s.target_at(f, use_at).unwrap();
+        let decl = SRC.find("any p").unwrap() + 4;
+        assert_eq!(s.definition(&t), Some((f, Span::new(decl, decl + 1))));
+        assert_eq!(s.references(&t, false).len(), 2);
+    }
+
+    #[test]
+    fn completion_after_a_dot_in_text_that_does_not_parse() {
+        // `p.` then the cursor: the statement is broken, the binding is
+        // found in the tokens and its element type in the schema.
+        let at = SRC.find("p.ip_protocol").unwrap() + 2;
+        let broken = format!("{}\n  }}\n}}\n", &SRC[..at]);
+        let (s, f) = snap(&broken);
+        assert!(!s.diagnostics.is_empty());
+        let c = s.completions(f, at);
+        let l = labels(&c);
+        assert!(
+            l.contains(&"from_port") && l.contains(&"ip_ranges"),
+            "{l:?}"
+        );
+        // Nested: `r.` where r ranges over `p.ip_ranges`.
+        let at = SRC.find("r.cidr_ip").unwrap() + 2;
+        let broken = format!("{}\n  }}\n}}\n", &SRC[..at]);
+        let (s, f) = snap(&broken);
+        let l: Vec<String> = s.completions(f, at).into_iter().map(|c| c.label).collect();
+        assert!(l.iter().any(|x| x == "cidr_ip"), "{l:?}");
+        // `self.` in a rule on S3 buckets.
+        let src = "policy b {\n  rule on aws.s3.bucket {\n    violation when self.";
+        let (s, f) = snap(src);
+        let l: Vec<String> = s
+            .completions(f, src.len())
+            .into_iter()
+            .map(|c| c.label)
+            .collect();
+        assert!(l.iter().any(|x| x == "versioning"), "{l:?}");
+    }
+
+    #[test]
+    fn completion_by_context() {
+        let src = "policy b {\n  severity \n  rule on aws.s3.";
+        let (s, f) = snap(src);
+        let sev = src.find("severity ").unwrap() + 9;
+        assert_eq!(
+            labels(&s.completions(f, sev)),
+            vec!["critical", "high", "medium", "low", "info"]
+        );
+        let c = s.completions(f, src.len());
+        assert!(labels(&c).contains(&"aws.s3.bucket"));
+        let start = src.find("aws.s3.").unwrap();
+        assert_eq!(c[0].replace, Some(Span::new(start, src.len())));
+        // Nothing inside comments and strings.
+        let src = "// any p in x: p.\npolicy b { title \"p.";
+        let (s, f) = snap(src);
+        assert!(s.completions(f, 17).is_empty());
+        assert!(s.completions(f, src.len()).is_empty());
+    }
+
+    #[test]
+    fn completion_of_given_record_keys() {
+        let src = "test \"t\" {\n  given aws.ec2.vpc v {\n    vpc_id: \"vpc-1\",\n    ";
+        let (s, f) = snap(src);
+        let l: Vec<String> = s
+            .completions(f, src.len())
+            .into_iter()
+            .map(|c| c.label)
+            .collect();
+        assert!(l.iter().any(|x| x == "cidr_block: "), "{l:?}");
+        // Not in a value position.
+        let src = "test \"t\" {\n  given aws.ec2.vpc v {\n    vpc_id: ";
+        let (s, f) = snap(src);
+        let l: Vec<String> = s
+            .completions(f, src.len())
+            .into_iter()
+            .map(|c| c.label)
+            .collect();
+        assert!(!l.iter().any(|x| x == "cidr_block: "), "{l:?}");
+    }
+
+    #[test]
+    fn did_you_mean_and_test_skeleton_actions() {
+        let src = "policy b {\n  title \"t\"\n  severity high\n  category security\n  rule on aws.s3.bucket {\n    violation when not has(versionning.status)\n  }\n}\n";
+        let (s, f) = snap(src);
+        let at = src.find("versionning").unwrap();
+        let fixes = s.code_actions(f, Span::new(at, at));
+        let fix = fixes
+            .iter()
+            .find(|x| x.diagnostic.is_some())
+            .expect("a quick fix");
+        assert_eq!(
+            fix.edits,
+            vec![(Span::new(at, at + 11), "versioning".to_string())]
+        );
+        let skel = fixes
+            .iter()
+            .find(|x| x.title == "Create a test for `b`")
+            .unwrap();
+        let mut fixed = src.replace("versionning", "versioning");
+        fixed.push_str(&skel.edits[0].1);
+        // The skeleton is valid Pac that checks (required fields filled).
+        let (s, _) = snap(&fixed);
+        assert!(s.diagnostics.is_empty(), "{fixed}\n{:?}", s.diagnostics);
+    }
+
+    #[test]
+    fn semantic_tokens_and_folds_cover_the_file() {
+        let (s, f) = snap(SRC);
+        let toks = semantic_spans(&s, f);
+        assert!(toks.windows(2).all(|w| w[0].0 <= w[1].0));
+        let kind = |needle: &str| {
+            let at = SRC.find(needle).unwrap();
+            TOKEN_TYPES[toks.iter().find(|t| t.0 == at).unwrap().2 as usize]
+        };
+        assert_eq!(kind("policy"), "keyword");
+        assert_eq!(kind("open_ssh"), "class");
+        assert_eq!(kind("ip_permissions"), "property");
+        assert_eq!(kind("\"SSH open\""), "string");
+        assert_eq!(kind("aws.ec2"), "type");
+        let folds = folding_spans(&s, f);
+        assert!(folds.iter().any(|x| x.0 == SRC.find("policy").unwrap()));
+    }
+
+    #[test]
+    fn rename_targets_are_declarations_not_fields() {
+        let (s, f) = snap(SRC);
+        let at = SRC.find("open_ssh").unwrap();
+        let (t, _) = s.target_at(f, at).unwrap();
+        assert!(matches!(
+            t,
+            Target::Decl(Key {
+                kind: DeclKind::Policy,
+                ..
+            })
+        ));
+        let at = SRC.find("ip_permissions").unwrap();
+        assert!(matches!(s.target_at(f, at).unwrap().0, Target::Field(..)));
+    }
+}
