@@ -9,7 +9,7 @@ mod server_support;
 
 use std::sync::Arc;
 
-use pac_server::clock::ManualClock;
+use pac_server::clock::{Clock, ManualClock};
 use pac_server::config::Config;
 use pac_server::{Parts, Server};
 use serde_json::{Value, json};
@@ -113,10 +113,12 @@ async fn issues_open_close_reopen_and_become_exempt() {
     assert_eq!(open["status"], "open");
     assert!(open["message"].as_str().unwrap().contains(SSH_OPEN));
     assert!(open["explanation"].is_object(), "{open}");
-    // The bastion's failure is exempted by CHG-2041 from the policy file.
-    let bastion = e.ssh_issue(BASTION).await;
-    assert_eq!(bastion["status"], "exempted");
-    assert_eq!(bastion["exception"], "CHG-2041");
+    // Untagged sandbox storage is exempted by the sticky exception of
+    // policies/aws/tagging.pac.
+    let sandbox = e.issues("status=exempted&policy=storage_mandatory_tags").await;
+    assert!(!sandbox.is_empty());
+    assert!(sandbox.iter().all(|i| i["exception"] == "sandbox"));
+    assert_eq!(e.ssh_issue(BASTION).await["status"], "open");
 
     // The failing group is fixed at the source: the issue closes.
     let saved = e.doc_mut(SSH_OPEN)["attributes"]["ip_permissions"].take();
@@ -135,7 +137,9 @@ async fn issues_open_close_reopen_and_become_exempt() {
     e.write();
     e.clock.advance(3600);
     let s3 = e.scan().await;
-    assert_eq!(s3["reopened"].as_i64().unwrap(), 1, "{s3}");
+    // Every issue the fix closed reopens (the group fails more than SSH).
+    assert_eq!(s3["reopened"], s2["closed"], "{s3}");
+    assert_eq!(s3["opened"], 0);
     let (_, again) = get(&e.addr, &format!("/api/v1/issues/{}", open["id"])).await;
     assert_eq!(again["status"], "open");
     assert_eq!(again["times_opened"], 2);
@@ -233,7 +237,7 @@ async fn autofix_notifies_waits_for_the_grace_period_and_runs_once() {
         .iter()
         .filter(|j| j["rule"] == "sg_ssh_open_to_world")
         .collect();
-    assert_eq!(ssh_jobs.len(), 2, "{jobs}"); // launch-wizard-1 and default; not the exempt bastion
+    assert_eq!(ssh_jobs.len(), 4, "{jobs}");
     assert!(ssh_jobs.iter().all(|j| j["action"] == "revoke_world_ingress"));
     assert_eq!(ssh_jobs[0]["args"], json!({"ports": [22]}));
     // Owners were notified when the jobs were created.
@@ -243,29 +247,37 @@ async fn autofix_notifies_waits_for_the_grace_period_and_runs_once() {
             .any(|n| n.subject.contains("sg_ssh_open_to_world") && n.subject.contains(SSH_OPEN)),
         "{sent:?}"
     );
-    assert!(e.action.calls().iter().all(|c| c.action != "revoke_world_ingress"));
+    let action = e.action.clone();
+    let ssh_calls = || -> Vec<pac_connectors::FixRequest> {
+        action
+            .calls()
+            .into_iter()
+            .filter(|c| c.action == "revoke_world_ingress" && c.args["ports"] == json!([22]))
+            .collect()
+    };
+    assert!(ssh_calls().is_empty());
 
     // One group is fixed before the grace period ends.
     e.doc_mut("sg-0c48d954da138790f")["attributes"]["ip_permissions"] = json!([]);
     e.write();
     e.clock.advance(12 * 3600);
     e.scan().await;
-    assert!(e.action.calls().iter().all(|c| c.action != "revoke_world_ingress"));
+    assert!(ssh_calls().is_empty());
 
-    // After the grace period the still-open one is fixed, once.
+    // After the grace period the still-open ones are fixed, once each.
     e.clock.advance(13 * 3600);
     pac_server::autofix::run_due(&e.server).await.unwrap();
     pac_server::autofix::run_due(&e.server).await.unwrap();
-    let calls: Vec<_> = e
-        .action
-        .calls()
-        .into_iter()
-        .filter(|c| c.action == "revoke_world_ingress")
-        .collect();
-    assert_eq!(calls.len(), 1, "{calls:?}");
-    assert_eq!(calls[0].target.id, SSH_OPEN);
-    assert!(!calls[0].dry_run);
-    assert_eq!(calls[0].target.document["id"], SSH_OPEN);
+    let calls = ssh_calls();
+    let mut targets: Vec<&str> = calls.iter().map(|c| c.target.id.as_str()).collect();
+    targets.sort();
+    assert_eq!(
+        targets,
+        [BASTION, "sg-0e0554c263351ec0a", SSH_OPEN],
+        "{calls:?}"
+    );
+    assert!(calls.iter().all(|c| !c.dry_run));
+    assert!(calls.iter().all(|c| c.target.document["id"] == c.target.id.as_str()));
 
     let (_, jobs) = get(&e.addr, "/api/v1/autofix/jobs?per_page=500").await;
     let by_res = |id: &str| {
@@ -290,9 +302,9 @@ async fn autofix_notifies_waits_for_the_grace_period_and_runs_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn blast_radius_suspends_and_dry_run_only_says() {
+async fn blast_radius_suspends_a_policys_fixes() {
     let e = setup(
-        "[autofix]\nmax_resources = 1\nmax_percent = 100\ndry_run_policies = [\"sg_ssh_open_to_world\"]",
+        "[autofix]\nmax_resources = 1\nmax_percent = 100",
     )
     .await;
     e.scan().await;
@@ -308,11 +320,36 @@ async fn blast_radius_suspends_and_dry_run_only_says() {
     // Two fixes due, limit 1: both suspended, with the reason.
     assert!(ssh.iter().all(|j| j["status"] == "suspended"), "{ssh:?}");
     assert!(ssh[0]["reason"].as_str().unwrap().contains("max_resources = 1"));
-    assert!(e.action.calls().iter().all(|c| c.action != "revoke_world_ingress"));
-    // A policy with a single due fix runs, and in dry run where configured.
-    let (_, jobs) = get(&e.addr, "/api/v1/autofix/jobs?status=done&per_page=500").await;
+    assert!(
+        e.action
+            .calls()
+            .iter()
+            .all(|c| c.args.get("ports") != Some(&json!([22])))
+    );
+    // A policy with a single due fix (sg_admin_ports_open_to_world) runs.
+    let (_, done) = get(&e.addr, "/api/v1/autofix/jobs?status=done&per_page=500").await;
+    let done = done["items"].as_array().unwrap().clone();
+    assert!(done.iter().any(|j| j["policy"] == "sg_admin_ports_open_to_world"), "{done:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_policies_only_say_what_they_would_do() {
+    let e = setup(
+        "[autofix]\nmax_resources = 100\nmax_percent = 100\ndry_run_policies = [\"sg_ssh_open_to_world\"]",
+    )
+    .await;
+    e.scan().await;
+    e.clock.advance(2 * 86_400);
+    pac_server::autofix::run_due(&e.server).await.unwrap();
+    let calls = e.action.calls();
+    let ssh: Vec<_> = calls.iter().filter(|c| c.args.get("ports") == Some(&json!([22]))).collect();
+    assert_eq!(ssh.len(), 4);
+    assert!(ssh.iter().all(|c| c.dry_run));
+    let rdp: Vec<_> = calls.iter().filter(|c| c.args.get("ports") == Some(&json!([3389]))).collect();
+    assert!(!rdp.is_empty() && rdp.iter().all(|c| !c.dry_run));
     let (_, dry) = get(&e.addr, "/api/v1/autofix/jobs?status=dry_run&per_page=500").await;
-    assert!(jobs["total"].as_i64().unwrap() + dry["total"].as_i64().unwrap() >= 1);
+    assert_eq!(dry["total"], 4);
+    assert_eq!(dry["items"][0]["result"]["status"], "would_change");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
