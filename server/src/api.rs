@@ -601,26 +601,42 @@ async fn exceptions(State(s): S) -> Res {
         .map(|x| (x.name.clone(), x))
         .collect();
     let now = s.clock.now();
+    // Policy-file exceptions as compiled; API ones as stored (they apply
+    // from the next scan, so the stored row is the truth).
     let mut items: Vec<Value> = p
         .exceptions
         .iter()
+        .filter(|x| !api.contains_key(&x.name))
         .map(|x| {
             let mut v = exception_json(p, x);
             v["expired"] = json!(x.expires <= now);
-            if let Some(a) = api.get(&x.name) {
-                v["created_by"] = json!(a.created_by);
-                v["created_at"] = json!(a.created_at);
-            }
             v
         })
         .collect();
-    for (name, x) in &api {
-        if !p.exceptions.iter().any(|e| &e.name == name) {
-            let mut v = json!(x);
-            v["origin"] = json!("api");
-            v["problem"] = json!(loaded.api_problem);
-            items.push(v);
+    let mut names: Vec<&String> = api.keys().collect();
+    names.sort();
+    for name in names {
+        let x = &api[name];
+        let expires = pac_lang::lexer::parse_timestamp(&x.expires).unwrap_or(i64::MIN);
+        let mut v = json!({
+            "name": x.name,
+            "sticky": x.condition.is_some(),
+            "rules": x.targets,
+            "resources": x.resources,
+            "condition": x.condition,
+            "expires": pac_stdlib::Value::Time(expires).to_string(),
+            "expired": expires <= now,
+            "reason": x.reason,
+            "origin": "api",
+            "created_by": x.created_by,
+            "created_at": x.created_at,
+        });
+        if !p.exceptions.iter().any(|e| &e.name == name)
+            && let Some(pb) = &loaded.api_problem
+        {
+            v["problem"] = json!(pb);
         }
+        items.push(v);
     }
     ok(json!({"items": items, "total": items.len()}))
 }

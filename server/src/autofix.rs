@@ -125,7 +125,8 @@ pub async fn run_due(server: &Arc<Server>) -> Result<RunSummary, String> {
     }
     let assets = policy_assets(server).await;
     for (policy, jobs) in by_policy {
-        let n = jobs.len() as u64;
+        // Only actions that change resources count against the limits.
+        let n = jobs.iter().filter(|j| j.action != "notify_only").count() as u64;
         let total = assets.get(&policy).copied().unwrap_or(0);
         let over_count = n > cfg.max_resources;
         let over_share = total > 0 && n * 100 > cfg.max_percent * total;
