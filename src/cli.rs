@@ -163,6 +163,9 @@ enum Command {
         /// Listen address, overriding the configuration.
         #[arg(long)]
         listen: Option<String>,
+        /// Data directory of the SQLite store, overriding the configuration.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
     /// Benchmark the server: full scan and 1% rescan of a generated
     /// inventory, and API latency under concurrent clients (docs/server.md).
@@ -258,9 +261,11 @@ pub fn run() -> i32 {
             runs,
             policies,
         } => crate::bench::run(&count, seed, runs, &policies),
-        Command::Serve { config, listen } => {
-            pac_server::run_cli(config.as_deref(), listen.as_deref())
-        }
+        Command::Serve {
+            config,
+            listen,
+            data_dir,
+        } => pac_server::run_cli(config.as_deref(), listen.as_deref(), data_dir.as_deref()),
         Command::BenchServer {
             count,
             seed,

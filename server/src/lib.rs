@@ -270,7 +270,11 @@ pub async fn serve(config: Config, parts: Parts) -> Result<(), String> {
 }
 
 /// `pacc serve [--config FILE]`: returns the process exit code.
-pub fn run_cli(config: Option<&std::path::Path>, listen: Option<&str>) -> i32 {
+pub fn run_cli(
+    config: Option<&std::path::Path>,
+    listen: Option<&str>,
+    data_dir: Option<&std::path::Path>,
+) -> i32 {
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_target(false)
@@ -287,6 +291,10 @@ pub fn run_cli(config: Option<&std::path::Path>, listen: Option<&str>) -> i32 {
     };
     if let Some(l) = listen {
         cfg.listen = l.to_string();
+    }
+    if let Some(d) = data_dir {
+        cfg.data_dir = d.to_path_buf();
+        cfg.store = None;
     }
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
