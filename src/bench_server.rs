@@ -5,7 +5,13 @@ use std::path::PathBuf;
 
 use crate::r#gen;
 
-pub fn run(count: u64, seed: u64, concurrency: usize, requests: usize, policies: &[PathBuf]) -> i32 {
+pub fn run(
+    count: u64,
+    seed: u64,
+    concurrency: usize,
+    requests: usize,
+    policies: &[PathBuf],
+) -> i32 {
     let dir = match tempfile_dir() {
         Ok(d) => d,
         Err(e) => {
@@ -21,7 +27,11 @@ pub fn run(count: u64, seed: u64, concurrency: usize, requests: usize, policies:
             return 2;
         }
     };
-    if let Err(e) = r#gen::generate(count, seed, std::io::BufWriter::with_capacity(1 << 20, file)) {
+    if let Err(e) = r#gen::generate(
+        count,
+        seed,
+        std::io::BufWriter::with_capacity(1 << 20, file),
+    ) {
         eprintln!("error: generating the inventory: {e}");
         return 2;
     }

@@ -42,7 +42,11 @@ async fn setup(autofix: &str) -> Env {
     ))
     .unwrap();
     let clock = ManualClock::new(DEMO_NOW);
-    let action = Recorder::new(&["revoke_world_ingress", "block_s3_public_access", "stop_instance"]);
+    let action = Recorder::new(&[
+        "revoke_world_ingress",
+        "block_s3_public_access",
+        "stop_instance",
+    ]);
     let sink = Arc::new(Sink::default());
     let server = Server::build(
         &cfg,
@@ -115,7 +119,9 @@ async fn issues_open_close_reopen_and_become_exempt() {
     assert!(open["explanation"].is_object(), "{open}");
     // Untagged sandbox storage is exempted by the sticky exception of
     // policies/aws/tagging.pac.
-    let sandbox = e.issues("status=exempted&policy=storage_mandatory_tags").await;
+    let sandbox = e
+        .issues("status=exempted&policy=storage_mandatory_tags")
+        .await;
     assert!(!sandbox.is_empty());
     assert!(sandbox.iter().all(|i| i["exception"] == "sandbox"));
     assert_eq!(e.ssh_issue(BASTION).await["status"], "open");
@@ -177,7 +183,10 @@ async fn issues_open_close_reopen_and_become_exempt() {
     // Expiry turns it back into an open issue at the next scan.
     e.clock.advance(3 * 86_400);
     let s5 = e.scan().await;
-    assert!(s5["message"].as_str().unwrap_or("").contains("CHG-7"), "{s5}");
+    assert!(
+        s5["message"].as_str().unwrap_or("").contains("CHG-7"),
+        "{s5}"
+    );
     let back = e.ssh_issue(SSH_OPEN).await;
     assert_eq!(back["status"], "open");
     assert_eq!(back["exception"], Value::Null);
@@ -221,7 +230,11 @@ async fn issues_open_close_reopen_and_become_exempt() {
     // History: one row per day.
     let (_, h) = get(&e.addr, "/api/v1/compliance/history").await;
     assert!(h["days"].as_array().unwrap().len() >= 2, "{h}");
-    let (_, h) = get(&e.addr, "/api/v1/compliance/history?policy=sg_ssh_open_to_world").await;
+    let (_, h) = get(
+        &e.addr,
+        "/api/v1/compliance/history?policy=sg_ssh_open_to_world",
+    )
+    .await;
     assert!(!h["days"].as_array().unwrap().is_empty());
 }
 
@@ -238,7 +251,11 @@ async fn autofix_notifies_waits_for_the_grace_period_and_runs_once() {
         .filter(|j| j["rule"] == "sg_ssh_open_to_world")
         .collect();
     assert_eq!(ssh_jobs.len(), 4, "{jobs}");
-    assert!(ssh_jobs.iter().all(|j| j["action"] == "revoke_world_ingress"));
+    assert!(
+        ssh_jobs
+            .iter()
+            .all(|j| j["action"] == "revoke_world_ingress")
+    );
     assert_eq!(ssh_jobs[0]["args"], json!({"ports": [22]}));
     // Owners were notified when the jobs were created.
     let sent = e.sink.0.lock().unwrap().clone();
@@ -277,7 +294,11 @@ async fn autofix_notifies_waits_for_the_grace_period_and_runs_once() {
         "{calls:?}"
     );
     assert!(calls.iter().all(|c| !c.dry_run));
-    assert!(calls.iter().all(|c| c.target.document["id"] == c.target.id.as_str()));
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.target.document["id"] == c.target.id.as_str())
+    );
 
     let (_, jobs) = get(&e.addr, "/api/v1/autofix/jobs?per_page=500").await;
     let by_res = |id: &str| {
@@ -285,13 +306,20 @@ async fn autofix_notifies_waits_for_the_grace_period_and_runs_once() {
             .as_array()
             .unwrap()
             .iter()
-            .find(|j| j["rule"] == "sg_ssh_open_to_world" && j["resource_key"].as_str().unwrap().ends_with(id))
+            .find(|j| {
+                j["rule"] == "sg_ssh_open_to_world"
+                    && j["resource_key"].as_str().unwrap().ends_with(id)
+            })
             .cloned()
             .unwrap()
     };
     assert_eq!(by_res(SSH_OPEN)["status"], "done");
     assert_eq!(by_res("sg-0c48d954da138790f")["status"], "cancelled");
-    let (_, job) = get(&e.addr, &format!("/api/v1/autofix/jobs/{}", by_res(SSH_OPEN)["id"])).await;
+    let (_, job) = get(
+        &e.addr,
+        &format!("/api/v1/autofix/jobs/{}", by_res(SSH_OPEN)["id"]),
+    )
+    .await;
     let kinds: Vec<&str> = job["audit"]
         .as_array()
         .unwrap()
@@ -303,10 +331,7 @@ async fn autofix_notifies_waits_for_the_grace_period_and_runs_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blast_radius_suspends_a_policys_fixes() {
-    let e = setup(
-        "[autofix]\nmax_resources = 1\nmax_percent = 100",
-    )
-    .await;
+    let e = setup("[autofix]\nmax_resources = 1\nmax_percent = 100").await;
     e.scan().await;
     e.clock.advance(2 * 86_400);
     pac_server::autofix::run_due(&e.server).await.unwrap();
@@ -319,7 +344,12 @@ async fn blast_radius_suspends_a_policys_fixes() {
         .collect();
     // Two fixes due, limit 1: both suspended, with the reason.
     assert!(ssh.iter().all(|j| j["status"] == "suspended"), "{ssh:?}");
-    assert!(ssh[0]["reason"].as_str().unwrap().contains("max_resources = 1"));
+    assert!(
+        ssh[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("max_resources = 1")
+    );
     assert!(
         e.action
             .calls()
@@ -329,7 +359,11 @@ async fn blast_radius_suspends_a_policys_fixes() {
     // A policy with a single due fix (sg_admin_ports_open_to_world) runs.
     let (_, done) = get(&e.addr, "/api/v1/autofix/jobs?status=done&per_page=500").await;
     let done = done["items"].as_array().unwrap().clone();
-    assert!(done.iter().any(|j| j["policy"] == "sg_admin_ports_open_to_world"), "{done:?}");
+    assert!(
+        done.iter()
+            .any(|j| j["policy"] == "sg_admin_ports_open_to_world"),
+        "{done:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -342,10 +376,16 @@ async fn dry_run_policies_only_say_what_they_would_do() {
     e.clock.advance(2 * 86_400);
     pac_server::autofix::run_due(&e.server).await.unwrap();
     let calls = e.action.calls();
-    let ssh: Vec<_> = calls.iter().filter(|c| c.args.get("ports") == Some(&json!([22]))).collect();
+    let ssh: Vec<_> = calls
+        .iter()
+        .filter(|c| c.args.get("ports") == Some(&json!([22])))
+        .collect();
     assert_eq!(ssh.len(), 4);
     assert!(ssh.iter().all(|c| c.dry_run));
-    let rdp: Vec<_> = calls.iter().filter(|c| c.args.get("ports") == Some(&json!([3389]))).collect();
+    let rdp: Vec<_> = calls
+        .iter()
+        .filter(|c| c.args.get("ports") == Some(&json!([3389])))
+        .collect();
     assert!(!rdp.is_empty() && rdp.iter().all(|c| !c.dry_run));
     let (_, dry) = get(&e.addr, "/api/v1/autofix/jobs?status=dry_run&per_page=500").await;
     assert_eq!(dry["total"], 4);
@@ -375,7 +415,13 @@ async fn asset_groups_from_the_api_scope_every_read() {
     assert!(!issues.is_empty());
     assert!(issues.iter().all(|i| i["account"] == "444455556666"));
     let (_, res) = get(&e.addr, "/api/v1/resources?group=dev_account&per_page=500").await;
-    assert!(res["items"].as_array().unwrap().iter().all(|r| r["account"] == "444455556666"));
+    assert!(
+        res["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["account"] == "444455556666")
+    );
     let (_, groups) = get(&e.addr, "/api/v1/asset-groups").await;
     let dev = groups["items"]
         .as_array()
@@ -389,7 +435,11 @@ async fn asset_groups_from_the_api_scope_every_read() {
     // File groups answer too.
     let (st, _) = get(&e.addr, "/api/v1/compliance?group=production").await;
     assert_eq!(st, 200);
-    let (_, pol) = get(&e.addr, "/api/v1/policies/sg_ssh_open_to_world?group=dev_account").await;
+    let (_, pol) = get(
+        &e.addr,
+        "/api/v1/policies/sg_ssh_open_to_world?group=dev_account",
+    )
+    .await;
     assert_eq!(pol["severity"], "critical");
     assert!(pol["open_issues"].as_i64().unwrap() >= 1);
 }
@@ -401,13 +451,33 @@ async fn bad_requests_get_json_errors_that_say_what_to_do() {
     assert_eq!(st, 503, "no scan yet: {v}");
     e.scan().await;
     let cases = [
-        ("/api/v1/issues?colour=red", 400, "unknown query parameter `colour`"),
-        ("/api/v1/issues?page=0", 400, "`page` must be a whole number"),
-        ("/api/v1/issues?status=fixed", 400, "`status` must be one of"),
+        (
+            "/api/v1/issues?colour=red",
+            400,
+            "unknown query parameter `colour`",
+        ),
+        (
+            "/api/v1/issues?page=0",
+            400,
+            "`page` must be a whole number",
+        ),
+        (
+            "/api/v1/issues?status=fixed",
+            400,
+            "`status` must be one of",
+        ),
         ("/api/v1/issues/abc", 400, "whole numbers"),
         ("/api/v1/issues/999999", 404, "no issue 999999"),
-        ("/api/v1/compliance?group=nope", 404, "no asset group `nope`"),
-        ("/api/v1/policies/sg_ssh_open_to_wrld", 404, "did you mean `sg_ssh_open_to_world`"),
+        (
+            "/api/v1/compliance?group=nope",
+            404,
+            "no asset group `nope`",
+        ),
+        (
+            "/api/v1/policies/sg_ssh_open_to_wrld",
+            404,
+            "did you mean `sg_ssh_open_to_world`",
+        ),
         ("/api/v1/scans/77", 404, "no scan 77"),
         ("/api/v1/nothing", 404, "no such endpoint"),
     ];
@@ -422,19 +492,38 @@ async fn bad_requests_get_json_errors_that_say_what_to_do() {
         let addr = e.addr.clone();
         async move { send(&addr, "POST", "/api/v1/exceptions", &body).await }
     };
-    let (st, v) = post(json!({"name": "X", "targets": ["sg_ssh_open_to_world"], "where": "group_nam == \"x\"",
-        "expires": "2030-01-01", "reason": "r", "created_by": "a"}))
+    let (st, v) = post(
+        json!({"name": "X", "targets": ["sg_ssh_open_to_world"], "where": "group_nam == \"x\"",
+        "expires": "2030-01-01", "reason": "r", "created_by": "a"}),
+    )
     .await;
     assert_eq!(st, 400, "{v}");
-    assert!(v["error"]["message"].as_str().unwrap().contains("does not compile"));
-    assert!(v["error"]["details"][0].to_string().contains("group_nam"), "{v}");
-    let (st, v) = post(json!({"name": "X", "targets": ["sg_ssh_open_to_world"], "resources": ["a"],
-        "expires": "soon", "reason": "r", "created_by": "a"}))
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not compile")
+    );
+    assert!(
+        v["error"]["details"][0].to_string().contains("group_nam"),
+        "{v}"
+    );
+    let (st, v) = post(
+        json!({"name": "X", "targets": ["sg_ssh_open_to_world"], "resources": ["a"],
+        "expires": "soon", "reason": "r", "created_by": "a"}),
+    )
     .await;
     assert_eq!(st, 400);
-    assert!(v["error"]["message"].as_str().unwrap().contains("`expires`"));
-    let (st, _) = post(json!({"name": "CHG-2041", "targets": ["sg_ssh_open_to_world"], "resources": ["a"],
-        "expires": "2030-01-01", "reason": "r", "created_by": "a"}))
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`expires`")
+    );
+    let (st, _) = post(
+        json!({"name": "CHG-2041", "targets": ["sg_ssh_open_to_world"], "resources": ["a"],
+        "expires": "2030-01-01", "reason": "r", "created_by": "a"}),
+    )
     .await;
     assert_eq!(st, 409);
     let r = pac_server::client::Client::new(&e.addr)
@@ -442,11 +531,27 @@ async fn bad_requests_get_json_errors_that_say_what_to_do() {
         .await
         .unwrap();
     assert_eq!(r.status, 400);
-    assert!(r.json()["error"]["message"].as_str().unwrap().contains("not JSON"));
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not JSON")
+    );
     let (st, v) = send(&e.addr, "DELETE", "/api/v1/exceptions/CHG-2041", &json!({})).await;
     assert_eq!(st, 409);
-    assert!(v["error"]["message"].as_str().unwrap().contains("reviewed as code"));
-    let (st, _) = send(&e.addr, "POST", "/api/v1/scans", &json!({"source": "elsewhere"})).await;
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("reviewed as code")
+    );
+    let (st, _) = send(
+        &e.addr,
+        "POST",
+        "/api/v1/scans",
+        &json!({"source": "elsewhere"}),
+    )
+    .await;
     assert_eq!(st, 404);
 }
 
@@ -481,11 +586,12 @@ async fn the_openapi_document_lists_every_route_and_every_route_answers() {
         if ops.get("get").is_none() {
             continue;
         }
-        let concrete = path
-            .replace("{id}", "1")
-            .replace("{name}", "x");
+        let concrete = path.replace("{id}", "1").replace("{name}", "x");
         let (_, v) = get(&e.addr, &concrete).await;
         let msg = v["error"]["message"].as_str().unwrap_or("");
-        assert!(!msg.contains("no such endpoint"), "{path} is documented but not routed");
+        assert!(
+            !msg.contains("no such endpoint"),
+            "{path} is documented but not routed"
+        );
     }
 }

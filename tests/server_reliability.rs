@@ -96,13 +96,25 @@ async fn committed(addr: &str) -> Value {
         .as_array()
         .unwrap()
         .iter()
-        .map(|i| json!([i["id"], i["rule"], i["resource_key"], i["status"], i["exception"]]))
+        .map(|i| {
+            json!([
+                i["id"],
+                i["rule"],
+                i["resource_key"],
+                i["status"],
+                i["exception"]
+            ])
+        })
         .collect();
     let (_, xs) = try_get(addr, "/api/v1/exceptions").await.unwrap();
-    let (_, jobs) = try_get(addr, "/api/v1/autofix/jobs?per_page=500").await.unwrap();
+    let (_, jobs) = try_get(addr, "/api/v1/autofix/jobs?per_page=500")
+        .await
+        .unwrap();
     let mut audit = Vec::new();
     for j in jobs["items"].as_array().unwrap() {
-        let (_, d) = try_get(addr, &format!("/api/v1/autofix/jobs/{}", j["id"])).await.unwrap();
+        let (_, d) = try_get(addr, &format!("/api/v1/autofix/jobs/{}", j["id"]))
+            .await
+            .unwrap();
         audit.push(d["audit"].clone());
     }
     json!({"issues": issues, "exceptions": xs["items"], "jobs": jobs["items"], "audit": audit})
@@ -184,7 +196,11 @@ async fn sigkill_mid_scan_loses_nothing_committed() {
         })
         .await;
         tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-        assert_eq!(scan_status(&addr, id).await.as_deref(), Some("running"), "the scan ended before the kill: make the inventory bigger");
+        assert_eq!(
+            scan_status(&addr, id).await.as_deref(),
+            Some("running"),
+            "the scan ended before the kill: make the inventory bigger"
+        );
         server.0.kill().unwrap(); // SIGKILL
         server.0.wait().unwrap();
     }
@@ -193,7 +209,11 @@ async fn sigkill_mid_scan_loses_nothing_committed() {
     let _server = spawn(&again, &dir.path().join("log-final.txt"));
     let (_, health) = wait_for("the restarted server", Duration::from_secs(60), || {
         let addr = addr.clone();
-        async move { try_get(&addr, "/healthz?check=store").await.map(|x| json!([x.0, x.1])) }
+        async move {
+            try_get(&addr, "/healthz?check=store")
+                .await
+                .map(|x| json!([x.0, x.1]))
+        }
     })
     .await
     .as_array()
@@ -205,7 +225,10 @@ async fn sigkill_mid_scan_loses_nothing_committed() {
     }
     let after = committed(&addr).await;
     for key in ["issues", "exceptions", "jobs", "audit"] {
-        let (b, a) = (before[key].as_array().unwrap(), after[key].as_array().unwrap());
+        let (b, a) = (
+            before[key].as_array().unwrap(),
+            after[key].as_array().unwrap(),
+        );
         for (x, y) in b.iter().zip(a) {
             assert_eq!(x, y, "{key} differ after the crash");
         }
@@ -218,13 +241,17 @@ async fn sigkill_mid_scan_loses_nothing_committed() {
         .await
         .unwrap();
     assert_eq!(r.status, 202);
-    let done = wait_for("the scan after the restarts", Duration::from_secs(600), || {
-        let addr = addr.clone();
-        async move {
-            let s = scan_status(&addr, 4).await?;
-            (s != "running").then(|| json!(s))
-        }
-    })
+    let done = wait_for(
+        "the scan after the restarts",
+        Duration::from_secs(600),
+        || {
+            let addr = addr.clone();
+            async move {
+                let s = scan_status(&addr, 4).await?;
+                (s != "running").then(|| json!(s))
+            }
+        },
+    )
     .await;
     assert_eq!(done, "completed");
     let (_, s4) = try_get(&addr, "/api/v1/scans/4").await.unwrap();
@@ -260,7 +287,15 @@ async fn issues_of(addr: &str, account: &str) -> Vec<Value> {
         .unwrap()
         .iter()
         .filter(|i| i["account"] == account)
-        .map(|i| json!([i["id"], i["rule"], i["resource_key"], i["status"], i["message"]]))
+        .map(|i| {
+            json!([
+                i["id"],
+                i["rule"],
+                i["resource_key"],
+                i["status"],
+                i["message"]
+            ])
+        })
         .collect();
     out.sort_by_key(|v| v.to_string());
     out
@@ -274,7 +309,10 @@ async fn a_failing_account_keeps_its_issues() {
     let a = dir.path().join("prod.ndjson");
     let b = dir.path().join("dev.ndjson");
     let of = |acct: &str| -> Vec<Value> {
-        docs.iter().filter(|d| d["account"] == acct).cloned().collect()
+        docs.iter()
+            .filter(|d| d["account"] == acct)
+            .cloned()
+            .collect()
     };
     write_ndjson(&a, &of(prod));
     write_ndjson(&b, &of(dev));
@@ -297,15 +335,32 @@ async fn a_failing_account_keeps_its_issues() {
         .find(|i| i[3] == "open")
         .cloned()
         .unwrap();
-    let gone_id = open_prod[2].as_str().unwrap().rsplit('|').next().unwrap().to_string();
-    let kept: Vec<Value> = of(prod).into_iter().filter(|d| d["id"] != gone_id.as_str()).collect();
+    let gone_id = open_prod[2]
+        .as_str()
+        .unwrap()
+        .rsplit('|')
+        .next()
+        .unwrap()
+        .to_string();
+    let kept: Vec<Value> = of(prod)
+        .into_iter()
+        .filter(|d| d["id"] != gone_id.as_str())
+        .collect();
     write_ndjson(&a, &kept);
     let id = server.scan("aws", "test").await.unwrap();
     let (_, scan) = get(&addr, &format!("/api/v1/scans/{id}")).await;
     assert_eq!(scan["status"], "partial", "{scan}");
     assert_eq!(scan["source_errors"][0]["scope"]["account"], dev);
-    assert!(scan["source_errors"][0]["message"].as_str().unwrap().contains("dev.ndjson"));
-    assert_eq!(scan["removed"], 1, "only the prod resource is removed: {scan}");
+    assert!(
+        scan["source_errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("dev.ndjson")
+    );
+    assert_eq!(
+        scan["removed"], 1,
+        "only the prod resource is removed: {scan}"
+    );
     // Dev's issues are exactly as they were; prod's closed.
     assert_eq!(issues_of(&addr, dev).await, dev_before);
     let prod_after = issues_of(&addr, prod).await;
@@ -315,7 +370,10 @@ async fn a_failing_account_keeps_its_issues() {
     let (_, c) = get(&addr, "/api/v1/compliance").await;
     assert!(c["coverage"]["unknown"].as_u64().unwrap() > 0, "{c}");
     let (_, r) = get(&addr, "/api/v1/resources?q=444455556666&per_page=1").await;
-    assert!(r["total"].as_i64().unwrap() > 0, "dev's resources are still current");
+    assert!(
+        r["total"].as_i64().unwrap() > 0,
+        "dev's resources are still current"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -326,7 +384,9 @@ async fn malformed_documents_are_reported_and_the_scan_completes() {
     let bad = root().join("examples/demo/bad-inventory.ndjson");
     let (server, addr) = in_process(
         dir.path(),
-        &format!("[[source]]\nname = \"mixed\"\nkind = \"inventory\"\npaths = [{good:?}, {bad:?}]\n"),
+        &format!(
+            "[[source]]\nname = \"mixed\"\nkind = \"inventory\"\npaths = [{good:?}, {bad:?}]\n"
+        ),
     )
     .await;
     let id = server.scan("mixed", "test").await.unwrap();
@@ -339,10 +399,17 @@ async fn malformed_documents_are_reported_and_the_scan_completes() {
     // A type mismatch names the resource and the field; a truncated line is
     // a JSON error.
     assert!(
-        texts.iter().any(|t| t.contains("sg-0c1d2e3f4a5b6c7d8") && t.contains("from_port")),
+        texts
+            .iter()
+            .any(|t| t.contains("sg-0c1d2e3f4a5b6c7d8") && t.contains("from_port")),
         "{texts:#?}"
     );
-    assert!(texts.iter().any(|t| t.contains("JSON") || t.contains("EOF")), "{texts:#?}");
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("JSON") || t.contains("EOF")),
+        "{texts:#?}"
+    );
     // The good documents are all there, with their issues.
     assert!(scan["resources"].as_i64().unwrap() >= 359);
     assert!(scan["opened"].as_i64().unwrap() > 0);

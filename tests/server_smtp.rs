@@ -100,7 +100,11 @@ async fn the_smtp_notifier_delivers_to_a_real_smtp_server() {
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].from, "<pac@example.com>");
     assert_eq!(got[0].to, ["<owner@example.com>"]);
-    assert!(got[0].data.contains("Subject: [pac] sg_ssh_open_to_world on sg-1"));
+    assert!(
+        got[0]
+            .data
+            .contains("Subject: [pac] sg_ssh_open_to_world on sg-1")
+    );
     assert!(got[0].data.contains("revoke_world_ingress runs tomorrow"));
 
     // No valid recipient is an error, not a silent success.
@@ -142,7 +146,10 @@ async fn a_scan_notifies_owners_by_mail_and_audits_it() {
     let got = mails.lock().unwrap().clone();
     let ssh: Vec<&Mail> = got
         .iter()
-        .filter(|m| m.data.contains("Policy rule `sg_ssh_open_to_world` fails on"))
+        .filter(|m| {
+            m.data
+                .contains("Policy rule `sg_ssh_open_to_world` fails on")
+        })
         .collect();
     assert_eq!(ssh.len(), 4, "{got:#?}");
     assert!(ssh.iter().any(|m| m.to == ["<platform-team@example.com>"]));

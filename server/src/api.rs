@@ -72,9 +72,8 @@ struct Query(HashMap<String, String>);
 
 impl Query {
     fn parse(raw: Option<String>, allowed: &[&str]) -> Result<Query, ApiError> {
-        let pairs: Vec<(String, String)> =
-            serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
-                .map_err(|e| ApiError::bad(format!("the query string does not parse: {e}")))?;
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
+            .map_err(|e| ApiError::bad(format!("the query string does not parse: {e}")))?;
         let mut map = HashMap::new();
         for (k, v) in pairs {
             if !allowed.contains(&k.as_str()) {
@@ -293,7 +292,10 @@ async fn policies(State(s): S, RawQuery(q): RawQuery) -> Res {
     let p = loaded.program();
     let figs = figures(&s, group.as_deref().unwrap_or("")).await?;
     let items: Vec<Value> = (0..p.policies.len())
-        .filter(|&i| q.get("category").is_none_or(|c| p.policies[i].category == c))
+        .filter(|&i| {
+            q.get("category")
+                .is_none_or(|c| p.policies[i].category == c)
+        })
         .filter(|&i| {
             q.get("severity")
                 .is_none_or(|c| p.policies[i].severity.name() == c)
@@ -413,7 +415,7 @@ async fn resource(State(s): S, Path(id): Path<String>) -> Res {
     let exceptions: Vec<Value> = p
         .exceptions
         .iter()
-        .filter(|x| x.resources.iter().any(|rid| *rid == r.id) || covering.contains(&x.name))
+        .filter(|x| x.resources.contains(&r.id) || covering.contains(&x.name))
         .map(|x| exception_json(p, x))
         .collect();
     let mut v = json!(r);
@@ -483,8 +485,10 @@ async fn groups(State(s): S) -> Res {
     // API groups the current policies could not compile are shown too.
     for (name, g) in &api {
         if !p.groups.iter().any(|x| &x.name == name) {
-            items.push(json!({"name": name, "title": g.title, "members": 0, "origin": "api",
-                "created_by": g.created_by, "problem": loaded.api_problem}));
+            items.push(
+                json!({"name": name, "title": g.title, "members": 0, "origin": "api",
+                "created_by": g.created_by, "problem": loaded.api_problem}),
+            );
         }
     }
     ok(json!({"items": items, "total": items.len()}))
@@ -560,7 +564,9 @@ async fn post_group(State(s): S, body: Bytes) -> Res {
         ))
     })?;
     if members.is_empty() {
-        return Err(ApiError::bad("`members` must list at least one resource type"));
+        return Err(ApiError::bad(
+            "`members` must list at least one resource type",
+        ));
     }
     let g = GroupRow {
         name: name.clone(),
@@ -732,7 +738,9 @@ async fn delete_exception(State(s): S, Path(name): Path<String>) -> Res {
             .unwrap_or_default();
         return Err(ApiError::new(
             StatusCode::CONFLICT,
-            format!("exception `{name}` is defined in {file}: remove it there (exceptions in policy files are reviewed as code)"),
+            format!(
+                "exception `{name}` is defined in {file}: remove it there (exceptions in policy files are reviewed as code)"
+            ),
         ));
     }
     Err(ApiError::not_found(format!("no exception `{name}`")))
@@ -837,26 +845,202 @@ const GROUP: (&str, &str, &str) = ("group", "query", "answer for this asset grou
 
 /// Every route of [`router`], documented.
 pub const OPS: &[Op] = &[
-    Op { method: "get", path: "/healthz", summary: "Liveness, with the last scan", params: &[], body: None, errors: &[] },
-    Op { method: "get", path: "/api/openapi.json", summary: "This document", params: &[], body: None, errors: &[] },
-    Op { method: "get", path: "/api/v1/compliance", summary: "Compliance roll-up: overall, per category, severity, policy and rule, tagging, coverage", params: &[GROUP], body: None, errors: &[400, 404, 503] },
-    Op { method: "get", path: "/api/v1/compliance/history", summary: "Daily compliance history (overall, or one policy)", params: &[GROUP, ("policy", "query", "a policy id; overall when absent")], body: None, errors: &[400, 404] },
-    Op { method: "get", path: "/api/v1/policies", summary: "Policies with their rules and compliance", params: &[GROUP, ("category", "query", "security, governance, cost, tagging, operations"), ("severity", "query", "critical, high, medium, low, info")], body: None, errors: &[400, 404] },
-    Op { method: "get", path: "/api/v1/policies/{id}", summary: "One policy", params: &[("id", "path", "policy name"), GROUP], body: None, errors: &[400, 404] },
-    Op { method: "get", path: "/api/v1/issues", summary: "Issues (violations), paginated", params: &[("policy", "query", "policy name"), ("status", "query", "open, exempted or closed"), GROUP, ("severity", "query", "critical, high, medium, low, info"), PAGE, PER_PAGE], body: None, errors: &[400, 404] },
-    Op { method: "get", path: "/api/v1/issues/{id}", summary: "One issue with its events and auto-fix jobs", params: &[("id", "path", "issue id")], body: None, errors: &[400, 404] },
-    Op { method: "get", path: "/api/v1/resources", summary: "Current resources, paginated", params: &[("type", "query", "resource type, e.g. aws.ec2.instance"), GROUP, ("q", "query", "text in the id, account or region"), PAGE, PER_PAGE], body: None, errors: &[400, 404] },
-    Op { method: "get", path: "/api/v1/resources/{id}", summary: "Asset 360: a resource with its groups, issues, exceptions and history", params: &[("id", "path", "resource id, or key type|account|region|id")], body: None, errors: &[404] },
-    Op { method: "get", path: "/api/v1/asset-groups", summary: "Asset groups (from policy files and the API) with member counts", params: &[], body: None, errors: &[] },
-    Op { method: "post", path: "/api/v1/asset-groups", summary: "Define an asset group (compiled like a policy group)", params: &[], body: Some("{\"name\": \"web_tier\", \"title\": \"…\", \"members\": [{\"type\": \"aws.ec2.instance\", \"where\": \"tags[\\\"tier\\\"] == \\\"web\\\"\"}], \"created_by\": \"alice\"}"), errors: &[400, 409] },
-    Op { method: "get", path: "/api/v1/exceptions", summary: "Exceptions (from policy files and the API)", params: &[], body: None, errors: &[] },
-    Op { method: "post", path: "/api/v1/exceptions", summary: "Add an exception: per resource id, or sticky with a condition", params: &[], body: Some("{\"name\": \"CHG-1\", \"targets\": [\"policy\"], \"resources\": [\"id\"] | \"where\": \"CONDITION\", \"expires\": \"2027-03-31\", \"reason\": \"…\", \"created_by\": \"alice\"}"), errors: &[400, 409] },
-    Op { method: "delete", path: "/api/v1/exceptions/{name}", summary: "Remove an API-defined exception (its issues reopen at the next scan)", params: &[("name", "path", "exception name")], body: None, errors: &[404, 409] },
-    Op { method: "get", path: "/api/v1/scans", summary: "Scans, newest first", params: &[PAGE, PER_PAGE], body: None, errors: &[400] },
-    Op { method: "post", path: "/api/v1/scans", summary: "Start a scan now (of one source, or all)", params: &[], body: Some("{\"source\": \"demo\"}"), errors: &[400, 404] },
-    Op { method: "get", path: "/api/v1/scans/{id}", summary: "One scan: counts, failed scopes, malformed documents", params: &[("id", "path", "scan id")], body: None, errors: &[400, 404] },
-    Op { method: "get", path: "/api/v1/autofix/jobs", summary: "Auto-fix jobs", params: &[("status", "query", "waiting, running, done, dry_run, failed, cancelled, suspended"), PAGE, PER_PAGE], body: None, errors: &[400] },
-    Op { method: "get", path: "/api/v1/autofix/jobs/{id}", summary: "One auto-fix job with its audit log", params: &[("id", "path", "job id")], body: None, errors: &[400, 404] },
+    Op {
+        method: "get",
+        path: "/healthz",
+        summary: "Liveness, with the last scan",
+        params: &[],
+        body: None,
+        errors: &[],
+    },
+    Op {
+        method: "get",
+        path: "/api/openapi.json",
+        summary: "This document",
+        params: &[],
+        body: None,
+        errors: &[],
+    },
+    Op {
+        method: "get",
+        path: "/api/v1/compliance",
+        summary: "Compliance roll-up: overall, per category, severity, policy and rule, tagging, coverage",
+        params: &[GROUP],
+        body: None,
+        errors: &[400, 404, 503],
+    },
+    Op {
+        method: "get",
+        path: "/api/v1/compliance/history",
+        summary: "Daily compliance history (overall, or one policy)",
+        params: &[
+            GROUP,
+            ("policy", "query", "a policy id; overall when absent"),
+        ],
+        body: None,
+        errors: &[400, 404],
+    },
+    Op {
+        method: "get",
+        path: "/api/v1/policies",
+        summary: "Policies with their rules and compliance",
+        params: &[
+            GROUP,
+            (
+                "category",
+                "query",
+                "security, governance, cost, tagging, operations",
+            ),
+            ("severity", "query", "critical, high, medium, low, info"),
+        ],
+        body: None,
+        errors: &[400, 404],
+    },
+    Op {
+        method: "get",
+        path: "/api/v1/policies/{id}",
+        summary: "One policy",
+        params: &[("id", "path", "policy name"), GROUP],
+        body: None,
+        errors: &[400, 404],
+    },
+    Op {
+        method: "get",
+        path: "/api/v1/issues",
+        summary: "Issues (violations), paginated",
+        params: &[
+            ("policy", "query", "policy name"),
+            ("status", "query", "open, exempted or closed"),
+            GROUP,
+            ("severity", "query", "critical, high, medium, low, info"),
+            PAGE,
+            PER_PAGE,
+        ],
+        body: None,
+        errors: &[400, 404],
+    },
+    Op {
+        method: "get",
+        path: "/api/v1/issues/{id}",
+        summary: "One issue with its events and auto-fix jobs",
+        params: &[("id", "path", "issue id")],
+        body: None,
+        errors: &[400, 404],
+    },
+    Op {
+        method: "get",
+        path: "/api/v1/resources",
+        summary: "Current resources, paginated",
+        params: &[
+            ("type", "query", "resource type, e.g. aws.ec2.instance"),
+            GROUP,
+            ("q", "query", "text in the id, account or region"),
+            PAGE,
+            PER_PAGE,
+        ],
+        body: None,
+        errors: &[400, 404],
+    },
+    Op {
+        method: "get",
+        path: "/api/v1/resources/{id}",
+        summary: "Asset 360: a resource with its groups, issues, exceptions and history",
+        params: &[("id", "path", "resource id, or key type|account|region|id")],
+        body: None,
+        errors: &[404],
+    },
+    Op {
+        method: "get",
+        path: "/api/v1/asset-groups",
+        summary: "Asset groups (from policy files and the API) with member counts",
+        params: &[],
+        body: None,
+        errors: &[],
+    },
+    Op {
+        method: "post",
+        path: "/api/v1/asset-groups",
+        summary: "Define an asset group (compiled like a policy group)",
+        params: &[],
+        body: Some(
+            "{\"name\": \"web_tier\", \"title\": \"…\", \"members\": [{\"type\": \"aws.ec2.instance\", \"where\": \"tags[\\\"tier\\\"] == \\\"web\\\"\"}], \"created_by\": \"alice\"}",
+        ),
+        errors: &[400, 409],
+    },
+    Op {
+        method: "get",
+        path: "/api/v1/exceptions",
+        summary: "Exceptions (from policy files and the API)",
+        params: &[],
+        body: None,
+        errors: &[],
+    },
+    Op {
+        method: "post",
+        path: "/api/v1/exceptions",
+        summary: "Add an exception: per resource id, or sticky with a condition",
+        params: &[],
+        body: Some(
+            "{\"name\": \"CHG-1\", \"targets\": [\"policy\"], \"resources\": [\"id\"] | \"where\": \"CONDITION\", \"expires\": \"2027-03-31\", \"reason\": \"…\", \"created_by\": \"alice\"}",
+        ),
+        errors: &[400, 409],
+    },
+    Op {
+        method: "delete",
+        path: "/api/v1/exceptions/{name}",
+        summary: "Remove an API-defined exception (its issues reopen at the next scan)",
+        params: &[("name", "path", "exception name")],
+        body: None,
+        errors: &[404, 409],
+    },
+    Op {
+        method: "get",
+        path: "/api/v1/scans",
+        summary: "Scans, newest first",
+        params: &[PAGE, PER_PAGE],
+        body: None,
+        errors: &[400],
+    },
+    Op {
+        method: "post",
+        path: "/api/v1/scans",
+        summary: "Start a scan now (of one source, or all)",
+        params: &[],
+        body: Some("{\"source\": \"demo\"}"),
+        errors: &[400, 404],
+    },
+    Op {
+        method: "get",
+        path: "/api/v1/scans/{id}",
+        summary: "One scan: counts, failed scopes, malformed documents",
+        params: &[("id", "path", "scan id")],
+        body: None,
+        errors: &[400, 404],
+    },
+    Op {
+        method: "get",
+        path: "/api/v1/autofix/jobs",
+        summary: "Auto-fix jobs",
+        params: &[
+            (
+                "status",
+                "query",
+                "waiting, running, done, dry_run, failed, cancelled, suspended",
+            ),
+            PAGE,
+            PER_PAGE,
+        ],
+        body: None,
+        errors: &[400],
+    },
+    Op {
+        method: "get",
+        path: "/api/v1/autofix/jobs/{id}",
+        summary: "One auto-fix job with its audit log",
+        params: &[("id", "path", "job id")],
+        body: None,
+        errors: &[400, 404],
+    },
 ];
 
 /// The OpenAPI 3.1 document, written from [`OPS`].

@@ -214,7 +214,7 @@ async fn run_job(server: &Arc<Server>, j: &JobRow, sum: &mut RunSummary) -> Resu
     if !store.claim_job(j.id, now).await.map_err(e)? {
         return Ok(());
     }
-    let dry_run = cfg.dry_run || cfg.dry_run_policies.iter().any(|p| *p == j.policy);
+    let dry_run = cfg.dry_run || cfg.dry_run_policies.contains(&j.policy);
     let Some(exec) = server.executors.get(&j.action) else {
         let reason = format!(
             "no executor for action `{}`: configure one under [autofix] executors (e.g. \"aws\")",

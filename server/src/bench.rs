@@ -113,7 +113,10 @@ pub async fn run(a: &BenchArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())?
         .ok_or("no scan record")?;
 
-    println!("compile policies + native engine: {:.2} s", compile.as_secs_f64());
+    println!(
+        "compile policies + native engine: {:.2} s",
+        compile.as_secs_f64()
+    );
     println!(
         "full scan:  {:.2} s  ({} resources, {} results, {} issues opened, {} malformed)",
         full.as_secs_f64(),
@@ -134,7 +137,10 @@ pub async fn run(a: &BenchArgs) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| e.to_string())?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?.to_string();
+    let addr = listener
+        .local_addr()
+        .map_err(|e| e.to_string())?
+        .to_string();
     let app = crate::api::router(server.clone());
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
@@ -158,7 +164,10 @@ pub async fn run(a: &BenchArgs) -> Result<(), String> {
         "\nAPI latency, {} concurrent clients (keep-alive), {} requests per endpoint:",
         a.concurrency, a.requests
     );
-    println!("{:<60} {:>9} {:>9} {:>9} {:>10}", "endpoint", "p50 ms", "p99 ms", "max ms", "req/s");
+    println!(
+        "{:<60} {:>9} {:>9} {:>9} {:>10}",
+        "endpoint", "p50 ms", "p99 ms", "max ms", "req/s"
+    );
     for ep in &endpoints {
         let per_client = a.requests.div_ceil(a.concurrency);
         let start = Instant::now();
@@ -209,7 +218,10 @@ pub async fn run(a: &BenchArgs) -> Result<(), String> {
 
 /// [`run`] on its own runtime; the exit code.
 pub fn run_blocking(a: &BenchArgs) -> i32 {
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");

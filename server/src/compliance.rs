@@ -36,8 +36,14 @@ impl Default for Weights {
             ("info", 1),
         ];
         Weights {
-            categories: categories.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
-            severities: severities.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            categories: categories
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+            severities: severities
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
         }
     }
 }
@@ -183,7 +189,11 @@ pub fn rollup(rules: &[RuleCounts], weights: &Weights, tagging: (u64, u64)) -> R
         }
     }
     let overall = (den > 0.0).then(|| floor2(num / den));
-    let overall = if rules.is_empty() { Some(100.0) } else { overall };
+    let overall = if rules.is_empty() {
+        Some(100.0)
+    } else {
+        overall
+    };
 
     let known: u64 = rules.iter().map(|r| r.assets).sum();
     let unknown: u64 = rules.iter().map(|r| r.unknown).sum();

@@ -278,8 +278,9 @@ mod tests {
     fn config_errors_name_the_line() {
         let e = Config::parse("listen = \"x\"\nbogus = 1\n").unwrap_err();
         assert!(e.starts_with("line 2:"), "{e}");
-        let c = Config::parse("[[source]]\nname = \"a\"\nkind = \"inventory\"\npaths = [\"x.json\"]\n")
-            .unwrap();
+        let c =
+            Config::parse("[[source]]\nname = \"a\"\nkind = \"inventory\"\npaths = [\"x.json\"]\n")
+                .unwrap();
         assert_eq!(c.sources.len(), 1);
         assert_eq!(c.listen, "127.0.0.1:8080");
     }

@@ -151,9 +151,10 @@ impl Server {
         {
             return Ok(l.clone());
         }
-        let loaded = tokio::task::spawn_blocking(move || program::load(&files, &groups, &exceptions))
-            .await
-            .map_err(|e| format!("compiling the policies stopped: {e}"))??;
+        let loaded =
+            tokio::task::spawn_blocking(move || program::load(&files, &groups, &exceptions))
+                .await
+                .map_err(|e| format!("compiling the policies stopped: {e}"))??;
         if let Ok(mut c) = self.cache.lock() {
             *c = Some((key, loaded.clone()));
         }
@@ -296,7 +297,10 @@ pub fn run_cli(
         cfg.data_dir = d.to_path_buf();
         cfg.store = None;
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");

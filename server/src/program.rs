@@ -96,7 +96,8 @@ pub fn quote(s: &str) -> String {
 /// Whether `s` is a Pac identifier (asset group names must be).
 pub fn is_ident(s: &str) -> bool {
     let mut cs = s.chars();
-    cs.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    cs.next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && cs.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -104,10 +105,13 @@ pub fn is_ident(s: &str) -> bool {
 pub fn is_expiry(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() >= 10
-        && b[..10]
-            .iter()
-            .enumerate()
-            .all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() })
+        && b[..10].iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
         && pac_lang::lexer::parse_timestamp(s).is_some()
 }
 
@@ -287,14 +291,18 @@ mod tests {
                 .to_string(),
         );
         let files = vec![pol];
-        assert_eq!(validate(&files, &[g.clone()], &[x.clone()]), Ok(()));
-        let loaded = load(&files, &[g.clone()], &[x.clone()]).unwrap();
+        assert_eq!(
+            validate(&files, std::slice::from_ref(&g), std::slice::from_ref(&x)),
+            Ok(())
+        );
+        let loaded = load(&files, std::slice::from_ref(&g), std::slice::from_ref(&x)).unwrap();
         assert!(loaded.api_problem.is_none());
         assert_eq!(loaded.program().groups.len(), 1);
         assert!(loaded.program().exceptions[0].sticky);
         let mut bad = x.clone();
         bad.condition = Some("group_nam == \"web\"".into());
-        let errs = validate(&files, &[g.clone()], &[bad.clone()]).unwrap_err();
+        let errs =
+            validate(&files, std::slice::from_ref(&g), std::slice::from_ref(&bad)).unwrap_err();
         assert!(errs[0].to_string().contains("group_nam"), "{errs:?}");
         let loaded = load(&files, &[g], &[bad]).unwrap();
         assert!(loaded.api_problem.is_some());

@@ -130,9 +130,15 @@ async fn scan_inner(
     let store = &server.store;
     let loaded = server.load_program().await?;
     let collected = collect(source).await.map_err(|e| {
-        format!("source `{}` could not be collected at all: {}", source.name, e.message)
+        format!(
+            "source `{}` could not be collected at all: {}",
+            source.name, e.message
+        )
     })?;
-    let base = store.scan_base(&source.name).await.map_err(|e| e.to_string())?;
+    let base = store
+        .scan_base(&source.name)
+        .await
+        .map_err(|e| e.to_string())?;
     let others = store
         .documents(None, Some(&source.name))
         .await
@@ -199,7 +205,12 @@ fn compute(
     let mut fresh_text: Vec<String> = inv
         .resources
         .iter()
-        .map(|r| texts.get(r.line.wrapping_sub(1)).cloned().unwrap_or_default())
+        .map(|r| {
+            texts
+                .get(r.line.wrapping_sub(1))
+                .cloned()
+                .unwrap_or_default()
+        })
         .collect();
     drop(texts);
 
@@ -348,7 +359,8 @@ fn compute(
                 w.events.push((id, "opened".into(), message.clone()));
                 if let Some(x) = &exception {
                     counts.exempted += 1;
-                    w.events.push((id, "exempted".into(), format!("by exception `{x}`")));
+                    w.events
+                        .push((id, "exempted".into(), format!("by exception `{x}`")));
                 } else {
                     opened_now.push((id, r.rule, r.resource));
                 }
@@ -383,8 +395,11 @@ fn compute(
                     match &exception {
                         Some(x) => {
                             counts.exempted += 1;
-                            w.events
-                                .push((old.id, "exempted".into(), format!("by exception `{x}`")));
+                            w.events.push((
+                                old.id,
+                                "exempted".into(),
+                                format!("by exception `{x}`"),
+                            ));
                         }
                         None => opened_now.push((old.id, r.rule, r.resource)),
                     }
@@ -410,7 +425,9 @@ fn compute(
                                 w.events.push((
                                     old.id,
                                     "unexempted".into(),
-                                    format!("exception `{x}` no longer applies (expired or removed)"),
+                                    format!(
+                                        "exception `{x}` no longer applies (expired or removed)"
+                                    ),
                                 ));
                                 opened_now.push((old.id, r.rule, r.resource));
                             }
@@ -657,8 +674,10 @@ fn close(w: &mut ScanWrite, counts: &mut ScanCounts, base: &ScanBase, id: i64, r
         close_reason: Some(reason.to_string()),
     });
     if let Some(job) = base.waiting_jobs.get(&id) {
-        w.cancel_jobs
-            .push((*job, format!("the issue closed ({reason}) before the fix was due")));
+        w.cancel_jobs.push((
+            *job,
+            format!("the issue closed ({reason}) before the fix was due"),
+        ));
     }
 }
 

@@ -63,7 +63,10 @@ pub fn build(table: &toml::Table) -> Result<Built, String> {
                     })?;
                     files.push(InventoryFile {
                         path: PathBuf::from(path),
-                        account: f.get("account").and_then(|v| v.as_str()).map(str::to_string),
+                        account: f
+                            .get("account")
+                            .and_then(|v| v.as_str())
+                            .map(str::to_string),
                     });
                 }
             }
@@ -196,6 +199,15 @@ fn split(text: &str) -> Result<Vec<Value>, String> {
         .collect())
 }
 
+/// Builds a named auto-fix executor (`[autofix] executors = ["aws"]`).
+/// The AWS executor comes with the connectors crate; wiring it is one arm
+/// here.
+pub fn executor(name: &str) -> Result<std::sync::Arc<dyn pac_connectors::Action>, String> {
+    Err(format!(
+        "unknown auto-fix executor `{name}` (this build has only the built-in `notify_only`; the `aws` executor comes with the AWS connector)"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,13 +265,4 @@ mod tests {
         assert_eq!(complete, vec![Some("1".to_string())]);
         assert_eq!(errors, vec![Some("2".to_string())]);
     }
-}
-
-/// Builds a named auto-fix executor (`[autofix] executors = ["aws"]`).
-/// The AWS executor comes with the connectors crate; wiring it is one arm
-/// here.
-pub fn executor(name: &str) -> Result<std::sync::Arc<dyn pac_connectors::Action>, String> {
-    Err(format!(
-        "unknown auto-fix executor `{name}` (this build has only the built-in `notify_only`; the `aws` executor comes with the AWS connector)"
-    ))
 }

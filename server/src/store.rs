@@ -336,8 +336,12 @@ pub trait Store: Send + Sync {
     async fn scans(&self, limit: i64, offset: i64) -> Result<(Vec<ScanRow>, i64)>;
     async fn compliance(&self, group: &str) -> Result<Option<(i64, i64, Value)>>;
     async fn history(&self, group: &str, policy: &str) -> Result<Vec<HistoryRow>>;
-    async fn issues(&self, f: &IssueFilter, limit: i64, offset: i64)
-    -> Result<(Vec<IssueRow>, i64)>;
+    async fn issues(
+        &self,
+        f: &IssueFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<IssueRow>, i64)>;
     async fn issue(&self, id: i64) -> Result<Option<IssueRow>>;
     async fn issue_events(&self, id: i64) -> Result<Vec<IssueEvent>>;
     async fn resources(
@@ -357,8 +361,12 @@ pub trait Store: Send + Sync {
     async fn put_exception(&self, x: &ExceptionRow) -> Result<bool>;
     async fn delete_exception(&self, name: &str, at: i64) -> Result<bool>;
 
-    async fn jobs(&self, status: Option<&str>, limit: i64, offset: i64)
-    -> Result<(Vec<JobRow>, i64)>;
+    async fn jobs(
+        &self,
+        status: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<JobRow>, i64)>;
     async fn jobs_of_issue(&self, issue: i64) -> Result<Vec<JobRow>>;
     async fn due_jobs(&self, now: i64) -> Result<Vec<JobRow>>;
     async fn unnotified_jobs(&self) -> Result<Vec<JobRow>>;
@@ -403,7 +411,10 @@ impl SqlStore {
             && !dir.as_os_str().is_empty()
         {
             std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError(format!("cannot create the data directory {}: {e}", dir.display()))
+                StoreError(format!(
+                    "cannot create the data directory {}: {e}",
+                    dir.display()
+                ))
             })?;
         }
         let opts = SqliteConnectOptions::from_str(url)?
@@ -820,7 +831,15 @@ impl Store for SqlStore {
             .execute(&mut *tx)
             .await?;
             let detail = serde_json::json!({"reason": reason, "scan": w.scan_id});
-            insert_audit(&mut tx, next_audit, at, Some(*job), "job_cancelled", &detail).await?;
+            insert_audit(
+                &mut tx,
+                next_audit,
+                at,
+                Some(*job),
+                "job_cancelled",
+                &detail,
+            )
+            .await?;
             next_audit += 1;
         }
         for (g, body) in &w.compliance {
@@ -954,7 +973,8 @@ impl Store for SqlStore {
             .bind(offset)
             .fetch_all(&self.pool)
             .await?;
-        let count = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM issues WHERE {ISSUE_FILTER}"));
+        let count =
+            sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM issues WHERE {ISSUE_FILTER}"));
         let total: i64 = sqlx::query_scalar(count)
             .bind(&f.policy)
             .bind(&f.status)
@@ -1146,11 +1166,12 @@ impl Store for SqlStore {
         .bind(offset)
         .fetch_all(&self.pool)
         .await?;
-        let total: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM autofix_jobs WHERE ($1 IS NULL OR status = $1)")
-                .bind(status)
-                .fetch_one(&self.pool)
-                .await?;
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM autofix_jobs WHERE ($1 IS NULL OR status = $1)",
+        )
+        .bind(status)
+        .fetch_one(&self.pool)
+        .await?;
         Ok((rows.iter().map(job_row).collect(), total))
     }
 
@@ -1365,6 +1386,9 @@ mod tests {
         assert!(!s.put_exception(&x).await.unwrap(), "names are unique");
         assert!(s.delete_exception("X", 2).await.unwrap());
         assert!(s.api_exceptions().await.unwrap().is_empty());
-        assert!(s.put_exception(&x).await.unwrap(), "a deleted name is free again");
+        assert!(
+            s.put_exception(&x).await.unwrap(),
+            "a deleted name is free again"
+        );
     }
 }
