@@ -814,8 +814,7 @@ async fn jobs(State(s): S, RawQuery(q): RawQuery) -> Res {
 
 async fn job(State(s): S, Path(id): Path<String>) -> Res {
     let id = parse_id(&id, "job")?;
-    let (rows, _) = s.store.jobs(None, i64::MAX, 0).await?;
-    let Some(j) = rows.into_iter().find(|j| j.id == id) else {
+    let Some(j) = s.store.job(id).await? else {
         return Err(ApiError::not_found(format!("no auto-fix job {id}")));
     };
     let mut v = json!(j);

@@ -202,7 +202,7 @@ fn compute(
     let (mut inv, mut ingest) = Inventory::read_str(schemas, &label, &buf);
     drop(buf);
     let fresh = inv.len();
-    let mut fresh_text: Vec<String> = inv
+    let fresh_text: Vec<String> = inv
         .resources
         .iter()
         .map(|r| {
@@ -238,9 +238,7 @@ fn compute(
     if !carried.is_empty() {
         let (old, errs) = Inventory::read_str(schemas, "stored inventory", &carried);
         ingest.extend(errs);
-        let n_before = inv.len();
         ingest.extend(inv.extend(old));
-        fresh_text.resize(n_before, String::new());
     }
     let keys: Vec<String> = inv
         .resources

@@ -368,6 +368,7 @@ pub trait Store: Send + Sync {
         offset: i64,
     ) -> Result<(Vec<JobRow>, i64)>;
     async fn jobs_of_issue(&self, issue: i64) -> Result<Vec<JobRow>>;
+    async fn job(&self, id: i64) -> Result<Option<JobRow>>;
     async fn due_jobs(&self, now: i64) -> Result<Vec<JobRow>>;
     async fn unnotified_jobs(&self) -> Result<Vec<JobRow>>;
     async fn finish_job(
@@ -1181,6 +1182,14 @@ impl Store for SqlStore {
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.iter().map(job_row).collect())
+    }
+
+    async fn job(&self, id: i64) -> Result<Option<JobRow>> {
+        let r = sqlx::query("SELECT * FROM autofix_jobs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(r.as_ref().map(job_row))
     }
 
     async fn due_jobs(&self, now: i64) -> Result<Vec<JobRow>> {
