@@ -116,7 +116,8 @@ async fn issues_open_close_reopen_and_become_exempt() {
     let open = e.ssh_issue(SSH_OPEN).await;
     assert_eq!(open["status"], "open");
     assert!(open["message"].as_str().unwrap().contains(SSH_OPEN));
-    assert!(open["explanation"].is_object(), "{open}");
+    let (_, full) = get(&e.addr, &format!("/api/v1/issues/{}", open["id"])).await;
+    assert!(full["explanation"].is_object(), "{full}");
     // Untagged sandbox storage is exempted by the sticky exception of
     // policies/aws/tagging.pac.
     let sandbox = e

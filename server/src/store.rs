@@ -560,6 +560,8 @@ fn job_row(r: &sqlx::sqlite::SqliteRow) -> JobRow {
     }
 }
 
+/// Lists leave the explanation out (it is in the issue's own answer).
+const ISSUE_LIST_COLUMNS: &str = "id, rule, policy, rkey, rid, rtype, account, region, severity, category, status, message, NULL AS explanation, exception, first_seen, last_opened, closed_at, close_reason, times_opened";
 const ISSUE_FILTER: &str = "($1 IS NULL OR policy = $1) AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR severity = $3) AND ($4 IS NULL OR rkey IN (SELECT rkey FROM group_members WHERE grp = $4)) AND ($5 IS NULL OR rkey = $5)";
 const RESOURCE_FILTER: &str = "deleted_at IS NULL AND ($1 IS NULL OR rtype = $1) AND ($2 IS NULL OR rkey IN (SELECT rkey FROM group_members WHERE grp = $2)) AND ($3 IS NULL OR rid LIKE $3 OR account LIKE $3 OR region LIKE $3)";
 
@@ -962,7 +964,7 @@ impl Store for SqlStore {
     ) -> Result<(Vec<IssueRow>, i64)> {
         // The filter is a fixed text: no user input reaches the SQL.
         let list = sqlx::AssertSqlSafe(format!(
-            "SELECT * FROM issues WHERE {ISSUE_FILTER} ORDER BY id LIMIT $6 OFFSET $7"
+            "SELECT {ISSUE_LIST_COLUMNS} FROM issues WHERE {ISSUE_FILTER} ORDER BY id LIMIT $6 OFFSET $7"
         ));
         let rows = sqlx::query(list)
             .bind(&f.policy)
