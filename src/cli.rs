@@ -154,6 +154,36 @@ enum Command {
         #[arg(long, num_args = 1.., default_value = "policies")]
         policies: Vec<PathBuf>,
     },
+    /// Run the compliance server: scheduled scans, issues, exceptions,
+    /// auto-fix and the REST API (docs/server.md). Without --config: the
+    /// bundled policies and demo inventory, a SQLite store in .pac-data/,
+    /// the API on 127.0.0.1:8080.
+    Serve {
+        /// Configuration file (TOML).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Listen address, overriding the configuration.
+        #[arg(long)]
+        listen: Option<String>,
+        /// Data directory of the SQLite store, overriding the configuration.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Benchmark the server: full scan and 1% rescan of a generated
+    /// inventory, and API latency under concurrent clients (docs/server.md).
+    BenchServer {
+        #[arg(long, default_value_t = 100_000)]
+        count: u64,
+        #[arg(long, default_value_t = crate::r#gen::DEFAULT_SEED)]
+        seed: u64,
+        #[arg(long, default_value_t = 200)]
+        concurrency: usize,
+        /// Requests per endpoint.
+        #[arg(long, default_value_t = 20_000)]
+        requests: usize,
+        #[arg(long, num_args = 1.., default_value = "policies")]
+        policies: Vec<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -234,6 +264,18 @@ pub fn run() -> i32 {
             runs,
             policies,
         } => crate::bench::run(&count, seed, runs, &policies),
+        Command::Serve {
+            config,
+            listen,
+            data_dir,
+        } => pac_server::run_cli(config.as_deref(), listen.as_deref(), data_dir.as_deref()),
+        Command::BenchServer {
+            count,
+            seed,
+            concurrency,
+            requests,
+            policies,
+        } => crate::bench_server::run(count, seed, concurrency, requests, &policies),
     }
 }
 

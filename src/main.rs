@@ -5,6 +5,7 @@
 //! compile errors.
 
 mod bench;
+mod bench_server;
 mod cli;
 mod files;
 mod r#gen;

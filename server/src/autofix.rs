@@ -1,0 +1,311 @@
+//! Auto-fix: owners are notified when a job is created; once the grace
+//! period has passed, a job whose issue is still open and not exempted runs
+//! its action once (claimed before it runs, so a crash never runs it
+//! twice), with the result in the audit log. Dry-run switches (global, per
+//! policy) and blast-radius limits (per policy and run: at most N
+//! resources or P% of the policy's resources; past that the policy's due
+//! fixes are suspended with the reason) guard it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use pac_connectors::{Action, ActionError, FixOutcome, FixRequest, FixStatus, Target};
+use serde_json::json;
+
+use crate::Server;
+use crate::clock::rfc3339;
+use crate::notify::Notification;
+use crate::store::JobRow;
+
+/// The built-in `notify_only` action: the notification is the fix.
+pub struct NotifyOnly;
+
+#[async_trait]
+impl Action for NotifyOnly {
+    fn names(&self) -> &[&'static str] {
+        &["notify_only"]
+    }
+    async fn run(&self, request: &FixRequest) -> Result<FixOutcome, ActionError> {
+        Ok(FixOutcome {
+            status: FixStatus::AlreadyFixed,
+            summary: format!(
+                "owner notified about {}; `notify_only` changes nothing",
+                request.target.id
+            ),
+            before: serde_json::Value::Null,
+            after: serde_json::Value::Null,
+        })
+    }
+}
+
+/// Executors by action name.
+#[derive(Clone, Default)]
+pub struct Executors(HashMap<String, Arc<dyn Action>>);
+
+impl Executors {
+    pub fn with_builtin() -> Executors {
+        let mut e = Executors::default();
+        e.add(Arc::new(NotifyOnly));
+        e
+    }
+    pub fn add(&mut self, a: Arc<dyn Action>) {
+        for n in a.names() {
+            self.0.insert((*n).to_string(), a.clone());
+        }
+    }
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn Action>> {
+        self.0.get(name)
+    }
+}
+
+/// What one run did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RunSummary {
+    pub notified: usize,
+    pub ran: usize,
+    pub dry_run: usize,
+    pub failed: usize,
+    pub cancelled: usize,
+    pub suspended: usize,
+}
+
+fn notification(job: &JobRow) -> Notification {
+    Notification {
+        to: job.notify.clone(),
+        subject: format!(
+            "[pac] {} on {}: auto-fix `{}` due {}",
+            job.rule,
+            job.resource_key,
+            job.action,
+            rfc3339(job.due_at)
+        ),
+        body: format!(
+            "Policy rule `{}` fails on {}.\n\nUnless the issue is fixed or exempted, Pac runs `{}` with {} on {} (issue {}, job {}).\n",
+            job.rule,
+            job.resource_key,
+            job.action,
+            job.args,
+            rfc3339(job.due_at),
+            job.issue_id,
+            job.id
+        ),
+    }
+}
+
+/// Sends pending notifications and runs the jobs that are due.
+pub async fn run_due(server: &Arc<Server>) -> Result<RunSummary, String> {
+    let _one = server.autofix_lock.lock().await;
+    let store = &server.store;
+    let cfg = &server.settings.autofix;
+    let mut sum = RunSummary::default();
+    let e = |x: crate::store::StoreError| x.to_string();
+
+    for job in store.unnotified_jobs().await.map_err(e)? {
+        let now = server.clock.now();
+        let audit = if job.notify.is_empty() {
+            json!({"notifier": server.notifier.kind(), "to": [], "result": "no recipients"})
+        } else {
+            let n = notification(&job);
+            let result = match server.notifier.send(&n).await {
+                Ok(()) => "sent".to_string(),
+                Err(err) => format!("failed: {err}"),
+            };
+            json!({"notifier": server.notifier.kind(), "to": n.to, "subject": n.subject, "result": result})
+        };
+        store.mark_notified(job.id, now, &audit).await.map_err(e)?;
+        sum.notified += 1;
+    }
+
+    let now = server.clock.now();
+    let due = store.due_jobs(now).await.map_err(e)?;
+    let mut by_policy: BTreeMap<String, Vec<JobRow>> = BTreeMap::new();
+    for j in due {
+        by_policy.entry(j.policy.clone()).or_default().push(j);
+    }
+    let assets = policy_assets(server).await;
+    for (policy, jobs) in by_policy {
+        // Only actions that change resources count against the limits.
+        let n = jobs.iter().filter(|j| j.action != "notify_only").count() as u64;
+        let total = assets.get(&policy).copied().unwrap_or(0);
+        let over_count = n > cfg.max_resources;
+        let over_share = total > 0 && n * 100 > cfg.max_percent * total;
+        if over_count || over_share {
+            let reason = if over_count {
+                format!(
+                    "blast radius: {n} fixes of `{policy}` are due, more than max_resources = {}; the policy's fixes are suspended until someone reviews them",
+                    cfg.max_resources
+                )
+            } else {
+                format!(
+                    "blast radius: {n} fixes of `{policy}` are due, more than max_percent = {}% of its {total} resources; the policy's fixes are suspended until someone reviews them",
+                    cfg.max_percent
+                )
+            };
+            for j in &jobs {
+                let done = store
+                    .finish_job(
+                        j.id,
+                        "suspended",
+                        now,
+                        None,
+                        Some(&reason),
+                        &[("suspended".into(), json!({"reason": reason}))],
+                    )
+                    .await
+                    .map_err(e)?;
+                sum.suspended += usize::from(done);
+            }
+            continue;
+        }
+        for j in jobs {
+            run_job(server, &j, &mut sum).await?;
+        }
+    }
+    Ok(sum)
+}
+
+/// Each policy's assets in the last roll-up (results with a definite
+/// outcome), the base of the percentage limit.
+async fn policy_assets(server: &Arc<Server>) -> HashMap<String, u64> {
+    let mut out = HashMap::new();
+    if let Ok(Some((_, _, body))) = server.store.compliance("").await
+        && let Some(ps) = body["policies"].as_array()
+    {
+        for p in ps {
+            if let Some(name) = p["name"].as_str() {
+                out.insert(
+                    name.to_string(),
+                    p["assets"].as_u64().unwrap_or(0) + p["unknown"].as_u64().unwrap_or(0),
+                );
+            }
+        }
+    }
+    out
+}
+
+async fn run_job(server: &Arc<Server>, j: &JobRow, sum: &mut RunSummary) -> Result<(), String> {
+    let store = &server.store;
+    let cfg = &server.settings.autofix;
+    let e = |x: crate::store::StoreError| x.to_string();
+    let now = server.clock.now();
+    let issue = store.issue(j.issue_id).await.map_err(e)?;
+    let still_open = issue.as_ref().is_some_and(|i| i.status == "open");
+    if !still_open {
+        let reason = format!(
+            "the issue is {} at the end of the grace period",
+            issue.as_ref().map_or("gone", |i| i.status.as_str())
+        );
+        let done = store
+            .finish_job(
+                j.id,
+                "cancelled",
+                now,
+                None,
+                Some(&reason),
+                &[("job_cancelled".into(), json!({"reason": reason}))],
+            )
+            .await
+            .map_err(e)?;
+        sum.cancelled += usize::from(done);
+        return Ok(());
+    }
+    // Claim it: a job runs at most once, even across a crash.
+    if !store.claim_job(j.id, now).await.map_err(e)? {
+        return Ok(());
+    }
+    let dry_run = cfg.dry_run || cfg.dry_run_policies.contains(&j.policy);
+    let Some(exec) = server.executors.get(&j.action) else {
+        let reason = format!(
+            "no executor for action `{}`: configure one under [autofix] executors (e.g. \"aws\")",
+            j.action
+        );
+        store
+            .finish_job(
+                j.id,
+                "failed",
+                now,
+                None,
+                Some(&reason),
+                &[("action_failed".into(), json!({"error": reason}))],
+            )
+            .await
+            .map_err(e)?;
+        sum.failed += 1;
+        return Ok(());
+    };
+    let res = store.resource(&j.resource_key).await.map_err(e)?;
+    let (rtype, id, account, region, document) = match &res {
+        Some(r) => (
+            r.rtype.clone(),
+            r.id.clone(),
+            r.account.clone(),
+            r.region.clone(),
+            r.document.clone(),
+        ),
+        None => Default::default(),
+    };
+    let args: BTreeMap<String, serde_json::Value> = j
+        .args
+        .as_object()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    let request = FixRequest {
+        action: j.action.clone(),
+        args,
+        target: Target {
+            resource_type: rtype,
+            id,
+            account,
+            region,
+            document,
+        },
+        dry_run,
+    };
+    let outcome = exec.run(&request).await;
+    let now = server.clock.now();
+    match outcome {
+        Ok(out) => {
+            let status = if dry_run { "dry_run" } else { "done" };
+            let v = serde_json::to_value(&out).unwrap_or_default();
+            store
+                .finish_job(
+                    j.id,
+                    status,
+                    now,
+                    Some(&v),
+                    None,
+                    &[(
+                        "action_ran".into(),
+                        json!({"action": j.action, "dry_run": dry_run, "outcome": v}),
+                    )],
+                )
+                .await
+                .map_err(e)?;
+            if dry_run {
+                sum.dry_run += 1;
+            } else {
+                sum.ran += 1;
+            }
+        }
+        Err(err) => {
+            let reason = err.to_string();
+            store
+                .finish_job(
+                    j.id,
+                    "failed",
+                    now,
+                    Some(&serde_json::to_value(&err).unwrap_or_default()),
+                    Some(&reason),
+                    &[(
+                        "action_failed".into(),
+                        json!({"action": j.action, "dry_run": dry_run, "error": reason}),
+                    )],
+                )
+                .await
+                .map_err(e)?;
+            sum.failed += 1;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,260 @@
+//! `pacc bench-server`: the server's load benchmark (docs/server.md).
+//! A full scan of a generated inventory (collect from file, validate,
+//! evaluate, reconcile, roll up, commit), a rescan with 1% of the documents
+//! changed, and the API's latency under concurrent clients.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::clock::ManualClock;
+use crate::config::Config;
+use crate::{Parts, Server};
+
+pub struct BenchArgs {
+    /// A generated NDJSON inventory (rewritten in place for the rescan).
+    pub inventory: PathBuf,
+    pub policies: Vec<PathBuf>,
+    pub data_dir: PathBuf,
+    /// The clock of the generated estate.
+    pub now: i64,
+    pub concurrency: usize,
+    pub requests: usize,
+}
+
+/// Changes about 1% of the documents (a tag added to every hundredth
+/// tagged document); returns how many.
+pub fn change_one_percent(path: &Path) -> std::io::Result<usize> {
+    let text = std::fs::read_to_string(path)?;
+    let lines: Vec<&str> = text.lines().collect();
+    let want = lines.len().div_ceil(100);
+    let mut out = String::with_capacity(text.len() + want * 40);
+    let mut changed = 0;
+    let mut due = 0usize;
+    for (i, l) in lines.iter().enumerate() {
+        if i % 100 == 0 {
+            due += 1;
+        }
+        let mut line = (*l).to_string();
+        if due > 0
+            && changed < want
+            && let Ok(mut v) = serde_json::from_str::<serde_json::Value>(l)
+            && let Some(tags) = v
+                .get_mut("attributes")
+                .and_then(|a| a.get_mut("tags"))
+                .and_then(|t| t.as_array_mut())
+        {
+            tags.push(serde_json::json!({"key": "bench-changed", "value": "yes"}));
+            line = v.to_string();
+            changed += 1;
+            due -= 1;
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    std::fs::write(path, out)?;
+    Ok(changed)
+}
+
+fn pct(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+/// Runs the benchmark and prints a report; returns the exit code.
+pub async fn run(a: &BenchArgs) -> Result<(), String> {
+    let mut cfg = Config::embedded();
+    cfg.data_dir = a.data_dir.clone();
+    cfg.policies = a.policies.clone();
+    let mut src = toml::Table::new();
+    src.insert("name".into(), "bench".into());
+    src.insert("kind".into(), "inventory".into());
+    src.insert(
+        "paths".into(),
+        toml::Value::Array(vec![a.inventory.display().to_string().into()]),
+    );
+    cfg.sources = vec![src];
+    let clock = ManualClock::new(a.now);
+    let server = Server::build(
+        &cfg,
+        Parts {
+            clock: Some(clock.clone()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    // Compile outside the timings (the server keeps the compiled set).
+    let t = Instant::now();
+    server.load_program().await?;
+    let compile = t.elapsed();
+
+    let t = Instant::now();
+    let first = crate::scan::run(&server, &server.sources[0].clone(), "bench").await?;
+    let full = t.elapsed();
+    let s1 = server
+        .store
+        .scan(first)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("no scan record")?;
+
+    let changed = change_one_percent(&a.inventory).map_err(|e| e.to_string())?;
+    clock.advance(3600);
+    let t = Instant::now();
+    let second = crate::scan::run(&server, &server.sources[0].clone(), "bench").await?;
+    let rescan = t.elapsed();
+    let s2 = server
+        .store
+        .scan(second)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("no scan record")?;
+
+    println!(
+        "compile policies + native engine: {:.2} s",
+        compile.as_secs_f64()
+    );
+    println!(
+        "full scan:  {:.2} s  ({} resources, {} results, {} issues opened, {} malformed)",
+        full.as_secs_f64(),
+        s1.resources,
+        s1.results,
+        s1.opened,
+        s1.ingest_error_count
+    );
+    println!(
+        "rescan:     {:.2} s  ({changed} documents changed; {} resources written, {} opened, {} closed)",
+        rescan.as_secs_f64(),
+        s2.changed,
+        s2.opened,
+        s2.closed
+    );
+
+    // The API under load.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| e.to_string())?
+        .to_string();
+    let app = crate::api::router(server.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let groups = server
+        .current_program()
+        .await?
+        .program()
+        .groups
+        .first()
+        .map(|g| g.name.clone())
+        .unwrap_or_default();
+    let endpoints = [
+        "/api/v1/compliance".to_string(),
+        format!("/api/v1/compliance?group={groups}"),
+        "/api/v1/issues?status=open".to_string(),
+        "/api/v1/issues?severity=critical&status=open&page=3".to_string(),
+        format!("/api/v1/issues?group={groups}&status=open"),
+    ];
+    println!(
+        "\nAPI latency, {} concurrent clients (keep-alive), {} requests per endpoint:",
+        a.concurrency, a.requests
+    );
+    println!(
+        "{:<60} {:>9} {:>9} {:>9} {:>10}",
+        "endpoint", "p50 ms", "p99 ms", "max ms", "req/s"
+    );
+    for ep in &endpoints {
+        let per_client = a.requests.div_ceil(a.concurrency);
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..a.concurrency {
+            let addr = addr.clone();
+            let ep = ep.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut c = crate::client::Client::new(&addr);
+                let mut lat = Vec::with_capacity(per_client);
+                let mut bad = 0usize;
+                for _ in 0..per_client {
+                    let t = Instant::now();
+                    match c.get(&ep).await {
+                        Ok(r) if r.status == 200 => lat.push(t.elapsed()),
+                        _ => bad += 1,
+                    }
+                }
+                (lat, bad)
+            }));
+        }
+        let mut all = Vec::new();
+        let mut bad = 0;
+        for t in tasks {
+            let (l, b) = t.await.map_err(|e| e.to_string())?;
+            all.extend(l);
+            bad += b;
+        }
+        let wall = start.elapsed().as_secs_f64();
+        all.sort();
+        println!(
+            "{:<60} {:>9.1} {:>9.1} {:>9.1} {:>10.0}{}",
+            ep,
+            pct(&all, 0.50),
+            pct(&all, 0.99),
+            pct(&all, 1.0),
+            all.len() as f64 / wall,
+            if bad > 0 {
+                format!("  ({bad} failed)")
+            } else {
+                String::new()
+            }
+        );
+    }
+    let _ = Arc::strong_count(&server);
+    Ok(())
+}
+
+/// [`run`] on its own runtime; the exit code.
+pub fn run_blocking(a: &BenchArgs) -> i32 {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    match rt.block_on(run(a)) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_percent_of_tagged_documents_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("i.ndjson");
+        let mut s = String::new();
+        for i in 0..300 {
+            s.push_str(&format!(
+                "{{\"type\":\"t\",\"id\":\"{i}\",\"attributes\":{{\"tags\":[]}}}}\n"
+            ));
+        }
+        std::fs::write(&p, &s).unwrap();
+        assert_eq!(change_one_percent(&p).unwrap(), 3);
+        let after = std::fs::read_to_string(&p).unwrap();
+        assert_eq!(after.lines().count(), 300);
+        assert_eq!(after.matches("bench-changed").count(), 3);
+    }
+}

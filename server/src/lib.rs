@@ -1,0 +1,317 @@
+//! The Pac compliance server (`pacc serve`): scheduled scans of the
+//! configured sources, a store of inventory, issues, exceptions, asset
+//! groups, auto-fix jobs and compliance history, and a REST API.
+//!
+//! Code map: [`sources`] builds the configured connectors (the one place
+//! that knows connector implementations); [`scan`] is the pipeline
+//! (collect → validate → evaluate with the JIT → reconcile issues → roll up
+//! → schedule fixes, one transaction); [`store`] is the `Store` interface
+//! and its SQLite implementation; [`program`] compiles the policy files with
+//! the API-defined groups and exceptions; [`compliance`] holds the
+//! formulas; [`autofix`] and [`notify`] run fixes after their grace
+//! periods; [`api`] is the HTTP interface and its OpenAPI document;
+//! [`clock`] is injected so tests move time.
+//!
+//! Architecture invariants: a scan commits all its writes or none; an
+//! issue closes only when a scan saw its resource pass or disappear (never
+//! for a resource whose scope failed, never by hand); an auto-fix runs at
+//! most once, only on an open, non-exempt issue after its grace period;
+//! nothing in memory must be shared between server processes (ids and
+//! state live in the store).
+
+pub mod api;
+pub mod autofix;
+pub mod bench;
+pub mod client;
+pub mod clock;
+pub mod compliance;
+pub mod config;
+pub mod notify;
+pub mod program;
+pub mod scan;
+pub mod sources;
+pub mod store;
+
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use pac_connectors::Action;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{AutofixConfig, Config, NotifyConfig, Schedule};
+use crate::notify::{LogNotifier, Notifier, SmtpNotifier};
+use crate::program::Loaded;
+use crate::sources::Built;
+use crate::store::{SqlStore, Store};
+
+/// Settings the pipeline and the API read.
+pub struct Settings {
+    pub policies: Vec<PathBuf>,
+    pub weights: compliance::Weights,
+    pub autofix: AutofixConfig,
+}
+
+/// One server: its store, clock, sources, notifier and executors.
+pub struct Server {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Settings,
+    pub sources: Vec<Arc<Built>>,
+    pub notifier: Arc<dyn Notifier>,
+    pub executors: autofix::Executors,
+    /// One scan at a time (so one per source).
+    scan_lock: tokio::sync::Mutex<()>,
+    autofix_lock: tokio::sync::Mutex<()>,
+    /// The last compiled policy set, keyed by a hash of its sources.
+    cache: std::sync::Mutex<Option<(u64, Arc<Loaded>)>>,
+}
+
+/// What a server is built from besides its configuration (tests inject a
+/// clock, a notifier sink and recording actions).
+#[derive(Default)]
+pub struct Parts {
+    pub clock: Option<Arc<dyn Clock>>,
+    pub notifier: Option<Arc<dyn Notifier>>,
+    pub actions: Vec<Arc<dyn Action>>,
+}
+
+impl Server {
+    /// Opens the store and builds the sources.
+    pub async fn build(config: &Config, parts: Parts) -> Result<Arc<Server>, String> {
+        let clock: Arc<dyn Clock> = parts.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let store = SqlStore::open(&config.store_url(), clock.now())
+            .await
+            .map_err(|e| format!("{e} ({})", config.store_url()))?;
+        let mut sources = Vec::new();
+        for t in &config.sources {
+            let b = sources::build(t)?;
+            if let Some(s) = &b.schedule {
+                Schedule::parse(s).map_err(|e| format!("source `{}`: schedule: {e}", b.name))?;
+            }
+            if sources.iter().any(|x: &Arc<Built>| x.name == b.name) {
+                return Err(format!("two sources are named `{}`", b.name));
+            }
+            sources.push(Arc::new(b));
+        }
+        let notifier: Arc<dyn Notifier> = match parts.notifier {
+            Some(n) => n,
+            None => match &config.notify {
+                NotifyConfig::Log => Arc::new(LogNotifier),
+                NotifyConfig::Smtp {
+                    host,
+                    port,
+                    from,
+                    insecure,
+                } => Arc::new(SmtpNotifier::new(host, *port, from, *insecure)?),
+            },
+        };
+        let mut executors = autofix::Executors::with_builtin();
+        for name in &config.autofix.executors {
+            executors.add(sources::executor(name)?);
+        }
+        for a in parts.actions {
+            executors.add(a);
+        }
+        Ok(Arc::new(Server {
+            store: Arc::new(store),
+            clock,
+            settings: Settings {
+                policies: config.policies.clone(),
+                weights: config.compliance.weights(),
+                autofix: config.autofix.clone(),
+            },
+            sources,
+            notifier,
+            executors,
+            scan_lock: tokio::sync::Mutex::new(()),
+            autofix_lock: tokio::sync::Mutex::new(()),
+            cache: std::sync::Mutex::new(None),
+        }))
+    }
+
+    /// The policy set compiled with the API-defined items (cached until a
+    /// policy file or an API item changes).
+    pub async fn load_program(&self) -> Result<Arc<Loaded>, String> {
+        let files = program::read_policy_files(&self.settings.policies)?;
+        let groups = self.store.api_groups().await.map_err(|e| e.to_string())?;
+        let exceptions = self
+            .store
+            .api_exceptions()
+            .await
+            .map_err(|e| e.to_string())?;
+        let api = program::api_source(&groups, &exceptions);
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        files.hash(&mut h);
+        api.hash(&mut h);
+        let key = h.finish();
+        if let Ok(c) = self.cache.lock()
+            && let Some((k, l)) = &*c
+            && *k == key
+        {
+            return Ok(l.clone());
+        }
+        let loaded =
+            tokio::task::spawn_blocking(move || program::load(&files, &groups, &exceptions))
+                .await
+                .map_err(|e| format!("compiling the policies stopped: {e}"))??;
+        if let Ok(mut c) = self.cache.lock() {
+            *c = Some((key, loaded.clone()));
+        }
+        Ok(loaded)
+    }
+
+    /// The policy set of the last scan (or a fresh load).
+    pub async fn current_program(&self) -> Result<Arc<Loaded>, String> {
+        if let Ok(c) = self.cache.lock()
+            && let Some((_, l)) = &*c
+        {
+            return Ok(l.clone());
+        }
+        self.load_program().await
+    }
+
+    pub fn source(&self, name: &str) -> Option<Arc<Built>> {
+        self.sources.iter().find(|s| s.name == name).cloned()
+    }
+
+    /// Scans one source now, then runs the auto-fixes that are due.
+    pub async fn scan(self: &Arc<Self>, source: &str, trigger: &str) -> Result<i64, String> {
+        let b = self
+            .source(source)
+            .ok_or_else(|| format!("no source named `{source}`"))?;
+        let id = scan::run(self, &b, trigger).await?;
+        if let Err(e) = autofix::run_due(self).await {
+            tracing::error!("auto-fix run failed: {e}");
+        }
+        Ok(id)
+    }
+
+    /// Scans every source in turn.
+    pub async fn scan_all(self: &Arc<Self>, trigger: &str) -> Vec<Result<i64, String>> {
+        let mut out = Vec::new();
+        for s in self.sources.clone() {
+            out.push(self.scan(&s.name, trigger).await);
+        }
+        out
+    }
+}
+
+/// Starts the schedulers (one per source, one for auto-fix) and serves
+/// the API until Ctrl-C.
+pub async fn serve(config: Config, parts: Parts) -> Result<(), String> {
+    let server = Server::build(&config, parts).await?;
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot listen on {}: {e} (is another server running? set `listen` in the configuration)",
+                config.listen
+            )
+        })?;
+    tracing::info!(
+        "pac server on http://{} (store {})",
+        config.listen,
+        config.store_url()
+    );
+    let default = Schedule::parse(&config.schedule)?;
+    for s in server.sources.clone() {
+        let schedule = match &s.schedule {
+            Some(x) => Schedule::parse(x)?,
+            None => default.clone(),
+        };
+        let srv = server.clone();
+        let at_start = config.scan_at_start;
+        tokio::spawn(async move {
+            if at_start && let Err(e) = srv.scan(&s.name, "start").await {
+                tracing::error!(source = %s.name, "scan failed: {e}");
+            }
+            loop {
+                let now = srv.clock.now();
+                let next = schedule.next_after(now);
+                tokio::time::sleep(std::time::Duration::from_secs((next - now).max(1) as u64))
+                    .await;
+                if let Err(e) = srv.scan(&s.name, "schedule").await {
+                    tracing::error!(source = %s.name, "scan failed: {e}");
+                }
+            }
+        });
+    }
+    if let Some(ps) = &config.policy_schedule {
+        // Re-evaluating the policies over fresh data: a scan of each source.
+        let schedule = Schedule::parse(ps)?;
+        let srv = server.clone();
+        tokio::spawn(async move {
+            loop {
+                let now = srv.clock.now();
+                let next = schedule.next_after(now);
+                tokio::time::sleep(std::time::Duration::from_secs((next - now).max(1) as u64))
+                    .await;
+                srv.scan_all("policy_schedule").await;
+            }
+        });
+    }
+    let tick = config::parse_duration(&config.autofix.tick)?.max(1) as u64;
+    let srv = server.clone();
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(std::time::Duration::from_secs(tick));
+        loop {
+            interval.tick().await;
+            if let Err(e) = autofix::run_due(&srv).await {
+                tracing::error!("auto-fix run failed: {e}");
+            }
+        }
+    });
+    axum::serve(listener, api::router(server))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| format!("server: {e}"))
+}
+
+/// `pacc serve [--config FILE]`: returns the process exit code.
+pub fn run_cli(
+    config: Option<&std::path::Path>,
+    listen: Option<&str>,
+    data_dir: Option<&std::path::Path>,
+) -> i32 {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+    let mut cfg = match config {
+        Some(p) => match Config::read(p) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        },
+        None => Config::embedded(),
+    };
+    if let Some(l) = listen {
+        cfg.listen = l.to_string();
+    }
+    if let Some(d) = data_dir {
+        cfg.data_dir = d.to_path_buf();
+        cfg.store = None;
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return 2;
+        }
+    };
+    match rt.block_on(serve(cfg, Parts::default())) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! Notifications to owners before an auto-fix runs: the [`Notifier`]
+//! interface, a log notifier and an SMTP one (lettre).
+
+use async_trait::async_trait;
+use lettre::message::Mailbox;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Notification {
+    pub to: Vec<String>,
+    pub subject: String,
+    pub body: String,
+}
+
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    /// `log`, `smtp`, … (recorded in the audit log).
+    fn kind(&self) -> &'static str;
+    async fn send(&self, n: &Notification) -> Result<(), String>;
+}
+
+/// Writes notifications to the server's log.
+#[derive(Debug, Default)]
+pub struct LogNotifier;
+
+#[async_trait]
+impl Notifier for LogNotifier {
+    fn kind(&self) -> &'static str {
+        "log"
+    }
+    async fn send(&self, n: &Notification) -> Result<(), String> {
+        tracing::info!(to = ?n.to, subject = %n.subject, "notification");
+        Ok(())
+    }
+}
+
+/// Sends mail through an SMTP relay.
+pub struct SmtpNotifier {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl SmtpNotifier {
+    /// `insecure`: plain SMTP without TLS (a local relay or a test sink).
+    pub fn new(host: &str, port: u16, from: &str, insecure: bool) -> Result<SmtpNotifier, String> {
+        let from: Mailbox = from
+            .parse()
+            .map_err(|e| format!("notify.from `{from}` is not a mail address: {e}"))?;
+        let transport = if insecure {
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+                .port(port)
+                .build()
+        } else {
+            AsyncSmtpTransport::<Tokio1Executor>::relay(host)
+                .map_err(|e| format!("SMTP relay `{host}`: {e}"))?
+                .port(port)
+                .build()
+        };
+        Ok(SmtpNotifier { transport, from })
+    }
+}
+
+#[async_trait]
+impl Notifier for SmtpNotifier {
+    fn kind(&self) -> &'static str {
+        "smtp"
+    }
+    async fn send(&self, n: &Notification) -> Result<(), String> {
+        let mut b = Message::builder()
+            .from(self.from.clone())
+            .subject(n.subject.clone());
+        let mut any = false;
+        for to in &n.to {
+            match to.parse::<Mailbox>() {
+                Ok(m) => {
+                    b = b.to(m);
+                    any = true;
+                }
+                Err(e) => tracing::warn!("not a mail address, skipped: {to}: {e}"),
+            }
+        }
+        if !any {
+            return Err(format!("no valid recipient among {:?}", n.to));
+        }
+        let msg = b
+            .body(n.body.clone())
+            .map_err(|e| format!("cannot build the message: {e}"))?;
+        self.transport
+            .send(msg)
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("SMTP: {e}"))
+    }
+}

@@ -1,0 +1,699 @@
+//! The scan pipeline: collect → validate → evaluate with the JIT →
+//! reconcile issues → roll up compliance → schedule auto-fixes, committed
+//! as one transaction.
+//!
+//! A scope the source could not read (an account, a region) is `unknown`:
+//! its resources keep their last known documents (so cross-resource rules
+//! still see them), their results count as unknown in the figures, and
+//! their issues, memberships and jobs are left exactly as they were.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use pac_compiler::Program;
+use pac_connectors::{CollectPlan, Event, Scope, SourceError};
+use pac_runtime::{Env, Frame, Inventory, Outcome};
+use pac_stdlib::Value;
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use crate::Server;
+use crate::compliance::{self, RuleCounts};
+use crate::program::Loaded;
+use crate::sources::Built;
+use crate::store::{
+    HistoryRow, IssueUpdate, NewIssue, NewJob, ResourceWrite, ScanBase, ScanCounts, ScanWrite,
+};
+
+/// `type|account|region|id`: a resource's identity across scans.
+pub fn resource_key(rtype: &str, account: &str, region: &str, id: &str) -> String {
+    format!("{rtype}|{account}|{region}|{id}")
+}
+
+/// (type, account, region) of a key.
+fn key_parts(key: &str) -> (&str, &str, &str) {
+    let mut it = key.splitn(4, '|');
+    (
+        it.next().unwrap_or(""),
+        it.next().unwrap_or(""),
+        it.next().unwrap_or(""),
+    )
+}
+
+fn in_scope(scope: &Scope, rtype: &str, account: &str, region: &str) -> bool {
+    scope.account.as_deref().is_none_or(|a| a == account)
+        && scope.region.as_deref().is_none_or(|r| r == region)
+        && scope
+            .resource_type
+            .as_deref()
+            .is_none_or(|t| t == rtype || rtype.split('.').nth(1) == Some(t))
+}
+
+/// A stable hash of a document's text (changes are found by comparing it).
+fn hash_text(s: &str) -> String {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    s.hash(&mut h);
+    format!("{:016x}", h.finish())
+}
+
+/// A Pac value as JSON (auto-fix arguments).
+pub fn value_json(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Missing => serde_json::Value::Null,
+        Value::Bool(b) => json!(b),
+        Value::Int(i) => json!(i),
+        Value::Float(f) => json!(f),
+        Value::Str(s) => json!(&**s),
+        Value::List(xs) => serde_json::Value::Array(xs.iter().map(value_json).collect()),
+        Value::Map(m) => serde_json::Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.to_string(), value_json(v)))
+                .collect(),
+        ),
+        other => json!(other.to_string()),
+    }
+}
+
+/// What a scan collected from its source.
+struct Collected {
+    docs: Vec<serde_json::Value>,
+    failed: Vec<SourceError>,
+}
+
+async fn collect(source: &Built) -> Result<Collected, SourceError> {
+    let (tx, mut rx) = mpsc::channel::<Event>(4096);
+    let plan = CollectPlan::everything();
+    let connector = &source.connector;
+    let run = connector.collect(&plan, tx);
+    let mut docs = Vec::new();
+    let mut failed = Vec::new();
+    let drain = async {
+        while let Some(e) = rx.recv().await {
+            match e {
+                Event::Document(d) => docs.push(d),
+                Event::Error(e) => failed.push(e),
+                Event::Complete(_) | Event::Progress { .. } => {}
+            }
+        }
+    };
+    let (res, ()) = tokio::join!(run, drain);
+    res?;
+    Ok(Collected { docs, failed })
+}
+
+/// Runs one scan of `source` and commits it; returns the scan id.
+pub async fn run(server: &Arc<Server>, source: &Built, trigger: &str) -> Result<i64, String> {
+    let _one_at_a_time = server.scan_lock.lock().await;
+    let store = &server.store;
+    let at = server.clock.now();
+    let scan_id = store
+        .begin_scan(&source.name, trigger, at)
+        .await
+        .map_err(|e| e.to_string())?;
+    match scan_inner(server, source, scan_id, at).await {
+        Ok(()) => Ok(scan_id),
+        Err(e) => {
+            tracing::error!(scan = scan_id, source = %source.name, "scan failed: {e}");
+            let _ = store.fail_scan(scan_id, server.clock.now(), &e).await;
+            Err(e)
+        }
+    }
+}
+
+async fn scan_inner(
+    server: &Arc<Server>,
+    source: &Built,
+    scan_id: i64,
+    at: i64,
+) -> Result<(), String> {
+    let store = &server.store;
+    let loaded = server.load_program().await?;
+    let collected = collect(source).await.map_err(|e| {
+        format!(
+            "source `{}` could not be collected at all: {}",
+            source.name, e.message
+        )
+    })?;
+    let base = store
+        .scan_base(&source.name)
+        .await
+        .map_err(|e| e.to_string())?;
+    let others = store
+        .documents(None, Some(&source.name))
+        .await
+        .map_err(|e| e.to_string())?;
+    let own_stored = if collected.failed.is_empty() {
+        Vec::new()
+    } else {
+        store
+            .documents(Some(&source.name), None)
+            .await
+            .map_err(|e| e.to_string())?
+    };
+    let weights = server.settings.weights.clone();
+    let name = source.name.clone();
+    let write = tokio::task::spawn_blocking(move || {
+        compute(
+            &loaded, &name, scan_id, at, collected, base, others, own_stored, &weights,
+        )
+    })
+    .await
+    .map_err(|e| format!("the scan's evaluation stopped: {e}"))?;
+    let new_jobs = write.new_jobs.len();
+    store.apply_scan(write).await.map_err(|e| e.to_string())?;
+    tracing::info!(scan = scan_id, source = %source.name, new_jobs, "scan committed");
+    Ok(())
+}
+
+/// Everything a scan writes, computed from what it collected and the
+/// stored state (no I/O: runs on a blocking thread).
+#[allow(clippy::too_many_arguments)]
+fn compute(
+    loaded: &Loaded,
+    source: &str,
+    scan_id: i64,
+    at: i64,
+    collected: Collected,
+    mut base: ScanBase,
+    others: Vec<(String, String, String)>,
+    own_stored: Vec<(String, String, String)>,
+    weights: &compliance::Weights,
+) -> ScanWrite {
+    let p: &Program = loaded.program();
+    let schemas = &p.schemas;
+
+    // Validate what was collected.
+    let mut texts: Vec<String> = Vec::with_capacity(collected.docs.len());
+    for d in &collected.docs {
+        texts.push(match d {
+            // A document the connector could not parse: its raw text, so
+            // that the reader reports the syntax error.
+            serde_json::Value::String(raw) => raw.replace(['\n', '\r'], " "),
+            other => other.to_string(),
+        });
+    }
+    let mut buf = String::with_capacity(texts.iter().map(|t| t.len() + 1).sum());
+    for t in &texts {
+        buf.push_str(t);
+        buf.push('\n');
+    }
+    let label = format!("source `{source}` document");
+    let (mut inv, mut ingest) = Inventory::read_str(schemas, &label, &buf);
+    drop(buf);
+    let fresh = inv.len();
+    let fresh_text: Vec<String> = inv
+        .resources
+        .iter()
+        .map(|r| {
+            texts
+                .get(r.line.wrapping_sub(1))
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect();
+    drop(texts);
+
+    let failed_scopes: Vec<Scope> = collected.failed.iter().map(|e| e.scope.clone()).collect();
+    let fresh_keys: HashSet<String> = inv
+        .resources
+        .iter()
+        .map(|r| resource_key(&r.type_name, &r.account, &r.region, &r.id))
+        .collect();
+    // Resources of failed scopes keep their last known documents.
+    let mut unknown_keys: HashSet<String> = HashSet::new();
+    let mut carried = String::new();
+    for (key, _, doc) in &own_stored {
+        let (t, a, r) = key_parts(key);
+        if !fresh_keys.contains(key) && failed_scopes.iter().any(|s| in_scope(s, t, a, r)) {
+            unknown_keys.insert(key.clone());
+            carried.push_str(doc);
+            carried.push('\n');
+        }
+    }
+    for (_, _, doc) in &others {
+        carried.push_str(doc);
+        carried.push('\n');
+    }
+    if !carried.is_empty() {
+        let (old, errs) = Inventory::read_str(schemas, "stored inventory", &carried);
+        ingest.extend(errs);
+        ingest.extend(inv.extend(old));
+    }
+    let keys: Vec<String> = inv
+        .resources
+        .iter()
+        .map(|r| resource_key(&r.type_name, &r.account, &r.region, &r.id))
+        .collect();
+    let unknown_idx: Vec<bool> = keys.iter().map(|k| unknown_keys.contains(k)).collect();
+
+    // Evaluate.
+    let env = Env::for_program(p, &inv, at);
+    let prepared = loaded.engine.prepare(&inv);
+    let report = pac_runtime::eval::evaluate_in_with(
+        p,
+        &env,
+        false,
+        Some(&prepared as &dyn pac_runtime::RuleEngine),
+    );
+
+    let mut w = ScanWrite {
+        scan_id,
+        source: source.to_string(),
+        at,
+        ..Default::default()
+    };
+
+    // Inventory changes of this source.
+    for (i, r) in inv.resources.iter().enumerate().take(fresh) {
+        let key = &keys[i];
+        let text = &fresh_text[i];
+        let hash = hash_text(text);
+        match base.resources.get(key) {
+            Some((h, s)) if *h == hash && s == source => w.seen.push(key.clone()),
+            _ => w.upserts.push(ResourceWrite {
+                key: key.clone(),
+                rtype: r.type_name.to_string(),
+                id: r.id.to_string(),
+                account: r.account.to_string(),
+                region: r.region.to_string(),
+                source: source.to_string(),
+                doc: text.clone(),
+                hash,
+            }),
+        }
+    }
+    w.seen_all = failed_scopes.is_empty();
+    for (key, (_, s)) in &base.resources {
+        if s == source && !fresh_keys.contains(key) && !unknown_keys.contains(key) {
+            w.removed.push(key.clone());
+        }
+    }
+    w.removed.sort();
+
+    // Reconcile issues.
+    let mut counts = ScanCounts {
+        resources: inv.len() as i64,
+        changed: w.upserts.len() as i64,
+        removed: w.removed.len() as i64,
+        results: report.results.len() as i64,
+        ..Default::default()
+    };
+    let mut visited: HashSet<(String, String)> = HashSet::new();
+    let mut next_issue = base.next_issue_id;
+    let mut next_job = base.next_job_id;
+    // Issues that became open in this scan: (issue id, rule, resource).
+    let mut opened_now: Vec<(i64, usize, usize)> = Vec::new();
+    let explain = |rule: usize, res: usize| -> Option<String> {
+        serde_json::to_string(&pac_runtime::explain::explain_rule(p, &env, rule, res)).ok()
+    };
+    for r in &report.results {
+        let rule = &p.rules[r.rule];
+        let key = &keys[r.resource];
+        if unknown_idx[r.resource] {
+            counts.unknown += 1;
+            visited.insert((rule.id.clone(), key.clone()));
+            continue;
+        }
+        let want: Option<(&str, Option<String>)> = match (&r.outcome, r.exempted_by) {
+            (Outcome::Error(_), _) => {
+                // Unknown: leave the issue as it is.
+                counts.unknown += 1;
+                visited.insert((rule.id.clone(), key.clone()));
+                continue;
+            }
+            (Outcome::Pass, _) => None,
+            (Outcome::Fail, None) => Some(("open", None)),
+            (Outcome::Fail, Some(x)) => Some(("exempted", Some(p.exceptions[x].name.clone()))),
+        };
+        let ik = (rule.id.clone(), key.clone());
+        let existing = base.issues.get(&ik).cloned();
+        visited.insert(ik.clone());
+        let message = r.message.clone().unwrap_or_default();
+        match (existing, want) {
+            (None, None) => {}
+            (None, Some((status, exception))) => {
+                let res = &inv.resources[r.resource];
+                let pol = p.policy_of(r.rule);
+                let id = next_issue;
+                next_issue += 1;
+                w.new_issues.push(NewIssue {
+                    id,
+                    rule: rule.id.clone(),
+                    policy: pol.name.clone(),
+                    rkey: key.clone(),
+                    rid: res.id.to_string(),
+                    rtype: res.type_name.to_string(),
+                    account: res.account.to_string(),
+                    region: res.region.to_string(),
+                    severity: pol.severity.name().to_string(),
+                    category: pol.category.clone(),
+                    status: status.to_string(),
+                    message: message.clone(),
+                    explanation: explain(r.rule, r.resource),
+                    exception: exception.clone(),
+                });
+                counts.opened += 1;
+                w.events.push((id, "opened".into(), message.clone()));
+                if let Some(x) = &exception {
+                    counts.exempted += 1;
+                    w.events
+                        .push((id, "exempted".into(), format!("by exception `{x}`")));
+                } else {
+                    opened_now.push((id, r.rule, r.resource));
+                }
+                base.issues.insert(
+                    ik,
+                    crate::store::IssueState {
+                        id,
+                        status: status.to_string(),
+                        message,
+                        exception,
+                    },
+                );
+            }
+            (Some(old), None) => {
+                if old.status != "closed" {
+                    close(&mut w, &mut counts, &base, old.id, "passed");
+                }
+            }
+            (Some(old), Some((status, exception))) => {
+                if old.status == "closed" {
+                    counts.reopened += 1;
+                    w.events.push((old.id, "reopened".into(), message.clone()));
+                    w.issue_updates.push(IssueUpdate {
+                        id: old.id,
+                        status: status.to_string(),
+                        message,
+                        exception: exception.clone(),
+                        reopened: true,
+                        explanation: explain(r.rule, r.resource),
+                        close_reason: None,
+                    });
+                    match &exception {
+                        Some(x) => {
+                            counts.exempted += 1;
+                            w.events.push((
+                                old.id,
+                                "exempted".into(),
+                                format!("by exception `{x}`"),
+                            ));
+                        }
+                        None => opened_now.push((old.id, r.rule, r.resource)),
+                    }
+                } else if old.status != status
+                    || old.exception != exception
+                    || old.message != message
+                {
+                    if old.exception != exception {
+                        match (&old.exception, &exception) {
+                            (_, Some(x)) => {
+                                counts.exempted += 1;
+                                w.events.push((
+                                    old.id,
+                                    "exempted".into(),
+                                    format!("by exception `{x}`"),
+                                ));
+                                if let Some(job) = base.waiting_jobs.get(&old.id) {
+                                    w.cancel_jobs
+                                        .push((*job, format!("the issue is exempted by `{x}`")));
+                                }
+                            }
+                            (Some(x), None) => {
+                                w.events.push((
+                                    old.id,
+                                    "unexempted".into(),
+                                    format!(
+                                        "exception `{x}` no longer applies (expired or removed)"
+                                    ),
+                                ));
+                                opened_now.push((old.id, r.rule, r.resource));
+                            }
+                            (None, None) => {}
+                        }
+                    }
+                    w.issue_updates.push(IssueUpdate {
+                        id: old.id,
+                        status: status.to_string(),
+                        message,
+                        exception,
+                        reopened: false,
+                        explanation: None,
+                        close_reason: None,
+                    });
+                }
+            }
+        }
+    }
+    // Issues no result touched: the resource is gone, the rule is gone, or
+    // the resource left the rule's scope.
+    let present: HashSet<&str> = keys.iter().map(String::as_str).collect();
+    let rules: HashSet<&str> = p.rules.iter().map(|r| r.id.as_str()).collect();
+    let mut untouched: Vec<(i64, &'static str)> = Vec::new();
+    for ((rule, key), st) in &base.issues {
+        if st.status == "closed" || visited.contains(&(rule.clone(), key.clone())) {
+            continue;
+        }
+        if unknown_keys.contains(key) {
+            continue;
+        }
+        let reason = if !rules.contains(rule.as_str()) {
+            "rule_removed"
+        } else if !present.contains(key.as_str()) {
+            "resource_removed"
+        } else {
+            "out_of_scope"
+        };
+        untouched.push((st.id, reason));
+    }
+    untouched.sort();
+    for (id, reason) in untouched {
+        close(&mut w, &mut counts, &base, id, reason);
+    }
+
+    // Auto-fix jobs for issues that became open.
+    for (issue, ri, res) in opened_now {
+        let rule = &p.rules[ri];
+        let Some(fix) = &rule.autofix else { continue };
+        let resource = &inv.resources[res];
+        let mut notify = Vec::new();
+        if let Some(expr) = &fix.notify {
+            let mut frame = Frame::new(rule.slots, resource.value.clone());
+            match pac_runtime::eval(expr, &mut frame, &env) {
+                Ok(Value::Str(s)) => notify.push(s.to_string()),
+                Ok(Value::List(xs)) => notify.extend(xs.iter().filter_map(|x| match x {
+                    Value::Str(s) => Some(s.to_string()),
+                    _ => None,
+                })),
+                _ => {}
+            }
+        }
+        let args: serde_json::Map<String, serde_json::Value> = fix
+            .args
+            .iter()
+            .map(|(k, v)| (k.clone(), value_json(v)))
+            .collect();
+        w.new_jobs.push(NewJob {
+            id: next_job,
+            issue_id: issue,
+            rule: rule.id.clone(),
+            policy: p.policy_of(ri).name.clone(),
+            rkey: keys[res].clone(),
+            action: fix.action.clone(),
+            args: serde_json::Value::Object(args),
+            notify,
+            due_at: at + fix.after,
+        });
+        next_job += 1;
+    }
+
+    // Group memberships (resources of failed scopes keep theirs).
+    let mut member_sets: Vec<Vec<bool>> = Vec::with_capacity(p.groups.len());
+    let group_names: HashSet<&str> = p.groups.iter().map(|g| g.name.as_str()).collect();
+    for (gi, g) in p.groups.iter().enumerate() {
+        let mut set = vec![false; inv.len()];
+        if let Some(m) = report.groups.get(gi) {
+            for &i in &m.members {
+                set[i] = true;
+            }
+        }
+        let old = base.members.remove(&g.name).unwrap_or_default();
+        for (i, k) in keys.iter().enumerate() {
+            if unknown_idx[i] {
+                continue;
+            }
+            match (set[i], old.contains(k)) {
+                (true, false) => w.member_adds.push((g.name.clone(), k.clone())),
+                (false, true) => w.member_removes.push((g.name.clone(), k.clone())),
+                _ => {}
+            }
+        }
+        for k in &old {
+            if !present.contains(k.as_str()) && !unknown_keys.contains(k) {
+                w.member_removes.push((g.name.clone(), k.clone()));
+            }
+        }
+        member_sets.push(set);
+    }
+    for (g, old) in base.members.drain() {
+        if !group_names.contains(g.as_str()) {
+            for k in old {
+                w.member_removes.push((g.clone(), k));
+            }
+        }
+    }
+
+    // Compliance: everything, then each group.
+    let day = crate::clock::day(at);
+    let mut scopes: Vec<(String, Option<&Vec<bool>>)> = vec![(String::new(), None)];
+    for (gi, g) in p.groups.iter().enumerate() {
+        scopes.push((g.name.clone(), Some(&member_sets[gi])));
+    }
+    for (gname, members) in scopes {
+        let mut per_rule: Vec<RuleCounts> = p
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(ri, r)| {
+                let pol = p.policy_of(ri);
+                RuleCounts {
+                    rule: r.id.clone(),
+                    policy: pol.name.clone(),
+                    severity: pol.severity.name().to_string(),
+                    category: pol.category.clone(),
+                    ..Default::default()
+                }
+            })
+            .collect();
+        // Per resource: (known under some tagging rule, open tagging failure).
+        let mut tag: HashMap<usize, bool> = HashMap::new();
+        for r in &report.results {
+            if members.is_some_and(|m| !m[r.resource]) {
+                continue;
+            }
+            let c = &mut per_rule[r.rule];
+            let unknown = unknown_idx[r.resource] || matches!(r.outcome, Outcome::Error(_));
+            if unknown {
+                c.unknown += 1;
+                continue;
+            }
+            c.assets += 1;
+            let open = r.is_open_failure();
+            if open {
+                c.open += 1;
+            } else if r.outcome == Outcome::Fail {
+                c.exempt += 1;
+            }
+            if c.category == "tagging" {
+                *tag.entry(r.resource).or_insert(false) |= open;
+            }
+        }
+        let taggable = tag.len() as u64;
+        let tagged = tag.values().filter(|o| !**o).count() as u64;
+        let roll = compliance::rollup(&per_rule, weights, (taggable, tagged));
+        for f in &roll.policies {
+            w.history.push(HistoryRow {
+                day: day.clone(),
+                group: gname.clone(),
+                policy: f.name.clone(),
+                compliance: f.compliance.map(|c| c as i64),
+                assets: f.assets as i64,
+                open: f.open as i64,
+                exempt: f.exempt as i64,
+                unknown: f.unknown as i64,
+            });
+        }
+        w.history.push(HistoryRow {
+            day: day.clone(),
+            group: gname.clone(),
+            policy: String::new(),
+            compliance: roll.overall.map(|c| c.floor() as i64),
+            assets: roll.coverage.known as i64,
+            open: roll.policies.iter().map(|f| f.open as i64).sum(),
+            exempt: roll.policies.iter().map(|f| f.exempt as i64).sum(),
+            unknown: roll.coverage.unknown as i64,
+        });
+        w.compliance.push((
+            gname,
+            serde_json::to_string(&roll).unwrap_or_else(|_| "{}".into()),
+        ));
+    }
+
+    // The scan record.
+    w.status = if failed_scopes.is_empty() {
+        "completed".into()
+    } else {
+        "partial".into()
+    };
+    let mut notes = Vec::new();
+    if let Some(pb) = &loaded.api_problem {
+        notes.push(pb.clone());
+    }
+    for warn in &report.warnings {
+        if warn.kind == pac_runtime::eval::WarningKind::ExpiredException {
+            notes.push(warn.message.clone());
+        }
+    }
+    if !failed_scopes.is_empty() {
+        notes.push(format!(
+            "{} scope(s) could not be collected; their resources, issues and memberships are unchanged and their results count as unknown",
+            failed_scopes.len()
+        ));
+    }
+    w.message = (!notes.is_empty()).then(|| notes.join("; "));
+    w.source_errors = serde_json::to_value(&collected.failed).unwrap_or_default();
+    w.ingest_error_count = ingest.len() as i64;
+    // The first thousand malformed documents are kept in the record.
+    w.ingest_errors = serde_json::Value::Array(
+        ingest
+            .iter()
+            .take(1000)
+            .map(|e| {
+                let mut v = serde_json::to_value(e).unwrap_or_default();
+                v["text"] = json!(e.to_string());
+                v
+            })
+            .collect(),
+    );
+    w.counts = counts;
+    w
+}
+
+fn close(w: &mut ScanWrite, counts: &mut ScanCounts, base: &ScanBase, id: i64, reason: &str) {
+    counts.closed += 1;
+    w.events.push((id, "closed".into(), reason.to_string()));
+    w.issue_updates.push(IssueUpdate {
+        id,
+        status: "closed".into(),
+        message: String::new(),
+        exception: None,
+        reopened: false,
+        explanation: None,
+        close_reason: Some(reason.to_string()),
+    });
+    if let Some(job) = base.waiting_jobs.get(&id) {
+        w.cancel_jobs.push((
+            *job,
+            format!("the issue closed ({reason}) before the fix was due"),
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_match_by_account_region_and_type_or_service() {
+        let s = Scope {
+            account: Some("1".into()),
+            region: None,
+            resource_type: Some("s3".into()),
+        };
+        assert!(in_scope(&s, "aws.s3.bucket", "1", "us-east-1"));
+        assert!(!in_scope(&s, "aws.ec2.instance", "1", "us-east-1"));
+        assert!(!in_scope(&s, "aws.s3.bucket", "2", "us-east-1"));
+        assert!(in_scope(&Scope::default(), "x", "y", "z"));
+        assert_eq!(key_parts("a.b|1|r|i|d"), ("a.b", "1", "r"));
+    }
+}

@@ -1,0 +1,268 @@
+//! Building the configured sources. ALL source construction lives here, so
+//! that when the connectors crate's own implementations (AWS, files,
+//! commands, HTTP) and their `[[source]]` configuration type are merged,
+//! swapping them in is a change to [`build`] alone: the scan pipeline only
+//! sees `Box<dyn Connector>`.
+//!
+//! Until then this module implements the one source the embedded default
+//! needs: inventory files (JSON array or NDJSON), each optionally tagged
+//! with the account it covers, so that an unreadable file fails only that
+//! account's scope.
+
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use pac_connectors::{CollectPlan, Connector, Event, Scope, SourceError};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+/// A configured source.
+pub struct Built {
+    pub name: String,
+    /// Its own schedule, if it names one.
+    pub schedule: Option<String>,
+    pub connector: Box<dyn Connector>,
+}
+
+/// Builds a source from its `[[source]]` table.
+pub fn build(table: &toml::Table) -> Result<Built, String> {
+    let name = table
+        .get("name")
+        .and_then(|v| v.as_str())
+        .ok_or("a [[source]] needs `name = \"...\"`")?
+        .to_string();
+    let kind = table
+        .get("kind")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| format!("source `{name}`: needs `kind` (this build knows `inventory`)"))?;
+    let schedule = table
+        .get("schedule")
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    match kind {
+        "inventory" => {
+            let mut files = Vec::new();
+            if let Some(paths) = table.get("paths") {
+                let arr = paths
+                    .as_array()
+                    .ok_or_else(|| format!("source `{name}`: `paths` must be a list of files"))?;
+                for p in arr {
+                    let p = p.as_str().ok_or_else(|| {
+                        format!("source `{name}`: `paths` must be a list of strings")
+                    })?;
+                    files.push(InventoryFile {
+                        path: PathBuf::from(p),
+                        account: None,
+                    });
+                }
+            }
+            if let Some(list) = table.get("file").and_then(|v| v.as_array()) {
+                for f in list {
+                    let path = f.get("path").and_then(|v| v.as_str()).ok_or_else(|| {
+                        format!("source `{name}`: each [[source.file]] needs `path`")
+                    })?;
+                    files.push(InventoryFile {
+                        path: PathBuf::from(path),
+                        account: f
+                            .get("account")
+                            .and_then(|v| v.as_str())
+                            .map(str::to_string),
+                    });
+                }
+            }
+            if files.is_empty() {
+                return Err(format!(
+                    "source `{name}`: an inventory source needs `paths = [\"file.json\"]` or [[source.file]] entries"
+                ));
+            }
+            for key in table.keys() {
+                if !["name", "kind", "schedule", "paths", "file"].contains(&key.as_str()) {
+                    return Err(format!("source `{name}`: unknown key `{key}`"));
+                }
+            }
+            Ok(Built {
+                name: name.clone(),
+                schedule,
+                connector: Box::new(InventoryFiles { name, files }),
+            })
+        }
+        other => Err(format!(
+            "source `{name}`: unknown kind `{other}` (this build knows `inventory`; AWS, command and HTTP sources come with the connectors crate)"
+        )),
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct InventoryFile {
+    pub path: PathBuf,
+    /// The account the file covers: its failure fails only that scope.
+    pub account: Option<String>,
+}
+
+/// Inventory files as a connector. Documents are sent unvalidated (the
+/// scan validates them with the runtime's reader); a line that is not JSON
+/// is sent as its raw text in a JSON string so that the reader reports it
+/// with its syntax error, like any other malformed document.
+pub struct InventoryFiles {
+    pub name: String,
+    pub files: Vec<InventoryFile>,
+}
+
+#[async_trait]
+impl Connector for InventoryFiles {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn collect(
+        &self,
+        plan: &CollectPlan,
+        out: mpsc::Sender<Event>,
+    ) -> Result<(), SourceError> {
+        for f in &self.files {
+            let scope = Scope {
+                account: f.account.clone(),
+                region: None,
+                resource_type: None,
+            };
+            let text = match tokio::fs::read_to_string(&f.path).await {
+                Ok(t) => t,
+                Err(e) => {
+                    let err = SourceError {
+                        source_name: self.name.clone(),
+                        scope,
+                        message: format!(
+                            "{}: cannot read the inventory file: {e}; its resources keep their last known state",
+                            f.path.display()
+                        ),
+                    };
+                    if out.send(Event::Error(err)).await.is_err() {
+                        return Ok(());
+                    }
+                    continue;
+                }
+            };
+            let docs = match split(&text) {
+                Ok(d) => d,
+                Err(e) => {
+                    let err = SourceError {
+                        source_name: self.name.clone(),
+                        scope,
+                        message: format!("{}: {e}", f.path.display()),
+                    };
+                    if out.send(Event::Error(err)).await.is_err() {
+                        return Ok(());
+                    }
+                    continue;
+                }
+            };
+            let total = docs.len() as u64;
+            for doc in docs {
+                let wanted = match &doc {
+                    Value::Object(m) => m
+                        .get("type")
+                        .and_then(|t| t.as_str())
+                        .is_none_or(|t| plan.wants_type(t)),
+                    _ => true,
+                };
+                if wanted && out.send(Event::Document(doc)).await.is_err() {
+                    return Ok(());
+                }
+            }
+            let _ = out
+                .send(Event::Progress {
+                    source_name: self.name.clone(),
+                    done: total,
+                    total: Some(total),
+                    what: f.path.display().to_string(),
+                })
+                .await;
+            if out.send(Event::Complete(scope)).await.is_err() {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Splits a JSON array or NDJSON text into documents.
+fn split(text: &str) -> Result<Vec<Value>, String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.trim_start().starts_with('[') {
+        return serde_json::from_str::<Vec<Value>>(text)
+            .map_err(|e| format!("not a JSON array of documents (line {}): {e}", e.line()));
+    }
+    Ok(text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| Value::String(l.to_string())))
+        .collect())
+}
+
+/// Builds a named auto-fix executor (`[autofix] executors = ["aws"]`).
+/// The AWS executor comes with the connectors crate; wiring it is one arm
+/// here.
+pub fn executor(name: &str) -> Result<std::sync::Arc<dyn pac_connectors::Action>, String> {
+    Err(format!(
+        "unknown auto-fix executor `{name}` (this build has only the built-in `notify_only`; the `aws` executor comes with the AWS connector)"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_kinds_and_keys_are_errors_that_say_what_to_do() {
+        let t: toml::Table = toml::from_str("name = \"a\"\nkind = \"ftp\"").unwrap();
+        assert!(build(&t).err().unwrap().contains("unknown kind `ftp`"));
+        let t: toml::Table = toml::from_str("name = \"a\"\nkind = \"inventory\"").unwrap();
+        assert!(build(&t).err().unwrap().contains("needs `paths"));
+        let t: toml::Table =
+            toml::from_str("name = \"a\"\nkind = \"inventory\"\npaths=[\"x\"]\nbogus=1").unwrap();
+        assert!(build(&t).err().unwrap().contains("unknown key `bogus`"));
+    }
+
+    #[test]
+    fn ndjson_lines_that_are_not_json_are_kept_as_raw_text() {
+        let docs = split("{\"a\":1}\n{oops\n\n[1]").unwrap();
+        assert_eq!(docs.len(), 3);
+        assert_eq!(docs[1], Value::String("{oops".into()));
+    }
+
+    #[tokio::test]
+    async fn a_missing_file_fails_only_its_scope() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("a.ndjson");
+        std::fs::write(&good, "{\"type\":\"x\",\"id\":\"1\"}\n").unwrap();
+        let c = InventoryFiles {
+            name: "s".into(),
+            files: vec![
+                InventoryFile {
+                    path: good,
+                    account: Some("1".into()),
+                },
+                InventoryFile {
+                    path: dir.path().join("missing.ndjson"),
+                    account: Some("2".into()),
+                },
+            ],
+        };
+        let (tx, mut rx) = mpsc::channel(16);
+        c.collect(&CollectPlan::everything(), tx).await.unwrap();
+        let mut complete = Vec::new();
+        let mut errors = Vec::new();
+        let mut docs = 0;
+        while let Some(e) = rx.recv().await {
+            match e {
+                Event::Document(_) => docs += 1,
+                Event::Complete(s) => complete.push(s.account),
+                Event::Error(e) => errors.push(e.scope.account),
+                Event::Progress { .. } => {}
+            }
+        }
+        assert_eq!(docs, 1);
+        assert_eq!(complete, vec![Some("1".to_string())]);
+        assert_eq!(errors, vec![Some("2".to_string())]);
+    }
+}

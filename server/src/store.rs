@@ -1,0 +1,1405 @@
+//! The store: current inventory, scans, issues and their events,
+//! exceptions and asset groups defined through the API, auto-fix jobs and
+//! their audit log, compliance roll-ups and daily history.
+//!
+//! [`Store`] is the interface; [`SqlStore`] implements it on SQLite through
+//! sqlx. The SQL is portable (no SQLite-only functions, `$N` parameters,
+//! `ON CONFLICT` upserts, ids assigned by the application), so a
+//! PostgreSQL store is the same code over a `PgPool` with its own
+//! migration file. Every scan's writes are one transaction
+//! ([`Store::apply_scan`]): a crash mid-scan leaves the previous state.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+#[derive(Debug, thiserror::Error)]
+#[error("store: {0}")]
+pub struct StoreError(pub String);
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+
+// ---------------------------------------------------------------------------
+// Rows
+// ---------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ScanRow {
+    pub id: i64,
+    pub source: String,
+    pub trigger: String,
+    pub status: String,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    pub resources: i64,
+    pub changed: i64,
+    pub removed: i64,
+    pub results: i64,
+    pub opened: i64,
+    pub closed: i64,
+    pub reopened: i64,
+    pub exempted: i64,
+    pub unknown: i64,
+    pub source_errors: Value,
+    pub ingest_errors: Value,
+    pub ingest_error_count: i64,
+    pub message: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct IssueRow {
+    pub id: i64,
+    pub rule: String,
+    pub policy: String,
+    pub resource_key: String,
+    pub resource_id: String,
+    pub resource_type: String,
+    pub account: String,
+    pub region: String,
+    pub severity: String,
+    pub category: String,
+    pub status: String,
+    pub message: String,
+    pub explanation: Option<Value>,
+    pub exception: Option<String>,
+    pub first_seen: i64,
+    pub last_opened: i64,
+    pub closed_at: Option<i64>,
+    pub close_reason: Option<String>,
+    pub times_opened: i64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct IssueEvent {
+    pub issue_id: i64,
+    pub scan_id: Option<i64>,
+    pub at: i64,
+    pub kind: String,
+    pub detail: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ResourceRow {
+    pub key: String,
+    #[serde(rename = "type")]
+    pub rtype: String,
+    pub id: String,
+    pub account: String,
+    pub region: String,
+    pub source: String,
+    pub document: Value,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub changed_at: i64,
+    pub deleted_at: Option<i64>,
+}
+
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq)]
+pub struct ExceptionRow {
+    pub name: String,
+    pub targets: Vec<String>,
+    pub resources: Vec<String>,
+    pub condition: Option<String>,
+    pub expires: String,
+    pub reason: String,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq)]
+pub struct GroupMemberSpec {
+    #[serde(rename = "type")]
+    pub rtype: String,
+    #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq)]
+pub struct GroupRow {
+    pub name: String,
+    pub title: Option<String>,
+    pub members: Vec<GroupMemberSpec>,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct JobRow {
+    pub id: i64,
+    pub issue_id: i64,
+    pub rule: String,
+    pub policy: String,
+    pub resource_key: String,
+    pub action: String,
+    pub args: Value,
+    pub notify: Vec<String>,
+    pub status: String,
+    pub created_at: i64,
+    pub due_at: i64,
+    pub notified_at: Option<i64>,
+    pub ran_at: Option<i64>,
+    pub result: Option<Value>,
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: i64,
+    pub job_id: Option<i64>,
+    pub kind: String,
+    pub detail: Value,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct HistoryRow {
+    pub day: String,
+    pub group: String,
+    pub policy: String,
+    pub compliance: Option<i64>,
+    pub assets: i64,
+    pub open: i64,
+    pub exempt: i64,
+    pub unknown: i64,
+}
+
+// ---------------------------------------------------------------------------
+// What a scan reads and writes
+// ---------------------------------------------------------------------------
+
+/// The state a scan reconciles against.
+#[derive(Default)]
+pub struct ScanBase {
+    /// rkey → (hash, source) of every current (not deleted) resource.
+    pub resources: HashMap<String, (String, String)>,
+    /// Every issue ever opened: (rule, rkey) → state.
+    pub issues: HashMap<(String, String), IssueState>,
+    /// Current memberships: group → rkeys.
+    pub members: HashMap<String, std::collections::HashSet<String>>,
+    /// issue id → waiting job id.
+    pub waiting_jobs: HashMap<i64, i64>,
+    pub next_issue_id: i64,
+    pub next_job_id: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct IssueState {
+    pub id: i64,
+    pub status: String,
+    pub message: String,
+    pub exception: Option<String>,
+}
+
+pub struct ResourceWrite {
+    pub key: String,
+    pub rtype: String,
+    pub id: String,
+    pub account: String,
+    pub region: String,
+    pub source: String,
+    pub doc: String,
+    pub hash: String,
+}
+
+pub struct NewIssue {
+    pub id: i64,
+    pub rule: String,
+    pub policy: String,
+    pub rkey: String,
+    pub rid: String,
+    pub rtype: String,
+    pub account: String,
+    pub region: String,
+    pub severity: String,
+    pub category: String,
+    pub status: String,
+    pub message: String,
+    pub explanation: Option<String>,
+    pub exception: Option<String>,
+}
+
+/// A change to an existing issue.
+pub struct IssueUpdate {
+    pub id: i64,
+    pub status: String,
+    pub message: String,
+    pub exception: Option<String>,
+    /// Set when it is reopened (explanation refreshed).
+    pub reopened: bool,
+    pub explanation: Option<String>,
+    pub close_reason: Option<String>,
+}
+
+pub struct NewJob {
+    pub id: i64,
+    pub issue_id: i64,
+    pub rule: String,
+    pub policy: String,
+    pub rkey: String,
+    pub action: String,
+    pub args: Value,
+    pub notify: Vec<String>,
+    pub due_at: i64,
+}
+
+#[derive(Default)]
+pub struct ScanWrite {
+    pub scan_id: i64,
+    pub source: String,
+    pub at: i64,
+    pub status: String,
+    pub message: Option<String>,
+    pub counts: ScanCounts,
+    pub source_errors: Value,
+    pub ingest_errors: Value,
+    pub ingest_error_count: i64,
+    pub upserts: Vec<ResourceWrite>,
+    /// Resources of this source seen unchanged (their last_seen moves).
+    pub seen: Vec<String>,
+    /// True when every resource of the source was seen: one statement
+    /// moves last_seen instead of one per resource.
+    pub seen_all: bool,
+    pub removed: Vec<String>,
+    pub new_issues: Vec<NewIssue>,
+    pub issue_updates: Vec<IssueUpdate>,
+    pub events: Vec<(i64, String, String)>,
+    pub member_adds: Vec<(String, String)>,
+    pub member_removes: Vec<(String, String)>,
+    pub new_jobs: Vec<NewJob>,
+    /// Waiting jobs whose issue closed or became exempt: (job, reason).
+    pub cancel_jobs: Vec<(i64, String)>,
+    /// group → roll-up JSON.
+    pub compliance: Vec<(String, String)>,
+    pub history: Vec<HistoryRow>,
+}
+
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct ScanCounts {
+    pub resources: i64,
+    pub changed: i64,
+    pub removed: i64,
+    pub results: i64,
+    pub opened: i64,
+    pub closed: i64,
+    pub reopened: i64,
+    pub exempted: i64,
+    pub unknown: i64,
+}
+
+/// Filters of the issue list.
+#[derive(Clone, Debug, Default)]
+pub struct IssueFilter {
+    pub policy: Option<String>,
+    pub status: Option<String>,
+    pub severity: Option<String>,
+    pub group: Option<String>,
+    pub resource_key: Option<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ResourceFilter {
+    pub rtype: Option<String>,
+    pub group: Option<String>,
+    /// Substring of the id, account or region.
+    pub q: Option<String>,
+}
+
+/// The store interface the pipeline and the API use.
+#[async_trait]
+pub trait Store: Send + Sync {
+    async fn begin_scan(&self, source: &str, trigger: &str, at: i64) -> Result<i64>;
+    async fn fail_scan(&self, id: i64, at: i64, message: &str) -> Result<()>;
+    async fn scan_base(&self, source: &str) -> Result<ScanBase>;
+    /// Documents of current resources, optionally of one source only or of
+    /// every source but one: (rkey, source, doc).
+    async fn documents(
+        &self,
+        only: Option<&str>,
+        except: Option<&str>,
+    ) -> Result<Vec<(String, String, String)>>;
+    async fn apply_scan(&self, w: ScanWrite) -> Result<()>;
+
+    async fn scan(&self, id: i64) -> Result<Option<ScanRow>>;
+    async fn scans(&self, limit: i64, offset: i64) -> Result<(Vec<ScanRow>, i64)>;
+    async fn compliance(&self, group: &str) -> Result<Option<(i64, i64, Value)>>;
+    async fn history(&self, group: &str, policy: &str) -> Result<Vec<HistoryRow>>;
+    async fn issues(
+        &self,
+        f: &IssueFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<IssueRow>, i64)>;
+    async fn issue(&self, id: i64) -> Result<Option<IssueRow>>;
+    async fn issue_events(&self, id: i64) -> Result<Vec<IssueEvent>>;
+    async fn resources(
+        &self,
+        f: &ResourceFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<ResourceRow>, i64)>;
+    /// By key, or by id (the first match).
+    async fn resource(&self, id_or_key: &str) -> Result<Option<ResourceRow>>;
+    async fn resource_groups(&self, rkey: &str) -> Result<Vec<String>>;
+    async fn group_names_with_members(&self) -> Result<Vec<(String, i64)>>;
+
+    async fn api_groups(&self) -> Result<Vec<GroupRow>>;
+    async fn put_group(&self, g: &GroupRow) -> Result<bool>;
+    async fn api_exceptions(&self) -> Result<Vec<ExceptionRow>>;
+    async fn put_exception(&self, x: &ExceptionRow) -> Result<bool>;
+    async fn delete_exception(&self, name: &str, at: i64) -> Result<bool>;
+
+    async fn jobs(
+        &self,
+        status: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<JobRow>, i64)>;
+    async fn jobs_of_issue(&self, issue: i64) -> Result<Vec<JobRow>>;
+    async fn job(&self, id: i64) -> Result<Option<JobRow>>;
+    async fn due_jobs(&self, now: i64) -> Result<Vec<JobRow>>;
+    async fn unnotified_jobs(&self) -> Result<Vec<JobRow>>;
+    async fn finish_job(
+        &self,
+        id: i64,
+        status: &str,
+        at: i64,
+        result: Option<&Value>,
+        reason: Option<&str>,
+        audit: &[(String, Value)],
+    ) -> Result<bool>;
+    /// Moves a waiting job to `running`; false when someone else has.
+    async fn claim_job(&self, id: i64, at: i64) -> Result<bool>;
+    async fn mark_notified(&self, id: i64, at: i64, audit: &Value) -> Result<()>;
+    async fn audit(&self, job: Option<i64>) -> Result<Vec<AuditRow>>;
+    /// Consistency problems: the database's own check, then references
+    /// between tables (an empty list when all is well).
+    async fn check(&self) -> Result<Vec<String>>;
+}
+
+/// The SQLite store.
+#[derive(Clone)]
+pub struct SqlStore {
+    pool: SqlitePool,
+}
+
+fn opt_json(s: Option<String>) -> Option<Value> {
+    s.and_then(|t| serde_json::from_str(&t).ok())
+}
+
+fn json_or_null(s: &str) -> Value {
+    serde_json::from_str(s).unwrap_or(Value::Null)
+}
+
+impl SqlStore {
+    /// Opens (creating) the store at `url` (`sqlite://path`), migrates it,
+    /// and marks scans a crash left `running` as `interrupted`.
+    pub async fn open(url: &str, at: i64) -> Result<SqlStore> {
+        if let Some(path) = url.strip_prefix("sqlite://")
+            && let Some(dir) = std::path::Path::new(path).parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError(format!(
+                    "cannot create the data directory {}: {e}",
+                    dir.display()
+                ))
+            })?;
+        }
+        let opts = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(std::time::Duration::from_secs(30));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(opts)
+            .await?;
+        let store = SqlStore { pool };
+        store.migrate().await?;
+        sqlx::query(
+            "UPDATE scans SET status = 'interrupted', finished_at = $1, message = 'the server stopped during this scan; nothing of it was committed' WHERE status = 'running'",
+        )
+        .bind(at)
+        .execute(&store.pool)
+        .await?;
+        // At most once: an action a crash interrupted is not run again.
+        sqlx::query(
+            "UPDATE autofix_jobs SET status = 'failed', reason = 'the server stopped while the action ran; it is not run again (at most once): check the resource by hand' WHERE status = 'running'",
+        )
+        .execute(&store.pool)
+        .await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .execute(&self.pool)
+        .await?;
+        for (version, sql) in MIGRATIONS {
+            let done: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+                    .bind(version)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            if done.is_some() {
+                continue;
+            }
+            let mut tx = self.pool.begin().await?;
+            sqlx::raw_sql(*sql).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+                .bind(version)
+                .bind(0i64)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+fn scan_row(r: &sqlx::sqlite::SqliteRow) -> ScanRow {
+    ScanRow {
+        id: r.get("id"),
+        source: r.get("source"),
+        trigger: r.get("trigger_kind"),
+        status: r.get("status"),
+        started_at: r.get("started_at"),
+        finished_at: r.get("finished_at"),
+        resources: r.get("resources"),
+        changed: r.get("changed"),
+        removed: r.get("removed"),
+        results: r.get("results"),
+        opened: r.get("opened"),
+        closed: r.get("closed"),
+        reopened: r.get("reopened"),
+        exempted: r.get("exempted"),
+        unknown: r.get("unknown"),
+        source_errors: json_or_null(r.get::<String, _>("source_errors").as_str()),
+        ingest_errors: json_or_null(r.get::<String, _>("ingest_errors").as_str()),
+        ingest_error_count: r.get("ingest_error_count"),
+        message: r.get("message"),
+    }
+}
+
+fn issue_row(r: &sqlx::sqlite::SqliteRow) -> IssueRow {
+    IssueRow {
+        id: r.get("id"),
+        rule: r.get("rule"),
+        policy: r.get("policy"),
+        resource_key: r.get("rkey"),
+        resource_id: r.get("rid"),
+        resource_type: r.get("rtype"),
+        account: r.get("account"),
+        region: r.get("region"),
+        severity: r.get("severity"),
+        category: r.get("category"),
+        status: r.get("status"),
+        message: r.get("message"),
+        explanation: opt_json(r.get("explanation")),
+        exception: r.get("exception"),
+        first_seen: r.get("first_seen"),
+        last_opened: r.get("last_opened"),
+        closed_at: r.get("closed_at"),
+        close_reason: r.get("close_reason"),
+        times_opened: r.get("times_opened"),
+    }
+}
+
+fn resource_row(r: &sqlx::sqlite::SqliteRow) -> ResourceRow {
+    ResourceRow {
+        key: r.get("rkey"),
+        rtype: r.get("rtype"),
+        id: r.get("rid"),
+        account: r.get("account"),
+        region: r.get("region"),
+        source: r.get("source"),
+        document: json_or_null(r.get::<String, _>("doc").as_str()),
+        first_seen: r.get("first_seen"),
+        last_seen: r.get("last_seen"),
+        changed_at: r.get("changed_at"),
+        deleted_at: r.get("deleted_at"),
+    }
+}
+
+fn job_row(r: &sqlx::sqlite::SqliteRow) -> JobRow {
+    JobRow {
+        id: r.get("id"),
+        issue_id: r.get("issue_id"),
+        rule: r.get("rule"),
+        policy: r.get("policy"),
+        resource_key: r.get("rkey"),
+        action: r.get("action"),
+        args: json_or_null(r.get::<String, _>("args").as_str()),
+        notify: serde_json::from_str(r.get::<String, _>("notify").as_str()).unwrap_or_default(),
+        status: r.get("status"),
+        created_at: r.get("created_at"),
+        due_at: r.get("due_at"),
+        notified_at: r.get("notified_at"),
+        ran_at: r.get("ran_at"),
+        result: opt_json(r.get("result")),
+        reason: r.get("reason"),
+    }
+}
+
+/// Lists leave the explanation out (it is in the issue's own answer).
+const ISSUE_LIST_COLUMNS: &str = "id, rule, policy, rkey, rid, rtype, account, region, severity, category, status, message, NULL AS explanation, exception, first_seen, last_opened, closed_at, close_reason, times_opened";
+const ISSUE_FILTER: &str = "($1 IS NULL OR policy = $1) AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR severity = $3) AND ($4 IS NULL OR rkey IN (SELECT rkey FROM group_members WHERE grp = $4)) AND ($5 IS NULL OR rkey = $5)";
+const RESOURCE_FILTER: &str = "deleted_at IS NULL AND ($1 IS NULL OR rtype = $1) AND ($2 IS NULL OR rkey IN (SELECT rkey FROM group_members WHERE grp = $2)) AND ($3 IS NULL OR rid LIKE $3 OR account LIKE $3 OR region LIKE $3)";
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn begin_scan(&self, source: &str, trigger: &str, at: i64) -> Result<i64> {
+        let mut tx = self.pool.begin().await?;
+        let id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM scans")
+            .fetch_one(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO scans (id, source, trigger_kind, status, started_at) VALUES ($1, $2, $3, 'running', $4)",
+        )
+        .bind(id)
+        .bind(source)
+        .bind(trigger)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn fail_scan(&self, id: i64, at: i64, message: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE scans SET status = 'failed', finished_at = $2, message = $3 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(at)
+        .bind(message)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn scan_base(&self, source: &str) -> Result<ScanBase> {
+        let mut base = ScanBase::default();
+        let rows = sqlx::query("SELECT rkey, hash, source FROM resources WHERE deleted_at IS NULL")
+            .fetch_all(&self.pool)
+            .await?;
+        for r in rows {
+            base.resources
+                .insert(r.get("rkey"), (r.get("hash"), r.get("source")));
+        }
+        let _ = source;
+        let rows = sqlx::query("SELECT id, rule, rkey, status, message, exception FROM issues")
+            .fetch_all(&self.pool)
+            .await?;
+        for r in rows {
+            base.issues.insert(
+                (r.get("rule"), r.get("rkey")),
+                IssueState {
+                    id: r.get("id"),
+                    status: r.get("status"),
+                    message: r.get("message"),
+                    exception: r.get("exception"),
+                },
+            );
+        }
+        let rows = sqlx::query("SELECT grp, rkey FROM group_members")
+            .fetch_all(&self.pool)
+            .await?;
+        for r in rows {
+            base.members
+                .entry(r.get("grp"))
+                .or_default()
+                .insert(r.get("rkey"));
+        }
+        let rows = sqlx::query("SELECT id, issue_id FROM autofix_jobs WHERE status = 'waiting'")
+            .fetch_all(&self.pool)
+            .await?;
+        for r in rows {
+            base.waiting_jobs.insert(r.get("issue_id"), r.get("id"));
+        }
+        base.next_issue_id = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM issues")
+            .fetch_one(&self.pool)
+            .await?;
+        base.next_job_id = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM autofix_jobs")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(base)
+    }
+
+    async fn documents(
+        &self,
+        only: Option<&str>,
+        except: Option<&str>,
+    ) -> Result<Vec<(String, String, String)>> {
+        let rows = sqlx::query(
+            "SELECT rkey, source, doc FROM resources WHERE deleted_at IS NULL AND ($1 IS NULL OR source = $1) AND ($2 IS NULL OR source <> $2) ORDER BY rkey",
+        )
+        .bind(only)
+        .bind(except)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get("rkey"), r.get("source"), r.get("doc")))
+            .collect())
+    }
+
+    async fn apply_scan(&self, w: ScanWrite) -> Result<()> {
+        let at = w.at;
+        let mut tx = self.pool.begin().await?;
+        for r in &w.upserts {
+            sqlx::query(
+                "INSERT INTO resources (rkey, rtype, rid, account, region, source, doc, hash, first_seen, last_seen, changed_at, deleted_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9, NULL)
+                 ON CONFLICT (rkey) DO UPDATE SET source = excluded.source, doc = excluded.doc, hash = excluded.hash,
+                   last_seen = excluded.last_seen, changed_at = excluded.changed_at, deleted_at = NULL",
+            )
+            .bind(&r.key)
+            .bind(&r.rtype)
+            .bind(&r.id)
+            .bind(&r.account)
+            .bind(&r.region)
+            .bind(&r.source)
+            .bind(&r.doc)
+            .bind(&r.hash)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if w.seen_all {
+            sqlx::query(
+                "UPDATE resources SET last_seen = $1 WHERE source = $2 AND deleted_at IS NULL",
+            )
+            .bind(at)
+            .bind(&w.source)
+            .execute(&mut *tx)
+            .await?;
+        } else {
+            for k in &w.seen {
+                sqlx::query("UPDATE resources SET last_seen = $1 WHERE rkey = $2")
+                    .bind(at)
+                    .bind(k)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        for k in &w.removed {
+            sqlx::query("UPDATE resources SET deleted_at = $1 WHERE rkey = $2")
+                .bind(at)
+                .bind(k)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for i in &w.new_issues {
+            sqlx::query(
+                "INSERT INTO issues (id, rule, policy, rkey, rid, rtype, account, region, severity, category, status, message, explanation, exception, first_seen, last_opened, times_opened)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, 1)",
+            )
+            .bind(i.id)
+            .bind(&i.rule)
+            .bind(&i.policy)
+            .bind(&i.rkey)
+            .bind(&i.rid)
+            .bind(&i.rtype)
+            .bind(&i.account)
+            .bind(&i.region)
+            .bind(&i.severity)
+            .bind(&i.category)
+            .bind(&i.status)
+            .bind(&i.message)
+            .bind(&i.explanation)
+            .bind(&i.exception)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for u in &w.issue_updates {
+            if u.status == "closed" {
+                sqlx::query(
+                    "UPDATE issues SET status = 'closed', closed_at = $2, close_reason = $3, exception = NULL WHERE id = $1",
+                )
+                .bind(u.id)
+                .bind(at)
+                .bind(&u.close_reason)
+                .execute(&mut *tx)
+                .await?;
+            } else if u.reopened {
+                sqlx::query(
+                    "UPDATE issues SET status = $2, message = $3, exception = $4, explanation = $5, last_opened = $6, closed_at = NULL, close_reason = NULL, times_opened = times_opened + 1 WHERE id = $1",
+                )
+                .bind(u.id)
+                .bind(&u.status)
+                .bind(&u.message)
+                .bind(&u.exception)
+                .bind(&u.explanation)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            } else {
+                sqlx::query(
+                    "UPDATE issues SET status = $2, message = $3, exception = $4 WHERE id = $1",
+                )
+                .bind(u.id)
+                .bind(&u.status)
+                .bind(&u.message)
+                .bind(&u.exception)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        let mut next_event: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM issue_events")
+                .fetch_one(&mut *tx)
+                .await?;
+        for (issue, kind, detail) in &w.events {
+            sqlx::query(
+                "INSERT INTO issue_events (id, issue_id, scan_id, at, kind, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(next_event)
+            .bind(issue)
+            .bind(w.scan_id)
+            .bind(at)
+            .bind(kind)
+            .bind(detail)
+            .execute(&mut *tx)
+            .await?;
+            next_event += 1;
+        }
+        for (g, k) in &w.member_removes {
+            sqlx::query("DELETE FROM group_members WHERE grp = $1 AND rkey = $2")
+                .bind(g)
+                .bind(k)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (g, k) in &w.member_adds {
+            sqlx::query(
+                "INSERT INTO group_members (grp, rkey) VALUES ($1, $2) ON CONFLICT (grp, rkey) DO NOTHING",
+            )
+            .bind(g)
+            .bind(k)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let mut next_audit: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM audit_log")
+                .fetch_one(&mut *tx)
+                .await?;
+        for j in &w.new_jobs {
+            sqlx::query(
+                "INSERT INTO autofix_jobs (id, issue_id, rule, policy, rkey, action, args, notify, status, created_at, due_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'waiting', $9, $10)",
+            )
+            .bind(j.id)
+            .bind(j.issue_id)
+            .bind(&j.rule)
+            .bind(&j.policy)
+            .bind(&j.rkey)
+            .bind(&j.action)
+            .bind(j.args.to_string())
+            .bind(serde_json::to_string(&j.notify).unwrap_or_default())
+            .bind(at)
+            .bind(j.due_at)
+            .execute(&mut *tx)
+            .await?;
+            let detail = serde_json::json!({"issue": j.issue_id, "action": j.action, "due_at": j.due_at, "scan": w.scan_id});
+            insert_audit(&mut tx, next_audit, at, Some(j.id), "job_created", &detail).await?;
+            next_audit += 1;
+        }
+        for (job, reason) in &w.cancel_jobs {
+            sqlx::query(
+                "UPDATE autofix_jobs SET status = 'cancelled', reason = $2 WHERE id = $1 AND status = 'waiting'",
+            )
+            .bind(job)
+            .bind(reason)
+            .execute(&mut *tx)
+            .await?;
+            let detail = serde_json::json!({"reason": reason, "scan": w.scan_id});
+            insert_audit(
+                &mut tx,
+                next_audit,
+                at,
+                Some(*job),
+                "job_cancelled",
+                &detail,
+            )
+            .await?;
+            next_audit += 1;
+        }
+        for (g, body) in &w.compliance {
+            sqlx::query(
+                "INSERT INTO compliance_current (grp, scan_id, at, body) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (grp) DO UPDATE SET scan_id = excluded.scan_id, at = excluded.at, body = excluded.body",
+            )
+            .bind(g)
+            .bind(w.scan_id)
+            .bind(at)
+            .bind(body)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for h in &w.history {
+            sqlx::query(
+                "INSERT INTO compliance_history (day, grp, policy, compliance, assets, open, exempt, unknown) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (day, grp, policy) DO UPDATE SET compliance = excluded.compliance, assets = excluded.assets, open = excluded.open, exempt = excluded.exempt, unknown = excluded.unknown",
+            )
+            .bind(&h.day)
+            .bind(&h.group)
+            .bind(&h.policy)
+            .bind(h.compliance)
+            .bind(h.assets)
+            .bind(h.open)
+            .bind(h.exempt)
+            .bind(h.unknown)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let c = &w.counts;
+        sqlx::query(
+            "UPDATE scans SET status = $2, finished_at = $3, resources = $4, changed = $5, removed = $6, results = $7, opened = $8, closed = $9, reopened = $10, exempted = $11, unknown = $12, source_errors = $13, ingest_errors = $14, ingest_error_count = $15, message = $16 WHERE id = $1",
+        )
+        .bind(w.scan_id)
+        .bind(&w.status)
+        .bind(at)
+        .bind(c.resources)
+        .bind(c.changed)
+        .bind(c.removed)
+        .bind(c.results)
+        .bind(c.opened)
+        .bind(c.closed)
+        .bind(c.reopened)
+        .bind(c.exempted)
+        .bind(c.unknown)
+        .bind(w.source_errors.to_string())
+        .bind(w.ingest_errors.to_string())
+        .bind(w.ingest_error_count)
+        .bind(&w.message)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn scan(&self, id: i64) -> Result<Option<ScanRow>> {
+        let r = sqlx::query("SELECT * FROM scans WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(r.as_ref().map(scan_row))
+    }
+
+    async fn scans(&self, limit: i64, offset: i64) -> Result<(Vec<ScanRow>, i64)> {
+        let rows = sqlx::query("SELECT * FROM scans ORDER BY id DESC LIMIT $1 OFFSET $2")
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?;
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM scans")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((rows.iter().map(scan_row).collect(), total))
+    }
+
+    async fn compliance(&self, group: &str) -> Result<Option<(i64, i64, Value)>> {
+        let r = sqlx::query("SELECT scan_id, at, body FROM compliance_current WHERE grp = $1")
+            .bind(group)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(r.map(|r| {
+            (
+                r.get("scan_id"),
+                r.get("at"),
+                json_or_null(r.get::<String, _>("body").as_str()),
+            )
+        }))
+    }
+
+    async fn history(&self, group: &str, policy: &str) -> Result<Vec<HistoryRow>> {
+        let rows = sqlx::query(
+            "SELECT * FROM compliance_history WHERE grp = $1 AND policy = $2 ORDER BY day",
+        )
+        .bind(group)
+        .bind(policy)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| HistoryRow {
+                day: r.get("day"),
+                group: r.get("grp"),
+                policy: r.get("policy"),
+                compliance: r.get("compliance"),
+                assets: r.get("assets"),
+                open: r.get("open"),
+                exempt: r.get("exempt"),
+                unknown: r.get("unknown"),
+            })
+            .collect())
+    }
+
+    async fn issues(
+        &self,
+        f: &IssueFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<IssueRow>, i64)> {
+        // The filter is a fixed text: no user input reaches the SQL.
+        let list = sqlx::AssertSqlSafe(format!(
+            "SELECT {ISSUE_LIST_COLUMNS} FROM issues WHERE {ISSUE_FILTER} ORDER BY id LIMIT $6 OFFSET $7"
+        ));
+        let rows = sqlx::query(list)
+            .bind(&f.policy)
+            .bind(&f.status)
+            .bind(&f.severity)
+            .bind(&f.group)
+            .bind(&f.resource_key)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?;
+        let count =
+            sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM issues WHERE {ISSUE_FILTER}"));
+        let total: i64 = sqlx::query_scalar(count)
+            .bind(&f.policy)
+            .bind(&f.status)
+            .bind(&f.severity)
+            .bind(&f.group)
+            .bind(&f.resource_key)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((rows.iter().map(issue_row).collect(), total))
+    }
+
+    async fn issue(&self, id: i64) -> Result<Option<IssueRow>> {
+        let r = sqlx::query("SELECT * FROM issues WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(r.as_ref().map(issue_row))
+    }
+
+    async fn issue_events(&self, id: i64) -> Result<Vec<IssueEvent>> {
+        let rows = sqlx::query("SELECT * FROM issue_events WHERE issue_id = $1 ORDER BY id")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| IssueEvent {
+                issue_id: r.get("issue_id"),
+                scan_id: r.get("scan_id"),
+                at: r.get("at"),
+                kind: r.get("kind"),
+                detail: r.get("detail"),
+            })
+            .collect())
+    }
+
+    async fn resources(
+        &self,
+        f: &ResourceFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<ResourceRow>, i64)> {
+        let q = f.q.as_ref().map(|q| format!("%{q}%"));
+        let list = sqlx::AssertSqlSafe(format!(
+            "SELECT * FROM resources WHERE {RESOURCE_FILTER} ORDER BY rkey LIMIT $4 OFFSET $5"
+        ));
+        let rows = sqlx::query(list)
+            .bind(&f.rtype)
+            .bind(&f.group)
+            .bind(&q)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?;
+        let count = sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM resources WHERE {RESOURCE_FILTER}"
+        ));
+        let total: i64 = sqlx::query_scalar(count)
+            .bind(&f.rtype)
+            .bind(&f.group)
+            .bind(&q)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((rows.iter().map(resource_row).collect(), total))
+    }
+
+    async fn resource(&self, id_or_key: &str) -> Result<Option<ResourceRow>> {
+        let r = sqlx::query(
+            "SELECT * FROM resources WHERE rkey = $1 OR rid = $1 ORDER BY deleted_at IS NOT NULL, rkey LIMIT 1",
+        )
+        .bind(id_or_key)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(r.as_ref().map(resource_row))
+    }
+
+    async fn resource_groups(&self, rkey: &str) -> Result<Vec<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT grp FROM group_members WHERE rkey = $1 ORDER BY grp")
+                .bind(rkey)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn group_names_with_members(&self) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query("SELECT grp, COUNT(*) AS n FROM group_members GROUP BY grp")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(|r| (r.get("grp"), r.get("n"))).collect())
+    }
+
+    async fn api_groups(&self) -> Result<Vec<GroupRow>> {
+        let rows = sqlx::query("SELECT * FROM asset_groups ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| GroupRow {
+                name: r.get("name"),
+                title: r.get("title"),
+                members: serde_json::from_str(r.get::<String, _>("members").as_str())
+                    .unwrap_or_default(),
+                created_by: r.get("created_by"),
+                created_at: r.get("created_at"),
+            })
+            .collect())
+    }
+
+    async fn put_group(&self, g: &GroupRow) -> Result<bool> {
+        let r = sqlx::query(
+            "INSERT INTO asset_groups (name, title, members, created_by, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(&g.name)
+        .bind(&g.title)
+        .bind(serde_json::to_string(&g.members).unwrap_or_default())
+        .bind(&g.created_by)
+        .bind(g.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn api_exceptions(&self) -> Result<Vec<ExceptionRow>> {
+        let rows = sqlx::query("SELECT * FROM exceptions WHERE deleted_at IS NULL ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| ExceptionRow {
+                name: r.get("name"),
+                targets: serde_json::from_str(r.get::<String, _>("targets").as_str())
+                    .unwrap_or_default(),
+                resources: serde_json::from_str(r.get::<String, _>("resources").as_str())
+                    .unwrap_or_default(),
+                condition: r.get("condition"),
+                expires: r.get("expires"),
+                reason: r.get("reason"),
+                created_by: r.get("created_by"),
+                created_at: r.get("created_at"),
+            })
+            .collect())
+    }
+
+    async fn put_exception(&self, x: &ExceptionRow) -> Result<bool> {
+        // A deleted exception's name may be used again.
+        let r = sqlx::query(
+            "INSERT INTO exceptions (name, targets, resources, condition, expires, reason, created_by, created_at, deleted_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)
+             ON CONFLICT (name) DO UPDATE SET targets = excluded.targets, resources = excluded.resources, condition = excluded.condition,
+               expires = excluded.expires, reason = excluded.reason, created_by = excluded.created_by, created_at = excluded.created_at, deleted_at = NULL
+             WHERE exceptions.deleted_at IS NOT NULL",
+        )
+        .bind(&x.name)
+        .bind(serde_json::to_string(&x.targets).unwrap_or_default())
+        .bind(serde_json::to_string(&x.resources).unwrap_or_default())
+        .bind(&x.condition)
+        .bind(&x.expires)
+        .bind(&x.reason)
+        .bind(&x.created_by)
+        .bind(x.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn delete_exception(&self, name: &str, at: i64) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE exceptions SET deleted_at = $2 WHERE name = $1 AND deleted_at IS NULL",
+        )
+        .bind(name)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn jobs(
+        &self,
+        status: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<JobRow>, i64)> {
+        let rows = sqlx::query(
+            "SELECT * FROM autofix_jobs WHERE ($1 IS NULL OR status = $1) ORDER BY id LIMIT $2 OFFSET $3",
+        )
+        .bind(status)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM autofix_jobs WHERE ($1 IS NULL OR status = $1)",
+        )
+        .bind(status)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((rows.iter().map(job_row).collect(), total))
+    }
+
+    async fn jobs_of_issue(&self, issue: i64) -> Result<Vec<JobRow>> {
+        let rows = sqlx::query("SELECT * FROM autofix_jobs WHERE issue_id = $1 ORDER BY id")
+            .bind(issue)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(job_row).collect())
+    }
+
+    async fn job(&self, id: i64) -> Result<Option<JobRow>> {
+        let r = sqlx::query("SELECT * FROM autofix_jobs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(r.as_ref().map(job_row))
+    }
+
+    async fn due_jobs(&self, now: i64) -> Result<Vec<JobRow>> {
+        let rows = sqlx::query(
+            "SELECT * FROM autofix_jobs WHERE status = 'waiting' AND due_at <= $1 ORDER BY id",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(job_row).collect())
+    }
+
+    async fn unnotified_jobs(&self) -> Result<Vec<JobRow>> {
+        let rows = sqlx::query(
+            "SELECT * FROM autofix_jobs WHERE status = 'waiting' AND notified_at IS NULL ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(job_row).collect())
+    }
+
+    async fn finish_job(
+        &self,
+        id: i64,
+        status: &str,
+        at: i64,
+        result: Option<&Value>,
+        reason: Option<&str>,
+        audit: &[(String, Value)],
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let r = sqlx::query(
+            "UPDATE autofix_jobs SET status = $2, ran_at = $3, result = $4, reason = $5 WHERE id = $1 AND status IN ('waiting', 'running')",
+        )
+        .bind(id)
+        .bind(status)
+        .bind(at)
+        .bind(result.map(|v| v.to_string()))
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?;
+        let mut next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM audit_log")
+            .fetch_one(&mut *tx)
+            .await?;
+        for (kind, detail) in audit {
+            insert_audit(&mut tx, next, at, Some(id), kind, detail).await?;
+            next += 1;
+        }
+        tx.commit().await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn claim_job(&self, id: i64, at: i64) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE autofix_jobs SET status = 'running', ran_at = $2 WHERE id = $1 AND status = 'waiting'",
+        )
+        .bind(id)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn mark_notified(&self, id: i64, at: i64, audit: &Value) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE autofix_jobs SET notified_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM audit_log")
+            .fetch_one(&mut *tx)
+            .await?;
+        insert_audit(&mut tx, next, at, Some(id), "notified", audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn audit(&self, job: Option<i64>) -> Result<Vec<AuditRow>> {
+        let rows =
+            sqlx::query("SELECT * FROM audit_log WHERE ($1 IS NULL OR job_id = $1) ORDER BY id")
+                .bind(job)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .iter()
+            .map(|r| AuditRow {
+                id: r.get("id"),
+                at: r.get("at"),
+                job_id: r.get("job_id"),
+                kind: r.get("kind"),
+                detail: json_or_null(r.get::<String, _>("detail").as_str()),
+            })
+            .collect())
+    }
+
+    async fn check(&self) -> Result<Vec<String>> {
+        let mut problems = Vec::new();
+        let rows: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_all(&self.pool)
+            .await?;
+        if rows != ["ok"] {
+            problems.extend(rows);
+        }
+        for (what, sql) in CHECKS {
+            let n: i64 = sqlx::query_scalar(*sql).fetch_one(&self.pool).await?;
+            if n > 0 {
+                problems.push(format!("{n} {what}"));
+            }
+        }
+        Ok(problems)
+    }
+}
+
+const CHECKS: &[(&str, &str)] = &[
+    (
+        "issue events of missing issues",
+        "SELECT COUNT(*) FROM issue_events WHERE issue_id NOT IN (SELECT id FROM issues)",
+    ),
+    (
+        "auto-fix jobs of missing issues",
+        "SELECT COUNT(*) FROM autofix_jobs WHERE issue_id NOT IN (SELECT id FROM issues)",
+    ),
+    (
+        "audit records of missing jobs",
+        "SELECT COUNT(*) FROM audit_log WHERE job_id IS NOT NULL AND job_id NOT IN (SELECT id FROM autofix_jobs)",
+    ),
+    (
+        "issues without an opening event",
+        "SELECT COUNT(*) FROM issues WHERE id NOT IN (SELECT issue_id FROM issue_events WHERE kind = 'opened')",
+    ),
+    (
+        "closed issues without a reason",
+        "SELECT COUNT(*) FROM issues WHERE status = 'closed' AND (close_reason IS NULL OR closed_at IS NULL)",
+    ),
+    (
+        "scans still running",
+        "SELECT COUNT(*) FROM scans WHERE status = 'running' AND id < (SELECT MAX(id) FROM scans)",
+    ),
+];
+
+async fn insert_audit(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    id: i64,
+    at: i64,
+    job: Option<i64>,
+    kind: &str,
+    detail: &Value,
+) -> Result<()> {
+    sqlx::query("INSERT INTO audit_log (id, at, job_id, kind, detail) VALUES ($1, $2, $3, $4, $5)")
+        .bind(id)
+        .bind(at)
+        .bind(job)
+        .bind(kind)
+        .bind(detail.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn migrates_once_and_marks_interrupted_scans() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("d/pac.db").display());
+        let s = SqlStore::open(&url, 10).await.unwrap();
+        let id = s.begin_scan("demo", "api", 11).await.unwrap();
+        assert_eq!(s.scan(id).await.unwrap().unwrap().status, "running");
+        drop(s);
+        let s = SqlStore::open(&url, 12).await.unwrap();
+        let scan = s.scan(id).await.unwrap().unwrap();
+        assert_eq!(scan.status, "interrupted");
+        assert_eq!(scan.finished_at, Some(12));
+        assert_eq!(s.begin_scan("demo", "api", 13).await.unwrap(), id + 1);
+    }
+
+    #[tokio::test]
+    async fn repeated_dollar_parameters_bind_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("pac.db").display());
+        let s = SqlStore::open(&url, 0).await.unwrap();
+        let f = IssueFilter {
+            policy: Some("p".into()),
+            ..Default::default()
+        };
+        let (rows, total) = s.issues(&f, 10, 0).await.unwrap();
+        assert!(rows.is_empty());
+        assert_eq!(total, 0);
+        let x = ExceptionRow {
+            name: "X".into(),
+            targets: vec!["p".into()],
+            resources: vec!["r".into()],
+            condition: None,
+            expires: "2030-01-01".into(),
+            reason: "why".into(),
+            created_by: "me".into(),
+            created_at: 1,
+        };
+        assert!(s.put_exception(&x).await.unwrap());
+        assert!(!s.put_exception(&x).await.unwrap(), "names are unique");
+        assert!(s.delete_exception("X", 2).await.unwrap());
+        assert!(s.api_exceptions().await.unwrap().is_empty());
+        assert!(
+            s.put_exception(&x).await.unwrap(),
+            "a deleted name is free again"
+        );
+    }
+}

@@ -1,0 +1,117 @@
+//! Shared parts of the server tests: a recording auto-fix action, a
+//! recording notifier, the demo inventory as editable documents, and the
+//! API on an ephemeral port.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use pac_connectors::{Action, ActionError, FixOutcome, FixRequest, FixStatus};
+use pac_server::client::Client;
+use pac_server::notify::{Notification, Notifier};
+use serde_json::Value;
+
+/// 2026-11-01T00:00:00Z, the demo estate's reference date.
+pub const DEMO_NOW: i64 = 1_793_491_200;
+
+/// An action that records what it was asked to do and reports a change.
+pub struct Recorder {
+    pub names: Vec<&'static str>,
+    pub calls: Mutex<Vec<FixRequest>>,
+}
+
+impl Recorder {
+    pub fn new(names: &[&'static str]) -> Arc<Recorder> {
+        Arc::new(Recorder {
+            names: names.to_vec(),
+            calls: Mutex::new(Vec::new()),
+        })
+    }
+    pub fn calls(&self) -> Vec<FixRequest> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl Action for Recorder {
+    fn names(&self) -> &[&'static str] {
+        &self.names
+    }
+    async fn run(&self, request: &FixRequest) -> Result<FixOutcome, ActionError> {
+        self.calls.lock().unwrap().push(request.clone());
+        Ok(FixOutcome {
+            status: if request.dry_run {
+                FixStatus::WouldChange
+            } else {
+                FixStatus::Changed
+            },
+            summary: format!("{} on {}", request.action, request.target.id),
+            before: request.target.document.clone(),
+            after: Value::Null,
+        })
+    }
+}
+
+/// A notifier that keeps what it was given.
+#[derive(Default)]
+pub struct Sink(pub Mutex<Vec<Notification>>);
+
+#[async_trait]
+impl Notifier for Sink {
+    fn kind(&self) -> &'static str {
+        "test-sink"
+    }
+    async fn send(&self, n: &Notification) -> Result<(), String> {
+        self.0.lock().unwrap().push(n.clone());
+        Ok(())
+    }
+}
+
+/// The repository root (tests run from the package root).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The demo inventory's documents.
+pub fn demo_docs() -> Vec<Value> {
+    let text = std::fs::read_to_string(root().join("examples/demo/inventory.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+pub fn write_ndjson(path: &Path, docs: &[Value]) {
+    let mut s = String::new();
+    for d in docs {
+        s.push_str(&d.to_string());
+        s.push('\n');
+    }
+    std::fs::write(path, s).unwrap();
+}
+
+/// Serves the API of `server` on an ephemeral port; returns the address.
+pub async fn start_api(server: Arc<pac_server::Server>) -> String {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    let app = pac_server::api::router(server);
+    tokio::spawn(async move {
+        axum_serve(l, app).await;
+    });
+    addr
+}
+
+async fn axum_serve(l: tokio::net::TcpListener, app: pac_server::api::App) {
+    pac_server::api::serve(l, app).await;
+}
+
+pub async fn get(addr: &str, path: &str) -> (u16, Value) {
+    let r = Client::new(addr).get(path).await.unwrap();
+    (r.status, r.json())
+}
+
+pub async fn send(addr: &str, method: &str, path: &str, body: &Value) -> (u16, Value) {
+    let r = Client::new(addr)
+        .request(method, path, Some(&body.to_string()))
+        .await
+        .unwrap();
+    (r.status, r.json())
+}
