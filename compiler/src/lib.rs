@@ -11,6 +11,7 @@ pub mod db;
 pub mod diag;
 pub mod ir;
 mod items;
+pub mod reads;
 pub mod render;
 pub mod resolve;
 pub mod sig;
