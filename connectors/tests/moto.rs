@@ -199,3 +199,53 @@ async fn collects_seeded_resources_and_fixes_a_security_group() {
         FixStatus::AlreadyFixed
     );
 }
+
+/// The 1,000-instance measurement of docs/benchmarks.md; not a timed test.
+/// `cargo test -p pac-connectors --test moto -- --ignored --nocapture`
+#[tokio::test]
+#[ignore]
+async fn collect_1000_instances() {
+    let m = moto();
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(&m.1)
+        .credentials_provider(aws_credential_types::Credentials::new("testing", "testing", None, None, "t"))
+        .load()
+        .await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    for i in 0..100 {
+        ec2.create_security_group().group_name(format!("g{i}")).description("d").send().await.unwrap();
+        ec2.run_instances().image_id("ami-12c6146b").min_count(10).max_count(10).send().await.unwrap();
+    }
+    let mut src = source(&m.1, &["us-east-1"]);
+    src.page_size = Some(100);
+    let plan = CollectPlan {
+        types: Some(
+            [
+                ("aws.ec2.instance", vec!["state", "instance_id", "security_groups"]),
+                ("aws.ec2.security_group", vec!["ip_permissions"]),
+                ("aws.ec2.volume", vec!["encrypted", "attachments"]),
+            ]
+            .into_iter()
+            .map(|(t, f)| (t.to_string(), f.into_iter().map(str::to_string).collect()))
+            .collect(),
+        ),
+    };
+    for (label, plan) in [("read set (instances, groups, volumes)", plan), ("everything", CollectPlan::everything())] {
+        let conn = AwsConnector::new(src.clone());
+        let start = Instant::now();
+        let (docs, errors) = collect(&conn, &plan).await;
+        let secs = start.elapsed().as_secs_f64();
+        assert!(errors.is_empty(), "{errors:?}");
+        let count = |t: &str| docs.iter().filter(|d| d["type"] == t).count();
+        let calls = conn.api_calls();
+        println!(
+            "{label}: {} documents ({} instances, {} security groups, {} volumes) in {secs:.2} s; {} API calls: {calls:?}",
+            docs.len(),
+            count("aws.ec2.instance"),
+            count("aws.ec2.security_group"),
+            count("aws.ec2.volume"),
+            calls.values().sum::<u64>()
+        );
+    }
+}
