@@ -6,7 +6,9 @@
 
 mod bench;
 mod cli;
+mod collect;
 mod files;
+mod fix;
 mod r#gen;
 
 fn main() {
