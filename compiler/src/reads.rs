@@ -180,7 +180,7 @@ mod tests {
             r#"package t
 
 group prod {
-  aws.ec2.instance where tags["env"] == "prod"
+  aws.ec2.instance where (tags["env"] ?? "") == "prod"
 }
 
 policy p {
