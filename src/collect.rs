@@ -210,6 +210,9 @@ async fn collect_all(
             }
         }
     });
+    // Each producer holds its own sender: collect them before dropping ours
+    // so that the channel closes when the last source is done.
+    let producers: Vec<_> = producers.collect();
     drop(tx);
     let bar = progress_bar();
     let mut out = Collected {

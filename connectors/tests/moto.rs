@@ -209,20 +209,36 @@ async fn collect_1000_instances() {
     let sdk = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(&m.1)
-        .credentials_provider(aws_credential_types::Credentials::new("testing", "testing", None, None, "t"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "testing", "testing", None, None, "t",
+        ))
         .load()
         .await;
     let ec2 = aws_sdk_ec2::Client::new(&sdk);
     for i in 0..100 {
-        ec2.create_security_group().group_name(format!("g{i}")).description("d").send().await.unwrap();
-        ec2.run_instances().image_id("ami-12c6146b").min_count(10).max_count(10).send().await.unwrap();
+        ec2.create_security_group()
+            .group_name(format!("g{i}"))
+            .description("d")
+            .send()
+            .await
+            .unwrap();
+        ec2.run_instances()
+            .image_id("ami-12c6146b")
+            .min_count(10)
+            .max_count(10)
+            .send()
+            .await
+            .unwrap();
     }
     let mut src = source(&m.1, &["us-east-1"]);
     src.page_size = Some(100);
     let plan = CollectPlan {
         types: Some(
             [
-                ("aws.ec2.instance", vec!["state", "instance_id", "security_groups"]),
+                (
+                    "aws.ec2.instance",
+                    vec!["state", "instance_id", "security_groups"],
+                ),
                 ("aws.ec2.security_group", vec!["ip_permissions"]),
                 ("aws.ec2.volume", vec!["encrypted", "attachments"]),
             ]
@@ -231,7 +247,10 @@ async fn collect_1000_instances() {
             .collect(),
         ),
     };
-    for (label, plan) in [("read set (instances, groups, volumes)", plan), ("everything", CollectPlan::everything())] {
+    for (label, plan) in [
+        ("read set (instances, groups, volumes)", plan),
+        ("everything", CollectPlan::everything()),
+    ] {
         let conn = AwsConnector::new(src.clone());
         let start = Instant::now();
         let (docs, errors) = collect(&conn, &plan).await;
