@@ -127,6 +127,46 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Collect resource documents from the configured sources (AWS,
+    /// files, commands, HTTP) into an NDJSON inventory (docs/connectors.md).
+    Collect {
+        /// The source configuration (TOML).
+        #[arg(long)]
+        config: PathBuf,
+        /// Collect only what these policies read (default: everything).
+        #[arg(long, num_args = 1..)]
+        policies: Option<Vec<PathBuf>>,
+        /// The inventory file to write (NDJSON).
+        #[arg(long, short)]
+        out: PathBuf,
+        /// The summary's format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Run the auto-fixes bound to failing rules (never on exempted
+    /// resources): `--dry-run` says what would change, `--apply` changes it.
+    Fix {
+        /// The source configuration (TOML): credentials, roles, endpoints.
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long, num_args = 1.., default_value = "policies")]
+        policies: Vec<PathBuf>,
+        /// Inventory file (JSON array or NDJSON), e.g. from `pacc collect`.
+        #[arg(long)]
+        inventory: PathBuf,
+        /// Only say what would change.
+        #[arg(long, conflicts_with = "apply", required_unless_present = "apply")]
+        dry_run: bool,
+        /// Change the resources.
+        #[arg(long)]
+        apply: bool,
+        #[arg(long)]
+        now: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        #[arg(long, value_enum, default_value = "jit")]
+        engine: EngineKind,
+    },
     /// Write a synthetic AWS inventory (NDJSON) for benchmarks (src/gen.rs).
     GenInventory {
         /// Exactly this many documents.
@@ -255,6 +295,35 @@ pub fn run() -> i32 {
             engine,
         ),
         Command::Fmt { paths, check } => fmt(&paths, check),
+        Command::Collect {
+            config,
+            policies,
+            out,
+            format,
+        } => crate::collect::run(&crate::collect::CollectArgs {
+            config: &config,
+            policies: policies.as_deref(),
+            out: &out,
+            format,
+        }),
+        Command::Fix {
+            config,
+            policies,
+            inventory,
+            dry_run: _,
+            apply,
+            now,
+            format,
+            engine,
+        } => crate::fix::run(&crate::fix::FixArgs {
+            config: &config,
+            policies: &policies,
+            inventory: &inventory,
+            apply,
+            now: now.as_deref(),
+            format,
+            engine,
+        }),
         Command::GenInventory { count, seed, out } => {
             crate::r#gen::run(count, seed, out.as_deref())
         }
@@ -400,7 +469,7 @@ fn fmt(paths: &[PathBuf], check_only: bool) -> i32 {
 }
 
 /// Compiles and prints diagnostics; None when there are errors.
-fn compile_or_report(paths: &[PathBuf]) -> Option<Compiled> {
+pub(crate) fn compile_or_report(paths: &[PathBuf]) -> Option<Compiled> {
     let c = load(paths)?;
     let diags: Vec<Diagnostic> = c
         .diagnostics
@@ -418,7 +487,7 @@ fn compile_or_report(paths: &[PathBuf]) -> Option<Compiled> {
     None
 }
 
-fn parse_now(now: Option<&str>) -> Result<i64, i32> {
+pub(crate) fn parse_now(now: Option<&str>) -> Result<i64, i32> {
     match now {
         None => Ok(now_secs()),
         Some(t) => pac_lang::lexer::parse_timestamp(t).ok_or_else(|| {
@@ -430,7 +499,7 @@ fn parse_now(now: Option<&str>) -> Result<i64, i32> {
 
 /// Compiles the rules for the native engine (`None` for the interpreter);
 /// with `verbose`, says on stderr which rules stay interpreted and why.
-fn native_engine(
+pub(crate) fn native_engine(
     program: &pac_compiler::Program,
     kind: EngineKind,
     coverage: bool,
@@ -513,7 +582,7 @@ fn test(
 }
 
 /// Reads the inventory, reporting bad documents; None on a fatal problem.
-fn read_inventory(
+pub(crate) fn read_inventory(
     c: &Compiled,
     path: &std::path::Path,
     strict: bool,

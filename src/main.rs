@@ -7,7 +7,9 @@
 mod bench;
 mod bench_server;
 mod cli;
+mod collect;
 mod files;
+mod fix;
 mod r#gen;
 
 fn main() {

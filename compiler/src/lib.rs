@@ -12,6 +12,7 @@ pub mod diag;
 pub mod index;
 pub mod ir;
 mod items;
+pub mod reads;
 pub mod render;
 pub mod resolve;
 pub mod sig;

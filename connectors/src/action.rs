@@ -73,5 +73,12 @@ pub trait Action: Send + Sync {
     /// The action names this executor runs.
     fn names(&self) -> &[&'static str];
 
+    /// Whether this executor can reach the target (its account is one of
+    /// those it was configured with). Default: yes.
+    fn handles(&self, target: &Target) -> bool {
+        let _ = target;
+        true
+    }
+
     async fn run(&self, request: &FixRequest) -> Result<FixOutcome, ActionError>;
 }

@@ -105,6 +105,12 @@ pub trait Connector: Send + Sync {
     /// The configured name, used in errors, progress and scan records.
     fn name(&self) -> &str;
 
+    /// The API calls made so far, per `Service:Operation` (for the summary
+    /// and the read-set benchmark); empty for sources that make none.
+    fn api_calls(&self) -> BTreeMap<String, u64> {
+        BTreeMap::new()
+    }
+
     /// Collects the documents `plan` asks for and sends them to `out`,
     /// with progress, `Complete` for every scope fully read and `Error` for
     /// every scope that failed. Returns `Err` only when nothing at all could

@@ -173,6 +173,42 @@ impl Inventory {
         Reader::new(schemas).read(source, text)
     }
 
+    /// Reads documents that are already parsed, such as a connector's
+    /// output: each item is `(source, position, document)`, and an error
+    /// names the source and the position (in [`IngestError::line`]) of the
+    /// document it is about. Validation, PascalCase keys, tag lists and
+    /// duplicate detection are those of [`Inventory::read_str`].
+    pub fn from_documents<'a>(
+        schemas: &Schemas,
+        docs: impl IntoIterator<Item = (&'a str, usize, &'a Json)>,
+    ) -> (Inventory, Vec<IngestError>) {
+        let reader = Reader::new(schemas);
+        let mut names: HashMap<&'a str, Arc<str>> = HashMap::new();
+        let items: Vec<(Arc<str>, usize, String)> = docs
+            .into_iter()
+            .map(|(source, pos, doc)| {
+                let src = names.entry(source).or_insert_with(|| Arc::from(source));
+                (src.clone(), pos, doc.to_string())
+            })
+            .collect();
+        let results: Vec<Result<Resource, Box<IngestError>>> = items
+            .par_iter()
+            .with_min_len(64)
+            .map(|(src, pos, raw)| reader.document(src, *pos, raw))
+            .collect();
+        let mut inv = Inventory::new();
+        let mut errors = Vec::new();
+        let mut loaded = Vec::with_capacity(results.len());
+        for r in results {
+            match r {
+                Ok(res) => loaded.push(res),
+                Err(e) => errors.push(*e),
+            }
+        }
+        errors.extend(inv.extend(Inventory { resources: loaded }));
+        (inv, errors)
+    }
+
     /// Reads a file; an unreadable file is one error (line 0).
     pub fn read_path(schemas: &Schemas, path: &Path) -> (Inventory, Vec<IngestError>) {
         let source = path.display().to_string();
@@ -1300,6 +1336,27 @@ pub(crate) mod tests {
         let (inv, errors) = read(text);
         assert_eq!(errors, vec![]);
         assert_eq!(inv.len(), 1);
+    }
+
+    #[test]
+    fn parsed_documents_are_validated_with_source_and_position() {
+        let good: Json = serde_json::json!({"type": "aws.ec2.security_group", "id": "sg-1", "account": "1", "region": "r", "attributes": {"GroupId": "sg-1"}});
+        let bad: Json = serde_json::json!({"type": "aws.ec2.security_group", "id": "sg-2", "account": "1", "region": "r", "attributes": {"group_id": 7}});
+        let (inv, errors) = Inventory::from_documents(
+            &schemas(),
+            [
+                ("aws-prod", 1, &good),
+                ("aws-prod", 2, &bad),
+                ("files", 1, &good),
+            ],
+        );
+        assert_eq!(inv.len(), 1);
+        assert_eq!(&*inv.resources[0].source, "aws-prod");
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert_eq!((errors[0].source.as_str(), errors[0].line), ("aws-prod", 2));
+        assert_eq!(errors[0].field, "group_id");
+        assert_eq!((errors[1].source.as_str(), errors[1].line), ("files", 1));
+        assert!(errors[1].message.contains("duplicate"), "{}", errors[1]);
     }
 
     #[test]

@@ -108,7 +108,7 @@ impl Server {
         };
         let mut executors = autofix::Executors::with_builtin();
         for name in &config.autofix.executors {
-            executors.add(sources::executor(name)?);
+            executors.add(sources::executor(name, &sources)?);
         }
         for a in parts.actions {
             executors.add(a);

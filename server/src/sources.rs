@@ -1,18 +1,23 @@
-//! Building the configured sources. ALL source construction lives here, so
-//! that when the connectors crate's own implementations (AWS, files,
-//! commands, HTTP) and their `[[source]]` configuration type are merged,
-//! swapping them in is a change to [`build`] alone: the scan pipeline only
-//! sees `Box<dyn Connector>`.
+//! Building the configured sources and auto-fix executors. ALL source
+//! construction lives here; the scan pipeline only sees `Box<dyn
+//! Connector>`.
 //!
-//! Until then this module implements the one source the embedded default
-//! needs: inventory files (JSON array or NDJSON), each optionally tagged
-//! with the account it covers, so that an unreadable file fails only that
-//! account's scope.
+//! Kinds `aws`, `file`, `command` and `http` are the connectors crate's,
+//! with its own `[[source]]` keys (docs/connectors.md) plus the server's
+//! `schedule`. Kind `inventory` is the server's own: inventory files (JSON
+//! array or NDJSON), each optionally tagged with the account it covers, so
+//! that an unreadable file fails only that account's scope — the embedded
+//! default's demo source.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use pac_connectors::{CollectPlan, Connector, Event, Scope, SourceError};
+use pac_connectors::config::SourceConfig;
+use pac_connectors::{
+    Action, ActionError, CollectPlan, Connector, Event, FixOutcome, FixRequest, Scope,
+    SourceError, Target,
+};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -22,6 +27,9 @@ pub struct Built {
     /// Its own schedule, if it names one.
     pub schedule: Option<String>,
     pub connector: Box<dyn Connector>,
+    /// The connectors crate's configuration of the source, for the action
+    /// executors that reach the same cloud (`None` for `inventory`).
+    pub config: Option<SourceConfig>,
 }
 
 /// Builds a source from its `[[source]]` table.
@@ -34,12 +42,42 @@ pub fn build(table: &toml::Table) -> Result<Built, String> {
     let kind = table
         .get("kind")
         .and_then(|v| v.as_str())
-        .ok_or_else(|| format!("source `{name}`: needs `kind` (this build knows `inventory`)"))?;
+        .ok_or_else(|| {
+            format!("source `{name}`: needs `kind` (`aws`, `file`, `command`, `http` or `inventory`)")
+        })?;
     let schedule = table
         .get("schedule")
         .and_then(|v| v.as_str())
         .map(str::to_string);
     match kind {
+        "aws" | "file" | "command" | "http" => {
+            // The connectors crate validates its own keys (unknown ones
+            // with a "did you mean"); `schedule` is the server's.
+            let mut own = table.clone();
+            own.remove("schedule");
+            let mut doc = toml::Table::new();
+            doc.insert(
+                "source".into(),
+                toml::Value::Array(vec![toml::Value::Table(own)]),
+            );
+            let text = toml::to_string(&doc).map_err(|e| format!("source `{name}`: {e}"))?;
+            let parsed = pac_connectors::config::Config::parse(&text, "the server configuration")
+                .map_err(|e| format!("source `{name}`: {e}"))?;
+            let config = parsed
+                .sources
+                .into_iter()
+                .next()
+                .ok_or_else(|| format!("source `{name}`: no source"))?;
+            let connector = pac_connectors::config::connectors(std::slice::from_ref(&config))
+                .pop()
+                .ok_or_else(|| format!("source `{name}`: no connector"))?;
+            Ok(Built {
+                name,
+                schedule,
+                connector,
+                config: Some(config),
+            })
+        }
         "inventory" => {
             let mut files = Vec::new();
             if let Some(paths) = table.get("paths") {
@@ -84,10 +122,11 @@ pub fn build(table: &toml::Table) -> Result<Built, String> {
                 name: name.clone(),
                 schedule,
                 connector: Box::new(InventoryFiles { name, files }),
+                config: None,
             })
         }
         other => Err(format!(
-            "source `{name}`: unknown kind `{other}` (this build knows `inventory`; AWS, command and HTTP sources come with the connectors crate)"
+            "source `{name}`: unknown kind `{other}` (the kinds are `aws`, `file`, `command`, `http` and `inventory`)"
         )),
     }
 }
@@ -199,13 +238,58 @@ fn split(text: &str) -> Result<Vec<Value>, String> {
         .collect())
 }
 
-/// Builds a named auto-fix executor (`[autofix] executors = ["aws"]`).
-/// The AWS executor comes with the connectors crate; wiring it is one arm
-/// here.
-pub fn executor(name: &str) -> Result<std::sync::Arc<dyn pac_connectors::Action>, String> {
-    Err(format!(
-        "unknown auto-fix executor `{name}` (this build has only the built-in `notify_only`; the `aws` executor comes with the AWS connector)"
-    ))
+/// Builds a named auto-fix executor (`[autofix] executors = ["aws"]`):
+/// `aws` acts through the configured AWS sources' credentials, roles and
+/// endpoints, each on the accounts it can reach.
+pub fn executor(name: &str, sources: &[std::sync::Arc<Built>]) -> Result<Arc<dyn Action>, String> {
+    match name {
+        "aws" => {
+            let configs: Vec<SourceConfig> = sources
+                .iter()
+                .filter_map(|b| b.config.clone())
+                .filter(|c| matches!(c, SourceConfig::Aws(_)))
+                .collect();
+            if configs.is_empty() {
+                return Err(
+                    "auto-fix executor `aws` needs a [[source]] of kind `aws` (its credentials, roles and endpoints are the executor's)"
+                        .into(),
+                );
+            }
+            let all: Vec<Arc<dyn Action>> = pac_connectors::config::actions(&configs)
+                .into_iter()
+                .map(Arc::from)
+                .collect();
+            Ok(Arc::new(Routed(all)))
+        }
+        other => Err(format!(
+            "unknown auto-fix executor `{other}` (the executors are `aws`; `notify_only` is built in)"
+        )),
+    }
+}
+
+/// Several executors of the same actions (one per AWS source): a request
+/// goes to the first that reaches the target's account.
+struct Routed(Vec<Arc<dyn Action>>);
+
+#[async_trait]
+impl Action for Routed {
+    fn names(&self) -> &[&'static str] {
+        self.0.first().map_or(&[], |a| a.names())
+    }
+
+    fn handles(&self, target: &Target) -> bool {
+        self.0.iter().any(|a| a.handles(target))
+    }
+
+    async fn run(&self, request: &FixRequest) -> Result<FixOutcome, ActionError> {
+        match self.0.iter().find(|a| a.handles(&request.target)) {
+            Some(a) => a.run(request).await,
+            None => Err(ActionError::Failed(format!(
+                "no configured AWS source reaches account {}",
+                request.target.account
+            ))),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -216,6 +300,19 @@ mod tests {
     fn unknown_kinds_and_keys_are_errors_that_say_what_to_do() {
         let t: toml::Table = toml::from_str("name = \"a\"\nkind = \"ftp\"").unwrap();
         assert!(build(&t).err().unwrap().contains("unknown kind `ftp`"));
+        // The connectors crate's kinds are checked by its own rules.
+        let t: toml::Table =
+            toml::from_str("name = \"a\"\nkind = \"aws\"\nregion = [\"us-east-1\"]").unwrap();
+        let e = build(&t).err().unwrap();
+        assert!(e.contains("region"), "{e}");
+        let t: toml::Table = toml::from_str(
+            "name = \"a\"\nkind = \"file\"\npath = \"x.ndjson\"\nschedule = \"every 1h\"",
+        )
+        .unwrap();
+        let b = build(&t).unwrap();
+        assert_eq!(b.schedule.as_deref(), Some("every 1h"));
+        assert!(matches!(b.config, Some(SourceConfig::File(_))));
+        assert!(executor("aws", &[Arc::new(b)]).err().unwrap().contains("kind `aws`"));
         let t: toml::Table = toml::from_str("name = \"a\"\nkind = \"inventory\"").unwrap();
         assert!(build(&t).err().unwrap().contains("needs `paths"));
         let t: toml::Table =

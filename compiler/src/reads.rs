@@ -1,0 +1,248 @@
+//! The read set of a program: which resource types and which of their
+//! top-level fields the rules, groups, exceptions, messages and auto-fix
+//! `notify` expressions read. Connectors use it to skip whole types and the
+//! per-resource API calls (an S3 bucket's ACL, a snapshot's permissions)
+//! that no policy needs.
+//!
+//! The analysis is conservative: a resource used as a whole (a bare `self`
+//! passed somewhere) reads every field of its type.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::ir::{Expr, ExprKind, MessagePart, Program, Slot};
+use crate::types::{IMPLICIT_FIELDS, RecordId, Schemas};
+
+/// Resource type name → the top-level fields read (implicit `id`,
+/// `account`, `region` left out: every document has them). A type absent
+/// from the map is not read at all.
+pub type ReadSet = BTreeMap<String, BTreeSet<String>>;
+
+/// The read set of every rule, group member, exception condition, message
+/// and `notify` expression of `program`.
+pub fn reads(program: &Program) -> ReadSet {
+    let mut acc = Acc {
+        schemas: &program.schemas,
+        out: BTreeMap::new(),
+    };
+    for rule in &program.rules {
+        let slots = root(rule.resource);
+        acc.want(rule.resource);
+        acc.visit(&rule.cond, &slots);
+        for part in &rule.message {
+            if let MessagePart::Expr(e) = part {
+                acc.visit(e, &slots);
+            }
+        }
+        if let Some(notify) = rule.autofix.as_ref().and_then(|a| a.notify.as_ref()) {
+            acc.visit(notify, &slots);
+        }
+    }
+    for group in &program.groups {
+        for member in &group.members {
+            acc.want(member.resource);
+            if let Some(cond) = &member.cond {
+                acc.visit(cond, &root(member.resource));
+            }
+        }
+    }
+    for exception in &program.exceptions {
+        for (rid, cond) in &exception.conds {
+            acc.want(*rid);
+            acc.visit(cond, &root(*rid));
+        }
+    }
+    let mut out = ReadSet::new();
+    for (rid, fields) in acc.out {
+        let def = program.schemas.record(rid);
+        let Some(name) = &def.resource_type else {
+            continue;
+        };
+        let names = fields
+            .into_iter()
+            .filter_map(|i| def.fields.get(i as usize))
+            .map(|f| f.name.clone())
+            .filter(|n| !IMPLICIT_FIELDS.contains(&n.as_str()))
+            .collect();
+        out.insert(name.clone(), names);
+    }
+    out
+}
+
+/// Slot 0 holds the resource under evaluation.
+fn root(rid: RecordId) -> HashMap<Slot, RecordId> {
+    HashMap::from([(0, rid)])
+}
+
+struct Acc<'a> {
+    schemas: &'a Schemas,
+    out: BTreeMap<RecordId, BTreeSet<u32>>,
+}
+
+impl Acc<'_> {
+    fn want(&mut self, rid: RecordId) {
+        self.out.entry(rid).or_default();
+    }
+
+    fn field(&mut self, rid: RecordId, field: u32) {
+        self.out.entry(rid).or_default().insert(field);
+    }
+
+    fn all_fields(&mut self, rid: RecordId) {
+        let n = self.schemas.record(rid).fields.len() as u32;
+        self.out.entry(rid).or_default().extend(0..n);
+    }
+
+    /// `slots` maps the frame slots that hold a resource to its type.
+    fn visit(&mut self, e: &Expr, slots: &HashMap<Slot, RecordId>) {
+        match &e.kind {
+            ExprKind::Field(base, i) | ExprKind::OptField(base, i) => {
+                if let ExprKind::Local(s) = base.kind
+                    && let Some(&rid) = slots.get(&s)
+                {
+                    self.field(rid, *i);
+                } else {
+                    self.visit(base, slots);
+                }
+            }
+            ExprKind::Local(s) => {
+                // The resource used whole: every field may be read.
+                if let Some(&rid) = slots.get(s) {
+                    self.all_fields(rid);
+                }
+            }
+            ExprKind::Let(slot, value, body) => {
+                let mut inner = slots.clone();
+                match value.kind {
+                    // An alias of a resource: its field reads are the
+                    // resource's.
+                    ExprKind::Local(s) if slots.contains_key(&s) => {
+                        inner.insert(*slot, slots[&s]);
+                    }
+                    _ => {
+                        self.visit(value, slots);
+                        inner.remove(slot);
+                    }
+                }
+                self.visit(body, &inner);
+            }
+            ExprKind::Quant {
+                slot, coll, body, ..
+            } => {
+                self.visit(coll, slots);
+                let mut inner = slots.clone();
+                inner.remove(slot);
+                self.visit(body, &inner);
+            }
+            ExprKind::QuantType {
+                slot,
+                rtype,
+                probe,
+                body,
+                ..
+            } => {
+                self.want(*rtype);
+                if let Some(p) = probe {
+                    self.field(*rtype, p.field);
+                    self.visit(&p.key, slots);
+                }
+                let mut inner = slots.clone();
+                inner.insert(*slot, *rtype);
+                self.visit(body, &inner);
+            }
+            _ => {
+                for c in e.children() {
+                    self.visit(c, slots);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile_sources;
+
+    fn read_set(src: &str) -> ReadSet {
+        let c = compile_sources(vec![("t.pac".into(), src.into())]);
+        let errors: Vec<_> = c.diagnostics.iter().filter(|d| d.is_error()).collect();
+        assert!(errors.is_empty(), "{errors:?}");
+        reads(&c.program)
+    }
+
+    fn set(items: &[&str]) -> BTreeSet<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn rule_message_group_exception_and_notify_fields_are_read() {
+        let rs = read_set(
+            r#"package t
+
+group prod {
+  aws.ec2.instance where (tags["env"] ?? "") == "prod"
+}
+
+policy p {
+  title "t"
+  severity high
+  category security
+  rule on aws.ec2.instance in prod {
+    violation when state.name == "running"
+    message "{instance_id} is running"
+  }
+  autofix stop_instance() notify key_name ?? "x@example.com"
+}
+
+sticky exception e for p {
+  where instance_type == "t3.micro"
+  expires 2099-01-01
+  reason "r"
+}
+"#,
+        );
+        assert_eq!(rs.len(), 1);
+        assert_eq!(
+            rs["aws.ec2.instance"],
+            set(&["instance_id", "instance_type", "key_name", "state", "tags"])
+        );
+    }
+
+    #[test]
+    fn cross_resource_quantifiers_read_the_other_type() {
+        let rs = read_set(
+            r#"package t
+
+policy p {
+  title "t"
+  severity high
+  category security
+  rule on aws.ec2.volume {
+    violation when not encrypted and any i in aws.ec2.instance: i.instance_id == "x" and i.state.name == "running"
+  }
+}
+"#,
+        );
+        assert_eq!(rs["aws.ec2.volume"], set(&["encrypted"]));
+        assert_eq!(rs["aws.ec2.instance"], set(&["instance_id", "state"]));
+        assert!(!rs.contains_key("aws.s3.bucket"));
+    }
+
+    #[test]
+    fn a_rule_reading_nothing_still_needs_its_type() {
+        let rs = read_set(
+            r#"package t
+
+policy p {
+  title "t"
+  severity low
+  category governance
+  rule on aws.s3.bucket {
+    violation when id == "b"
+  }
+}
+"#,
+        );
+        assert_eq!(rs["aws.s3.bucket"], set(&[]));
+    }
+}

@@ -1,0 +1,270 @@
+//! The AWS connector and actions against a real moto server, without the
+//! CLI (tests/collect.rs and tests/fix.rs at the root drive `pacc`).
+
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region};
+use pac_connectors::aws::actions::AwsActions;
+use pac_connectors::aws::{AwsConnector, AwsSource};
+use pac_connectors::{Action, CollectPlan, Connector, Event, FixRequest, FixStatus, Target};
+use tokio::sync::mpsc;
+
+struct Moto(Child, String);
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn moto() -> Moto {
+    let bin = std::env::var("PAC_MOTO_SERVER")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server"));
+    assert!(
+        bin.exists(),
+        "{} missing: run ./scripts/test",
+        bin.display()
+    );
+    let p = port();
+    let child = Command::new(bin)
+        .args(["-H", "127.0.0.1", "-p", &p.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", p)).is_err() {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Moto(child, format!("http://127.0.0.1:{p}"))
+}
+
+fn source(url: &str, regions: &[&str]) -> AwsSource {
+    // SAFETY: set before any thread of this test reads the environment.
+    unsafe {
+        std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+        std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+    }
+    AwsSource {
+        name: "moto".into(),
+        regions: regions.iter().map(|s| s.to_string()).collect(),
+        profile: None,
+        endpoint_url: Some(url.into()),
+        region_endpoints: Default::default(),
+        accounts: vec![],
+        types: None,
+        concurrency: 8,
+        timeout_secs: 10,
+        max_attempts: 2,
+        page_size: None,
+    }
+}
+
+async fn collect(c: &AwsConnector, plan: &CollectPlan) -> (Vec<serde_json::Value>, Vec<String>) {
+    let (tx, mut rx) = mpsc::channel(1024);
+    let (r, events) = tokio::join!(c.collect(plan, tx), async {
+        let mut v = Vec::new();
+        while let Some(e) = rx.recv().await {
+            v.push(e);
+        }
+        v
+    });
+    r.unwrap();
+    let mut docs = Vec::new();
+    let mut errors = Vec::new();
+    for e in events {
+        match e {
+            Event::Document(d) => docs.push(d),
+            Event::Error(e) => errors.push(e.to_string()),
+            _ => {}
+        }
+    }
+    (docs, errors)
+}
+
+#[tokio::test]
+async fn collects_seeded_resources_and_fixes_a_security_group() {
+    let m = moto();
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(&m.1)
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "testing", "testing", None, None, "t",
+        ))
+        .load()
+        .await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    for _ in 0..3 {
+        ec2.run_instances()
+            .image_id("ami-12c6146b")
+            .min_count(1)
+            .max_count(1)
+            .send()
+            .await
+            .unwrap();
+    }
+    let sg = ec2
+        .create_security_group()
+        .group_name("open")
+        .description("d")
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_owned();
+    ec2.authorize_security_group_ingress()
+        .group_id(&sg)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(22)
+                .to_port(22)
+                .ip_ranges(
+                    aws_sdk_ec2::types::IpRange::builder()
+                        .cidr_ip("0.0.0.0/0")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let mut src = source(&m.1, &["us-east-1", "eu-west-1"]);
+    src.region_endpoints
+        .insert("eu-west-1".into(), format!("http://127.0.0.1:{}", port()));
+    let conn = AwsConnector::new(src.clone());
+    let (docs, errors) = collect(&conn, &CollectPlan::everything()).await;
+    let count = |t: &str| docs.iter().filter(|d| d["type"] == t).count();
+    assert_eq!(count("aws.ec2.instance"), 3, "{errors:?}");
+    assert_eq!(count("aws.iam.account_summary"), 1);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("eu-west-1") && errors[0].contains("unreachable"),
+        "{errors:?}"
+    );
+    let doc = docs.iter().find(|d| d["id"] == sg.as_str()).unwrap();
+    assert_eq!(doc["account"], "123456789012");
+    assert_eq!(
+        doc["attributes"]["ip_permissions"][0]["ip_ranges"][0]["cidr_ip"],
+        "0.0.0.0/0"
+    );
+    let calls = conn.api_calls();
+    // One per region: the unreachable one is tried too.
+    assert_eq!(calls.get("EC2:DescribeInstances"), Some(&2), "{calls:?}");
+    assert_eq!(
+        count("aws.ec2.image"),
+        0,
+        "moto's public images are not the account's"
+    );
+
+    let actions = AwsActions::new(source(&m.1, &["us-east-1"]));
+    let mut req = FixRequest {
+        action: "revoke_world_ingress".into(),
+        args: [("ports".to_string(), serde_json::json!([22]))].into(),
+        target: Target {
+            resource_type: "aws.ec2.security_group".into(),
+            id: sg.clone(),
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+            document: doc.clone(),
+        },
+        dry_run: true,
+    };
+    assert_eq!(
+        actions.run(&req).await.unwrap().status,
+        FixStatus::WouldChange
+    );
+    req.dry_run = false;
+    let out = actions.run(&req).await.unwrap();
+    assert_eq!(out.status, FixStatus::Changed, "{out:?}");
+    assert_eq!(
+        actions.run(&req).await.unwrap().status,
+        FixStatus::AlreadyFixed
+    );
+}
+
+/// The 1,000-instance measurement of docs/benchmarks.md; not a timed test.
+/// `cargo test -p pac-connectors --test moto -- --ignored --nocapture`
+#[tokio::test]
+#[ignore]
+async fn collect_1000_instances() {
+    let m = moto();
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(&m.1)
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "testing", "testing", None, None, "t",
+        ))
+        .load()
+        .await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    for i in 0..100 {
+        ec2.create_security_group()
+            .group_name(format!("g{i}"))
+            .description("d")
+            .send()
+            .await
+            .unwrap();
+        ec2.run_instances()
+            .image_id("ami-12c6146b")
+            .min_count(10)
+            .max_count(10)
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut src = source(&m.1, &["us-east-1"]);
+    src.page_size = Some(100);
+    let plan = CollectPlan {
+        types: Some(
+            [
+                (
+                    "aws.ec2.instance",
+                    vec!["state", "instance_id", "security_groups"],
+                ),
+                ("aws.ec2.security_group", vec!["ip_permissions"]),
+                ("aws.ec2.volume", vec!["encrypted", "attachments"]),
+            ]
+            .into_iter()
+            .map(|(t, f)| (t.to_string(), f.into_iter().map(str::to_string).collect()))
+            .collect(),
+        ),
+    };
+    for (label, plan) in [
+        ("read set (instances, groups, volumes)", plan),
+        ("everything", CollectPlan::everything()),
+    ] {
+        let conn = AwsConnector::new(src.clone());
+        let start = Instant::now();
+        let (docs, errors) = collect(&conn, &plan).await;
+        let secs = start.elapsed().as_secs_f64();
+        assert!(errors.is_empty(), "{errors:?}");
+        let count = |t: &str| docs.iter().filter(|d| d["type"] == t).count();
+        let calls = conn.api_calls();
+        println!(
+            "{label}: {} documents ({} instances, {} security groups, {} volumes) in {secs:.2} s; {} API calls: {calls:?}",
+            docs.len(),
+            count("aws.ec2.instance"),
+            count("aws.ec2.security_group"),
+            count("aws.ec2.volume"),
+            calls.values().sum::<u64>()
+        );
+    }
+}

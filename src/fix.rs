@@ -1,0 +1,263 @@
+//! `pacc fix`: evaluates the policies over an inventory and runs the
+//! auto-fix bound to every failing rule, through the action executors of
+//! the configured sources (connectors crate). Exempted failures are never
+//! fixed. There is no grace period here (the server adds that); a dry run
+//! says what each fix would change.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use pac_connectors::{Action, Config, FixRequest, FixStatus, Target};
+use pac_stdlib::Value;
+use serde_json::{Value as Json, json};
+
+use crate::cli::{EngineKind, Format};
+
+pub struct FixArgs<'a> {
+    pub config: &'a Path,
+    pub policies: &'a [PathBuf],
+    pub inventory: &'a Path,
+    pub apply: bool,
+    pub now: Option<&'a str>,
+    pub format: Format,
+    pub engine: EngineKind,
+}
+
+/// An autofix argument as JSON.
+fn arg_json(v: &Value) -> Json {
+    match v {
+        Value::Bool(b) => json!(b),
+        Value::Int(i) => json!(i),
+        Value::Float(f) => json!(f),
+        Value::Str(s) => json!(&**s),
+        Value::List(items) => Json::Array(items.iter().map(arg_json).collect()),
+        Value::Missing => Json::Null,
+        other => json!(other.to_string()),
+    }
+}
+
+/// The raw documents of the inventory file by (type, id, account, region),
+/// handed to actions as the target's last-collected state.
+fn raw_documents(path: &Path) -> HashMap<(String, String, String, String), Json> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut out = HashMap::new();
+    for (_, r) in pac_connectors::plugin::records(&text) {
+        let Ok(doc) = r else { continue };
+        let s = |k: &str| doc[k].as_str().unwrap_or_default().to_owned();
+        out.insert((s("type"), s("id"), s("account"), s("region")), doc);
+    }
+    out
+}
+
+pub fn run(args: &FixArgs) -> i32 {
+    let config = match Config::load(args.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let now = match crate::cli::parse_now(args.now) {
+        Ok(n) => n,
+        Err(code) => return code,
+    };
+    let Some(c) = crate::cli::compile_or_report(args.policies) else {
+        return 2;
+    };
+    let Some(inv) = crate::cli::read_inventory(&c, args.inventory, false) else {
+        return 2;
+    };
+    let p = &c.program;
+    let opts = pac_runtime::EvalOptions {
+        now,
+        explain: false,
+        coverage: None,
+    };
+    let native = crate::cli::native_engine(p, args.engine, false, false);
+    let prepared = native.as_ref().map(|e| e.prepare(&inv));
+    let report = pac_runtime::evaluate_with(
+        p,
+        &inv,
+        &opts,
+        prepared.as_ref().map(|x| x as &dyn pac_runtime::RuleEngine),
+    );
+    let raw = raw_documents(args.inventory);
+    let executors = pac_connectors::config::actions(&config.sources);
+
+    // The fixes to run, once each, in rule then inventory order.
+    let mut requests: Vec<(String, FixRequest)> = Vec::new();
+    let mut seen = HashSet::new();
+    let mut exempted = Vec::new();
+    for r in &report.results {
+        let rule = &p.rules[r.rule];
+        let Some(fix) = &rule.autofix else { continue };
+        if r.outcome != pac_runtime::Outcome::Fail {
+            continue;
+        }
+        let res = &inv.resources[r.resource];
+        if let Some(e) = r.exempted_by {
+            exempted.push(format!(
+                "{} on {} {}: exempted by `{}`, not fixed",
+                rule.id, res.type_name, res.id, p.exceptions[e].name
+            ));
+            continue;
+        }
+        let args_json: BTreeMap<String, Json> = fix
+            .args
+            .iter()
+            .map(|(k, v)| (k.clone(), arg_json(v)))
+            .collect();
+        let key = (
+            fix.action.clone(),
+            serde_json::to_string(&args_json).unwrap_or_default(),
+            res.type_name.to_string(),
+            res.id.to_string(),
+            res.account.to_string(),
+            res.region.to_string(),
+        );
+        if !seen.insert(key) {
+            continue;
+        }
+        let document = raw
+            .get(&(
+                res.type_name.to_string(),
+                res.id.to_string(),
+                res.account.to_string(),
+                res.region.to_string(),
+            ))
+            .cloned()
+            .unwrap_or(Json::Null);
+        requests.push((
+            rule.id.clone(),
+            FixRequest {
+                action: fix.action.clone(),
+                args: args_json,
+                target: Target {
+                    resource_type: res.type_name.to_string(),
+                    id: res.id.to_string(),
+                    account: res.account.to_string(),
+                    region: res.region.to_string(),
+                    document,
+                },
+                dry_run: !args.apply,
+            },
+        ));
+    }
+
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return 2;
+        }
+    };
+    let records = runtime.block_on(run_all(&executors, &requests));
+
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in &records {
+        *counts
+            .entry(r["status"].as_str().unwrap_or("failed"))
+            .or_default() += 1;
+    }
+    match args.format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "mode": if args.apply { "apply" } else { "dry-run" },
+                "fixes": records,
+                "exempted": exempted,
+                "counts": counts,
+            }))
+            .unwrap_or_default()
+        ),
+        Format::Text => {
+            for r in &records {
+                let t = &r["target"];
+                println!(
+                    "{:<13} {} → {} on {} {} ({}/{}): {}",
+                    r["status"].as_str().unwrap_or(""),
+                    r["rule"].as_str().unwrap_or(""),
+                    r["action"].as_str().unwrap_or(""),
+                    t["type"].as_str().unwrap_or(""),
+                    t["id"].as_str().unwrap_or(""),
+                    t["account"].as_str().unwrap_or(""),
+                    t["region"].as_str().unwrap_or(""),
+                    r["summary"].as_str().or(r["error"].as_str()).unwrap_or(""),
+                );
+            }
+            for e in &exempted {
+                println!("{:<13} {e}", "exempted");
+            }
+            let parts: Vec<String> = counts
+                .iter()
+                .map(|(k, n)| format!("{n} {}", k.replace('_', " ")))
+                .collect();
+            println!(
+                "{}: {} fix(es){}{}",
+                if args.apply { "applied" } else { "dry run" },
+                records.len(),
+                if parts.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", parts.join(", "))
+                },
+                if exempted.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {} exempted failure(s) left alone", exempted.len())
+                },
+            );
+        }
+    }
+    i32::from(counts.contains_key("failed"))
+}
+
+async fn run_all(executors: &[Box<dyn Action>], requests: &[(String, FixRequest)]) -> Vec<Json> {
+    let mut out = Vec::new();
+    for (rule, req) in requests {
+        let t = &req.target;
+        let mut record = json!({
+            "rule": rule,
+            "action": req.action,
+            "args": req.args,
+            "target": {"type": t.resource_type, "id": t.id, "account": t.account, "region": t.region},
+        });
+        let exec = executors
+            .iter()
+            .find(|e| e.names().contains(&req.action.as_str()) && e.handles(t));
+        match exec {
+            None => {
+                record["status"] = json!("skipped");
+                record["summary"] = json!(if req.action == "notify_only" {
+                    "notify_only changes nothing; the server sends its notifications".to_string()
+                } else {
+                    format!(
+                        "no configured source can run `{}` on account {}",
+                        req.action, t.account
+                    )
+                });
+            }
+            Some(e) => match e.run(req).await {
+                Ok(o) => {
+                    record["status"] = json!(match o.status {
+                        FixStatus::Changed => "changed",
+                        FixStatus::WouldChange => "would_change",
+                        FixStatus::AlreadyFixed => "already_fixed",
+                    });
+                    record["summary"] = json!(o.summary);
+                    record["before"] = o.before;
+                    record["after"] = o.after;
+                }
+                Err(err) => {
+                    record["status"] = json!("failed");
+                    record["error"] = json!(err.to_string());
+                }
+            },
+        }
+        out.push(record);
+    }
+    out
+}
