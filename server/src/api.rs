@@ -381,32 +381,44 @@ const SEVERITIES: &[&str] = &["critical", "high", "medium", "low", "info"];
 async fn issues(State(s): S, RawQuery(q): RawQuery) -> Res {
     let q = Query::parse(
         q,
-        &["policy", "status", "group", "severity", "page", "per_page"],
+        &[
+            "policy", "status", "group", "severity", "page", "per_page", "after",
+        ],
     )?;
     let (page, per, offset) = q.page()?;
+    // Keyset paging: `after` (the `next_after` of the previous answer) reads
+    // the next ids from the index instead of skipping `offset` rows.
+    let after = match q.0.get("after") {
+        None => None,
+        Some(_) => Some(q.int("after", 0, 0, i64::MAX)?),
+    };
     let f = IssueFilter {
         policy: q.get("policy"),
         status: q.one_of("status", STATUSES)?,
         severity: q.one_of("severity", SEVERITIES)?,
         group: q.get("group"),
         resource_key: None,
+        after,
     };
     check_group(&s, &f.group).await?;
     let generation = s.store.generation();
     let key = format!(
-        "issues|{:?}|{:?}|{:?}|{:?}|{page}|{per}",
+        "issues|{:?}|{:?}|{:?}|{:?}|{page}|{per}|{after:?}",
         f.policy, f.status, f.severity, f.group
     );
     if let Some(r) = cache_get(&s, &key, generation) {
         return Ok(r);
     }
+    let offset = if after.is_some() { 0 } else { offset };
     let (rows, total) = s.store.issues(&f, per, offset).await?;
-    cache_put(
-        &s,
-        key,
-        generation,
-        &page_body(json!(rows), page, per, total),
-    )
+    let next = if rows.len() as i64 == per {
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    let mut body = page_body(json!(rows), page, per, total);
+    body["next_after"] = json!(next);
+    cache_put(&s, key, generation, &body)
 }
 
 fn parse_id(id: &str, what: &str) -> Result<i64, ApiError> {
@@ -948,6 +960,11 @@ pub const OPS: &[Op] = &[
                 "security, governance, cost, tagging, operations",
             ),
             ("severity", "query", "critical, high, medium, low, info"),
+            (
+                "after",
+                "query",
+                "keyset paging: the `next_after` of the previous page (then `page` is ignored)",
+            ),
         ],
         body: None,
         errors: &[400, 404],

@@ -313,6 +313,8 @@ pub struct IssueFilter {
     pub severity: Option<String>,
     pub group: Option<String>,
     pub resource_key: Option<String>,
+    /// Keyset paging: only ids above this (not part of the total).
+    pub after: Option<i64>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -593,8 +595,8 @@ const ISSUE_LIST_COLUMNS: &str = "id, rule, policy, rkey, rid, rtype, account, r
 /// bound parameters and PostgreSQL's 65,535).
 const CHUNK: usize = 1000;
 
-/// ` WHERE …` for the filters present, values bound.
-fn push_issue_filter(q: &mut QueryBuilder<Sqlite>, f: &IssueFilter) {
+/// ` WHERE …` for the filters present, values bound; whether there was one.
+fn push_issue_filter(q: &mut QueryBuilder<Sqlite>, f: &IssueFilter) -> bool {
     let mut sep = " WHERE ";
     for (col, v) in [
         ("policy", &f.policy),
@@ -615,7 +617,9 @@ fn push_issue_filter(q: &mut QueryBuilder<Sqlite>, f: &IssueFilter) {
             .push("EXISTS (SELECT 1 FROM group_members m WHERE m.grp = ")
             .push_bind(g.clone())
             .push(" AND m.rkey = issues.rkey)");
+        sep = " AND ";
     }
+    sep == " AND "
 }
 /// Resource rows with their effective last_seen (migration 0003).
 const RESOURCE_COLUMNS: &str = "rkey, rtype, rid, account, region, resources.source AS source, doc, hash, first_seen,
@@ -1063,7 +1067,15 @@ impl Store for SqlStore {
         // SQLite can use the (filter…, id) indexes of migration 0002.
         let mut list =
             QueryBuilder::<Sqlite>::new(format!("SELECT {ISSUE_LIST_COLUMNS} FROM issues"));
-        push_issue_filter(&mut list, f);
+        let filtered = push_issue_filter(&mut list, f);
+        if let Some(after) = f.after {
+            list.push(if filtered {
+                " AND id > "
+            } else {
+                " WHERE id > "
+            })
+            .push_bind(after);
+        }
         list.push(" ORDER BY id LIMIT ")
             .push_bind(limit)
             .push(" OFFSET ")
@@ -1639,6 +1651,10 @@ mod tests {
                 ..Default::default()
             },
             IssueFilter {
+                group: Some("even".into()),
+                ..Default::default()
+            },
+            IssueFilter {
                 policy: Some("p1".into()),
                 severity: Some("high".into()),
                 ..Default::default()
@@ -1671,6 +1687,24 @@ mod tests {
                 offset += 97;
             }
             assert_eq!(seen, expected, "{f:?}: pages in id order, each match once");
+            // The same list by keyset pages.
+            let mut keyset = Vec::new();
+            let mut g = IssueFilter {
+                after: None,
+                ..f.clone()
+            };
+            loop {
+                let (rows, total) = s.issues(&g, 97, 0).await.unwrap();
+                assert_eq!(
+                    total,
+                    expected.len() as i64,
+                    "{g:?}: the total ignores `after`"
+                );
+                let Some(last) = rows.last() else { break };
+                g.after = Some(last.id);
+                keyset.extend(rows.iter().map(|r| r.id));
+            }
+            assert_eq!(keyset, expected, "{f:?} by keyset");
         }
     }
 
