@@ -596,3 +596,56 @@ async fn the_openapi_document_lists_every_route_and_every_route_answers() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rescan_of_an_unchanged_estate_leaves_every_issue_as_it_was() {
+    let e = setup("").await;
+    let s1 = e.scan().await;
+    assert!(s1["opened"].as_i64().unwrap() > 20, "{s1}");
+    let before = e.issues("").await;
+    let (_, r1) = get(&e.addr, &format!("/api/v1/resources/{SSH_OPEN}")).await;
+    let t1 = r1["last_seen"].clone();
+
+    e.clock.advance(3600);
+    let s2 = e.scan().await;
+    assert_eq!(s2["status"], "completed", "{s2}");
+    for k in [
+        "changed", "removed", "opened", "closed", "reopened", "exempted",
+    ] {
+        assert_eq!(s2[k], 0, "{k}: {s2}");
+    }
+    // Same issues, same states, same messages (and the answer is not a
+    // stale cache: the scan record above is newer than the first list).
+    assert_eq!(e.issues("").await, before);
+    let (_, r2) = get(&e.addr, &format!("/api/v1/resources/{SSH_OPEN}")).await;
+    assert_eq!(r2["first_seen"], r1["first_seen"]);
+    assert_eq!(r2["changed_at"], r1["changed_at"]);
+    assert_ne!(r2["last_seen"], t1, "seen again by the second scan: {r2}");
+    let (_, issue) = get(&e.addr, &format!("/api/v1/issues/{}", before[0]["id"])).await;
+    assert_eq!(
+        issue["events"].as_array().unwrap().len(),
+        1,
+        "only `opened`: {issue}"
+    );
+
+    // Pages split the same list: disjoint, in order, totals agree.
+    let (_, p1) = get(&e.addr, "/api/v1/issues?status=open&per_page=7&page=1").await;
+    let (_, p2) = get(&e.addr, "/api/v1/issues?status=open&per_page=7&page=2").await;
+    let open: Vec<Value> = before
+        .iter()
+        .filter(|i| i["status"] == "open")
+        .cloned()
+        .collect();
+    assert_eq!(p1["total"], open.len());
+    assert_eq!(p2["total"], open.len());
+    let ids = |p: &Value| -> Vec<Value> {
+        p["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].clone())
+            .collect()
+    };
+    let want: Vec<Value> = open.iter().map(|i| i["id"].clone()).collect();
+    assert_eq!([ids(&p1), ids(&p2)].concat(), want[..14]);
+}

@@ -203,23 +203,67 @@ async fn openapi() -> Res {
     ok(openapi_document())
 }
 
+/// Serialized answers of the read endpoints whose data only a scan
+/// changes (compliance, issue lists), keyed by endpoint and parameters:
+/// (store generation, body). An entry of an older generation is stale.
+pub(crate) type ResponseCache = std::sync::Mutex<HashMap<String, (u64, Bytes)>>;
+
+/// Entries kept before the cache is emptied (a bound on memory; most reads
+/// are of a few first pages).
+const CACHE_ENTRIES: usize = 2048;
+
+fn cache_get(s: &Server, key: &str, generation: u64) -> Option<Response> {
+    let c = s.response_cache.lock().ok()?;
+    let (g, body) = c.get(key)?;
+    (*g == generation).then(|| json_bytes(body.clone()))
+}
+
+fn cache_put(s: &Server, key: String, generation: u64, v: &Value) -> Res {
+    let bytes = Bytes::from(
+        serde_json::to_vec(v)
+            .map_err(|e| ApiError::internal(format!("serializing the answer: {e}")))?,
+    );
+    if let Ok(mut c) = s.response_cache.lock() {
+        if c.len() >= CACHE_ENTRIES {
+            c.clear();
+        }
+        c.insert(key, (generation, bytes.clone()));
+    }
+    Ok(json_bytes(bytes))
+}
+
 async fn compliance(State(s): S, RawQuery(q): RawQuery) -> Res {
     let q = Query::parse(q, &["group"])?;
     let group = q.get("group");
     check_group(&s, &group).await?;
+    // The generation is read before the store: a scan committing meanwhile
+    // bumps it, so what is cached under this value is not served after it.
+    let generation = s.store.generation();
+    let key = format!("compliance|{}", group.as_deref().unwrap_or(""));
+    if let Some(r) = cache_get(&s, &key, generation) {
+        return Ok(r);
+    }
     match s.store.compliance(group.as_deref().unwrap_or("")).await? {
         Some((scan, at, body)) => {
             let mut v = json!({"group": group, "scan": scan, "at": crate::clock::rfc3339(at)});
             if let (Some(o), Some(b)) = (v.as_object_mut(), body.as_object()) {
                 o.extend(b.clone());
             }
-            ok(v)
+            cache_put(&s, key, generation, &v)
         }
         None => Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "no scan has completed yet; POST /api/v1/scans starts one",
         )),
     }
+}
+
+fn json_bytes(body: Bytes) -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
 }
 
 async fn history(State(s): S, RawQuery(q): RawQuery) -> Res {
@@ -337,19 +381,44 @@ const SEVERITIES: &[&str] = &["critical", "high", "medium", "low", "info"];
 async fn issues(State(s): S, RawQuery(q): RawQuery) -> Res {
     let q = Query::parse(
         q,
-        &["policy", "status", "group", "severity", "page", "per_page"],
+        &[
+            "policy", "status", "group", "severity", "page", "per_page", "after",
+        ],
     )?;
     let (page, per, offset) = q.page()?;
+    // Keyset paging: `after` (the `next_after` of the previous answer) reads
+    // the next ids from the index instead of skipping `offset` rows.
+    let after = match q.0.get("after") {
+        None => None,
+        Some(_) => Some(q.int("after", 0, 0, i64::MAX)?),
+    };
     let f = IssueFilter {
         policy: q.get("policy"),
         status: q.one_of("status", STATUSES)?,
         severity: q.one_of("severity", SEVERITIES)?,
         group: q.get("group"),
         resource_key: None,
+        after,
     };
     check_group(&s, &f.group).await?;
+    let generation = s.store.generation();
+    let key = format!(
+        "issues|{:?}|{:?}|{:?}|{:?}|{page}|{per}|{after:?}",
+        f.policy, f.status, f.severity, f.group
+    );
+    if let Some(r) = cache_get(&s, &key, generation) {
+        return Ok(r);
+    }
+    let offset = if after.is_some() { 0 } else { offset };
     let (rows, total) = s.store.issues(&f, per, offset).await?;
-    ok(page_body(json!(rows), page, per, total))
+    let next = if rows.len() as i64 == per {
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    let mut body = page_body(json!(rows), page, per, total);
+    body["next_after"] = json!(next);
+    cache_put(&s, key, generation, &body)
 }
 
 fn parse_id(id: &str, what: &str) -> Result<i64, ApiError> {
@@ -891,6 +960,11 @@ pub const OPS: &[Op] = &[
                 "security, governance, cost, tagging, operations",
             ),
             ("severity", "query", "critical, high, medium, low, info"),
+            (
+                "after",
+                "query",
+                "keyset paging: the `next_after` of the previous page (then `page` is ignored)",
+            ),
         ],
         body: None,
         errors: &[400, 404],

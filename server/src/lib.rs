@@ -65,6 +65,9 @@ pub struct Server {
     autofix_lock: tokio::sync::Mutex<()>,
     /// The last compiled policy set, keyed by a hash of its sources.
     cache: std::sync::Mutex<Option<(u64, Arc<Loaded>)>>,
+    /// Serialized answers of compliance and issue-list reads, with the
+    /// store generation they were read in (served until a scan commits).
+    pub(crate) response_cache: api::ResponseCache,
 }
 
 /// What a server is built from besides its configuration (tests inject a
@@ -127,6 +130,7 @@ impl Server {
             scan_lock: tokio::sync::Mutex::new(()),
             autofix_lock: tokio::sync::Mutex::new(()),
             cache: std::sync::Mutex::new(None),
+            response_cache: Default::default(),
         }))
     }
 

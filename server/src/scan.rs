@@ -128,6 +128,7 @@ async fn scan_inner(
     at: i64,
 ) -> Result<(), String> {
     let store = &server.store;
+    let t0 = std::time::Instant::now();
     let loaded = server.load_program().await?;
     let collected = collect(source).await.map_err(|e| {
         format!(
@@ -151,6 +152,7 @@ async fn scan_inner(
             .await
             .map_err(|e| e.to_string())?
     };
+    let t_read = t0.elapsed();
     let weights = server.settings.weights.clone();
     let name = source.name.clone();
     let write = tokio::task::spawn_blocking(move || {
@@ -160,9 +162,19 @@ async fn scan_inner(
     })
     .await
     .map_err(|e| format!("the scan's evaluation stopped: {e}"))?;
+    let t_compute = t0.elapsed();
     let new_jobs = write.new_jobs.len();
     store.apply_scan(write).await.map_err(|e| e.to_string())?;
-    tracing::info!(scan = scan_id, source = %source.name, new_jobs, "scan committed");
+    let ms = |d: std::time::Duration| d.as_millis() as u64;
+    tracing::info!(
+        scan = scan_id,
+        source = %source.name,
+        new_jobs,
+        collect_ms = ms(t_read),
+        compute_ms = ms(t_compute - t_read),
+        commit_ms = ms(t0.elapsed() - t_compute),
+        "scan committed"
+    );
     Ok(())
 }
 
@@ -299,7 +311,43 @@ fn compute(
         results: report.results.len() as i64,
         ..Default::default()
     };
-    let mut visited: HashSet<(String, String)> = HashSet::new();
+    // Existing issues by (rule index, resource index), built once from the
+    // stored state, so that the per-result loop below (400k results at 100k
+    // resources) neither allocates keys nor hashes strings. Issues whose rule
+    // or resource is gone are closed after the loop.
+    let rule_ix: HashMap<&str, u32> = p
+        .rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id.as_str(), i as u32))
+        .collect();
+    let mut res_ix: HashMap<&str, u32> = HashMap::with_capacity(keys.len());
+    for (i, k) in keys.iter().enumerate() {
+        res_ix.entry(k.as_str()).or_insert(i as u32);
+    }
+    // A key held by two resources maps to its first (one issue per key).
+    let canon: Vec<u32> = keys.iter().map(|k| res_ix[k.as_str()]).collect();
+    // (rule, resource) → (state, touched by a result of this scan).
+    let mut current: HashMap<(u32, u32), (crate::store::IssueState, bool)> =
+        HashMap::with_capacity(base.issues.len());
+    // Issues whose rule or resource is no longer there: (id, status, rkey).
+    let mut orphans: Vec<(i64, &'static str, String)> = Vec::new();
+    for ((rule, key), st) in std::mem::take(&mut base.issues) {
+        match (rule_ix.get(rule.as_str()), res_ix.get(key.as_str())) {
+            (Some(&ri), Some(&xi)) => {
+                current.insert((ri, xi), (st, false));
+            }
+            (ri, _) if st.status != "closed" => {
+                let reason = if ri.is_none() {
+                    "rule_removed"
+                } else {
+                    "resource_removed"
+                };
+                orphans.push((st.id, reason, key));
+            }
+            _ => {}
+        }
+    }
     let mut next_issue = base.next_issue_id;
     let mut next_job = base.next_job_id;
     // Issues that became open in this scan: (issue id, rule, resource).
@@ -310,33 +358,37 @@ fn compute(
     for r in &report.results {
         let rule = &p.rules[r.rule];
         let key = &keys[r.resource];
+        let pair = (r.rule as u32, canon[r.resource]);
+        let entry = current.get_mut(&pair);
         if unknown_idx[r.resource] {
             counts.unknown += 1;
-            visited.insert((rule.id.clone(), key.clone()));
+            if let Some(e) = entry {
+                e.1 = true;
+            }
             continue;
         }
-        let want: Option<(&str, Option<String>)> = match (&r.outcome, r.exempted_by) {
+        let want: Option<(&str, Option<&str>)> = match (&r.outcome, r.exempted_by) {
             (Outcome::Error(_), _) => {
                 // Unknown: leave the issue as it is.
                 counts.unknown += 1;
-                visited.insert((rule.id.clone(), key.clone()));
+                if let Some(e) = entry {
+                    e.1 = true;
+                }
                 continue;
             }
             (Outcome::Pass, _) => None,
             (Outcome::Fail, None) => Some(("open", None)),
-            (Outcome::Fail, Some(x)) => Some(("exempted", Some(p.exceptions[x].name.clone()))),
+            (Outcome::Fail, Some(x)) => Some(("exempted", Some(p.exceptions[x].name.as_str()))),
         };
-        let ik = (rule.id.clone(), key.clone());
-        let existing = base.issues.get(&ik).cloned();
-        visited.insert(ik.clone());
-        let message = r.message.clone().unwrap_or_default();
-        match (existing, want) {
+        let message = r.message.as_deref().unwrap_or_default();
+        match (entry, want) {
             (None, None) => {}
             (None, Some((status, exception))) => {
                 let res = &inv.resources[r.resource];
                 let pol = p.policy_of(r.rule);
                 let id = next_issue;
                 next_issue += 1;
+                let exception = exception.map(str::to_string);
                 w.new_issues.push(NewIssue {
                     id,
                     rule: rule.id.clone(),
@@ -349,12 +401,12 @@ fn compute(
                     severity: pol.severity.name().to_string(),
                     category: pol.category.clone(),
                     status: status.to_string(),
-                    message: message.clone(),
+                    message: message.to_string(),
                     explanation: explain(r.rule, r.resource),
                     exception: exception.clone(),
                 });
                 counts.opened += 1;
-                w.events.push((id, "opened".into(), message.clone()));
+                w.events.push((id, "opened".into(), message.to_string()));
                 if let Some(x) = &exception {
                     counts.exempted += 1;
                     w.events
@@ -362,35 +414,41 @@ fn compute(
                 } else {
                     opened_now.push((id, r.rule, r.resource));
                 }
-                base.issues.insert(
-                    ik,
-                    crate::store::IssueState {
-                        id,
-                        status: status.to_string(),
-                        message,
-                        exception,
-                    },
+                current.insert(
+                    pair,
+                    (
+                        crate::store::IssueState {
+                            id,
+                            status: status.to_string(),
+                            message: message.to_string(),
+                            exception,
+                        },
+                        true,
+                    ),
                 );
             }
-            (Some(old), None) => {
+            (Some((old, touched)), None) => {
+                *touched = true;
                 if old.status != "closed" {
                     close(&mut w, &mut counts, &base, old.id, "passed");
                 }
             }
-            (Some(old), Some((status, exception))) => {
+            (Some((old, touched)), Some((status, exception))) => {
+                *touched = true;
                 if old.status == "closed" {
                     counts.reopened += 1;
-                    w.events.push((old.id, "reopened".into(), message.clone()));
+                    w.events
+                        .push((old.id, "reopened".into(), message.to_string()));
                     w.issue_updates.push(IssueUpdate {
                         id: old.id,
                         status: status.to_string(),
-                        message,
-                        exception: exception.clone(),
+                        message: message.to_string(),
+                        exception: exception.map(str::to_string),
                         reopened: true,
                         explanation: explain(r.rule, r.resource),
                         close_reason: None,
                     });
-                    match &exception {
+                    match exception {
                         Some(x) => {
                             counts.exempted += 1;
                             w.events.push((
@@ -402,11 +460,11 @@ fn compute(
                         None => opened_now.push((old.id, r.rule, r.resource)),
                     }
                 } else if old.status != status
-                    || old.exception != exception
+                    || old.exception.as_deref() != exception
                     || old.message != message
                 {
-                    if old.exception != exception {
-                        match (&old.exception, &exception) {
+                    if old.exception.as_deref() != exception {
+                        match (&old.exception, exception) {
                             (_, Some(x)) => {
                                 counts.exempted += 1;
                                 w.events.push((
@@ -435,8 +493,8 @@ fn compute(
                     w.issue_updates.push(IssueUpdate {
                         id: old.id,
                         status: status.to_string(),
-                        message,
-                        exception,
+                        message: message.to_string(),
+                        exception: exception.map(str::to_string),
                         reopened: false,
                         explanation: None,
                         close_reason: None,
@@ -448,23 +506,17 @@ fn compute(
     // Issues no result touched: the resource is gone, the rule is gone, or
     // the resource left the rule's scope.
     let present: HashSet<&str> = keys.iter().map(String::as_str).collect();
-    let rules: HashSet<&str> = p.rules.iter().map(|r| r.id.as_str()).collect();
     let mut untouched: Vec<(i64, &'static str)> = Vec::new();
-    for ((rule, key), st) in &base.issues {
-        if st.status == "closed" || visited.contains(&(rule.clone(), key.clone())) {
+    for ((_, xi), (st, touched)) in &current {
+        if *touched || st.status == "closed" || unknown_keys.contains(&keys[*xi as usize]) {
             continue;
         }
-        if unknown_keys.contains(key) {
-            continue;
+        untouched.push((st.id, "out_of_scope"));
+    }
+    for (id, reason, key) in &orphans {
+        if !unknown_keys.contains(key) {
+            untouched.push((*id, reason));
         }
-        let reason = if !rules.contains(rule.as_str()) {
-            "rule_removed"
-        } else if !present.contains(key.as_str()) {
-            "resource_removed"
-        } else {
-            "out_of_scope"
-        };
-        untouched.push((st.id, reason));
     }
     untouched.sort();
     for (id, reason) in untouched {

@@ -11,12 +11,14 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
@@ -30,7 +32,11 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_init.sql")),
+    (2, include_str!("../migrations/0002_list_indexes.sql")),
+    (3, include_str!("../migrations/0003_source_seen.sql")),
+];
 
 // ---------------------------------------------------------------------------
 // Rows
@@ -307,6 +313,8 @@ pub struct IssueFilter {
     pub severity: Option<String>,
     pub group: Option<String>,
     pub resource_key: Option<String>,
+    /// Keyset paging: only ids above this (not part of the total).
+    pub after: Option<i64>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -331,6 +339,9 @@ pub trait Store: Send + Sync {
         except: Option<&str>,
     ) -> Result<Vec<(String, String, String)>>;
     async fn apply_scan(&self, w: ScanWrite) -> Result<()>;
+    /// Changes after every committed scan; what was read under an older
+    /// value (issue counts, compliance bodies) may be stale.
+    fn generation(&self) -> u64;
 
     async fn scan(&self, id: i64) -> Result<Option<ScanRow>>;
     async fn scans(&self, limit: i64, offset: i64) -> Result<(Vec<ScanRow>, i64)>;
@@ -393,6 +404,12 @@ pub trait Store: Send + Sync {
 #[derive(Clone)]
 pub struct SqlStore {
     pool: SqlitePool,
+    /// Bumped after every committed scan: cached reads tagged with an
+    /// older generation are stale.
+    generation: Arc<AtomicU64>,
+    /// Issue-list totals per filter, for the generation they were counted in
+    /// (the table only changes in `apply_scan`, so a page need not count).
+    counts: Arc<Mutex<HashMap<String, (u64, i64)>>>,
 }
 
 fn opt_json(s: Option<String>) -> Option<Value> {
@@ -422,12 +439,23 @@ impl SqlStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(std::time::Duration::from_secs(30));
+            .busy_timeout(std::time::Duration::from_secs(30))
+            // A scan writes ~100k rows into indexed tables and the API reads
+            // them from up to 8 connections: SQLite's default 2 MB page
+            // cache per connection made both spill and re-read pages
+            // (profiled: pread and page-cache lookups dominated). 32 MB per
+            // connection, and reads through a shared memory map.
+            .pragma("cache_size", "-32768")
+            .pragma("mmap_size", "268435456");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(opts)
             .await?;
-        let store = SqlStore { pool };
+        let store = SqlStore {
+            pool,
+            generation: Arc::new(AtomicU64::new(0)),
+            counts: Arc::new(Mutex::new(HashMap::new())),
+        };
         store.migrate().await?;
         sqlx::query(
             "UPDATE scans SET status = 'interrupted', finished_at = $1, message = 'the server stopped during this scan; nothing of it was committed' WHERE status = 'running'",
@@ -562,7 +590,42 @@ fn job_row(r: &sqlx::sqlite::SqliteRow) -> JobRow {
 
 /// Lists leave the explanation out (it is in the issue's own answer).
 const ISSUE_LIST_COLUMNS: &str = "id, rule, policy, rkey, rid, rtype, account, region, severity, category, status, message, NULL AS explanation, exception, first_seen, last_opened, closed_at, close_reason, times_opened";
-const ISSUE_FILTER: &str = "($1 IS NULL OR policy = $1) AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR severity = $3) AND ($4 IS NULL OR rkey IN (SELECT rkey FROM group_members WHERE grp = $4)) AND ($5 IS NULL OR rkey = $5)";
+
+/// Rows per multi-row statement (at 16 columns, well under SQLite's 32,766
+/// bound parameters and PostgreSQL's 65,535).
+const CHUNK: usize = 1000;
+
+/// ` WHERE …` for the filters present, values bound; whether there was one.
+fn push_issue_filter(q: &mut QueryBuilder<Sqlite>, f: &IssueFilter) -> bool {
+    let mut sep = " WHERE ";
+    for (col, v) in [
+        ("policy", &f.policy),
+        ("status", &f.status),
+        ("severity", &f.severity),
+        ("rkey", &f.resource_key),
+    ] {
+        if let Some(v) = v {
+            q.push(sep).push(col).push(" = ").push_bind(v.clone());
+            sep = " AND ";
+        }
+    }
+    if let Some(g) = &f.group {
+        // A membership probe per candidate row (the (grp, rkey) key): SQLite
+        // keeps walking the (status, id) index in id order and stops at
+        // LIMIT, where `rkey IN (SELECT …)` made it sort every match.
+        q.push(sep)
+            .push("EXISTS (SELECT 1 FROM group_members m WHERE m.grp = ")
+            .push_bind(g.clone())
+            .push(" AND m.rkey = issues.rkey)");
+        sep = " AND ";
+    }
+    sep == " AND "
+}
+/// Resource rows with their effective last_seen (migration 0003).
+const RESOURCE_COLUMNS: &str = "rkey, rtype, rid, account, region, resources.source AS source, doc, hash, first_seen,
+  CASE WHEN deleted_at IS NULL AND ss.seen_at > last_seen THEN ss.seen_at ELSE last_seen END AS last_seen,
+  changed_at, deleted_at
+  FROM resources LEFT JOIN source_seen ss ON ss.source = resources.source";
 const RESOURCE_FILTER: &str = "deleted_at IS NULL AND ($1 IS NULL OR rtype = $1) AND ($2 IS NULL OR rkey IN (SELECT rkey FROM group_members WHERE grp = $2)) AND ($3 IS NULL OR rid LIKE $3 OR account LIKE $3 OR region LIKE $3)";
 
 #[async_trait]
@@ -666,31 +729,54 @@ impl Store for SqlStore {
     async fn apply_scan(&self, w: ScanWrite) -> Result<()> {
         let at = w.at;
         let mut tx = self.pool.begin().await?;
-        for r in &w.upserts {
-            sqlx::query(
-                "INSERT INTO resources (rkey, rtype, rid, account, region, source, doc, hash, first_seen, last_seen, changed_at, deleted_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9, NULL)
-                 ON CONFLICT (rkey) DO UPDATE SET source = excluded.source, doc = excluded.doc, hash = excluded.hash,
+        // Multi-row statements: one round trip per chunk, not per row.
+        for chunk in w.upserts.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO resources (rkey, rtype, rid, account, region, source, doc, hash, first_seen, last_seen, changed_at, deleted_at) ",
+            );
+            q.push_values(chunk, |mut b, r| {
+                b.push_bind(r.key.clone())
+                    .push_bind(r.rtype.clone())
+                    .push_bind(r.id.clone())
+                    .push_bind(r.account.clone())
+                    .push_bind(r.region.clone())
+                    .push_bind(r.source.clone())
+                    .push_bind(r.doc.clone())
+                    .push_bind(r.hash.clone())
+                    .push_bind(at)
+                    .push_bind(at)
+                    .push_bind(at)
+                    .push("NULL");
+            });
+            q.push(
+                " ON CONFLICT (rkey) DO UPDATE SET source = excluded.source, doc = excluded.doc, hash = excluded.hash,
                    last_seen = excluded.last_seen, changed_at = excluded.changed_at, deleted_at = NULL",
+            );
+            q.build().execute(&mut *tx).await?;
+        }
+        // A removed resource was last seen by its source's last complete
+        // scan (read before this scan's row below replaces it).
+        for k in &w.removed {
+            sqlx::query(
+                "UPDATE resources SET deleted_at = $1, last_seen = COALESCE(
+                   (SELECT ss.seen_at FROM source_seen ss WHERE ss.source = resources.source AND ss.seen_at > resources.last_seen),
+                   last_seen)
+                 WHERE rkey = $2",
             )
-            .bind(&r.key)
-            .bind(&r.rtype)
-            .bind(&r.id)
-            .bind(&r.account)
-            .bind(&r.region)
-            .bind(&r.source)
-            .bind(&r.doc)
-            .bind(&r.hash)
             .bind(at)
+            .bind(k)
             .execute(&mut *tx)
             .await?;
         }
         if w.seen_all {
+            // Every current resource of the source was seen: one row, not
+            // one update per resource (see migration 0003).
             sqlx::query(
-                "UPDATE resources SET last_seen = $1 WHERE source = $2 AND deleted_at IS NULL",
+                "INSERT INTO source_seen (source, seen_at) VALUES ($1, $2)
+                 ON CONFLICT (source) DO UPDATE SET seen_at = excluded.seen_at",
             )
-            .bind(at)
             .bind(&w.source)
+            .bind(at)
             .execute(&mut *tx)
             .await?;
         } else {
@@ -702,35 +788,30 @@ impl Store for SqlStore {
                     .await?;
             }
         }
-        for k in &w.removed {
-            sqlx::query("UPDATE resources SET deleted_at = $1 WHERE rkey = $2")
-                .bind(at)
-                .bind(k)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for i in &w.new_issues {
-            sqlx::query(
-                "INSERT INTO issues (id, rule, policy, rkey, rid, rtype, account, region, severity, category, status, message, explanation, exception, first_seen, last_opened, times_opened)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, 1)",
-            )
-            .bind(i.id)
-            .bind(&i.rule)
-            .bind(&i.policy)
-            .bind(&i.rkey)
-            .bind(&i.rid)
-            .bind(&i.rtype)
-            .bind(&i.account)
-            .bind(&i.region)
-            .bind(&i.severity)
-            .bind(&i.category)
-            .bind(&i.status)
-            .bind(&i.message)
-            .bind(&i.explanation)
-            .bind(&i.exception)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
+        for chunk in w.new_issues.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO issues (id, rule, policy, rkey, rid, rtype, account, region, severity, category, status, message, explanation, exception, first_seen, last_opened, times_opened) ",
+            );
+            q.push_values(chunk, |mut b, i| {
+                b.push_bind(i.id)
+                    .push_bind(i.rule.clone())
+                    .push_bind(i.policy.clone())
+                    .push_bind(i.rkey.clone())
+                    .push_bind(i.rid.clone())
+                    .push_bind(i.rtype.clone())
+                    .push_bind(i.account.clone())
+                    .push_bind(i.region.clone())
+                    .push_bind(i.severity.clone())
+                    .push_bind(i.category.clone())
+                    .push_bind(i.status.clone())
+                    .push_bind(i.message.clone())
+                    .push_bind(i.explanation.clone())
+                    .push_bind(i.exception.clone())
+                    .push_bind(at)
+                    .push_bind(at)
+                    .push("1");
+            });
+            q.build().execute(&mut *tx).await?;
         }
         for u in &w.issue_updates {
             if u.status == "closed" {
@@ -770,20 +851,23 @@ impl Store for SqlStore {
             sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM issue_events")
                 .fetch_one(&mut *tx)
                 .await?;
-        for (issue, kind, detail) in &w.events {
-            sqlx::query(
-                "INSERT INTO issue_events (id, issue_id, scan_id, at, kind, detail) VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(next_event)
-            .bind(issue)
-            .bind(w.scan_id)
-            .bind(at)
-            .bind(kind)
-            .bind(detail)
-            .execute(&mut *tx)
-            .await?;
-            next_event += 1;
+        let first_event = next_event;
+        for chunk in w.events.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO issue_events (id, issue_id, scan_id, at, kind, detail) ",
+            );
+            q.push_values(chunk, |mut b, (issue, kind, detail)| {
+                b.push_bind(next_event)
+                    .push_bind(*issue)
+                    .push_bind(w.scan_id)
+                    .push_bind(at)
+                    .push_bind(kind.clone())
+                    .push_bind(detail.clone());
+                next_event += 1;
+            });
+            q.build().execute(&mut *tx).await?;
         }
+        debug_assert_eq!(next_event - first_event, w.events.len() as i64);
         for (g, k) in &w.member_removes {
             sqlx::query("DELETE FROM group_members WHERE grp = $1 AND rkey = $2")
                 .bind(g)
@@ -791,39 +875,49 @@ impl Store for SqlStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        for (g, k) in &w.member_adds {
-            sqlx::query(
-                "INSERT INTO group_members (grp, rkey) VALUES ($1, $2) ON CONFLICT (grp, rkey) DO NOTHING",
-            )
-            .bind(g)
-            .bind(k)
-            .execute(&mut *tx)
-            .await?;
+        for chunk in w.member_adds.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO group_members (grp, rkey) ");
+            q.push_values(chunk, |mut b, (g, k)| {
+                b.push_bind(g.clone()).push_bind(k.clone());
+            });
+            q.push(" ON CONFLICT (grp, rkey) DO NOTHING");
+            q.build().execute(&mut *tx).await?;
         }
         let mut next_audit: i64 =
             sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM audit_log")
                 .fetch_one(&mut *tx)
                 .await?;
-        for j in &w.new_jobs {
-            sqlx::query(
-                "INSERT INTO autofix_jobs (id, issue_id, rule, policy, rkey, action, args, notify, status, created_at, due_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'waiting', $9, $10)",
-            )
-            .bind(j.id)
-            .bind(j.issue_id)
-            .bind(&j.rule)
-            .bind(&j.policy)
-            .bind(&j.rkey)
-            .bind(&j.action)
-            .bind(j.args.to_string())
-            .bind(serde_json::to_string(&j.notify).unwrap_or_default())
-            .bind(at)
-            .bind(j.due_at)
-            .execute(&mut *tx)
-            .await?;
-            let detail = serde_json::json!({"issue": j.issue_id, "action": j.action, "due_at": j.due_at, "scan": w.scan_id});
-            insert_audit(&mut tx, next_audit, at, Some(j.id), "job_created", &detail).await?;
-            next_audit += 1;
+        for chunk in w.new_jobs.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO autofix_jobs (id, issue_id, rule, policy, rkey, action, args, notify, status, created_at, due_at) ",
+            );
+            q.push_values(chunk, |mut b, j| {
+                b.push_bind(j.id)
+                    .push_bind(j.issue_id)
+                    .push_bind(j.rule.clone())
+                    .push_bind(j.policy.clone())
+                    .push_bind(j.rkey.clone())
+                    .push_bind(j.action.clone())
+                    .push_bind(j.args.to_string())
+                    .push_bind(serde_json::to_string(&j.notify).unwrap_or_default())
+                    .push("'waiting'")
+                    .push_bind(at)
+                    .push_bind(j.due_at);
+            });
+            q.build().execute(&mut *tx).await?;
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO audit_log (id, at, job_id, kind, detail) ",
+            );
+            q.push_values(chunk, |mut b, j| {
+                let detail = serde_json::json!({"issue": j.issue_id, "action": j.action, "due_at": j.due_at, "scan": w.scan_id});
+                b.push_bind(next_audit)
+                    .push_bind(at)
+                    .push_bind(j.id)
+                    .push("'job_created'")
+                    .push_bind(detail.to_string());
+                next_audit += 1;
+            });
+            q.build().execute(&mut *tx).await?;
         }
         for (job, reason) in &w.cancel_jobs {
             sqlx::query(
@@ -896,7 +990,14 @@ impl Store for SqlStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        // After the commit: a reader that saw the old generation and counted
+        // the new rows only leaves an entry nobody will trust.
+        self.generation.fetch_add(1, Ordering::SeqCst);
         Ok(())
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
     }
 
     async fn scan(&self, id: i64) -> Result<Option<ScanRow>> {
@@ -962,30 +1063,50 @@ impl Store for SqlStore {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<IssueRow>, i64)> {
-        // The filter is a fixed text: no user input reaches the SQL.
-        let list = sqlx::AssertSqlSafe(format!(
-            "SELECT {ISSUE_LIST_COLUMNS} FROM issues WHERE {ISSUE_FILTER} ORDER BY id LIMIT $6 OFFSET $7"
-        ));
-        let rows = sqlx::query(list)
-            .bind(&f.policy)
-            .bind(&f.status)
-            .bind(&f.severity)
-            .bind(&f.group)
-            .bind(&f.resource_key)
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(&self.pool)
-            .await?;
-        let count =
-            sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM issues WHERE {ISSUE_FILTER}"));
-        let total: i64 = sqlx::query_scalar(count)
-            .bind(&f.policy)
-            .bind(&f.status)
-            .bind(&f.severity)
-            .bind(&f.group)
-            .bind(&f.resource_key)
-            .fetch_one(&self.pool)
-            .await?;
+        // Only the filters present become SQL (values are bound), so that
+        // SQLite can use the (filter…, id) indexes of migration 0002.
+        let mut list =
+            QueryBuilder::<Sqlite>::new(format!("SELECT {ISSUE_LIST_COLUMNS} FROM issues"));
+        let filtered = push_issue_filter(&mut list, f);
+        if let Some(after) = f.after {
+            list.push(if filtered {
+                " AND id > "
+            } else {
+                " WHERE id > "
+            })
+            .push_bind(after);
+        }
+        list.push(" ORDER BY id LIMIT ")
+            .push_bind(limit)
+            .push(" OFFSET ")
+            .push_bind(offset);
+        let rows = list.build().fetch_all(&self.pool).await?;
+        let key = format!(
+            "{:?}|{:?}|{:?}|{:?}|{:?}",
+            f.policy, f.status, f.severity, f.group, f.resource_key
+        );
+        let generation = self.generation();
+        let cached = self
+            .counts
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&key).copied())
+            .and_then(|(g, n)| (g == generation).then_some(n));
+        let total = match cached {
+            Some(n) => n,
+            None => {
+                let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM issues");
+                push_issue_filter(&mut count, f);
+                let n: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+                if let Ok(mut c) = self.counts.lock() {
+                    if c.len() > 4096 {
+                        c.retain(|_, (g, _)| *g == generation);
+                    }
+                    c.insert(key, (generation, n));
+                }
+                n
+            }
+        };
         Ok((rows.iter().map(issue_row).collect(), total))
     }
 
@@ -1022,7 +1143,7 @@ impl Store for SqlStore {
     ) -> Result<(Vec<ResourceRow>, i64)> {
         let q = f.q.as_ref().map(|q| format!("%{q}%"));
         let list = sqlx::AssertSqlSafe(format!(
-            "SELECT * FROM resources WHERE {RESOURCE_FILTER} ORDER BY rkey LIMIT $4 OFFSET $5"
+            "SELECT {RESOURCE_COLUMNS} WHERE {RESOURCE_FILTER} ORDER BY rkey LIMIT $4 OFFSET $5"
         ));
         let rows = sqlx::query(list)
             .bind(&f.rtype)
@@ -1046,7 +1167,7 @@ impl Store for SqlStore {
 
     async fn resource(&self, id_or_key: &str) -> Result<Option<ResourceRow>> {
         let r = sqlx::query(
-            "SELECT * FROM resources WHERE rkey = $1 OR rid = $1 ORDER BY deleted_at IS NOT NULL, rkey LIMIT 1",
+            sqlx::AssertSqlSafe(format!("SELECT {RESOURCE_COLUMNS} WHERE rkey = $1 OR rid = $1 ORDER BY deleted_at IS NOT NULL, rkey LIMIT 1")),
         )
         .bind(id_or_key)
         .fetch_optional(&self.pool)
@@ -1401,5 +1522,233 @@ mod tests {
             s.put_exception(&x).await.unwrap(),
             "a deleted name is free again"
         );
+    }
+
+    #[tokio::test]
+    async fn last_seen_follows_complete_scans_without_rewriting_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("pac.db").display());
+        let s = SqlStore::open(&url, 0).await.unwrap();
+        let res = |id: &str| ResourceWrite {
+            key: format!("t|a|r|{id}"),
+            rtype: "t".into(),
+            id: id.into(),
+            account: "a".into(),
+            region: "r".into(),
+            source: "src".into(),
+            doc: "{}".into(),
+            hash: "h".into(),
+        };
+        let st = &s;
+        let scan = |at: i64| async move {
+            let scan_id = st.begin_scan("src", "api", at).await.unwrap();
+            ScanWrite {
+                scan_id,
+                source: "src".into(),
+                at,
+                status: "completed".into(),
+                seen_all: true,
+                ..Default::default()
+            }
+        };
+        let mut w = scan(1).await;
+        w.upserts = vec![res("x"), res("y")];
+        s.apply_scan(w).await.unwrap();
+        // Nothing changed: no resource row is written, both were seen at 5.
+        s.apply_scan(scan(5).await).await.unwrap();
+        for id in ["x", "y"] {
+            let r = s.resource(id).await.unwrap().unwrap();
+            assert_eq!((r.first_seen, r.last_seen, r.changed_at), (1, 5, 1), "{id}");
+        }
+        let mut w = scan(9).await;
+        w.removed = vec!["t|a|r|y".into()];
+        s.apply_scan(w).await.unwrap();
+        let x = s.resource("x").await.unwrap().unwrap();
+        assert_eq!((x.last_seen, x.deleted_at), (9, None));
+        let y = s.resource("y").await.unwrap().unwrap();
+        assert_eq!(
+            (y.last_seen, y.deleted_at),
+            (5, Some(9)),
+            "gone: last seen at 5"
+        );
+        let (rows, total) = s
+            .resources(&ResourceFilter::default(), 10, 0)
+            .await
+            .unwrap();
+        assert_eq!(total, 1);
+        assert_eq!((rows[0].id.as_str(), rows[0].last_seen), ("x", 9));
+        // A partial scan moves only what it saw.
+        let mut w = scan(12).await;
+        w.seen_all = false;
+        w.seen = vec![];
+        s.apply_scan(w).await.unwrap();
+        assert_eq!(s.resource("x").await.unwrap().unwrap().last_seen, 9);
+    }
+
+    fn issue(id: i64, scan_id: i64) -> NewIssue {
+        let sev = ["critical", "high", "medium", "low"][(id % 4) as usize];
+        NewIssue {
+            id,
+            rule: format!("p{}.r", id % 3),
+            policy: format!("p{}", id % 3),
+            rkey: format!("t|a|r|{id}"),
+            rid: id.to_string(),
+            rtype: "t".into(),
+            account: "a".into(),
+            region: "r".into(),
+            severity: sev.into(),
+            category: "security".into(),
+            status: if id % 5 == 0 { "exempted" } else { "open" }.into(),
+            message: format!("m{id} of scan {scan_id}"),
+            explanation: None,
+            exception: (id % 5 == 0).then(|| "X".to_string()),
+        }
+    }
+
+    /// 2,500 issues (more than one multi-row chunk) written by one scan.
+    async fn store_with_issues() -> (tempfile::TempDir, SqlStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("pac.db").display());
+        let s = SqlStore::open(&url, 0).await.unwrap();
+        let scan_id = s.begin_scan("src", "api", 1).await.unwrap();
+        let mut w = ScanWrite {
+            scan_id,
+            source: "src".into(),
+            at: 1,
+            status: "completed".into(),
+            ..Default::default()
+        };
+        for id in 1..=2500 {
+            w.new_issues.push(issue(id, scan_id));
+            w.events.push((id, "opened".into(), String::new()));
+            if id % 2 == 0 {
+                w.member_adds.push(("even".into(), format!("t|a|r|{id}")));
+            }
+        }
+        s.apply_scan(w).await.unwrap();
+        (dir, s)
+    }
+
+    #[tokio::test]
+    async fn issue_filters_combine_and_pages_cover_every_match_once() {
+        let (_dir, s) = store_with_issues().await;
+        let want = |id: i64, f: &IssueFilter| {
+            f.policy
+                .as_deref()
+                .is_none_or(|p| p == format!("p{}", id % 3))
+                && f.severity
+                    .as_deref()
+                    .is_none_or(|v| v == ["critical", "high", "medium", "low"][(id % 4) as usize])
+                && f.status
+                    .as_deref()
+                    .is_none_or(|v| v == if id % 5 == 0 { "exempted" } else { "open" })
+                && f.group.as_deref().is_none_or(|_| id % 2 == 0)
+        };
+        let filters = [
+            IssueFilter::default(),
+            IssueFilter {
+                status: Some("open".into()),
+                ..Default::default()
+            },
+            IssueFilter {
+                group: Some("even".into()),
+                ..Default::default()
+            },
+            IssueFilter {
+                policy: Some("p1".into()),
+                severity: Some("high".into()),
+                ..Default::default()
+            },
+            IssueFilter {
+                policy: Some("p2".into()),
+                status: Some("exempted".into()),
+                severity: Some("critical".into()),
+                group: Some("even".into()),
+                ..Default::default()
+            },
+            IssueFilter {
+                status: Some("open".into()),
+                group: Some("even".into()),
+                ..Default::default()
+            },
+        ];
+        for f in &filters {
+            let expected: Vec<i64> = (1..=2500).filter(|&id| want(id, f)).collect();
+            assert!(!expected.is_empty(), "{f:?} matches something");
+            let mut seen = Vec::new();
+            let mut offset = 0;
+            loop {
+                let (rows, total) = s.issues(f, 97, offset).await.unwrap();
+                assert_eq!(total, expected.len() as i64, "{f:?}");
+                if rows.is_empty() {
+                    break;
+                }
+                seen.extend(rows.iter().map(|r| r.id));
+                offset += 97;
+            }
+            assert_eq!(seen, expected, "{f:?}: pages in id order, each match once");
+            // The same list by keyset pages.
+            let mut keyset = Vec::new();
+            let mut g = IssueFilter {
+                after: None,
+                ..f.clone()
+            };
+            loop {
+                let (rows, total) = s.issues(&g, 97, 0).await.unwrap();
+                assert_eq!(
+                    total,
+                    expected.len() as i64,
+                    "{g:?}: the total ignores `after`"
+                );
+                let Some(last) = rows.last() else { break };
+                g.after = Some(last.id);
+                keyset.extend(rows.iter().map(|r| r.id));
+            }
+            assert_eq!(keyset, expected, "{f:?} by keyset");
+        }
+    }
+
+    #[tokio::test]
+    async fn issue_totals_follow_the_next_scan() {
+        let (_dir, s) = store_with_issues().await;
+        let open = IssueFilter {
+            status: Some("open".into()),
+            ..Default::default()
+        };
+        let before = s.issues(&open, 10, 0).await.unwrap().1;
+        assert_eq!(before, 2000);
+        let g = s.generation();
+        let scan_id = s.begin_scan("src", "api", 2).await.unwrap();
+        let mut w = ScanWrite {
+            scan_id,
+            source: "src".into(),
+            at: 2,
+            status: "completed".into(),
+            ..Default::default()
+        };
+        for id in 1..=10 {
+            w.issue_updates.push(IssueUpdate {
+                id,
+                status: "closed".into(),
+                message: String::new(),
+                exception: None,
+                reopened: false,
+                explanation: None,
+                close_reason: Some("passed".into()),
+            });
+        }
+        w.new_issues.push(issue(2501, scan_id));
+        s.apply_scan(w).await.unwrap();
+        assert!(
+            s.generation() > g,
+            "a committed scan invalidates cached reads"
+        );
+        // Ids 1..=10 held 8 open issues (5 and 10 were exempted); 2501 is open.
+        assert_eq!(s.issues(&open, 10, 0).await.unwrap().1, before - 8 + 1);
+        // A failed scan writes nothing and changes no generation.
+        let g = s.generation();
+        let id = s.begin_scan("src", "api", 3).await.unwrap();
+        s.fail_scan(id, 3, "boom").await.unwrap();
+        assert_eq!(s.generation(), g);
     }
 }
