@@ -9,6 +9,7 @@
 pub mod check;
 pub mod db;
 pub mod diag;
+pub mod files;
 pub mod index;
 pub mod ir;
 mod items;

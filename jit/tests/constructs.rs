@@ -428,13 +428,11 @@ exception "X" for big {
     agree(src, &volumes());
 }
 
-#[test]
-fn memoised_builtin_results_survive_batches_and_errors() {
-    // 700 volumes (more than two batches of rows) over a handful of
-    // distinct strings: built-in calls on them are memoised per run, list
-    // results included, and a memoised error stays an error.
+/// 700 volumes (more than two batches of rows) whose `class` tag cycles
+/// through five values: "gp2.a" on vol-0, vol-5, …
+fn classed_volumes() -> Vec<String> {
     let kinds = ["gp2.a", "gp3.b", "io1", "", "st1.x.y"];
-    let docs: Vec<String> = (0..700)
+    (0..700)
         .map(|i| {
             volume(
                 &format!("vol-{i}"),
@@ -445,7 +443,15 @@ fn memoised_builtin_results_survive_batches_and_errors() {
                 ),
             )
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn memoised_builtin_results_survive_batches_and_errors() {
+    // 700 volumes (more than two batches of rows) over a handful of
+    // distinct strings: built-in calls on them are memoised per run, list
+    // results included, and a memoised error stays an error.
+    let docs = classed_volumes();
     let rules = [
         (
             "nth",
@@ -517,19 +523,7 @@ fn lets_computed_at_first_use_agree_with_eager_ones() {
             r#"let q = split(tags["class"] ?? "", ""); size > 10000 and len(q) > 0"#,
         ),
     ];
-    let kinds = ["gp2.a", "gp3.b", "io1", "", "st1.x.y"];
-    let docs: Vec<String> = (0..700)
-        .map(|i| {
-            volume(
-                &format!("vol-{i}"),
-                i,
-                &format!(
-                    r#","tags":{{"class":"{}"}}"#,
-                    kinds[i as usize % kinds.len()]
-                ),
-            )
-        })
-        .collect();
+    let docs = classed_volumes();
     let mut src: String = rules
         .iter()
         .map(|(n, c)| policy(n, "aws.ec2.volume", c))

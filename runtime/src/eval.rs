@@ -530,6 +530,9 @@ pub fn render_message(
 
 /// The reason of the first failed message `let` that `e` reads.
 fn reads_failed<'a>(e: &Expr, failed: &'a [(u32, String)]) -> Option<&'a str> {
+    if failed.is_empty() {
+        return None;
+    }
     let mut found = None;
     e.walk(&mut |x| {
         if let ExprKind::Local(s) = &x.kind

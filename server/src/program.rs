@@ -4,7 +4,7 @@
 //! condition is checked and compiled exactly like a rule, and files and API
 //! share one model.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use pac_compiler::{Compiled, Severity, compile_sources};
@@ -32,45 +32,14 @@ impl Loaded {
 
 /// Reads the `.pac` files under `paths` as (path, text), sorted.
 pub fn read_policy_files(paths: &[PathBuf]) -> Result<Vec<(String, String)>, String> {
-    let mut files = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            walk(p, &mut files).map_err(|e| format!("{}: {e}", p.display()))?;
-        } else if p.exists() {
-            files.push(p.clone());
-        } else {
-            return Err(format!(
-                "{}: no such policy file or directory (run from the repository root, or set `policies` in the configuration)",
-                p.display()
-            ));
-        }
+    if let Some(p) = paths.iter().find(|p| !p.exists()) {
+        return Err(format!(
+            "{}: no such policy file or directory (run from the repository root, or set `policies` in the configuration)",
+            p.display()
+        ));
     }
-    files.sort();
-    files.dedup();
-    files
-        .iter()
-        .map(|f| {
-            std::fs::read_to_string(f)
-                .map(|t| (f.display().to_string(), t))
-                .map_err(|e| format!("{}: {e}", f.display()))
-        })
-        .collect()
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for e in std::fs::read_dir(dir)? {
-        let e = e?;
-        let p = e.path();
-        if e.file_name().to_string_lossy().starts_with('.') {
-            continue;
-        }
-        if p.is_dir() {
-            walk(&p, out)?;
-        } else if p.extension().is_some_and(|x| x == "pac") {
-            out.push(p);
-        }
-    }
-    Ok(())
+    let files = pac_compiler::files::pac_files(paths)?;
+    pac_compiler::files::read_sources(&files)
 }
 
 /// A Pac string literal.
