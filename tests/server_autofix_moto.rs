@@ -33,7 +33,10 @@ fn jobs_for<'a>(jobs: &'a Value, sg: &str) -> Vec<&'a Value> {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|j| j["rule"] == "sg_ssh_open_to_world" && j["resource_key"].as_str().is_some_and(|k| k.contains(sg)))
+        .filter(|j| {
+            j["rule"] == "sg_ssh_open_to_world"
+                && j["resource_key"].as_str().is_some_and(|k| k.contains(sg))
+        })
         .collect()
 }
 
@@ -45,7 +48,10 @@ async fn an_aws_autofix_runs_against_the_api_after_its_grace_period() {
         std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
         std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
         std::env::set_var("AWS_CONFIG_FILE", "/nonexistent/pac-test-aws-config");
-        std::env::set_var("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/pac-test-aws-credentials");
+        std::env::set_var(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/pac-test-aws-credentials",
+        );
         std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
         std::env::remove_var("AWS_PROFILE");
         std::env::remove_var("AWS_SESSION_TOKEN");

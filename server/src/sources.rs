@@ -15,8 +15,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use pac_connectors::config::SourceConfig;
 use pac_connectors::{
-    Action, ActionError, CollectPlan, Connector, Event, FixOutcome, FixRequest, Scope,
-    SourceError, Target,
+    Action, ActionError, CollectPlan, Connector, Event, FixOutcome, FixRequest, Scope, SourceError,
+    Target,
 };
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -39,12 +39,9 @@ pub fn build(table: &toml::Table) -> Result<Built, String> {
         .and_then(|v| v.as_str())
         .ok_or("a [[source]] needs `name = \"...\"`")?
         .to_string();
-    let kind = table
-        .get("kind")
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| {
-            format!("source `{name}`: needs `kind` (`aws`, `file`, `command`, `http` or `inventory`)")
-        })?;
+    let kind = table.get("kind").and_then(|v| v.as_str()).ok_or_else(|| {
+        format!("source `{name}`: needs `kind` (`aws`, `file`, `command`, `http` or `inventory`)")
+    })?;
     let schedule = table
         .get("schedule")
         .and_then(|v| v.as_str())
@@ -312,7 +309,12 @@ mod tests {
         let b = build(&t).unwrap();
         assert_eq!(b.schedule.as_deref(), Some("every 1h"));
         assert!(matches!(b.config, Some(SourceConfig::File(_))));
-        assert!(executor("aws", &[Arc::new(b)]).err().unwrap().contains("kind `aws`"));
+        assert!(
+            executor("aws", &[Arc::new(b)])
+                .err()
+                .unwrap()
+                .contains("kind `aws`")
+        );
         let t: toml::Table = toml::from_str("name = \"a\"\nkind = \"inventory\"").unwrap();
         assert!(build(&t).err().unwrap().contains("needs `paths"));
         let t: toml::Table =
