@@ -734,12 +734,7 @@ impl AwsActions {
                     .send()
                     .await
                     .map_err(|e| failed(call_error("s3:PutBucketTagging", e)))?;
-                Ok(change(
-                    false,
-                    summary.replacen("set", "set", 1),
-                    before,
-                    after,
-                ))
+                Ok(change(false, summary, before, after))
             }
             "aws.iam.user" => {
                 let c = self.source.iam(&acct.sdk, &self.stats);

@@ -555,7 +555,7 @@ impl Connector for AwsConnector {
                         jobs.push(Job::Ec2 {
                             account: i,
                             region: region.clone(),
-                            rtype: *rtype,
+                            rtype,
                         });
                     }
                 }
@@ -594,7 +594,7 @@ impl Connector for AwsConnector {
                             if is_dead(&acct.id, region) {
                                 JobOutcome::default()
                             } else {
-                                ec2::collect(run, acct, region, *rtype).await
+                                ec2::collect(run, acct, region, rtype).await
                             }
                         }
                         Job::S3 { account } => s3::collect(run, &accounts[*account]).await,

@@ -17,7 +17,10 @@ const SUB_CALLS: usize = 8;
 /// The bucket fields that cost a call each, with the value a document
 /// carries when the plan skips a required one (listed in the document's
 /// `not_collected`, and read by no policy).
-const FIELDS: &[(&str, Option<fn() -> Json>)] = &[
+/// A field name and, for a required one, its placeholder value.
+type Field = (&'static str, Option<fn() -> Json>);
+
+const FIELDS: &[Field] = &[
     ("acl", Some(|| json!({"owner": {"id": ""}, "grants": []}))),
     ("policy_status", None),
     ("public_access_block", None),
