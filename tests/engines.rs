@@ -8,7 +8,9 @@ use std::process::{Command, Output};
 fn pacc(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pacc"))
         .args(args)
-        .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        .current_dir(PathBuf::from(
+            &std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+        ))
         .output()
         .expect("pacc runs")
 }

@@ -13,7 +13,9 @@ fn corpus() -> Vec<String> {
         .iter()
         .map(|(_, t)| t.to_string())
         .collect();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = std::path::PathBuf::from(
+        std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    );
     for dir in ["policies", "examples"] {
         collect(&root.join(dir), &mut out);
     }

@@ -18,7 +18,7 @@ async fn the_embedded_default_serves_the_demo_estate() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_pacc"))
         .args(["serve", "--listen", &addr, "--data-dir"])
         .arg(dir.path())
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

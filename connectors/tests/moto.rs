@@ -2,7 +2,6 @@
 //! CLI (tests/collect.rs and tests/fix.rs at the root drive `pacc`).
 
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -32,7 +31,12 @@ fn port() -> u16 {
 fn moto() -> Moto {
     let bin = std::env::var("PAC_MOTO_SERVER")
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server"));
+        .unwrap_or_else(|_| {
+            std::path::PathBuf::from(
+                std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+            )
+            .join("../.venv/bin/moto_server")
+        });
     assert!(
         bin.exists(),
         "{} missing: run ./scripts/test",

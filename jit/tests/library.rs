@@ -11,7 +11,10 @@ use pac_jit::{CompileOptions, Engine};
 use pac_runtime::{EvalOptions, Inventory, evaluate, evaluate_with, run_tests_with};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    std::path::PathBuf::from(
+        std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("..")
 }
 
 fn pac_files(dir: &Path, out: &mut Vec<(String, String)>) {

@@ -246,7 +246,10 @@ fn repo_pac_files() -> Vec<PathBuf> {
             }
         }
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = std::path::PathBuf::from(
+        std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("..");
     let mut out = Vec::new();
     for dir in ["stdlib/schemas", "policies", "examples", "tests"] {
         walk(&root.join(dir), &mut out);

@@ -10,7 +10,6 @@
 //! (`-- PACC [RUNS]`; PACC defaults to `pacc` on the PATH, RUNS to 40.)
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
@@ -136,7 +135,10 @@ fn main() {
     let runs: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(40);
     let dir = std::env::temp_dir().join(format!("pac-lsp-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/aws");
+    let lib = std::path::PathBuf::from(
+        std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("../policies/aws");
     let mut lines = 0;
     for e in std::fs::read_dir(&lib).expect("policies/aws").flatten() {
         let text = std::fs::read_to_string(e.path()).expect("read");

@@ -1401,7 +1401,10 @@ pub(crate) mod tests {
         if schemas.resource("aws.ec2.instance").is_none() {
             return;
         }
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo");
+        let root = std::path::PathBuf::from(
+            std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+        )
+        .join("../examples/demo");
         let good = root.join("inventory.json");
         if good.exists() {
             let (inv, errors) = Inventory::read_path(schemas, &good);

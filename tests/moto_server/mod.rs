@@ -24,7 +24,10 @@ fn moto_bin() -> PathBuf {
     if let Ok(p) = std::env::var("PAC_MOTO_SERVER") {
         return PathBuf::from(p);
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server")
+    std::path::PathBuf::from(
+        std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join(".venv/bin/moto_server")
 }
 
 /// A port nobody listens on right now.
