@@ -273,13 +273,13 @@ fn fixes_apply_once_and_never_to_exempted_resources() {
     assert!(s.values().all(|v| v == "already_fixed"), "{s:#?}");
 
     // A fresh collection now only fails where the exception applies.
-    let (code, _, err) = run(pacc()
+    let (code, out, err) = run(pacc()
         .arg("collect")
         .arg("--config")
         .arg(dir.path().join("pac.toml"))
         .arg("--out")
         .arg(&inventory));
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(code, 0, "{out}\n{err}");
     let (code, stdout, _) = run(pacc()
         .arg("eval")
         .arg("--policies")

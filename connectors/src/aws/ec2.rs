@@ -172,12 +172,31 @@ async fn instances(ctx: &Ctx<'_, '_>) -> Result<(), CallError> {
         let page = page.map_err(|e| call_error("ec2:DescribeInstances", e))?;
         for r in page.reservations() {
             for i in r.instances() {
-                ctx.emit(i.instance_id().unwrap_or_default(), i.to_json())
-                    .await?;
+                let mut doc = i.to_json();
+                drop_empty_associations(&mut doc);
+                ctx.emit(i.instance_id().unwrap_or_default(), doc).await?;
             }
         }
     }
     Ok(())
+}
+
+/// An interface association without a public IP says nothing (EC2 sends
+/// none then; moto keeps an empty one after a stop): it is left out, so
+/// that `has(n.association)` means "has a public IPv4 association".
+fn drop_empty_associations(doc: &mut Json) {
+    if let Some(nics) = doc
+        .get_mut("network_interfaces")
+        .and_then(Json::as_array_mut)
+    {
+        for n in nics.iter_mut().filter_map(Json::as_object_mut) {
+            if n.get("association")
+                .is_some_and(|a| a.get("public_ip").is_none_or(Json::is_null))
+            {
+                n.remove("association");
+            }
+        }
+    }
 }
 
 async fn snapshots(ctx: &Ctx<'_, '_>) -> Result<(), CallError> {
@@ -296,4 +315,23 @@ async fn key_pairs(ctx: &Ctx<'_, '_>) -> Result<(), CallError> {
             .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn an_association_without_a_public_ip_is_left_out() {
+        let mut doc = json!({"network_interfaces": [
+            {"network_interface_id": "eni-1", "association": {"ip_owner_id": "amazon"}},
+            {"network_interface_id": "eni-2", "association": {"public_ip": "3.3.3.3"}},
+            {"network_interface_id": "eni-3"},
+        ]});
+        super::drop_empty_associations(&mut doc);
+        let nics = doc["network_interfaces"].as_array().unwrap();
+        assert!(nics[0].get("association").is_none());
+        assert_eq!(nics[1]["association"]["public_ip"], "3.3.3.3");
+        assert!(nics[2].get("association").is_none());
+    }
 }

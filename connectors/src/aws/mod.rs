@@ -195,7 +195,17 @@ where
     let message = match &e {
         SdkError::ServiceError(se) => {
             let err = se.err();
-            let code = err.code().unwrap_or("error");
+            let Some(code) = err.code() else {
+                // No error code: the response could not be read (e.g. an
+                // unexpected XML root); the context says what was wrong.
+                return CallError {
+                    message: format!(
+                        "{call}: {}",
+                        aws_smithy_types::error::display::DisplayErrorContext(&e)
+                    ),
+                    unreachable,
+                };
+            };
             let hint = match code {
                 "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => {
                     " (grant the reading role this permission)"
@@ -387,7 +397,8 @@ impl AwsSource {
     ) -> aws_sdk_s3::Client {
         let mut b = aws_sdk_s3::config::Builder::from(sdk)
             .region(Region::new(region.to_owned()))
-            .interceptor(Counter(stats.clone()));
+            .interceptor(Counter(stats.clone()))
+            .interceptor(s3::VersioningRootCompat);
         if let Some(url) = self.endpoint(region) {
             // Custom endpoints (moto, most S3-compatible stores) need
             // path-style addressing.

@@ -241,3 +241,64 @@ mod tests {
         assert_eq!(bucket_region(Some("eu-central-1")), "eu-central-1");
     }
 }
+
+/// Reads a GetBucketVersioning answer whose XML root is
+/// `GetBucketVersioningResponse` instead of S3's `VersioningConfiguration`
+/// (moto answers so, and the SDK rejects the whole response). Only a
+/// response the SDK failed to read is touched, and only for this call, so
+/// real S3 is never affected.
+#[derive(Debug)]
+pub(crate) struct VersioningRootCompat;
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for VersioningRootCompat {
+    fn name(&self) -> &'static str {
+        "pac-s3-versioning-root-compat"
+    }
+
+    fn modify_before_attempt_completion(
+        &self,
+        context: &mut aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextMut<'_>,
+        _rc: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        use aws_smithy_runtime_api::client::interceptors::context::Output;
+        let is_versioning = cfg
+            .load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
+            .is_some_and(|m| m.name() == "GetBucketVersioning");
+        if !is_versioning || !matches!(context.output_or_error(), Some(Err(_))) {
+            return Ok(());
+        }
+        let Some(body) = context
+            .response()
+            .filter(|r| r.status().is_success())
+            .and_then(|r| r.body().bytes())
+            .and_then(|b| std::str::from_utf8(b).ok())
+        else {
+            return Ok(());
+        };
+        if !body.contains("<GetBucketVersioningResponse") {
+            return Ok(());
+        }
+        let element = |name: &str| -> Option<String> {
+            let open = format!("<{name}>");
+            let start = body.find(&open)? + open.len();
+            let len = body[start..].find(&format!("</{name}>"))?;
+            Some(body[start..start + len].trim().to_string())
+        };
+        let out =
+            aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningOutput::builder()
+                .set_status(
+                    element("Status")
+                        .map(|s| aws_sdk_s3::types::BucketVersioningStatus::from(s.as_str())),
+                )
+                .set_mfa_delete(
+                    element("MfaDelete")
+                        .map(|s| aws_sdk_s3::types::MfaDeleteStatus::from(s.as_str())),
+                )
+                .build();
+        if let Some(slot) = context.output_or_error_mut() {
+            *slot = Ok(Output::erase(out));
+        }
+        Ok(())
+    }
+}

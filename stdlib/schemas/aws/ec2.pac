@@ -337,8 +337,8 @@ record VolumeAttachment {
   state: string
   /// When the attachment started.
   attach_time: timestamp
-  /// Whether the volume is deleted when the instance terminates.
-  delete_on_termination: bool
+  /// Whether the volume is deleted when the instance terminates (some EC2-compatible APIs leave it out).
+  delete_on_termination: bool?
   /// The ARN of the AWS-managed resource (e.g. an ECS task) the volume is attached to, if any.
   associated_resource: string?
 }
