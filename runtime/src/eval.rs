@@ -227,8 +227,96 @@ pub fn evaluate_in_with(
     explain: bool,
     engine: Option<&dyn RuleEngine>,
 ) -> EvalReport {
+    evaluate_from(program, env, explain, engine, None)
+}
+
+/// An earlier evaluation of the same program, which a rescan may take
+/// results from: `same_as[i]` is the index, in the earlier inventory, of
+/// resource `i` when its document is unchanged.
+pub struct Earlier<'a> {
+    pub report: &'a EvalReport,
+    pub same_as: &'a [Option<usize>],
+}
+
+/// Whether an expression's value depends only on the resource it is
+/// evaluated on: no other resources (`QuantType`), no clock (`Now`, or a
+/// built-in that reads it).
+fn reads_only_its_resource(e: &Expr) -> bool {
+    let mut only = true;
+    e.walk(&mut |x| match &x.kind {
+        ExprKind::QuantType { .. } | ExprKind::Now => only = false,
+        ExprKind::Call { builtin, .. } if builtin.reads_clock() => only = false,
+        _ => {}
+    });
+    only
+}
+
+/// Groups whose membership of a resource depends on that resource alone.
+fn local_groups(program: &Program) -> Vec<bool> {
+    program
+        .groups
+        .iter()
+        .map(|g| {
+            g.members
+                .iter()
+                .all(|m| m.cond.as_ref().is_none_or(reads_only_its_resource))
+        })
+        .collect()
+}
+
+/// Rules whose result on an unchanged resource is the earlier one: the
+/// condition, the message, the scope group and every exception that may
+/// exempt the rule read only the resource, and no such exception expired
+/// between the two evaluations.
+fn reusable_rules(
+    program: &Program,
+    by_rule: &[Vec<usize>],
+    groups_local: &[bool],
+    earlier_now: i64,
+    now: i64,
+) -> Vec<bool> {
+    program
+        .rules
+        .iter()
+        .enumerate()
+        .map(|(ri, r)| {
+            reads_only_its_resource(&r.cond)
+                && r.message_lets
+                    .iter()
+                    .all(|(_, e)| reads_only_its_resource(e))
+                && r.message.iter().all(|p| match p {
+                    MessagePart::Expr(e) => reads_only_its_resource(e),
+                    _ => true,
+                })
+                && r.scope
+                    .is_none_or(|g| groups_local.get(g).copied().unwrap_or(false))
+                && by_rule[ri].iter().all(|&x| {
+                    let exc = &program.exceptions[x];
+                    (earlier_now >= exc.expires) == (now >= exc.expires)
+                        && exc.conds.iter().all(|(_, c)| reads_only_its_resource(c))
+                })
+        })
+        .collect()
+}
+
+/// [`evaluate_in_with`], taking what it can from an `earlier` evaluation
+/// of the same program: results of resource-local rules on unchanged
+/// resources, and memberships of resource-local groups. Rules that read
+/// other resources or the clock are evaluated in full. The report is the
+/// one a full evaluation gives, except for warnings about exception
+/// conditions that failed on unchanged resources (given the first time).
+pub fn evaluate_from(
+    program: &Program,
+    env: &Env,
+    explain: bool,
+    engine: Option<&dyn RuleEngine>,
+    earlier: Option<&Earlier>,
+) -> EvalReport {
     let now = env.ctx.now;
-    let groups = group_memberships_with(program, env, engine);
+    let groups = match earlier {
+        Some(e) => group_memberships_from(program, env, engine, e),
+        None => group_memberships_with(program, env, engine),
+    };
 
     // Which exceptions may exempt each rule's failures.
     let mut by_rule: Vec<Vec<usize>> = vec![Vec::new(); program.rules.len()];
@@ -247,6 +335,14 @@ pub fn evaluate_in_with(
         .map(|x| x.resources.iter().map(String::as_str).collect())
         .collect();
 
+    // Results that can be taken from the earlier evaluation.
+    let reusable = match earlier {
+        Some(e) => reusable_rules(program, &by_rule, &local_groups(program), e.report.now, now),
+        None => vec![false; program.rules.len()],
+    };
+    // Per rule, in scope order, each resource and `Some(k)` to take the earlier result `k`,
+    // `None` is evaluated now.
+    let mut plans: Vec<Vec<(usize, Option<usize>)>> = Vec::with_capacity(program.rules.len());
     // Work: rules × chunks of the resources they apply to.
     let mut work: Vec<(usize, Vec<usize>)> = Vec::new();
     for (ri, rule) in program.rules.iter().enumerate() {
@@ -263,9 +359,29 @@ pub fn evaluate_in_with(
                 .collect(),
             None => all.to_vec(),
         };
-        for chunk in scoped.chunks(CHUNK) {
+        let plan: Vec<Option<usize>> = match earlier {
+            Some(e) if reusable[ri] => scoped
+                .iter()
+                .map(|&i| {
+                    let o = e.same_as.get(i).copied().flatten()?;
+                    e.report
+                        .results
+                        .binary_search_by(|r| (r.rule, r.resource).cmp(&(ri, o)))
+                        .ok()
+                })
+                .collect(),
+            _ => vec![None; scoped.len()],
+        };
+        let fresh: Vec<usize> = scoped
+            .iter()
+            .zip(&plan)
+            .filter(|(_, p)| p.is_none())
+            .map(|(&i, _)| i)
+            .collect();
+        for chunk in fresh.chunks(CHUNK) {
             work.push((ri, chunk.to_vec()));
         }
+        plans.push(scoped.iter().copied().zip(plan).collect());
     }
     let ctx = Ctx {
         program,
@@ -294,11 +410,35 @@ pub fn evaluate_in_with(
             (results, warnings)
         })
         .collect();
-    let mut results = Vec::new();
     let mut warnings = Vec::new();
-    for (r, w) in chunks {
-        results.extend(r);
-        warnings.extend(w);
+    let mut computed: Vec<std::vec::IntoIter<RuleResult>> =
+        vec![Vec::new().into_iter(); program.rules.len()];
+    {
+        let mut per_rule: Vec<Vec<RuleResult>> = vec![Vec::new(); program.rules.len()];
+        for ((rule, _), (r, w)) in work.iter().zip(chunks) {
+            per_rule[*rule].extend(r);
+            warnings.extend(w);
+        }
+        for (ri, v) in per_rule.into_iter().enumerate() {
+            computed[ri] = v.into_iter();
+        }
+    }
+    let mut results = Vec::with_capacity(plans.iter().map(Vec::len).sum());
+    for (ri, plan) in plans.iter().enumerate() {
+        for &(i, p) in plan {
+            match (p, earlier) {
+                (Some(k), Some(e)) => {
+                    let mut r = e.report.results[k].clone();
+                    r.resource = i;
+                    results.push(r);
+                }
+                _ => {
+                    if let Some(r) = computed[ri].next() {
+                        results.push(r);
+                    }
+                }
+            }
+        }
     }
 
     // Exceptions that expired, or exempted nothing.
@@ -589,18 +729,83 @@ pub fn group_memberships_with(
     env: &Env,
     engine: Option<&dyn RuleEngine>,
 ) -> Vec<GroupMembership> {
-    let mut work: Vec<(usize, usize, &[usize])> = Vec::new();
+    let mut out = memberships(program, env, engine, &|_, _| true);
+    finish_memberships(&mut out);
+    out
+}
+
+/// [`group_memberships_with`], taking the earlier membership of unchanged
+/// resources in groups whose conditions read only the resource.
+fn group_memberships_from(
+    program: &Program,
+    env: &Env,
+    engine: Option<&dyn RuleEngine>,
+    e: &Earlier,
+) -> Vec<GroupMembership> {
+    let local = local_groups(program);
+    let known = |i: usize| e.same_as.get(i).copied().flatten();
+    let reuse = |g: usize| local[g] && e.report.groups.len() == program.groups.len();
+    let mut out = memberships(program, env, engine, &|g, i| {
+        !reuse(g) || known(i).is_none()
+    });
+    for (g, group) in program.groups.iter().enumerate() {
+        if !reuse(g) {
+            continue;
+        }
+        let old = &e.report.groups[g];
+        for member in &group.members {
+            for &i in env.of_type(member.resource) {
+                let Some(o) = known(i) else { continue };
+                if old.members.binary_search(&o).is_ok() {
+                    out[g].members.push(i);
+                } else if let Ok(k) = old.errors.binary_search_by_key(&o, |(x, _)| *x) {
+                    out[g].errors.push((i, old.errors[k].1.clone()));
+                }
+            }
+        }
+    }
+    finish_memberships(&mut out);
+    out
+}
+
+/// Members in order, each once; errors only for non-members, once each.
+fn finish_memberships(out: &mut [GroupMembership]) {
+    for g in out {
+        g.members.sort_unstable();
+        g.members.dedup();
+        let members = &g.members;
+        g.errors.retain(|(i, _)| members.binary_search(i).is_err());
+        g.errors.sort_by_key(|(i, _)| *i);
+        g.errors.dedup_by_key(|(i, _)| *i);
+    }
+}
+
+/// Evaluates group membership conditions on the resources `pick` selects.
+fn memberships(
+    program: &Program,
+    env: &Env,
+    engine: Option<&dyn RuleEngine>,
+    pick: &(dyn Fn(usize, usize) -> bool + Sync),
+) -> Vec<GroupMembership> {
+    let mut work: Vec<(usize, usize, Vec<usize>)> = Vec::new();
     for (g, group) in program.groups.iter().enumerate() {
         for (m, member) in group.members.iter().enumerate() {
-            for chunk in env.of_type(member.resource).chunks(CHUNK) {
-                work.push((g, m, chunk));
+            let picked: Vec<usize> = env
+                .of_type(member.resource)
+                .iter()
+                .copied()
+                .filter(|&i| pick(g, i))
+                .collect();
+            for chunk in picked.chunks(CHUNK) {
+                work.push((g, m, chunk.to_vec()));
             }
         }
     }
     type Membership = (usize, usize, Result<bool, String>);
     let outcomes: Vec<Vec<Membership>> = work
         .par_iter()
-        .map(|&(g, m, chunk)| {
+        .map(|(g, m, chunk)| {
+            let (g, m, chunk) = (*g, *m, chunk.as_slice());
             let group = &program.groups[g];
             let member = &group.members[m];
             let mut frame = Frame::default();
@@ -656,13 +861,6 @@ pub fn group_memberships_with(
             Ok(false) => {}
             Err(e) => out[g].errors.push((i, e)),
         }
-    }
-    for g in &mut out {
-        g.members.sort_unstable();
-        g.members.dedup();
-        let members = &g.members;
-        g.errors.retain(|(i, _)| members.binary_search(i).is_err());
-        g.errors.sort_by_key(|(i, _)| *i);
     }
     out
 }

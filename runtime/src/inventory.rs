@@ -51,6 +51,15 @@ pub struct Resource {
     pub line: usize,
 }
 
+/// A document for [`Inventory::from_incoming`], with its line.
+#[derive(Clone, Debug)]
+pub enum Incoming {
+    /// A document already read into this resource (it is unchanged).
+    Known(usize, Resource),
+    /// A document's JSON text, to be parsed and validated.
+    Text(usize, String),
+}
+
 /// The resources an evaluation sees, in the order they were read.
 #[derive(Clone, Debug, Default)]
 pub struct Inventory {
@@ -206,6 +215,45 @@ impl Inventory {
             }
         }
         errors.extend(inv.extend(Inventory { resources: loaded }));
+        (inv, errors)
+    }
+
+    /// Reads documents of which some are already known as resources (a
+    /// rescan: documents unchanged since the last read are not parsed or
+    /// validated again). `source` names them all; a document's position is
+    /// its line. The result is what [`Inventory::read_str`] gives for the
+    /// same documents one per line: same resources in the same order, same
+    /// errors (duplicates included), sorted by line.
+    pub fn from_incoming(
+        schemas: &Schemas,
+        source: &str,
+        items: Vec<Incoming>,
+    ) -> (Inventory, Vec<IngestError>) {
+        let reader = Reader::new(schemas);
+        let src: Arc<str> = Arc::from(source);
+        let results: Vec<Result<Resource, Box<IngestError>>> = items
+            .into_par_iter()
+            .with_min_len(64)
+            .map(|item| match item {
+                Incoming::Known(line, mut r) => {
+                    r.source = src.clone();
+                    r.line = line;
+                    Ok(r)
+                }
+                Incoming::Text(line, text) => reader.document(&src, line, &text),
+            })
+            .collect();
+        let mut inv = Inventory::new();
+        let mut errors = Vec::new();
+        let mut loaded = Vec::with_capacity(results.len());
+        for r in results {
+            match r {
+                Ok(res) => loaded.push(res),
+                Err(e) => errors.push(*e),
+            }
+        }
+        errors.extend(inv.extend(Inventory { resources: loaded }));
+        errors.sort_by_key(|e| e.line);
         (inv, errors)
     }
 

@@ -17,8 +17,10 @@ pub mod report;
 pub mod testing;
 
 pub use engine::{PrepareEngine, RawOutcome, RuleEngine};
-pub use eval::{EvalOptions, EvalReport, Outcome, RuleResult, evaluate, evaluate_with};
+pub use eval::{
+    Earlier, EvalOptions, EvalReport, Outcome, RuleResult, evaluate, evaluate_from, evaluate_with,
+};
 pub use explain::Explanation;
 pub use interp::{Coverage, Env, EvalError, Frame, eval};
-pub use inventory::{IngestError, Inventory, Resource};
+pub use inventory::{Incoming, IngestError, Inventory, Resource};
 pub use testing::{TestReport, run_tests, run_tests_with};

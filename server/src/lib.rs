@@ -68,6 +68,10 @@ pub struct Server {
     /// Serialized answers of compliance and issue-list reads, with the
     /// store generation they were read in (served until a scan commits).
     pub(crate) response_cache: api::ResponseCache,
+    /// What the last complete scan left for the next (see `scan::Warm`).
+    pub(crate) warm: std::sync::Mutex<Option<scan::Warm>>,
+    /// Resources the last scan took over from the warm state.
+    pub(crate) last_reused: std::sync::atomic::AtomicUsize,
 }
 
 /// What a server is built from besides its configuration (tests inject a
@@ -131,6 +135,8 @@ impl Server {
             autofix_lock: tokio::sync::Mutex::new(()),
             cache: std::sync::Mutex::new(None),
             response_cache: Default::default(),
+            warm: std::sync::Mutex::new(None),
+            last_reused: Default::default(),
         }))
     }
 
@@ -173,6 +179,20 @@ impl Server {
             return Ok(l.clone());
         }
         self.load_program().await
+    }
+
+    /// Drops the previous scan's in-memory state: the next scan reads the
+    /// stored state back and evaluates everything (tests compare the two).
+    pub fn forget_warm(&self) {
+        if let Ok(mut w) = self.warm.lock() {
+            *w = None;
+        }
+    }
+
+    /// How many resources the last committed scan took over, unchanged,
+    /// from the previous one (0 for a cold scan).
+    pub fn last_reused(&self) -> usize {
+        self.last_reused.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn source(&self, name: &str) -> Option<Arc<Built>> {

@@ -7,13 +7,14 @@
 //! still see them), their results count as unknown in the figures, and
 //! their issues, memberships and jobs are left exactly as they were.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use pac_compiler::Program;
 use pac_connectors::{CollectPlan, Event, Scope, SourceError};
-use pac_runtime::{Env, Frame, Inventory, Outcome};
+use pac_runtime::{Env, EvalReport, Frame, Inventory, Outcome};
 use pac_stdlib::Value;
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -136,40 +137,103 @@ async fn scan_inner(
             source.name, e.message
         )
     })?;
-    let base = store
-        .scan_base(&source.name)
-        .await
-        .map_err(|e| e.to_string())?;
-    let others = store
-        .documents(None, Some(&source.name))
-        .await
-        .map_err(|e| e.to_string())?;
-    let own_stored = if collected.failed.is_empty() {
-        Vec::new()
-    } else {
-        store
-            .documents(Some(&source.name), None)
-            .await
-            .map_err(|e| e.to_string())?
+    // The previous scan's state, when nothing else committed since and
+    // the same policy set applies (a partial collection takes the cold
+    // path, which carries the stored documents of what failed).
+    let warm = server
+        .warm
+        .lock()
+        .ok()
+        .and_then(|mut w| w.take())
+        .filter(|w| {
+            w.generation == store.generation()
+                && Arc::ptr_eq(&w.program, &loaded)
+                && collected.failed.is_empty()
+        });
+    let (base, others, own_stored) = match warm {
+        Some(ref w) => {
+            let mut base = w.base.clone();
+            store
+                .refresh_counters(&mut base)
+                .await
+                .map_err(|e| e.to_string())?;
+            (base, Vec::new(), Vec::new())
+        }
+        None => {
+            let base = store
+                .scan_base(&source.name)
+                .await
+                .map_err(|e| e.to_string())?;
+            let others = store
+                .documents(None, Some(&source.name))
+                .await
+                .map_err(|e| e.to_string())?;
+            let own_stored = if collected.failed.is_empty() {
+                Vec::new()
+            } else {
+                store
+                    .documents(Some(&source.name), None)
+                    .await
+                    .map_err(|e| e.to_string())?
+            };
+            (base, others, own_stored)
+        }
     };
     let t_read = t0.elapsed();
     let weights = server.settings.weights.clone();
     let name = source.name.clone();
-    let write = tokio::task::spawn_blocking(move || {
-        compute(
-            &loaded, &name, scan_id, at, collected, base, others, own_stored, &weights,
-        )
+    let complete = collected.failed.is_empty();
+    let program = loaded.clone();
+    let (write, evaluated, mut base) = tokio::task::spawn_blocking(move || {
+        let (write, evaluated) = compute(
+            &loaded,
+            &name,
+            scan_id,
+            at,
+            collected,
+            &base,
+            others,
+            own_stored,
+            &weights,
+            warm.as_ref(),
+        );
+        drop(warm);
+        // The state the store will hold once this write commits.
+        let mut base = base;
+        base.apply(&write);
+        (write, evaluated, base)
     })
     .await
     .map_err(|e| format!("the scan's evaluation stopped: {e}"))?;
     let t_compute = t0.elapsed();
     let new_jobs = write.new_jobs.len();
+    let reused = evaluated.reused;
     store.apply_scan(write).await.map_err(|e| e.to_string())?;
+    server
+        .last_reused
+        .store(reused, std::sync::atomic::Ordering::Relaxed);
+    // Only a complete scan's state is kept: a partial one carries stored
+    // documents the warm path does not know how to carry.
+    if complete {
+        base.waiting_jobs.clear();
+        if let Ok(mut w) = server.warm.lock() {
+            *w = Some(Warm {
+                generation: store.generation(),
+                program,
+                base,
+                inv: evaluated.inv,
+                keys: evaluated.keys,
+                report: evaluated.report,
+            });
+        }
+    }
     let ms = |d: std::time::Duration| d.as_millis() as u64;
     tracing::info!(
         scan = scan_id,
         source = %source.name,
         new_jobs,
+        reused,
+        native = evaluated.native,
         collect_ms = ms(t_read),
         compute_ms = ms(t_compute - t_read),
         commit_ms = ms(t0.elapsed() - t_compute),
@@ -178,8 +242,43 @@ async fn scan_inner(
     Ok(())
 }
 
+/// What a committed scan leaves in memory for the next one, so that a
+/// rescan neither re-reads the stored state nor re-parses, re-validates and
+/// re-evaluates what did not change (docs/server.md, "Rescans").
+pub(crate) struct Warm {
+    /// The store generation right after this scan committed: any other
+    /// commit in between makes this state stale.
+    pub generation: u64,
+    pub program: Arc<Loaded>,
+    /// The state the store holds after the commit.
+    pub base: ScanBase,
+    pub inv: Inventory,
+    pub keys: Vec<String>,
+    pub report: EvalReport,
+}
+
+/// The part of [`Warm`] that [`compute`] produces.
+pub(crate) struct Evaluated {
+    pub inv: Inventory,
+    pub keys: Vec<String>,
+    pub report: EvalReport,
+    /// Resources taken over from the earlier scan, and evaluated with the
+    /// native engine.
+    pub reused: usize,
+    pub native: bool,
+}
+
+/// A rescan evaluates with the interpreter when fewer than this share of
+/// the resources changed: building the native engine's layout for the
+/// whole inventory costs more than interpreting the few rules that must
+/// run in full (docs/server.md).
+const NATIVE_BELOW_REUSE: f64 = 0.9;
+
 /// Everything a scan writes, computed from what it collected and the
-/// stored state (no I/O: runs on a blocking thread).
+/// stored state (no I/O: runs on a blocking thread). With `warm` (the
+/// previous scan's state, still current), unchanged documents are taken
+/// from it instead of being parsed, and their results too where a rule
+/// reads only its resource.
 #[allow(clippy::too_many_arguments)]
 fn compute(
     loaded: &Loaded,
@@ -187,41 +286,68 @@ fn compute(
     scan_id: i64,
     at: i64,
     collected: Collected,
-    mut base: ScanBase,
+    base: &ScanBase,
     others: Vec<(String, String, String)>,
     own_stored: Vec<(String, String, String)>,
     weights: &compliance::Weights,
-) -> ScanWrite {
+    warm: Option<&Warm>,
+) -> (ScanWrite, Evaluated) {
     let p: &Program = loaded.program();
     let schemas = &p.schemas;
 
-    // Validate what was collected.
-    let mut texts: Vec<String> = Vec::with_capacity(collected.docs.len());
-    for d in &collected.docs {
-        texts.push(match d {
+    // Validate what was collected (taking unchanged documents as they were).
+    let texts: Vec<String> = collected
+        .docs
+        .iter()
+        .map(|d| match d {
             // A document the connector could not parse: its raw text, so
             // that the reader reports the syntax error.
             serde_json::Value::String(raw) => raw.replace(['\n', '\r'], " "),
             other => other.to_string(),
+        })
+        .collect();
+    let hashes: Vec<String> = texts.iter().map(|t| hash_text(t)).collect();
+    let warm_index: HashMap<&str, usize> = warm
+        .map(|w| {
+            w.keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (k.as_str(), i))
+                .collect()
+        })
+        .unwrap_or_default();
+    // Line (1-based position) → the warm resource it is.
+    let mut known_at: Vec<Option<usize>> = vec![None; texts.len() + 1];
+    let mut items = Vec::with_capacity(texts.len());
+    for (k, (d, text)) in collected.docs.iter().zip(&texts).enumerate() {
+        let line = k + 1;
+        let known = warm.and_then(|w| {
+            let key = doc_key(d)?;
+            let i = *warm_index.get(key.as_str())?;
+            let (h, s) = base.resources.get(&key)?;
+            (*h == hashes[k] && s == source).then_some((w, i))
+        });
+        items.push(match known {
+            Some((w, i)) => {
+                known_at[line] = Some(i);
+                pac_runtime::Incoming::Known(line, w.inv.resources[i].clone())
+            }
+            None => pac_runtime::Incoming::Text(line, text.clone()),
         });
     }
-    let mut buf = String::with_capacity(texts.iter().map(|t| t.len() + 1).sum());
-    for t in &texts {
-        buf.push_str(t);
-        buf.push('\n');
-    }
     let label = format!("source `{source}` document");
-    let (mut inv, mut ingest) = Inventory::read_str(schemas, &label, &buf);
-    drop(buf);
+    let (mut inv, mut ingest) = Inventory::from_incoming(schemas, &label, items);
     let fresh = inv.len();
-    let fresh_text: Vec<String> = inv
+    let mut same_as: Vec<Option<usize>> = inv.resources.iter().map(|r| known_at[r.line]).collect();
+    let fresh_text: Vec<(String, String)> = inv
         .resources
         .iter()
         .map(|r| {
-            texts
-                .get(r.line.wrapping_sub(1))
-                .cloned()
-                .unwrap_or_default()
+            let k = r.line.wrapping_sub(1);
+            (
+                texts.get(k).cloned().unwrap_or_default(),
+                hashes.get(k).cloned().unwrap_or_default(),
+            )
         })
         .collect();
     drop(texts);
@@ -252,6 +378,41 @@ fn compute(
         ingest.extend(errs);
         ingest.extend(inv.extend(old));
     }
+    // Other sources' resources, as the previous scan held them (in the
+    // stored order, by key, as the cold path reads them).
+    if let Some(w) = warm {
+        let mut theirs: Vec<(&str, usize)> = w
+            .keys
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| base.resources.get(*k).is_some_and(|(_, s)| s != source))
+            .map(|(i, k)| (k.as_str(), i))
+            .collect();
+        theirs.sort();
+        let items: Vec<pac_runtime::Incoming> = theirs
+            .iter()
+            .enumerate()
+            .map(|(k, &(_, i))| pac_runtime::Incoming::Known(k + 1, w.inv.resources[i].clone()))
+            .collect();
+        let (old, errs) = Inventory::from_incoming(schemas, "stored inventory", items);
+        ingest.extend(errs);
+        let before = inv.len();
+        ingest.extend(inv.extend(old));
+        // `extend` keeps the order of what it adds, minus duplicates.
+        let added: Vec<usize> = {
+            let present: HashSet<String> = inv.resources[before..]
+                .iter()
+                .map(|r| resource_key(&r.type_name, &r.account, &r.region, &r.id))
+                .collect();
+            theirs
+                .iter()
+                .filter(|(k, _)| present.contains(*k))
+                .map(|&(_, i)| i)
+                .collect()
+        };
+        same_as.extend(added.into_iter().map(Some));
+    }
+    same_as.resize(inv.len(), None);
     let keys: Vec<String> = inv
         .resources
         .iter()
@@ -259,15 +420,20 @@ fn compute(
         .collect();
     let unknown_idx: Vec<bool> = keys.iter().map(|k| unknown_keys.contains(k)).collect();
 
-    // Evaluate.
+    // Evaluate: in full, or taking over the results the warm state holds
+    // for unchanged resources.
     let env = Env::for_program(p, &inv, at);
-    let prepared = loaded.engine.prepare(&inv);
-    let report = pac_runtime::eval::evaluate_in_with(
-        p,
-        &env,
-        false,
-        Some(&prepared as &dyn pac_runtime::RuleEngine),
-    );
+    let reused = same_as.iter().filter(|s| s.is_some()).count();
+    let native = warm.is_none() || (reused as f64) < NATIVE_BELOW_REUSE * inv.len() as f64;
+    let report = {
+        let prepared = native.then(|| loaded.engine.prepare(&inv));
+        let engine = prepared.as_ref().map(|p| p as &dyn pac_runtime::RuleEngine);
+        let earlier = warm.map(|w| pac_runtime::Earlier {
+            report: &w.report,
+            same_as: &same_as,
+        });
+        pac_runtime::evaluate_from(p, &env, false, engine, earlier.as_ref())
+    };
 
     let mut w = ScanWrite {
         scan_id,
@@ -279,10 +445,9 @@ fn compute(
     // Inventory changes of this source.
     for (i, r) in inv.resources.iter().enumerate().take(fresh) {
         let key = &keys[i];
-        let text = &fresh_text[i];
-        let hash = hash_text(text);
+        let (text, hash) = &fresh_text[i];
         match base.resources.get(key) {
-            Some((h, s)) if *h == hash && s == source => w.seen.push(key.clone()),
+            Some((h, s)) if h == hash && s == source => w.seen.push(key.clone()),
             _ => w.upserts.push(ResourceWrite {
                 key: key.clone(),
                 rtype: r.type_name.to_string(),
@@ -291,7 +456,7 @@ fn compute(
                 region: r.region.to_string(),
                 source: source.to_string(),
                 doc: text.clone(),
-                hash,
+                hash: hash.clone(),
             }),
         }
     }
@@ -328,14 +493,14 @@ fn compute(
     // A key held by two resources maps to its first (one issue per key).
     let canon: Vec<u32> = keys.iter().map(|k| res_ix[k.as_str()]).collect();
     // (rule, resource) → (state, touched by a result of this scan).
-    let mut current: HashMap<(u32, u32), (crate::store::IssueState, bool)> =
+    let mut current: HashMap<(u32, u32), (Cow<'_, crate::store::IssueState>, bool)> =
         HashMap::with_capacity(base.issues.len());
     // Issues whose rule or resource is no longer there: (id, status, rkey).
-    let mut orphans: Vec<(i64, &'static str, String)> = Vec::new();
-    for ((rule, key), st) in std::mem::take(&mut base.issues) {
+    let mut orphans: Vec<(i64, &'static str, &String)> = Vec::new();
+    for ((rule, key), st) in &base.issues {
         match (rule_ix.get(rule.as_str()), res_ix.get(key.as_str())) {
             (Some(&ri), Some(&xi)) => {
-                current.insert((ri, xi), (st, false));
+                current.insert((ri, xi), (Cow::Borrowed(st), false));
             }
             (ri, _) if st.status != "closed" => {
                 let reason = if ri.is_none() {
@@ -417,12 +582,12 @@ fn compute(
                 current.insert(
                     pair,
                     (
-                        crate::store::IssueState {
+                        Cow::Owned(crate::store::IssueState {
                             id,
                             status: status.to_string(),
                             message: message.to_string(),
                             exception,
-                        },
+                        }),
                         true,
                     ),
                 );
@@ -514,7 +679,7 @@ fn compute(
         untouched.push((st.id, "out_of_scope"));
     }
     for (id, reason, key) in &orphans {
-        if !unknown_keys.contains(key) {
+        if !unknown_keys.contains(*key) {
             untouched.push((*id, reason));
         }
     }
@@ -569,7 +734,8 @@ fn compute(
                 set[i] = true;
             }
         }
-        let old = base.members.remove(&g.name).unwrap_or_default();
+        let empty = HashSet::new();
+        let old = base.members.get(&g.name).unwrap_or(&empty);
         for (i, k) in keys.iter().enumerate() {
             if unknown_idx[i] {
                 continue;
@@ -580,17 +746,17 @@ fn compute(
                 _ => {}
             }
         }
-        for k in &old {
+        for k in old {
             if !present.contains(k.as_str()) && !unknown_keys.contains(k) {
                 w.member_removes.push((g.name.clone(), k.clone()));
             }
         }
         member_sets.push(set);
     }
-    for (g, old) in base.members.drain() {
+    for (g, old) in &base.members {
         if !group_names.contains(g.as_str()) {
             for k in old {
-                w.member_removes.push((g.clone(), k));
+                w.member_removes.push((g.clone(), k.clone()));
             }
         }
     }
@@ -708,7 +874,29 @@ fn compute(
             .collect(),
     );
     w.counts = counts;
-    w
+    drop(env);
+    (
+        w,
+        Evaluated {
+            inv,
+            keys,
+            report,
+            reused,
+            native,
+        },
+    )
+}
+
+/// A collected document's key, read from its JSON (`None` when a part is
+/// missing: such a document is parsed, and rejected, as usual).
+fn doc_key(d: &serde_json::Value) -> Option<String> {
+    let part = |f: &str| d.get(f).and_then(serde_json::Value::as_str);
+    Some(resource_key(
+        part("type")?,
+        part("account")?,
+        part("region")?,
+        part("id")?,
+    ))
 }
 
 fn close(w: &mut ScanWrite, counts: &mut ScanCounts, base: &ScanBase, id: i64, reason: &str) {

@@ -187,7 +187,7 @@ pub struct HistoryRow {
 // ---------------------------------------------------------------------------
 
 /// The state a scan reconciles against.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct ScanBase {
     /// rkey → (hash, source) of every current (not deleted) resource.
     pub resources: HashMap<String, (String, String)>,
@@ -201,7 +201,60 @@ pub struct ScanBase {
     pub next_job_id: i64,
 }
 
-#[derive(Clone, Debug)]
+impl ScanBase {
+    /// The state after `w` committed, as the store holds it (what the next
+    /// scan would read back), except the waiting jobs and next ids, which
+    /// [`Store::refresh_counters`] re-reads.
+    pub fn apply(&mut self, w: &ScanWrite) {
+        for u in &w.upserts {
+            self.resources
+                .insert(u.key.clone(), (u.hash.clone(), u.source.clone()));
+        }
+        for k in &w.removed {
+            self.resources.remove(k);
+        }
+        for n in &w.new_issues {
+            self.issues.insert(
+                (n.rule.clone(), n.rkey.clone()),
+                IssueState {
+                    id: n.id,
+                    status: n.status.clone(),
+                    message: n.message.clone(),
+                    exception: n.exception.clone(),
+                },
+            );
+        }
+        if !w.issue_updates.is_empty() {
+            let updates: HashMap<i64, &IssueUpdate> =
+                w.issue_updates.iter().map(|u| (u.id, u)).collect();
+            for st in self.issues.values_mut() {
+                let Some(u) = updates.get(&st.id) else {
+                    continue;
+                };
+                // Closing keeps the last message and drops the exception,
+                // as the store's update does.
+                if u.status == "closed" {
+                    st.exception = None;
+                } else {
+                    st.message = u.message.clone();
+                    st.exception = u.exception.clone();
+                }
+                st.status = u.status.clone();
+            }
+        }
+        for (g, k) in &w.member_removes {
+            if let Some(m) = self.members.get_mut(g) {
+                m.remove(k);
+            }
+        }
+        for (g, k) in &w.member_adds {
+            self.members.entry(g.clone()).or_default().insert(k.clone());
+        }
+        self.members.retain(|_, m| !m.is_empty());
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IssueState {
     pub id: i64,
     pub status: String,
@@ -331,6 +384,9 @@ pub trait Store: Send + Sync {
     async fn begin_scan(&self, source: &str, trigger: &str, at: i64) -> Result<i64>;
     async fn fail_scan(&self, id: i64, at: i64, message: &str) -> Result<()>;
     async fn scan_base(&self, source: &str) -> Result<ScanBase>;
+    /// Re-reads what changes between scans without one (auto-fix jobs
+    /// finish): the waiting jobs and the next issue and job ids.
+    async fn refresh_counters(&self, base: &mut ScanBase) -> Result<()>;
     /// Documents of current resources, optionally of one source only or of
     /// every source but one: (rkey, source, doc).
     async fn documents(
@@ -693,9 +749,15 @@ impl Store for SqlStore {
                 .or_default()
                 .insert(r.get("rkey"));
         }
+        self.refresh_counters(&mut base).await?;
+        Ok(base)
+    }
+
+    async fn refresh_counters(&self, base: &mut ScanBase) -> Result<()> {
         let rows = sqlx::query("SELECT id, issue_id FROM autofix_jobs WHERE status = 'waiting'")
             .fetch_all(&self.pool)
             .await?;
+        base.waiting_jobs.clear();
         for r in rows {
             base.waiting_jobs.insert(r.get("issue_id"), r.get("id"));
         }
@@ -705,7 +767,7 @@ impl Store for SqlStore {
         base.next_job_id = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM autofix_jobs")
             .fetch_one(&self.pool)
             .await?;
-        Ok(base)
+        Ok(())
     }
 
     async fn documents(

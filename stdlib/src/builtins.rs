@@ -50,6 +50,17 @@ pub struct Builtin {
     pub imp: Imp,
 }
 
+impl Builtin {
+    /// Whether the result depends on the evaluation clock (`Ctx::now`), not
+    /// only on the arguments: a rescan re-evaluates what calls these.
+    pub fn reads_clock(&self) -> bool {
+        READS_CLOCK.contains(&self.name)
+    }
+}
+
+/// The built-ins whose implementation reads `Ctx::now` (time.rs `age_of`).
+const READS_CLOCK: &[&str] = &["age", "older_than"];
+
 pub fn lookup(name: &str) -> Option<&'static Builtin> {
     BUILTINS.iter().find(|b| b.name == name)
 }
@@ -935,6 +946,14 @@ mod tests {
             );
             assert!(md.contains(b.example), "example of {} missing", b.name);
         }
+    }
+
+    #[test]
+    fn clock_readers_exist() {
+        for name in READS_CLOCK {
+            assert!(lookup(name).is_some_and(Builtin::reads_clock), "{name}");
+        }
+        assert!(!lookup("len").unwrap().reads_clock());
     }
 
     #[test]
