@@ -182,7 +182,10 @@ fn strings_maps_and_optionals() {
 fn list_quantifiers_and_their_errors() {
     let rules = [
         ("any", r#"any a in attachments: a.state == "detached""#),
-        ("all", r#"all a in attachments: a.delete_on_termination"#),
+        (
+            "all",
+            r#"all a in attachments: a.delete_on_termination ?? false"#,
+        ),
         ("none", r#"none a in attachments: has(a.instance_id)"#),
         (
             "count",

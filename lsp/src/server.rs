@@ -270,9 +270,18 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
 }
 
 /// The stdlib's files are embedded; definitions into them need real files,
-/// so they are written once per version under the temp directory.
+/// so they are written once per content (a hash of every file: two builds
+/// of one version with different schemas must not share a directory)
+/// under the temp directory.
 fn stdlib_dir() -> Option<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("pac-stdlib-{}", env!("CARGO_PKG_VERSION")));
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    pac_stdlib::schemas::FILES.hash(&mut h);
+    let dir = std::env::temp_dir().join(format!(
+        "pac-stdlib-{}-{:016x}",
+        env!("CARGO_PKG_VERSION"),
+        h.finish()
+    ));
     std::fs::create_dir_all(&dir).ok()?;
     Some(dir)
 }
