@@ -595,7 +595,7 @@ fn compute(
             (Some((old, touched)), None) => {
                 *touched = true;
                 if old.status != "closed" {
-                    close(&mut w, &mut counts, &base, old.id, "passed");
+                    close(&mut w, &mut counts, base, old.id, "passed");
                 }
             }
             (Some((old, touched)), Some((status, exception))) => {
@@ -685,7 +685,7 @@ fn compute(
     }
     untouched.sort();
     for (id, reason) in untouched {
-        close(&mut w, &mut counts, &base, id, reason);
+        close(&mut w, &mut counts, base, id, reason);
     }
 
     // Auto-fix jobs for issues that became open.
