@@ -205,17 +205,7 @@ impl Inventory {
             .with_min_len(64)
             .map(|(src, pos, raw)| reader.document(src, *pos, raw))
             .collect();
-        let mut inv = Inventory::new();
-        let mut errors = Vec::new();
-        let mut loaded = Vec::with_capacity(results.len());
-        for r in results {
-            match r {
-                Ok(res) => loaded.push(res),
-                Err(e) => errors.push(*e),
-            }
-        }
-        errors.extend(inv.extend(Inventory { resources: loaded }));
-        (inv, errors)
+        assemble(results, Vec::new())
     }
 
     /// Reads documents of which some are already known as resources (a
@@ -243,16 +233,7 @@ impl Inventory {
                 Incoming::Text(line, text) => reader.document(&src, line, &text),
             })
             .collect();
-        let mut inv = Inventory::new();
-        let mut errors = Vec::new();
-        let mut loaded = Vec::with_capacity(results.len());
-        for r in results {
-            match r {
-                Ok(res) => loaded.push(res),
-                Err(e) => errors.push(*e),
-            }
-        }
-        errors.extend(inv.extend(Inventory { resources: loaded }));
+        let (inv, mut errors) = assemble(results, Vec::new());
         errors.sort_by_key(|e| e.line);
         (inv, errors)
     }
@@ -294,6 +275,24 @@ impl Inventory {
 }
 
 type Identity = (RecordId, Arc<str>, Arc<str>, Arc<str>);
+
+/// The inventory of read documents: the resources in order, the errors
+/// after `errors`, duplicates (second and later) reported and skipped.
+fn assemble(
+    results: Vec<Result<Resource, Box<IngestError>>>,
+    mut errors: Vec<IngestError>,
+) -> (Inventory, Vec<IngestError>) {
+    let mut loaded = Vec::with_capacity(results.len());
+    for r in results {
+        match r {
+            Ok(res) => loaded.push(res),
+            Err(e) => errors.push(*e),
+        }
+    }
+    let mut inv = Inventory::new();
+    errors.extend(inv.extend(Inventory { resources: loaded }));
+    (inv, errors)
+}
 
 fn identity(r: &Resource) -> Identity {
     (r.rtype, r.id.clone(), r.account.clone(), r.region.clone())
@@ -608,17 +607,7 @@ impl<'s> Reader<'s> {
             .with_min_len(64)
             .map(|&(line, raw)| self.document(&src, line, raw))
             .collect();
-        let mut inv = Inventory {
-            resources: Vec::with_capacity(results.len()),
-        };
-        let mut loaded = Vec::with_capacity(results.len());
-        for r in results {
-            match r {
-                Ok(res) => loaded.push(res),
-                Err(e) => errors.push(*e),
-            }
-        }
-        errors.extend(inv.extend(Inventory { resources: loaded }));
+        let (inv, mut errors) = assemble(results, errors);
         errors.sort_by_key(|e| e.line);
         (inv, errors)
     }

@@ -16,6 +16,7 @@ use pac_compiler::Program;
 use pac_connectors::{CollectPlan, Event, Scope, SourceError};
 use pac_runtime::{Env, EvalReport, Frame, Inventory, Outcome};
 use pac_stdlib::Value;
+use rayon::prelude::*;
 use serde_json::json;
 use tokio::sync::mpsc;
 
@@ -294,19 +295,32 @@ fn compute(
 ) -> (ScanWrite, Evaluated) {
     let p: &Program = loaded.program();
     let schemas = &p.schemas;
+    // Milliseconds per phase, for the scan's log line.
+    let mut phases: Vec<(&'static str, u64)> = Vec::new();
+    let phase = std::time::Instant::now();
 
     // Validate what was collected (taking unchanged documents as they were).
-    let texts: Vec<String> = collected
+    // Text, hash and key of every document, on all cores; the parsed JSON
+    // is freed on a thread of its own (100k documents take a while).
+    type Keys = Vec<Option<String>>;
+    let (texts, (hashes, doc_keys)): (Vec<String>, (Vec<String>, Keys)) = collected
         .docs
-        .iter()
-        .map(|d| match d {
-            // A document the connector could not parse: its raw text, so
-            // that the reader reports the syntax error.
-            serde_json::Value::String(raw) => raw.replace(['\n', '\r'], " "),
-            other => other.to_string(),
+        .par_iter()
+        .map(|d| {
+            let text = match d {
+                // A document the connector could not parse: its raw
+                // text, so that the reader reports the syntax error.
+                serde_json::Value::String(raw) => raw.replace(['\n', '\r'], " "),
+                other => other.to_string(),
+            };
+            let hash = hash_text(&text);
+            (text, (hash, doc_key(d)))
         })
-        .collect();
-    let hashes: Vec<String> = texts.iter().map(|t| hash_text(t)).collect();
+        .unzip();
+    let failed_scopes: Vec<Scope> = collected.failed.iter().map(|e| e.scope.clone()).collect();
+    let source_errors = serde_json::to_value(&collected.failed).unwrap_or_default();
+    let docs = collected.docs;
+    std::thread::spawn(move || drop(docs));
     let warm_index: HashMap<&str, usize> = warm
         .map(|w| {
             w.keys
@@ -319,12 +333,12 @@ fn compute(
     // Line (1-based position) → the warm resource it is.
     let mut known_at: Vec<Option<usize>> = vec![None; texts.len() + 1];
     let mut items = Vec::with_capacity(texts.len());
-    for (k, (d, text)) in collected.docs.iter().zip(&texts).enumerate() {
+    for (k, (key, text)) in doc_keys.iter().zip(&texts).enumerate() {
         let line = k + 1;
         let known = warm.and_then(|w| {
-            let key = doc_key(d)?;
+            let key = key.as_ref()?;
             let i = *warm_index.get(key.as_str())?;
-            let (h, s) = base.resources.get(&key)?;
+            let (h, s) = base.resources.get(key)?;
             (*h == hashes[k] && s == source).then_some((w, i))
         });
         items.push(match known {
@@ -339,20 +353,15 @@ fn compute(
     let (mut inv, mut ingest) = Inventory::from_incoming(schemas, &label, items);
     let fresh = inv.len();
     let mut same_as: Vec<Option<usize>> = inv.resources.iter().map(|r| known_at[r.line]).collect();
-    let fresh_text: Vec<(String, String)> = inv
+    // Each fresh resource's document: its position among `texts`.
+    let fresh_doc: Vec<usize> = inv
         .resources
         .iter()
-        .map(|r| {
-            let k = r.line.wrapping_sub(1);
-            (
-                texts.get(k).cloned().unwrap_or_default(),
-                hashes.get(k).cloned().unwrap_or_default(),
-            )
-        })
+        .map(|r| r.line.wrapping_sub(1))
         .collect();
-    drop(texts);
 
-    let failed_scopes: Vec<Scope> = collected.failed.iter().map(|e| e.scope.clone()).collect();
+    phases.push(("parse", phase.elapsed().as_millis() as u64));
+    let phase = std::time::Instant::now();
     let fresh_keys: HashSet<String> = inv
         .resources
         .iter()
@@ -420,6 +429,8 @@ fn compute(
         .collect();
     let unknown_idx: Vec<bool> = keys.iter().map(|k| unknown_keys.contains(k)).collect();
 
+    phases.push(("carry", phase.elapsed().as_millis() as u64));
+    let phase = std::time::Instant::now();
     // Evaluate: in full, or taking over the results the warm state holds
     // for unchanged resources.
     let env = Env::for_program(p, &inv, at);
@@ -435,6 +446,8 @@ fn compute(
         pac_runtime::evaluate_from(p, &env, false, engine, earlier.as_ref())
     };
 
+    phases.push(("evaluate", phase.elapsed().as_millis() as u64));
+    let phase = std::time::Instant::now();
     let mut w = ScanWrite {
         scan_id,
         source: source.to_string(),
@@ -445,7 +458,7 @@ fn compute(
     // Inventory changes of this source.
     for (i, r) in inv.resources.iter().enumerate().take(fresh) {
         let key = &keys[i];
-        let (text, hash) = &fresh_text[i];
+        let (text, hash) = (&texts[fresh_doc[i]], &hashes[fresh_doc[i]]);
         match base.resources.get(key) {
             Some((h, s)) if h == hash && s == source => w.seen.push(key.clone()),
             _ => w.upserts.push(ResourceWrite {
@@ -468,6 +481,8 @@ fn compute(
     }
     w.removed.sort();
 
+    phases.push(("inventory", phase.elapsed().as_millis() as u64));
+    let phase = std::time::Instant::now();
     // Reconcile issues.
     let mut counts = ScanCounts {
         resources: inv.len() as i64,
@@ -688,6 +703,8 @@ fn compute(
         close(&mut w, &mut counts, base, id, reason);
     }
 
+    phases.push(("reconcile", phase.elapsed().as_millis() as u64));
+    let phase = std::time::Instant::now();
     // Auto-fix jobs for issues that became open.
     for (issue, ri, res) in opened_now {
         let rule = &p.rules[ri];
@@ -724,6 +741,8 @@ fn compute(
         next_job += 1;
     }
 
+    phases.push(("jobs", phase.elapsed().as_millis() as u64));
+    let phase = std::time::Instant::now();
     // Group memberships (resources of failed scopes keep theirs).
     let mut member_sets: Vec<Vec<bool>> = Vec::with_capacity(p.groups.len());
     let group_names: HashSet<&str> = p.groups.iter().map(|g| g.name.as_str()).collect();
@@ -761,6 +780,8 @@ fn compute(
         }
     }
 
+    phases.push(("groups", phase.elapsed().as_millis() as u64));
+    let phase = std::time::Instant::now();
     // Compliance: everything, then each group.
     let day = crate::clock::day(at);
     let mut scopes: Vec<(String, Option<&Vec<bool>>)> = vec![(String::new(), None)];
@@ -837,6 +858,8 @@ fn compute(
         ));
     }
 
+    phases.push(("rollup", phase.elapsed().as_millis() as u64));
+    let phase = std::time::Instant::now();
     // The scan record.
     w.status = if failed_scopes.is_empty() {
         "completed".into()
@@ -859,7 +882,7 @@ fn compute(
         ));
     }
     w.message = (!notes.is_empty()).then(|| notes.join("; "));
-    w.source_errors = serde_json::to_value(&collected.failed).unwrap_or_default();
+    w.source_errors = source_errors;
     w.ingest_error_count = ingest.len() as i64;
     // The first thousand malformed documents are kept in the record.
     w.ingest_errors = serde_json::Value::Array(
@@ -874,6 +897,8 @@ fn compute(
             .collect(),
     );
     w.counts = counts;
+    phases.push(("record", phase.elapsed().as_millis() as u64));
+    tracing::info!(?phases, "scan computed");
     drop(env);
     (
         w,
