@@ -205,7 +205,8 @@ async fn collects_seeded_resources_and_fixes_a_security_group() {
 }
 
 /// The 1,000-instance measurement of docs/benchmarks.md; not a timed test.
-/// `cargo test -p pac-connectors --test moto -- --ignored --nocapture`
+/// `cargo test --workspace --test moto -- --ignored --nocapture collect_1000_instances`
+/// (`--workspace` keeps the SDK's feature set, so nothing is rebuilt).
 #[tokio::test]
 #[ignore]
 async fn collect_1000_instances() {

@@ -313,8 +313,9 @@ pub fn evaluate_from(
     earlier: Option<&Earlier>,
 ) -> EvalReport {
     let now = env.ctx.now;
+    let groups_local = local_groups(program);
     let groups = match earlier {
-        Some(e) => group_memberships_from(program, env, engine, e),
+        Some(e) => group_memberships_from(program, env, engine, e, &groups_local),
         None => group_memberships_with(program, env, engine),
     };
 
@@ -337,7 +338,7 @@ pub fn evaluate_from(
 
     // Results that can be taken from the earlier evaluation.
     let reusable = match earlier {
-        Some(e) => reusable_rules(program, &by_rule, &local_groups(program), e.report.now, now),
+        Some(e) => reusable_rules(program, &by_rule, &groups_local, e.report.now, now),
         None => vec![false; program.rules.len()],
     };
     // Per rule, in scope order, each resource and `Some(k)` to take the earlier result `k`,
@@ -411,18 +412,12 @@ pub fn evaluate_from(
         })
         .collect();
     let mut warnings = Vec::new();
-    let mut computed: Vec<std::vec::IntoIter<RuleResult>> =
-        vec![Vec::new().into_iter(); program.rules.len()];
-    {
-        let mut per_rule: Vec<Vec<RuleResult>> = vec![Vec::new(); program.rules.len()];
-        for ((rule, _), (r, w)) in work.iter().zip(chunks) {
-            per_rule[*rule].extend(r);
-            warnings.extend(w);
-        }
-        for (ri, v) in per_rule.into_iter().enumerate() {
-            computed[ri] = v.into_iter();
-        }
+    let mut per_rule: Vec<Vec<RuleResult>> = vec![Vec::new(); program.rules.len()];
+    for ((rule, _), (r, w)) in work.iter().zip(chunks) {
+        per_rule[*rule].extend(r);
+        warnings.extend(w);
     }
+    let mut computed: Vec<_> = per_rule.into_iter().map(Vec::into_iter).collect();
     let mut results = Vec::with_capacity(plans.iter().map(Vec::len).sum());
     for (ri, plan) in plans.iter().enumerate() {
         for &(i, p) in plan {
@@ -741,8 +736,8 @@ fn group_memberships_from(
     env: &Env,
     engine: Option<&dyn RuleEngine>,
     e: &Earlier,
+    local: &[bool],
 ) -> Vec<GroupMembership> {
-    let local = local_groups(program);
     let known = |i: usize| e.same_as.get(i).copied().flatten();
     let reuse = |g: usize| local[g] && e.report.groups.len() == program.groups.len();
     let mut out = memberships(program, env, engine, &|g, i| {

@@ -405,21 +405,14 @@ fn compute(
             .collect();
         let (old, errs) = Inventory::from_incoming(schemas, "stored inventory", items);
         ingest.extend(errs);
-        let before = inv.len();
         ingest.extend(inv.extend(old));
-        // `extend` keeps the order of what it adds, minus duplicates.
-        let added: Vec<usize> = {
-            let present: HashSet<String> = inv.resources[before..]
-                .iter()
-                .map(|r| resource_key(&r.type_name, &r.account, &r.region, &r.id))
-                .collect();
+        // `extend` keeps them in order, minus those a fresh document replaced.
+        same_as.extend(
             theirs
                 .iter()
-                .filter(|(k, _)| present.contains(*k))
-                .map(|&(_, i)| i)
-                .collect()
-        };
-        same_as.extend(added.into_iter().map(Some));
+                .filter(|(k, _)| !fresh_keys.contains(*k))
+                .map(|&(_, i)| Some(i)),
+        );
     }
     same_as.resize(inv.len(), None);
     let keys: Vec<String> = inv
