@@ -350,7 +350,8 @@ pub fn run() -> i32 {
 
 /// Loads and compiles; on an I/O problem prints it and returns None.
 pub fn load(paths: &[PathBuf]) -> Option<Compiled> {
-    let files = match files::pac_files(paths).and_then(|f| files::read_sources(&f)) {
+    // The default `policies` is the embedded library outside a checkout.
+    let files = match pac_bundle::policy_sources(paths) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("error: {e}");
@@ -587,11 +588,19 @@ pub(crate) fn read_inventory(
     path: &std::path::Path,
     strict: bool,
 ) -> Option<pac_runtime::Inventory> {
-    if !path.exists() {
-        eprintln!("error: {}: no such inventory file", path.display());
-        return None;
-    }
-    let (inv, errors) = pac_runtime::Inventory::read_path(&c.program.schemas, path);
+    let source = pac_bundle::inventory_display(path);
+    let text = match pac_bundle::read_inventory(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("error: {source}: no such inventory file");
+            return None;
+        }
+        Err(e) => {
+            eprintln!("error: {source}: cannot read the inventory: {e}");
+            return None;
+        }
+    };
+    let (inv, errors) = pac_runtime::Inventory::read_str(&c.program.schemas, &source, &text);
     for e in &errors {
         eprintln!("{}: {e}", if strict { "error" } else { "warning" });
     }

@@ -262,3 +262,41 @@ fn usage_errors_exit_2() {
     let out = pacc(&["frobnicate"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The bundled library and demo inventory are embedded: from a directory
+/// with neither, `pacc eval`, `check` and `test` use the embedded copies and
+/// give the same answers as in the checkout.
+#[test]
+fn eval_check_and_test_work_from_any_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |cwd: &Path, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pacc"))
+            .args(args)
+            .current_dir(cwd)
+            .output()
+            .expect("pacc runs")
+    };
+    let here = run(&root(), &["eval", "--format", "json", "--now", NOW]);
+    let away = run(dir.path(), &["eval", "--format", "json", "--now", NOW]);
+    assert_eq!(away.status.code(), Some(1), "{}", text(&away.stderr));
+    let a: serde_json::Value = serde_json::from_slice(&here.stdout).unwrap();
+    let b: serde_json::Value = serde_json::from_slice(&away.stdout).unwrap();
+    assert_eq!(a["summary"], b["summary"]);
+    assert_eq!(
+        a["violations"].as_array().map(Vec::len),
+        b["violations"].as_array().map(Vec::len)
+    );
+    assert!(a["violations"].as_array().is_some_and(|v| !v.is_empty()));
+
+    let check = run(dir.path(), &["check", "--deny-warnings"]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
+    let test = run(dir.path(), &["test"]);
+    assert_eq!(test.status.code(), Some(0), "{}", text(&test.stderr));
+
+    // A path the user names is never replaced by the embedded copy.
+    let named = run(dir.path(), &["eval", "--inventory", "nope.json"]);
+    assert_eq!(named.status.code(), Some(2));
+    assert!(text(&named.stderr).contains("nope.json"));
+    let named = run(dir.path(), &["check", "elsewhere"]);
+    assert_eq!(named.status.code(), Some(2));
+}

@@ -25,6 +25,7 @@ pub mod bench;
 pub mod client;
 pub mod clock;
 pub mod compliance;
+pub mod logging;
 pub mod config;
 pub mod notify;
 pub mod program;
@@ -281,8 +282,24 @@ pub async fn serve(config: Config, parts: Parts) -> Result<(), String> {
         let mut interval = tokio::time::interval(std::time::Duration::from_secs(tick));
         loop {
             interval.tick().await;
-            if let Err(e) = autofix::run_due(&srv).await {
-                tracing::error!("auto-fix run failed: {e}");
+            match autofix::run_due(&srv).await {
+                Ok(sum) if sum != autofix::RunSummary::default() => tracing::info!(
+                    notified = sum.notified,
+                    ran = sum.ran,
+                    dry_run = sum.dry_run,
+                    failed = sum.failed,
+                    cancelled = sum.cancelled,
+                    suspended = sum.suspended,
+                    "auto-fix run: {} notification(s) sent, {} fix(es) run, {} dry run(s), {} failed, {} cancelled, {} suspended",
+                    sum.notified,
+                    sum.ran,
+                    sum.dry_run,
+                    sum.failed,
+                    sum.cancelled,
+                    sum.suspended
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::error!("auto-fix run failed: {e}"),
             }
         }
     });

@@ -29,7 +29,9 @@ impl Notifier for LogNotifier {
         "log"
     }
     async fn send(&self, n: &Notification) -> Result<(), String> {
-        tracing::info!(to = ?n.to, subject = %n.subject, "notification");
+        // One line per notification only at DEBUG: a first scan of a large
+        // estate sends thousands; the auto-fix run logs their count at INFO.
+        tracing::debug!(to = ?n.to, subject = %n.subject, "notification");
         Ok(())
     }
 }

@@ -1,0 +1,106 @@
+//! The shipped policy library (`policies/`) and the demo inventory
+//! (`examples/demo/inventory.json`), embedded in the binary at build time,
+//! and the one rule that decides when they are used:
+//!
+//! the default paths (`policies`, `examples/demo/inventory.json`) mean the
+//! files on disk when they exist in the working directory (a checkout, where
+//! a developer edits them), and the embedded copies otherwise (any other
+//! directory, an installed binary). A path the user names that does not
+//! exist is an error as before.
+//!
+//! Invariant: this crate does no I/O but reading the paths it is given.
+
+use std::path::{Path, PathBuf};
+
+/// One embedded file: its path relative to the workspace root, its text.
+pub struct BundledFile {
+    pub path: &'static str,
+    pub text: &'static str,
+}
+
+include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
+
+/// The default policy path of every command.
+pub const POLICIES_DIR: &str = "policies";
+/// The default inventory of `pacc eval` and `pacc serve`.
+pub const DEMO_INVENTORY_PATH: &str = "examples/demo/inventory.json";
+/// How embedded files are named in diagnostics and reports.
+pub const PREFIX: &str = "<bundled>/";
+
+/// Whether `paths` is the default policy path and it is absent here.
+pub fn uses_bundled_policies(paths: &[PathBuf]) -> bool {
+    matches!(paths, [p] if p == Path::new(POLICIES_DIR) && !p.exists())
+}
+
+/// Whether `path` is the default inventory path and it is absent here.
+pub fn uses_bundled_inventory(path: &Path) -> bool {
+    path == Path::new(DEMO_INVENTORY_PATH) && !path.exists()
+}
+
+/// The embedded policy library as (display path, text), sorted by path.
+pub fn bundled_policies() -> Vec<(String, String)> {
+    POLICIES
+        .iter()
+        .map(|f| (format!("{PREFIX}{}", f.path), f.text.to_string()))
+        .collect()
+}
+
+/// The `.pac` sources under `paths` as (display path, text): the files on
+/// disk, or the embedded library when `paths` is the absent default.
+pub fn policy_sources(paths: &[PathBuf]) -> Result<Vec<(String, String)>, String> {
+    if uses_bundled_policies(paths) {
+        return Ok(bundled_policies());
+    }
+    let files = pac_compiler::files::pac_files(paths)?;
+    pac_compiler::files::read_sources(&files)
+}
+
+/// The text of an inventory file, or the embedded demo inventory when
+/// `path` is the absent default.
+pub fn read_inventory(path: &Path) -> std::io::Result<String> {
+    if uses_bundled_inventory(path) {
+        return Ok(DEMO_INVENTORY.to_string());
+    }
+    std::fs::read_to_string(path)
+}
+
+/// How an inventory path is shown: the embedded one is marked as such.
+pub fn inventory_display(path: &Path) -> String {
+    if uses_bundled_inventory(path) {
+        format!("{PREFIX}{DEMO_INVENTORY_PATH}")
+    } else {
+        path.display().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_library_and_the_demo_inventory_are_embedded_whole() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let on_disk =
+            pac_compiler::files::pac_files(&[root.join(POLICIES_DIR)]).expect("policies/ exists");
+        assert_eq!(POLICIES.len(), on_disk.len());
+        for (f, p) in POLICIES.iter().zip(&on_disk) {
+            assert_eq!(root.join(f.path), *p);
+            assert_eq!(f.text, std::fs::read_to_string(p).unwrap());
+        }
+        let demo = std::fs::read_to_string(root.join(DEMO_INVENTORY_PATH)).unwrap();
+        assert_eq!(DEMO_INVENTORY, demo);
+    }
+
+    #[test]
+    fn named_paths_are_read_from_disk_and_missing_ones_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("a.pac");
+        std::fs::write(&f, "// one\n").unwrap();
+        let got = policy_sources(&[dir.path().to_path_buf()]).unwrap();
+        assert_eq!(got, vec![(f.display().to_string(), "// one\n".to_string())]);
+        let missing = dir.path().join("nope");
+        assert!(policy_sources(std::slice::from_ref(&missing)).is_err());
+        assert!(!uses_bundled_inventory(&missing));
+        assert!(read_inventory(&missing).is_err());
+    }
+}
