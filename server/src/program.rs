@@ -1081,7 +1081,7 @@ mod tests {
             assert_only(&again, 0, 1);
         }
         let bad = [
-            ("group_name == \"a\"\n// hidden\n} policy evil {", 2, 1),
+            ("group_name == \"a\"\n// hidden\n} policy evil {", 3, 1),
             ("group_name == \"a", 1, 15),
             ("/* group_name", 1, 1),
             ("group_name ==", 1, 14),
@@ -1108,7 +1108,7 @@ mod tests {
         );
         let e = &check_exception(&l, &x).unwrap_err()[0];
         assert_eq!(e.field, "where");
-        assert_eq!((e.start, e.end), (21, 30), "{e:?}");
+        assert_eq!((e.start, e.end), (20, 29), "{e:?}");
         assert!(e.message.contains("group_nam"), "{e:?}");
         assert!(e.code.as_deref().is_some_and(|c| c != SYNTAX_CODE));
         // Checked against the type of the member, not any type.
