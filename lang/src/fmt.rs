@@ -763,6 +763,12 @@ impl<'s> Printer<'s> {
         }
     }
 
+    /// Printing a tree built in code ([`print_tree`]): there is no source
+    /// text to take names and literals from, and no comment.
+    fn sourceless(&self) -> bool {
+        self.src.is_empty()
+    }
+
     fn slice(&self, span: Span) -> &'s str {
         self.src.get(span.start..span.end).unwrap_or("")
     }
@@ -947,7 +953,7 @@ impl<'s> Printer<'s> {
             self.line_comments(&mut body, &mut last, start, false, true);
             body.push(D::HardLine);
             if let Some(l) = last
-                && has_blank(&self.src[l.min(start)..start])
+                && self.src.get(l.min(start)..start).is_some_and(has_blank)
             {
                 body.push(D::HardLine);
             }
@@ -1013,7 +1019,7 @@ impl<'s> Printer<'s> {
             }
             if let Some(l) = last {
                 out.push(D::HardLine);
-                if (first && k > 0) || has_blank(&self.src[l.min(start)..start]) {
+                if (first && k > 0) || self.src.get(l.min(start)..start).is_some_and(has_blank) {
                     out.push(D::HardLine);
                 }
             }
@@ -1058,6 +1064,9 @@ impl<'s> Printer<'s> {
     }
 
     fn path(&mut self, p: &Path) -> D {
+        if self.sourceless() {
+            return text(p.text());
+        }
         cat(vec![
             self.dotted(p.span),
             self.trail(p.span.end, After::Hard),
@@ -1090,6 +1099,8 @@ impl<'s> Printer<'s> {
     fn name(&mut self, n: &Name) -> D {
         let name = if n.quoted {
             cat(vec![self.lead(n.span.start), text(escape(&n.text))])
+        } else if self.sourceless() {
+            text(&n.text)
         } else {
             self.dotted(n.span)
         };
@@ -1106,12 +1117,13 @@ impl<'s> Printer<'s> {
                 .get(idx)
                 .copied()
                 .unwrap_or((token_end, token_end));
-            self.src[s..e].to_string()
+            self.src.get(s..e).unwrap_or_default().to_string()
         })
     }
 
     fn ty(&mut self, t: &TypeExpr) -> D {
         let body = match &t.kind {
+            TypeKind::Named(p) if self.sourceless() => text(p.text()),
             TypeKind::Named(p) => self.dotted(p.span),
             TypeKind::List(x) => cat(vec![text("list<"), self.ty(x), text(">")]),
             TypeKind::Map(x) => cat(vec![text("map<"), self.ty(x), text(">")]),
@@ -1136,7 +1148,11 @@ impl<'s> Printer<'s> {
         match e {
             Elem::Expr(e) => self.expr(e),
             Elem::Field(k, v) => {
-                let quoted = self.src.as_bytes().get(k.span.start) == Some(&b'"');
+                let quoted = if self.sourceless() {
+                    !is_plain_name(&k.name)
+                } else {
+                    self.src.as_bytes().get(k.span.start) == Some(&b'"')
+                };
                 let key = if quoted {
                     escape(&k.name)
                 } else {
@@ -1217,7 +1233,7 @@ impl<'s> Printer<'s> {
 
     fn meta(&mut self, m: &Meta, raw_strings: bool) -> D {
         let value = match &m.value {
-            MetaValue::Str(s) if raw_strings => cat(vec![
+            MetaValue::Str(s) if raw_strings && !self.sourceless() => cat(vec![
                 self.lead(s.span.start),
                 text(self.slice(s.span)),
                 self.trail(s.span.end, After::Hard),
@@ -1401,7 +1417,9 @@ impl<'s> Printer<'s> {
             None => a.span.end,
         };
         let paren = self.token_before(after_args);
-        let close = if paren >= a.action.span.end && self.src[paren..].starts_with(')') {
+        let close = if paren >= a.action.span.end
+            && self.src.get(paren..).is_some_and(|t| t.starts_with(')'))
+        {
             paren
         } else {
             a.action.span.end
@@ -1755,6 +1773,84 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
     (y, m, d)
+}
+
+// ------------------------------------------------------------------ trees built in code
+
+/// Whether `name` reads back as one name (an identifier or a keyword, which
+/// the grammar accepts as a field name), so that it needs no quotes.
+fn is_plain_name(name: &str) -> bool {
+    let mut cs = name.chars();
+    cs.next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && cs.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// `text` with every `Span { … }` of a `Debug` rendering removed.
+fn spanless(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("Span { start: ") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i..];
+        let close = after.find('}').map_or(after.len(), |j| j + 1);
+        out.push_str("Span");
+        rest = &after[close..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn not_the_same(what: &str) -> SyntaxError {
+    crate::parse::syntax_error(
+        Span::new(0, 0),
+        format!(
+            "internal printer error: the printed {what} would not read back as the same tree; nothing was printed"
+        ),
+    )
+}
+
+/// Prints a tree built in code rather than parsed from text (the server's
+/// API-defined items): names and literals come from the tree, spans are
+/// ignored, and there are no comments. The text is parsed back and must give
+/// the same tree (spans aside), so what is printed is, by construction,
+/// exactly these items; the tree as the parser reads it is returned with
+/// the text, its spans in that text.
+pub fn print_tree(file: &File) -> Result<(String, File), SyntaxError> {
+    let mut bare = File {
+        package: file.package.clone(),
+        items: file.items.clone(),
+        comments: Vec::new(),
+    };
+    let out = Printer::new("", &bare).print_file(&bare);
+    let again = parse_file(&out);
+    bare.comments = again.file.comments.clone();
+    if !again.errors.is_empty()
+        || !again.file.comments.is_empty()
+        || spanless(&format!("{:?} {:?}", again.file.package, again.file.items))
+            != spanless(&format!("{:?} {:?}", bare.package, bare.items))
+    {
+        return Err(not_the_same("items"));
+    }
+    Ok((out, again.file))
+}
+
+/// Prints one expression built in code or parsed on its own, on one line
+/// when it fits; checked like [`print_tree`].
+pub fn print_expr(e: &Expr) -> Result<String, SyntaxError> {
+    let empty = File {
+        package: None,
+        items: Vec::new(),
+        comments: Vec::new(),
+    };
+    let mut p = Printer::new("", &empty);
+    let doc = p.expr(e);
+    let out = render(&doc);
+    let out = out.trim_end().to_string();
+    match crate::parse::parse_expression(&out) {
+        Ok(again) if spanless(&format!("{again:?}")) == spanless(&format!("{e:?}")) => Ok(out),
+        _ => Err(not_the_same("expression")),
+    }
 }
 
 #[cfg(test)]

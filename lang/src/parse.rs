@@ -326,3 +326,272 @@ fn tidy(expected: Vec<String>) -> Vec<String> {
     out.dedup();
     out
 }
+
+// ---------------------------------------------------------------- one expression on its own
+
+/// The deepest nesting of an expression [`parse_expression`] accepts (the
+/// limit every pass may rely on when it recurses over the tree).
+pub const EXPRESSION_NESTING: usize = 200;
+
+/// Before parsing, the tokens are measured: the parser is not recursive,
+/// but a tree it builds (and drops, after a syntax error) is. An upper bound
+/// of the tree's depth beyond this is refused without building anything.
+const TOKEN_NESTING_BOUND: usize = 1_000;
+
+/// Parses `text` as exactly one expression, e.g. a condition received from
+/// the API: trailing tokens, a second item, an unclosed bracket or string
+/// are errors, comments are dropped. Spans and error positions are byte
+/// offsets in `text`. Nesting deeper than [`EXPRESSION_NESTING`] is an error
+/// too, found without recursion whatever the input's size.
+pub fn parse_expression(text: &str) -> Result<Expr, SyntaxError> {
+    let (tokens, _) = lexer::lex(text, 0);
+    if let Some(at) = token_nesting_beyond(&tokens, TOKEN_NESTING_BOUND) {
+        return Err(too_deep(at));
+    }
+    let expr = parse_expr_at(text, 0, text.len())?;
+    match node_beyond(&expr, EXPRESSION_NESTING) {
+        None => Ok(expr),
+        Some(at) => {
+            dismantle(expr);
+            Err(too_deep(at))
+        }
+    }
+}
+
+fn too_deep(at: Span) -> SyntaxError {
+    syntax_error(
+        at,
+        format!(
+            "expression nested too deeply (more than {EXPRESSION_NESTING} levels): split it, or use `in [...]` for long lists of alternatives"
+        ),
+    )
+}
+
+/// A syntax error found outside the grammar (built through `convert`, so
+/// that it has whatever a syntax error carries).
+pub(crate) fn syntax_error(span: Span, message: String) -> SyntaxError {
+    let mut e = convert(
+        ParseError::User {
+            error: LexError::BadLiteral(String::new()),
+        },
+        0,
+    );
+    e.span = span;
+    e.message = message;
+    e
+}
+
+/// An upper bound of the depth of any tree built from `tokens`, checked
+/// against `limit`; the span of a token of the offending part when over.
+///
+/// Every node of an expression owns at least one token of its own (an
+/// operator, a bracket, a keyword, a literal), found at the bracket level
+/// of the node: so the depth of a leaf is at most the number of tokens in
+/// the comma-separated segments that enclose it, one per level. Computed
+/// bottom-up in one pass, with a stack of open segments.
+fn token_nesting_beyond(tokens: &[lexer::Spanned], limit: usize) -> Option<Span> {
+    struct Segment {
+        own: usize,
+        deepest_child: usize,
+        first: Span,
+    }
+    let span = |i: usize| Span::new(tokens[i].0, tokens[i].2);
+    let mut open = vec![Segment {
+        own: 0,
+        deepest_child: 0,
+        first: Span::new(0, 0),
+    }];
+    // Closes the innermost segment into its parent; false when over.
+    fn close(open: &mut Vec<Segment>, limit: usize) -> Result<(), Span> {
+        let s = open.pop().unwrap_or(Segment {
+            own: 0,
+            deepest_child: 0,
+            first: Span::new(0, 0),
+        });
+        let down = s.own + s.deepest_child;
+        if down > limit {
+            return Err(s.first);
+        }
+        if let Some(p) = open.last_mut() {
+            p.deepest_child = p.deepest_child.max(down);
+        }
+        Ok(())
+    }
+    for (i, (_, tok, _)) in tokens.iter().enumerate() {
+        match tok {
+            Token::LParen | Token::LBracket | Token::LBrace => {
+                if let Some(s) = open.last_mut() {
+                    s.own += 1;
+                }
+                open.push(Segment {
+                    own: 0,
+                    deepest_child: 0,
+                    first: span(i),
+                });
+            }
+            Token::Comma if open.len() > 1 => {
+                if let Err(at) = close(&mut open, limit) {
+                    return Some(at);
+                }
+                open.push(Segment {
+                    own: 0,
+                    deepest_child: 0,
+                    first: span(i),
+                });
+            }
+            Token::RParen | Token::RBracket | Token::RBrace if open.len() > 1 => {
+                if let Err(at) = close(&mut open, limit) {
+                    return Some(at);
+                }
+            }
+            _ => {
+                if let Some(s) = open.last_mut() {
+                    if s.own == 0 && s.first.end == 0 {
+                        s.first = span(i);
+                    }
+                    s.own += 1;
+                    // A long run fails early, at the token that passes.
+                    if s.own > limit {
+                        return Some(span(i));
+                    }
+                }
+            }
+        }
+    }
+    while !open.is_empty() {
+        if let Err(at) = close(&mut open, limit) {
+            return Some(at);
+        }
+    }
+    None
+}
+
+/// The one-level children of an expression, in source order.
+pub fn expr_children(e: &Expr) -> Vec<&Expr> {
+    match &e.kind {
+        ExprKind::Field { base: a, .. } | ExprKind::Unary(_, a) | ExprKind::Paren(a) => vec![a],
+        ExprKind::Index(a, b) | ExprKind::Binary(_, a, b) | ExprKind::Let(_, a, b) => {
+            vec![a, b]
+        }
+        ExprKind::Quant { coll, body, .. } => vec![coll, body],
+        ExprKind::If(a, b, c) => vec![a, b, c],
+        ExprKind::Call { callee, args } => {
+            let mut v: Vec<&Expr> = vec![callee];
+            v.extend(args);
+            v
+        }
+        ExprKind::List(xs) => xs.iter().collect(),
+        ExprKind::Record(fs) => fs.iter().map(|(_, x)| x).collect(),
+        ExprKind::Int(_)
+        | ExprKind::Float(_)
+        | ExprKind::Str(_)
+        | ExprKind::Bool(_)
+        | ExprKind::Duration(_)
+        | ExprKind::Timestamp(_)
+        | ExprKind::Ip(_)
+        | ExprKind::Cidr(..)
+        | ExprKind::Now
+        | ExprKind::SelfRef
+        | ExprKind::Name(_)
+        | ExprKind::Error => Vec::new(),
+    }
+}
+
+/// The span of the first node deeper than `limit`, found without recursion.
+fn node_beyond(root: &Expr, limit: usize) -> Option<Span> {
+    let mut stack = vec![(root, 1usize)];
+    while let Some((e, depth)) = stack.pop() {
+        if depth > limit {
+            return Some(e.span);
+        }
+        stack.extend(expr_children(e).into_iter().map(|c| (c, depth + 1)));
+    }
+    None
+}
+
+/// Frees a tree without recursion (a recursive drop of a deep tree would
+/// overflow the stack).
+fn dismantle(root: Expr) {
+    let mut stack = vec![root];
+    while let Some(mut e) = stack.pop() {
+        match std::mem::replace(&mut e.kind, ExprKind::Error) {
+            ExprKind::Field { base: a, .. } | ExprKind::Unary(_, a) | ExprKind::Paren(a) => {
+                stack.push(*a)
+            }
+            ExprKind::Index(a, b)
+            | ExprKind::Binary(_, a, b)
+            | ExprKind::Let(_, a, b)
+            | ExprKind::Quant {
+                coll: a, body: b, ..
+            } => stack.extend([*a, *b]),
+            ExprKind::If(a, b, c) => stack.extend([*a, *b, *c]),
+            ExprKind::Call { callee, args } => {
+                stack.push(*callee);
+                stack.extend(args);
+            }
+            ExprKind::List(xs) => stack.extend(xs),
+            ExprKind::Record(fs) => stack.extend(fs.into_iter().map(|(_, x)| x)),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod one_expression_tests {
+    use super::*;
+
+    fn err(text: &str) -> SyntaxError {
+        parse_expression(text).expect_err(text)
+    }
+
+    #[test]
+    fn exactly_one_expression() {
+        let e = parse_expression("group_name == \"web\" and port > 22").unwrap();
+        assert!(matches!(e.kind, ExprKind::Binary(BinOp::And, ..)));
+        // A comment that hides the rest of the line is dropped; nothing
+        // after it may follow on a new line.
+        assert!(parse_expression("a == 1 // } policy evil {").is_ok());
+        assert!(parse_expression("a == 1 /* } */").is_ok());
+        let e = err("a == 1\n// x\n} policy evil { }");
+        assert_eq!(e.span.start, 12, "{e:?}");
+        let e = err("a == 1 } policy evil {");
+        assert_eq!((e.span.start, e.span.end), (7, 8));
+        assert!(e.message.contains('}'), "{e:?}");
+        let e = err("a == \"x");
+        assert_eq!(e.message, "unterminated string literal");
+        assert_eq!(err("a == (1").span.start, 7);
+        assert_eq!(err("").span.start, 0);
+        assert_eq!(err("/* a").span.start, 0);
+        // Braces inside a string are text.
+        assert!(parse_expression("name == \"} policy x {\"").is_ok());
+    }
+
+    #[test]
+    fn deep_input_is_refused_without_overflow() {
+        let n = 10_000;
+        let deep = format!("{}x{}", "(".repeat(n), ")".repeat(n));
+        assert!(err(&deep).message.contains("nested too deeply"));
+        let e = err(&format!("{} }}", deep));
+        assert!(e.message.contains("nested too deeply"), "{e:?}");
+        for text in [
+            format!("{}true", "not ".repeat(n)),
+            format!("{}1", "-".repeat(n)),
+            format!("x{}", " + 1".repeat(n)),
+            format!("x{}", ".a".repeat(n)),
+            format!("{}x{} }}", "[".repeat(n), "]".repeat(n)),
+            format!("x{} }}", " or y".repeat(n)),
+        ] {
+            assert!(err(&text).message.contains("nested too deeply"));
+        }
+        // Just within the limit: accepted; one more: refused (after the
+        // parse, by the exact measure).
+        let ok = EXPRESSION_NESTING - 1;
+        assert!(parse_expression(&format!("{}x{}", "(".repeat(ok), ")".repeat(ok))).is_ok());
+        let over = EXPRESSION_NESTING;
+        let e = err(&format!("{}x{}", "(".repeat(over), ")".repeat(over)));
+        assert!(e.message.contains("nested too deeply"));
+        // Long flat lists are not deep.
+        let list = vec!["\"i-0\""; 20_000].join(", ");
+        assert!(parse_expression(&format!("id in [{list}]")).is_ok());
+    }
+}

@@ -14,7 +14,7 @@ use axum::routing::{delete, get};
 use serde_json::{Value, json};
 
 use crate::Server;
-use crate::store::{ExceptionRow, GroupMemberSpec, GroupRow, IssueFilter, ResourceFilter};
+use crate::store::{ExceptionRow, GroupRow, IssueFilter, ResourceFilter};
 
 type S = State<Arc<Server>>;
 
@@ -190,7 +190,22 @@ pub fn router(server: Arc<Server>) -> Router {
 async fn healthz(State(s): S, RawQuery(q): RawQuery) -> Res {
     let q = Query::parse(q, &["check"])?;
     let (last, _) = s.store.scans(1, 0).await?;
-    let mut v = json!({"status": "ok", "last_scan": last.first()});
+    // The policy files as they are now (compiled only when they changed).
+    let policies = match s.load_or_placeholder().await {
+        Ok(l) => match &l.policy_problem {
+            None => json!({"status": "ok"}),
+            Some(p) => json!({"status": "degraded", "error": p.first_error,
+                "errors": p.errors.len(), "serving": if p.last_good { "last_good" } else { "none" },
+                "saved_at": p.saved_at.map(crate::clock::rfc3339), "message": p.note()}),
+        },
+        Err(e) => json!({"status": "degraded", "error": e}),
+    };
+    let status = if policies["status"] == "ok" {
+        "ok"
+    } else {
+        "degraded"
+    };
+    let mut v = json!({"status": status, "policies": policies, "last_scan": last.first()});
     // `?check=store`: the database's integrity and cross-table references.
     if q.get("check").as_deref() == Some("store") {
         let problems = s.store.check().await?;
@@ -602,36 +617,51 @@ fn check_keys(v: &Value, allowed: &[&str]) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn compile_error(e: Vec<Value>) -> ApiError {
-    let first = e
-        .first()
-        .and_then(|d| d["message"].as_str())
-        .unwrap_or("does not compile")
-        .to_string();
+/// A 400 for fields that do not parse, do not name what they must, or do
+/// not type-check; each problem positioned inside its field.
+fn field_errors(e: Vec<crate::program::FieldError>) -> ApiError {
+    let message = match e.first() {
+        None => "the item is not valid".to_string(),
+        Some(f) if f.code.as_deref() == Some(crate::program::SYNTAX_CODE) => format!(
+            "`{}` is not one Pac expression: {}:{}: {}",
+            f.field, f.line, f.column, f.message
+        ),
+        Some(f) if f.code.is_some() => format!(
+            "it does not compile with the current policies: {}",
+            f.summary()
+        ),
+        Some(f) => f.message.clone(),
+    };
     ApiError {
         status: StatusCode::BAD_REQUEST,
-        message: format!("it does not compile with the current policies: {first}"),
-        details: Some(Value::Array(e)),
+        message,
+        details: Some(json!(e)),
     }
+}
+
+/// The policy set new API items are checked against: the one served (the
+/// last good one while the files do not compile).
+async fn program_for_items(s: &Arc<Server>) -> Result<Arc<crate::program::Loaded>, ApiError> {
+    let loaded = s
+        .current_program()
+        .await
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e))?;
+    if let Some(p) = loaded
+        .policy_problem
+        .as_ref()
+        .filter(|_| loaded.is_placeholder())
+    {
+        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, p.note()));
+    }
+    Ok(loaded)
 }
 
 async fn post_group(State(s): S, body: Bytes) -> Res {
     let v = body_json(&body)?;
     check_keys(&v, &["name", "title", "members", "created_by"])?;
     let name = str_field(&v, "name", true)?.unwrap_or_default();
-    if !crate::program::is_ident(&name) {
-        return Err(ApiError::bad(format!(
-            "group name `{name}` must be an identifier (letters, digits, `_`)"
-        )));
-    }
-    let members: Vec<GroupMemberSpec> = serde_json::from_value(
-        v.get("members").cloned().unwrap_or(Value::Null),
-    )
-    .map_err(|e| {
-        ApiError::bad(format!(
-            "`members` must be a list of {{\"type\": \"aws.ec2.instance\", \"where\": \"CONDITION\"}}: {e}"
-        ))
-    })?;
+    let members = crate::program::member_specs(v.get("members").unwrap_or(&Value::Null))
+        .map_err(ApiError::bad)?;
     if members.is_empty() {
         return Err(ApiError::bad(
             "`members` must list at least one resource type",
@@ -644,18 +674,18 @@ async fn post_group(State(s): S, body: Bytes) -> Res {
         created_by: str_field(&v, "created_by", true)?.unwrap_or_default(),
         created_at: s.clock.now(),
     };
-    let files =
-        crate::program::read_policy_files(&s.settings.policies).map_err(ApiError::internal)?;
-    let mut gs = s.store.api_groups().await?;
-    if gs.iter().any(|x| x.name == name) {
+    let loaded = program_for_items(&s).await?;
+    let gs = s.store.api_groups().await?;
+    if gs.iter().any(|x| x.name == name) || loaded.program().groups.iter().any(|x| x.name == name) {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             format!("an asset group `{name}` exists already"),
         ));
     }
-    gs.push(g.clone());
-    let xs = s.store.api_exceptions().await?;
-    crate::program::validate(&files, &gs, &xs).map_err(compile_error)?;
+    let g = tokio::task::spawn_blocking(move || crate::program::check_group(&loaded, &g))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(field_errors)?;
     if !s.store.put_group(&g).await? {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -737,13 +767,6 @@ async fn post_exception(State(s): S, body: Bytes) -> Res {
             "`targets` must list the policies (or policy.rule) the exception is for",
         ));
     }
-    for t in &targets {
-        if !t.split('.').all(crate::program::is_ident) {
-            return Err(ApiError::bad(format!(
-                "target `{t}` is not a policy or policy.rule name"
-            )));
-        }
-    }
     let resources = str_list(&v, "resources")?;
     let condition = str_field(&v, "where", false)?;
     if resources.is_empty() == condition.is_none() {
@@ -751,24 +774,18 @@ async fn post_exception(State(s): S, body: Bytes) -> Res {
             "give either `resources` (ids) or `where` (a condition, for a sticky exception), not both or neither",
         ));
     }
-    let expires = str_field(&v, "expires", true)?.unwrap_or_default();
-    if !crate::program::is_expiry(&expires) {
-        return Err(ApiError::bad(format!(
-            "`expires` must be a date (2027-03-31) or a time (2027-03-31T12:00:00Z), not `{expires}`"
-        )));
-    }
     let x = ExceptionRow {
         name: name.clone(),
         targets,
         resources,
         condition,
-        expires,
+        expires: str_field(&v, "expires", true)?.unwrap_or_default(),
         reason: str_field(&v, "reason", true)?.unwrap_or_default(),
         created_by: str_field(&v, "created_by", true)?.unwrap_or_default(),
         created_at: s.clock.now(),
     };
-    let loaded = s.current_program().await.map_err(ApiError::internal)?;
-    let mut xs = s.store.api_exceptions().await?;
+    let loaded = program_for_items(&s).await?;
+    let xs = s.store.api_exceptions().await?;
     if xs.iter().any(|e| e.name == name)
         || loaded.program().exceptions.iter().any(|e| e.name == name)
     {
@@ -777,11 +794,10 @@ async fn post_exception(State(s): S, body: Bytes) -> Res {
             format!("an exception `{name}` exists already"),
         ));
     }
-    xs.push(x.clone());
-    let files =
-        crate::program::read_policy_files(&s.settings.policies).map_err(ApiError::internal)?;
-    let gs = s.store.api_groups().await?;
-    crate::program::validate(&files, &gs, &xs).map_err(compile_error)?;
+    let x = tokio::task::spawn_blocking(move || crate::program::check_exception(&loaded, &x))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(field_errors)?;
     if !s.store.put_exception(&x).await? {
         return Err(ApiError::new(
             StatusCode::CONFLICT,

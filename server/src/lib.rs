@@ -142,19 +142,48 @@ impl Server {
     }
 
     /// The policy set compiled with the API-defined items (cached until a
-    /// policy file or an API item changes).
+    /// policy file or an API item changes). When the policy files do not
+    /// compile, the last good set (kept in the store, so across restarts)
+    /// with the problem noted; an error only when there never was one.
     pub async fn load_program(&self) -> Result<Arc<Loaded>, String> {
-        let files = program::read_policy_files(&self.settings.policies)?;
+        let l = self.load_or_placeholder().await?;
+        match &l.policy_problem {
+            Some(p) if l.is_placeholder() => Err(p.note()),
+            _ => Ok(l),
+        }
+    }
+
+    /// The policy set of the last load (or a fresh one): what the API
+    /// answers from. While the policies do not compile and no good set was
+    /// ever stored, an empty placeholder that says so.
+    pub async fn current_program(&self) -> Result<Arc<Loaded>, String> {
+        if let Ok(c) = self.cache.lock()
+            && let Some((_, l)) = &*c
+        {
+            return Ok(l.clone());
+        }
+        self.load_or_placeholder().await
+    }
+
+    /// Reads the policy files and the API items again, compiling only when
+    /// they changed.
+    pub async fn load_or_placeholder(&self) -> Result<Arc<Loaded>, String> {
+        let read = program::read_policy_files(&self.settings.policies);
         let groups = self.store.api_groups().await.map_err(|e| e.to_string())?;
         let exceptions = self
             .store
             .api_exceptions()
             .await
             .map_err(|e| e.to_string())?;
-        let api = program::api_source(&groups, &exceptions);
+        // An in-memory key only (never stored).
         let mut h = std::collections::hash_map::DefaultHasher::new();
-        files.hash(&mut h);
-        api.hash(&mut h);
+        read.hash(&mut h);
+        serde_json::to_string(&groups)
+            .unwrap_or_default()
+            .hash(&mut h);
+        serde_json::to_string(&exceptions)
+            .unwrap_or_default()
+            .hash(&mut h);
         let key = h.finish();
         if let Ok(c) = self.cache.lock()
             && let Some((k, l)) = &*c
@@ -162,24 +191,96 @@ impl Server {
         {
             return Ok(l.clone());
         }
-        let loaded =
-            tokio::task::spawn_blocking(move || program::load(&files, &groups, &exceptions))
-                .await
-                .map_err(|e| format!("compiling the policies stopped: {e}"))??;
+        let compiled = match read {
+            Ok(files) => {
+                let (g, x) = (groups.clone(), exceptions.clone());
+                tokio::task::spawn_blocking(move || program::load(&files, &g, &x))
+                    .await
+                    .map_err(|e| format!("compiling the policies stopped: {e}"))?
+            }
+            Err(e) => Err(program::PolicyErrors(vec![e])),
+        };
+        let loaded = match compiled {
+            Ok(l) => {
+                self.keep_as_last_good(&l.files).await;
+                l
+            }
+            Err(errors) => self.last_good(errors, groups, exceptions).await?,
+        };
+        let loaded = Arc::new(loaded);
         if let Ok(mut c) = self.cache.lock() {
             *c = Some((key, loaded.clone()));
         }
         Ok(loaded)
     }
 
-    /// The policy set of the last scan (or a fresh load).
-    pub async fn current_program(&self) -> Result<Arc<Loaded>, String> {
-        if let Ok(c) = self.cache.lock()
-            && let Some((_, l)) = &*c
-        {
-            return Ok(l.clone());
+    /// Stores `files` as the last good policy set, unless they are already.
+    async fn keep_as_last_good(&self, files: &[(String, String)]) {
+        match self.store.last_good_policies().await {
+            Ok(Some((stored, _))) if stored == files => {}
+            _ => {
+                if let Err(e) = self
+                    .store
+                    .put_last_good_policies(files, self.clock.now())
+                    .await
+                {
+                    tracing::error!("storing the policy set as the last good one: {e}");
+                }
+            }
         }
-        self.load_program().await
+    }
+
+    /// The last good policy set (the stored one, else the one in memory)
+    /// compiled with the API items, marked with `errors`; a placeholder
+    /// when there is none.
+    async fn last_good(
+        &self,
+        errors: program::PolicyErrors,
+        groups: Vec<store::GroupRow>,
+        exceptions: Vec<store::ExceptionRow>,
+    ) -> Result<Loaded, String> {
+        let first_error = errors.0.first().cloned().unwrap_or_default();
+        let mut problem = program::PolicyProblem {
+            first_error,
+            errors: errors.0.clone(),
+            last_good: true,
+            saved_at: None,
+        };
+        let stored = self
+            .store
+            .last_good_policies()
+            .await
+            .map_err(|e| e.to_string())?;
+        let in_memory = self.cache.lock().ok().and_then(|c| {
+            c.as_ref()
+                .filter(|(_, l)| !l.is_placeholder())
+                .map(|(_, l)| l.files.clone())
+        });
+        let files = match (stored, in_memory) {
+            (Some((files, at)), _) => {
+                problem.saved_at = Some(at);
+                files
+            }
+            (None, Some(files)) => files,
+            (None, None) => {
+                problem.last_good = false;
+                tracing::error!("{}", problem.note());
+                return tokio::task::spawn_blocking(move || program::placeholder(problem))
+                    .await
+                    .map_err(|e| format!("compiling the policies stopped: {e}"));
+            }
+        };
+        tracing::error!("{}", problem.note());
+        let loaded = tokio::task::spawn_blocking(move || {
+            program::load(&files, &groups, &exceptions).map(|mut l| {
+                l.policy_problem = Some(problem);
+                l
+            })
+        })
+        .await
+        .map_err(|e| format!("compiling the policies stopped: {e}"))?;
+        loaded
+            .map_err(|e| format!("{errors}; the last good policy set does not compile either: {e}"))
     }
 
     /// Drops the previous scan's in-memory state: the next scan reads the

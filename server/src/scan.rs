@@ -860,6 +860,9 @@ fn compute(
         "partial".into()
     };
     let mut notes = Vec::new();
+    if let Some(pb) = &loaded.policy_problem {
+        notes.push(pb.note());
+    }
     if let Some(pb) = &loaded.api_problem {
         notes.push(pb.clone());
     }

@@ -36,6 +36,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_list_indexes.sql")),
     (3, include_str!("../migrations/0003_source_seen.sql")),
+    (4, include_str!("../migrations/0004_last_good_policies.sql")),
 ];
 
 // ---------------------------------------------------------------------------
@@ -454,6 +455,12 @@ pub trait Store: Send + Sync {
     /// Consistency problems: the database's own check, then references
     /// between tables (an empty list when all is well).
     async fn check(&self) -> Result<Vec<String>>;
+
+    /// The source texts (path, text) of the last policy set that compiled,
+    /// and when they were stored; `None` before the first.
+    async fn last_good_policies(&self) -> Result<Option<(Vec<(String, String)>, i64)>>;
+    /// Replaces the stored last good policy set (in one transaction).
+    async fn put_last_good_policies(&self, files: &[(String, String)], at: i64) -> Result<()>;
 }
 
 /// The SQLite store.
@@ -1486,6 +1493,40 @@ impl Store for SqlStore {
             }
         }
         Ok(problems)
+    }
+
+    async fn last_good_policies(&self) -> Result<Option<(Vec<(String, String)>, i64)>> {
+        let rows =
+            sqlx::query("SELECT path, source, saved_at FROM last_good_policies ORDER BY path")
+                .fetch_all(&self.pool)
+                .await?;
+        let Some(at) = rows.iter().map(|r| r.get::<i64, _>("saved_at")).max() else {
+            return Ok(None);
+        };
+        let files = rows
+            .iter()
+            .map(|r| (r.get("path"), r.get("source")))
+            .collect();
+        Ok(Some((files, at)))
+    }
+
+    async fn put_last_good_policies(&self, files: &[(String, String)], at: i64) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM last_good_policies")
+            .execute(&mut *tx)
+            .await?;
+        for (path, source) in files {
+            sqlx::query(
+                "INSERT INTO last_good_policies (path, source, saved_at) VALUES ($1, $2, $3)",
+            )
+            .bind(path)
+            .bind(source)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 }
 
