@@ -19,6 +19,13 @@ struct Cli {
     command: Command,
 }
 
+/// `pacc serve --log-format`.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum LogFormatArg {
+    Text,
+    Json,
+}
+
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum Format {
     Text,
@@ -208,6 +215,10 @@ enum Command {
         /// Data directory of the SQLite store, overriding the configuration.
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Log lines as text (colours only on a terminal) or one JSON
+        /// object per line; `RUST_LOG` sets the levels.
+        #[arg(long, value_enum, default_value = "text")]
+        log_format: LogFormatArg,
     },
     /// Benchmark the server: full scan and 1% rescan of a generated
     /// inventory, and API latency under concurrent clients (docs/server.md).
@@ -337,7 +348,16 @@ pub fn run() -> i32 {
             config,
             listen,
             data_dir,
-        } => pac_server::run_cli(config.as_deref(), listen.as_deref(), data_dir.as_deref()),
+            log_format,
+        } => pac_server::run_cli(
+            config.as_deref(),
+            listen.as_deref(),
+            data_dir.as_deref(),
+            match log_format {
+                LogFormatArg::Text => pac_server::logging::LogFormat::Text,
+                LogFormatArg::Json => pac_server::logging::LogFormat::Json,
+            },
+        ),
         Command::BenchServer {
             count,
             seed,

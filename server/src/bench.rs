@@ -267,10 +267,7 @@ pub async fn run(a: &BenchArgs) -> Result<(), String> {
 /// [`run`] on its own runtime; the exit code.
 pub fn run_blocking(a: &BenchArgs) -> i32 {
     // The scans log their phase timings (collect, compute, commit) at info.
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+    crate::logging::init(crate::logging::LogFormat::Text);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

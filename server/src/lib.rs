@@ -417,11 +417,9 @@ pub fn run_cli(
     config: Option<&std::path::Path>,
     listen: Option<&str>,
     data_dir: Option<&std::path::Path>,
+    log_format: logging::LogFormat,
 ) -> i32 {
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+    logging::init(log_format);
     let mut cfg = match config {
         Some(p) => match Config::read(p) {
             Ok(c) => c,

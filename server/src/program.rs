@@ -108,14 +108,17 @@ impl std::fmt::Display for PolicyErrors {
 
 /// Reads the `.pac` files under `paths` as (path, text), sorted.
 pub fn read_policy_files(paths: &[PathBuf]) -> Result<Vec<(String, String)>, String> {
+    // The default `policies` is the embedded library outside a checkout.
+    if pac_bundle::uses_bundled_policies(paths) {
+        return Ok(pac_bundle::bundled_policies());
+    }
     if let Some(p) = paths.iter().find(|p| !p.exists()) {
         return Err(format!(
-            "{}: no such policy file or directory (run from the repository root, or set `policies` in the configuration)",
+            "{}: no such policy file or directory (set `policies` in the configuration to where your .pac files are)",
             p.display()
         ));
     }
-    let files = pac_compiler::files::pac_files(paths)?;
-    pac_compiler::files::read_sources(&files)
+    pac_bundle::policy_sources(paths)
 }
 
 // ---------------------------------------------------------------------------

@@ -161,7 +161,10 @@ impl Connector for InventoryFiles {
                 region: None,
                 resource_type: None,
             };
-            let text = match tokio::fs::read_to_string(&f.path).await {
+            // The default demo inventory is embedded outside a checkout.
+            let path = f.path.clone();
+            let read = tokio::task::spawn_blocking(move || pac_bundle::read_inventory(&path));
+            let text = match read.await.unwrap_or_else(|e| Err(std::io::Error::other(e))) {
                 Ok(t) => t,
                 Err(e) => {
                     let err = SourceError {
