@@ -52,6 +52,13 @@ fs.mkdirSync(serverDir);
 const bundled = path.join(serverDir, "pacc");
 fs.copyFileSync(pacc, bundled);
 fs.chmodSync(bundled, 0o755);
+// Debug info is most of a binary's size (over 1 GB for a debug build, too
+// large for vsce's secret scan to read); the extension needs none of it.
+try {
+  execFileSync("strip", [bundled]);
+} catch (e) {
+  console.warn(`strip failed (${e.message}); packaging the binary unstripped`);
+}
 
 const out = path.join(root, `${pkg.name}-${target}-${pkg.version}.vsix`);
 const vsce = path.join(root, "node_modules", ".bin", "vsce");
