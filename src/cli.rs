@@ -47,7 +47,12 @@ pub enum EngineKind {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the Language Server Protocol on stdin/stdout (for editors).
-    Lsp,
+    Lsp {
+        /// Accepted because many clients pass it (vscode-languageclient's
+        /// `TransportKind.stdio`); stdin/stdout is the only transport.
+        #[arg(long)]
+        stdio: bool,
+    },
     /// Parse and type-check policies; print diagnostics.
     Check {
         /// Files or directories of `.pac` files.
@@ -246,7 +251,7 @@ pub enum EvalFormat {
 pub fn run() -> i32 {
     let cli = Cli::parse();
     match cli.command {
-        Command::Lsp => pac_lsp::run_stdio(),
+        Command::Lsp { stdio: _ } => pac_lsp::run_stdio(),
         Command::Check {
             paths,
             format,

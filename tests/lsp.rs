@@ -28,8 +28,12 @@ struct Lsp {
 
 impl Lsp {
     fn start() -> Lsp {
+        Lsp::start_with(&["lsp"])
+    }
+
+    fn start_with(args: &[&str]) -> Lsp {
         let mut child = Command::new(env!("CARGO_BIN_EXE_pacc"))
-            .arg("lsp")
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -918,5 +922,55 @@ fn the_repositorys_stdlib_sources_replace_the_built_in_copy() {
             .any(|d| d["message"].as_str().unwrap().contains("cidr_block")),
         "{diags:?}"
     );
+    lsp.shutdown();
+}
+
+/// vscode-languageclient (`TransportKind.stdio`) and other clients run
+/// `pacc lsp --stdio`; it must serve, not exit with a usage error.
+#[test]
+fn the_stdio_flag_that_clients_pass_is_accepted() {
+    let (dir, a, net, _, _) = workspace();
+    let mut lsp = Lsp::start_with(&["lsp", "--stdio"]);
+    let init = lsp.initialize(Some(dir.path()), json!({}));
+    assert!(!init["capabilities"]["hoverProvider"].is_null(), "{init}");
+    lsp.open(&a, &net);
+    assert_eq!(lsp.diagnostics(&a, Some(1)), Vec::<Value>::new());
+    lsp.shutdown();
+}
+
+/// `pac.runTests` answers with a `tests` list even when the workspace has
+/// errors and no test can run, so a client can always read it.
+#[test]
+fn run_tests_answers_with_tests_while_the_workspace_has_errors() {
+    let (dir, _, _, b, exc) = workspace();
+    let broken = std::fs::read_to_string(root().join("tests/lsp_ws/errors.pac.txt")).unwrap();
+    std::fs::write(dir.path().join("errors.pac"), broken).unwrap();
+    let mut lsp = Lsp::start();
+    lsp.initialize(Some(dir.path()), json!({}));
+    lsp.open(&b, &exc);
+    let r = lsp.request(
+        "workspace/executeCommand",
+        json!({"command": "pac.runTests", "arguments": [b]}),
+    );
+    assert_eq!(r["tests"], json!([]), "{r}");
+    assert_eq!(r["passed"], 0, "{r}");
+    assert!(r["errors"].as_u64().unwrap() >= 1, "{r}");
+    assert!(
+        r["text"]
+            .as_str()
+            .unwrap()
+            .contains("error(s) in the workspace"),
+        "{r}"
+    );
+
+    // With the errors gone the same request runs the file's test.
+    let errors = uri(&dir.path().join("errors.pac"));
+    lsp.open(&errors, "package demo.empty\n");
+    let r = lsp.request(
+        "workspace/executeCommand",
+        json!({"command": "pac.runTests", "arguments": [b]}),
+    );
+    assert_eq!(r["passed"], 1, "{r}");
+    assert_eq!(r["tests"].as_array().unwrap().len(), 1, "{r}");
     lsp.shutdown();
 }
