@@ -28,7 +28,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
-    let root = manifest.parent().expect("bundle/ sits in the workspace root");
+    let root = manifest
+        .parent()
+        .expect("bundle/ sits in the workspace root");
     let policies = root.join("policies");
     let inventory = root.join("examples/demo/inventory.json");
     println!("cargo:rerun-if-changed={}", policies.display());
