@@ -178,7 +178,7 @@ async fn api_items_cannot_inject_or_hide_anything() {
                 Some(&format!("group_name == \"x\"\n// a comment\n{EVIL}")),
             ),
             "where",
-            (format!("group_name == \"x\"\n// a comment\n").len()) as i64,
+            "group_name == \"x\"\n// a comment\n".len() as i64,
             "unexpected `}`",
         ),
         (

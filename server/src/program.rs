@@ -12,6 +12,10 @@
 //! another, whatever it contains. Problems are reported per field, with the
 //! position inside the field's own text.
 
+// A `FieldError` answers one bad request field with its position and
+// notes; it is built only on the 400 path, so its size costs nothing.
+#![allow(clippy::result_large_err)]
+
 use std::path::PathBuf;
 
 use pac_compiler::{Compiled, Diagnostic, Program, Severity, compile_sources};
@@ -506,12 +510,15 @@ fn contains(outer: Span, inner: Span) -> bool {
     outer.start <= inner.start && inner.end <= outer.end && outer.end > outer.start
 }
 
+/// A request field, its printed span, and the printed condition with its index.
+type LocatedPart<'a> = (String, Span, Option<(&'a Expr, usize)>);
+
 /// Where a diagnostic of the printed file falls in the item's request
 /// fields. `printed` is the item as read back from the printed text.
 fn locate(b: &Built, printed: &Item, d: &Diagnostic) -> FieldError {
     let span = d.span;
     // (field, its printed span, the printed condition and its index)
-    let mut parts: Vec<(String, Span, Option<(&Expr, usize)>)> = Vec::new();
+    let mut parts: Vec<LocatedPart> = Vec::new();
     match printed {
         Item::Group(g) => {
             let (mut k, mut w) = (0, 0);
