@@ -20,6 +20,13 @@ use serde_json::Value;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
+/// Every write transaction takes SQLite's write lock when it begins: a
+/// deferred one that read first fails at once with SQLITE_BUSY_SNAPSHOT
+/// (517, "database is locked", which no busy timeout waits out) when
+/// another connection committed in between — a scan racing the auto-fix
+/// notifier did. An immediate one waits for the lock within busy_timeout.
+const WRITE_TX: &str = "BEGIN IMMEDIATE";
+
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 #[derive(Debug, thiserror::Error)]
@@ -550,7 +557,7 @@ impl SqlStore {
             if done.is_some() {
                 continue;
             }
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.pool.begin_with(WRITE_TX).await?;
             sqlx::raw_sql(*sql).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
                 .bind(version)
@@ -694,7 +701,7 @@ const RESOURCE_FILTER: &str = "deleted_at IS NULL AND ($1 IS NULL OR rtype = $1)
 #[async_trait]
 impl Store for SqlStore {
     async fn begin_scan(&self, source: &str, trigger: &str, at: i64) -> Result<i64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(WRITE_TX).await?;
         let id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM scans")
             .fetch_one(&mut *tx)
             .await?;
@@ -797,7 +804,7 @@ impl Store for SqlStore {
 
     async fn apply_scan(&self, w: ScanWrite) -> Result<()> {
         let at = w.at;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(WRITE_TX).await?;
         // Multi-row statements: one round trip per chunk, not per row.
         for chunk in w.upserts.chunks(CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new(
@@ -1412,7 +1419,7 @@ impl Store for SqlStore {
         reason: Option<&str>,
         audit: &[(String, Value)],
     ) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(WRITE_TX).await?;
         let r = sqlx::query(
             "UPDATE autofix_jobs SET status = $2, ran_at = $3, result = $4, reason = $5 WHERE id = $1 AND status IN ('waiting', 'running')",
         )
@@ -1446,7 +1453,7 @@ impl Store for SqlStore {
     }
 
     async fn mark_notified(&self, id: i64, at: i64, audit: &Value) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(WRITE_TX).await?;
         sqlx::query("UPDATE autofix_jobs SET notified_at = $2 WHERE id = $1")
             .bind(id)
             .bind(at)
@@ -1511,7 +1518,7 @@ impl Store for SqlStore {
     }
 
     async fn put_last_good_policies(&self, files: &[(String, String)], at: i64) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(WRITE_TX).await?;
         sqlx::query("DELETE FROM last_good_policies")
             .execute(&mut *tx)
             .await?;
