@@ -58,18 +58,7 @@ pub fn format(src: &str) -> Result<String, Vec<SyntaxError>> {
 
 /// The tree with its spans left out, for comparing two parses of one program.
 fn shape(file: &File) -> String {
-    let text = format!("{:?} {:?}", file.package, file.items);
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text.as_str();
-    while let Some(i) = rest.find("Span { start: ") {
-        out.push_str(&rest[..i]);
-        let after = &rest[i..];
-        let close = after.find('}').map_or(after.len(), |j| j + 1);
-        out.push_str("Span");
-        rest = &after[close..];
-    }
-    out.push_str(rest);
-    out
+    spanless(&format!("{:?} {:?}", file.package, file.items))
 }
 
 /// The comments of a file as a sorted multiset of texts: doc comments by
