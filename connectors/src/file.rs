@@ -90,6 +90,18 @@ impl Connector for FileConnector {
                     continue;
                 }
             };
+            // An empty file is a failed export, not an empty estate (an
+            // empty one is written `[]`): its scope must not read as "every
+            // resource is gone".
+            if text.trim_start_matches('\u{feff}').trim().is_empty() {
+                failed = true;
+                let _ = out
+                    .send(Event::Error(self.error(format!(
+                        "{shown}: the file is empty (write `[]` for an estate that really is empty)"
+                    ))))
+                    .await;
+                continue;
+            }
             let array = text.trim_start().starts_with('[');
             for (pos, rec) in records(&text) {
                 let origin = if array {

@@ -179,6 +179,10 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/api/v1/exceptions/{name}", delete(delete_exception))
         .route("/api/v1/scans", get(scans).post(post_scan))
         .route("/api/v1/scans/{id}", get(scan))
+        .route(
+            "/api/v1/scans/{id}/confirm",
+            axum::routing::post(confirm_scan),
+        )
         .route("/api/v1/autofix/jobs", get(jobs))
         .route("/api/v1/autofix/jobs/{id}", get(job))
         .fallback(|| async {
@@ -1179,4 +1183,22 @@ pub fn openapi_document() -> Value {
             "properties": {"status": {"type": "integer"}, "message": {"type": "string"}, "details": {}},
             "required": ["status", "message"]}}}}},
     })
+}
+
+/// `POST /api/v1/scans/{id}/confirm` (body empty or `{}`): accepts a
+/// `suspect` scan's removals; its source is scanned again at once and that
+/// read may remove up to what the suspect one held back (202).
+async fn confirm_scan(State(s): S, Path(id): Path<String>, body: Bytes) -> Res {
+    let id = parse_id(&id, "scan")?;
+    check_keys(&body_json(&body)?, &[])?;
+    match s.confirm_scan(id).await {
+        Ok(row) => Ok((
+            StatusCode::ACCEPTED,
+            axum::Json(json!({"status": "confirmed", "scan": row, "see": "/api/v1/scans"})),
+        )
+            .into_response()),
+        Err(crate::ConfirmError::NotFound(m)) => Err(ApiError::not_found(m)),
+        Err(crate::ConfirmError::Conflict(m)) => Err(ApiError::new(StatusCode::CONFLICT, m)),
+        Err(crate::ConfirmError::Store(m)) => Err(ApiError::internal(m)),
+    }
 }

@@ -104,6 +104,27 @@ pub struct Coverage {
     pub unknown: u64,
     /// known × 100 / (known + unknown), floored; 100 when there is nothing.
     pub percent: u64,
+    /// The sources whose last read left resources unknown, and why (the
+    /// scan fills it in: the formulas do not know sources).
+    #[serde(default)]
+    pub unread: Vec<UnreadSource>,
+}
+
+/// A source whose last read failed, was partial or is held as suspect:
+/// its resources (in `scopes`) keep their last known state and count as
+/// unknown until a read of it succeeds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UnreadSource {
+    pub source: String,
+    /// `failed`, `partial` or `suspect`.
+    pub status: String,
+    /// The scan that says why.
+    pub scan: i64,
+    /// RFC 3339: the first of the consecutive reads that left it unknown.
+    pub since: String,
+    /// What is unknown: "the whole source" or the failed scopes.
+    pub scopes: Vec<String>,
+    pub reason: Option<String>,
 }
 
 /// floor((assets − open) × 100 / assets); 100 with no assets at all;
@@ -217,6 +238,7 @@ pub fn rollup(rules: &[RuleCounts], weights: &Weights, tagging: (u64, u64)) -> R
             known,
             unknown,
             percent: (known * 100).checked_div(known + unknown).unwrap_or(100),
+            unread: Vec::new(),
         },
     }
 }

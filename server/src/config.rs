@@ -33,6 +33,11 @@ pub struct Config {
     /// Scan every source once at start.
     #[serde(default = "yes")]
     pub scan_at_start: bool,
+    /// A read that would remove more than this percentage of a source's
+    /// known resources is held as `suspect` (nothing removed or closed)
+    /// until it is confirmed; a source may set its own. 100 never holds.
+    #[serde(default = "default_max_removed_percent")]
+    pub max_removed_percent: u64,
     #[serde(default)]
     pub compliance: ComplianceConfig,
     #[serde(default)]
@@ -141,6 +146,9 @@ fn default_max_resources() -> u64 {
 fn default_max_percent() -> u64 {
     20
 }
+fn default_max_removed_percent() -> u64 {
+    20
+}
 fn default_tick() -> String {
     "1m".into()
 }
@@ -169,6 +177,7 @@ impl Config {
             policy_schedule: None,
             schedule: default_schedule(),
             scan_at_start: true,
+            max_removed_percent: default_max_removed_percent(),
             compliance: ComplianceConfig::default(),
             autofix: AutofixConfig::default(),
             notify: NotifyConfig::Log,
@@ -198,6 +207,12 @@ impl Config {
             Schedule::parse(s).map_err(|e| format!("`policy_schedule`: {e}"))?;
         }
         parse_duration(&c.autofix.tick).map_err(|e| format!("`autofix.tick`: {e}"))?;
+        if c.max_removed_percent > 100 {
+            return Err(format!(
+                "`max_removed_percent` is {}: write a percentage from 0 to 100",
+                c.max_removed_percent
+            ));
+        }
         Ok(c)
     }
 
@@ -283,5 +298,14 @@ mod tests {
                 .unwrap();
         assert_eq!(c.sources.len(), 1);
         assert_eq!(c.listen, "127.0.0.1:8080");
+        assert_eq!(c.max_removed_percent, 20);
+        let e = Config::parse("max_removed_percent = 120\n").unwrap_err();
+        assert!(e.contains("0 to 100"), "{e}");
+        assert_eq!(
+            Config::parse("max_removed_percent = 50\n")
+                .unwrap()
+                .max_removed_percent,
+            50
+        );
     }
 }

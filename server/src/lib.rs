@@ -32,6 +32,7 @@ pub mod program;
 pub mod scan;
 pub mod sources;
 pub mod store;
+pub mod store_lock;
 
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
@@ -51,6 +52,9 @@ pub struct Settings {
     pub policies: Vec<PathBuf>,
     pub weights: compliance::Weights,
     pub autofix: AutofixConfig,
+    /// The share of a source's resources one read may remove before it is
+    /// held as suspect (a source may set its own).
+    pub max_removed_percent: u64,
 }
 
 /// One server: its store, clock, sources, notifier and executors.
@@ -64,6 +68,8 @@ pub struct Server {
     /// One scan at a time (so one per source).
     scan_lock: tokio::sync::Mutex<()>,
     autofix_lock: tokio::sync::Mutex<()>,
+    /// The store's lock, held as long as the server lives.
+    _lock: Option<store_lock::StoreLock>,
     /// The last compiled policy set, keyed by a hash of its sources.
     cache: std::sync::Mutex<Option<(u64, Arc<Loaded>)>>,
     /// Serialized answers of compliance and issue-list reads, with the
@@ -73,6 +79,15 @@ pub struct Server {
     pub(crate) warm: std::sync::Mutex<Option<scan::Warm>>,
     /// Resources the last scan took over from the warm state.
     pub(crate) last_reused: std::sync::atomic::AtomicUsize,
+}
+
+/// Why a scan cannot be confirmed.
+#[derive(Debug)]
+pub enum ConfirmError {
+    NotFound(String),
+    /// Not a confirmable scan (not suspect, superseded, already confirmed).
+    Conflict(String),
+    Store(String),
 }
 
 /// What a server is built from besides its configuration (tests inject a
@@ -85,8 +100,18 @@ pub struct Parts {
 }
 
 impl Server {
-    /// Opens the store and builds the sources.
+    /// Takes the store's lock, opens the store and builds the sources.
     pub async fn build(config: &Config, parts: Parts) -> Result<Arc<Server>, String> {
+        let lock = store_lock::StoreLock::acquire(&config.store_url())?;
+        Server::build_locked(config, parts, lock).await
+    }
+
+    /// [`Server::build`] with the store's lock already held.
+    async fn build_locked(
+        config: &Config,
+        parts: Parts,
+        lock: Option<store_lock::StoreLock>,
+    ) -> Result<Arc<Server>, String> {
         let clock: Arc<dyn Clock> = parts.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let store = SqlStore::open(&config.store_url(), clock.now())
             .await
@@ -128,10 +153,12 @@ impl Server {
                 policies: config.policies.clone(),
                 weights: config.compliance.weights(),
                 autofix: config.autofix.clone(),
+                max_removed_percent: config.max_removed_percent,
             },
             sources,
             notifier,
             executors,
+            _lock: lock,
             scan_lock: tokio::sync::Mutex::new(()),
             autofix_lock: tokio::sync::Mutex::new(()),
             cache: std::sync::Mutex::new(None),
@@ -313,6 +340,53 @@ impl Server {
         Ok(id)
     }
 
+    /// Confirms the `suspect` scan `id` and rescans its source in the
+    /// background: that read may remove what the suspect one held back.
+    pub async fn confirm_scan(self: &Arc<Self>, id: i64) -> Result<store::ScanRow, ConfirmError> {
+        let store_err = |e: store::StoreError| ConfirmError::Store(e.to_string());
+        let scan = self
+            .store
+            .scan(id)
+            .await
+            .map_err(store_err)?
+            .ok_or_else(|| ConfirmError::NotFound(format!("no scan {id}")))?;
+        if scan.status != "suspect" {
+            return Err(ConfirmError::Conflict(format!(
+                "scan {id} is `{}`: only a `suspect` scan (one held back because it would remove too much) can be confirmed",
+                scan.status
+            )));
+        }
+        if self.source(&scan.source).is_none() {
+            return Err(ConfirmError::Conflict(format!(
+                "scan {id} read source `{}`, which is no longer configured",
+                scan.source
+            )));
+        }
+        if !self
+            .store
+            .confirm_scan(id, self.clock.now())
+            .await
+            .map_err(store_err)?
+        {
+            return Err(ConfirmError::Conflict(format!(
+                "scan {id} was already confirmed, or a later scan of source `{}` superseded it: see GET /api/v1/scans",
+                scan.source
+            )));
+        }
+        let srv = self.clone();
+        let name = scan.source.clone();
+        tokio::spawn(async move {
+            if let Err(e) = srv.scan(&name, "confirm").await {
+                tracing::error!(source = %name, "scan failed: {e}");
+            }
+        });
+        self.store
+            .scan(id)
+            .await
+            .map_err(store_err)?
+            .ok_or_else(|| ConfirmError::NotFound(format!("no scan {id}")))
+    }
+
     /// Scans every source in turn.
     pub async fn scan_all(self: &Arc<Self>, trigger: &str) -> Vec<Result<i64, String>> {
         let mut out = Vec::new();
@@ -324,9 +398,12 @@ impl Server {
 }
 
 /// Starts the schedulers (one per source, one for auto-fix) and serves
-/// the API until Ctrl-C.
+/// the API until Ctrl-C. The order matters: the store's lock first (a
+/// second server on the same store stops here, naming the first), then
+/// the port (a server that cannot listen stops here), and only then is
+/// the store opened, recovered and written.
 pub async fn serve(config: Config, parts: Parts) -> Result<(), String> {
-    let server = Server::build(&config, parts).await?;
+    let lock = store_lock::StoreLock::acquire(&config.store_url())?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .map_err(|e| {
@@ -335,9 +412,17 @@ pub async fn serve(config: Config, parts: Parts) -> Result<(), String> {
                 config.listen
             )
         })?;
+    let listen = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| config.listen.clone());
+    if let Some(l) = &lock {
+        l.record(Some(&listen))
+            .map_err(|e| format!("{}: cannot write the lock file: {e}", l.path().display()))?;
+    }
+    let server = Server::build_locked(&config, parts, lock).await?;
     tracing::info!(
-        "pac server on http://{} (store {})",
-        config.listen,
+        "pac server on http://{listen} (store {})",
         config.store_url()
     );
     let default = Schedule::parse(&config.schedule)?;

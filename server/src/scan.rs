@@ -9,7 +9,6 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use pac_compiler::Program;
@@ -21,11 +20,12 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use crate::Server;
-use crate::compliance::{self, RuleCounts};
+use crate::compliance::{self, RuleCounts, UnreadSource};
 use crate::program::Loaded;
 use crate::sources::Built;
 use crate::store::{
     HistoryRow, IssueUpdate, NewIssue, NewJob, ResourceWrite, ScanBase, ScanCounts, ScanWrite,
+    SourceRead,
 };
 
 /// `type|account|region|id`: a resource's identity across scans.
@@ -52,11 +52,13 @@ fn in_scope(scope: &Scope, rtype: &str, account: &str, region: &str) -> bool {
             .is_none_or(|t| t == rtype || rtype.split('.').nth(1) == Some(t))
 }
 
-/// A stable hash of a document's text (changes are found by comparing it).
-fn hash_text(s: &str) -> String {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    s.hash(&mut h);
-    format!("{:016x}", h.finish())
+/// The stored hash of a document's text, by which changes are found:
+/// BLAKE3 (specified, the same in every build and Rust release; and
+/// collision-resistant, so that a document a hostile source crafts cannot
+/// pass for an unchanged one), as 64 hex digits. Migration 0005 replaced
+/// the earlier `DefaultHasher` values.
+pub fn hash_text(s: &str) -> String {
+    blake3::hash(s.as_bytes()).to_hex().to_string()
 }
 
 /// A Pac value as JSON (auto-fix arguments).
@@ -83,7 +85,9 @@ struct Collected {
     failed: Vec<SourceError>,
 }
 
-async fn collect(source: &Built) -> Result<Collected, SourceError> {
+/// The collect stage. A connector that could collect nothing at all
+/// (`Err`) is a failure of the whole source, judged like any other.
+async fn collect(source: &Built) -> Collected {
     let (tx, mut rx) = mpsc::channel::<Event>(4096);
     let plan = CollectPlan::everything();
     let connector = &source.connector;
@@ -100,8 +104,14 @@ async fn collect(source: &Built) -> Result<Collected, SourceError> {
         }
     };
     let (res, ()) = tokio::join!(run, drain);
-    res?;
-    Ok(Collected { docs, failed })
+    if let Err(e) = res {
+        failed.push(SourceError {
+            source_name: e.source_name,
+            scope: Scope::default(),
+            message: format!("could not be collected at all: {}", e.message),
+        });
+    }
+    Collected { docs, failed }
 }
 
 /// Runs one scan of `source` and commits it; returns the scan id.
@@ -113,7 +123,7 @@ pub async fn run(server: &Arc<Server>, source: &Built, trigger: &str) -> Result<
         .begin_scan(&source.name, trigger, at)
         .await
         .map_err(|e| e.to_string())?;
-    match scan_inner(server, source, scan_id, at).await {
+    match scan_inner(server, source, scan_id, at, std::time::Instant::now()).await {
         Ok(()) => Ok(scan_id),
         Err(e) => {
             tracing::error!(scan = scan_id, source = %source.name, "scan failed: {e}");
@@ -128,16 +138,12 @@ async fn scan_inner(
     source: &Built,
     scan_id: i64,
     at: i64,
+    started: std::time::Instant,
 ) -> Result<(), String> {
     let store = &server.store;
     let t0 = std::time::Instant::now();
     let loaded = server.load_program().await?;
-    let collected = collect(source).await.map_err(|e| {
-        format!(
-            "source `{}` could not be collected at all: {}",
-            source.name, e.message
-        )
-    })?;
+    let collected = collect(source).await;
     // The previous scan's state, when nothing else committed since and
     // the same policy set applies (a partial collection takes the cold
     // path, which carries the stored documents of what failed).
@@ -151,11 +157,15 @@ async fn scan_inner(
                 && Arc::ptr_eq(&w.program, &loaded)
                 && collected.failed.is_empty()
         });
-    let (base, others, own_stored) = match warm {
+    let (base, mut others, mut own_stored) = match warm {
         Some(ref w) => {
             let mut base = w.base.clone();
             store
                 .refresh_counters(&mut base)
+                .await
+                .map_err(|e| e.to_string())?;
+            base.confirmed_removals = store
+                .confirmed_removals(&source.name)
                 .await
                 .map_err(|e| e.to_string())?;
             (base, Vec::new(), Vec::new())
@@ -180,18 +190,56 @@ async fn scan_inner(
             (base, others, own_stored)
         }
     };
+    // Validate, then judge the read before anything is reconciled.
+    let (mut validated, base, mut warm) = {
+        let (loaded, name) = (loaded.clone(), source.name.clone());
+        tokio::task::spawn_blocking(move || {
+            let v = validate(&loaded, &name, collected, &base, warm.as_ref());
+            (v, base, warm)
+        })
+        .await
+        .map_err(|e| format!("the scan's validation stopped: {e}"))?
+    };
+    let limit = RemovalLimit {
+        max_percent: source
+            .max_removed_percent
+            .unwrap_or(server.settings.max_removed_percent),
+        confirmed: base
+            .confirmed_removals
+            .map(|n| usize::try_from(n).unwrap_or(0)),
+    };
+    let verdict = judge_read(&validated.facts(&base, &source.name), &limit);
+    if verdict.holds() {
+        // Nothing of this read applies: the source's stored documents are
+        // carried as they are (read back: the warm path holds no documents).
+        validated.hold();
+        if warm.take().is_some() {
+            others = store
+                .documents(None, Some(&source.name))
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        if own_stored.is_empty() {
+            own_stored = store
+                .documents(Some(&source.name), None)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        tracing::warn!(scan = scan_id, source = %source.name, "{}", verdict.explain(&source.name, scan_id));
+    }
     let t_read = t0.elapsed();
     let weights = server.settings.weights.clone();
     let name = source.name.clone();
-    let complete = collected.failed.is_empty();
+    let complete = verdict == ReadVerdict::Complete;
     let program = loaded.clone();
-    let (write, evaluated, mut base) = tokio::task::spawn_blocking(move || {
+    let (mut write, evaluated, mut base) = tokio::task::spawn_blocking(move || {
         let (write, evaluated) = compute(
             &loaded,
             &name,
             scan_id,
             at,
-            collected,
+            validated,
+            &verdict,
             &base,
             others,
             own_stored,
@@ -209,6 +257,8 @@ async fn scan_inner(
     let t_compute = t0.elapsed();
     let new_jobs = write.new_jobs.len();
     let reused = evaluated.reused;
+    write.finished_at = server.clock.now();
+    write.duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     store.apply_scan(write).await.map_err(|e| e.to_string())?;
     server
         .last_reused
@@ -275,30 +325,42 @@ pub(crate) struct Evaluated {
 /// run in full (docs/server.md).
 const NATIVE_BELOW_REUSE: f64 = 0.9;
 
-/// Everything a scan writes, computed from what it collected and the
-/// stored state (no I/O: runs on a blocking thread). With `warm` (the
-/// previous scan's state, still current), unchanged documents are taken
-/// from it instead of being parsed, and their results too where a rule
-/// reads only its resource.
-#[allow(clippy::too_many_arguments)]
-fn compute(
+/// The validate stage's output: every collected document as text and
+/// hash, and the resources the schemas accepted (unchanged ones taken over
+/// from the warm state).
+pub(crate) struct Validated {
+    /// Documents collected, accepted or not.
+    documents: usize,
+    texts: Vec<String>,
+    hashes: Vec<String>,
+    /// The accepted resources, in document order.
+    inv: Inventory,
+    ingest: Vec<pac_runtime::IngestError>,
+    /// How many resources of `inv` this read accepted (all of it here;
+    /// [`compute`] appends the carried ones).
+    fresh: usize,
+    /// Each accepted resource's warm counterpart.
+    same_as: Vec<Option<usize>>,
+    /// Each accepted resource's document: its position in `texts`.
+    fresh_doc: Vec<usize>,
+    fresh_keys: HashSet<String>,
+    failed_scopes: Vec<Scope>,
+    source_errors: serde_json::Value,
+    parse_ms: u64,
+}
+
+/// Validates what was collected against the compiled schemas (taking the
+/// warm state's unchanged documents as they were). No I/O: runs on a
+/// blocking thread.
+fn validate(
     loaded: &Loaded,
     source: &str,
-    scan_id: i64,
-    at: i64,
     collected: Collected,
     base: &ScanBase,
-    others: Vec<(String, String, String)>,
-    own_stored: Vec<(String, String, String)>,
-    weights: &compliance::Weights,
     warm: Option<&Warm>,
-) -> (ScanWrite, Evaluated) {
-    let p: &Program = loaded.program();
-    let schemas = &p.schemas;
-    // Milliseconds per phase, for the scan's log line.
-    let mut phases: Vec<(&'static str, u64)> = Vec::new();
+) -> Validated {
+    let schemas = &loaded.program().schemas;
     let phase = std::time::Instant::now();
-
     // Validate what was collected (taking unchanged documents as they were).
     // Text, hash and key of every document, on all cores; the parsed JSON
     // is freed on a thread of its own (100k documents take a while).
@@ -350,9 +412,9 @@ fn compute(
         });
     }
     let label = format!("source `{source}` document");
-    let (mut inv, mut ingest) = Inventory::from_incoming(schemas, &label, items);
+    let (inv, ingest) = Inventory::from_incoming(schemas, &label, items);
     let fresh = inv.len();
-    let mut same_as: Vec<Option<usize>> = inv.resources.iter().map(|r| known_at[r.line]).collect();
+    let same_as: Vec<Option<usize>> = inv.resources.iter().map(|r| known_at[r.line]).collect();
     // Each fresh resource's document: its position among `texts`.
     let fresh_doc: Vec<usize> = inv
         .resources
@@ -360,13 +422,243 @@ fn compute(
         .map(|r| r.line.wrapping_sub(1))
         .collect();
 
-    phases.push(("parse", phase.elapsed().as_millis() as u64));
-    let phase = std::time::Instant::now();
     let fresh_keys: HashSet<String> = inv
         .resources
         .iter()
         .map(|r| resource_key(&r.type_name, &r.account, &r.region, &r.id))
         .collect();
+    let documents = texts.len();
+    Validated {
+        documents,
+        texts,
+        hashes,
+        inv,
+        ingest,
+        fresh,
+        same_as,
+        fresh_doc,
+        fresh_keys,
+        failed_scopes,
+        source_errors,
+        parse_ms: phase.elapsed().as_millis() as u64,
+    }
+}
+
+impl Validated {
+    /// What [`judge_read`] needs to know about this read of `source`.
+    fn facts(&self, base: &ScanBase, source: &str) -> ReadFacts {
+        let own = base
+            .resources
+            .iter()
+            .filter(|(_, (_, s))| s == source)
+            .map(|(k, _)| k.as_str());
+        ReadFacts::new(
+            own,
+            &self.fresh_keys,
+            &self.failed_scopes,
+            self.documents,
+            self.fresh,
+        )
+    }
+
+    /// Drops everything this read accepted, and marks the whole source
+    /// unread: its stored resources are carried as they are (unknown).
+    fn hold(&mut self) {
+        self.inv = Inventory::default();
+        self.fresh = 0;
+        self.same_as.clear();
+        self.fresh_doc.clear();
+        self.fresh_keys.clear();
+        self.failed_scopes = vec![Scope::default()];
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Judge the read: may it change the source's state at all?
+// ---------------------------------------------------------------------------
+
+/// What a read of a source looks like next to what the store knows of it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ReadFacts {
+    /// Documents collected (accepted or rejected by the schemas).
+    pub documents: usize,
+    /// Of them, accepted.
+    pub accepted: usize,
+    /// Current resources of the source in the store.
+    pub known: usize,
+    /// Of them, not read again and not in a failed scope: what the read
+    /// would remove.
+    pub would_remove: usize,
+    /// Some scope failed.
+    pub partial: bool,
+    /// The failed scopes cover every resource the source has and read:
+    /// nothing of it was really read.
+    pub whole_source_failed: bool,
+}
+
+impl ReadFacts {
+    pub fn new<'a>(
+        own_known: impl Iterator<Item = &'a str>,
+        fresh: &HashSet<String>,
+        failed: &[Scope],
+        documents: usize,
+        accepted: usize,
+    ) -> ReadFacts {
+        let failed_at = |key: &str| {
+            let (t, a, r) = key_parts(key);
+            failed.iter().any(|s| in_scope(s, t, a, r))
+        };
+        let (mut known, mut would_remove, mut all_known_failed) = (0, 0, true);
+        for k in own_known {
+            known += 1;
+            let in_failed = !failed.is_empty() && failed_at(k);
+            all_known_failed &= in_failed;
+            if !in_failed && !fresh.contains(k) {
+                would_remove += 1;
+            }
+        }
+        let whole_source_failed = failed.iter().any(|s| *s == Scope::default())
+            || (!failed.is_empty() && all_known_failed && fresh.iter().all(|k| failed_at(k)));
+        ReadFacts {
+            documents,
+            accepted,
+            known,
+            would_remove,
+            partial: !failed.is_empty(),
+            whole_source_failed,
+        }
+    }
+}
+
+/// How much of a source one read may remove.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RemovalLimit {
+    /// The share of the known resources, in percent (`max_removed_percent`).
+    pub max_percent: u64,
+    /// A confirmed suspect read held back this many removals: a read that
+    /// removes no more is accepted.
+    pub confirmed: Option<usize>,
+}
+
+/// The judgement of a read (docs/server.md, "Failed and suspect reads").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum ReadVerdict {
+    /// Everything was read: changes and removals apply.
+    Complete,
+    /// Some scopes failed: their resources are unknown, the rest applies.
+    Partial,
+    /// Nothing usable was read (why): nothing of the source changes and
+    /// its resources are unknown.
+    Failed(String),
+    /// The read would remove more than the allowed share: nothing of the
+    /// source changes until the scan is confirmed.
+    Suspect {
+        would_remove: usize,
+        known: usize,
+        max_percent: u64,
+    },
+}
+
+/// The judge stage: whether a read may change its source's state. Pure.
+pub(crate) fn judge_read(f: &ReadFacts, limit: &RemovalLimit) -> ReadVerdict {
+    if f.whole_source_failed {
+        return ReadVerdict::Failed("the source could not be read (see source_errors)".to_string());
+    }
+    if f.documents > 0 && f.accepted == 0 {
+        return ReadVerdict::Failed(format!(
+            "all {} document(s) it returned were rejected (see ingest_errors)",
+            f.documents
+        ));
+    }
+    let too_many = (f.would_remove as u128) * 100 > u128::from(limit.max_percent) * f.known as u128;
+    let confirmed = limit.confirmed.is_some_and(|n| f.would_remove <= n);
+    if f.would_remove > 0 && too_many && !confirmed {
+        return ReadVerdict::Suspect {
+            would_remove: f.would_remove,
+            known: f.known,
+            max_percent: limit.max_percent,
+        };
+    }
+    if f.partial {
+        ReadVerdict::Partial
+    } else {
+        ReadVerdict::Complete
+    }
+}
+
+impl ReadVerdict {
+    /// Nothing of the read applies.
+    pub fn holds(&self) -> bool {
+        matches!(self, ReadVerdict::Failed(_) | ReadVerdict::Suspect { .. })
+    }
+
+    /// The scan record's status.
+    pub fn status(&self) -> &'static str {
+        match self {
+            ReadVerdict::Complete => "completed",
+            ReadVerdict::Partial => "partial",
+            ReadVerdict::Failed(_) => "failed",
+            ReadVerdict::Suspect { .. } => "suspect",
+        }
+    }
+
+    /// What the scan record says about a held read, and what to do.
+    pub fn explain(&self, source: &str, scan_id: i64) -> String {
+        match self {
+            ReadVerdict::Complete | ReadVerdict::Partial => String::new(),
+            ReadVerdict::Failed(why) => format!(
+                "the read of source `{source}` failed: {why}; nothing of it was removed, changed or closed, and its resources count as unknown until a read succeeds"
+            ),
+            ReadVerdict::Suspect {
+                would_remove,
+                known,
+                max_percent,
+            } => format!(
+                "held as suspect: this read of source `{source}` would remove {would_remove} of its {known} resources ({}%), more than the {max_percent}% allowed (`max_removed_percent`); nothing of it was removed, changed or closed, and its resources count as unknown. If they are really gone, confirm with POST /api/v1/scans/{scan_id}/confirm (the next read may then remove up to {would_remove}); if not, fix the source",
+                would_remove * 100 / (*known).max(1)
+            ),
+        }
+    }
+}
+
+/// Everything a scan writes, computed from what it collected and the
+/// stored state (no I/O: runs on a blocking thread). With `warm` (the
+/// previous scan's state, still current), unchanged documents are taken
+/// from it instead of being parsed, and their results too where a rule
+/// reads only its resource.
+#[allow(clippy::too_many_arguments)]
+fn compute(
+    loaded: &Loaded,
+    source: &str,
+    scan_id: i64,
+    at: i64,
+    validated: Validated,
+    verdict: &ReadVerdict,
+    base: &ScanBase,
+    others: Vec<(String, String, String)>,
+    own_stored: Vec<(String, String, String)>,
+    weights: &compliance::Weights,
+    warm: Option<&Warm>,
+) -> (ScanWrite, Evaluated) {
+    let p: &Program = loaded.program();
+    let schemas = &p.schemas;
+    let Validated {
+        texts,
+        hashes,
+        mut inv,
+        mut ingest,
+        fresh,
+        mut same_as,
+        fresh_doc,
+        fresh_keys,
+        failed_scopes,
+        source_errors,
+        parse_ms,
+        ..
+    } = validated;
+    // Milliseconds per phase, for the scan's log line.
+    let mut phases: Vec<(&'static str, u64)> = vec![("parse", parse_ms)];
+    let phase = std::time::Instant::now();
     // Resources of failed scopes keep their last known documents.
     let mut unknown_keys: HashSet<String> = HashSet::new();
     let mut carried = String::new();
@@ -420,6 +712,24 @@ fn compute(
         .iter()
         .map(|r| resource_key(&r.type_name, &r.account, &r.region, &r.id))
         .collect();
+    // Resources of other sources whose last read left them unknown are
+    // unknown here too (never compliant by default).
+    if base.unread.keys().any(|s| s != source) {
+        for k in &keys {
+            let Some(read) = base
+                .resources
+                .get(k)
+                .filter(|(_, s)| s != source)
+                .and_then(|(_, s)| base.unread.get(s))
+            else {
+                continue;
+            };
+            let (t, a, r) = key_parts(k);
+            if read.scopes.iter().any(|s| in_scope(s, t, a, r)) {
+                unknown_keys.insert(k.clone());
+            }
+        }
+    }
     let unknown_idx: Vec<bool> = keys.iter().map(|k| unknown_keys.contains(k)).collect();
 
     phases.push(("carry", phase.elapsed().as_millis() as u64));
@@ -775,6 +1085,22 @@ fn compute(
 
     phases.push(("groups", phase.elapsed().as_millis() as u64));
     let phase = std::time::Instant::now();
+    // This read as the next scans must know it, and every source whose
+    // resources are unknown now (shown in the coverage).
+    let read_note = verdict.explain(source, scan_id);
+    let read = SourceRead {
+        status: verdict.status().to_string(),
+        scan_id,
+        since: base.unread.get(source).map_or(at, |r| r.since),
+        scopes: if verdict == &ReadVerdict::Complete {
+            Vec::new()
+        } else {
+            failed_scopes.clone()
+        },
+        message: (!read_note.is_empty()).then(|| read_note.clone()),
+    };
+    let unread = unread_sources(base, source, &read);
+
     // Compliance: everything, then each group.
     let day = crate::clock::day(at);
     let mut scopes: Vec<(String, Option<&Vec<bool>>)> = vec![(String::new(), None)];
@@ -822,7 +1148,8 @@ fn compute(
         }
         let taggable = tag.len() as u64;
         let tagged = tag.values().filter(|o| !**o).count() as u64;
-        let roll = compliance::rollup(&per_rule, weights, (taggable, tagged));
+        let mut roll = compliance::rollup(&per_rule, weights, (taggable, tagged));
+        roll.coverage.unread = unread.clone();
         for f in &roll.policies {
             w.history.push(HistoryRow {
                 day: day.clone(),
@@ -854,14 +1181,16 @@ fn compute(
     phases.push(("rollup", phase.elapsed().as_millis() as u64));
     let phase = std::time::Instant::now();
     // The scan record.
-    w.status = if failed_scopes.is_empty() {
-        "completed".into()
-    } else {
-        "partial".into()
-    };
+    w.status = verdict.status().into();
+    if let ReadVerdict::Suspect { would_remove, .. } = verdict {
+        w.held_removals = Some(*would_remove as i64);
+    }
     let mut notes = Vec::new();
     if let Some(pb) = &loaded.policy_problem {
         notes.push(pb.note());
+    }
+    if !read_note.is_empty() {
+        notes.push(read_note);
     }
     if let Some(pb) = &loaded.api_problem {
         notes.push(pb.clone());
@@ -871,13 +1200,14 @@ fn compute(
             notes.push(warn.message.clone());
         }
     }
-    if !failed_scopes.is_empty() {
+    if verdict == &ReadVerdict::Partial {
         notes.push(format!(
             "{} scope(s) could not be collected; their resources, issues and memberships are unchanged and their results count as unknown",
             failed_scopes.len()
         ));
     }
     w.message = (!notes.is_empty()).then(|| notes.join("; "));
+    w.read = Some(read);
     w.source_errors = source_errors;
     w.ingest_error_count = ingest.len() as i64;
     // The first thousand malformed documents are kept in the record.
@@ -906,6 +1236,29 @@ fn compute(
             native,
         },
     )
+}
+
+/// The sources whose resources are unknown after this scan: the others'
+/// last reads as stored, and this one's `read`; by name.
+fn unread_sources(base: &ScanBase, source: &str, read: &SourceRead) -> Vec<UnreadSource> {
+    let own = (!read.scopes.is_empty()).then_some((source, read));
+    let mut out: Vec<UnreadSource> = base
+        .unread
+        .iter()
+        .map(|(s, r)| (s.as_str(), r))
+        .filter(|(s, _)| *s != source)
+        .chain(own)
+        .map(|(s, r)| UnreadSource {
+            source: s.to_string(),
+            status: r.status.clone(),
+            scan: r.scan_id,
+            since: crate::clock::rfc3339(r.since),
+            scopes: r.scopes.iter().map(ToString::to_string).collect(),
+            reason: r.message.clone(),
+        })
+        .collect();
+    out.sort_by(|a, b| a.source.cmp(&b.source));
+    out
 }
 
 /// A collected document's key, read from its JSON (`None` when a part is
@@ -956,5 +1309,171 @@ mod tests {
         assert!(!in_scope(&s, "aws.s3.bucket", "2", "us-east-1"));
         assert!(in_scope(&Scope::default(), "x", "y", "z"));
         assert_eq!(key_parts("a.b|1|r|i|d"), ("a.b", "1", "r"));
+    }
+
+    fn keys(ids: &[&str]) -> Vec<String> {
+        ids.iter()
+            .map(|i| resource_key("t.x", "1", "r", i))
+            .collect()
+    }
+
+    fn facts(known: &[&str], read: &[&str], failed: &[Scope], documents: usize) -> ReadFacts {
+        let known = keys(known);
+        let fresh: HashSet<String> = keys(read).into_iter().collect();
+        ReadFacts::new(
+            known.iter().map(String::as_str),
+            &fresh,
+            failed,
+            documents,
+            fresh.len(),
+        )
+    }
+
+    const LIMIT: RemovalLimit = RemovalLimit {
+        max_percent: 20,
+        confirmed: None,
+    };
+
+    #[test]
+    fn a_read_that_keeps_most_resources_is_complete() {
+        let ten = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+        // 2 of 10 removed: exactly the 20% allowed.
+        let f = facts(&ten, &ten[2..], &[], 8);
+        assert_eq!((f.known, f.would_remove), (10, 2));
+        assert_eq!(judge_read(&f, &LIMIT), ReadVerdict::Complete);
+        // A first read of a source the store does not know yet.
+        assert_eq!(
+            judge_read(&facts(&[], &["a"], &[], 1), &LIMIT),
+            ReadVerdict::Complete
+        );
+        // Nothing known and nothing read (`[]`) is no loss.
+        assert_eq!(
+            judge_read(&facts(&[], &[], &[], 0), &LIMIT),
+            ReadVerdict::Complete
+        );
+    }
+
+    #[test]
+    fn a_read_removing_more_than_the_share_is_suspect_until_confirmed() {
+        let four = ["a", "b", "c", "d"];
+        let f = facts(&four, &["a", "b"], &[], 2);
+        let held = judge_read(&f, &LIMIT);
+        assert_eq!(
+            held,
+            ReadVerdict::Suspect {
+                would_remove: 2,
+                known: 4,
+                max_percent: 20
+            }
+        );
+        assert!(held.holds());
+        assert_eq!(held.status(), "suspect");
+        let why = held.explain("demo", 7);
+        assert!(
+            why.contains("2 of its 4") && why.contains("50%") && why.contains("/scans/7/confirm"),
+            "{why}"
+        );
+        // A confirmation of 2 removals accepts 2, not 3.
+        let ok = RemovalLimit {
+            confirmed: Some(2),
+            ..LIMIT
+        };
+        assert_eq!(judge_read(&f, &ok), ReadVerdict::Complete);
+        let worse = facts(&four, &["a"], &[], 1);
+        assert!(judge_read(&worse, &ok).holds());
+        // A source allowed 100% never holds; 0% holds any removal.
+        let all = RemovalLimit {
+            max_percent: 100,
+            confirmed: None,
+        };
+        assert_eq!(
+            judge_read(&facts(&four, &[], &[], 0), &all),
+            ReadVerdict::Complete
+        );
+        let none = RemovalLimit {
+            max_percent: 0,
+            confirmed: None,
+        };
+        assert!(judge_read(&facts(&four, &["a", "b", "c"], &[], 3), &none).holds());
+    }
+
+    #[test]
+    fn an_empty_read_of_a_known_source_is_held() {
+        let f = facts(&["a", "b"], &[], &[], 0);
+        assert!(matches!(
+            judge_read(&f, &LIMIT),
+            ReadVerdict::Suspect {
+                would_remove: 2,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_read_whose_every_document_was_rejected_failed() {
+        let f = facts(&["a", "b"], &[], &[], 5);
+        let v = judge_read(&f, &LIMIT);
+        assert!(
+            matches!(&v, ReadVerdict::Failed(why) if why.contains("all 5")),
+            "{v:?}"
+        );
+        assert_eq!(v.status(), "failed");
+        // Even with a 100% allowance: there is nothing to accept.
+        let all = RemovalLimit {
+            max_percent: 100,
+            confirmed: Some(2),
+        };
+        assert!(judge_read(&f, &all).holds());
+    }
+
+    #[test]
+    fn a_failure_covering_the_whole_source_fails_the_read() {
+        // An unscoped error (a missing file, a command exiting non-zero).
+        let f = facts(&["a", "b"], &["a"], &[Scope::default()], 1);
+        assert!(f.whole_source_failed);
+        assert!(matches!(judge_read(&f, &LIMIT), ReadVerdict::Failed(_)));
+        // A typed source's error covers all it has and all it read.
+        let typed = Scope {
+            resource_type: Some("t.x".into()),
+            ..Scope::default()
+        };
+        let f = facts(&["a", "b"], &["a"], std::slice::from_ref(&typed), 1);
+        assert!(f.whole_source_failed);
+        assert_eq!(f.would_remove, 0, "nothing in a failed scope is removed");
+        // One account of two failed: partial, the other account applies.
+        let acct = Scope {
+            account: Some("2".into()),
+            ..Scope::default()
+        };
+        let mut known = keys(&["a", "b"]);
+        known.push(resource_key("t.x", "2", "r", "c"));
+        let fresh: HashSet<String> = keys(&["a"]).into_iter().collect();
+        let f = ReadFacts::new(
+            known.iter().map(String::as_str),
+            &fresh,
+            std::slice::from_ref(&acct),
+            1,
+            1,
+        );
+        assert!(!f.whole_source_failed);
+        assert_eq!((f.known, f.would_remove), (3, 1));
+        // 1 of 3 is more than 20%: held even though a scope failed.
+        assert!(judge_read(&f, &LIMIT).holds());
+        let lax = RemovalLimit {
+            max_percent: 50,
+            confirmed: None,
+        };
+        assert_eq!(judge_read(&f, &lax), ReadVerdict::Partial);
+    }
+
+    #[test]
+    fn document_hashes_are_blake3_in_hex() {
+        // The BLAKE3 test vector of the empty input: stored hashes must not
+        // change with the Rust release or the build.
+        assert_eq!(
+            hash_text(""),
+            "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"
+        );
+        assert_ne!(hash_text("{\"a\":1}"), hash_text("{\"a\":2}"));
     }
 }

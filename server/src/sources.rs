@@ -30,6 +30,9 @@ pub struct Built {
     /// The connectors crate's configuration of the source, for the action
     /// executors that reach the same cloud (`None` for `inventory`).
     pub config: Option<SourceConfig>,
+    /// Its own `max_removed_percent` (the share of its resources one read
+    /// may remove before it is held as suspect), if it names one.
+    pub max_removed_percent: Option<u64>,
 }
 
 /// Builds a source from its `[[source]]` table.
@@ -46,12 +49,25 @@ pub fn build(table: &toml::Table) -> Result<Built, String> {
         .get("schedule")
         .and_then(|v| v.as_str())
         .map(str::to_string);
+    let max_removed_percent = match table.get("max_removed_percent") {
+        None => None,
+        Some(v) => Some(
+            v.as_integer()
+                .and_then(|n| u64::try_from(n).ok())
+                .filter(|n| *n <= 100)
+                .ok_or_else(|| {
+                    format!("source `{name}`: `max_removed_percent` must be a whole number from 0 to 100")
+                })?,
+        ),
+    };
     match kind {
         "aws" | "file" | "command" | "http" => {
             // The connectors crate validates its own keys (unknown ones
-            // with a "did you mean"); `schedule` is the server's.
+            // with a "did you mean"); `schedule` and `max_removed_percent`
+            // are the server's.
             let mut own = table.clone();
             own.remove("schedule");
+            own.remove("max_removed_percent");
             let mut doc = toml::Table::new();
             doc.insert(
                 "source".into(),
@@ -73,6 +89,7 @@ pub fn build(table: &toml::Table) -> Result<Built, String> {
                 schedule,
                 connector,
                 config: Some(config),
+                max_removed_percent,
             })
         }
         "inventory" => {
@@ -111,7 +128,16 @@ pub fn build(table: &toml::Table) -> Result<Built, String> {
                 ));
             }
             for key in table.keys() {
-                if !["name", "kind", "schedule", "paths", "file"].contains(&key.as_str()) {
+                if ![
+                    "name",
+                    "kind",
+                    "schedule",
+                    "paths",
+                    "file",
+                    "max_removed_percent",
+                ]
+                .contains(&key.as_str())
+                {
                     return Err(format!("source `{name}`: unknown key `{key}`"));
                 }
             }
@@ -120,6 +146,7 @@ pub fn build(table: &toml::Table) -> Result<Built, String> {
                 schedule,
                 connector: Box::new(InventoryFiles { name, files }),
                 config: None,
+                max_removed_percent,
             })
         }
         other => Err(format!(
@@ -181,7 +208,7 @@ impl Connector for InventoryFiles {
                     continue;
                 }
             };
-            let docs = match split(&text) {
+            let docs = match split(&text).and_then(|d| not_an_inventory(&d).map_or(Ok(d), Err)) {
                 Ok(d) => d,
                 Err(e) => {
                     let err = SourceError {
@@ -224,9 +251,17 @@ impl Connector for InventoryFiles {
     }
 }
 
-/// Splits a JSON array or NDJSON text into documents.
+/// Splits a JSON array or NDJSON text into documents. An empty file is an
+/// error, not an empty estate: a failed export must not read as "every
+/// resource is gone" (an estate that really is empty is written `[]`).
 fn split(text: &str) -> Result<Vec<Value>, String> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.trim().is_empty() {
+        return Err(
+            "the inventory file is empty; its resources keep their last known state (if the estate really is empty, write `[]` and confirm the scan)"
+                .into(),
+        );
+    }
     if text.trim_start().starts_with('[') {
         return serde_json::from_str::<Vec<Value>>(text)
             .map_err(|e| format!("not a JSON array of documents (line {}): {e}", e.line()));
@@ -236,6 +271,22 @@ fn split(text: &str) -> Result<Vec<Value>, String> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str(l).unwrap_or_else(|_| Value::String(l.to_string())))
         .collect())
+}
+
+/// Why documents split from a file are not an inventory at all: not one
+/// of its lines is JSON (a garbage or binary file), so that the file fails
+/// as a whole instead of reading as an estate whose resources all vanished.
+fn not_an_inventory(docs: &[Value]) -> Option<String> {
+    let first = match docs.first() {
+        Some(Value::String(raw)) if docs.iter().all(Value::is_string) => raw,
+        _ => return None,
+    };
+    let shown: String = first.chars().take(60).collect();
+    Some(format!(
+        "not an inventory: none of its {} line(s) is a JSON document (the first starts `{}`); its resources keep their last known state",
+        docs.len(),
+        shown.escape_debug()
+    ))
 }
 
 /// Builds a named auto-fix executor (`[autofix] executors = ["aws"]`):
@@ -323,6 +374,48 @@ mod tests {
         let t: toml::Table =
             toml::from_str("name = \"a\"\nkind = \"inventory\"\npaths=[\"x\"]\nbogus=1").unwrap();
         assert!(build(&t).err().unwrap().contains("unknown key `bogus`"));
+    }
+
+    #[test]
+    fn empty_and_garbage_files_are_errors_not_empty_estates() {
+        for empty in ["", "\n  \n", "\u{feff}"] {
+            assert!(split(empty).unwrap_err().contains("empty"), "{empty:?}");
+        }
+        // `[]` is an estate that really is empty (the removal limit holds it).
+        assert_eq!(split("[]").unwrap(), Vec::<Value>::new());
+        let garbage = split("<html>\n502 Bad Gateway\n").unwrap();
+        let why = not_an_inventory(&garbage).unwrap();
+        assert!(
+            why.contains("none of its 2 line(s)") && why.contains("<html>"),
+            "{why}"
+        );
+        // One good line among bad ones: the reader reports the bad ones.
+        let mixed = split("{\"a\":1}\noops\n").unwrap();
+        assert_eq!(not_an_inventory(&mixed), None);
+        // Control characters from a hostile file are escaped in the message.
+        let nasty = split("\u{1b}[31mred\n").unwrap();
+        assert!(!not_an_inventory(&nasty).unwrap().contains('\u{1b}'));
+    }
+
+    #[test]
+    fn a_source_may_set_its_own_removal_limit() {
+        let t: toml::Table = toml::from_str(
+            "name = \"a\"\nkind = \"inventory\"\npaths = [\"x\"]\nmax_removed_percent = 50",
+        )
+        .unwrap();
+        assert_eq!(build(&t).unwrap().max_removed_percent, Some(50));
+        let t: toml::Table = toml::from_str(
+            "name = \"a\"\nkind = \"command\"\ncommand = [\"x\"]\nmax_removed_percent = 100",
+        )
+        .unwrap();
+        assert_eq!(build(&t).unwrap().max_removed_percent, Some(100));
+        for bad in ["101", "-1", "\"20%\""] {
+            let t: toml::Table = toml::from_str(&format!(
+                "name = \"a\"\nkind = \"inventory\"\npaths = [\"x\"]\nmax_removed_percent = {bad}"
+            ))
+            .unwrap();
+            assert!(build(&t).err().unwrap().contains("0 to 100"), "{bad}");
+        }
     }
 
     #[test]

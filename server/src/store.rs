@@ -44,6 +44,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/0002_list_indexes.sql")),
     (3, include_str!("../migrations/0003_source_seen.sql")),
     (4, include_str!("../migrations/0004_last_good_policies.sql")),
+    (5, include_str!("../migrations/0005_safe_reads.sql")),
 ];
 
 // ---------------------------------------------------------------------------
@@ -71,6 +72,12 @@ pub struct ScanRow {
     pub ingest_errors: Value,
     pub ingest_error_count: i64,
     pub message: Option<String>,
+    /// Milliseconds from the start of the scan to its commit.
+    pub duration_ms: Option<i64>,
+    /// A `suspect` scan: resources its read would have removed.
+    pub held_removals: Option<i64>,
+    /// When a `suspect` scan was confirmed.
+    pub confirmed_at: Option<i64>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -207,6 +214,24 @@ pub struct ScanBase {
     pub waiting_jobs: HashMap<i64, i64>,
     pub next_issue_id: i64,
     pub next_job_id: i64,
+    /// Sources whose last read left some of their resources unknown.
+    pub unread: HashMap<String, SourceRead>,
+    /// Removals a confirmation accepted for the next read of the scanned
+    /// source (its last scan was `suspect` and confirmed).
+    pub confirmed_removals: Option<i64>,
+}
+
+/// How a source's last read went, kept while it leaves resources unknown.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct SourceRead {
+    /// `partial`, `failed` or `suspect` (`completed` is not kept).
+    pub status: String,
+    pub scan_id: i64,
+    /// The first of the consecutive reads that left it unknown.
+    pub since: i64,
+    /// Its scopes whose resources are unknown.
+    pub scopes: Vec<pac_connectors::Scope>,
+    pub message: Option<String>,
 }
 
 impl ScanBase {
@@ -259,6 +284,15 @@ impl ScanBase {
             self.members.entry(g.clone()).or_default().insert(k.clone());
         }
         self.members.retain(|_, m| !m.is_empty());
+        match &w.read {
+            Some(r) if !r.scopes.is_empty() => {
+                self.unread.insert(w.source.clone(), r.clone());
+            }
+            _ => {
+                self.unread.remove(&w.source);
+            }
+        }
+        self.confirmed_removals = None;
     }
 }
 
@@ -326,8 +360,17 @@ pub struct NewJob {
 pub struct ScanWrite {
     pub scan_id: i64,
     pub source: String,
+    /// When the scan started: the time of its inventory changes and events.
     pub at: i64,
+    /// When it committed, and how long it took.
+    pub finished_at: i64,
+    pub duration_ms: i64,
     pub status: String,
+    /// A `suspect` read: the resources it would have removed.
+    pub held_removals: Option<i64>,
+    /// The source's read as the next scans must know it (`None`: this scan
+    /// read nothing of its own, e.g. a policy re-evaluation).
+    pub read: Option<SourceRead>,
     pub message: Option<String>,
     pub counts: ScanCounts,
     pub source_errors: Value,
@@ -391,6 +434,13 @@ pub struct ResourceFilter {
 pub trait Store: Send + Sync {
     async fn begin_scan(&self, source: &str, trigger: &str, at: i64) -> Result<i64>;
     async fn fail_scan(&self, id: i64, at: i64, message: &str) -> Result<()>;
+    /// Confirms a `suspect` scan that is still its source's last finished
+    /// scan: the source's next read may remove what it held back. `false`
+    /// when it is not (or no longer) that.
+    async fn confirm_scan(&self, id: i64, at: i64) -> Result<bool>;
+    /// The removals a confirmation accepted for the next read of `source`
+    /// (its last finished scan is `suspect` and confirmed).
+    async fn confirmed_removals(&self, source: &str) -> Result<Option<i64>>;
     async fn scan_base(&self, source: &str) -> Result<ScanBase>;
     /// Re-reads what changes between scans without one (auto-fix jobs
     /// finish): the waiting jobs and the next issue and job ids.
@@ -492,8 +542,17 @@ fn json_or_null(s: &str) -> Value {
 
 impl SqlStore {
     /// Opens (creating) the store at `url` (`sqlite://path`), migrates it,
-    /// and marks scans a crash left `running` as `interrupted`.
+    /// and marks scans a crash left `running` as `interrupted`. Only the
+    /// holder of the store's lock (`store_lock`) may call this: the marking
+    /// is wrong while another server runs.
     pub async fn open(url: &str, at: i64) -> Result<SqlStore> {
+        let store = SqlStore::connect(url).await?;
+        store.recover(at).await?;
+        Ok(store)
+    }
+
+    /// Opens and migrates the store without the start-up recovery.
+    pub async fn connect(url: &str) -> Result<SqlStore> {
         if let Some(path) = url.strip_prefix("sqlite://")
             && let Some(dir) = std::path::Path::new(path).parent()
             && !dir.as_os_str().is_empty()
@@ -527,6 +586,13 @@ impl SqlStore {
             counts: Arc::new(Mutex::new(HashMap::new())),
         };
         store.migrate().await?;
+        Ok(store)
+    }
+
+    /// What a previous server left half done: its `running` scans are
+    /// `interrupted`, its `running` auto-fix actions `failed`.
+    async fn recover(&self, at: i64) -> Result<()> {
+        let store = self;
         sqlx::query(
             "UPDATE scans SET status = 'interrupted', finished_at = $1, message = 'the server stopped during this scan; nothing of it was committed' WHERE status = 'running'",
         )
@@ -539,7 +605,7 @@ impl SqlStore {
         )
         .execute(&store.pool)
         .await?;
-        Ok(store)
+        Ok(())
     }
 
     async fn migrate(&self) -> Result<()> {
@@ -595,6 +661,9 @@ fn scan_row(r: &sqlx::sqlite::SqliteRow) -> ScanRow {
         ingest_errors: json_or_null(r.get::<String, _>("ingest_errors").as_str()),
         ingest_error_count: r.get("ingest_error_count"),
         message: r.get("message"),
+        duration_ms: r.try_get("duration_ms").unwrap_or_default(),
+        held_removals: r.try_get("held_removals").unwrap_or_default(),
+        confirmed_at: r.try_get("confirmed_at").unwrap_or_default(),
     }
 }
 
@@ -730,6 +799,29 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn confirm_scan(&self, id: i64, at: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE scans SET confirmed_at = $2 WHERE id = $1 AND status = 'suspect' AND confirmed_at IS NULL
+               AND id = (SELECT MAX(l.id) FROM scans l WHERE l.source = scans.source AND l.status <> 'running')",
+        )
+        .bind(id)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn confirmed_removals(&self, source: &str) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT held_removals FROM scans WHERE id = (SELECT MAX(id) FROM scans WHERE source = $1 AND status <> 'running')
+               AND status = 'suspect' AND confirmed_at IS NOT NULL",
+        )
+        .bind(source)
+        .fetch_optional(&self.pool)
+        .await?
+        .flatten())
+    }
+
     async fn scan_base(&self, source: &str) -> Result<ScanBase> {
         let mut base = ScanBase::default();
         let rows = sqlx::query("SELECT rkey, hash, source FROM resources WHERE deleted_at IS NULL")
@@ -739,7 +831,26 @@ impl Store for SqlStore {
             base.resources
                 .insert(r.get("rkey"), (r.get("hash"), r.get("source")));
         }
-        let _ = source;
+        let rows = sqlx::query(
+            "SELECT source, status, scan_id, since, scopes, message FROM source_reads WHERE scopes <> '[]'",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for r in rows {
+            base.unread.insert(
+                r.get("source"),
+                SourceRead {
+                    status: r.get("status"),
+                    scan_id: r.get("scan_id"),
+                    since: r.get("since"),
+                    // Unparsable scopes: the whole source is unknown.
+                    scopes: serde_json::from_str(r.get::<String, _>("scopes").as_str())
+                        .unwrap_or_else(|_| vec![pac_connectors::Scope::default()]),
+                    message: r.get("message"),
+                },
+            );
+        }
+        base.confirmed_removals = self.confirmed_removals(source).await?;
         let rows = sqlx::query("SELECT id, rule, rkey, status, message, exception FROM issues")
             .fetch_all(&self.pool)
             .await?;
@@ -824,9 +935,13 @@ impl Store for SqlStore {
                     .push_bind(at)
                     .push("NULL");
             });
+            // `changed_at` stays when only the hash was rewritten (after
+            // migration 0005 cleared the old hashes).
             q.push(
                 " ON CONFLICT (rkey) DO UPDATE SET source = excluded.source, doc = excluded.doc, hash = excluded.hash,
-                   last_seen = excluded.last_seen, changed_at = excluded.changed_at, deleted_at = NULL",
+                   last_seen = excluded.last_seen,
+                   changed_at = CASE WHEN resources.deleted_at IS NULL AND resources.doc = excluded.doc THEN resources.changed_at ELSE excluded.changed_at END,
+                   deleted_at = NULL",
             );
             q.build().execute(&mut *tx).await?;
         }
@@ -1043,13 +1158,29 @@ impl Store for SqlStore {
             .execute(&mut *tx)
             .await?;
         }
+        if let Some(r) = &w.read {
+            sqlx::query(
+                "INSERT INTO source_reads (source, status, scan_id, at, since, scopes, message) VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (source) DO UPDATE SET status = excluded.status, scan_id = excluded.scan_id, at = excluded.at,
+                   since = excluded.since, scopes = excluded.scopes, message = excluded.message",
+            )
+            .bind(&w.source)
+            .bind(&r.status)
+            .bind(w.scan_id)
+            .bind(at)
+            .bind(r.since)
+            .bind(serde_json::to_string(&r.scopes).unwrap_or_else(|_| "[{}]".into()))
+            .bind(&r.message)
+            .execute(&mut *tx)
+            .await?;
+        }
         let c = &w.counts;
         sqlx::query(
-            "UPDATE scans SET status = $2, finished_at = $3, resources = $4, changed = $5, removed = $6, results = $7, opened = $8, closed = $9, reopened = $10, exempted = $11, unknown = $12, source_errors = $13, ingest_errors = $14, ingest_error_count = $15, message = $16 WHERE id = $1",
+            "UPDATE scans SET status = $2, finished_at = $3, resources = $4, changed = $5, removed = $6, results = $7, opened = $8, closed = $9, reopened = $10, exempted = $11, unknown = $12, source_errors = $13, ingest_errors = $14, ingest_error_count = $15, message = $16, duration_ms = $17, held_removals = $18 WHERE id = $1",
         )
         .bind(w.scan_id)
         .bind(&w.status)
-        .bind(at)
+        .bind(w.finished_at.max(at))
         .bind(c.resources)
         .bind(c.changed)
         .bind(c.removed)
@@ -1063,6 +1194,8 @@ impl Store for SqlStore {
         .bind(w.ingest_errors.to_string())
         .bind(w.ingest_error_count)
         .bind(&w.message)
+        .bind(w.duration_ms)
+        .bind(w.held_removals)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
