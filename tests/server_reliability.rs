@@ -30,7 +30,9 @@ fn write_config(dir: &Path, port: u16, inventory: &Path, at_start: bool) -> Path
     std::fs::write(
         &p,
         format!(
-            "listen = \"127.0.0.1:{port}\"\ndata_dir = {:?}\npolicies = [{:?}]\nschedule = \"every 1d\"\nscan_at_start = {at_start}\n[autofix]\ntick = \"1h\"\n[[source]]\nname = \"demo\"\nkind = \"inventory\"\npaths = [{:?}]\n",
+            // The big inventory replaces the demo estate on purpose: 100
+            // never holds a read as suspect.
+            "listen = \"127.0.0.1:{port}\"\ndata_dir = {:?}\npolicies = [{:?}]\nschedule = \"every 1d\"\nscan_at_start = {at_start}\nmax_removed_percent = 100\n[autofix]\ntick = \"1h\"\n[[source]]\nname = \"demo\"\nkind = \"inventory\"\npaths = [{:?}]\n",
             dir.join("data"),
             root().join("policies"),
             inventory

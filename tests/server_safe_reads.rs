@@ -174,6 +174,27 @@ async fn baseline(e: &Env) -> Value {
     state
 }
 
+/// Compares two `Env::state` values and names the first difference
+/// (the whole state is thousands of lines).
+fn assert_same_state(before: &Value, after: &Value, what: &str) {
+    for key in ["issues", "resources", "jobs", "sent"] {
+        let (b, a) = (
+            before[key].as_array().unwrap(),
+            after[key].as_array().unwrap(),
+        );
+        for (i, (x, y)) in b.iter().zip(a).enumerate() {
+            assert_eq!(x, y, "{what}: {key}[{i}] changed");
+        }
+        assert_eq!(
+            b.len(),
+            a.len(),
+            "{what}: {key}: {} before, {} after",
+            b.len(),
+            a.len()
+        );
+    }
+}
+
 /// The scan after a bad read: `failed`, nothing changed, all unknown.
 async fn assert_failed_read(e: &Env, before: &Value, what: &str) -> Value {
     let s = e.scan().await;
@@ -188,7 +209,11 @@ async fn assert_failed_read(e: &Env, before: &Value, what: &str) -> Value {
             .contains("nothing of it was removed"),
         "{what}: {s}"
     );
-    assert_eq!(&e.state().await, before, "{what}: the state changed");
+    assert_same_state(
+        before,
+        &e.state().await,
+        &format!("{what}: the state changed"),
+    );
     let c = e.compliance().await;
     assert_eq!(c["coverage"]["known"], 0, "{what}: {c}");
     assert!(
@@ -380,7 +405,11 @@ async fn a_read_removing_half_the_source_is_held_until_confirmed() {
             && msg.contains(&format!("/api/v1/scans/{}/confirm", s["id"])),
         "{msg}"
     );
-    assert_eq!(e.state().await, before, "a suspect read changed the state");
+    assert_same_state(
+        &before,
+        &e.state().await,
+        "a suspect read changed the state",
+    );
     let c = e.compliance().await;
     assert_eq!(c["coverage"]["unread"][0]["status"], "suspect", "{c}");
     assert!(c["overall"].is_null(), "{c}");
@@ -434,14 +463,19 @@ async fn a_read_removing_half_the_source_is_held_until_confirmed() {
     assert_eq!(done["removed"], gone, "{done}");
     assert!(done["closed"].as_i64().unwrap() > 0, "{done}");
     let (_, closed) = get(&e.addr, "/api/v1/issues?status=closed&per_page=500").await;
+    let other: Vec<&Value> = closed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["close_reason"] != "resource_removed")
+        .collect();
+    // What remains may now pass (an instance whose default VPC went away
+    // is no longer in the default VPC); nothing else closes.
     assert!(
-        closed["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|i| i["close_reason"] == "resource_removed"),
-        "{closed}"
+        other.iter().all(|i| i["close_reason"] == "passed"),
+        "closed otherwise: {other:?}"
     );
+    assert!(other.len() < closed["items"].as_array().unwrap().len());
     let (st, _) = send(
         &e.addr,
         "POST",
@@ -509,7 +543,24 @@ async fn restoring_a_source_after_a_failure_notifies_nobody_again_and_keeps_the_
         assert_eq!(s[k], 0, "{k}: {s}");
     }
     let after = e.state().await;
-    assert_eq!(after, before, "restoring the source changed the state");
+    // Job statuses aside (jobs that fell due while the source was unread
+    // were deferred, and run now that it is read again), and issue
+    // messages (those that count days moved with the clock).
+    let no_job_status = |v: &Value| {
+        let mut v = v.clone();
+        for j in v["jobs"].as_array_mut().unwrap() {
+            j[2] = Value::Null;
+        }
+        for i in v["issues"].as_array_mut().unwrap() {
+            i[4] = Value::Null;
+        }
+        v
+    };
+    assert_same_state(
+        &no_job_status(&before),
+        &no_job_status(&after),
+        "restoring the source changed the state",
+    );
     assert_eq!(
         after["sent"].as_array().unwrap().len(),
         sent,
@@ -574,5 +625,5 @@ async fn a_failed_source_stays_unknown_while_other_sources_are_scanned() {
     let c = e.compliance().await;
     assert!(c["coverage"]["percent"].as_u64().unwrap() < 100, "{c}");
     assert_eq!(c["coverage"]["unread"][0]["source"], "dev", "{c}");
-    assert_eq!(e.state().await, before);
+    assert_same_state(&before, &e.state().await, "the other source's scan");
 }

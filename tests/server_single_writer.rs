@@ -114,10 +114,22 @@ async fn a_second_server_on_the_same_store_refuses_to_start_and_touches_nothing(
     let url = format!("sqlite://{}", data.join("pac.db").display());
     let store = SqlStore::connect(&url).await.unwrap();
     let running_scan = store.begin_scan("demo", "api", 1).await.unwrap();
-    let (_, jobs) = try_get(&addr, "/api/v1/autofix/jobs?status=waiting")
+    let (_, jobs) = try_get(&addr, "/api/v1/autofix/jobs?status=waiting&per_page=500")
         .await
         .unwrap();
-    let job = jobs["items"][0]["id"].as_i64().expect("a waiting job");
+    // One not due for a day: the live server does not run it meanwhile.
+    let later = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        + 3600;
+    let job = jobs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["due_at"].as_i64().is_some_and(|d| d > later))
+        .and_then(|j| j["id"].as_i64())
+        .expect("a waiting job due later");
     assert!(store.claim_job(job, 1).await.unwrap());
     drop(store);
     let lock = std::fs::read_to_string(data.join("pac.db.lock")).unwrap();

@@ -68,6 +68,10 @@ pub struct RunSummary {
     pub failed: usize,
     pub cancelled: usize,
     pub suspended: usize,
+    /// Due, but the resource's current state is unknown (the last read of
+    /// its source failed or is held as suspect): left waiting, due date
+    /// kept, until a read shows the resource again.
+    pub deferred: usize,
 }
 
 fn notification(job: &JobRow) -> Notification {
@@ -124,7 +128,23 @@ pub async fn run_due(server: &Arc<Server>) -> Result<RunSummary, String> {
         by_policy.entry(j.policy.clone()).or_default().push(j);
     }
     let assets = policy_assets(server).await;
-    for (policy, jobs) in by_policy {
+    let unread = store.unread().await.map_err(e)?;
+    for (policy, mut jobs) in by_policy {
+        // A fix acts only on what the last read showed: Pac does not act
+        // on a resource whose source it could not read.
+        let before = jobs.len();
+        let mut kept = Vec::with_capacity(before);
+        for j in jobs {
+            if unknown_now(server, &unread, &j.resource_key).await? {
+                continue;
+            }
+            kept.push(j);
+        }
+        sum.deferred += before - kept.len();
+        jobs = kept;
+        if jobs.is_empty() {
+            continue;
+        }
         // Only actions that change resources count against the limits.
         let n = jobs.iter().filter(|j| j.action != "notify_only").count() as u64;
         let total = assets.get(&policy).copied().unwrap_or(0);
@@ -163,6 +183,31 @@ pub async fn run_due(server: &Arc<Server>) -> Result<RunSummary, String> {
         }
     }
     Ok(sum)
+}
+
+/// Whether the resource lies in a part of its source that the last read
+/// left unknown.
+async fn unknown_now(
+    server: &Arc<Server>,
+    unread: &HashMap<String, crate::store::SourceRead>,
+    key: &str,
+) -> Result<bool, String> {
+    if unread.is_empty() {
+        return Ok(false);
+    }
+    let Some(r) = server
+        .store
+        .resource(key)
+        .await
+        .map_err(|x| x.to_string())?
+    else {
+        return Ok(false);
+    };
+    Ok(unread.get(&r.source).is_some_and(|u| {
+        u.scopes
+            .iter()
+            .any(|s| crate::scan::in_scope(s, &r.rtype, &r.account, &r.region))
+    }))
 }
 
 /// Each policy's assets in the last roll-up (results with a definite

@@ -194,7 +194,12 @@ pub fn rollup(rules: &[RuleCounts], weights: &Weights, tagging: (u64, u64)) -> R
             }
             let plain: Vec<&RuleCounts> = rs.iter().map(|(_, r)| *r).collect();
             let mut f = sum_figure(name, &plain);
-            f.compliance = (den > 0.0).then(|| floor2(num / den));
+            // A category none of whose results is known (no assets, some
+            // unknown) is unknown, even when some of its rules apply to
+            // nothing and so count 100 on their own.
+            if f.compliance.is_some() {
+                f.compliance = (den > 0.0).then(|| floor2(num / den));
+            }
             f
         })
         .collect();
@@ -289,6 +294,26 @@ mod tests {
         assert_eq!(r.coverage.unknown, 7);
         assert_eq!(r.coverage.percent, 24 * 100 / 31);
         assert_eq!(r.severities[0].name, "critical");
+    }
+
+    #[test]
+    fn a_category_with_nothing_known_is_unknown_even_with_inapplicable_rules() {
+        // Every resource unknown (its source failed); one rule applies to
+        // no resource at all. Nothing is known, so nothing is compliant.
+        let rules = vec![
+            rc("a", "critical", "security", 0, 0, 30),
+            rc("b", "low", "security", 0, 0, 0),
+        ];
+        let r = rollup(&rules, &Weights::default(), (0, 0));
+        assert_eq!(r.categories[0].compliance, None);
+        assert_eq!(r.overall, None);
+        // With one known result the inapplicable rule counts again.
+        let rules = vec![
+            rc("a", "critical", "security", 1, 1, 29),
+            rc("b", "low", "security", 0, 0, 0),
+        ];
+        let r = rollup(&rules, &Weights::default(), (0, 0));
+        assert_eq!(r.categories[0].compliance, Some(9.09));
     }
 
     #[test]

@@ -476,13 +476,15 @@ pub async fn serve(config: Config, parts: Parts) -> Result<(), String> {
                     failed = sum.failed,
                     cancelled = sum.cancelled,
                     suspended = sum.suspended,
-                    "auto-fix run: {} notification(s) sent, {} fix(es) run, {} dry run(s), {} failed, {} cancelled, {} suspended",
+                    deferred = sum.deferred,
+                    "auto-fix run: {} notification(s) sent, {} fix(es) run, {} dry run(s), {} failed, {} cancelled, {} suspended, {} deferred (source unread)",
                     sum.notified,
                     sum.ran,
                     sum.dry_run,
                     sum.failed,
                     sum.cancelled,
-                    sum.suspended
+                    sum.suspended,
+                    sum.deferred
                 ),
                 Ok(_) => {}
                 Err(e) => tracing::error!("auto-fix run failed: {e}"),

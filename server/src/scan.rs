@@ -43,7 +43,7 @@ fn key_parts(key: &str) -> (&str, &str, &str) {
     )
 }
 
-fn in_scope(scope: &Scope, rtype: &str, account: &str, region: &str) -> bool {
+pub(crate) fn in_scope(scope: &Scope, rtype: &str, account: &str, region: &str) -> bool {
     scope.account.as_deref().is_none_or(|a| a == account)
         && scope.region.as_deref().is_none_or(|r| r == region)
         && scope

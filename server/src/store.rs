@@ -442,6 +442,9 @@ pub trait Store: Send + Sync {
     /// (its last finished scan is `suspect` and confirmed).
     async fn confirmed_removals(&self, source: &str) -> Result<Option<i64>>;
     async fn scan_base(&self, source: &str) -> Result<ScanBase>;
+    /// Each source whose last reads left part of it unknown (failed,
+    /// suspect or partial), with those parts.
+    async fn unread(&self) -> Result<HashMap<String, SourceRead>>;
     /// Re-reads what changes between scans without one (auto-fix jobs
     /// finish): the waiting jobs and the next issue and job ids.
     async fn refresh_counters(&self, base: &mut ScanBase) -> Result<()>;
@@ -822,22 +825,15 @@ impl Store for SqlStore {
         .flatten())
     }
 
-    async fn scan_base(&self, source: &str) -> Result<ScanBase> {
-        let mut base = ScanBase::default();
-        let rows = sqlx::query("SELECT rkey, hash, source FROM resources WHERE deleted_at IS NULL")
-            .fetch_all(&self.pool)
-            .await?;
-        for r in rows {
-            base.resources
-                .insert(r.get("rkey"), (r.get("hash"), r.get("source")));
-        }
+    async fn unread(&self) -> Result<HashMap<String, SourceRead>> {
         let rows = sqlx::query(
             "SELECT source, status, scan_id, since, scopes, message FROM source_reads WHERE scopes <> '[]'",
         )
         .fetch_all(&self.pool)
         .await?;
+        let mut out = HashMap::new();
         for r in rows {
-            base.unread.insert(
+            out.insert(
                 r.get("source"),
                 SourceRead {
                     status: r.get("status"),
@@ -850,6 +846,19 @@ impl Store for SqlStore {
                 },
             );
         }
+        Ok(out)
+    }
+
+    async fn scan_base(&self, source: &str) -> Result<ScanBase> {
+        let mut base = ScanBase::default();
+        let rows = sqlx::query("SELECT rkey, hash, source FROM resources WHERE deleted_at IS NULL")
+            .fetch_all(&self.pool)
+            .await?;
+        for r in rows {
+            base.resources
+                .insert(r.get("rkey"), (r.get("hash"), r.get("source")));
+        }
+        base.unread = self.unread().await?;
         base.confirmed_removals = self.confirmed_removals(source).await?;
         let rows = sqlx::query("SELECT id, rule, rkey, status, message, exception FROM issues")
             .fetch_all(&self.pool)
