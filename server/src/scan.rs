@@ -259,7 +259,9 @@ async fn scan_inner(
     let reused = evaluated.reused;
     write.finished_at = server.clock.now();
     write.duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+    let summary = ScanSummary::of(&write);
     store.apply_scan(write).await.map_err(|e| e.to_string())?;
+    summary.log();
     server
         .last_reused
         .store(reused, std::sync::atomic::Ordering::Relaxed);
@@ -279,7 +281,7 @@ async fn scan_inner(
         }
     }
     let ms = |d: std::time::Duration| d.as_millis() as u64;
-    tracing::info!(
+    tracing::debug!(
         scan = scan_id,
         source = %source.name,
         new_jobs,
@@ -288,9 +290,86 @@ async fn scan_inner(
         collect_ms = ms(t_read),
         compute_ms = ms(t_compute - t_read),
         commit_ms = ms(t0.elapsed() - t_compute),
-        "scan committed"
+        "scan committed: timings"
     );
     Ok(())
+}
+
+/// The one plain line a scan logs at INFO: what it read, what it did to
+/// issues, and the figure it left (docs/server.md, "Logs").
+struct ScanSummary {
+    scan: i64,
+    source: String,
+    status: String,
+    counts: crate::store::ScanCounts,
+    rejected: i64,
+    overall: Option<f64>,
+    coverage: Option<u64>,
+    duration_ms: i64,
+}
+
+impl ScanSummary {
+    fn of(w: &ScanWrite) -> Self {
+        // The whole estate's roll-up is the one of the unnamed group.
+        let roll = w
+            .compliance
+            .iter()
+            .find(|(g, _)| g.is_empty())
+            .and_then(|(_, body)| serde_json::from_str::<serde_json::Value>(body).ok());
+        ScanSummary {
+            scan: w.scan_id,
+            source: w.source.clone(),
+            status: w.status.clone(),
+            counts: w.counts,
+            rejected: w.ingest_error_count,
+            overall: roll.as_ref().and_then(|r| r["overall"].as_f64()),
+            coverage: roll
+                .as_ref()
+                .and_then(|r| r["coverage"]["percent"].as_u64()),
+            duration_ms: w.duration_ms,
+        }
+    }
+
+    fn log(&self) {
+        let c = &self.counts;
+        let overall = self
+            .overall
+            .map_or_else(|| "unknown".to_string(), |o| o.to_string());
+        let coverage = self
+            .coverage
+            .map_or_else(|| "unknown".to_string(), |p| format!("{p}%"));
+        tracing::info!(
+            scan = self.scan,
+            source = %self.source,
+            status = %self.status,
+            resources = c.resources,
+            rejected = self.rejected,
+            removed = c.removed,
+            opened = c.opened,
+            closed = c.closed,
+            reopened = c.reopened,
+            exempted = c.exempted,
+            unknown = c.unknown,
+            overall = %overall,
+            coverage = %coverage,
+            duration_ms = self.duration_ms,
+            "scan {} of {} {}: {} resources read, {} rejected, {} removed; issues {} opened, {} closed, {} reopened, {} exempted; {} results unknown; overall {}, coverage {}; {} ms",
+            self.scan,
+            self.source,
+            self.status,
+            c.resources,
+            self.rejected,
+            c.removed,
+            c.opened,
+            c.closed,
+            c.reopened,
+            c.exempted,
+            c.unknown,
+            overall,
+            coverage,
+            self.duration_ms
+        );
+    }
 }
 
 /// What a committed scan leaves in memory for the next one, so that a
@@ -1224,7 +1303,7 @@ fn compute(
     );
     w.counts = counts;
     phases.push(("record", phase.elapsed().as_millis() as u64));
-    tracing::info!(?phases, "scan computed");
+    tracing::debug!(?phases, "scan computed");
     drop(env);
     (
         w,
