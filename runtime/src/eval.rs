@@ -156,7 +156,13 @@ pub struct Summary {
     /// Critical first; only severities that some policy has.
     pub severities: Vec<SeveritySummary>,
     pub total: Counts,
+    /// The share of evaluated results that pass (see [`Counts::compliance`]).
     pub compliance: u32,
+    /// The overall compliance figure: the server's formula
+    /// (docs/compliance.md) with the default weights, so that `pacc eval`
+    /// and `pacc serve` give the same figure; `None` when every result is
+    /// unknown.
+    pub overall: Option<f64>,
 }
 
 /// Everything an evaluation found.
@@ -910,6 +916,12 @@ pub fn summarize(program: &Program, results: &[RuleResult]) -> Summary {
         severities,
         total,
         compliance: total.compliance(),
+        overall: {
+            let (counts, tagging) =
+                crate::compliance::count_results(program, results, |_| false, |_| true);
+            crate::compliance::rollup(&counts, &crate::compliance::Weights::default(), tagging)
+                .overall
+        },
     }
 }
 

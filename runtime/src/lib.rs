@@ -8,6 +8,7 @@
 //! however many threads evaluate them; explanations are the interpreter
 //! re-run on one resource with tracing, so they cannot disagree with it.
 
+pub mod compliance;
 pub mod engine;
 pub mod eval;
 pub mod explain;

@@ -353,13 +353,14 @@ pub fn render_text(program: &Program, inv: &Inventory, report: &EvalReport, colo
     let t = &s.total;
     let _ = writeln!(
         out,
-        "\nTotal: {} evaluated, {} failing, {} exempt, {} error{}; overall compliance {}%",
+        "\nTotal: {} evaluated, {} failing, {} exempt, {} error{}; overall compliance {}",
         t.evaluated,
         t.failed,
         t.exempt,
         t.errors,
         if t.errors == 1 { "" } else { "s" },
-        s.compliance
+        s.overall
+            .map_or_else(|| "unknown".to_string(), |o| format!("{o}%"))
     );
     out
 }
@@ -388,6 +389,8 @@ fn resource_json(r: &Resource) -> Json {
 pub fn to_json(program: &Program, inv: &Inventory, report: &EvalReport) -> Json {
     let s = &report.summary;
     let mut summary = counts_json(&s.total, s.compliance);
+    // The figure `pacc serve` shows for the same inventory (compliance.md).
+    summary.insert("overall".into(), json!(s.overall));
     let policies: Vec<Json> = s
         .policies
         .iter()

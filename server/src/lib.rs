@@ -24,7 +24,7 @@ pub mod autofix;
 pub mod bench;
 pub mod client;
 pub mod clock;
-pub mod compliance;
+pub use pac_runtime::compliance;
 pub mod config;
 pub mod logging;
 pub mod notify;

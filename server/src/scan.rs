@@ -20,7 +20,7 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use crate::Server;
-use crate::compliance::{self, RuleCounts, UnreadSource};
+use crate::compliance::{self, UnreadSource};
 use crate::program::Loaded;
 use crate::sources::Built;
 use crate::store::{
@@ -1187,47 +1187,13 @@ fn compute(
         scopes.push((g.name.clone(), Some(&member_sets[gi])));
     }
     for (gname, members) in scopes {
-        let mut per_rule: Vec<RuleCounts> = p
-            .rules
-            .iter()
-            .enumerate()
-            .map(|(ri, r)| {
-                let pol = p.policy_of(ri);
-                RuleCounts {
-                    rule: r.id.clone(),
-                    policy: pol.name.clone(),
-                    severity: pol.severity.name().to_string(),
-                    category: pol.category.clone(),
-                    ..Default::default()
-                }
-            })
-            .collect();
-        // Per resource: (known under some tagging rule, open tagging failure).
-        let mut tag: HashMap<usize, bool> = HashMap::new();
-        for r in &report.results {
-            if members.is_some_and(|m| !m[r.resource]) {
-                continue;
-            }
-            let c = &mut per_rule[r.rule];
-            let unknown = unknown_idx[r.resource] || matches!(r.outcome, Outcome::Error(_));
-            if unknown {
-                c.unknown += 1;
-                continue;
-            }
-            c.assets += 1;
-            let open = r.is_open_failure();
-            if open {
-                c.open += 1;
-            } else if r.outcome == Outcome::Fail {
-                c.exempt += 1;
-            }
-            if c.category == "tagging" {
-                *tag.entry(r.resource).or_insert(false) |= open;
-            }
-        }
-        let taggable = tag.len() as u64;
-        let tagged = tag.values().filter(|o| !**o).count() as u64;
-        let mut roll = compliance::rollup(&per_rule, weights, (taggable, tagged));
+        let (per_rule, tagging) = compliance::count_results(
+            p,
+            &report.results,
+            |i| unknown_idx[i],
+            |i| members.is_none_or(|m| m[i]),
+        );
+        let mut roll = compliance::rollup(&per_rule, weights, tagging);
         roll.coverage.unread = unread.clone();
         for f in &roll.policies {
             w.history.push(HistoryRow {

@@ -6,7 +6,10 @@
 
 use std::collections::BTreeMap;
 
+use pac_compiler::ir::Program;
 use serde::{Deserialize, Serialize};
+
+use crate::eval::{Outcome, RuleResult};
 
 /// Weights of the weighted means.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,6 +65,61 @@ pub struct RuleCounts {
     pub exempt: u64,
     /// Evaluation errors and resources whose source could not be read.
     pub unknown: u64,
+}
+
+/// Counts each result into its rule's counts, and the tagging pair
+/// (taggable, tagged): the one counting that `pacc eval` and the server
+/// share, so that both give the same figures. `unknown(resource)` says
+/// that the resource's source could not be read; `include(resource)`
+/// restricts the counts to an asset group.
+pub fn count_results(
+    program: &Program,
+    results: &[RuleResult],
+    unknown: impl Fn(usize) -> bool,
+    include: impl Fn(usize) -> bool,
+) -> (Vec<RuleCounts>, (u64, u64)) {
+    let mut per_rule: Vec<RuleCounts> = program
+        .rules
+        .iter()
+        .enumerate()
+        .map(|(ri, r)| {
+            let pol = program.policy_of(ri);
+            RuleCounts {
+                rule: r.id.clone(),
+                policy: pol.name.clone(),
+                severity: pol.severity.name().to_string(),
+                category: pol.category.clone(),
+                ..Default::default()
+            }
+        })
+        .collect();
+    // Per resource under some tagging rule: whether a tagging rule fails open.
+    let mut tag: std::collections::HashMap<usize, bool> = std::collections::HashMap::new();
+    for r in results {
+        if !include(r.resource) {
+            continue;
+        }
+        let Some(c) = per_rule.get_mut(r.rule) else {
+            continue;
+        };
+        if unknown(r.resource) || matches!(r.outcome, Outcome::Error(_)) {
+            c.unknown += 1;
+            continue;
+        }
+        c.assets += 1;
+        let open = r.is_open_failure();
+        if open {
+            c.open += 1;
+        } else if r.outcome == Outcome::Fail {
+            c.exempt += 1;
+        }
+        if c.category == "tagging" {
+            *tag.entry(r.resource).or_insert(false) |= open;
+        }
+    }
+    let taggable = tag.len() as u64;
+    let tagged = tag.values().filter(|o| !**o).count() as u64;
+    (per_rule, (taggable, tagged))
 }
 
 /// A figure with its coverage. `compliance` is `None` (unknown) when every
