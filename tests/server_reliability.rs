@@ -7,7 +7,7 @@
 mod server_support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,14 +16,6 @@ use pac_server::config::Config;
 use pac_server::{Parts, Server};
 use serde_json::{Value, json};
 use server_support::*;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn write_config(dir: &Path, port: u16, inventory: &Path, at_start: bool) -> PathBuf {
     let p = dir.join(format!("pac-{at_start}.toml"));
@@ -42,29 +34,6 @@ fn write_config(dir: &Path, port: u16, inventory: &Path, at_start: bool) -> Path
     p
 }
 
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(config: &Path, log: &Path) -> Proc {
-    let log = std::fs::File::create(log).unwrap();
-    Proc(
-        Command::new(env!("CARGO_BIN_EXE_pacc"))
-            .args(["serve", "--config"])
-            .arg(config)
-            .current_dir(root())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    )
-}
-
 async fn wait_for<F, Fut>(what: &str, timeout: Duration, mut f: F) -> Value
 where
     F: FnMut() -> Fut,
@@ -78,11 +47,6 @@ where
         assert!(start.elapsed() < timeout, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-async fn try_get(addr: &str, path: &str) -> Option<(u16, Value)> {
-    let r = pac_server::client::Client::new(addr).get(path).await.ok()?;
-    Some((r.status, r.json()))
 }
 
 async fn scan_status(addr: &str, id: i64) -> Option<String> {

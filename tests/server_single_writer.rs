@@ -7,20 +7,10 @@
 mod server_support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use pac_server::store::{SqlStore, Store};
-use serde_json::Value;
 use server_support::*;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn write_config(dir: &Path, name: &str, port: u16, data: &Path, inventory: &Path) -> PathBuf {
     let p = dir.join(name);
@@ -33,28 +23,6 @@ fn write_config(dir: &Path, name: &str, port: u16, data: &Path, inventory: &Path
     )
     .unwrap();
     p
-}
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(config: &Path, log: &Path) -> Proc {
-    Proc(
-        Command::new(env!("CARGO_BIN_EXE_pacc"))
-            .args(["serve", "--config"])
-            .arg(config)
-            .current_dir(root())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(log).unwrap())
-            .spawn()
-            .unwrap(),
-    )
 }
 
 /// Runs a second server to its end; its exit code and what it printed.
@@ -73,11 +41,6 @@ fn run_second(config: &Path, log: &Path) -> (Option<i32>, String) {
         std::thread::sleep(Duration::from_millis(50));
     };
     (status.code(), std::fs::read_to_string(log).unwrap())
-}
-
-async fn try_get(addr: &str, path: &str) -> Option<(u16, Value)> {
-    let r = pac_server::client::Client::new(addr).get(path).await.ok()?;
-    Some((r.status, r.json()))
 }
 
 async fn wait_for_first_scan(addr: &str) {

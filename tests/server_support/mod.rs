@@ -115,3 +115,44 @@ pub async fn send(addr: &str, method: &str, path: &str, body: &Value) -> (u16, V
         .unwrap();
     (r.status, r.json())
 }
+
+/// A free loopback port (bound, then released, for a server process).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `pacc serve` process, killed when dropped.
+pub struct Proc(pub std::process::Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `pacc serve --config CONFIG` from the checkout, its standard
+/// error into `log`.
+pub fn spawn(config: &Path, log: &Path) -> Proc {
+    let log = std::fs::File::create(log).unwrap();
+    Proc(
+        std::process::Command::new(env!("CARGO_BIN_EXE_pacc"))
+            .args(["serve", "--config"])
+            .arg(config)
+            .current_dir(root())
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// GET through the project's client; `None` while nothing answers.
+pub async fn try_get(addr: &str, path: &str) -> Option<(u16, Value)> {
+    let r = Client::new(addr).get(path).await.ok()?;
+    Some((r.status, r.json()))
+}
