@@ -224,6 +224,10 @@ enum Command {
         /// object per line; `RUST_LOG` sets the levels.
         #[arg(long, value_enum, default_value = "text")]
         log_format: LogFormatArg,
+        /// Listen on a non-loopback address although the API has no
+        /// authentication (anyone who reaches it can read and change it).
+        #[arg(long)]
+        insecure_no_auth: bool,
     },
     /// Benchmark the server: full scan and 1% rescan of a generated
     /// inventory, and API latency under concurrent clients (docs/server.md).
@@ -354,6 +358,7 @@ pub fn run() -> i32 {
             listen,
             data_dir,
             log_format,
+            insecure_no_auth,
         } => pac_server::run_cli(
             config.as_deref(),
             listen.as_deref(),
@@ -362,6 +367,7 @@ pub fn run() -> i32 {
                 LogFormatArg::Text => pac_server::logging::LogFormat::Text,
                 LogFormatArg::Json => pac_server::logging::LogFormat::Json,
             },
+            insecure_no_auth,
         ),
         Command::BenchServer {
             count,

@@ -1,65 +1,64 @@
 //! The REST API (JSON) and its OpenAPI document. Every error is a JSON
-//! body `{"error": {"status", "message", "details"?}}`; unknown query
-//! parameters and bad values are 400s that name the parameter.
+//! body `{"error": {"status", "message", "details"?}}` ([`error`]); query
+//! strings and bodies are typed structs that reject unknown names
+//! ([`params`]); the document is derived from the handlers' attributes and
+//! those types as the routes are registered ([`openapi`]); Host, Origin,
+//! content types, limits and deadlines are checked in front of every
+//! route ([`http`]).
 
-use std::collections::HashMap;
+pub mod error;
+pub mod http;
+pub mod openapi;
+pub mod params;
+
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::{IntoParams, OpenApi as _, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::Server;
-use crate::store::{ExceptionRow, GroupRow, IssueFilter, ResourceFilter};
+use crate::store::{ExceptionRow, GroupMemberSpec, GroupRow, IssueFilter, ResourceFilter};
+pub use error::{ApiError, ErrorBody};
+use http::HttpOptions;
+use params::{Check, Params, in_range, max_len, typed_body};
 
-type S = State<Arc<Server>>;
-
-/// An error answer.
-#[derive(Debug)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub message: String,
-    pub details: Option<Value>,
+/// What the handlers share: the server, and the API's own state.
+pub struct Api {
+    server: Arc<Server>,
+    /// The answer of `healthz?check=store` and when it was taken: the
+    /// check reads the whole store, so it runs once at a time and its
+    /// answer is reused for [`STORE_CHECK_TTL`].
+    store_check: tokio::sync::Mutex<Option<(tokio::time::Instant, Vec<String>)>>,
+    /// Sources with an API-requested scan waiting to start.
+    queued: std::sync::Mutex<BTreeSet<String>>,
+    /// Set once a scan has committed results (never unset).
+    results_ready: AtomicBool,
+    /// The serialized OpenAPI document.
+    openapi: std::sync::OnceLock<Bytes>,
 }
 
-impl ApiError {
-    fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            message: message.into(),
-            details: None,
-        }
-    }
-    fn bad(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, message)
-    }
-    fn not_found(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, message)
-    }
-    fn internal(message: impl std::fmt::Display) -> ApiError {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message.to_string())
+impl std::ops::Deref for Api {
+    type Target = Server;
+    fn deref(&self) -> &Server {
+        &self.server
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut e = json!({"status": self.status.as_u16(), "message": self.message});
-        if let Some(d) = self.details {
-            e["details"] = d;
-        }
-        (self.status, axum::Json(json!({ "error": e }))).into_response()
-    }
-}
+/// How long the store check's answer is reused.
+const STORE_CHECK_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
-impl From<crate::store::StoreError> for ApiError {
-    fn from(e: crate::store::StoreError) -> Self {
-        ApiError::internal(e)
-    }
-}
+type S = State<Arc<Api>>;
 
 type Res = Result<Response, ApiError>;
 
@@ -67,79 +66,457 @@ fn ok(v: Value) -> Res {
     Ok(axum::Json(v).into_response())
 }
 
-/// Query parameters, checked against the names an endpoint accepts.
-struct Query(HashMap<String, String>);
+// ---------------------------------------------------------------------------
+// Parameters and bodies (each is the documented schema of its endpoint)
+// ---------------------------------------------------------------------------
 
-impl Query {
-    fn parse(raw: Option<String>, allowed: &[&str]) -> Result<Query, ApiError> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
-            .map_err(|e| ApiError::bad(format!("the query string does not parse: {e}")))?;
-        let mut map = HashMap::new();
-        for (k, v) in pairs {
-            if !allowed.contains(&k.as_str()) {
-                return Err(ApiError::bad(format!(
-                    "unknown query parameter `{k}` (this endpoint takes: {})",
-                    allowed.join(", ")
-                )));
-            }
-            if !v.is_empty() {
-                map.insert(k, v);
-            }
-        }
-        Ok(Query(map))
+/// The longest name (exception, group, policy, source) accepted.
+pub const NAME_MAX: usize = 128;
+/// The longest free text (reason, title) accepted.
+pub const TEXT_MAX: usize = 2000;
+/// The longest condition (`where`) accepted.
+pub const WHERE_MAX: usize = 4096;
+/// The longest resource id or search text accepted.
+pub const ID_MAX: usize = 512;
+/// The most entries in a list (targets, resources, members).
+pub const LIST_MAX: usize = 1000;
+
+fn max_items(name: &str, n: usize) -> Result<(), ApiError> {
+    if n > LIST_MAX {
+        return Err(ApiError::bad(format!(
+            "`{name}` has {n} entries; at most {LIST_MAX} are accepted"
+        )));
     }
-    fn get(&self, k: &str) -> Option<String> {
-        self.0.get(k).cloned()
+    Ok(())
+}
+
+fn opt_len(name: &str, v: &Option<String>, max: usize) -> Result<(), ApiError> {
+    v.as_deref().map_or(Ok(()), |v| max_len(name, v, max))
+}
+
+/// No query parameters.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoQuery {}
+impl Check for NoQuery {}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct HealthQuery {
+    /// `store`: also check the store's integrity and cross-table references
+    /// (the answer is reused for a few seconds).
+    #[param(inline)]
+    check: Option<HealthCheck>,
+}
+impl Check for HealthQuery {}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthCheck {
+    Store,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct GroupQuery {
+    /// Answer for this asset group alone.
+    #[param(max_length = 128)]
+    group: Option<String>,
+}
+impl Check for GroupQuery {
+    fn check(&self) -> Result<(), ApiError> {
+        opt_len("group", &self.group, NAME_MAX)
     }
-    fn int(&self, k: &str, default: i64, min: i64, max: i64) -> Result<i64, ApiError> {
-        match self.0.get(k) {
-            None => Ok(default),
-            Some(v) => match v.parse::<i64>() {
-                Ok(n) if (min..=max).contains(&n) => Ok(n),
-                _ => Err(ApiError::bad(format!(
-                    "`{k}` must be a whole number from {min} to {max}, not `{v}`"
-                ))),
-            },
-        }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    /// Answer for this asset group alone.
+    #[param(max_length = 128)]
+    group: Option<String>,
+    /// A policy id; overall when absent.
+    #[param(max_length = 128)]
+    policy: Option<String>,
+}
+impl Check for HistoryQuery {
+    fn check(&self) -> Result<(), ApiError> {
+        opt_len("group", &self.group, NAME_MAX)?;
+        opt_len("policy", &self.policy, NAME_MAX)
     }
-    /// (page, per_page, offset).
-    fn page(&self) -> Result<(i64, i64, i64), ApiError> {
-        let page = self.int("page", 1, 1, 1_000_000)?;
-        let per = self.int("per_page", 50, 1, 500)?;
-        Ok((page, per, (page - 1) * per))
-    }
-    fn one_of(&self, k: &str, values: &[&str]) -> Result<Option<String>, ApiError> {
-        match self.0.get(k) {
-            None => Ok(None),
-            Some(v) if values.contains(&v.as_str()) => Ok(Some(v.clone())),
-            Some(v) => Err(ApiError::bad(format!(
-                "`{k}` must be one of {}, not `{v}`",
-                values.join(", ")
-            ))),
+}
+
+#[derive(Deserialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Critical,
+    High,
+    Medium,
+    Low,
+    Info,
+}
+impl Severity {
+    fn name(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+            Severity::Info => "info",
         }
     }
 }
 
-fn page_body(items: Value, page: i64, per: i64, total: i64) -> Value {
-    json!({"items": items, "page": page, "per_page": per, "total": total,
-           "pages": (total + per - 1) / per})
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PoliciesQuery {
+    /// Answer for this asset group alone.
+    #[param(max_length = 128)]
+    group: Option<String>,
+    /// security, governance, cost, tagging, operations
+    #[param(max_length = 128)]
+    category: Option<String>,
+    #[param(inline)]
+    severity: Option<Severity>,
+}
+impl Check for PoliciesQuery {
+    fn check(&self) -> Result<(), ApiError> {
+        opt_len("group", &self.group, NAME_MAX)?;
+        opt_len("category", &self.category, NAME_MAX)
+    }
 }
 
-fn body_json(b: &Bytes) -> Result<Value, ApiError> {
-    if b.is_empty() {
-        return Ok(json!({}));
+#[derive(Deserialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum IssueStatus {
+    Open,
+    Exempted,
+    Closed,
+}
+impl IssueStatus {
+    fn name(self) -> &'static str {
+        match self {
+            IssueStatus::Open => "open",
+            IssueStatus::Exempted => "exempted",
+            IssueStatus::Closed => "closed",
+        }
     }
-    serde_json::from_slice(b).map_err(|e| {
-        ApiError::bad(format!(
-            "the request body is not JSON (line {}, column {}): {e}",
-            e.line(),
-            e.column()
-        ))
-    })
+}
+
+const PAGE_MAX: i64 = 1_000_000;
+const PER_PAGE_MAX: i64 = 500;
+
+/// (page, per_page, offset), checked.
+fn paging(page: Option<i64>, per_page: Option<i64>) -> (i64, i64, i64) {
+    let page = page.unwrap_or(1);
+    let per = per_page.unwrap_or(50);
+    (page, per, (page - 1) * per)
+}
+
+fn check_paging(page: Option<i64>, per_page: Option<i64>) -> Result<(), ApiError> {
+    in_range("page", page, 1, PAGE_MAX)?;
+    in_range("per_page", per_page, 1, PER_PAGE_MAX)
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct IssuesQuery {
+    /// A policy name.
+    #[param(max_length = 128)]
+    policy: Option<String>,
+    #[param(inline)]
+    status: Option<IssueStatus>,
+    /// Answer for this asset group alone.
+    #[param(max_length = 128)]
+    group: Option<String>,
+    #[param(inline)]
+    severity: Option<Severity>,
+    /// Page number, from 1.
+    #[param(minimum = 1, maximum = 1000000)]
+    page: Option<i64>,
+    /// Items per page, 1 to 500 (50).
+    #[param(minimum = 1, maximum = 500)]
+    per_page: Option<i64>,
+    /// Keyset paging: the `next_after` of the previous answer (reads the
+    /// next ids from an index however deep the page).
+    #[param(minimum = 0)]
+    after: Option<i64>,
+}
+impl Check for IssuesQuery {
+    fn check(&self) -> Result<(), ApiError> {
+        opt_len("policy", &self.policy, NAME_MAX)?;
+        opt_len("group", &self.group, NAME_MAX)?;
+        check_paging(self.page, self.per_page)?;
+        in_range("after", self.after, 0, i64::MAX)
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ResourcesQuery {
+    /// A resource type, e.g. aws.ec2.instance.
+    #[serde(rename = "type")]
+    #[param(max_length = 128)]
+    rtype: Option<String>,
+    /// Answer for this asset group alone.
+    #[param(max_length = 128)]
+    group: Option<String>,
+    /// Text in the id, account or region (`%` and `_` are plain characters).
+    #[param(max_length = 512)]
+    q: Option<String>,
+    /// Page number, from 1.
+    #[param(minimum = 1, maximum = 1000000)]
+    page: Option<i64>,
+    /// Items per page, 1 to 500 (50).
+    #[param(minimum = 1, maximum = 500)]
+    per_page: Option<i64>,
+}
+impl Check for ResourcesQuery {
+    fn check(&self) -> Result<(), ApiError> {
+        opt_len("type", &self.rtype, NAME_MAX)?;
+        opt_len("group", &self.group, NAME_MAX)?;
+        opt_len("q", &self.q, ID_MAX)?;
+        check_paging(self.page, self.per_page)
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// Page number, from 1.
+    #[param(minimum = 1, maximum = 1000000)]
+    page: Option<i64>,
+    /// Items per page, 1 to 500 (50).
+    #[param(minimum = 1, maximum = 500)]
+    per_page: Option<i64>,
+}
+impl Check for PageQuery {
+    fn check(&self) -> Result<(), ApiError> {
+        check_paging(self.page, self.per_page)
+    }
+}
+
+#[derive(Deserialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Waiting,
+    Running,
+    Done,
+    DryRun,
+    Failed,
+    Cancelled,
+    Suspended,
+}
+impl JobStatus {
+    fn name(self) -> &'static str {
+        match self {
+            JobStatus::Waiting => "waiting",
+            JobStatus::Running => "running",
+            JobStatus::Done => "done",
+            JobStatus::DryRun => "dry_run",
+            JobStatus::Failed => "failed",
+            JobStatus::Cancelled => "cancelled",
+            JobStatus::Suspended => "suspended",
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct JobsQuery {
+    #[param(inline)]
+    status: Option<JobStatus>,
+    /// Page number, from 1.
+    #[param(minimum = 1, maximum = 1000000)]
+    page: Option<i64>,
+    /// Items per page, 1 to 500 (50).
+    #[param(minimum = 1, maximum = 500)]
+    per_page: Option<i64>,
+}
+impl Check for JobsQuery {
+    fn check(&self) -> Result<(), ApiError> {
+        check_paging(self.page, self.per_page)
+    }
+}
+
+/// `POST /api/v1/asset-groups`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewGroup {
+    /// An identifier (letters, digits, `_`).
+    #[schema(min_length = 1, max_length = 128)]
+    name: String,
+    #[schema(max_length = 2000)]
+    title: Option<String>,
+    #[schema(min_items = 1, max_items = 1000)]
+    members: Vec<NewMember>,
+    #[schema(min_length = 1, max_length = 128)]
+    created_by: String,
+}
+
+/// One resource type of a group, optionally narrowed by a condition.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMember {
+    /// A declared resource type, e.g. `aws.ec2.instance`.
+    #[serde(rename = "type")]
+    #[schema(min_length = 1, max_length = 128)]
+    rtype: String,
+    /// A Pac condition on that type, e.g. `tags["tier"] == "web"`.
+    #[serde(rename = "where")]
+    #[schema(max_length = 4096)]
+    condition: Option<String>,
+}
+
+impl Check for NewGroup {
+    fn check(&self) -> Result<(), ApiError> {
+        max_len("name", &self.name, NAME_MAX)?;
+        opt_len("title", &self.title, TEXT_MAX)?;
+        max_len("created_by", &self.created_by, NAME_MAX)?;
+        max_items("members", self.members.len())?;
+        for (i, m) in self.members.iter().enumerate() {
+            max_len(&format!("members[{i}].type"), &m.rtype, NAME_MAX)?;
+            opt_len(&format!("members[{i}].where"), &m.condition, WHERE_MAX)?;
+        }
+        Ok(())
+    }
+}
+
+/// `POST /api/v1/exceptions`: per resource id (`resources`), or sticky
+/// with a condition (`where`).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewException {
+    #[schema(min_length = 1, max_length = 128)]
+    name: String,
+    /// Policies, or `policy.rule`.
+    #[schema(min_items = 1, max_items = 1000)]
+    targets: Vec<String>,
+    /// Resource ids (or give `where`).
+    #[schema(max_items = 1000)]
+    resources: Option<Vec<String>>,
+    /// A condition, for a sticky exception (or give `resources`).
+    #[serde(rename = "where")]
+    #[schema(max_length = 4096)]
+    condition: Option<String>,
+    /// A date (2027-03-31) or a time (2027-03-31T12:00:00Z).
+    #[schema(min_length = 10, max_length = 40)]
+    expires: String,
+    #[schema(min_length = 1, max_length = 2000)]
+    reason: String,
+    #[schema(min_length = 1, max_length = 128)]
+    created_by: String,
+}
+
+impl Check for NewException {
+    fn check(&self) -> Result<(), ApiError> {
+        max_len("name", &self.name, NAME_MAX)?;
+        max_items("targets", self.targets.len())?;
+        for t in &self.targets {
+            max_len("targets[]", t, NAME_MAX)?;
+        }
+        let resources = self.resources.as_deref().unwrap_or_default();
+        max_items("resources", resources.len())?;
+        for r in resources {
+            max_len("resources[]", r, ID_MAX)?;
+        }
+        opt_len("where", &self.condition, WHERE_MAX)?;
+        max_len("expires", &self.expires, 40)?;
+        max_len("reason", &self.reason, TEXT_MAX)?;
+        max_len("created_by", &self.created_by, NAME_MAX)
+    }
+}
+
+/// `POST /api/v1/scans/{id}/confirm`: no fields.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmScan {}
+impl Check for ConfirmScan {
+    fn check(&self) -> Result<(), ApiError> {
+        Ok(())
+    }
+}
+
+/// `POST /api/v1/scans`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewScan {
+    /// One source; every source when absent.
+    #[schema(max_length = 128)]
+    source: Option<String>,
+}
+impl Check for NewScan {
+    fn check(&self) -> Result<(), ApiError> {
+        opt_len("source", &self.source, NAME_MAX)
+    }
+}
+
+/// A page of a list.
+#[derive(Serialize, ToSchema)]
+pub struct Page {
+    #[schema(value_type = Vec<Object>)]
+    items: Value,
+    page: i64,
+    per_page: i64,
+    total: i64,
+    pages: i64,
+    /// Issue lists: the `after` of the next page (null on the last).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<i64>)]
+    next_after: Option<Option<i64>>,
+}
+
+fn page_body(items: Value, page: i64, per: i64, total: i64) -> Page {
+    Page {
+        items,
+        page,
+        per_page: per,
+        total,
+        pages: (total + per - 1) / per,
+        next_after: None,
+    }
+}
+
+fn ok_page(p: Page) -> Res {
+    Ok(axum::Json(p).into_response())
+}
+
+/// A whole list.
+#[derive(Serialize, ToSchema)]
+pub struct List {
+    #[schema(value_type = Vec<Object>)]
+    items: Vec<Value>,
+    total: usize,
+    /// The asset group asked for, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    group: Option<Option<String>>,
+}
+
+/// The answer of `POST /api/v1/scans`.
+#[derive(Serialize, ToSchema)]
+pub struct ScansQueued {
+    /// `queued`: a scan of each named source waits to start (it may be
+    /// one queued by an earlier request: a source is never queued twice).
+    status: &'static str,
+    /// The sources whose scan was queued by this request.
+    queued: Vec<String>,
+    /// The sources that had a scan queued already (that scan serves this
+    /// request too).
+    already_queued: Vec<String>,
+    see: &'static str,
 }
 
 /// Checks that a group exists (a file or API group with a roll-up).
-async fn check_group(s: &Arc<Server>, group: &Option<String>) -> Result<(), ApiError> {
+async fn check_group(s: &Server, group: &Option<String>) -> Result<(), ApiError> {
     let Some(g) = group else { return Ok(()) };
     let p = s.current_program().await.map_err(ApiError::internal)?;
     if p.program().groups.iter().any(|x| &x.name == g) {
@@ -152,47 +529,147 @@ async fn check_group(s: &Arc<Server>, group: &Option<String>) -> Result<(), ApiE
     )))
 }
 
+// ---------------------------------------------------------------------------
+// The router
+// ---------------------------------------------------------------------------
+
 /// The API's router, ready to serve.
 pub type App = Router;
 
-/// Serves `app` on `listener` until the task is dropped.
+/// Serves `app` on `listener` (default HTTP options) until the task is
+/// dropped.
 pub async fn serve(listener: tokio::net::TcpListener, app: App) {
-    if let Err(e) = axum::serve(listener, app).await {
+    if let Err(e) = http::serve(
+        listener,
+        app,
+        HttpOptions::default(),
+        std::future::pending(),
+    )
+    .await
+    {
         tracing::error!("API server: {e}");
     }
 }
 
+/// The router with the default HTTP options.
 pub fn router(server: Arc<Server>) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/api/openapi.json", get(openapi))
-        .route("/api/v1/compliance", get(compliance))
-        .route("/api/v1/compliance/history", get(history))
-        .route("/api/v1/policies", get(policies))
-        .route("/api/v1/policies/{id}", get(policy))
-        .route("/api/v1/issues", get(issues))
-        .route("/api/v1/issues/{id}", get(issue))
-        .route("/api/v1/resources", get(resources))
-        .route("/api/v1/resources/{id}", get(resource))
-        .route("/api/v1/asset-groups", get(groups).post(post_group))
-        .route("/api/v1/exceptions", get(exceptions).post(post_exception))
-        .route("/api/v1/exceptions/{name}", delete(delete_exception))
-        .route("/api/v1/scans", get(scans).post(post_scan))
-        .route("/api/v1/scans/{id}", get(scan))
-        .route(
-            "/api/v1/scans/{id}/confirm",
-            axum::routing::post(confirm_scan),
-        )
-        .route("/api/v1/autofix/jobs", get(jobs))
-        .route("/api/v1/autofix/jobs/{id}", get(job))
+    router_with(server, &HttpOptions::default())
+}
+
+/// The routes, their OpenAPI document, and the checks every routed
+/// request passes (JSON bodies within the limit and the deadline). The
+/// Host check and the response headers are added by [`http::serve`], which
+/// knows the address.
+pub fn router_with(server: Arc<Server>, options: &HttpOptions) -> Router {
+    let api = Arc::new(Api {
+        server,
+        store_check: Default::default(),
+        queued: Default::default(),
+        results_ready: AtomicBool::new(false),
+        openapi: Default::default(),
+    });
+    // Endpoints that answer from scan results: 503 while the first scan runs.
+    let from_results = OpenApiRouter::new()
+        .routes(routes!(compliance))
+        .routes(routes!(history))
+        .routes(routes!(policies))
+        .routes(routes!(policy))
+        .routes(routes!(issues))
+        .routes(routes!(issue))
+        .routes(routes!(resources))
+        .routes(routes!(resource))
+        .route_layer(axum::middleware::from_fn_with_state(
+            api.clone(),
+            first_scan_gate,
+        ));
+    let (router, doc) = OpenApiRouter::with_openapi(openapi::Doc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(openapi_json))
+        .routes(routes!(groups, post_group))
+        .routes(routes!(exceptions, post_exception))
+        .routes(routes!(delete_exception))
+        .routes(routes!(scans, post_scan))
+        .routes(routes!(scan))
+        .routes(routes!(confirm_scan))
+        .routes(routes!(jobs))
+        .routes(routes!(job))
+        .merge(from_results)
+        .route_layer(axum::middleware::from_fn_with_state(
+            options.body_timeout,
+            http::check_body,
+        ))
         .fallback(|| async {
             ApiError::not_found("no such endpoint; GET /api/openapi.json lists them")
         })
-        .with_state(server)
+        .split_for_parts();
+    let doc = openapi::finish(doc);
+    let bytes = serde_json::to_vec(&doc).unwrap_or_default();
+    let _ = api.openapi.set(Bytes::from(bytes));
+    router.with_state(api)
 }
 
-async fn healthz(State(s): S, RawQuery(q): RawQuery) -> Res {
-    let q = Query::parse(q, &["check"])?;
+/// While no scan has committed results and one is running, the endpoints
+/// that answer from results say so (503, `Retry-After`, the scan's
+/// progress) instead of answering empty.
+async fn first_scan_gate(State(s): S, req: Request, next: Next) -> Response {
+    if s.results_ready.load(Ordering::Relaxed) {
+        return next.run(req).await;
+    }
+    match first_scan_progress(&s).await {
+        Ok(None) => next.run(req).await,
+        Ok(Some(progress)) => {
+            let mut r = ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                message: format!(
+                    "the first scan is running (scan {} of source `{}`, for {} s); its results are not ready yet: retry in {} s",
+                    progress["scan"]["id"],
+                    progress["scan"]["source"].as_str().unwrap_or(""),
+                    progress["running_seconds"],
+                    RETRY_AFTER
+                ),
+                details: Some(progress),
+            }
+            .into_response();
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER));
+            r
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Seconds a client is asked to wait while the first scan runs.
+const RETRY_AFTER: u64 = 5;
+
+/// `None` once results exist (remembered) or when no scan runs; else the
+/// running scan's record and what is queued behind it.
+async fn first_scan_progress(s: &Api) -> Result<Option<Value>, ApiError> {
+    if s.store.compliance("").await?.is_some() {
+        s.results_ready.store(true, Ordering::Relaxed);
+        return Ok(None);
+    }
+    let (last, _) = s.store.scans(1, 0).await?;
+    let Some(running) = last.into_iter().find(|r| r.status == "running") else {
+        return Ok(None);
+    };
+    let queued: Vec<String> = s
+        .queued
+        .lock()
+        .map(|q| q.iter().cloned().collect())
+        .unwrap_or_default();
+    let seconds = (s.clock.now() - running.started_at).max(0);
+    Ok(Some(json!({
+        "scan": {"id": running.id, "source": running.source, "trigger": running.trigger,
+                 "status": running.status, "started_at": running.started_at},
+        "running_seconds": seconds,
+        "queued": queued,
+    })))
+}
+
+/// Liveness, with the last scan.
+#[utoipa::path(get, path = "/healthz", tag = "server", params(HealthQuery),
+    responses((status = 200, description = "the server answers", body = Object)))]
+async fn healthz(State(s): S, Params(q): Params<HealthQuery>) -> Res {
     let (last, _) = s.store.scans(1, 0).await?;
     // The policy files as they are now (compiled only when they changed).
     let policies = match s.load_or_placeholder().await {
@@ -211,15 +688,32 @@ async fn healthz(State(s): S, RawQuery(q): RawQuery) -> Res {
     };
     let mut v = json!({"status": status, "policies": policies, "last_scan": last.first()});
     // `?check=store`: the database's integrity and cross-table references.
-    if q.get("check").as_deref() == Some("store") {
-        let problems = s.store.check().await?;
+    if matches!(q.check, Some(HealthCheck::Store)) {
+        let problems = store_check(&s).await?;
         v["store"] = json!({"ok": problems.is_empty(), "problems": problems});
     }
     ok(v)
 }
 
-async fn openapi() -> Res {
-    ok(openapi_document())
+/// The store check, run once at a time and reused for a few seconds: it
+/// reads the whole store, so unbounded it would starve every other read.
+async fn store_check(s: &Api) -> Result<Vec<String>, ApiError> {
+    let mut last = s.store_check.lock().await;
+    if let Some((at, problems)) = &*last
+        && at.elapsed() < STORE_CHECK_TTL
+    {
+        return Ok(problems.clone());
+    }
+    let problems = s.store.check().await?;
+    *last = Some((tokio::time::Instant::now(), problems.clone()));
+    Ok(problems)
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "server",
+    responses((status = 200, description = "the OpenAPI 3.1 document", body = Object)))]
+async fn openapi_json(State(s): S, Params(_): Params<NoQuery>) -> Res {
+    Ok(json_bytes(s.openapi.get().cloned().unwrap_or_default()))
 }
 
 /// Serialized answers of the read endpoints whose data only a scan
@@ -251,9 +745,15 @@ fn cache_put(s: &Server, key: String, generation: u64, v: &Value) -> Res {
     Ok(json_bytes(bytes))
 }
 
-async fn compliance(State(s): S, RawQuery(q): RawQuery) -> Res {
-    let q = Query::parse(q, &["group"])?;
-    let group = q.get("group");
+/// Compliance roll-up: overall, per category, severity, policy and rule,
+/// tagging, coverage.
+#[utoipa::path(get, path = "/api/v1/compliance", tag = "compliance", params(GroupQuery),
+    responses((status = 200, description = "the figures of the last scan", body = Object),
+        (status = 404, description = "an unknown asset group", body = ErrorBody),
+        (status = 503, description = "no scan has completed yet, or the first is running", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds, while the first scan runs")))))]
+async fn compliance(State(s): S, Params(q): Params<GroupQuery>) -> Res {
+    let group = q.group;
     check_group(&s, &group).await?;
     // The generation is read before the store: a scan committing meanwhile
     // bumps it, so what is cached under this value is not served after it.
@@ -285,18 +785,20 @@ fn json_bytes(body: Bytes) -> Response {
         .into_response()
 }
 
-async fn history(State(s): S, RawQuery(q): RawQuery) -> Res {
-    let q = Query::parse(q, &["group", "policy"])?;
-    let group = q.get("group");
+/// Daily compliance history (overall, or one policy).
+#[utoipa::path(get, path = "/api/v1/compliance/history", tag = "compliance", params(HistoryQuery),
+    responses((status = 200, description = "one row per day", body = Object), (status = 404, description = "an unknown asset group", body = ErrorBody), (status = 503, description = "the first scan is running: its progress, and when to retry", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds")))))]
+async fn history(State(s): S, Params(q): Params<HistoryQuery>) -> Res {
+    let group = q.group;
     check_group(&s, &group).await?;
     let rows = s
         .store
         .history(
             group.as_deref().unwrap_or(""),
-            q.get("policy").as_deref().unwrap_or(""),
+            q.policy.as_deref().unwrap_or(""),
         )
         .await?;
-    ok(json!({"group": group, "policy": q.get("policy"), "days": rows}))
+    ok(json!({"group": group, "policy": q.policy, "days": rows}))
 }
 
 fn policy_json(p: &pac_compiler::Program, pi: usize, figures: &HashMap<String, Value>) -> Value {
@@ -330,7 +832,7 @@ fn policy_json(p: &pac_compiler::Program, pi: usize, figures: &HashMap<String, V
     })
 }
 
-async fn figures(s: &Arc<Server>, group: &str) -> Result<HashMap<String, Value>, ApiError> {
+async fn figures(s: &Server, group: &str) -> Result<HashMap<String, Value>, ApiError> {
     let mut out = HashMap::new();
     if let Some((_, _, body)) = s.store.compliance(group).await? {
         for f in body["rules"].as_array().into_iter().flatten() {
@@ -347,30 +849,42 @@ async fn figures(s: &Arc<Server>, group: &str) -> Result<HashMap<String, Value>,
     Ok(out)
 }
 
-async fn policies(State(s): S, RawQuery(q): RawQuery) -> Res {
-    let q = Query::parse(q, &["group", "category", "severity"])?;
-    let group = q.get("group");
+/// Policies with their rules and compliance.
+#[utoipa::path(get, path = "/api/v1/policies", tag = "policies", params(PoliciesQuery),
+    responses((status = 200, description = "every policy", body = List), (status = 404, description = "an unknown asset group", body = ErrorBody), (status = 503, description = "the first scan is running: its progress, and when to retry", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds")))))]
+async fn policies(State(s): S, Params(q): Params<PoliciesQuery>) -> Res {
+    let group = q.group.clone();
     check_group(&s, &group).await?;
     let loaded = s.current_program().await.map_err(ApiError::internal)?;
     let p = loaded.program();
     let figs = figures(&s, group.as_deref().unwrap_or("")).await?;
     let items: Vec<Value> = (0..p.policies.len())
         .filter(|&i| {
-            q.get("category")
-                .is_none_or(|c| p.policies[i].category == c)
+            q.category
+                .as_ref()
+                .is_none_or(|c| &p.policies[i].category == c)
         })
         .filter(|&i| {
-            q.get("severity")
-                .is_none_or(|c| p.policies[i].severity.name() == c)
+            q.severity
+                .is_none_or(|c| p.policies[i].severity.name() == c.name())
         })
         .map(|i| policy_json(p, i, &figs))
         .collect();
-    ok(json!({"group": group, "items": items, "total": items.len()}))
+    Ok(axum::Json(List {
+        total: items.len(),
+        items,
+        group: Some(group),
+    })
+    .into_response())
 }
 
-async fn policy(State(s): S, Path(id): Path<String>, RawQuery(q): RawQuery) -> Res {
-    let q = Query::parse(q, &["group"])?;
-    let group = q.get("group");
+/// One policy, with its open-issue count.
+#[utoipa::path(get, path = "/api/v1/policies/{id}", tag = "policies",
+    params(("id" = String, Path, description = "policy name"), GroupQuery),
+    responses((status = 200, description = "the policy", body = Object),
+        (status = 404, description = "no such policy or asset group", body = ErrorBody), (status = 503, description = "the first scan is running: its progress, and when to retry", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds")))))]
+async fn policy(State(s): S, Path(id): Path<String>, Params(q): Params<GroupQuery>) -> Res {
+    let group = q.group;
     check_group(&s, &group).await?;
     let loaded = s.current_program().await.map_err(ApiError::internal)?;
     let p = loaded.program();
@@ -394,28 +908,19 @@ async fn policy(State(s): S, Path(id): Path<String>, RawQuery(q): RawQuery) -> R
     ok(v)
 }
 
-const STATUSES: &[&str] = &["open", "exempted", "closed"];
-const SEVERITIES: &[&str] = &["critical", "high", "medium", "low", "info"];
-
-async fn issues(State(s): S, RawQuery(q): RawQuery) -> Res {
-    let q = Query::parse(
-        q,
-        &[
-            "policy", "status", "group", "severity", "page", "per_page", "after",
-        ],
-    )?;
-    let (page, per, offset) = q.page()?;
+/// Issues (violations), paginated.
+#[utoipa::path(get, path = "/api/v1/issues", tag = "issues", params(IssuesQuery),
+    responses((status = 200, description = "a page of issues", body = Page), (status = 404, description = "an unknown asset group", body = ErrorBody), (status = 503, description = "the first scan is running: its progress, and when to retry", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds")))))]
+async fn issues(State(s): S, Params(q): Params<IssuesQuery>) -> Res {
+    let (page, per, offset) = paging(q.page, q.per_page);
     // Keyset paging: `after` (the `next_after` of the previous answer) reads
     // the next ids from the index instead of skipping `offset` rows.
-    let after = match q.0.get("after") {
-        None => None,
-        Some(_) => Some(q.int("after", 0, 0, i64::MAX)?),
-    };
+    let after = q.after;
     let f = IssueFilter {
-        policy: q.get("policy"),
-        status: q.one_of("status", STATUSES)?,
-        severity: q.one_of("severity", SEVERITIES)?,
-        group: q.get("group"),
+        policy: q.policy,
+        status: q.status.map(|x| x.name().to_string()),
+        severity: q.severity.map(|x| x.name().to_string()),
+        group: q.group,
         resource_key: None,
         after,
     };
@@ -436,8 +941,8 @@ async fn issues(State(s): S, RawQuery(q): RawQuery) -> Res {
         None
     };
     let mut body = page_body(json!(rows), page, per, total);
-    body["next_after"] = json!(next);
-    cache_put(&s, key, generation, &body)
+    body.next_after = Some(next);
+    cache_put(&s, key, generation, &json!(body))
 }
 
 fn parse_id(id: &str, what: &str) -> Result<i64, ApiError> {
@@ -445,7 +950,12 @@ fn parse_id(id: &str, what: &str) -> Result<i64, ApiError> {
         .map_err(|_| ApiError::bad(format!("{what} ids are whole numbers, not `{id}`")))
 }
 
-async fn issue(State(s): S, Path(id): Path<String>) -> Res {
+/// One issue with its events and auto-fix jobs.
+#[utoipa::path(get, path = "/api/v1/issues/{id}", tag = "issues",
+    params(("id" = i64, Path, description = "issue id")),
+    responses((status = 200, description = "the issue", body = Object),
+        (status = 404, description = "no such issue", body = ErrorBody), (status = 503, description = "the first scan is running: its progress, and when to retry", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds")))))]
+async fn issue(State(s): S, Path(id): Path<String>, Params(_): Params<NoQuery>) -> Res {
     let id = parse_id(&id, "issue")?;
     let Some(i) = s.store.issue(id).await? else {
         return Err(ApiError::not_found(format!("no issue {id}")));
@@ -458,22 +968,28 @@ async fn issue(State(s): S, Path(id): Path<String>) -> Res {
     ok(v)
 }
 
-async fn resources(State(s): S, RawQuery(q): RawQuery) -> Res {
-    let q = Query::parse(q, &["type", "group", "q", "page", "per_page"])?;
-    let (page, per, offset) = q.page()?;
+/// Current resources, paginated.
+#[utoipa::path(get, path = "/api/v1/resources", tag = "resources", params(ResourcesQuery),
+    responses((status = 200, description = "a page of resources", body = Page), (status = 404, description = "an unknown asset group", body = ErrorBody), (status = 503, description = "the first scan is running: its progress, and when to retry", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds")))))]
+async fn resources(State(s): S, Params(q): Params<ResourcesQuery>) -> Res {
+    let (page, per, offset) = paging(q.page, q.per_page);
     let f = ResourceFilter {
-        rtype: q.get("type"),
-        group: q.get("group"),
-        q: q.get("q"),
+        rtype: q.rtype,
+        group: q.group,
+        q: q.q,
     };
     check_group(&s, &f.group).await?;
     let (rows, total) = s.store.resources(&f, per, offset).await?;
-    ok(page_body(json!(rows), page, per, total))
+    ok_page(page_body(json!(rows), page, per, total))
 }
 
 /// Asset 360: the resource, its groups, issues (with their history) and
 /// the exceptions that name or cover it.
-async fn resource(State(s): S, Path(id): Path<String>) -> Res {
+#[utoipa::path(get, path = "/api/v1/resources/{id}", tag = "resources",
+    params(("id" = String, Path, description = "resource id, or key type|account|region|id")),
+    responses((status = 200, description = "the resource with its groups, issues, exceptions and history", body = Object),
+        (status = 404, description = "no such resource", body = ErrorBody), (status = 503, description = "the first scan is running: its progress, and when to retry", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds")))))]
+async fn resource(State(s): S, Path(id): Path<String>, Params(_): Params<NoQuery>) -> Res {
     let Some(r) = s.store.resource(&id).await? else {
         return Err(ApiError::not_found(format!(
             "no resource `{id}` (give its id or its key type|account|region|id)"
@@ -533,7 +1049,10 @@ fn exception_json(p: &pac_compiler::Program, x: &pac_compiler::ir::Exception) ->
     })
 }
 
-async fn groups(State(s): S) -> Res {
+/// Asset groups (from policy files and the API) with member counts.
+#[utoipa::path(get, path = "/api/v1/asset-groups", tag = "asset groups",
+    responses((status = 200, description = "every asset group", body = List)))]
+async fn groups(State(s): S, Params(_): Params<NoQuery>) -> Res {
     let loaded = s.current_program().await.map_err(ApiError::internal)?;
     let p = loaded.program();
     let counts: HashMap<String, i64> = s
@@ -579,7 +1098,12 @@ async fn groups(State(s): S) -> Res {
             );
         }
     }
-    ok(json!({"items": items, "total": items.len()}))
+    Ok(axum::Json(List {
+        total: items.len(),
+        items,
+        group: None,
+    })
+    .into_response())
 }
 
 fn str_field(v: &Value, k: &str, required: bool) -> Result<Option<String>, ApiError> {
@@ -660,8 +1184,13 @@ async fn program_for_items(s: &Arc<Server>) -> Result<Arc<crate::program::Loaded
     Ok(loaded)
 }
 
-async fn post_group(State(s): S, body: Bytes) -> Res {
-    let v = body_json(&body)?;
+/// Define an asset group (compiled like a policy group; it applies from
+/// the next scan).
+#[utoipa::path(post, path = "/api/v1/asset-groups", tag = "asset groups", request_body = NewGroup,
+    responses((status = 201, description = "the group, as stored", body = Object),
+        (status = 409, description = "a group of that name exists", body = ErrorBody)))]
+async fn post_group(State(s): S, Params(_): Params<NoQuery>, body: Bytes) -> Res {
+    let v = typed_body::<NewGroup>(&body)?;
     check_keys(&v, &["name", "title", "members", "created_by"])?;
     let name = str_field(&v, "name", true)?.unwrap_or_default();
     let members = crate::program::member_specs(v.get("members").unwrap_or(&Value::Null))
@@ -699,7 +1228,10 @@ async fn post_group(State(s): S, body: Bytes) -> Res {
     Ok((StatusCode::CREATED, axum::Json(json!(g))).into_response())
 }
 
-async fn exceptions(State(s): S) -> Res {
+/// Exceptions (from policy files and the API).
+#[utoipa::path(get, path = "/api/v1/exceptions", tag = "exceptions",
+    responses((status = 200, description = "every exception", body = List)))]
+async fn exceptions(State(s): S, Params(_): Params<NoQuery>) -> Res {
     let loaded = s.current_program().await.map_err(ApiError::internal)?;
     let p = loaded.program();
     let api: HashMap<String, ExceptionRow> = s
@@ -747,11 +1279,21 @@ async fn exceptions(State(s): S) -> Res {
         }
         items.push(v);
     }
-    ok(json!({"items": items, "total": items.len()}))
+    Ok(axum::Json(List {
+        total: items.len(),
+        items,
+        group: None,
+    })
+    .into_response())
 }
 
-async fn post_exception(State(s): S, body: Bytes) -> Res {
-    let v = body_json(&body)?;
+/// Add an exception: per resource id, or sticky with a condition (it
+/// applies from the next scan).
+#[utoipa::path(post, path = "/api/v1/exceptions", tag = "exceptions", request_body = NewException,
+    responses((status = 201, description = "the exception, as stored", body = Object),
+        (status = 409, description = "an exception of that name exists", body = ErrorBody)))]
+async fn post_exception(State(s): S, Params(_): Params<NoQuery>, body: Bytes) -> Res {
+    let v = typed_body::<NewException>(&body)?;
     check_keys(
         &v,
         &[
@@ -813,18 +1355,36 @@ async fn post_exception(State(s): S, body: Bytes) -> Res {
     Ok((StatusCode::CREATED, axum::Json(out)).into_response())
 }
 
-async fn delete_exception(State(s): S, Path(name): Path<String>) -> Res {
+/// Remove an API-defined exception (its issues reopen at the next scan).
+#[utoipa::path(delete, path = "/api/v1/exceptions/{name}", tag = "exceptions",
+    params(("name" = String, Path, description = "exception name")),
+    responses((status = 204, description = "removed"),
+        (status = 404, description = "no such exception (or removed already)", body = ErrorBody),
+        (status = 409, description = "the exception is defined in a policy file", body = ErrorBody)))]
+async fn delete_exception(
+    State(s): S,
+    Path(name): Path<String>,
+    Params(_): Params<NoQuery>,
+) -> Res {
     if s.store.delete_exception(&name, s.clock.now()).await? {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     let loaded = s.current_program().await.map_err(ApiError::internal)?;
     let p = loaded.program();
-    if let Some(x) = p.exceptions.iter().find(|x| x.name == name) {
-        let file = p
-            .files
+    // An API exception removed already may still be in the compiled set
+    // until the next load: only a file's own exception is a conflict.
+    let file_of = |x: &pac_compiler::ir::Exception| {
+        p.files
             .get(x.file as usize)
             .map(|f| f.path.clone())
-            .unwrap_or_default();
+            .unwrap_or_default()
+    };
+    if let Some(x) = p
+        .exceptions
+        .iter()
+        .find(|x| x.name == name && file_of(x) != crate::program::API_FILE)
+    {
+        let file = file_of(x);
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             format!(
@@ -835,16 +1395,22 @@ async fn delete_exception(State(s): S, Path(name): Path<String>) -> Res {
     Err(ApiError::not_found(format!("no exception `{name}`")))
 }
 
-async fn scans(State(s): S, RawQuery(q): RawQuery) -> Res {
-    let q = Query::parse(q, &["page", "per_page"])?;
-    let (page, per, offset) = q.page()?;
+/// Scans, newest first.
+#[utoipa::path(get, path = "/api/v1/scans", tag = "scans", params(PageQuery),
+    responses((status = 200, description = "a page of scans", body = Page)))]
+async fn scans(State(s): S, Params(q): Params<PageQuery>) -> Res {
+    let (page, per, offset) = paging(q.page, q.per_page);
     let (rows, total) = s.store.scans(per, offset).await?;
-    ok(page_body(json!(rows), page, per, total))
+    ok_page(page_body(json!(rows), page, per, total))
 }
 
-async fn post_scan(State(s): S, body: Bytes) -> Res {
-    let v = body_json(&body)?;
-    check_keys(&v, &["source"])?;
+/// Start a scan now (of one source, or all). A source with a scan
+/// already waiting is not queued again: that scan serves this request.
+#[utoipa::path(post, path = "/api/v1/scans", tag = "scans", request_body(content = NewScan, description = "optional: an empty body scans every source"),
+    responses((status = 202, description = "queued; the scans' records say how they went", body = ScansQueued),
+        (status = 404, description = "no such source", body = ErrorBody)))]
+async fn post_scan(State(s): S, Params(_): Params<NoQuery>, body: Bytes) -> Res {
+    let v = typed_body::<NewScan>(&body)?;
     let names: Vec<String> = match str_field(&v, "source", false)? {
         Some(n) => {
             if s.source(&n).is_none() {
@@ -858,24 +1424,53 @@ async fn post_scan(State(s): S, body: Bytes) -> Res {
         }
         None => s.sources.iter().map(|x| x.name.clone()).collect(),
     };
+    let (fresh, already): (Vec<String>, Vec<String>) = {
+        let mut q = s
+            .queued
+            .lock()
+            .map_err(|_| ApiError::internal("the scan queue is poisoned"))?;
+        let (fresh, already): (Vec<String>, Vec<String>) =
+            names.into_iter().partition(|n| !q.contains(n));
+        q.extend(fresh.iter().cloned());
+        (fresh, already)
+    };
     // The scans run in the background, one at a time; their records say
-    // how they went.
-    let srv = s.clone();
-    tokio::spawn(async move {
-        for n in names {
-            if let Err(e) = srv.scan(&n, "api").await {
-                tracing::error!(source = %n, "scan failed: {e}");
+    // how they went. A source leaves the queue when its scan may start.
+    if !fresh.is_empty() {
+        let api = s.clone();
+        let names = fresh.clone();
+        tokio::spawn(async move {
+            for n in names {
+                {
+                    let _turn = api.server.scan_lock.lock().await;
+                    if let Ok(mut q) = api.queued.lock() {
+                        q.remove(&n);
+                    }
+                }
+                if let Err(e) = api.server.scan(&n, "api").await {
+                    tracing::error!(source = %n, "scan failed: {e}");
+                }
             }
-        }
-    });
+        });
+    }
     Ok((
         StatusCode::ACCEPTED,
-        axum::Json(json!({"status": "started", "see": "/api/v1/scans"})),
+        axum::Json(ScansQueued {
+            status: "queued",
+            queued: fresh,
+            already_queued: already,
+            see: "/api/v1/scans",
+        }),
     )
         .into_response())
 }
 
-async fn scan(State(s): S, Path(id): Path<String>) -> Res {
+/// One scan: counts, failed scopes, malformed documents.
+#[utoipa::path(get, path = "/api/v1/scans/{id}", tag = "scans",
+    params(("id" = i64, Path, description = "scan id")),
+    responses((status = 200, description = "the scan", body = Object),
+        (status = 404, description = "no such scan", body = ErrorBody)))]
+async fn scan(State(s): S, Path(id): Path<String>, Params(_): Params<NoQuery>) -> Res {
     let id = parse_id(&id, "scan")?;
     match s.store.scan(id).await? {
         Some(r) => ok(json!(r)),
@@ -883,315 +1478,23 @@ async fn scan(State(s): S, Path(id): Path<String>) -> Res {
     }
 }
 
-const JOB_STATUSES: &[&str] = &[
-    "waiting",
-    "running",
-    "done",
-    "dry_run",
-    "failed",
-    "cancelled",
-    "suspended",
-];
-
-async fn jobs(State(s): S, RawQuery(q): RawQuery) -> Res {
-    let q = Query::parse(q, &["status", "page", "per_page"])?;
-    let (page, per, offset) = q.page()?;
-    let status = q.one_of("status", JOB_STATUSES)?;
-    let (rows, total) = s.store.jobs(status.as_deref(), per, offset).await?;
-    ok(page_body(json!(rows), page, per, total))
-}
-
-async fn job(State(s): S, Path(id): Path<String>) -> Res {
-    let id = parse_id(&id, "job")?;
-    let Some(j) = s.store.job(id).await? else {
-        return Err(ApiError::not_found(format!("no auto-fix job {id}")));
-    };
-    let mut v = json!(j);
-    v["audit"] = json!(s.store.audit(Some(id)).await?);
-    ok(v)
-}
-
-// ---------------------------------------------------------------------------
-// OpenAPI
-// ---------------------------------------------------------------------------
-
-/// One documented operation.
-pub struct Op {
-    pub method: &'static str,
-    pub path: &'static str,
-    pub summary: &'static str,
-    /// (name, in, description); path parameters are `in: path`.
-    pub params: &'static [(&'static str, &'static str, &'static str)],
-    pub body: Option<&'static str>,
-    /// Status codes besides 200.
-    pub errors: &'static [u16],
-}
-
-const PAGE: (&str, &str, &str) = ("page", "query", "page number, from 1");
-const PER_PAGE: (&str, &str, &str) = ("per_page", "query", "items per page, 1 to 500 (50)");
-const GROUP: (&str, &str, &str) = ("group", "query", "answer for this asset group alone");
-
-/// Every route of [`router`], documented.
-pub const OPS: &[Op] = &[
-    Op {
-        method: "get",
-        path: "/healthz",
-        summary: "Liveness, with the last scan",
-        params: &[],
-        body: None,
-        errors: &[],
-    },
-    Op {
-        method: "get",
-        path: "/api/openapi.json",
-        summary: "This document",
-        params: &[],
-        body: None,
-        errors: &[],
-    },
-    Op {
-        method: "get",
-        path: "/api/v1/compliance",
-        summary: "Compliance roll-up: overall, per category, severity, policy and rule, tagging, coverage",
-        params: &[GROUP],
-        body: None,
-        errors: &[400, 404, 503],
-    },
-    Op {
-        method: "get",
-        path: "/api/v1/compliance/history",
-        summary: "Daily compliance history (overall, or one policy)",
-        params: &[
-            GROUP,
-            ("policy", "query", "a policy id; overall when absent"),
-        ],
-        body: None,
-        errors: &[400, 404],
-    },
-    Op {
-        method: "get",
-        path: "/api/v1/policies",
-        summary: "Policies with their rules and compliance",
-        params: &[
-            GROUP,
-            (
-                "category",
-                "query",
-                "security, governance, cost, tagging, operations",
-            ),
-            ("severity", "query", "critical, high, medium, low, info"),
-            (
-                "after",
-                "query",
-                "keyset paging: the `next_after` of the previous page (then `page` is ignored)",
-            ),
-        ],
-        body: None,
-        errors: &[400, 404],
-    },
-    Op {
-        method: "get",
-        path: "/api/v1/policies/{id}",
-        summary: "One policy",
-        params: &[("id", "path", "policy name"), GROUP],
-        body: None,
-        errors: &[400, 404],
-    },
-    Op {
-        method: "get",
-        path: "/api/v1/issues",
-        summary: "Issues (violations), paginated",
-        params: &[
-            ("policy", "query", "policy name"),
-            ("status", "query", "open, exempted or closed"),
-            GROUP,
-            ("severity", "query", "critical, high, medium, low, info"),
-            PAGE,
-            PER_PAGE,
-        ],
-        body: None,
-        errors: &[400, 404],
-    },
-    Op {
-        method: "get",
-        path: "/api/v1/issues/{id}",
-        summary: "One issue with its events and auto-fix jobs",
-        params: &[("id", "path", "issue id")],
-        body: None,
-        errors: &[400, 404],
-    },
-    Op {
-        method: "get",
-        path: "/api/v1/resources",
-        summary: "Current resources, paginated",
-        params: &[
-            ("type", "query", "resource type, e.g. aws.ec2.instance"),
-            GROUP,
-            ("q", "query", "text in the id, account or region"),
-            PAGE,
-            PER_PAGE,
-        ],
-        body: None,
-        errors: &[400, 404],
-    },
-    Op {
-        method: "get",
-        path: "/api/v1/resources/{id}",
-        summary: "Asset 360: a resource with its groups, issues, exceptions and history",
-        params: &[("id", "path", "resource id, or key type|account|region|id")],
-        body: None,
-        errors: &[404],
-    },
-    Op {
-        method: "get",
-        path: "/api/v1/asset-groups",
-        summary: "Asset groups (from policy files and the API) with member counts",
-        params: &[],
-        body: None,
-        errors: &[],
-    },
-    Op {
-        method: "post",
-        path: "/api/v1/asset-groups",
-        summary: "Define an asset group (compiled like a policy group)",
-        params: &[],
-        body: Some(
-            "{\"name\": \"web_tier\", \"title\": \"…\", \"members\": [{\"type\": \"aws.ec2.instance\", \"where\": \"tags[\\\"tier\\\"] == \\\"web\\\"\"}], \"created_by\": \"alice\"}",
-        ),
-        errors: &[400, 409],
-    },
-    Op {
-        method: "get",
-        path: "/api/v1/exceptions",
-        summary: "Exceptions (from policy files and the API)",
-        params: &[],
-        body: None,
-        errors: &[],
-    },
-    Op {
-        method: "post",
-        path: "/api/v1/exceptions",
-        summary: "Add an exception: per resource id, or sticky with a condition",
-        params: &[],
-        body: Some(
-            "{\"name\": \"CHG-1\", \"targets\": [\"policy\"], \"resources\": [\"id\"] | \"where\": \"CONDITION\", \"expires\": \"2027-03-31\", \"reason\": \"…\", \"created_by\": \"alice\"}",
-        ),
-        errors: &[400, 409],
-    },
-    Op {
-        method: "delete",
-        path: "/api/v1/exceptions/{name}",
-        summary: "Remove an API-defined exception (its issues reopen at the next scan)",
-        params: &[("name", "path", "exception name")],
-        body: None,
-        errors: &[404, 409],
-    },
-    Op {
-        method: "get",
-        path: "/api/v1/scans",
-        summary: "Scans, newest first",
-        params: &[PAGE, PER_PAGE],
-        body: None,
-        errors: &[400],
-    },
-    Op {
-        method: "post",
-        path: "/api/v1/scans",
-        summary: "Start a scan now (of one source, or all)",
-        params: &[],
-        body: Some("{\"source\": \"demo\"}"),
-        errors: &[400, 404],
-    },
-    Op {
-        method: "get",
-        path: "/api/v1/scans/{id}",
-        summary: "One scan: counts, failed scopes, malformed documents",
-        params: &[("id", "path", "scan id")],
-        body: None,
-        errors: &[400, 404],
-    },
-    Op {
-        method: "get",
-        path: "/api/v1/autofix/jobs",
-        summary: "Auto-fix jobs",
-        params: &[
-            (
-                "status",
-                "query",
-                "waiting, running, done, dry_run, failed, cancelled, suspended",
-            ),
-            PAGE,
-            PER_PAGE,
-        ],
-        body: None,
-        errors: &[400],
-    },
-    Op {
-        method: "get",
-        path: "/api/v1/autofix/jobs/{id}",
-        summary: "One auto-fix job with its audit log",
-        params: &[("id", "path", "job id")],
-        body: None,
-        errors: &[400, 404],
-    },
-];
-
-/// The OpenAPI 3.1 document, written from [`OPS`].
-pub fn openapi_document() -> Value {
-    let mut paths = serde_json::Map::new();
-    for op in OPS {
-        let params: Vec<Value> = op
-            .params
-            .iter()
-            .map(|(n, loc, d)| {
-                json!({"name": n, "in": loc, "required": *loc == "path", "description": d,
-                       "schema": {"type": if *n == "page" || *n == "per_page" { "integer" } else { "string" }}})
-            })
-            .collect();
-        let mut responses = serde_json::Map::new();
-        let ok_code = match (op.method, op.path) {
-            ("post", "/api/v1/scans") => "202",
-            ("post", _) => "201",
-            ("delete", _) => "204",
-            _ => "200",
-        };
-        responses.insert(
-            ok_code.into(),
-            json!({"description": "success", "content": {"application/json": {"schema": {"type": "object"}}}}),
-        );
-        for e in op.errors {
-            responses.insert(
-                e.to_string(),
-                json!({"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}),
-            );
-        }
-        let mut o = json!({"summary": op.summary, "parameters": params, "responses": responses});
-        if let Some(b) = op.body {
-            o["requestBody"] = json!({"required": op.path.ends_with("exceptions") || op.path.ends_with("asset-groups"),
-                "content": {"application/json": {"schema": {"type": "object"}, "example": b}}});
-        }
-        let entry = paths
-            .entry(op.path.to_string())
-            .or_insert_with(|| json!({}));
-        entry[op.method] = o;
-    }
-    json!({
-        "openapi": "3.1.0",
-        "info": {"title": "Pac compliance server", "version": env!("CARGO_PKG_VERSION")},
-        "paths": paths,
-        "components": {"schemas": {"Error": {"type": "object", "properties": {"error": {"type": "object",
-            "properties": {"status": {"type": "integer"}, "message": {"type": "string"}, "details": {}},
-            "required": ["status", "message"]}}}}},
-    })
-}
-
-/// `POST /api/v1/scans/{id}/confirm` (body empty or `{}`): accepts a
-/// `suspect` scan's removals; its source is scanned again at once and that
-/// read may remove up to what the suspect one held back (202).
-async fn confirm_scan(State(s): S, Path(id): Path<String>, body: Bytes) -> Res {
+/// Accept a `suspect` scan's removals: its source is read again at once,
+/// and that read may remove what this one held back.
+#[utoipa::path(post, path = "/api/v1/scans/{id}/confirm", tag = "scans",
+    params(("id" = i64, Path, description = "scan id")),
+    request_body(content = ConfirmScan, description = "an empty object"),
+    responses((status = 202, description = "confirmed; the source is being read again", body = Object),
+        (status = 404, description = "no such scan", body = ErrorBody),
+        (status = 409, description = "not suspect, already confirmed, or superseded by a later scan of its source", body = ErrorBody)))]
+async fn confirm_scan(
+    State(s): S,
+    Path(id): Path<String>,
+    Params(_): Params<NoQuery>,
+    body: Bytes,
+) -> Res {
     let id = parse_id(&id, "scan")?;
-    check_keys(&body_json(&body)?, &[])?;
-    match s.confirm_scan(id).await {
+    let _ = typed_body::<ConfirmScan>(&body)?;
+    match s.server.confirm_scan(id).await {
         Ok(row) => Ok((
             StatusCode::ACCEPTED,
             axum::Json(json!({"status": "confirmed", "scan": row, "see": "/api/v1/scans"})),
@@ -1201,4 +1504,29 @@ async fn confirm_scan(State(s): S, Path(id): Path<String>, body: Bytes) -> Res {
         Err(crate::ConfirmError::Conflict(m)) => Err(ApiError::new(StatusCode::CONFLICT, m)),
         Err(crate::ConfirmError::Store(m)) => Err(ApiError::internal(m)),
     }
+}
+
+/// Auto-fix jobs.
+#[utoipa::path(get, path = "/api/v1/autofix/jobs", tag = "auto-fix", params(JobsQuery),
+    responses((status = 200, description = "a page of jobs", body = Page)))]
+async fn jobs(State(s): S, Params(q): Params<JobsQuery>) -> Res {
+    let (page, per, offset) = paging(q.page, q.per_page);
+    let status = q.status.map(JobStatus::name);
+    let (rows, total) = s.store.jobs(status, per, offset).await?;
+    ok_page(page_body(json!(rows), page, per, total))
+}
+
+/// One auto-fix job with its audit log.
+#[utoipa::path(get, path = "/api/v1/autofix/jobs/{id}", tag = "auto-fix",
+    params(("id" = i64, Path, description = "job id")),
+    responses((status = 200, description = "the job", body = Object),
+        (status = 404, description = "no such job", body = ErrorBody)))]
+async fn job(State(s): S, Path(id): Path<String>, Params(_): Params<NoQuery>) -> Res {
+    let id = parse_id(&id, "job")?;
+    let Some(j) = s.store.job(id).await? else {
+        return Err(ApiError::not_found(format!("no auto-fix job {id}")));
+    };
+    let mut v = json!(j);
+    v["audit"] = json!(s.store.audit(Some(id)).await?);
+    ok(v)
 }

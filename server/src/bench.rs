@@ -168,7 +168,7 @@ pub async fn run(a: &BenchArgs) -> Result<(), String> {
         .to_string();
     let app = crate::api::router(server.clone());
     tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
+        crate::api::serve(listener, app).await;
     });
     let groups = server
         .current_program()

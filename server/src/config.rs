@@ -20,6 +20,14 @@ pub struct Config {
     pub store: Option<String>,
     #[serde(default = "default_listen")]
     pub listen: String,
+    /// The URL the API is reached at when that is not the listen address
+    /// (a proxy, a DNS name): its Host and Origin are accepted too.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// Set by `pacc serve --insecure-no-auth` only: listen on a
+    /// non-loopback address although no authentication is configured.
+    #[serde(skip)]
+    pub insecure_no_auth: bool,
     /// Policy files or directories (the stdlib is always loaded).
     #[serde(default = "default_policies")]
     pub policies: Vec<PathBuf>,
@@ -173,6 +181,8 @@ impl Config {
             data_dir: default_data_dir(),
             store: None,
             listen: default_listen(),
+            public_url: None,
+            insecure_no_auth: false,
             policies: default_policies(),
             policy_schedule: None,
             schedule: default_schedule(),

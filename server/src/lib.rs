@@ -403,6 +403,14 @@ impl Server {
 /// the port (a server that cannot listen stops here), and only then is
 /// the store opened, recovered and written.
 pub async fn serve(config: Config, parts: Parts) -> Result<(), String> {
+    // Before anything is opened: there is no authentication yet, so only
+    // this machine may reach the API unless the operator says otherwise.
+    if !api::http::is_loopback_listen(&config.listen)? && !config.insecure_no_auth {
+        return Err(format!(
+            "refusing to listen on {} without authentication: anyone who can reach that address could read the estate and add exceptions; listen on 127.0.0.1 (behind an authenticating proxy), or pass --insecure-no-auth to accept this",
+            config.listen
+        ));
+    }
     let lock = store_lock::StoreLock::acquire(&config.store_url())?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
@@ -491,12 +499,16 @@ pub async fn serve(config: Config, parts: Parts) -> Result<(), String> {
             }
         }
     });
-    axum::serve(listener, api::router(server))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(|e| format!("server: {e}"))
+    let http = api::http::HttpOptions {
+        public_url: config.public_url.clone(),
+        ..Default::default()
+    };
+    let app = api::router_with(server, &http);
+    api::http::serve(listener, app, http, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .map_err(|e| format!("server: {e}"))
 }
 
 /// `pacc serve [--config FILE]`: returns the process exit code.
@@ -505,6 +517,7 @@ pub fn run_cli(
     listen: Option<&str>,
     data_dir: Option<&std::path::Path>,
     log_format: logging::LogFormat,
+    insecure_no_auth: bool,
 ) -> i32 {
     logging::init(log_format);
     let mut cfg = match config {
@@ -524,6 +537,7 @@ pub fn run_cli(
         cfg.data_dir = d.to_path_buf();
         cfg.store = None;
     }
+    cfg.insecure_no_auth = insecure_no_auth;
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

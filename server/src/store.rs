@@ -768,7 +768,7 @@ const RESOURCE_COLUMNS: &str = "rkey, rtype, rid, account, region, resources.sou
   CASE WHEN deleted_at IS NULL AND ss.seen_at > last_seen THEN ss.seen_at ELSE last_seen END AS last_seen,
   changed_at, deleted_at
   FROM resources LEFT JOIN source_seen ss ON ss.source = resources.source";
-const RESOURCE_FILTER: &str = "deleted_at IS NULL AND ($1 IS NULL OR rtype = $1) AND ($2 IS NULL OR rkey IN (SELECT rkey FROM group_members WHERE grp = $2)) AND ($3 IS NULL OR rid LIKE $3 OR account LIKE $3 OR region LIKE $3)";
+const RESOURCE_FILTER: &str = "deleted_at IS NULL AND ($1 IS NULL OR rtype = $1) AND ($2 IS NULL OR rkey IN (SELECT rkey FROM group_members WHERE grp = $2)) AND ($3 IS NULL OR rid LIKE $3 ESCAPE '\\' OR account LIKE $3 ESCAPE '\\' OR region LIKE $3 ESCAPE '\\')";
 
 #[async_trait]
 impl Store for SqlStore {
@@ -1359,7 +1359,14 @@ impl Store for SqlStore {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<ResourceRow>, i64)> {
-        let q = f.q.as_ref().map(|q| format!("%{q}%"));
+        // `%` and `_` in the text are plain characters (escaped for LIKE).
+        let q = f.q.as_ref().map(|q| {
+            let escaped = q
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        });
         let list = sqlx::AssertSqlSafe(format!(
             "SELECT {RESOURCE_COLUMNS} WHERE {RESOURCE_FILTER} ORDER BY rkey LIMIT $4 OFFSET $5"
         ));
