@@ -30,8 +30,13 @@ use crate::store::{ExceptionRow, GroupMemberSpec, GroupRow};
 /// The name of the synthetic file holding API-defined items.
 pub const API_FILE: &str = "<api>/defined-through-the-api.pac";
 
-/// The longest condition accepted from the API, in bytes.
-pub const MAX_WHERE_BYTES: usize = 64 * 1024;
+/// The longest condition accepted from the API, in characters (the
+/// documented `maxLength` of every `where`).
+pub const MAX_WHERE_CHARS: usize = 16 * 1024;
+/// The longest name (group, policy or rule target, resource type) accepted
+/// from the API, in characters; checked after the name's grammar so that a
+/// long injection attempt is answered with what is wrong with it.
+pub const MAX_NAME_CHARS: usize = 128;
 
 /// A compiled policy set and its native engine.
 pub struct Loaded {
@@ -182,6 +187,23 @@ impl FieldError {
         FieldError::at(field, text, Span::new(0, text.len()), None, message)
     }
 
+    /// A field longer than `max` characters, pointing at the first
+    /// character past the limit.
+    pub fn too_long(field: &str, text: &str, max: usize) -> Option<FieldError> {
+        let n = text.chars().count();
+        if n <= max {
+            return None;
+        }
+        let cut = text.char_indices().nth(max).map_or(text.len(), |(i, _)| i);
+        Some(FieldError::at(
+            field,
+            text,
+            Span::new(cut, text.len()),
+            None,
+            format!("`{field}` is {n} characters long; at most {max} are accepted"),
+        ))
+    }
+
     /// `members[0].where` 1:14: unexpected `}`
     pub fn summary(&self) -> String {
         format!(
@@ -220,6 +242,9 @@ fn dotted_path(field: &str, text: &str, what: &str) -> Result<Path, FieldError> 
             format!("`{field}` must be {what}, not `{text}`"),
         ));
     }
+    if let Some(e) = FieldError::too_long(field, text, MAX_NAME_CHARS) {
+        return Err(e);
+    }
     Ok(Path {
         parts: parts.into_iter().map(ident).collect(),
         span: Span::default(),
@@ -253,13 +278,13 @@ pub fn is_expiry(s: &str) -> bool {
 
 /// Parses a condition received from the API as exactly one expression.
 pub fn parse_where(field: &str, text: &str) -> Result<Expr, FieldError> {
-    if text.len() > MAX_WHERE_BYTES {
+    let n = text.chars().count();
+    if n > MAX_WHERE_CHARS {
         return Err(FieldError::whole(
             field,
             text,
             format!(
-                "`{field}` is {} bytes long; a condition may have at most {MAX_WHERE_BYTES} (list many resources with `resources`, or match them by a tag)",
-                text.len()
+                "`{field}` is {n} characters long; a condition may have at most {MAX_WHERE_CHARS} (list many resources with `resources`, or match them by a tag)"
             ),
         ));
     }
@@ -332,6 +357,8 @@ pub fn build_group(g: &GroupRow) -> Result<Built, Vec<FieldError>> {
                 g.name
             ),
         ));
+    } else {
+        errors.extend(FieldError::too_long("name", &g.name, MAX_NAME_CHARS));
     }
     let mut members = Vec::new();
     if let Some(t) = &g.title {
@@ -1155,7 +1182,7 @@ mod tests {
         let mb = format!("group_name == \"{}\"", "a".repeat(1 << 20));
         let e =
             &check_exception(&l, &exception("X", &["p"], Some(&mb), "2030-01-01")).unwrap_err()[0];
-        assert!(e.message.contains("at most 65536"), "{e:?}");
+        assert!(e.message.contains("at most 16384"), "{e:?}");
         let n = 10_000;
         let deep = format!("{}group_name == \"a\"{}", "(".repeat(n), ")".repeat(n));
         let e = &check_exception(&l, &exception("X", &["p"], Some(&deep), "2030-01-01"))

@@ -91,15 +91,16 @@ pub fn in_range(name: &str, value: Option<i64>, min: i64, max: i64) -> Result<()
     }
 }
 
-/// At most `max` characters, or a 400 naming the field.
+/// At most `max` characters, or a 400 naming the field, its details
+/// positioned at the first character past the limit.
 pub fn max_len(name: &str, value: &str, max: usize) -> Result<(), ApiError> {
-    let n = value.chars().count();
-    if n > max {
-        return Err(ApiError::bad(format!(
-            "`{name}` is {n} characters long; at most {max} are accepted"
-        )));
+    match crate::program::FieldError::too_long(name, value, max) {
+        None => Ok(()),
+        Some(e) => Err(ApiError {
+            details: Some(serde_json::json!([&e])),
+            ..ApiError::bad(e.message)
+        }),
     }
-    Ok(())
 }
 
 /// A request body checked against `T` (its shape, its unknown fields, its
