@@ -115,8 +115,8 @@ async fn api_items_cannot_inject_or_hide_anything() {
     let brace = injected_where.find('}').unwrap();
     let deep = format!(
         "{}group_name == \"x\"{}",
-        "(".repeat(10_000),
-        ")".repeat(10_000)
+        "(".repeat(5_000),
+        ")".repeat(5_000)
     );
     let huge = format!("group_name == \"{}\"", "a".repeat(100_000));
     // (path, body, field, start of the problem in the field or -1, text)
@@ -251,7 +251,8 @@ async fn api_items_cannot_inject_or_hide_anything() {
     // Valid requests whose strings hold the attack: each adds itself, as
     // written, and nothing else.
     let accepted = [
-        exception(&format!("name \" {EVIL}"), None),
+        // (Names have at most 128 characters: the attack's first 100.)
+        exception(&format!("name \" {}", &EVIL[..100]), None),
         exception(
             "X10",
             Some(&format!("group_name == \"{}\"", EVIL.replace('"', "\\\""))),

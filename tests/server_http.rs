@@ -704,7 +704,8 @@ async fn the_real_server_refuses_foreign_hosts_and_origins() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_document_states_the_limits_and_errors_that_are_enforced() {
-    use pac_server::api::{ID_MAX, LIST_MAX, NAME_MAX, TEXT_MAX, WHERE_MAX};
+    use pac_server::api::{ID_MAX, LIST_MAX, NAME_MAX, TEXT_MAX};
+    use pac_server::program::MAX_WHERE_CHARS;
     let e = setup(false, HttpOptions::default()).await;
     let (st, doc) = get(&e.addr, "/api/openapi.json").await;
     assert_eq!(st, 200);
@@ -714,7 +715,9 @@ async fn the_document_states_the_limits_and_errors_that_are_enforced() {
     assert_eq!(x["properties"]["name"]["maxLength"], NAME_MAX);
     assert_eq!(x["properties"]["reason"]["maxLength"], TEXT_MAX);
     assert_eq!(x["properties"]["created_by"]["maxLength"], NAME_MAX);
-    assert_eq!(x["properties"]["where"]["maxLength"], WHERE_MAX);
+    assert_eq!(x["properties"]["where"]["maxLength"], MAX_WHERE_CHARS);
+    let member = &schemas["NewMember"]["properties"];
+    assert_eq!(member["where"]["maxLength"], MAX_WHERE_CHARS, "{member}");
     assert_eq!(x["properties"]["targets"]["maxItems"], LIST_MAX);
     let g = &schemas["NewGroup"];
     assert_eq!(g["additionalProperties"], false, "{g}");

@@ -71,7 +71,7 @@ fn ok(v: Value) -> Res {
 // ---------------------------------------------------------------------------
 
 /// The longest name (exception, group, policy, source) accepted.
-pub const NAME_MAX: usize = 128;
+pub const NAME_MAX: usize = crate::program::MAX_NAME_CHARS;
 /// The longest free text (reason, title) accepted.
 pub const TEXT_MAX: usize = 2000;
 /// The longest resource id or search text accepted.
