@@ -24,7 +24,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, OpenApi as _, ToSchema};
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
 use crate::Server;
@@ -120,7 +120,7 @@ pub enum HealthCheck {
 #[serde(deny_unknown_fields)]
 pub struct GroupQuery {
     /// Answer for this asset group alone.
-    #[param(max_length = 128)]
+    #[param(min_length = 1, max_length = 128)]
     group: Option<String>,
 }
 impl Check for GroupQuery {
@@ -134,10 +134,10 @@ impl Check for GroupQuery {
 #[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
     /// Answer for this asset group alone.
-    #[param(max_length = 128)]
+    #[param(min_length = 1, max_length = 128)]
     group: Option<String>,
     /// A policy id; overall when absent.
-    #[param(max_length = 128)]
+    #[param(min_length = 1, max_length = 128)]
     policy: Option<String>,
 }
 impl Check for HistoryQuery {
@@ -173,10 +173,10 @@ impl Severity {
 #[serde(deny_unknown_fields)]
 pub struct PoliciesQuery {
     /// Answer for this asset group alone.
-    #[param(max_length = 128)]
+    #[param(min_length = 1, max_length = 128)]
     group: Option<String>,
     /// security, governance, cost, tagging, operations
-    #[param(max_length = 128)]
+    #[param(min_length = 1, max_length = 128)]
     category: Option<String>,
     #[param(inline)]
     severity: Option<Severity>,
@@ -225,12 +225,12 @@ fn check_paging(page: Option<i64>, per_page: Option<i64>) -> Result<(), ApiError
 #[serde(deny_unknown_fields)]
 pub struct IssuesQuery {
     /// A policy name.
-    #[param(max_length = 128)]
+    #[param(min_length = 1, max_length = 128)]
     policy: Option<String>,
     #[param(inline)]
     status: Option<IssueStatus>,
     /// Answer for this asset group alone.
-    #[param(max_length = 128)]
+    #[param(min_length = 1, max_length = 128)]
     group: Option<String>,
     #[param(inline)]
     severity: Option<Severity>,
@@ -260,13 +260,13 @@ impl Check for IssuesQuery {
 pub struct ResourcesQuery {
     /// A resource type, e.g. aws.ec2.instance.
     #[serde(rename = "type")]
-    #[param(max_length = 128)]
+    #[param(min_length = 1, max_length = 128)]
     rtype: Option<String>,
     /// Answer for this asset group alone.
-    #[param(max_length = 128)]
+    #[param(min_length = 1, max_length = 128)]
     group: Option<String>,
     /// Text in the id, account or region (`%` and `_` are plain characters).
-    #[param(max_length = 512)]
+    #[param(min_length = 1, max_length = 512)]
     q: Option<String>,
     /// Page number, from 1.
     #[param(minimum = 1, maximum = 1000000)]
@@ -349,8 +349,8 @@ impl Check for JobsQuery {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewGroup {
-    /// An identifier (letters, digits, `_`).
-    #[schema(min_length = 1, max_length = 128)]
+    /// An identifier (letters, digits, `_`; not a keyword).
+    #[schema(min_length = 1, max_length = 128, pattern = r"^[A-Za-z_][A-Za-z0-9_]*$")]
     name: String,
     #[schema(max_length = 2000)]
     title: Option<String>,
@@ -366,7 +366,11 @@ pub struct NewGroup {
 pub struct NewMember {
     /// A declared resource type, e.g. `aws.ec2.instance`.
     #[serde(rename = "type")]
-    #[schema(min_length = 1, max_length = 128)]
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
+    )]
     rtype: String,
     /// A Pac condition on that type, e.g. `tags["tier"] == "web"`.
     #[serde(rename = "where")]
@@ -402,8 +406,13 @@ pub struct NewException {
     #[serde(rename = "where")]
     #[schema(max_length = 16384)]
     condition: Option<String>,
-    /// A date (2027-03-31) or a time (2027-03-31T12:00:00Z).
-    #[schema(min_length = 10, max_length = 40)]
+    /// A date (2027-03-31) or a time (2027-03-31T12:00:00Z), as the
+    /// language writes it after `expires`.
+    #[schema(
+        min_length = 10,
+        max_length = 40,
+        pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?$"
+    )]
     expires: String,
     #[schema(min_length = 1, max_length = 2000)]
     reason: String,
@@ -442,7 +451,7 @@ impl Check for ConfirmScan {
 #[serde(deny_unknown_fields)]
 pub struct NewScan {
     /// One source; every source when absent.
-    #[schema(max_length = 128)]
+    #[schema(min_length = 1, max_length = 128)]
     source: Option<String>,
 }
 impl Check for NewScan {
@@ -560,36 +569,43 @@ pub fn router_with(server: Arc<Server>, options: &HttpOptions) -> Router {
         results_ready: AtomicBool::new(false),
         openapi: Default::default(),
     });
+    // The body checks (JSON only, read whole within the limit and the
+    // deadline) run once a method matched: a method a path does not answer
+    // is a 405 before anything about its body is a 415.
+    let timeout = options.body_timeout;
+    let r = move |(schemas, paths, method): UtoipaMethodRouter<Arc<Api>>| {
+        let checked = method.route_layer(axum::middleware::from_fn_with_state(
+            timeout,
+            http::check_body,
+        ));
+        (schemas, paths, checked)
+    };
     // Endpoints that answer from scan results: 503 while the first scan runs.
     let from_results = OpenApiRouter::new()
-        .routes(routes!(compliance))
-        .routes(routes!(history))
-        .routes(routes!(policies))
-        .routes(routes!(policy))
-        .routes(routes!(issues))
-        .routes(routes!(issue))
-        .routes(routes!(resources))
-        .routes(routes!(resource))
+        .routes(r(routes!(compliance)))
+        .routes(r(routes!(history)))
+        .routes(r(routes!(policies)))
+        .routes(r(routes!(policy)))
+        .routes(r(routes!(issues)))
+        .routes(r(routes!(issue)))
+        .routes(r(routes!(resources)))
+        .routes(r(routes!(resource)))
         .route_layer(axum::middleware::from_fn_with_state(
             api.clone(),
             first_scan_gate,
         ));
     let (router, doc) = OpenApiRouter::with_openapi(openapi::Doc::openapi())
-        .routes(routes!(healthz))
-        .routes(routes!(openapi_json))
-        .routes(routes!(groups, post_group))
-        .routes(routes!(exceptions, post_exception))
-        .routes(routes!(delete_exception))
-        .routes(routes!(scans, post_scan))
-        .routes(routes!(scan))
-        .routes(routes!(confirm_scan))
-        .routes(routes!(jobs))
-        .routes(routes!(job))
+        .routes(r(routes!(healthz)))
+        .routes(r(routes!(openapi_json)))
+        .routes(r(routes!(groups, post_group)))
+        .routes(r(routes!(exceptions, post_exception)))
+        .routes(r(routes!(delete_exception)))
+        .routes(r(routes!(scans, post_scan)))
+        .routes(r(routes!(scan)))
+        .routes(r(routes!(confirm_scan)))
+        .routes(r(routes!(jobs)))
+        .routes(r(routes!(job)))
         .merge(from_results)
-        .route_layer(axum::middleware::from_fn_with_state(
-            options.body_timeout,
-            http::check_body,
-        ))
         .fallback(|| async {
             ApiError::not_found("no such endpoint; GET /api/openapi.json lists them")
         })

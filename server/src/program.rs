@@ -1183,7 +1183,7 @@ mod tests {
         let e =
             &check_exception(&l, &exception("X", &["p"], Some(&mb), "2030-01-01")).unwrap_err()[0];
         assert!(e.message.contains("at most 16384"), "{e:?}");
-        let n = 10_000;
+        let n = 5_000;
         let deep = format!("{}group_name == \"a\"{}", "(".repeat(n), ")".repeat(n));
         let e = &check_exception(&l, &exception("X", &["p"], Some(&deep), "2030-01-01"))
             .unwrap_err()[0];

@@ -285,7 +285,8 @@ async fn check_uri(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-/// On routed requests: a body (and every POST, PUT, PATCH) must be JSON;
+/// On requests a route answers (method and path): a body (and every POST,
+/// PUT, PATCH) must be JSON;
 /// the body is read whole, within [`BODY_LIMIT`] and the body deadline,
 /// before the handler runs.
 pub async fn check_body(State(timeout): State<Duration>, req: Request, next: Next) -> Response {

@@ -18,7 +18,8 @@ pub trait Check {
     }
 }
 
-/// The query string, as `T`. An empty value (`?group=`) is an absent one.
+/// The query string, as `T`. An empty value (`?group=`) is refused: it is
+/// neither "all" nor a group, and the document says each takes a value.
 pub struct Params<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned + Check> FromRequestParts<S> for Params<T> {
@@ -33,8 +34,12 @@ impl<S: Send + Sync, T: DeserializeOwned + Check> FromRequestParts<S> for Params
 pub fn parse_query<T: DeserializeOwned + Check>(raw: Option<&str>) -> Result<T, ApiError> {
     let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
         .into_owned()
-        .filter(|(_, v)| !v.is_empty())
         .collect();
+    if let Some((k, _)) = pairs.iter().find(|(_, v)| v.is_empty()) {
+        return Err(ApiError::bad(format!(
+            "query parameter `{k}` is empty: give it a value, or leave it out"
+        )));
+    }
     let encoded = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(&pairs)
         .finish();
@@ -161,10 +166,15 @@ mod tests {
 
     #[test]
     fn queries_parse_into_their_struct_and_errors_name_the_parameter() {
-        let q: Q = parse_query(Some("page=2&status=open&group=")).unwrap();
+        let q: Q = parse_query(Some("page=2&status=open")).unwrap();
         assert_eq!(
             (q.page, q.status, q.group),
             (Some(2), Some(Status::Open), None)
+        );
+        // A parameter without a value is neither absent nor a value.
+        assert_eq!(
+            msg("page=2&group="),
+            "query parameter `group` is empty: give it a value, or leave it out"
         );
         assert!(
             msg("colour=red").contains("unknown query parameter `colour`"),
@@ -216,7 +226,7 @@ mod tests {
         assert!(e("{not json").contains("not JSON"));
         assert!(
             e(r#"{"name":"a","members":[{"type":"x","colour":1}]}"#)
-                .contains("`members[0]`: unknown field `colour`"),
+                .contains("`members[0].colour`: unknown field `colour`"),
             "{}",
             e(r#"{"name":"a","members":[{"type":"x","colour":1}]}"#)
         );
