@@ -1485,6 +1485,40 @@ mod tests {
         assert_eq!(s.resource("x").await.unwrap().unwrap().last_seen, 9);
     }
 
+    #[tokio::test]
+    async fn unparsable_json_columns_read_as_their_documented_fallback() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("pac.db").display());
+        let s = SqlStore::open(&url, 0).await.unwrap();
+        let id = s.begin_scan("src", "api", 1).await.unwrap();
+        // Text the store never writes: a file edited by hand or damaged.
+        for sql in [
+            "UPDATE scans SET source_errors = '{oops', ingest_errors = 'nope'",
+            "INSERT INTO source_reads (source, status, scan_id, at, since, scopes, message) VALUES ('src', 'partial', 1, 1, 1, 'not json', NULL)",
+            "INSERT INTO asset_groups (name, title, members, created_by, created_at) VALUES ('g', NULL, '[{', 'me', 1)",
+        ] {
+            sqlx::query(sql).execute(s.pool()).await.unwrap();
+        }
+        let scan = s.scan(id).await.unwrap().unwrap();
+        assert_eq!(
+            (scan.source_errors, scan.ingest_errors),
+            (Value::Null, Value::Null)
+        );
+        let unread = s.unread().await.unwrap();
+        assert_eq!(
+            unread["src"].scopes,
+            [pac_connectors::Scope::default()],
+            "unparsable scopes: the whole source is unknown, never all read"
+        );
+        assert!(s.api_groups().await.unwrap()[0].members.is_empty());
+        // A status no enum knows fails the read instead of passing through.
+        sqlx::query("UPDATE scans SET status = 'exploded'")
+            .execute(s.pool())
+            .await
+            .unwrap();
+        assert!(s.scan(id).await.is_err());
+    }
+
     fn issue(id: i64, scan_id: i64) -> NewIssue {
         let sev = ["critical", "high", "medium", "low"][(id % 4) as usize];
         NewIssue {

@@ -175,6 +175,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn refuses_a_store_whose_applied_migration_was_edited() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqlStore::open(&url(&dir), 1).await.unwrap();
+        sqlx::query("UPDATE _sqlx_migrations SET checksum = x'00' WHERE version = 2")
+            .execute(s.pool())
+            .await
+            .unwrap();
+        drop(s);
+        let err = SqlStore::open(&url(&dir), 2).await.err().expect("refused");
+        assert!(
+            matches!(
+                err,
+                StoreError::Migrate {
+                    source: MigrateError::VersionMismatch(2),
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
     async fn upgrades_a_store_made_by_the_previous_release() {
         let dir = tempfile::tempdir().unwrap();
         let url = url(&dir);
