@@ -28,7 +28,9 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
 use crate::Server;
-use crate::store::{ExceptionRow, GroupRow, IssueFilter, ResourceFilter};
+use crate::store::{
+    ExceptionRow, GroupRow, IssueFilter, IssueStatus, JobStatus, ResourceFilter, ScanStatus,
+};
 pub use error::{ApiError, ErrorBody};
 use http::HttpOptions;
 use params::{Check, Params, in_range, max_len, typed_body};
@@ -188,23 +190,6 @@ impl Check for PoliciesQuery {
     }
 }
 
-#[derive(Deserialize, ToSchema, Clone, Copy)]
-#[serde(rename_all = "lowercase")]
-pub enum IssueStatus {
-    Open,
-    Exempted,
-    Closed,
-}
-impl IssueStatus {
-    fn name(self) -> &'static str {
-        match self {
-            IssueStatus::Open => "open",
-            IssueStatus::Exempted => "exempted",
-            IssueStatus::Closed => "closed",
-        }
-    }
-}
-
 const PAGE_MAX: i64 = 1_000_000;
 const PER_PAGE_MAX: i64 = 500;
 
@@ -298,31 +283,6 @@ pub struct PageQuery {
 impl Check for PageQuery {
     fn check(&self) -> Result<(), ApiError> {
         check_paging(self.page, self.per_page)
-    }
-}
-
-#[derive(Deserialize, ToSchema, Clone, Copy)]
-#[serde(rename_all = "snake_case")]
-pub enum JobStatus {
-    Waiting,
-    Running,
-    Done,
-    DryRun,
-    Failed,
-    Cancelled,
-    Suspended,
-}
-impl JobStatus {
-    fn name(self) -> &'static str {
-        match self {
-            JobStatus::Waiting => "waiting",
-            JobStatus::Running => "running",
-            JobStatus::Done => "done",
-            JobStatus::DryRun => "dry_run",
-            JobStatus::Failed => "failed",
-            JobStatus::Cancelled => "cancelled",
-            JobStatus::Suspended => "suspended",
-        }
     }
 }
 
@@ -657,7 +617,7 @@ async fn first_scan_progress(s: &Api) -> Result<Option<Value>, ApiError> {
         return Ok(None);
     }
     let (last, _) = s.store.scans(1, 0).await?;
-    let Some(running) = last.into_iter().find(|r| r.status == "running") else {
+    let Some(running) = last.into_iter().find(|r| r.status == ScanStatus::Running) else {
         return Ok(None);
     };
     let queued: Vec<String> = s
@@ -907,7 +867,7 @@ async fn policy(State(s): S, Path(id): Path<String>, Params(q): Params<GroupQuer
     let mut v = policy_json(p, pi, &figs);
     let f = IssueFilter {
         policy: Some(id.clone()),
-        status: Some("open".into()),
+        status: Some(IssueStatus::Open),
         group: group.clone(),
         ..Default::default()
     };
@@ -926,7 +886,7 @@ async fn issues(State(s): S, Params(q): Params<IssuesQuery>) -> Res {
     let after = q.after;
     let f = IssueFilter {
         policy: q.policy,
-        status: q.status.map(|x| x.name().to_string()),
+        status: q.status,
         severity: q.severity.map(|x| x.name().to_string()),
         group: q.group,
         resource_key: None,
@@ -1519,8 +1479,7 @@ async fn confirm_scan(
     responses((status = 200, description = "a page of jobs", body = Page)))]
 async fn jobs(State(s): S, Params(q): Params<JobsQuery>) -> Res {
     let (page, per, offset) = paging(q.page, q.per_page);
-    let status = q.status.map(JobStatus::name);
-    let (rows, total) = s.store.jobs(status, per, offset).await?;
+    let (rows, total) = s.store.jobs(q.status, per, offset).await?;
     ok_page(page_body(json!(rows), page, per, total))
 }
 

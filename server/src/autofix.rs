@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::Server;
 use crate::clock::rfc3339;
 use crate::notify::Notification;
-use crate::store::JobRow;
+use crate::store::{IssueStatus, JobRow, JobStatus};
 
 /// The built-in `notify_only` action: the notification is the fix.
 pub struct NotifyOnly;
@@ -166,7 +166,7 @@ pub async fn run_due(server: &Arc<Server>) -> Result<RunSummary, String> {
                 let done = store
                     .finish_job(
                         j.id,
-                        "suspended",
+                        JobStatus::Suspended,
                         now,
                         None,
                         Some(&reason),
@@ -235,7 +235,9 @@ async fn run_job(server: &Arc<Server>, j: &JobRow, sum: &mut RunSummary) -> Resu
     let e = |x: crate::store::StoreError| x.to_string();
     let now = server.clock.now();
     let issue = store.issue(j.issue_id).await.map_err(e)?;
-    let still_open = issue.as_ref().is_some_and(|i| i.status == "open");
+    let still_open = issue
+        .as_ref()
+        .is_some_and(|i| i.status == IssueStatus::Open);
     if !still_open {
         let reason = format!(
             "the issue is {} at the end of the grace period",
@@ -244,7 +246,7 @@ async fn run_job(server: &Arc<Server>, j: &JobRow, sum: &mut RunSummary) -> Resu
         let done = store
             .finish_job(
                 j.id,
-                "cancelled",
+                JobStatus::Cancelled,
                 now,
                 None,
                 Some(&reason),
@@ -268,7 +270,7 @@ async fn run_job(server: &Arc<Server>, j: &JobRow, sum: &mut RunSummary) -> Resu
         store
             .finish_job(
                 j.id,
-                "failed",
+                JobStatus::Failed,
                 now,
                 None,
                 Some(&reason),
@@ -311,7 +313,11 @@ async fn run_job(server: &Arc<Server>, j: &JobRow, sum: &mut RunSummary) -> Resu
     let now = server.clock.now();
     match outcome {
         Ok(out) => {
-            let status = if dry_run { "dry_run" } else { "done" };
+            let status = if dry_run {
+                JobStatus::DryRun
+            } else {
+                JobStatus::Done
+            };
             let v = serde_json::to_value(&out).unwrap_or_default();
             store
                 .finish_job(
@@ -338,7 +344,7 @@ async fn run_job(server: &Arc<Server>, j: &JobRow, sum: &mut RunSummary) -> Resu
             store
                 .finish_job(
                     j.id,
-                    "failed",
+                    JobStatus::Failed,
                     now,
                     Some(&serde_json::to_value(&err).unwrap_or_default()),
                     Some(&reason),

@@ -350,7 +350,7 @@ impl Server {
             .await
             .map_err(store_err)?
             .ok_or_else(|| ConfirmError::NotFound(format!("no scan {id}")))?;
-        if scan.status != "suspect" {
+        if scan.status != store::ScanStatus::Suspect {
             return Err(ConfirmError::Conflict(format!(
                 "scan {id} is `{}`: only a `suspect` scan (one held back because it would remove too much) can be confirmed",
                 scan.status

@@ -24,8 +24,8 @@ use crate::compliance::{self, UnreadSource};
 use crate::program::Loaded;
 use crate::sources::Built;
 use crate::store::{
-    HistoryRow, IssueUpdate, NewIssue, NewJob, ResourceWrite, ScanBase, ScanCounts, ScanWrite,
-    SourceRead,
+    CloseReason, HistoryRow, IssueStatus, IssueUpdate, NewIssue, NewJob, ReadStatus, ResourceWrite,
+    ScanBase, ScanCounts, ScanStatus, ScanWrite, SourceRead,
 };
 
 /// `type|account|region|id`: a resource's identity across scans.
@@ -300,7 +300,7 @@ async fn scan_inner(
 struct ScanSummary {
     scan: i64,
     source: String,
-    status: String,
+    status: ScanStatus,
     counts: crate::store::ScanCounts,
     rejected: i64,
     overall: Option<f64>,
@@ -319,7 +319,7 @@ impl ScanSummary {
         ScanSummary {
             scan: w.scan_id,
             source: w.source.clone(),
-            status: w.status.clone(),
+            status: w.status,
             counts: w.counts,
             rejected: w.ingest_error_count,
             overall: roll.as_ref().and_then(|r| r["overall"].as_f64()),
@@ -672,12 +672,12 @@ impl ReadVerdict {
     }
 
     /// The scan record's status.
-    pub fn status(&self) -> &'static str {
+    pub fn status(&self) -> ReadStatus {
         match self {
-            ReadVerdict::Complete => "completed",
-            ReadVerdict::Partial => "partial",
-            ReadVerdict::Failed(_) => "failed",
-            ReadVerdict::Suspect { .. } => "suspect",
+            ReadVerdict::Complete => ReadStatus::Completed,
+            ReadVerdict::Partial => ReadStatus::Partial,
+            ReadVerdict::Failed(_) => ReadStatus::Failed,
+            ReadVerdict::Suspect { .. } => ReadStatus::Suspect,
         }
     }
 
@@ -893,17 +893,17 @@ fn compute(
     let mut current: HashMap<(u32, u32), (Cow<'_, crate::store::IssueState>, bool)> =
         HashMap::with_capacity(base.issues.len());
     // Issues whose rule or resource is no longer there: (id, status, rkey).
-    let mut orphans: Vec<(i64, &'static str, &String)> = Vec::new();
+    let mut orphans: Vec<(i64, CloseReason, &String)> = Vec::new();
     for ((rule, key), st) in &base.issues {
         match (rule_ix.get(rule.as_str()), res_ix.get(key.as_str())) {
             (Some(&ri), Some(&xi)) => {
                 current.insert((ri, xi), (Cow::Borrowed(st), false));
             }
-            (ri, _) if st.status != "closed" => {
+            (ri, _) if st.status != IssueStatus::Closed => {
                 let reason = if ri.is_none() {
-                    "rule_removed"
+                    CloseReason::RuleRemoved
                 } else {
-                    "resource_removed"
+                    CloseReason::ResourceRemoved
                 };
                 orphans.push((st.id, reason, key));
             }
@@ -929,7 +929,7 @@ fn compute(
             }
             continue;
         }
-        let want: Option<(&str, Option<&str>)> = match (&r.outcome, r.exempted_by) {
+        let want: Option<(IssueStatus, Option<&str>)> = match (&r.outcome, r.exempted_by) {
             (Outcome::Error(_), _) => {
                 // Unknown: leave the issue as it is.
                 counts.unknown += 1;
@@ -939,8 +939,10 @@ fn compute(
                 continue;
             }
             (Outcome::Pass, _) => None,
-            (Outcome::Fail, None) => Some(("open", None)),
-            (Outcome::Fail, Some(x)) => Some(("exempted", Some(p.exceptions[x].name.as_str()))),
+            (Outcome::Fail, None) => Some((IssueStatus::Open, None)),
+            (Outcome::Fail, Some(x)) => {
+                Some((IssueStatus::Exempted, Some(p.exceptions[x].name.as_str())))
+            }
         };
         let message = r.message.as_deref().unwrap_or_default();
         match (entry, want) {
@@ -962,7 +964,7 @@ fn compute(
                     region: res.region.to_string(),
                     severity: pol.severity.name().to_string(),
                     category: pol.category.clone(),
-                    status: status.to_string(),
+                    status,
                     message: message.to_string(),
                     explanation: explain(r.rule, r.resource),
                     exception: exception.clone(),
@@ -981,7 +983,7 @@ fn compute(
                     (
                         Cow::Owned(crate::store::IssueState {
                             id,
-                            status: status.to_string(),
+                            status,
                             message: message.to_string(),
                             exception,
                         }),
@@ -991,19 +993,19 @@ fn compute(
             }
             (Some((old, touched)), None) => {
                 *touched = true;
-                if old.status != "closed" {
-                    close(&mut w, &mut counts, base, old.id, "passed");
+                if old.status != IssueStatus::Closed {
+                    close(&mut w, &mut counts, base, old.id, CloseReason::Passed);
                 }
             }
             (Some((old, touched)), Some((status, exception))) => {
                 *touched = true;
-                if old.status == "closed" {
+                if old.status == IssueStatus::Closed {
                     counts.reopened += 1;
                     w.events
                         .push((old.id, "reopened".into(), message.to_string()));
                     w.issue_updates.push(IssueUpdate {
                         id: old.id,
-                        status: status.to_string(),
+                        status,
                         message: message.to_string(),
                         exception: exception.map(str::to_string),
                         reopened: true,
@@ -1054,7 +1056,7 @@ fn compute(
                     }
                     w.issue_updates.push(IssueUpdate {
                         id: old.id,
-                        status: status.to_string(),
+                        status,
                         message: message.to_string(),
                         exception: exception.map(str::to_string),
                         reopened: false,
@@ -1068,16 +1070,19 @@ fn compute(
     // Issues no result touched: the resource is gone, the rule is gone, or
     // the resource left the rule's scope.
     let present: HashSet<&str> = keys.iter().map(String::as_str).collect();
-    let mut untouched: Vec<(i64, &'static str)> = Vec::new();
+    let mut untouched: Vec<(i64, CloseReason)> = Vec::new();
     for ((_, xi), (st, touched)) in &current {
-        if *touched || st.status == "closed" || unknown_keys.contains(&keys[*xi as usize]) {
+        if *touched
+            || st.status == IssueStatus::Closed
+            || unknown_keys.contains(&keys[*xi as usize])
+        {
             continue;
         }
-        untouched.push((st.id, "out_of_scope"));
+        untouched.push((st.id, CloseReason::OutOfScope));
     }
     for (id, reason, key) in &orphans {
         if !unknown_keys.contains(*key) {
-            untouched.push((*id, reason));
+            untouched.push((*id, *reason));
         }
     }
     untouched.sort();
@@ -1168,7 +1173,7 @@ fn compute(
     // resources are unknown now (shown in the coverage).
     let read_note = verdict.explain(source, scan_id);
     let read = SourceRead {
-        status: verdict.status().to_string(),
+        status: verdict.status(),
         scan_id,
         since: base.unread.get(source).map_or(at, |r| r.since),
         scopes: if verdict == &ReadVerdict::Complete {
@@ -1295,7 +1300,7 @@ fn unread_sources(base: &ScanBase, source: &str, read: &SourceRead) -> Vec<Unrea
         .chain(own)
         .map(|(s, r)| UnreadSource {
             source: s.to_string(),
-            status: r.status.clone(),
+            status: r.status.to_string(),
             scan: r.scan_id,
             since: crate::clock::rfc3339(r.since),
             scopes: r.scopes.iter().map(ToString::to_string).collect(),
@@ -1318,17 +1323,23 @@ fn doc_key(d: &serde_json::Value) -> Option<String> {
     ))
 }
 
-fn close(w: &mut ScanWrite, counts: &mut ScanCounts, base: &ScanBase, id: i64, reason: &str) {
+fn close(
+    w: &mut ScanWrite,
+    counts: &mut ScanCounts,
+    base: &ScanBase,
+    id: i64,
+    reason: CloseReason,
+) {
     counts.closed += 1;
     w.events.push((id, "closed".into(), reason.to_string()));
     w.issue_updates.push(IssueUpdate {
         id,
-        status: "closed".into(),
+        status: IssueStatus::Closed,
         message: String::new(),
         exception: None,
         reopened: false,
         explanation: None,
-        close_reason: Some(reason.to_string()),
+        close_reason: Some(reason),
     });
     if let Some(job) = base.waiting_jobs.get(&id) {
         w.cancel_jobs.push((
@@ -1412,7 +1423,7 @@ mod tests {
             }
         );
         assert!(held.holds());
-        assert_eq!(held.status(), "suspect");
+        assert_eq!(held.status(), ReadStatus::Suspect);
         let why = held.explain("demo", 7);
         assert!(
             why.contains("2 of its 4") && why.contains("50%") && why.contains("/scans/7/confirm"),
@@ -1462,7 +1473,7 @@ mod tests {
             matches!(&v, ReadVerdict::Failed(why) if why.contains("all 5")),
             "{v:?}"
         );
-        assert_eq!(v.status(), "failed");
+        assert_eq!(v.status(), ReadStatus::Failed);
         // Even with a 100% allowance: there is nothing to accept.
         let all = RemovalLimit {
             max_percent: 100,

@@ -18,7 +18,13 @@ use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+
+mod apply;
+mod migrate;
+pub mod status;
+
+pub use status::{CloseReason, IssueStatus, JobStatus, ReadStatus, ScanStatus};
 
 /// Every write transaction takes SQLite's write lock when it begins: a
 /// deferred one that read first fails at once with SQLITE_BUSY_SNAPSHOT
@@ -29,34 +35,93 @@ const WRITE_TX: &str = "BEGIN IMMEDIATE";
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// What can go wrong with the store. Each message names the store or the
+/// migration concerned and, where there is one, what to do.
 #[derive(Debug, thiserror::Error)]
-#[error("store: {0}")]
-pub struct StoreError(pub String);
-
-impl From<sqlx::Error> for StoreError {
-    fn from(e: sqlx::Error) -> Self {
-        StoreError(e.to_string())
-    }
+pub enum StoreError {
+    #[error(
+        "store: cannot create the data directory {path}: {source}; create it or choose another with --data-dir"
+    )]
+    DataDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("store: cannot open {url}: {source}; check the path and its permissions")]
+    Open { url: String, source: sqlx::Error },
+    #[error(
+        "store: {url} records migration {version}, which this release does not have: it was written by a newer Pac; run that release (or a newer one) on it"
+    )]
+    NewerStore { url: String, version: i64 },
+    #[error("store: migrating {url} failed: {source}")]
+    Migrate {
+        url: String,
+        source: sqlx::migrate::MigrateError,
+    },
+    /// A statement failed (the database's own message).
+    #[error("store: {0}")]
+    Database(#[from] sqlx::Error),
 }
-
-const MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("../migrations/0001_init.sql")),
-    (2, include_str!("../migrations/0002_list_indexes.sql")),
-    (3, include_str!("../migrations/0003_source_seen.sql")),
-    (4, include_str!("../migrations/0004_last_good_policies.sql")),
-    (5, include_str!("../migrations/0005_safe_reads.sql")),
-];
 
 // ---------------------------------------------------------------------------
 // Rows
 // ---------------------------------------------------------------------------
 
-#[derive(Clone, Debug, Serialize)]
+/// A TEXT column holding JSON. The field's type says how text that does
+/// not parse reads ([`From`] impls below): the store writes only valid
+/// JSON, so this is a file edited by hand or damaged, and a list or page
+/// still answers.
+#[derive(sqlx::Type)]
+#[sqlx(transparent)]
+pub struct JsonText(String);
+
+/// A nullable TEXT column holding JSON.
+#[derive(sqlx::Type)]
+#[sqlx(transparent)]
+pub struct OptJsonText(Option<String>);
+
+impl From<JsonText> for Value {
+    /// Unparsable: `null`.
+    fn from(t: JsonText) -> Value {
+        serde_json::from_str(&t.0).unwrap_or(Value::Null)
+    }
+}
+
+impl From<OptJsonText> for Option<Value> {
+    /// Unparsable: absent.
+    fn from(t: OptJsonText) -> Option<Value> {
+        t.0.and_then(|t| serde_json::from_str(&t).ok())
+    }
+}
+
+impl From<JsonText> for Vec<String> {
+    /// Unparsable: empty.
+    fn from(t: JsonText) -> Vec<String> {
+        serde_json::from_str(&t.0).unwrap_or_default()
+    }
+}
+
+impl From<JsonText> for Vec<GroupMemberSpec> {
+    /// Unparsable: no members.
+    fn from(t: JsonText) -> Vec<GroupMemberSpec> {
+        serde_json::from_str(&t.0).unwrap_or_default()
+    }
+}
+
+impl From<JsonText> for Vec<pac_connectors::Scope> {
+    /// Unparsable: the whole source (one scope matching everything) is
+    /// unknown, never "all read".
+    fn from(t: JsonText) -> Vec<pac_connectors::Scope> {
+        serde_json::from_str(&t.0).unwrap_or_else(|_| vec![pac_connectors::Scope::default()])
+    }
+}
+
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
 pub struct ScanRow {
     pub id: i64,
     pub source: String,
+    #[sqlx(rename = "trigger_kind")]
     pub trigger: String,
-    pub status: String,
+    pub status: ScanStatus,
     pub started_at: i64,
     pub finished_at: Option<i64>,
     pub resources: i64,
@@ -68,7 +133,9 @@ pub struct ScanRow {
     pub reopened: i64,
     pub exempted: i64,
     pub unknown: i64,
+    #[sqlx(try_from = "JsonText")]
     pub source_errors: Value,
+    #[sqlx(try_from = "JsonText")]
     pub ingest_errors: Value,
     pub ingest_error_count: i64,
     pub message: Option<String>,
@@ -80,30 +147,34 @@ pub struct ScanRow {
     pub confirmed_at: Option<i64>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
 pub struct IssueRow {
     pub id: i64,
     pub rule: String,
     pub policy: String,
+    #[sqlx(rename = "rkey")]
     pub resource_key: String,
+    #[sqlx(rename = "rid")]
     pub resource_id: String,
+    #[sqlx(rename = "rtype")]
     pub resource_type: String,
     pub account: String,
     pub region: String,
     pub severity: String,
     pub category: String,
-    pub status: String,
+    pub status: IssueStatus,
     pub message: String,
+    #[sqlx(try_from = "OptJsonText")]
     pub explanation: Option<Value>,
     pub exception: Option<String>,
     pub first_seen: i64,
     pub last_opened: i64,
     pub closed_at: Option<i64>,
-    pub close_reason: Option<String>,
+    pub close_reason: Option<CloseReason>,
     pub times_opened: i64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
 pub struct IssueEvent {
     pub issue_id: i64,
     pub scan_id: Option<i64>,
@@ -112,15 +183,18 @@ pub struct IssueEvent {
     pub detail: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
 pub struct ResourceRow {
+    #[sqlx(rename = "rkey")]
     pub key: String,
     #[serde(rename = "type")]
     pub rtype: String,
+    #[sqlx(rename = "rid")]
     pub id: String,
     pub account: String,
     pub region: String,
     pub source: String,
+    #[sqlx(rename = "doc", try_from = "JsonText")]
     pub document: Value,
     pub first_seen: i64,
     pub last_seen: i64,
@@ -128,10 +202,12 @@ pub struct ResourceRow {
     pub deleted_at: Option<i64>,
 }
 
-#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, sqlx::FromRow)]
 pub struct ExceptionRow {
     pub name: String,
+    #[sqlx(try_from = "JsonText")]
     pub targets: Vec<String>,
+    #[sqlx(try_from = "JsonText")]
     pub resources: Vec<String>,
     pub condition: Option<String>,
     pub expires: String,
@@ -148,46 +224,53 @@ pub struct GroupMemberSpec {
     pub condition: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, sqlx::FromRow)]
 pub struct GroupRow {
     pub name: String,
     pub title: Option<String>,
+    #[sqlx(try_from = "JsonText")]
     pub members: Vec<GroupMemberSpec>,
     pub created_by: String,
     pub created_at: i64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
 pub struct JobRow {
     pub id: i64,
     pub issue_id: i64,
     pub rule: String,
     pub policy: String,
+    #[sqlx(rename = "rkey")]
     pub resource_key: String,
     pub action: String,
+    #[sqlx(try_from = "JsonText")]
     pub args: Value,
+    #[sqlx(try_from = "JsonText")]
     pub notify: Vec<String>,
-    pub status: String,
+    pub status: JobStatus,
     pub created_at: i64,
     pub due_at: i64,
     pub notified_at: Option<i64>,
     pub ran_at: Option<i64>,
+    #[sqlx(try_from = "OptJsonText")]
     pub result: Option<Value>,
     pub reason: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
 pub struct AuditRow {
     pub id: i64,
     pub at: i64,
     pub job_id: Option<i64>,
     pub kind: String,
+    #[sqlx(try_from = "JsonText")]
     pub detail: Value,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
 pub struct HistoryRow {
     pub day: String,
+    #[sqlx(rename = "grp")]
     pub group: String,
     pub policy: String,
     pub compliance: Option<i64>,
@@ -222,14 +305,16 @@ pub struct ScanBase {
 }
 
 /// How a source's last read went, kept while it leaves resources unknown.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::FromRow)]
 pub struct SourceRead {
-    /// `partial`, `failed` or `suspect` (`completed` is not kept).
-    pub status: String,
+    /// How the read went; kept while its scopes are not empty (`completed`
+    /// with an empty list when the source is wholly read again).
+    pub status: ReadStatus,
     pub scan_id: i64,
     /// The first of the consecutive reads that left it unknown.
     pub since: i64,
     /// Its scopes whose resources are unknown.
+    #[sqlx(try_from = "JsonText")]
     pub scopes: Vec<pac_connectors::Scope>,
     pub message: Option<String>,
 }
@@ -251,7 +336,7 @@ impl ScanBase {
                 (n.rule.clone(), n.rkey.clone()),
                 IssueState {
                     id: n.id,
-                    status: n.status.clone(),
+                    status: n.status,
                     message: n.message.clone(),
                     exception: n.exception.clone(),
                 },
@@ -266,13 +351,13 @@ impl ScanBase {
                 };
                 // Closing keeps the last message and drops the exception,
                 // as the store's update does.
-                if u.status == "closed" {
+                if u.status == IssueStatus::Closed {
                     st.exception = None;
                 } else {
                     st.message = u.message.clone();
                     st.exception = u.exception.clone();
                 }
-                st.status = u.status.clone();
+                st.status = u.status;
             }
         }
         for (g, k) in &w.member_removes {
@@ -296,10 +381,10 @@ impl ScanBase {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct IssueState {
     pub id: i64,
-    pub status: String,
+    pub status: IssueStatus,
     pub message: String,
     pub exception: Option<String>,
 }
@@ -326,7 +411,7 @@ pub struct NewIssue {
     pub region: String,
     pub severity: String,
     pub category: String,
-    pub status: String,
+    pub status: IssueStatus,
     pub message: String,
     pub explanation: Option<String>,
     pub exception: Option<String>,
@@ -335,13 +420,13 @@ pub struct NewIssue {
 /// A change to an existing issue.
 pub struct IssueUpdate {
     pub id: i64,
-    pub status: String,
+    pub status: IssueStatus,
     pub message: String,
     pub exception: Option<String>,
     /// Set when it is reopened (explanation refreshed).
     pub reopened: bool,
     pub explanation: Option<String>,
-    pub close_reason: Option<String>,
+    pub close_reason: Option<CloseReason>,
 }
 
 pub struct NewJob {
@@ -365,7 +450,7 @@ pub struct ScanWrite {
     /// When it committed, and how long it took.
     pub finished_at: i64,
     pub duration_ms: i64,
-    pub status: String,
+    pub status: ScanStatus,
     /// A `suspect` read: the resources it would have removed.
     pub held_removals: Option<i64>,
     /// The source's read as the next scans must know it (`None`: this scan
@@ -413,7 +498,7 @@ pub struct ScanCounts {
 #[derive(Clone, Debug, Default)]
 pub struct IssueFilter {
     pub policy: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<IssueStatus>,
     pub severity: Option<String>,
     pub group: Option<String>,
     pub resource_key: Option<String>,
@@ -491,7 +576,7 @@ pub trait Store: Send + Sync {
 
     async fn jobs(
         &self,
-        status: Option<&str>,
+        status: Option<JobStatus>,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<JobRow>, i64)>;
@@ -502,7 +587,7 @@ pub trait Store: Send + Sync {
     async fn finish_job(
         &self,
         id: i64,
-        status: &str,
+        status: JobStatus,
         at: i64,
         result: Option<&Value>,
         reason: Option<&str>,
@@ -535,14 +620,6 @@ pub struct SqlStore {
     counts: Arc<Mutex<HashMap<String, (u64, i64)>>>,
 }
 
-fn opt_json(s: Option<String>) -> Option<Value> {
-    s.and_then(|t| serde_json::from_str(&t).ok())
-}
-
-fn json_or_null(s: &str) -> Value {
-    serde_json::from_str(s).unwrap_or(Value::Null)
-}
-
 impl SqlStore {
     /// Opens (creating) the store at `url` (`sqlite://path`), migrates it,
     /// and marks scans a crash left `running` as `interrupted`. Only the
@@ -560,14 +637,17 @@ impl SqlStore {
             && let Some(dir) = std::path::Path::new(path).parent()
             && !dir.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError(format!(
-                    "cannot create the data directory {}: {e}",
-                    dir.display()
-                ))
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+                path: dir.to_path_buf(),
+                source,
             })?;
         }
-        let opts = SqliteConnectOptions::from_str(url)?
+        let open_err = |source| StoreError::Open {
+            url: url.to_string(),
+            source,
+        };
+        let opts = SqliteConnectOptions::from_str(url)
+            .map_err(open_err)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
@@ -582,151 +662,41 @@ impl SqlStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(opts)
-            .await?;
+            .await
+            .map_err(open_err)?;
         let store = SqlStore {
             pool,
             generation: Arc::new(AtomicU64::new(0)),
             counts: Arc::new(Mutex::new(HashMap::new())),
         };
-        store.migrate().await?;
+        migrate::run(&store.pool, url).await?;
         Ok(store)
     }
 
     /// What a previous server left half done: its `running` scans are
     /// `interrupted`, its `running` auto-fix actions `failed`.
     async fn recover(&self, at: i64) -> Result<()> {
-        let store = self;
         sqlx::query(
-            "UPDATE scans SET status = 'interrupted', finished_at = $1, message = 'the server stopped during this scan; nothing of it was committed' WHERE status = 'running'",
+            "UPDATE scans SET status = $1, finished_at = $2, message = 'the server stopped during this scan; nothing of it was committed' WHERE status = $3",
         )
+        .bind(ScanStatus::Interrupted)
         .bind(at)
-        .execute(&store.pool)
+        .bind(ScanStatus::Running)
+        .execute(&self.pool)
         .await?;
         // At most once: an action a crash interrupted is not run again.
         sqlx::query(
-            "UPDATE autofix_jobs SET status = 'failed', reason = 'the server stopped while the action ran; it is not run again (at most once): check the resource by hand' WHERE status = 'running'",
+            "UPDATE autofix_jobs SET status = $1, reason = 'the server stopped while the action ran; it is not run again (at most once): check the resource by hand' WHERE status = $2",
         )
-        .execute(&store.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn migrate(&self) -> Result<()> {
-        sqlx::raw_sql(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-        )
+        .bind(JobStatus::Failed)
+        .bind(JobStatus::Running)
         .execute(&self.pool)
         .await?;
-        for (version, sql) in MIGRATIONS {
-            let done: Option<i64> =
-                sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
-                    .bind(version)
-                    .fetch_optional(&self.pool)
-                    .await?;
-            if done.is_some() {
-                continue;
-            }
-            let mut tx = self.pool.begin_with(WRITE_TX).await?;
-            sqlx::raw_sql(*sql).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
-                .bind(version)
-                .bind(0i64)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-        }
         Ok(())
     }
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
-    }
-}
-
-fn scan_row(r: &sqlx::sqlite::SqliteRow) -> ScanRow {
-    ScanRow {
-        id: r.get("id"),
-        source: r.get("source"),
-        trigger: r.get("trigger_kind"),
-        status: r.get("status"),
-        started_at: r.get("started_at"),
-        finished_at: r.get("finished_at"),
-        resources: r.get("resources"),
-        changed: r.get("changed"),
-        removed: r.get("removed"),
-        results: r.get("results"),
-        opened: r.get("opened"),
-        closed: r.get("closed"),
-        reopened: r.get("reopened"),
-        exempted: r.get("exempted"),
-        unknown: r.get("unknown"),
-        source_errors: json_or_null(r.get::<String, _>("source_errors").as_str()),
-        ingest_errors: json_or_null(r.get::<String, _>("ingest_errors").as_str()),
-        ingest_error_count: r.get("ingest_error_count"),
-        message: r.get("message"),
-        duration_ms: r.try_get("duration_ms").unwrap_or_default(),
-        held_removals: r.try_get("held_removals").unwrap_or_default(),
-        confirmed_at: r.try_get("confirmed_at").unwrap_or_default(),
-    }
-}
-
-fn issue_row(r: &sqlx::sqlite::SqliteRow) -> IssueRow {
-    IssueRow {
-        id: r.get("id"),
-        rule: r.get("rule"),
-        policy: r.get("policy"),
-        resource_key: r.get("rkey"),
-        resource_id: r.get("rid"),
-        resource_type: r.get("rtype"),
-        account: r.get("account"),
-        region: r.get("region"),
-        severity: r.get("severity"),
-        category: r.get("category"),
-        status: r.get("status"),
-        message: r.get("message"),
-        explanation: opt_json(r.get("explanation")),
-        exception: r.get("exception"),
-        first_seen: r.get("first_seen"),
-        last_opened: r.get("last_opened"),
-        closed_at: r.get("closed_at"),
-        close_reason: r.get("close_reason"),
-        times_opened: r.get("times_opened"),
-    }
-}
-
-fn resource_row(r: &sqlx::sqlite::SqliteRow) -> ResourceRow {
-    ResourceRow {
-        key: r.get("rkey"),
-        rtype: r.get("rtype"),
-        id: r.get("rid"),
-        account: r.get("account"),
-        region: r.get("region"),
-        source: r.get("source"),
-        document: json_or_null(r.get::<String, _>("doc").as_str()),
-        first_seen: r.get("first_seen"),
-        last_seen: r.get("last_seen"),
-        changed_at: r.get("changed_at"),
-        deleted_at: r.get("deleted_at"),
-    }
-}
-
-fn job_row(r: &sqlx::sqlite::SqliteRow) -> JobRow {
-    JobRow {
-        id: r.get("id"),
-        issue_id: r.get("issue_id"),
-        rule: r.get("rule"),
-        policy: r.get("policy"),
-        resource_key: r.get("rkey"),
-        action: r.get("action"),
-        args: json_or_null(r.get::<String, _>("args").as_str()),
-        notify: serde_json::from_str(r.get::<String, _>("notify").as_str()).unwrap_or_default(),
-        status: r.get("status"),
-        created_at: r.get("created_at"),
-        due_at: r.get("due_at"),
-        notified_at: r.get("notified_at"),
-        ran_at: r.get("ran_at"),
-        result: opt_json(r.get("result")),
-        reason: r.get("reason"),
     }
 }
 
@@ -742,7 +712,6 @@ fn push_issue_filter(q: &mut QueryBuilder<Sqlite>, f: &IssueFilter) -> bool {
     let mut sep = " WHERE ";
     for (col, v) in [
         ("policy", &f.policy),
-        ("status", &f.status),
         ("severity", &f.severity),
         ("rkey", &f.resource_key),
     ] {
@@ -750,6 +719,10 @@ fn push_issue_filter(q: &mut QueryBuilder<Sqlite>, f: &IssueFilter) -> bool {
             q.push(sep).push(col).push(" = ").push_bind(v.clone());
             sep = " AND ";
         }
+    }
+    if let Some(status) = f.status {
+        q.push(sep).push("status = ").push_bind(status);
+        sep = " AND ";
     }
     if let Some(g) = &f.group {
         // A membership probe per candidate row (the (grp, rkey) key): SQLite
@@ -770,6 +743,23 @@ const RESOURCE_COLUMNS: &str = "rkey, rtype, rid, account, region, resources.sou
   FROM resources LEFT JOIN source_seen ss ON ss.source = resources.source";
 const RESOURCE_FILTER: &str = "deleted_at IS NULL AND ($1 IS NULL OR rtype = $1) AND ($2 IS NULL OR rkey IN (SELECT rkey FROM group_members WHERE grp = $2)) AND ($3 IS NULL OR rid LIKE $3 ESCAPE '\\' OR account LIKE $3 ESCAPE '\\' OR region LIKE $3 ESCAPE '\\')";
 
+/// An issue's state under its (rule, resource) key, as `scan_base` reads it.
+#[derive(sqlx::FromRow)]
+struct KeyedIssueState {
+    rule: String,
+    rkey: String,
+    #[sqlx(flatten)]
+    state: IssueState,
+}
+
+/// A source's read under its name, as `unread` reads it.
+#[derive(sqlx::FromRow)]
+struct NamedSourceRead {
+    source: String,
+    #[sqlx(flatten)]
+    read: SourceRead,
+}
+
 #[async_trait]
 impl Store for SqlStore {
     async fn begin_scan(&self, source: &str, trigger: &str, at: i64) -> Result<i64> {
@@ -778,11 +768,12 @@ impl Store for SqlStore {
             .fetch_one(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO scans (id, source, trigger_kind, status, started_at) VALUES ($1, $2, $3, 'running', $4)",
+            "INSERT INTO scans (id, source, trigger_kind, status, started_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(id)
         .bind(source)
         .bind(trigger)
+        .bind(ScanStatus::Running)
         .bind(at)
         .execute(&mut *tx)
         .await?;
@@ -791,24 +782,25 @@ impl Store for SqlStore {
     }
 
     async fn fail_scan(&self, id: i64, at: i64, message: &str) -> Result<()> {
-        sqlx::query(
-            "UPDATE scans SET status = 'failed', finished_at = $2, message = $3 WHERE id = $1",
-        )
-        .bind(id)
-        .bind(at)
-        .bind(message)
-        .execute(&self.pool)
-        .await?;
+        sqlx::query("UPDATE scans SET status = $2, finished_at = $3, message = $4 WHERE id = $1")
+            .bind(id)
+            .bind(ScanStatus::Failed)
+            .bind(at)
+            .bind(message)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
     async fn confirm_scan(&self, id: i64, at: i64) -> Result<bool> {
         let done = sqlx::query(
-            "UPDATE scans SET confirmed_at = $2 WHERE id = $1 AND status = 'suspect' AND confirmed_at IS NULL
-               AND id = (SELECT MAX(l.id) FROM scans l WHERE l.source = scans.source AND l.status <> 'running')",
+            "UPDATE scans SET confirmed_at = $2 WHERE id = $1 AND status = $3 AND confirmed_at IS NULL
+               AND id = (SELECT MAX(l.id) FROM scans l WHERE l.source = scans.source AND l.status <> $4)",
         )
         .bind(id)
         .bind(at)
+        .bind(ScanStatus::Suspect)
+        .bind(ScanStatus::Running)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -816,85 +808,63 @@ impl Store for SqlStore {
 
     async fn confirmed_removals(&self, source: &str) -> Result<Option<i64>> {
         Ok(sqlx::query_scalar(
-            "SELECT held_removals FROM scans WHERE id = (SELECT MAX(id) FROM scans WHERE source = $1 AND status <> 'running')
-               AND status = 'suspect' AND confirmed_at IS NOT NULL",
+            "SELECT held_removals FROM scans WHERE id = (SELECT MAX(id) FROM scans WHERE source = $1 AND status <> $2)
+               AND status = $3 AND confirmed_at IS NOT NULL",
         )
         .bind(source)
+        .bind(ScanStatus::Running)
+        .bind(ScanStatus::Suspect)
         .fetch_optional(&self.pool)
         .await?
         .flatten())
     }
 
     async fn unread(&self) -> Result<HashMap<String, SourceRead>> {
-        let rows = sqlx::query(
+        let rows: Vec<NamedSourceRead> = sqlx::query_as(
             "SELECT source, status, scan_id, since, scopes, message FROM source_reads WHERE scopes <> '[]'",
         )
         .fetch_all(&self.pool)
         .await?;
-        let mut out = HashMap::new();
-        for r in rows {
-            out.insert(
-                r.get("source"),
-                SourceRead {
-                    status: r.get("status"),
-                    scan_id: r.get("scan_id"),
-                    since: r.get("since"),
-                    // Unparsable scopes: the whole source is unknown.
-                    scopes: serde_json::from_str(r.get::<String, _>("scopes").as_str())
-                        .unwrap_or_else(|_| vec![pac_connectors::Scope::default()]),
-                    message: r.get("message"),
-                },
-            );
-        }
-        Ok(out)
+        Ok(rows.into_iter().map(|r| (r.source, r.read)).collect())
     }
 
     async fn scan_base(&self, source: &str) -> Result<ScanBase> {
         let mut base = ScanBase::default();
-        let rows = sqlx::query("SELECT rkey, hash, source FROM resources WHERE deleted_at IS NULL")
-            .fetch_all(&self.pool)
-            .await?;
-        for r in rows {
-            base.resources
-                .insert(r.get("rkey"), (r.get("hash"), r.get("source")));
-        }
+        let rows: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT rkey, hash, source FROM resources WHERE deleted_at IS NULL")
+                .fetch_all(&self.pool)
+                .await?;
+        base.resources = rows
+            .into_iter()
+            .map(|(rkey, hash, source)| (rkey, (hash, source)))
+            .collect();
         base.unread = self.unread().await?;
         base.confirmed_removals = self.confirmed_removals(source).await?;
-        let rows = sqlx::query("SELECT id, rule, rkey, status, message, exception FROM issues")
+        let rows: Vec<KeyedIssueState> =
+            sqlx::query_as("SELECT id, rule, rkey, status, message, exception FROM issues")
+                .fetch_all(&self.pool)
+                .await?;
+        base.issues = rows
+            .into_iter()
+            .map(|r| ((r.rule, r.rkey), r.state))
+            .collect();
+        let rows: Vec<(String, String)> = sqlx::query_as("SELECT grp, rkey FROM group_members")
             .fetch_all(&self.pool)
             .await?;
-        for r in rows {
-            base.issues.insert(
-                (r.get("rule"), r.get("rkey")),
-                IssueState {
-                    id: r.get("id"),
-                    status: r.get("status"),
-                    message: r.get("message"),
-                    exception: r.get("exception"),
-                },
-            );
-        }
-        let rows = sqlx::query("SELECT grp, rkey FROM group_members")
-            .fetch_all(&self.pool)
-            .await?;
-        for r in rows {
-            base.members
-                .entry(r.get("grp"))
-                .or_default()
-                .insert(r.get("rkey"));
+        for (grp, rkey) in rows {
+            base.members.entry(grp).or_default().insert(rkey);
         }
         self.refresh_counters(&mut base).await?;
         Ok(base)
     }
 
     async fn refresh_counters(&self, base: &mut ScanBase) -> Result<()> {
-        let rows = sqlx::query("SELECT id, issue_id FROM autofix_jobs WHERE status = 'waiting'")
-            .fetch_all(&self.pool)
-            .await?;
-        base.waiting_jobs.clear();
-        for r in rows {
-            base.waiting_jobs.insert(r.get("issue_id"), r.get("id"));
-        }
+        let rows: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT issue_id, id FROM autofix_jobs WHERE status = $1")
+                .bind(JobStatus::Waiting)
+                .fetch_all(&self.pool)
+                .await?;
+        base.waiting_jobs = rows.into_iter().collect();
         base.next_issue_id = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM issues")
             .fetch_one(&self.pool)
             .await?;
@@ -909,304 +879,18 @@ impl Store for SqlStore {
         only: Option<&str>,
         except: Option<&str>,
     ) -> Result<Vec<(String, String, String)>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT rkey, source, doc FROM resources WHERE deleted_at IS NULL AND ($1 IS NULL OR source = $1) AND ($2 IS NULL OR source <> $2) ORDER BY rkey",
         )
         .bind(only)
         .bind(except)
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get("rkey"), r.get("source"), r.get("doc")))
-            .collect())
+        .await?)
     }
 
     async fn apply_scan(&self, w: ScanWrite) -> Result<()> {
-        let at = w.at;
         let mut tx = self.pool.begin_with(WRITE_TX).await?;
-        // Multi-row statements: one round trip per chunk, not per row.
-        for chunk in w.upserts.chunks(CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO resources (rkey, rtype, rid, account, region, source, doc, hash, first_seen, last_seen, changed_at, deleted_at) ",
-            );
-            q.push_values(chunk, |mut b, r| {
-                b.push_bind(r.key.clone())
-                    .push_bind(r.rtype.clone())
-                    .push_bind(r.id.clone())
-                    .push_bind(r.account.clone())
-                    .push_bind(r.region.clone())
-                    .push_bind(r.source.clone())
-                    .push_bind(r.doc.clone())
-                    .push_bind(r.hash.clone())
-                    .push_bind(at)
-                    .push_bind(at)
-                    .push_bind(at)
-                    .push("NULL");
-            });
-            // `changed_at` stays when only the hash was rewritten (after
-            // migration 0005 cleared the old hashes).
-            q.push(
-                " ON CONFLICT (rkey) DO UPDATE SET source = excluded.source, doc = excluded.doc, hash = excluded.hash,
-                   last_seen = excluded.last_seen,
-                   changed_at = CASE WHEN resources.deleted_at IS NULL AND resources.doc = excluded.doc THEN resources.changed_at ELSE excluded.changed_at END,
-                   deleted_at = NULL",
-            );
-            q.build().execute(&mut *tx).await?;
-        }
-        // A removed resource was last seen by its source's last complete
-        // scan (read before this scan's row below replaces it).
-        for k in &w.removed {
-            sqlx::query(
-                "UPDATE resources SET deleted_at = $1, last_seen = COALESCE(
-                   (SELECT ss.seen_at FROM source_seen ss WHERE ss.source = resources.source AND ss.seen_at > resources.last_seen),
-                   last_seen)
-                 WHERE rkey = $2",
-            )
-            .bind(at)
-            .bind(k)
-            .execute(&mut *tx)
-            .await?;
-        }
-        if w.seen_all {
-            // Every current resource of the source was seen: one row, not
-            // one update per resource (see migration 0003).
-            sqlx::query(
-                "INSERT INTO source_seen (source, seen_at) VALUES ($1, $2)
-                 ON CONFLICT (source) DO UPDATE SET seen_at = excluded.seen_at",
-            )
-            .bind(&w.source)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-        } else {
-            for k in &w.seen {
-                sqlx::query("UPDATE resources SET last_seen = $1 WHERE rkey = $2")
-                    .bind(at)
-                    .bind(k)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
-        for chunk in w.new_issues.chunks(CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO issues (id, rule, policy, rkey, rid, rtype, account, region, severity, category, status, message, explanation, exception, first_seen, last_opened, times_opened) ",
-            );
-            q.push_values(chunk, |mut b, i| {
-                b.push_bind(i.id)
-                    .push_bind(i.rule.clone())
-                    .push_bind(i.policy.clone())
-                    .push_bind(i.rkey.clone())
-                    .push_bind(i.rid.clone())
-                    .push_bind(i.rtype.clone())
-                    .push_bind(i.account.clone())
-                    .push_bind(i.region.clone())
-                    .push_bind(i.severity.clone())
-                    .push_bind(i.category.clone())
-                    .push_bind(i.status.clone())
-                    .push_bind(i.message.clone())
-                    .push_bind(i.explanation.clone())
-                    .push_bind(i.exception.clone())
-                    .push_bind(at)
-                    .push_bind(at)
-                    .push("1");
-            });
-            q.build().execute(&mut *tx).await?;
-        }
-        for u in &w.issue_updates {
-            if u.status == "closed" {
-                sqlx::query(
-                    "UPDATE issues SET status = 'closed', closed_at = $2, close_reason = $3, exception = NULL WHERE id = $1",
-                )
-                .bind(u.id)
-                .bind(at)
-                .bind(&u.close_reason)
-                .execute(&mut *tx)
-                .await?;
-            } else if u.reopened {
-                sqlx::query(
-                    "UPDATE issues SET status = $2, message = $3, exception = $4, explanation = $5, last_opened = $6, closed_at = NULL, close_reason = NULL, times_opened = times_opened + 1 WHERE id = $1",
-                )
-                .bind(u.id)
-                .bind(&u.status)
-                .bind(&u.message)
-                .bind(&u.exception)
-                .bind(&u.explanation)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-            } else {
-                sqlx::query(
-                    "UPDATE issues SET status = $2, message = $3, exception = $4 WHERE id = $1",
-                )
-                .bind(u.id)
-                .bind(&u.status)
-                .bind(&u.message)
-                .bind(&u.exception)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        let mut next_event: i64 =
-            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM issue_events")
-                .fetch_one(&mut *tx)
-                .await?;
-        let first_event = next_event;
-        for chunk in w.events.chunks(CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO issue_events (id, issue_id, scan_id, at, kind, detail) ",
-            );
-            q.push_values(chunk, |mut b, (issue, kind, detail)| {
-                b.push_bind(next_event)
-                    .push_bind(*issue)
-                    .push_bind(w.scan_id)
-                    .push_bind(at)
-                    .push_bind(kind.clone())
-                    .push_bind(detail.clone());
-                next_event += 1;
-            });
-            q.build().execute(&mut *tx).await?;
-        }
-        debug_assert_eq!(next_event - first_event, w.events.len() as i64);
-        for (g, k) in &w.member_removes {
-            sqlx::query("DELETE FROM group_members WHERE grp = $1 AND rkey = $2")
-                .bind(g)
-                .bind(k)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for chunk in w.member_adds.chunks(CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO group_members (grp, rkey) ");
-            q.push_values(chunk, |mut b, (g, k)| {
-                b.push_bind(g.clone()).push_bind(k.clone());
-            });
-            q.push(" ON CONFLICT (grp, rkey) DO NOTHING");
-            q.build().execute(&mut *tx).await?;
-        }
-        let mut next_audit: i64 =
-            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM audit_log")
-                .fetch_one(&mut *tx)
-                .await?;
-        for chunk in w.new_jobs.chunks(CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO autofix_jobs (id, issue_id, rule, policy, rkey, action, args, notify, status, created_at, due_at) ",
-            );
-            q.push_values(chunk, |mut b, j| {
-                b.push_bind(j.id)
-                    .push_bind(j.issue_id)
-                    .push_bind(j.rule.clone())
-                    .push_bind(j.policy.clone())
-                    .push_bind(j.rkey.clone())
-                    .push_bind(j.action.clone())
-                    .push_bind(j.args.to_string())
-                    .push_bind(serde_json::to_string(&j.notify).unwrap_or_default())
-                    .push("'waiting'")
-                    .push_bind(at)
-                    .push_bind(j.due_at);
-            });
-            q.build().execute(&mut *tx).await?;
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO audit_log (id, at, job_id, kind, detail) ",
-            );
-            q.push_values(chunk, |mut b, j| {
-                let detail = serde_json::json!({"issue": j.issue_id, "action": j.action, "due_at": j.due_at, "scan": w.scan_id});
-                b.push_bind(next_audit)
-                    .push_bind(at)
-                    .push_bind(j.id)
-                    .push("'job_created'")
-                    .push_bind(detail.to_string());
-                next_audit += 1;
-            });
-            q.build().execute(&mut *tx).await?;
-        }
-        for (job, reason) in &w.cancel_jobs {
-            sqlx::query(
-                "UPDATE autofix_jobs SET status = 'cancelled', reason = $2 WHERE id = $1 AND status = 'waiting'",
-            )
-            .bind(job)
-            .bind(reason)
-            .execute(&mut *tx)
-            .await?;
-            let detail = serde_json::json!({"reason": reason, "scan": w.scan_id});
-            insert_audit(
-                &mut tx,
-                next_audit,
-                at,
-                Some(*job),
-                "job_cancelled",
-                &detail,
-            )
-            .await?;
-            next_audit += 1;
-        }
-        for (g, body) in &w.compliance {
-            sqlx::query(
-                "INSERT INTO compliance_current (grp, scan_id, at, body) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (grp) DO UPDATE SET scan_id = excluded.scan_id, at = excluded.at, body = excluded.body",
-            )
-            .bind(g)
-            .bind(w.scan_id)
-            .bind(at)
-            .bind(body)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for h in &w.history {
-            sqlx::query(
-                "INSERT INTO compliance_history (day, grp, policy, compliance, assets, open, exempt, unknown) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                 ON CONFLICT (day, grp, policy) DO UPDATE SET compliance = excluded.compliance, assets = excluded.assets, open = excluded.open, exempt = excluded.exempt, unknown = excluded.unknown",
-            )
-            .bind(&h.day)
-            .bind(&h.group)
-            .bind(&h.policy)
-            .bind(h.compliance)
-            .bind(h.assets)
-            .bind(h.open)
-            .bind(h.exempt)
-            .bind(h.unknown)
-            .execute(&mut *tx)
-            .await?;
-        }
-        if let Some(r) = &w.read {
-            sqlx::query(
-                "INSERT INTO source_reads (source, status, scan_id, at, since, scopes, message) VALUES ($1, $2, $3, $4, $5, $6, $7)
-                 ON CONFLICT (source) DO UPDATE SET status = excluded.status, scan_id = excluded.scan_id, at = excluded.at,
-                   since = excluded.since, scopes = excluded.scopes, message = excluded.message",
-            )
-            .bind(&w.source)
-            .bind(&r.status)
-            .bind(w.scan_id)
-            .bind(at)
-            .bind(r.since)
-            .bind(serde_json::to_string(&r.scopes).unwrap_or_else(|_| "[{}]".into()))
-            .bind(&r.message)
-            .execute(&mut *tx)
-            .await?;
-        }
-        let c = &w.counts;
-        sqlx::query(
-            "UPDATE scans SET status = $2, finished_at = $3, resources = $4, changed = $5, removed = $6, results = $7, opened = $8, closed = $9, reopened = $10, exempted = $11, unknown = $12, source_errors = $13, ingest_errors = $14, ingest_error_count = $15, message = $16, duration_ms = $17, held_removals = $18 WHERE id = $1",
-        )
-        .bind(w.scan_id)
-        .bind(&w.status)
-        .bind(w.finished_at.max(at))
-        .bind(c.resources)
-        .bind(c.changed)
-        .bind(c.removed)
-        .bind(c.results)
-        .bind(c.opened)
-        .bind(c.closed)
-        .bind(c.reopened)
-        .bind(c.exempted)
-        .bind(c.unknown)
-        .bind(w.source_errors.to_string())
-        .bind(w.ingest_errors.to_string())
-        .bind(w.ingest_error_count)
-        .bind(&w.message)
-        .bind(w.duration_ms)
-        .bind(w.held_removals)
-        .execute(&mut *tx)
-        .await?;
+        apply::write_scan(&mut tx, &w).await?;
         tx.commit().await?;
         // After the commit: a reader that saw the old generation and counted
         // the new rows only leaves an entry nobody will trust.
@@ -1219,15 +903,14 @@ impl Store for SqlStore {
     }
 
     async fn scan(&self, id: i64) -> Result<Option<ScanRow>> {
-        let r = sqlx::query("SELECT * FROM scans WHERE id = $1")
+        Ok(sqlx::query_as("SELECT * FROM scans WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
-            .await?;
-        Ok(r.as_ref().map(scan_row))
+            .await?)
     }
 
     async fn scans(&self, limit: i64, offset: i64) -> Result<(Vec<ScanRow>, i64)> {
-        let rows = sqlx::query("SELECT * FROM scans ORDER BY id DESC LIMIT $1 OFFSET $2")
+        let rows = sqlx::query_as("SELECT * FROM scans ORDER BY id DESC LIMIT $1 OFFSET $2")
             .bind(limit)
             .bind(offset)
             .fetch_all(&self.pool)
@@ -1235,44 +918,26 @@ impl Store for SqlStore {
         let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM scans")
             .fetch_one(&self.pool)
             .await?;
-        Ok((rows.iter().map(scan_row).collect(), total))
+        Ok((rows, total))
     }
 
     async fn compliance(&self, group: &str) -> Result<Option<(i64, i64, Value)>> {
-        let r = sqlx::query("SELECT scan_id, at, body FROM compliance_current WHERE grp = $1")
-            .bind(group)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(r.map(|r| {
-            (
-                r.get("scan_id"),
-                r.get("at"),
-                json_or_null(r.get::<String, _>("body").as_str()),
-            )
-        }))
+        let r: Option<(i64, i64, JsonText)> =
+            sqlx::query_as("SELECT scan_id, at, body FROM compliance_current WHERE grp = $1")
+                .bind(group)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(r.map(|(scan, at, body)| (scan, at, body.into())))
     }
 
     async fn history(&self, group: &str, policy: &str) -> Result<Vec<HistoryRow>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT * FROM compliance_history WHERE grp = $1 AND policy = $2 ORDER BY day",
         )
         .bind(group)
         .bind(policy)
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|r| HistoryRow {
-                day: r.get("day"),
-                group: r.get("grp"),
-                policy: r.get("policy"),
-                compliance: r.get("compliance"),
-                assets: r.get("assets"),
-                open: r.get("open"),
-                exempt: r.get("exempt"),
-                unknown: r.get("unknown"),
-            })
-            .collect())
+        .await?)
     }
 
     async fn issues(
@@ -1298,7 +963,7 @@ impl Store for SqlStore {
             .push_bind(limit)
             .push(" OFFSET ")
             .push_bind(offset);
-        let rows = list.build().fetch_all(&self.pool).await?;
+        let rows = list.build_query_as().fetch_all(&self.pool).await?;
         let key = format!(
             "{:?}|{:?}|{:?}|{:?}|{:?}",
             f.policy, f.status, f.severity, f.group, f.resource_key
@@ -1325,32 +990,23 @@ impl Store for SqlStore {
                 n
             }
         };
-        Ok((rows.iter().map(issue_row).collect(), total))
+        Ok((rows, total))
     }
 
     async fn issue(&self, id: i64) -> Result<Option<IssueRow>> {
-        let r = sqlx::query("SELECT * FROM issues WHERE id = $1")
+        Ok(sqlx::query_as("SELECT * FROM issues WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
-            .await?;
-        Ok(r.as_ref().map(issue_row))
+            .await?)
     }
 
     async fn issue_events(&self, id: i64) -> Result<Vec<IssueEvent>> {
-        let rows = sqlx::query("SELECT * FROM issue_events WHERE issue_id = $1 ORDER BY id")
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| IssueEvent {
-                issue_id: r.get("issue_id"),
-                scan_id: r.get("scan_id"),
-                at: r.get("at"),
-                kind: r.get("kind"),
-                detail: r.get("detail"),
-            })
-            .collect())
+        Ok(
+            sqlx::query_as("SELECT * FROM issue_events WHERE issue_id = $1 ORDER BY id")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     async fn resources(
@@ -1370,7 +1026,7 @@ impl Store for SqlStore {
         let list = sqlx::AssertSqlSafe(format!(
             "SELECT {RESOURCE_COLUMNS} WHERE {RESOURCE_FILTER} ORDER BY rkey LIMIT $4 OFFSET $5"
         ));
-        let rows = sqlx::query(list)
+        let rows = sqlx::query_as(list)
             .bind(&f.rtype)
             .bind(&f.group)
             .bind(&q)
@@ -1387,17 +1043,16 @@ impl Store for SqlStore {
             .bind(&q)
             .fetch_one(&self.pool)
             .await?;
-        Ok((rows.iter().map(resource_row).collect(), total))
+        Ok((rows, total))
     }
 
     async fn resource(&self, id_or_key: &str) -> Result<Option<ResourceRow>> {
-        let r = sqlx::query(
+        Ok(sqlx::query_as(
             sqlx::AssertSqlSafe(format!("SELECT {RESOURCE_COLUMNS} WHERE rkey = $1 OR rid = $1 ORDER BY deleted_at IS NOT NULL, rkey LIMIT 1")),
         )
         .bind(id_or_key)
         .fetch_optional(&self.pool)
-        .await?;
-        Ok(r.as_ref().map(resource_row))
+        .await?)
     }
 
     async fn resource_groups(&self, rkey: &str) -> Result<Vec<String>> {
@@ -1410,27 +1065,17 @@ impl Store for SqlStore {
     }
 
     async fn group_names_with_members(&self) -> Result<Vec<(String, i64)>> {
-        let rows = sqlx::query("SELECT grp, COUNT(*) AS n FROM group_members GROUP BY grp")
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.iter().map(|r| (r.get("grp"), r.get("n"))).collect())
+        Ok(
+            sqlx::query_as("SELECT grp, COUNT(*) AS n FROM group_members GROUP BY grp")
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     async fn api_groups(&self) -> Result<Vec<GroupRow>> {
-        let rows = sqlx::query("SELECT * FROM asset_groups ORDER BY name")
+        Ok(sqlx::query_as("SELECT * FROM asset_groups ORDER BY name")
             .fetch_all(&self.pool)
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| GroupRow {
-                name: r.get("name"),
-                title: r.get("title"),
-                members: serde_json::from_str(r.get::<String, _>("members").as_str())
-                    .unwrap_or_default(),
-                created_by: r.get("created_by"),
-                created_at: r.get("created_at"),
-            })
-            .collect())
+            .await?)
     }
 
     async fn put_group(&self, g: &GroupRow) -> Result<bool> {
@@ -1448,24 +1093,11 @@ impl Store for SqlStore {
     }
 
     async fn api_exceptions(&self) -> Result<Vec<ExceptionRow>> {
-        let rows = sqlx::query("SELECT * FROM exceptions WHERE deleted_at IS NULL ORDER BY name")
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| ExceptionRow {
-                name: r.get("name"),
-                targets: serde_json::from_str(r.get::<String, _>("targets").as_str())
-                    .unwrap_or_default(),
-                resources: serde_json::from_str(r.get::<String, _>("resources").as_str())
-                    .unwrap_or_default(),
-                condition: r.get("condition"),
-                expires: r.get("expires"),
-                reason: r.get("reason"),
-                created_by: r.get("created_by"),
-                created_at: r.get("created_at"),
-            })
-            .collect())
+        Ok(
+            sqlx::query_as("SELECT * FROM exceptions WHERE deleted_at IS NULL ORDER BY name")
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     async fn put_exception(&self, x: &ExceptionRow) -> Result<bool> {
@@ -1503,11 +1135,11 @@ impl Store for SqlStore {
 
     async fn jobs(
         &self,
-        status: Option<&str>,
+        status: Option<JobStatus>,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<JobRow>, i64)> {
-        let rows = sqlx::query(
+        let rows = sqlx::query_as(
             "SELECT * FROM autofix_jobs WHERE ($1 IS NULL OR status = $1) ORDER BY id LIMIT $2 OFFSET $3",
         )
         .bind(status)
@@ -1521,48 +1153,48 @@ impl Store for SqlStore {
         .bind(status)
         .fetch_one(&self.pool)
         .await?;
-        Ok((rows.iter().map(job_row).collect(), total))
+        Ok((rows, total))
     }
 
     async fn jobs_of_issue(&self, issue: i64) -> Result<Vec<JobRow>> {
-        let rows = sqlx::query("SELECT * FROM autofix_jobs WHERE issue_id = $1 ORDER BY id")
-            .bind(issue)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.iter().map(job_row).collect())
+        Ok(
+            sqlx::query_as("SELECT * FROM autofix_jobs WHERE issue_id = $1 ORDER BY id")
+                .bind(issue)
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     async fn job(&self, id: i64) -> Result<Option<JobRow>> {
-        let r = sqlx::query("SELECT * FROM autofix_jobs WHERE id = $1")
+        Ok(sqlx::query_as("SELECT * FROM autofix_jobs WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
-            .await?;
-        Ok(r.as_ref().map(job_row))
+            .await?)
     }
 
     async fn due_jobs(&self, now: i64) -> Result<Vec<JobRow>> {
-        let rows = sqlx::query(
-            "SELECT * FROM autofix_jobs WHERE status = 'waiting' AND due_at <= $1 ORDER BY id",
+        Ok(sqlx::query_as(
+            "SELECT * FROM autofix_jobs WHERE status = $1 AND due_at <= $2 ORDER BY id",
         )
+        .bind(JobStatus::Waiting)
         .bind(now)
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.iter().map(job_row).collect())
+        .await?)
     }
 
     async fn unnotified_jobs(&self) -> Result<Vec<JobRow>> {
-        let rows = sqlx::query(
-            "SELECT * FROM autofix_jobs WHERE status = 'waiting' AND notified_at IS NULL ORDER BY id",
+        Ok(sqlx::query_as(
+            "SELECT * FROM autofix_jobs WHERE status = $1 AND notified_at IS NULL ORDER BY id",
         )
+        .bind(JobStatus::Waiting)
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.iter().map(job_row).collect())
+        .await?)
     }
 
     async fn finish_job(
         &self,
         id: i64,
-        status: &str,
+        status: JobStatus,
         at: i64,
         result: Option<&Value>,
         reason: Option<&str>,
@@ -1570,13 +1202,15 @@ impl Store for SqlStore {
     ) -> Result<bool> {
         let mut tx = self.pool.begin_with(WRITE_TX).await?;
         let r = sqlx::query(
-            "UPDATE autofix_jobs SET status = $2, ran_at = $3, result = $4, reason = $5 WHERE id = $1 AND status IN ('waiting', 'running')",
+            "UPDATE autofix_jobs SET status = $2, ran_at = $3, result = $4, reason = $5 WHERE id = $1 AND status IN ($6, $7)",
         )
         .bind(id)
         .bind(status)
         .bind(at)
         .bind(result.map(|v| v.to_string()))
         .bind(reason)
+        .bind(JobStatus::Waiting)
+        .bind(JobStatus::Running)
         .execute(&mut *tx)
         .await?;
         let mut next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM audit_log")
@@ -1592,10 +1226,12 @@ impl Store for SqlStore {
 
     async fn claim_job(&self, id: i64, at: i64) -> Result<bool> {
         let r = sqlx::query(
-            "UPDATE autofix_jobs SET status = 'running', ran_at = $2 WHERE id = $1 AND status = 'waiting'",
+            "UPDATE autofix_jobs SET status = $3, ran_at = $2 WHERE id = $1 AND status = $4",
         )
         .bind(id)
         .bind(at)
+        .bind(JobStatus::Running)
+        .bind(JobStatus::Waiting)
         .execute(&self.pool)
         .await?;
         Ok(r.rows_affected() == 1)
@@ -1617,21 +1253,12 @@ impl Store for SqlStore {
     }
 
     async fn audit(&self, job: Option<i64>) -> Result<Vec<AuditRow>> {
-        let rows =
-            sqlx::query("SELECT * FROM audit_log WHERE ($1 IS NULL OR job_id = $1) ORDER BY id")
+        Ok(
+            sqlx::query_as("SELECT * FROM audit_log WHERE ($1 IS NULL OR job_id = $1) ORDER BY id")
                 .bind(job)
                 .fetch_all(&self.pool)
-                .await?;
-        Ok(rows
-            .iter()
-            .map(|r| AuditRow {
-                id: r.get("id"),
-                at: r.get("at"),
-                job_id: r.get("job_id"),
-                kind: r.get("kind"),
-                detail: json_or_null(r.get::<String, _>("detail").as_str()),
-            })
-            .collect())
+                .await?,
+        )
     }
 
     async fn check(&self) -> Result<Vec<String>> {
@@ -1642,8 +1269,12 @@ impl Store for SqlStore {
         if rows != ["ok"] {
             problems.extend(rows);
         }
-        for (what, sql) in CHECKS {
-            let n: i64 = sqlx::query_scalar(*sql).fetch_one(&self.pool).await?;
+        for (what, sql, binds) in CHECKS {
+            let mut q = sqlx::query_scalar(*sql);
+            for b in *binds {
+                q = q.bind(*b);
+            }
+            let n: i64 = q.fetch_one(&self.pool).await?;
             if n > 0 {
                 problems.push(format!("{n} {what}"));
             }
@@ -1652,16 +1283,16 @@ impl Store for SqlStore {
     }
 
     async fn last_good_policies(&self) -> Result<Option<(Vec<(String, String)>, i64)>> {
-        let rows =
-            sqlx::query("SELECT path, source, saved_at FROM last_good_policies ORDER BY path")
+        let rows: Vec<(String, String, i64)> =
+            sqlx::query_as("SELECT path, source, saved_at FROM last_good_policies ORDER BY path")
                 .fetch_all(&self.pool)
                 .await?;
-        let Some(at) = rows.iter().map(|r| r.get::<i64, _>("saved_at")).max() else {
+        let Some(at) = rows.iter().map(|r| r.2).max() else {
             return Ok(None);
         };
         let files = rows
-            .iter()
-            .map(|r| (r.get("path"), r.get("source")))
+            .into_iter()
+            .map(|(path, source, _)| (path, source))
             .collect();
         Ok(Some((files, at)))
     }
@@ -1686,35 +1317,42 @@ impl Store for SqlStore {
     }
 }
 
-const CHECKS: &[(&str, &str)] = &[
+/// Consistency checks: (what is wrong, the SQL counting it, its bound values).
+const CHECKS: &[(&str, &str, &[&str])] = &[
     (
         "issue events of missing issues",
         "SELECT COUNT(*) FROM issue_events WHERE issue_id NOT IN (SELECT id FROM issues)",
+        &[],
     ),
     (
         "auto-fix jobs of missing issues",
         "SELECT COUNT(*) FROM autofix_jobs WHERE issue_id NOT IN (SELECT id FROM issues)",
+        &[],
     ),
     (
         "audit records of missing jobs",
         "SELECT COUNT(*) FROM audit_log WHERE job_id IS NOT NULL AND job_id NOT IN (SELECT id FROM autofix_jobs)",
+        &[],
     ),
     (
         "issues without an opening event",
         "SELECT COUNT(*) FROM issues WHERE id NOT IN (SELECT issue_id FROM issue_events WHERE kind = 'opened')",
+        &[],
     ),
     (
         "closed issues without a reason",
-        "SELECT COUNT(*) FROM issues WHERE status = 'closed' AND (close_reason IS NULL OR closed_at IS NULL)",
+        "SELECT COUNT(*) FROM issues WHERE status = $1 AND (close_reason IS NULL OR closed_at IS NULL)",
+        &[IssueStatus::Closed.as_str()],
     ),
     (
         "scans still running",
-        "SELECT COUNT(*) FROM scans WHERE status = 'running' AND id < (SELECT MAX(id) FROM scans)",
+        "SELECT COUNT(*) FROM scans WHERE status = $1 AND id < (SELECT MAX(id) FROM scans)",
+        &[ScanStatus::Running.as_str()],
     ),
 ];
 
 async fn insert_audit(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut sqlx::SqliteConnection,
     id: i64,
     at: i64,
     job: Option<i64>,
@@ -1727,7 +1365,7 @@ async fn insert_audit(
         .bind(job)
         .bind(kind)
         .bind(detail.to_string())
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     Ok(())
 }
@@ -1742,11 +1380,14 @@ mod tests {
         let url = format!("sqlite://{}", dir.path().join("d/pac.db").display());
         let s = SqlStore::open(&url, 10).await.unwrap();
         let id = s.begin_scan("demo", "api", 11).await.unwrap();
-        assert_eq!(s.scan(id).await.unwrap().unwrap().status, "running");
+        assert_eq!(
+            s.scan(id).await.unwrap().unwrap().status,
+            ScanStatus::Running
+        );
         drop(s);
         let s = SqlStore::open(&url, 12).await.unwrap();
         let scan = s.scan(id).await.unwrap().unwrap();
-        assert_eq!(scan.status, "interrupted");
+        assert_eq!(scan.status, ScanStatus::Interrupted);
         assert_eq!(scan.finished_at, Some(12));
         assert_eq!(s.begin_scan("demo", "api", 13).await.unwrap(), id + 1);
     }
@@ -1805,7 +1446,7 @@ mod tests {
                 scan_id,
                 source: "src".into(),
                 at,
-                status: "completed".into(),
+                status: ScanStatus::Completed,
                 seen_all: true,
                 ..Default::default()
             }
@@ -1844,6 +1485,40 @@ mod tests {
         assert_eq!(s.resource("x").await.unwrap().unwrap().last_seen, 9);
     }
 
+    #[tokio::test]
+    async fn unparsable_json_columns_read_as_their_documented_fallback() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("pac.db").display());
+        let s = SqlStore::open(&url, 0).await.unwrap();
+        let id = s.begin_scan("src", "api", 1).await.unwrap();
+        // Text the store never writes: a file edited by hand or damaged.
+        for sql in [
+            "UPDATE scans SET source_errors = '{oops', ingest_errors = 'nope'",
+            "INSERT INTO source_reads (source, status, scan_id, at, since, scopes, message) VALUES ('src', 'partial', 1, 1, 1, 'not json', NULL)",
+            "INSERT INTO asset_groups (name, title, members, created_by, created_at) VALUES ('g', NULL, '[{', 'me', 1)",
+        ] {
+            sqlx::query(sql).execute(s.pool()).await.unwrap();
+        }
+        let scan = s.scan(id).await.unwrap().unwrap();
+        assert_eq!(
+            (scan.source_errors, scan.ingest_errors),
+            (Value::Null, Value::Null)
+        );
+        let unread = s.unread().await.unwrap();
+        assert_eq!(
+            unread["src"].scopes,
+            [pac_connectors::Scope::default()],
+            "unparsable scopes: the whole source is unknown, never all read"
+        );
+        assert!(s.api_groups().await.unwrap()[0].members.is_empty());
+        // A status no enum knows fails the read instead of passing through.
+        sqlx::query("UPDATE scans SET status = 'exploded'")
+            .execute(s.pool())
+            .await
+            .unwrap();
+        assert!(s.scan(id).await.is_err());
+    }
+
     fn issue(id: i64, scan_id: i64) -> NewIssue {
         let sev = ["critical", "high", "medium", "low"][(id % 4) as usize];
         NewIssue {
@@ -1857,7 +1532,11 @@ mod tests {
             region: "r".into(),
             severity: sev.into(),
             category: "security".into(),
-            status: if id % 5 == 0 { "exempted" } else { "open" }.into(),
+            status: if id % 5 == 0 {
+                IssueStatus::Exempted
+            } else {
+                IssueStatus::Open
+            },
             message: format!("m{id} of scan {scan_id}"),
             explanation: None,
             exception: (id % 5 == 0).then(|| "X".to_string()),
@@ -1874,7 +1553,7 @@ mod tests {
             scan_id,
             source: "src".into(),
             at: 1,
-            status: "completed".into(),
+            status: ScanStatus::Completed,
             ..Default::default()
         };
         for id in 1..=2500 {
@@ -1898,15 +1577,19 @@ mod tests {
                 && f.severity
                     .as_deref()
                     .is_none_or(|v| v == ["critical", "high", "medium", "low"][(id % 4) as usize])
-                && f.status
-                    .as_deref()
-                    .is_none_or(|v| v == if id % 5 == 0 { "exempted" } else { "open" })
+                && f.status.is_none_or(|v| {
+                    v == if id % 5 == 0 {
+                        IssueStatus::Exempted
+                    } else {
+                        IssueStatus::Open
+                    }
+                })
                 && f.group.as_deref().is_none_or(|_| id % 2 == 0)
         };
         let filters = [
             IssueFilter::default(),
             IssueFilter {
-                status: Some("open".into()),
+                status: Some(IssueStatus::Open),
                 ..Default::default()
             },
             IssueFilter {
@@ -1920,13 +1603,13 @@ mod tests {
             },
             IssueFilter {
                 policy: Some("p2".into()),
-                status: Some("exempted".into()),
+                status: Some(IssueStatus::Exempted),
                 severity: Some("critical".into()),
                 group: Some("even".into()),
                 ..Default::default()
             },
             IssueFilter {
-                status: Some("open".into()),
+                status: Some(IssueStatus::Open),
                 group: Some("even".into()),
                 ..Default::default()
             },
@@ -1971,7 +1654,7 @@ mod tests {
     async fn issue_totals_follow_the_next_scan() {
         let (_dir, s) = store_with_issues().await;
         let open = IssueFilter {
-            status: Some("open".into()),
+            status: Some(IssueStatus::Open),
             ..Default::default()
         };
         let before = s.issues(&open, 10, 0).await.unwrap().1;
@@ -1982,18 +1665,18 @@ mod tests {
             scan_id,
             source: "src".into(),
             at: 2,
-            status: "completed".into(),
+            status: ScanStatus::Completed,
             ..Default::default()
         };
         for id in 1..=10 {
             w.issue_updates.push(IssueUpdate {
                 id,
-                status: "closed".into(),
+                status: IssueStatus::Closed,
                 message: String::new(),
                 exception: None,
                 reopened: false,
                 explanation: None,
-                close_reason: Some("passed".into()),
+                close_reason: Some(CloseReason::Passed),
             });
         }
         w.new_issues.push(issue(2501, scan_id));
