@@ -135,43 +135,11 @@ pub(super) fn issues(input: IssuesInput<'_>) -> IssueChanges {
     let keys = &estate.keys;
     let unknown_idx = &estate.unknown;
     let mut out = IssueChanges::default();
-    // Existing issues by (rule index, resource index), built once from the
-    // stored state, so that the per-result loop below (400k results at 100k
-    // resources) neither allocates keys nor hashes strings. Issues whose rule
-    // or resource is gone are closed after the loop.
-    let rule_ix: HashMap<&str, u32> = p
-        .rules
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.id.as_str(), i as u32))
-        .collect();
-    let mut res_ix: HashMap<&str, u32> = HashMap::with_capacity(keys.len());
-    for (i, k) in keys.iter().enumerate() {
-        res_ix.entry(k.as_str()).or_insert(i as u32);
-    }
-    // A key held by two resources maps to its first (one issue per key).
-    let canon: Vec<u32> = keys.iter().map(|k| res_ix[k.as_str()]).collect();
-    // (rule, resource) → (state, touched by a result of this scan).
-    let mut current: HashMap<(u32, u32), (Cow<'_, IssueState>, bool)> =
-        HashMap::with_capacity(base.issues.len());
-    // Issues whose rule or resource is no longer there: (id, status, rkey).
-    let mut orphans: Vec<(i64, &'static str, &String)> = Vec::new();
-    for ((rule, key), st) in &base.issues {
-        match (rule_ix.get(rule.as_str()), res_ix.get(key.as_str())) {
-            (Some(&ri), Some(&xi)) => {
-                current.insert((ri, xi), (Cow::Borrowed(st), false));
-            }
-            (ri, _) if st.status != "closed" => {
-                let reason = if ri.is_none() {
-                    "rule_removed"
-                } else {
-                    "resource_removed"
-                };
-                orphans.push((st.id, reason, key));
-            }
-            _ => {}
-        }
-    }
+    let Existing {
+        canon,
+        mut current,
+        orphans,
+    } = existing(p, base, keys);
     let mut next_issue = base.next_issue_id;
     let explain = |rule: usize, res: usize| -> Option<String> {
         serde_json::to_string(&pac_runtime::explain::explain_rule(p, env, rule, res)).ok()
@@ -336,16 +304,84 @@ pub(super) fn issues(input: IssuesInput<'_>) -> IssueChanges {
             }
         }
     }
-    // Issues no result touched: the resource is gone, the rule is gone, or
-    // the resource left the rule's scope.
+    close_untouched(&mut out, base, estate, &current, &orphans);
+    out
+}
+
+/// The stored issues, indexed for the per-result loop.
+struct Existing<'a> {
+    /// Each estate position's canonical one: a key held by two resources
+    /// maps to its first (one issue per key).
+    canon: Vec<u32>,
+    /// (rule, resource) → (state, touched by a result of this scan).
+    current: HashMap<(u32, u32), (Cow<'a, IssueState>, bool)>,
+    /// Open issues whose rule or resource is no longer there: (id, close
+    /// reason, rkey).
+    orphans: Vec<(i64, &'static str, &'a String)>,
+}
+
+/// Existing issues by (rule index, resource index), built once from the
+/// stored state, so that the per-result loop (400k results at 100k
+/// resources) neither allocates keys nor hashes strings. Issues whose rule
+/// or resource is gone are closed after the loop.
+fn existing<'a>(p: &Program, base: &'a ScanBase, keys: &[String]) -> Existing<'a> {
+    let rule_ix: HashMap<&str, u32> = p
+        .rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id.as_str(), i as u32))
+        .collect();
+    let mut res_ix: HashMap<&str, u32> = HashMap::with_capacity(keys.len());
+    for (i, k) in keys.iter().enumerate() {
+        res_ix.entry(k.as_str()).or_insert(i as u32);
+    }
+    let canon: Vec<u32> = keys.iter().map(|k| res_ix[k.as_str()]).collect();
+    let mut current = HashMap::with_capacity(base.issues.len());
+    let mut orphans = Vec::new();
+    for ((rule, key), st) in &base.issues {
+        match (rule_ix.get(rule.as_str()), res_ix.get(key.as_str())) {
+            (Some(&ri), Some(&xi)) => {
+                current.insert((ri, xi), (Cow::Borrowed(st), false));
+            }
+            (ri, _) if st.status != "closed" => {
+                let reason = if ri.is_none() {
+                    "rule_removed"
+                } else {
+                    "resource_removed"
+                };
+                orphans.push((st.id, reason, key));
+            }
+            _ => {}
+        }
+    }
+    Existing {
+        canon,
+        current,
+        orphans,
+    }
+}
+
+/// Closes the issues no result touched: the resource is gone, the rule is
+/// gone, or the resource left the rule's scope — unless the resource is
+/// unknown. In id order.
+fn close_untouched(
+    out: &mut IssueChanges,
+    base: &ScanBase,
+    estate: &Estate,
+    current: &HashMap<(u32, u32), (Cow<'_, IssueState>, bool)>,
+    orphans: &[(i64, &'static str, &String)],
+) {
     let mut untouched: Vec<(i64, &'static str)> = Vec::new();
-    for ((_, xi), (st, touched)) in &current {
-        if *touched || st.status == "closed" || estate.unknown_keys.contains(&keys[*xi as usize]) {
+    for ((_, xi), (st, touched)) in current {
+        if *touched
+            || st.status == "closed"
+            || estate.unknown_keys.contains(&estate.keys[*xi as usize])
+        {
             continue;
         }
         untouched.push((st.id, "out_of_scope"));
     }
-    for (id, reason, key) in &orphans {
+    for (id, reason, key) in orphans {
         if !estate.unknown_keys.contains(*key) {
             untouched.push((*id, reason));
         }
@@ -354,7 +390,6 @@ pub(super) fn issues(input: IssuesInput<'_>) -> IssueChanges {
     for (id, reason) in untouched {
         out.close(base, id, reason);
     }
-    out
 }
 
 /// Group membership changes, and each group's members by position in the
