@@ -33,7 +33,7 @@ use crate::store::{
 };
 pub use error::{ApiError, ErrorBody};
 use http::HttpOptions;
-use params::{Check, Params, in_range, max_len, typed_body};
+use params::{Check, Params, filled, in_range, max_len, typed_body};
 
 /// What the handlers share: the server, and the API's own state.
 pub struct Api {
@@ -343,9 +343,26 @@ impl Check for NewGroup {
         // `name`, `members[].type` and `members[].where` have a grammar;
         // their lengths are checked with it (`program::build_group`), so a
         // long injection attempt is answered with what is wrong with it.
+        filled("name", &self.name)?;
         opt_len("title", &self.title, TEXT_MAX)?;
+        if let Some(t) = &self.title {
+            filled("title", t)?;
+        }
+        filled("created_by", &self.created_by)?;
         max_len("created_by", &self.created_by, NAME_MAX)?;
-        max_items("members", self.members.len())
+        max_items("members", self.members.len())?;
+        if self.members.is_empty() {
+            return Err(ApiError::bad(
+                "`members` must list at least one resource type",
+            ));
+        }
+        for (k, m) in self.members.iter().enumerate() {
+            filled(&format!("members[{k}].type"), &m.rtype)?;
+            if let Some(c) = &m.condition {
+                filled(&format!("members[{k}].where"), c)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -384,9 +401,26 @@ impl Check for NewException {
     fn check(&self) -> Result<(), ApiError> {
         // `targets`, `where` and `expires` have a grammar and are checked
         // with it (`program::build_exception`).
+        let resources = self.resources.as_deref().unwrap_or_default();
+        filled("name", &self.name)?;
         max_len("name", &self.name, NAME_MAX)?;
         max_items("targets", self.targets.len())?;
-        let resources = self.resources.as_deref().unwrap_or_default();
+        if self.targets.is_empty() {
+            return Err(ApiError::bad(
+                "`targets` must list the policies (or policy.rule) the exception is for",
+            ));
+        }
+        if let Some(c) = &self.condition {
+            filled("where", c)?;
+        }
+        if resources.is_empty() == self.condition.is_none() {
+            return Err(ApiError::bad(
+                "give either `resources` (ids) or `where` (a condition, for a sticky exception), not both or neither",
+            ));
+        }
+        filled("expires", &self.expires)?;
+        filled("reason", &self.reason)?;
+        filled("created_by", &self.created_by)?;
         max_items("resources", resources.len())?;
         for r in resources {
             max_len("resources[]", r, ID_MAX)?;
@@ -416,6 +450,9 @@ pub struct NewScan {
 }
 impl Check for NewScan {
     fn check(&self) -> Result<(), ApiError> {
+        if let Some(n) = &self.source {
+            filled("source", n)?;
+        }
         opt_len("source", &self.source, NAME_MAX)
     }
 }
@@ -1074,45 +1111,6 @@ async fn groups(State(s): S, Params(_): Params<NoQuery>) -> Res {
     .into_response())
 }
 
-fn str_field(v: &Value, k: &str, required: bool) -> Result<Option<String>, ApiError> {
-    match v.get(k) {
-        None | Some(Value::Null) if !required => Ok(None),
-        None | Some(Value::Null) => Err(ApiError::bad(format!("`{k}` is required"))),
-        Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.clone())),
-        Some(_) => Err(ApiError::bad(format!("`{k}` must be a non-empty string"))),
-    }
-}
-
-fn str_list(v: &Value, k: &str) -> Result<Vec<String>, ApiError> {
-    match v.get(k) {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(xs)) => xs
-            .iter()
-            .map(|x| {
-                x.as_str()
-                    .map(str::to_string)
-                    .ok_or_else(|| ApiError::bad(format!("`{k}` must be a list of strings")))
-            })
-            .collect(),
-        Some(_) => Err(ApiError::bad(format!("`{k}` must be a list of strings"))),
-    }
-}
-
-fn check_keys(v: &Value, allowed: &[&str]) -> Result<(), ApiError> {
-    let Some(o) = v.as_object() else {
-        return Err(ApiError::bad("the request body must be a JSON object"));
-    };
-    for k in o.keys() {
-        if !allowed.contains(&k.as_str()) {
-            return Err(ApiError::bad(format!(
-                "unknown field `{k}` (expected: {})",
-                allowed.join(", ")
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// A 400 for fields that do not parse, do not name what they must, or do
 /// not type-check; each problem positioned inside its field.
 fn field_errors(e: Vec<crate::program::FieldError>) -> ApiError {
@@ -1159,20 +1157,19 @@ async fn program_for_items(s: &Arc<Server>) -> Result<Arc<crate::program::Loaded
         (status = 409, description = "a group of that name exists", body = ErrorBody)))]
 async fn post_group(State(s): S, Params(_): Params<NoQuery>, body: Bytes) -> Res {
     let v = typed_body::<NewGroup>(&body)?;
-    check_keys(&v, &["name", "title", "members", "created_by"])?;
-    let name = str_field(&v, "name", true)?.unwrap_or_default();
-    let members = crate::program::member_specs(v.get("members").unwrap_or(&Value::Null))
-        .map_err(ApiError::bad)?;
-    if members.is_empty() {
-        return Err(ApiError::bad(
-            "`members` must list at least one resource type",
-        ));
-    }
+    let name = v.name;
     let g = GroupRow {
         name: name.clone(),
-        title: str_field(&v, "title", false)?,
-        members,
-        created_by: str_field(&v, "created_by", true)?.unwrap_or_default(),
+        title: v.title,
+        members: v
+            .members
+            .into_iter()
+            .map(|m| crate::store::GroupMemberSpec {
+                rtype: m.rtype,
+                condition: m.condition,
+            })
+            .collect(),
+        created_by: v.created_by,
         created_at: s.clock.now(),
     };
     let loaded = program_for_items(&s.server).await?;
@@ -1262,40 +1259,15 @@ async fn exceptions(State(s): S, Params(_): Params<NoQuery>) -> Res {
         (status = 409, description = "an exception of that name exists", body = ErrorBody)))]
 async fn post_exception(State(s): S, Params(_): Params<NoQuery>, body: Bytes) -> Res {
     let v = typed_body::<NewException>(&body)?;
-    check_keys(
-        &v,
-        &[
-            "name",
-            "targets",
-            "resources",
-            "where",
-            "expires",
-            "reason",
-            "created_by",
-        ],
-    )?;
-    let name = str_field(&v, "name", true)?.unwrap_or_default();
-    let targets = str_list(&v, "targets")?;
-    if targets.is_empty() {
-        return Err(ApiError::bad(
-            "`targets` must list the policies (or policy.rule) the exception is for",
-        ));
-    }
-    let resources = str_list(&v, "resources")?;
-    let condition = str_field(&v, "where", false)?;
-    if resources.is_empty() == condition.is_none() {
-        return Err(ApiError::bad(
-            "give either `resources` (ids) or `where` (a condition, for a sticky exception), not both or neither",
-        ));
-    }
+    let name = v.name;
     let x = ExceptionRow {
         name: name.clone(),
-        targets,
-        resources,
-        condition,
-        expires: str_field(&v, "expires", true)?.unwrap_or_default(),
-        reason: str_field(&v, "reason", true)?.unwrap_or_default(),
-        created_by: str_field(&v, "created_by", true)?.unwrap_or_default(),
+        targets: v.targets,
+        resources: v.resources.unwrap_or_default(),
+        condition: v.condition,
+        expires: v.expires,
+        reason: v.reason,
+        created_by: v.created_by,
         created_at: s.clock.now(),
     };
     let loaded = program_for_items(&s.server).await?;
@@ -1379,7 +1351,7 @@ async fn scans(State(s): S, Params(q): Params<PageQuery>) -> Res {
         (status = 404, description = "no such source", body = ErrorBody)))]
 async fn post_scan(State(s): S, Params(_): Params<NoQuery>, body: Bytes) -> Res {
     let v = typed_body::<NewScan>(&body)?;
-    let names: Vec<String> = match str_field(&v, "source", false)? {
+    let names: Vec<String> = match v.source {
         Some(n) => {
             if s.source(&n).is_none() {
                 let known: Vec<&str> = s.sources.iter().map(|x| x.name.as_str()).collect();

@@ -923,38 +923,6 @@ pub fn check_exception(loaded: &Loaded, x: &ExceptionRow) -> Result<ExceptionRow
     Ok(out)
 }
 
-/// Parses the `members` of a group request: a list of
-/// `{"type": "…", "where": "…"}`, nothing else.
-pub fn member_specs(v: &serde_json::Value) -> Result<Vec<GroupMemberSpec>, String> {
-    let shape =
-        "`members` must be a list of {\"type\": \"aws.ec2.instance\", \"where\": \"CONDITION\"}";
-    let Some(items) = v.as_array() else {
-        return Err(shape.to_string());
-    };
-    let mut out = Vec::new();
-    for (k, m) in items.iter().enumerate() {
-        let Some(o) = m.as_object() else {
-            return Err(format!("{shape}: `members[{k}]` is not an object"));
-        };
-        if let Some(key) = o.keys().find(|key| *key != "type" && *key != "where") {
-            return Err(format!(
-                "unknown field `members[{k}].{key}` (a member has `type` and `where`)"
-            ));
-        }
-        let rtype = match o.get("type") {
-            Some(serde_json::Value::String(s)) => s.clone(),
-            _ => return Err(format!("`members[{k}].type` must be a string")),
-        };
-        let condition = match o.get("where") {
-            None | Some(serde_json::Value::Null) => None,
-            Some(serde_json::Value::String(s)) => Some(s.clone()),
-            Some(_) => return Err(format!("`members[{k}].where` must be a string")),
-        };
-        out.push(GroupMemberSpec { rtype, condition });
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -108,10 +108,17 @@ pub fn max_len(name: &str, value: &str, max: usize) -> Result<(), ApiError> {
     }
 }
 
-/// A request body checked against `T` (its shape, its unknown fields, its
-/// lengths), returned as JSON for the handler's own reading. An empty body
-/// is `{}`.
-pub fn typed_body<T: DeserializeOwned + Check>(b: &Bytes) -> Result<Value, ApiError> {
+/// A text field that must say something: not empty, not only spaces.
+pub fn filled(name: &str, value: &str) -> Result<(), ApiError> {
+    if value.trim().is_empty() {
+        return Err(ApiError::bad(format!("`{name}` must be a non-empty string")));
+    }
+    Ok(())
+}
+
+/// A request body read as `T` and checked (its shape, its unknown fields,
+/// its lengths). An empty body is `{}`.
+pub fn typed_body<T: DeserializeOwned + Check>(b: &Bytes) -> Result<T, ApiError> {
     let v: Value = if b.is_empty() {
         Value::Object(Default::default())
     } else {
@@ -133,7 +140,7 @@ pub fn typed_body<T: DeserializeOwned + Check>(b: &Bytes) -> Result<Value, ApiEr
         }
     })?;
     t.check()?;
-    Ok(v)
+    Ok(t)
 }
 
 #[cfg(test)]

@@ -1,0 +1,287 @@
+//! Stage 2, validate: every collected document as text and hash, read
+//! against the compiled schemas (the warm state's unchanged documents are
+//! taken over as they were). No I/O: runs on a blocking thread.
+
+use std::collections::{HashMap, HashSet};
+
+use pac_compiler::Program;
+use pac_connectors::Scope;
+use pac_runtime::{Incoming, IngestError, Inventory};
+use rayon::prelude::*;
+
+use super::judge::ReadFacts;
+use super::{Warm, collect::Collected, hash_text, resource_key};
+use crate::store::ScanBase;
+
+pub(super) struct Input<'a> {
+    pub program: &'a Program,
+    /// The source's name.
+    pub source: &'a str,
+    pub collected: Collected,
+    /// The stored state (the hashes of the known documents).
+    pub base: &'a ScanBase,
+    /// The previous scan's state, still current.
+    pub warm: Option<&'a Warm>,
+}
+
+/// What this read said: its documents and its failures.
+pub(super) struct Read {
+    /// Documents collected, accepted or not.
+    pub documents: usize,
+    pub texts: Vec<String>,
+    pub hashes: Vec<String>,
+    /// Each accepted resource's document: its position in `texts`.
+    pub fresh_doc: Vec<usize>,
+    /// The keys of the accepted resources.
+    pub fresh_keys: HashSet<String>,
+    pub failed_scopes: Vec<Scope>,
+    /// The connector's errors, as the scan record keeps them.
+    pub source_errors: serde_json::Value,
+}
+
+/// The resources the schemas accepted.
+pub(super) struct Accepted {
+    /// In document order.
+    pub inv: Inventory,
+    /// The documents they rejected.
+    pub ingest: Vec<IngestError>,
+    /// How many resources of `inv` this read accepted (all of it here;
+    /// the evaluate stage appends the carried ones).
+    pub fresh: usize,
+    /// Each accepted resource's warm counterpart (its index there).
+    pub same_as: Vec<Option<usize>>,
+}
+
+/// The validate stage's output.
+pub(super) struct Validated {
+    pub read: Read,
+    pub accepted: Accepted,
+    pub parse_ms: u64,
+}
+
+/// A collected document's key, read from its JSON (`None` when a part is
+/// missing: such a document is parsed, and rejected, as usual).
+fn doc_key(d: &serde_json::Value) -> Option<String> {
+    let part = |f: &str| d.get(f).and_then(serde_json::Value::as_str);
+    Some(resource_key(
+        part("type")?,
+        part("account")?,
+        part("region")?,
+        part("id")?,
+    ))
+}
+
+/// The validate stage.
+pub(super) fn validate(input: Input<'_>) -> Validated {
+    let Input {
+        program,
+        source,
+        collected,
+        base,
+        warm,
+    } = input;
+    let schemas = &program.schemas;
+    let phase = std::time::Instant::now();
+    // Text, hash and key of every document, on all cores; the parsed JSON
+    // is freed on a thread of its own (100k documents take a while).
+    type Keys = Vec<Option<String>>;
+    let (texts, (hashes, doc_keys)): (Vec<String>, (Vec<String>, Keys)) = collected
+        .docs
+        .par_iter()
+        .map(|d| {
+            let text = match d {
+                // A document the connector could not parse: its raw
+                // text, so that the reader reports the syntax error.
+                serde_json::Value::String(raw) => raw.replace(['\n', '\r'], " "),
+                other => other.to_string(),
+            };
+            let hash = hash_text(&text);
+            (text, (hash, doc_key(d)))
+        })
+        .unzip();
+    let failed_scopes: Vec<Scope> = collected.failed.iter().map(|e| e.scope.clone()).collect();
+    let source_errors = serde_json::to_value(&collected.failed).unwrap_or_default();
+    let docs = collected.docs;
+    std::thread::spawn(move || drop(docs));
+    let warm_index: HashMap<&str, usize> = warm
+        .map(|w| {
+            w.keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (k.as_str(), i))
+                .collect()
+        })
+        .unwrap_or_default();
+    // Line (1-based position) → the warm resource it is.
+    let mut known_at: Vec<Option<usize>> = vec![None; texts.len() + 1];
+    let mut items = Vec::with_capacity(texts.len());
+    for (k, (key, text)) in doc_keys.iter().zip(&texts).enumerate() {
+        let line = k + 1;
+        let known = warm.and_then(|w| {
+            let key = key.as_ref()?;
+            let i = *warm_index.get(key.as_str())?;
+            let (h, s) = base.resources.get(key)?;
+            (*h == hashes[k] && s == source).then_some((w, i))
+        });
+        items.push(match known {
+            Some((w, i)) => {
+                known_at[line] = Some(i);
+                Incoming::Known(line, w.inv.resources[i].clone())
+            }
+            None => Incoming::Text(line, text.clone()),
+        });
+    }
+    let label = format!("source `{source}` document");
+    let (inv, ingest) = Inventory::from_incoming(schemas, &label, items);
+    let fresh = inv.len();
+    let same_as: Vec<Option<usize>> = inv.resources.iter().map(|r| known_at[r.line]).collect();
+    // Each fresh resource's document: its position among `texts`.
+    let fresh_doc: Vec<usize> = inv
+        .resources
+        .iter()
+        .map(|r| r.line.wrapping_sub(1))
+        .collect();
+    let fresh_keys: HashSet<String> = inv
+        .resources
+        .iter()
+        .map(|r| resource_key(&r.type_name, &r.account, &r.region, &r.id))
+        .collect();
+    let documents = texts.len();
+    Validated {
+        read: Read {
+            documents,
+            texts,
+            hashes,
+            fresh_doc,
+            fresh_keys,
+            failed_scopes,
+            source_errors,
+        },
+        accepted: Accepted {
+            inv,
+            ingest,
+            fresh,
+            same_as,
+        },
+        parse_ms: phase.elapsed().as_millis() as u64,
+    }
+}
+
+impl Validated {
+    /// What the judge stage needs to know about this read of `source`.
+    pub fn facts(&self, base: &ScanBase, source: &str) -> ReadFacts {
+        let own = base
+            .resources
+            .iter()
+            .filter(|(_, (_, s))| s == source)
+            .map(|(k, _)| k.as_str());
+        ReadFacts::new(
+            own,
+            &self.read.fresh_keys,
+            &self.read.failed_scopes,
+            self.read.documents,
+            self.accepted.fresh,
+        )
+    }
+
+    /// Drops everything this read accepted, and marks the whole source
+    /// unread: its stored resources are carried as they are (unknown).
+    pub fn hold(&mut self) {
+        self.accepted.inv = Inventory::default();
+        self.accepted.fresh = 0;
+        self.accepted.same_as.clear();
+        self.read.fresh_doc.clear();
+        self.read.fresh_keys.clear();
+        self.read.failed_scopes = vec![Scope::default()];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::{self, Fixture};
+    use super::*;
+
+    fn run(f: &Fixture, docs: Vec<serde_json::Value>, base: &ScanBase) -> Validated {
+        validate(Input {
+            program: f.loaded.program(),
+            source: "s",
+            collected: Collected {
+                docs,
+                failed: Vec::new(),
+            },
+            base,
+            warm: None,
+        })
+    }
+
+    #[test]
+    fn accepted_and_rejected_documents_are_counted_apart() {
+        let f = Fixture::new();
+        let bad = serde_json::json!({"type": "t.box", "id": "x", "account": "1", "region": "r",
+            "attributes": {"name": 7}});
+        let garbage = serde_json::Value::String("{not json\nat all".into());
+        let v = run(
+            &f,
+            vec![fixture::doc("b1", "a", None), bad, garbage],
+            &ScanBase::default(),
+        );
+        assert_eq!(v.read.documents, 3);
+        assert_eq!(v.accepted.fresh, 1);
+        assert_eq!(v.accepted.ingest.len(), 2, "{:?}", v.accepted.ingest);
+        assert_eq!(v.read.fresh_doc, vec![0]);
+        assert!(
+            v.read
+                .fresh_keys
+                .contains(&resource_key("t.box", "1", "r", "b1"))
+        );
+        // The raw text of an unparsable document is kept on one line.
+        assert_eq!(v.read.texts[2], "{not json at all");
+        assert_eq!(v.read.hashes[0], hash_text(&v.read.texts[0]));
+        assert!(v.read.failed_scopes.is_empty());
+    }
+
+    #[test]
+    fn unchanged_documents_are_taken_from_the_warm_state() {
+        let f = Fixture::new();
+        let docs = vec![fixture::doc("b1", "a", None), fixture::doc("b2", "b", None)];
+        let first = run(&f, docs.clone(), &ScanBase::default());
+        // The stored state knows b1 as read; b2 is stored with another hash.
+        let mut base = ScanBase::default();
+        let k1 = resource_key("t.box", "1", "r", "b1");
+        let k2 = resource_key("t.box", "1", "r", "b2");
+        base.resources
+            .insert(k1.clone(), (first.read.hashes[0].clone(), "s".into()));
+        base.resources
+            .insert(k2.clone(), ("other".into(), "s".into()));
+        let warm = f.warm(first.accepted.inv, vec![k1, k2], base.clone());
+        let v = validate(Input {
+            program: f.loaded.program(),
+            source: "s",
+            collected: Collected {
+                docs,
+                failed: Vec::new(),
+            },
+            base: &base,
+            warm: Some(&warm),
+        });
+        assert_eq!(v.accepted.same_as, vec![Some(0), None]);
+        assert_eq!(v.accepted.fresh, 2);
+    }
+
+    #[test]
+    fn a_held_read_accepts_nothing_and_leaves_the_whole_source_unread() {
+        let f = Fixture::new();
+        let mut v = run(
+            &f,
+            vec![fixture::doc("b1", "a", None)],
+            &ScanBase::default(),
+        );
+        v.hold();
+        assert_eq!(v.accepted.inv.len(), 0);
+        assert_eq!(v.accepted.fresh, 0);
+        assert!(v.read.fresh_keys.is_empty() && v.read.fresh_doc.is_empty());
+        assert_eq!(v.read.failed_scopes, vec![Scope::default()]);
+        // The documents stay: the record still counts them.
+        assert_eq!(v.read.documents, 1);
+    }
+}
