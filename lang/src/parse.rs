@@ -27,6 +27,8 @@ pub(crate) fn un(op: UnOp, e: Expr, l: usize, r: usize) -> Expr {
 /// A syntax error: where, what was found, what was expected.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct SyntaxError {
+    /// `E0001` (syntax error) or `E0002` (nested too deeply).
+    pub code: &'static str,
     pub span: Span,
     pub message: String,
     /// Human-readable token names the parser would have accepted.
@@ -110,6 +112,7 @@ pub fn parse_file(src: &str) -> Parsed {
             }
         }
     };
+    errors.extend(crate::nesting::bound_file(&mut file));
     errors.sort_by_key(|e| e.span.start);
     errors.dedup_by_key(|e| e.span.start);
     // Recovery resumes at the first token that fits, which is sometimes the
@@ -150,7 +153,11 @@ pub fn parse_expr_at(text: &str, offset: usize, file_len: usize) -> Result<Expr,
     if let Some(r) = recovered.into_iter().next() {
         return Err(convert(r.error, end.min(file_len)));
     }
-    result.map_err(|e| convert(e, end.min(file_len)))
+    let mut expr = result.map_err(|e| convert(e, end.min(file_len)))?;
+    match crate::nesting::bound_expr(&mut expr).into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(expr),
+    }
 }
 
 /// Splits a message template into text and `{expression}` parts. `lit` is
@@ -187,6 +194,7 @@ pub fn parse_template(src: &str, lit: &StrLit) -> Result<Vec<TemplatePart>, Synt
             }
             b'{' => {
                 let close = find_close(inner, i).ok_or_else(|| SyntaxError {
+                    code: "E0001",
                     span: Span::new(inner_start + i, inner_start + i + 1),
                     message: "unclosed `{` in message template (write `{{` for a literal brace)"
                         .into(),
@@ -205,6 +213,7 @@ pub fn parse_template(src: &str, lit: &StrLit) -> Result<Vec<TemplatePart>, Synt
             }
             b'}' => {
                 return Err(SyntaxError {
+                    code: "E0001",
                     span: Span::new(inner_start + i, inner_start + i + 1),
                     message: "unmatched `}` in message template (write `}}` for a literal brace)"
                         .into(),
@@ -263,11 +272,13 @@ fn find_close(inner: &str, open: usize) -> Option<usize> {
 fn convert(e: ParseError<usize, Token, LexError>, eof: usize) -> SyntaxError {
     match e {
         ParseError::InvalidToken { location } => SyntaxError {
+            code: "E0001",
             span: Span::new(location, location + 1),
             message: "invalid token".into(),
             expected: Vec::new(),
         },
         ParseError::UnrecognizedEof { location, expected } => SyntaxError {
+            code: "E0001",
             span: Span::new(location.min(eof), location.min(eof)),
             message: "unexpected end of file".into(),
             expected: tidy(expected),
@@ -276,6 +287,7 @@ fn convert(e: ParseError<usize, Token, LexError>, eof: usize) -> SyntaxError {
             token: (l, Token::Error(err), r),
             ..
         } => SyntaxError {
+            code: "E0001",
             span: Span::new(l, r),
             message: err.to_string(),
             expected: Vec::new(),
@@ -284,16 +296,19 @@ fn convert(e: ParseError<usize, Token, LexError>, eof: usize) -> SyntaxError {
             token: (l, tok, r),
             expected,
         } => SyntaxError {
+            code: "E0001",
             span: Span::new(l, r),
             message: format!("unexpected {tok}"),
             expected: tidy(expected),
         },
         ParseError::ExtraToken { token: (l, tok, r) } => SyntaxError {
+            code: "E0001",
             span: Span::new(l, r),
             message: format!("unexpected {tok} after the end"),
             expected: Vec::new(),
         },
         ParseError::User { error } => SyntaxError {
+            code: "E0001",
             span: Span::new(0, 0),
             message: error.to_string(),
             expected: Vec::new(),
