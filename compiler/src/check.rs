@@ -18,6 +18,18 @@ use crate::sig::{Sig, parse_sig};
 use crate::suggest::did_you_mean;
 use crate::types::{RecordId, Ty};
 
+/// The deepest IR the checker builds (the syntax tree's `MAX_NESTING` plus
+/// room for inlined function bodies): every pass over the IR (interpreter,
+/// JIT, explanations) may recurse that deep.
+pub const MAX_IR_DEPTH: usize = 2 * pac_lang::MAX_NESTING;
+/// How many function bodies may be checked one inside another (each
+/// unchecked callee is checked at its first call, on the stack).
+pub const MAX_CALL_NESTING: usize = 24;
+/// The most IR nodes one inlined call may add.
+pub const MAX_INLINE_NODES: usize = 200_000;
+/// The most IR nodes a workspace may lower to.
+pub const MAX_PROGRAM_NODES: usize = 100_000_000;
+
 /// A variable in scope.
 #[derive(Clone, Debug)]
 pub struct Var {
@@ -294,7 +306,40 @@ impl Checker<'_> {
         self.error_node(span, scope)
     }
 
+    /// Checks and lowers an expression. The syntax tree is at most
+    /// `MAX_NESTING` deep, but inlined function bodies add to the depth of
+    /// the IR (and of this recursion): past `MAX_IR_DEPTH` the expression is
+    /// an error.
     pub fn check(&mut self, e: &ast::Expr, scope: &mut Scope) -> Expr {
+        if self.env.depth >= MAX_IR_DEPTH {
+            self.too_deep(e.span, scope);
+            return self.error_node(e.span, scope);
+        }
+        self.env.depth += 1;
+        let x = self.check_expr(e, scope);
+        self.env.depth -= 1;
+        x
+    }
+
+    fn too_deep(&mut self, span: Span, scope: &Scope) {
+        let mut d = Diagnostic::error(
+            "E0002",
+            scope.file,
+            span,
+            format!(
+                "expression nested too deeply: limit {MAX_IR_DEPTH} levels once function calls are inlined"
+            ),
+        )
+        .with_label("too deep here");
+        if let Some(f) = self.env.fn_stack.last() {
+            d = d.with_note(format!("while checking the body of `{f}`; flatten the calls or split the expression with `let`"));
+        } else {
+            d = d.with_note("flatten the function calls or split the expression with `let`");
+        }
+        self.diag(d);
+    }
+
+    fn check_expr(&mut self, e: &ast::Expr, scope: &mut Scope) -> Expr {
         let span = e.span;
         match &e.kind {
             A::Int(i) => self.node(K::Const(Value::Int(*i)), Ty::Int, span, scope),
@@ -1219,9 +1264,34 @@ impl Checker<'_> {
             );
             return self.error_node(span, scope);
         }
+        if self.env.fn_stack.len() >= MAX_CALL_NESTING {
+            self.too_deep(span, scope);
+            return self.error_node(span, scope);
+        }
         let Some(body) = self.env.fn_body(qname) else {
             return self.error_node(span, scope);
         };
+        let (depth, size) = self.env.fn_shapes.get(qname).copied().unwrap_or((1, 1));
+        if self.env.depth + depth + args.len() > MAX_IR_DEPTH {
+            self.too_deep(span, scope);
+            return self.error_node(span, scope);
+        }
+        if size > MAX_INLINE_NODES || self.env.next_node as usize + size > MAX_PROGRAM_NODES {
+            self.diag(
+                Diagnostic::error(
+                    "E0314",
+                    scope.file,
+                    name_span,
+                    format!(
+                        "`{qname}` is too large to inline here: its body expands to {size} nodes \
+                         (limit {MAX_INLINE_NODES} per call, {MAX_PROGRAM_NODES} per workspace)"
+                    ),
+                )
+                .with_label("inlined here")
+                .with_note("functions are inlined at each call; a function that calls another several times doubles in size at each level"),
+            );
+            return self.error_node(span, scope);
+        }
         let info = self.env.fns[qname].clone();
         if args.len() != info.params.len() {
             let msg = format!(

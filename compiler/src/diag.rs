@@ -101,6 +101,10 @@ impl Diagnostic {
 /// and docs/diagnostics.md).
 pub const CODES: &[(&str, &str)] = &[
     ("E0001", "syntax error"),
+    (
+        "E0002",
+        "expression nested too deeply (directly or through function calls)",
+    ),
     ("E0101", "unknown name in an expression"),
     ("E0102", "unknown field of a record or resource"),
     ("E0103", "unknown resource type"),
@@ -131,6 +135,10 @@ pub const CODES: &[(&str, &str)] = &[
         "invalid constant (regex, glob, CIDR, IP, timestamp)",
     ),
     ("E0311", "recursive function"),
+    (
+        "E0314",
+        "function too large to inline (its calls expand to too many nodes)",
+    ),
     ("E0312", "required field missing from a record literal"),
     (
         "E0313",

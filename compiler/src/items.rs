@@ -591,7 +591,7 @@ fn lower_rule(
                 }
             }
             Err(e) => env.diags.push(
-                Diagnostic::error("E0001", fi, e.span, e.message).with_label("in this template"),
+                Diagnostic::error(e.code, fi, e.span, e.message).with_label("in this template"),
             ),
         }
     }

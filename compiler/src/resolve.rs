@@ -41,6 +41,11 @@ pub struct Env {
     pub next_node: u32,
     /// Resolved names, for the language server.
     pub refs: Vec<crate::index::Ref>,
+    /// How deeply the checker is recursing now (calls of user functions
+    /// included): bounded by `MAX_IR_DEPTH`.
+    pub depth: usize,
+    /// IR depth and node count of each checked function body.
+    pub fn_shapes: HashMap<String, (usize, usize)>,
 }
 
 impl Env {
@@ -61,6 +66,8 @@ impl Env {
             diags: Vec::new(),
             next_node: 0,
             refs: Vec::new(),
+            depth: 0,
+            fn_shapes: HashMap::new(),
         }
     }
 
@@ -420,6 +427,8 @@ impl Env {
         if let Some(f) = self.fns.get_mut(qname) {
             f.slots = slots;
         }
+        self.fn_shapes
+            .insert(qname.to_string(), body.depth_and_size());
         let body = Some(body);
         self.fn_bodies.insert(qname.to_string(), body.clone());
         body
