@@ -177,6 +177,14 @@ fn deep_files() -> Vec<(&'static str, String)> {
             ),
         ),
         (
+            "calls.pac",
+            format!(
+                "fn g(x: int) -> int = x\nfn f() -> int = {}1{}\n",
+                "g(".repeat(5_000),
+                ")".repeat(5_000)
+            ),
+        ),
+        (
             "ifs.pac",
             format!(
                 "fn f(x: int) -> int = {}0\n",
@@ -198,6 +206,32 @@ fn check_reports_deep_nesting_instead_of_crashing() {
         assert!(t.contains("nested too deeply: limit 200"), "{name}: {t}");
         let json = pacc(&["check", &path, "--format", "json"]);
         assert!(text(&json).contains("E0002"), "{name}");
+        // The formatter refuses the file with the same diagnostic.
+        let fmt = pacc(&["fmt", "--check", &path]);
+        let t = text(&fmt);
+        assert_eq!(fmt.status.code(), Some(2), "fmt {name}: {t}");
+        assert!(
+            t.contains("error[E0002]") && t.contains("nested too deeply: limit 200"),
+            "fmt {name}: {t}"
+        );
+        // Both engines refuse to evaluate it, naming the limit.
+        for engine in ["interp", "jit"] {
+            let out = pacc(&[
+                "eval",
+                "--policies",
+                &path,
+                "--now",
+                "2026-06-01",
+                "--engine",
+                engine,
+            ]);
+            let t = text(&out);
+            assert_eq!(out.status.code(), Some(2), "eval {engine} {name}: {t}");
+            assert!(
+                t.contains("nested too deeply: limit 200"),
+                "eval {engine} {name}: {t}"
+            );
+        }
     }
 }
 
@@ -360,9 +394,15 @@ fn many_errors_on_one_long_line_render() {
         "{}",
         tail(t.as_bytes())
     );
-    // Each report shows a window of the line, not all of it.
+    // Each report shows a window of the line, not all of it, under the
+    // true line and column of the error.
     assert!(t.len() < 2_000_000, "{} bytes of output", t.len());
-    assert!(t.contains("nope999"));
+    let col = src.find("nope999").unwrap() + 1;
+    assert!(
+        t.contains(&format!("errors.pac:1:{col} ]")),
+        "{}",
+        tail(t.as_bytes())
+    );
 }
 
 // ------------------------------------------------------------ the server
@@ -621,5 +661,57 @@ fn a_deep_file_in_the_workspace_does_not_stop_the_server() {
             );
         }
     }
+    lsp.finish();
+}
+
+#[test]
+fn semantic_tokens_of_a_two_megabyte_line() {
+    // One line of 200,000 strings (2 MB, with a non-ASCII character in each
+    // so that UTF-16 columns differ from bytes). Positions computed from the
+    // line's start for each token (the old way: 15 s at 430 KB, quadratic)
+    // would take hours here; the forward cursor takes a moment.
+    let n = 200_000;
+    let items: Vec<String> = (0..n).map(|i| format!("\"é-{i}\"")).collect();
+    let src = policy(&format!("instance_id in [{}]", items.join(", ")));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("long.pac"), &src).unwrap();
+    let mut lsp = Lsp::start(dir.path());
+    initialize(&mut lsp, dir.path());
+    let uri = format!("file://{}/long.pac", dir.path().display());
+    lsp.send(json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {"uri": uri, "languageId": "pac", "version": 1, "text": src}}}));
+    let r = lsp.request(
+        2,
+        "textDocument/semanticTokens/full",
+        json!({"textDocument": {"uri": uri}}),
+    );
+    let data: Vec<u64> = r["result"]["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no tokens: {}", tail(r.to_string().as_bytes())))
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert!(data.len() / 5 >= n, "{} tokens", data.len() / 5);
+    // The last string of the line is where the text has it, in UTF-16.
+    let last = format!("\"é-{}\"", n - 1);
+    let at = src.find(&last).unwrap();
+    let line = src[..at].matches('\n').count() as u64;
+    let line_start = src[..at].rfind('\n').map_or(0, |i| i + 1);
+    let col = src[line_start..at].encode_utf16().count() as u64;
+    let len = last.encode_utf16().count() as u64;
+    let (mut l, mut c) = (0u64, 0u64);
+    let mut found = false;
+    for t in data.chunks(5) {
+        if t[0] > 0 {
+            l += t[0];
+            c = t[1];
+        } else {
+            c += t[1];
+        }
+        if (l, c) == (line, col) {
+            assert_eq!(t[2], len, "token length");
+            found = true;
+        }
+    }
+    assert!(found, "no token at {line}:{col}");
     lsp.finish();
 }

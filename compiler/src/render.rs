@@ -44,7 +44,7 @@ impl<'f> Renderer<'f> {
         if spans.iter().any(|&(f, s)| {
             self.line_len_at(f, s.start) > LONG_LINE || self.line_len_at(f, s.end) > LONG_LINE
         }) {
-            return self.render_excerpts(d, &spans, color, out);
+            return self.render_excerpts(d, color, out);
         }
         let cache = self.cache.get_or_insert_with(|| {
             let fetch: Fetch<'f> = Box::new(move |id: &String| {
@@ -89,106 +89,131 @@ impl<'f> Renderer<'f> {
         e - s
     }
 
-    /// The report over excerpts of the files: the lines the labels touch,
-    /// each long one cut to a window around the labels on it.
+    /// The report for labels on very long lines, drawn here rather than by
+    /// ariadne (which lays out whole lines, and whose positions would be
+    /// those of an excerpt): each line a label starts on is cut to a window
+    /// around its labels; the header gives the true line and column.
     fn render_excerpts(
         &mut self,
         d: &Diagnostic,
-        spans: &[(u32, pac_lang::Span)],
         color: bool,
         out: &mut impl Write,
     ) -> std::io::Result<()> {
-        let files = self.files;
-        let mut sources: Vec<(String, ariadne::Source<String>)> = Vec::new();
-        let mut map: Vec<(u32, Excerpt)> = Vec::new();
-        let mut involved: Vec<u32> = spans.iter().map(|s| s.0).collect();
-        involved.sort_unstable();
-        involved.dedup();
-        for f in involved {
-            let Some(file) = files.get(f as usize) else {
+        use ariadne::Fmt;
+        let (kind, tint) = match d.severity {
+            Severity::Error => ("Error", Color::Red),
+            Severity::Warning => ("Warning", Color::Yellow),
+        };
+        let paint = |text: &str, c: Color| -> String {
+            if color {
+                format!("{}", text.fg(c))
+            } else {
+                text.to_string()
+            }
+        };
+        // (file, span, message) of every label, the primary first.
+        let mut labels: Vec<(u32, pac_lang::Span, &str)> = vec![(d.file, d.span, d.label.as_str())];
+        labels.extend(
+            d.labels
+                .iter()
+                .map(|l| (l.file, l.span, l.message.as_str())),
+        );
+        let mut files: Vec<u32> = Vec::new();
+        for l in &labels {
+            if !files.contains(&l.0) {
+                files.push(l.0);
+            }
+        }
+        // The widest line number, for the gutter.
+        let width = labels
+            .iter()
+            .map(|l| (self.line_of(l.0, l.1.start).0 + 1).to_string().len())
+            .max()
+            .unwrap_or(1);
+        let pad = " ".repeat(width);
+        writeln!(
+            out,
+            "{} {}",
+            paint(&format!("[{}] {kind}:", d.code), tint),
+            d.message
+        )?;
+        for (k, &f) in files.iter().enumerate() {
+            let Some(file) = self.files.get(f as usize) else {
                 continue;
             };
             let text = &file.text;
-            let mut ends: Vec<(usize, usize)> = Vec::new(); // (line, byte)
-            for &(_, sp) in spans.iter().filter(|s| s.0 == f) {
-                for b in [sp.start, sp.end] {
-                    let b = b.min(text.len());
-                    ends.push((self.line_of(f, b).0, b));
-                }
-            }
-            let first = ends.iter().map(|e| e.0).min().unwrap_or(0);
-            let last = ends.iter().map(|e| e.0).max().unwrap_or(0);
-            let mut ex = Excerpt {
-                text: String::new(),
-                lines: Vec::new(),
-            };
-            for line in first..=last {
-                let (ls, le) = {
-                    let starts = self.starts(f);
-                    let ls = starts[line];
-                    let le = starts.get(line + 1).map_or(text.len(), |&s| s - 1).max(ls);
-                    (ls, le)
-                };
-                let on_line: Vec<usize> =
-                    ends.iter().filter(|e| e.0 == line).map(|e| e.1).collect();
-                let (mut ws, mut we) = if le - ls <= LONG_LINE {
-                    (ls, le)
-                } else if let (Some(&lo), Some(&hi)) = (on_line.iter().min(), on_line.iter().max())
-                {
-                    let ws = lo.saturating_sub(CONTEXT).max(ls);
-                    (ws, hi.saturating_add(CONTEXT).min(le).min(ws + LONG_LINE))
-                } else {
-                    (ls, ls + LONG_LINE)
-                };
+            let on_file: Vec<(u32, pac_lang::Span, &str)> =
+                labels.iter().filter(|l| l.0 == f).copied().collect();
+            let first = on_file[0].1.start.min(text.len());
+            let (line, col) = self.line_col(f, first);
+            let corner = if k == 0 { "╭" } else { "├" };
+            writeln!(out, "{pad} {corner}─[ {}:{line}:{col} ]", file.path)?;
+            writeln!(out, "{pad} │")?;
+            // The lines the labels start on, in order, each with its labels.
+            let placed: Vec<((usize, usize, usize), pac_lang::Span, &str)> = on_file
+                .iter()
+                .map(|l| (self.line_of(f, l.1.start.min(text.len())), l.1, l.2))
+                .collect();
+            let mut lines: Vec<(usize, usize, usize)> = placed.iter().map(|p| p.0).collect();
+            lines.sort_unstable();
+            lines.dedup();
+            for (line, ls, le) in lines {
+                let here: Vec<(usize, usize, &str)> = placed
+                    .iter()
+                    .filter(|p| p.0.0 == line)
+                    .map(|p| {
+                        let s = p.1.start.clamp(ls, le);
+                        (s, p.1.end.clamp(s, le), p.2)
+                    })
+                    .collect();
+                let lo = here.iter().map(|h| h.0).min().unwrap_or(ls);
+                let hi = here.iter().map(|h| h.1).max().unwrap_or(ls);
+                let mut ws = lo.saturating_sub(CONTEXT).max(ls);
+                let mut we = hi
+                    .saturating_add(CONTEXT)
+                    .min(le)
+                    .min(ws + LONG_LINE)
+                    .max(ws);
                 while ws > ls && !text.is_char_boundary(ws) {
                     ws -= 1;
                 }
                 while we < le && !text.is_char_boundary(we) {
                     we += 1;
                 }
-                let base = ex.text.len();
-                let pre = ws > ls;
-                if pre {
-                    ex.text.push('…');
+                let pre = if ws > ls { "…" } else { "" };
+                let post = if we < le { "…" } else { "" };
+                let shown = text.get(ws..we).unwrap_or("").replace('\t', " ");
+                writeln!(out, "{:>width$} │ {pre}{shown}{post}", line + 1)?;
+                let lead = pre.chars().count();
+                for (s, e, msg) in here {
+                    let s = s.min(we);
+                    let at = lead + text.get(ws..s).map_or(0, |t| t.chars().count());
+                    let len = text
+                        .get(s..e.min(we))
+                        .map_or(0, |t| t.chars().count())
+                        .max(1);
+                    let mark = paint(&"^".repeat(len), if k == 0 { tint } else { Color::Blue });
+                    writeln!(out, "{pad} │ {}{mark} {msg}", " ".repeat(at))?;
                 }
-                ex.text.push_str(&text[ws..we]);
-                if we < le {
-                    ex.text.push('…');
-                }
-                ex.text.push('\n');
-                ex.lines
-                    .push((line, ws, we, base + if pre { '…'.len_utf8() } else { 0 }));
             }
-            sources.push((
-                file.path.clone(),
-                ariadne::Source::from(ex.text.clone()).with_display_line_offset(first),
-            ));
-            map.push((f, ex));
         }
-        let locate = |f: u32, b: usize| -> usize {
-            let Some((_, ex)) = map.iter().find(|m| m.0 == f) else {
-                return 0;
-            };
-            let b = b.min(files.get(f as usize).map_or(0, |x| x.text.len()));
-            let Some(&(_, ws, we, base)) = ex
-                .lines
-                .iter()
-                .find(|l| l.1 <= b && b <= l.2)
-                .or_else(|| ex.lines.iter().rev().find(|l| l.1 <= b))
-                .or(ex.lines.first())
-            else {
-                return 0;
-            };
-            let at = base + b.clamp(ws, we) - ws;
-            ex.text.get(..at).map_or(0, |t| t.chars().count())
-        };
-        let span_of = |f: u32, s: pac_lang::Span| {
-            let a = locate(f, s.start);
-            a..locate(f, s.end).max(a)
-        };
-        let fail: fn(&String) -> Result<String, String> = |id| Err(format!("no excerpt of {id}"));
-        let cache = ariadne::FnCache::new(fail).with_sources(sources.into_iter().collect());
-        write_report_with(d, files, color, cache, &span_of, out)
+        let mut notes: Vec<String> = d.notes.clone();
+        if let Some(s) = &d.suggestion {
+            notes.push(
+                if s.replacement.is_empty() || s.message.contains(&s.replacement) {
+                    s.message.clone()
+                } else {
+                    format!("{}: `{}`", s.message, s.replacement)
+                },
+            );
+        }
+        if !notes.is_empty() {
+            writeln!(out, "{pad} │")?;
+        }
+        for n in notes {
+            writeln!(out, "{pad} │ {}: {n}", paint("Help", Color::Fixed(115)))?;
+        }
+        writeln!(out, "{}╯", "─".repeat(width + 1))
     }
 
     /// 1-based line and column (in characters) of a byte offset in a file.
@@ -283,13 +308,6 @@ pub fn render(
 const LONG_LINE: usize = 240;
 /// Bytes shown before and after the labels in such a window.
 const CONTEXT: usize = 60;
-
-/// One file's excerpt: its text, and for each line taken, (line, first byte,
-/// end byte, where that byte starts in the excerpt).
-struct Excerpt {
-    text: String,
-    lines: Vec<(usize, usize, usize, usize)>,
-}
 
 fn write_report<C: ariadne::Cache<String>>(
     d: &Diagnostic,
