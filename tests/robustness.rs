@@ -353,6 +353,47 @@ fn nesting_just_under_the_limit_works_everywhere() {
         let out = pacc(&["test", &path, "--engine", engine]);
         assert_eq!(out.status.code(), Some(0), "{engine}: {}", text(&out));
     }
+    // Deep through calls: each function wraps the previous in 8 levels of
+    // IR once inlined; h48 is about 390 levels deep, just under the IR limit
+    // (400), and is evaluated by both engines on rayon's 2 MiB threads; h50
+    // passes the limit (E0002). h0 = x + 1; each next one is 1 - the
+    // previous, so even ones give x + 1.
+    let chain = |n: usize| {
+        let mut fns = String::from("fn h0(x: int) -> int = x + 1\n");
+        for i in 1..=n {
+            let body = nested_int(1).replace("instance_id.len()", &format!("h{}(x)", i - 1));
+            fns.push_str(&format!("fn h{i}(x: int) -> int = {body}\n"));
+        }
+        format!(
+            "{}\n{fns}",
+            policy(&format!("h{n}(instance_id.len()) == 4"))
+        )
+    };
+    let over = write(dir.path(), "over.pac", &chain(50));
+    let out = pacc(&["check", &over]);
+    assert!(
+        text(&out).contains("limit 400 levels once function calls are inlined"),
+        "{}",
+        text(&out)
+    );
+    let src = chain(48);
+    let path = write(dir.path(), "deep_calls.pac", &src);
+    let out = pacc(&["check", &path]);
+    assert!(!text(&out).contains("error["), "{}", text(&out));
+    for engine in ["interp", "jit"] {
+        let out = pacc(&["test", &path, "--engine", engine]);
+        assert_eq!(out.status.code(), Some(0), "{engine}: {}", text(&out));
+        let out = pacc(&[
+            "eval",
+            "--policies",
+            &path,
+            "--now",
+            "2026-06-01",
+            "--engine",
+            engine,
+        ]);
+        assert_ne!(out.status.code(), Some(2), "{engine}: {}", text(&out));
+    }
 }
 
 #[test]

@@ -24,8 +24,10 @@ use crate::types::{RecordId, Ty};
 pub const MAX_IR_DEPTH: usize = 2 * pac_lang::MAX_NESTING;
 /// The most IR nodes one inlined call may add.
 pub const MAX_INLINE_NODES: usize = 200_000;
-/// The most IR nodes a workspace may lower to.
-pub const MAX_PROGRAM_NODES: usize = 100_000_000;
+/// The most IR nodes a workspace may lower to (about 1 GB of IR): enough
+/// for hundreds of thousands of rules, not for an editor's paste that
+/// inlines a doubling function at every call.
+pub const MAX_PROGRAM_NODES: usize = 10_000_000;
 
 /// A variable in scope.
 #[derive(Clone, Debug)]

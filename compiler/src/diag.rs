@@ -135,14 +135,14 @@ pub const CODES: &[(&str, &str)] = &[
         "invalid constant (regex, glob, CIDR, IP, timestamp)",
     ),
     ("E0311", "recursive function"),
-    (
-        "E0314",
-        "function too large to inline (its calls expand to too many nodes)",
-    ),
     ("E0312", "required field missing from a record literal"),
     (
         "E0313",
         "expression not allowed in test data (only literals)",
+    ),
+    (
+        "E0314",
+        "function too large to inline (its calls expand to too many nodes)",
     ),
     ("E0401", "required metadata missing"),
     ("E0402", "invalid metadata value"),

@@ -344,13 +344,13 @@ fn tidy(expected: Vec<String>) -> Vec<String> {
 
 // ---------------------------------------------------------------- one expression on its own
 
-/// The deepest nesting of an expression [`parse_expression`] accepts (the
-/// limit every pass may rely on when it recurses over the tree).
-pub const EXPRESSION_NESTING: usize = 200;
+/// The deepest nesting of an expression [`parse_expression`] accepts: the
+/// limit of every syntax tree ([`crate::nesting::MAX_NESTING`]).
+pub const EXPRESSION_NESTING: usize = crate::nesting::MAX_NESTING;
 
-/// Before parsing, the tokens are measured: the parser is not recursive,
-/// but a tree it builds (and drops, after a syntax error) is. An upper bound
-/// of the tree's depth beyond this is refused without building anything.
+/// Before parsing, the tokens are measured: an expression whose tree could
+/// be deeper than this is refused without building anything (a request
+/// cannot make the server build and then cut a huge tree).
 const TOKEN_NESTING_BOUND: usize = 1_000;
 
 /// Parses `text` as exactly one expression, e.g. a condition received from
@@ -363,23 +363,19 @@ pub fn parse_expression(text: &str) -> Result<Expr, SyntaxError> {
     if let Some(at) = token_nesting_beyond(&tokens, TOKEN_NESTING_BOUND) {
         return Err(too_deep(at));
     }
-    let expr = parse_expr_at(text, 0, text.len())?;
-    match node_beyond(&expr, EXPRESSION_NESTING) {
-        None => Ok(expr),
-        Some(at) => {
-            dismantle(expr);
-            Err(too_deep(at))
-        }
-    }
+    // `parse_expr_at` cuts the tree at the nesting limit (`nesting`).
+    parse_expr_at(text, 0, text.len())
 }
 
 fn too_deep(at: Span) -> SyntaxError {
-    syntax_error(
+    let mut e = syntax_error(
         at,
         format!(
             "expression nested too deeply (more than {EXPRESSION_NESTING} levels): split it, or use `in [...]` for long lists of alternatives"
         ),
-    )
+    );
+    e.code = crate::nesting::NESTING_CODE;
+    e
 }
 
 /// A syntax error found outside the grammar (built through `convert`, so
@@ -509,45 +505,6 @@ pub fn expr_children(e: &Expr) -> Vec<&Expr> {
         | ExprKind::SelfRef
         | ExprKind::Name(_)
         | ExprKind::Error => Vec::new(),
-    }
-}
-
-/// The span of the first node deeper than `limit`, found without recursion.
-fn node_beyond(root: &Expr, limit: usize) -> Option<Span> {
-    let mut stack = vec![(root, 1usize)];
-    while let Some((e, depth)) = stack.pop() {
-        if depth > limit {
-            return Some(e.span);
-        }
-        stack.extend(expr_children(e).into_iter().map(|c| (c, depth + 1)));
-    }
-    None
-}
-
-/// Frees a tree without recursion (a recursive drop of a deep tree would
-/// overflow the stack).
-fn dismantle(root: Expr) {
-    let mut stack = vec![root];
-    while let Some(mut e) = stack.pop() {
-        match std::mem::replace(&mut e.kind, ExprKind::Error) {
-            ExprKind::Field { base: a, .. } | ExprKind::Unary(_, a) | ExprKind::Paren(a) => {
-                stack.push(*a)
-            }
-            ExprKind::Index(a, b)
-            | ExprKind::Binary(_, a, b)
-            | ExprKind::Let(_, a, b)
-            | ExprKind::Quant {
-                coll: a, body: b, ..
-            } => stack.extend([*a, *b]),
-            ExprKind::If(a, b, c) => stack.extend([*a, *b, *c]),
-            ExprKind::Call { callee, args } => {
-                stack.push(*callee);
-                stack.extend(args);
-            }
-            ExprKind::List(xs) => stack.extend(xs),
-            ExprKind::Record(fs) => stack.extend(fs.into_iter().map(|(_, x)| x)),
-            _ => {}
-        }
     }
 }
 
