@@ -840,230 +840,284 @@ impl Checker<'_> {
         b: &ast::Expr,
         scope: &mut Scope,
     ) -> Expr {
-        let span = e.span;
+        // One method per kind of operator, so that this frame (on the stack
+        // once per level of nesting) stays small.
         match op {
-            BinOp::And | BinOp::Or => {
-                let what = if op == BinOp::And {
-                    "an operand of `and`"
-                } else {
-                    "an operand of `or`"
-                };
-                let x = self.check_cond(a, scope, what);
-                let mut f = Vec::new();
-                facts(a, op == BinOp::And, &mut f);
-                let n = scope.narrowed.len();
-                scope.narrowed.extend(f);
-                let y = self.check_cond(b, scope, what);
-                scope.narrowed.truncate(n);
-                if let Some(Value::Bool(v)) = x.as_const() {
-                    let dead = (op == BinOp::And && !v) || (op == BinOp::Or && *v);
-                    if dead {
-                        self.diag(
-                            Diagnostic::warning(
-                                "W0502",
-                                scope.file,
-                                y.span,
-                                format!("this is never evaluated: the left side is always `{v}`"),
-                            )
-                            .with_label("unreachable")
-                            .with_secondary(
-                                scope.file,
-                                x.span,
-                                format!("always `{v}`"),
-                            ),
-                        );
-                    }
-                }
-                let kind = if op == BinOp::And {
-                    K::And(Box::new(x), Box::new(y))
-                } else {
-                    K::Or(Box::new(x), Box::new(y))
-                };
-                self.node(kind, Ty::Bool, span, scope)
-            }
+            BinOp::And | BinOp::Or => self.check_logic(e, op, a, b, scope),
             BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
-                let x = self.check(a, scope);
-                let y = self.check(b, scope);
-                let ctx = format!("in a comparison `{}`", op.text());
-                let x = self.require_value(x, scope, &ctx);
-                let y = self.require_value(y, scope, &ctx);
-                let ordered = !matches!(op, BinOp::Eq | BinOp::Ne);
-                let ok = match (&x.ty, &y.ty) {
-                    (Ty::Error, _) | (_, Ty::Error) => true,
-                    (p, q) if p.is_numeric() && q.is_numeric() => true,
-                    (Ty::Str, Ty::Str) | (Ty::Time, Ty::Time) | (Ty::Dur, Ty::Dur) => true,
-                    (p, q) if !ordered => assignable(p, q) || assignable(q, p),
-                    _ => false,
-                };
-                if !ok {
-                    let mut d = Diagnostic::error(
-                        "E0303",
-                        scope.file,
-                        span,
-                        format!(
-                            "cannot compare `{}` with `{}` using `{}`",
-                            self.show(&x.ty),
-                            self.show(&y.ty),
-                            op.text()
-                        ),
-                    )
-                    .with_secondary(scope.file, x.span, format!("`{}`", self.show(&x.ty)))
-                    .with_secondary(
-                        scope.file,
-                        y.span,
-                        format!("`{}`", self.show(&y.ty)),
-                    );
-                    if matches!((&x.ty, &y.ty), (Ty::Cidr | Ty::Ip, Ty::Str)) {
-                        let text = self.snippet(scope.file, y.span);
-                        let lit = text.trim_matches('"').to_string();
-                        d = d.with_suggestion(
-                            "write the address as a literal, without quotes",
-                            y.span,
-                            lit,
-                        );
-                    }
-                    self.diag(d);
-                    return self.error_node(span, scope);
-                }
-                let cop = match op {
-                    BinOp::Eq => CmpOp::Eq,
-                    BinOp::Ne => CmpOp::Ne,
-                    BinOp::Lt => CmpOp::Lt,
-                    BinOp::Le => CmpOp::Le,
-                    BinOp::Gt => CmpOp::Gt,
-                    _ => CmpOp::Ge,
-                };
-                self.node(K::Cmp(cop, Box::new(x), Box::new(y)), Ty::Bool, span, scope)
+                self.check_compare(e, op, a, b, scope)
             }
-            BinOp::In | BinOp::NotIn => {
-                let x = self.check(a, scope);
-                let y = self.check(b, scope);
-                let x = self.require_value(x, scope, "with `in`");
-                let y = self.require_value(y, scope, "with `in`");
-                let node = match (&x.ty, &y.ty) {
-                    (Ty::Error, _) | (_, Ty::Error) => Some(K::In(Box::new(x), Box::new(y))),
-                    (t, Ty::List(el)) if assignable(t, el) || assignable(el, t) => {
-                        Some(K::In(Box::new(x), Box::new(y)))
-                    }
-                    (_, Ty::Empty) => Some(K::In(Box::new(x), Box::new(y))),
-                    (Ty::Str, Ty::Map(_)) => Some(K::In(Box::new(x), Box::new(y))),
-                    (Ty::Ip | Ty::Cidr, Ty::Cidr) => {
-                        let b = pac_stdlib::lookup("cidr_contains");
-                        b.map(|builtin| K::Call {
-                            builtin,
-                            sig: usize::from(x.ty == Ty::Cidr),
-                            args: vec![y, x],
-                        })
-                    }
-                    _ => None,
-                };
-                let Some(kind) = node else {
-                    self.diag(
-                        Diagnostic::error("E0303", scope.file, span, "`in` needs a list, a map or a CIDR on its right, with a matching left side")
-                            .with_label("not a membership test"),
-                    );
-                    return self.error_node(span, scope);
-                };
-                let inner = self.node(kind, Ty::Bool, span, scope);
-                if op == BinOp::NotIn {
-                    return self.node(K::Not(Box::new(inner)), Ty::Bool, span, scope);
-                }
-                inner
-            }
-            BinOp::Coalesce => {
-                let x = self.check(a, scope);
-                let y = self.check(b, scope);
-                let y = self.require_value(y, scope, "as the default of `??`");
-                if !x.ty.is_opt() && !x.ty.is_error() {
-                    self.diag(
-                        Diagnostic::warning(
-                            "W0502",
-                            scope.file,
-                            y.span,
-                            "this default is never used: the left side is never missing",
-                        )
-                        .with_label("unreachable")
-                        .with_secondary(
-                            scope.file,
-                            x.span,
-                            format!("always present (`{}`)", self.show(&x.ty)),
-                        ),
-                    );
-                }
-                let inner = x.ty.unopt().clone();
-                let ty = match join(&inner, &y.ty) {
-                    Some(t) if !t.is_opt() => t,
-                    _ => {
-                        let msg = format!(
-                            "the default of `??` must be a `{}`, not `{}`",
-                            self.show(&inner),
-                            self.show(&y.ty)
-                        );
-                        self.diag(
-                            Diagnostic::error("E0301", scope.file, y.span, msg)
-                                .with_label(format!("expected `{}`", self.show(&inner))),
-                        );
-                        Ty::Error
-                    }
-                };
-                self.node(K::Coalesce(Box::new(x), Box::new(y)), ty, span, scope)
-            }
+            BinOp::In | BinOp::NotIn => self.check_in(e, op, a, b, scope),
+            BinOp::Coalesce => self.check_coalesce(e, a, b, scope),
             BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Rem => {
-                let x = self.check(a, scope);
-                let y = self.check(b, scope);
-                let ctx = format!("in arithmetic `{}`", op.text());
-                let x = self.require_value(x, scope, &ctx);
-                let y = self.require_value(y, scope, &ctx);
-                let aop = match op {
-                    BinOp::Add => ArithOp::Add,
-                    BinOp::Sub => ArithOp::Sub,
-                    BinOp::Mul => ArithOp::Mul,
-                    BinOp::Div => ArithOp::Div,
-                    _ => ArithOp::Rem,
-                };
-                let ty = match (aop, &x.ty, &y.ty) {
-                    (_, Ty::Error, _) | (_, _, Ty::Error) => Some(Ty::Error),
-                    (_, Ty::Int, Ty::Int) => Some(Ty::Int),
-                    (_, p, q) if p.is_numeric() && q.is_numeric() => Some(Ty::Float),
-                    (ArithOp::Add, Ty::Str, Ty::Str) => Some(Ty::Str),
-                    (ArithOp::Sub, Ty::Time, Ty::Time) => Some(Ty::Dur),
-                    (ArithOp::Add | ArithOp::Sub, Ty::Time, Ty::Dur) => Some(Ty::Time),
-                    (ArithOp::Add, Ty::Dur, Ty::Time) => Some(Ty::Time),
-                    (ArithOp::Add | ArithOp::Sub, Ty::Dur, Ty::Dur) => Some(Ty::Dur),
-                    (ArithOp::Mul | ArithOp::Div, Ty::Dur, Ty::Int) => Some(Ty::Dur),
-                    (ArithOp::Mul, Ty::Int, Ty::Dur) => Some(Ty::Dur),
-                    _ => None,
-                };
-                let Some(ty) = ty else {
-                    let msg = format!(
-                        "`{}` is not defined for `{}` and `{}`",
-                        op.text(),
-                        self.show(&x.ty),
-                        self.show(&y.ty)
-                    );
-                    self.diag(
-                        Diagnostic::error("E0303", scope.file, span, msg)
-                            .with_secondary(scope.file, x.span, format!("`{}`", self.show(&x.ty)))
-                            .with_secondary(scope.file, y.span, format!("`{}`", self.show(&y.ty))),
-                    );
-                    return self.error_node(span, scope);
-                };
-                if matches!(aop, ArithOp::Div | ArithOp::Rem)
-                    && matches!(y.as_const(), Some(Value::Int(0)))
-                {
-                    self.diag(
-                        Diagnostic::warning(
-                            "W0501",
-                            scope.file,
-                            y.span,
-                            "division by zero: this always evaluates to an error",
-                        )
-                        .with_label("zero"),
-                    );
-                }
-                self.node(K::Arith(aop, Box::new(x), Box::new(y)), ty, span, scope)
+                self.check_arith(e, op, a, b, scope)
             }
         }
+    }
+
+    fn check_logic(
+        &mut self,
+        e: &ast::Expr,
+        op: BinOp,
+        a: &ast::Expr,
+        b: &ast::Expr,
+        scope: &mut Scope,
+    ) -> Expr {
+        let span = e.span;
+        let what = if op == BinOp::And {
+            "an operand of `and`"
+        } else {
+            "an operand of `or`"
+        };
+        let x = self.check_cond(a, scope, what);
+        let mut f = Vec::new();
+        facts(a, op == BinOp::And, &mut f);
+        let n = scope.narrowed.len();
+        scope.narrowed.extend(f);
+        let y = self.check_cond(b, scope, what);
+        scope.narrowed.truncate(n);
+        if let Some(Value::Bool(v)) = x.as_const() {
+            let dead = (op == BinOp::And && !v) || (op == BinOp::Or && *v);
+            if dead {
+                self.diag(
+                    Diagnostic::warning(
+                        "W0502",
+                        scope.file,
+                        y.span,
+                        format!("this is never evaluated: the left side is always `{v}`"),
+                    )
+                    .with_label("unreachable")
+                    .with_secondary(
+                        scope.file,
+                        x.span,
+                        format!("always `{v}`"),
+                    ),
+                );
+            }
+        }
+        let kind = if op == BinOp::And {
+            K::And(Box::new(x), Box::new(y))
+        } else {
+            K::Or(Box::new(x), Box::new(y))
+        };
+        self.node(kind, Ty::Bool, span, scope)
+    }
+
+    fn check_compare(
+        &mut self,
+        e: &ast::Expr,
+        op: BinOp,
+        a: &ast::Expr,
+        b: &ast::Expr,
+        scope: &mut Scope,
+    ) -> Expr {
+        let span = e.span;
+        let x = self.check(a, scope);
+        let y = self.check(b, scope);
+        let ctx = format!("in a comparison `{}`", op.text());
+        let x = self.require_value(x, scope, &ctx);
+        let y = self.require_value(y, scope, &ctx);
+        let ordered = !matches!(op, BinOp::Eq | BinOp::Ne);
+        let ok = match (&x.ty, &y.ty) {
+            (Ty::Error, _) | (_, Ty::Error) => true,
+            (p, q) if p.is_numeric() && q.is_numeric() => true,
+            (Ty::Str, Ty::Str) | (Ty::Time, Ty::Time) | (Ty::Dur, Ty::Dur) => true,
+            (p, q) if !ordered => assignable(p, q) || assignable(q, p),
+            _ => false,
+        };
+        if !ok {
+            let mut d = Diagnostic::error(
+                "E0303",
+                scope.file,
+                span,
+                format!(
+                    "cannot compare `{}` with `{}` using `{}`",
+                    self.show(&x.ty),
+                    self.show(&y.ty),
+                    op.text()
+                ),
+            )
+            .with_secondary(scope.file, x.span, format!("`{}`", self.show(&x.ty)))
+            .with_secondary(scope.file, y.span, format!("`{}`", self.show(&y.ty)));
+            if matches!((&x.ty, &y.ty), (Ty::Cidr | Ty::Ip, Ty::Str)) {
+                let text = self.snippet(scope.file, y.span);
+                let lit = text.trim_matches('"').to_string();
+                d = d.with_suggestion(
+                    "write the address as a literal, without quotes",
+                    y.span,
+                    lit,
+                );
+            }
+            self.diag(d);
+            return self.error_node(span, scope);
+        }
+        let cop = match op {
+            BinOp::Eq => CmpOp::Eq,
+            BinOp::Ne => CmpOp::Ne,
+            BinOp::Lt => CmpOp::Lt,
+            BinOp::Le => CmpOp::Le,
+            BinOp::Gt => CmpOp::Gt,
+            _ => CmpOp::Ge,
+        };
+        self.node(K::Cmp(cop, Box::new(x), Box::new(y)), Ty::Bool, span, scope)
+    }
+
+    fn check_in(
+        &mut self,
+        e: &ast::Expr,
+        op: BinOp,
+        a: &ast::Expr,
+        b: &ast::Expr,
+        scope: &mut Scope,
+    ) -> Expr {
+        let span = e.span;
+        let x = self.check(a, scope);
+        let y = self.check(b, scope);
+        let x = self.require_value(x, scope, "with `in`");
+        let y = self.require_value(y, scope, "with `in`");
+        let node = match (&x.ty, &y.ty) {
+            (Ty::Error, _) | (_, Ty::Error) => Some(K::In(Box::new(x), Box::new(y))),
+            (t, Ty::List(el)) if assignable(t, el) || assignable(el, t) => {
+                Some(K::In(Box::new(x), Box::new(y)))
+            }
+            (_, Ty::Empty) => Some(K::In(Box::new(x), Box::new(y))),
+            (Ty::Str, Ty::Map(_)) => Some(K::In(Box::new(x), Box::new(y))),
+            (Ty::Ip | Ty::Cidr, Ty::Cidr) => {
+                let b = pac_stdlib::lookup("cidr_contains");
+                b.map(|builtin| K::Call {
+                    builtin,
+                    sig: usize::from(x.ty == Ty::Cidr),
+                    args: vec![y, x],
+                })
+            }
+            _ => None,
+        };
+        let Some(kind) = node else {
+            self.diag(
+                Diagnostic::error(
+                    "E0303",
+                    scope.file,
+                    span,
+                    "`in` needs a list, a map or a CIDR on its right, with a matching left side",
+                )
+                .with_label("not a membership test"),
+            );
+            return self.error_node(span, scope);
+        };
+        let inner = self.node(kind, Ty::Bool, span, scope);
+        if op == BinOp::NotIn {
+            return self.node(K::Not(Box::new(inner)), Ty::Bool, span, scope);
+        }
+        inner
+    }
+
+    fn check_coalesce(
+        &mut self,
+        e: &ast::Expr,
+        a: &ast::Expr,
+        b: &ast::Expr,
+        scope: &mut Scope,
+    ) -> Expr {
+        let span = e.span;
+        let x = self.check(a, scope);
+        let y = self.check(b, scope);
+        let y = self.require_value(y, scope, "as the default of `??`");
+        if !x.ty.is_opt() && !x.ty.is_error() {
+            self.diag(
+                Diagnostic::warning(
+                    "W0502",
+                    scope.file,
+                    y.span,
+                    "this default is never used: the left side is never missing",
+                )
+                .with_label("unreachable")
+                .with_secondary(
+                    scope.file,
+                    x.span,
+                    format!("always present (`{}`)", self.show(&x.ty)),
+                ),
+            );
+        }
+        let inner = x.ty.unopt().clone();
+        let ty = match join(&inner, &y.ty) {
+            Some(t) if !t.is_opt() => t,
+            _ => {
+                let msg = format!(
+                    "the default of `??` must be a `{}`, not `{}`",
+                    self.show(&inner),
+                    self.show(&y.ty)
+                );
+                self.diag(
+                    Diagnostic::error("E0301", scope.file, y.span, msg)
+                        .with_label(format!("expected `{}`", self.show(&inner))),
+                );
+                Ty::Error
+            }
+        };
+        self.node(K::Coalesce(Box::new(x), Box::new(y)), ty, span, scope)
+    }
+
+    fn check_arith(
+        &mut self,
+        e: &ast::Expr,
+        op: BinOp,
+        a: &ast::Expr,
+        b: &ast::Expr,
+        scope: &mut Scope,
+    ) -> Expr {
+        let span = e.span;
+        let x = self.check(a, scope);
+        let y = self.check(b, scope);
+        let ctx = format!("in arithmetic `{}`", op.text());
+        let x = self.require_value(x, scope, &ctx);
+        let y = self.require_value(y, scope, &ctx);
+        let aop = match op {
+            BinOp::Add => ArithOp::Add,
+            BinOp::Sub => ArithOp::Sub,
+            BinOp::Mul => ArithOp::Mul,
+            BinOp::Div => ArithOp::Div,
+            _ => ArithOp::Rem,
+        };
+        let ty = match (aop, &x.ty, &y.ty) {
+            (_, Ty::Error, _) | (_, _, Ty::Error) => Some(Ty::Error),
+            (_, Ty::Int, Ty::Int) => Some(Ty::Int),
+            (_, p, q) if p.is_numeric() && q.is_numeric() => Some(Ty::Float),
+            (ArithOp::Add, Ty::Str, Ty::Str) => Some(Ty::Str),
+            (ArithOp::Sub, Ty::Time, Ty::Time) => Some(Ty::Dur),
+            (ArithOp::Add | ArithOp::Sub, Ty::Time, Ty::Dur) => Some(Ty::Time),
+            (ArithOp::Add, Ty::Dur, Ty::Time) => Some(Ty::Time),
+            (ArithOp::Add | ArithOp::Sub, Ty::Dur, Ty::Dur) => Some(Ty::Dur),
+            (ArithOp::Mul | ArithOp::Div, Ty::Dur, Ty::Int) => Some(Ty::Dur),
+            (ArithOp::Mul, Ty::Int, Ty::Dur) => Some(Ty::Dur),
+            _ => None,
+        };
+        let Some(ty) = ty else {
+            let msg = format!(
+                "`{}` is not defined for `{}` and `{}`",
+                op.text(),
+                self.show(&x.ty),
+                self.show(&y.ty)
+            );
+            self.diag(
+                Diagnostic::error("E0303", scope.file, span, msg)
+                    .with_secondary(scope.file, x.span, format!("`{}`", self.show(&x.ty)))
+                    .with_secondary(scope.file, y.span, format!("`{}`", self.show(&y.ty))),
+            );
+            return self.error_node(span, scope);
+        };
+        if matches!(aop, ArithOp::Div | ArithOp::Rem) && matches!(y.as_const(), Some(Value::Int(0)))
+        {
+            self.diag(
+                Diagnostic::warning(
+                    "W0501",
+                    scope.file,
+                    y.span,
+                    "division by zero: this always evaluates to an error",
+                )
+                .with_label("zero"),
+            );
+        }
+        self.node(K::Arith(aop, Box::new(x), Box::new(y)), ty, span, scope)
     }
 
     fn check_quant(

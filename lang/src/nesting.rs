@@ -20,7 +20,7 @@ use crate::parse::SyntaxError;
 /// The deepest nesting of expressions (and of types) accepted: deeper
 /// subtrees are replaced by an error. Every recursive pass over the tree may
 /// rely on it.
-pub const MAX_NESTING: usize = 200;
+pub const MAX_NESTING: usize = 160;
 
 /// `and`/`or` chains nested deeper than this are rebalanced.
 pub const CHAIN_DEPTH: usize = 32;
@@ -384,7 +384,7 @@ mod tests {
             let (e, errors) = body(&src);
             assert_eq!(errors.len(), 1, "{errors:?}");
             assert_eq!(errors[0].code, NESTING_CODE);
-            assert!(errors[0].message.contains("limit 200"));
+            assert!(errors[0].message.contains(&format!("limit {MAX_NESTING}")));
             assert!(depth(&e) <= MAX_NESTING);
         }
     }

@@ -395,6 +395,55 @@ mod tests {
         assert!(matches!(v[1], Verdict::Forward(_)));
     }
 
+    /// The fuzz target's body (`fuzz/fuzz_targets/lsp_messages.rs`) over
+    /// its seeds: each is a read size, then a bad frame and a good request.
+    #[test]
+    fn the_fuzz_seeds_keep_the_invariants() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/lsp_messages");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_stem().unwrap().to_string_lossy().to_string();
+            let data = std::fs::read(&path).unwrap();
+            let (size, rest) = data.split_first().unwrap();
+            let mut reader = FrameReader::default();
+            let mut verdicts = Vec::new();
+            for chunk in rest.chunks(usize::from(*size).max(1)) {
+                verdicts.extend(process(&mut reader, chunk));
+            }
+            for v in &verdicts {
+                match v {
+                    Verdict::Forward(body) => assert!(server_decodes(body), "{name}"),
+                    Verdict::Reply(r) => {
+                        assert!(
+                            matches!(code(v), PARSE_ERROR | INVALID_REQUEST),
+                            "{name}: {r}"
+                        );
+                        assert_eq!(r["jsonrpc"], "2.0");
+                    }
+                }
+            }
+            // A huge length swallows what follows; so does a header that
+            // never ends. Everywhere else the good request gets through.
+            if !matches!(name.as_str(), "huge_length" | "header_without_end") {
+                let last = verdicts.last();
+                assert!(
+                    matches!(last, Some(Verdict::Forward(b)) if b.ends_with(b"\"shutdown\"}")),
+                    "{name}: {verdicts:?}"
+                );
+            }
+            if name != "good" && name != "response" && name != "lone_surrogate" {
+                assert!(
+                    verdicts.iter().any(|v| code(v) != 0),
+                    "{name}: no error reply"
+                );
+            }
+            seen += 1;
+        }
+        assert!(seen >= 12, "{seen} seeds in {}", dir.display());
+    }
+
     #[test]
     fn a_header_without_end_is_garbage_not_memory() {
         let mut r = FrameReader::default();
