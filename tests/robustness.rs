@@ -763,3 +763,33 @@ fn semantic_tokens_of_a_two_megabyte_line() {
     assert!(found, "no token at {line}:{col}");
     lsp.finish();
 }
+
+#[test]
+fn many_diagnostics_on_one_long_line_are_published() {
+    // 20,000 unknown names on one 230 KB line: each diagnostic's position is
+    // found without counting the line from its start.
+    let n = 20_000;
+    let line: String = (0..n).map(|i| format!("nope{i} or ")).collect();
+    let src = format!("fn f() -> bool = {line}true\n");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("errors.pac"), &src).unwrap();
+    let mut lsp = Lsp::start(dir.path());
+    initialize(&mut lsp, dir.path());
+    let uri = format!("file://{}/errors.pac", dir.path().display());
+    lsp.send(json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {"uri": uri, "languageId": "pac", "version": 1, "text": src}}}));
+    let d = lsp.wait("diagnostics of the long line", |m| {
+        m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == json!(uri)
+    });
+    let diags = d["params"]["diagnostics"].as_array().unwrap();
+    assert_eq!(diags.len(), n);
+    let last = format!("nope{}", n - 1);
+    let col = src.find(&last).unwrap() as u64;
+    assert!(
+        diags
+            .iter()
+            .any(|x| x["range"]["start"]["character"] == json!(col)
+                && x["message"].as_str().unwrap_or("").contains(&last)),
+        "no diagnostic at column {col}"
+    );
+    lsp.finish();
+}
