@@ -487,8 +487,14 @@ fn fmt(paths: &[PathBuf], check_only: bool) -> i32 {
             Err(errors) => {
                 for e in errors {
                     let (line, col) = render::line_col(&text, e.span.start);
+                    let what = if e.code == "E0001" {
+                        "syntax error: "
+                    } else {
+                        ""
+                    };
                     eprintln!(
-                        "error[E0001]: {}:{line}:{col}: syntax error: {}",
+                        "error[{}]: {}:{line}:{col}: {what}{}",
+                        e.code,
                         f.display(),
                         e.message
                     );

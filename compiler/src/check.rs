@@ -13,10 +13,21 @@ use pac_stdlib::{Builtin, Value};
 use crate::diag::Diagnostic;
 use crate::index::RefKind;
 use crate::ir::{ArithOp, CmpOp, Expr, ExprKind as K, Probe, QuantKind, Slot};
-use crate::resolve::Env;
+use crate::resolve::{Env, FnInfo};
 use crate::sig::{Sig, parse_sig};
 use crate::suggest::did_you_mean;
 use crate::types::{RecordId, Ty};
+
+/// The deepest IR the checker builds (the syntax tree's `MAX_NESTING` plus
+/// room for inlined function bodies): every pass over the IR (interpreter,
+/// JIT, explanations) may recurse that deep.
+pub const MAX_IR_DEPTH: usize = 2 * pac_lang::MAX_NESTING;
+/// The most IR nodes one inlined call may add.
+pub const MAX_INLINE_NODES: usize = 200_000;
+/// The most IR nodes a workspace may lower to (about 1 GB of IR): enough
+/// for hundreds of thousands of rules, not for an editor's paste that
+/// inlines a doubling function at every call.
+pub const MAX_PROGRAM_NODES: usize = 10_000_000;
 
 /// A variable in scope.
 #[derive(Clone, Debug)]
@@ -133,6 +144,44 @@ pub fn dotted(e: &ast::Expr) -> Option<String> {
         } => Some(format!("{}.{}", dotted(base)?, name.name)),
         _ => None,
     }
+}
+
+/// The user function a call names, seen from `package`: the exact name,
+/// then the package's own, then any package's.
+pub fn resolve_fn_name(fns: &HashMap<String, FnInfo>, name: &str, package: &str) -> Option<String> {
+    if fns.contains_key(name) {
+        return Some(name.to_string());
+    }
+    let local = format!("{package}.{name}");
+    if fns.contains_key(&local) {
+        return Some(local);
+    }
+    let suffix = format!(".{name}");
+    // The smallest match, so that the choice does not depend on hashing.
+    fns.keys().filter(|k| k.ends_with(&suffix)).min().cloned()
+}
+
+/// The user functions an expression calls, resolved as `check_call` does,
+/// found without recursion.
+pub fn called_fns(fns: &HashMap<String, FnInfo>, e: &ast::Expr, package: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![e];
+    while let Some(x) = stack.pop() {
+        if let A::Call { callee, .. } = &x.kind {
+            let q = match &callee.kind {
+                A::Name(n) => resolve_fn_name(fns, &n.name, package),
+                A::Field { name, .. } => dotted(callee)
+                    .filter(|q| fns.contains_key(q))
+                    .or_else(|| resolve_fn_name(fns, &name.name, package)),
+                _ => None,
+            };
+            out.extend(q);
+        }
+        stack.extend(pac_lang::parse::expr_children(x));
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// Facts (paths known present) when `cond` evaluates to `truth`.
@@ -294,7 +343,44 @@ impl Checker<'_> {
         self.error_node(span, scope)
     }
 
+    /// Checks and lowers an expression. The syntax tree is at most
+    /// `MAX_NESTING` deep, but inlined function bodies add to the depth of
+    /// the IR (and of this recursion): past `MAX_IR_DEPTH` the expression is
+    /// an error.
     pub fn check(&mut self, e: &ast::Expr, scope: &mut Scope) -> Expr {
+        if self.env.depth >= MAX_IR_DEPTH {
+            self.too_deep(e.span, scope);
+            return self.error_node(e.span, scope);
+        }
+        self.env.depth += 1;
+        let x = self.check_expr(e, scope);
+        self.env.depth -= 1;
+        x
+    }
+
+    fn too_deep(&mut self, span: Span, scope: &Scope) {
+        let mut d = Diagnostic::error(
+            "E0002",
+            scope.file,
+            span,
+            format!(
+                "expression nested too deeply: limit {MAX_IR_DEPTH} levels once function calls are inlined"
+            ),
+        )
+        .with_label("too deep here");
+        if let Some(f) = self.env.fn_stack.last() {
+            d = d.with_note(format!("while checking the body of `{f}`; flatten the calls or split the expression with `let`"));
+        } else {
+            d = d.with_note("flatten the function calls or split the expression with `let`");
+        }
+        self.diag(d);
+    }
+
+    // Each kind of node with more than a line of work is checked in its own
+    // method: `check_expr` recurses once per level of the tree, so its
+    // frame must stay small (in a debug build every local of every arm
+    // would have its own slot, ~17 KB per level).
+    fn check_expr(&mut self, e: &ast::Expr, scope: &mut Scope) -> Expr {
         let span = e.span;
         match &e.kind {
             A::Int(i) => self.node(K::Const(Value::Int(*i)), Ty::Int, span, scope),
@@ -340,92 +426,9 @@ impl Checker<'_> {
                 name,
                 optional,
             } => self.check_field(e, base, name, *optional, scope),
-            A::Index(base, idx) => {
-                let b = self.check(base, scope);
-                let i = self.check(idx, scope);
-                let i = self.require_value(i, scope, "as an index");
-                let b = if b.ty.is_opt() && self.is_narrowed(base, scope) {
-                    Expr {
-                        ty: b.ty.unopt().clone(),
-                        ..b
-                    }
-                } else {
-                    b
-                };
-                let b = self.require_value(b, scope, "with `[…]`");
-                let ty = match (&b.ty, &i.ty) {
-                    (Ty::Error, _) | (_, Ty::Error) => Ty::Error,
-                    (Ty::List(t), Ty::Int) => t.as_ref().clone().opt(),
-                    (Ty::Map(t), Ty::Str) => t.as_ref().clone().opt(),
-                    (Ty::List(_), t) => {
-                        let msg = format!("a list index must be an `int`, not `{}`", self.show(t));
-                        self.diag(
-                            Diagnostic::error("E0301", scope.file, i.span, msg)
-                                .with_label("expected `int`"),
-                        );
-                        Ty::Error
-                    }
-                    (Ty::Map(_), t) => {
-                        let msg = format!("a map key must be a `string`, not `{}`", self.show(t));
-                        self.diag(
-                            Diagnostic::error("E0301", scope.file, i.span, msg)
-                                .with_label("expected `string`"),
-                        );
-                        Ty::Error
-                    }
-                    (t, _) => {
-                        let msg = format!(
-                            "`{}` cannot be indexed: it is not a list or a map",
-                            self.show(t)
-                        );
-                        self.diag(
-                            Diagnostic::error("E0309", scope.file, b.span, msg)
-                                .with_label(format!("this is `{}`", self.show(t))),
-                        );
-                        Ty::Error
-                    }
-                };
-                let ty = self.narrow(e, ty, scope);
-                self.node(K::Index(Box::new(b), Box::new(i)), ty, span, scope)
-            }
+            A::Index(base, idx) => self.check_index(e, base, idx, scope),
             A::Call { callee, args } => self.check_call(e, callee, args, scope),
-            A::List(items) => {
-                let xs: Vec<Expr> = items.iter().map(|i| self.check(i, scope)).collect();
-                let mut ty: Option<Ty> = None;
-                for x in &xs {
-                    let next = match &ty {
-                        None => Some(x.ty.clone()),
-                        Some(t) => join(t, &x.ty),
-                    };
-                    match next {
-                        Some(t) => ty = Some(t),
-                        None => {
-                            let msg = format!(
-                                "list elements must have one type: `{}` and `{}` differ",
-                                self.show(ty.as_ref().unwrap_or(&Ty::Error)),
-                                self.show(&x.ty)
-                            );
-                            self.diag(
-                                Diagnostic::error("E0301", scope.file, x.span, msg)
-                                    .with_label("this element"),
-                            );
-                            ty = Some(Ty::Error);
-                            break;
-                        }
-                    }
-                }
-                let lty = match ty {
-                    None => Ty::Empty,
-                    Some(t) => t.list(),
-                };
-                // A list of constants is itself a constant.
-                if xs.iter().all(|x| x.as_const().is_some()) {
-                    let vals: Vec<Value> =
-                        xs.iter().filter_map(|x| x.as_const().cloned()).collect();
-                    return self.node(K::Const(Value::List(Arc::from(vals))), lty, span, scope);
-                }
-                self.node(K::List(xs), lty, span, scope)
-            }
+            A::List(items) => self.check_list(e, items, scope),
             A::Record(_) => {
                 self.diag(
                     Diagnostic::error("E0313", scope.file, span, "record literals `{ … }` are only allowed as test data (`given TYPE handle { … }`)")
@@ -433,87 +436,11 @@ impl Checker<'_> {
                 );
                 self.error_node(span, scope)
             }
-            A::Unary(UnOp::Not, inner) => {
-                let x = self.check_cond(inner, scope, "the operand of `not`");
-                if let Some(Value::Bool(b)) = x.as_const() {
-                    return self.node(K::Const(Value::Bool(!b)), Ty::Bool, span, scope);
-                }
-                self.node(K::Not(Box::new(x)), Ty::Bool, span, scope)
-            }
-            A::Unary(UnOp::Neg, inner) => {
-                let x = self.check(inner, scope);
-                let x = self.require_value(x, scope, "with `-`");
-                match (&x.ty, x.as_const()) {
-                    (_, Some(Value::Int(i))) if i.checked_neg().is_some() => {
-                        self.node(K::Const(Value::Int(-i)), Ty::Int, span, scope)
-                    }
-                    (_, Some(Value::Float(f))) => {
-                        self.node(K::Const(Value::Float(-f)), Ty::Float, span, scope)
-                    }
-                    (Ty::Int | Ty::Float | Ty::Dur | Ty::Error, _) => {
-                        let ty = x.ty.clone();
-                        self.node(K::Neg(Box::new(x)), ty, span, scope)
-                    }
-                    (t, _) => {
-                        let msg =
-                            format!("`-` needs a number or a duration, not `{}`", self.show(t));
-                        self.diag(
-                            Diagnostic::error("E0303", scope.file, span, msg)
-                                .with_label("cannot negate this"),
-                        );
-                        self.error_node(span, scope)
-                    }
-                }
-            }
+            A::Unary(UnOp::Not, inner) => self.check_not(e, inner, scope),
+            A::Unary(UnOp::Neg, inner) => self.check_neg(e, inner, scope),
             A::Binary(op, a, b) => self.check_binary(e, *op, a, b, scope),
-            A::If(c, a, b) => {
-                let c_ir = self.check_cond(c, scope, "an `if` condition");
-                let mut pos = Vec::new();
-                facts(c, true, &mut pos);
-                let n = scope.narrowed.len();
-                scope.narrowed.extend(pos);
-                let a_ir = self.check(a, scope);
-                scope.narrowed.truncate(n);
-                let mut neg = Vec::new();
-                facts(c, false, &mut neg);
-                scope.narrowed.extend(neg);
-                let b_ir = self.check(b, scope);
-                scope.narrowed.truncate(n);
-                let ty =
-                    match join(&a_ir.ty, &b_ir.ty) {
-                        Some(t) => t,
-                        None => {
-                            let msg = format!(
-                                "the branches of `if` have different types: `{}` and `{}`",
-                                self.show(&a_ir.ty),
-                                self.show(&b_ir.ty)
-                            );
-                            self.diag(
-                                Diagnostic::error("E0301", scope.file, b_ir.span, msg)
-                                    .with_secondary(scope.file, a_ir.span, "the `then` branch"),
-                            );
-                            Ty::Error
-                        }
-                    };
-                self.node(
-                    K::If(Box::new(c_ir), Box::new(a_ir), Box::new(b_ir)),
-                    ty,
-                    span,
-                    scope,
-                )
-            }
-            A::Let(name, value, body) => {
-                let v = self.check(value, scope);
-                let slot = scope.push_var(&name.name, v.ty.clone(), name.span);
-                self.env
-                    .note_ref(scope.file, name.span, RefKind::LocalDecl, &v.ty);
-                let b = self.check(body, scope);
-                if let Some(var) = scope.pop_var() {
-                    self.warn_unused(&var, scope);
-                }
-                let ty = b.ty.clone();
-                self.node(K::Let(slot, Box::new(v), Box::new(b)), ty, span, scope)
-            }
+            A::If(c, a, b) => self.check_if(e, c, a, b, scope),
+            A::Let(name, value, body) => self.check_let(e, name, value, body, scope),
             A::Quant {
                 quant,
                 var,
@@ -521,6 +448,203 @@ impl Checker<'_> {
                 body,
             } => self.check_quant(e, *quant, var, coll, body, scope),
         }
+    }
+
+    fn check_index(
+        &mut self,
+        e: &ast::Expr,
+        base: &ast::Expr,
+        idx: &ast::Expr,
+        scope: &mut Scope,
+    ) -> Expr {
+        let span = e.span;
+        let b = self.check(base, scope);
+        let i = self.check(idx, scope);
+        let i = self.require_value(i, scope, "as an index");
+        let b = if b.ty.is_opt() && self.is_narrowed(base, scope) {
+            Expr {
+                ty: b.ty.unopt().clone(),
+                ..b
+            }
+        } else {
+            b
+        };
+        let b = self.require_value(b, scope, "with `[…]`");
+        let ty = match (&b.ty, &i.ty) {
+            (Ty::Error, _) | (_, Ty::Error) => Ty::Error,
+            (Ty::List(t), Ty::Int) => t.as_ref().clone().opt(),
+            (Ty::Map(t), Ty::Str) => t.as_ref().clone().opt(),
+            (Ty::List(_), t) => {
+                let msg = format!("a list index must be an `int`, not `{}`", self.show(t));
+                self.diag(
+                    Diagnostic::error("E0301", scope.file, i.span, msg)
+                        .with_label("expected `int`"),
+                );
+                Ty::Error
+            }
+            (Ty::Map(_), t) => {
+                let msg = format!("a map key must be a `string`, not `{}`", self.show(t));
+                self.diag(
+                    Diagnostic::error("E0301", scope.file, i.span, msg)
+                        .with_label("expected `string`"),
+                );
+                Ty::Error
+            }
+            (t, _) => {
+                let msg = format!(
+                    "`{}` cannot be indexed: it is not a list or a map",
+                    self.show(t)
+                );
+                self.diag(
+                    Diagnostic::error("E0309", scope.file, b.span, msg)
+                        .with_label(format!("this is `{}`", self.show(t))),
+                );
+                Ty::Error
+            }
+        };
+        let ty = self.narrow(e, ty, scope);
+        self.node(K::Index(Box::new(b), Box::new(i)), ty, span, scope)
+    }
+
+    fn check_list(&mut self, e: &ast::Expr, items: &[ast::Expr], scope: &mut Scope) -> Expr {
+        let span = e.span;
+        let xs: Vec<Expr> = items.iter().map(|i| self.check(i, scope)).collect();
+        let mut ty: Option<Ty> = None;
+        for x in &xs {
+            let next = match &ty {
+                None => Some(x.ty.clone()),
+                Some(t) => join(t, &x.ty),
+            };
+            match next {
+                Some(t) => ty = Some(t),
+                None => {
+                    let msg = format!(
+                        "list elements must have one type: `{}` and `{}` differ",
+                        self.show(ty.as_ref().unwrap_or(&Ty::Error)),
+                        self.show(&x.ty)
+                    );
+                    self.diag(
+                        Diagnostic::error("E0301", scope.file, x.span, msg)
+                            .with_label("this element"),
+                    );
+                    ty = Some(Ty::Error);
+                    break;
+                }
+            }
+        }
+        let lty = match ty {
+            None => Ty::Empty,
+            Some(t) => t.list(),
+        };
+        // A list of constants is itself a constant.
+        if xs.iter().all(|x| x.as_const().is_some()) {
+            let vals: Vec<Value> = xs.iter().filter_map(|x| x.as_const().cloned()).collect();
+            return self.node(K::Const(Value::List(Arc::from(vals))), lty, span, scope);
+        }
+        self.node(K::List(xs), lty, span, scope)
+    }
+
+    fn check_not(&mut self, e: &ast::Expr, inner: &ast::Expr, scope: &mut Scope) -> Expr {
+        let span = e.span;
+        let x = self.check_cond(inner, scope, "the operand of `not`");
+        if let Some(Value::Bool(b)) = x.as_const() {
+            return self.node(K::Const(Value::Bool(!b)), Ty::Bool, span, scope);
+        }
+        self.node(K::Not(Box::new(x)), Ty::Bool, span, scope)
+    }
+
+    fn check_neg(&mut self, e: &ast::Expr, inner: &ast::Expr, scope: &mut Scope) -> Expr {
+        let span = e.span;
+        let x = self.check(inner, scope);
+        let x = self.require_value(x, scope, "with `-`");
+        match (&x.ty, x.as_const()) {
+            (_, Some(Value::Int(i))) if i.checked_neg().is_some() => {
+                self.node(K::Const(Value::Int(-i)), Ty::Int, span, scope)
+            }
+            (_, Some(Value::Float(f))) => {
+                self.node(K::Const(Value::Float(-f)), Ty::Float, span, scope)
+            }
+            (Ty::Int | Ty::Float | Ty::Dur | Ty::Error, _) => {
+                let ty = x.ty.clone();
+                self.node(K::Neg(Box::new(x)), ty, span, scope)
+            }
+            (t, _) => {
+                let msg = format!("`-` needs a number or a duration, not `{}`", self.show(t));
+                self.diag(
+                    Diagnostic::error("E0303", scope.file, span, msg)
+                        .with_label("cannot negate this"),
+                );
+                self.error_node(span, scope)
+            }
+        }
+    }
+
+    fn check_if(
+        &mut self,
+        e: &ast::Expr,
+        c: &ast::Expr,
+        a: &ast::Expr,
+        b: &ast::Expr,
+        scope: &mut Scope,
+    ) -> Expr {
+        let span = e.span;
+        let c_ir = self.check_cond(c, scope, "an `if` condition");
+        let mut pos = Vec::new();
+        facts(c, true, &mut pos);
+        let n = scope.narrowed.len();
+        scope.narrowed.extend(pos);
+        let a_ir = self.check(a, scope);
+        scope.narrowed.truncate(n);
+        let mut neg = Vec::new();
+        facts(c, false, &mut neg);
+        scope.narrowed.extend(neg);
+        let b_ir = self.check(b, scope);
+        scope.narrowed.truncate(n);
+        let ty = match join(&a_ir.ty, &b_ir.ty) {
+            Some(t) => t,
+            None => {
+                let msg = format!(
+                    "the branches of `if` have different types: `{}` and `{}`",
+                    self.show(&a_ir.ty),
+                    self.show(&b_ir.ty)
+                );
+                self.diag(
+                    Diagnostic::error("E0301", scope.file, b_ir.span, msg).with_secondary(
+                        scope.file,
+                        a_ir.span,
+                        "the `then` branch",
+                    ),
+                );
+                Ty::Error
+            }
+        };
+        self.node(
+            K::If(Box::new(c_ir), Box::new(a_ir), Box::new(b_ir)),
+            ty,
+            span,
+            scope,
+        )
+    }
+
+    fn check_let(
+        &mut self,
+        e: &ast::Expr,
+        name: &ast::Ident,
+        value: &ast::Expr,
+        body: &ast::Expr,
+        scope: &mut Scope,
+    ) -> Expr {
+        let span = e.span;
+        let v = self.check(value, scope);
+        let slot = scope.push_var(&name.name, v.ty.clone(), name.span);
+        self.env
+            .note_ref(scope.file, name.span, RefKind::LocalDecl, &v.ty);
+        let b = self.check(body, scope);
+        if let Some(var) = scope.pop_var() {
+            self.warn_unused(&var, scope);
+        }
+        let ty = b.ty.clone();
+        self.node(K::Let(slot, Box::new(v), Box::new(b)), ty, span, scope)
     }
 
     pub fn warn_unused(&mut self, var: &Var, scope: &Scope) {
@@ -716,230 +840,284 @@ impl Checker<'_> {
         b: &ast::Expr,
         scope: &mut Scope,
     ) -> Expr {
-        let span = e.span;
+        // One method per kind of operator, so that this frame (on the stack
+        // once per level of nesting) stays small.
         match op {
-            BinOp::And | BinOp::Or => {
-                let what = if op == BinOp::And {
-                    "an operand of `and`"
-                } else {
-                    "an operand of `or`"
-                };
-                let x = self.check_cond(a, scope, what);
-                let mut f = Vec::new();
-                facts(a, op == BinOp::And, &mut f);
-                let n = scope.narrowed.len();
-                scope.narrowed.extend(f);
-                let y = self.check_cond(b, scope, what);
-                scope.narrowed.truncate(n);
-                if let Some(Value::Bool(v)) = x.as_const() {
-                    let dead = (op == BinOp::And && !v) || (op == BinOp::Or && *v);
-                    if dead {
-                        self.diag(
-                            Diagnostic::warning(
-                                "W0502",
-                                scope.file,
-                                y.span,
-                                format!("this is never evaluated: the left side is always `{v}`"),
-                            )
-                            .with_label("unreachable")
-                            .with_secondary(
-                                scope.file,
-                                x.span,
-                                format!("always `{v}`"),
-                            ),
-                        );
-                    }
-                }
-                let kind = if op == BinOp::And {
-                    K::And(Box::new(x), Box::new(y))
-                } else {
-                    K::Or(Box::new(x), Box::new(y))
-                };
-                self.node(kind, Ty::Bool, span, scope)
-            }
+            BinOp::And | BinOp::Or => self.check_logic(e, op, a, b, scope),
             BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
-                let x = self.check(a, scope);
-                let y = self.check(b, scope);
-                let ctx = format!("in a comparison `{}`", op.text());
-                let x = self.require_value(x, scope, &ctx);
-                let y = self.require_value(y, scope, &ctx);
-                let ordered = !matches!(op, BinOp::Eq | BinOp::Ne);
-                let ok = match (&x.ty, &y.ty) {
-                    (Ty::Error, _) | (_, Ty::Error) => true,
-                    (p, q) if p.is_numeric() && q.is_numeric() => true,
-                    (Ty::Str, Ty::Str) | (Ty::Time, Ty::Time) | (Ty::Dur, Ty::Dur) => true,
-                    (p, q) if !ordered => assignable(p, q) || assignable(q, p),
-                    _ => false,
-                };
-                if !ok {
-                    let mut d = Diagnostic::error(
-                        "E0303",
-                        scope.file,
-                        span,
-                        format!(
-                            "cannot compare `{}` with `{}` using `{}`",
-                            self.show(&x.ty),
-                            self.show(&y.ty),
-                            op.text()
-                        ),
-                    )
-                    .with_secondary(scope.file, x.span, format!("`{}`", self.show(&x.ty)))
-                    .with_secondary(
-                        scope.file,
-                        y.span,
-                        format!("`{}`", self.show(&y.ty)),
-                    );
-                    if matches!((&x.ty, &y.ty), (Ty::Cidr | Ty::Ip, Ty::Str)) {
-                        let text = self.snippet(scope.file, y.span);
-                        let lit = text.trim_matches('"').to_string();
-                        d = d.with_suggestion(
-                            "write the address as a literal, without quotes",
-                            y.span,
-                            lit,
-                        );
-                    }
-                    self.diag(d);
-                    return self.error_node(span, scope);
-                }
-                let cop = match op {
-                    BinOp::Eq => CmpOp::Eq,
-                    BinOp::Ne => CmpOp::Ne,
-                    BinOp::Lt => CmpOp::Lt,
-                    BinOp::Le => CmpOp::Le,
-                    BinOp::Gt => CmpOp::Gt,
-                    _ => CmpOp::Ge,
-                };
-                self.node(K::Cmp(cop, Box::new(x), Box::new(y)), Ty::Bool, span, scope)
+                self.check_compare(e, op, a, b, scope)
             }
-            BinOp::In | BinOp::NotIn => {
-                let x = self.check(a, scope);
-                let y = self.check(b, scope);
-                let x = self.require_value(x, scope, "with `in`");
-                let y = self.require_value(y, scope, "with `in`");
-                let node = match (&x.ty, &y.ty) {
-                    (Ty::Error, _) | (_, Ty::Error) => Some(K::In(Box::new(x), Box::new(y))),
-                    (t, Ty::List(el)) if assignable(t, el) || assignable(el, t) => {
-                        Some(K::In(Box::new(x), Box::new(y)))
-                    }
-                    (_, Ty::Empty) => Some(K::In(Box::new(x), Box::new(y))),
-                    (Ty::Str, Ty::Map(_)) => Some(K::In(Box::new(x), Box::new(y))),
-                    (Ty::Ip | Ty::Cidr, Ty::Cidr) => {
-                        let b = pac_stdlib::lookup("cidr_contains");
-                        b.map(|builtin| K::Call {
-                            builtin,
-                            sig: usize::from(x.ty == Ty::Cidr),
-                            args: vec![y, x],
-                        })
-                    }
-                    _ => None,
-                };
-                let Some(kind) = node else {
-                    self.diag(
-                        Diagnostic::error("E0303", scope.file, span, "`in` needs a list, a map or a CIDR on its right, with a matching left side")
-                            .with_label("not a membership test"),
-                    );
-                    return self.error_node(span, scope);
-                };
-                let inner = self.node(kind, Ty::Bool, span, scope);
-                if op == BinOp::NotIn {
-                    return self.node(K::Not(Box::new(inner)), Ty::Bool, span, scope);
-                }
-                inner
-            }
-            BinOp::Coalesce => {
-                let x = self.check(a, scope);
-                let y = self.check(b, scope);
-                let y = self.require_value(y, scope, "as the default of `??`");
-                if !x.ty.is_opt() && !x.ty.is_error() {
-                    self.diag(
-                        Diagnostic::warning(
-                            "W0502",
-                            scope.file,
-                            y.span,
-                            "this default is never used: the left side is never missing",
-                        )
-                        .with_label("unreachable")
-                        .with_secondary(
-                            scope.file,
-                            x.span,
-                            format!("always present (`{}`)", self.show(&x.ty)),
-                        ),
-                    );
-                }
-                let inner = x.ty.unopt().clone();
-                let ty = match join(&inner, &y.ty) {
-                    Some(t) if !t.is_opt() => t,
-                    _ => {
-                        let msg = format!(
-                            "the default of `??` must be a `{}`, not `{}`",
-                            self.show(&inner),
-                            self.show(&y.ty)
-                        );
-                        self.diag(
-                            Diagnostic::error("E0301", scope.file, y.span, msg)
-                                .with_label(format!("expected `{}`", self.show(&inner))),
-                        );
-                        Ty::Error
-                    }
-                };
-                self.node(K::Coalesce(Box::new(x), Box::new(y)), ty, span, scope)
-            }
+            BinOp::In | BinOp::NotIn => self.check_in(e, op, a, b, scope),
+            BinOp::Coalesce => self.check_coalesce(e, a, b, scope),
             BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Rem => {
-                let x = self.check(a, scope);
-                let y = self.check(b, scope);
-                let ctx = format!("in arithmetic `{}`", op.text());
-                let x = self.require_value(x, scope, &ctx);
-                let y = self.require_value(y, scope, &ctx);
-                let aop = match op {
-                    BinOp::Add => ArithOp::Add,
-                    BinOp::Sub => ArithOp::Sub,
-                    BinOp::Mul => ArithOp::Mul,
-                    BinOp::Div => ArithOp::Div,
-                    _ => ArithOp::Rem,
-                };
-                let ty = match (aop, &x.ty, &y.ty) {
-                    (_, Ty::Error, _) | (_, _, Ty::Error) => Some(Ty::Error),
-                    (_, Ty::Int, Ty::Int) => Some(Ty::Int),
-                    (_, p, q) if p.is_numeric() && q.is_numeric() => Some(Ty::Float),
-                    (ArithOp::Add, Ty::Str, Ty::Str) => Some(Ty::Str),
-                    (ArithOp::Sub, Ty::Time, Ty::Time) => Some(Ty::Dur),
-                    (ArithOp::Add | ArithOp::Sub, Ty::Time, Ty::Dur) => Some(Ty::Time),
-                    (ArithOp::Add, Ty::Dur, Ty::Time) => Some(Ty::Time),
-                    (ArithOp::Add | ArithOp::Sub, Ty::Dur, Ty::Dur) => Some(Ty::Dur),
-                    (ArithOp::Mul | ArithOp::Div, Ty::Dur, Ty::Int) => Some(Ty::Dur),
-                    (ArithOp::Mul, Ty::Int, Ty::Dur) => Some(Ty::Dur),
-                    _ => None,
-                };
-                let Some(ty) = ty else {
-                    let msg = format!(
-                        "`{}` is not defined for `{}` and `{}`",
-                        op.text(),
-                        self.show(&x.ty),
-                        self.show(&y.ty)
-                    );
-                    self.diag(
-                        Diagnostic::error("E0303", scope.file, span, msg)
-                            .with_secondary(scope.file, x.span, format!("`{}`", self.show(&x.ty)))
-                            .with_secondary(scope.file, y.span, format!("`{}`", self.show(&y.ty))),
-                    );
-                    return self.error_node(span, scope);
-                };
-                if matches!(aop, ArithOp::Div | ArithOp::Rem)
-                    && matches!(y.as_const(), Some(Value::Int(0)))
-                {
-                    self.diag(
-                        Diagnostic::warning(
-                            "W0501",
-                            scope.file,
-                            y.span,
-                            "division by zero: this always evaluates to an error",
-                        )
-                        .with_label("zero"),
-                    );
-                }
-                self.node(K::Arith(aop, Box::new(x), Box::new(y)), ty, span, scope)
+                self.check_arith(e, op, a, b, scope)
             }
         }
+    }
+
+    fn check_logic(
+        &mut self,
+        e: &ast::Expr,
+        op: BinOp,
+        a: &ast::Expr,
+        b: &ast::Expr,
+        scope: &mut Scope,
+    ) -> Expr {
+        let span = e.span;
+        let what = if op == BinOp::And {
+            "an operand of `and`"
+        } else {
+            "an operand of `or`"
+        };
+        let x = self.check_cond(a, scope, what);
+        let mut f = Vec::new();
+        facts(a, op == BinOp::And, &mut f);
+        let n = scope.narrowed.len();
+        scope.narrowed.extend(f);
+        let y = self.check_cond(b, scope, what);
+        scope.narrowed.truncate(n);
+        if let Some(Value::Bool(v)) = x.as_const() {
+            let dead = (op == BinOp::And && !v) || (op == BinOp::Or && *v);
+            if dead {
+                self.diag(
+                    Diagnostic::warning(
+                        "W0502",
+                        scope.file,
+                        y.span,
+                        format!("this is never evaluated: the left side is always `{v}`"),
+                    )
+                    .with_label("unreachable")
+                    .with_secondary(
+                        scope.file,
+                        x.span,
+                        format!("always `{v}`"),
+                    ),
+                );
+            }
+        }
+        let kind = if op == BinOp::And {
+            K::And(Box::new(x), Box::new(y))
+        } else {
+            K::Or(Box::new(x), Box::new(y))
+        };
+        self.node(kind, Ty::Bool, span, scope)
+    }
+
+    fn check_compare(
+        &mut self,
+        e: &ast::Expr,
+        op: BinOp,
+        a: &ast::Expr,
+        b: &ast::Expr,
+        scope: &mut Scope,
+    ) -> Expr {
+        let span = e.span;
+        let x = self.check(a, scope);
+        let y = self.check(b, scope);
+        let ctx = format!("in a comparison `{}`", op.text());
+        let x = self.require_value(x, scope, &ctx);
+        let y = self.require_value(y, scope, &ctx);
+        let ordered = !matches!(op, BinOp::Eq | BinOp::Ne);
+        let ok = match (&x.ty, &y.ty) {
+            (Ty::Error, _) | (_, Ty::Error) => true,
+            (p, q) if p.is_numeric() && q.is_numeric() => true,
+            (Ty::Str, Ty::Str) | (Ty::Time, Ty::Time) | (Ty::Dur, Ty::Dur) => true,
+            (p, q) if !ordered => assignable(p, q) || assignable(q, p),
+            _ => false,
+        };
+        if !ok {
+            let mut d = Diagnostic::error(
+                "E0303",
+                scope.file,
+                span,
+                format!(
+                    "cannot compare `{}` with `{}` using `{}`",
+                    self.show(&x.ty),
+                    self.show(&y.ty),
+                    op.text()
+                ),
+            )
+            .with_secondary(scope.file, x.span, format!("`{}`", self.show(&x.ty)))
+            .with_secondary(scope.file, y.span, format!("`{}`", self.show(&y.ty)));
+            if matches!((&x.ty, &y.ty), (Ty::Cidr | Ty::Ip, Ty::Str)) {
+                let text = self.snippet(scope.file, y.span);
+                let lit = text.trim_matches('"').to_string();
+                d = d.with_suggestion(
+                    "write the address as a literal, without quotes",
+                    y.span,
+                    lit,
+                );
+            }
+            self.diag(d);
+            return self.error_node(span, scope);
+        }
+        let cop = match op {
+            BinOp::Eq => CmpOp::Eq,
+            BinOp::Ne => CmpOp::Ne,
+            BinOp::Lt => CmpOp::Lt,
+            BinOp::Le => CmpOp::Le,
+            BinOp::Gt => CmpOp::Gt,
+            _ => CmpOp::Ge,
+        };
+        self.node(K::Cmp(cop, Box::new(x), Box::new(y)), Ty::Bool, span, scope)
+    }
+
+    fn check_in(
+        &mut self,
+        e: &ast::Expr,
+        op: BinOp,
+        a: &ast::Expr,
+        b: &ast::Expr,
+        scope: &mut Scope,
+    ) -> Expr {
+        let span = e.span;
+        let x = self.check(a, scope);
+        let y = self.check(b, scope);
+        let x = self.require_value(x, scope, "with `in`");
+        let y = self.require_value(y, scope, "with `in`");
+        let node = match (&x.ty, &y.ty) {
+            (Ty::Error, _) | (_, Ty::Error) => Some(K::In(Box::new(x), Box::new(y))),
+            (t, Ty::List(el)) if assignable(t, el) || assignable(el, t) => {
+                Some(K::In(Box::new(x), Box::new(y)))
+            }
+            (_, Ty::Empty) => Some(K::In(Box::new(x), Box::new(y))),
+            (Ty::Str, Ty::Map(_)) => Some(K::In(Box::new(x), Box::new(y))),
+            (Ty::Ip | Ty::Cidr, Ty::Cidr) => {
+                let b = pac_stdlib::lookup("cidr_contains");
+                b.map(|builtin| K::Call {
+                    builtin,
+                    sig: usize::from(x.ty == Ty::Cidr),
+                    args: vec![y, x],
+                })
+            }
+            _ => None,
+        };
+        let Some(kind) = node else {
+            self.diag(
+                Diagnostic::error(
+                    "E0303",
+                    scope.file,
+                    span,
+                    "`in` needs a list, a map or a CIDR on its right, with a matching left side",
+                )
+                .with_label("not a membership test"),
+            );
+            return self.error_node(span, scope);
+        };
+        let inner = self.node(kind, Ty::Bool, span, scope);
+        if op == BinOp::NotIn {
+            return self.node(K::Not(Box::new(inner)), Ty::Bool, span, scope);
+        }
+        inner
+    }
+
+    fn check_coalesce(
+        &mut self,
+        e: &ast::Expr,
+        a: &ast::Expr,
+        b: &ast::Expr,
+        scope: &mut Scope,
+    ) -> Expr {
+        let span = e.span;
+        let x = self.check(a, scope);
+        let y = self.check(b, scope);
+        let y = self.require_value(y, scope, "as the default of `??`");
+        if !x.ty.is_opt() && !x.ty.is_error() {
+            self.diag(
+                Diagnostic::warning(
+                    "W0502",
+                    scope.file,
+                    y.span,
+                    "this default is never used: the left side is never missing",
+                )
+                .with_label("unreachable")
+                .with_secondary(
+                    scope.file,
+                    x.span,
+                    format!("always present (`{}`)", self.show(&x.ty)),
+                ),
+            );
+        }
+        let inner = x.ty.unopt().clone();
+        let ty = match join(&inner, &y.ty) {
+            Some(t) if !t.is_opt() => t,
+            _ => {
+                let msg = format!(
+                    "the default of `??` must be a `{}`, not `{}`",
+                    self.show(&inner),
+                    self.show(&y.ty)
+                );
+                self.diag(
+                    Diagnostic::error("E0301", scope.file, y.span, msg)
+                        .with_label(format!("expected `{}`", self.show(&inner))),
+                );
+                Ty::Error
+            }
+        };
+        self.node(K::Coalesce(Box::new(x), Box::new(y)), ty, span, scope)
+    }
+
+    fn check_arith(
+        &mut self,
+        e: &ast::Expr,
+        op: BinOp,
+        a: &ast::Expr,
+        b: &ast::Expr,
+        scope: &mut Scope,
+    ) -> Expr {
+        let span = e.span;
+        let x = self.check(a, scope);
+        let y = self.check(b, scope);
+        let ctx = format!("in arithmetic `{}`", op.text());
+        let x = self.require_value(x, scope, &ctx);
+        let y = self.require_value(y, scope, &ctx);
+        let aop = match op {
+            BinOp::Add => ArithOp::Add,
+            BinOp::Sub => ArithOp::Sub,
+            BinOp::Mul => ArithOp::Mul,
+            BinOp::Div => ArithOp::Div,
+            _ => ArithOp::Rem,
+        };
+        let ty = match (aop, &x.ty, &y.ty) {
+            (_, Ty::Error, _) | (_, _, Ty::Error) => Some(Ty::Error),
+            (_, Ty::Int, Ty::Int) => Some(Ty::Int),
+            (_, p, q) if p.is_numeric() && q.is_numeric() => Some(Ty::Float),
+            (ArithOp::Add, Ty::Str, Ty::Str) => Some(Ty::Str),
+            (ArithOp::Sub, Ty::Time, Ty::Time) => Some(Ty::Dur),
+            (ArithOp::Add | ArithOp::Sub, Ty::Time, Ty::Dur) => Some(Ty::Time),
+            (ArithOp::Add, Ty::Dur, Ty::Time) => Some(Ty::Time),
+            (ArithOp::Add | ArithOp::Sub, Ty::Dur, Ty::Dur) => Some(Ty::Dur),
+            (ArithOp::Mul | ArithOp::Div, Ty::Dur, Ty::Int) => Some(Ty::Dur),
+            (ArithOp::Mul, Ty::Int, Ty::Dur) => Some(Ty::Dur),
+            _ => None,
+        };
+        let Some(ty) = ty else {
+            let msg = format!(
+                "`{}` is not defined for `{}` and `{}`",
+                op.text(),
+                self.show(&x.ty),
+                self.show(&y.ty)
+            );
+            self.diag(
+                Diagnostic::error("E0303", scope.file, span, msg)
+                    .with_secondary(scope.file, x.span, format!("`{}`", self.show(&x.ty)))
+                    .with_secondary(scope.file, y.span, format!("`{}`", self.show(&y.ty))),
+            );
+            return self.error_node(span, scope);
+        };
+        if matches!(aop, ArithOp::Div | ArithOp::Rem) && matches!(y.as_const(), Some(Value::Int(0)))
+        {
+            self.diag(
+                Diagnostic::warning(
+                    "W0501",
+                    scope.file,
+                    y.span,
+                    "division by zero: this always evaluates to an error",
+                )
+                .with_label("zero"),
+            );
+        }
+        self.node(K::Arith(aop, Box::new(x), Box::new(y)), ty, span, scope)
     }
 
     fn check_quant(
@@ -1184,17 +1362,7 @@ impl Checker<'_> {
     }
 
     fn resolve_fn(&mut self, name: &str, scope: &Scope) -> Option<String> {
-        if self.env.fns.contains_key(name) {
-            return Some(name.to_string());
-        }
-        let local = format!("{}.{name}", scope.package);
-        if self.env.fns.contains_key(&local) {
-            return Some(local);
-        }
-        let suffix = format!(".{name}");
-        let mut hits = self.env.fns.keys().filter(|k| k.ends_with(&suffix));
-        let first = hits.next()?.clone();
-        Some(first)
+        resolve_fn_name(&self.env.fns, name, &scope.package)
     }
 
     fn call_user_fn(
@@ -1219,9 +1387,51 @@ impl Checker<'_> {
             );
             return self.error_node(span, scope);
         }
+        if self.env.callees_first
+            && !self.env.fn_checked(qname)
+            && let Some(current) = self.env.fn_stack.last().cloned()
+        {
+            // Bodies are checked callees first (`Env::check_fns`): a callee
+            // not checked yet calls the current function back.
+            self.diag(
+                Diagnostic::error(
+                    "E0311",
+                    scope.file,
+                    name_span,
+                    format!(
+                        "`{qname}` calls `{current}` back (directly or through other functions); \
+                         functions cannot be recursive"
+                    ),
+                )
+                .with_label("recursive call")
+                .with_note("recursion could loop forever; Pac functions always terminate"),
+            );
+            return self.error_node(span, scope);
+        }
         let Some(body) = self.env.fn_body(qname) else {
             return self.error_node(span, scope);
         };
+        let (depth, size) = self.env.fn_shapes.get(qname).copied().unwrap_or((1, 1));
+        if self.env.depth + depth + args.len() > MAX_IR_DEPTH {
+            self.too_deep(span, scope);
+            return self.error_node(span, scope);
+        }
+        if size > MAX_INLINE_NODES || self.env.next_node as usize + size > MAX_PROGRAM_NODES {
+            self.diag(
+                Diagnostic::error(
+                    "E0314",
+                    scope.file,
+                    name_span,
+                    format!(
+                        "`{qname}` is too large to inline here: its body expands to {size} nodes \
+                         (limit {MAX_INLINE_NODES} per call, {MAX_PROGRAM_NODES} per workspace)"
+                    ),
+                )
+                .with_label("inlined here")
+                .with_note("functions are inlined at each call; a function that calls another several times doubles in size at each level"),
+            );
+            return self.error_node(span, scope);
+        }
         let info = self.env.fns[qname].clone();
         if args.len() != info.params.len() {
             let msg = format!(

@@ -65,13 +65,12 @@ pub fn compile(db: &dyn salsa::Database, ws: Workspace) -> Compiled {
     for (i, f) in files.iter().enumerate() {
         let parsed = parse(db, *f);
         for e in &parsed.errors {
-            let mut d = Diagnostic::error(
-                "E0001",
-                i as u32,
-                e.span,
-                format!("syntax error: {}", e.message),
-            )
-            .with_label("here");
+            let message = if e.code == "E0001" {
+                format!("syntax error: {}", e.message)
+            } else {
+                e.message.clone()
+            };
+            let mut d = Diagnostic::error(e.code, i as u32, e.span, message).with_label("here");
             if !e.expected.is_empty() {
                 let mut exp = e.expected.clone();
                 exp.truncate(8);

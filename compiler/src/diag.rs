@@ -101,6 +101,10 @@ impl Diagnostic {
 /// and docs/diagnostics.md).
 pub const CODES: &[(&str, &str)] = &[
     ("E0001", "syntax error"),
+    (
+        "E0002",
+        "expression nested too deeply (directly or through function calls)",
+    ),
     ("E0101", "unknown name in an expression"),
     ("E0102", "unknown field of a record or resource"),
     ("E0103", "unknown resource type"),
@@ -135,6 +139,10 @@ pub const CODES: &[(&str, &str)] = &[
     (
         "E0313",
         "expression not allowed in test data (only literals)",
+    ),
+    (
+        "E0314",
+        "function too large to inline (its calls expand to too many nodes)",
     ),
     ("E0401", "required metadata missing"),
     ("E0402", "invalid metadata value"),

@@ -144,6 +144,18 @@ impl Expr {
             Call { args, .. } | List(args) => args.iter().collect(),
         }
     }
+    /// The depth of the tree (1 for a leaf) and its number of nodes,
+    /// without recursion.
+    pub fn depth_and_size(&self) -> (usize, usize) {
+        let (mut depth, mut size) = (0, 0);
+        let mut stack = vec![(self, 1)];
+        while let Some((e, d)) = stack.pop() {
+            depth = depth.max(d);
+            size += 1;
+            stack.extend(e.children().into_iter().map(|c| (c, d + 1)));
+        }
+        (depth, size)
+    }
     /// Visits this node and every descendant, parents first.
     pub fn walk<'a>(&'a self, f: &mut impl FnMut(&'a Expr)) {
         f(self);

@@ -34,6 +34,8 @@ pub fn lower_program(env: &mut Env) -> ir::Program {
     };
     let mut names = Names::default();
     let asts = env.asts.clone();
+    // Every function is checked, used or not, callees first.
+    env.check_fns();
 
     // Pass 1: declare names (so that order across files does not matter).
     for (fi, f) in asts.iter().enumerate() {
@@ -161,11 +163,6 @@ pub fn lower_program(env: &mut Env) -> ir::Program {
         }
     }
 
-    // Every function is checked, used or not.
-    let fnames: Vec<String> = env.fns.keys().cloned().collect();
-    for q in fnames {
-        env.fn_body(&q);
-    }
     prog.schemas = Arc::new(env.schemas.clone());
     prog
 }
@@ -591,7 +588,7 @@ fn lower_rule(
                 }
             }
             Err(e) => env.diags.push(
-                Diagnostic::error("E0001", fi, e.span, e.message).with_label("in this template"),
+                Diagnostic::error(e.code, fi, e.span, e.message).with_label("in this template"),
             ),
         }
     }

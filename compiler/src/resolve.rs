@@ -41,6 +41,14 @@ pub struct Env {
     pub next_node: u32,
     /// Resolved names, for the language server.
     pub refs: Vec<crate::index::Ref>,
+    /// How deeply the checker is recursing now (calls of user functions
+    /// included): bounded by `MAX_IR_DEPTH`.
+    pub depth: usize,
+    /// IR depth and node count of each checked function body.
+    pub fn_shapes: HashMap<String, (usize, usize)>,
+    /// Set once [`Env::check_fns`] has begun: from then on a call of a body
+    /// not yet checked is recursion, never a body to check on the stack.
+    pub callees_first: bool,
 }
 
 impl Env {
@@ -61,6 +69,9 @@ impl Env {
             diags: Vec::new(),
             next_node: 0,
             refs: Vec::new(),
+            depth: 0,
+            fn_shapes: HashMap::new(),
+            callees_first: false,
         }
     }
 
@@ -377,6 +388,61 @@ impl Env {
         }
     }
 
+    /// Checks every function body, each after the functions it calls
+    /// (a depth-first post-order of the call graph, without recursion). So
+    /// no body is ever checked inside another: a chain of 1,000 functions
+    /// each calling the next needs the stack of one body, and a call of a
+    /// function not yet checked is a cycle (E0311).
+    pub fn check_fns(&mut self) {
+        let mut names: Vec<String> = self.fns.keys().cloned().collect();
+        names.sort_unstable();
+        let callees: HashMap<String, Vec<String>> = names
+            .iter()
+            .map(|q| {
+                let info = &self.fns[q];
+                let package = &self.packages[info.file as usize];
+                let calls = match &self.asts[info.item.0 as usize].items[info.item.1] {
+                    Item::Fn(decl) => crate::check::called_fns(&self.fns, &decl.body, package),
+                    _ => Vec::new(),
+                };
+                (q.clone(), calls)
+            })
+            .collect();
+        let mut seen: std::collections::HashSet<&str> = Default::default();
+        let mut order: Vec<String> = Vec::new();
+        for root in &names {
+            if !seen.insert(root) {
+                continue;
+            }
+            // (function, how many of its callees were visited)
+            let mut stack: Vec<(&str, usize)> = vec![(root, 0)];
+            while let Some((q, i)) = stack.last_mut() {
+                let next = callees.get(*q).and_then(|c| c.get(*i));
+                *i += 1;
+                match next {
+                    Some(c) => {
+                        if seen.insert(c) {
+                            stack.push((c, 0));
+                        }
+                    }
+                    None => {
+                        order.push(q.to_string());
+                        stack.pop();
+                    }
+                }
+            }
+        }
+        self.callees_first = true;
+        for q in order {
+            self.fn_body(&q);
+        }
+    }
+
+    /// Whether the body of `qname` has been checked.
+    pub fn fn_checked(&self, qname: &str) -> bool {
+        self.fn_bodies.contains_key(qname)
+    }
+
     /// The checked body of a function (in its own frame: params in slots
     /// 0..n), checking it on first use.
     pub fn fn_body(&mut self, qname: &str) -> Option<Expr> {
@@ -398,7 +464,10 @@ impl Env {
                 .env
                 .note_ref(info.file, p.name.span, RefKind::LocalDecl, ty);
         }
+        // The body is its own tree: its depth is added at each call site.
+        let outer_depth = std::mem::take(&mut checker.env.depth);
         let body = checker.check(&decl.body, &mut scope);
+        checker.env.depth = outer_depth;
         if !assignable(&body.ty, &info.ret) {
             let (want, got) = (
                 checker.env.schemas.display(&info.ret),
@@ -420,6 +489,8 @@ impl Env {
         if let Some(f) = self.fns.get_mut(qname) {
             f.slots = slots;
         }
+        self.fn_shapes
+            .insert(qname.to_string(), body.depth_and_size());
         let body = Some(body);
         self.fn_bodies.insert(qname.to_string(), body.clone());
         body

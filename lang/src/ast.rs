@@ -443,3 +443,82 @@ pub enum TemplatePart {
     Text(String),
     Expr(Expr),
 }
+
+// Dropping is iterative: a tree nested 100,000 deep (which the parser may
+// build before the nesting limit cuts it, or discard during error recovery)
+// must not overflow the stack when it is freed.
+impl Drop for Expr {
+    fn drop(&mut self) {
+        let mut stack = Vec::new();
+        take_children(&mut self.kind, &mut stack);
+        while let Some(mut e) = stack.pop() {
+            take_children(&mut e.kind, &mut stack);
+        }
+    }
+}
+
+fn take_children(kind: &mut ExprKind, out: &mut Vec<Expr>) {
+    use ExprKind as K;
+    match kind {
+        K::Int(_)
+        | K::Float(_)
+        | K::Str(_)
+        | K::Bool(_)
+        | K::Duration(_)
+        | K::Timestamp(_)
+        | K::Ip(_)
+        | K::Cidr(..)
+        | K::Now
+        | K::SelfRef
+        | K::Name(_)
+        | K::Error => return,
+        _ => {}
+    }
+    match std::mem::replace(kind, K::Error) {
+        K::Field { base: a, .. } | K::Unary(_, a) | K::Paren(a) => out.push(*a),
+        K::Index(a, b)
+        | K::Binary(_, a, b)
+        | K::Let(_, a, b)
+        | K::Quant {
+            coll: a, body: b, ..
+        } => {
+            out.push(*a);
+            out.push(*b);
+        }
+        K::If(a, b, c) => {
+            out.push(*a);
+            out.push(*b);
+            out.push(*c);
+        }
+        K::Call { callee, args } => {
+            out.push(*callee);
+            out.extend(args);
+        }
+        K::List(xs) => out.extend(xs),
+        K::Record(fs) => out.extend(fs.into_iter().map(|(_, x)| x)),
+        _ => {}
+    }
+}
+
+impl Drop for TypeExpr {
+    fn drop(&mut self) {
+        let mut next = take_type_child(&mut self.kind);
+        while let Some(mut t) = next {
+            next = take_type_child(&mut t.kind);
+        }
+    }
+}
+
+fn take_type_child(kind: &mut TypeKind) -> Option<TypeExpr> {
+    if matches!(kind, TypeKind::Named(_)) {
+        return None;
+    }
+    let leaf = TypeKind::Named(Path {
+        parts: Vec::new(),
+        span: Span::default(),
+    });
+    match std::mem::replace(kind, leaf) {
+        TypeKind::List(x) | TypeKind::Map(x) | TypeKind::Optional(x) => Some(*x),
+        TypeKind::Named(_) => None,
+    }
+}

@@ -46,6 +46,7 @@ pub fn format(src: &str) -> Result<String, Vec<SyntaxError>> {
         || comment_keys(&again.file.comments) != comment_keys(&parsed.file.comments)
     {
         return Err(vec![SyntaxError {
+            code: "E0001",
             span: Span::new(0, 0),
             message: "internal formatter error: the formatted text would not mean the same as \
                       the file (a comment in an unusual place?); the file was left as it is"
@@ -1679,13 +1680,18 @@ fn comment(c: &Pending) -> D {
     D::Comment(c.text.clone(), c.line)
 }
 
+/// The operands of a chain, in order: through both sides, since the parser
+/// rebalances long chains (`nesting`), and without recursion.
 fn flatten<'e>(op: BinOp, e: &'e Expr, out: &mut Vec<&'e Expr>) {
-    match &e.kind {
-        ExprKind::Binary(o, a, b) if *o == op => {
-            flatten(op, a, out);
-            out.push(b);
+    let mut stack = vec![e];
+    while let Some(x) = stack.pop() {
+        match &x.kind {
+            ExprKind::Binary(o, a, b) if *o == op => {
+                stack.push(b);
+                stack.push(a);
+            }
+            _ => out.push(x),
         }
-        _ => out.push(e),
     }
 }
 

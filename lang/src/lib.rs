@@ -8,8 +8,10 @@
 pub mod ast;
 pub mod fmt;
 pub mod lexer;
+pub mod nesting;
 pub mod parse;
 
 pub use ast::Span;
 pub use fmt::format;
+pub use nesting::MAX_NESTING;
 pub use parse::{Parsed, SyntaxError, parse_file, parse_template};

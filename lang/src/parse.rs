@@ -27,6 +27,8 @@ pub(crate) fn un(op: UnOp, e: Expr, l: usize, r: usize) -> Expr {
 /// A syntax error: where, what was found, what was expected.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct SyntaxError {
+    /// `E0001` (syntax error) or `E0002` (nested too deeply).
+    pub code: &'static str,
     pub span: Span,
     pub message: String,
     /// Human-readable token names the parser would have accepted.
@@ -110,6 +112,7 @@ pub fn parse_file(src: &str) -> Parsed {
             }
         }
     };
+    errors.extend(crate::nesting::bound_file(&mut file));
     errors.sort_by_key(|e| e.span.start);
     errors.dedup_by_key(|e| e.span.start);
     // Recovery resumes at the first token that fits, which is sometimes the
@@ -150,7 +153,11 @@ pub fn parse_expr_at(text: &str, offset: usize, file_len: usize) -> Result<Expr,
     if let Some(r) = recovered.into_iter().next() {
         return Err(convert(r.error, end.min(file_len)));
     }
-    result.map_err(|e| convert(e, end.min(file_len)))
+    let mut expr = result.map_err(|e| convert(e, end.min(file_len)))?;
+    match crate::nesting::bound_expr(&mut expr).into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(expr),
+    }
 }
 
 /// Splits a message template into text and `{expression}` parts. `lit` is
@@ -187,6 +194,7 @@ pub fn parse_template(src: &str, lit: &StrLit) -> Result<Vec<TemplatePart>, Synt
             }
             b'{' => {
                 let close = find_close(inner, i).ok_or_else(|| SyntaxError {
+                    code: "E0001",
                     span: Span::new(inner_start + i, inner_start + i + 1),
                     message: "unclosed `{` in message template (write `{{` for a literal brace)"
                         .into(),
@@ -205,6 +213,7 @@ pub fn parse_template(src: &str, lit: &StrLit) -> Result<Vec<TemplatePart>, Synt
             }
             b'}' => {
                 return Err(SyntaxError {
+                    code: "E0001",
                     span: Span::new(inner_start + i, inner_start + i + 1),
                     message: "unmatched `}` in message template (write `}}` for a literal brace)"
                         .into(),
@@ -263,11 +272,13 @@ fn find_close(inner: &str, open: usize) -> Option<usize> {
 fn convert(e: ParseError<usize, Token, LexError>, eof: usize) -> SyntaxError {
     match e {
         ParseError::InvalidToken { location } => SyntaxError {
+            code: "E0001",
             span: Span::new(location, location + 1),
             message: "invalid token".into(),
             expected: Vec::new(),
         },
         ParseError::UnrecognizedEof { location, expected } => SyntaxError {
+            code: "E0001",
             span: Span::new(location.min(eof), location.min(eof)),
             message: "unexpected end of file".into(),
             expected: tidy(expected),
@@ -276,6 +287,7 @@ fn convert(e: ParseError<usize, Token, LexError>, eof: usize) -> SyntaxError {
             token: (l, Token::Error(err), r),
             ..
         } => SyntaxError {
+            code: "E0001",
             span: Span::new(l, r),
             message: err.to_string(),
             expected: Vec::new(),
@@ -284,16 +296,19 @@ fn convert(e: ParseError<usize, Token, LexError>, eof: usize) -> SyntaxError {
             token: (l, tok, r),
             expected,
         } => SyntaxError {
+            code: "E0001",
             span: Span::new(l, r),
             message: format!("unexpected {tok}"),
             expected: tidy(expected),
         },
         ParseError::ExtraToken { token: (l, tok, r) } => SyntaxError {
+            code: "E0001",
             span: Span::new(l, r),
             message: format!("unexpected {tok} after the end"),
             expected: Vec::new(),
         },
         ParseError::User { error } => SyntaxError {
+            code: "E0001",
             span: Span::new(0, 0),
             message: error.to_string(),
             expected: Vec::new(),
@@ -329,13 +344,13 @@ fn tidy(expected: Vec<String>) -> Vec<String> {
 
 // ---------------------------------------------------------------- one expression on its own
 
-/// The deepest nesting of an expression [`parse_expression`] accepts (the
-/// limit every pass may rely on when it recurses over the tree).
-pub const EXPRESSION_NESTING: usize = 200;
+/// The deepest nesting of an expression [`parse_expression`] accepts: the
+/// limit of every syntax tree ([`crate::nesting::MAX_NESTING`]).
+pub const EXPRESSION_NESTING: usize = crate::nesting::MAX_NESTING;
 
-/// Before parsing, the tokens are measured: the parser is not recursive,
-/// but a tree it builds (and drops, after a syntax error) is. An upper bound
-/// of the tree's depth beyond this is refused without building anything.
+/// Before parsing, the tokens are measured: an expression whose tree could
+/// be deeper than this is refused without building anything (a request
+/// cannot make the server build and then cut a huge tree).
 const TOKEN_NESTING_BOUND: usize = 1_000;
 
 /// Parses `text` as exactly one expression, e.g. a condition received from
@@ -348,23 +363,19 @@ pub fn parse_expression(text: &str) -> Result<Expr, SyntaxError> {
     if let Some(at) = token_nesting_beyond(&tokens, TOKEN_NESTING_BOUND) {
         return Err(too_deep(at));
     }
-    let expr = parse_expr_at(text, 0, text.len())?;
-    match node_beyond(&expr, EXPRESSION_NESTING) {
-        None => Ok(expr),
-        Some(at) => {
-            dismantle(expr);
-            Err(too_deep(at))
-        }
-    }
+    // `parse_expr_at` cuts the tree at the nesting limit (`nesting`).
+    parse_expr_at(text, 0, text.len())
 }
 
 fn too_deep(at: Span) -> SyntaxError {
-    syntax_error(
+    let mut e = syntax_error(
         at,
         format!(
             "expression nested too deeply (more than {EXPRESSION_NESTING} levels): split it, or use `in [...]` for long lists of alternatives"
         ),
-    )
+    );
+    e.code = crate::nesting::NESTING_CODE;
+    e
 }
 
 /// A syntax error found outside the grammar (built through `convert`, so
@@ -494,45 +505,6 @@ pub fn expr_children(e: &Expr) -> Vec<&Expr> {
         | ExprKind::SelfRef
         | ExprKind::Name(_)
         | ExprKind::Error => Vec::new(),
-    }
-}
-
-/// The span of the first node deeper than `limit`, found without recursion.
-fn node_beyond(root: &Expr, limit: usize) -> Option<Span> {
-    let mut stack = vec![(root, 1usize)];
-    while let Some((e, depth)) = stack.pop() {
-        if depth > limit {
-            return Some(e.span);
-        }
-        stack.extend(expr_children(e).into_iter().map(|c| (c, depth + 1)));
-    }
-    None
-}
-
-/// Frees a tree without recursion (a recursive drop of a deep tree would
-/// overflow the stack).
-fn dismantle(root: Expr) {
-    let mut stack = vec![root];
-    while let Some(mut e) = stack.pop() {
-        match std::mem::replace(&mut e.kind, ExprKind::Error) {
-            ExprKind::Field { base: a, .. } | ExprKind::Unary(_, a) | ExprKind::Paren(a) => {
-                stack.push(*a)
-            }
-            ExprKind::Index(a, b)
-            | ExprKind::Binary(_, a, b)
-            | ExprKind::Let(_, a, b)
-            | ExprKind::Quant {
-                coll: a, body: b, ..
-            } => stack.extend([*a, *b]),
-            ExprKind::If(a, b, c) => stack.extend([*a, *b, *c]),
-            ExprKind::Call { callee, args } => {
-                stack.push(*callee);
-                stack.extend(args);
-            }
-            ExprKind::List(xs) => stack.extend(xs),
-            ExprKind::Record(fs) => stack.extend(fs.into_iter().map(|(_, x)| x)),
-            _ => {}
-        }
     }
 }
 

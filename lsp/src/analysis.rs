@@ -1106,6 +1106,65 @@ pub fn semantic_spans(snap: &Snapshot, file: u32) -> Vec<(usize, usize, u32, u32
     out
 }
 
+/// Semantic tokens in the protocol's relative encoding: one token per line
+/// piece (clients need not support multi-line ones). Positions come from a
+/// cursor that moves forward through the text, so the cost is linear in the
+/// text, however long its lines.
+pub fn semantic_tokens(
+    snap: &Snapshot,
+    file: u32,
+) -> Vec<tower_lsp_server::ls_types::SemanticToken> {
+    use tower_lsp_server::ls_types::SemanticToken;
+    let text = snap.text(file);
+    let enc = snap.enc;
+    let mut data = Vec::new();
+    let (mut prev_line, mut prev_col) = (0u32, 0u32);
+    // The cursor: byte offset, its line and its column in `enc` units.
+    let (mut at, mut line, mut col) = (0usize, 0u32, 0u32);
+    for (s, e, ty, m) in semantic_spans(snap, file) {
+        let mut start = s.min(text.len());
+        let e = e.min(text.len());
+        if start < at {
+            continue; // overlaps the previous token
+        }
+        while start < e {
+            let line_end = text
+                .get(start..e)
+                .and_then(|t| t.find('\n'))
+                .map(|i| start + i)
+                .unwrap_or(e);
+            let (Some(gap), Some(piece)) = (text.get(at..start), text.get(start..line_end)) else {
+                break;
+            };
+            match gap.rfind('\n') {
+                Some(i) => {
+                    line += gap.matches('\n').count() as u32;
+                    col = enc.len(&gap[i + 1..]);
+                }
+                None => col += enc.len(gap),
+            }
+            let len = enc.len(piece);
+            if len > 0 {
+                let dl = line - prev_line;
+                let dc = if dl == 0 { col - prev_col } else { col };
+                data.push(SemanticToken {
+                    delta_line: dl,
+                    delta_start: dc,
+                    length: len,
+                    token_type: ty,
+                    token_modifiers_bitset: m,
+                });
+                prev_line = line;
+                prev_col = col;
+            }
+            col += len;
+            at = line_end;
+            start = line_end + 1;
+        }
+    }
+    data
+}
+
 /// Folding ranges: (start, end, is_comment) as byte spans.
 pub fn folding_spans(snap: &Snapshot, file: u32) -> Vec<(usize, usize, bool)> {
     let Some(f) = snap.files.get(file as usize) else {

@@ -43,18 +43,30 @@ impl Encoding {
     }
 }
 
-/// Line starts of one text.
+/// Line starts of one text, and which lines are all ASCII.
 #[derive(Clone, Debug)]
 pub struct LineIndex {
     starts: Vec<usize>,
+    /// On an ASCII line a column is a byte count in every encoding: found in
+    /// constant time, so that many positions on one long generated line
+    /// (diagnostics, symbols) cost no more than the line itself.
+    ascii: Vec<bool>,
 }
 
 impl LineIndex {
     pub fn new(text: &str) -> LineIndex {
-        let starts = std::iter::once(0)
+        let starts: Vec<usize> = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
-        LineIndex { starts }
+        let ascii = starts
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| {
+                let e = starts.get(i + 1).copied().unwrap_or(text.len());
+                text.as_bytes()[s..e].is_ascii()
+            })
+            .collect();
+        LineIndex { starts, ascii }
     }
 
     /// The position of byte `offset` (clamped into the text and back to a
@@ -66,7 +78,11 @@ impl LineIndex {
         }
         let line = self.starts.partition_point(|&s| s <= offset).max(1) - 1;
         let start = self.starts[line];
-        let col = enc.len(&text[start..offset]);
+        let col = if self.ascii.get(line) == Some(&true) {
+            (offset - start) as u32
+        } else {
+            enc.len(&text[start..offset])
+        };
         Position::new(line as u32, col)
     }
 
@@ -130,5 +146,23 @@ mod tests {
             idx.offset(text, Position::new(9, 0), Encoding::Utf16),
             text.len()
         );
+    }
+
+    #[test]
+    fn ascii_lines_take_the_short_way_to_the_same_columns() {
+        let text = "abc\né🎉 x\n\nplain line\nlast é";
+        let idx = LineIndex::new(text);
+        for enc in [Encoding::Utf8, Encoding::Utf16, Encoding::Utf32] {
+            for o in 0..=text.len() {
+                let p = idx.position(text, o, enc);
+                let mut b = o;
+                while !text.is_char_boundary(b) {
+                    b -= 1;
+                }
+                let start = text[..b].rfind('\n').map_or(0, |i| i + 1);
+                let line = text[..b].matches('\n').count() as u32;
+                assert_eq!(p, Position::new(line, enc.len(&text[start..b])), "{o}");
+            }
+        }
     }
 }

@@ -998,40 +998,7 @@ impl LanguageServer for Backend {
         let Some((snap, file)) = self.snap(&params.text_document.uri) else {
             return Ok(None);
         };
-        let text = snap.text(file);
-        let mut data = Vec::new();
-        let (mut prev_line, mut prev_col) = (0u32, 0u32);
-        for (s, e, ty, m) in analysis::semantic_spans(&snap, file) {
-            // One token per line: clients need not support multi-line ones.
-            let mut start = s;
-            while start < e {
-                let line_end = text
-                    .get(start..e)
-                    .and_then(|t| t.find('\n'))
-                    .map(|i| start + i)
-                    .unwrap_or(e);
-                let pos = snap.range(file, Span::new(start, line_end));
-                let len = pos.end.character.saturating_sub(pos.start.character);
-                if len > 0 && pos.start.line == pos.end.line {
-                    let dl = pos.start.line.saturating_sub(prev_line);
-                    let dc = if dl == 0 {
-                        pos.start.character.saturating_sub(prev_col)
-                    } else {
-                        pos.start.character
-                    };
-                    data.push(SemanticToken {
-                        delta_line: dl,
-                        delta_start: dc,
-                        length: len,
-                        token_type: ty,
-                        token_modifiers_bitset: m,
-                    });
-                    prev_line = pos.start.line;
-                    prev_col = pos.start.character;
-                }
-                start = line_end + 1;
-            }
-        }
+        let data = analysis::semantic_tokens(&snap, file);
         Ok(Some(SemanticTokensResult::Tokens(SemanticTokens {
             result_id: None,
             data,
