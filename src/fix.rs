@@ -2,13 +2,14 @@
 //! auto-fix bound to every failing rule, through the action executors of
 //! the configured sources (connectors crate). Exempted failures are never
 //! fixed. There is no grace period here (the server adds that); a dry run
-//! says what each fix would change.
+//! says what each fix would change. A request is built and run as the
+//! server builds and runs its jobs (`pac_server::autofix::fix_args`,
+//! `pac_connectors::Executors::run`), so both act alike.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use pac_connectors::{Action, Config, FixRequest, FixStatus, Target};
-use pac_stdlib::Value;
+use pac_connectors::{Config, Executors, FixRequest, FixResult, FixStatus, Target};
 use serde_json::{Value as Json, json};
 
 use crate::cli::{EngineKind, Format};
@@ -21,19 +22,6 @@ pub struct FixArgs<'a> {
     pub now: Option<&'a str>,
     pub format: Format,
     pub engine: EngineKind,
-}
-
-/// An autofix argument as JSON.
-fn arg_json(v: &Value) -> Json {
-    match v {
-        Value::Bool(b) => json!(b),
-        Value::Int(i) => json!(i),
-        Value::Float(f) => json!(f),
-        Value::Str(s) => json!(&**s),
-        Value::List(items) => Json::Array(items.iter().map(arg_json).collect()),
-        Value::Missing => Json::Null,
-        other => json!(other.to_string()),
-    }
 }
 
 /// The raw documents of the inventory file by (type, id, account, region),
@@ -82,7 +70,11 @@ pub fn run(args: &FixArgs) -> i32 {
         prepared.as_ref().map(|x| x as &dyn pac_runtime::RuleEngine),
     );
     let raw = raw_documents(args.inventory);
-    let executors = pac_connectors::config::actions(&config.sources);
+    let executors = Executors::new(
+        pac_connectors::config::actions(&config.sources)
+            .into_iter()
+            .map(std::sync::Arc::from),
+    );
 
     // The fixes to run, once each, in rule then inventory order.
     let mut requests: Vec<(String, FixRequest)> = Vec::new();
@@ -102,11 +94,7 @@ pub fn run(args: &FixArgs) -> i32 {
             ));
             continue;
         }
-        let args_json: BTreeMap<String, Json> = fix
-            .args
-            .iter()
-            .map(|(k, v)| (k.clone(), arg_json(v)))
-            .collect();
+        let args_json = pac_server::autofix::fix_args(&fix.args);
         let key = (
             fix.action.clone(),
             serde_json::to_string(&args_json).unwrap_or_default(),
@@ -215,7 +203,7 @@ pub fn run(args: &FixArgs) -> i32 {
     i32::from(counts.contains_key("failed"))
 }
 
-async fn run_all(executors: &[Box<dyn Action>], requests: &[(String, FixRequest)]) -> Vec<Json> {
+async fn run_all(executors: &Executors, requests: &[(String, FixRequest)]) -> Vec<Json> {
     let mut out = Vec::new();
     for (rule, req) in requests {
         let t = &req.target;
@@ -225,37 +213,29 @@ async fn run_all(executors: &[Box<dyn Action>], requests: &[(String, FixRequest)
             "args": req.args,
             "target": {"type": t.resource_type, "id": t.id, "account": t.account, "region": t.region},
         });
-        let exec = executors
-            .iter()
-            .find(|e| e.names().contains(&req.action.as_str()) && e.handles(t));
-        match exec {
-            None => {
+        match executors.run(req).await {
+            FixResult::NoExecutor => {
                 record["status"] = json!("skipped");
-                record["summary"] = json!(if req.action == "notify_only" {
-                    "notify_only changes nothing; the server sends its notifications".to_string()
-                } else {
-                    format!(
-                        "no configured source can run `{}` on account {}",
-                        req.action, t.account
-                    )
-                });
+                record["summary"] = json!(pac_server::autofix::no_executor(
+                    executors,
+                    req,
+                    "add a source of kind `aws` that reaches that account to the --config file",
+                ));
             }
-            Some(e) => match e.run(req).await {
-                Ok(o) => {
-                    record["status"] = json!(match o.status {
-                        FixStatus::Changed => "changed",
-                        FixStatus::WouldChange => "would_change",
-                        FixStatus::AlreadyFixed => "already_fixed",
-                    });
-                    record["summary"] = json!(o.summary);
-                    record["before"] = o.before;
-                    record["after"] = o.after;
-                }
-                Err(err) => {
-                    record["status"] = json!("failed");
-                    record["error"] = json!(err.to_string());
-                }
-            },
+            FixResult::Ran(o) => {
+                record["status"] = json!(match o.status {
+                    FixStatus::Changed => "changed",
+                    FixStatus::WouldChange => "would_change",
+                    FixStatus::AlreadyFixed => "already_fixed",
+                });
+                record["summary"] = json!(o.summary);
+                record["before"] = o.before;
+                record["after"] = o.after;
+            }
+            FixResult::Failed(err) => {
+                record["status"] = json!("failed");
+                record["error"] = json!(err.to_string());
+            }
         }
         out.push(record);
     }

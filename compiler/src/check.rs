@@ -1625,6 +1625,40 @@ fn were(n: usize) -> String {
     }
 }
 
+/// Whether `x.f(…)` could type-check for a receiver of type `receiver`:
+/// some signature of `builtin` takes a first argument of that type (for
+/// completion after a dot). An unknown receiver fits everything.
+pub fn receiver_fits(builtin: &Builtin, receiver: &Ty) -> bool {
+    if receiver.is_error() {
+        return true;
+    }
+    builtin
+        .sigs
+        .iter()
+        .filter_map(|s| parse_sig(s))
+        .any(|sig| {
+            sig.params
+                .first()
+                .is_some_and(|(_, p)| unify(receiver, p, &mut None))
+        })
+}
+
+/// The type a call of `builtin` returns when its first argument has type
+/// `receiver` (the first signature that fits; `Error` when none does).
+pub fn returns_for(builtin: &Builtin, receiver: &Ty) -> Ty {
+    for sig in builtin.sigs.iter().filter_map(|s| parse_sig(s)) {
+        let mut var = None;
+        if sig
+            .params
+            .first()
+            .is_some_and(|(_, p)| unify(receiver, p, &mut var))
+        {
+            return subst(&sig.ret, var.as_ref());
+        }
+    }
+    Ty::Error
+}
+
 pub fn sigs_text(b: &Builtin) -> String {
     let v: Vec<String> = b.sigs.iter().map(|s| format!("{}{s}", b.name)).collect();
     v.join("; ")
@@ -1962,4 +1996,31 @@ pub fn record_value(
         ok = false;
     }
     ok.then(|| Value::Record(Arc::from(values)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(name: &str) -> &'static Builtin {
+        pac_stdlib::lookup(name).expect(name)
+    }
+
+    #[test]
+    fn a_receiver_fits_the_builtins_whose_first_parameter_takes_it() {
+        let s = Ty::Str;
+        let tags = Ty::Map(Box::new(Ty::Str));
+        assert!(receiver_fits(b("starts_with"), &s));
+        assert!(!receiver_fits(b("starts_with"), &Ty::Int));
+        assert!(receiver_fits(b("keys"), &tags));
+        assert!(!receiver_fits(b("keys"), &s));
+        // `len` takes a string, a list or a map.
+        assert!(receiver_fits(b("len"), &s) && receiver_fits(b("len"), &tags));
+        assert!(receiver_fits(b("len"), &Ty::List(Box::new(Ty::Int))));
+        // What is not known yet fits everything.
+        assert!(receiver_fits(b("keys"), &Ty::Error));
+        assert_eq!(returns_for(b("starts_with"), &s), Ty::Bool);
+        assert_eq!(returns_for(b("keys"), &tags), Ty::List(Box::new(Ty::Str)));
+        assert_eq!(returns_for(b("keys"), &s), Ty::Error);
+    }
 }

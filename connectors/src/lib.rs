@@ -22,6 +22,8 @@ pub mod http;
 pub mod plugin;
 pub mod source;
 
-pub use action::{Action, ActionError, FixOutcome, FixRequest, FixStatus, Target};
+pub use action::{
+    Action, ActionError, Executors, FixOutcome, FixRequest, FixResult, FixStatus, NotifyOnly, Target,
+};
 pub use config::{Config, SourceConfig};
 pub use source::{CollectPlan, Connector, Document, Event, Scope, SourceError};

@@ -522,6 +522,32 @@ pub struct Completion {
     pub doc: Option<String>,
     /// Replace this span (the partial word) instead of the client's guess.
     pub replace: Option<Span>,
+    /// The value's type, when it is a value (a field, a local, a call's
+    /// result): what ranking by expected type compares.
+    pub ty: Option<Ty>,
+    /// Lower first (the client's `sortText`): see [`rank`].
+    pub rank: u8,
+}
+
+/// The order completions are offered in: the resource's fields, then
+/// locals, functions, other names, keywords; within each, what fits the
+/// expected type first.
+fn rank(c: &Completion, expected: Option<&Ty>) -> u8 {
+    let by_kind = match c.kind {
+        ItemKind::Field => 0,
+        ItemKind::Variable => 1,
+        ItemKind::Function => 2,
+        ItemKind::Keyword => 4,
+        _ => 3,
+    };
+    let fits = match (expected, &c.ty) {
+        (Some(want), Some(ty)) => ty.unopt() == want,
+        // A value of an unknown type, or a keyword where a value is
+        // expected, ranks after the values that fit.
+        (Some(_), None) => false,
+        (None, _) => true,
+    };
+    by_kind * 2 + u8::from(!fits)
 }
 
 impl Completion {
@@ -532,7 +558,13 @@ impl Completion {
             detail: None,
             doc: None,
             replace: None,
+            ty: None,
+            rank: 0,
         }
+    }
+    fn ty(mut self, t: Ty) -> Completion {
+        self.ty = Some(t);
+        self
     }
     fn detail(mut self, d: impl Into<String>) -> Completion {
         self.detail = Some(d.into());
@@ -544,13 +576,43 @@ impl Completion {
     }
 }
 
+/// `offset`, moved back to a character boundary of `text`.
+fn floor_boundary(text: &str, offset: usize) -> usize {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
 fn is_word(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
 }
 
 impl Snapshot {
-    /// Completions at `offset` in `file`, from the text before the cursor.
+    /// Completions at `offset` in `file`, from the text before the cursor,
+    /// ranked by the type expected there (a condition wants a `bool`).
     pub fn completions(&self, file: u32, offset: usize) -> Vec<Completion> {
+        let text = self.text(file);
+        let before = &text[..floor_boundary(text, offset)];
+        // The word before the partial one decides what is expected.
+        let partial = before.trim_end_matches(|c: char| is_word(c) || c == '.');
+        let prev = partial
+            .trim_end()
+            .rsplit(|c: char| !is_word(c))
+            .next()
+            .unwrap_or("");
+        let expected = matches!(prev, "when" | "where" | "and" | "or" | "not").then_some(Ty::Bool);
+        let mut out = self.completions_unranked(file, offset);
+        for c in &mut out {
+            c.rank = rank(c, expected.as_ref());
+        }
+        // Stable: within a rank, the order the kinds were gathered in.
+        out.sort_by_key(|c| c.rank);
+        out
+    }
+
+    fn completions_unranked(&self, file: u32, offset: usize) -> Vec<Completion> {
         let text = self.text(file);
         let mut offset = offset.min(text.len());
         while !text.is_char_boundary(offset) {
@@ -619,12 +681,26 @@ impl Snapshot {
                 return self.resource_types(Span::new(word_start, offset));
             }
             let base_end = word_start + base.len();
-            let mut out = match self.type_before(file, word_start, base_end, base) {
-                Some(Ty::Record(rid)) => self.fields_of(rid),
+            let receiver = self.type_before(file, word_start, base_end, base);
+            let mut out = match &receiver {
+                Some(Ty::Record(rid)) => self.fields_of(*rid),
                 _ => Vec::new(),
             };
-            // `x.f(…)` calls `f` with `x` first.
-            out.extend(self.builtins());
+            // `x.f(…)` calls `f` with `x` first: only the built-ins that
+            // take an `x` (all of them while its type is unknown).
+            let receiver = receiver.unwrap_or(Ty::Error);
+            out.extend(
+                pac_stdlib::BUILTINS
+                    .iter()
+                    .filter(|b| pac_compiler::check::receiver_fits(b, &receiver))
+                    .map(|b| {
+                        let c = self.builtin(b);
+                        match pac_compiler::check::returns_for(b, &receiver) {
+                            Ty::Error => c,
+                            t => c.ty(t),
+                        }
+                    }),
+            );
             for c in &mut out {
                 c.replace = Some(Span::new(partial_start, offset));
             }
@@ -656,7 +732,11 @@ impl Snapshot {
                 && let Some(name) = text.get(r.span.start..r.span.end)
                 && seen.insert(name.to_string())
             {
-                out.push(Completion::new(name, ItemKind::Variable).detail(self.show(&r.ty)));
+                out.push(
+                    Completion::new(name, ItemKind::Variable)
+                        .detail(self.show(&r.ty))
+                        .ty(r.ty.clone()),
+                );
             }
         }
         out.extend(self.builtins());
@@ -820,18 +900,30 @@ impl Snapshot {
     }
 
     fn builtins(&self) -> Vec<Completion> {
-        pac_stdlib::BUILTINS
+        pac_stdlib::BUILTINS.iter().map(|b| self.builtin(b)).collect()
+    }
+
+    /// A built-in, typed by what its signatures return when they all agree.
+    fn builtin(&self, b: &pac_stdlib::Builtin) -> Completion {
+        let c = Completion::new(b.name, ItemKind::Function)
+            .detail(format!(
+                "{}{}",
+                b.name,
+                b.sigs.first().copied().unwrap_or("")
+            ))
+            .doc(Some(builtin_doc(b)));
+        let rets: Vec<Ty> = b
+            .sigs
             .iter()
-            .map(|b| {
-                Completion::new(b.name, ItemKind::Function)
-                    .detail(format!(
-                        "{}{}",
-                        b.name,
-                        b.sigs.first().copied().unwrap_or("")
-                    ))
-                    .doc(Some(builtin_doc(b)))
-            })
-            .collect()
+            .filter_map(|s| pac_compiler::sig::parse_sig(s))
+            .map(|s| s.ret)
+            .collect();
+        match rets.split_first() {
+            Some((first, rest)) if rest.iter().all(|r| r == first) && *first != Ty::Var => {
+                c.ty(first.clone())
+            }
+            _ => c,
+        }
     }
 
     fn fields_of(&self, rid: RecordId) -> Vec<Completion> {
@@ -842,6 +934,7 @@ impl Snapshot {
                 Completion::new(&f.name, ItemKind::Field)
                     .detail(self.show(&f.ty))
                     .doc(f.doc.clone())
+                    .ty(f.ty.clone())
             })
             .collect()
     }
@@ -1235,7 +1328,9 @@ impl Snapshot {
             if d.file != file || d.span.end < span.start || d.span.start > span.end {
                 continue;
             }
-            if let Some(s) = &d.suggestion {
+            if d.code == "E0302" {
+                out.extend(self.optional_fixes(file, d, i));
+            } else if let Some(s) = &d.suggestion {
                 out.push(Fix {
                     title: format!("{} (replace with `{}`)", s.message, s.replacement),
                     edits: vec![(s.span, s.replacement.clone())],
@@ -1258,6 +1353,43 @@ impl Snapshot {
         }
         if let Some(fix) = self.test_skeleton(file, span.start) {
             out.push(fix);
+        }
+        out
+    }
+
+    /// The fixes of a value that may be missing (E0302): guard the
+    /// condition it is part of with `has(x) and …` (preferred: a missing
+    /// value then never fails the rule), or give it a default with `??` —
+    /// the default the file already gives that value elsewhere when there
+    /// is one, else the checker's neutral one.
+    fn optional_fixes(&self, file: u32, d: &Diagnostic, i: usize) -> Vec<Fix> {
+        let text = self.text(file);
+        let Some(x) = text.get(d.span.start..d.span.end) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        if let Some(at) = conjunct_start(text, d.span.start) {
+            out.push(Fix {
+                title: format!("Guard with `has({x}) and …`"),
+                edits: vec![(Span::new(at, at), format!("has({x}) and "))],
+                preferred: true,
+                diagnostic: Some(i),
+            });
+        }
+        let default = users_default(text, x)
+            .or_else(|| d.suggestion.as_ref().map(|s| s.replacement.clone()).and_then(|r| {
+                // The checker's suggestion is `(x ?? D)`: keep D.
+                r.strip_suffix(')')
+                    .and_then(|r| r.rsplit_once(" ?? "))
+                    .map(|(_, def)| def.to_string())
+            }));
+        if let Some(def) = default {
+            out.push(Fix {
+                title: format!("Use a default: `{x} ?? {def}`"),
+                edits: vec![(d.span, format!("({x} ?? {def})"))],
+                preferred: false,
+                diagnostic: Some(i),
+            });
         }
         out
     }
@@ -1306,6 +1438,58 @@ impl Snapshot {
         }
         None
     }
+}
+
+/// Where the operand of `and`/`or` (or the whole condition) that holds
+/// `offset` begins: the token after the nearest `and`, `or`, `when`,
+/// `where`, `:`, `,`, `then`, `else`, `=` or unmatched opening bracket to
+/// the left at the same depth.
+fn conjunct_start(text: &str, offset: usize) -> Option<usize> {
+    // Only the current line and the ones above it up to the item matter;
+    // lexing from the item's start keeps this cheap on a large file.
+    let from = text[..offset].rfind("\n}").map_or(0, |i| i + 2);
+    let (tokens, _) = lexer::lex(text.get(from..offset)?, from);
+    let mut depth = 0usize;
+    let mut start = offset;
+    for (s, t, _) in tokens.iter().rev() {
+        match t {
+            Token::RParen | Token::RBracket | Token::RBrace => depth += 1,
+            Token::LParen | Token::LBracket | Token::LBrace if depth == 0 => return Some(start),
+            Token::LParen | Token::LBracket | Token::LBrace => depth -= 1,
+            Token::And
+            | Token::Or
+            | Token::When
+            | Token::Where
+            | Token::Colon
+            | Token::Comma
+            | Token::Then
+            | Token::Else
+            | Token::Assign
+            | Token::Semi
+                if depth == 0 =>
+            {
+                return Some(start);
+            }
+            _ => {}
+        }
+        start = *s;
+    }
+    None
+}
+
+/// The default the file already gives `x` (`x ?? D` with a literal `D`).
+fn users_default(text: &str, x: &str) -> Option<String> {
+    let pat = format!("{x} ?? ");
+    text.match_indices(&pat).find_map(|(at, _)| {
+        let rest = &text[at + pat.len()..];
+        let (tokens, _) = lexer::lex(&rest[..floor_boundary(rest, 200)], 0);
+        let (s, t, e) = tokens.first()?;
+        matches!(
+            t,
+            Token::Str(_) | Token::Int(_) | Token::Float(_) | Token::True | Token::False
+        )
+        .then(|| rest[*s..*e].to_string())
+    })
 }
 
 /// A value of type `t` for a test skeleton: required record fields are
@@ -1429,6 +1613,89 @@ policy open_ssh {
             .map(|c| c.label)
             .collect();
         assert!(l.iter().any(|x| x == "versioning"), "{l:?}");
+    }
+
+    #[test]
+    fn completion_ranks_by_expected_type_and_offers_only_fitting_builtins() {
+        // After a dot on a string: the string built-ins, not `keys` (a map's).
+        let src = "policy b {\n  rule on aws.s3.bucket {\n    violation when name.";
+        let (s, f) = snap(src);
+        let c = s.completions(f, src.len());
+        let l = labels(&c);
+        assert!(l.contains(&"starts_with") && l.contains(&"len"), "{l:?}");
+        assert!(!l.contains(&"keys") && !l.contains(&"cidr_contains"), "{l:?}");
+        // After `when` a condition is expected: the fields first, the bool
+        // ones (`source_dest_check`) before the others, keywords last.
+        let src = "policy b {\n  rule on aws.ec2.instance {\n    violation when ";
+        let (s, f) = snap(src);
+        let c = s.completions(f, src.len());
+        let ranks: Vec<u8> = c.iter().map(|c| c.rank).collect();
+        assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "{ranks:?}");
+        let is_bool = |c: &Completion| c.ty.as_ref().is_some_and(|t| t.unopt() == &Ty::Bool);
+        let pos = |p: &dyn Fn(&Completion) -> bool| c.iter().position(p).unwrap();
+        assert_eq!(c[0].label, "source_dest_check", "{:?}", labels(&c));
+        let other_field = pos(&|c| c.kind == ItemKind::Field && !is_bool(c));
+        let function = pos(&|c| c.kind == ItemKind::Function);
+        let keyword = pos(&|c| c.kind == ItemKind::Keyword);
+        assert!(0 < other_field && other_field < function && function < keyword);
+        // Among the functions, those giving a bool first.
+        assert!(is_bool(&c[function]), "{}", c[function].label);
+    }
+
+    /// The text after applying `fix` to `src`.
+    fn applied(src: &str, fix: &Fix) -> String {
+        let mut out = src.to_string();
+        let mut edits = fix.edits.clone();
+        edits.sort_by_key(|(s, _)| std::cmp::Reverse(s.start));
+        for (s, t) in edits {
+            out.replace_range(s.start..s.end, &t);
+        }
+        out
+    }
+
+    #[test]
+    fn a_value_that_may_be_missing_is_guarded_or_given_the_users_default() {
+        let head = "policy p {\n  title \"t\"\n  severity low\n  category security\n  rule on aws.ec2.instance {\n";
+        let src = format!("{head}    violation when state.name == \"running\" and key_name == \"prod\"\n  }}\n}}\n");
+        let (s, f) = snap(&src);
+        let at = src.find("key_name ==").unwrap();
+        let fixes = s.code_actions(f, Span::new(at, at));
+        let guard = fixes.iter().find(|x| x.title.starts_with("Guard")).expect("a guard fix");
+        assert!(guard.preferred && guard.diagnostic.is_some());
+        assert!(
+            applied(&src, guard).contains(
+                "when state.name == \"running\" and has(key_name) and key_name == \"prod\""
+            ),
+            "{}",
+            applied(&src, guard)
+        );
+        let def = fixes.iter().find(|x| x.title.starts_with("Use a default")).unwrap();
+        assert!(applied(&src, def).contains("(key_name ?? \"\") == \"prod\""));
+        // The guarded text checks cleanly.
+        let (g, _) = snap(&applied(&src, guard));
+        assert!(g.diagnostics.is_empty(), "{:?}", g.diagnostics);
+
+        let named = head.replace("rule on", "rule a on");
+        // Inside parentheses the guard goes inside; the file's own default
+        // is kept.
+        let src = format!(
+            "{named}    violation when not (key_name == \"prod\")\n  }}\n  rule b on aws.ec2.instance {{\n    violation when (key_name ?? \"none\") == \"x\"\n  }}\n}}\n"
+        );
+        let (s, f) = snap(&src);
+        let at = src.find("key_name == \"prod").unwrap();
+        let fixes = s.code_actions(f, Span::new(at, at));
+        let guard = fixes.iter().find(|x| x.title.starts_with("Guard")).unwrap();
+        assert!(
+            applied(&src, guard).contains("when not (has(key_name) and key_name == \"prod\")"),
+            "{}",
+            applied(&src, guard)
+        );
+        let def = fixes.iter().find(|x| x.title.starts_with("Use a default")).unwrap();
+        assert!(
+            applied(&src, def).contains("not ((key_name ?? \"none\") == \"prod\")"),
+            "{}",
+            applied(&src, def)
+        );
     }
 
     #[test]

@@ -769,11 +769,14 @@ impl LanguageServer for Backend {
         let items: Vec<CompletionItem> = snap
             .completions(file, offset)
             .into_iter()
-            .map(|c| CompletionItem {
+            .enumerate()
+            .map(|(i, c)| CompletionItem {
                 text_edit: c.replace.map(|s| {
                     CompletionTextEdit::Edit(TextEdit::new(snap.range(file, s), c.label.clone()))
                 }),
                 kind: Some(completion_kind(&c.kind)),
+                // The server's order: by rank, then as gathered.
+                sort_text: Some(format!("{:02}{i:05}", c.rank)),
                 detail: c.detail,
                 documentation: c.doc.map(markdown),
                 label: c.label,

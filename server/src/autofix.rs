@@ -9,8 +9,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use pac_connectors::{Action, ActionError, FixOutcome, FixRequest, FixStatus, Target};
+use pac_connectors::{Executors, FixRequest, FixResult, Target};
+use pac_stdlib::Value;
 use serde_json::json;
 
 use crate::Server;
@@ -18,44 +18,42 @@ use crate::clock::rfc3339;
 use crate::notify::Notification;
 use crate::store::{IssueStatus, JobRow, JobStatus};
 
-/// The built-in `notify_only` action: the notification is the fix.
-pub struct NotifyOnly;
+/// An auto-fix binding's arguments as the JSON an executor receives. The
+/// server (when it schedules a job) and `pacc fix` both build a request's
+/// arguments here, so a map is an object and a time its text in both.
+pub fn fix_args(args: &[(String, Value)]) -> BTreeMap<String, serde_json::Value> {
+    args.iter()
+        .map(|(k, v)| (k.clone(), value_json(v)))
+        .collect()
+}
 
-#[async_trait]
-impl Action for NotifyOnly {
-    fn names(&self) -> &[&'static str] {
-        &["notify_only"]
-    }
-    async fn run(&self, request: &FixRequest) -> Result<FixOutcome, ActionError> {
-        Ok(FixOutcome {
-            status: FixStatus::AlreadyFixed,
-            summary: format!(
-                "owner notified about {}; `notify_only` changes nothing",
-                request.target.id
-            ),
-            before: serde_json::Value::Null,
-            after: serde_json::Value::Null,
-        })
+/// A Pac value as JSON.
+fn value_json(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Missing => serde_json::Value::Null,
+        Value::Bool(b) => json!(b),
+        Value::Int(i) => json!(i),
+        Value::Float(f) => json!(f),
+        Value::Str(s) => json!(&**s),
+        Value::List(xs) => serde_json::Value::Array(xs.iter().map(value_json).collect()),
+        Value::Map(m) => serde_json::Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.to_string(), value_json(v)))
+                .collect(),
+        ),
+        other => json!(other.to_string()),
     }
 }
 
-/// Executors by action name.
-#[derive(Clone, Default)]
-pub struct Executors(HashMap<String, Arc<dyn Action>>);
-
-impl Executors {
-    pub fn with_builtin() -> Executors {
-        let mut e = Executors::default();
-        e.add(Arc::new(NotifyOnly));
-        e
-    }
-    pub fn add(&mut self, a: Arc<dyn Action>) {
-        for n in a.names() {
-            self.0.insert((*n).to_string(), a.clone());
-        }
-    }
-    pub fn get(&self, name: &str) -> Option<&Arc<dyn Action>> {
-        self.0.get(name)
+/// Why no executor took a request, and what to configure.
+pub fn no_executor(executors: &Executors, request: &FixRequest, advice: &str) -> String {
+    if executors.knows(&request.action) {
+        format!(
+            "no configured executor of `{}` reaches account {} ({advice})",
+            request.action, request.target.account
+        )
+    } else {
+        format!("no executor for action `{}`: {advice}", request.action)
     }
 }
 
@@ -262,25 +260,6 @@ async fn run_job(server: &Arc<Server>, j: &JobRow, sum: &mut RunSummary) -> Resu
         return Ok(());
     }
     let dry_run = cfg.dry_run || cfg.dry_run_policies.contains(&j.policy);
-    let Some(exec) = server.executors.get(&j.action) else {
-        let reason = format!(
-            "no executor for action `{}`: configure one under [autofix] executors (e.g. \"aws\")",
-            j.action
-        );
-        store
-            .finish_job(
-                j.id,
-                JobStatus::Failed,
-                now,
-                None,
-                Some(&reason),
-                &[("action_failed".into(), json!({"error": reason}))],
-            )
-            .await
-            .map_err(e)?;
-        sum.failed += 1;
-        return Ok(());
-    };
     let res = store.resource(&j.resource_key).await.map_err(e)?;
     let (rtype, id, account, region, document) = match &res {
         Some(r) => (
@@ -309,10 +288,29 @@ async fn run_job(server: &Arc<Server>, j: &JobRow, sum: &mut RunSummary) -> Resu
         },
         dry_run,
     };
-    let outcome = exec.run(&request).await;
+    let outcome = server.executors.run(&request).await;
     let now = server.clock.now();
     match outcome {
-        Ok(out) => {
+        FixResult::NoExecutor => {
+            let reason = no_executor(
+                &server.executors,
+                &request,
+                "configure one under [autofix] executors, e.g. \"aws\" with an aws source for that account",
+            );
+            store
+                .finish_job(
+                    j.id,
+                    JobStatus::Failed,
+                    now,
+                    None,
+                    Some(&reason),
+                    &[("action_failed".into(), json!({"error": reason}))],
+                )
+                .await
+                .map_err(e)?;
+            sum.failed += 1;
+        }
+        FixResult::Ran(out) => {
             let status = if dry_run {
                 JobStatus::DryRun
             } else {
@@ -339,7 +337,7 @@ async fn run_job(server: &Arc<Server>, j: &JobRow, sum: &mut RunSummary) -> Resu
                 sum.ran += 1;
             }
         }
-        Err(err) => {
+        FixResult::Failed(err) => {
             let reason = err.to_string();
             store
                 .finish_job(
@@ -359,4 +357,60 @@ async fn run_job(server: &Arc<Server>, j: &JobRow, sum: &mut RunSummary) -> Resu
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fix_arguments_are_json_of_their_pac_values() {
+        let tags: std::collections::BTreeMap<std::sync::Arc<str>, Value> =
+            [("team".into(), Value::str("web"))].into_iter().collect();
+        let args = vec![
+            ("ports".to_string(), Value::List(vec![Value::Int(22)].into())),
+            ("tags".to_string(), Value::Map(std::sync::Arc::new(tags))),
+            ("snapshot_first".to_string(), Value::Bool(true)),
+            ("after".to_string(), Value::Dur(3600)),
+            ("note".to_string(), Value::Missing),
+        ];
+        let j = serde_json::to_value(fix_args(&args)).unwrap();
+        assert_eq!(
+            j,
+            json!({
+                "ports": [22],
+                // A map is an object (the CLI once sent it as its text).
+                "tags": {"team": "web"},
+                "snapshot_first": true,
+                "after": Value::Dur(3600).to_string(),
+                "note": null,
+            })
+        );
+    }
+
+    #[test]
+    fn a_missing_executor_says_what_to_configure() {
+        let req = FixRequest {
+            action: "stop_instance".into(),
+            args: BTreeMap::new(),
+            target: Target {
+                resource_type: "aws.ec2.instance".into(),
+                id: "i-1".into(),
+                account: "111".into(),
+                region: "us-east-1".into(),
+                document: serde_json::Value::Null,
+            },
+            dry_run: true,
+        };
+        let e = Executors::default();
+        assert_eq!(
+            no_executor(&e, &req, "configure one"),
+            "no executor for action `stop_instance`: configure one"
+        );
+        let req = FixRequest {
+            action: "notify_only".into(),
+            ..req
+        };
+        assert!(no_executor(&e, &req, "x").contains("reaches account 111"));
+    }
 }

@@ -64,7 +64,7 @@ pub struct Server {
     pub settings: Settings,
     pub sources: Vec<Arc<Built>>,
     pub notifier: Arc<dyn Notifier>,
-    pub executors: autofix::Executors,
+    pub executors: pac_connectors::Executors,
     /// One scan at a time (so one per source).
     scan_lock: tokio::sync::Mutex<()>,
     autofix_lock: tokio::sync::Mutex<()>,
@@ -139,9 +139,11 @@ impl Server {
                 } => Arc::new(SmtpNotifier::new(host, *port, from, *insecure)?),
             },
         };
-        let mut executors = autofix::Executors::with_builtin();
+        let mut executors = pac_connectors::Executors::default();
         for name in &config.autofix.executors {
-            executors.add(sources::executor(name, &sources)?);
+            for a in sources::executor(name, &sources)? {
+                executors.add(a);
+            }
         }
         for a in parts.actions {
             executors.add(a);

@@ -25,7 +25,7 @@ use pac_lang::ast::{
 use pac_lang::lexer::{self, Token};
 use serde::Serialize;
 
-use crate::store::{ExceptionRow, GroupMemberSpec, GroupRow};
+use crate::store::{ExceptionRow, GroupRow};
 
 /// The name of the synthetic file holding API-defined items.
 pub const API_FILE: &str = "<api>/defined-through-the-api.pac";
@@ -926,6 +926,7 @@ pub fn check_exception(loaded: &Loaded, x: &ExceptionRow) -> Result<ExceptionRow
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::GroupMemberSpec;
 
     const POLICY: &str = "policy p {\n  title \"t\"\n  severity low\n  category security\n  rule on aws.ec2.security_group {\n    violation when group_name == \"x\"\n  }\n}\n";
 

@@ -34,8 +34,6 @@ use std::time::Instant;
 
 use pac_connectors::Scope;
 use pac_runtime::Env;
-use pac_stdlib::Value;
-use serde_json::json;
 
 use crate::Server;
 use crate::compliance;
@@ -83,24 +81,6 @@ fn key_in_scopes(key: &str, scopes: &[Scope]) -> bool {
 /// the earlier `DefaultHasher` values.
 pub fn hash_text(s: &str) -> String {
     blake3::hash(s.as_bytes()).to_hex().to_string()
-}
-
-/// A Pac value as JSON (auto-fix arguments).
-pub fn value_json(v: &Value) -> serde_json::Value {
-    match v {
-        Value::Missing => serde_json::Value::Null,
-        Value::Bool(b) => json!(b),
-        Value::Int(i) => json!(i),
-        Value::Float(f) => json!(f),
-        Value::Str(s) => json!(&**s),
-        Value::List(xs) => serde_json::Value::Array(xs.iter().map(value_json).collect()),
-        Value::Map(m) => serde_json::Value::Object(
-            m.iter()
-                .map(|(k, v)| (k.to_string(), value_json(v)))
-                .collect(),
-        ),
-        other => json!(other.to_string()),
-    }
 }
 
 /// Runs one scan of `source` and commits it; returns the scan id.

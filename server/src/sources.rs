@@ -14,10 +14,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use pac_connectors::config::SourceConfig;
-use pac_connectors::{
-    Action, ActionError, CollectPlan, Connector, Event, FixOutcome, FixRequest, Scope, SourceError,
-    Target,
-};
+use pac_connectors::{Action, CollectPlan, Connector, Event, Scope, SourceError};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -292,7 +289,10 @@ fn not_an_inventory(docs: &[Value]) -> Option<String> {
 /// Builds a named auto-fix executor (`[autofix] executors = ["aws"]`):
 /// `aws` acts through the configured AWS sources' credentials, roles and
 /// endpoints, each on the accounts it can reach.
-pub fn executor(name: &str, sources: &[std::sync::Arc<Built>]) -> Result<Arc<dyn Action>, String> {
+pub fn executor(
+    name: &str,
+    sources: &[std::sync::Arc<Built>],
+) -> Result<Vec<Arc<dyn Action>>, String> {
     match name {
         "aws" => {
             let configs: Vec<SourceConfig> = sources
@@ -306,40 +306,16 @@ pub fn executor(name: &str, sources: &[std::sync::Arc<Built>]) -> Result<Arc<dyn
                         .into(),
                 );
             }
-            let all: Vec<Arc<dyn Action>> = pac_connectors::config::actions(&configs)
+            // One per AWS source; a request goes to the first that reaches
+            // the target's account (`Executors::run`).
+            Ok(pac_connectors::config::actions(&configs)
                 .into_iter()
                 .map(Arc::from)
-                .collect();
-            Ok(Arc::new(Routed(all)))
+                .collect())
         }
         other => Err(format!(
             "unknown auto-fix executor `{other}` (the executors are `aws`; `notify_only` is built in)"
         )),
-    }
-}
-
-/// Several executors of the same actions (one per AWS source): a request
-/// goes to the first that reaches the target's account.
-struct Routed(Vec<Arc<dyn Action>>);
-
-#[async_trait]
-impl Action for Routed {
-    fn names(&self) -> &[&'static str] {
-        self.0.first().map_or(&[], |a| a.names())
-    }
-
-    fn handles(&self, target: &Target) -> bool {
-        self.0.iter().any(|a| a.handles(target))
-    }
-
-    async fn run(&self, request: &FixRequest) -> Result<FixOutcome, ActionError> {
-        match self.0.iter().find(|a| a.handles(&request.target)) {
-            Some(a) => a.run(request).await,
-            None => Err(ActionError::Failed(format!(
-                "no configured AWS source reaches account {}",
-                request.target.account
-            ))),
-        }
     }
 }
 

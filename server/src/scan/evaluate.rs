@@ -262,8 +262,10 @@ mod tests {
             "other".into(),
             SourceRead {
                 status: crate::store::ReadStatus::Failed,
+                scan_id: 1,
+                since: 0,
                 scopes: vec![Scope::default()],
-                ..SourceRead::default()
+                message: None,
             },
         );
         let e = assemble(Assemble {

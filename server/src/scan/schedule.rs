@@ -9,7 +9,6 @@ use pac_runtime::{Env, Frame, Inventory};
 use pac_stdlib::Value;
 
 use super::reconcile::Opened;
-use super::value_json;
 use crate::store::NewJob;
 
 pub(super) struct Input<'a> {
@@ -55,11 +54,8 @@ pub(super) fn fixes(input: Input<'_>) -> Vec<NewJob> {
                 _ => {}
             }
         }
-        let args: serde_json::Map<String, serde_json::Value> = fix
-            .args
-            .iter()
-            .map(|(k, v)| (k.clone(), value_json(v)))
-            .collect();
+        let args: serde_json::Map<String, serde_json::Value> =
+            crate::autofix::fix_args(&fix.args).into_iter().collect();
         jobs.push(NewJob {
             id: next_job,
             issue_id: o.issue,
