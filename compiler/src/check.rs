@@ -1632,15 +1632,11 @@ pub fn receiver_fits(builtin: &Builtin, receiver: &Ty) -> bool {
     if receiver.is_error() {
         return true;
     }
-    builtin
-        .sigs
-        .iter()
-        .filter_map(|s| parse_sig(s))
-        .any(|sig| {
-            sig.params
-                .first()
-                .is_some_and(|(_, p)| unify(receiver, p, &mut None))
-        })
+    builtin.sigs.iter().filter_map(|s| parse_sig(s)).any(|sig| {
+        sig.params
+            .first()
+            .is_some_and(|(_, p)| unify(receiver, p, &mut None))
+    })
 }
 
 /// The type a call of `builtin` returns when its first argument has type

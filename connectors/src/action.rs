@@ -251,7 +251,11 @@ mod tests {
         match e.run(&request("notify_only", "i-1", "any")).await {
             FixResult::Ran(o) => {
                 assert_eq!(o.status, FixStatus::AlreadyFixed);
-                assert!(o.summary.contains("changes nothing on i-1"), "{}", o.summary);
+                assert!(
+                    o.summary.contains("changes nothing on i-1"),
+                    "{}",
+                    o.summary
+                );
             }
             other => panic!("{other:?}"),
         }

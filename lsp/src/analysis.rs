@@ -900,7 +900,10 @@ impl Snapshot {
     }
 
     fn builtins(&self) -> Vec<Completion> {
-        pac_stdlib::BUILTINS.iter().map(|b| self.builtin(b)).collect()
+        pac_stdlib::BUILTINS
+            .iter()
+            .map(|b| self.builtin(b))
+            .collect()
     }
 
     /// A built-in, typed by what its signatures return when they all agree.
@@ -1376,13 +1379,17 @@ impl Snapshot {
                 diagnostic: Some(i),
             });
         }
-        let default = users_default(text, x)
-            .or_else(|| d.suggestion.as_ref().map(|s| s.replacement.clone()).and_then(|r| {
-                // The checker's suggestion is `(x ?? D)`: keep D.
-                r.strip_suffix(')')
-                    .and_then(|r| r.rsplit_once(" ?? "))
-                    .map(|(_, def)| def.to_string())
-            }));
+        let default = users_default(text, x).or_else(|| {
+            d.suggestion
+                .as_ref()
+                .map(|s| s.replacement.clone())
+                .and_then(|r| {
+                    // The checker's suggestion is `(x ?? D)`: keep D.
+                    r.strip_suffix(')')
+                        .and_then(|r| r.rsplit_once(" ?? "))
+                        .map(|(_, def)| def.to_string())
+                })
+        });
         if let Some(def) = default {
             out.push(Fix {
                 title: format!("Use a default: `{x} ?? {def}`"),
@@ -1623,7 +1630,10 @@ policy open_ssh {
         let c = s.completions(f, src.len());
         let l = labels(&c);
         assert!(l.contains(&"starts_with") && l.contains(&"len"), "{l:?}");
-        assert!(!l.contains(&"keys") && !l.contains(&"cidr_contains"), "{l:?}");
+        assert!(
+            !l.contains(&"keys") && !l.contains(&"cidr_contains"),
+            "{l:?}"
+        );
         // After `when` a condition is expected: the fields first, the bool
         // ones (`source_dest_check`) before the others, keywords last.
         let src = "policy b {\n  rule on aws.ec2.instance {\n    violation when ";
@@ -1656,11 +1666,16 @@ policy open_ssh {
     #[test]
     fn a_value_that_may_be_missing_is_guarded_or_given_the_users_default() {
         let head = "policy p {\n  title \"t\"\n  severity low\n  category security\n  rule on aws.ec2.instance {\n";
-        let src = format!("{head}    violation when state.name == \"running\" and key_name == \"prod\"\n  }}\n}}\n");
+        let src = format!(
+            "{head}    violation when state.name == \"running\" and key_name == \"prod\"\n  }}\n}}\n"
+        );
         let (s, f) = snap(&src);
         let at = src.find("key_name ==").unwrap();
         let fixes = s.code_actions(f, Span::new(at, at));
-        let guard = fixes.iter().find(|x| x.title.starts_with("Guard")).expect("a guard fix");
+        let guard = fixes
+            .iter()
+            .find(|x| x.title.starts_with("Guard"))
+            .expect("a guard fix");
         assert!(guard.preferred && guard.diagnostic.is_some());
         assert!(
             applied(&src, guard).contains(
@@ -1669,7 +1684,10 @@ policy open_ssh {
             "{}",
             applied(&src, guard)
         );
-        let def = fixes.iter().find(|x| x.title.starts_with("Use a default")).unwrap();
+        let def = fixes
+            .iter()
+            .find(|x| x.title.starts_with("Use a default"))
+            .unwrap();
         assert!(applied(&src, def).contains("(key_name ?? \"\") == \"prod\""));
         // The guarded text checks cleanly.
         let (g, _) = snap(&applied(&src, guard));
@@ -1690,7 +1708,10 @@ policy open_ssh {
             "{}",
             applied(&src, guard)
         );
-        let def = fixes.iter().find(|x| x.title.starts_with("Use a default")).unwrap();
+        let def = fixes
+            .iter()
+            .find(|x| x.title.starts_with("Use a default"))
+            .unwrap();
         assert!(
             applied(&src, def).contains("not ((key_name ?? \"none\") == \"prod\")"),
             "{}",

@@ -310,7 +310,11 @@ impl Check for JobsQuery {
 #[serde(deny_unknown_fields)]
 pub struct NewGroup {
     /// An identifier (letters, digits, `_`; not a keyword).
-    #[schema(min_length = 1, max_length = 128, pattern = r"^[A-Za-z_][A-Za-z0-9_]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"
+    )]
     name: String,
     #[schema(max_length = 2000)]
     title: Option<String>,

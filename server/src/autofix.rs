@@ -368,7 +368,10 @@ mod tests {
         let tags: std::collections::BTreeMap<std::sync::Arc<str>, Value> =
             [("team".into(), Value::str("web"))].into_iter().collect();
         let args = vec![
-            ("ports".to_string(), Value::List(vec![Value::Int(22)].into())),
+            (
+                "ports".to_string(),
+                Value::List(vec![Value::Int(22)].into()),
+            ),
             ("tags".to_string(), Value::Map(std::sync::Arc::new(tags))),
             ("snapshot_first".to_string(), Value::Bool(true)),
             ("after".to_string(), Value::Dur(3600)),

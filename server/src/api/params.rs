@@ -111,7 +111,9 @@ pub fn max_len(name: &str, value: &str, max: usize) -> Result<(), ApiError> {
 /// A text field that must say something: not empty, not only spaces.
 pub fn filled(name: &str, value: &str) -> Result<(), ApiError> {
     if value.trim().is_empty() {
-        return Err(ApiError::bad(format!("`{name}` must be a non-empty string")));
+        return Err(ApiError::bad(format!(
+            "`{name}` must be a non-empty string"
+        )));
     }
     Ok(())
 }

@@ -12,7 +12,8 @@ use pac_runtime::{Env, EvalReport, Outcome};
 use super::evaluate::Estate;
 use super::validate::Read;
 use crate::store::{
-    CloseReason, IssueState, IssueStatus, IssueUpdate, NewIssue, ResourceWrite, ScanBase, ScanCounts,
+    CloseReason, IssueState, IssueStatus, IssueUpdate, NewIssue, ResourceWrite, ScanBase,
+    ScanCounts,
 };
 
 /// The source's inventory changes.
