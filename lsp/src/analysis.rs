@@ -602,7 +602,11 @@ impl Snapshot {
             .rsplit(|c: char| !is_word(c))
             .next()
             .unwrap_or("");
-        let expected = matches!(prev, "when" | "where" | "and" | "or" | "not").then_some(Ty::Bool);
+        let expected = if matches!(prev, "when" | "where" | "and" | "or" | "not") {
+            Some(Ty::Bool)
+        } else {
+            self.operand_type(file, partial.trim_end())
+        };
         let mut out = self.completions_unranked(file, offset);
         for c in &mut out {
             c.rank = rank(c, expected.as_ref());
@@ -610,6 +614,31 @@ impl Snapshot {
         // Stable: within a rank, the order the kinds were gathered in.
         out.sort_by_key(|c| c.rank);
         out
+    }
+
+    /// After `x ==` (or `!=`, `<`, `<=`, `>`, `>=`, `??`): the type of `x`,
+    /// which the right operand should have. `head` is the text before the
+    /// partial word, trailing spaces removed.
+    fn operand_type(&self, file: u32, head: &str) -> Option<Ty> {
+        let left = ["==", "!=", "<=", ">=", "??", "<", ">"]
+            .iter()
+            .find_map(|op| head.strip_suffix(op))?
+            .trim_end();
+        // `->` is a signature's arrow, not a comparison.
+        if left.ends_with('-') {
+            return None;
+        }
+        let start = left
+            .rfind(|c: char| !(is_word(c) || c == '.'))
+            .map_or(0, |i| i + 1);
+        let base = &left[start..];
+        if base.is_empty() || base.starts_with('.') {
+            return None;
+        }
+        match self.type_before(file, start, left.len(), base)? {
+            Ty::Error => None,
+            t => Some(t.unopt().clone()),
+        }
     }
 
     fn completions_unranked(&self, file: u32, offset: usize) -> Vec<Completion> {
@@ -1650,6 +1679,27 @@ policy open_ssh {
         assert!(0 < other_field && other_field < function && function < keyword);
         // Among the functions, those giving a bool first.
         assert!(is_bool(&c[function]), "{}", c[function].label);
+    }
+
+    #[test]
+    fn after_a_comparison_values_of_the_left_operands_type_come_first() {
+        let src = "policy b {\n  rule on aws.ec2.instance {\n    violation when state.name == \"running\" and instance_type == ";
+        let (s, f) = snap(src);
+        let c = s.completions(f, src.len());
+        let ty = |c: &Completion| c.ty.as_ref().map(|t| t.unopt().clone());
+        assert_eq!(c[0].kind, ItemKind::Field);
+        assert_eq!(ty(&c[0]), Some(Ty::Str), "{}", c[0].label);
+        let last_string_field = c
+            .iter()
+            .rposition(|c| c.kind == ItemKind::Field && ty(c) == Some(Ty::Str))
+            .unwrap();
+        let first_bool_field = c
+            .iter()
+            .position(|c| c.kind == ItemKind::Field && ty(c) == Some(Ty::Bool))
+            .unwrap();
+        assert!(last_string_field < first_bool_field);
+        // A signature's `->` is not a comparison.
+        assert_eq!(s.operand_type(f, "fn f(x: int) ->"), None);
     }
 
     /// The text after applying `fix` to `src`.
