@@ -5,10 +5,12 @@
 //! encodings with non-ASCII text, empty configuration, and mutated
 //! documents through didChange (the server must never die).
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod lsp_support;
+
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -41,32 +43,7 @@ impl Lsp {
             .expect("pacc lsp starts");
         let stdin = child.stdin.take().unwrap();
         let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            let mut r = BufReader::new(stdout);
-            loop {
-                let mut len = None;
-                loop {
-                    let mut line = String::new();
-                    if r.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let line = line.trim_end();
-                    if line.is_empty() {
-                        break;
-                    }
-                    if let Some(v) = line.strip_prefix("Content-Length: ") {
-                        len = v.parse::<usize>().ok();
-                    }
-                }
-                let mut body = vec![0; len.expect("a Content-Length header")];
-                r.read_exact(&mut body).unwrap();
-                let v: Value = serde_json::from_slice(&body).expect("a JSON body");
-                if tx.send(v).is_err() {
-                    return;
-                }
-            }
-        });
+        let rx = lsp_support::read_messages(stdout);
         Lsp {
             child,
             stdin,

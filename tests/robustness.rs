@@ -4,10 +4,12 @@
 //! JSON-RPC error and goes on. Every wait here is bounded, so that a hang
 //! fails the test instead of blocking it.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod lsp_support;
+
+use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -466,34 +468,7 @@ impl Lsp {
             .expect("pacc lsp starts");
         let stdin = child.stdin.take().unwrap();
         let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            let mut r = BufReader::new(stdout);
-            loop {
-                let mut len = None;
-                loop {
-                    let mut line = String::new();
-                    if r.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let line = line.trim_end();
-                    if line.is_empty() {
-                        break;
-                    }
-                    if let Some(v) = line.strip_prefix("Content-Length: ") {
-                        len = v.parse::<usize>().ok();
-                    }
-                }
-                let mut body = vec![0; len.expect("a Content-Length header")];
-                if r.read_exact(&mut body).is_err() {
-                    return;
-                }
-                let v: Value = serde_json::from_slice(&body).expect("a JSON body");
-                if tx.send(v).is_err() {
-                    return;
-                }
-            }
-        });
+        let rx = lsp_support::read_messages(stdout);
         Lsp { child, stdin, rx }
     }
 
