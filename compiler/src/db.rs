@@ -1,6 +1,8 @@
 //! The salsa database: source files are inputs; parsing is memoised per
-//! file, so an edit re-parses one file; checking and lowering the workspace
-//! is a query over all of them. The CLI uses it once; the LSP keeps it.
+//! top-level item (a file is cut into chunks by `pac_lang::chunks`, and
+//! each chunk's parse is memoised by its text), so an edit re-parses the
+//! item it touches; checking and lowering the workspace is a query over all
+//! files. The CLI uses it once; the LSP keeps it.
 
 use std::sync::Arc;
 
@@ -35,10 +37,36 @@ pub struct Database {
 #[salsa::db]
 impl salsa::Database for Database {}
 
-/// The syntax tree and syntax errors of one file.
+/// The text of one chunk of a file (one top-level item with its doc).
+/// Interned, so that an item whose text did not change, wherever it now
+/// starts, finds its parse memoised; unused chunks are reclaimed after a few
+/// revisions (salsa's default), so memory stays flat while typing.
+#[salsa::interned(debug)]
+pub struct ChunkText<'db> {
+    #[returns(ref)]
+    pub text: String,
+}
+
+/// The parse of one chunk, its spans relative to the chunk's start.
+#[salsa::tracked(returns(ref))]
+pub fn parse_chunk<'db>(db: &'db dyn salsa::Database, chunk: ChunkText<'db>) -> Arc<Parsed> {
+    Arc::new(pac_lang::parse_file(chunk.text(db)))
+}
+
+/// The syntax tree and syntax errors of one file: its chunks' parses,
+/// shifted to where each chunk starts.
 #[salsa::tracked(returns(ref))]
 pub fn parse(db: &dyn salsa::Database, file: SourceFile) -> Arc<Parsed> {
-    Arc::new(pac_lang::parse_file(file.text(db)))
+    let parts: Vec<(usize, &Arc<Parsed>)> = pac_lang::chunks::chunks(file.text(db))
+        .into_iter()
+        .map(|(at, text)| (at, parse_chunk(db, ChunkText::new(db, text.to_string()))))
+        .collect();
+    if let [(0, only)] = parts.as_slice() {
+        return (*only).clone();
+    }
+    Arc::new(pac_lang::chunks::join(
+        parts.iter().map(|(at, p)| (*at, p.as_ref())),
+    ))
 }
 
 /// A checked workspace: the lowered program and every diagnostic.
@@ -78,7 +106,7 @@ pub fn compile(db: &dyn salsa::Database, ws: Workspace) -> Compiled {
             }
             diags.push(d);
         }
-        asts.push(Arc::new(parsed.file.clone()));
+        asts.push(parsed.clone());
         ir_files.push(IrFile {
             path: f.path(db).clone(),
             text: Arc::from(f.text(db).as_str()),

@@ -40,7 +40,7 @@ pub fn lower_program(env: &mut Env) -> ir::Program {
     // Pass 1: declare names (so that order across files does not matter).
     for (fi, f) in asts.iter().enumerate() {
         let fi = fi as u32;
-        for item in &f.items {
+        for item in &f.file.items {
             let (map, name, span, kind) = match item {
                 Item::Policy(p) => (
                     &mut names.policies,
@@ -89,7 +89,7 @@ pub fn lower_program(env: &mut Env) -> ir::Program {
     // Actions.
     for (fi, f) in asts.iter().enumerate() {
         let fi = fi as u32;
-        for (ii, item) in f.items.iter().enumerate() {
+        for (ii, item) in f.file.items.iter().enumerate() {
             let Item::Action(a) = item else { continue };
             if names.actions.get(&a.name.name) != Some(&prog.actions.len()) {
                 continue;
@@ -118,7 +118,7 @@ pub fn lower_program(env: &mut Env) -> ir::Program {
     // Groups (before rules, which may be scoped to them).
     for (fi, f) in asts.iter().enumerate() {
         let fi = fi as u32;
-        for item in &f.items {
+        for item in &f.file.items {
             let Item::Group(g) = item else { continue };
             if names.groups.get(&g.name.name) != Some(&prog.groups.len()) {
                 continue;
@@ -131,7 +131,7 @@ pub fn lower_program(env: &mut Env) -> ir::Program {
     // Policies and their rules.
     for (fi, f) in asts.iter().enumerate() {
         let fi = fi as u32;
-        for item in &f.items {
+        for item in &f.file.items {
             let Item::Policy(p) = item else { continue };
             if names.policies.get(&p.name.name) != Some(&prog.policies.len()) {
                 continue;
@@ -143,7 +143,7 @@ pub fn lower_program(env: &mut Env) -> ir::Program {
     // Exceptions.
     for (fi, f) in asts.iter().enumerate() {
         let fi = fi as u32;
-        for item in &f.items {
+        for item in &f.file.items {
             let Item::Exception(x) = item else { continue };
             if names.exceptions.get(&x.name.text) != Some(&prog.exceptions.len()) {
                 continue;
@@ -156,7 +156,7 @@ pub fn lower_program(env: &mut Env) -> ir::Program {
     // Tests.
     for (fi, f) in asts.iter().enumerate() {
         let fi = fi as u32;
-        for item in &f.items {
+        for item in &f.file.items {
             let Item::Test(t) = item else { continue };
             let test = lower_test(env, &names, &prog, t, fi);
             prog.tests.push(test);

@@ -29,7 +29,8 @@ pub struct FnInfo {
 
 pub struct Env {
     pub files: Vec<SourceFile>,
-    pub asts: Vec<Arc<ast::File>>,
+    /// Parsed files, shared with the database's memo (never cloned).
+    pub asts: Vec<Arc<pac_lang::Parsed>>,
     pub packages: Vec<String>,
     pub schemas: Schemas,
     /// Qualified record name (and resource type name) → record.
@@ -52,10 +53,16 @@ pub struct Env {
 }
 
 impl Env {
-    pub fn new(files: Vec<SourceFile>, asts: Vec<Arc<ast::File>>) -> Env {
+    pub fn new(files: Vec<SourceFile>, asts: Vec<Arc<pac_lang::Parsed>>) -> Env {
         let packages = asts
             .iter()
-            .map(|f| f.package.as_ref().map(|p| p.text()).unwrap_or_default())
+            .map(|f| {
+                f.file
+                    .package
+                    .as_ref()
+                    .map(|p| p.text())
+                    .unwrap_or_default()
+            })
             .collect();
         Env {
             files,
@@ -97,7 +104,7 @@ impl Env {
         let mut decls: Vec<(u32, usize)> = Vec::new();
         for (fi, f) in self.asts.clone().iter().enumerate() {
             let fi = fi as u32;
-            for (ii, item) in f.items.iter().enumerate() {
+            for (ii, item) in f.file.items.iter().enumerate() {
                 let (name, span, doc, resource) = match item {
                     Item::Schema(s) => (s.name.text(), s.name.span, &s.doc, true),
                     Item::Record(r) => (self.qualify(fi, &r.name.name), r.name.span, &r.doc, false),
@@ -129,7 +136,7 @@ impl Env {
         let mut id = 0usize;
         for (fi, ii) in decls {
             let ast = self.asts[fi as usize].clone();
-            let (fields, resource) = match &ast.items[ii] {
+            let (fields, resource) = match &ast.file.items[ii] {
                 Item::Schema(s) => (&s.fields, true),
                 Item::Record(r) => (&r.fields, false),
                 _ => continue,
@@ -334,7 +341,7 @@ impl Env {
     pub fn collect_fns(&mut self) {
         for (fi, f) in self.asts.clone().iter().enumerate() {
             let fi = fi as u32;
-            for (ii, item) in f.items.iter().enumerate() {
+            for (ii, item) in f.file.items.iter().enumerate() {
                 let Item::Fn(decl) = item else { continue };
                 let q = self.qualify(fi, &decl.name.name);
                 if let Some(prev) = self.fns.get(&q) {
@@ -401,7 +408,7 @@ impl Env {
             .map(|q| {
                 let info = &self.fns[q];
                 let package = &self.packages[info.file as usize];
-                let calls = match &self.asts[info.item.0 as usize].items[info.item.1] {
+                let calls = match &self.asts[info.item.0 as usize].file.items[info.item.1] {
                     Item::Fn(decl) => crate::check::called_fns(&self.fns, &decl.body, package),
                     _ => Vec::new(),
                 };
@@ -451,7 +458,7 @@ impl Env {
         }
         let info = self.fns.get(qname)?.clone();
         let ast = self.asts[info.item.0 as usize].clone();
-        let Item::Fn(decl) = &ast.items[info.item.1] else {
+        let Item::Fn(decl) = &ast.file.items[info.item.1] else {
             return None;
         };
         self.fn_stack.push(qname.to_string());

@@ -6,6 +6,7 @@
 //! that the formatter loses none.
 
 pub mod ast;
+pub mod chunks;
 pub mod fmt;
 pub mod lexer;
 pub mod nesting;

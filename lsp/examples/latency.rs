@@ -1,13 +1,18 @@
-//! Latency benchmark of `pacc lsp` on a ~5,000-line workspace (the shipped
-//! policy library plus generated policies), driven over real JSON-RPC:
-//! the time from a one-character didChange to its publishDiagnostics, and
-//! hover and completion round trips. Prints medians.
+//! Latency benchmark of `pacc lsp`, driven over real JSON-RPC, on three
+//! workspaces: the shipped library (`policies/aws`), the library plus one
+//! generated file of 5,000 rules, and 50 renamed copies of the library.
+//! For each: the time from a one-character didChange to its
+//! publishDiagnostics (the debounce included), hover and completion right
+//! after an edit (p50 and p95), the server's CPU time per edit, and its
+//! resident memory after opening and after many more edits.
 //!
 //! ```text
 //! cargo build --release --bin pacc
 //! cargo run --release -p pac-lsp --example latency -- target/release/pacc
 //! ```
-//! (`-- PACC [RUNS]`; PACC defaults to `pacc` on the PATH, RUNS to 40.)
+//! (`-- PACC [RUNS] [library|rules5k|x50|all] [MEMORY_EDITS]`; PACC defaults
+//! to `pacc` on the PATH, RUNS to 60, MEMORY_EDITS to 1,000. Linux: CPU and
+//! memory are read from /proc.)
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -113,45 +118,236 @@ fn spawn(pacc: &str) -> Lsp {
     }
 }
 
-/// Generated policies, each ~20 lines, on a few resource types.
+/// The shipped library (`policies/aws`) copied into the bench directory.
+fn library_files() -> Vec<(String, String)> {
+    let lib = std::path::PathBuf::from(
+        std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("../policies/aws");
+    let mut out = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(&lib)
+        .expect("policies/aws")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pac"))
+        .collect();
+    entries.sort();
+    for p in entries {
+        let text = std::fs::read_to_string(&p).expect("read");
+        let name = p.file_name().expect("name").to_string_lossy().into_owned();
+        out.push((name, text));
+    }
+    out
+}
+
+/// Copy `k` of the library: its packages and its workspace-wide names
+/// (policies, groups, exceptions, actions) get a suffix, so that the copies
+/// do not declare anything twice.
+fn library_copy(files: &[(String, String)], k: usize) -> Vec<(String, String)> {
+    let mut names = Vec::new();
+    for (_, text) in files {
+        for line in text.lines() {
+            let mut words = line.split_whitespace();
+            let mut first = words.next().unwrap_or("");
+            if first == "sticky" {
+                first = words.next().unwrap_or("");
+            }
+            if matches!(first, "policy" | "group" | "exception" | "action")
+                && let Some(name) = words.next()
+            {
+                let name = name.trim_matches('"');
+                let name: String = name
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
+                    .collect();
+                if !name.is_empty() {
+                    names.push(name);
+                }
+            }
+        }
+    }
+    names.sort_by_key(|n| std::cmp::Reverse(n.len()));
+    files
+        .iter()
+        .map(|(name, text)| {
+            let mut t = text.replacen("package policies.", &format!("package copy{k}."), 1);
+            for n in &names {
+                t = replace_word(&t, n, &format!("{n}_c{k}"));
+            }
+            (format!("c{k}_{name}"), t)
+        })
+        .collect()
+}
+
+/// Replaces whole-word occurrences of `word` (not inside a longer name).
+fn replace_word(text: &str, word: &str, with: &str) -> String {
+    let is_name = |c: char| c.is_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(word) {
+        let before = rest[..i].chars().next_back();
+        let after = rest[i + word.len()..].chars().next();
+        out.push_str(&rest[..i]);
+        if before.is_some_and(is_name) || after.is_some_and(is_name) {
+            out.push_str(word);
+        } else {
+            out.push_str(with);
+        }
+        rest = &rest[i + word.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `n` generated policies of one rule each, 8 lines apiece.
 fn generated(n: usize) -> String {
     let mut s = String::from("package bench.generated\n\n");
     for i in 0..n {
         s.push_str(&format!(
-            "/// Generated policy {i}.\npolicy generated_{i} {{\n  title \"Generated check {i}\"\n  severity high\n  category security\n\n  rule on aws.ec2.instance {{\n    violation when\n      state.name == \"running\"\n      and has(public_ip_address)\n      and any sg in security_groups: starts_with(sg.group_id, \"sg-{i}\")\n    message \"{{instance_id}} breaks generated check {i}\"\n  }}\n}}\n\n"
+            "policy generated_{i} {{\n  title \"Generated check {i}\"\n  severity high\n  category security\n  rule on aws.ec2.instance {{\n    violation when state.name == \"running\" and has(public_ip_address) and any sg in security_groups: starts_with(sg.group_id, \"sg-{i}\")\n    message \"{{instance_id}} breaks generated check {i}\"\n  }}\n}}\n"
         ));
     }
     s
 }
 
-fn median(mut xs: Vec<Duration>) -> Duration {
+/// A workspace to measure: its files and the file edited.
+struct Shape {
+    name: &'static str,
+    files: Vec<(String, String)>,
+    edited: usize,
+}
+
+fn shapes(which: &str) -> Vec<Shape> {
+    let lib = library_files();
+    let mut out = Vec::new();
+    if which == "all" || which == "library" {
+        let edited = lib
+            .iter()
+            .position(|f| f.0 == "ec2_instances.pac")
+            .unwrap_or(0);
+        out.push(Shape {
+            name: "policies/ (the shipped library)",
+            files: lib.clone(),
+            edited,
+        });
+    }
+    if which == "all" || which == "rules5k" {
+        let mut files = lib.clone();
+        files.push(("generated.pac".into(), generated(5_000)));
+        out.push(Shape {
+            name: "policies/ + one generated file of 5,000 rules",
+            edited: files.len() - 1,
+            files,
+        });
+    }
+    if which == "all" || which == "x50" {
+        let mut files = Vec::new();
+        for k in 0..50 {
+            files.extend(library_copy(&lib, k));
+        }
+        let edited = files
+            .iter()
+            .position(|f| f.0 == "c25_ec2_instances.pac")
+            .unwrap_or(0);
+        out.push(Shape {
+            name: "policies/ x50 (renamed copies)",
+            files,
+            edited,
+        });
+    }
+    out
+}
+
+fn percentile(xs: &[Duration], p: f64) -> Duration {
+    let mut xs = xs.to_vec();
     xs.sort();
-    xs[xs.len() / 2]
+    let i = ((xs.len() as f64 - 1.0) * p).round() as usize;
+    xs[i.min(xs.len() - 1)]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// User plus system CPU time of a process, from /proc (Linux).
+fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    // USER_HZ is 100 on every Linux this runs on.
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// Resident memory of a process in MiB, from /proc (Linux).
+fn rss_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn position_of(text: &str, needle: &str, skip: usize, near: usize) -> (usize, usize) {
+    let from = text[..near.min(text.len())].rfind("\npolicy ").unwrap_or(0);
+    let at = text[from..]
+        .find(needle)
+        .map(|i| i + from)
+        .unwrap_or_else(|| {
+            text.find(needle)
+                .unwrap_or_else(|| panic!("`{needle}` in the edited file"))
+        })
+        + skip;
+    let line = text[..at].matches('\n').count();
+    let col = at - text[..at].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    (line, col)
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let pacc = args.get(1).cloned().unwrap_or_else(|| "pacc".into());
-    let runs: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(40);
-    let dir = std::env::temp_dir().join(format!("pac-lsp-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let lib = std::path::PathBuf::from(
-        std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-    )
-    .join("../policies/aws");
-    let mut lines = 0;
-    for e in std::fs::read_dir(&lib).expect("policies/aws").flatten() {
-        let text = std::fs::read_to_string(e.path()).expect("read");
-        lines += text.lines().count();
-        std::fs::write(dir.join(e.file_name()), text).expect("write");
+    let runs: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(60);
+    let which = args.get(3).cloned().unwrap_or_else(|| "all".into());
+    let memory_edits: usize = args.get(4).and_then(|r| r.parse().ok()).unwrap_or(1_000);
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "pacc: {pacc}; {runs} runs per figure; load average before: {}",
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    println!(
+        "| workspace | lines | open | diagnostics p50/p95 | hover p50/p95 | completion p50/p95 | CPU per edit | RSS after open → after {memory_edits} edits |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    for shape in shapes(&which) {
+        measure(&pacc, runs, memory_edits, shape);
     }
-    let gen_text = generated((5_000 - lines.min(5_000)) / 15 + 2);
-    lines += gen_text.lines().count();
-    let gen_path = dir.join("generated.pac");
-    std::fs::write(&gen_path, &gen_text).expect("write");
-    let uri = format!("file://{}", gen_path.display());
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "load average after: {}",
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+}
 
-    let mut lsp = spawn(&pacc);
+fn measure(pacc: &str, runs: usize, memory_edits: usize, shape: Shape) {
+    let dir = std::env::temp_dir().join(format!("pac-lsp-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut lines = 0;
+    for (name, text) in &shape.files {
+        lines += text.lines().count();
+        std::fs::write(dir.join(name), text).expect("write");
+    }
+    let (edited_name, text) = &shape.files[shape.edited];
+    let path = dir.join(edited_name);
+    let uri = format!("file://{}", path.display());
+
+    let mut lsp = spawn(pacc);
+    let pid = lsp.child.id();
     let t = Instant::now();
     lsp.request(
         "initialize",
@@ -160,59 +356,52 @@ fn main() {
     lsp.notify("initialized", json!({}));
     lsp.notify(
         "textDocument/didOpen",
-        json!({"textDocument": {"uri": uri, "languageId": "pac", "version": 1, "text": gen_text}}),
+        json!({"textDocument": {"uri": uri, "languageId": "pac", "version": 1, "text": text}}),
     );
     lsp.wait_diagnostics(&uri, 1);
     let open = t.elapsed();
+    let rss_open = rss_mib(pid).unwrap_or(f64::NAN);
 
-    // A one-character edit inside a message string, then its removal.
-    let mark = gen_text.find("breaks generated check").expect("mark") + 6;
-    let line = gen_text[..mark].matches('\n').count();
-    let col = mark - gen_text[..mark].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    // The edit: one character typed into, then removed from, a rule's
+    // message in the middle of the edited file.
+    let middle = text.len() / 2;
+    let (line, col) = position_of(text, "message \"", 9, middle);
+    let (fline, fcol) = position_of(text, "public_ip_address", 3, middle);
+    let (dline, dcol) = position_of(text, " state.", 7, middle);
     let mut version = 1;
-    let mut change = Vec::new();
-    for i in 0..runs {
-        version += 1;
-        let (range, text) = if i % 2 == 0 {
-            (
-                json!({"start": {"line": line, "character": col}, "end": {"line": line, "character": col}}),
-                "x",
-            )
+    let edit = |lsp: &mut Lsp, version: &mut i64, i: usize| {
+        *version += 1;
+        let (end, text) = if i.is_multiple_of(2) {
+            (col, "x")
         } else {
-            (
-                json!({"start": {"line": line, "character": col}, "end": {"line": line, "character": col + 1}}),
-                "",
-            )
+            (col + 1, "")
         };
-        let t = Instant::now();
         lsp.notify(
             "textDocument/didChange",
-            json!({"textDocument": {"uri": uri, "version": version},
-                   "contentChanges": [{"range": range, "text": text}]}),
+            json!({"textDocument": {"uri": uri, "version": *version},
+                   "contentChanges": [{"range": {"start": {"line": line, "character": col},
+                                                 "end": {"line": line, "character": end}}, "text": text}]}),
         );
+    };
+
+    let mut change = Vec::new();
+    let cpu_before = cpu_time(pid);
+    for i in 0..runs {
+        let t = Instant::now();
+        edit(&mut lsp, &mut version, i);
         lsp.wait_diagnostics(&uri, version);
         change.push(t.elapsed());
     }
+    let cpu_per_edit = match (cpu_before, cpu_time(pid)) {
+        (Some(a), Some(b)) => ms(b.saturating_sub(a)) / runs as f64,
+        _ => f64::NAN,
+    };
 
-    let field = gen_text.find("public_ip_address").expect("field") + 3;
-    let fline = gen_text[..field].matches('\n').count();
-    let fcol = field - gen_text[..field].rfind('\n').map(|i| i + 1).unwrap_or(0);
-    let dot = gen_text.find("sg.group_id").expect("dot") + 3;
-    let dline = gen_text[..dot].matches('\n').count();
-    let dcol = dot - gen_text[..dot].rfind('\n').map(|i| i + 1).unwrap_or(0);
     let (mut hover, mut completion) = (Vec::new(), Vec::new());
     for i in 0..runs {
         // An edit before each pair, so that requests see a fresh revision
         // as they do while typing.
-        version += 1;
-        let text = if i % 2 == 0 { "x" } else { "" };
-        let end = if i % 2 == 0 { col } else { col + 1 };
-        lsp.notify(
-            "textDocument/didChange",
-            json!({"textDocument": {"uri": uri, "version": version},
-                   "contentChanges": [{"range": {"start": {"line": line, "character": col},
-                                                 "end": {"line": line, "character": end}}, "text": text}]}),
-        );
+        edit(&mut lsp, &mut version, i);
         let t = Instant::now();
         let h = lsp.request(
             "textDocument/hover",
@@ -223,6 +412,7 @@ fn main() {
             h["result"]["contents"]["value"].is_string(),
             "hover answered: {h}"
         );
+        edit(&mut lsp, &mut version, i + 1);
         let t = Instant::now();
         let c = lsp.request(
             "textDocument/completion",
@@ -231,40 +421,35 @@ fn main() {
         completion.push(t.elapsed());
         assert!(
             c["result"].as_array().is_some_and(|a| !a.is_empty()),
-            "completion answered"
+            "completion answered: {c}"
         );
     }
-    // Without an edit in between: the snapshot is already compiled.
-    let mut steady = Vec::new();
-    for _ in 0..runs {
-        let t = Instant::now();
-        lsp.request(
-            "textDocument/hover",
-            json!({"textDocument": {"uri": uri}, "position": {"line": fline, "character": fcol}}),
-        );
-        steady.push(t.elapsed());
+    // Memory over many edits, each one published.
+    for i in 0..memory_edits {
+        edit(&mut lsp, &mut version, i);
+        if i % 10 == 9 {
+            lsp.wait_diagnostics(&uri, version);
+        }
     }
     lsp.request("shutdown", Value::Null);
+    let rss_end = rss_mib(pid).unwrap_or(f64::NAN);
     lsp.notify("exit", Value::Null);
     let _ = lsp.child.wait();
     let _ = std::fs::remove_dir_all(&dir);
 
-    println!("workspace: {lines} lines of Pac in the workspace (+ the stdlib), {runs} runs each");
-    println!("open → first diagnostics:                 {:>8.1?}", open);
+    let pp = |xs: &[Duration]| {
+        format!(
+            "{:.1} / {:.1} ms",
+            ms(percentile(xs, 0.5)),
+            ms(percentile(xs, 0.95))
+        )
+    };
     println!(
-        "didChange (1 char) → publishDiagnostics:   {:>8.1?} median (target 50 ms; includes the 20 ms debounce)",
-        median(change)
-    );
-    println!(
-        "hover (first request after an edit):       {:>8.1?} median (target 20 ms)",
-        median(hover)
-    );
-    println!(
-        "completion after `.`:                      {:>8.1?} median (target 20 ms)",
-        median(completion)
-    );
-    println!(
-        "hover (no edit since the last request):    {:>8.1?} median",
-        median(steady)
+        "| {} | {lines} | {:.0} ms | {} | {} | {} | {cpu_per_edit:.1} ms | {rss_open:.0} → {rss_end:.0} MiB |",
+        shape.name,
+        ms(open),
+        pp(&change),
+        pp(&hover),
+        pp(&completion),
     );
 }

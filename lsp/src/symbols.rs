@@ -59,6 +59,11 @@ pub struct Symbols {
     pub decls: Vec<Decl>,
     pub refs: Vec<NameRef>,
     by_key: HashMap<Key, usize>,
+    /// Records and actions by kind and last name segment (`Tag` for
+    /// `aws.ec2.Tag`), in declaration order: a name written shorter than
+    /// its key is looked up here, not by a scan of every declaration (which
+    /// made the table quadratic in the workspace's size).
+    by_last: HashMap<(DeclKind, String), Vec<usize>>,
 }
 
 impl Symbols {
@@ -73,6 +78,13 @@ impl Symbols {
         }
         for (i, d) in s.decls.iter().enumerate() {
             s.by_key.entry(d.key.clone()).or_insert(i);
+            if matches!(d.key.kind, DeclKind::Record | DeclKind::Action) {
+                let last = d.key.name.rsplit('.').next().unwrap_or_default();
+                s.by_last
+                    .entry((d.key.kind, last.to_string()))
+                    .or_default()
+                    .push(i);
+            }
         }
         for (fi, f) in asts.iter().enumerate() {
             s.collect_refs(fi as u32, &packages[fi], f);
@@ -225,12 +237,21 @@ impl Symbols {
         if let Some(k) = tries.into_iter().find(|k| self.by_key.contains_key(k)) {
             return Some(k);
         }
+        // `a.b.Rec` written as `b.Rec` (a suffix of the qualified name).
         let suffix = format!(".{text}");
-        let mut hits = self
-            .decls
-            .iter()
-            .filter(|d| d.key.kind == DeclKind::Record && d.key.name.ends_with(&suffix));
-        hits.next().map(|d| d.key.clone())
+        self.by_last_segment(DeclKind::Record, text)
+            .find(|d| d.key.name.ends_with(&suffix))
+            .map(|d| d.key.clone())
+    }
+
+    /// Declarations of `kind` whose name ends with the last segment of `text`.
+    fn by_last_segment(&self, kind: DeclKind, text: &str) -> impl Iterator<Item = &Decl> {
+        let last = text.rsplit('.').next().unwrap_or(text);
+        self.by_last
+            .get(&(kind, last.to_string()))
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.decls[i])
     }
 
     fn type_path(&mut self, fi: u32, package: &str, p: &ast::Path) {
@@ -290,14 +311,10 @@ impl Symbols {
                             }
                             PolicyMember::Autofix(a) => {
                                 let text = a.action.text();
+                                let suffix = format!(".{text}");
                                 let key = self
-                                    .decls
-                                    .iter()
-                                    .find(|d| {
-                                        d.key.kind == DeclKind::Action
-                                            && (d.key.name == text
-                                                || d.key.name.ends_with(&format!(".{text}")))
-                                    })
+                                    .by_last_segment(DeclKind::Action, &text)
+                                    .find(|d| d.key.name == text || d.key.name.ends_with(&suffix))
                                     .map(|d| d.key.clone());
                                 if let Some(k) = key {
                                     self.add_ref(k.kind, k.name, fi, a.action.span);

@@ -1,0 +1,640 @@
+//! A file cut into its top-level items by a byte scan, so that an edit
+//! re-parses only the item it touches: the compiler memoises the parse of
+//! each chunk by its text and shifts the result to the chunk's offset.
+//!
+//! A chunk starts at an item keyword (`schema`, `record`, `fn`, `action`,
+//! `policy`, `group`, `exception`, `sticky`, `test`) that stands at bracket
+//! depth 0 outside strings and comments, moved back over the `///` doc
+//! block and blank lines before it (the doc belongs to the item). Such a
+//! keyword can only begin an item in the grammar, so on a file that parses,
+//! the chunks parse to exactly the file's items (a property test checks it).
+//! With an unclosed bracket the depth never returns to 0 and the rest of the
+//! file is one chunk: the same text the whole-file parser would see.
+
+use crate::ast::{self, Span};
+use crate::parse::{Parsed, SyntaxError};
+
+const ITEM_KEYWORDS: &[&str] = &[
+    "schema",
+    "record",
+    "fn",
+    "action",
+    "policy",
+    "group",
+    "exception",
+    "sticky",
+    "test",
+];
+
+/// Start offsets of the chunks of `src`, ascending; the first is 0.
+pub fn item_starts(src: &str) -> Vec<usize> {
+    let b = src.as_bytes();
+    let mut starts = vec![0];
+    let mut depth: usize = 0;
+    let mut i = 0;
+    // The last significant byte and word before `i` (for `.policy` and
+    // `sticky exception`).
+    let mut prev_byte = 0u8;
+    let mut prev_word: &str = "";
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' && b[i] != b'\n' {
+                    i += if b[i] == b'\\' && b.get(i + 1).is_some_and(|&n| n != b'\n') {
+                        2
+                    } else {
+                        1
+                    };
+                }
+                if i < b.len() && b[i] == b'"' {
+                    i += 1;
+                }
+                prev_byte = b'"';
+                prev_word = "";
+            }
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                i = memchr_newline(b, i);
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => match src[i + 2..].find("*/") {
+                Some(end) => i = i + 2 + end + 2,
+                None => {
+                    i += 1;
+                    prev_byte = b'/';
+                }
+            },
+            b'{' | b'(' | b'[' => {
+                depth += 1;
+                i += 1;
+                prev_byte = c;
+                prev_word = "";
+            }
+            b'}' | b')' | b']' => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+                prev_byte = c;
+                prev_word = "";
+            }
+            c if c.is_ascii_alphabetic() || c == b'_' => {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                    i += 1;
+                }
+                let word = &src[start..i];
+                let keyword = depth == 0
+                    && prev_byte != b'.'
+                    && ITEM_KEYWORDS.contains(&word)
+                    && !(word == "exception" && prev_word == "sticky");
+                if keyword {
+                    let at = back_over_docs(src, start, *starts.last().unwrap_or(&0));
+                    if at > *starts.last().unwrap_or(&0) {
+                        starts.push(at);
+                    }
+                }
+                prev_byte = b'a';
+                prev_word = word;
+            }
+            c if c.is_ascii_whitespace() => i += 1,
+            c if c.is_ascii_digit() => {
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                    i += 1;
+                }
+                prev_byte = b'0';
+                prev_word = "";
+            }
+            _ => {
+                i += 1;
+                prev_byte = c;
+                prev_word = "";
+            }
+        }
+    }
+    starts
+}
+
+fn memchr_newline(b: &[u8], from: usize) -> usize {
+    b[from..]
+        .iter()
+        .position(|&c| c == b'\n')
+        .map(|p| from + p)
+        .unwrap_or(b.len())
+}
+
+/// Where the chunk of the keyword at `at` starts: the beginning of its line
+/// if only blanks precede it there, then back over blank lines and `///`
+/// doc lines (never before `floor`).
+fn back_over_docs(src: &str, at: usize, floor: usize) -> usize {
+    let line_start = |p: usize| src[..p].rfind('\n').map(|n| n + 1).unwrap_or(0);
+    let ls = line_start(at);
+    if !src[ls..at].trim().is_empty() {
+        return at;
+    }
+    let mut start = ls;
+    while start > floor {
+        let prev = line_start(start - 1);
+        if prev < floor {
+            break;
+        }
+        let line = src[prev..start].trim();
+        let doc = line.starts_with("///") && !line.starts_with("////");
+        if !(line.is_empty() || doc) {
+            break;
+        }
+        start = prev;
+    }
+    // Leading blank lines stay with the chunk before: only the doc block
+    // moves with the item.
+    while start < ls {
+        let end = src[start..].find('\n').map(|n| start + n + 1).unwrap_or(ls);
+        if !src[start..end].trim().is_empty() {
+            break;
+        }
+        start = end;
+    }
+    start
+}
+
+/// The chunks of `src`, as (start offset, text).
+pub fn chunks(src: &str) -> Vec<(usize, &str)> {
+    let starts = item_starts(src);
+    starts
+        .iter()
+        .enumerate()
+        .map(|(k, &s)| {
+            let end = starts.get(k + 1).copied().unwrap_or(src.len());
+            (s, &src[s..end])
+        })
+        .collect()
+}
+
+/// Joins the parses of a file's chunks, each parsed on its own text, into
+/// the parse of the file: spans shifted to the chunk's offset.
+pub fn join<'a>(parts: impl IntoIterator<Item = (usize, &'a Parsed)>) -> Parsed {
+    let mut file = ast::File {
+        package: None,
+        items: Vec::new(),
+        comments: Vec::new(),
+    };
+    let mut errors: Vec<SyntaxError> = Vec::new();
+    for (offset, p) in parts {
+        if file.package.is_none()
+            && let Some(pkg) = &p.file.package
+        {
+            let mut pkg = pkg.clone();
+            pkg.shift(offset);
+            file.package = Some(pkg);
+        }
+        file.items.extend(p.file.items.iter().map(|item| {
+            let mut item = item.clone();
+            item.shift(offset);
+            item
+        }));
+        file.comments.extend(p.file.comments.iter().map(|c| {
+            let mut c = c.clone();
+            c.start += offset;
+            c.end += offset;
+            c
+        }));
+        errors.extend(p.errors.iter().map(|e| {
+            let mut e = e.clone();
+            e.span.shift(offset);
+            e
+        }));
+    }
+    Parsed { file, errors }
+}
+
+/// Moves every span of a node by `by` bytes.
+pub trait Shift {
+    fn shift(&mut self, by: usize);
+}
+
+impl Shift for Span {
+    fn shift(&mut self, by: usize) {
+        self.start += by;
+        self.end += by;
+    }
+}
+
+impl<T: Shift> Shift for Option<T> {
+    fn shift(&mut self, by: usize) {
+        if let Some(x) = self {
+            x.shift(by);
+        }
+    }
+}
+
+impl<T: Shift> Shift for Vec<T> {
+    fn shift(&mut self, by: usize) {
+        for x in self {
+            x.shift(by);
+        }
+    }
+}
+
+impl<T: Shift> Shift for Box<T> {
+    fn shift(&mut self, by: usize) {
+        (**self).shift(by);
+    }
+}
+
+macro_rules! shift_fields {
+    ($t:ty { $($f:ident),* }) => {
+        impl Shift for $t {
+            fn shift(&mut self, by: usize) {
+                $(self.$f.shift(by);)*
+            }
+        }
+    };
+}
+
+shift_fields!(ast::Ident { span });
+shift_fields!(ast::Path { parts, span });
+shift_fields!(ast::Doc { span });
+shift_fields!(ast::StrLit { span });
+shift_fields!(ast::Schema {
+    doc,
+    name,
+    fields,
+    span
+});
+shift_fields!(ast::RecordDecl {
+    doc,
+    name,
+    fields,
+    span
+});
+shift_fields!(ast::FieldDecl {
+    doc,
+    name,
+    ty,
+    span
+});
+shift_fields!(ast::TypeExpr { kind, span });
+shift_fields!(ast::Param { name, ty, span });
+shift_fields!(ast::FnDecl {
+    doc,
+    name,
+    params,
+    ret,
+    body,
+    span
+});
+shift_fields!(ast::ActionDecl {
+    doc,
+    name,
+    params,
+    on,
+    span
+});
+shift_fields!(ast::Meta { key, value, span });
+shift_fields!(ast::Policy {
+    doc,
+    name,
+    members,
+    span
+});
+shift_fields!(ast::Rule {
+    doc,
+    name,
+    on,
+    scope,
+    stmts,
+    head,
+    span
+});
+shift_fields!(ast::Autofix {
+    action,
+    args,
+    rule,
+    after,
+    notify,
+    span
+});
+shift_fields!(ast::NamedArg { name, value });
+shift_fields!(ast::Group {
+    doc,
+    name,
+    members,
+    span
+});
+shift_fields!(ast::Name { span });
+shift_fields!(ast::Exception {
+    doc,
+    name,
+    targets,
+    clauses,
+    span
+});
+shift_fields!(ast::Test {
+    doc,
+    name,
+    stmts,
+    span
+});
+
+impl Shift for (i64, Span) {
+    fn shift(&mut self, by: usize) {
+        self.1.shift(by);
+    }
+}
+
+impl Shift for ast::Item {
+    fn shift(&mut self, by: usize) {
+        use ast::Item as I;
+        match self {
+            I::Schema(x) => x.shift(by),
+            I::Record(x) => x.shift(by),
+            I::Fn(x) => x.shift(by),
+            I::Action(x) => x.shift(by),
+            I::Policy(x) => x.shift(by),
+            I::Group(x) => x.shift(by),
+            I::Exception(x) => x.shift(by),
+            I::Test(x) => x.shift(by),
+            I::Error(s) => s.shift(by),
+        }
+    }
+}
+
+impl Shift for ast::TypeKind {
+    fn shift(&mut self, by: usize) {
+        match self {
+            ast::TypeKind::Named(p) => p.shift(by),
+            ast::TypeKind::List(t) | ast::TypeKind::Map(t) | ast::TypeKind::Optional(t) => {
+                t.shift(by)
+            }
+        }
+    }
+}
+
+impl Shift for ast::MetaValue {
+    fn shift(&mut self, by: usize) {
+        match self {
+            ast::MetaValue::Str(s) => s.shift(by),
+            ast::MetaValue::Ident(i) => i.shift(by),
+            ast::MetaValue::List(xs, s) => {
+                xs.shift(by);
+                s.shift(by);
+            }
+            ast::MetaValue::Timestamp(_, s) => s.shift(by),
+        }
+    }
+}
+
+impl Shift for ast::PolicyMember {
+    fn shift(&mut self, by: usize) {
+        match self {
+            ast::PolicyMember::Meta(m) => m.shift(by),
+            ast::PolicyMember::Rule(r) => r.shift(by),
+            ast::PolicyMember::Autofix(a) => a.shift(by),
+            ast::PolicyMember::Error(s) => s.shift(by),
+        }
+    }
+}
+
+impl Shift for ast::RuleStmt {
+    fn shift(&mut self, by: usize) {
+        match self {
+            ast::RuleStmt::Let { name, value, span } => {
+                name.shift(by);
+                value.shift(by);
+                span.shift(by);
+            }
+            ast::RuleStmt::Violation { cond, span } => {
+                cond.shift(by);
+                span.shift(by);
+            }
+            ast::RuleStmt::Meta(m) => m.shift(by),
+            ast::RuleStmt::Error(s) => s.shift(by),
+        }
+    }
+}
+
+impl Shift for ast::GroupMember {
+    fn shift(&mut self, by: usize) {
+        match self {
+            ast::GroupMember::Type { ty, cond, span } => {
+                ty.shift(by);
+                cond.shift(by);
+                span.shift(by);
+            }
+            ast::GroupMember::Meta(m) => m.shift(by),
+            ast::GroupMember::Error(s) => s.shift(by),
+        }
+    }
+}
+
+impl Shift for ast::ExceptionClause {
+    fn shift(&mut self, by: usize) {
+        match self {
+            ast::ExceptionClause::Where(e, s) => {
+                e.shift(by);
+                s.shift(by);
+            }
+            ast::ExceptionClause::Meta(m) => m.shift(by),
+            ast::ExceptionClause::Error(s) => s.shift(by),
+        }
+    }
+}
+
+impl Shift for ast::TestStmt {
+    fn shift(&mut self, by: usize) {
+        match self {
+            ast::TestStmt::Now(_, s) | ast::TestStmt::Error(s) => s.shift(by),
+            ast::TestStmt::Given {
+                ty,
+                handle,
+                value,
+                span,
+            } => {
+                ty.shift(by);
+                handle.shift(by);
+                value.shift(by);
+                span.shift(by);
+            }
+            ast::TestStmt::GivenFrom(p, s) => {
+                p.shift(by);
+                s.shift(by);
+            }
+            ast::TestStmt::Expect {
+                target,
+                verb,
+                handle,
+                span,
+            } => {
+                target.shift(by);
+                verb.shift(by);
+                handle.shift(by);
+                span.shift(by);
+            }
+        }
+    }
+}
+
+/// Iterative, like the tree's `Drop`: the parser bounds nesting, but a
+/// shift must not be the place that finds out it did not.
+impl Shift for ast::Expr {
+    fn shift(&mut self, by: usize) {
+        use ast::ExprKind as K;
+        let mut stack: Vec<&mut ast::Expr> = vec![self];
+        while let Some(e) = stack.pop() {
+            e.span.shift(by);
+            match &mut e.kind {
+                K::Name(i) => i.shift(by),
+                K::Field { base, name, .. } => {
+                    name.shift(by);
+                    stack.push(base);
+                }
+                K::Unary(_, a) | K::Paren(a) => stack.push(a),
+                K::Index(a, b) | K::Binary(_, a, b) => {
+                    stack.push(a);
+                    stack.push(b);
+                }
+                K::Let(v, a, b) => {
+                    v.shift(by);
+                    stack.push(a);
+                    stack.push(b);
+                }
+                K::Quant {
+                    var, coll, body, ..
+                } => {
+                    var.shift(by);
+                    stack.push(coll);
+                    stack.push(body);
+                }
+                K::If(a, b, c) => {
+                    stack.push(a);
+                    stack.push(b);
+                    stack.push(c);
+                }
+                K::Call { callee, args } => {
+                    stack.push(callee);
+                    stack.extend(args.iter_mut());
+                }
+                K::List(xs) => stack.extend(xs.iter_mut()),
+                K::Record(fs) => {
+                    for (name, x) in fs.iter_mut() {
+                        name.shift(by);
+                        stack.push(x);
+                    }
+                }
+                K::Int(_)
+                | K::Float(_)
+                | K::Str(_)
+                | K::Bool(_)
+                | K::Duration(_)
+                | K::Timestamp(_)
+                | K::Ip(_)
+                | K::Cidr(..)
+                | K::Now
+                | K::SelfRef
+                | K::Error => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse_file;
+
+    fn chunked(src: &str) -> Parsed {
+        let parts: Vec<(usize, Parsed)> = chunks(src)
+            .into_iter()
+            .map(|(at, text)| (at, parse_file(text)))
+            .collect();
+        join(parts.iter().map(|(at, p)| (*at, p)))
+    }
+
+    #[test]
+    fn splits_at_items_with_their_docs() {
+        let src = "package a.b\n\n// note\n/// Doc of p.\npolicy p {\n  title \"policy q { }\"\n}\n\n\n/// f\n\n/// g\nfn f(x: int) -> bool = x.policy > 1\nsticky exception e for p { reason \"r\" }\n";
+        let starts = item_starts(src);
+        let texts: Vec<&str> = chunks(src).into_iter().map(|c| c.1).collect();
+        assert_eq!(starts.len(), 4, "{texts:#?}");
+        assert!(
+            texts[1].starts_with("/// Doc of p.\npolicy p"),
+            "{texts:#?}"
+        );
+        assert!(texts[2].starts_with("/// f\n\n/// g\nfn f"), "{texts:#?}");
+        assert!(texts[3].starts_with("sticky exception"), "{texts:#?}");
+        assert_eq!(chunked(src), parse_file(src));
+    }
+
+    #[test]
+    fn comments_and_strings_hide_keywords() {
+        let src =
+            "policy p {\n  // policy q {\n  /* test \"x\" { */ title \"a \\\" policy b\"\n}\n";
+        assert_eq!(item_starts(src), vec![0]);
+        // An unclosed block comment is not a comment to the lexer either.
+        let src = "/* policy p {\npolicy q { }\n";
+        assert_eq!(item_starts(src).len(), 2);
+    }
+
+    #[test]
+    fn an_unclosed_brace_keeps_the_rest_in_one_chunk() {
+        let src = "policy p {\n  title \"x\"\n\npolicy q {\n}\n";
+        assert_eq!(item_starts(src), vec![0]);
+        assert_eq!(chunked(src), parse_file(src));
+    }
+
+    #[test]
+    fn the_shipped_sources_parse_the_same_in_chunks() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut seen = 0;
+        for dir in ["policies/aws", "stdlib/schemas/aws", "examples"] {
+            let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.extension().is_none_or(|x| x != "pac") {
+                    continue;
+                }
+                let src = std::fs::read_to_string(&p).expect("read");
+                assert_eq!(chunked(&src), parse_file(&src), "{}", p.display());
+                seen += 1;
+            }
+        }
+        assert!(seen >= 8, "found only {seen} files");
+    }
+
+    fn shipped() -> Vec<String> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/aws");
+        let mut out: Vec<String> = std::fs::read_dir(root)
+            .expect("policies/aws")
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .collect();
+        out.sort();
+        out
+    }
+
+    proptest::proptest! {
+        /// An edit anywhere (a character typed or deleted, as in an
+        /// editor): the chunks never panic, and when the edited file
+        /// parses, they parse to the same tree.
+        #[test]
+        fn edits_parse_the_same_in_chunks(
+            file in 0usize..8,
+            at in 0.0f64..1.0,
+            del in 0usize..3,
+            ins in proptest::sample::select(vec!["", "{", "}", "\"", "policy x { }\n", "/*", "//", " ", "x", "\n"]),
+        ) {
+            let files = shipped();
+            let src = &files[file % files.len()];
+            let mut at = (src.len() as f64 * at) as usize;
+            while !src.is_char_boundary(at) { at -= 1; }
+            let mut end = (at + del).min(src.len());
+            while !src.is_char_boundary(end) { end += 1; }
+            let edited = format!("{}{}{}", &src[..at], ins, &src[end..]);
+            let whole = parse_file(&edited);
+            let parts = chunked(&edited);
+            if whole.errors.is_empty() {
+                proptest::prop_assert_eq!(parts, whole);
+            }
+        }
+    }
+}
