@@ -617,9 +617,24 @@ impl Snapshot {
     }
 
     /// After `x ==` (or `!=`, `<`, `<=`, `>`, `>=`, `??`): the type of `x`,
-    /// which the right operand should have. `head` is the text before the
-    /// partial word, trailing spaces removed.
+    /// which the right operand should have; after `x in` (or `not in`) a
+    /// list of it. `head` is the text before the partial word, trailing
+    /// spaces removed.
     fn operand_type(&self, file: u32, head: &str) -> Option<Ty> {
+        // `x in …` / `x not in …`: a list of `x`'s type.
+        if let Some(rest) = head.strip_suffix("in")
+            && rest.ends_with(char::is_whitespace)
+        {
+            let mut left = rest.trim_end();
+            if let Some(l) = left.strip_suffix("not")
+                && l.ends_with(char::is_whitespace)
+            {
+                left = l.trim_end();
+            }
+            return self
+                .operand_type(file, &format!("{left} =="))
+                .map(|t| Ty::List(Box::new(t)));
+        }
         let left = ["==", "!=", "<=", ">=", "??", "<", ">"]
             .iter()
             .find_map(|op| head.strip_suffix(op))?
@@ -1700,6 +1715,20 @@ policy open_ssh {
         assert!(last_string_field < first_bool_field);
         // A signature's `->` is not a comparison.
         assert_eq!(s.operand_type(f, "fn f(x: int) ->"), None);
+    }
+
+    #[test]
+    fn after_in_lists_of_the_left_operands_type_come_first() {
+        let src = "policy b {\n  rule on aws.iam.user {\n    violation when user_name not in ";
+        let (s, f) = snap(src);
+        let c = s.completions(f, src.len());
+        assert_eq!(c[0].label, "policy_names", "{:?}", labels(&c));
+        let strings = Ty::List(Box::new(Ty::Str));
+        assert_eq!(s.operand_type(f, &src[..src.len() - 1]), Some(strings));
+        // A quantifier's `in` binds a new name: nothing is expected.
+        let src = "policy b {\n  rule on aws.iam.user {\n    violation when any d in ";
+        let (s, f) = snap(src);
+        assert_eq!(s.operand_type(f, &src[..src.len() - 1]), None);
     }
 
     /// The text after applying `fix` to `src`.
