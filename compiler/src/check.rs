@@ -147,8 +147,14 @@ pub fn dotted(e: &ast::Expr) -> Option<String> {
 }
 
 /// The user function a call names, seen from `package`: the exact name,
-/// then the package's own, then any package's.
-pub fn resolve_fn_name(fns: &HashMap<String, FnInfo>, name: &str, package: &str) -> Option<String> {
+/// then the package's own, then any package's (`by_last`: see
+/// [`fns_by_last_name`]).
+pub fn resolve_fn_name(
+    fns: &HashMap<String, FnInfo>,
+    by_last: &HashMap<String, String>,
+    name: &str,
+    package: &str,
+) -> Option<String> {
     if fns.contains_key(name) {
         return Some(name.to_string());
     }
@@ -156,23 +162,45 @@ pub fn resolve_fn_name(fns: &HashMap<String, FnInfo>, name: &str, package: &str)
     if fns.contains_key(&local) {
         return Some(local);
     }
-    let suffix = format!(".{name}");
-    // The smallest match, so that the choice does not depend on hashing.
-    fns.keys().filter(|k| k.ends_with(&suffix)).min().cloned()
+    by_last.get(name).cloned()
+}
+
+/// For each last segment of a qualified function name (`f` of `a.b.f`),
+/// the smallest such name, so that the choice does not depend on hashing.
+/// Built once: a call of a built-in used to scan every function.
+pub fn fns_by_last_name(fns: &HashMap<String, FnInfo>) -> HashMap<String, String> {
+    let mut out: HashMap<String, String> = HashMap::new();
+    for q in fns.keys() {
+        if let Some((_, last)) = q.rsplit_once('.') {
+            match out.get_mut(last) {
+                Some(best) if *best <= *q => {}
+                Some(best) => *best = q.clone(),
+                None => {
+                    out.insert(last.to_string(), q.clone());
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The user functions an expression calls, resolved as `check_call` does,
 /// found without recursion.
-pub fn called_fns(fns: &HashMap<String, FnInfo>, e: &ast::Expr, package: &str) -> Vec<String> {
+pub fn called_fns(
+    fns: &HashMap<String, FnInfo>,
+    by_last: &HashMap<String, String>,
+    e: &ast::Expr,
+    package: &str,
+) -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec![e];
     while let Some(x) = stack.pop() {
         if let A::Call { callee, .. } = &x.kind {
             let q = match &callee.kind {
-                A::Name(n) => resolve_fn_name(fns, &n.name, package),
+                A::Name(n) => resolve_fn_name(fns, by_last, &n.name, package),
                 A::Field { name, .. } => dotted(callee)
                     .filter(|q| fns.contains_key(q))
-                    .or_else(|| resolve_fn_name(fns, &name.name, package)),
+                    .or_else(|| resolve_fn_name(fns, by_last, &name.name, package)),
                 _ => None,
             };
             out.extend(q);
@@ -1362,7 +1390,7 @@ impl Checker<'_> {
     }
 
     fn resolve_fn(&mut self, name: &str, scope: &Scope) -> Option<String> {
-        resolve_fn_name(&self.env.fns, name, &scope.package)
+        resolve_fn_name(&self.env.fns, &self.env.fns_by_last, name, &scope.package)
     }
 
     fn call_user_fn(
@@ -1915,7 +1943,16 @@ pub fn record_value(
     file: u32,
     defaults: &[(&str, Value)],
 ) -> Option<Value> {
-    let def = c.env.schemas.record(r).clone();
+    // Only what is needed of the record: cloning the whole definition (its
+    // docs included) for every resource a test gives was a sixth of the
+    // workspace's lowering.
+    let rec = c.env.schemas.record(r);
+    let (display, def_file, def_span) = (rec.display_name(), rec.file, rec.span);
+    let def: Vec<(String, Ty)> = rec
+        .fields
+        .iter()
+        .map(|f| (f.name.clone(), f.ty.clone()))
+        .collect();
     let mut ok = true;
     let mut seen: HashMap<&str, Span> = HashMap::new();
     for (k, _) in fields {
@@ -1932,13 +1969,13 @@ pub fn record_value(
             );
             ok = false;
         }
-        if def.field(&k.name).is_none() {
-            let names: Vec<&str> = def.fields.iter().map(|f| f.name.as_str()).collect();
+        if !def.iter().any(|(n, _)| *n == k.name) {
+            let names: Vec<&str> = def.iter().map(|(n, _)| n.as_str()).collect();
             let mut d = Diagnostic::error(
                 "E0102",
                 file,
                 k.span,
-                format!("`{}` has no field `{}`", def.display_name(), k.name),
+                format!("`{display}` has no field `{}`", k.name),
             )
             .with_label("unknown field");
             if let Some(s) = did_you_mean(&k.name, names) {
@@ -1948,25 +1985,25 @@ pub fn record_value(
             ok = false;
         }
     }
-    let mut values = Vec::with_capacity(def.fields.len());
+    let mut values = Vec::with_capacity(def.len());
     let mut missing = Vec::new();
-    for f in &def.fields {
-        let given = fields.iter().find(|(k, _)| k.name == f.name);
+    for (name, ty) in &def {
+        let given = fields.iter().find(|(k, _)| k.name == *name);
         let v = match given {
-            Some((_, e)) => match literal_value(c, e, &f.ty, file) {
+            Some((_, e)) => match literal_value(c, e, ty, file) {
                 Some(v) => v,
                 None => {
                     ok = false;
                     Value::Missing
                 }
             },
-            None => match (&f.ty, defaults.iter().find(|(n, _)| *n == f.name)) {
+            None => match (ty, defaults.iter().find(|(n, _)| n == name)) {
                 (_, Some((_, v))) => v.clone(),
                 (Ty::Opt(_), _) => Value::Missing,
                 (Ty::List(_), _) => Value::List(Arc::from(Vec::new())),
                 (Ty::Map(_), _) => Value::Map(Arc::new(Default::default())),
                 _ => {
-                    missing.push(f.name.clone());
+                    missing.push(name.clone());
                     Value::Missing
                 }
             },
@@ -1981,13 +2018,12 @@ pub fn record_value(
                 file,
                 span,
                 format!(
-                    "`{}` requires {} (not optional in its schema)",
-                    def.display_name(),
+                    "`{display}` requires {} (not optional in its schema)",
                     list.join(", ")
                 ),
             )
             .with_label("missing required field(s)")
-            .with_secondary(def.file, def.span, "schema declared here"),
+            .with_secondary(def_file, def_span, "schema declared here"),
         );
         ok = false;
     }

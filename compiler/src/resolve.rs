@@ -36,6 +36,8 @@ pub struct Env {
     /// Qualified record name (and resource type name) → record.
     pub record_names: HashMap<String, RecordId>,
     pub fns: HashMap<String, FnInfo>,
+    /// `fns` by the last segment of their names (set by `collect_fns`).
+    pub fns_by_last: HashMap<String, String>,
     fn_bodies: HashMap<String, Option<Expr>>,
     pub fn_stack: Vec<String>,
     pub diags: Vec<Diagnostic>,
@@ -71,6 +73,7 @@ impl Env {
             schemas: Schemas::default(),
             record_names: HashMap::new(),
             fns: HashMap::new(),
+            fns_by_last: HashMap::new(),
             fn_bodies: HashMap::new(),
             fn_stack: Vec::new(),
             diags: Vec::new(),
@@ -393,6 +396,7 @@ impl Env {
                 );
             }
         }
+        self.fns_by_last = crate::check::fns_by_last_name(&self.fns);
     }
 
     /// Checks every function body, each after the functions it calls
@@ -409,7 +413,9 @@ impl Env {
                 let info = &self.fns[q];
                 let package = &self.packages[info.file as usize];
                 let calls = match &self.asts[info.item.0 as usize].file.items[info.item.1] {
-                    Item::Fn(decl) => crate::check::called_fns(&self.fns, &decl.body, package),
+                    Item::Fn(decl) => {
+                        crate::check::called_fns(&self.fns, &self.fns_by_last, &decl.body, package)
+                    }
                     _ => Vec::new(),
                 };
                 (q.clone(), calls)
