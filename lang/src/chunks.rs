@@ -36,6 +36,7 @@ pub fn item_starts(src: &str) -> Vec<usize> {
     // `sticky exception`).
     let mut prev_byte = 0u8;
     let mut prev_word: &str = "";
+    let mut unclosed_comments = false;
     while i < b.len() {
         let c = b[i];
         match c {
@@ -55,15 +56,25 @@ pub fn item_starts(src: &str) -> Vec<usize> {
                 prev_word = "";
             }
             b'/' if b.get(i + 1) == Some(&b'/') => {
-                i = memchr_newline(b, i);
+                i = line_end(b, i);
             }
-            b'/' if b.get(i + 1) == Some(&b'*') => match src[i + 2..].find("*/") {
-                Some(end) => i = i + 2 + end + 2,
-                None => {
-                    i += 1;
-                    prev_byte = b'/';
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                // Once no `*/` follows, none follows any later `/*` either:
+                // searching again for each would be quadratic.
+                let close = if unclosed_comments {
+                    None
+                } else {
+                    src[i + 2..].find("*/")
+                };
+                match close {
+                    Some(end) => i = i + 2 + end + 2,
+                    None => {
+                        unclosed_comments = true;
+                        i += 1;
+                        prev_byte = b'/';
+                    }
                 }
-            },
+            }
             b'{' | b'(' | b'[' => {
                 depth += 1;
                 i += 1;
@@ -113,7 +124,7 @@ pub fn item_starts(src: &str) -> Vec<usize> {
     starts
 }
 
-fn memchr_newline(b: &[u8], from: usize) -> usize {
+fn line_end(b: &[u8], from: usize) -> usize {
     b[from..]
         .iter()
         .position(|&c| c == b'\n')
@@ -125,7 +136,15 @@ fn memchr_newline(b: &[u8], from: usize) -> usize {
 /// if only blanks precede it there, then back over blank lines and `///`
 /// doc lines (never before `floor`).
 fn back_over_docs(src: &str, at: usize, floor: usize) -> usize {
-    let line_start = |p: usize| src[..p].rfind('\n').map(|n| n + 1).unwrap_or(0);
+    // Never scans before `floor`: on one long line of keywords an unbounded
+    // search back would be quadratic. If the line starts before `floor`, the
+    // previous chunk's keyword stands between, so the answer is the same.
+    let line_start = |p: usize| {
+        src[floor..p]
+            .rfind('\n')
+            .map(|n| floor + n + 1)
+            .unwrap_or(floor)
+    };
     let ls = line_start(at);
     if !src[ls..at].trim().is_empty() {
         return at;
@@ -133,9 +152,6 @@ fn back_over_docs(src: &str, at: usize, floor: usize) -> usize {
     let mut start = ls;
     while start > floor {
         let prev = line_start(start - 1);
-        if prev < floor {
-            break;
-        }
         let line = src[prev..start].trim();
         let doc = line.starts_with("///") && !line.starts_with("////");
         if !(line.is_empty() || doc) {
@@ -571,6 +587,13 @@ mod tests {
         // An unclosed block comment is not a comment to the lexer either.
         let src = "/* policy p {\npolicy q { }\n";
         assert_eq!(item_starts(src).len(), 2);
+        // Many unclosed `/*` (hostile input): one scan, not one per `/*`.
+        let src = format!("{}\npolicy q {{ }}\n", "/*".repeat(500_000));
+        assert_eq!(item_starts(&src).len(), 2);
+        // A long line of item keywords: each starts a chunk, found without
+        // scanning the line back from each.
+        let src = "test ".repeat(200_000);
+        assert_eq!(item_starts(&src).len(), 200_000);
     }
 
     #[test]
