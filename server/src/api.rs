@@ -612,6 +612,13 @@ pub fn router_with(server: Arc<Server>, options: &HttpOptions) -> Router {
         .routes(r(routes!(tokens, post_token)))
         .routes(r(routes!(revoke_token)))
         .merge(from_results)
+        // Every route's rule (auth::rules), once a route matched: before
+        // the body checks, so a caller without the role learns nothing
+        // about what the body should be.
+        .route_layer(axum::middleware::from_fn_with_state(
+            api.server.auth.clone(),
+            crate::auth::rules::authorize,
+        ))
         .fallback(|| async {
             ApiError::not_found("no such endpoint; GET /api/openapi.json lists them")
         })

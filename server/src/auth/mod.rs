@@ -7,6 +7,7 @@
 //! - [`token`]: API tokens (`pac_…`, stored as SHA-256) and the bootstrap
 //!   admin token.
 //! - [`store`]: the tables of migration 0006.
+//! - [`rules`]: every route's rule and the authorization layer.
 //!
 //! Invariant: with auth on, no handler runs without a [`Principal`] in the
 //! request's extensions unless its path is public ([`is_public`]); only
@@ -14,6 +15,7 @@
 //! principal is `local`, admin everywhere, and only loopback may listen.
 
 pub mod oidc;
+pub mod rules;
 pub mod session;
 pub mod store;
 pub mod token;

@@ -355,6 +355,10 @@ pub fn routes(auth: Arc<Auth>) -> Router {
         .route("/auth/login", axum::routing::get(login))
         .route("/auth/callback", axum::routing::get(callback))
         .route("/auth/logout", axum::routing::post(logout))
+        .route_layer(axum::middleware::from_fn_with_state(
+            auth.clone(),
+            super::rules::authorize,
+        ))
         .with_state(auth)
 }
 
