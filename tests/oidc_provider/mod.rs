@@ -36,6 +36,12 @@ impl OidcProvider {
     /// Starts a provider with these clients (oidc-provider client metadata)
     /// and accounts (login name → claims).
     pub fn start(clients: Value, accounts: Value) -> OidcProvider {
+        OidcProvider::start_with(json!({"clients": clients, "accounts": accounts}))
+    }
+
+    /// Starts a provider from a whole specification (`clients`,
+    /// `accounts`, `pkceOptional`: client ids that may skip PKCE).
+    pub fn start_with(mut spec: Value) -> OidcProvider {
         let dir = provider_dir();
         assert!(
             dir.join("node_modules/oidc-provider").is_dir(),
@@ -43,7 +49,7 @@ impl OidcProvider {
             dir.display(),
             dir.display()
         );
-        let spec = json!({"port": 0, "clients": clients, "accounts": accounts});
+        spec["port"] = json!(0);
         let mut child = Command::new("node")
             .arg("provider.mjs")
             .arg(spec.to_string())
@@ -290,6 +296,80 @@ impl Browser {
             hops.extend(self.submit(action.as_str(), &form).await);
         }
         hops
+    }
+}
+
+impl Browser {
+    /// The test acting as a relying party of its own: signs `user` in at
+    /// `issuer` for `client_id` (a `client_secret_post` client the provider
+    /// lets skip PKCE) with `nonce`, exchanges the code, and returns the
+    /// provider's raw ID token: real tokens for the verifier tests.
+    pub async fn raw_id_token(
+        &mut self,
+        issuer: &str,
+        client_id: &str,
+        secret: &str,
+        redirect: &str,
+        user: &str,
+        nonce: &str,
+    ) -> String {
+        let q = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("client_id", client_id),
+                ("response_type", "code"),
+                ("scope", "openid email"),
+                ("redirect_uri", redirect),
+                ("state", "test-state-0123456789"),
+                ("nonce", nonce),
+            ])
+            .finish();
+        self.stop_at = Some(redirect.to_string());
+        self.stopped = None;
+        let mut hops = self.follow(&format!("{issuer}/auth?{q}")).await;
+        for _ in 0..4 {
+            let last = hops.last().unwrap().clone();
+            if self.stopped.is_some() || last.status != 200 {
+                break;
+            }
+            let action = attr_after(&last.body, "<form", "action=\"").unwrap();
+            let action = last.url.join(&action.replace("&amp;", "&")).unwrap();
+            let prompt = attr_after(&last.body, "name=\"prompt\"", "value=\"").unwrap_or_default();
+            let form: Vec<(&str, &str)> = if prompt == "login" {
+                vec![("prompt", "login"), ("login", user), ("password", "any")]
+            } else {
+                vec![("prompt", "consent")]
+            };
+            hops.extend(self.submit(action.as_str(), &form).await);
+        }
+        let back = self
+            .stopped
+            .take()
+            .unwrap_or_else(|| panic!("the provider did not redirect back: {:?}", hops.last()));
+        self.stop_at = None;
+        let code = back
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_else(|| panic!("no code in {back}"));
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", redirect),
+                ("client_id", client_id),
+                ("client_secret", secret),
+            ])
+            .finish();
+        let t = self
+            .request(
+                reqwest::Method::POST,
+                &format!("{issuer}/token"),
+                &[],
+                Some(("application/x-www-form-urlencoded", body)),
+            )
+            .await;
+        assert_eq!(t.status, 200, "{}", t.body);
+        t.json()["id_token"].as_str().unwrap().to_string()
     }
 }
 

@@ -43,8 +43,10 @@ server.listen(cfg.port ?? 0, '127.0.0.1', () => {
       email: ['email', 'email_verified'],
       profile: ['name', 'preferred_username'],
     },
-    // Every client must use PKCE (S256), confidential ones too.
-    pkce: { required: () => true },
+    // Every client must use PKCE (S256), confidential ones too, except
+    // those listed in `pkceOptional` (clients the test itself drives to
+    // fetch raw ID tokens).
+    pkce: { required: (_ctx, client) => !(cfg.pkceOptional ?? []).includes(client.clientId) },
     async findAccount(_ctx, sub) {
       const a = accounts[sub];
       if (!a) return undefined;

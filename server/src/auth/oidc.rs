@@ -25,10 +25,11 @@ use openidconnect::core::{
     CoreTokenIntrospectionResponse, CoreTokenType,
 };
 use openidconnect::{
-    AdditionalClaims, AsyncHttpClient, AuthorizationCode, Client, ClientId, ClientSecret,
-    CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet, EndpointSet, HttpRequest,
-    HttpResponse, IdTokenFields, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier,
-    RedirectUrl, Scope, StandardErrorResponse, StandardTokenResponse, TokenResponse,
+    AdditionalClaims, AsyncHttpClient, AuthorizationCode, ClaimsVerificationError, Client,
+    ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet,
+    EndpointSet, HttpRequest, HttpResponse, IdTokenFields, IssuerUrl, Nonce, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, Scope, StandardErrorResponse, StandardTokenResponse,
+    TokenResponse,
 };
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
@@ -115,6 +116,14 @@ type PacTokenResponse = StandardTokenResponse<
         CoreJwsSigningAlgorithm,
     >,
     CoreTokenType,
+>;
+
+/// An ID token with [`PacClaims`].
+pub type PacIdToken = openidconnect::IdToken<
+    PacClaims,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm,
 >;
 
 /// `CoreClient` with [`PacClaims`], in the endpoint states
@@ -288,6 +297,31 @@ impl Oidc {
         let id_token = token.id_token().ok_or(
             "the provider answered without an ID token (is `openid` in `auth.oidc.scopes`?)",
         )?;
+        self.verify(&client, id_token, nonce, now)
+    }
+
+    /// Verifies a raw ID token (compact JWS) as the callback does: the one
+    /// check every sign-in goes through, callable on its own for tests.
+    pub async fn verify_id_token(
+        &self,
+        raw: &str,
+        nonce: &str,
+        now: i64,
+    ) -> Result<Identity, String> {
+        let client = self.client().await?;
+        let token: PacIdToken = raw
+            .parse()
+            .map_err(|e| format!("the ID token was refused: it is not a JWT ({e})"))?;
+        self.verify(&client, &token, nonce, now)
+    }
+
+    fn verify(
+        &self,
+        client: &PacClient,
+        id_token: &PacIdToken,
+        nonce: &str,
+        now: i64,
+    ) -> Result<Identity, String> {
         let verifier = client
             .id_token_verifier()
             // RS256/PS256/ES256 families; never `none`, never HS* (whose key
@@ -315,7 +349,13 @@ impl Oidc {
             });
         let claims = id_token
             .claims(&verifier, &Nonce::new(nonce.to_string()))
-            .map_err(|e| format!("the ID token was refused: {e}"))?;
+            .map_err(|e| match e {
+                // Its Display hides which check of the signature failed.
+                ClaimsVerificationError::SignatureVerification(inner) => {
+                    format!("the ID token was refused: its signature: {inner}")
+                }
+                e => format!("the ID token was refused: {e}"),
+            })?;
         if let Some(azp) = claims.authorized_party()
             && azp.as_str() != self.cfg.client_id
         {
