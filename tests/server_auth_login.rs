@@ -40,6 +40,11 @@ fn wall_clock() -> i64 {
 /// fresh provider whose accounts are `alice` (in IdP group `pac-admins`),
 /// `vera` (in `pac-viewers`) and `bob` (in no group Pac maps).
 async fn setup() -> Env {
+    setup_with("0s").await
+}
+
+/// [`setup`] with `jwks_min_refresh` set.
+async fn setup_with(jwks_min_refresh: &str) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let pac = format!("http://{}", l.local_addr().unwrap());
@@ -72,6 +77,7 @@ issuer = "{issuer}"
 client_id = "pac"
 client_secret_file = {secret:?}
 redirect_url = "{redirect}"
+jwks_min_refresh = "{jwks_min_refresh}"
 [[auth.grant]]
 claim = "groups"
 value = "pac-admins"
@@ -339,4 +345,44 @@ async fn refused_sign_ins() {
     let fresh = session_of(&p, pac).unwrap();
     assert_ne!(fresh, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
     assert_eq!(p.get(&format!("{pac}/api/v1/me")).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_rotation_at_the_provider_is_followed_once() {
+    let env = setup().await;
+    let pac = env.pac.as_str();
+    let provider = &env._provider;
+    let mut b = Browser::new();
+    assert_eq!(b.login(pac, "alice", "/").await.last().unwrap().status, 200);
+    let before = provider.jwks_hits().await;
+    // The provider now signs with a new key and withdraws the old one: the
+    // next ID token names a key id Pac has not seen, so Pac fetches the
+    // keys again, once, and the sign-in works.
+    provider.rotate().await;
+    let mut b = Browser::new();
+    let last = b.login(pac, "alice", "/").await.pop().unwrap();
+    assert_eq!(last.status, 200, "{}", last.body);
+    assert_eq!(provider.jwks_hits().await, before + 1);
+    // Known again: the next sign-in fetches nothing.
+    let mut b = Browser::new();
+    assert_eq!(b.login(pac, "alice", "/").await.last().unwrap().status, 200);
+    assert_eq!(provider.jwks_hits().await, before + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_keys_do_not_make_pac_fetch_more_often_than_configured() {
+    let env = setup_with("5m").await;
+    let pac = env.pac.as_str();
+    let provider = &env._provider;
+    let mut b = Browser::new();
+    assert_eq!(b.login(pac, "alice", "/").await.last().unwrap().status, 200);
+    let before = provider.jwks_hits().await;
+    provider.rotate().await;
+    // Within five minutes of the last fetch: refused, and not fetched.
+    let mut b = Browser::new();
+    let last = b.login(pac, "alice", "/").await.pop().unwrap();
+    assert_eq!(last.status, 403, "{}", last.body);
+    assert!(last.body.contains("could not be verified"), "{}", last.body);
+    assert_eq!(provider.jwks_hits().await, before);
+    assert!(session_of(&b, pac).is_none());
 }

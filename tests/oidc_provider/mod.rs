@@ -83,6 +83,29 @@ impl OidcProvider {
     }
 }
 
+impl OidcProvider {
+    /// The provider signs with a new key from now on and publishes only it
+    /// (the old one is withdrawn); the new key id.
+    pub async fn rotate(&self) -> String {
+        let r = reqwest::Client::new()
+            .post(format!("{}/__test/rotate", self.issuer))
+            .send()
+            .await
+            .unwrap();
+        let v: Value = r.json().await.unwrap();
+        v["kid"].as_str().unwrap().to_string()
+    }
+
+    /// How often the provider's key set (`/jwks`) was fetched.
+    pub async fn jwks_hits(&self) -> u64 {
+        let r = reqwest::get(format!("{}/__test/stats", self.issuer))
+            .await
+            .unwrap();
+        let v: Value = r.json().await.unwrap();
+        v["jwksHits"].as_u64().unwrap()
+    }
+}
+
 impl Drop for OidcProvider {
     fn drop(&mut self) {
         let _ = self.child.kill();

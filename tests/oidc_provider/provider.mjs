@@ -27,14 +27,24 @@ const newKey = (kid) => ({
   alg: 'RS256',
 });
 
+// Test controls beside the provider's own routes:
+//   POST /__test/rotate  signs with a new key from now on, and publishes only
+//                        it (the old one is withdrawn); answers the new kid
+//   GET  /__test/stats   {"jwksHits": N}: how often /jwks was fetched
+let keys = [newKey('k1')];
+let jwksHits = 0;
+const cookieKeys = [crypto.randomBytes(32).toString('hex')];
+
 const server = http.createServer();
 server.listen(cfg.port ?? 0, '127.0.0.1', () => {
   const { port } = server.address();
   const issuer = `http://127.0.0.1:${port}`;
-  const provider = new Provider(issuer, {
+  // A new Provider per key set; its in-memory state (sessions, grants,
+  // codes) is module-wide in oidc-provider, so it survives the rebuild.
+  const build = () => new Provider(issuer, {
     clients: cfg.clients ?? [],
-    jwks: { keys: [newKey('k1')] },
-    cookies: { keys: [crypto.randomBytes(32).toString('hex')] },
+    jwks: { keys },
+    cookies: { keys: cookieKeys },
     // Claims asked for by scope go into the ID token (as Entra's `groups`
     // and `roles` do), not only into userinfo.
     conformIdTokenClaims: false,
@@ -52,9 +62,25 @@ server.listen(cfg.port ?? 0, '127.0.0.1', () => {
       if (!a) return undefined;
       return { accountId: sub, async claims() { return { sub, ...a }; } };
     },
+  }).callback();
+  let handle = build();
+  server.on('request', (req, res) => {
+    if (req.method === 'POST' && req.url === '/__test/rotate') {
+      const kid = `k${keys.length + 1}-${Date.now()}`;
+      keys = [newKey(kid)];
+      handle = build();
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ kid }));
+      return;
+    }
+    if (req.method === 'GET' && req.url === '/__test/stats') {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ jwksHits }));
+      return;
+    }
+    if (req.url.startsWith('/jwks')) jwksHits += 1;
+    handle(req, res);
   });
-  const handle = provider.callback();
-  server.on('request', (req, res) => handle(req, res));
   // The line the Rust helper waits for.
   console.log(`listening ${issuer}`);
 });

@@ -28,8 +28,8 @@ use openidconnect::{
     AdditionalClaims, AsyncHttpClient, AuthorizationCode, ClaimsVerificationError, Client,
     ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet,
     EndpointSet, HttpRequest, HttpResponse, IdTokenFields, IssuerUrl, Nonce, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, Scope, StandardErrorResponse, StandardTokenResponse,
-    TokenResponse,
+    PkceCodeVerifier, RedirectUrl, Scope, SignatureVerificationError, StandardErrorResponse,
+    StandardTokenResponse, TokenResponse,
 };
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
@@ -59,6 +59,15 @@ pub struct OidcConfig {
     pub redirect_url: Option<String>,
     #[serde(default = "default_scopes")]
     pub scopes: Vec<String>,
+    /// An ID token signed with a key Pac does not know makes it fetch the
+    /// provider's keys again (the provider rotated them), at most this
+    /// often (`5m`; `0s` in tests).
+    #[serde(default = "default_jwks_min_refresh")]
+    pub jwks_min_refresh: String,
+}
+
+fn default_jwks_min_refresh() -> String {
+    "5m".into()
 }
 
 fn default_scopes() -> Vec<String> {
@@ -69,6 +78,8 @@ impl OidcConfig {
     pub(super) fn check(&self) -> Result<(), String> {
         IssuerUrl::new(self.issuer.clone())
             .map_err(|e| format!("`oidc.issuer` `{}` is not a URL: {e}", self.issuer))?;
+        crate::config::parse_duration(&self.jwks_min_refresh)
+            .map_err(|e| format!("`oidc.jwks_min_refresh`: {e}"))?;
         if self.client_secret_env.is_some() == self.client_secret_file.is_some() {
             return Err(
                 "`[auth.oidc]` needs exactly one of `client_secret_env` (a variable name) and `client_secret_file` (a path); the secret itself is never written in the configuration"
@@ -219,6 +230,24 @@ pub struct Oidc {
     redirect: RedirectUrl,
     http: OidcHttp,
     client: tokio::sync::RwLock<Option<Arc<PacClient>>>,
+    /// When the metadata and keys were last fetched.
+    fetched: std::sync::Mutex<Option<std::time::Instant>>,
+    min_refresh: std::time::Duration,
+}
+
+/// Why an ID token was refused.
+enum Refused {
+    /// Signed with a key not in the provider's key set as Pac knows it.
+    UnknownKey(String),
+    Other(String),
+}
+
+impl Refused {
+    fn message(self) -> String {
+        match self {
+            Refused::UnknownKey(m) | Refused::Other(m) => m,
+        }
+    }
 }
 
 /// A verified sign-in.
@@ -244,6 +273,10 @@ impl Oidc {
             http: OidcHttp::new()?,
             cfg: cfg.clone(),
             client: Default::default(),
+            fetched: Default::default(),
+            min_refresh: std::time::Duration::from_secs(
+                crate::config::parse_duration(&cfg.jwks_min_refresh)?.max(0) as u64,
+            ),
         })
     }
 
@@ -275,7 +308,51 @@ impl Oidc {
             .set_redirect_uri(self.redirect.clone()),
         );
         *w = Some(c.clone());
+        if let Ok(mut f) = self.fetched.lock() {
+            *f = Some(std::time::Instant::now());
+        }
         Ok(c)
+    }
+
+    /// Forgets the provider's metadata and keys and fetches them again,
+    /// unless that was done less than `jwks_min_refresh` ago (an unknown
+    /// key id must not make every request fetch). The new client, or
+    /// `None` when it is too soon.
+    async fn refresh(&self) -> Result<Option<Arc<PacClient>>, String> {
+        let recent = self
+            .fetched
+            .lock()
+            .ok()
+            .and_then(|f| *f)
+            .is_some_and(|t| t.elapsed() < self.min_refresh);
+        if recent {
+            return Ok(None);
+        }
+        *self.client.write().await = None;
+        let c = self.client().await?;
+        tracing::info!(issuer = %self.cfg.issuer, "the OpenID provider's keys were fetched again (an ID token named a key Pac did not know)");
+        Ok(Some(c))
+    }
+
+    /// [`Oidc::verify`], fetching the provider's keys again once when the
+    /// token names a key Pac does not know (the provider rotated its keys).
+    async fn verify_fresh(
+        &self,
+        client: &PacClient,
+        id_token: &PacIdToken,
+        nonce: &str,
+        now: i64,
+    ) -> Result<Identity, String> {
+        match self.verify(client, id_token, nonce, now) {
+            Ok(id) => Ok(id),
+            Err(Refused::UnknownKey(m)) => match self.refresh().await? {
+                Some(fresh) => self
+                    .verify(&fresh, id_token, nonce, now)
+                    .map_err(Refused::message),
+                None => Err(m),
+            },
+            Err(Refused::Other(m)) => Err(m),
+        }
     }
 
     /// Exchanges the code and verifies the ID token at time `now`.
@@ -297,7 +374,7 @@ impl Oidc {
         let id_token = token.id_token().ok_or(
             "the provider answered without an ID token (is `openid` in `auth.oidc.scopes`?)",
         )?;
-        self.verify(&client, id_token, nonce, now)
+        self.verify_fresh(&client, id_token, nonce, now).await
     }
 
     /// Verifies a raw ID token (compact JWS) as the callback does: the one
@@ -312,7 +389,7 @@ impl Oidc {
         let token: PacIdToken = raw
             .parse()
             .map_err(|e| format!("the ID token was refused: it is not a JWT ({e})"))?;
-        self.verify(&client, &token, nonce, now)
+        self.verify_fresh(&client, &token, nonce, now).await
     }
 
     fn verify(
@@ -321,7 +398,7 @@ impl Oidc {
         id_token: &PacIdToken,
         nonce: &str,
         now: i64,
-    ) -> Result<Identity, String> {
+    ) -> Result<Identity, Refused> {
         let verifier = client
             .id_token_verifier()
             // RS256/PS256/ES256 families; never `none`, never HS* (whose key
@@ -350,19 +427,25 @@ impl Oidc {
         let claims = id_token
             .claims(&verifier, &Nonce::new(nonce.to_string()))
             .map_err(|e| match e {
+                ClaimsVerificationError::SignatureVerification(
+                    SignatureVerificationError::NoMatchingKey,
+                ) => Refused::UnknownKey(
+                    "the ID token was refused: its signature: no key of the provider matches its key id"
+                        .into(),
+                ),
                 // Its Display hides which check of the signature failed.
-                ClaimsVerificationError::SignatureVerification(inner) => {
-                    format!("the ID token was refused: its signature: {inner}")
-                }
-                e => format!("the ID token was refused: {e}"),
+                ClaimsVerificationError::SignatureVerification(inner) => Refused::Other(format!(
+                    "the ID token was refused: its signature: {inner}"
+                )),
+                e => Refused::Other(format!("the ID token was refused: {e}")),
             })?;
         if let Some(azp) = claims.authorized_party()
             && azp.as_str() != self.cfg.client_id
         {
-            return Err(format!(
+            return Err(Refused::Other(format!(
                 "the ID token was refused: it was issued to `{}`",
                 azp.as_str()
-            ));
+            )));
         }
         let extra = claims.additional_claims();
         let user = UserClaims {
@@ -653,6 +736,7 @@ mod tests {
             client_secret_file: None,
             redirect_url: None,
             scopes: default_scopes(),
+            jwks_min_refresh: default_jwks_min_refresh(),
         };
         assert!(c.check().unwrap_err().contains("exactly one"));
         let dir = tempfile::tempdir().unwrap();
