@@ -309,8 +309,71 @@ async fn the_real_server_prints_a_bootstrap_token_once() {
     // The port is bound before the server says it is up.
     let me = call(&mut b, "GET", &format!("{pac}/api/v1/me"), Some(&t), None).await;
     let anon = call(&mut b, "GET", &format!("{pac}/api/v1/me"), None, None).await;
+
+    // `pacc token` against the running server, with the bootstrap token.
+    let pacc = |args: &[&str], with: &str| {
+        Command::new(env!("CARGO_BIN_EXE_pacc"))
+            .arg("token")
+            .args(args)
+            .args(["--server", pac.as_str()])
+            .env("PAC_TOKEN", with)
+            .output()
+            .unwrap()
+    };
+    let made = pacc(
+        &[
+            "create",
+            "--role",
+            "viewer",
+            "--group",
+            "*",
+            "--expires",
+            "7d",
+            "--name",
+            "ci",
+        ],
+        &t,
+    );
+    let ci = String::from_utf8_lossy(&made.stdout).trim().to_string();
+    let made_err = String::from_utf8_lossy(&made.stderr).to_string();
+    let ci_me = call(&mut b, "GET", &format!("{pac}/api/v1/me"), Some(&ci), None).await;
+    let listed = pacc(&["list"], &t);
+    let by_viewer = pacc(
+        &[
+            "create",
+            "--role",
+            "admin",
+            "--group",
+            "*",
+            "--expires",
+            "7d",
+        ],
+        &ci,
+    );
+    let revoked = pacc(&["revoke", "2"], &t);
+    let after = call(&mut b, "GET", &format!("{pac}/api/v1/me"), Some(&ci), None).await;
     let _ = child.kill();
     let _ = child.wait();
+    assert_eq!(made.status.code(), Some(0), "{made_err}");
+    assert!(token::well_formed(&ci), "stdout is the token alone: {ci:?}");
+    assert!(made_err.contains("shown this once"), "{made_err}");
+    assert_eq!(ci_me.status, 200, "{}", ci_me.body);
+    assert_eq!(
+        ci_me.json()["grants"],
+        json!([{"role": "viewer", "group": "*"}])
+    );
+    let list = String::from_utf8_lossy(&listed.stdout);
+    assert!(list.contains("ci") && list.contains("bootstrap"), "{list}");
+    assert!(
+        !list.contains(&ci) && !list.contains(&t),
+        "no secrets listed: {list}"
+    );
+    assert_eq!(by_viewer.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&by_viewer.stderr);
+    assert!(e.contains("admin role on every asset group"), "{e}");
+    assert_eq!(revoked.status.code(), Some(0));
+    assert_eq!(after.status, 401, "{}", after.body);
+
     assert_eq!(me.status, 200, "{}", me.body);
     assert_eq!(
         me.json()["grants"],

@@ -14,6 +14,7 @@
 //! [`authenticate`] puts one there. With auth off (no `[auth]` table), the
 //! principal is `local`, admin everywhere, and only loopback may listen.
 
+pub mod cli;
 pub mod oidc;
 pub mod rules;
 pub mod session;
