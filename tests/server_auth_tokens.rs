@@ -451,3 +451,38 @@ fn without_auth_the_server_says_so_and_serves_anyone_on_loopback() {
     assert_eq!(me.status, 200, "{}", me.body);
     assert_eq!(me.json()["kind"], "local");
 }
+
+/// Guessing tokens is slowed: past 20 failures in 5 minutes an address gets
+/// 429 with Retry-After, even with a good token, until the window ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_guessing_is_throttled_per_address() {
+    let env = setup().await;
+    let pac = env.pac.as_str();
+    token::bootstrap(&env.server.auth, Some(BOOT), DEMO_NOW)
+        .await
+        .unwrap();
+    let mut b = Browser::new();
+    let me = format!("{pac}/api/v1/me");
+    let mut statuses = Vec::new();
+    for _ in 0..25 {
+        let (guess, _, _) = token::mint().unwrap();
+        statuses.push(call(&mut b, "GET", &me, Some(&guess), None).await.status);
+    }
+    assert_eq!(&statuses[..20], &[401; 20]);
+    assert_eq!(&statuses[20..], &[429; 5]);
+    let r = call(&mut b, "GET", &me, Some(BOOT), None).await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    let wait: i64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=300).contains(&wait), "{wait}");
+    assert!(r.body.contains("retry in"), "{}", r.body);
+    // Callers without credentials are not held up (public routes, and the
+    // 401 that tells them to sign in).
+    assert_eq!(
+        call(&mut b, "GET", &format!("{pac}/healthz"), None, None)
+            .await
+            .status,
+        200
+    );
+    env.clock.advance(300);
+    assert_eq!(call(&mut b, "GET", &me, Some(BOOT), None).await.status, 200);
+}

@@ -15,6 +15,7 @@
 //! principal is `local`, admin everywhere, and only loopback may listen.
 
 pub mod cli;
+pub mod limit;
 pub mod oidc;
 pub mod rules;
 pub mod session;
@@ -284,6 +285,8 @@ pub struct Auth {
     /// prefix): the server is reached over https (`public_url`).
     pub secure_cookies: bool,
     pub clock: Arc<dyn Clock>,
+    /// Failed authentication per client address.
+    pub limiter: limit::Limiter,
 }
 
 impl Auth {
@@ -310,6 +313,7 @@ impl Auth {
             store,
             secure_cookies,
             clock,
+            limiter: Default::default(),
         })
     }
 
@@ -363,9 +367,36 @@ pub async fn authenticate(State(auth): State<Arc<Auth>>, mut req: Request, next:
         return next.run(req).await;
     }
     let now = auth.clock.now();
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let has_credentials = req.headers().contains_key(header::AUTHORIZATION)
+        || cookie(req.headers(), session::cookie_name(auth.secure_cookies)).is_some();
+    if has_credentials
+        && let Some(ip) = peer
+        && let Some(wait) = auth.limiter.blocked(ip, now)
+    {
+        let mut r = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "too many failed sign-ins or unknown tokens from this address: retry in {wait} s"
+            ),
+        )
+        .into_response();
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait.max(1) as u64));
+        return r;
+    }
+    let failed = |auth: &Auth| {
+        if let Some(ip) = peer {
+            auth.limiter.failed(ip, now);
+        }
+    };
     let mut clear_cookie = None;
     let principal = if let Some(h) = req.headers().get(header::AUTHORIZATION) {
         let Some(t) = h.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")) else {
+            failed(&auth);
             return unauthorized(
                 "the Authorization header must be `Bearer pac_…` (an API token; see POST /api/v1/tokens)",
             );
@@ -373,12 +404,16 @@ pub async fn authenticate(State(auth): State<Arc<Auth>>, mut req: Request, next:
         match token::authenticate(&auth, t.trim(), now).await {
             Ok(p) => Some(p),
             Err(token::TokenRejected::Store(e)) => return ApiError::internal(e).into_response(),
-            Err(e) => return unauthorized(&e.to_string()),
+            Err(e) => {
+                failed(&auth);
+                return unauthorized(&e.to_string());
+            }
         }
     } else if let Some(id) = cookie(req.headers(), session::cookie_name(auth.secure_cookies)) {
         match session::principal(&auth, id, now).await {
             Ok(Some(p)) => Some(p),
             Ok(None) => {
+                failed(&auth);
                 clear_cookie = Some(session::clear_cookie(auth.secure_cookies));
                 None
             }
