@@ -215,6 +215,29 @@ async fn login_through_the_real_provider_then_use_the_session() {
         .await;
     assert_eq!(with_origin.status, 202, "{}", with_origin.body);
 
+    // A browser marks the provider's redirect back as a cross-site
+    // navigation: the callback must still be reached (and then refuse the
+    // replay below on its own terms), while other cross-site requests stay
+    // refused.
+    let nav = [
+        ("sec-fetch-site", "cross-site"),
+        ("sec-fetch-mode", "navigate"),
+    ];
+    let cross = b
+        .request(reqwest::Method::GET, callback.url.as_str(), &nav, None)
+        .await;
+    assert_eq!(cross.status, 400, "{}", cross.body);
+    assert!(cross.body.contains("start again"), "{}", cross.body);
+    let elsewhere = b
+        .request(
+            reqwest::Method::GET,
+            &format!("{pac}/api/v1/me"),
+            &nav,
+            None,
+        )
+        .await;
+    assert_eq!(elsewhere.status, 403, "{}", elsewhere.body);
+
     // Replaying the callback (same code and state): refused, the sign-in
     // was consumed.
     let replay = b.get(callback.url.as_str()).await;
