@@ -45,6 +45,39 @@ pub enum EngineKind {
 }
 
 #[derive(Subcommand)]
+enum TokenCmd {
+    /// Create a token; prints it alone on stdout (shown this once).
+    Create {
+        /// The server's URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// viewer, requester, approver or admin.
+        #[arg(long)]
+        role: String,
+        /// An asset group the role holds on (repeat for more; `*` for all).
+        #[arg(long = "group", required = true)]
+        groups: Vec<String>,
+        /// Days until it expires, e.g. 90d.
+        #[arg(long)]
+        expires: String,
+        /// What it is for (shown in lists).
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+    /// List tokens (never their secrets) with status and last use.
+    List {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        server: String,
+    },
+    /// Revoke a token at once.
+    Revoke {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        server: String,
+        id: i64,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Serve the Language Server Protocol on stdin/stdout (for editors).
     Lsp {
@@ -229,6 +262,12 @@ enum Command {
         #[arg(long)]
         insecure_no_auth: bool,
     },
+    /// API tokens of a running server (docs/auth.md): create, list,
+    /// revoke. Authenticates with the admin token in PAC_TOKEN.
+    Token {
+        #[command(subcommand)]
+        command: TokenCmd,
+    },
     /// Benchmark the server: full scan and 1% rescan of a generated
     /// inventory, and API latency under concurrent clients (docs/server.md).
     BenchServer {
@@ -369,6 +408,28 @@ pub fn run() -> i32 {
             },
             insecure_no_auth,
         ),
+        Command::Token { command } => {
+            use pac_server::auth::cli::{TokenCommand, run};
+            match command {
+                TokenCmd::Create {
+                    server,
+                    role,
+                    groups,
+                    expires,
+                    name,
+                } => run(
+                    &server,
+                    TokenCommand::Create {
+                        name,
+                        role,
+                        groups,
+                        expires,
+                    },
+                ),
+                TokenCmd::List { server } => run(&server, TokenCommand::List),
+                TokenCmd::Revoke { server, id } => run(&server, TokenCommand::Revoke { id }),
+            }
+        }
         Command::BenchServer {
             count,
             seed,

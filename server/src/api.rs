@@ -28,9 +28,11 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
 use crate::Server;
+use crate::auth::{Principal, Role};
 use crate::store::{
     ExceptionRow, GroupRow, IssueFilter, IssueStatus, JobStatus, ResourceFilter, ScanStatus,
 };
+use axum::Extension;
 pub use error::{ApiError, ErrorBody};
 use http::HttpOptions;
 use params::{Check, Params, filled, in_range, max_len, typed_body};
@@ -606,7 +608,17 @@ pub fn router_with(server: Arc<Server>, options: &HttpOptions) -> Router {
         .routes(r(routes!(confirm_scan)))
         .routes(r(routes!(jobs)))
         .routes(r(routes!(job)))
+        .routes(r(routes!(me)))
+        .routes(r(routes!(tokens, post_token)))
+        .routes(r(routes!(revoke_token)))
         .merge(from_results)
+        // Every route's rule (auth::rules), once a route matched: before
+        // the body checks, so a caller without the role learns nothing
+        // about what the body should be.
+        .route_layer(axum::middleware::from_fn_with_state(
+            api.server.auth.clone(),
+            crate::auth::rules::authorize,
+        ))
         .fallback(|| async {
             ApiError::not_found("no such endpoint; GET /api/openapi.json lists them")
         })
@@ -614,7 +626,16 @@ pub fn router_with(server: Arc<Server>, options: &HttpOptions) -> Router {
     let doc = openapi::finish(doc);
     let bytes = serde_json::to_vec(&doc).unwrap_or_default();
     let _ = api.openapi.set(Bytes::from(bytes));
-    router.with_state(api)
+    let auth = api.server.auth.clone();
+    // Every route, the sign-in ones and the fallback included, behind the
+    // one authentication layer.
+    router
+        .with_state(api)
+        .merge(crate::auth::oidc::routes(auth.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            auth,
+            crate::auth::authenticate,
+        ))
 }
 
 /// While no scan has committed results and one is running, the endpoints
@@ -1472,4 +1493,178 @@ async fn job(State(s): S, Path(id): Path<String>, Params(_): Params<NoQuery>) ->
     let mut v = json!(j);
     v["audit"] = json!(s.store.audit(Some(id)).await?);
     ok(v)
+}
+
+// ---------------------------------------------------------------------------
+// Identity: the caller, API tokens (docs/auth.md)
+// ---------------------------------------------------------------------------
+
+/// Who is calling: how they proved it, what they hold, when their session
+/// ends.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth",
+    responses((status = 200, description = "the caller", body = Object),
+        (status = 401, description = "no session or token (auth on)", body = ErrorBody)))]
+async fn me(Extension(p): Extension<Principal>, Params(_): Params<NoQuery>) -> Res {
+    let grants: Vec<Value> = p
+        .grants
+        .iter()
+        .map(|(r, g)| json!({"role": r, "group": g}))
+        .collect();
+    let mut v = json!({"id": p.id, "name": p.name, "kind": p.kind, "grants": grants});
+    if let Some((expires_at, idle_expires_at)) = p.session {
+        v["session"] = json!({"expires_at": expires_at, "idle_expires_at": idle_expires_at});
+    }
+    ok(v)
+}
+
+/// Tokens are an admin's business: `admin` on every group (`*`).
+fn need_global_admin(p: &Principal, what: &str) -> Result<(), ApiError> {
+    if p.has_global(Role::Admin) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        format!("{what} needs the admin role on every asset group (`*`); ask an admin"),
+    ))
+}
+
+/// `POST /api/v1/tokens`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    /// What the token is for (shown in lists).
+    #[schema(min_length = 1, max_length = 128)]
+    name: String,
+    role: Role,
+    /// Asset groups the role holds on; `["*"]` for all.
+    #[schema(min_items = 1, max_items = 1000)]
+    groups: Vec<String>,
+    /// Days until it expires (at most `auth.token_max_days`, default 365).
+    #[schema(minimum = 1, maximum = 3650)]
+    expires_days: i64,
+}
+impl Check for NewToken {
+    fn check(&self) -> Result<(), ApiError> {
+        filled("name", &self.name)?;
+        max_len("name", &self.name, NAME_MAX)?;
+        if self.groups.is_empty() {
+            return Err(ApiError::bad(
+                "`groups` is empty: list asset groups, or [\"*\"] for all",
+            ));
+        }
+        // Entries are not checked further: a name that is no asset group
+        // grants nothing (and the body limit bounds their size).
+        max_items("groups", self.groups.len())?;
+        in_range("expires_days", Some(self.expires_days), 1, 3650)
+    }
+}
+
+fn token_json(t: &crate::auth::store::TokenRow, now: i64) -> Value {
+    let status = if t.revoked_at.is_some() {
+        "revoked"
+    } else if now >= t.expires_at {
+        "expired"
+    } else {
+        "live"
+    };
+    let groups: Vec<String> = serde_json::from_str(&t.groups).unwrap_or_default();
+    json!({"id": t.id, "name": t.name, "prefix": t.prefix, "role": t.role, "groups": groups,
+        "created_by": t.created_by, "created_at": t.created_at, "expires_at": t.expires_at,
+        "last_used_at": t.last_used_at, "revoked_at": t.revoked_at, "revoked_by": t.revoked_by,
+        "bootstrap": t.bootstrap != 0, "status": status})
+}
+
+/// API tokens, without their secrets, with their last use.
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "auth",
+    responses((status = 200, description = "every token", body = List),
+        (status = 401, description = "no session or token (auth on)", body = ErrorBody)))]
+async fn tokens(
+    State(s): S,
+    Extension(p): Extension<Principal>,
+    Params(_): Params<NoQuery>,
+) -> Res {
+    need_global_admin(&p, "listing API tokens")?;
+    let now = s.clock.now();
+    let items: Vec<Value> = s
+        .auth
+        .store
+        .tokens()
+        .await?
+        .iter()
+        .map(|t| token_json(t, now))
+        .collect();
+    let total = items.len();
+    ok(json!({"items": items, "total": total}))
+}
+
+/// Create an API token. Its secret is in this answer only: it is stored
+/// as a SHA-256 hash.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "auth", request_body = NewToken,
+    responses((status = 201, description = "the token, with its secret (shown once)", body = Object),
+        (status = 401, description = "no session or token (auth on)", body = ErrorBody)))]
+async fn post_token(
+    State(s): S,
+    Extension(p): Extension<Principal>,
+    Params(_): Params<NoQuery>,
+    body: Bytes,
+) -> Res {
+    let v = typed_body::<NewToken>(&body)?;
+    need_global_admin(&p, "creating API tokens")?;
+    let max = s.auth.token_max_days;
+    if v.expires_days > max {
+        return Err(ApiError::bad(format!(
+            "`expires_days` is {}: tokens live at most {max} days here (`auth.token_max_days`)",
+            v.expires_days
+        )));
+    }
+    let now = s.clock.now();
+    let (secret, hash, prefix) = crate::auth::token::mint()?;
+    let id = s
+        .auth
+        .store
+        .put_token(
+            &v.name,
+            &hash,
+            &prefix,
+            v.role.as_str(),
+            &v.groups,
+            &p.id,
+            now,
+            now + v.expires_days * 86_400,
+            false,
+        )
+        .await?;
+    let row = s
+        .auth
+        .store
+        .token(id)
+        .await?
+        .ok_or_else(|| ApiError::internal("the new token was not stored"))?;
+    let mut out = token_json(&row, now);
+    out["token"] = json!(secret);
+    tracing::info!(token = id, by = %p.id, role = v.role.as_str(), "API token created");
+    Ok((StatusCode::CREATED, axum::Json(out)).into_response())
+}
+
+/// Revoke an API token (at once: its next use is refused).
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "auth",
+    params(("id" = i64, Path, description = "token id")),
+    responses((status = 204, description = "revoked"),
+        (status = 401, description = "no session or token (auth on)", body = ErrorBody),
+        (status = 404, description = "no such live token", body = ErrorBody)))]
+async fn revoke_token(
+    State(s): S,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    Params(_): Params<NoQuery>,
+) -> Res {
+    let id = parse_id(&id, "token")?;
+    need_global_admin(&p, "revoking API tokens")?;
+    if s.auth.store.revoke_token(id, s.clock.now(), &p.id).await? {
+        tracing::info!(token = id, by = %p.id, "API token revoked");
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    Err(ApiError::not_found(format!(
+        "no live token {id} (GET /api/v1/tokens lists them)"
+    )))
 }

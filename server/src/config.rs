@@ -52,6 +52,10 @@ pub struct Config {
     pub autofix: AutofixConfig,
     #[serde(default)]
     pub notify: NotifyConfig,
+    /// Who may use the API (docs/auth.md). Without it, auth is off and
+    /// only loopback may listen.
+    #[serde(default)]
+    pub auth: crate::auth::AuthConfig,
     /// Sources; each table is handed to `sources::build` whole.
     #[serde(default, rename = "source")]
     pub sources: Vec<toml::Table>,
@@ -191,6 +195,7 @@ impl Config {
             compliance: ComplianceConfig::default(),
             autofix: AutofixConfig::default(),
             notify: NotifyConfig::Log,
+            auth: crate::auth::AuthConfig::default(),
             sources: vec![source],
         }
     }
@@ -217,6 +222,7 @@ impl Config {
             Schedule::parse(s).map_err(|e| format!("`policy_schedule`: {e}"))?;
         }
         parse_duration(&c.autofix.tick).map_err(|e| format!("`autofix.tick`: {e}"))?;
+        c.auth.check().map_err(|e| format!("`auth`: {e}"))?;
         if c.max_removed_percent > 100 {
             return Err(format!(
                 "`max_removed_percent` is {}: write a percentage from 0 to 100",

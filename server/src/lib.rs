@@ -20,6 +20,7 @@
 //! state live in the store).
 
 pub mod api;
+pub mod auth;
 pub mod autofix;
 pub mod bench;
 pub mod client;
@@ -65,6 +66,8 @@ pub struct Server {
     pub sources: Vec<Arc<Built>>,
     pub notifier: Arc<dyn Notifier>,
     pub executors: pac_connectors::Executors,
+    /// Who may call the API (sessions, tokens; docs/auth.md).
+    pub auth: Arc<auth::Auth>,
     /// One scan at a time (so one per source).
     scan_lock: tokio::sync::Mutex<()>,
     autofix_lock: tokio::sync::Mutex<()>,
@@ -148,7 +151,15 @@ impl Server {
         for a in parts.actions {
             executors.add(a);
         }
+        let auth = auth::Auth::new(
+            &config.auth,
+            config.public_url.as_deref(),
+            &config.listen,
+            auth::store::AuthStore::new(store.pool().clone()),
+            clock.clone(),
+        )?;
         Ok(Arc::new(Server {
+            auth: Arc::new(auth),
             store: Arc::new(store),
             clock,
             settings: Settings {
@@ -405,11 +416,24 @@ impl Server {
 /// the port (a server that cannot listen stops here), and only then is
 /// the store opened, recovered and written.
 pub async fn serve(config: Config, parts: Parts) -> Result<(), String> {
-    // Before anything is opened: there is no authentication yet, so only
-    // this machine may reach the API unless the operator says otherwise.
-    if !api::http::is_loopback_listen(&config.listen)? && !config.insecure_no_auth {
+    // Before anything is opened: without authentication only this machine
+    // may reach the API unless the operator says otherwise.
+    let loopback = api::http::is_loopback_listen(&config.listen)?;
+    if !loopback && config.auth.mode == auth::AuthMode::Off && !config.insecure_no_auth {
         return Err(format!(
-            "refusing to listen on {} without authentication: anyone who can reach that address could read the estate and add exceptions; listen on 127.0.0.1 (behind an authenticating proxy), or pass --insecure-no-auth to accept this",
+            "refusing to listen on {} without authentication: anyone who can reach that address could read the estate and add exceptions; configure `[auth]` (docs/auth.md), listen on 127.0.0.1 (behind an authenticating proxy), or pass --insecure-no-auth to accept this",
+            config.listen
+        ));
+    }
+    if !loopback
+        && config.auth.mode == auth::AuthMode::Oidc
+        && !config
+            .public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+    {
+        return Err(format!(
+            "refusing to sign users in on {} over plain http: session cookies would cross the network readable; set `public_url = \"https://…\"` (TLS at a proxy in front of this server) or listen on 127.0.0.1",
             config.listen
         ));
     }
@@ -435,6 +459,24 @@ pub async fn serve(config: Config, parts: Parts) -> Result<(), String> {
         "pac server on http://{listen} (store {})",
         config.store_url()
     );
+    if server.auth.on() {
+        let env = std::env::var(auth::token::BOOTSTRAP_ENV).ok();
+        let minted = auth::token::bootstrap(&server.auth, env.as_deref(), server.clock.now())
+            .await
+            .map_err(|e| format!("auth: {e}"))?;
+        if let Some(t) = minted {
+            // Printed once, on stderr and outside the log (JSON logs are
+            // shipped elsewhere); never stored.
+            eprintln!(
+                "auth: bootstrap admin token (shown once, valid 24 h): {t}\nauth: use it as `Authorization: Bearer …` to create a proper token (POST /api/v1/tokens), then revoke it (DELETE /api/v1/tokens/ID)"
+            );
+        }
+        tracing::info!(mode = ?config.auth.mode, "auth: on");
+    } else {
+        tracing::warn!(
+            "auth: off: anyone who can reach http://{listen} acts as admin; add an [auth] table to the configuration to turn it on (docs/auth.md)"
+        );
+    }
     let default = Schedule::parse(&config.schedule)?;
     for s in server.sources.clone() {
         let schedule = match &s.schedule {

@@ -71,8 +71,8 @@ pub async fn serve(
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok((s, _)) => s,
+                let (stream, peer) = match accepted {
+                    Ok((s, peer)) => (s, peer),
                     Err(e) => {
                         // Out of file descriptors and the like: pause
                         // rather than spin.
@@ -82,7 +82,12 @@ pub async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let service = hyper_util::service::TowerToHyperService::new(app.clone());
+                // The peer's address, for the throttling of failed
+                // authentication (auth::limit).
+                let service = hyper_util::service::TowerToHyperService::new(
+                    app.clone()
+                        .layer(axum::Extension(axum::extract::ConnectInfo(peer))),
+                );
                 let mut builder = hyper::server::conn::http1::Builder::new();
                 builder
                     .timer(hyper_util::rt::TokioTimer::new())
@@ -259,7 +264,7 @@ async fn check_host(State(hosts): State<Arc<Hosts>>, req: Request, next: Next) -
         .headers()
         .get("sec-fetch-site")
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));
-    if cross_site {
+    if cross_site && !sign_in_navigation(&req) {
         return ApiError::new(
             StatusCode::FORBIDDEN,
             "cross-site requests are refused: only this server's own pages may call it",
@@ -267,6 +272,20 @@ async fn check_host(State(hosts): State<Arc<Hosts>>, req: Request, next: Next) -
         .into_response();
     }
     next.run(req).await
+}
+
+/// A browser's top-level GET navigation to a sign-in step: the identity
+/// provider's redirect back to `/auth/callback` is cross-site by nature
+/// (and a link from elsewhere to `/auth/login` is harmless). Such a request
+/// changes nothing the callback does not check itself (state bound to the
+/// browser, consumed once).
+fn sign_in_navigation(req: &Request) -> bool {
+    req.method() == Method::GET
+        && matches!(req.uri().path(), "/auth/callback" | "/auth/login")
+        && req
+            .headers()
+            .get("sec-fetch-mode")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"navigate"))
 }
 
 async fn check_uri(req: Request, next: Next) -> Response {

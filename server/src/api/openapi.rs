@@ -61,8 +61,22 @@ pub fn finish(mut doc: OpenApi) -> OpenApi {
                 400,
                 "a query parameter, path parameter or body field does not fit; the message names it",
             );
-            add(op, 403, "the Host or Origin is not this server's");
+            add(
+                op,
+                401,
+                "auth is on and the request has no live session or API token; the message says how to sign in",
+            );
+            add(
+                op,
+                403,
+                "the Host or Origin is not this server's, or the caller's role does not allow this",
+            );
             add(op, 414, "the request target is too long");
+            add(
+                op,
+                429,
+                "auth is on and this address sent too many unknown tokens or dead sessions; Retry-After says when to retry",
+            );
             if with_body {
                 add(op, 408, "the request body did not arrive in time");
                 add(op, 413, "the request body is too large");

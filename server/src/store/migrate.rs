@@ -149,7 +149,7 @@ mod tests {
     #[test]
     fn the_migrations_are_the_files_in_order() {
         let versions: Vec<i64> = MIGRATOR.iter().map(|m| m.version).collect();
-        assert_eq!(versions, [1, 2, 3, 4, 5]);
+        assert_eq!(versions, [1, 2, 3, 4, 5, 6]);
         assert!(
             MIGRATOR
                 .iter()
@@ -204,13 +204,26 @@ mod tests {
         let s = SqlStore::open(&url, 1_700_009_000).await.unwrap();
 
         // The migration table is sqlx's, seeded with the embedded checksums
-        // and marked as recorded (-1), not run; the old table is gone.
+        // and marked as recorded (-1), not run, for what the previous
+        // release applied (1-5); 6 (identity) is run; the old table is gone.
         let t = tables(&s).await;
         assert!(!t.contains(&PREVIOUS_TABLE.to_string()), "{t:?}");
         let rec = recorded(&s).await;
         let got: Vec<(i64, Vec<u8>)> = rec.iter().map(|r| (r.0, r.1.clone())).collect();
         assert_eq!(got, embedded());
-        assert!(rec.iter().all(|r| r.2 && r.3 == -1), "{rec:?}");
+        let how: Vec<(i64, bool)> = rec.iter().map(|r| (r.0, r.2 && r.3 == -1)).collect();
+        assert_eq!(
+            how,
+            [
+                (1, true),
+                (2, true),
+                (3, true),
+                (4, true),
+                (5, true),
+                (6, false)
+            ],
+            "{rec:?}"
+        );
 
         // The data is intact and reads through the typed rows.
         let (scans, total) = s.scans(10, 0).await.unwrap();
@@ -341,8 +354,15 @@ mod tests {
         let how: Vec<(i64, bool)> = rec.iter().map(|r| (r.0, r.3 == -1)).collect();
         assert_eq!(
             how,
-            [(1, true), (2, true), (3, true), (4, true), (5, false)],
-            "1-4 recorded, 5 run by sqlx"
+            [
+                (1, true),
+                (2, true),
+                (3, true),
+                (4, true),
+                (5, false),
+                (6, false)
+            ],
+            "1-4 recorded, 5 and 6 run by sqlx"
         );
         // Migration 0005 ran: its columns exist, the old hash is cleared.
         let hash: String = sqlx::query_scalar("SELECT hash FROM resources")
@@ -362,13 +382,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = url(&dir);
         previous_runner(&url, 5).await;
-        load(&url, "INSERT INTO schema_migrations VALUES (6, 0);").await;
+        load(&url, "INSERT INTO schema_migrations VALUES (99, 0);").await;
         let err = SqlStore::open(&url, 1).await.err().expect("refused");
         assert!(
-            matches!(err, StoreError::NewerStore { version: 6, .. }),
+            matches!(err, StoreError::NewerStore { version: 99, .. }),
             "{err}"
         );
-        assert!(err.to_string().contains("migration 6"), "{err}");
+        assert!(err.to_string().contains("migration 99"), "{err}");
         let mut db = SqliteConnection::connect(&url).await.unwrap();
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM schema_migrations")
             .fetch_one(&mut db)
