@@ -6,9 +6,9 @@
 //! for a caller the rule admits (what the handler then answers — 200, 400
 //! for the placeholder body, 404 for the placeholder id — is its business).
 //!
-//! Group scope (answers within the caller's groups, 404 for what it cannot
-//! see) is not built yet, so "inside and outside its groups" is not
-//! asserted here (docs/auth.md, "Not done yet").
+//! Inside and outside the caller's groups (answers within its groups, 404
+//! for what it cannot see) is asserted per operation in
+//! tests/server_auth_scope.rs.
 
 mod oidc_provider;
 mod server_support;

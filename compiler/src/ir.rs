@@ -281,6 +281,9 @@ pub struct Exception {
     pub sticky: bool,
     /// Indices into [`Program::rules`].
     pub rules: Vec<usize>,
+    /// `in GROUP`: exempts members of this group (index into
+    /// [`Program::groups`]) only.
+    pub scope: Option<usize>,
     pub resources: Vec<String>,
     /// Sticky condition, per resource type of the target rules.
     pub conds: Vec<(RecordId, Expr)>,

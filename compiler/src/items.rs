@@ -455,22 +455,10 @@ fn lower_rule(
     fi: u32,
 ) -> Option<ir::Rule> {
     let rid = env.lookup_resource(&r.on, fi);
-    let scope_group = r.scope.as_ref().and_then(|g| {
-        let name = g.text();
-        match names.groups.get(&name) {
-            Some(i) => Some(*i),
-            None => {
-                let mut d =
-                    Diagnostic::error("E0107", fi, g.span, format!("unknown asset group `{name}`"))
-                        .with_label("no such group");
-                if let Some(s) = did_you_mean(&name, names.groups.keys().map(String::as_str)) {
-                    d = d.with_suggestion(format!("did you mean `{s}`?"), g.span, s.to_string());
-                }
-                env.diags.push(d);
-                None
-            }
-        }
-    });
+    let scope_group = r
+        .scope
+        .as_ref()
+        .and_then(|g| resolve_group(env, names, g, fi));
     if let (Some(gi), Some(rid)) = (scope_group, rid)
         && let Some(g) = prog.groups.get(gi)
         && !g.members.iter().any(|m| m.resource == rid)
@@ -878,6 +866,21 @@ fn resolve_rules(
     None
 }
 
+/// The index of the asset group `g` names (`in GROUP`), or E0107.
+fn resolve_group(env: &mut Env, names: &Names, g: &ast::Path, fi: u32) -> Option<usize> {
+    let name = g.text();
+    if let Some(i) = names.groups.get(&name) {
+        return Some(*i);
+    }
+    let mut d = Diagnostic::error("E0107", fi, g.span, format!("unknown asset group `{name}`"))
+        .with_label("no such group");
+    if let Some(s) = did_you_mean(&name, names.groups.keys().map(String::as_str)) {
+        d = d.with_suggestion(format!("did you mean `{s}`?"), g.span, s.to_string());
+    }
+    env.diags.push(d);
+    None
+}
+
 fn lower_exception(
     env: &mut Env,
     names: &Names,
@@ -893,6 +896,10 @@ fn lower_exception(
     }
     rules.sort_unstable();
     rules.dedup();
+    let scope = x
+        .scope
+        .as_ref()
+        .and_then(|g| resolve_group(env, names, g, fi));
     let mut resources = Vec::new();
     let mut conds = Vec::new();
     let mut expires = None;
@@ -1045,6 +1052,7 @@ fn lower_exception(
         name: x.name.text.clone(),
         sticky: x.sticky,
         rules,
+        scope,
         resources,
         conds,
         expires: expires.unwrap_or(i64::MIN),

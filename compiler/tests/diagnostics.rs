@@ -106,6 +106,16 @@ fn unknown_references_in_exceptions_and_tests() {
 }
 
 #[test]
+fn an_exception_confined_to_an_unknown_group() {
+    let src = format!(
+        "{}group prod {{\n  aws.ec2.security_group\n}}\n\
+         sticky exception w for p in prdo {{\n  where true\n  expires 2030-01-01\n  reason \"r\"\n}}\n",
+        rule("false")
+    );
+    insta::assert_snapshot!(rendered(&src));
+}
+
+#[test]
 fn duplicates_and_missing_metadata() {
     let src = "policy p {\n  title \"a\"\n  severity hihg\n  rule on aws.ec2.volume { violation when encrypted == false }\n}\n\
                policy p {\n  title \"b\"\n  severity low\n  category cost\n  rule on aws.ec2.volume { violation when true }\n}\n";

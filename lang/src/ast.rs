@@ -279,6 +279,8 @@ pub struct Exception {
     pub sticky: bool,
     pub name: Name,
     pub targets: Vec<Path>,
+    /// `in GROUP`: it exempts members of that asset group only.
+    pub scope: Option<Path>,
     pub clauses: Vec<ExceptionClause>,
     pub span: Span,
 }

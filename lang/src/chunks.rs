@@ -340,6 +340,7 @@ shift_fields!(ast::Exception {
     doc,
     name,
     targets,
+    scope,
     clauses,
     span
 });

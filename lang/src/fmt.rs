@@ -1325,7 +1325,11 @@ impl<'s> Printer<'s> {
                 self.block(head, &g.members, g.span.end, Self::group_member)
             }
             Item::Exception(e) => {
-                let last = e.targets.last().map_or(e.name.span.end, |t| t.span.end);
+                let last = e
+                    .scope
+                    .as_ref()
+                    .or(e.targets.last())
+                    .map_or(e.name.span.end, |t| t.span.end);
                 let head = self.with_stop(last, |p| {
                     let mut head = vec![p.doc(&e.doc)];
                     if e.sticky {
@@ -1337,6 +1341,9 @@ impl<'s> Printer<'s> {
                             head.push(text(", "));
                         }
                         head.push(p.path(t));
+                    }
+                    if let Some(s) = &e.scope {
+                        head.extend([text(" in "), p.path(s)]);
                     }
                     cat(head)
                 });

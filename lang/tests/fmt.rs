@@ -54,7 +54,7 @@ group prod_running {
 exception "CHG-1234" for ssh_open_to_world {
   resources ["sg-0a1b2c", "sg-0d4e5f"]  expires 2027-03-31  reason "bastion, reviewed by secops"
 }
-sticky exception sandbox for untagged_resources, ssh_open_to_world.ssh {
+sticky exception sandbox for untagged_resources, ssh_open_to_world.ssh   in  sandbox_group {
   where tags["env"] ?? "" == "sandbox" // sandbox accounts
   expires 2027-06-30T12:00:00+02:00
   reason "sandbox accounts"

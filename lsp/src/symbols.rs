@@ -341,6 +341,9 @@ impl Symbols {
                             t.parts.iter().map(|i| (i.name.clone(), i.span)).collect();
                         self.rule_path(fi, &parts);
                     }
+                    if let Some(g) = &x.scope {
+                        self.add_ref(DeclKind::Group, g.text(), fi, g.span);
+                    }
                 }
                 Item::Schema(sc) => {
                     for fd in &sc.fields {

@@ -8,7 +8,7 @@
 
 use std::collections::HashSet;
 
-use pac_compiler::ir::{Expr, ExprKind, MessagePart, Program, Severity};
+use pac_compiler::ir::{Exception, Expr, ExprKind, MessagePart, Program, Severity};
 use pac_stdlib::Value;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -299,6 +299,9 @@ fn reusable_rules(
                 && by_rule[ri].iter().all(|&x| {
                     let exc = &program.exceptions[x];
                     (earlier_now >= exc.expires) == (now >= exc.expires)
+                        && exc
+                            .scope
+                            .is_none_or(|g| groups_local.get(g).copied().unwrap_or(false))
                         && exc.conds.iter().all(|(_, c)| reads_only_its_resource(c))
                 })
         })
@@ -393,6 +396,7 @@ pub fn evaluate_from(
     let ctx = Ctx {
         program,
         env,
+        groups: &groups,
         by_rule: &by_rule,
         ids: &ids,
         now,
@@ -508,6 +512,8 @@ pub fn evaluate_from(
 struct Ctx<'a> {
     program: &'a Program,
     env: &'a Env<'a>,
+    /// Memberships, for exceptions confined to a group.
+    groups: &'a [GroupMembership],
     by_rule: &'a [Vec<usize>],
     ids: &'a [HashSet<&'a str>],
     now: i64,
@@ -568,7 +574,7 @@ impl Ctx<'_> {
                 result.message = Some(render_message(self.program, rule, res, frame, self.env));
                 for &x in &self.by_rule[rule] {
                     let exc = &self.program.exceptions[x];
-                    if self.now >= exc.expires {
+                    if self.now >= exc.expires || !in_exception_scope(exc, self.groups, res) {
                         continue;
                     }
                     if self.ids[x].contains(&*resource.id) {
@@ -702,8 +708,19 @@ pub fn sticky_matches(
     Ok(matches!(eval(cond, &mut frame, env)?, Value::Bool(true)))
 }
 
+/// Whether resource `res` is inside exception `x`'s `in GROUP` scope
+/// (always, without one).
+pub fn in_exception_scope(x: &Exception, groups: &[GroupMembership], res: usize) -> bool {
+    x.scope.is_none_or(|g| {
+        groups
+            .get(g)
+            .is_some_and(|m| m.members.binary_search(&res).is_ok())
+    })
+}
+
 /// Whether exception `exc` matches a resource: its id is listed, or (for a
-/// sticky exception) its condition holds. Expiry is not considered.
+/// sticky exception) its condition holds. Expiry and the `in GROUP` scope
+/// ([`in_exception_scope`]) are not considered.
 pub fn exception_matches(
     program: &Program,
     env: &Env,
@@ -1126,6 +1143,76 @@ policy big {
             msg.starts_with("vol-2: 250 GiB half, <error: integer overflow"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn an_exception_in_a_group_exempts_that_groups_members_only() {
+        // `prod` holds volumes only; a second group holds the prod
+        // security groups. The same sticky condition, confined to each.
+        let src = format!(
+            "{POLICIES}
+group prod_sgs {{
+  aws.ec2.security_group where (tags[\"env\"] ?? \"\") == \"prod\"
+}}
+
+sticky exception everything_in_prod_sgs for ssh_open in prod_sgs {{
+  where true
+  expires 2030-01-01
+  reason \"waived for prod\"
+}}
+
+exception listed_outside for big_volume in prod {{
+  resources [\"vol-3\"]
+  expires 2030-01-01
+  reason \"vol-3 is dev: never a member\"
+}}
+"
+        );
+        let program = compile(&src);
+        let docs = [
+            sg("sg-1", "0.0.0.0/0", "prod"),
+            sg("sg-4", "0.0.0.0/0", "sandbox"),
+            sg("sg-5", "0.0.0.0/0", "dev"),
+            vol("vol-3", 500, "dev"),
+        ]
+        .join("\n");
+        let (inv, errors) = Inventory::read_str(&program.schemas, "inv", &docs);
+        assert!(errors.is_empty(), "{errors:?}");
+        let report = evaluate(
+            &program,
+            &inv,
+            &EvalOptions {
+                now: NOW,
+                ..Default::default()
+            },
+        );
+        let ssh = program.rule("ssh_open").unwrap();
+        let by = |rule, id: &str| {
+            let i = inv.resources.iter().position(|r| &*r.id == id).unwrap();
+            report.result(rule, i).map(|r| {
+                (
+                    r.outcome.clone(),
+                    r.exempted_by.map(|x| program.exceptions[x].name.clone()),
+                )
+            })
+        };
+        let waiver = Some("everything_in_prod_sgs".to_string());
+        // sg-1 (prod, its own exception expired) is exempted by the group's.
+        assert_eq!(by(ssh, "sg-1"), Some((Outcome::Fail, waiver.clone())));
+        // sg-5 (dev) matches `where true` but is no member: not exempted.
+        assert_eq!(by(ssh, "sg-5"), Some((Outcome::Fail, None)));
+        // sg-4 (sandbox) neither: the file's own sticky exception applies.
+        assert_eq!(
+            by(ssh, "sg-4"),
+            Some((Outcome::Fail, Some("sandbox".into())))
+        );
+        // vol-3 is listed but outside `prod`: `big_volume` does not even
+        // evaluate it, and nothing is exempted.
+        let big = program.rule("big_volume").unwrap();
+        assert_eq!(by(big, "vol-3"), None);
+        assert!(report.results.iter().all(|r| {
+            r.exempted_by.map(|x| program.exceptions[x].name.as_str()) != Some("listed_outside")
+        }));
     }
 
     #[test]

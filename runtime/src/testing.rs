@@ -22,7 +22,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::engine::PrepareEngine;
-use crate::eval::{EvalReport, Outcome, evaluate_in_with, exception_matches};
+use crate::eval::{EvalReport, Outcome, evaluate_in_with, exception_matches, in_exception_scope};
 use crate::explain::{Explanation, explain_cond, explain_rule, render_text as render_explanation};
 use crate::interp::{Coverage, Env};
 use crate::inventory::Inventory;
@@ -442,6 +442,17 @@ impl Run<'_> {
             .iter()
             .find(|(t, _)| *t == resource.rtype)
             .map(|(_, c)| c);
+        if !in_exception_scope(exc, &self.report.groups, res) {
+            let g = exc.scope.and_then(|g| p.groups.get(g));
+            return Some((
+                format!(
+                    "exception `{}` exempts members of group `{}` only, and `{handle}` is not one",
+                    exc.name,
+                    g.map_or("?", |g| g.name.as_str())
+                ),
+                None,
+            ));
+        }
         match exception_matches(p, self.env, x, res) {
             Err(e) => Some((
                 format!(

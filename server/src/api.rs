@@ -28,6 +28,7 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
 use crate::Server;
+use crate::auth::scope::Scope;
 use crate::auth::{Principal, Role};
 use crate::store::{
     ExceptionRow, GroupRow, IssueFilter, IssueStatus, JobStatus, ResourceFilter, ScanStatus,
@@ -322,8 +323,9 @@ pub struct NewGroup {
     title: Option<String>,
     #[schema(min_items = 1, max_items = 1000)]
     members: Vec<NewMember>,
+    /// Recorded only while auth is off; with auth on, the caller is.
     #[schema(min_length = 1, max_length = 128)]
-    created_by: String,
+    created_by: Option<String>,
 }
 
 /// One resource type of a group, optionally narrowed by a condition.
@@ -354,8 +356,7 @@ impl Check for NewGroup {
         if let Some(t) = &self.title {
             filled("title", t)?;
         }
-        filled("created_by", &self.created_by)?;
-        max_len("created_by", &self.created_by, NAME_MAX)?;
+        check_created_by(&self.created_by)?;
         max_items("members", self.members.len())?;
         if self.members.is_empty() {
             return Err(ApiError::bad(
@@ -399,8 +400,14 @@ pub struct NewException {
     expires: String,
     #[schema(min_length = 1, max_length = 2000)]
     reason: String,
+    /// Confines the exception to this asset group (`exception … in
+    /// GROUP`): it exempts that group's members only. Required when the
+    /// caller approves on some groups only (not on `*`).
     #[schema(min_length = 1, max_length = 128)]
-    created_by: String,
+    group: Option<String>,
+    /// Recorded only while auth is off; with auth on, the caller is.
+    #[schema(min_length = 1, max_length = 128)]
+    created_by: Option<String>,
 }
 
 impl Check for NewException {
@@ -426,13 +433,33 @@ impl Check for NewException {
         }
         filled("expires", &self.expires)?;
         filled("reason", &self.reason)?;
-        filled("created_by", &self.created_by)?;
+        if let Some(g) = &self.group {
+            filled("group", g)?;
+        }
         max_items("resources", resources.len())?;
         for r in resources {
             max_len("resources[]", r, ID_MAX)?;
         }
         max_len("reason", &self.reason, TEXT_MAX)?;
-        max_len("created_by", &self.created_by, NAME_MAX)
+        check_created_by(&self.created_by)
+    }
+}
+
+fn check_created_by(v: &Option<String>) -> Result<(), ApiError> {
+    if let Some(c) = v {
+        filled("created_by", c)?;
+        max_len("created_by", c, NAME_MAX)?;
+    }
+    Ok(())
+}
+
+/// Who made an item: the caller's id (`token:3`, `oidc:…#sub`, as tokens
+/// record it); while auth is off (everyone is `local`), the name the
+/// request gives, if any.
+fn author(caller: &Principal, given: Option<String>) -> String {
+    match caller.kind {
+        crate::auth::PrincipalKind::Local => given.unwrap_or_else(|| caller.id.clone()),
+        _ => caller.id.clone(),
     }
 }
 
@@ -519,18 +546,77 @@ pub struct ScansQueued {
     see: &'static str,
 }
 
-/// Checks that a group exists (a file or API group with a roll-up).
-async fn check_group(s: &Server, group: &Option<String>) -> Result<(), ApiError> {
+/// What the caller may read: the asset groups where it holds a role.
+fn read_scope(p: &Principal) -> Scope {
+    Scope::of(p, Role::Viewer)
+}
+
+/// Checks that a group exists (a file or API group with a roll-up) and is
+/// inside `scope`. A group outside is answered as an unknown one, with
+/// only the caller's groups listed: no oracle for names it may not see.
+async fn check_group(s: &Server, scope: &Scope, group: &Option<String>) -> Result<(), ApiError> {
     let Some(g) = group else { return Ok(()) };
     let p = s.current_program().await.map_err(ApiError::internal)?;
-    if p.program().groups.iter().any(|x| &x.name == g) {
+    let groups = &p.program().groups;
+    if scope.covers(g) && groups.iter().any(|x| &x.name == g) {
         return Ok(());
     }
-    let names: Vec<&str> = p.program().groups.iter().map(|x| x.name.as_str()).collect();
+    let names: Vec<&str> = groups
+        .iter()
+        .map(|x| x.name.as_str())
+        .filter(|n| scope.covers(n))
+        .collect();
     Err(ApiError::not_found(format!(
         "no asset group `{g}` (known: {})",
         names.join(", ")
     )))
+}
+
+/// The group figures are answered for (`None`: everything). Roll-ups are
+/// computed per group at each scan, so a caller confined to several
+/// groups names one; a caller confined to one gets that one.
+async fn figures_group(
+    s: &Server,
+    scope: &Scope,
+    group: Option<String>,
+) -> Result<Option<String>, ApiError> {
+    check_group(s, scope, &group).await?;
+    match (group, scope) {
+        (Some(g), _) => Ok(Some(g)),
+        (None, Scope::All) => Ok(None),
+        (None, Scope::Groups(gs)) if gs.len() == 1 => {
+            let g = Some(gs[0].clone());
+            check_group(s, scope, &g).await?;
+            Ok(g)
+        }
+        (None, Scope::Groups(gs)) => Err(ApiError::bad(format!(
+            "figures are computed per asset group, and you hold roles on several ({}): choose one with ?group=NAME",
+            gs.join(", ")
+        ))),
+    }
+}
+
+/// The groups a list is confined to (`None`: everything): the one asked
+/// for, else all of the caller's.
+async fn list_groups(
+    s: &Server,
+    scope: &Scope,
+    group: Option<String>,
+) -> Result<Option<Vec<String>>, ApiError> {
+    check_group(s, scope, &group).await?;
+    Ok(match group {
+        Some(g) => Some(vec![g]),
+        None => scope.groups().map(<[String]>::to_vec),
+    })
+}
+
+/// Whether the resource under `rkey` is inside `scope` (a member of one of
+/// its groups).
+async fn resource_in_scope(s: &Server, scope: &Scope, rkey: &str) -> Result<bool, ApiError> {
+    if scope.is_all() {
+        return Ok(true);
+    }
+    Ok(scope.covers_any(&s.store.resource_groups(rkey).await?))
 }
 
 // ---------------------------------------------------------------------------
@@ -782,9 +868,12 @@ fn cache_put(s: &Server, key: String, generation: u64, v: &Value) -> Res {
         (status = 404, description = "an unknown asset group", body = ErrorBody),
         (status = 503, description = "no scan has completed yet, or the first is running", body = ErrorBody,
             headers(("Retry-After" = u64, description = "seconds, while the first scan runs")))))]
-async fn compliance(State(s): S, Params(q): Params<GroupQuery>) -> Res {
-    let group = q.group;
-    check_group(&s, &group).await?;
+async fn compliance(
+    State(s): S,
+    Extension(caller): Extension<Principal>,
+    Params(q): Params<GroupQuery>,
+) -> Res {
+    let group = figures_group(&s, &read_scope(&caller), q.group).await?;
     // The generation is read before the store: a scan committing meanwhile
     // bumps it, so what is cached under this value is not served after it.
     let generation = s.store.generation();
@@ -818,9 +907,12 @@ fn json_bytes(body: Bytes) -> Response {
 /// Daily compliance history (overall, or one policy).
 #[utoipa::path(get, path = "/api/v1/compliance/history", tag = "compliance", params(HistoryQuery),
     responses((status = 200, description = "one row per day", body = Object), (status = 404, description = "an unknown asset group", body = ErrorBody), (status = 503, description = "the first scan is running: its progress, and when to retry", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds")))))]
-async fn history(State(s): S, Params(q): Params<HistoryQuery>) -> Res {
-    let group = q.group;
-    check_group(&s, &group).await?;
+async fn history(
+    State(s): S,
+    Extension(caller): Extension<Principal>,
+    Params(q): Params<HistoryQuery>,
+) -> Res {
+    let group = figures_group(&s, &read_scope(&caller), q.group).await?;
     let rows = s
         .store
         .history(
@@ -882,9 +974,12 @@ async fn figures(s: &Server, group: &str) -> Result<HashMap<String, Value>, ApiE
 /// Policies with their rules and compliance.
 #[utoipa::path(get, path = "/api/v1/policies", tag = "policies", params(PoliciesQuery),
     responses((status = 200, description = "every policy", body = List), (status = 404, description = "an unknown asset group", body = ErrorBody), (status = 503, description = "the first scan is running: its progress, and when to retry", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds")))))]
-async fn policies(State(s): S, Params(q): Params<PoliciesQuery>) -> Res {
-    let group = q.group.clone();
-    check_group(&s, &group).await?;
+async fn policies(
+    State(s): S,
+    Extension(caller): Extension<Principal>,
+    Params(q): Params<PoliciesQuery>,
+) -> Res {
+    let group = figures_group(&s, &read_scope(&caller), q.group.clone()).await?;
     let loaded = s.current_program().await.map_err(ApiError::internal)?;
     let p = loaded.program();
     let figs = figures(&s, group.as_deref().unwrap_or("")).await?;
@@ -913,9 +1008,13 @@ async fn policies(State(s): S, Params(q): Params<PoliciesQuery>) -> Res {
     params(("id" = String, Path, description = "policy name"), GroupQuery),
     responses((status = 200, description = "the policy", body = Object),
         (status = 404, description = "no such policy or asset group", body = ErrorBody), (status = 503, description = "the first scan is running: its progress, and when to retry", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds")))))]
-async fn policy(State(s): S, Path(id): Path<String>, Params(q): Params<GroupQuery>) -> Res {
-    let group = q.group;
-    check_group(&s, &group).await?;
+async fn policy(
+    State(s): S,
+    Extension(caller): Extension<Principal>,
+    Path(id): Path<String>,
+    Params(q): Params<GroupQuery>,
+) -> Res {
+    let group = figures_group(&s, &read_scope(&caller), q.group).await?;
     let loaded = s.current_program().await.map_err(ApiError::internal)?;
     let p = loaded.program();
     let Some(pi) = p.policies.iter().position(|x| x.name == id) else {
@@ -930,7 +1029,7 @@ async fn policy(State(s): S, Path(id): Path<String>, Params(q): Params<GroupQuer
     let f = IssueFilter {
         policy: Some(id.clone()),
         status: Some(IssueStatus::Open),
-        group: group.clone(),
+        groups: group.clone().map(|g| vec![g]),
         ..Default::default()
     };
     let (_, open) = s.store.issues(&f, 1, 0).await?;
@@ -941,7 +1040,11 @@ async fn policy(State(s): S, Path(id): Path<String>, Params(q): Params<GroupQuer
 /// Issues (violations), paginated.
 #[utoipa::path(get, path = "/api/v1/issues", tag = "issues", params(IssuesQuery),
     responses((status = 200, description = "a page of issues", body = Page), (status = 404, description = "an unknown asset group", body = ErrorBody), (status = 503, description = "the first scan is running: its progress, and when to retry", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds")))))]
-async fn issues(State(s): S, Params(q): Params<IssuesQuery>) -> Res {
+async fn issues(
+    State(s): S,
+    Extension(caller): Extension<Principal>,
+    Params(q): Params<IssuesQuery>,
+) -> Res {
     let (page, per, offset) = paging(q.page, q.per_page);
     // Keyset paging: `after` (the `next_after` of the previous answer) reads
     // the next ids from the index instead of skipping `offset` rows.
@@ -950,15 +1053,14 @@ async fn issues(State(s): S, Params(q): Params<IssuesQuery>) -> Res {
         policy: q.policy,
         status: q.status,
         severity: q.severity.map(|x| x.name().to_string()),
-        group: q.group,
+        groups: list_groups(&s, &read_scope(&caller), q.group).await?,
         resource_key: None,
         after,
     };
-    check_group(&s, &f.group).await?;
     let generation = s.store.generation();
     let key = format!(
         "issues|{:?}|{:?}|{:?}|{:?}|{page}|{per}|{after:?}",
-        f.policy, f.status, f.severity, f.group
+        f.policy, f.status, f.severity, f.groups
     );
     if let Some(r) = cache_get(&s, &key, generation) {
         return Ok(r);
@@ -985,10 +1087,16 @@ fn parse_id(id: &str, what: &str) -> Result<i64, ApiError> {
     params(("id" = i64, Path, description = "issue id")),
     responses((status = 200, description = "the issue", body = Object),
         (status = 404, description = "no such issue", body = ErrorBody), (status = 503, description = "the first scan is running: its progress, and when to retry", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds")))))]
-async fn issue(State(s): S, Path(id): Path<String>, Params(_): Params<NoQuery>) -> Res {
+async fn issue(
+    State(s): S,
+    Extension(caller): Extension<Principal>,
+    Path(id): Path<String>,
+    Params(_): Params<NoQuery>,
+) -> Res {
     let id = parse_id(&id, "issue")?;
-    let Some(i) = s.store.issue(id).await? else {
-        return Err(ApiError::not_found(format!("no issue {id}")));
+    let i = match s.store.issue(id).await? {
+        Some(i) if resource_in_scope(&s, &read_scope(&caller), &i.resource_key).await? => i,
+        _ => return Err(ApiError::not_found(format!("no issue {id}"))),
     };
     let events = s.store.issue_events(id).await?;
     let jobs = s.store.jobs_of_issue(id).await?;
@@ -1001,14 +1109,17 @@ async fn issue(State(s): S, Path(id): Path<String>, Params(_): Params<NoQuery>) 
 /// Current resources, paginated.
 #[utoipa::path(get, path = "/api/v1/resources", tag = "resources", params(ResourcesQuery),
     responses((status = 200, description = "a page of resources", body = Page), (status = 404, description = "an unknown asset group", body = ErrorBody), (status = 503, description = "the first scan is running: its progress, and when to retry", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds")))))]
-async fn resources(State(s): S, Params(q): Params<ResourcesQuery>) -> Res {
+async fn resources(
+    State(s): S,
+    Extension(caller): Extension<Principal>,
+    Params(q): Params<ResourcesQuery>,
+) -> Res {
     let (page, per, offset) = paging(q.page, q.per_page);
     let f = ResourceFilter {
         rtype: q.rtype,
-        group: q.group,
+        groups: list_groups(&s, &read_scope(&caller), q.group).await?,
         q: q.q,
     };
-    check_group(&s, &f.group).await?;
     let (rows, total) = s.store.resources(&f, per, offset).await?;
     ok_page(page_body(json!(rows), page, per, total))
 }
@@ -1019,13 +1130,28 @@ async fn resources(State(s): S, Params(q): Params<ResourcesQuery>) -> Res {
     params(("id" = String, Path, description = "resource id, or key type|account|region|id")),
     responses((status = 200, description = "the resource with its groups, issues, exceptions and history", body = Object),
         (status = 404, description = "no such resource", body = ErrorBody), (status = 503, description = "the first scan is running: its progress, and when to retry", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds")))))]
-async fn resource(State(s): S, Path(id): Path<String>, Params(_): Params<NoQuery>) -> Res {
-    let Some(r) = s.store.resource(&id).await? else {
-        return Err(ApiError::not_found(format!(
-            "no resource `{id}` (give its id or its key type|account|region|id)"
-        )));
+async fn resource(
+    State(s): S,
+    Extension(caller): Extension<Principal>,
+    Path(id): Path<String>,
+    Params(_): Params<NoQuery>,
+) -> Res {
+    let scope = read_scope(&caller);
+    let found = s.store.resource(&id).await?;
+    let groups = match &found {
+        Some(r) => s.store.resource_groups(&r.key).await?,
+        None => Vec::new(),
     };
-    let groups = s.store.resource_groups(&r.key).await?;
+    let r = match found {
+        Some(r) if scope.covers_any(&groups) => r,
+        _ => {
+            return Err(ApiError::not_found(format!(
+                "no resource `{id}` (give its id or its key type|account|region|id)"
+            )));
+        }
+    };
+    // The names of groups the caller cannot see are not shown.
+    let groups: Vec<String> = groups.into_iter().filter(|g| scope.covers(g)).collect();
     let f = IssueFilter {
         resource_key: Some(r.key.clone()),
         ..Default::default()
@@ -1052,6 +1178,7 @@ async fn resource(State(s): S, Path(id): Path<String>, Params(_): Params<NoQuery
         .filter(|x| x.resources.contains(&r.id) || covering.contains(&x.name))
         .map(|x| exception_json(p, x))
         .collect();
+    let exceptions = visible_exceptions(&s, &scope, exceptions).await?;
     let mut v = json!(r);
     v["groups"] = json!(groups);
     v["issues"] = json!(issues);
@@ -1072,6 +1199,7 @@ fn exception_json(p: &pac_compiler::Program, x: &pac_compiler::ir::Exception) ->
         "sticky": x.sticky,
         "rules": x.rules.iter().map(|&r| p.rules[r].id.clone()).collect::<Vec<_>>(),
         "resources": x.resources,
+        "group": x.scope.and_then(|g| p.groups.get(g)).map(|g| g.name.clone()),
         "condition": x.sticky.then(|| x.conds.first().map(|(_, e)| p.snippet(x.file, e.span).to_string())).flatten(),
         "expires": pac_stdlib::Value::Time(x.expires).to_string(),
         "reason": x.reason,
@@ -1082,7 +1210,12 @@ fn exception_json(p: &pac_compiler::Program, x: &pac_compiler::ir::Exception) ->
 /// Asset groups (from policy files and the API) with member counts.
 #[utoipa::path(get, path = "/api/v1/asset-groups", tag = "asset groups",
     responses((status = 200, description = "every asset group", body = List)))]
-async fn groups(State(s): S, Params(_): Params<NoQuery>) -> Res {
+async fn groups(
+    State(s): S,
+    Extension(caller): Extension<Principal>,
+    Params(_): Params<NoQuery>,
+) -> Res {
+    let scope = read_scope(&caller);
     let loaded = s.current_program().await.map_err(ApiError::internal)?;
     let p = loaded.program();
     let counts: HashMap<String, i64> = s
@@ -1101,6 +1234,7 @@ async fn groups(State(s): S, Params(_): Params<NoQuery>) -> Res {
     let mut items: Vec<Value> = p
         .groups
         .iter()
+        .filter(|g| scope.covers(&g.name))
         .map(|g| {
             let file = p
                 .files
@@ -1121,7 +1255,7 @@ async fn groups(State(s): S, Params(_): Params<NoQuery>) -> Res {
         .collect();
     // API groups the current policies could not compile are shown too.
     for (name, g) in &api {
-        if !p.groups.iter().any(|x| &x.name == name) {
+        if scope.covers(name) && !p.groups.iter().any(|x| &x.name == name) {
             items.push(
                 json!({"name": name, "title": g.title, "members": 0, "origin": "api",
                 "created_by": g.created_by, "problem": loaded.api_problem}),
@@ -1180,7 +1314,12 @@ async fn program_for_items(s: &Arc<Server>) -> Result<Arc<crate::program::Loaded
 #[utoipa::path(post, path = "/api/v1/asset-groups", tag = "asset groups", request_body = NewGroup,
     responses((status = 201, description = "the group, as stored", body = Object),
         (status = 409, description = "a group of that name exists", body = ErrorBody)))]
-async fn post_group(State(s): S, Params(_): Params<NoQuery>, body: Bytes) -> Res {
+async fn post_group(
+    State(s): S,
+    Extension(caller): Extension<Principal>,
+    Params(_): Params<NoQuery>,
+    body: Bytes,
+) -> Res {
     let v = typed_body::<NewGroup>(&body)?;
     let name = v.name;
     let g = GroupRow {
@@ -1194,7 +1333,7 @@ async fn post_group(State(s): S, Params(_): Params<NoQuery>, body: Bytes) -> Res
                 condition: m.condition,
             })
             .collect(),
-        created_by: v.created_by,
+        created_by: author(&caller, v.created_by),
         created_at: s.clock.now(),
     };
     let loaded = program_for_items(&s.server).await?;
@@ -1221,7 +1360,11 @@ async fn post_group(State(s): S, Params(_): Params<NoQuery>, body: Bytes) -> Res
 /// Exceptions (from policy files and the API).
 #[utoipa::path(get, path = "/api/v1/exceptions", tag = "exceptions",
     responses((status = 200, description = "every exception", body = List)))]
-async fn exceptions(State(s): S, Params(_): Params<NoQuery>) -> Res {
+async fn exceptions(
+    State(s): S,
+    Extension(caller): Extension<Principal>,
+    Params(_): Params<NoQuery>,
+) -> Res {
     let loaded = s.current_program().await.map_err(ApiError::internal)?;
     let p = loaded.program();
     let api: HashMap<String, ExceptionRow> = s
@@ -1255,6 +1398,7 @@ async fn exceptions(State(s): S, Params(_): Params<NoQuery>) -> Res {
             "rules": x.targets,
             "resources": x.resources,
             "condition": x.condition,
+            "group": x.group,
             "expires": pac_stdlib::Value::Time(expires).to_string(),
             "expired": expires <= now,
             "reason": x.reason,
@@ -1269,6 +1413,7 @@ async fn exceptions(State(s): S, Params(_): Params<NoQuery>) -> Res {
         }
         items.push(v);
     }
+    let items = visible_exceptions(&s, &read_scope(&caller), items).await?;
     Ok(axum::Json(List {
         total: items.len(),
         items,
@@ -1277,22 +1422,74 @@ async fn exceptions(State(s): S, Params(_): Params<NoQuery>) -> Res {
     .into_response())
 }
 
+/// Of exceptions (as [`exception_json`] shows them), what a caller with
+/// `scope` may see: one confined to a group when it covers the group; an
+/// unconfined one when it is sticky (its condition names no resource) or
+/// lists a resource the caller sees. Listed ids the caller cannot see are
+/// left out.
+async fn visible_exceptions(
+    s: &Server,
+    scope: &Scope,
+    mut items: Vec<Value>,
+) -> Result<Vec<Value>, ApiError> {
+    let Some(groups) = scope.groups() else {
+        return Ok(items);
+    };
+    let ids: Vec<String> = items
+        .iter()
+        .flat_map(|v| v["resources"].as_array().into_iter().flatten())
+        .filter_map(|r| r.as_str().map(str::to_string))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let seen: BTreeSet<String> = s
+        .store
+        .ids_in_groups(&ids, groups)
+        .await?
+        .into_iter()
+        .collect();
+    items.retain_mut(|v| {
+        let listed: Vec<Value> = v["resources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r.as_str().is_some_and(|r| seen.contains(r)))
+            .cloned()
+            .collect();
+        let keep = match v["group"].as_str() {
+            Some(g) => scope.covers(g),
+            None => v["sticky"].as_bool() == Some(true) || !listed.is_empty(),
+        };
+        v["resources"] = json!(listed);
+        keep
+    });
+    Ok(items)
+}
+
 /// Add an exception: per resource id, or sticky with a condition (it
 /// applies from the next scan).
 #[utoipa::path(post, path = "/api/v1/exceptions", tag = "exceptions", request_body = NewException,
     responses((status = 201, description = "the exception, as stored", body = Object),
         (status = 409, description = "an exception of that name exists", body = ErrorBody)))]
-async fn post_exception(State(s): S, Params(_): Params<NoQuery>, body: Bytes) -> Res {
+async fn post_exception(
+    State(s): S,
+    Extension(caller): Extension<Principal>,
+    Params(_): Params<NoQuery>,
+    body: Bytes,
+) -> Res {
     let v = typed_body::<NewException>(&body)?;
     let name = v.name;
+    let resources = v.resources.unwrap_or_default();
+    confine_exception(&s, &caller, &v.group, &resources).await?;
     let x = ExceptionRow {
         name: name.clone(),
         targets: v.targets,
-        resources: v.resources.unwrap_or_default(),
+        resources,
         condition: v.condition,
+        group: v.group,
         expires: v.expires,
         reason: v.reason,
-        created_by: v.created_by,
+        created_by: author(&caller, v.created_by),
         created_at: s.clock.now(),
     };
     let loaded = program_for_items(&s.server).await?;
@@ -1320,6 +1517,58 @@ async fn post_exception(State(s): S, Params(_): Params<NoQuery>, body: Bytes) ->
     Ok((StatusCode::CREATED, axum::Json(out)).into_response())
 }
 
+/// Checks that `caller` may grant an exception confined to `group` (none:
+/// every group) listing `resources`: it approves on that group (or on
+/// `*`), and every listed id is a current member of the group. A group the
+/// caller cannot see is answered as an unknown one, and an id outside the
+/// group the same whether it exists elsewhere or not.
+async fn confine_exception(
+    s: &Server,
+    caller: &Principal,
+    group: &Option<String>,
+    resources: &[String],
+) -> Result<(), ApiError> {
+    let approve = Scope::of(caller, Role::Approver);
+    let Some(mine) = approve.groups() else {
+        return Ok(());
+    };
+    let Some(g) = group else {
+        return Err(ApiError::bad(format!(
+            "name the asset group the exception is for in `group`: you grant exceptions on {} only",
+            mine.join(", ")
+        )));
+    };
+    check_group(s, &read_scope(caller), group).await?;
+    if !approve.covers(g) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "{} may not grant exceptions on asset group `{g}`: that needs the approver role on it; ask an admin",
+                caller.name
+            ),
+        ));
+    }
+    let members: BTreeSet<String> = s
+        .store
+        .ids_in_groups(resources, std::slice::from_ref(g))
+        .await?
+        .into_iter()
+        .collect();
+    let outside: Vec<&str> = resources
+        .iter()
+        .filter(|r| !members.contains(*r))
+        .map(String::as_str)
+        .take(10)
+        .collect();
+    if !outside.is_empty() {
+        return Err(ApiError::bad(format!(
+            "not a current member of asset group `{g}`: {}; an exception confined to a group lists its members only",
+            outside.join(", ")
+        )));
+    }
+    Ok(())
+}
+
 /// Remove an API-defined exception (its issues reopen at the next scan).
 #[utoipa::path(delete, path = "/api/v1/exceptions/{name}", tag = "exceptions",
     params(("name" = String, Path, description = "exception name")),
@@ -1328,9 +1577,37 @@ async fn post_exception(State(s): S, Params(_): Params<NoQuery>, body: Bytes) ->
         (status = 409, description = "the exception is defined in a policy file", body = ErrorBody)))]
 async fn delete_exception(
     State(s): S,
+    Extension(caller): Extension<Principal>,
     Path(name): Path<String>,
     Params(_): Params<NoQuery>,
 ) -> Res {
+    let approve = Scope::of(&caller, Role::Approver);
+    if !approve.is_all() {
+        // Only an exception confined to a group the caller approves on;
+        // one it cannot see is answered as missing.
+        let stored = s.store.api_exceptions().await?;
+        let group = stored
+            .iter()
+            .find(|x| x.name == name)
+            .and_then(|x| x.group.clone());
+        match group {
+            Some(g) if approve.covers(&g) => {}
+            Some(g) if read_scope(&caller).covers(&g) => {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    format!(
+                        "{} may not remove exceptions of asset group `{g}`: that needs the approver role on it",
+                        caller.name
+                    ),
+                ));
+            }
+            _ => {
+                return Err(ApiError::not_found(format!(
+                    "no exception `{name}` made through the API in your asset groups"
+                )));
+            }
+        }
+    }
     if s.store.delete_exception(&name, s.clock.now()).await? {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
@@ -1363,10 +1640,35 @@ async fn delete_exception(
 /// Scans, newest first.
 #[utoipa::path(get, path = "/api/v1/scans", tag = "scans", params(PageQuery),
     responses((status = 200, description = "a page of scans", body = Page)))]
-async fn scans(State(s): S, Params(q): Params<PageQuery>) -> Res {
+async fn scans(
+    State(s): S,
+    Extension(caller): Extension<Principal>,
+    Params(q): Params<PageQuery>,
+) -> Res {
     let (page, per, offset) = paging(q.page, q.per_page);
     let (rows, total) = s.store.scans(per, offset).await?;
+    let full = read_scope(&caller).is_all();
+    let rows: Vec<Value> = rows.iter().map(|r| scan_json(r, full)).collect();
     ok_page(page_body(json!(rows), page, per, total))
+}
+
+/// A scan as `GET /api/v1/scans` shows it. Its figures and read errors are
+/// about the whole estate, so a caller confined to some groups sees when
+/// and how it ran, not what it found.
+fn scan_json(r: &crate::store::ScanRow, full: bool) -> Value {
+    if full {
+        return json!(r);
+    }
+    json!({
+        "id": r.id,
+        "source": r.source,
+        "trigger": r.trigger,
+        "status": r.status,
+        "started_at": r.started_at,
+        "finished_at": r.finished_at,
+        "duration_ms": r.duration_ms,
+        "figures": "the figures and read errors of a scan cover every group: they are shown to roles on `*`",
+    })
 }
 
 /// Start a scan now (of one source, or all). A source with a scan
@@ -1435,10 +1737,15 @@ async fn post_scan(State(s): S, Params(_): Params<NoQuery>, body: Bytes) -> Res 
     params(("id" = i64, Path, description = "scan id")),
     responses((status = 200, description = "the scan", body = Object),
         (status = 404, description = "no such scan", body = ErrorBody)))]
-async fn scan(State(s): S, Path(id): Path<String>, Params(_): Params<NoQuery>) -> Res {
+async fn scan(
+    State(s): S,
+    Extension(caller): Extension<Principal>,
+    Path(id): Path<String>,
+    Params(_): Params<NoQuery>,
+) -> Res {
     let id = parse_id(&id, "scan")?;
     match s.store.scan(id).await? {
-        Some(r) => ok(json!(r)),
+        Some(r) => ok(scan_json(&r, read_scope(&caller).is_all())),
         None => Err(ApiError::not_found(format!("no scan {id}"))),
     }
 }
@@ -1474,9 +1781,14 @@ async fn confirm_scan(
 /// Auto-fix jobs.
 #[utoipa::path(get, path = "/api/v1/autofix/jobs", tag = "auto-fix", params(JobsQuery),
     responses((status = 200, description = "a page of jobs", body = Page)))]
-async fn jobs(State(s): S, Params(q): Params<JobsQuery>) -> Res {
+async fn jobs(
+    State(s): S,
+    Extension(caller): Extension<Principal>,
+    Params(q): Params<JobsQuery>,
+) -> Res {
     let (page, per, offset) = paging(q.page, q.per_page);
-    let (rows, total) = s.store.jobs(q.status, per, offset).await?;
+    let scope = read_scope(&caller);
+    let (rows, total) = s.store.jobs(q.status, scope.groups(), per, offset).await?;
     ok_page(page_body(json!(rows), page, per, total))
 }
 
@@ -1485,10 +1797,16 @@ async fn jobs(State(s): S, Params(q): Params<JobsQuery>) -> Res {
     params(("id" = i64, Path, description = "job id")),
     responses((status = 200, description = "the job", body = Object),
         (status = 404, description = "no such job", body = ErrorBody)))]
-async fn job(State(s): S, Path(id): Path<String>, Params(_): Params<NoQuery>) -> Res {
+async fn job(
+    State(s): S,
+    Extension(caller): Extension<Principal>,
+    Path(id): Path<String>,
+    Params(_): Params<NoQuery>,
+) -> Res {
     let id = parse_id(&id, "job")?;
-    let Some(j) = s.store.job(id).await? else {
-        return Err(ApiError::not_found(format!("no auto-fix job {id}")));
+    let j = match s.store.job(id).await? {
+        Some(j) if resource_in_scope(&s, &read_scope(&caller), &j.resource_key).await? => j,
+        _ => return Err(ApiError::not_found(format!("no auto-fix job {id}"))),
     };
     let mut v = json!(j);
     v["audit"] = json!(s.store.audit(Some(id)).await?);

@@ -437,6 +437,14 @@ pub fn build_exception(x: &ExceptionRow) -> Result<Built, Vec<FieldError>> {
             Err(e) => errors.push(e),
         }
     }
+    let mut scope = None;
+    if let Some(g) = &x.group {
+        fields.push(("group".into(), g.clone()));
+        match dotted_path("group", g, "an asset group's name") {
+            Ok(p) => scope = Some(p),
+            Err(e) => errors.push(e),
+        }
+    }
     let mut clauses = Vec::new();
     let mut conditions = Vec::new();
     if let Some(c) = &x.condition {
@@ -482,6 +490,7 @@ pub fn build_exception(x: &ExceptionRow) -> Result<Built, Vec<FieldError>> {
                 span: Span::default(),
             },
             targets,
+            scope,
             clauses,
             span: Span::default(),
         }),
@@ -912,6 +921,18 @@ pub fn check_exception(loaded: &Loaded, x: &ExceptionRow) -> Result<ExceptionRow
             ));
         }
     }
+    if let Some(g) = &x.group {
+        let groups = p.groups.iter().map(|g| g.name.as_str());
+        if !p.groups.iter().any(|x| &x.name == g) {
+            errors.push(unknown(
+                "group",
+                g,
+                "E0107",
+                format!("unknown asset group `{g}`"),
+                pac_compiler::suggest::did_you_mean(g, groups),
+            ));
+        }
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -957,6 +978,7 @@ mod tests {
                 vec![]
             },
             condition: cond.map(str::to_string),
+            group: None,
             expires: expires.into(),
             reason: "r \"quoted\" \\ {x} \n second line".into(),
             created_by: "t".into(),

@@ -210,6 +210,10 @@ pub struct ExceptionRow {
     #[sqlx(try_from = "JsonText")]
     pub resources: Vec<String>,
     pub condition: Option<String>,
+    /// `in GROUP`: it exempts members of this asset group only.
+    #[sqlx(rename = "grp")]
+    #[serde(default)]
+    pub group: Option<String>,
     pub expires: String,
     pub reason: String,
     pub created_by: String,
@@ -500,7 +504,8 @@ pub struct IssueFilter {
     pub policy: Option<String>,
     pub status: Option<IssueStatus>,
     pub severity: Option<String>,
-    pub group: Option<String>,
+    /// Issues of resources in any of these asset groups (`None`: all).
+    pub groups: Option<Vec<String>>,
     pub resource_key: Option<String>,
     /// Keyset paging: only ids above this (not part of the total).
     pub after: Option<i64>,
@@ -509,7 +514,8 @@ pub struct IssueFilter {
 #[derive(Clone, Debug, Default)]
 pub struct ResourceFilter {
     pub rtype: Option<String>,
-    pub group: Option<String>,
+    /// Resources in any of these asset groups (`None`: all).
+    pub groups: Option<Vec<String>>,
     /// Substring of the id, account or region.
     pub q: Option<String>,
 }
@@ -566,6 +572,8 @@ pub trait Store: Send + Sync {
     /// By key, or by id (the first match).
     async fn resource(&self, id_or_key: &str) -> Result<Option<ResourceRow>>;
     async fn resource_groups(&self, rkey: &str) -> Result<Vec<String>>;
+    /// Of `ids`, those of current resources in any of `groups`.
+    async fn ids_in_groups(&self, ids: &[String], groups: &[String]) -> Result<Vec<String>>;
     async fn group_names_with_members(&self) -> Result<Vec<(String, i64)>>;
 
     async fn api_groups(&self) -> Result<Vec<GroupRow>>;
@@ -574,9 +582,11 @@ pub trait Store: Send + Sync {
     async fn put_exception(&self, x: &ExceptionRow) -> Result<bool>;
     async fn delete_exception(&self, name: &str, at: i64) -> Result<bool>;
 
+    /// Jobs, of resources in any of `groups` when given.
     async fn jobs(
         &self,
         status: Option<JobStatus>,
+        groups: Option<&[String]>,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<JobRow>, i64)>;
@@ -724,24 +734,64 @@ fn push_issue_filter(q: &mut QueryBuilder<Sqlite>, f: &IssueFilter) -> bool {
         q.push(sep).push("status = ").push_bind(status);
         sep = " AND ";
     }
-    if let Some(g) = &f.group {
+    if let Some(gs) = &f.groups {
         // A membership probe per candidate row (the (grp, rkey) key): SQLite
         // keeps walking the (status, id) index in id order and stops at
         // LIMIT, where `rkey IN (SELECT …)` made it sort every match.
         q.push(sep)
-            .push("EXISTS (SELECT 1 FROM group_members m WHERE m.grp = ")
-            .push_bind(g.clone())
-            .push(" AND m.rkey = issues.rkey)");
+            .push("EXISTS (SELECT 1 FROM group_members m WHERE ");
+        push_group_match(q, gs);
+        q.push(" AND m.rkey = issues.rkey)");
         sep = " AND ";
     }
     sep == " AND "
 }
+/// `m.grp` is one of `groups` (none: false), each bound.
+fn push_group_match(q: &mut QueryBuilder<Sqlite>, groups: &[String]) {
+    match groups {
+        [] => {
+            q.push("0");
+        }
+        [g] => {
+            q.push("m.grp = ").push_bind(g.clone());
+        }
+        gs => {
+            q.push("m.grp IN (");
+            let mut list = q.separated(", ");
+            for g in gs {
+                list.push_bind(g.clone());
+            }
+            list.push_unseparated(")");
+        }
+    }
+}
+
 /// Resource rows with their effective last_seen (migration 0003).
 const RESOURCE_COLUMNS: &str = "rkey, rtype, rid, account, region, resources.source AS source, doc, hash, first_seen,
   CASE WHEN deleted_at IS NULL AND ss.seen_at > last_seen THEN ss.seen_at ELSE last_seen END AS last_seen,
   changed_at, deleted_at
   FROM resources LEFT JOIN source_seen ss ON ss.source = resources.source";
-const RESOURCE_FILTER: &str = "deleted_at IS NULL AND ($1 IS NULL OR rtype = $1) AND ($2 IS NULL OR rkey IN (SELECT rkey FROM group_members WHERE grp = $2)) AND ($3 IS NULL OR rid LIKE $3 ESCAPE '\\' OR account LIKE $3 ESCAPE '\\' OR region LIKE $3 ESCAPE '\\')";
+/// ` WHERE …` of a resource list, values bound.
+fn push_resource_filter(q: &mut QueryBuilder<Sqlite>, f: &ResourceFilter, like: Option<&String>) {
+    q.push(" WHERE deleted_at IS NULL");
+    if let Some(t) = &f.rtype {
+        q.push(" AND rtype = ").push_bind(t.clone());
+    }
+    if let Some(gs) = &f.groups {
+        q.push(" AND EXISTS (SELECT 1 FROM group_members m WHERE ");
+        push_group_match(q, gs);
+        q.push(" AND m.rkey = resources.rkey)");
+    }
+    if let Some(l) = like {
+        q.push(" AND (rid LIKE ")
+            .push_bind(l.clone())
+            .push(" ESCAPE '\\' OR account LIKE ")
+            .push_bind(l.clone())
+            .push(" ESCAPE '\\' OR region LIKE ")
+            .push_bind(l.clone())
+            .push(" ESCAPE '\\')");
+    }
+}
 
 /// An issue's state under its (rule, resource) key, as `scan_base` reads it.
 #[derive(sqlx::FromRow)]
@@ -966,7 +1016,7 @@ impl Store for SqlStore {
         let rows = list.build_query_as().fetch_all(&self.pool).await?;
         let key = format!(
             "{:?}|{:?}|{:?}|{:?}|{:?}",
-            f.policy, f.status, f.severity, f.group, f.resource_key
+            f.policy, f.status, f.severity, f.groups, f.resource_key
         );
         let generation = self.generation();
         let cached = self
@@ -1023,26 +1073,16 @@ impl Store for SqlStore {
                 .replace('_', "\\_");
             format!("%{escaped}%")
         });
-        let list = sqlx::AssertSqlSafe(format!(
-            "SELECT {RESOURCE_COLUMNS} WHERE {RESOURCE_FILTER} ORDER BY rkey LIMIT $4 OFFSET $5"
-        ));
-        let rows = sqlx::query_as(list)
-            .bind(&f.rtype)
-            .bind(&f.group)
-            .bind(&q)
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(&self.pool)
-            .await?;
-        let count = sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM resources WHERE {RESOURCE_FILTER}"
-        ));
-        let total: i64 = sqlx::query_scalar(count)
-            .bind(&f.rtype)
-            .bind(&f.group)
-            .bind(&q)
-            .fetch_one(&self.pool)
-            .await?;
+        let mut list = QueryBuilder::<Sqlite>::new(format!("SELECT {RESOURCE_COLUMNS}"));
+        push_resource_filter(&mut list, f, q.as_ref());
+        list.push(" ORDER BY rkey LIMIT ")
+            .push_bind(limit)
+            .push(" OFFSET ")
+            .push_bind(offset);
+        let rows = list.build_query_as().fetch_all(&self.pool).await?;
+        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM resources");
+        push_resource_filter(&mut count, f, q.as_ref());
+        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
         Ok((rows, total))
     }
 
@@ -1062,6 +1102,29 @@ impl Store for SqlStore {
                 .fetch_all(&self.pool)
                 .await?,
         )
+    }
+
+    async fn ids_in_groups(&self, ids: &[String], groups: &[String]) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "SELECT DISTINCT rid FROM resources WHERE deleted_at IS NULL AND rid IN (",
+            );
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(id.clone());
+            }
+            list.push_unseparated(")");
+            q.push(" AND EXISTS (SELECT 1 FROM group_members m WHERE ");
+            push_group_match(&mut q, groups);
+            q.push(" AND m.rkey = resources.rkey)");
+            out.extend(
+                q.build_query_scalar::<String>()
+                    .fetch_all(&self.pool)
+                    .await?,
+            );
+        }
+        Ok(out)
     }
 
     async fn group_names_with_members(&self) -> Result<Vec<(String, i64)>> {
@@ -1103,10 +1166,10 @@ impl Store for SqlStore {
     async fn put_exception(&self, x: &ExceptionRow) -> Result<bool> {
         // A deleted exception's name may be used again.
         let r = sqlx::query(
-            "INSERT INTO exceptions (name, targets, resources, condition, expires, reason, created_by, created_at, deleted_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)
+            "INSERT INTO exceptions (name, targets, resources, condition, expires, reason, created_by, created_at, deleted_at, grp)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9)
              ON CONFLICT (name) DO UPDATE SET targets = excluded.targets, resources = excluded.resources, condition = excluded.condition,
-               expires = excluded.expires, reason = excluded.reason, created_by = excluded.created_by, created_at = excluded.created_at, deleted_at = NULL
+               grp = excluded.grp, expires = excluded.expires, reason = excluded.reason, created_by = excluded.created_by, created_at = excluded.created_at, deleted_at = NULL
              WHERE exceptions.deleted_at IS NOT NULL",
         )
         .bind(&x.name)
@@ -1117,6 +1180,7 @@ impl Store for SqlStore {
         .bind(&x.reason)
         .bind(&x.created_by)
         .bind(x.created_at)
+        .bind(&x.group)
         .execute(&self.pool)
         .await?;
         Ok(r.rows_affected() == 1)
@@ -1136,23 +1200,31 @@ impl Store for SqlStore {
     async fn jobs(
         &self,
         status: Option<JobStatus>,
+        groups: Option<&[String]>,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<JobRow>, i64)> {
-        let rows = sqlx::query_as(
-            "SELECT * FROM autofix_jobs WHERE ($1 IS NULL OR status = $1) ORDER BY id LIMIT $2 OFFSET $3",
-        )
-        .bind(status)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&self.pool)
-        .await?;
-        let total: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM autofix_jobs WHERE ($1 IS NULL OR status = $1)",
-        )
-        .bind(status)
-        .fetch_one(&self.pool)
-        .await?;
+        let filter = |q: &mut QueryBuilder<Sqlite>| {
+            q.push(" WHERE 1");
+            if let Some(st) = status {
+                q.push(" AND status = ").push_bind(st);
+            }
+            if let Some(gs) = groups {
+                q.push(" AND EXISTS (SELECT 1 FROM group_members m WHERE ");
+                push_group_match(q, gs);
+                q.push(" AND m.rkey = autofix_jobs.rkey)");
+            }
+        };
+        let mut list = QueryBuilder::<Sqlite>::new("SELECT * FROM autofix_jobs");
+        filter(&mut list);
+        list.push(" ORDER BY id LIMIT ")
+            .push_bind(limit)
+            .push(" OFFSET ")
+            .push_bind(offset);
+        let rows = list.build_query_as().fetch_all(&self.pool).await?;
+        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM autofix_jobs");
+        filter(&mut count);
+        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
         Ok((rows, total))
     }
 
@@ -1409,6 +1481,7 @@ mod tests {
             targets: vec!["p".into()],
             resources: vec!["r".into()],
             condition: None,
+            group: Some("g".into()),
             expires: "2030-01-01".into(),
             reason: "why".into(),
             created_by: "me".into(),
@@ -1584,7 +1657,7 @@ mod tests {
                         IssueStatus::Open
                     }
                 })
-                && f.group.as_deref().is_none_or(|_| id % 2 == 0)
+                && f.groups.as_deref().is_none_or(|_| id % 2 == 0)
         };
         let filters = [
             IssueFilter::default(),
@@ -1593,7 +1666,7 @@ mod tests {
                 ..Default::default()
             },
             IssueFilter {
-                group: Some("even".into()),
+                groups: Some(vec!["even".into()]),
                 ..Default::default()
             },
             IssueFilter {
@@ -1605,12 +1678,12 @@ mod tests {
                 policy: Some("p2".into()),
                 status: Some(IssueStatus::Exempted),
                 severity: Some("critical".into()),
-                group: Some("even".into()),
+                groups: Some(vec!["even".into()]),
                 ..Default::default()
             },
             IssueFilter {
                 status: Some(IssueStatus::Open),
-                group: Some("even".into()),
+                groups: Some(vec!["even".into()]),
                 ..Default::default()
             },
         ];

@@ -101,7 +101,7 @@ async fn state(s: &Server) -> Vec<String> {
     for h in s.store.history("", "").await.unwrap() {
         out.push(format!("history {h:?}"));
     }
-    let (jobs, _) = s.store.jobs(None, 1_000_000, 0).await.unwrap();
+    let (jobs, _) = s.store.jobs(None, None, 1_000_000, 0).await.unwrap();
     for j in jobs {
         out.push(format!("job {j:?}"));
     }

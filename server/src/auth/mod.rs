@@ -18,6 +18,7 @@ pub mod cli;
 pub mod limit;
 pub mod oidc;
 pub mod rules;
+pub mod scope;
 pub mod session;
 pub mod store;
 pub mod token;

@@ -5,9 +5,9 @@
 //! document has a rule and that each role gets what its rule says.
 //!
 //! Roles are held per asset group; here a rule asks for a role on *some*
-//! group (or on `*` for [`Rule::GlobalAdmin`]). Which group an object or a
-//! request concerns, and answers computed within the caller's groups, are
-//! not checked yet (docs/auth.md, "Not done yet").
+//! group (or on `*` for [`Rule::GlobalAdmin`]). Which groups an answer may
+//! cover, and on which group a change acts, is the handler's part, through
+//! [`super::scope::Scope`] (docs/auth.md, "Group scope").
 
 use std::sync::Arc;
 

@@ -268,13 +268,19 @@ mod tests {
             .collect();
         assert_eq!(kinds, ["opened", "exempted"]);
 
-        let (jobs, _) = s.jobs(None, 10, 0).await.unwrap();
+        let (jobs, _) = s.jobs(None, None, 10, 0).await.unwrap();
         let js: Vec<(i64, JobStatus)> = jobs.iter().map(|j| (j.id, j.status)).collect();
         assert_eq!(js, [(1, JobStatus::Waiting), (2, JobStatus::Done)]);
         assert_eq!(jobs[0].notify, ["ops@example.com"]);
         assert_eq!(jobs[0].args["force"], false);
         assert_eq!(jobs[1].result.as_ref().unwrap()["changed"], true);
-        assert_eq!(s.jobs(Some(JobStatus::Waiting), 10, 0).await.unwrap().1, 1);
+        assert_eq!(
+            s.jobs(Some(JobStatus::Waiting), None, 10, 0)
+                .await
+                .unwrap()
+                .1,
+            1
+        );
         let kinds: Vec<String> = s
             .audit(None)
             .await
