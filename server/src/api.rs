@@ -10,6 +10,7 @@ pub mod error;
 pub mod http;
 pub mod openapi;
 pub mod params;
+mod requests;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
 use crate::Server;
+use crate::auth::audit::{AuditFilter, Change};
 use crate::auth::scope::Scope;
 use crate::auth::{Principal, Role};
 use crate::store::{
@@ -463,6 +465,22 @@ fn author(caller: &Principal, given: Option<String>) -> String {
     }
 }
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ExceptionsQuery {
+    /// Only the caller's own: made or requested by it.
+    mine: Option<bool>,
+    /// Only those expiring within this many days (expired ones left out).
+    #[param(minimum = 0, maximum = 3650)]
+    expiring_within_days: Option<i64>,
+}
+impl Check for ExceptionsQuery {
+    fn check(&self) -> Result<(), ApiError> {
+        in_range("expiring_within_days", self.expiring_within_days, 0, 3650)
+    }
+}
+
 /// `POST /api/v1/scans/{id}/confirm`: no fields.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -689,6 +707,10 @@ pub fn router_with(server: Arc<Server>, options: &HttpOptions) -> Router {
         .routes(r(routes!(groups, post_group)))
         .routes(r(routes!(exceptions, post_exception)))
         .routes(r(routes!(delete_exception)))
+        .routes(r(routes!(requests::requests, requests::post_request)))
+        .routes(r(routes!(requests::request)))
+        .routes(r(routes!(requests::approve)))
+        .routes(r(routes!(requests::reject)))
         .routes(r(routes!(scans, post_scan)))
         .routes(r(routes!(scan)))
         .routes(r(routes!(confirm_scan)))
@@ -697,6 +719,7 @@ pub fn router_with(server: Arc<Server>, options: &HttpOptions) -> Router {
         .routes(r(routes!(me)))
         .routes(r(routes!(tokens, post_token)))
         .routes(r(routes!(revoke_token)))
+        .routes(r(routes!(audit_log)))
         .merge(from_results)
         // Every route's rule (auth::rules), once a route matched: before
         // the body checks, so a caller without the role learns nothing
@@ -719,8 +742,13 @@ pub fn router_with(server: Arc<Server>, options: &HttpOptions) -> Router {
         .with_state(api)
         .merge(crate::auth::oidc::routes(auth.clone()))
         .layer(axum::middleware::from_fn_with_state(
-            auth,
+            auth.clone(),
             crate::auth::authenticate,
+        ))
+        // Outside authentication, so refused credentials are logged too.
+        .layer(axum::middleware::from_fn_with_state(
+            auth,
+            crate::auth::audit::record,
         ))
 }
 
@@ -1354,16 +1382,20 @@ async fn post_group(
             format!("an asset group `{name}` exists already"),
         ));
     }
-    Ok((StatusCode::CREATED, axum::Json(json!(g))).into_response())
+    Ok(Change::new(format!("asset group {name}")).after(&g).on((
+        StatusCode::CREATED,
+        axum::Json(json!(g)),
+    )
+        .into_response()))
 }
 
 /// Exceptions (from policy files and the API).
-#[utoipa::path(get, path = "/api/v1/exceptions", tag = "exceptions",
+#[utoipa::path(get, path = "/api/v1/exceptions", tag = "exceptions", params(ExceptionsQuery),
     responses((status = 200, description = "every exception", body = List)))]
 async fn exceptions(
     State(s): S,
     Extension(caller): Extension<Principal>,
-    Params(_): Params<NoQuery>,
+    Params(q): Params<ExceptionsQuery>,
 ) -> Res {
     let loaded = s.current_program().await.map_err(ApiError::internal)?;
     let p = loaded.program();
@@ -1384,6 +1416,7 @@ async fn exceptions(
         .map(|x| {
             let mut v = exception_json(p, x);
             v["expired"] = json!(x.expires <= now);
+            v["expires_at"] = json!(x.expires);
             v
         })
         .collect();
@@ -1405,6 +1438,8 @@ async fn exceptions(
             "origin": "api",
             "created_by": x.created_by,
             "created_at": x.created_at,
+            "approved_by": x.approved_by,
+            "expires_at": expires,
         });
         if !p.exceptions.iter().any(|e| &e.name == name)
             && let Some(pb) = &loaded.api_problem
@@ -1413,7 +1448,20 @@ async fn exceptions(
         }
         items.push(v);
     }
-    let items = visible_exceptions(&s, &read_scope(&caller), items).await?;
+    let mut items = visible_exceptions(&s, &read_scope(&caller), items).await?;
+    if q.mine == Some(true) {
+        items.retain(|v| v["created_by"] == caller.id.as_str());
+    }
+    if let Some(days) = q.expiring_within_days {
+        // For the owners: what stops exempting soon, soonest first.
+        let until = now + days * 86_400;
+        items.retain(|v| {
+            v["expires_at"]
+                .as_i64()
+                .is_some_and(|t| t > now && t <= until)
+        });
+        items.sort_by_key(|v| v["expires_at"].as_i64());
+    }
     Ok(axum::Json(List {
         total: items.len(),
         items,
@@ -1480,7 +1528,7 @@ async fn post_exception(
     let v = typed_body::<NewException>(&body)?;
     let name = v.name;
     let resources = v.resources.unwrap_or_default();
-    confine_exception(&s, &caller, &v.group, &resources).await?;
+    confine_exception(&s, &caller, Role::Approver, &v.group, &resources).await?;
     let x = ExceptionRow {
         name: name.clone(),
         targets: v.targets,
@@ -1491,6 +1539,7 @@ async fn post_exception(
         reason: v.reason,
         created_by: author(&caller, v.created_by),
         created_at: s.clock.now(),
+        approved_by: None,
     };
     let loaded = program_for_items(&s.server).await?;
     let xs = s.store.api_exceptions().await?;
@@ -1512,9 +1561,10 @@ async fn post_exception(
             format!("an exception `{name}` exists already"),
         ));
     }
+    let change = Change::new(format!("exception {name}")).after(&x);
     let mut out = json!(x);
     out["note"] = json!("it applies from the next scan");
-    Ok((StatusCode::CREATED, axum::Json(out)).into_response())
+    Ok(change.on((StatusCode::CREATED, axum::Json(out)).into_response()))
 }
 
 /// Checks that `caller` may grant an exception confined to `group` (none:
@@ -1525,26 +1575,33 @@ async fn post_exception(
 async fn confine_exception(
     s: &Server,
     caller: &Principal,
+    role: Role,
     group: &Option<String>,
     resources: &[String],
 ) -> Result<(), ApiError> {
-    let approve = Scope::of(caller, Role::Approver);
-    let Some(mine) = approve.groups() else {
+    let may = Scope::of(caller, role);
+    let verb = if role == Role::Requester {
+        "request"
+    } else {
+        "grant"
+    };
+    let Some(mine) = may.groups() else {
         return Ok(());
     };
     let Some(g) = group else {
         return Err(ApiError::bad(format!(
-            "name the asset group the exception is for in `group`: you grant exceptions on {} only",
+            "name the asset group the exception is for in `group`: you {verb} exceptions on {} only",
             mine.join(", ")
         )));
     };
     check_group(s, &read_scope(caller), group).await?;
-    if !approve.covers(g) {
+    if !may.covers(g) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             format!(
-                "{} may not grant exceptions on asset group `{g}`: that needs the approver role on it; ask an admin",
-                caller.name
+                "{} may not {verb} exceptions on asset group `{g}`: that needs the {} role on it; ask an admin",
+                caller.name,
+                role.as_str()
             ),
         ));
     }
@@ -1608,8 +1665,16 @@ async fn delete_exception(
             }
         }
     }
+    let before = s
+        .store
+        .api_exceptions()
+        .await?
+        .into_iter()
+        .find(|x| x.name == name);
     if s.store.delete_exception(&name, s.clock.now()).await? {
-        return Ok(StatusCode::NO_CONTENT.into_response());
+        return Ok(Change::new(format!("exception {name}"))
+            .before(before)
+            .on(StatusCode::NO_CONTENT.into_response()));
     }
     let loaded = s.current_program().await.map_err(ApiError::internal)?;
     let p = loaded.program();
@@ -1720,7 +1785,8 @@ async fn post_scan(State(s): S, Params(_): Params<NoQuery>, body: Bytes) -> Res 
             }
         });
     }
-    Ok((
+    let change = Change::new("scans").after(json!({"queued": fresh, "already_queued": already}));
+    Ok(change.on((
         StatusCode::ACCEPTED,
         axum::Json(ScansQueued {
             status: "queued",
@@ -1729,7 +1795,7 @@ async fn post_scan(State(s): S, Params(_): Params<NoQuery>, body: Bytes) -> Res 
             see: "/api/v1/scans",
         }),
     )
-        .into_response())
+        .into_response()))
 }
 
 /// One scan: counts, failed scopes, malformed documents.
@@ -1767,11 +1833,13 @@ async fn confirm_scan(
     let id = parse_id(&id, "scan")?;
     let _ = typed_body::<ConfirmScan>(&body)?;
     match s.server.confirm_scan(id).await {
-        Ok(row) => Ok((
-            StatusCode::ACCEPTED,
-            axum::Json(json!({"status": "confirmed", "scan": row, "see": "/api/v1/scans"})),
-        )
-            .into_response()),
+        Ok(row) => Ok(Change::new(format!("scan {id}"))
+            .after(json!({"confirmed": true}))
+            .on((
+                StatusCode::ACCEPTED,
+                axum::Json(json!({"status": "confirmed", "scan": row, "see": "/api/v1/scans"})),
+            )
+                .into_response())),
         Err(crate::ConfirmError::NotFound(m)) => Err(ApiError::not_found(m)),
         Err(crate::ConfirmError::Conflict(m)) => Err(ApiError::new(StatusCode::CONFLICT, m)),
         Err(crate::ConfirmError::Store(m)) => Err(ApiError::internal(m)),
@@ -1959,9 +2027,10 @@ async fn post_token(
         .await?
         .ok_or_else(|| ApiError::internal("the new token was not stored"))?;
     let mut out = token_json(&row, now);
+    let change = Change::new(format!("token {id}")).after(&out);
     out["token"] = json!(secret);
     tracing::info!(token = id, by = %p.id, role = v.role.as_str(), "API token created");
-    Ok((StatusCode::CREATED, axum::Json(out)).into_response())
+    Ok(change.on((StatusCode::CREATED, axum::Json(out)).into_response()))
 }
 
 /// Revoke an API token (at once: its next use is refused).
@@ -1980,9 +2049,72 @@ async fn revoke_token(
     need_global_admin(&p, "revoking API tokens")?;
     if s.auth.store.revoke_token(id, s.clock.now(), &p.id).await? {
         tracing::info!(token = id, by = %p.id, "API token revoked");
-        return Ok(StatusCode::NO_CONTENT.into_response());
+        return Ok(Change::new(format!("token {id}"))
+            .after(json!({"revoked": true}))
+            .on(StatusCode::NO_CONTENT.into_response()));
     }
     Err(ApiError::not_found(format!(
         "no live token {id} (GET /api/v1/tokens lists them)"
     )))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// A principal id (`token:3`, `oidc:…#sub`, `local`, `anonymous`).
+    #[param(min_length = 1, max_length = 512)]
+    actor: Option<String>,
+    /// Unix seconds: events at or after.
+    #[param(minimum = 0)]
+    since: Option<i64>,
+    /// Unix seconds: events before.
+    #[param(minimum = 0)]
+    until: Option<i64>,
+    /// Only refused or failed requests (status 400 and above).
+    failed: Option<bool>,
+    /// Keyset paging: the `next_before` of the previous answer.
+    #[param(minimum = 1)]
+    before: Option<i64>,
+    /// Events per answer, 1 to 500 (100).
+    #[param(minimum = 1, maximum = 500)]
+    per_page: Option<i64>,
+}
+impl Check for AuditQuery {
+    fn check(&self) -> Result<(), ApiError> {
+        opt_len("actor", &self.actor, ID_MAX)?;
+        in_range("since", self.since, 0, i64::MAX)?;
+        in_range("until", self.until, 0, i64::MAX)?;
+        in_range("before", self.before, 1, i64::MAX)?;
+        in_range("per_page", self.per_page, 1, PER_PAGE_MAX)
+    }
+}
+
+/// The audit log, newest first: every change, sign-in and refusal, with
+/// who, when, from where and what changed.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "auth", params(AuditQuery),
+    responses((status = 200, description = "events, newest first, and `next_before` for the next page", body = Object)))]
+async fn audit_log(
+    State(s): S,
+    Extension(p): Extension<Principal>,
+    Params(q): Params<AuditQuery>,
+) -> Res {
+    need_global_admin(&p, "reading the audit log")?;
+    let limit = q.per_page.unwrap_or(100);
+    let events = s
+        .auth
+        .store
+        .audit_events(&AuditFilter {
+            actor: q.actor,
+            since: q.since,
+            until: q.until,
+            failed: q.failed == Some(true),
+            before_id: q.before,
+            limit,
+        })
+        .await?;
+    let next = (events.len() as i64 == limit)
+        .then(|| events.last().map(|e| e.id))
+        .flatten();
+    ok(json!({"items": events, "next_before": next}))
 }

@@ -30,6 +30,7 @@ pub mod config;
 pub mod logging;
 pub mod notify;
 pub mod program;
+pub mod requests;
 pub mod scan;
 pub mod sources;
 pub mod store;
@@ -68,6 +69,8 @@ pub struct Server {
     pub executors: pac_connectors::Executors,
     /// Who may call the API (sessions, tokens; docs/auth.md).
     pub auth: Arc<auth::Auth>,
+    /// Self-service exception requests (docs/auth.md).
+    pub requests: requests::RequestStore,
     /// One scan at a time (so one per source).
     scan_lock: tokio::sync::Mutex<()>,
     autofix_lock: tokio::sync::Mutex<()>,
@@ -160,6 +163,7 @@ impl Server {
         )?;
         Ok(Arc::new(Server {
             auth: Arc::new(auth),
+            requests: requests::RequestStore::new(store.pool().clone()),
             store: Arc::new(store),
             clock,
             settings: Settings {

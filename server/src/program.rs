@@ -983,6 +983,7 @@ mod tests {
             reason: "r \"quoted\" \\ {x} \n second line".into(),
             created_by: "t".into(),
             created_at: 0,
+            approved_by: None,
         }
     }
 

@@ -218,6 +218,10 @@ pub struct ExceptionRow {
     pub reason: String,
     pub created_by: String,
     pub created_at: i64,
+    /// Who approved it, when it was made from a request (its `created_by`
+    /// is then the requester, who owns it).
+    #[serde(default)]
+    pub approved_by: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq)]
@@ -1166,10 +1170,10 @@ impl Store for SqlStore {
     async fn put_exception(&self, x: &ExceptionRow) -> Result<bool> {
         // A deleted exception's name may be used again.
         let r = sqlx::query(
-            "INSERT INTO exceptions (name, targets, resources, condition, expires, reason, created_by, created_at, deleted_at, grp)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9)
+            "INSERT INTO exceptions (name, targets, resources, condition, expires, reason, created_by, created_at, deleted_at, grp, approved_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10)
              ON CONFLICT (name) DO UPDATE SET targets = excluded.targets, resources = excluded.resources, condition = excluded.condition,
-               grp = excluded.grp, expires = excluded.expires, reason = excluded.reason, created_by = excluded.created_by, created_at = excluded.created_at, deleted_at = NULL
+               grp = excluded.grp, approved_by = excluded.approved_by, expires = excluded.expires, reason = excluded.reason, created_by = excluded.created_by, created_at = excluded.created_at, deleted_at = NULL
              WHERE exceptions.deleted_at IS NOT NULL",
         )
         .bind(&x.name)
@@ -1181,6 +1185,7 @@ impl Store for SqlStore {
         .bind(&x.created_by)
         .bind(x.created_at)
         .bind(&x.group)
+        .bind(&x.approved_by)
         .execute(&self.pool)
         .await?;
         Ok(r.rows_affected() == 1)
@@ -1486,6 +1491,7 @@ mod tests {
             reason: "why".into(),
             created_by: "me".into(),
             created_at: 1,
+            approved_by: None,
         };
         assert!(s.put_exception(&x).await.unwrap());
         assert!(!s.put_exception(&x).await.unwrap(), "names are unique");

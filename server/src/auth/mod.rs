@@ -14,6 +14,7 @@
 //! [`authenticate`] puts one there. With auth off (no `[auth]` table), the
 //! principal is `local`, admin everywhere, and only loopback may listen.
 
+pub mod audit;
 pub mod cli;
 pub mod limit;
 pub mod oidc;
@@ -64,6 +65,10 @@ pub struct AuthConfig {
     /// The longest lifetime of an API token, in days.
     #[serde(default = "default_token_max_days")]
     pub token_max_days: i64,
+    /// The furthest expiry a self-service exception request may ask for,
+    /// in days.
+    #[serde(default = "default_exception_max_days")]
+    pub exception_max_days: i64,
     #[serde(default)]
     pub oidc: Option<oidc::OidcConfig>,
     /// Provider claims that grant Pac roles (`[[auth.grant]]`).
@@ -78,6 +83,7 @@ impl Default for AuthConfig {
             session_idle: default_session_idle(),
             session_max: default_session_max(),
             token_max_days: default_token_max_days(),
+            exception_max_days: default_exception_max_days(),
             oidc: None,
             grants: Vec::new(),
         }
@@ -93,6 +99,9 @@ fn default_session_max() -> String {
 fn default_token_max_days() -> i64 {
     365
 }
+fn default_exception_max_days() -> i64 {
+    90
+}
 
 impl AuthConfig {
     /// Checks what the types do not: durations, the provider table for
@@ -107,6 +116,9 @@ impl AuthConfig {
         }
         if self.token_max_days < 1 {
             return Err("`token_max_days` must be at least 1".into());
+        }
+        if !(1..=3650).contains(&self.exception_max_days) {
+            return Err("`exception_max_days` must be between 1 and 3650".into());
         }
         match (self.mode, &self.oidc) {
             (AuthMode::Oidc, None) => {
@@ -279,6 +291,7 @@ pub struct Auth {
     pub idle: i64,
     pub max: i64,
     pub token_max_days: i64,
+    pub exception_max_days: i64,
     pub grants: Vec<Grant>,
     pub oidc: Option<oidc::Oidc>,
     pub store: store::AuthStore,
@@ -309,6 +322,7 @@ impl Auth {
             idle: crate::config::parse_duration(&config.session_idle)?,
             max: crate::config::parse_duration(&config.session_max)?,
             token_max_days: config.token_max_days,
+            exception_max_days: config.exception_max_days,
             grants: config.grants.clone(),
             oidc,
             store,
@@ -365,7 +379,9 @@ fn unauthorized(message: &str) -> Response {
 pub async fn authenticate(State(auth): State<Arc<Auth>>, mut req: Request, next: Next) -> Response {
     if !auth.on() {
         req.extensions_mut().insert(Principal::local());
-        return next.run(req).await;
+        let mut res = next.run(req).await;
+        res.extensions_mut().insert(audit::Actor("local".into()));
+        return res;
     }
     let now = auth.clock.now();
     let peer = req
@@ -445,10 +461,18 @@ pub async fn authenticate(State(auth): State<Arc<Auth>>, mut req: Request, next:
                 )
                 .into_response();
             }
+            let actor = p.as_ref().map(|p| audit::Actor(p.id.clone()));
             if let Some(p) = p {
                 req.extensions_mut().insert(p);
             }
-            next.run(req).await
+            let mut res = next.run(req).await;
+            // The sign-in callback names its own actor.
+            if let Some(a) = actor
+                && res.extensions().get::<audit::Actor>().is_none()
+            {
+                res.extensions_mut().insert(a);
+            }
+            res
         }
     };
     if let Some(c) = clear_cookie {

@@ -688,6 +688,8 @@ async fn callback(State(auth): State<Arc<Auth>>, req: Request) -> Result<Respons
         session::set_cookie(auth.secure_cookies, &sid, auth.max),
     );
     h.append(header::SET_COOKIE, clear_login_cookie(auth.secure_cookies));
+    r.extensions_mut()
+        .insert(super::audit::Actor(id.principal.clone()));
     Ok(r)
 }
 

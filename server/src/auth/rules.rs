@@ -57,6 +57,19 @@ pub const RULES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/v1/exceptions", Rule::Read),
     ("POST", "/api/v1/exceptions", Rule::Approve),
     ("DELETE", "/api/v1/exceptions/{name}", Rule::Approve),
+    ("GET", "/api/v1/exception-requests", Rule::Read),
+    ("POST", "/api/v1/exception-requests", Rule::Request),
+    ("GET", "/api/v1/exception-requests/{id}", Rule::Read),
+    (
+        "POST",
+        "/api/v1/exception-requests/{id}/approve",
+        Rule::Approve,
+    ),
+    (
+        "POST",
+        "/api/v1/exception-requests/{id}/reject",
+        Rule::Approve,
+    ),
     ("GET", "/api/v1/scans", Rule::Read),
     ("POST", "/api/v1/scans", Rule::Approve),
     ("GET", "/api/v1/scans/{id}", Rule::Read),
@@ -66,6 +79,7 @@ pub const RULES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/v1/tokens", Rule::GlobalAdmin),
     ("POST", "/api/v1/tokens", Rule::GlobalAdmin),
     ("DELETE", "/api/v1/tokens/{id}", Rule::GlobalAdmin),
+    ("GET", "/api/v1/audit", Rule::GlobalAdmin),
 ];
 
 /// The rule of `method` on the path template `path`; HEAD is GET's.

@@ -228,6 +228,48 @@ impl AuthStore {
         Ok(r.rows_affected() == 1)
     }
 
+    /// Appends one event to the audit log.
+    pub async fn append_audit(&self, e: &super::audit::NewEvent) -> Result<()> {
+        let json = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string());
+        sqlx::query(
+            "INSERT INTO audit_events (at, actor, ip, method, path, status, target, before, after)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(e.at)
+        .bind(&e.actor)
+        .bind(&e.ip)
+        .bind(&e.method)
+        .bind(&e.path)
+        .bind(e.status)
+        .bind(&e.target)
+        .bind(json(&e.before))
+        .bind(json(&e.after))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Audit events, newest first.
+    pub async fn audit_events(
+        &self,
+        f: &super::audit::AuditFilter,
+    ) -> Result<Vec<super::audit::AuditEvent>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM audit_events
+             WHERE ($1 IS NULL OR actor = $1) AND ($2 IS NULL OR at >= $2) AND ($3 IS NULL OR at < $3)
+               AND ($4 = 0 OR status >= 400) AND ($5 IS NULL OR id < $5)
+             ORDER BY id DESC LIMIT $6",
+        )
+        .bind(&f.actor)
+        .bind(f.since)
+        .bind(f.until)
+        .bind(i64::from(f.failed))
+        .bind(f.before_id)
+        .bind(f.limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Whether a live token holds `admin` on every group.
     pub async fn live_global_admin_token(&self, now: i64) -> Result<bool> {
         let n: i64 = sqlx::query_scalar(
