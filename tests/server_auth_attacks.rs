@@ -231,3 +231,77 @@ async fn forged_altered_foreign_and_stale_id_tokens_are_refused() {
     }
     assert_eq!(refused.len(), 9);
 }
+
+/// Entra-style multi-tenant issuer: a real token of tenant `tenant-a`
+/// (its issuer `…/tenant-a/v2.0`) is accepted only where `tenant-a` is
+/// listed, and a token whose `tid` names another tenant than its issuer's
+/// is refused even when that tenant is listed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multi_tenant_tokens_must_come_from_a_listed_tenant_under_its_own_issuer() {
+    let now = wall_clock();
+    let mut outcomes = Vec::new();
+    for (tid_claim, listed) in [
+        ("tenant-a", "tenant-a"),
+        ("tenant-a", "tenant-b"),
+        ("tenant-x", "tenant-x"),
+    ] {
+        let p = OidcProvider::start_with(json!({
+            "clients": [client("pac")],
+            "accounts": {"alice": {"groups": ["pac-admins"], "tid": tid_claim}},
+            "pkceOptional": ["pac"],
+            "tenant": "tenant-a",
+        }));
+        let base = p.issuer.strip_suffix("/tenant-a/v2.0").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, SECRET).unwrap();
+        let cfg = format!(
+            "data_dir = {:?}\npolicies = [{:?}]\n[auth]\nmode = \"oidc\"\n[auth.oidc]\nissuer = \"{base}/organizations/v2.0\"\ntenants = [\"{listed}\"]\nclient_id = \"pac\"\nclient_secret_file = {:?}\n[[auth.grant]]\nclaim = \"groups\"\nvalue = \"pac-admins\"\nrole = \"admin\"\ngroups = [\"*\"]\n",
+            dir.path().join("data"),
+            root().join("policies"),
+            secret
+        );
+        let server = Server::build(
+            &Config::parse(&cfg).unwrap(),
+            Parts {
+                clock: Some(ManualClock::new(now)),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let raw = Browser::new()
+            .raw_id_token(
+                &p.issuer,
+                "pac",
+                SECRET,
+                REDIRECT,
+                "alice",
+                "nonce-mt-0123456789",
+            )
+            .await;
+        assert_eq!(part(&raw, 1)["tid"], tid_claim);
+        let r = server
+            .auth
+            .oidc
+            .as_ref()
+            .unwrap()
+            .verify_id_token(&raw, "nonce-mt-0123456789", now)
+            .await;
+        outcomes.push((
+            tid_claim,
+            listed,
+            r.map(|id| id.principal),
+            p.issuer.clone(),
+        ));
+    }
+    let (_, _, ok, issuer) = &outcomes[0];
+    assert_eq!(ok.as_ref().unwrap(), &format!("oidc:{issuer}#alice"));
+    let e = outcomes[1].2.as_ref().unwrap_err();
+    assert!(
+        e.contains("its tenant `tenant-a` is not one of `auth.oidc.tenants`"),
+        "{e}"
+    );
+    let e = outcomes[2].2.as_ref().unwrap_err();
+    assert!(e.contains("is not tenant `tenant-x`'s"), "{e}");
+}

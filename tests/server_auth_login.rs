@@ -409,3 +409,100 @@ async fn unknown_keys_do_not_make_pac_fetch_more_often_than_configured() {
     assert_eq!(provider.jwks_hits().await, before);
     assert!(session_of(&b, pac).is_none());
 }
+
+/// Pac with `[auth.oidc]` pointed at a provider that looks like Entra ID's
+/// multi-tenant endpoint: `issuer` is `…/organizations/v2.0`, whose
+/// metadata names the template `…/{tenantid}/v2.0`; the provider's real
+/// issuer is tenant `tenant-a`'s, and its tokens carry `tid`.
+async fn setup_entra(tenants: &[&str]) -> (tempfile::TempDir, OidcProvider, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let pac = format!("http://{}", l.local_addr().unwrap());
+    let redirect = format!("{pac}/auth/callback");
+    let provider = OidcProvider::start_with(json!({
+        "clients": [OidcProvider::client("pac", SECRET, &redirect)],
+        "accounts": {"alice": {"preferred_username": "alice", "roles": ["Pac.Admin"], "tid": "tenant-a"}},
+        "tenant": "tenant-a",
+    }));
+    let base = provider
+        .issuer
+        .strip_suffix("/tenant-a/v2.0")
+        .unwrap()
+        .to_string();
+    let secret = dir.path().join("client-secret");
+    std::fs::write(&secret, SECRET).unwrap();
+    let inventory = dir.path().join("inventory.ndjson");
+    write_ndjson(&inventory, &demo_docs());
+    let cfg = format!(
+        r#"data_dir = {data:?}
+policies = [{policies:?}]
+[[source]]
+name = "demo"
+kind = "inventory"
+paths = [{inventory:?}]
+[auth]
+mode = "oidc"
+[auth.oidc]
+issuer = "{base}/organizations/v2.0"
+tenants = {tenants:?}
+client_id = "pac"
+client_secret_file = {secret:?}
+redirect_url = "{redirect}"
+[[auth.grant]]
+claim = "roles"
+value = "Pac.Admin"
+role = "admin"
+groups = ["*"]
+"#,
+        data = dir.path().join("data"),
+        policies = root().join("policies"),
+    );
+    let server = Server::build(
+        &Config::parse(&cfg).unwrap(),
+        Parts {
+            clock: Some(ManualClock::new(wall_clock())),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let options = pac_server::api::http::HttpOptions::default();
+    let app = pac_server::api::router_with(server, &options);
+    tokio::spawn(async move {
+        pac_server::api::http::serve(l, app, options, std::future::pending())
+            .await
+            .unwrap();
+    });
+    (dir, provider, pac)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entra_style_multi_tenant_issuer_admits_the_listed_tenants_only() {
+    // tenant-a is allowed: signed in, as that tenant's principal.
+    let (_dir, provider, pac) = setup_entra(&["tenant-a", "tenant-c"]).await;
+    let mut b = Browser::new();
+    let hops = b.login(&pac, "alice", "/api/v1/me").await;
+    let last = hops.last().unwrap();
+    assert_eq!(last.status, 200, "{}", last.body);
+    let me = b.get(&format!("{pac}/api/v1/me")).await;
+    assert_eq!(me.status, 200, "{}", me.body);
+    assert_eq!(
+        me.json()["id"],
+        format!("oidc:{}#alice", provider.issuer),
+        "the tenant's issuer, not the template"
+    );
+
+    // Only tenant-b is allowed: the same provider's token is refused.
+    let (_dir, _provider, pac) = setup_entra(&["tenant-b"]).await;
+    let mut b = Browser::new();
+    let hops = b.login(&pac, "alice", "/").await;
+    let last = hops.last().unwrap();
+    assert_eq!(last.url.path(), "/auth/callback");
+    assert_eq!(last.status, 400, "{}", last.body);
+    assert!(
+        last.body.contains("not from the configured provider"),
+        "{}",
+        last.body
+    );
+    assert!(b.get(&format!("{pac}/api/v1/me")).await.status == 401);
+}

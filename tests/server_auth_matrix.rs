@@ -167,4 +167,75 @@ async fn every_operation_times_every_role_gets_what_its_rule_says() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(checked >= 140, "{checked}");
+
+    // Inside and outside the caller's groups, for every operation that
+    // takes `?group=`: a viewer of `production` asking for
+    // `sandbox_resources` gets the 404 of an unknown group; a viewer of `*`
+    // does not. (Objects by id: tests/server_auth_scope.rs.)
+    let mut scoped = Vec::new();
+    for (name, grants) in [
+        ("viewer@production", vec!["production"]),
+        ("viewer@*", vec![ALL_GROUPS]),
+    ] {
+        let (secret, hash, prefix) = token::mint().unwrap();
+        let groups: Vec<String> = grants.iter().map(|g| g.to_string()).collect();
+        store
+            .put_token(
+                name,
+                &hash,
+                &prefix,
+                "viewer",
+                &groups,
+                "test",
+                DEMO_NOW,
+                DEMO_NOW + 86_400,
+                false,
+            )
+            .await
+            .unwrap();
+        scoped.push((name, secret));
+    }
+    let mut with_group = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let Some(get) = item.get("get") else { continue };
+        let takes_group = get["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|p| p["name"] == "group" && p["in"] == "query");
+        if !takes_group {
+            continue;
+        }
+        with_group += 1;
+        // A policy that exists, so that only the group can make a 404.
+        let path_filled = path.replace("{id}", "instance_imdsv1_allowed");
+        let url = format!("{pac}{path_filled}?group=sandbox_resources");
+        for (name, secret) in &scoped {
+            let auth = format!("Bearer {secret}");
+            let got = b
+                .request(
+                    "GET".parse().unwrap(),
+                    &url,
+                    &[("authorization", auth.as_str())],
+                    None,
+                )
+                .await;
+            let outside = *name == "viewer@production";
+            let ok = if outside {
+                got.status == 404
+                    && got.body.contains("no asset group `sandbox_resources`")
+                    && !got.body.contains("critical_data_buckets")
+            } else {
+                got.status != 404 && got.status != 403
+            };
+            if !ok {
+                failures.push(format!(
+                    "{name} GET {path}?group=sandbox_resources: {} {}",
+                    got.status, got.body
+                ));
+            }
+        }
+    }
+    assert!(with_group >= 5, "{with_group}");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

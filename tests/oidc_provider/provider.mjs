@@ -12,6 +12,14 @@
 // (a login form, then a consent form; the password is not checked), which
 // a test completes with plain form POSTs.
 //
+// `tenant` (optional) makes it look like one tenant of Microsoft Entra ID:
+// its issuer is `http://127.0.0.1:PORT/TENANT/v2.0`, its ID tokens carry
+// `tid` (the account's, from `accounts`), and, as Entra's multi-tenant
+// endpoint does, `/organizations/v2.0/.well-known/openid-configuration`
+// serves the same metadata with the issuer template
+// `http://127.0.0.1:PORT/{tenantid}/v2.0`. The tokens are still issued and
+// signed by oidc-provider for its real (tenant) issuer.
+//
 // State is in memory: one provider per test.
 import http from 'node:http';
 import crypto from 'node:crypto';
@@ -38,7 +46,9 @@ const cookieKeys = [crypto.randomBytes(32).toString('hex')];
 const server = http.createServer();
 server.listen(cfg.port ?? 0, '127.0.0.1', () => {
   const { port } = server.address();
-  const issuer = `http://127.0.0.1:${port}`;
+  const base = `http://127.0.0.1:${port}`;
+  const prefix = cfg.tenant ? `/${cfg.tenant}/v2.0` : '';
+  const issuer = `${base}${prefix}`;
   // A new Provider per key set; its in-memory state (sessions, grants,
   // codes) is module-wide in oidc-provider, so it survives the rebuild.
   const build = () => new Provider(issuer, {
@@ -49,7 +59,7 @@ server.listen(cfg.port ?? 0, '127.0.0.1', () => {
     // and `roles` do), not only into userinfo.
     conformIdTokenClaims: false,
     claims: {
-      openid: ['sub', 'groups', 'roles'],
+      openid: ['sub', 'groups', 'roles', 'tid'],
       email: ['email', 'email_verified'],
       profile: ['name', 'preferred_username'],
     },
@@ -77,6 +87,21 @@ server.listen(cfg.port ?? 0, '127.0.0.1', () => {
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ jwksHits }));
       return;
+    }
+    if (cfg.tenant && req.method === 'GET' && req.url === '/organizations/v2.0/.well-known/openid-configuration') {
+      // Entra's multi-tenant metadata: the tenant's, with the issuer a
+      // template (the provider's own document, fetched and rewritten).
+      fetch(`${issuer}/.well-known/openid-configuration`).then((r) => r.json()).then((doc) => {
+        doc.issuer = `${base}/{tenantid}/v2.0`;
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify(doc));
+      });
+      return;
+    }
+    if (prefix && req.url.startsWith(prefix)) {
+      // Mounted under the issuer's path (oidc-provider reads originalUrl).
+      req.originalUrl = req.url;
+      req.url = req.url.slice(prefix.length) || '/';
     }
     if (req.url.startsWith('/jwks')) jwksHits += 1;
     handle(req, res);

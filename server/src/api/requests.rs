@@ -34,11 +34,11 @@ pub struct RequestsQuery {
 }
 impl Check for RequestsQuery {}
 
-/// `POST /api/v1/exception-requests/{id}/approve` and `…/reject`.
+/// `POST /api/v1/exception-requests/{id}/approve`.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Decision {
-    /// Why (required to reject).
+    /// A note for the requester.
     #[schema(min_length = 1, max_length = 2000)]
     comment: Option<String>,
 }
@@ -49,6 +49,25 @@ impl Check for Decision {
             Some(c) => max_len("comment", c, TEXT_MAX),
             None => Ok(()),
         }
+    }
+}
+
+/// `POST /api/v1/exception-requests/{id}/reject`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rejection {
+    /// Why it is rejected.
+    #[schema(min_length = 1, max_length = 2000)]
+    comment: String,
+}
+impl Check for Rejection {
+    fn check(&self) -> Result<(), ApiError> {
+        if self.comment.trim().is_empty() {
+            return Err(ApiError::bad(
+                "`comment` must say why the request is rejected",
+            ));
+        }
+        max_len("comment", &self.comment, TEXT_MAX)
     }
 }
 
@@ -334,7 +353,7 @@ pub(super) async fn approve(
 /// Reject a pending request, saying why.
 #[utoipa::path(post, path = "/api/v1/exception-requests/{id}/reject", tag = "exceptions",
     params(("id" = i64, Path, description = "request id")),
-    request_body(content = Decision, description = "`comment` says why"),
+    request_body(content = Rejection, description = "`comment` says why"),
     responses((status = 200, description = "rejected", body = Object),
         (status = 404, description = "no such request", body = ErrorBody),
         (status = 409, description = "decided already", body = ErrorBody)))]
@@ -345,12 +364,7 @@ pub(super) async fn reject(
     Params(_): Params<NoQuery>,
     body: Bytes,
 ) -> Res {
-    let d = typed_body::<Decision>(&body)?;
-    let Some(comment) = d.comment else {
-        return Err(ApiError::bad(
-            "`comment` must say why the request is rejected",
-        ));
-    };
+    let comment = typed_body::<Rejection>(&body)?.comment;
     let r = decidable(&s, &caller, &id).await?;
     if !s
         .requests

@@ -64,6 +64,11 @@ pub struct OidcConfig {
     /// often (`5m`; `0s` in tests).
     #[serde(default = "default_jwks_min_refresh")]
     pub jwks_min_refresh: String,
+    /// A multi-tenant issuer (Entra's `…/organizations/v2.0`, whose
+    /// metadata names the template `…/{tenantid}/v2.0`): the tenant ids
+    /// (`tid`) allowed to sign in. Empty: a single issuer, matched exactly.
+    #[serde(default)]
+    pub tenants: Vec<String>,
 }
 
 fn default_jwks_min_refresh() -> String {
@@ -114,6 +119,9 @@ pub struct PacClaims {
     pub groups: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<String>>,
+    /// Entra's tenant id, checked for a multi-tenant issuer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tid: Option<String>,
 }
 
 impl AdditionalClaims for PacClaims {}
@@ -230,6 +238,9 @@ pub struct Oidc {
     redirect: RedirectUrl,
     http: OidcHttp,
     client: tokio::sync::RwLock<Option<Arc<PacClient>>>,
+    /// A multi-tenant provider's issuer template (`…/{tenantid}/v2.0`),
+    /// once discovered.
+    template: std::sync::RwLock<Option<String>>,
     /// When the metadata and keys were last fetched.
     fetched: std::sync::Mutex<Option<std::time::Instant>>,
     min_refresh: std::time::Duration,
@@ -273,6 +284,7 @@ impl Oidc {
             http: OidcHttp::new()?,
             cfg: cfg.clone(),
             client: Default::default(),
+            template: Default::default(),
             fetched: Default::default(),
             min_refresh: std::time::Duration::from_secs(
                 crate::config::parse_duration(&cfg.jwks_min_refresh)?.max(0) as u64,
@@ -291,14 +303,27 @@ impl Oidc {
             return Ok(c.clone());
         }
         let issuer = IssuerUrl::new(self.cfg.issuer.clone()).map_err(|e| e.to_string())?;
-        let meta = CoreProviderMetadata::discover_async(issuer, &self.http)
-            .await
-            .map_err(|e| {
+        let meta = if self.cfg.tenants.is_empty() {
+            CoreProviderMetadata::discover_async(issuer, &self.http)
+                .await
+                .map_err(|e| {
+                    format!(
+                        "the OpenID provider `{}` could not be discovered ({e}); check `auth.oidc.issuer` (it must equal the provider's `issuer` exactly) and that the provider is reachable from this server",
+                        self.cfg.issuer
+                    )
+                })?
+        } else {
+            let (meta, template) = self.discover_multi_tenant().await.map_err(|e| {
                 format!(
-                    "the OpenID provider `{}` could not be discovered ({e}); check `auth.oidc.issuer` (it must equal the provider's `issuer` exactly) and that the provider is reachable from this server",
+                    "the multi-tenant OpenID provider `{}` could not be discovered: {e}",
                     self.cfg.issuer
                 )
             })?;
+            if let Ok(mut t) = self.template.write() {
+                *t = Some(template);
+            }
+            meta
+        };
         let c = Arc::new(
             PacClient::from_provider_metadata(
                 meta,
@@ -312,6 +337,63 @@ impl Oidc {
             *f = Some(std::time::Instant::now());
         }
         Ok(c)
+    }
+
+    /// A multi-tenant provider's metadata (its `issuer` the template,
+    /// which is no URL: kept aside, and the configured issuer put in its
+    /// place) and keys.
+    async fn discover_multi_tenant(&self) -> Result<(CoreProviderMetadata, String), String> {
+        let url = format!(
+            "{}/.well-known/openid-configuration",
+            self.cfg.issuer.trim_end_matches('/')
+        );
+        let req = openidconnect::http::Request::builder()
+            .uri(url.as_str())
+            .method(openidconnect::http::Method::GET)
+            .header(header::ACCEPT, "application/json")
+            .body(Vec::new())
+            .map_err(|e| e.to_string())?;
+        let resp = self.http.call(req).await.map_err(|e| e.to_string())?;
+        if !resp.status().is_success() {
+            return Err(format!("{url} answered {}", resp.status()));
+        }
+        let mut doc: serde_json::Value =
+            serde_json::from_slice(resp.body()).map_err(|e| format!("{url} is not JSON: {e}"))?;
+        let template = doc["issuer"].as_str().unwrap_or_default().to_string();
+        if template.matches("{tenantid}").count() != 1 {
+            return Err(format!(
+                "its metadata's issuer is `{template}`, not a template with `{{tenantid}}`: for a single issuer, remove `auth.oidc.tenants` and set `issuer` to that"
+            ));
+        }
+        doc["issuer"] = serde_json::Value::String(self.cfg.issuer.clone());
+        let mut meta: CoreProviderMetadata =
+            serde_json::from_value(doc).map_err(|e| format!("{url}: {e}"))?;
+        let keys = openidconnect::JsonWebKeySet::fetch_async(meta.jwks_uri(), &self.http)
+            .await
+            .map_err(|e| format!("its keys ({}): {e}", meta.jwks_uri().as_str()))?;
+        meta = meta.set_jwks(keys);
+        Ok((meta, template))
+    }
+
+    /// The issuer a multi-tenant provider gives tenant `tid`, when it is
+    /// one of `auth.oidc.tenants`.
+    fn tenant_issuer(&self, tid: &str) -> Option<String> {
+        if !self.cfg.tenants.iter().any(|t| t == tid) {
+            return None;
+        }
+        let t = self.template.read().ok()?.clone()?;
+        Some(t.replace("{tenantid}", tid))
+    }
+
+    /// Whether `iss` (the callback's RFC 9207 parameter) names this
+    /// provider: the configured issuer, or an allowed tenant's.
+    fn is_our_issuer(&self, iss: &str) -> bool {
+        iss == self.cfg.issuer
+            || self
+                .cfg
+                .tenants
+                .iter()
+                .any(|t| self.tenant_issuer(t).as_deref() == Some(iss))
     }
 
     /// Forgets the provider's metadata and keys and fetches them again,
@@ -413,6 +495,9 @@ impl Oidc {
                 CoreJwsSigningAlgorithm::EcdsaP256Sha256,
                 CoreJwsSigningAlgorithm::EcdsaP384Sha384,
             ])
+            // A multi-tenant provider's tokens carry their tenant's issuer,
+            // checked below against `tid` and the allowed tenants.
+            .require_issuer_match(self.cfg.tenants.is_empty())
             .set_time_fn(move || utc(now - LEEWAY))
             .set_issue_time_verifier_fn(move |iat| {
                 let iat = iat.timestamp();
@@ -448,6 +533,20 @@ impl Oidc {
             )));
         }
         let extra = claims.additional_claims();
+        if !self.cfg.tenants.is_empty() {
+            let tid = extra.tid.as_deref().unwrap_or_default();
+            let Some(expected) = self.tenant_issuer(tid) else {
+                return Err(Refused::Other(format!(
+                    "the ID token was refused: its tenant `{tid}` is not one of `auth.oidc.tenants`"
+                )));
+            };
+            if claims.issuer().as_str() != expected {
+                return Err(Refused::Other(format!(
+                    "the ID token was refused: its issuer `{}` is not tenant `{tid}`'s (`{expected}`)",
+                    claims.issuer().as_str()
+                )));
+            }
+        }
         let user = UserClaims {
             sub: claims.subject().to_string(),
             email: claims.email().map(|e| e.to_string()),
@@ -635,7 +734,7 @@ async fn callback(State(auth): State<Arc<Auth>>, req: Request) -> Result<Respons
     }
     // RFC 9207: a provider that names itself must be ours (mix-up defence).
     if let Some(iss) = param(&pairs, "iss")
-        && iss != oidc.cfg.issuer
+        && !oidc.is_our_issuer(iss)
     {
         return fail(
             StatusCode::BAD_REQUEST,
@@ -739,6 +838,7 @@ mod tests {
             redirect_url: None,
             scopes: default_scopes(),
             jwks_min_refresh: default_jwks_min_refresh(),
+            tenants: Vec::new(),
         };
         assert!(c.check().unwrap_err().contains("exactly one"));
         let dir = tempfile::tempdir().unwrap();
