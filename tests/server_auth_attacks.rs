@@ -68,26 +68,19 @@ fn wall_clock() -> i64 {
         .as_secs() as i64
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn forged_altered_foreign_and_stale_id_tokens_are_refused() {
-    let accounts = json!({"alice": {"email": "alice@example.com", "groups": ["pac-admins"]}});
-    let spec = |clients: Value| json!({"clients": clients, "accounts": accounts, "pkceOptional": ["pac", "other"]});
-    let a = OidcProvider::start_with(spec(json!([client("pac"), client("other")])));
-    // Another provider (another issuer, other keys) with a client of the
-    // same id.
-    let b = OidcProvider::start_with(spec(json!([client("pac")])));
-
+/// Pac (not serving) with `[auth] mode = "oidc"`, the `[auth.oidc]` lines
+/// `oidc` plus the client secret, and `pac-admins` granted admin; its
+/// clock at `now`.
+async fn pac_with(oidc: &str, now: i64) -> (tempfile::TempDir, std::sync::Arc<Server>) {
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("secret");
     std::fs::write(&secret, SECRET).unwrap();
     let cfg = format!(
-        "data_dir = {:?}\npolicies = [{:?}]\n[auth]\nmode = \"oidc\"\n[auth.oidc]\nissuer = \"{}\"\nclient_id = \"pac\"\nclient_secret_file = {:?}\n[[auth.grant]]\nclaim = \"groups\"\nvalue = \"pac-admins\"\nrole = \"admin\"\ngroups = [\"*\"]\n",
+        "data_dir = {:?}\npolicies = [{:?}]\n[auth]\nmode = \"oidc\"\n[auth.oidc]\n{oidc}\nclient_id = \"pac\"\nclient_secret_file = {:?}\n[[auth.grant]]\nclaim = \"groups\"\nvalue = \"pac-admins\"\nrole = \"admin\"\ngroups = [\"*\"]\n",
         dir.path().join("data"),
         root().join("policies"),
-        a.issuer,
         secret
     );
-    let now = wall_clock();
     let server = Server::build(
         &Config::parse(&cfg).unwrap(),
         Parts {
@@ -97,6 +90,20 @@ async fn forged_altered_foreign_and_stale_id_tokens_are_refused() {
     )
     .await
     .unwrap();
+    (dir, server)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_altered_foreign_and_stale_id_tokens_are_refused() {
+    let accounts = json!({"alice": {"email": "alice@example.com", "groups": ["pac-admins"]}});
+    let spec = |clients: Value| json!({"clients": clients, "accounts": accounts, "pkceOptional": ["pac", "other"]});
+    let a = OidcProvider::start_with(spec(json!([client("pac"), client("other")])));
+    // Another provider (another issuer, other keys) with a client of the
+    // same id.
+    let b = OidcProvider::start_with(spec(json!([client("pac")])));
+
+    let now = wall_clock();
+    let (_dir, server) = pac_with(&format!("issuer = \"{}\"", a.issuer), now).await;
     let oidc = server.auth.oidc.as_ref().unwrap();
     let verify = |raw: String, nonce: &'static str, at: i64| async move {
         oidc.verify_id_token(&raw, nonce, at).await
@@ -252,24 +259,11 @@ async fn multi_tenant_tokens_must_come_from_a_listed_tenant_under_its_own_issuer
             "tenant": "tenant-a",
         }));
         let base = p.issuer.strip_suffix("/tenant-a/v2.0").unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let secret = dir.path().join("secret");
-        std::fs::write(&secret, SECRET).unwrap();
-        let cfg = format!(
-            "data_dir = {:?}\npolicies = [{:?}]\n[auth]\nmode = \"oidc\"\n[auth.oidc]\nissuer = \"{base}/organizations/v2.0\"\ntenants = [\"{listed}\"]\nclient_id = \"pac\"\nclient_secret_file = {:?}\n[[auth.grant]]\nclaim = \"groups\"\nvalue = \"pac-admins\"\nrole = \"admin\"\ngroups = [\"*\"]\n",
-            dir.path().join("data"),
-            root().join("policies"),
-            secret
-        );
-        let server = Server::build(
-            &Config::parse(&cfg).unwrap(),
-            Parts {
-                clock: Some(ManualClock::new(now)),
-                ..Default::default()
-            },
+        let (_dir, server) = pac_with(
+            &format!("issuer = \"{base}/organizations/v2.0\"\ntenants = [\"{listed}\"]"),
+            now,
         )
-        .await
-        .unwrap();
+        .await;
         let raw = Browser::new()
             .raw_id_token(
                 &p.issuer,
@@ -304,4 +298,42 @@ async fn multi_tenant_tokens_must_come_from_a_listed_tenant_under_its_own_issuer
     );
     let e = outcomes[2].2.as_ref().unwrap_err();
     assert!(e.contains("is not tenant `tenant-x`'s"), "{e}");
+}
+
+/// A key the provider withdrew stops being accepted once the keys Pac
+/// holds are older than `jwks_max_age`, although its key id is cached (a
+/// token signed with it names a key Pac knows, so no unknown-key refetch
+/// would happen).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_withdrawn_key_is_refused_once_the_keys_are_older_than_their_max_age() {
+    let p = OidcProvider::start_with(json!({
+        "clients": [client("pac")],
+        "accounts": {"alice": {"groups": ["pac-admins"]}},
+        "pkceOptional": ["pac"],
+    }));
+    let now = wall_clock();
+    let (_dir, server) = pac_with(
+        &format!(
+            "issuer = \"{}\"\njwks_max_age = \"1s\"\njwks_min_refresh = \"1h\"",
+            p.issuer
+        ),
+        now,
+    )
+    .await;
+    let oidc = server.auth.oidc.as_ref().unwrap();
+    let nonce = "nonce-age-0123456789";
+    let old = Browser::new()
+        .raw_id_token(&p.issuer, "pac", SECRET, REDIRECT, "alice", nonce)
+        .await;
+    // Accepted while the key is published (and now cached).
+    oidc.verify_id_token(&old, nonce, now).await.unwrap();
+    p.rotate().await;
+    // Within the max age the cached key still verifies it.
+    oidc.verify_id_token(&old, nonce, now).await.unwrap();
+    let hits = p.jwks_hits().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    // Past it: the keys are fetched again, and the withdrawn one is gone.
+    let e = oidc.verify_id_token(&old, nonce, now).await.unwrap_err();
+    assert!(e.contains("no key of the provider matches"), "{e}");
+    assert_eq!(p.jwks_hits().await, hits + 1, "fetched once");
 }

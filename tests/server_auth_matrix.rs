@@ -177,22 +177,7 @@ async fn every_operation_times_every_role_gets_what_its_rule_says() {
         ("viewer@production", vec!["production"]),
         ("viewer@*", vec![ALL_GROUPS]),
     ] {
-        let (secret, hash, prefix) = token::mint().unwrap();
-        let groups: Vec<String> = grants.iter().map(|g| g.to_string()).collect();
-        store
-            .put_token(
-                name,
-                &hash,
-                &prefix,
-                "viewer",
-                &groups,
-                "test",
-                DEMO_NOW,
-                DEMO_NOW + 86_400,
-                false,
-            )
-            .await
-            .unwrap();
+        let (secret, _) = mint_token(&server, name, Role::Viewer, &grants, "test").await;
         scoped.push((name, secret));
     }
     let mut with_group = 0;

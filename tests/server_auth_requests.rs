@@ -11,10 +11,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use oidc_provider::{Browser, Hop};
-use pac_server::auth::{Role, token};
-use pac_server::clock::ManualClock;
-use pac_server::config::Config;
-use pac_server::{Parts, Server};
+use pac_server::Server;
+use pac_server::auth::Role;
 use serde_json::{Value, json};
 use server_support::*;
 
@@ -30,36 +28,7 @@ struct Env {
 
 impl Env {
     async fn new() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let inventory = dir.path().join("inventory.ndjson");
-        write_ndjson(&inventory, &demo_docs());
-        let cfg = format!(
-            "data_dir = {:?}\npolicies = [{:?}]\n[[source]]\nname = \"demo\"\nkind = \"inventory\"\npaths = [{:?}]\n[auth]\nmode = \"tokens\"\nexception_max_days = 30\n",
-            dir.path().join("data"),
-            root().join("policies"),
-            inventory
-        );
-        let server = Server::build(
-            &Config::parse(&cfg).unwrap(),
-            Parts {
-                clock: Some(ManualClock::new(DEMO_NOW)),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-        for r in server.scan_all("test").await {
-            r.unwrap();
-        }
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let pac = format!("http://{}", l.local_addr().unwrap());
-        let options = pac_server::api::http::HttpOptions::default();
-        let app = pac_server::api::router_with(server.clone(), &options);
-        tokio::spawn(async move {
-            pac_server::api::http::serve(l, app, options, std::future::pending())
-                .await
-                .unwrap();
-        });
+        let (dir, server, pac) = tokens_server("exception_max_days = 30", true).await;
         Env {
             dir,
             server,
@@ -70,26 +39,7 @@ impl Env {
 
     /// A token with `role` on `groups`, made by `maker`; (secret, principal id).
     async fn token(&self, maker: &str, role: Role, groups: &[&str]) -> (String, String) {
-        let groups: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
-        let (secret, hash, prefix) = token::mint().unwrap();
-        let id = self
-            .server
-            .auth
-            .store
-            .put_token(
-                maker,
-                &hash,
-                &prefix,
-                role.as_str(),
-                &groups,
-                maker,
-                DEMO_NOW,
-                DEMO_NOW + 86_400,
-                false,
-            )
-            .await
-            .unwrap();
-        (secret, format!("token:{id}"))
+        mint_token(&self.server, maker, role, groups, maker).await
     }
 
     async fn call(&mut self, method: &str, path: &str, token: &str, body: Option<Value>) -> Hop {

@@ -15,10 +15,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use oidc_provider::{Browser, Hop};
-use pac_server::auth::{Role, token};
-use pac_server::clock::ManualClock;
-use pac_server::config::Config;
-use pac_server::{Parts, Server};
+use pac_server::Server;
+use pac_server::auth::Role;
 use serde_json::{Value, json};
 use server_support::*;
 
@@ -34,36 +32,7 @@ struct Env {
 
 impl Env {
     async fn new() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let inventory = dir.path().join("inventory.ndjson");
-        write_ndjson(&inventory, &demo_docs());
-        let cfg = format!(
-            "data_dir = {:?}\npolicies = [{:?}]\n[[source]]\nname = \"demo\"\nkind = \"inventory\"\npaths = [{:?}]\n[auth]\nmode = \"tokens\"\n",
-            dir.path().join("data"),
-            root().join("policies"),
-            inventory
-        );
-        let server = Server::build(
-            &Config::parse(&cfg).unwrap(),
-            Parts {
-                clock: Some(ManualClock::new(DEMO_NOW)),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-        for r in server.scan_all("test").await {
-            r.unwrap();
-        }
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let pac = format!("http://{}", l.local_addr().unwrap());
-        let options = pac_server::api::http::HttpOptions::default();
-        let app = pac_server::api::router_with(server.clone(), &options);
-        tokio::spawn(async move {
-            pac_server::api::http::serve(l, app, options, std::future::pending())
-                .await
-                .unwrap();
-        });
+        let (dir, server, pac) = tokens_server("", true).await;
         Env {
             _dir: dir,
             server,
@@ -72,32 +41,14 @@ impl Env {
         }
     }
 
-    /// A token holding `grants`, made in the store.
+    /// A token holding `role` on the groups of `grants` (one role each).
     async fn token(&self, name: &str, grants: &[(Role, &str)]) -> String {
-        // A token holds one role; several grants are several tokens' worth,
-        // so the highest role is stored on all the groups, and lower roles
-        // on other groups need a second token. Tests below ask for one role.
         let role = grants[0].0;
         assert!(grants.iter().all(|(r, _)| *r == role));
-        let groups: Vec<String> = grants.iter().map(|(_, g)| g.to_string()).collect();
-        let (secret, hash, prefix) = token::mint().unwrap();
-        self.server
-            .auth
-            .store
-            .put_token(
-                name,
-                &hash,
-                &prefix,
-                role.as_str(),
-                &groups,
-                "test",
-                DEMO_NOW,
-                DEMO_NOW + 86_400,
-                false,
-            )
+        let groups: Vec<&str> = grants.iter().map(|(_, g)| *g).collect();
+        mint_token(&self.server, name, role, &groups, "test")
             .await
-            .unwrap();
-        secret
+            .0
     }
 
     async fn call(&mut self, method: &str, path: &str, token: &str, body: Option<Value>) -> Hop {
@@ -480,4 +431,87 @@ async fn an_approver_grants_exceptions_in_its_groups_only_and_they_exempt_only_t
 /// A path segment with `|` (resource keys) percent-encoded.
 fn enc(s: &str) -> String {
     s.replace('|', "%7C")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_of_a_group_manages_the_tokens_of_that_group_only() {
+    let mut env = Env::new().await;
+    let admin = env.token("admin", &[(Role::Admin, "*")]).await;
+    let prod_admin = env.token("prod-admin", &[(Role::Admin, PROD)]).await;
+    let new = |groups: &[&str]| json!({"name": "ci", "role": "viewer", "groups": groups, "expires_days": 7});
+    // For its group: made. For another, or for `*`: 403.
+    let r = env
+        .call("POST", "/api/v1/tokens", &prod_admin, Some(new(&[PROD])))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let mine: Value = serde_json::from_str(&r.body).unwrap();
+    for groups in [&[SANDBOX][..], &["*"], &[PROD, SANDBOX]] {
+        let r = env
+            .call("POST", "/api/v1/tokens", &prod_admin, Some(new(groups)))
+            .await;
+        assert_eq!(r.status, 403, "{groups:?}: {}", r.body);
+    }
+    // The global admin makes one for sandbox.
+    let r = env
+        .call("POST", "/api/v1/tokens", &admin, Some(new(&[SANDBOX])))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let theirs: Value = serde_json::from_str(&r.body).unwrap();
+    // Listed: production's tokens only (its own included).
+    let (st, list) = env.get("/api/v1/tokens", &prod_admin).await;
+    assert_eq!(st, 200);
+    let ids: BTreeSet<i64> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_i64().unwrap())
+        .collect();
+    assert!(ids.contains(&mine["id"].as_i64().unwrap()), "{list}");
+    assert!(!ids.contains(&theirs["id"].as_i64().unwrap()), "{list}");
+    assert!(
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["groups"] == json!([PROD])),
+        "{list}"
+    );
+    // Revoking sandbox's token: as if it did not exist; its own: done.
+    let r = env
+        .call(
+            "DELETE",
+            &format!("/api/v1/tokens/{}", theirs["id"]),
+            &prod_admin,
+            None,
+        )
+        .await;
+    let missing = env
+        .call("DELETE", "/api/v1/tokens/987654", &prod_admin, None)
+        .await;
+    assert_eq!((r.status, missing.status), (404, 404), "{}", r.body);
+    let msg = |h: &Hop| -> Value {
+        serde_json::from_str::<Value>(&h.body).unwrap()["error"]["message"].clone()
+    };
+    assert_eq!(
+        msg(&r)
+            .as_str()
+            .unwrap()
+            .replace(&format!("token {}", theirs["id"]), "token N"),
+        msg(&missing)
+            .as_str()
+            .unwrap()
+            .replace("token 987654", "token N")
+    );
+    let r = env
+        .call(
+            "DELETE",
+            &format!("/api/v1/tokens/{}", mine["id"]),
+            &prod_admin,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    // The audit log stays with admins on `*`.
+    let (st, _) = env.get("/api/v1/audit", &prod_admin).await;
+    assert_eq!(st, 403);
 }

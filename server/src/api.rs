@@ -1960,7 +1960,15 @@ fn token_json(t: &crate::auth::store::TokenRow, now: i64) -> Value {
         "bootstrap": t.bootstrap != 0, "status": status})
 }
 
-/// API tokens, without their secrets, with their last use.
+/// Whether an admin with `scope` manages token `t`: an admin on `*` every
+/// token; an admin of some groups those whose groups it all administers.
+fn manages(scope: &Scope, t: &crate::auth::store::TokenRow) -> bool {
+    let groups: Vec<String> = serde_json::from_str(&t.groups).unwrap_or_default();
+    scope.is_all() || (!groups.is_empty() && groups.iter().all(|g| scope.covers(g)))
+}
+
+/// API tokens, without their secrets, with their last use: all of them
+/// for an admin on `*`, those of its groups for an admin of some groups.
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "auth",
     responses((status = 200, description = "every token", body = List),
         (status = 401, description = "no session or token (auth on)", body = ErrorBody)))]
@@ -1969,14 +1977,15 @@ async fn tokens(
     Extension(p): Extension<Principal>,
     Params(_): Params<NoQuery>,
 ) -> Res {
-    need_global_admin(&p, "listing API tokens")?;
     let now = s.clock.now();
+    let admin = Scope::of(&p, Role::Admin);
     let items: Vec<Value> = s
         .auth
         .store
         .tokens()
         .await?
         .iter()
+        .filter(|t| manages(&admin, t))
         .map(|t| token_json(t, now))
         .collect();
     let total = items.len();
@@ -1995,7 +2004,20 @@ async fn post_token(
     body: Bytes,
 ) -> Res {
     let v = typed_body::<NewToken>(&body)?;
-    need_global_admin(&p, "creating API tokens")?;
+    // An admin of some groups makes tokens for those groups only.
+    let admin = Scope::of(&p, Role::Admin);
+    if let Some(mine) = admin.groups()
+        && let Some(g) = v.groups.iter().find(|g| !admin.covers(g))
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "{} may not make tokens for `{g}`: it is admin of {} only",
+                p.name,
+                mine.join(", ")
+            ),
+        ));
+    }
     let max = s.auth.token_max_days;
     if v.expires_days > max {
         return Err(ApiError::bad(format!(
@@ -2046,8 +2068,15 @@ async fn revoke_token(
     Params(_): Params<NoQuery>,
 ) -> Res {
     let id = parse_id(&id, "token")?;
-    need_global_admin(&p, "revoking API tokens")?;
-    if s.auth.store.revoke_token(id, s.clock.now(), &p.id).await? {
+    // A token the caller does not manage is answered as missing.
+    let admin = Scope::of(&p, Role::Admin);
+    let managed = s
+        .auth
+        .store
+        .token(id)
+        .await?
+        .is_some_and(|t| manages(&admin, &t));
+    if managed && s.auth.store.revoke_token(id, s.clock.now(), &p.id).await? {
         tracing::info!(token = id, by = %p.id, "API token revoked");
         return Ok(Change::new(format!("token {id}"))
             .after(json!({"revoked": true}))

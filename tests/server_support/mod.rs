@@ -156,3 +156,76 @@ pub async fn try_get(addr: &str, path: &str) -> Option<(u16, Value)> {
     let r = Client::new(addr).get(path).await.ok()?;
     Some((r.status, r.json()))
 }
+
+/// A server with `[auth] mode = "tokens"` (plus `auth_extra` lines of the
+/// `[auth]` table) on the shipped policies and the demo inventory, its API
+/// on an ephemeral port; scanned once when `scan`. (directory, server,
+/// `http://127.0.0.1:PORT`).
+pub async fn tokens_server(
+    auth_extra: &str,
+    scan: bool,
+) -> (tempfile::TempDir, Arc<pac_server::Server>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("inventory.ndjson");
+    write_ndjson(&inventory, &demo_docs());
+    let cfg = format!(
+        "data_dir = {:?}\npolicies = [{:?}]\n[[source]]\nname = \"demo\"\nkind = \"inventory\"\npaths = [{:?}]\n[auth]\nmode = \"tokens\"\n{auth_extra}\n",
+        dir.path().join("data"),
+        root().join("policies"),
+        inventory
+    );
+    let server = pac_server::Server::build(
+        &pac_server::config::Config::parse(&cfg).unwrap(),
+        pac_server::Parts {
+            clock: Some(pac_server::clock::ManualClock::new(DEMO_NOW)),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    if scan {
+        for r in server.scan_all("test").await {
+            r.unwrap();
+        }
+    }
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let pac = format!("http://{}", l.local_addr().unwrap());
+    let options = pac_server::api::http::HttpOptions::default();
+    let app = pac_server::api::router_with(server.clone(), &options);
+    tokio::spawn(async move {
+        pac_server::api::http::serve(l, app, options, std::future::pending())
+            .await
+            .unwrap();
+    });
+    (dir, server, pac)
+}
+
+/// A live token (a day long) with `role` on `groups`, stored as made by
+/// `maker`: (secret, principal id `token:N`).
+pub async fn mint_token(
+    server: &pac_server::Server,
+    name: &str,
+    role: pac_server::auth::Role,
+    groups: &[&str],
+    maker: &str,
+) -> (String, String) {
+    let groups: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
+    let (secret, hash, prefix) = pac_server::auth::token::mint().unwrap();
+    let id = server
+        .auth
+        .store
+        .put_token(
+            name,
+            &hash,
+            &prefix,
+            role.as_str(),
+            &groups,
+            maker,
+            DEMO_NOW,
+            DEMO_NOW + 86_400,
+            false,
+        )
+        .await
+        .unwrap();
+    (secret, format!("token:{id}"))
+}

@@ -282,6 +282,28 @@ async fn decidable(s: &super::Api, caller: &Principal, id: &str) -> Result<Reque
     Ok(r)
 }
 
+/// Records the decision on a pending request; 409 when another decision
+/// came first.
+async fn record(
+    s: &super::Api,
+    r: &RequestRow,
+    status: RequestStatus,
+    caller: &Principal,
+    now: i64,
+    comment: Option<&str>,
+) -> Result<(), ApiError> {
+    if s.requests
+        .decide(r.id, status, &caller.id, now, comment)
+        .await?
+    {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::CONFLICT,
+        format!("exception request {} was decided meanwhile", r.id),
+    ))
+}
+
 /// Approve a pending request: it becomes an exception confined to its
 /// group, owned by the requester, applied from the next scan.
 #[utoipa::path(post, path = "/api/v1/exception-requests/{id}/approve", tag = "exceptions",
@@ -314,22 +336,15 @@ pub(super) async fn approve(
     };
     // Checked again: the policies may have changed since the request.
     let x = check_new_exception(&s, x).await?;
-    if !s
-        .requests
-        .decide(
-            r.id,
-            RequestStatus::Approved,
-            &caller.id,
-            now,
-            d.comment.as_deref(),
-        )
-        .await?
-    {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!("exception request {} was decided meanwhile", r.id),
-        ));
-    }
+    record(
+        &s,
+        &r,
+        RequestStatus::Approved,
+        &caller,
+        now,
+        d.comment.as_deref(),
+    )
+    .await?;
     if !s.store.put_exception(&x).await? {
         s.requests.reopen(r.id).await?;
         return Err(ApiError::new(
@@ -366,22 +381,16 @@ pub(super) async fn reject(
 ) -> Res {
     let comment = typed_body::<Rejection>(&body)?.comment;
     let r = decidable(&s, &caller, &id).await?;
-    if !s
-        .requests
-        .decide(
-            r.id,
-            RequestStatus::Rejected,
-            &caller.id,
-            s.clock.now(),
-            Some(&comment),
-        )
-        .await?
-    {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!("exception request {} was decided meanwhile", r.id),
-        ));
-    }
+    let now = s.clock.now();
+    record(
+        &s,
+        &r,
+        RequestStatus::Rejected,
+        &caller,
+        now,
+        Some(&comment),
+    )
+    .await?;
     let row = s.requests.get(r.id).await?;
     Ok(Change::new(format!("exception request {}", r.id))
         .before(&r)

@@ -64,6 +64,11 @@ pub struct OidcConfig {
     /// often (`5m`; `0s` in tests).
     #[serde(default = "default_jwks_min_refresh")]
     pub jwks_min_refresh: String,
+    /// The provider's metadata and keys are fetched again when older than
+    /// this (`24h`), so a key it withdrew stops being accepted within this
+    /// time even if its id is still cached.
+    #[serde(default = "default_jwks_max_age")]
+    pub jwks_max_age: String,
     /// A multi-tenant issuer (Entra's `…/organizations/v2.0`, whose
     /// metadata names the template `…/{tenantid}/v2.0`): the tenant ids
     /// (`tid`) allowed to sign in. Empty: a single issuer, matched exactly.
@@ -73,6 +78,9 @@ pub struct OidcConfig {
 
 fn default_jwks_min_refresh() -> String {
     "5m".into()
+}
+fn default_jwks_max_age() -> String {
+    "24h".into()
 }
 
 fn default_scopes() -> Vec<String> {
@@ -85,6 +93,11 @@ impl OidcConfig {
             .map_err(|e| format!("`oidc.issuer` `{}` is not a URL: {e}", self.issuer))?;
         crate::config::parse_duration(&self.jwks_min_refresh)
             .map_err(|e| format!("`oidc.jwks_min_refresh`: {e}"))?;
+        let max_age = crate::config::parse_duration(&self.jwks_max_age)
+            .map_err(|e| format!("`oidc.jwks_max_age`: {e}"))?;
+        if max_age <= 0 {
+            return Err("`oidc.jwks_max_age` must be longer than 0s".into());
+        }
         if self.client_secret_env.is_some() == self.client_secret_file.is_some() {
             return Err(
                 "`[auth.oidc]` needs exactly one of `client_secret_env` (a variable name) and `client_secret_file` (a path); the secret itself is never written in the configuration"
@@ -244,6 +257,7 @@ pub struct Oidc {
     /// When the metadata and keys were last fetched.
     fetched: std::sync::Mutex<Option<std::time::Instant>>,
     min_refresh: std::time::Duration,
+    max_age: std::time::Duration,
 }
 
 /// Why an ID token was refused.
@@ -286,6 +300,9 @@ impl Oidc {
             client: Default::default(),
             template: Default::default(),
             fetched: Default::default(),
+            max_age: std::time::Duration::from_secs(
+                crate::config::parse_duration(&cfg.jwks_max_age)?.max(1) as u64,
+            ),
             min_refresh: std::time::Duration::from_secs(
                 crate::config::parse_duration(&cfg.jwks_min_refresh)?.max(0) as u64,
             ),
@@ -295,11 +312,15 @@ impl Oidc {
     /// The client, discovering the provider on first use (and again after
     /// a failure: a provider that was down at start is retried).
     pub async fn client(&self) -> Result<Arc<PacClient>, String> {
-        if let Some(c) = &*self.client.read().await {
+        if !self.stale()
+            && let Some(c) = &*self.client.read().await
+        {
             return Ok(c.clone());
         }
         let mut w = self.client.write().await;
-        if let Some(c) = &*w {
+        if !self.stale()
+            && let Some(c) = &*w
+        {
             return Ok(c.clone());
         }
         let issuer = IssuerUrl::new(self.cfg.issuer.clone()).map_err(|e| e.to_string())?;
@@ -337,6 +358,15 @@ impl Oidc {
             *f = Some(std::time::Instant::now());
         }
         Ok(c)
+    }
+
+    /// Whether the metadata and keys are older than `jwks_max_age`.
+    fn stale(&self) -> bool {
+        self.fetched
+            .lock()
+            .ok()
+            .and_then(|f| *f)
+            .is_some_and(|t| t.elapsed() >= self.max_age)
     }
 
     /// A multi-tenant provider's metadata (its `issuer` the template,
@@ -838,6 +868,7 @@ mod tests {
             redirect_url: None,
             scopes: default_scopes(),
             jwks_min_refresh: default_jwks_min_refresh(),
+            jwks_max_age: default_jwks_max_age(),
             tenants: Vec::new(),
         };
         assert!(c.check().unwrap_err().contains("exactly one"));

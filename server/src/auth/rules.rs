@@ -32,6 +32,8 @@ pub enum Rule {
     Request,
     /// `approver` or more on some group (exceptions, scans, fixes).
     Approve,
+    /// `admin` on some group (tokens for its groups).
+    Admin,
     /// `admin` on every group (`*`): groups, tokens, confirming removals.
     GlobalAdmin,
 }
@@ -76,9 +78,9 @@ pub const RULES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/v1/scans/{id}/confirm", Rule::GlobalAdmin),
     ("GET", "/api/v1/autofix/jobs", Rule::Read),
     ("GET", "/api/v1/autofix/jobs/{id}", Rule::Read),
-    ("GET", "/api/v1/tokens", Rule::GlobalAdmin),
-    ("POST", "/api/v1/tokens", Rule::GlobalAdmin),
-    ("DELETE", "/api/v1/tokens/{id}", Rule::GlobalAdmin),
+    ("GET", "/api/v1/tokens", Rule::Admin),
+    ("POST", "/api/v1/tokens", Rule::Admin),
+    ("DELETE", "/api/v1/tokens/{id}", Rule::Admin),
     ("GET", "/api/v1/audit", Rule::GlobalAdmin),
 ];
 
@@ -103,10 +105,12 @@ pub fn allows(rule: Rule, p: &Principal) -> Result<(), String> {
         Rule::Read if some(Role::Viewer) => return Ok(()),
         Rule::Request if some(Role::Requester) => return Ok(()),
         Rule::Approve if some(Role::Approver) => return Ok(()),
+        Rule::Admin if some(Role::Admin) => return Ok(()),
         Rule::GlobalAdmin if p.has_global(Role::Admin) => return Ok(()),
         Rule::Read => "the viewer role on an asset group",
         Rule::Request => "the requester role (or higher) on an asset group",
         Rule::Approve => "the approver role (or higher) on an asset group",
+        Rule::Admin => "the admin role on an asset group",
         Rule::GlobalAdmin => "the admin role on every asset group (`*`)",
     };
     Err(format!(
