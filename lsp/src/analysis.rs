@@ -714,7 +714,11 @@ impl Snapshot {
             "autofix" => {
                 return self.actions();
             }
-            "in" if line.starts_with("rule") => {
+            // `rule on T in GROUP`, `[sticky] exception X for P in GROUP`.
+            "in" if line.starts_with("rule")
+                || line.starts_with("exception")
+                || line.starts_with("sticky") =>
+            {
                 return self.groups();
             }
             _ => {}
@@ -1715,6 +1719,21 @@ policy open_ssh {
         assert!(last_string_field < first_bool_field);
         // A signature's `->` is not a comparison.
         assert_eq!(s.operand_type(f, "fn f(x: int) ->"), None);
+    }
+
+    #[test]
+    fn after_in_on_a_rule_or_exception_head_the_groups_come() {
+        let head = "group web {\n  aws.ec2.instance\n}\npolicy p {\n  title \"t\"\n  severity low\n  category security\n  rule on aws.ec2.instance { violation when false }\n}\n";
+        for tail in [
+            "sticky exception w for p in ",
+            "exception \"X-1\" for p in ",
+            "policy q {\n  rule on aws.ec2.instance in ",
+        ] {
+            let src = format!("{head}{tail}");
+            let (s, f) = snap(&src);
+            let c = s.completions(f, src.len());
+            assert_eq!(labels(&c), ["web"], "{tail}");
+        }
     }
 
     #[test]
