@@ -568,25 +568,13 @@ fn by_name<'a, T: 'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::facts::test_support::{UNENCRYPTED, facts};
 
-    fn facts(src: &str) -> Facts {
-        let c = pac_compiler::compile_sources(vec![("p.pac".into(), src.into())]);
-        let errors: Vec<_> = c.diagnostics.iter().filter(|d| d.is_error()).collect();
-        assert!(errors.is_empty(), "{errors:?}");
-        Facts::of(&c.program)
+    fn base() -> String {
+        format!("{UNENCRYPTED}{REST}")
     }
 
-    const BASE: &str = r#"
-policy unencrypted_volumes {
-  title "Volumes are encrypted"
-  severity high
-  category security
-  rule on aws.ec2.volume {
-    violation when not encrypted
-    message "{volume_id} is not encrypted"
-  }
-}
-
+    const REST: &str = r#"
 policy gp2 {
   title "Volumes are not gp2"
   severity low
@@ -614,7 +602,7 @@ test "gp2 fails" {
 
     #[test]
     fn nothing_changed_is_an_empty_diff_with_every_rule_paired() {
-        let f = facts(BASE);
+        let f = facts(&base());
         let d = diff(&f, &f);
         assert!(d.is_empty(), "{d:?}");
         assert_eq!(d.pairs.len(), 2);
@@ -623,7 +611,7 @@ test "gp2 fails" {
 
     #[test]
     fn condition_severity_exception_and_test_changes_are_named() {
-        let head = BASE
+        let head = base()
             .replace("severity low", "severity medium")
             .replace(
                 "volume_type == \"gp2\"",
@@ -631,7 +619,7 @@ test "gp2 fails" {
             )
             .replace("expires 2027-01-01", "expires 2027-06-01")
             .replace("test \"gp2 fails\"", "test \"gp2 and standard fail\"");
-        let d = diff(&facts(BASE), &facts(&head));
+        let d = diff(&facts(&base()), &facts(&head));
         assert_eq!(d.policies.len(), 1);
         let p = &d.policies[0];
         assert_eq!((p.name.as_str(), p.status), ("gp2", Some(Status::Changed)));
@@ -669,22 +657,22 @@ test "gp2 fails" {
 
     #[test]
     fn a_renamed_policy_is_matched_by_body_and_a_new_autofix_stands_out() {
-        let head = BASE
+        let head = base()
             .replace("policy gp2 {", "policy volume_gp2 {")
             .replace("for gp2 {", "for volume_gp2 {")
             .replace("expect gp2 fails", "expect volume_gp2 fails");
-        let d = diff(&facts(BASE), &facts(&head));
+        let d = diff(&facts(&base()), &facts(&head));
         let p = &d.policies[0];
         assert_eq!(p.status, Some(Status::Renamed));
         assert_eq!(p.previous_name.as_deref(), Some("gp2"));
         assert_eq!(p.rules[0].previous_id.as_deref(), Some("gp2"));
         assert_eq!(d.pairs.len(), 2);
 
-        let head = BASE.replace(
+        let head = base().replace(
             "    message \"{volume_id} is not encrypted\"\n  }\n",
             "    message \"{volume_id} is not encrypted\"\n  }\n  autofix notify_only() notify \"secops@example.com\"\n",
         );
-        let d = diff(&facts(BASE), &facts(&head));
+        let d = diff(&facts(&base()), &facts(&head));
         let r = &d.policies[0].rules[0];
         assert_eq!(r.changes[0].field, "autofix");
         assert!(
@@ -697,10 +685,10 @@ test "gp2 fails" {
 
     #[test]
     fn added_and_removed_policies_list_their_rules() {
-        let head = BASE
+        let head = base()
             .replace("policy unencrypted_volumes", "policy encrypted_volumes")
             .replace("not encrypted\n", "encrypted == false\n");
-        let d = diff(&facts(BASE), &facts(&head));
+        let d = diff(&facts(&base()), &facts(&head));
         let got: Vec<_> = d
             .policies
             .iter()

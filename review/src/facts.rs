@@ -322,23 +322,15 @@ impl Facts {
     }
 }
 
+/// What the tests of this crate compile: one file, no errors.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod test_support {
+    use super::Facts;
 
-    fn facts(src: &str) -> Facts {
-        let c = pac_compiler::compile_sources(vec![("p.pac".into(), src.into())]);
-        assert!(
-            c.diagnostics.iter().all(|d| !d.is_error()),
-            "{:?}",
-            c.diagnostics
-        );
-        Facts::of(&c.program)
-    }
-
-    const POLICY: &str = r#"
-policy unencrypted {
-  title "Unencrypted volumes"
+    /// A policy on volumes, the start of several tests' files.
+    pub const UNENCRYPTED: &str = r#"
+policy unencrypted_volumes {
+  title "Volumes are encrypted"
   severity high
   category security
   rule on aws.ec2.volume {
@@ -348,19 +340,32 @@ policy unencrypted {
 }
 "#;
 
+    pub fn facts(src: &str) -> Facts {
+        let c = pac_compiler::compile_sources(vec![("p.pac".into(), src.into())]);
+        let errors: Vec<_> = c.diagnostics.iter().filter(|d| d.is_error()).collect();
+        assert!(errors.is_empty(), "{errors:?}");
+        Facts::of(&c.program)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::{UNENCRYPTED, facts};
+    use super::*;
+
     #[test]
     fn fingerprints_ignore_layout_and_comments_but_see_the_condition() {
-        let a = facts(POLICY);
-        let b = facts(&POLICY.replace(
+        let a = facts(UNENCRYPTED);
+        let b = facts(&UNENCRYPTED.replace(
             "violation when not encrypted",
             "// a comment\n    violation when\n      not   encrypted",
         ));
-        let c = facts(&POLICY.replace("when not encrypted", "when encrypted"));
+        let c = facts(&UNENCRYPTED.replace("when not encrypted", "when encrypted"));
         assert_eq!(a.rules[0].condition, b.rules[0].condition);
         assert_ne!(a.rules[0].condition, c.rules[0].condition);
         assert_eq!(a.rules[0].message, c.rules[0].message);
         assert_eq!(a.rules[0].condition_text, "not encrypted");
-        assert_eq!(a.rules[0].id, "unencrypted");
+        assert_eq!(a.rules[0].id, "unencrypted_volumes");
         assert_eq!(
             a.policies[0].at,
             Location {
