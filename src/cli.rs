@@ -220,7 +220,8 @@ enum Command {
         /// Exit 1 on these (repeatable).
         #[arg(long, value_enum)]
         fail_on: Vec<crate::review::FailOnArg>,
-        /// Exit 1 when more resources than this newly fail (all rules).
+        /// Exit 1 when more failures than this newly open (newly failing
+        /// or un-exempted, over all rules).
         #[arg(long)]
         max_new_failures: Option<usize>,
         /// Warn when a changed rule fails more than this percentage of

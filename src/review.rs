@@ -23,9 +23,10 @@ pub enum ReviewFormat {
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 pub enum FailOnArg {
-    /// A resource newly fails a critical rule.
+    /// A failure newly opens (newly failing, or un-exempted) on a
+    /// critical rule.
     NewCritical,
-    /// A resource newly fails a high or critical rule.
+    /// The same on a high or critical rule.
     NewHigh,
     /// The review raised a warning.
     Warnings,
@@ -158,10 +159,6 @@ pub fn run(args: &ReviewArgs) -> i32 {
         gate,
     }) {
         Ok(r) => r,
-        Err(pac_review::Error::Input(e)) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
         Err(pac_review::Error::Compile {
             side,
             reference,

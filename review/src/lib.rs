@@ -92,8 +92,6 @@ pub struct Review {
 
 /// Why a review could not be made.
 pub enum Error {
-    /// A problem with the input (message says what to do).
-    Input(String),
     /// A side does not compile: its diagnostics, to be printed.
     Compile {
         side: &'static str,
