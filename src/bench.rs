@@ -398,7 +398,7 @@ impl Drop for Remove {
     }
 }
 
-fn median(xs: &[Duration]) -> Duration {
+pub(crate) fn median(xs: &[Duration]) -> Duration {
     let mut v = xs.to_vec();
     v.sort_unstable();
     v.get(v.len() / 2).copied().unwrap_or_default()
@@ -419,7 +419,7 @@ fn rss() -> usize {
     status_kib("VmRSS") * 1024
 }
 
-fn fmt_dur(d: Duration) -> String {
+pub(crate) fn fmt_dur(d: Duration) -> String {
     let s = d.as_secs_f64();
     if s >= 10.0 {
         format!("{s:.1} s")

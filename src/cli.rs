@@ -32,6 +32,26 @@ pub enum Format {
     Json,
 }
 
+/// `pacc check --format`.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum CheckFormat {
+    Text,
+    Json,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+    /// GitHub Actions workflow commands (annotations).
+    Github,
+}
+
+/// `pacc test --format`.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum TestFormat {
+    Text,
+    Json,
+    /// JUnit XML, for CI test reports.
+    Junit,
+}
+
 /// Which engine evaluates rule conditions. Both give the same results;
 /// messages, error reasons and explanations always come from the
 /// interpreter.
@@ -92,7 +112,7 @@ enum Command {
         #[arg(default_value = "policies")]
         paths: Vec<PathBuf>,
         #[arg(long, value_enum, default_value = "text")]
-        format: Format,
+        format: CheckFormat,
         /// Treat warnings as errors.
         #[arg(long)]
         deny_warnings: bool,
@@ -111,7 +131,7 @@ enum Command {
         #[arg(long, requires = "coverage")]
         min: Option<u32>,
         #[arg(long, value_enum, default_value = "text")]
-        format: Format,
+        format: TestFormat,
         /// The engine that evaluates rule conditions.
         #[arg(long, value_enum, default_value = "jit")]
         engine: EngineKind,
@@ -163,6 +183,59 @@ enum Command {
         /// the interpreter's trace).
         #[arg(long, value_enum, default_value = "jit")]
         engine: EngineKind,
+    },
+    /// Review a change to the policies between two git commits: what
+    /// changed, rule by rule, and what it does to an inventory
+    /// (docs/review.md). Run inside a checkout of the policy repository.
+    /// Exit 1 when a gate (--fail-on, --max-new-failures) trips.
+    Review {
+        /// The commit the change is compared with (`origin/main`).
+        #[arg(long)]
+        base: String,
+        /// The changed commit.
+        #[arg(long, default_value = "HEAD")]
+        head: String,
+        /// Policy folders or files inside the repository, read from each
+        /// commit (not from the working tree).
+        #[arg(long, num_args = 1.., default_value = "policies")]
+        policies: Vec<PathBuf>,
+        /// Inventory both sides are evaluated over (read from disk); the
+        /// default is the demo inventory.
+        #[arg(long, default_value = "examples/demo/inventory.json")]
+        inventory: PathBuf,
+        /// What to print on stdout.
+        #[arg(long, value_enum, default_value = "markdown")]
+        format: crate::review::ReviewFormat,
+        /// Also write a format to a file: FORMAT=FILE (repeatable), e.g.
+        /// --output sarif=review.sarif --output markdown=review.md.
+        #[arg(long = "output")]
+        outputs: Vec<String>,
+        /// The evaluation clock (a date or RFC 3339 time); default: now.
+        #[arg(long)]
+        now: Option<String>,
+        /// How many resource ids (with messages) each rule lists per kind
+        /// of movement.
+        #[arg(long, default_value_t = 5)]
+        sample: usize,
+        /// Exit 1 on these (repeatable).
+        #[arg(long, value_enum)]
+        fail_on: Vec<crate::review::FailOnArg>,
+        /// Exit 1 when more failures than this newly open (newly failing
+        /// or un-exempted, over all rules).
+        #[arg(long)]
+        max_new_failures: Option<usize>,
+        /// Warn when a changed rule fails more than this percentage of
+        /// the resources it evaluates.
+        #[arg(long, default_value_t = 50)]
+        warn_failure_rate: u32,
+        /// Warn when an auto-fix is newly bound to a rule with at least
+        /// this many open failures.
+        #[arg(long, default_value_t = 10)]
+        warn_autofix_targets: usize,
+        /// Warn when a new or changed exception expires further ahead
+        /// than this many days.
+        #[arg(long, default_value_t = 365)]
+        warn_exception_days: i64,
     },
     /// Format `.pac` files in place (or check that they are formatted).
     Fmt {
@@ -236,6 +309,20 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         runs: usize,
         /// Policy files or directories.
+        #[arg(long, num_args = 1.., default_value = "policies")]
+        policies: Vec<PathBuf>,
+    },
+    /// Benchmark `pacc review` on a one-policy change over a generated
+    /// inventory (src/bench_review.rs, docs/review.md).
+    BenchReview {
+        #[arg(long, default_value_t = 100_000)]
+        count: u64,
+        #[arg(long, default_value_t = crate::r#gen::DEFAULT_SEED)]
+        seed: u64,
+        /// Runs; the table shows medians.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// The policy library to put in the scratch repository.
         #[arg(long, num_args = 1.., default_value = "policies")]
         policies: Vec<PathBuf>,
     },
@@ -354,6 +441,37 @@ pub fn run() -> i32 {
             engine,
         ),
         Command::Fmt { paths, check } => fmt(&paths, check),
+        Command::Review {
+            base,
+            head,
+            policies,
+            inventory,
+            format,
+            outputs,
+            now,
+            sample,
+            fail_on,
+            max_new_failures,
+            warn_failure_rate,
+            warn_autofix_targets,
+            warn_exception_days,
+        } => crate::review::run(&crate::review::ReviewArgs {
+            base: &base,
+            head: &head,
+            policies: &policies,
+            inventory: &inventory,
+            format,
+            outputs: &outputs,
+            now: now.as_deref(),
+            sample,
+            fail_on: &fail_on,
+            max_new_failures,
+            thresholds: pac_review::Thresholds {
+                failure_rate: warn_failure_rate,
+                autofix_targets: warn_autofix_targets,
+                exception_days: warn_exception_days,
+            },
+        }),
         Command::Collect {
             config,
             policies,
@@ -392,6 +510,12 @@ pub fn run() -> i32 {
             runs,
             policies,
         } => crate::bench::run(&count, seed, runs, &policies),
+        Command::BenchReview {
+            count,
+            seed,
+            runs,
+            policies,
+        } => crate::bench_review::run(count, seed, runs, &policies),
         Command::Serve {
             config,
             listen,
@@ -489,11 +613,27 @@ pub fn print_diagnostics(c: &Compiled, diags: &[Diagnostic], format: Format) -> 
     (errors, warnings)
 }
 
-fn check(paths: &[PathBuf], format: Format, deny_warnings: bool) -> i32 {
+fn check(paths: &[PathBuf], format: CheckFormat, deny_warnings: bool) -> i32 {
     let Some(c) = load(paths) else { return 2 };
     let diags = all_diagnostics(&c, now_secs());
-    let (errors, warnings) = print_diagnostics(&c, &diags, format);
-    if format == Format::Text {
+    let (errors, warnings) = match format {
+        CheckFormat::Text => print_diagnostics(&c, &diags, Format::Text),
+        CheckFormat::Json => print_diagnostics(&c, &diags, Format::Json),
+        CheckFormat::Sarif | CheckFormat::Github => {
+            let (kinds, findings) = pac_review::findings::check_findings(&c.program.files, &diags);
+            if format == CheckFormat::Sarif {
+                println!(
+                    "{}",
+                    pac_review::sarif::render("pacc-check/", &kinds, &findings)
+                );
+            } else {
+                print!("{}", pac_review::github::render(&findings));
+            }
+            let errors = diags.iter().filter(|d| d.is_error()).count();
+            (errors, diags.len() - errors)
+        }
+    };
+    if format == CheckFormat::Text {
         let p = &c.program;
         let user_files = p.files.len() - pac_compiler::stdlib_file_count();
         eprintln!(
@@ -631,7 +771,7 @@ fn test(
     filter: Option<&str>,
     coverage: bool,
     min: Option<u32>,
-    format: Format,
+    format: TestFormat,
     engine: EngineKind,
     verbose: bool,
 ) -> i32 {
@@ -649,11 +789,12 @@ fn test(
             .map(|e| e as &dyn pac_runtime::PrepareEngine),
     );
     match format {
-        Format::Json => println!(
+        TestFormat::Json => println!(
             "{}",
             serde_json::to_string_pretty(&report).unwrap_or_default()
         ),
-        Format::Text => {
+        TestFormat::Junit => print!("{}", pac_review::junit::render(&report)),
+        TestFormat::Text => {
             print!("{}", pac_runtime::testing::render_text(&report));
             if coverage {
                 print!(

@@ -5,12 +5,14 @@
 //! compile errors.
 
 mod bench;
+mod bench_review;
 mod bench_server;
 mod cli;
 mod collect;
 mod files;
 mod fix;
 mod r#gen;
+mod review;
 
 /// The compiler, the language server and the scan allocate and free many
 /// small nodes: under glibc's malloc half of the language server's time per
