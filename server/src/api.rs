@@ -1541,20 +1541,7 @@ async fn post_exception(
         created_at: s.clock.now(),
         approved_by: None,
     };
-    let loaded = program_for_items(&s.server).await?;
-    let xs = s.store.api_exceptions().await?;
-    if xs.iter().any(|e| e.name == name)
-        || loaded.program().exceptions.iter().any(|e| e.name == name)
-    {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!("an exception `{name}` exists already"),
-        ));
-    }
-    let x = tokio::task::spawn_blocking(move || crate::program::check_exception(&loaded, &x))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(field_errors)?;
+    let x = check_new_exception(&s, x).await?;
     if !s.store.put_exception(&x).await? {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -1565,6 +1552,28 @@ async fn post_exception(
     let mut out = json!(x);
     out["note"] = json!("it applies from the next scan");
     Ok(change.on((StatusCode::CREATED, axum::Json(out)).into_response()))
+}
+
+/// The exception `x` checked against the current policies and the stored
+/// exceptions: 409 for a taken name, 400 with the compiler's words.
+async fn check_new_exception(s: &Api, x: ExceptionRow) -> Result<ExceptionRow, ApiError> {
+    let loaded = program_for_items(&s.server).await?;
+    let xs = s.store.api_exceptions().await?;
+    if xs.iter().any(|e| e.name == x.name)
+        || loaded.program().exceptions.iter().any(|e| e.name == x.name)
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "an exception `{}` exists already: choose another name",
+                x.name
+            ),
+        ));
+    }
+    tokio::task::spawn_blocking(move || crate::program::check_exception(&loaded, &x))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(field_errors)
 }
 
 /// Checks that `caller` may grant an exception confined to `group` (none:
@@ -1638,18 +1647,20 @@ async fn delete_exception(
     Path(name): Path<String>,
     Params(_): Params<NoQuery>,
 ) -> Res {
+    // The stored row: the scope check below, and the audit log's `before`.
+    let before = s
+        .store
+        .api_exceptions()
+        .await?
+        .into_iter()
+        .find(|x| x.name == name);
     let approve = Scope::of(&caller, Role::Approver);
     if !approve.is_all() {
         // Only an exception confined to a group the caller approves on;
         // one it cannot see is answered as missing.
-        let stored = s.store.api_exceptions().await?;
-        let group = stored
-            .iter()
-            .find(|x| x.name == name)
-            .and_then(|x| x.group.clone());
-        match group {
-            Some(g) if approve.covers(&g) => {}
-            Some(g) if read_scope(&caller).covers(&g) => {
+        match before.as_ref().and_then(|x| x.group.as_deref()) {
+            Some(g) if approve.covers(g) => {}
+            Some(g) if read_scope(&caller).covers(g) => {
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,
                     format!(
@@ -1665,12 +1676,6 @@ async fn delete_exception(
             }
         }
     }
-    let before = s
-        .store
-        .api_exceptions()
-        .await?
-        .into_iter()
-        .find(|x| x.name == name);
     if s.store.delete_exception(&name, s.clock.now()).await? {
         return Ok(Change::new(format!("exception {name}"))
             .before(before)

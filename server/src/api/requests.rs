@@ -16,8 +16,8 @@ use utoipa::{IntoParams, ToSchema};
 use super::error::{ApiError, ErrorBody};
 use super::params::{Check, Params, max_len, typed_body};
 use super::{
-    List, NewException, NoQuery, Res, S, TEXT_MAX, author, confine_exception, field_errors, ok,
-    parse_id, program_for_items, read_scope,
+    List, NewException, NoQuery, Res, S, TEXT_MAX, author, check_new_exception, confine_exception,
+    ok, parse_id, read_scope,
 };
 use crate::auth::audit::Change;
 use crate::auth::scope::Scope;
@@ -142,28 +142,6 @@ pub(super) async fn post_request(
     Ok(Change::new(format!("exception request {id}"))
         .after(&row)
         .on((StatusCode::CREATED, axum::Json(json!(row))).into_response()))
-}
-
-/// The exception `x` checked against the current policies and the stored
-/// exceptions: 409 for a taken name, 400 with the compiler's words.
-async fn check_new_exception(s: &super::Api, x: ExceptionRow) -> Result<ExceptionRow, ApiError> {
-    let loaded = program_for_items(&s.server).await?;
-    let xs = s.store.api_exceptions().await?;
-    if xs.iter().any(|e| e.name == x.name)
-        || loaded.program().exceptions.iter().any(|e| e.name == x.name)
-    {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!(
-                "an exception `{}` exists already: choose another name",
-                x.name
-            ),
-        ));
-    }
-    tokio::task::spawn_blocking(move || crate::program::check_exception(&loaded, &x))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(field_errors)
 }
 
 /// Requests the caller may see: those of its groups, and its own.
