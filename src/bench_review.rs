@@ -145,8 +145,8 @@ fn bench(
             thresholds: pac_review::Thresholds::default(),
             gate: pac_review::Gate::default(),
         })
-        .map_err(|pac_review::Error::Compile { side, .. }| {
-            format!("the {side} does not compile")
+        .map_err(|pac_review::Error::Compile { broken, .. }| {
+            format!("the {} does not compile", broken.side)
         })?;
         for (name, d) in &review.timings {
             record(name, *d);

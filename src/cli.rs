@@ -203,6 +203,18 @@ enum Command {
         /// default is the demo inventory.
         #[arg(long, default_value = "examples/demo/inventory.json")]
         inventory: PathBuf,
+        /// Evaluate over the inventory a running `pacc serve` last
+        /// collected instead (GET /api/v1/inventory, within the token's
+        /// asset groups), e.g. https://pac.example.com.
+        #[arg(long, conflicts_with = "inventory", value_name = "URL")]
+        server: Option<String>,
+        /// The API token for --server; default: the PAC_TOKEN environment
+        /// variable (preferred: a command line is visible to other users).
+        #[arg(long, requires = "server")]
+        token: Option<String>,
+        /// With --server: only the members of this asset group.
+        #[arg(long, requires = "server")]
+        group: Option<String>,
         /// What to print on stdout.
         #[arg(long, value_enum, default_value = "markdown")]
         format: crate::review::ReviewFormat,
@@ -446,6 +458,9 @@ pub fn run() -> i32 {
             head,
             policies,
             inventory,
+            server,
+            token,
+            group,
             format,
             outputs,
             now,
@@ -459,7 +474,10 @@ pub fn run() -> i32 {
             base: &base,
             head: &head,
             policies: &policies,
-            inventory: &inventory,
+            inventory: match server {
+                Some(url) => crate::review::InventoryFrom::Server { url, token, group },
+                None => crate::review::InventoryFrom::File(inventory),
+            },
             format,
             outputs: &outputs,
             now: now.as_deref(),

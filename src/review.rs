@@ -32,11 +32,53 @@ pub enum FailOnArg {
     Warnings,
 }
 
+/// Where the inventory comes from.
+pub enum InventoryFrom {
+    File(PathBuf),
+    /// A running server's export, with the API token (else `PAC_TOKEN`).
+    Server {
+        url: String,
+        token: Option<String>,
+        group: Option<String>,
+    },
+}
+
+impl InventoryFrom {
+    /// (name for messages, text).
+    fn read(&self) -> Result<(String, String), String> {
+        match self {
+            InventoryFrom::File(path) => {
+                let name = pac_bundle::inventory_display(path);
+                pac_bundle::read_inventory(path)
+                    .map(|t| (name.clone(), t))
+                    .map_err(|e| format!("{name}: cannot read the inventory: {e}"))
+            }
+            InventoryFrom::Server { url, token, group } => {
+                let token = match token {
+                    Some(t) => t.clone(),
+                    None => std::env::var(pac_server::auth::cli::TOKEN_ENV).map_err(|_| {
+                        format!(
+                            "--server {url}: set {} (or --token) to an API token that may read resources",
+                            pac_server::auth::cli::TOKEN_ENV
+                        )
+                    })?,
+                };
+                let text = pac_server::remote::fetch_inventory(url, &token, group.as_deref())?;
+                let name = match group {
+                    Some(g) => format!("{} (asset group {g})", url.trim_end_matches('/')),
+                    None => url.trim_end_matches('/').to_string(),
+                };
+                Ok((name, text))
+            }
+        }
+    }
+}
+
 pub struct ReviewArgs<'a> {
     pub base: &'a str,
     pub head: &'a str,
     pub policies: &'a [PathBuf],
-    pub inventory: &'a Path,
+    pub inventory: InventoryFrom,
     pub format: ReviewFormat,
     pub outputs: &'a [String],
     pub now: Option<&'a str>,
@@ -77,6 +119,16 @@ pub fn render(review: &Review, format: ReviewFormat) -> String {
         ReviewFormat::Github => {
             pac_review::github::render(&pac_review::findings::review_findings(review))
         }
+    }
+}
+
+/// A review that could not be made, in one format.
+pub fn render_broken(broken: &pac_review::Broken, format: ReviewFormat) -> String {
+    match format {
+        ReviewFormat::Markdown => broken.markdown(),
+        ReviewFormat::Json => broken.json(),
+        ReviewFormat::Sarif => broken.sarif(),
+        ReviewFormat::Github => broken.github(),
     }
 }
 
@@ -128,11 +180,10 @@ pub fn run(args: &ReviewArgs) -> i32 {
             return 2;
         }
     };
-    let inventory_name = pac_bundle::inventory_display(args.inventory);
-    let inventory_text = match pac_bundle::read_inventory(args.inventory) {
-        Ok(t) => t,
+    let (inventory_name, inventory_text) = match args.inventory.read() {
+        Ok(x) => x,
         Err(e) => {
-            eprintln!("error: {inventory_name}: cannot read the inventory: {e}");
+            eprintln!("error: {e}");
             return 2;
         }
     };
@@ -159,11 +210,7 @@ pub fn run(args: &ReviewArgs) -> i32 {
         gate,
     }) {
         Ok(r) => r,
-        Err(pac_review::Error::Compile {
-            side,
-            reference,
-            compiled,
-        }) => {
+        Err(pac_review::Error::Compile { broken, compiled }) => {
             let errors: Vec<_> = compiled
                 .diagnostics
                 .iter()
@@ -172,10 +219,23 @@ pub fn run(args: &ReviewArgs) -> i32 {
                 .collect();
             print_diagnostics(&compiled, &errors, Format::Text);
             eprintln!(
-                "error: the {side} (`{reference}`) does not compile ({} error(s)); a review needs both sides to compile",
+                "error: the {} (`{}`) does not compile ({} error(s)); a review needs both sides to compile",
+                broken.side,
+                broken.reference,
                 errors.len()
             );
-            return 2;
+            // The outputs still say so (the PR comment, annotations on the
+            // lines at fault), so a workflow shows why there is no review.
+            for (format, path) in &outputs {
+                if let Err(e) = std::fs::write(path, render_broken(&broken, *format)) {
+                    eprintln!("error: {}: {e}", path.display());
+                    return 2;
+                }
+            }
+            print!("{}", render_broken(&broken, args.format));
+            // A broken head fails the gate; a broken base means no review
+            // can be made at all.
+            return if broken.side == "head" { 1 } else { 2 };
         }
     };
     if review.impact.skipped_documents > 0 {

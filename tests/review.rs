@@ -6,6 +6,8 @@
 //! --format sarif|github` and `pacc test --format junit` (validated against
 //! the JUnit XSD with Python's `xmlschema`, which ./scripts/test installs).
 
+mod server_support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -568,9 +570,176 @@ fn a_head_that_does_not_compile_is_reported_with_file_and_line() {
     )
     .unwrap();
     git(d, &["commit", "-q", "-a", "-m", "typo"]);
-    let out = pacc_in(d, &["review", "--base", "main~2", "--now", NOW]);
-    assert_eq!(out.status.code(), Some(2));
+    let out = pacc_in(
+        d,
+        &[
+            "review",
+            "--base",
+            "main~2",
+            "--now",
+            NOW,
+            "--output",
+            "sarif=broken.sarif",
+            "--output",
+            "github=broken.txt",
+            "--output",
+            "json=broken.json",
+        ],
+    );
+    // A broken head fails the gate, and the comment says what to fix.
+    assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(err.contains("policies/storage.pac:19"), "{err}");
     assert!(err.contains("the head (`HEAD`) does not compile"), "{err}");
+    let md = text(&out.stdout);
+    assert!(md.starts_with("<!-- pacc-review -->"), "{md}");
+    assert!(md.contains("**The head (`HEAD`"), "{md}");
+    assert!(md.contains("| `policies/storage.pac:19:"), "{md}");
+    assert!(md.contains("`E0"), "{md}");
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("broken.sarif")).unwrap()).unwrap();
+    assert_valid_sarif(&sarif);
+    let result = &sarif["runs"][0]["results"][0];
+    assert_eq!(result["level"], "error");
+    assert_eq!(
+        result["locations"][0]["physicalLocation"]["region"]["startLine"],
+        19
+    );
+    let gh = std::fs::read_to_string(d.join("broken.txt")).unwrap();
+    assert!(
+        gh.starts_with("::error file=policies/storage.pac,line=19,"),
+        "{gh}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("broken.json")).unwrap()).unwrap();
+    assert_eq!(json["compile_errors"]["side"], "head");
+    assert_eq!(json["compile_errors"]["errors"][0]["line"], 19);
+
+    // A broken base: no review can be made at all (exit 2), and it says so.
+    git(d, &["checkout", "-q", "-b", "fix"]);
+    std::fs::write(d.join("policies/storage.pac"), head()).unwrap();
+    git(d, &["commit", "-q", "-a", "-m", "fix"]);
+    let out = pacc_in(d, &["review", "--base", "main", "--now", NOW]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("the base branch itself is broken"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+/// `pacc review --server URL`: the inventory is the one a running server
+/// last collected, exported within the token's asset groups.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_review_over_a_servers_inventory_sees_the_tokens_groups_only() {
+    use pac_server::auth::Role;
+    let (_sdir, server, pac) = server_support::tokens_server("", true).await;
+    let (admin, _) = server_support::mint_token(&server, "ci", Role::Viewer, &["*"], "t").await;
+    let (prod, _) =
+        server_support::mint_token(&server, "prod-ci", Role::Viewer, &["production"], "t").await;
+    let (dir, _, _) = repo();
+    let d = dir.path().to_path_buf();
+    let run = move |args: Vec<String>, token: Option<String>| {
+        let d = d.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let mut c = Command::new(env!("CARGO_BIN_EXE_pacc"));
+                c.args([
+                    "review", "--base", "main~1", "--now", NOW, "--format", "json",
+                ])
+                .args(&args)
+                .current_dir(&d)
+                .env_remove("PAC_TOKEN");
+                if let Some(t) = token {
+                    c.env("PAC_TOKEN", t);
+                }
+                c.output().expect("pacc runs")
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let json = |out: &Output| -> serde_json::Value {
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("JSON review")
+    };
+
+    // A global token: the whole estate, so the same review as the file's.
+    let from_file = json(&run(vec![], None).await);
+    let whole = json(&run(vec!["--server".into(), pac.clone()], Some(admin.clone())).await);
+    assert_eq!(whole["impact"]["inventory"], pac.as_str());
+    assert_eq!(
+        whole["impact"]["resources"],
+        from_file["impact"]["resources"]
+    );
+    assert_eq!(whole["impact"]["rules"], from_file["impact"]["rules"]);
+    assert_eq!(whole["impact"]["after"], from_file["impact"]["after"]);
+
+    // A token of `production`: its members alone, as the API counts them.
+    let (status, page) = server_support::get(
+        &pac.replace("http://", ""),
+        "/api/v1/resources?group=production",
+    )
+    .await;
+    assert_eq!(status, 401, "the API wants a token: {page}");
+    let members = {
+        let http = reqwest::Client::new();
+        let v: serde_json::Value = http
+            .get(format!(
+                "{pac}/api/v1/resources?group=production&per_page=1"
+            ))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["total"].as_u64().unwrap()
+    };
+    let scoped = json(
+        &run(
+            vec![
+                "--server".into(),
+                pac.clone(),
+                "--token".into(),
+                prod.clone(),
+            ],
+            None,
+        )
+        .await,
+    );
+    assert_eq!(scoped["impact"]["resources"].as_u64(), Some(members));
+    assert!(members > 0 && members < whole["impact"]["resources"].as_u64().unwrap());
+
+    // Another group's members are not the token's to read: the group is
+    // answered as unknown, and nothing is evaluated.
+    let out = run(
+        vec![
+            "--server".into(),
+            pac.clone(),
+            "--group".into(),
+            "sandbox_resources".into(),
+        ],
+        Some(prod.clone()),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("404"), "{}", text(&out.stderr));
+
+    // No token, or a wrong one: exit 2 with what to do.
+    let out = run(vec!["--server".into(), pac.clone()], None).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("PAC_TOKEN"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(
+        vec!["--server".into(), pac.clone()],
+        Some("pac_wrong".into()),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("401"), "{}", text(&out.stderr));
 }

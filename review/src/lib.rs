@@ -17,6 +17,7 @@
 //! both sides are evaluated over one inventory, so every difference in
 //! results comes from the policies.
 
+pub mod broken;
 pub mod diff;
 pub mod facts;
 pub mod findings;
@@ -34,6 +35,7 @@ use std::time::{Duration, Instant};
 use pac_compiler::Compiled;
 use serde::Serialize;
 
+pub use broken::Broken;
 pub use diff::Diff;
 pub use gate::{Gate, GateResult};
 pub use impact::Impact;
@@ -92,10 +94,11 @@ pub struct Review {
 
 /// Why a review could not be made.
 pub enum Error {
-    /// A side does not compile: its diagnostics, to be printed.
+    /// A side does not compile (the head is reported when both do not):
+    /// its errors in the review's formats, and the compile result for
+    /// the terminal.
     Compile {
-        side: &'static str,
-        reference: String,
+        broken: Box<Broken>,
         compiled: Box<Compiled>,
     },
 }
@@ -132,11 +135,10 @@ pub fn review(input: Input) -> Result<Review, Error> {
         || pac_compiler::compile_sources(base.files.clone()),
         || pac_compiler::compile_sources(head.files.clone()),
     );
-    for (side, src, c) in [("base", &base, &cb), ("head", &head, &ch)] {
+    for (side, src, c) in [("head", &head, &ch), ("base", &base, &cb)] {
         if c.diagnostics.iter().any(|d| d.is_error()) {
             return Err(Error::Compile {
-                side,
-                reference: src.reference.clone(),
+                broken: Box::new(Broken::of(side, &src.reference, &src.commit, c)),
                 compiled: Box::new(c.clone()),
             });
         }

@@ -7,6 +7,7 @@
 //! route ([`http`]).
 
 pub mod error;
+mod export;
 pub mod http;
 pub mod openapi;
 pub mod params;
@@ -697,6 +698,7 @@ pub fn router_with(server: Arc<Server>, options: &HttpOptions) -> Router {
         .routes(r(routes!(issue)))
         .routes(r(routes!(resources)))
         .routes(r(routes!(resource)))
+        .routes(r(routes!(export::inventory)))
         .route_layer(axum::middleware::from_fn_with_state(
             api.clone(),
             first_scan_gate,

@@ -30,6 +30,7 @@ pub mod config;
 pub mod logging;
 pub mod notify;
 pub mod program;
+pub mod remote;
 pub mod requests;
 pub mod scan;
 pub mod sources;

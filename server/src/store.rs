@@ -573,6 +573,15 @@ pub trait Store: Send + Sync {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<ResourceRow>, i64)>;
+    /// Current resources' (key, document text) in key order, the first
+    /// `limit` after the key `after` (keyset paging: the inventory export
+    /// reads any number of resources in constant time per page).
+    async fn resource_documents(
+        &self,
+        f: &ResourceFilter,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<(String, String)>>;
     /// By key, or by id (the first match).
     async fn resource(&self, id_or_key: &str) -> Result<Option<ResourceRow>>;
     async fn resource_groups(&self, rkey: &str) -> Result<Vec<String>>;
@@ -1088,6 +1097,21 @@ impl Store for SqlStore {
         push_resource_filter(&mut count, f, q.as_ref());
         let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
         Ok((rows, total))
+    }
+
+    async fn resource_documents(
+        &self,
+        f: &ResourceFilter,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<(String, String)>> {
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT rkey, doc FROM resources");
+        push_resource_filter(&mut q, f, None);
+        if let Some(a) = after {
+            q.push(" AND rkey > ").push_bind(a.to_string());
+        }
+        q.push(" ORDER BY rkey LIMIT ").push_bind(limit);
+        Ok(q.build_query_as().fetch_all(&self.pool).await?)
     }
 
     async fn resource(&self, id_or_key: &str) -> Result<Option<ResourceRow>> {

@@ -62,11 +62,7 @@ pub fn run(server: &str, cmd: TokenCommand) -> i32 {
 }
 
 async fn call(server: &str, token: &str, cmd: TokenCommand) -> Result<(), (i32, String)> {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .map_err(|e| (2, format!("cannot build an HTTP client: {e}")))?;
+    let http = crate::remote::client().map_err(|e| (2, e))?;
     let url = format!("{server}/api/v1/tokens");
     let req = match &cmd {
         TokenCommand::Create {
@@ -83,6 +79,7 @@ async fn call(server: &str, token: &str, cmd: TokenCommand) -> Result<(), (i32, 
         TokenCommand::Revoke { id } => http.delete(format!("{url}/{id}")),
     };
     let resp = req
+        .timeout(std::time::Duration::from_secs(30))
         .bearer_auth(token)
         .send()
         .await
