@@ -130,37 +130,56 @@ fn bench(
     };
     let mut last = None;
     for _ in 0..runs {
-        let total = Instant::now();
-        let t = Instant::now();
-        let (base, head) =
-            crate::review::sources(dir, "main~1", "main", &[PathBuf::from("policies")])?;
-        record("read both commits from git", t.elapsed());
-        let review = pac_review::review(pac_review::Input {
-            base,
-            head,
-            inventory_text: &inventory,
-            inventory_name: "generated.ndjson",
-            now: r#gen::NOW,
-            sample: 5,
-            thresholds: pac_review::Thresholds::default(),
-            gate: pac_review::Gate::default(),
-        })
-        .map_err(|pac_review::Error::Compile { broken, .. }| {
-            format!("the {} does not compile", broken.side)
-        })?;
-        for (name, d) in &review.timings {
-            record(name, *d);
+        for head_in_full in [true, false] {
+            let total = Instant::now();
+            let t = Instant::now();
+            let (base, head) =
+                crate::review::sources(dir, "main~1", "main", &[PathBuf::from("policies")])?;
+            let git = t.elapsed();
+            let review = pac_review::review(pac_review::Input {
+                base,
+                head,
+                inventory_text: &inventory,
+                inventory_name: "generated.ndjson",
+                now: r#gen::NOW,
+                sample: 5,
+                thresholds: pac_review::Thresholds::default(),
+                gate: pac_review::Gate::default(),
+                head_in_full,
+            })
+            .map_err(|pac_review::Error::Compile { broken, .. }| {
+                format!("the {} does not compile", broken.side)
+            })?;
+            let t = Instant::now();
+            for f in [
+                crate::review::ReviewFormat::Markdown,
+                crate::review::ReviewFormat::Sarif,
+            ] {
+                let _ = crate::review::render(&review, f);
+            }
+            let render = t.elapsed();
+            if head_in_full {
+                // The path before reuse.rs, measured in the same run; its
+                // review must be the same.
+                record("total, head evaluated in full (before)", total.elapsed());
+                last = Some(review);
+                continue;
+            }
+            if let Some(full) = &last {
+                let same =
+                    |r: &pac_review::Review| serde_json::to_string(&r.impact).unwrap_or_default();
+                if same(full) != same(&review) {
+                    return Err("the review with reused results differs from the full one".into());
+                }
+            }
+            record("read both commits from git", git);
+            for (name, d) in &review.timings {
+                record(name, *d);
+            }
+            record("render markdown + sarif", render);
+            record("total", total.elapsed());
+            last = Some(review);
         }
-        let t = Instant::now();
-        for f in [
-            crate::review::ReviewFormat::Markdown,
-            crate::review::ReviewFormat::Sarif,
-        ] {
-            let _ = crate::review::render(&review, f);
-        }
-        record("render markdown + sarif", t.elapsed());
-        record("total", total.elapsed());
-        last = Some(review);
     }
     let Some(review) = last else {
         return Err("no run".into());

@@ -208,6 +208,7 @@ pub fn run(args: &ReviewArgs) -> i32 {
         sample: args.sample,
         thresholds: args.thresholds,
         gate,
+        head_in_full: false,
     }) {
         Ok(r) => r,
         Err(pac_review::Error::Compile { broken, compiled }) => {

@@ -27,6 +27,7 @@ pub mod github;
 pub mod impact;
 pub mod junit;
 pub mod markdown;
+pub mod reuse;
 pub mod sarif;
 pub mod warnings;
 
@@ -64,6 +65,9 @@ pub struct Input<'a> {
     pub sample: usize,
     pub thresholds: Thresholds,
     pub gate: Gate,
+    /// Evaluate every head rule instead of taking the base's results for
+    /// rules that cannot differ (`reuse.rs`): for benchmarks and checks.
+    pub head_in_full: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -130,6 +134,7 @@ pub fn review(input: Input) -> Result<Review, Error> {
         sample,
         thresholds,
         gate,
+        head_in_full,
     } = input;
     let (cb, ch) = rayon::join(
         || pac_compiler::compile_sources(base.files.clone()),
@@ -159,12 +164,28 @@ pub fn review(input: Input) -> Result<Review, Error> {
     lap("read the inventory", &mut timings);
     let inv_h_ref = inv_h.as_ref().unwrap_or(&inv_b);
     let keys = inv_h.as_ref().map(|h| impact::align(&inv_b, h));
-    // The two sides at once: each builds its own layout (mostly one
-    // thread) and then evaluates on the pool.
-    let (eb, eh) = rayon::join(
-        || impact::evaluate(&cb.program, &inv_b, now),
-        || impact::evaluate(&ch.program, inv_h_ref, now),
-    );
+    let (eb, eh) = if inv_h.is_none() && !head_in_full {
+        // One inventory: the head evaluates only the rules whose results
+        // can differ (reuse.rs), beside the base's full evaluation.
+        let plan = reuse::plan(&cb.program, &ch.program);
+        let (eb, sub) = rayon::join(
+            || impact::evaluate(&cb.program, &inv_b, now),
+            || {
+                plan.program
+                    .as_ref()
+                    .map(|p| impact::evaluate(p, &inv_b, now).report)
+            },
+        );
+        let eh = reuse::compose(&eb, &ch.program, &plan, sub);
+        (eb, eh)
+    } else {
+        // The two sides at once: each builds its own layout (mostly one
+        // thread) and then evaluates on the pool.
+        rayon::join(
+            || impact::evaluate(&cb.program, &inv_b, now),
+            || impact::evaluate(&ch.program, inv_h_ref, now),
+        )
+    };
     lap("evaluate both sides (native engine)", &mut timings);
     let impact = impact::compare(
         &eb,
