@@ -54,8 +54,10 @@ pub struct RuleResult {
     /// The exception (index into `Program::exceptions`) that exempts this
     /// failure, if any.
     pub exempted_by: Option<usize>,
-    /// Why it failed (or errored), when explanations were asked for.
-    pub explanation: Option<Explanation>,
+    /// Why it failed (or errored), when explanations were asked for
+    /// (boxed: a report holds a result per (rule, resource), and most have
+    /// none).
+    pub explanation: Option<Box<Explanation>>,
 }
 
 impl RuleResult {
@@ -606,7 +608,12 @@ impl Ctx<'_> {
             Err(e) => result.outcome = Outcome::Error(e.reason),
         }
         if self.explain {
-            result.explanation = Some(explain_rule(self.program, self.env, rule, res));
+            result.explanation = Some(Box::new(explain_rule(
+                self.program,
+                self.env,
+                rule,
+                res,
+            )));
         }
         result
     }
