@@ -716,16 +716,15 @@ impl Layout {
                         write_masked(schemas, &mut sink, &mut int, res.rtype, mask, &res.value)
                     }
                 };
-                row_off[i as usize] =
-                    match written {
-                        Ok(c) => c.bits,
-                        Err(Misfit) => {
-                            if let Some(x) = irregular.get_mut(r) {
-                                *x = true;
-                            }
-                            0
+                row_off[i as usize] = match written {
+                    Ok(c) => c.bits,
+                    Err(Misfit) => {
+                        if let Some(x) = irregular.get_mut(r) {
+                            *x = true;
                         }
-                    };
+                        0
+                    }
+                };
             }
         }
         Layout {

@@ -555,7 +555,10 @@ impl Ctx<'_> {
             // The outcome is the engine's; the message needs the rule's
             // `let`s in the frame, not the condition.
             Some(RawOutcome::Fail) => {
-                eval_lets(&r.cond, frame, self.env);
+                // The default message reads no `let`.
+                if !r.message.is_empty() {
+                    eval_lets(&r.cond, frame, self.env);
+                }
                 Ok(Value::Bool(true))
             }
             Some(RawOutcome::Error) => match eval(&r.cond, frame, self.env) {
@@ -608,12 +611,7 @@ impl Ctx<'_> {
             Err(e) => result.outcome = Outcome::Error(e.reason),
         }
         if self.explain {
-            result.explanation = Some(Box::new(explain_rule(
-                self.program,
-                self.env,
-                rule,
-                res,
-            )));
+            result.explanation = Some(Box::new(explain_rule(self.program, self.env, rule, res)));
         }
         result
     }

@@ -38,7 +38,12 @@ fn give_up<E: de::Error>() -> E {
 impl Reader<'_> {
     /// The resource of a document that loads, or `None` when the reference
     /// path must decide (see the module documentation).
-    pub(super) fn document_fast(&self, source: &Arc<str>, line: usize, raw: &str) -> Option<Resource> {
+    pub(super) fn document_fast(
+        &self,
+        source: &Arc<str>,
+        line: usize,
+        raw: &str,
+    ) -> Option<Resource> {
         let mut de = serde_json::Deserializer::from_str(raw);
         let doc = DocSeed { reader: self }.deserialize(&mut de).ok()?;
         de.end().ok()?;
@@ -336,7 +341,8 @@ impl<'de> DeserializeSeed<'de> for ValueSeed<'_, '_, '_> {
                     rid,
                     implicit: false,
                 };
-                d.deserialize_map(seed).map(|fs| Value::Record(Arc::from(fs)))
+                d.deserialize_map(seed)
+                    .map(|fs| Value::Record(Arc::from(fs)))
             }
             _ => d.deserialize_any(self),
         }
@@ -561,10 +567,17 @@ mod tests {
         match reader.document_fast(&src, 1, raw) {
             None => false,
             Some(fast) => {
-                let r = reference.unwrap_or_else(|e| panic!("fast accepted, reference: {e}\n{raw}"));
+                let r =
+                    reference.unwrap_or_else(|e| panic!("fast accepted, reference: {e}\n{raw}"));
                 assert_eq!(fast.value, r.value, "{raw}");
                 assert_eq!(
-                    (&fast.id, &fast.account, &fast.region, &fast.type_name, fast.rtype),
+                    (
+                        &fast.id,
+                        &fast.account,
+                        &fast.region,
+                        &fast.type_name,
+                        fast.rtype
+                    ),
                     (&r.id, &r.account, &r.region, &r.type_name, r.rtype)
                 );
                 true
@@ -621,7 +634,10 @@ mod tests {
             &attrs(&format!(r#"{ok},"tags":{{"env":"prod"}},"iops":null"#))
         ));
         // `attributes` before `type`, as a JSON tree written back has it.
-        assert!(agree(&reader, &format!(r#"{{"attributes":{{{ok}}},{head}}}"#)));
+        assert!(agree(
+            &reader,
+            &format!(r#"{{"attributes":{{{ok}}},{head}}}"#)
+        ));
         assert!(!agree(
             &reader,
             &format!(r#"{{"attributes":{{"volume_id":1}},{head}}}"#)
@@ -640,8 +656,14 @@ mod tests {
             format!(r#"{{{head},"type":"aws.ec2.volume","attributes":{{{ok}}}}}"#),
             format!(r#"{{{head},"attributes":{{{ok}}}}} x"#),
             format!(r#"{{{head},"attributes":{{{ok}}}"#),
-            format!(r#"{{{}, "attributes":{{{ok}}}}}"#, head.replace("vol-1", "")),
-            format!(r#"{{{}, "attributes":{{{ok}}}}}"#, head.replace("volume", "nothing")),
+            format!(
+                r#"{{{}, "attributes":{{{ok}}}}}"#,
+                head.replace("vol-1", "")
+            ),
+            format!(
+                r#"{{{}, "attributes":{{{ok}}}}}"#,
+                head.replace("volume", "nothing")
+            ),
             "[]".to_string(),
         ];
         for raw in &give_up {
