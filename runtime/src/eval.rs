@@ -424,14 +424,24 @@ pub fn evaluate_from(
         })
         .collect();
     let mut warnings = Vec::new();
+    let mut results = Vec::with_capacity(plans.iter().map(Vec::len).sum());
     let mut per_rule: Vec<Vec<RuleResult>> = vec![Vec::new(); program.rules.len()];
-    for ((rule, _), (r, w)) in work.iter().zip(chunks) {
-        per_rule[*rule].extend(r);
-        warnings.extend(w);
+    if earlier.is_none() {
+        // Every result computed now: the chunks are in rule order, each in
+        // scope order, so they are the results as they stand (no second
+        // copy of a million results).
+        for (r, w) in chunks {
+            results.extend(r);
+            warnings.extend(w);
+        }
+    } else {
+        for ((rule, _), (r, w)) in work.iter().zip(chunks) {
+            per_rule[*rule].extend(r);
+            warnings.extend(w);
+        }
     }
     let mut computed: Vec<_> = per_rule.into_iter().map(Vec::into_iter).collect();
-    let mut results = Vec::with_capacity(plans.iter().map(Vec::len).sum());
-    for (ri, plan) in plans.iter().enumerate() {
+    for (ri, plan) in plans.iter().enumerate().filter(|_| earlier.is_some()) {
         for &(i, p) in plan {
             match (p, earlier) {
                 (Some(k), Some(e)) => {

@@ -614,6 +614,26 @@ mod tests {
         assert_eq!(errors.len(), 6);
     }
 
+    /// `PAC_AGREE_FILE=/tmp/estate.ndjson cargo test -p pac-runtime --lib
+    /// -- --ignored agrees_on_a_file`: both paths on every line of a file.
+    #[test]
+    #[ignore]
+    fn agrees_on_a_file() {
+        let Some(schemas) = stdlib() else { return };
+        let Ok(path) = std::env::var("PAC_AGREE_FILE") else {
+            return;
+        };
+        let reader = Reader::new(&schemas);
+        let text = std::fs::read_to_string(path).expect("readable");
+        let (mut fast, mut all) = (0, 0);
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            all += 1;
+            fast += usize::from(agree(&reader, line));
+        }
+        eprintln!("{fast} of {all} documents took the fast path");
+        assert_eq!(fast, all);
+    }
+
     #[test]
     fn the_fast_path_gives_up_on_what_it_does_not_decide() {
         let Some(schemas) = stdlib() else { return };
