@@ -1069,7 +1069,7 @@ fn explain(
         if let Some(m) = &result.message {
             println!("  message: {m}");
         }
-        let expl = result.explanation.clone().map(|x| *x).unwrap_or_else(|| {
+        let expl = result.explanation.as_deref().cloned().unwrap_or_else(|| {
             let env = pac_runtime::Env::for_program(p, &inv, now);
             pac_runtime::explain::explain_rule(p, &env, r, idx)
         });
