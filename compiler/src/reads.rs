@@ -20,6 +20,26 @@ pub type ReadSet = BTreeMap<String, BTreeSet<String>>;
 /// The read set of every rule, group member, exception condition, message
 /// and `notify` expression of `program`.
 pub fn reads(program: &Program) -> ReadSet {
+    let mut out = ReadSet::new();
+    for (rid, fields) in read_fields(program) {
+        let def = program.schemas.record(rid);
+        let Some(name) = &def.resource_type else {
+            continue;
+        };
+        let names = fields
+            .into_iter()
+            .filter_map(|i| def.fields.get(i as usize))
+            .map(|f| f.name.clone())
+            .filter(|n| !IMPLICIT_FIELDS.contains(&n.as_str()))
+            .collect();
+        out.insert(name.clone(), names);
+    }
+    out
+}
+
+/// [`reads`] by record id and field index, implicit fields included (the
+/// native engine lays out only these fields of each resource).
+pub fn read_fields(program: &Program) -> BTreeMap<RecordId, BTreeSet<u32>> {
     let mut acc = Acc {
         schemas: &program.schemas,
         out: BTreeMap::new(),
@@ -28,6 +48,10 @@ pub fn reads(program: &Program) -> ReadSet {
         let slots = root(rule.resource);
         acc.want(rule.resource);
         acc.visit(&rule.cond, &slots);
+        // The `let`s only the message reads (moved out of the condition).
+        for (_, value) in &rule.message_lets {
+            acc.visit(value, &slots);
+        }
         for part in &rule.message {
             if let MessagePart::Expr(e) = part {
                 acc.visit(e, &slots);
@@ -51,21 +75,7 @@ pub fn reads(program: &Program) -> ReadSet {
             acc.visit(cond, &root(*rid));
         }
     }
-    let mut out = ReadSet::new();
-    for (rid, fields) in acc.out {
-        let def = program.schemas.record(rid);
-        let Some(name) = &def.resource_type else {
-            continue;
-        };
-        let names = fields
-            .into_iter()
-            .filter_map(|i| def.fields.get(i as usize))
-            .map(|f| f.name.clone())
-            .filter(|n| !IMPLICIT_FIELDS.contains(&n.as_str()))
-            .collect();
-        out.insert(name.clone(), names);
-    }
-    out
+    acc.out
 }
 
 /// Slot 0 holds the resource under evaluation.

@@ -30,7 +30,7 @@ use rustc_hash::FxHashMap;
 
 use crate::codegen;
 use crate::helpers::{JitCtx, RunCtx};
-use crate::layout::{Cell, Constants, INT, Layout, RowsRef, Scratch};
+use crate::layout::{Cell, Constants, INT, Layout, RowsRef, Scratch, Wanted};
 
 /// Output byte of a row whose condition is false.
 pub const OUT_PASS: u8 = 0;
@@ -93,6 +93,8 @@ pub struct Engine {
     pub(crate) tables: Tables,
     schemas: Arc<Schemas>,
     coverage: bool,
+    /// The types and fields the layout holds: what the program reads.
+    wanted: Wanted,
 }
 
 /// One compiled condition: the function (or why it is interpreted), its
@@ -254,6 +256,7 @@ impl Engine {
             tables,
             schemas: program.schemas.clone(),
             coverage: opts.coverage,
+            wanted: Wanted::of(program),
         }
     }
 
@@ -289,7 +292,12 @@ impl Engine {
     /// Builds the layout of `inv` (the part of evaluation that reads the
     /// data) and returns the engine ready to evaluate over it.
     pub fn prepare<'e>(&'e self, inv: &'e Inventory) -> Prepared<'e> {
-        let layout = Layout::build(&self.schemas, &self.tables.constants, inv);
+        let layout = Layout::build_for(
+            &self.schemas,
+            &self.tables.constants,
+            inv,
+            Some(&self.wanted),
+        );
         let rows_ref = layout
             .type_rows
             .iter()

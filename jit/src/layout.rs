@@ -376,6 +376,71 @@ pub(crate) fn write_value<S: CellSink + ?Sized, I: Intern>(
     })
 }
 
+/// Which resource types, and which of their fields, a layout holds: those
+/// the compiled code can read (the compiler's read set). The other fields
+/// of a laid-out resource are zero cells; a type no code reads is not laid
+/// out at all (its rows read the zero block). Nothing reads them: the
+/// generated code reads only fields the read set names, and a resource
+/// used whole names all its fields.
+#[derive(Clone, Debug, Default)]
+pub struct Wanted {
+    /// Per `RecordId`: `None` when the type is not read, else a flag per
+    /// field.
+    per_type: Vec<Option<Vec<bool>>>,
+}
+
+impl Wanted {
+    /// The read set of `program`.
+    pub fn of(program: &pac_compiler::ir::Program) -> Wanted {
+        let mut per_type = vec![None; program.schemas.records.len()];
+        for (rid, fields) in pac_compiler::reads::read_fields(program) {
+            let n = program.schemas.record(rid).fields.len();
+            let mut mask = vec![false; n];
+            for f in fields {
+                if let Some(x) = mask.get_mut(f as usize) {
+                    *x = true;
+                }
+            }
+            if let Some(slot) = per_type.get_mut(rid.0 as usize) {
+                *slot = Some(mask);
+            }
+        }
+        Wanted { per_type }
+    }
+
+    /// The field flags of a type, `None` when the type is not read.
+    pub fn fields(&self, rtype: RecordId) -> Option<&[bool]> {
+        self.per_type.get(rtype.0 as usize)?.as_deref()
+    }
+}
+
+/// Writes a resource record with only the fields `mask` flags; the others
+/// are zero cells.
+fn write_masked<S: CellSink + ?Sized, I: Intern>(
+    schemas: &Schemas,
+    sink: &mut S,
+    int: &mut I,
+    rtype: RecordId,
+    mask: &[bool],
+    v: &Value,
+) -> Result<Cell, Misfit> {
+    let def = schemas.records.get(rtype.0 as usize).ok_or(Misfit)?;
+    let Value::Record(fs) = v else {
+        return Err(Misfit);
+    };
+    if def.fields.len() != fs.len() || mask.len() != fs.len() {
+        return Err(Misfit);
+    }
+    let at = sink.alloc(fs.len());
+    for (k, ((f, x), &want)) in def.fields.iter().zip(fs.iter()).zip(mask).enumerate() {
+        if want {
+            let c = write_value(schemas, sink, int, &f.ty, x)?;
+            sink.set(at, k, c);
+        }
+    }
+    Ok(Cell::present(sink.offset(at)))
+}
+
 /// Reads cells back: the arena of a built layout and a run's scratch.
 pub(crate) trait CellSource {
     /// Cell `k` of the block at byte offset `off`; `None` outside every
@@ -558,8 +623,19 @@ impl CellSource for Cells<'_> {
 
 impl Layout {
     /// Builds the layout of `inv` for a program's schemas, with the
-    /// engine's constants interned first.
+    /// engine's constants interned first; every field of every resource.
     pub fn build(schemas: &Arc<Schemas>, constants: &Constants, inv: &Inventory) -> Layout {
+        Layout::build_for(schemas, constants, inv, None)
+    }
+
+    /// [`Layout::build`], laying out only what `wanted` names (see
+    /// [`Wanted`]); `None` lays out everything.
+    pub fn build_for(
+        schemas: &Arc<Schemas>,
+        constants: &Constants,
+        inv: &Inventory,
+        wanted: Option<&Wanted>,
+    ) -> Layout {
         let zero = schemas
             .records
             .iter()
@@ -632,16 +708,23 @@ impl Layout {
                 let r = res.rtype.0 as usize;
                 let ty = Ty::Record(res.rtype);
                 let mut sink = ArenaSink(&mut arena);
-                row_off[i as usize] =
-                    match write_value(schemas, &mut sink, &mut int, &ty, &res.value) {
-                        Ok(c) => c.bits,
-                        Err(Misfit) => {
-                            if let Some(x) = irregular.get_mut(r) {
-                                *x = true;
-                            }
-                            0
+                let written = match wanted.map(|w| w.fields(res.rtype)) {
+                    None => write_value(schemas, &mut sink, &mut int, &ty, &res.value),
+                    // A type no code reads: its rows read the zero block.
+                    Some(None) => Ok(Cell::ZERO),
+                    Some(Some(mask)) => {
+                        write_masked(schemas, &mut sink, &mut int, res.rtype, mask, &res.value)
+                    }
+                };
+                row_off[i as usize] = match written {
+                    Ok(c) => c.bits,
+                    Err(Misfit) => {
+                        if let Some(x) = irregular.get_mut(r) {
+                            *x = true;
                         }
-                    };
+                        0
+                    }
+                };
             }
         }
         Layout {

@@ -54,8 +54,10 @@ pub struct RuleResult {
     /// The exception (index into `Program::exceptions`) that exempts this
     /// failure, if any.
     pub exempted_by: Option<usize>,
-    /// Why it failed (or errored), when explanations were asked for.
-    pub explanation: Option<Explanation>,
+    /// Why it failed (or errored), when explanations were asked for
+    /// (boxed: a report holds a result per (rule, resource), and most have
+    /// none).
+    pub explanation: Option<Box<Explanation>>,
 }
 
 impl RuleResult {
@@ -422,14 +424,24 @@ pub fn evaluate_from(
         })
         .collect();
     let mut warnings = Vec::new();
+    let mut results = Vec::with_capacity(plans.iter().map(Vec::len).sum());
     let mut per_rule: Vec<Vec<RuleResult>> = vec![Vec::new(); program.rules.len()];
-    for ((rule, _), (r, w)) in work.iter().zip(chunks) {
-        per_rule[*rule].extend(r);
-        warnings.extend(w);
+    if earlier.is_none() {
+        // Every result computed now: the chunks are in rule order, each in
+        // scope order, so they are the results as they stand (no second
+        // copy of a million results).
+        for (r, w) in chunks {
+            results.extend(r);
+            warnings.extend(w);
+        }
+    } else {
+        for ((rule, _), (r, w)) in work.iter().zip(chunks) {
+            per_rule[*rule].extend(r);
+            warnings.extend(w);
+        }
     }
     let mut computed: Vec<_> = per_rule.into_iter().map(Vec::into_iter).collect();
-    let mut results = Vec::with_capacity(plans.iter().map(Vec::len).sum());
-    for (ri, plan) in plans.iter().enumerate() {
+    for (ri, plan) in plans.iter().enumerate().filter(|_| earlier.is_some()) {
         for &(i, p) in plan {
             match (p, earlier) {
                 (Some(k), Some(e)) => {
@@ -553,7 +565,10 @@ impl Ctx<'_> {
             // The outcome is the engine's; the message needs the rule's
             // `let`s in the frame, not the condition.
             Some(RawOutcome::Fail) => {
-                eval_lets(&r.cond, frame, self.env);
+                // The default message reads no `let`.
+                if !r.message.is_empty() {
+                    eval_lets(&r.cond, frame, self.env);
+                }
                 Ok(Value::Bool(true))
             }
             Some(RawOutcome::Error) => match eval(&r.cond, frame, self.env) {
@@ -606,7 +621,7 @@ impl Ctx<'_> {
             Err(e) => result.outcome = Outcome::Error(e.reason),
         }
         if self.explain {
-            result.explanation = Some(explain_rule(self.program, self.env, rule, res));
+            result.explanation = Some(Box::new(explain_rule(self.program, self.env, rule, res)));
         }
         result
     }

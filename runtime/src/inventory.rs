@@ -34,6 +34,8 @@ use serde::Serialize;
 use serde_json::Value as Json;
 use serde_json::value::RawValue;
 
+mod fast;
+
 /// One resource of the inventory.
 #[derive(Clone, Debug)]
 pub struct Resource {
@@ -165,11 +167,15 @@ impl Inventory {
             seen.entry(identity(r)).or_insert(i);
         }
         let mut errors = Vec::new();
+        self.resources.reserve(other.resources.len());
         for r in other.resources {
-            match seen.get(&identity(&r)) {
-                Some(&first) => errors.push(duplicate(&self.resources[first], &r)),
-                None => {
-                    seen.insert(identity(&r), self.resources.len());
+            // One look-up per resource (a million at a time).
+            match seen.entry(identity(&r)) {
+                std::collections::hash_map::Entry::Occupied(first) => {
+                    errors.push(duplicate(&self.resources[*first.get()], &r));
+                }
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(self.resources.len());
                     self.resources.push(r);
                 }
             }
@@ -691,7 +697,22 @@ impl<'s> Reader<'s> {
         docs
     }
 
+    /// The resource of one document, or what is wrong with it: the fast
+    /// path for documents that load, the reference path (a JSON tree, then
+    /// the schema) for the others, which names the problem.
     fn document(
+        &self,
+        source: &Arc<str>,
+        line: usize,
+        raw: &str,
+    ) -> Result<Resource, Box<IngestError>> {
+        match self.document_fast(source, line, raw) {
+            Some(r) => Ok(r),
+            None => self.document_reference(source, line, raw),
+        }
+    }
+
+    fn document_reference(
         &self,
         source: &Arc<str>,
         line: usize,

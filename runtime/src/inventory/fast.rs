@@ -1,0 +1,693 @@
+//! The fast path of the reader: a document parsed straight into its
+//! record value, driven by the schema, without building a JSON tree first.
+//!
+//! It accepts only what the reference path ([`Reader::document`]) accepts,
+//! and gives the same value: anything unusual — a syntax error, a
+//! validation error, a member or field given twice, `attributes` before
+//! `type` — makes it give up (`None`), and the caller runs the reference
+//! path on the same text, which then says exactly what is wrong. So a bad
+//! document gets the very diagnostics it always did, and the fast path
+//! needs to be right only about documents that load.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use ipnet::IpNet;
+use pac_compiler::types::{IMPLICIT_FIELDS, RecordId, Ty};
+use pac_stdlib::Value;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use super::{Reader, Resource, parse_timestamp, snake_case};
+
+/// Why the fast path stopped; the reference path takes over.
+#[derive(Debug)]
+struct GiveUp;
+
+impl fmt::Display for GiveUp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("give up")
+    }
+}
+
+fn give_up<E: de::Error>() -> E {
+    E::custom(GiveUp)
+}
+
+impl Reader<'_> {
+    /// The resource of a document that loads, or `None` when the reference
+    /// path must decide (see the module documentation).
+    pub(super) fn document_fast(
+        &self,
+        source: &Arc<str>,
+        line: usize,
+        raw: &str,
+    ) -> Option<Resource> {
+        let mut de = serde_json::Deserializer::from_str(raw);
+        let doc = DocSeed { reader: self }.deserialize(&mut de).ok()?;
+        de.end().ok()?;
+        let Doc {
+            rtype,
+            type_name,
+            id,
+            account,
+            region,
+            mut fields,
+            later,
+        } = doc;
+        if let Some(text) = later {
+            // `attributes` came before `type` (a JSON tree written back
+            // sorts its keys): parse it now that the type is known.
+            let mut de = serde_json::Deserializer::from_str(text);
+            let seed = RecordSeed {
+                reader: self,
+                rid: rtype?,
+                implicit: true,
+            };
+            fields = Some(seed.deserialize(&mut de).ok()?);
+            de.end().ok()?;
+        }
+        let (id, account, region) = (id?, account?, region?);
+        if id.is_empty() {
+            return None;
+        }
+        let fields_v = fields.as_mut()?;
+        fields_v[0] = Value::Str(id.clone());
+        fields_v[1] = Value::Str(account.clone());
+        fields_v[2] = Value::Str(region.clone());
+        Some(Resource {
+            rtype: rtype?,
+            type_name: type_name?,
+            id,
+            account,
+            region,
+            value: Value::Record(Arc::from(fields?)),
+            source: source.clone(),
+            line,
+        })
+    }
+}
+
+/// What the document's members gave.
+#[derive(Default)]
+struct Doc<'de> {
+    rtype: Option<RecordId>,
+    type_name: Option<Arc<str>>,
+    id: Option<Arc<str>>,
+    account: Option<Arc<str>>,
+    region: Option<Arc<str>>,
+    /// The resource's fields, the implicit ones still to be filled.
+    fields: Option<Vec<Value>>,
+    /// The text of `attributes` when it came before `type`.
+    later: Option<&'de str>,
+}
+
+struct DocSeed<'r, 's> {
+    reader: &'r Reader<'s>,
+}
+
+impl<'de> DeserializeSeed<'de> for DocSeed<'_, '_> {
+    type Value = Doc<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Doc<'de>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DocSeed<'_, '_> {
+    type Value = Doc<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an inventory document")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Doc<'de>, A::Error> {
+        let mut doc = Doc::default();
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            let slot = match &*key.0 {
+                "type" => {
+                    if doc.type_name.is_some() {
+                        return Err(give_up());
+                    }
+                    let name = map.next_value::<Key<'de>>()?;
+                    let (rid, shared) = self.reader.types.get(&*name.0).ok_or_else(give_up)?;
+                    doc.rtype = Some(*rid);
+                    doc.type_name = Some(shared.clone());
+                    continue;
+                }
+                "id" => &mut doc.id,
+                "account" => &mut doc.account,
+                "region" => &mut doc.region,
+                "attributes" => {
+                    if doc.fields.is_some() || doc.later.is_some() {
+                        return Err(give_up());
+                    }
+                    let Some(rid) = doc.rtype else {
+                        let raw: &'de serde_json::value::RawValue = map.next_value()?;
+                        doc.later = Some(raw.get());
+                        continue;
+                    };
+                    let seed = RecordSeed {
+                        reader: self.reader,
+                        rid,
+                        implicit: true,
+                    };
+                    doc.fields = Some(map.next_value_seed(seed)?);
+                    continue;
+                }
+                _ => {
+                    map.next_value::<Skip>()?;
+                    continue;
+                }
+            };
+            if slot.is_some() {
+                return Err(give_up());
+            }
+            let s = map.next_value::<Key<'de>>()?;
+            *slot = Some(Arc::from(&*s.0));
+        }
+        Ok(doc)
+    }
+}
+
+/// A string, borrowed from the text when it has no escapes; anything else
+/// gives up.
+struct Key<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> de::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(s.into()))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Key<'de>, E> {
+                Ok(Key(s.to_owned().into()))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<Key<'de>, E> {
+                Ok(Key(s.into()))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Any JSON value, parsed in full (numbers included, as the reference
+/// path's tree does) and dropped.
+struct Skip;
+
+impl<'de> de::Deserialize<'de> for Skip {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(SkipVisitor)
+    }
+}
+
+struct SkipVisitor;
+
+impl<'de> Visitor<'de> for SkipVisitor {
+    type Value = Skip;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_unit<E>(self) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Skip, A::Error> {
+        while seq.next_element::<Skip>()?.is_some() {}
+        Ok(Skip)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Skip, A::Error> {
+        while map.next_key::<Skip>()?.is_some() {
+            map.next_value::<Skip>()?;
+        }
+        Ok(Skip)
+    }
+}
+
+/// A record's fields, in schema order; with `implicit`, a resource's
+/// attributes, the first three fields left to fill.
+struct RecordSeed<'r, 's> {
+    reader: &'r Reader<'s>,
+    rid: RecordId,
+    implicit: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for RecordSeed<'_, '_> {
+    type Value = Vec<Value>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<Value>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RecordSeed<'_, '_> {
+    type Value = Vec<Value>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<Value>, A::Error> {
+        let reader = self.reader;
+        let def = reader.schemas.record(self.rid);
+        let lookup = &reader.lookups[self.rid.0 as usize];
+        let skip = if self.implicit {
+            IMPLICIT_FIELDS.len()
+        } else {
+            0
+        };
+        let mut values: Vec<Option<Value>> = vec![None; def.fields.len()];
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            let k = &*key.0;
+            let hit = lookup.keys.get(k).copied().or_else(|| {
+                if k.chars().any(char::is_uppercase) {
+                    lookup.keys.get(snake_case(k).as_str()).copied()
+                } else {
+                    None
+                }
+            });
+            let Some(i) = hit else {
+                map.next_value::<Skip>()?;
+                continue;
+            };
+            let slot = values.get_mut(i as usize).ok_or_else(give_up)?;
+            if slot.is_some() {
+                return Err(give_up());
+            }
+            let f = &def.fields[i as usize];
+            *slot = Some(map.next_value_seed(ValueSeed {
+                reader,
+                ty: &f.ty,
+                name: &f.name,
+            })?);
+        }
+        let mut out = Vec::with_capacity(values.len());
+        for (k, (v, f)) in values.into_iter().zip(&def.fields).enumerate() {
+            if k < skip {
+                out.push(Value::Missing);
+                continue;
+            }
+            out.push(match v {
+                Some(v) => v,
+                None => absent(reader, &f.ty).ok_or_else(give_up)?,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// The value of an absent (or `null`) field of type `ty`, `None` for a
+/// required one.
+fn absent(reader: &Reader<'_>, ty: &Ty) -> Option<Value> {
+    match ty {
+        Ty::Opt(_) => Some(Value::Missing),
+        Ty::List(_) => Some(reader.empty_list.clone()),
+        Ty::Map(_) => Some(reader.empty_map.clone()),
+        _ => None,
+    }
+}
+
+/// One value of static type `ty` (`name` is its field's name, for the
+/// `last_used_*` rule of the reference path).
+struct ValueSeed<'r, 's, 't> {
+    reader: &'r Reader<'s>,
+    ty: &'t Ty,
+    name: &'t str,
+}
+
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_, '_, '_> {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        match self.ty {
+            Ty::Record(rid) => {
+                let rid = *rid;
+                // `null` for a record is a missing required field.
+                let seed = RecordSeed {
+                    reader: self.reader,
+                    rid,
+                    implicit: false,
+                };
+                d.deserialize_map(seed)
+                    .map(|fs| Value::Record(Arc::from(fs)))
+            }
+            _ => d.deserialize_any(self),
+        }
+    }
+}
+
+impl ValueSeed<'_, '_, '_> {
+    /// The type with one optional layer removed (`T?` → `T`); whether it
+    /// was optional.
+    fn inner(&self) -> (&Ty, bool) {
+        match self.ty {
+            Ty::Opt(t) => (t, true),
+            t => (t, false),
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for ValueSeed<'_, '_, '_> {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a value of the field's type")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        absent(self.reader, self.ty).ok_or_else(give_up)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        self.visit_unit()
+    }
+
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Value, E> {
+        match self.inner().0 {
+            Ty::Bool => Ok(Value::Bool(b)),
+            _ => Err(give_up()),
+        }
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        match self.inner().0 {
+            Ty::Int => Ok(Value::Int(v)),
+            Ty::Float => Ok(Value::Float(v as f64)),
+            Ty::Dur => Ok(Value::Dur(v)),
+            _ => Err(give_up()),
+        }
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        match self.inner().0 {
+            Ty::Float => Ok(Value::Float(v as f64)),
+            _ => match i64::try_from(v) {
+                Ok(i) => self.visit_i64(i),
+                Err(_) => Err(give_up()),
+            },
+        }
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        match self.inner().0 {
+            Ty::Float => Ok(Value::Float(v)),
+            _ => Err(give_up()),
+        }
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Value, E> {
+        let (ty, optional) = self.inner();
+        if optional {
+            // "" and "N/A" mean absent for optional timestamps, IPs and
+            // networks, and "N/A" for an access key's `last_used_*`.
+            let none = match ty {
+                Ty::Time | Ty::Ip | Ty::Cidr => s.is_empty() || s == "N/A",
+                Ty::Str => s == "N/A" && self.name.starts_with("last_used_"),
+                _ => false,
+            };
+            if none {
+                return Ok(Value::Missing);
+            }
+        }
+        match ty {
+            Ty::Str => Ok(Value::str(s)),
+            Ty::Time => parse_timestamp(s).map(Value::Time).ok_or_else(give_up),
+            Ty::Ip => s.parse::<IpAddr>().map(Value::Ip).map_err(|_| give_up()),
+            Ty::Cidr => s.parse::<IpNet>().map(Value::Cidr).map_err(|_| give_up()),
+            _ => Err(give_up()),
+        }
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let reader = self.reader;
+        match self.inner().0 {
+            Ty::List(el) => {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(v) = seq.next_element_seed(ValueSeed {
+                    reader,
+                    ty: el,
+                    name: self.name,
+                })? {
+                    out.push(v);
+                }
+                Ok(Value::List(Arc::from(out)))
+            }
+            // AWS tag lists: [{"Key": "env", "Value": "prod"}]; a later
+            // entry with the same key wins, as in the reference path.
+            Ty::Map(el) => {
+                let mut out = BTreeMap::new();
+                while let Some((k, v)) = seq.next_element_seed(TagSeed {
+                    reader,
+                    el,
+                    name: self.name,
+                })? {
+                    out.insert(k, v);
+                }
+                Ok(Value::Map(Arc::new(out)))
+            }
+            _ => Err(give_up()),
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let reader = self.reader;
+        match self.inner().0 {
+            Ty::Map(el) => {
+                let mut out = BTreeMap::new();
+                while let Some(key) = map.next_key::<Key<'de>>()? {
+                    let v = map.next_value_seed(ValueSeed {
+                        reader,
+                        ty: el,
+                        name: self.name,
+                    })?;
+                    // A key given twice: the reference path decides.
+                    if out.insert(Arc::<str>::from(&*key.0), v).is_some() {
+                        return Err(give_up());
+                    }
+                }
+                Ok(Value::Map(Arc::new(out)))
+            }
+            Ty::Record(rid) => {
+                let fs = RecordSeed {
+                    reader,
+                    rid: *rid,
+                    implicit: false,
+                }
+                .visit_map(map)?;
+                Ok(Value::Record(Arc::from(fs)))
+            }
+            _ => Err(give_up()),
+        }
+    }
+}
+
+/// One `{"Key": …, "Value": …}` entry of a tag list (`key`/`value` also).
+struct TagSeed<'r, 's, 't> {
+    reader: &'r Reader<'s>,
+    el: &'t Ty,
+    name: &'t str,
+}
+
+impl<'de> DeserializeSeed<'de> for TagSeed<'_, '_, '_> {
+    type Value = (Arc<str>, Value);
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TagSeed<'_, '_, '_> {
+    type Value = (Arc<str>, Value);
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a tag")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        // `Key` wins over `key`, `Value` over `value`; each given once.
+        let (mut upper_k, mut lower_k) = (None, None);
+        let (mut upper_v, mut lower_v) = (None, None);
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            let (slot_k, slot_v) = match &*key.0 {
+                "Key" => (Some(&mut upper_k), None),
+                "key" => (Some(&mut lower_k), None),
+                "Value" => (None, Some(&mut upper_v)),
+                "value" => (None, Some(&mut lower_v)),
+                _ => {
+                    map.next_value::<Skip>()?;
+                    continue;
+                }
+            };
+            if let Some(slot) = slot_k {
+                if slot.is_some() {
+                    return Err(give_up());
+                }
+                let k = map.next_value::<Key<'de>>()?;
+                *slot = Some(Arc::<str>::from(&*k.0));
+            } else if let Some(slot) = slot_v {
+                if slot.is_some() {
+                    return Err(give_up());
+                }
+                let v = map.next_value_seed(ValueSeed {
+                    reader: self.reader,
+                    ty: self.el,
+                    name: self.name,
+                })?;
+                *slot = Some(v);
+            }
+        }
+        let key = upper_k.or(lower_k).ok_or_else(give_up)?;
+        let value = match upper_v.or(lower_v) {
+            Some(v) => v,
+            None if *self.el == Ty::Str => Value::str(""),
+            None => return Err(give_up()),
+        };
+        Ok((key, value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::Inventory;
+
+    /// The fast path gives the reference path's resource, or gives up.
+    fn agree(reader: &Reader<'_>, raw: &str) -> bool {
+        let src: Arc<str> = Arc::from("t");
+        let reference = reader.document_reference(&src, 1, raw);
+        match reader.document_fast(&src, 1, raw) {
+            None => false,
+            Some(fast) => {
+                let r =
+                    reference.unwrap_or_else(|e| panic!("fast accepted, reference: {e}\n{raw}"));
+                assert_eq!(fast.value, r.value, "{raw}");
+                assert_eq!(
+                    (
+                        &fast.id,
+                        &fast.account,
+                        &fast.region,
+                        &fast.type_name,
+                        fast.rtype
+                    ),
+                    (&r.id, &r.account, &r.region, &r.type_name, r.rtype)
+                );
+                true
+            }
+        }
+    }
+
+    fn stdlib() -> Option<pac_compiler::types::Schemas> {
+        let compiled = pac_compiler::compile_sources(vec![]);
+        let schemas = compiled.program.schemas.as_ref().clone();
+        schemas.resource("aws.ec2.instance").map(|_| schemas)
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_the_reference_on_the_demo_files() {
+        let Some(schemas) = stdlib() else { return };
+        let reader = Reader::new(&schemas);
+        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/demo");
+        let good = std::fs::read_to_string(root.join("inventory.json")).expect("demo inventory");
+        let docs: Vec<serde_json::Value> = serde_json::from_str(&good).expect("a JSON array");
+        let mut fast = 0;
+        for d in &docs {
+            fast += usize::from(agree(&reader, &d.to_string()));
+        }
+        // Every good document takes the fast path.
+        assert_eq!(fast, docs.len());
+        let bad = std::fs::read_to_string(root.join("bad-inventory.ndjson")).expect("fixture");
+        for line in bad.lines().filter(|l| !l.trim().is_empty()) {
+            agree(&reader, line);
+        }
+        // And the whole files read as before (errors from the reference).
+        let (inv, errors) = Inventory::read_str(&schemas, "bad", &bad);
+        assert_eq!(inv.len(), 2);
+        assert_eq!(errors.len(), 6);
+    }
+
+    /// `PAC_AGREE_FILE=/tmp/estate.ndjson cargo test -p pac-runtime --lib
+    /// -- --ignored agrees_on_a_file`: both paths on every line of a file.
+    #[test]
+    #[ignore]
+    fn agrees_on_a_file() {
+        let Some(schemas) = stdlib() else { return };
+        let Ok(path) = std::env::var("PAC_AGREE_FILE") else {
+            return;
+        };
+        let reader = Reader::new(&schemas);
+        let text = std::fs::read_to_string(path).expect("readable");
+        let (mut fast, mut all) = (0, 0);
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            all += 1;
+            fast += usize::from(agree(&reader, line));
+        }
+        eprintln!("{fast} of {all} documents took the fast path");
+        assert_eq!(fast, all);
+    }
+
+    #[test]
+    fn the_fast_path_gives_up_on_what_it_does_not_decide() {
+        let Some(schemas) = stdlib() else { return };
+        let reader = Reader::new(&schemas);
+        let head = r#""type":"aws.ec2.volume","id":"vol-1","account":"1","region":"r""#;
+        let attrs = |a: &str| format!("{{{head},\"attributes\":{{{a}}}}}");
+        let ok = r#""volume_id":"vol-1","size":8,"volume_type":"gp3","state":"in-use","availability_zone":"a","create_time":"2026-01-01T00:00:00Z","encrypted":true"#;
+        assert!(agree(&reader, &attrs(ok)));
+        // PascalCase, tag lists both ways, nulls, unknown keys, escapes.
+        assert!(agree(
+            &reader,
+            &attrs(&format!(
+                r#"{ok},"Tags":[{{"Key":"env","Value":"prod"}},{{"key":"a\"b","value":"x"}},{{"Key":"env","Value":"dev"}}],"attachments":null,"Extra":{{"deep":[1,2.5e3,null,"s"]}}"#
+            ))
+        ));
+        assert!(agree(
+            &reader,
+            &attrs(&format!(r#"{ok},"tags":{{"env":"prod"}},"iops":null"#))
+        ));
+        // `attributes` before `type`, as a JSON tree written back has it.
+        assert!(agree(
+            &reader,
+            &format!(r#"{{"attributes":{{{ok}}},{head}}}"#)
+        ));
+        assert!(!agree(
+            &reader,
+            &format!(r#"{{"attributes":{{"volume_id":1}},{head}}}"#)
+        ));
+        let give_up = [
+            // Errors of every kind: the reference path names them.
+            attrs(r#""volume_id":"vol-1""#),
+            attrs(&ok.replace("8", "\"8\"")),
+            attrs(&ok.replace("8", "8.0")),
+            attrs(&ok.replace("2026-01-01T00:00:00Z", "yesterday")),
+            attrs(&format!(r#"{ok},"VolumeId":"vol-2""#)),
+            attrs(&format!(r#"{ok},"size":9"#)),
+            attrs(&format!(r#"{ok},"tags":{{"a":"1","a":"2"}}"#)),
+            attrs(&format!(r#"{ok},"tags":[{{"Value":"x"}}]"#)),
+            attrs(&format!(r#"{ok},"x":1e999"#)),
+            format!(r#"{{{head},"type":"aws.ec2.volume","attributes":{{{ok}}}}}"#),
+            format!(r#"{{{head},"attributes":{{{ok}}}}} x"#),
+            format!(r#"{{{head},"attributes":{{{ok}}}"#),
+            format!(
+                r#"{{{}, "attributes":{{{ok}}}}}"#,
+                head.replace("vol-1", "")
+            ),
+            format!(
+                r#"{{{}, "attributes":{{{ok}}}}}"#,
+                head.replace("volume", "nothing")
+            ),
+            "[]".to_string(),
+        ];
+        for raw in &give_up {
+            assert!(!agree(&reader, raw), "the fast path accepted {raw}");
+        }
+    }
+}
