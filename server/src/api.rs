@@ -572,7 +572,11 @@ pub(crate) fn read_scope(p: &Principal) -> Scope {
 /// Checks that a group exists (a file or API group with a roll-up) and is
 /// inside `scope`. A group outside is answered as an unknown one, with
 /// only the caller's groups listed: no oracle for names it may not see.
-pub(crate) async fn check_group(s: &Server, scope: &Scope, group: &Option<String>) -> Result<(), ApiError> {
+pub(crate) async fn check_group(
+    s: &Server,
+    scope: &Scope,
+    group: &Option<String>,
+) -> Result<(), ApiError> {
     let Some(g) = group else { return Ok(()) };
     let p = s.current_program().await.map_err(ApiError::internal)?;
     let groups = &p.program().groups;
@@ -630,7 +634,11 @@ pub(crate) async fn list_groups(
 
 /// Whether the resource under `rkey` is inside `scope` (a member of one of
 /// its groups).
-pub(crate) async fn resource_in_scope(s: &Server, scope: &Scope, rkey: &str) -> Result<bool, ApiError> {
+pub(crate) async fn resource_in_scope(
+    s: &Server,
+    scope: &Scope,
+    rkey: &str,
+) -> Result<bool, ApiError> {
     if scope.is_all() {
         return Ok(true);
     }
@@ -953,7 +961,11 @@ async fn history(
     ok(json!({"group": group, "policy": q.policy, "days": rows}))
 }
 
-pub(crate) fn policy_json(p: &pac_compiler::Program, pi: usize, figures: &HashMap<String, Value>) -> Value {
+pub(crate) fn policy_json(
+    p: &pac_compiler::Program,
+    pi: usize,
+    figures: &HashMap<String, Value>,
+) -> Value {
     let pol = &p.policies[pi];
     let rules: Vec<Value> = pol
         .rules

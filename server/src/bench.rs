@@ -294,7 +294,10 @@ async fn portal_pages(server: &Server, addr: &str, group: &str) -> Result<(), St
         format!("/issues.csv?group={group}&status=open"),
     ];
     println!("\nportal pages, one client, median of 20 requests:");
-    println!("{:<60} {:>9} {:>9} {:>10}", "page", "p50 ms", "max ms", "KiB");
+    println!(
+        "{:<60} {:>9} {:>9} {:>10}",
+        "page", "p50 ms", "max ms", "KiB"
+    );
     for page in &pages {
         let mut c = crate::client::Client::new(addr);
         let _ = c.get(page).await;

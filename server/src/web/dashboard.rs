@@ -117,9 +117,7 @@ pub async fn trend_of(
     let start = end - chrono::Duration::days(days);
     let rows = rows
         .iter()
-        .filter(|r| {
-            chrono::NaiveDate::parse_from_str(&r.day, "%Y-%m-%d").is_ok_and(|d| d >= start)
-        })
+        .filter(|r| chrono::NaiveDate::parse_from_str(&r.day, "%Y-%m-%d").is_ok_and(|d| d >= start))
         .map(|r| {
             (
                 r.day.clone(),
@@ -144,9 +142,7 @@ impl Check for DashQuery {}
 pub fn days_of(d: Option<i64>) -> Result<i64, WebError> {
     match d.unwrap_or(30) {
         d @ (30 | 90) => Ok(d),
-        d => Err(WebError::bad(format!(
-            "`days` is 30 or 90, not {d}"
-        ))),
+        d => Err(WebError::bad(format!("`days` is 30 or 90, not {d}"))),
     }
 }
 
@@ -181,7 +177,12 @@ pub async fn page(
     let (c, at) = compliance_of(&s, ctx.group.as_deref()).await?;
     let trend = trend_of(&s, ctx.group.as_deref(), "", days).await?;
     // Policies with something to look at, worst first.
-    let mut worst: Vec<Fig> = c.policies.iter().filter(|f| f.assets > 0).cloned().collect();
+    let mut worst: Vec<Fig> = c
+        .policies
+        .iter()
+        .filter(|f| f.assets > 0)
+        .cloned()
+        .collect();
     worst.sort_by(|a, b| {
         a.compliance
             .unwrap_or(101.0)

@@ -96,7 +96,10 @@ pub fn routes(server: Arc<Server>) -> Router {
         .route("/exceptions", get(lists::exceptions))
         .route("/fixes", get(lists::fixes))
         .route("/scans", get(lists::scans))
-        .route("/static/portal.css", get(|| async { asset(CSS, "text/css") }))
+        .route(
+            "/static/portal.css",
+            get(|| async { asset(CSS, "text/css") }),
+        )
         .route(
             "/static/portal.js",
             get(|| async { asset(JS, "text/javascript") }),
@@ -110,7 +113,11 @@ pub fn routes(server: Arc<Server>) -> Router {
 
 fn asset(body: &'static str, kind: &'static str) -> Response {
     // The HTTP layer's `Cache-Control: no-store` applies: a few KiB.
-    ([(header::CONTENT_TYPE, HeaderValue::from_static(kind))], body).into_response()
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static(kind))],
+        body,
+    )
+        .into_response()
 }
 
 // ---------------------------------------------------------------------------
@@ -362,6 +369,13 @@ async fn context(
             _ => (default_group(&scope, &groups), None),
         },
     };
+    // A role on a group that does not exist (any more): the API's 404 of
+    // an unknown group, as `GET /api/v1/compliance` answers it.
+    if let Some(g) = &group
+        && !groups.iter().any(|x| &x.name == g)
+    {
+        crate::api::figures_group(s, &scope, Some(g.clone())).await?;
+    }
     if group.is_none() && !all_allowed {
         return Err(WebError {
             status: StatusCode::FORBIDDEN,
@@ -387,7 +401,10 @@ fn default_group(scope: &Scope, groups: &[GroupOpt]) -> Option<String> {
     if scope.is_all() {
         return None;
     }
-    groups.first().map(|g| g.name.clone())
+    groups
+        .first()
+        .map(|g| g.name.clone())
+        .or_else(|| scope.groups().and_then(|g| g.first().cloned()))
 }
 
 // ---------------------------------------------------------------------------

@@ -211,12 +211,8 @@ pub async fn page(
     let f = IssueFilter {
         policy: Some(p.id.clone()),
         status: Some(IssueStatus::Open),
-        groups: crate::api::list_groups(
-            &s,
-            &crate::api::read_scope(&caller),
-            ctx.group.clone(),
-        )
-        .await?,
+        groups: crate::api::list_groups(&s, &crate::api::read_scope(&caller), ctx.group.clone())
+            .await?,
         ..Default::default()
     };
     let (failing, open) = s.store.issues(&f, FAILING_SHOWN, 0).await?;
@@ -244,4 +240,3 @@ pub async fn page(
     };
     Ok(page.ctx.respond(&page))
 }
-
