@@ -1,6 +1,7 @@
 //! The authorization matrix: every operation of the server's own OpenAPI
 //! document (and the sign-in routes) × every kind of caller, against
-//! `auth::rules::RULES`. An operation without a rule fails here, and a rule
+//! `auth::rules::RULES`, and every portal page against `web::PAGE_RULES`.
+//! An operation without a rule fails here, and a rule
 //! whose route is gone too. For each caller the answer must be what the
 //! rule says: 401 without credentials, 403 for a role too low, and neither
 //! for a caller the rule admits (what the handler then answers — 200, 400
@@ -112,6 +113,10 @@ async fn every_operation_times_every_role_gets_what_its_rule_says() {
         ("POST", "/auth/logout"),
     ] {
         ops.push((m.into(), p.into()));
+    }
+    // The portal's pages pass the same two layers (web::PAGE_RULES).
+    for (m, p, _) in pac_server::web::PAGE_RULES {
+        ops.push((m.to_string(), p.to_string()));
     }
     // Every operation has a rule; every rule names an operation.
     let missing: Vec<_> = ops

@@ -165,7 +165,7 @@ pub enum Severity {
     Info,
 }
 impl Severity {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Severity::Critical => "critical",
             Severity::High => "high",
@@ -200,7 +200,7 @@ const PAGE_MAX: i64 = 1_000_000;
 const PER_PAGE_MAX: i64 = 500;
 
 /// (page, per_page, offset), checked.
-fn paging(page: Option<i64>, per_page: Option<i64>) -> (i64, i64, i64) {
+pub(crate) fn paging(page: Option<i64>, per_page: Option<i64>) -> (i64, i64, i64) {
     let page = page.unwrap_or(1);
     let per = per_page.unwrap_or(50);
     (page, per, (page - 1) * per)
@@ -566,14 +566,18 @@ pub struct ScansQueued {
 }
 
 /// What the caller may read: the asset groups where it holds a role.
-fn read_scope(p: &Principal) -> Scope {
+pub(crate) fn read_scope(p: &Principal) -> Scope {
     Scope::of(p, Role::Viewer)
 }
 
 /// Checks that a group exists (a file or API group with a roll-up) and is
 /// inside `scope`. A group outside is answered as an unknown one, with
 /// only the caller's groups listed: no oracle for names it may not see.
-async fn check_group(s: &Server, scope: &Scope, group: &Option<String>) -> Result<(), ApiError> {
+pub(crate) async fn check_group(
+    s: &Server,
+    scope: &Scope,
+    group: &Option<String>,
+) -> Result<(), ApiError> {
     let Some(g) = group else { return Ok(()) };
     let p = s.current_program().await.map_err(ApiError::internal)?;
     let groups = &p.program().groups;
@@ -594,7 +598,7 @@ async fn check_group(s: &Server, scope: &Scope, group: &Option<String>) -> Resul
 /// The group figures are answered for (`None`: everything). Roll-ups are
 /// computed per group at each scan, so a caller confined to several
 /// groups names one; a caller confined to one gets that one.
-async fn figures_group(
+pub(crate) async fn figures_group(
     s: &Server,
     scope: &Scope,
     group: Option<String>,
@@ -617,7 +621,7 @@ async fn figures_group(
 
 /// The groups a list is confined to (`None`: everything): the one asked
 /// for, else all of the caller's.
-async fn list_groups(
+pub(crate) async fn list_groups(
     s: &Server,
     scope: &Scope,
     group: Option<String>,
@@ -631,7 +635,11 @@ async fn list_groups(
 
 /// Whether the resource under `rkey` is inside `scope` (a member of one of
 /// its groups).
-async fn resource_in_scope(s: &Server, scope: &Scope, rkey: &str) -> Result<bool, ApiError> {
+pub(crate) async fn resource_in_scope(
+    s: &Server,
+    scope: &Scope,
+    rkey: &str,
+) -> Result<bool, ApiError> {
     if scope.is_all() {
         return Ok(true);
     }
@@ -740,8 +748,10 @@ pub fn router_with(server: Arc<Server>, options: &HttpOptions) -> Router {
     let auth = api.server.auth.clone();
     // Every route, the sign-in ones and the fallback included, behind the
     // one authentication layer.
+    let portal = crate::web::routes(api.server.clone());
     router
         .with_state(api)
+        .merge(portal)
         .merge(crate::auth::oidc::routes(auth.clone()))
         .layer(axum::middleware::from_fn_with_state(
             auth.clone(),
@@ -953,7 +963,11 @@ async fn history(
     ok(json!({"group": group, "policy": q.policy, "days": rows}))
 }
 
-fn policy_json(p: &pac_compiler::Program, pi: usize, figures: &HashMap<String, Value>) -> Value {
+pub(crate) fn policy_json(
+    p: &pac_compiler::Program,
+    pi: usize,
+    figures: &HashMap<String, Value>,
+) -> Value {
     let pol = &p.policies[pi];
     let rules: Vec<Value> = pol
         .rules
@@ -984,7 +998,7 @@ fn policy_json(p: &pac_compiler::Program, pi: usize, figures: &HashMap<String, V
     })
 }
 
-async fn figures(s: &Server, group: &str) -> Result<HashMap<String, Value>, ApiError> {
+pub(crate) async fn figures(s: &Server, group: &str) -> Result<HashMap<String, Value>, ApiError> {
     let mut out = HashMap::new();
     if let Some((_, _, body)) = s.store.compliance(group).await? {
         for f in body["rules"].as_array().into_iter().flatten() {
@@ -1166,8 +1180,14 @@ async fn resource(
     Path(id): Path<String>,
     Params(_): Params<NoQuery>,
 ) -> Res {
-    let scope = read_scope(&caller);
-    let found = s.store.resource(&id).await?;
+    ok(asset_360(&s, &read_scope(&caller), &id).await?)
+}
+
+/// The asset 360 answer of `GET /api/v1/resources/{id}` (also the portal's
+/// asset page): a resource outside `scope` is answered as one that does
+/// not exist.
+pub(crate) async fn asset_360(s: &Server, scope: &Scope, id: &str) -> Result<Value, ApiError> {
+    let found = s.store.resource(id).await?;
     let groups = match &found {
         Some(r) => s.store.resource_groups(&r.key).await?,
         None => Vec::new(),
@@ -1208,16 +1228,16 @@ async fn resource(
         .filter(|x| x.resources.contains(&r.id) || covering.contains(&x.name))
         .map(|x| exception_json(p, x))
         .collect();
-    let exceptions = visible_exceptions(&s, &scope, exceptions).await?;
+    let exceptions = visible_exceptions(s, scope, exceptions).await?;
     let mut v = json!(r);
     v["groups"] = json!(groups);
     v["issues"] = json!(issues);
     v["exceptions"] = json!(exceptions);
     v["history"] = json!(history);
-    ok(v)
+    Ok(v)
 }
 
-fn exception_json(p: &pac_compiler::Program, x: &pac_compiler::ir::Exception) -> Value {
+pub(crate) fn exception_json(p: &pac_compiler::Program, x: &pac_compiler::ir::Exception) -> Value {
     let file = p
         .files
         .get(x.file as usize)
@@ -1245,7 +1265,18 @@ async fn groups(
     Extension(caller): Extension<Principal>,
     Params(_): Params<NoQuery>,
 ) -> Res {
-    let scope = read_scope(&caller);
+    let items = group_items(&s, &read_scope(&caller)).await?;
+    Ok(axum::Json(List {
+        total: items.len(),
+        items,
+        group: None,
+    })
+    .into_response())
+}
+
+/// The asset groups `scope` covers, as `GET /api/v1/asset-groups` lists
+/// them (also the portal's group selector).
+pub(crate) async fn group_items(s: &Server, scope: &Scope) -> Result<Vec<Value>, ApiError> {
     let loaded = s.current_program().await.map_err(ApiError::internal)?;
     let p = loaded.program();
     let counts: HashMap<String, i64> = s
@@ -1292,12 +1323,7 @@ async fn groups(
             );
         }
     }
-    Ok(axum::Json(List {
-        total: items.len(),
-        items,
-        group: None,
-    })
-    .into_response())
+    Ok(items)
 }
 
 /// A 400 for fields that do not parse, do not name what they must, or do
@@ -1399,6 +1425,32 @@ async fn exceptions(
     Extension(caller): Extension<Principal>,
     Params(q): Params<ExceptionsQuery>,
 ) -> Res {
+    let now = s.clock.now();
+    let mut items = exception_items(&s, &read_scope(&caller)).await?;
+    if q.mine == Some(true) {
+        items.retain(|v| v["created_by"] == caller.id.as_str());
+    }
+    if let Some(days) = q.expiring_within_days {
+        // For the owners: what stops exempting soon, soonest first.
+        let until = now + days * 86_400;
+        items.retain(|v| {
+            v["expires_at"]
+                .as_i64()
+                .is_some_and(|t| t > now && t <= until)
+        });
+        items.sort_by_key(|v| v["expires_at"].as_i64());
+    }
+    Ok(axum::Json(List {
+        total: items.len(),
+        items,
+        group: None,
+    })
+    .into_response())
+}
+
+/// Every exception `scope` may see, as `GET /api/v1/exceptions` lists
+/// them (also the portal's exceptions page).
+pub(crate) async fn exception_items(s: &Server, scope: &Scope) -> Result<Vec<Value>, ApiError> {
     let loaded = s.current_program().await.map_err(ApiError::internal)?;
     let p = loaded.program();
     let api: HashMap<String, ExceptionRow> = s
@@ -1450,26 +1502,7 @@ async fn exceptions(
         }
         items.push(v);
     }
-    let mut items = visible_exceptions(&s, &read_scope(&caller), items).await?;
-    if q.mine == Some(true) {
-        items.retain(|v| v["created_by"] == caller.id.as_str());
-    }
-    if let Some(days) = q.expiring_within_days {
-        // For the owners: what stops exempting soon, soonest first.
-        let until = now + days * 86_400;
-        items.retain(|v| {
-            v["expires_at"]
-                .as_i64()
-                .is_some_and(|t| t > now && t <= until)
-        });
-        items.sort_by_key(|v| v["expires_at"].as_i64());
-    }
-    Ok(axum::Json(List {
-        total: items.len(),
-        items,
-        group: None,
-    })
-    .into_response())
+    visible_exceptions(s, scope, items).await
 }
 
 /// Of exceptions (as [`exception_json`] shows them), what a caller with
@@ -1477,7 +1510,7 @@ async fn exceptions(
 /// unconfined one when it is sticky (its condition names no resource) or
 /// lists a resource the caller sees. Listed ids the caller cannot see are
 /// left out.
-async fn visible_exceptions(
+pub(crate) async fn visible_exceptions(
     s: &Server,
     scope: &Scope,
     mut items: Vec<Value>,
@@ -1727,7 +1760,7 @@ async fn scans(
 /// A scan as `GET /api/v1/scans` shows it. Its figures and read errors are
 /// about the whole estate, so a caller confined to some groups sees when
 /// and how it ran, not what it found.
-fn scan_json(r: &crate::store::ScanRow, full: bool) -> Value {
+pub(crate) fn scan_json(r: &crate::store::ScanRow, full: bool) -> Value {
     if full {
         return json!(r);
     }

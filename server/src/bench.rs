@@ -202,6 +202,7 @@ pub async fn run(a: &BenchArgs) -> Result<(), String> {
         let status = r.map(|r| r.status).unwrap_or(0);
         println!("{ep:<60} {ms:>9.1} ms  (status {status})");
     }
+    portal_pages(&server, &addr, &groups).await?;
     println!(
         "\nAPI latency, {} concurrent clients (keep-alive), {} requests per endpoint:",
         a.concurrency, a.requests
@@ -261,6 +262,69 @@ pub async fn run(a: &BenchArgs) -> Result<(), String> {
         );
     }
     let _ = Arc::strong_count(&server);
+    Ok(())
+}
+
+/// The portal's pages at this scale (docs/portal.md): the server time of
+/// each page (median of 20 requests, one client, after one untimed
+/// request) and the size of its HTML, beside the API's figures below.
+async fn portal_pages(server: &Server, addr: &str, group: &str) -> Result<(), String> {
+    let f = crate::store::IssueFilter::default();
+    let (first, _) = server
+        .store
+        .issues(&f, 1, 0)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (policy, key) = first
+        .first()
+        .map(|i| (i.policy.clone(), i.resource_key.clone()))
+        .unwrap_or_default();
+    let pages = [
+        "/?group=*".to_string(),
+        format!("/?group={group}"),
+        "/policies?group=*".to_string(),
+        format!("/policies/{policy}?group=*"),
+        "/issues?group=*&status=open".to_string(),
+        "/issues?group=*&status=open&page=50".to_string(),
+        "/assets?group=*".to_string(),
+        format!("/assets/{}?group=*", crate::web::enc(&key)),
+        "/exceptions?group=*".to_string(),
+        "/fixes?group=*".to_string(),
+        "/scans?group=*".to_string(),
+        format!("/issues.csv?group={group}&status=open"),
+    ];
+    println!("\nportal pages, one client, median of 20 requests:");
+    println!(
+        "{:<60} {:>9} {:>9} {:>10}",
+        "page", "p50 ms", "max ms", "KiB"
+    );
+    for page in &pages {
+        let mut c = crate::client::Client::new(addr);
+        let _ = c.get(page).await;
+        let mut lat = Vec::new();
+        let mut size = 0;
+        let mut status = 0;
+        for _ in 0..20 {
+            let t = Instant::now();
+            let r = c.get(page).await.map_err(|e| e.to_string())?;
+            lat.push(t.elapsed());
+            size = r.body.len();
+            status = r.status;
+        }
+        lat.sort();
+        println!(
+            "{:<60} {:>9.1} {:>9.1} {:>10.1}{}",
+            page,
+            pct(&lat, 0.5),
+            pct(&lat, 1.0),
+            size as f64 / 1024.0,
+            if status == 200 {
+                String::new()
+            } else {
+                format!("  (status {status})")
+            }
+        );
+    }
     Ok(())
 }
 

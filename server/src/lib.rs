@@ -36,6 +36,7 @@ pub mod scan;
 pub mod sources;
 pub mod store;
 pub mod store_lock;
+pub mod web;
 
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;

@@ -588,6 +588,18 @@ pub trait Store: Send + Sync {
     /// Of `ids`, those of current resources in any of `groups`.
     async fn ids_in_groups(&self, ids: &[String], groups: &[String]) -> Result<Vec<String>>;
     async fn group_names_with_members(&self) -> Result<Vec<(String, i64)>>;
+    /// Current resources counted per (type, account, region), of those in
+    /// any of `groups` when given (the portal's asset dashboard).
+    async fn resource_counts(
+        &self,
+        groups: Option<&[String]>,
+    ) -> Result<Vec<(String, String, String, i64)>>;
+    /// Open issues counted per (resource type, policy), of resources in any
+    /// of `groups` when given.
+    async fn open_issue_counts(
+        &self,
+        groups: Option<&[String]>,
+    ) -> Result<Vec<(String, String, i64)>>;
 
     async fn api_groups(&self) -> Result<Vec<GroupRow>>;
     async fn put_group(&self, g: &GroupRow) -> Result<bool>;
@@ -1161,6 +1173,37 @@ impl Store for SqlStore {
                 .fetch_all(&self.pool)
                 .await?,
         )
+    }
+
+    async fn resource_counts(
+        &self,
+        groups: Option<&[String]>,
+    ) -> Result<Vec<(String, String, String, i64)>> {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT rtype, account, region, COUNT(*) FROM resources WHERE deleted_at IS NULL",
+        );
+        if let Some(gs) = groups {
+            q.push(" AND EXISTS (SELECT 1 FROM group_members m WHERE ");
+            push_group_match(&mut q, gs);
+            q.push(" AND m.rkey = resources.rkey)");
+        }
+        q.push(" GROUP BY rtype, account, region ORDER BY rtype, account, region");
+        Ok(q.build_query_as().fetch_all(&self.pool).await?)
+    }
+
+    async fn open_issue_counts(
+        &self,
+        groups: Option<&[String]>,
+    ) -> Result<Vec<(String, String, i64)>> {
+        let f = IssueFilter {
+            status: Some(IssueStatus::Open),
+            groups: groups.map(<[String]>::to_vec),
+            ..Default::default()
+        };
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT rtype, policy, COUNT(*) FROM issues");
+        push_issue_filter(&mut q, &f);
+        q.push(" GROUP BY rtype, policy ORDER BY rtype, COUNT(*) DESC, policy");
+        Ok(q.build_query_as().fetch_all(&self.pool).await?)
     }
 
     async fn api_groups(&self) -> Result<Vec<GroupRow>> {

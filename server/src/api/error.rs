@@ -79,14 +79,15 @@ const PLAIN_ERROR_LIMIT: usize = 1024;
 
 /// Rewrites an error answer that is not JSON (axum's plain-text
 /// rejections, the router's empty 405) into the one JSON format, keeping
-/// its status and headers (`Allow`, `Retry-After`).
+/// its status and headers (`Allow`, `Retry-After`). The portal's HTML
+/// error pages are left as they are.
 pub async fn to_json_error(resp: Response) -> Response {
     let status = resp.status();
     let is_json = resp
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
     if status.as_u16() < 400 || is_json {
         return resp;
     }

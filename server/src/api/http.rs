@@ -116,15 +116,18 @@ pub fn guarded(app: Router, options: &HttpOptions, local: SocketAddr) -> Result<
             HeaderValue::from_static(value),
         )
     };
+    // The portal's pages set their own CSP (their stylesheet and script);
+    // every other answer gets the one that allows nothing.
+    let csp = SetResponseHeaderLayer::if_not_present(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    );
     Ok(app
         .layer(axum::middleware::from_fn_with_state(hosts, check_host))
         .layer(axum::middleware::from_fn(check_uri))
         .layer(h("x-content-type-options", "nosniff"))
         .layer(h("x-frame-options", "DENY"))
-        .layer(h(
-            "content-security-policy",
-            "default-src 'none'; frame-ancestors 'none'",
-        ))
+        .layer(csp)
         .layer(h("referrer-policy", "no-referrer"))
         .layer(h("cache-control", "no-store"))
         .layer(axum::middleware::map_response(super::error::to_json_error)))
@@ -278,10 +281,13 @@ async fn check_host(State(hosts): State<Arc<Hosts>>, req: Request, next: Next) -
 /// provider's redirect back to `/auth/callback` is cross-site by nature
 /// (and a link from elsewhere to `/auth/login` is harmless). Such a request
 /// changes nothing the callback does not check itself (state bound to the
-/// browser, consumed once).
+/// browser, consumed once). A link from elsewhere (a mail, a chat) to a
+/// portal page is one too: pages only read, and the session cookie
+/// (`SameSite=Strict`) does not come with it, so it leads to the sign-in.
 fn sign_in_navigation(req: &Request) -> bool {
     req.method() == Method::GET
-        && matches!(req.uri().path(), "/auth/callback" | "/auth/login")
+        && (matches!(req.uri().path(), "/auth/callback" | "/auth/login")
+            || crate::web::is_page(req.uri().path()))
         && req
             .headers()
             .get("sec-fetch-mode")

@@ -343,7 +343,7 @@ pub fn is_public(path: &str) -> bool {
     matches!(
         path,
         "/healthz" | "/api/openapi.json" | "/auth/login" | "/auth/callback"
-    )
+    ) || crate::web::is_public(path)
 }
 
 /// The value of cookie `name` in the request's `Cookie` headers.
@@ -440,7 +440,15 @@ pub async fn authenticate(State(auth): State<Arc<Auth>>, mut req: Request, next:
         None
     };
     let public = is_public(req.uri().path());
+    let page = crate::web::is_page(req.uri().path())
+        && matches!(*req.method(), Method::GET | Method::HEAD);
     let mut res = match principal {
+        // A browser asking for a portal page is sent to the sign-in (and
+        // back here after it), not given the API's JSON 401.
+        None if !public && page => crate::web::signed_out(
+            auth.oidc.is_some(),
+            req.uri().path_and_query().map_or("/", |p| p.as_str()),
+        ),
         None if !public => unauthorized(if clear_cookie.is_some() {
             "your session has ended (signed out, idle or too old): sign in again at /auth/login"
         } else {

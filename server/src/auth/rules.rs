@@ -94,6 +94,7 @@ pub fn rule(method: &Method, path: &str) -> Option<Rule> {
     };
     RULES
         .iter()
+        .chain(crate::web::PAGE_RULES)
         .find(|(rm, rp, _)| *rm == m && *rp == path)
         .map(|(_, _, r)| *r)
 }
@@ -129,7 +130,10 @@ pub async fn authorize(State(_auth): State<Arc<Auth>>, req: Request, next: Next)
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_string())
         .unwrap_or_default();
-    let known_path = RULES.iter().any(|(_, p, _)| *p == path);
+    let known_path = RULES
+        .iter()
+        .chain(crate::web::PAGE_RULES)
+        .any(|(_, p, _)| *p == path);
     let Some(rule) = rule(req.method(), &path) else {
         if known_path {
             // A method with no rule is not run, whether or not a handler
@@ -137,6 +141,7 @@ pub async fn authorize(State(_auth): State<Arc<Auth>>, req: Request, next: Next)
             // rules, as the router's own 405 would say.
             let mut allow: Vec<&str> = RULES
                 .iter()
+                .chain(crate::web::PAGE_RULES)
                 .filter(|(_, p, _)| *p == path)
                 .map(|(m, _, _)| *m)
                 .collect();
