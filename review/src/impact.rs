@@ -190,7 +190,7 @@ fn state(r: Option<&RuleResult>) -> State {
 
 /// The results of `rule`, sorted by resource (the report is sorted by
 /// (rule, resource)).
-fn rule_results(report: &EvalReport, rule: usize) -> &[RuleResult] {
+pub(crate) fn rule_results(report: &EvalReport, rule: usize) -> &[RuleResult] {
     let lo = report.results.partition_point(|r| r.rule < rule);
     let hi = report.results.partition_point(|r| r.rule <= rule);
     &report.results[lo..hi]

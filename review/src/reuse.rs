@@ -18,7 +18,7 @@ use pac_runtime::Inventory;
 use pac_runtime::{EvalReport, RuleResult};
 
 use crate::facts::hash_expr;
-use crate::impact::Evaluated;
+use crate::impact::{Evaluated, rule_results};
 
 /// What a rule's results depend on, as one hash per side.
 fn signature(program: &Program, rule: usize, group_fps: &[u64]) -> u64 {
@@ -218,13 +218,6 @@ pub fn compose<'a>(
             summary,
         },
     }
-}
-
-/// The results of `rule`, sorted by resource.
-fn rule_results(report: &EvalReport, rule: usize) -> &[RuleResult] {
-    let lo = report.results.partition_point(|r| r.rule < rule);
-    let hi = report.results.partition_point(|r| r.rule <= rule);
-    &report.results[lo..hi]
 }
 
 #[cfg(test)]
