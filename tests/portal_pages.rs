@@ -31,7 +31,6 @@ struct Env {
 /// The demo estate, with one production instance that fails the IMDSv1
 /// rule renamed to [`XSS_ID`] and tagged with [`PAYLOAD`].
 async fn setup() -> Env {
-    let dir = tempfile::tempdir().unwrap();
     let mut docs = demo_docs();
     let x = docs
         .iter_mut()
@@ -41,35 +40,7 @@ async fn setup() -> Env {
     x["attributes"]["instance_id"] = XSS_ID.into();
     let tags = x["attributes"]["tags"].as_array_mut().expect("tags");
     tags.push(serde_json::json!({"key": "note", "value": PAYLOAD}));
-    let inventory = dir.path().join("inventory.ndjson");
-    write_ndjson(&inventory, &docs);
-    let cfg = format!(
-        "data_dir = {:?}\npolicies = [{:?}]\n[[source]]\nname = \"demo\"\nkind = \"inventory\"\npaths = [{:?}]\n[auth]\nmode = \"tokens\"\n",
-        dir.path().join("data"),
-        root().join("policies"),
-        inventory
-    );
-    let server = pac_server::Server::build(
-        &pac_server::config::Config::parse(&cfg).unwrap(),
-        pac_server::Parts {
-            clock: Some(pac_server::clock::ManualClock::new(DEMO_NOW)),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    for r in server.scan_all("test").await {
-        r.unwrap();
-    }
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let pac = format!("http://{}", l.local_addr().unwrap());
-    let options = pac_server::api::http::HttpOptions::default();
-    let app = pac_server::api::router_with(server.clone(), &options);
-    tokio::spawn(async move {
-        pac_server::api::http::serve(l, app, options, std::future::pending())
-            .await
-            .unwrap();
-    });
+    let (dir, server, pac) = tokens_server_with(&docs, "", true).await;
     Env {
         _dir: dir,
         server,

@@ -165,9 +165,18 @@ pub async fn tokens_server(
     auth_extra: &str,
     scan: bool,
 ) -> (tempfile::TempDir, Arc<pac_server::Server>, String) {
+    tokens_server_with(&demo_docs(), auth_extra, scan).await
+}
+
+/// [`tokens_server`] over `docs` instead of the demo inventory.
+pub async fn tokens_server_with(
+    docs: &[Value],
+    auth_extra: &str,
+    scan: bool,
+) -> (tempfile::TempDir, Arc<pac_server::Server>, String) {
     let dir = tempfile::tempdir().unwrap();
     let inventory = dir.path().join("inventory.ndjson");
-    write_ndjson(&inventory, &demo_docs());
+    write_ndjson(&inventory, docs);
     let cfg = format!(
         "data_dir = {:?}\npolicies = [{:?}]\n[[source]]\nname = \"demo\"\nkind = \"inventory\"\npaths = [{:?}]\n[auth]\nmode = \"tokens\"\n{auth_extra}\n",
         dir.path().join("data"),
