@@ -151,7 +151,7 @@ fn skipped_documents_are_unknown_results_and_exit_3() {
     let policies = write(
         &dir.path().to_path_buf(),
         "p.pac",
-        "package t\n\npolicy big_volume {\n  severity low\n  category cost\n  rule on aws.ec2.volume {\n    violation when size > 1000\n  }\n}\n",
+        "package t\n\npolicy big_volume {\n  title \"Big volume\"\n  severity low\n  category cost\n  rule on aws.ec2.volume {\n    violation when size > 1000\n  }\n}\n",
     );
     let vol = |id: &str, size: &str| {
         format!(
