@@ -149,7 +149,7 @@ fn bad_documents_are_reported_and_skipped_unless_strict() {
 fn skipped_documents_are_unknown_results_and_exit_3() {
     let dir = tempfile::tempdir().unwrap();
     let policies = write(
-        &dir.path().to_path_buf(),
+        dir.path(),
         "p.pac",
         "package t\n\npolicy big_volume {\n  title \"Big volume\"\n  severity low\n  category cost\n  rule on aws.ec2.volume {\n    violation when size > 1000\n  }\n}\n",
     );
@@ -160,7 +160,7 @@ fn skipped_documents_are_unknown_results_and_exit_3() {
     };
     // 8.0 is read as the integer 8; "big" does not match the schema.
     let inv = write(
-        &dir.path().to_path_buf(),
+        dir.path(),
         "inv.ndjson",
         &format!("{}\n{}\n", vol("vol-1", "8.0"), vol("vol-2", "\"big\"")),
     );
