@@ -839,14 +839,50 @@ fn test(
     0
 }
 
+/// [`read_inventory`], and how many documents of each resource type were
+/// skipped (a document whose type is not known counts for no type).
+fn read_inventory_counted(
+    c: &Compiled,
+    path: &std::path::Path,
+    strict: bool,
+) -> Option<(
+    pac_runtime::Inventory,
+    Vec<(pac_compiler::types::RecordId, usize)>,
+)> {
+    let mut skipped: Vec<(pac_compiler::types::RecordId, usize)> = Vec::new();
+    let inv = read_inventory_with(c, path, strict, &mut |e| {
+        // A duplicate leaves its first document in: nothing is unknown.
+        if e.message.starts_with("duplicate of the document at ") {
+            return;
+        }
+        let Some(t) = c.program.schemas.resource(&e.type_name) else {
+            return;
+        };
+        match skipped.iter_mut().find(|(r, _)| *r == t) {
+            Some((_, n)) => *n += 1,
+            None => skipped.push((t, 1)),
+        }
+    })?;
+    Some((inv, skipped))
+}
+
 /// Reads the inventory, reporting bad documents; None on a fatal problem.
 pub(crate) fn read_inventory(
     c: &Compiled,
     path: &std::path::Path,
     strict: bool,
 ) -> Option<pac_runtime::Inventory> {
+    read_inventory_with(c, path, strict, &mut |_| {})
+}
+
+fn read_inventory_with(
+    c: &Compiled,
+    path: &std::path::Path,
+    strict: bool,
+    skipped: &mut dyn FnMut(&pac_runtime::IngestError),
+) -> Option<pac_runtime::Inventory> {
     let source = pac_bundle::inventory_display(path);
-    let text = match pac_bundle::read_inventory(path) {
+    let text = match pac_bundle::map_inventory(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             eprintln!("error: {source}: no such inventory file");
@@ -860,6 +896,7 @@ pub(crate) fn read_inventory(
     let (inv, errors) = pac_runtime::Inventory::read_str(&c.program.schemas, &source, &text);
     for e in &errors {
         eprintln!("{}: {e}", if strict { "error" } else { "warning" });
+        skipped(e);
     }
     if !errors.is_empty() {
         eprintln!(
@@ -902,7 +939,7 @@ fn eval(args: &EvalArgs, engine: EngineKind, verbose: bool) -> i32 {
         return 2;
     };
     phase.done("compile", "");
-    let Some(inv) = read_inventory(&c, inventory, strict) else {
+    let Some((inv, skipped)) = read_inventory_counted(&c, inventory, strict) else {
         return 2;
     };
     phase.done("read", &format!("{} resources", inv.len()));
@@ -920,28 +957,51 @@ fn eval(args: &EvalArgs, engine: EngineKind, verbose: bool) -> i32 {
             &format!("{} resources, {} KiB", inv.len(), p.layout().bytes() / 1024),
         );
     }
-    let report = pac_runtime::evaluate_with(
+    // Passes are counted, not kept: the report lists none.
+    let report = pac_runtime::evaluate_failures_with(
         &c.program,
         &inv,
         &opts,
         prepared.as_ref().map(|p| p as &dyn pac_runtime::RuleEngine),
+        &skipped,
     );
-    phase.done("evaluate", &format!("{} results", report.results.len()));
-    match format {
+    phase.done(
+        "evaluate",
+        &format!(
+            "{} results, {} kept",
+            report.summary.total.evaluated + report.summary.total.errors,
+            report.results.len()
+        ),
+    );
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let written = match format {
         EvalFormat::Table => {
             let color = std::io::stdout().is_terminal();
-            print!(
-                "{}",
-                pac_runtime::report::render_text(&c.program, &inv, &report, color)
-            );
+            pac_runtime::report::write_text(&mut out, &c.program, &inv, &report, color)
         }
-        EvalFormat::Json => println!(
-            "{}",
-            pac_runtime::report::render_json(&c.program, &inv, &report)
-        ),
+        EvalFormat::Json => pac_runtime::report::write_json(&mut out, &c.program, &inv, &report)
+            .and_then(|()| writeln!(out)),
+    }
+    .and_then(|()| out.flush());
+    drop(out);
+    if let Err(e) = written
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: cannot write the report: {e}");
+        return 2;
     }
     phase.done("report", "");
-    let code = i32::from(report.open_failures().next().is_some());
+    // 1: open failures; 3: none, but documents some rule reads were
+    // skipped, so those results are unknown; 0: everything known passes
+    // or is exempt.
+    let code = if report.open_failures().next().is_some() {
+        1
+    } else if report.summary.total.skipped > 0 {
+        3
+    } else {
+        0
+    };
     // The OS takes the memory back at exit: freeing a million resources,
     // their layout and their results one by one took seconds.
     std::mem::forget(report);

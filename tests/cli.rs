@@ -146,6 +146,54 @@ fn bad_documents_are_reported_and_skipped_unless_strict() {
 }
 
 #[test]
+fn skipped_documents_are_unknown_results_and_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = write(
+        dir.path(),
+        "p.pac",
+        "package t\n\npolicy big_volume {\n  title \"Big volume\"\n  severity low\n  category cost\n  rule on aws.ec2.volume {\n    violation when size > 1000\n  }\n}\n",
+    );
+    let vol = |id: &str, size: &str| {
+        format!(
+            r#"{{"type":"aws.ec2.volume","id":"{id}","account":"1","region":"r","attributes":{{"volume_id":"{id}","size":{size},"volume_type":"gp3","state":"in-use","availability_zone":"a","create_time":"2026-01-01T00:00:00Z","encrypted":true}}}}"#
+        )
+    };
+    // 8.0 is read as the integer 8; "big" does not match the schema.
+    let inv = write(
+        dir.path(),
+        "inv.ndjson",
+        &format!("{}\n{}\n", vol("vol-1", "8.0"), vol("vol-2", "\"big\"")),
+    );
+    let run = |format: &str| {
+        pacc(&[
+            "eval",
+            "--now",
+            NOW,
+            "--policies",
+            &policies,
+            "--inventory",
+            &inv,
+            "--format",
+            format,
+        ])
+    };
+    let out = run("table");
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("Total: 1 evaluated, 0 failing, 0 exempt, 0 errors, 1 unknown"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("UNKNOWN"), "{stdout}");
+    let out = run("json");
+    assert_eq!(out.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["summary"]["skipped"], 1);
+    assert_eq!(v["summary"]["policies"][0]["skipped"], 1);
+    assert_eq!(v["summary"]["evaluated"], 1);
+}
+
+#[test]
 fn a_missing_inventory_is_a_usage_error() {
     let out = pacc(&["eval", "--inventory", "no/such/file.json"]);
     assert_eq!(out.status.code(), Some(2));

@@ -8,7 +8,8 @@
 //! directory, an installed binary). A path the user names that does not
 //! exist is an error as before.
 //!
-//! Invariant: this crate does no I/O but reading the paths it is given.
+//! Invariant: this crate does no I/O but reading (or mapping) the paths it
+//! is given.
 
 use std::path::{Path, PathBuf};
 
@@ -62,6 +63,64 @@ pub fn read_inventory(path: &Path) -> std::io::Result<String> {
         return Ok(DEMO_INVENTORY.to_string());
     }
     std::fs::read_to_string(path)
+}
+
+/// An inventory's text: the embedded demo, or a file mapped into memory.
+///
+/// `pacc eval` reads inventories of a gigabyte: mapping the file shares the
+/// kernel's page cache instead of copying the whole text into fresh memory
+/// (which costs about as much as parsing it on the machines measured in
+/// docs/benchmarks.md).
+pub enum InventoryText {
+    Embedded(&'static str),
+    Mapped(memmap2::Mmap),
+    /// Read as usual (not a regular file).
+    Owned(String),
+    /// An empty file (a zero-length mapping is not allowed).
+    Empty,
+}
+
+impl std::ops::Deref for InventoryText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match self {
+            InventoryText::Embedded(s) => s,
+            // SAFETY: checked to be UTF-8 when it was mapped (see
+            // `map_inventory` on files changed while mapped).
+            InventoryText::Mapped(m) => unsafe { std::str::from_utf8_unchecked(m) },
+            InventoryText::Owned(s) => s,
+            InventoryText::Empty => "",
+        }
+    }
+}
+
+/// [`read_inventory`] without copying the file: its text mapped into
+/// memory. Errors are `read_inventory`'s (not found, not UTF-8, …).
+pub fn map_inventory(path: &Path) -> std::io::Result<InventoryText> {
+    if uses_bundled_inventory(path) {
+        return Ok(InventoryText::Embedded(DEMO_INVENTORY));
+    }
+    let file = std::fs::File::open(path)?;
+    if !file.metadata()?.is_file() {
+        // A directory or a pipe: the ordinary read says what is wrong.
+        return std::fs::read_to_string(path).map(InventoryText::Owned);
+    }
+    if file.metadata()?.len() == 0 {
+        return Ok(InventoryText::Empty);
+    }
+    // SAFETY: the map is only read, and only as the `str` checked below.
+    // Another process truncating or rewriting the file while `pacc` reads
+    // it is the hazard every memory-mapped reader accepts (the text would
+    // change under the parser; a truncation raises SIGBUS), as for a file
+    // changed while it is read.
+    let map = unsafe { memmap2::Mmap::map(&file)? };
+    if std::str::from_utf8(&map).is_err() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        ));
+    }
+    Ok(InventoryText::Mapped(map))
 }
 
 /// How an inventory path is shown: the embedded one is marked as such.

@@ -76,7 +76,47 @@ fn jit(p: &Program, inv: &Inventory) -> Vec<Outcome> {
     }
     let engine: &dyn pac_runtime::engine::RuleEngine = &prepared;
     let report = pac_runtime::eval::evaluate_with(p, inv, &opts(), Some(engine));
+    // The report that keeps no pass (`pacc eval`'s) lists the same
+    // failures and errors and sums up the same, with either engine.
+    for e in [Some(engine), None] {
+        let full;
+        let full = match e {
+            Some(_) => &report,
+            None => {
+                full = pac_runtime::eval::evaluate(p, inv, &opts());
+                &full
+            }
+        };
+        let lean = pac_runtime::eval::evaluate_failures_with(p, inv, &opts(), e, &[]);
+        same_failures(full, &lean);
+    }
     outcomes(&report, inv)
+}
+
+/// `lean` (passes not kept) is `full` without its passes.
+fn same_failures(full: &pac_runtime::EvalReport, lean: &pac_runtime::EvalReport) {
+    let key = |r: &pac_runtime::RuleResult| {
+        (
+            r.rule,
+            r.resource,
+            r.outcome.clone(),
+            r.message.clone(),
+            r.exempted_by,
+        )
+    };
+    let want: Vec<_> = full
+        .results
+        .iter()
+        .filter(|r| r.outcome != Outcome::Pass)
+        .map(key)
+        .collect();
+    let got: Vec<_> = lean.results.iter().map(key).collect();
+    assert_eq!(want, got, "the failures and errors differ");
+    assert_eq!(
+        serde_json::to_value(&full.summary).unwrap(),
+        serde_json::to_value(&lean.summary).unwrap(),
+        "the summaries differ"
+    );
 }
 
 /// Every (rule, resource) outcome, then, for every asset group and every

@@ -78,6 +78,21 @@ pub fn count_results(
     unknown: impl Fn(usize) -> bool,
     include: impl Fn(usize) -> bool,
 ) -> (Vec<RuleCounts>, (u64, u64)) {
+    count_results_with_passes(program, results, &[], &[], unknown, include)
+}
+
+/// [`count_results`] of `results` and, per rule (index into `passes`), the
+/// resources that passed and are not in `results` (a report that keeps
+/// only failures and errors: `eval::evaluate_failures_with`), and the
+/// number of unknown results of documents the reader skipped.
+pub fn count_results_with_passes(
+    program: &Program,
+    results: &[RuleResult],
+    passes: &[Vec<u32>],
+    skipped: &[u64],
+    unknown: impl Fn(usize) -> bool,
+    include: impl Fn(usize) -> bool,
+) -> (Vec<RuleCounts>, (u64, u64)) {
     let mut per_rule: Vec<RuleCounts> = program
         .rules
         .iter()
@@ -116,6 +131,28 @@ pub fn count_results(
         if c.category == "tagging" {
             *tag.entry(r.resource).or_insert(false) |= open;
         }
+    }
+    for (ri, resources) in passes.iter().enumerate() {
+        let Some(c) = per_rule.get_mut(ri) else {
+            continue;
+        };
+        for &res in resources {
+            let res = res as usize;
+            if !include(res) {
+                continue;
+            }
+            if unknown(res) {
+                c.unknown += 1;
+                continue;
+            }
+            c.assets += 1;
+            if c.category == "tagging" {
+                tag.entry(res).or_insert(false);
+            }
+        }
+    }
+    for (c, &n) in per_rule.iter_mut().zip(skipped) {
+        c.unknown += n;
     }
     let taggable = tag.len() as u64;
     let tagged = tag.values().filter(|o| !**o).count() as u64;

@@ -9,6 +9,7 @@
 use std::collections::HashSet;
 
 use pac_compiler::ir::{Exception, Expr, ExprKind, MessagePart, Program, Severity};
+use pac_compiler::types::RecordId;
 use pac_stdlib::Value;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -110,6 +111,10 @@ pub struct Counts {
     /// Failures exempted by an exception.
     pub exempt: usize,
     pub errors: usize,
+    /// Results that are unknown because the resource's document was
+    /// skipped (it did not match its schema): one per skipped document of
+    /// the rule's type. Like errors, neither compliant nor not.
+    pub skipped: usize,
 }
 
 impl Counts {
@@ -120,6 +125,11 @@ impl Counts {
             (Outcome::Fail, Some(_)) => self.exempt += 1,
             (Outcome::Error(_), _) => self.errors += 1,
         }
+        self.evaluated = self.passed + self.failed + self.exempt;
+    }
+
+    fn add_passes(&mut self, n: usize) {
+        self.passed += n;
         self.evaluated = self.passed + self.failed + self.exempt;
     }
 
@@ -215,6 +225,37 @@ pub fn evaluate_with(
 ) -> EvalReport {
     let env = Env::for_program(program, inv, opts.now).with_coverage(opts.coverage);
     evaluate_in_with(program, &env, opts.explain, engine)
+}
+
+/// [`evaluate_with`] for a report that lists what is not a pass: the
+/// results of `EvalReport::results` are the failures and errors only (in
+/// the same order), passes are counted in the summary but not kept, so a
+/// million resources do not hold four million results. `pacc eval`'s
+/// output (which lists no pass) is the same either way.
+///
+/// `skipped` gives, per resource type, how many documents of that type
+/// were skipped by the reader: each is an unknown result of every rule on
+/// the type (`Counts::skipped`), in the summary and in the overall figure.
+pub fn evaluate_failures_with(
+    program: &Program,
+    inv: &Inventory,
+    opts: &EvalOptions,
+    engine: Option<&dyn RuleEngine>,
+    skipped: &[(RecordId, usize)],
+) -> EvalReport {
+    let env = Env::for_program(program, inv, opts.now).with_coverage(opts.coverage);
+    let per_rule: Vec<u64> = program
+        .rules
+        .iter()
+        .map(|r| {
+            skipped
+                .iter()
+                .filter(|(t, _)| *t == r.resource)
+                .map(|(_, n)| *n as u64)
+                .sum()
+        })
+        .collect();
+    evaluate_core(program, &env, opts.explain, engine, None, false, &per_rule)
 }
 
 /// Resources per unit of parallel work.
@@ -323,6 +364,22 @@ pub fn evaluate_from(
     engine: Option<&dyn RuleEngine>,
     earlier: Option<&Earlier>,
 ) -> EvalReport {
+    evaluate_core(program, env, explain, engine, earlier, true, &[])
+}
+
+/// The results of one chunk of work: the results kept, the resources
+/// that passed when passes are not kept, and the warnings.
+type ChunkResults = (Vec<RuleResult>, Vec<u32>, Vec<Warning>);
+
+fn evaluate_core(
+    program: &Program,
+    env: &Env,
+    explain: bool,
+    engine: Option<&dyn RuleEngine>,
+    earlier: Option<&Earlier>,
+    keep_passes: bool,
+    skipped: &[u64],
+) -> EvalReport {
     let now = env.ctx.now;
     let groups_local = local_groups(program);
     let groups = match earlier {
@@ -404,38 +461,53 @@ pub fn evaluate_from(
         now,
         explain,
     };
-    let chunks: Vec<(Vec<RuleResult>, Vec<Warning>)> = work
+    let keep_passes = keep_passes || earlier.is_some();
+    let chunks: Vec<ChunkResults> = work
         .par_iter()
         .map(|(rule, resources)| {
             let mut frame = Frame::default();
             let mut warnings = Vec::new();
+            let mut passed = Vec::new();
             let raw = engine
                 .and_then(|e| e.outcomes(*rule, resources, env))
                 .filter(|r| r.len() == resources.len());
-            let results = resources
-                .iter()
-                .enumerate()
-                .map(|(k, &res)| {
-                    let decided = raw.as_ref().map(|r| r[k]);
-                    ctx.eval_one(*rule, res, decided, &mut frame, &mut warnings)
-                })
-                .collect();
-            (results, warnings)
+            let mut results = Vec::with_capacity(if keep_passes { resources.len() } else { 0 });
+            for (k, &res) in resources.iter().enumerate() {
+                let decided = raw.as_ref().map(|r| r[k]);
+                if !keep_passes && decided == Some(RawOutcome::Pass) {
+                    passed.push(res as u32);
+                    continue;
+                }
+                let r = ctx.eval_one(*rule, res, decided, &mut frame, &mut warnings);
+                if !keep_passes && r.outcome == Outcome::Pass {
+                    passed.push(res as u32);
+                    continue;
+                }
+                results.push(r);
+            }
+            (results, passed, warnings)
         })
         .collect();
     let mut warnings = Vec::new();
-    let mut results = Vec::with_capacity(plans.iter().map(Vec::len).sum());
+    let mut results = Vec::with_capacity(if keep_passes {
+        plans.iter().map(Vec::len).sum()
+    } else {
+        chunks.iter().map(|c| c.0.len()).sum()
+    });
     let mut per_rule: Vec<Vec<RuleResult>> = vec![Vec::new(); program.rules.len()];
+    // Per rule, the resources that passed when passes are not kept.
+    let mut passes: Vec<Vec<u32>> = vec![Vec::new(); program.rules.len()];
     if earlier.is_none() {
         // Every result computed now: the chunks are in rule order, each in
         // scope order, so they are the results as they stand (no second
         // copy of a million results).
-        for (r, w) in chunks {
+        for ((rule, _), (r, p, w)) in work.iter().zip(chunks) {
             results.extend(r);
+            passes[*rule].extend(p);
             warnings.extend(w);
         }
     } else {
-        for ((rule, _), (r, w)) in work.iter().zip(chunks) {
+        for ((rule, _), (r, _, w)) in work.iter().zip(chunks) {
             per_rule[*rule].extend(r);
             warnings.extend(w);
         }
@@ -511,7 +583,7 @@ pub fn evaluate_from(
     warnings.sort_by_key(|w| (w.exception, w.kind));
     warnings.dedup();
 
-    let summary = summarize(program, &results);
+    let summary = summarize_with_passes(program, &results, &passes, skipped);
     EvalReport {
         now,
         results,
@@ -900,6 +972,18 @@ fn memberships(
 
 /// Per-policy, per-severity and total counts.
 pub fn summarize(program: &Program, results: &[RuleResult]) -> Summary {
+    summarize_with_passes(program, results, &[], &[])
+}
+
+/// [`summarize`] of `results` and, per rule (index into `passes` and
+/// `skipped`), passes that are not in `results` and unknown results of
+/// skipped documents.
+pub fn summarize_with_passes(
+    program: &Program,
+    results: &[RuleResult],
+    passes: &[Vec<u32>],
+    skipped: &[u64],
+) -> Summary {
     let mut per_policy = vec![Counts::default(); program.policies.len()];
     let mut total = Counts::default();
     for r in results {
@@ -909,6 +993,22 @@ pub fn summarize(program: &Program, results: &[RuleResult]) -> Summary {
             c.add(r);
         }
         total.add(r);
+    }
+    for (ri, p) in passes.iter().enumerate() {
+        if let Some(rule) = program.rules.get(ri)
+            && let Some(c) = per_policy.get_mut(rule.policy)
+        {
+            c.add_passes(p.len());
+        }
+        total.add_passes(p.len());
+    }
+    for (ri, &n) in skipped.iter().enumerate() {
+        if let Some(rule) = program.rules.get(ri)
+            && let Some(c) = per_policy.get_mut(rule.policy)
+        {
+            c.skipped += n as usize;
+        }
+        total.skipped += n as usize;
     }
     let policies: Vec<PolicySummary> = program
         .policies
@@ -934,6 +1034,7 @@ pub fn summarize(program: &Program, results: &[RuleResult]) -> Summary {
             counts.failed += p.counts.failed;
             counts.exempt += p.counts.exempt;
             counts.errors += p.counts.errors;
+            counts.skipped += p.counts.skipped;
         }
         if any {
             severities.push(SeveritySummary {
@@ -949,8 +1050,14 @@ pub fn summarize(program: &Program, results: &[RuleResult]) -> Summary {
         total,
         compliance: total.compliance(),
         overall: {
-            let (counts, tagging) =
-                crate::compliance::count_results(program, results, |_| false, |_| true);
+            let (counts, tagging) = crate::compliance::count_results_with_passes(
+                program,
+                results,
+                passes,
+                skipped,
+                |_| false,
+                |_| true,
+            );
             crate::compliance::rollup(&counts, &crate::compliance::Weights::default(), tagging)
                 .overall
         },
@@ -1106,7 +1213,8 @@ sticky exception sandbox for ssh_open {
                 passed: 1,
                 failed: 1,
                 exempt: 2,
-                errors: 0
+                errors: 0,
+                skipped: 0
             }
         );
         assert_eq!(s.compliance, 75);

@@ -462,6 +462,15 @@ const ALIASES: &[(&str, &str)] = &[
 /// `ipv6_ranges`: a word starts at an upper-case letter after a lower-case
 /// letter or digit, and at the last capital of an acronym followed by
 /// lower case (the AWS SDK's rule).
+/// A float with no fractional part that an `i64` holds (`22.0` → 22):
+/// an integer field written through a float. `None` otherwise.
+pub(crate) fn whole(f: f64) -> Option<i64> {
+    // 2^63 is exact as a float; every float below it in magnitude with no
+    // fraction is an i64.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    (f.fract() == 0.0 && (-LIMIT..LIMIT).contains(&f)).then_some(f as i64)
+}
+
 pub fn snake_case(key: &str) -> String {
     let chars: Vec<char> = key.chars().collect();
     let mut out = String::with_capacity(key.len() + 4);
@@ -952,7 +961,11 @@ impl<'s> Reader<'s> {
                     path,
                     format!("expected int, found integer {n} (out of range)"),
                 )),
-                None => Err(self.mismatch(ty, j, path)),
+                // `22.0`, as exports written through floats give it.
+                None => match n.as_f64().and_then(whole) {
+                    Some(i) => Ok(Value::Int(i)),
+                    None => Err(self.mismatch(ty, j, path)),
+                },
             },
             (Ty::Float, Json::Number(n)) => match n.as_f64() {
                 Some(f) => Ok(Value::Float(f)),
@@ -968,7 +981,7 @@ impl<'s> Reader<'s> {
                     ),
                 )),
             },
-            (Ty::Dur, Json::Number(n)) => match n.as_i64() {
+            (Ty::Dur, Json::Number(n)) => match n.as_i64().or_else(|| n.as_f64().and_then(whole)) {
                 Some(d) => Ok(Value::Dur(d)),
                 None => Err(self.mismatch(ty, j, path)),
             },

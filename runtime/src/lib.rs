@@ -19,7 +19,8 @@ pub mod testing;
 
 pub use engine::{PrepareEngine, RawOutcome, RuleEngine};
 pub use eval::{
-    Earlier, EvalOptions, EvalReport, Outcome, RuleResult, evaluate, evaluate_from, evaluate_with,
+    Earlier, EvalOptions, EvalReport, Outcome, RuleResult, evaluate, evaluate_failures_with,
+    evaluate_from, evaluate_with,
 };
 pub use explain::Explanation;
 pub use interp::{Coverage, Env, EvalError, Frame, eval};

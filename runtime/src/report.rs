@@ -172,6 +172,24 @@ fn time_text(t: i64) -> String {
 /// terminal). Explanations attached to results are printed under their
 /// violations.
 pub fn render_text(program: &Program, inv: &Inventory, report: &EvalReport, color: bool) -> String {
+    let mut out = Vec::new();
+    // Writing to memory cannot fail.
+    let _ = write_text(&mut out, program, inv, report, color);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Text written to `out` in pieces of about this size.
+const FLUSH_AT: usize = 1 << 16;
+
+/// [`render_text`] written to `w` as it is produced (a report of half a
+/// million violations is never one string).
+pub fn write_text(
+    w: &mut dyn std::io::Write,
+    program: &Program,
+    inv: &Inventory,
+    report: &EvalReport,
+    color: bool,
+) -> std::io::Result<()> {
     let mut out = String::new();
     let s = &report.summary;
 
@@ -186,11 +204,14 @@ pub fn render_text(program: &Program, inv: &Inventory, report: &EvalReport, colo
         .iter()
         .map(|p| p.name.chars().count())
         .max()
-        .unwrap_or(0)
-        .clamp(6, 56);
+        .unwrap_or(0);
+    // An UNKNOWN column only when documents were skipped (results of
+    // their types are unknown); the table is unchanged otherwise.
+    let skipped = s.total.skipped > 0;
+    let name_w = name_w.clamp(6, if skipped { 48 } else { 56 });
     let _ = writeln!(
         out,
-        "{} {} {} {:>9} {:>7} {:>6} {:>6} {:>10}",
+        "{} {} {} {:>9} {:>7} {:>6} {:>6} {}{:>10}",
         pad("POLICY", name_w),
         pad("SEVERITY", 8),
         pad("CATEGORY", 11),
@@ -198,13 +219,19 @@ pub fn render_text(program: &Program, inv: &Inventory, report: &EvalReport, colo
         "FAILING",
         "EXEMPT",
         "ERRORS",
+        if skipped { "UNKNOWN " } else { "" },
         "COMPLIANCE"
     );
     for p in &s.policies {
         let c = &p.counts;
+        let unknown = if skipped {
+            format!("{:>7} ", c.skipped)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "{} {} {} {:>9} {:>7} {:>6} {:>6} {:>9}%",
+            "{} {} {} {:>9} {:>7} {:>6} {:>6} {unknown}{:>9}%",
             pad(&p.name, name_w),
             severity_cell(p.severity, 8, color),
             pad(&p.category, 11),
@@ -300,6 +327,10 @@ pub fn render_text(program: &Program, inv: &Inventory, report: &EvalReport, colo
                     }
                 }
             }
+            if out.len() >= FLUSH_AT {
+                w.write_all(out.as_bytes())?;
+                out.clear();
+            }
         }
     }
 
@@ -326,6 +357,10 @@ pub fn render_text(program: &Program, inv: &Inventory, report: &EvalReport, colo
                 program.rules[r.rule].id, res.type_name, res.id, res.account, res.region
             );
             push_wrapped(&mut out, &line);
+            if out.len() >= FLUSH_AT {
+                w.write_all(out.as_bytes())?;
+                out.clear();
+            }
         }
         for g in &report.groups {
             for (i, reason) in &g.errors {
@@ -351,9 +386,17 @@ pub fn render_text(program: &Program, inv: &Inventory, report: &EvalReport, colo
     }
 
     let t = &s.total;
+    let unknown = if t.skipped > 0 {
+        format!(
+            ", {} unknown (documents skipped: they match no schema)",
+            t.skipped
+        )
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "\nTotal: {} evaluated, {} failing, {} exempt, {} error{}; overall compliance {}",
+        "\nTotal: {} evaluated, {} failing, {} exempt, {} error{}{unknown}; overall compliance {}",
         t.evaluated,
         t.failed,
         t.exempt,
@@ -362,7 +405,7 @@ pub fn render_text(program: &Program, inv: &Inventory, report: &EvalReport, colo
         s.overall
             .map_or_else(|| "unknown".to_string(), |o| format!("{o}%"))
     );
-    out
+    w.write_all(out.as_bytes())
 }
 
 fn counts_json(c: &Counts, compliance: u32) -> serde_json::Map<String, Json> {
@@ -373,6 +416,10 @@ fn counts_json(c: &Counts, compliance: u32) -> serde_json::Map<String, Json> {
     m.insert("exempt".into(), json!(c.exempt));
     m.insert("errors".into(), json!(c.errors));
     m.insert("compliance".into(), json!(compliance));
+    // Only when documents were skipped (the format is unchanged otherwise).
+    if c.skipped > 0 {
+        m.insert("skipped".into(), json!(c.skipped));
+    }
     m
 }
 
@@ -487,7 +534,105 @@ pub fn to_json(program: &Program, inv: &Inventory, report: &EvalReport) -> Json 
 
 /// [`to_json`], pretty-printed.
 pub fn render_json(program: &Program, inv: &Inventory, report: &EvalReport) -> String {
-    serde_json::to_string_pretty(&to_json(program, inv, report)).unwrap_or_default()
+    let mut out = Vec::new();
+    // Writing to memory cannot fail.
+    let _ = write_json(&mut out, program, inv, report);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// A JSON array of the items an iterator gives, serialized as they come.
+struct Lazy<F>(F);
+
+impl<F, I, T> serde::Serialize for Lazy<F>
+where
+    F: Fn() -> I,
+    I: Iterator<Item = T>,
+    T: serde::Serialize,
+{
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq((self.0)())
+    }
+}
+
+/// [`render_json`] written to `w` as it is produced: the same bytes, but
+/// only one violation's JSON tree at a time (the keys in the order the
+/// whole tree prints them, sorted).
+pub fn write_json(
+    w: &mut dyn std::io::Write,
+    program: &Program,
+    inv: &Inventory,
+    report: &EvalReport,
+) -> std::io::Result<()> {
+    use serde::ser::{SerializeMap, Serializer};
+    let whole = |r: &crate::eval::RuleResult| {
+        let rule = &program.rules[r.rule];
+        (
+            rule,
+            &program.policies[rule.policy],
+            &inv.resources[r.resource],
+        )
+    };
+    let errors = Lazy(|| {
+        report.results.iter().filter_map(|r| match &r.outcome {
+            Outcome::Error(reason) => {
+                let (rule, policy, res) = whole(r);
+                Some(json!({
+                    "policy": policy.name,
+                    "rule": rule.id,
+                    "resource": resource_json(res),
+                    "reason": reason,
+                }))
+            }
+            _ => None,
+        })
+    });
+    let violations = Lazy(|| {
+        report
+            .results
+            .iter()
+            .filter(|r| r.outcome == Outcome::Fail)
+            .map(|r| {
+                let (rule, policy, res) = whole(r);
+                let mut m = serde_json::Map::new();
+                m.insert("policy".into(), json!(policy.name));
+                m.insert("rule".into(), json!(rule.id));
+                m.insert("severity".into(), json!(policy.severity));
+                m.insert("category".into(), json!(policy.category));
+                m.insert("resource".into(), resource_json(res));
+                m.insert("message".into(), json!(r.message));
+                m.insert(
+                    "exempted_by".into(),
+                    json!(r.exempted_by.map(|x| &program.exceptions[x].name)),
+                );
+                if let Some(x) = &r.explanation {
+                    m.insert("explanation".into(), json!(x));
+                }
+                Json::Object(m)
+            })
+    });
+    // Everything but the two long lists, as the whole tree has it.
+    let mut rest = to_json(
+        program,
+        inv,
+        &EvalReport {
+            now: report.now,
+            results: Vec::new(),
+            groups: report.groups.clone(),
+            warnings: report.warnings.clone(),
+            summary: report.summary.clone(),
+        },
+    );
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, w);
+    let mut ser = serde_json::Serializer::pretty(&mut out);
+    let mut map = ser.serialize_map(Some(6))?;
+    map.serialize_entry("errors", &errors)?;
+    map.serialize_entry("groups", &rest["groups"].take())?;
+    map.serialize_entry("now", &rest["now"].take())?;
+    map.serialize_entry("summary", &rest["summary"].take())?;
+    map.serialize_entry("violations", &violations)?;
+    map.serialize_entry("warnings", &rest["warnings"].take())?;
+    map.end()?;
+    std::io::Write::flush(&mut out)
 }
 
 #[cfg(test)]
@@ -591,5 +736,10 @@ mod tests {
         assert_eq!(j["warnings"][0]["kind"], "expired_exception");
         assert_eq!(j["warnings"][0]["exception"], "OLD");
         assert!(render_json(&program, &inv, &report).starts_with("{\n"));
+        // The streamed writer gives the whole tree's bytes.
+        assert_eq!(
+            render_json(&program, &inv, &report),
+            serde_json::to_string_pretty(&j).unwrap()
+        );
     }
 }

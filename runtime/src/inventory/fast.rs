@@ -19,7 +19,7 @@ use pac_compiler::types::{IMPLICIT_FIELDS, RecordId, Ty};
 use pac_stdlib::Value;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use super::{Reader, Resource, parse_timestamp, snake_case};
+use super::{Reader, Resource, parse_timestamp, snake_case, whole};
 
 /// Why the fast path stopped; the reference path takes over.
 #[derive(Debug)]
@@ -403,6 +403,9 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_, '_> {
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
         match self.inner().0 {
             Ty::Float => Ok(Value::Float(v)),
+            // `22.0` in an integer field, as the reference path reads it.
+            Ty::Int => whole(v).map(Value::Int).ok_or_else(give_up),
+            Ty::Dur => whole(v).map(Value::Dur).ok_or_else(give_up),
             _ => Err(give_up()),
         }
     }
@@ -559,6 +562,7 @@ impl<'de> Visitor<'de> for TagSeed<'_, '_, '_> {
 mod tests {
     use super::*;
     use crate::inventory::Inventory;
+    use proptest::prelude::Strategy;
 
     /// The fast path gives the reference path's resource, or gives up.
     fn agree(reader: &Reader<'_>, raw: &str) -> bool {
@@ -634,6 +638,34 @@ mod tests {
         assert_eq!(fast, all);
     }
 
+    proptest::proptest! {
+        /// Any number in an int, float or optional int field: the fast
+        /// path gives the reference path's value, or leaves it to it.
+        #[test]
+        fn numbers_agree(
+            x in proptest::prop_oneof![
+                proptest::num::f64::ANY.prop_map(|f| format!("{f:?}")),
+                proptest::num::i64::ANY.prop_map(|i| i.to_string()),
+                proptest::num::i64::ANY.prop_map(|i| format!("{i}.0")),
+                proptest::num::u64::ANY.prop_map(|i| i.to_string()),
+                (-1e20f64..1e20).prop_map(|f| format!("{}", f.trunc())),
+                (-1e20f64..1e20).prop_map(|f| format!("{:e}", f.trunc())),
+            ],
+            field in proptest::sample::select(vec!["size", "iops", "throughput"]),
+        ) {
+            let Some(schemas) = stdlib() else { return Ok(()) };
+            let reader = Reader::new(&schemas);
+            let head = r#""type":"aws.ec2.volume","id":"vol-1","account":"1","region":"r""#;
+            let ok = r#""volume_id":"vol-1","size":8,"volume_type":"gp3","state":"in-use","availability_zone":"a","create_time":"2026-01-01T00:00:00Z","encrypted":true"#;
+            let attrs = if field == "size" {
+                ok.replace("8", &x)
+            } else {
+                format!(r#"{ok},"{field}":{x}"#)
+            };
+            agree(&reader, &format!("{{{head},\"attributes\":{{{attrs}}}}}"));
+        }
+    }
+
     #[test]
     fn the_fast_path_gives_up_on_what_it_does_not_decide() {
         let Some(schemas) = stdlib() else { return };
@@ -662,11 +694,16 @@ mod tests {
             &reader,
             &format!(r#"{{"attributes":{{"volume_id":1}},{head}}}"#)
         ));
+        // An integer written as a float with no fraction is that integer.
+        for n in ["8.0", "8e0", "-0.0", "0.8e1"] {
+            assert!(agree(&reader, &attrs(&ok.replace("8", n))), "{n}");
+        }
         let give_up = [
             // Errors of every kind: the reference path names them.
             attrs(r#""volume_id":"vol-1""#),
             attrs(&ok.replace("8", "\"8\"")),
-            attrs(&ok.replace("8", "8.0")),
+            attrs(&ok.replace("8", "8.5")),
+            attrs(&ok.replace("8", "1e19")),
             attrs(&ok.replace("2026-01-01T00:00:00Z", "yesterday")),
             attrs(&format!(r#"{ok},"VolumeId":"vol-2""#)),
             attrs(&format!(r#"{ok},"size":9"#)),

@@ -113,14 +113,15 @@ record IamInstanceProfile {
 
 /// The instance metadata service options of an instance (InstanceMetadataOptionsResponse).
 record MetadataOptions {
-  /// Whether the options have been applied: `pending` or `applied`.
-  state: string
+  /// Whether the options have been applied: `pending` or `applied`
+  /// (optional, as in the AWS API: real exports omit it).
+  state: string?
   /// `optional` (IMDSv1 allowed) or `required` (IMDSv2 only).
-  http_tokens: string
+  http_tokens: string?
   /// The hop limit for metadata PUT responses, 1 to 64.
-  http_put_response_hop_limit: int
+  http_put_response_hop_limit: int?
   /// Whether the metadata endpoint is reachable: `enabled` or `disabled`.
-  http_endpoint: string
+  http_endpoint: string?
   /// Whether the IPv6 metadata endpoint is enabled: `enabled` or `disabled`.
   http_protocol_ipv6: string?
   /// Whether instance tags are readable from the metadata: `enabled` or `disabled`.
