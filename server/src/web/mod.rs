@@ -13,9 +13,10 @@
 
 mod assets;
 mod chart;
-mod dashboard;
+pub(crate) mod dashboard;
 mod issues;
-mod lists;
+pub(crate) mod lists;
+pub(crate) mod mail;
 mod policies;
 
 pub use issues::{CSV_COLUMNS, csv_cell};
@@ -249,6 +250,9 @@ fn query<T: DeserializeOwned + Check>(raw: Option<&str>) -> Result<T, WebError> 
 
 /// What every page knows about the caller and the asset group in view.
 pub struct Ctx {
+    /// What links start with: empty on pages (links are relative to the
+    /// portal), the portal's address in mail.
+    pub base: String,
     pub title: String,
     /// The navigation entry to highlight.
     pub nav: &'static str,
@@ -273,6 +277,7 @@ pub struct GroupOpt {
 impl Ctx {
     fn bare(title: &str) -> Ctx {
         Ctx {
+            base: String::new(),
             title: title.to_string(),
             nav: "",
             user: String::new(),
@@ -386,6 +391,7 @@ async fn context(
         });
     }
     Ok(Ctx {
+        base: String::new(),
         title: title.into(),
         nav,
         user: caller.name.clone(),
