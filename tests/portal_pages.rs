@@ -384,3 +384,45 @@ async fn the_issue_tracker_sorts_by_whitelisted_keys_and_pages_keep_the_order() 
     b.sort();
     assert_eq!(a, b);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tagging_and_vulnerability_pages_show_the_groups_figures() {
+    let mut env = setup().await;
+    let viewer = env.token("viewer", Role::Viewer, &[PROD]).await;
+    let api = env
+        .api(&format!("/api/v1/compliance?group={PROD}"), &viewer)
+        .await;
+    let tagging = env.get("/tagging", &viewer).await;
+    assert_eq!(tagging.status, 200, "{}", tagging.body);
+    let want = api["tagging"]["compliance"].as_f64().unwrap();
+    assert!(
+        (figure(&tagging.body, "tagging") - want).abs() <= 0.051,
+        "{want}"
+    );
+    let untagged =
+        api["tagging"]["taggable"].as_i64().unwrap() - api["tagging"]["tagged"].as_i64().unwrap();
+    assert_eq!(figure(&tagging.body, "untagged"), untagged as f64);
+    assert!(tagging.body.contains("instance_mandatory_tags"));
+
+    // Instances with critical findings: production's open issues of the
+    // critical vulnerability policy on instances, as the API lists them.
+    let vul = env.get("/vulnerabilities", &viewer).await;
+    assert_eq!(vul.status, 200, "{}", vul.body);
+    let open = env
+        .api(
+            &format!("/api/v1/issues?group={PROD}&status=open&policy=instance_critical_vulnerabilities&per_page=500"),
+            &viewer,
+        )
+        .await;
+    let n = open["items"].as_array().unwrap().len();
+    assert!(n > 0);
+    assert_eq!(figure(&vul.body, "critical_instances"), n as f64);
+    for i in open["items"].as_array().unwrap() {
+        assert!(vul.body.contains(i["resource_id"].as_str().unwrap()));
+    }
+    // Another group's is the API's 404, as on every page.
+    let other = env
+        .get(&format!("/vulnerabilities?group={SANDBOX}"), &viewer)
+        .await;
+    assert_eq!(other.status, 404);
+}

@@ -292,6 +292,8 @@ async fn portal_pages(server: &Server, addr: &str, group: &str) -> Result<(), St
         "/exceptions?group=*".to_string(),
         "/fixes?group=*".to_string(),
         "/scans?group=*".to_string(),
+        "/tagging?group=*".to_string(),
+        "/vulnerabilities?group=*".to_string(),
         format!("/issues.csv?group={group}&status=open"),
     ];
     println!("\nportal pages, one client, median of 20 requests:");

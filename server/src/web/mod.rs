@@ -18,6 +18,7 @@ mod issues;
 pub(crate) mod lists;
 pub(crate) mod mail;
 mod policies;
+mod topics;
 
 pub use issues::{CSV_COLUMNS, csv_cell};
 
@@ -54,6 +55,8 @@ pub const PAGE_RULES: &[(&str, &str, Rule)] = &[
     ("GET", "/exceptions", Rule::Read),
     ("GET", "/fixes", Rule::Read),
     ("GET", "/scans", Rule::Read),
+    ("GET", "/tagging", Rule::Read),
+    ("GET", "/vulnerabilities", Rule::Read),
     ("GET", "/static/portal.css", Rule::Public),
     ("GET", "/static/portal.js", Rule::Public),
 ];
@@ -97,6 +100,8 @@ pub fn routes(server: Arc<Server>) -> Router {
         .route("/exceptions", get(lists::exceptions))
         .route("/fixes", get(lists::fixes))
         .route("/scans", get(lists::scans))
+        .route("/tagging", get(topics::tagging))
+        .route("/vulnerabilities", get(topics::vulnerabilities))
         .route(
             "/static/portal.css",
             get(|| async { asset(CSS, "text/css") }),
