@@ -241,6 +241,9 @@ async fn user_strings_are_escaped_and_bad_parameters_are_400_pages() {
         ("/issues?status=nope", "status"),
         ("/?days=7", "days"),
         ("/assets?per_page=5", "per_page"),
+        // Sort keys are a closed list: anything else (SQL above all) is a 400.
+        ("/issues?sort=bogus", "sort"),
+        ("/issues?sort=id%3BDROP%20TABLE%20issues", "sort"),
     ] {
         let h = env.get(p, &admin).await;
         assert_eq!(h.status, 400, "{p}: {}", h.body);
@@ -293,4 +296,133 @@ async fn the_csv_export_is_the_apis_list() {
         let msg = item["message"].as_str().unwrap();
         assert!(line.contains(&pac_server::web::csv_cell(msg)), "{line}");
     }
+}
+
+/// The `<td>` cells of column `col` (0-based) of the issue table's rows.
+fn issue_column(html: &str, col: usize) -> Vec<String> {
+    let body = &html[html.find("<tbody>").unwrap()..html.find("</tbody>").unwrap()];
+    body.split("<tr>")
+        .skip(1)
+        .map(|row| {
+            let cell = row.split("<td").nth(col + 1).unwrap();
+            let text = &cell[cell.find('>').unwrap() + 1..];
+            let end = text.find("</td>").unwrap();
+            let mut out = String::new();
+            let mut tag = false;
+            for c in text[..end].chars() {
+                match c {
+                    '<' => tag = true,
+                    '>' => tag = false,
+                    c if !tag => out.push(c),
+                    _ => {}
+                }
+            }
+            out.trim().to_string()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_issue_tracker_sorts_by_whitelisted_keys_and_pages_keep_the_order() {
+    let mut env = setup().await;
+    let admin = env.token("admin", Role::Admin, &["*"]).await;
+    let rank = |s: &str| match s {
+        "critical" => 0,
+        "high" => 1,
+        "medium" => 2,
+        "low" => 3,
+        _ => 4,
+    };
+    // By severity: critical first, across two pages; the next page's link
+    // keeps the order.
+    let p1 = env
+        .get(
+            "/issues?group=*&status=open&sort=severity&per_page=100",
+            &admin,
+        )
+        .await;
+    assert_eq!(p1.status, 200, "{}", p1.body);
+    assert!(
+        p1.body.contains("sort=severity&amp;page=2"),
+        "the pager keeps the sort"
+    );
+    let p2 = env
+        .get(
+            "/issues?group=*&status=open&sort=severity&per_page=100&page=2",
+            &admin,
+        )
+        .await;
+    let mut sev = issue_column(&p1.body, 2);
+    sev.extend(issue_column(&p2.body, 2));
+    assert!(sev.len() > 100, "{}", sev.len());
+    let ranks: Vec<i32> = sev.iter().map(|s| rank(s)).collect();
+    assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "{sev:?}");
+    assert_eq!(sev[0], "critical");
+    // By policy: the rule column in order; by id (the default): ascending.
+    let by_policy = env
+        .get(
+            "/issues?group=*&status=open&sort=policy&per_page=500",
+            &admin,
+        )
+        .await;
+    let rules = issue_column(&by_policy.body, 3);
+    let mut sorted = rules.clone();
+    sorted.sort();
+    assert_eq!(rules, sorted);
+    let by_id = env
+        .get("/issues?group=*&status=open&per_page=500", &admin)
+        .await;
+    let ids: Vec<i64> = issue_column(&by_id.body, 0)
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    // The same rows whatever the order.
+    let mut a = issue_column(&by_policy.body, 0);
+    let mut b = issue_column(&by_id.body, 0);
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tagging_and_vulnerability_pages_show_the_groups_figures() {
+    let mut env = setup().await;
+    let viewer = env.token("viewer", Role::Viewer, &[PROD]).await;
+    let api = env
+        .api(&format!("/api/v1/compliance?group={PROD}"), &viewer)
+        .await;
+    let tagging = env.get("/tagging", &viewer).await;
+    assert_eq!(tagging.status, 200, "{}", tagging.body);
+    let want = api["tagging"]["compliance"].as_f64().unwrap();
+    assert!(
+        (figure(&tagging.body, "tagging") - want).abs() <= 0.051,
+        "{want}"
+    );
+    let untagged =
+        api["tagging"]["taggable"].as_i64().unwrap() - api["tagging"]["tagged"].as_i64().unwrap();
+    assert_eq!(figure(&tagging.body, "untagged"), untagged as f64);
+    assert!(tagging.body.contains("instance_mandatory_tags"));
+
+    // Instances with critical findings: production's open issues of the
+    // critical vulnerability policy on instances, as the API lists them.
+    let vul = env.get("/vulnerabilities", &viewer).await;
+    assert_eq!(vul.status, 200, "{}", vul.body);
+    let open = env
+        .api(
+            &format!("/api/v1/issues?group={PROD}&status=open&policy=instance_critical_vulnerabilities&per_page=500"),
+            &viewer,
+        )
+        .await;
+    let n = open["items"].as_array().unwrap().len();
+    assert!(n > 0);
+    assert_eq!(figure(&vul.body, "critical_instances"), n as f64);
+    for i in open["items"].as_array().unwrap() {
+        assert!(vul.body.contains(i["resource_id"].as_str().unwrap()));
+    }
+    // Another group's is the API's 404, as on every page.
+    let other = env
+        .get(&format!("/vulnerabilities?group={SANDBOX}"), &viewer)
+        .await;
+    assert_eq!(other.status, 404);
 }

@@ -262,7 +262,7 @@ async fn autofix_notifies_waits_for_the_grace_period_and_runs_once() {
     let sent = e.sink.0.lock().unwrap().clone();
     assert!(
         sent.iter()
-            .any(|n| n.subject.contains("sg_ssh_open_to_world") && n.subject.contains(SSH_OPEN)),
+            .any(|n| n.body.contains("sg_ssh_open_to_world") && n.body.contains(SSH_OPEN)),
         "{sent:?}"
     );
     let action = e.action.clone();

@@ -93,6 +93,7 @@ async fn the_smtp_notifier_delivers_to_a_real_smtp_server() {
         to: vec!["owner@example.com".into(), "not an address".into()],
         subject: "[pac] sg_ssh_open_to_world on sg-1".into(),
         body: "revoke_world_ingress runs tomorrow".into(),
+        html: None,
     })
     .await
     .unwrap();
@@ -113,6 +114,7 @@ async fn the_smtp_notifier_delivers_to_a_real_smtp_server() {
             to: vec!["nobody".into()],
             subject: "s".into(),
             body: "b".into(),
+            html: None,
         })
         .await
         .unwrap_err();
@@ -144,15 +146,26 @@ async fn a_scan_notifies_owners_by_mail_and_audits_it() {
     let addr = start_api(server.clone()).await;
     server.scan("demo", "test").await.unwrap();
     let got = mails.lock().unwrap().clone();
-    let ssh: Vec<&Mail> = got
+    // One mail per owner per scan, listing every fix of theirs.
+    let ssh: usize = got
         .iter()
-        .filter(|m| {
+        .map(|m| {
             m.data
-                .contains("Policy rule `sg_ssh_open_to_world` fails on")
+                .matches("Policy rule `sg_ssh_open_to_world` fails on")
+                .count()
         })
-        .collect();
-    assert_eq!(ssh.len(), 4, "{got:#?}");
-    assert!(ssh.iter().any(|m| m.to == ["<platform-team@example.com>"]));
+        .sum();
+    assert_eq!(ssh, 4, "{got:#?}");
+    let mut owners: Vec<&Vec<String>> = got.iter().map(|m| &m.to).collect();
+    assert!(owners.iter().all(|t| t.len() == 1), "{owners:?}");
+    owners.sort();
+    owners.dedup();
+    assert_eq!(owners.len(), got.len(), "an owner got two mails");
+    assert!(got.iter().any(|m| {
+        m.to == ["<platform-team@example.com>"]
+            && m.data
+                .contains("Policy rule `sg_ssh_open_to_world` fails on")
+    }));
     let (_, jobs) = get(&addr, "/api/v1/autofix/jobs?per_page=1").await;
     let id = &jobs["items"][0]["id"];
     let (_, job) = get(&addr, &format!("/api/v1/autofix/jobs/{id}")).await;

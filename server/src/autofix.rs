@@ -72,27 +72,31 @@ pub struct RunSummary {
     pub deferred: usize,
 }
 
-fn notification(job: &JobRow) -> Notification {
-    Notification {
-        to: job.notify.clone(),
+/// One owner's notification of the jobs in `jobs` (all of a run's, that
+/// is of a scan's, for that owner): one mail, not one per issue.
+fn notification(server: &Server, owner: &str, jobs: &[&JobRow]) -> Result<Notification, String> {
+    let (html, body) = crate::web::mail::fixes(&server.settings.portal_url, owner, jobs)?;
+    let mut rules: Vec<&str> = jobs.iter().map(|j| j.rule.as_str()).collect();
+    rules.sort_unstable();
+    rules.dedup();
+    let more = if rules.len() > 3 {
+        format!(" and {} more", rules.len() - 3)
+    } else {
+        String::new()
+    };
+    rules.truncate(3);
+    let first_due = jobs.iter().map(|j| j.due_at).min().unwrap_or_default();
+    Ok(Notification {
+        to: vec![owner.to_string()],
         subject: format!(
-            "[pac] {} on {}: auto-fix `{}` due {}",
-            job.rule,
-            job.resource_key,
-            job.action,
-            rfc3339(job.due_at)
+            "[pac] {} auto-fix(es) scheduled on your resources ({}{more}), first due {}",
+            jobs.len(),
+            rules.join(", "),
+            rfc3339(first_due)
         ),
-        body: format!(
-            "Policy rule `{}` fails on {}.\n\nUnless the issue is fixed or exempted, Pac runs `{}` with {} on {} (issue {}, job {}).\n",
-            job.rule,
-            job.resource_key,
-            job.action,
-            job.args,
-            rfc3339(job.due_at),
-            job.issue_id,
-            job.id
-        ),
-    }
+        body,
+        html: Some(html),
+    })
 }
 
 /// Sends pending notifications and runs the jobs that are due.
@@ -103,17 +107,65 @@ pub async fn run_due(server: &Arc<Server>) -> Result<RunSummary, String> {
     let mut sum = RunSummary::default();
     let e = |x: crate::store::StoreError| x.to_string();
 
-    for job in store.unnotified_jobs().await.map_err(e)? {
+    // The jobs scheduled since the last run (a run follows every scan),
+    // grouped per owner: each owner gets one mail listing all of theirs.
+    let pending = store.unnotified_jobs().await.map_err(e)?;
+    let mut by_owner: BTreeMap<&str, Vec<&JobRow>> = BTreeMap::new();
+    for job in &pending {
+        for owner in &job.notify {
+            let jobs = by_owner.entry(owner.as_str()).or_default();
+            if !jobs.iter().any(|j| j.id == job.id) {
+                jobs.push(job);
+            }
+        }
+    }
+    // owner → (subject, result)
+    let mut sent: HashMap<&str, (String, String)> = HashMap::new();
+    for (owner, jobs) in &mut by_owner {
+        jobs.sort_by_key(|j| (j.due_at, j.id));
+        let outcome = match notification(server, owner, jobs) {
+            Ok(n) => {
+                let result = match server.notifier.send(&n).await {
+                    Ok(()) => "sent".to_string(),
+                    Err(err) => format!("failed: {err}"),
+                };
+                (n.subject, result)
+            }
+            Err(err) => (String::new(), format!("failed: {err}")),
+        };
+        sent.insert(owner, outcome);
+    }
+    for job in &pending {
         let now = server.clock.now();
         let audit = if job.notify.is_empty() {
             json!({"notifier": server.notifier.kind(), "to": [], "result": "no recipients"})
         } else {
-            let n = notification(&job);
-            let result = match server.notifier.send(&n).await {
-                Ok(()) => "sent".to_string(),
-                Err(err) => format!("failed: {err}"),
+            let outcomes: Vec<&(String, String)> = job
+                .notify
+                .iter()
+                .filter_map(|o| sent.get(o.as_str()))
+                .collect();
+            let failed: Vec<String> = job
+                .notify
+                .iter()
+                .filter_map(|o| {
+                    sent.get(o.as_str())
+                        .filter(|(_, r)| r != "sent")
+                        .map(|(_, r)| format!("{o}: {r}"))
+                })
+                .collect();
+            let result = if failed.is_empty() {
+                "sent".to_string()
+            } else {
+                format!("failed: {}", failed.join("; "))
             };
-            json!({"notifier": server.notifier.kind(), "to": n.to, "subject": n.subject, "result": result})
+            json!({
+                "notifier": server.notifier.kind(),
+                "to": job.notify,
+                "subject": outcomes.first().map(|(s, _)| s.clone()).unwrap_or_default(),
+                "grouped": "one mail per owner per scan",
+                "result": result
+            })
         };
         store.mark_notified(job.id, now, &audit).await.map_err(e)?;
         sum.notified += 1;

@@ -286,11 +286,14 @@ async fn portal_pages(server: &Server, addr: &str, group: &str) -> Result<(), St
         format!("/policies/{policy}?group=*"),
         "/issues?group=*&status=open".to_string(),
         "/issues?group=*&status=open&page=50".to_string(),
+        "/issues?group=*&status=open&sort=severity&page=50".to_string(),
         "/assets?group=*".to_string(),
         format!("/assets/{}?group=*", crate::web::enc(&key)),
         "/exceptions?group=*".to_string(),
         "/fixes?group=*".to_string(),
         "/scans?group=*".to_string(),
+        "/tagging?group=*".to_string(),
+        "/vulnerabilities?group=*".to_string(),
         format!("/issues.csv?group={group}&status=open"),
     ];
     println!("\nportal pages, one client, median of 20 requests:");
@@ -325,6 +328,34 @@ async fn portal_pages(server: &Server, addr: &str, group: &str) -> Result<(), St
             }
         );
     }
+    // The e-mail digest of the group: gathered and rendered (HTML and
+    // text), not sent.
+    let d = crate::config::DigestConfig {
+        name: "bench".into(),
+        every: crate::config::DigestEvery::Weekly,
+        hour: 7,
+        user: None,
+        to: vec!["bench@example.com".into()],
+        group: (!group.is_empty()).then(|| group.to_string()),
+        owner: None,
+    };
+    let mut lat = Vec::new();
+    let mut size = 0;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let data = crate::digest::build(server, &d, server.clock.now()).await?;
+        let n = crate::digest::mail(server, &d, &data)?;
+        lat.push(t.elapsed());
+        size = n.html.as_ref().map_or(0, String::len) + n.body.len();
+    }
+    lat.sort();
+    println!(
+        "{:<60} {:>9.1} {:>9.1} {:>10.1}",
+        format!("digest of {group} (weekly; HTML + text)"),
+        pct(&lat, 0.5),
+        pct(&lat, 1.0),
+        size as f64 / 1024.0
+    );
     Ok(())
 }
 

@@ -59,6 +59,99 @@ pub struct Config {
     /// Sources; each table is handed to `sources::build` whole.
     #[serde(default, rename = "source")]
     pub sources: Vec<toml::Table>,
+    /// E-mail digests (`[[digest]]`, docs/portal.md): sent through the
+    /// `[notify]` SMTP relay.
+    #[serde(default, rename = "digest")]
+    pub digests: Vec<DigestConfig>,
+}
+
+/// How often a digest goes out.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DigestEvery {
+    /// Every day at `hour` (UTC), covering the 24 hours before.
+    Daily,
+    /// Every Monday at `hour` (UTC), covering the 7 days before.
+    Weekly,
+}
+
+/// `[[digest]]`: one subscriber of a digest. The subscriber is a user
+/// (`user`: an e-mail address whose `[[auth.grant]]`s with `claim =
+/// "email"` give the groups it may see), or an address list (`to`) for an
+/// asset group (`group`) and/or an owner tag value (`owner`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DigestConfig {
+    /// Unique; names the digest in the log and the store.
+    pub name: String,
+    pub every: DigestEvery,
+    /// The hour of the day (UTC) it goes out.
+    #[serde(default = "default_digest_hour")]
+    pub hour: u32,
+    /// A user's e-mail address: the digest covers what the user may see
+    /// and goes to that address (and to `to`).
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// The asset group the figures and lists are confined to.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// Only resources whose `owner` tag has this value.
+    #[serde(default)]
+    pub owner: Option<String>,
+}
+
+impl DigestConfig {
+    /// The addresses it goes to.
+    pub fn recipients(&self) -> Vec<String> {
+        let mut to: Vec<String> = self.user.iter().cloned().collect();
+        for t in &self.to {
+            if !to.contains(t) {
+                to.push(t.clone());
+            }
+        }
+        to
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let name = &self.name;
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(format!(
+                "`[[digest]]` name `{name}`: use letters, digits, `-`, `_` and `.` only"
+            ));
+        }
+        if self.hour > 23 {
+            return Err(format!(
+                "digest `{name}`: `hour` is 0 to 23 (UTC), not {}",
+                self.hour
+            ));
+        }
+        if self.user.is_none() && self.group.is_none() && self.owner.is_none() {
+            return Err(format!(
+                "digest `{name}` names no subscriber: set `user` (an address), or `to` with `group` and/or `owner`"
+            ));
+        }
+        if self.recipients().is_empty() {
+            return Err(format!(
+                "digest `{name}` has no recipient: list addresses in `to`"
+            ));
+        }
+        for a in self.recipients() {
+            a.parse::<lettre::message::Mailbox>().map_err(|e| {
+                format!("digest `{name}`: `{a}` is not a mail address ({e}): write e.g. `ops@example.com`")
+            })?;
+        }
+        Ok(())
+    }
+}
+
+fn default_digest_hour() -> u32 {
+    7
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -197,6 +290,7 @@ impl Config {
             notify: NotifyConfig::Log,
             auth: crate::auth::AuthConfig::default(),
             sources: vec![source],
+            digests: Vec::new(),
         }
     }
 
@@ -223,6 +317,18 @@ impl Config {
         }
         parse_duration(&c.autofix.tick).map_err(|e| format!("`autofix.tick`: {e}"))?;
         c.auth.check().map_err(|e| format!("`auth`: {e}"))?;
+        let mut names = std::collections::BTreeSet::new();
+        for d in &c.digests {
+            d.check()?;
+            if !names.insert(&d.name) {
+                return Err(format!("two `[[digest]]` tables are named `{}`", d.name));
+            }
+        }
+        if !c.digests.is_empty() && !matches!(c.notify, NotifyConfig::Smtp { .. }) {
+            tracing::warn!(
+                "`[[digest]]` is configured but `[notify]` is not `kind = \"smtp\"`: digests go to the log only"
+            );
+        }
         if c.max_removed_percent > 100 {
             return Err(format!(
                 "`max_removed_percent` is {}: write a percentage from 0 to 100",

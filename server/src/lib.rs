@@ -27,6 +27,7 @@ pub mod client;
 pub mod clock;
 pub use pac_runtime::compliance;
 pub mod config;
+pub mod digest;
 pub mod logging;
 pub mod notify;
 pub mod program;
@@ -59,6 +60,11 @@ pub struct Settings {
     /// The share of a source's resources one read may remove before it is
     /// held as suspect (a source may set its own).
     pub max_removed_percent: u64,
+    /// `[[digest]]`: the e-mail digests' subscribers.
+    pub digests: Vec<config::DigestConfig>,
+    /// Where links in mail point: `public_url`, else `http://` and the
+    /// listen address.
+    pub portal_url: String,
 }
 
 /// One server: its store, clock, sources, notifier and executors.
@@ -173,6 +179,13 @@ impl Server {
                 weights: config.compliance.weights(),
                 autofix: config.autofix.clone(),
                 max_removed_percent: config.max_removed_percent,
+                digests: config.digests.clone(),
+                portal_url: config
+                    .public_url
+                    .clone()
+                    .unwrap_or_else(|| format!("http://{}", config.listen))
+                    .trim_end_matches('/')
+                    .to_string(),
             },
             sources,
             notifier,
@@ -546,6 +559,10 @@ pub async fn serve(config: Config, parts: Parts) -> Result<(), String> {
                 ),
                 Ok(_) => {}
                 Err(e) => tracing::error!("auto-fix run failed: {e}"),
+            }
+            // E-mail digests whose period ended and that have not gone out.
+            if let Err(e) = digest::send_due(&srv).await {
+                tracing::error!("e-mail digests: {e}");
             }
         }
     });

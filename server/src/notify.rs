@@ -2,14 +2,27 @@
 //! interface, a log notifier and an SMTP one (lettre).
 
 use async_trait::async_trait;
-use lettre::message::Mailbox;
+use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Notification {
     pub to: Vec<String>,
     pub subject: String,
+    /// The plain-text part.
     pub body: String,
+    /// An HTML part (rendered by askama, every value escaped), sent with
+    /// the plain text as `multipart/alternative`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub html: Option<String>,
+}
+
+/// A header value with every control character (CR and LF above all) made
+/// a space: data in a subject can never start a header of its own.
+pub fn header_text(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 #[async_trait]
@@ -70,7 +83,7 @@ impl Notifier for SmtpNotifier {
     async fn send(&self, n: &Notification) -> Result<(), String> {
         let mut b = Message::builder()
             .from(self.from.clone())
-            .subject(n.subject.clone());
+            .subject(header_text(&n.subject));
         let mut any = false;
         for to in &n.to {
             match to.parse::<Mailbox>() {
@@ -84,13 +97,31 @@ impl Notifier for SmtpNotifier {
         if !any {
             return Err(format!("no valid recipient among {:?}", n.to));
         }
-        let msg = b
-            .body(n.body.clone())
-            .map_err(|e| format!("cannot build the message: {e}"))?;
+        let msg = match &n.html {
+            Some(html) => b.multipart(MultiPart::alternative_plain_html(
+                n.body.clone(),
+                html.clone(),
+            )),
+            None => b.body(n.body.clone()),
+        }
+        .map_err(|e| format!("cannot build the message: {e}"))?;
         self.transport
             .send(msg)
             .await
             .map(|_| ())
             .map_err(|e| format!("SMTP: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_text_keeps_no_line_break() {
+        assert_eq!(
+            header_text("a\r\nBcc: evil@example.com"),
+            "a  Bcc: evil@example.com"
+        );
     }
 }

@@ -524,6 +524,80 @@ pub struct ResourceFilter {
     pub q: Option<String>,
 }
 
+/// The orders an issue list can be read in. Each is a fixed SQL `ORDER BY`
+/// clause chosen by a `match`: no SQL is built from the request's text.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IssueSort {
+    /// Oldest first (the API's order, and the only one keyset paging uses).
+    #[default]
+    Id,
+    /// Critical first.
+    Severity,
+    Policy,
+    Resource,
+    /// Most recently opened first.
+    LastOpened,
+}
+
+impl IssueSort {
+    pub const ALL: [IssueSort; 5] = [
+        IssueSort::Id,
+        IssueSort::Severity,
+        IssueSort::Policy,
+        IssueSort::Resource,
+        IssueSort::LastOpened,
+    ];
+    /// The `sort=` value.
+    pub fn name(self) -> &'static str {
+        match self {
+            IssueSort::Id => "id",
+            IssueSort::Severity => "severity",
+            IssueSort::Policy => "policy",
+            IssueSort::Resource => "resource",
+            IssueSort::LastOpened => "last_opened",
+        }
+    }
+    fn order_by(self) -> &'static str {
+        match self {
+            IssueSort::Id => " ORDER BY id",
+            IssueSort::Severity => {
+                " ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END, id"
+            }
+            IssueSort::Policy => " ORDER BY policy, rule, id",
+            IssueSort::Resource => " ORDER BY rid, id",
+            IssueSort::LastOpened => " ORDER BY last_opened DESC, id",
+        }
+    }
+}
+
+/// What a digest's lists are confined to: resources in any of `groups`
+/// (`None`: all) whose `owner` tag (`None`: any) has this value.
+#[derive(Clone, Debug, Default)]
+pub struct DigestScope {
+    pub groups: Option<Vec<String>>,
+    pub owner: Option<String>,
+}
+
+/// ` AND …` confining `table`'s `rkey` to `scope`, values bound.
+fn push_digest_scope(q: &mut QueryBuilder<Sqlite>, table: &str, scope: &DigestScope) {
+    if let Some(gs) = &scope.groups {
+        q.push(" AND EXISTS (SELECT 1 FROM group_members m WHERE ");
+        push_group_match(q, gs);
+        q.push(" AND m.rkey = ").push(table).push(".rkey)");
+    }
+    if let Some(owner) = &scope.owner {
+        // Tags as a list of {key, value} (AWS) or as a map.
+        q.push(" AND EXISTS (SELECT 1 FROM resources r WHERE r.rkey = ")
+            .push(table)
+            .push(".rkey AND (json_extract(r.doc, '$.attributes.tags.owner') = ")
+            .push_bind(owner.clone())
+            .push(" OR EXISTS (SELECT 1 FROM json_each(r.doc, '$.attributes.tags') t WHERE t.type = 'object' AND json_extract(t.value, '$.key') = 'owner' AND json_extract(t.value, '$.value') = ")
+            .push_bind(owner.clone())
+            .push(")))");
+    }
+}
+
 /// The store interface the pipeline and the API use.
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -562,6 +636,14 @@ pub trait Store: Send + Sync {
     async fn issues(
         &self,
         f: &IssueFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<IssueRow>, i64)>;
+    /// [`Store::issues`] in another order (keyset paging: `Id` only).
+    async fn issues_sorted(
+        &self,
+        f: &IssueFilter,
+        sort: IssueSort,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<IssueRow>, i64)>;
@@ -631,6 +713,30 @@ pub trait Store: Send + Sync {
     /// Moves a waiting job to `running`; false when someone else has.
     async fn claim_job(&self, id: i64, at: i64) -> Result<bool>;
     async fn mark_notified(&self, id: i64, at: i64, audit: &Value) -> Result<()>;
+    /// Issues of a digest's period: opened (or reopened) since `since` and
+    /// open now, or (`closed`) closed since `since`; newest first, at most
+    /// `limit`, with the total.
+    async fn issues_since(
+        &self,
+        scope: &DigestScope,
+        since: i64,
+        closed: bool,
+        limit: i64,
+    ) -> Result<(Vec<IssueRow>, i64)>;
+    /// Waiting auto-fix jobs due in `[from, to)`, soonest first, at most
+    /// `limit`, with the total.
+    async fn jobs_due_between(
+        &self,
+        scope: &DigestScope,
+        from: i64,
+        to: i64,
+        limit: i64,
+    ) -> Result<(Vec<JobRow>, i64)>;
+    /// Whether the digest `name` of the period ending `period_end` went out
+    /// (or was tried).
+    async fn digest_sent(&self, name: &str, period_end: i64) -> Result<bool>;
+    async fn record_digest(&self, name: &str, period_end: i64, at: i64, result: &str)
+    -> Result<()>;
     async fn audit(&self, job: Option<i64>) -> Result<Vec<AuditRow>>;
     /// Consistency problems: the database's own check, then references
     /// between tables (an empty list when all is well).
@@ -1021,6 +1127,16 @@ impl Store for SqlStore {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<IssueRow>, i64)> {
+        self.issues_sorted(f, IssueSort::Id, limit, offset).await
+    }
+
+    async fn issues_sorted(
+        &self,
+        f: &IssueFilter,
+        sort: IssueSort,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<IssueRow>, i64)> {
         // Only the filters present become SQL (values are bound), so that
         // SQLite can use the (filter…, id) indexes of migration 0002.
         let mut list =
@@ -1034,7 +1150,8 @@ impl Store for SqlStore {
             })
             .push_bind(after);
         }
-        list.push(" ORDER BY id LIMIT ")
+        list.push(sort.order_by())
+            .push(" LIMIT ")
             .push_bind(limit)
             .push(" OFFSET ")
             .push_bind(offset);
@@ -1393,6 +1510,97 @@ impl Store for SqlStore {
             .await?;
         insert_audit(&mut tx, next, at, Some(id), "notified", audit).await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    async fn issues_since(
+        &self,
+        scope: &DigestScope,
+        since: i64,
+        closed: bool,
+        limit: i64,
+    ) -> Result<(Vec<IssueRow>, i64)> {
+        let filter = |q: &mut QueryBuilder<Sqlite>| {
+            if closed {
+                q.push(" WHERE closed_at >= ").push_bind(since);
+            } else {
+                q.push(" WHERE status = ")
+                    .push_bind(IssueStatus::Open)
+                    .push(" AND last_opened >= ")
+                    .push_bind(since);
+            }
+            push_digest_scope(q, "issues", scope);
+        };
+        let mut list =
+            QueryBuilder::<Sqlite>::new(format!("SELECT {ISSUE_LIST_COLUMNS} FROM issues"));
+        filter(&mut list);
+        list.push(if closed {
+            " ORDER BY closed_at DESC, id LIMIT "
+        } else {
+            " ORDER BY last_opened DESC, id LIMIT "
+        })
+        .push_bind(limit);
+        let rows = list.build_query_as().fetch_all(&self.pool).await?;
+        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM issues");
+        filter(&mut count);
+        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+        Ok((rows, total))
+    }
+
+    async fn jobs_due_between(
+        &self,
+        scope: &DigestScope,
+        from: i64,
+        to: i64,
+        limit: i64,
+    ) -> Result<(Vec<JobRow>, i64)> {
+        let filter = |q: &mut QueryBuilder<Sqlite>| {
+            q.push(" WHERE status = ")
+                .push_bind(JobStatus::Waiting)
+                .push(" AND due_at >= ")
+                .push_bind(from)
+                .push(" AND due_at < ")
+                .push_bind(to);
+            push_digest_scope(q, "autofix_jobs", scope);
+        };
+        let mut list = QueryBuilder::<Sqlite>::new("SELECT * FROM autofix_jobs");
+        filter(&mut list);
+        list.push(" ORDER BY due_at, id LIMIT ").push_bind(limit);
+        let rows = list.build_query_as().fetch_all(&self.pool).await?;
+        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM autofix_jobs");
+        filter(&mut count);
+        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+        Ok((rows, total))
+    }
+
+    async fn digest_sent(&self, name: &str, period_end: i64) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM digest_sends WHERE name = $1 AND period_end = $2",
+        )
+        .bind(name)
+        .bind(period_end)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n > 0)
+    }
+
+    async fn record_digest(
+        &self,
+        name: &str,
+        period_end: i64,
+        at: i64,
+        result: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO digest_sends (name, period_end, sent_at, result) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (name, period_end) DO UPDATE SET sent_at = excluded.sent_at, result = excluded.result",
+        )
+        .bind(name)
+        .bind(period_end)
+        .bind(at)
+        .bind(result)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

@@ -145,8 +145,9 @@ try {
 
   // 4. The other pages render and pass axe.
   for (const [p, name] of [['/policies', 'policies'], ['/assets', 'assets'], ['/exceptions', 'exceptions'],
-    ['/fixes', 'fixes'], ['/scans', 'scans']]) {
-    const r = await page.goto(`${base}${p}?group=*`);
+    ['/fixes', 'fixes'], ['/scans', 'scans'], ['/tagging', 'tagging'], ['/vulnerabilities', 'vulnerabilities'],
+    ['/issues?status=open&sort=severity', 'issues-by-severity']]) {
+    const r = await page.goto(`${base}${p}${p.includes("?") ? "&" : "?"}group=*`);
     check(r.status() === 200, `${p} answers 200`);
     await shot(page, `${name}.png`);
     await axe(page, name);

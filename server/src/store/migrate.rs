@@ -149,7 +149,7 @@ mod tests {
     #[test]
     fn the_migrations_are_the_files_in_order() {
         let versions: Vec<i64> = MIGRATOR.iter().map(|m| m.version).collect();
-        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
         assert!(
             MIGRATOR
                 .iter()
@@ -223,7 +223,8 @@ mod tests {
                 (6, false),
                 (7, false),
                 (8, false),
-                (9, false)
+                (9, false),
+                (10, false)
             ],
             "{rec:?}"
         );
@@ -372,7 +373,8 @@ mod tests {
                 (6, false),
                 (7, false),
                 (8, false),
-                (9, false)
+                (9, false),
+                (10, false)
             ],
             "1-4 recorded, 5 and later run by sqlx"
         );

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::{Ctx, PageResult, Pager, St, context, enc, query, results_ready};
 use crate::api::params::{Check, in_range, max_len};
 use crate::auth::Principal;
-use crate::store::{IssueFilter, IssueRow, IssueStatus};
+use crate::store::{IssueFilter, IssueRow, IssueSort, IssueStatus};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -24,6 +24,8 @@ pub struct IssuesQuery {
     severity: Option<crate::api::Severity>,
     page: Option<i64>,
     per_page: Option<i64>,
+    /// One of [`IssueSort::ALL`]'s names; anything else is a 400.
+    sort: Option<IssueSort>,
 }
 impl Check for IssuesQuery {
     fn check(&self) -> Result<(), crate::api::error::ApiError> {
@@ -56,7 +58,16 @@ impl IssuesQuery {
         })
     }
 
-    /// The filters as a query string (for links, paging, the export).
+    /// The filters and the order as a query string (paging).
+    fn link_sorted(&self, ctx: &Ctx) -> String {
+        let mut q = self.link(ctx);
+        if let Some(s) = self.sort.filter(|s| *s != IssueSort::Id) {
+            q.push_str(&format!("&sort={}", s.name()));
+        }
+        q
+    }
+
+    /// The filters as a query string (for sort links and the export).
     fn link(&self, ctx: &Ctx) -> String {
         let mut q = ctx.gq();
         if let Some(p) = &self.policy {
@@ -86,9 +97,28 @@ struct IssuesPage {
     severity: String,
     policies: Vec<String>,
     csv: String,
+    /// The filters without the order, for the sort links.
+    unsorted: String,
+    sort: IssueSort,
 }
 
 impl IssuesPage {
+    /// The sort choices: (value, label, current).
+    fn sorts(&self) -> Vec<(&'static str, &'static str, bool)> {
+        IssueSort::ALL
+            .iter()
+            .map(|s| {
+                let label = match s {
+                    IssueSort::Id => "oldest first",
+                    IssueSort::Severity => "severity",
+                    IssueSort::Policy => "policy",
+                    IssueSort::Resource => "resource",
+                    IssueSort::LastOpened => "last opened",
+                };
+                (s.name(), label, *s == self.sort)
+            })
+            .collect()
+    }
     fn st_sel(&self, v: &str) -> bool {
         self.status == v
     }
@@ -124,7 +154,11 @@ pub async fn page(
     let f = q.filter(&s, &caller, &ctx).await?;
     let page = q.page.unwrap_or(1);
     let per = q.per_page.unwrap_or(50);
-    let (issues, total) = s.store.issues(&f, per, (page - 1) * per).await?;
+    let sort = q.sort.unwrap_or_default();
+    let (issues, total) = s
+        .store
+        .issues_sorted(&f, sort, per, (page - 1) * per)
+        .await?;
     let loaded = s
         .current_program()
         .await
@@ -137,9 +171,11 @@ pub async fn page(
         .collect();
     policies.sort();
     let link = q.link(&ctx);
-    let pager = Pager::new(page, per, total, issues.len(), link.clone());
+    let pager = Pager::new(page, per, total, issues.len(), q.link_sorted(&ctx));
     let p = IssuesPage {
         csv: format!("/issues.csv?{link}"),
+        unsorted: link,
+        sort,
         ctx,
         issues,
         pager,

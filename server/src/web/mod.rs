@@ -13,10 +13,12 @@
 
 mod assets;
 mod chart;
-mod dashboard;
+pub(crate) mod dashboard;
 mod issues;
-mod lists;
+pub(crate) mod lists;
+pub(crate) mod mail;
 mod policies;
+mod topics;
 
 pub use issues::{CSV_COLUMNS, csv_cell};
 
@@ -53,6 +55,8 @@ pub const PAGE_RULES: &[(&str, &str, Rule)] = &[
     ("GET", "/exceptions", Rule::Read),
     ("GET", "/fixes", Rule::Read),
     ("GET", "/scans", Rule::Read),
+    ("GET", "/tagging", Rule::Read),
+    ("GET", "/vulnerabilities", Rule::Read),
     ("GET", "/static/portal.css", Rule::Public),
     ("GET", "/static/portal.js", Rule::Public),
 ];
@@ -96,6 +100,8 @@ pub fn routes(server: Arc<Server>) -> Router {
         .route("/exceptions", get(lists::exceptions))
         .route("/fixes", get(lists::fixes))
         .route("/scans", get(lists::scans))
+        .route("/tagging", get(topics::tagging))
+        .route("/vulnerabilities", get(topics::vulnerabilities))
         .route(
             "/static/portal.css",
             get(|| async { asset(CSS, "text/css") }),
@@ -249,6 +255,9 @@ fn query<T: DeserializeOwned + Check>(raw: Option<&str>) -> Result<T, WebError> 
 
 /// What every page knows about the caller and the asset group in view.
 pub struct Ctx {
+    /// What links start with: empty on pages (links are relative to the
+    /// portal), the portal's address in mail.
+    pub base: String,
     pub title: String,
     /// The navigation entry to highlight.
     pub nav: &'static str,
@@ -273,6 +282,7 @@ pub struct GroupOpt {
 impl Ctx {
     fn bare(title: &str) -> Ctx {
         Ctx {
+            base: String::new(),
             title: title.to_string(),
             nav: "",
             user: String::new(),
@@ -386,6 +396,7 @@ async fn context(
         });
     }
     Ok(Ctx {
+        base: String::new(),
         title: title.into(),
         nav,
         user: caller.name.clone(),

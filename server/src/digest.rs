@@ -1,0 +1,361 @@
+//! E-mail digests (docs/portal.md, "E-mail digests"): per subscriber of a
+//! `[[digest]]` table, daily or weekly, the compliance now against the
+//! previous period, the issues opened and closed in the period, the top
+//! failing policies, the fixes due in the next 24 hours and the exceptions
+//! expiring within 14 days. The HTML part is rendered by the portal's own
+//! template components (`web::mail`), with a plain-text part beside it,
+//! and sent through the server's notifier (`[notify]`, lettre).
+//!
+//! Confinement: a digest reads through the same helpers as the pages
+//! (`api::check_group`, `exception_items` with a scope, the store's group
+//! filter), with the scope of its subscriber: a user's is what the user's
+//! `[[auth.grant]]`s give its address, an address list's is its group.
+//! Each period is recorded in the store once sent (or tried), so a restart
+//! never sends a period twice.
+
+use std::sync::Arc;
+
+use crate::Server;
+use crate::auth::scope::Scope;
+use crate::auth::{Principal, PrincipalKind, UserClaims};
+use crate::config::{DigestConfig, DigestEvery};
+use crate::notify::Notification;
+use crate::store::{DigestScope, IssueRow, JobRow};
+use crate::web::dashboard::{Compliance, Fig};
+use crate::web::lists::ExceptionV;
+
+const DAY: i64 = 86_400;
+/// At most this many rows per list in a mail (the totals are given).
+const LIST_ROWS: i64 = 25;
+/// Top failing policies shown.
+const TOP_POLICIES: usize = 5;
+/// Exceptions expiring within this many days are listed.
+const EXPIRING_DAYS: i64 = 14;
+
+/// The period a digest sent at or after `now` covers: `[start, end)`, where
+/// `end` is the last `hour` o'clock (UTC) at or before `now` (on a Monday
+/// for weekly digests).
+pub fn period(every: DigestEvery, hour: u32, now: i64) -> (i64, i64) {
+    let h = i64::from(hour) * 3600;
+    let today = (now - h).div_euclid(DAY) * DAY + h;
+    match every {
+        DigestEvery::Daily => (today - DAY, today),
+        DigestEvery::Weekly => {
+            // 1970-01-01 was a Thursday: days since a Monday.
+            let since_monday = ((today - h).div_euclid(DAY) + 3).rem_euclid(7);
+            let end = today - since_monday * DAY;
+            (end - 7 * DAY, end)
+        }
+    }
+}
+
+/// The headline figures: now, and at the end of the previous period.
+pub struct Figures {
+    pub now: Option<f64>,
+    pub before: Option<f64>,
+    pub coverage: Option<f64>,
+    pub unknown: i64,
+    pub open: i64,
+    pub exempt: i64,
+}
+
+impl Figures {
+    /// The change in percentage points, signed, or "n/a".
+    pub fn change(&self) -> String {
+        match (self.now, self.before) {
+            (Some(n), Some(b)) => format!("{:+.1} points", n - b),
+            _ => "n/a".into(),
+        }
+    }
+}
+
+/// Everything one digest mail shows.
+pub struct DigestData {
+    pub name: String,
+    pub every: &'static str,
+    /// Who it is for, in words ("asset group production", …).
+    pub subscriber: String,
+    pub start: i64,
+    pub end: i64,
+    /// The group figures and lists are confined to (`None`: everything).
+    pub group: Option<String>,
+    pub owner: Option<String>,
+    /// `None` for an owner digest without a group: figures are rolled up
+    /// per asset group, not per owner.
+    pub figures: Option<Figures>,
+    pub opened: Vec<IssueRow>,
+    pub opened_total: i64,
+    pub closed: Vec<IssueRow>,
+    pub closed_total: i64,
+    pub top: Vec<Fig>,
+    pub fixes: Vec<JobRow>,
+    pub fixes_total: i64,
+    pub expiring: Vec<ExceptionV>,
+    /// Why exceptions are not listed, when they are not.
+    pub exceptions_note: Option<String>,
+}
+
+impl DigestData {
+    /// Whether more issues opened than the mail lists.
+    pub fn opened_cut(&self) -> bool {
+        self.opened_total > self.opened.len() as i64
+    }
+    pub fn closed_cut(&self) -> bool {
+        self.closed_total > self.closed.len() as i64
+    }
+    pub fn subject(&self) -> String {
+        let what = match &self.figures {
+            Some(f) => format!("compliance {} ({})", crate::web::pct(&f.now), f.change()),
+            None => format!("{} new issue(s)", self.opened_total),
+        };
+        format!(
+            "[pac] {} digest for {}: {what}",
+            self.every, self.subscriber
+        )
+    }
+}
+
+/// The scope of a subscriber, and the group its figures are of.
+async fn subscriber_scope(s: &Server, d: &DigestConfig) -> Result<(Scope, Option<String>), String> {
+    let scope = match &d.user {
+        Some(email) => {
+            let claims = UserClaims {
+                sub: String::new(),
+                email: Some(email.clone()),
+                ..Default::default()
+            };
+            let p = Principal {
+                kind: PrincipalKind::User,
+                id: format!("digest:{email}"),
+                name: email.clone(),
+                grants: crate::auth::grants_for(&s.auth.grants, &claims),
+                session: None,
+            };
+            let scope = crate::api::read_scope(&p);
+            if scope.groups().is_some_and(<[String]>::is_empty) {
+                return Err(format!(
+                    "digest `{}`: user {email} holds no role (no `[[auth.grant]]` with claim = \"email\" and value = \"{email}\"): grant one or remove the digest",
+                    d.name
+                ));
+            }
+            scope
+        }
+        None => Scope::All,
+    };
+    let group = match (&d.group, &scope) {
+        (Some(g), _) => Some(g.clone()),
+        (None, Scope::All) => None,
+        (None, Scope::Groups(gs)) => gs.first().cloned(),
+    };
+    crate::api::check_group(s, &scope, &group)
+        .await
+        .map_err(|e| format!("digest `{}`: {}", d.name, e.message))?;
+    // What the lists are read with: the group's members only.
+    let scope = match &group {
+        Some(g) => Scope::Groups(vec![g.clone()]),
+        None => scope,
+    };
+    Ok((scope, group))
+}
+
+/// Gathers what the digest of `d` shows for the period ending at or
+/// before `now`.
+pub async fn build(s: &Server, d: &DigestConfig, now: i64) -> Result<DigestData, String> {
+    let e = |x: crate::store::StoreError| x.to_string();
+    let (start, end) = period(d.every, d.hour, now);
+    let (scope, group) = subscriber_scope(s, d).await?;
+    let owner_only = d.owner.is_some() && group.is_none();
+    let lists = DigestScope {
+        groups: scope.groups().map(<[String]>::to_vec),
+        owner: d.owner.clone(),
+    };
+    let (figures, top) = if owner_only {
+        (None, Vec::new())
+    } else {
+        let c: Compliance = match s
+            .store
+            .compliance(group.as_deref().unwrap_or(""))
+            .await
+            .map_err(e)?
+        {
+            Some((_, _, body)) => serde_json::from_value(body).unwrap_or_default(),
+            None => Compliance::default(),
+        };
+        // The figure at the end of the previous period: the last daily
+        // roll-up on or before the period's first day.
+        let first_day = chrono::DateTime::from_timestamp(start, 0)
+            .map(|t| t.format("%Y-%m-%d").to_string())
+            .unwrap_or_default();
+        let before = s
+            .store
+            .history(group.as_deref().unwrap_or(""), "")
+            .await
+            .map_err(e)?
+            .into_iter()
+            .rfind(|r| r.day <= first_day)
+            .and_then(|r| r.compliance.map(|c| c as f64));
+        let mut top: Vec<Fig> = c.policies.iter().filter(|f| f.open > 0).cloned().collect();
+        top.sort_by(|a, b| b.open.cmp(&a.open).then(a.name.cmp(&b.name)));
+        top.truncate(TOP_POLICIES);
+        (
+            Some(Figures {
+                now: c.overall,
+                before,
+                coverage: c.coverage.percent,
+                unknown: c.coverage.unknown,
+                open: c.open(),
+                exempt: c.exempt(),
+            }),
+            top,
+        )
+    };
+    let (opened, opened_total) = s
+        .store
+        .issues_since(&lists, start, false, LIST_ROWS)
+        .await
+        .map_err(e)?;
+    let (closed, closed_total) = s
+        .store
+        .issues_since(&lists, start, true, LIST_ROWS)
+        .await
+        .map_err(e)?;
+    let (fixes, fixes_total) = s
+        .store
+        .jobs_due_between(&lists, now, now + DAY, LIST_ROWS)
+        .await
+        .map_err(e)?;
+    let (expiring, exceptions_note) = if owner_only {
+        (
+            Vec::new(),
+            Some("exceptions are confined to asset groups, not owners: add `group` to this digest to list the group's".to_string()),
+        )
+    } else {
+        let items = crate::api::exception_items(s, &scope)
+            .await
+            .map_err(|x| x.message)?;
+        let soon = now + EXPIRING_DAYS * DAY;
+        let expiring = items
+            .into_iter()
+            .filter(|x| {
+                x["expired"] == false && x["expires_at"].as_i64().is_some_and(|t| t <= soon)
+            })
+            .filter_map(|x| serde_json::from_value(x).ok())
+            .collect();
+        (expiring, None)
+    };
+    let subscriber = match (&d.user, &group, &d.owner) {
+        (Some(u), Some(g), _) => format!("{u} (asset group {g})"),
+        (Some(u), None, _) => format!("{u} (all resources)"),
+        (None, Some(g), Some(o)) => format!("owner {o} in asset group {g}"),
+        (None, Some(g), None) => format!("asset group {g}"),
+        (None, None, Some(o)) => format!("owner {o}"),
+        (None, None, None) => "all resources".into(),
+    };
+    Ok(DigestData {
+        name: d.name.clone(),
+        every: match d.every {
+            DigestEvery::Daily => "daily",
+            DigestEvery::Weekly => "weekly",
+        },
+        subscriber,
+        start,
+        end,
+        group,
+        owner: d.owner.clone(),
+        figures,
+        opened,
+        opened_total,
+        closed,
+        closed_total,
+        top,
+        fixes,
+        fixes_total,
+        expiring,
+        exceptions_note,
+    })
+}
+
+/// The mail of a digest: HTML and plain text.
+pub fn mail(s: &Server, d: &DigestConfig, data: &DigestData) -> Result<Notification, String> {
+    let (html, text) = crate::web::mail::digest(&s.settings.portal_url, data)?;
+    Ok(Notification {
+        to: d.recipients(),
+        subject: data.subject(),
+        body: text,
+        html: Some(html),
+    })
+}
+
+/// What sending one digest did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sent {
+    pub name: String,
+    pub period_end: i64,
+    /// `sent`, or `failed: …`.
+    pub result: String,
+}
+
+/// Sends every digest whose latest period has not gone out yet (one that
+/// was missed while the server was down goes out late, once).
+pub async fn send_due(s: &Arc<Server>) -> Result<Vec<Sent>, String> {
+    let e = |x: crate::store::StoreError| x.to_string();
+    // Nothing to report before the first scan.
+    if s.store.compliance("").await.map_err(e)?.is_none() {
+        return Ok(Vec::new());
+    }
+    let now = s.clock.now();
+    let mut out = Vec::new();
+    for d in &s.settings.digests {
+        let (_, end) = period(d.every, d.hour, now);
+        if s.store.digest_sent(&d.name, end).await.map_err(e)? {
+            continue;
+        }
+        let result = match build(s, d, now).await.and_then(|data| mail(s, d, &data)) {
+            Ok(n) => match s.notifier.send(&n).await {
+                Ok(()) => "sent".to_string(),
+                Err(x) => format!("failed: {x}"),
+            },
+            Err(x) => format!("failed: {x}"),
+        };
+        if result == "sent" {
+            tracing::info!(digest = %d.name, "digest sent to {}", d.recipients().join(", "));
+        } else {
+            tracing::error!(digest = %d.name, "digest not sent: {result}");
+        }
+        s.store
+            .record_digest(&d.name, end, s.clock.now(), &result)
+            .await
+            .map_err(e)?;
+        out.push(Sent {
+            name: d.name.clone(),
+            period_end: end,
+            result,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_end_at_the_hour_and_on_mondays() {
+        // 2026-11-04 (a Wednesday) 10:30 UTC.
+        let now = 1_793_788_200;
+        let (s, e) = period(DigestEvery::Daily, 7, now);
+        assert_eq!(e, 1_793_775_600, "2026-11-04 07:00");
+        assert_eq!(e - s, DAY);
+        let (s, e) = period(DigestEvery::Weekly, 7, now);
+        assert_eq!(e, 1_793_602_800, "2026-11-02 07:00, a Monday");
+        assert_eq!(e - s, 7 * DAY);
+        // Before the hour: the day before's.
+        let (_, e) = period(DigestEvery::Daily, 11, now);
+        assert_eq!(e, 1_793_703_600, "2026-11-03 11:00");
+        // Exactly at the hour: that period is complete.
+        assert_eq!(
+            period(DigestEvery::Daily, 7, 1_793_775_600).1,
+            1_793_775_600
+        );
+    }
+}

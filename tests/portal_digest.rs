@@ -1,0 +1,493 @@
+//! E-mail digests and grouped auto-fix notifications (docs/portal.md, "E-mail
+//! digests"), sent through lettre to a real SMTP server on loopback:
+//! aiosmtpd (`tests/smtp_server/capture.py`, installed into `.venv` by
+//! scripts/test), which hands every message to Python's standard MIME
+//! parser. The test reads what the server received: envelope, headers, the
+//! plain-text and HTML parts, and checks them against the API.
+
+mod server_support;
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use pac_server::clock::ManualClock;
+use pac_server::config::Config;
+use pac_server::{Parts, Server};
+use serde_json::{Value, json};
+use server_support::*;
+
+const PROD: &str = "production";
+const SANDBOX: &str = "sandbox_resources";
+const PAYLOAD: &str = "<script>alert(1)</script>";
+/// A resource id with markup and a line break that tries to add a header.
+const EVIL_ID: &str = "i-0evil\"><script>alert(1)</script>\r\nBcc: victim@example.com";
+const SANDBOX_NEW: &str = "i-0sandbox0new0marker";
+const DAY: i64 = 86_400;
+
+/// aiosmtpd in a child process; killed when dropped.
+struct Smtp {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn python() -> PathBuf {
+    if let Ok(p) = std::env::var("PAC_SMTP_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = root().join(".venv/bin/python");
+    assert!(
+        venv.exists(),
+        "no Python with aiosmtpd: run ./scripts/test once (it installs aiosmtpd into .venv), or set PAC_SMTP_PYTHON to a python that has it"
+    );
+    venv
+}
+
+fn start_smtp(dir: &Path) -> Smtp {
+    let mut child = Command::new(python())
+        .arg(root().join("tests/smtp_server/capture.py"))
+        .arg(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("starting aiosmtpd (tests/smtp_server/capture.py)");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line
+        .trim()
+        .strip_prefix("ready ")
+        .unwrap_or_else(|| panic!("aiosmtpd did not start: {line:?} (is aiosmtpd installed?)"))
+        .parse()
+        .unwrap();
+    Smtp {
+        child,
+        port,
+        dir: dir.to_path_buf(),
+    }
+}
+
+impl Smtp {
+    /// Every message received so far, in order.
+    fn mails(&self) -> Vec<Value> {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(&self.dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        names.sort();
+        names
+            .iter()
+            .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
+            .collect()
+    }
+    /// Waits until at least `n` messages arrived.
+    async fn wait_for(&self, n: usize) -> Vec<Value> {
+        for _ in 0..100 {
+            let m = self.mails();
+            if m.len() >= n {
+                return m;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("expected {n} mails, got {:#?}", self.mails());
+    }
+}
+
+fn header<'a>(mail: &'a Value, name: &str) -> Vec<&'a str> {
+    mail["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h[0].as_str().unwrap().eq_ignore_ascii_case(name))
+        .map(|h| h[1].as_str().unwrap())
+        .collect()
+}
+
+/// The text of `data-figure="NAME"` in an HTML part.
+fn figure<'a>(html: &'a str, name: &str) -> &'a str {
+    let at = html
+        .find(&format!("data-figure=\"{name}\">"))
+        .unwrap_or_else(|| panic!("no figure {name} in {html}"));
+    let rest = &html[at..];
+    &rest[rest.find('>').unwrap() + 1..rest.find("</").unwrap()]
+}
+
+fn pct(v: &Value) -> String {
+    format!("{:.1} %", v.as_f64().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn digests_reach_a_real_smtp_server_confined_to_their_subscriber() {
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("mail");
+    std::fs::create_dir(&maildir).unwrap();
+    let smtp = start_smtp(&maildir);
+
+    let inventory = dir.path().join("inventory.ndjson");
+    let mut docs = demo_docs();
+    write_ndjson(&inventory, &docs);
+    let cfg = Config::parse(&format!(
+        r#"data_dir = {data:?}
+policies = [{policies:?}]
+public_url = "https://pac.example.com"
+[notify]
+kind = "smtp"
+host = "127.0.0.1"
+port = {port}
+from = "Pac <pac@example.com>"
+insecure = true
+[[source]]
+name = "demo"
+kind = "inventory"
+paths = [{inventory:?}]
+[[auth.grant]]
+claim = "email"
+value = "viewer@example.com"
+role = "viewer"
+groups = ["{PROD}"]
+[[digest]]
+name = "production-weekly"
+every = "weekly"
+group = "{PROD}"
+to = ["prod-ops@example.com"]
+[[digest]]
+name = "viewer-daily"
+every = "daily"
+user = "viewer@example.com"
+[[digest]]
+name = "platform-owner"
+every = "weekly"
+owner = "platform-team@example.com"
+to = ["platform-lead@example.com"]
+"#,
+        data = dir.path().join("data"),
+        policies = root().join("policies"),
+        port = smtp.port,
+    ))
+    .unwrap();
+    let clock = ManualClock::new(DEMO_NOW);
+    let server = Server::build(
+        &cfg,
+        Parts {
+            clock: Some(clock.clone()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let addr = start_api(server.clone()).await;
+
+    // Scan 1 (Sunday 2026-11-01): the owners of the auto-fix jobs it
+    // schedules get one mail each, not one per issue.
+    server.scan("demo", "test").await.unwrap();
+    let (_, jobs) = get(&addr, "/api/v1/autofix/jobs?per_page=500").await;
+    let jobs = jobs["items"].as_array().unwrap().clone();
+    let owners: BTreeSet<String> = jobs
+        .iter()
+        .flat_map(|j| j["notify"].as_array().unwrap().iter())
+        .map(|o| o.as_str().unwrap().to_string())
+        .collect();
+    assert!(!owners.is_empty());
+    assert!(
+        jobs.len() > owners.len(),
+        "the demo schedules several fixes per owner"
+    );
+    smtp.wait_for(owners.len()).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let fix_mails: Vec<Value> = smtp.mails();
+    assert_eq!(fix_mails.len(), owners.len(), "one mail per owner");
+    let mut seen = BTreeSet::new();
+    for m in &fix_mails {
+        let to = m["rcpt_tos"].as_array().unwrap();
+        assert_eq!(to.len(), 1, "{m}");
+        let owner = to[0].as_str().unwrap().to_string();
+        assert!(seen.insert(owner.clone()), "{owner} got two mails");
+        // Every job of that owner is in it, as text and as HTML.
+        for j in jobs
+            .iter()
+            .filter(|j| j["notify"].as_array().unwrap().iter().any(|o| o == &owner))
+        {
+            let line = format!(
+                "Policy rule `{}` fails on {}",
+                j["rule"].as_str().unwrap(),
+                j["resource_key"].as_str().unwrap()
+            );
+            assert!(m["text"].as_str().unwrap().contains(&line), "{line}: {m}");
+            let html = m["html"].as_str().unwrap();
+            assert!(html.contains(&format!("<td class=\"num\"><a href=\"https://pac.example.com/fixes?group=*\">{}</a></td>", j["id"])), "{html}");
+        }
+        assert_eq!(m["content_type"], "multipart/alternative");
+    }
+    assert_eq!(seen, owners);
+    let (_, c1) = get(&addr, &format!("/api/v1/compliance?group={PROD}")).await;
+
+    // Scan 2 (Sunday 2026-11-08, noon): a production instance is replaced
+    // by one whose id is hostile (a new issue; the old one closes), and a
+    // sandbox instance by another (a new issue outside production).
+    let (_, sandbox) = get(
+        &addr,
+        &format!("/api/v1/issues?group={SANDBOX}&status=open&per_page=500"),
+    )
+    .await;
+    let (_, prod_open) = get(
+        &addr,
+        &format!("/api/v1/issues?group={PROD}&status=open&per_page=500"),
+    )
+    .await;
+    let prod_keys: BTreeSet<&str> = prod_open["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["resource_key"].as_str().unwrap())
+        .collect();
+    let sandbox_instance = sandbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| {
+            i["resource_type"] == "aws.ec2.instance"
+                && !prod_keys.contains(i["resource_key"].as_str().unwrap())
+        })
+        .expect("an open issue of a sandbox-only instance")["resource_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // And a production instance is fixed (its IMDSv1 issue closes).
+    let fixed = prod_open["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| {
+            i["rule"] == "instance_imdsv1_allowed" && i["resource_id"] != "i-011b124d5f6410889"
+        })
+        .expect("a second production instance that accepts IMDSv1")["resource_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // And a copy of a production security group open to SSH appears (its
+    // fix, after a day's grace, falls due within the digest's next 24 h).
+    let ssh = prod_open["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["rule"] == "sg_ssh_open_to_world")
+        .expect("a production security group open to SSH")["resource_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut copy = docs
+        .iter()
+        .find(|d| d["id"] == ssh.as_str())
+        .unwrap()
+        .clone();
+    copy["id"] = "sg-0new0ssh0copy".into();
+    copy["attributes"]["group_id"] = "sg-0new0ssh0copy".into();
+    docs.push(copy);
+    for d in docs.iter_mut() {
+        if d["id"] == fixed.as_str() {
+            d["attributes"]["metadata_options"]["http_tokens"] = "required".into();
+        }
+        if d["id"] == "i-011b124d5f6410889" {
+            d["id"] = EVIL_ID.into();
+            d["attributes"]["instance_id"] = EVIL_ID.into();
+            d["attributes"]["tags"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"key": "note", "value": PAYLOAD}));
+        } else if d["id"] == sandbox_instance.as_str() {
+            d["id"] = SANDBOX_NEW.into();
+            d["attributes"]["instance_id"] = SANDBOX_NEW.into();
+        }
+    }
+    write_ndjson(&inventory, &docs);
+    clock.set(DEMO_NOW + 7 * DAY + 12 * 3600);
+    server.scan("demo", "test").await.unwrap();
+    // Exceptions expiring on 2026-11-20: one confined to production, one
+    // to the sandbox (which no production digest may list).
+    for (name, group) in [("prod-expiring", PROD), ("sandbox-expiring", SANDBOX)] {
+        let (st, body) = send(
+            &addr,
+            "POST",
+            "/api/v1/exceptions",
+            &json!({"name": name, "targets": ["instance_imdsv1_allowed"], "resources": ["i-0c0ffee"],
+                "expires": "2026-11-20", "reason": format!("reason of {name} {PAYLOAD}"), "group": group}),
+        )
+        .await;
+        assert_eq!(st, 201, "{body}");
+    }
+    let (_, c2) = get(&addr, &format!("/api/v1/compliance?group={PROD}")).await;
+
+    // Monday 2026-11-09 07:00: the weekly digests' period ends, and the
+    // daily one's.
+    let before_digests = smtp.mails().len();
+    let monday = DEMO_NOW + 8 * DAY + 7 * 3600;
+    clock.set(monday);
+    let sent = pac_server::digest::send_due(&server).await.unwrap();
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    assert!(sent.iter().all(|s| s.result == "sent"), "{sent:?}");
+    let mails = smtp.wait_for(before_digests + 3).await;
+    let digests: Vec<&Value> = mails[before_digests..].iter().collect();
+    let by_rcpt = |r: &str| {
+        *digests
+            .iter()
+            .find(|m| m["rcpt_tos"] == json!([r]))
+            .unwrap_or_else(|| panic!("no digest to {r}: {digests:#?}"))
+    };
+
+    // --- The production digest, against the API ---------------------------
+    let m = by_rcpt("prod-ops@example.com");
+    assert_eq!(m["content_type"], "multipart/alternative");
+    assert_eq!(header(m, "To"), ["prod-ops@example.com"]);
+    for m in &digests {
+        // The CR/LF in the id stays inside the body (a line of text there);
+        // the headers are the digest's own.
+        assert!(header(m, "Bcc").is_empty(), "{m}");
+        let raw = m["raw"].as_str().unwrap();
+        let head = &raw[..raw.find("\r\n\r\n").unwrap()];
+        assert!(!head.contains("victim@"), "{head}");
+        assert_eq!(m["rcpt_tos"].as_array().unwrap().len(), 1, "{m}");
+    }
+    let subject = header(m, "Subject")[0];
+    assert!(
+        subject.contains("weekly digest for asset group production"),
+        "{subject}"
+    );
+    let html = m["html"].as_str().unwrap();
+    let text = m["text"].as_str().unwrap();
+    assert_eq!(figure(html, "now"), pct(&c2["overall"]));
+    // The history keeps whole percentage points per day.
+    let before = c1["overall"].as_f64().unwrap().floor();
+    assert_eq!(figure(html, "before"), format!("{before:.1} %"));
+    assert!(
+        text.contains(&format!(
+            "Compliance now: {} (previous period: {before:.1} %",
+            pct(&c2["overall"])
+        )),
+        "{text}"
+    );
+    // New issues: those of production opened since Monday 2026-11-02 07:00.
+    let start = monday - 7 * DAY;
+    let (_, open) = get(
+        &addr,
+        &format!("/api/v1/issues?group={PROD}&status=open&per_page=500"),
+    )
+    .await;
+    let new: Vec<&Value> = open["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["last_opened"].as_i64().unwrap() >= start)
+        .collect();
+    assert!(!new.is_empty());
+    assert_eq!(figure(html, "opened"), new.len().to_string());
+    for i in &new {
+        assert!(text.contains(&format!("#{} ", i["id"])), "{text}");
+    }
+    let (_, closed) = get(
+        &addr,
+        &format!("/api/v1/issues?group={PROD}&status=closed&per_page=500"),
+    )
+    .await;
+    let closed_n = closed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["closed_at"].as_i64().unwrap_or(0) >= start)
+        .count();
+    assert!(closed_n > 0);
+    assert_eq!(figure(html, "closed"), closed_n.to_string());
+    // The hostile id is escaped in HTML; never markup.
+    assert!(
+        html.contains("i-0evil&#34;&#62;&#60;script&#62;alert(1)&#60;/script&#62;"),
+        "{html}"
+    );
+    assert!(!html.contains("<script"), "{html}");
+    // Confined: nothing of the sandbox.
+    assert!(!html.contains(SANDBOX_NEW) && !text.contains(SANDBOX_NEW));
+    assert!(html.contains("prod-expiring") && !html.contains("sandbox-expiring"));
+    assert_eq!(figure(html, "expiring"), "1");
+    // Fixes due in the next 24 hours: the API's waiting jobs of
+    // production's resources due then.
+    let (_, members) = get(
+        &addr,
+        &format!("/api/v1/resources?group={PROD}&per_page=500"),
+    )
+    .await;
+    let members: BTreeSet<&str> = members["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"].as_str().unwrap())
+        .collect();
+    let (_, waiting) = get(&addr, "/api/v1/autofix/jobs?status=waiting&per_page=500").await;
+    let due = waiting["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{waiting}"))
+        .iter()
+        .filter(|j| (monday..monday + DAY).contains(&j["due_at"].as_i64().unwrap()))
+        .filter(|j| members.contains(j["resource_key"].as_str().unwrap()))
+        .count();
+    assert!(due > 0, "{waiting}");
+    assert_eq!(figure(html, "fixes"), due.to_string());
+    assert!(html.contains("sg-0new0ssh0copy"), "{html}");
+    // The top failing policy is production's with the most open issues.
+    let top = c2["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .max_by_key(|p| {
+            (
+                p["open"].as_i64().unwrap(),
+                std::cmp::Reverse(p["name"].as_str().unwrap().to_string()),
+            )
+        })
+        .unwrap();
+    assert!(
+        html.contains(&format!(
+            "https://pac.example.com/policies/{}?group=production",
+            top["name"].as_str().unwrap()
+        )),
+        "{html}"
+    );
+
+    // --- The user's digest: what the user's grants show (production) ------
+    let m = by_rcpt("viewer@example.com");
+    let subject = header(m, "Subject")[0];
+    assert!(
+        subject.contains("daily digest for viewer@example.com (asset group production)"),
+        "{subject}"
+    );
+    let html = m["html"].as_str().unwrap();
+    assert_eq!(figure(html, "now"), pct(&c2["overall"]));
+    assert!(!html.contains(SANDBOX_NEW) && !html.contains("sandbox-expiring"));
+
+    // --- The owner's digest: only the owner's resources -------------------
+    let m = by_rcpt("platform-lead@example.com");
+    let text = m["text"].as_str().unwrap();
+    assert!(text.contains("rolled up per asset group"), "{text}");
+    assert!(
+        !text.contains("i-0evil"),
+        "the hostile instance is not the platform team's: {text}"
+    );
+
+    // A period goes out once.
+    assert!(
+        pac_server::digest::send_due(&server)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
