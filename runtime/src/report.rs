@@ -423,6 +423,32 @@ fn counts_json(c: &Counts, compliance: u32) -> serde_json::Map<String, Json> {
     m
 }
 
+/// One violation as the JSON report lists it (the whole tree and the
+/// streamed writer share it, so the two stay byte-identical).
+fn violation_json(
+    program: &Program,
+    r: &crate::eval::RuleResult,
+    rule: &pac_compiler::ir::Rule,
+    policy: &pac_compiler::ir::Policy,
+    res: &Resource,
+) -> Json {
+    let mut m = serde_json::Map::new();
+    m.insert("policy".into(), json!(policy.name));
+    m.insert("rule".into(), json!(rule.id));
+    m.insert("severity".into(), json!(policy.severity));
+    m.insert("category".into(), json!(policy.category));
+    m.insert("resource".into(), resource_json(res));
+    m.insert("message".into(), json!(r.message));
+    m.insert(
+        "exempted_by".into(),
+        json!(r.exempted_by.map(|x| &program.exceptions[x].name)),
+    );
+    if let Some(x) = &r.explanation {
+        m.insert("explanation".into(), json!(x));
+    }
+    Json::Object(m)
+}
+
 fn resource_json(r: &Resource) -> Json {
     json!({
         "type": &*r.type_name,
@@ -473,21 +499,7 @@ pub fn to_json(program: &Program, inv: &Inventory, report: &EvalReport) -> Json 
         match &r.outcome {
             Outcome::Pass => {}
             Outcome::Fail => {
-                let mut m = serde_json::Map::new();
-                m.insert("policy".into(), json!(policy.name));
-                m.insert("rule".into(), json!(rule.id));
-                m.insert("severity".into(), json!(policy.severity));
-                m.insert("category".into(), json!(policy.category));
-                m.insert("resource".into(), resource_json(res));
-                m.insert("message".into(), json!(r.message));
-                m.insert(
-                    "exempted_by".into(),
-                    json!(r.exempted_by.map(|x| &program.exceptions[x].name)),
-                );
-                if let Some(x) = &r.explanation {
-                    m.insert("explanation".into(), json!(x));
-                }
-                violations.push(Json::Object(m));
+                violations.push(violation_json(program, r, rule, policy, res));
             }
             Outcome::Error(reason) => errors.push(json!({
                 "policy": policy.name,
@@ -593,21 +605,7 @@ pub fn write_json(
             .filter(|r| r.outcome == Outcome::Fail)
             .map(|r| {
                 let (rule, policy, res) = whole(r);
-                let mut m = serde_json::Map::new();
-                m.insert("policy".into(), json!(policy.name));
-                m.insert("rule".into(), json!(rule.id));
-                m.insert("severity".into(), json!(policy.severity));
-                m.insert("category".into(), json!(policy.category));
-                m.insert("resource".into(), resource_json(res));
-                m.insert("message".into(), json!(r.message));
-                m.insert(
-                    "exempted_by".into(),
-                    json!(r.exempted_by.map(|x| &program.exceptions[x].name)),
-                );
-                if let Some(x) = &r.explanation {
-                    m.insert("explanation".into(), json!(x));
-                }
-                Json::Object(m)
+                violation_json(program, r, rule, policy, res)
             })
     });
     // Everything but the two long lists, as the whole tree has it.
