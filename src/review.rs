@@ -212,12 +212,7 @@ pub fn run(args: &ReviewArgs) -> i32 {
     }) {
         Ok(r) => r,
         Err(pac_review::Error::Compile { broken, compiled }) => {
-            let errors: Vec<_> = compiled
-                .diagnostics
-                .iter()
-                .filter(|d| d.is_error())
-                .cloned()
-                .collect();
+            let errors = compiled.errors();
             print_diagnostics(&compiled, &errors, Format::Text);
             eprintln!(
                 "error: the {} (`{}`) does not compile ({} error(s)); a review needs both sides to compile",

@@ -78,6 +78,17 @@ pub struct Compiled {
     pub index: Arc<Vec<crate::index::Ref>>,
 }
 
+impl Compiled {
+    /// The error diagnostics (warnings left out), in order.
+    pub fn errors(&self) -> Vec<Diagnostic> {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .cloned()
+            .collect()
+    }
+}
+
 impl PartialEq for Compiled {
     fn eq(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.program, &other.program) && self.diagnostics == other.diagnostics

@@ -50,12 +50,7 @@ struct Document<'a> {
 impl Broken {
     /// The errors of `compiled`, one side of the review.
     pub fn of(side: &'static str, reference: &str, commit: &str, compiled: &Compiled) -> Broken {
-        let errors: Vec<_> = compiled
-            .diagnostics
-            .iter()
-            .filter(|d| d.is_error())
-            .cloned()
-            .collect();
+        let errors = compiled.errors();
         let (kinds, findings) = check_findings(&compiled.program.files, &errors);
         Broken {
             side,
