@@ -333,12 +333,7 @@ impl Checker<'_> {
     }
 
     fn snippet(&self, file: u32, span: Span) -> String {
-        self.env
-            .files
-            .get(file as usize)
-            .and_then(|f| f.text.get(span.start..span.end))
-            .unwrap_or("…")
-            .to_string()
+        self.env.snippet(file, span).unwrap_or("…").to_string()
     }
 
     /// Rejects an optional where a value is required, with the guard to use.
@@ -1797,7 +1792,7 @@ fn uses_slot_at_least(e: &Expr, slot: Slot) -> bool {
     found
 }
 
-fn for_each_child_mut(e: &mut Expr, f: &mut impl FnMut(&mut Expr)) {
+pub(crate) fn for_each_child_mut(e: &mut Expr, f: &mut impl FnMut(&mut Expr)) {
     match &mut e.kind {
         K::Const(_) | K::Local(_) | K::Now => {}
         K::Field(a, _) | K::OptField(a, _) | K::Not(a) | K::Neg(a) | K::Has(a) => f(a),

@@ -1,16 +1,23 @@
-//! The salsa database: source files are inputs; parsing is memoised per
-//! top-level item (a file is cut into chunks by `pac_lang::chunks`, and
-//! each chunk's parse is memoised by its text), so an edit re-parses the
-//! item it touches; checking and lowering the workspace is a query over all
-//! files. The CLI uses it once; the LSP keeps it.
+//! The salsa database: source files are inputs; a file is cut into chunks
+//! (its top-level items, `pac_lang::chunks`), and each chunk's parse is
+//! memoised by its text. Declarations (schemas, records, `fn`s, actions,
+//! groups, and the heads of policies and exceptions) are checked once for
+//! the workspace; each chunk's policies, exceptions and tests are checked
+//! and lowered on their own, in the chunk's coordinates, so an edit inside
+//! an item re-checks that item only; `compile` moves every chunk's output
+//! into place. The CLI uses it once; the LSP keeps it.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use pac_lang::Parsed;
+use pac_lang::chunks::Shift;
+use pac_lang::{Parsed, Span, ast};
 
+use crate::assemble::Place;
 use crate::diag::Diagnostic;
 use crate::ir::{Program, SourceFile as IrFile};
-use crate::resolve::Env;
+use crate::items::{ChunkOut, Decls, FileHeads, PolicyHead};
+use crate::resolve::{Chunk, Env};
 
 /// One source file.
 #[salsa::input(debug)]
@@ -53,13 +60,25 @@ pub fn parse_chunk<'db>(db: &'db dyn salsa::Database, chunk: ChunkText<'db>) -> 
     Arc::new(pac_lang::parse_file(chunk.text(db)))
 }
 
+/// A file cut into its chunks: the offset and text of each.
+#[salsa::tracked(returns(ref))]
+pub fn file_chunks<'db>(
+    db: &'db dyn salsa::Database,
+    file: SourceFile,
+) -> Vec<(usize, ChunkText<'db>)> {
+    pac_lang::chunks::chunks(file.text(db))
+        .into_iter()
+        .map(|(at, text)| (at, ChunkText::new(db, text.to_string())))
+        .collect()
+}
+
 /// The syntax tree and syntax errors of one file: its chunks' parses,
 /// shifted to where each chunk starts.
 #[salsa::tracked(returns(ref))]
 pub fn parse(db: &dyn salsa::Database, file: SourceFile) -> Arc<Parsed> {
-    let parts: Vec<(usize, &Arc<Parsed>)> = pac_lang::chunks::chunks(file.text(db))
-        .into_iter()
-        .map(|(at, text)| (at, parse_chunk(db, ChunkText::new(db, text.to_string()))))
+    let parts: Vec<(usize, &Arc<Parsed>)> = file_chunks(db, file)
+        .iter()
+        .map(|(at, text)| (*at, parse_chunk(db, *text)))
         .collect();
     if let [(0, only)] = parts.as_slice() {
         return (*only).clone();
@@ -67,6 +86,164 @@ pub fn parse(db: &dyn salsa::Database, file: SourceFile) -> Arc<Parsed> {
     Arc::new(pac_lang::chunks::join(
         parts.iter().map(|(at, p)| (*at, p.as_ref())),
     ))
+}
+
+/// What one file declares for the rest of the workspace: its package, its
+/// declaration items (schemas, records, `fn`s, actions, groups; spans
+/// absolute) with their source text, and the heads of its policies and
+/// exceptions. It is compared by value, so an edit inside a policy,
+/// exception or test leaves it equal and nothing that reads it re-runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileDecls {
+    pub package: String,
+    pub items: Vec<ast::Item>,
+    /// (offset, text) of the chunks that hold `items`.
+    pub sources: Vec<(usize, Arc<str>)>,
+    pub policies: Vec<PolicyHead>,
+    /// (chunk, item) and name of each exception.
+    pub exceptions: Vec<((u32, u32), String)>,
+}
+
+#[salsa::tracked(returns(ref))]
+pub fn file_decls(db: &dyn salsa::Database, file: SourceFile) -> FileDecls {
+    let mut out = FileDecls {
+        package: String::new(),
+        items: Vec::new(),
+        sources: Vec::new(),
+        policies: Vec::new(),
+        exceptions: Vec::new(),
+    };
+    let mut package = None;
+    for (ci, (at, text)) in file_chunks(db, file).iter().enumerate() {
+        let parsed = parse_chunk(db, *text);
+        if package.is_none() {
+            package = parsed.file.package.as_ref().map(|p| p.text());
+        }
+        let mut has_decl = false;
+        for (ii, item) in parsed.file.items.iter().enumerate() {
+            let key = (ci as u32, ii as u32);
+            match item {
+                ast::Item::Schema(_)
+                | ast::Item::Record(_)
+                | ast::Item::Fn(_)
+                | ast::Item::Action(_)
+                | ast::Item::Group(_) => {
+                    let mut item = item.clone();
+                    item.shift(*at);
+                    out.items.push(item);
+                    has_decl = true;
+                }
+                ast::Item::Policy(p) => out.policies.push(PolicyHead::new(key, p)),
+                ast::Item::Exception(x) => out.exceptions.push((key, x.name.text.clone())),
+                ast::Item::Test(_) | ast::Item::Error(_) => {}
+            }
+        }
+        if has_decl {
+            out.sources.push((*at, Arc::from(text.text(db).as_str())));
+        }
+    }
+    out.package = package.unwrap_or_default();
+    out
+}
+
+/// The checked declarations of a workspace, shared by every chunk.
+#[derive(Clone)]
+pub struct Declarations(pub Arc<Decls>);
+
+impl PartialEq for Declarations {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl std::fmt::Debug for Declarations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Declarations")
+    }
+}
+
+/// Reads only the files' paths and [`file_decls`], so it re-runs only when
+/// a declaration or a head changes, not on an edit inside an item.
+#[salsa::tracked(returns(ref))]
+pub fn declarations(db: &dyn salsa::Database, ws: Workspace) -> Declarations {
+    let files = ws.files(db);
+    let fds: Vec<&FileDecls> = files.iter().map(|f| file_decls(db, *f)).collect();
+    let env = Env::new(
+        files.iter().map(|f| f.path(db).clone()).collect(),
+        fds.iter().map(|d| d.package.clone()).collect(),
+        fds.iter()
+            .map(|d| {
+                Arc::new(Parsed {
+                    file: ast::File {
+                        package: None,
+                        items: d.items.clone(),
+                        comments: Vec::new(),
+                    },
+                    errors: Vec::new(),
+                })
+            })
+            .collect(),
+        fds.iter().map(|d| d.sources.clone()).collect(),
+    );
+    let heads: Vec<FileHeads> = fds
+        .iter()
+        .map(|d| FileHeads {
+            policies: &d.policies,
+            exceptions: &d.exceptions,
+        })
+        .collect();
+    Declarations(Arc::new(crate::items::lower_decls(env, &heads)))
+}
+
+/// One chunk of one file of a workspace, for [`lower_chunk`].
+#[salsa::interned(debug)]
+pub struct ChunkKey<'db> {
+    pub ws: Workspace,
+    pub file: SourceFile,
+    /// The file's index in the workspace.
+    pub index: u32,
+    /// The chunk's ordinal in its file.
+    pub ordinal: u32,
+    pub text: ChunkText<'db>,
+}
+
+/// A chunk's lowered items (see [`crate::items::ChunkOut`]).
+#[derive(Clone)]
+pub struct Lowered(pub Arc<ChunkOut>);
+
+impl PartialEq for Lowered {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl std::fmt::Debug for Lowered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Lowered")
+    }
+}
+
+/// Checks and lowers the policies, exceptions and tests of one chunk, in
+/// the chunk's own coordinates: it re-runs when the chunk's text or the
+/// declarations change, not when another item is edited or moves.
+#[salsa::tracked(returns(ref))]
+pub fn lower_chunk<'db>(db: &'db dyn salsa::Database, key: ChunkKey<'db>) -> Lowered {
+    let decls = &declarations(db, *key.ws(db)).0;
+    let text = *key.text(db);
+    let parsed = parse_chunk(db, text);
+    let chunk = Chunk {
+        file: *key.index(db),
+        package: file_decls(db, *key.file(db)).package.clone(),
+        text: Arc::from(text.text(db).as_str()),
+    };
+    let mut env = decls.env.for_chunk(chunk);
+    Lowered(Arc::new(crate::items::lower_chunk(
+        &mut env,
+        decls,
+        parsed,
+        *key.index(db),
+        *key.ordinal(db),
+    )))
 }
 
 /// A checked workspace: the lowered program and every diagnostic.
@@ -95,45 +272,140 @@ impl PartialEq for Compiled {
     }
 }
 
+/// The whole workspace checked and lowered: the declarations and every
+/// chunk's items, moved into place (spans to their files, node ids one
+/// after the other), with syntax errors and duplicate names.
 #[salsa::tracked(returns(ref))]
 pub fn compile(db: &dyn salsa::Database, ws: Workspace) -> Compiled {
     let files = ws.files(db);
-    let mut diags = Vec::new();
-    let mut asts = Vec::new();
-    let mut ir_files = Vec::new();
-    for (i, f) in files.iter().enumerate() {
-        let parsed = parse(db, *f);
-        for e in &parsed.errors {
-            let message = if e.code == "E0001" {
-                format!("syntax error: {}", e.message)
-            } else {
-                e.message.clone()
+    let decls = &declarations(db, ws).0;
+    let mut diags = decls.diags.clone();
+    let mut index = decls.refs.clone();
+    let mut prog = Program {
+        files: files
+            .iter()
+            .map(|f| IrFile {
+                path: f.path(db).clone(),
+                text: Arc::from(f.text(db).as_str()),
+            })
+            .collect(),
+        schemas: decls.env.schemas.clone(),
+        actions: decls.actions.clone(),
+        groups: decls.groups.clone(),
+        ..Default::default()
+    };
+    let mut node_base = decls.nodes;
+    let mut first: HashMap<(&'static str, String), (u32, Span)> = HashMap::new();
+    for (fi, f) in files.iter().enumerate() {
+        let fi = fi as u32;
+        for (ordinal, (at, text)) in file_chunks(db, *f).iter().enumerate() {
+            let place = Place {
+                file: fi,
+                offset: *at,
+                node_base,
             };
-            let mut d = Diagnostic::error(e.code, i as u32, e.span, message).with_label("here");
-            if !e.expected.is_empty() {
-                let mut exp = e.expected.clone();
-                exp.truncate(8);
-                d = d.with_note(format!("expected {}", exp.join(", ")));
+            let parsed = parse_chunk(db, *text);
+            for e in &parsed.errors {
+                diags.push(syntax_error(e, fi, place));
             }
-            diags.push(d);
+            for item in &parsed.file.items {
+                let (kind, name, span) = match item {
+                    ast::Item::Policy(p) => ("policy", &p.name.name, p.name.span),
+                    ast::Item::Exception(x) => ("exception", &x.name.text, x.name.span),
+                    _ => continue,
+                };
+                let span = Span::new(span.start + at, span.end + at);
+                match first.get(&(kind, name.clone())) {
+                    Some(&(pf, ps)) => diags.push(
+                        crate::items::duplicate(fi, span, kind, name).with_secondary(
+                            pf,
+                            ps,
+                            "first declared here",
+                        ),
+                    ),
+                    None => {
+                        first.insert((kind, name.clone()), (fi, span));
+                    }
+                }
+            }
+            let key = ChunkKey::new(db, ws, *f, fi, ordinal as u32, *text);
+            let out = &lower_chunk(db, key).0;
+            node_base = node_base.saturating_add(out.nodes);
+            if node_base as usize > crate::check::MAX_PROGRAM_NODES {
+                if let Some(item) = parsed.file.items.first() {
+                    diags.push(
+                        Diagnostic::error(
+                            "E0314",
+                            fi,
+                            Span::new(item.span().start + at, item.span().start + at),
+                            format!(
+                                "the workspace expands to more than {} IR nodes",
+                                crate::check::MAX_PROGRAM_NODES
+                            ),
+                        )
+                        .with_label("the limit is reached here")
+                        .with_note(
+                            "functions are inlined at each call: call large ones less often",
+                        ),
+                    );
+                }
+                break;
+            }
+            debug_assert!(out.rules.is_empty() || out.rule_base == prog.rules.len());
+            diags.extend(out.diags.iter().map(|d| {
+                let mut d = d.clone();
+                place.diagnostic(&mut d);
+                d
+            }));
+            index.extend(out.refs.iter().map(|r| {
+                let mut r = r.clone();
+                place.reference(&mut r);
+                r
+            }));
+            prog.policies.extend(out.policies.iter().map(|p| {
+                let mut p = p.clone();
+                place.policy(&mut p);
+                p
+            }));
+            prog.rules.extend(out.rules.iter().map(|r| {
+                let mut r = r.clone();
+                place.rule(&mut r);
+                r
+            }));
+            prog.exceptions.extend(out.exceptions.iter().map(|x| {
+                let mut x = x.clone();
+                place.exception(&mut x);
+                x
+            }));
+            prog.tests.extend(out.tests.iter().map(|t| {
+                let mut t = t.clone();
+                place.test(&mut t);
+                t
+            }));
         }
-        asts.push(parsed.clone());
-        ir_files.push(IrFile {
-            path: f.path(db).clone(),
-            text: Arc::from(f.text(db).as_str()),
-        });
     }
-    let mut env = Env::new(ir_files, asts);
-    env.collect_schemas();
-    env.collect_fns();
-    let program = crate::items::lower_program(&mut env);
-    diags.append(&mut env.diags);
-    let index = Arc::new(std::mem::take(&mut env.refs));
     diags.sort_by(|a, b| (a.file, a.span.start, a.code).cmp(&(b.file, b.span.start, b.code)));
     diags.dedup();
     Compiled {
-        program: Arc::new(program),
+        program: Arc::new(prog),
         diagnostics: Arc::new(diags),
-        index,
+        index: Arc::new(index),
     }
+}
+
+/// A syntax error of a chunk, as a diagnostic of its file.
+fn syntax_error(e: &pac_lang::SyntaxError, file: u32, place: Place) -> Diagnostic {
+    let message = if e.code == "E0001" {
+        format!("syntax error: {}", e.message)
+    } else {
+        e.message.clone()
+    };
+    let span = Span::new(e.span.start + place.offset, e.span.end + place.offset);
+    let mut d = Diagnostic::error(e.code, file, span, message).with_label("here");
+    if !e.expected.is_empty() {
+        let mut exp = e.expected.clone();
+        exp.truncate(8);
+        d = d.with_note(format!("expected {}", exp.join(", ")));
+    }
+    d
 }

@@ -12,49 +12,138 @@ use crate::check::{Checker, Scope, literal_value, record_value};
 use crate::diag::Diagnostic;
 use crate::index::RefKind;
 use crate::ir::{self, CATEGORIES, ExpectTarget, MessagePart, Severity, Verb};
-use crate::resolve::Env;
+use crate::resolve::{CHUNK_FILE, Env};
 use crate::suggest::did_you_mean;
 use crate::types::{RecordId, Ty};
 
-/// Names declared workspace-wide: policies, groups, exceptions, actions.
-#[derive(Default)]
-struct Names {
-    policies: HashMap<String, usize>,
-    groups: HashMap<String, usize>,
-    exceptions: HashMap<String, usize>,
-    actions: HashMap<String, usize>,
-    /// Where each name was first declared, for "first declared here".
-    first: HashMap<(&'static str, String), (u32, Span)>,
+/// Names declared workspace-wide, with their index in the program.
+#[derive(Clone, Debug, Default)]
+pub struct Names {
+    pub policies: HashMap<String, usize>,
+    pub groups: HashMap<String, usize>,
+    pub exceptions: HashMap<String, usize>,
+    pub actions: HashMap<String, usize>,
 }
 
-pub fn lower_program(env: &mut Env) -> ir::Program {
-    let mut prog = ir::Program {
-        files: env.files.clone(),
-        ..Default::default()
-    };
-    let mut names = Names::default();
-    let asts = env.asts.clone();
+/// A policy as its head declares it: its name and the names and types of
+/// its rules, found by syntax alone (no body, no span), so that an edit
+/// inside a rule changes no head and renumbers nothing.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PolicyHead {
+    /// (chunk ordinal in its file, item index in the chunk)
+    pub at: (u32, u32),
+    pub name: String,
+    /// The name (none for a policy's only rule) and type (`on`) of each
+    /// rule that is in the program, in order.
+    pub rules: Vec<(Option<String>, String)>,
+}
+
+impl PolicyHead {
+    pub fn new(at: (u32, u32), p: &ast::Policy) -> PolicyHead {
+        PolicyHead {
+            at,
+            name: p.name.name.clone(),
+            rules: included_rules(p)
+                .into_iter()
+                .filter_map(|r| r.ok())
+                .map(|(r, name)| (name, r.on.text()))
+                .collect(),
+        }
+    }
+}
+
+/// Why a rule is left out of the program.
+enum Excluded {
+    /// Its name was used by an earlier rule of the policy (there).
+    Duplicate(Span),
+    /// It has no name, and the policy has several rules.
+    Unnamed,
+}
+
+/// Each rule of a policy with its name, or why it is left out: decided by
+/// the syntax alone. A rule whose type is unknown is left out too (by both
+/// `declarations` and lowering, from the same schemas).
+fn included_rules(
+    p: &ast::Policy,
+) -> Vec<Result<(&ast::Rule, Option<String>), (&ast::Rule, Excluded)>> {
+    let rules: Vec<&ast::Rule> = p
+        .members
+        .iter()
+        .filter_map(|m| match m {
+            PolicyMember::Rule(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    let mut names: HashMap<&str, Span> = HashMap::new();
+    let count = rules.len();
+    rules
+        .into_iter()
+        .map(|r| match (&r.name, count) {
+            (Some(n), _) => match names.insert(n.name.as_str(), n.span) {
+                Some(prev) => Err((r, Excluded::Duplicate(prev))),
+                None => Ok((r, Some(n.name.clone()))),
+            },
+            (None, 1) => Ok((r, None)),
+            (None, _) => Err((r, Excluded::Unnamed)),
+        })
+        .collect()
+}
+
+/// A rule of the program as `declarations` numbers it.
+#[derive(Clone, Debug)]
+pub struct RuleEntry {
+    pub id: String,
+    pub resource: RecordId,
+}
+
+/// The workspace's declarations, checked and lowered: everything an item's
+/// lowering reads from the rest of the workspace. Built from the files'
+/// declaration items and policy and exception heads only, so that an edit
+/// inside a policy, exception or test leaves it unchanged.
+pub struct Decls {
+    /// The tables (schemas, `fn`s and their checked bodies), shared with
+    /// every chunk's `Env`.
+    pub env: Env,
+    pub names: Names,
+    pub actions: Vec<ir::Action>,
+    pub groups: Vec<ir::Group>,
+    /// Every rule of the program, by global index.
+    pub rules: Vec<RuleEntry>,
+    pub rule_ids: HashMap<String, usize>,
+    /// The global indices of each policy's rules.
+    pub policy_rules: Vec<Vec<usize>>,
+    /// (file, chunk, item) → index of the policy or exception declared
+    /// there (its first declaration only: duplicates are not lowered).
+    pub policy_at: HashMap<(u32, u32, u32), usize>,
+    pub exception_at: HashMap<(u32, u32, u32), usize>,
+    pub diags: Vec<Diagnostic>,
+    pub refs: Vec<crate::index::Ref>,
+    /// IR node ids used by the declarations (chunks number after them).
+    pub nodes: u32,
+}
+
+/// The heads of one file's policies and exceptions.
+pub struct FileHeads<'a> {
+    pub policies: &'a [PolicyHead],
+    /// (chunk, item) and name of each exception.
+    pub exceptions: &'a [((u32, u32), String)],
+}
+
+/// Checks and lowers the declarations: every `fn` body (callees first),
+/// actions and groups; numbers policies, rules and exceptions.
+pub fn lower_decls(mut env: Env, heads: &[FileHeads]) -> Decls {
+    env.collect_schemas();
+    env.collect_fns();
     // Every function is checked, used or not, callees first.
     env.check_fns();
-
-    // Pass 1: declare names (so that order across files does not matter).
+    let mut names = Names::default();
+    let mut first: HashMap<(&'static str, String), (u32, Span)> = HashMap::new();
+    let asts = env.asts.clone();
     for (fi, f) in asts.iter().enumerate() {
         let fi = fi as u32;
         for item in &f.file.items {
             let (map, name, span, kind) = match item {
-                Item::Policy(p) => (
-                    &mut names.policies,
-                    p.name.name.clone(),
-                    p.name.span,
-                    "policy",
-                ),
                 Item::Group(g) => (&mut names.groups, g.name.name.clone(), g.name.span, "group"),
-                Item::Exception(e) => (
-                    &mut names.exceptions,
-                    e.name.text.clone(),
-                    e.name.span,
-                    "exception",
-                ),
                 Item::Action(a) => (
                     &mut names.actions,
                     a.name.name.clone(),
@@ -63,35 +152,26 @@ pub fn lower_program(env: &mut Env) -> ir::Program {
                 ),
                 _ => continue,
             };
-            let idx = map.len();
             if map.contains_key(&name) {
-                let mut d = Diagnostic::error(
-                    "E0201",
-                    fi,
-                    span,
-                    format!("{kind} `{name}` is declared twice"),
-                )
-                .with_label("declared again")
-                .with_note(format!("{kind} names are unique across the workspace"));
-                if let Some((pf, ps)) = names.first.get(&(kind, name.clone())) {
+                let mut d = duplicate(fi, span, kind, &name);
+                if let Some((pf, ps)) = first.get(&(kind, name.clone())) {
                     d = d.with_secondary(*pf, *ps, "first declared here");
                 }
                 env.diags.push(d);
                 continue;
             }
-            map.insert(name.clone(), idx);
-            names.first.insert((kind, name), (fi, span));
+            map.insert(name.clone(), map.len());
+            first.insert((kind, name), (fi, span));
         }
     }
-    // Placeholders, filled in pass 2 in the same order.
-    let mut decl_index: HashMap<(u32, usize), usize> = HashMap::new();
 
     // Actions.
+    let mut actions = Vec::new();
     for (fi, f) in asts.iter().enumerate() {
         let fi = fi as u32;
-        for (ii, item) in f.file.items.iter().enumerate() {
+        for item in &f.file.items {
             let Item::Action(a) = item else { continue };
-            if names.actions.get(&a.name.name) != Some(&prog.actions.len()) {
+            if names.actions.get(&a.name.name) != Some(&actions.len()) {
                 continue;
             }
             let params = a
@@ -103,8 +183,7 @@ pub fn lower_program(env: &mut Env) -> ir::Program {
                 a.on.iter()
                     .filter_map(|p| env.lookup_resource(p, fi))
                     .collect();
-            decl_index.insert((fi, ii), prog.actions.len());
-            prog.actions.push(ir::Action {
+            actions.push(ir::Action {
                 name: a.name.name.clone(),
                 params,
                 on,
@@ -116,55 +195,138 @@ pub fn lower_program(env: &mut Env) -> ir::Program {
     }
 
     // Groups (before rules, which may be scoped to them).
+    let mut groups = Vec::new();
     for (fi, f) in asts.iter().enumerate() {
         let fi = fi as u32;
         for item in &f.file.items {
             let Item::Group(g) = item else { continue };
-            if names.groups.get(&g.name.name) != Some(&prog.groups.len()) {
+            if names.groups.get(&g.name.name) != Some(&groups.len()) {
                 continue;
             }
-            let group = lower_group(env, g, fi);
-            prog.groups.push(group);
+            groups.push(lower_group(&mut env, g, fi));
         }
     }
 
-    // Policies and their rules.
-    for (fi, f) in asts.iter().enumerate() {
+    // Policies, their rules and exceptions, numbered in file order.
+    let mut decls = Decls {
+        env,
+        names,
+        actions,
+        groups,
+        rules: Vec::new(),
+        rule_ids: HashMap::new(),
+        policy_rules: Vec::new(),
+        policy_at: HashMap::new(),
+        exception_at: HashMap::new(),
+        diags: Vec::new(),
+        refs: Vec::new(),
+        nodes: 0,
+    };
+    for (fi, h) in heads.iter().enumerate() {
         let fi = fi as u32;
-        for item in &f.file.items {
-            let Item::Policy(p) = item else { continue };
-            if names.policies.get(&p.name.name) != Some(&prog.policies.len()) {
+        for p in h.policies {
+            if decls.names.policies.contains_key(&p.name) {
                 continue;
             }
-            lower_policy(env, &names, &mut prog, p, fi);
+            let pidx = decls.policy_rules.len();
+            decls.names.policies.insert(p.name.clone(), pidx);
+            decls.policy_at.insert((fi, p.at.0, p.at.1), pidx);
+            let mut rules = Vec::new();
+            for (name, on) in &p.rules {
+                let Some(resource) = decls.env.schemas.resource(on) else {
+                    continue;
+                };
+                let id = match name {
+                    Some(n) => format!("{}.{n}", p.name),
+                    None => p.name.clone(),
+                };
+                let r = decls.rules.len();
+                decls.rule_ids.entry(id.clone()).or_insert(r);
+                decls.rules.push(RuleEntry { id, resource });
+                rules.push(r);
+            }
+            decls.policy_rules.push(rules);
         }
-    }
-
-    // Exceptions.
-    for (fi, f) in asts.iter().enumerate() {
-        let fi = fi as u32;
-        for item in &f.file.items {
-            let Item::Exception(x) = item else { continue };
-            if names.exceptions.get(&x.name.text) != Some(&prog.exceptions.len()) {
+        for (at, name) in h.exceptions {
+            if decls.names.exceptions.contains_key(name) {
                 continue;
             }
-            let e = lower_exception(env, &names, &prog, x, fi);
-            prog.exceptions.push(e);
+            let x = decls.names.exceptions.len();
+            decls.names.exceptions.insert(name.clone(), x);
+            decls.exception_at.insert((fi, at.0, at.1), x);
         }
     }
+    decls.diags = std::mem::take(&mut decls.env.diags);
+    decls.refs = std::mem::take(&mut decls.env.refs);
+    decls.nodes = decls.env.next_node;
+    decls
+}
 
-    // Tests.
-    for (fi, f) in asts.iter().enumerate() {
-        let fi = fi as u32;
-        for item in &f.file.items {
-            let Item::Test(t) = item else { continue };
-            let test = lower_test(env, &names, &prog, t, fi);
-            prog.tests.push(test);
+/// One chunk's policies, rules, exceptions and tests, lowered with spans
+/// relative to the chunk (file [`CHUNK_FILE`]) and node ids from 0;
+/// `db::compile` moves them into place.
+#[derive(Debug, Default)]
+pub struct ChunkOut {
+    pub policies: Vec<ir::Policy>,
+    /// The rules of `policies`, in order; the first has the global index
+    /// `rule_base`.
+    pub rules: Vec<ir::Rule>,
+    pub rule_base: usize,
+    pub exceptions: Vec<ir::Exception>,
+    pub tests: Vec<ir::Test>,
+    pub diags: Vec<Diagnostic>,
+    pub refs: Vec<crate::index::Ref>,
+    pub nodes: u32,
+}
+
+/// Lowers the policies, exceptions and tests of one chunk (its other items
+/// are declarations, lowered by [`lower_decls`]). `file` and `ordinal` say
+/// where the chunk is, to find the indices `declarations` gave its items.
+pub fn lower_chunk(
+    env: &mut Env,
+    decls: &Decls,
+    parsed: &pac_lang::Parsed,
+    file: u32,
+    ordinal: u32,
+) -> ChunkOut {
+    let mut out = ChunkOut::default();
+    let fi = CHUNK_FILE;
+    for (ii, item) in parsed.file.items.iter().enumerate() {
+        let at = (file, ordinal, ii as u32);
+        match item {
+            Item::Policy(p) => {
+                if let Some(&pidx) = decls.policy_at.get(&at) {
+                    lower_policy(env, decls, &mut out, p, fi, pidx);
+                }
+            }
+            Item::Exception(x) => {
+                if decls.exception_at.contains_key(&at) {
+                    let e = lower_exception(env, decls, x, fi);
+                    out.exceptions.push(e);
+                }
+            }
+            Item::Test(t) => {
+                let t = lower_test(env, decls, t, fi);
+                out.tests.push(t);
+            }
+            _ => {}
         }
     }
+    out.diags = std::mem::take(&mut env.diags);
+    out.refs = std::mem::take(&mut env.refs);
+    out.nodes = env.next_node;
+    out
+}
 
-    prog.schemas = Arc::new(env.schemas.clone());
-    prog
+pub(crate) fn duplicate(fi: u32, span: Span, kind: &str, name: &str) -> Diagnostic {
+    Diagnostic::error(
+        "E0201",
+        fi,
+        span,
+        format!("{kind} `{name}` is declared twice"),
+    )
+    .with_label("declared again")
+    .with_note(format!("{kind} names are unique across the workspace"))
 }
 
 fn meta_str(env: &mut Env, m: &ast::Meta, file: u32) -> Option<String> {
@@ -204,7 +366,7 @@ fn lower_group(env: &mut Env, g: &ast::Group, fi: u32) -> ir::Group {
     let mut members = Vec::new();
     let mut title = None;
     let mut slots = 1;
-    let package = env.packages[fi as usize].clone();
+    let package = env.package(fi).to_string();
     for m in &g.members {
         match m {
             ast::GroupMember::Type { ty, cond, .. } => {
@@ -247,8 +409,14 @@ const POLICY_KEYS: [&str; 6] = [
     "tags",
 ];
 
-fn lower_policy(env: &mut Env, names: &Names, prog: &mut ir::Program, p: &ast::Policy, fi: u32) {
-    let pidx = prog.policies.len();
+fn lower_policy(
+    env: &mut Env,
+    decls: &Decls,
+    out: &mut ChunkOut,
+    p: &ast::Policy,
+    fi: u32,
+    pidx: usize,
+) {
     let mut policy = ir::Policy {
         name: p.name.name.clone(),
         title: String::new(),
@@ -372,14 +540,7 @@ fn lower_policy(env: &mut Env, names: &Names, prog: &mut ir::Program, p: &ast::P
         }
     }
 
-    let rules: Vec<&ast::Rule> = p
-        .members
-        .iter()
-        .filter_map(|m| match m {
-            PolicyMember::Rule(r) => Some(r),
-            _ => None,
-        })
-        .collect();
+    let rules = included_rules(p);
     if rules.is_empty() {
         env.diags.push(
             Diagnostic::error(
@@ -391,27 +552,27 @@ fn lower_policy(env: &mut Env, names: &Names, prog: &mut ir::Program, p: &ast::P
             .with_label("no `rule on TYPE { violation when … }`"),
         );
     }
-    let mut rule_names: HashMap<String, Span> = HashMap::new();
-    for r in &rules {
-        let name = match (&r.name, rules.len()) {
-            (Some(n), _) => {
-                if let Some(prev) = rule_names.insert(n.name.clone(), n.span) {
-                    env.diags.push(
-                        Diagnostic::error(
-                            "E0201",
-                            fi,
-                            n.span,
-                            format!("rule `{}` is declared twice", n.name),
-                        )
+    // The global indices `declarations` gave this policy's rules.
+    let mut globals = decls
+        .policy_rules
+        .get(pidx)
+        .map(|r| r.as_slice())
+        .unwrap_or_default()
+        .iter();
+    for r in rules {
+        let (r, name) = match r {
+            Ok(named) => named,
+            Err((r, Excluded::Duplicate(prev))) => {
+                let n = r.name.as_ref().map(|n| (n.name.as_str(), n.span));
+                let (n, span) = n.unwrap_or(("", r.head));
+                env.diags.push(
+                    Diagnostic::error("E0201", fi, span, format!("rule `{n}` is declared twice"))
                         .with_label("again")
                         .with_secondary(fi, prev, "first here"),
-                    );
-                    continue;
-                }
-                Some(n.name.clone())
+                );
+                continue;
             }
-            (None, 1) => None,
-            (None, _) => {
+            Err((r, Excluded::Unnamed)) => {
                 env.diags.push(
                     Diagnostic::error(
                         "E0404",
@@ -427,9 +588,15 @@ fn lower_policy(env: &mut Env, names: &Names, prog: &mut ir::Program, p: &ast::P
                 continue;
             }
         };
-        if let Some(rule) = lower_rule(env, names, prog, r, &p.name.name, name, pidx, fi) {
-            policy.rules.push(prog.rules.len());
-            prog.rules.push(rule);
+        if let Some(rule) = lower_rule(env, decls, r, &p.name.name, name, pidx, fi) {
+            // Both sides leave out exactly the rules of unknown type, so
+            // the indices line up; a rule without one is never lost.
+            let Some(&g) = globals.next() else { continue };
+            if out.rules.is_empty() {
+                out.rule_base = g;
+            }
+            policy.rules.push(g);
+            out.rules.push(rule);
         }
     }
 
@@ -438,16 +605,15 @@ fn lower_policy(env: &mut Env, names: &Names, prog: &mut ir::Program, p: &ast::P
         let PolicyMember::Autofix(a) = m else {
             continue;
         };
-        lower_autofix(env, names, prog, &policy, a, fi);
+        lower_autofix(env, decls, out, &policy, a, fi);
     }
-    prog.policies.push(policy);
+    out.policies.push(policy);
 }
 
 #[allow(clippy::too_many_arguments)]
 fn lower_rule(
     env: &mut Env,
-    names: &Names,
-    prog: &ir::Program,
+    decls: &Decls,
     r: &ast::Rule,
     policy: &str,
     name: Option<String>,
@@ -458,9 +624,9 @@ fn lower_rule(
     let scope_group = r
         .scope
         .as_ref()
-        .and_then(|g| resolve_group(env, names, g, fi));
+        .and_then(|g| resolve_group(env, &decls.names, g, fi));
     if let (Some(gi), Some(rid)) = (scope_group, rid)
-        && let Some(g) = prog.groups.get(gi)
+        && let Some(g) = decls.groups.get(gi)
         && !g.members.iter().any(|m| m.resource == rid)
     {
         env.diags.push(
@@ -478,7 +644,7 @@ fn lower_rule(
             .with_secondary(g.file, g.span, "group declared here"),
         );
     }
-    let package = env.packages[fi as usize].clone();
+    let package = env.package(fi).to_string();
     let mut scope = Scope::new(fi, &package, rid);
     let mut lets: Vec<(ir::Slot, ir::Expr, Span)> = Vec::new();
     let mut cond: Option<ir::Expr> = None;
@@ -546,7 +712,7 @@ fn lower_rule(
             RuleStmt::Error(_) => {}
         }
     }
-    let Some(mut cond) = cond else {
+    if cond.is_none() {
         env.diags.push(
             Diagnostic::error(
                 "E0403",
@@ -557,12 +723,22 @@ fn lower_rule(
             .with_label("no condition")
             .with_note("add `violation when CONDITION` inside the rule"),
         );
-        return None;
-    };
+    }
     let rid = rid?;
+    // A rule without a condition stays in the program (the error keeps the
+    // program from running), so that what a rule's body says never changes
+    // which rules there are.
+    let mut cond = match cond {
+        Some(c) => c,
+        None => error_expr(env, r.head, fi),
+    };
     let mut parts = Vec::new();
     if let Some(lit) = message {
-        let src = env.files[fi as usize].text.clone();
+        let src: Arc<str> = env
+            .chunk
+            .as_ref()
+            .map(|c| c.text.clone())
+            .unwrap_or_default();
         match pac_lang::parse_template(&src, lit) {
             Ok(ps) => {
                 for p in ps {
@@ -662,13 +838,14 @@ fn error_expr(env: &mut Env, span: Span, file: u32) -> ir::Expr {
 
 fn lower_autofix(
     env: &mut Env,
-    names: &Names,
-    prog: &mut ir::Program,
+    decls: &Decls,
+    out: &mut ChunkOut,
     policy: &ir::Policy,
     a: &ast::Autofix,
     fi: u32,
 ) {
     let aname = a.action.text();
+    let names = &decls.names;
     let Some(&ai) = names.actions.get(&aname) else {
         let mut d = Diagnostic::error(
             "E0108",
@@ -683,7 +860,7 @@ fn lower_autofix(
         env.diags.push(d);
         return;
     };
-    let Some(action) = prog.actions.get(ai).cloned() else {
+    let Some(action) = decls.actions.get(ai).cloned() else {
         return;
     };
     // Arguments: named, constant, of the parameter's type.
@@ -736,7 +913,7 @@ fn lower_autofix(
                 .rules
                 .iter()
                 .copied()
-                .find(|&r| prog.rules[r].id == id)
+                .find(|&r| out.rules[r - out.rule_base].id == id)
             {
                 Some(r) => vec![r],
                 None => {
@@ -744,7 +921,7 @@ fn lower_autofix(
                         .rules
                         .iter()
                         .map(|&r| {
-                            prog.rules[r]
+                            out.rules[r - out.rule_base]
                                 .id
                                 .rsplit('.')
                                 .next()
@@ -774,7 +951,7 @@ fn lower_autofix(
         None => policy.rules.clone(),
     };
     for r in targets {
-        let rule = &prog.rules[r];
+        let rule = &out.rules[r - out.rule_base];
         if !action.on.contains(&rule.resource) {
             let on: Vec<String> = action
                 .on
@@ -794,7 +971,7 @@ fn lower_autofix(
             continue;
         }
         let notify = a.notify.as_ref().and_then(|n| {
-            let package = env.packages[fi as usize].clone();
+            let package = env.package(fi).to_string();
             let mut scope = Scope::new(fi, &package, Some(rule.resource));
             let x = Checker { env }.check(n, &mut scope);
             let ok = matches!(&x.ty, Ty::Str | Ty::Error) || matches!(&x.ty, Ty::List(t) if **t == Ty::Str) || x.ty == Ty::Empty;
@@ -809,7 +986,7 @@ fn lower_autofix(
             }
             Some(x)
         });
-        let slots = prog.rules[r].slots.max(8);
+        let slots = out.rules[r - out.rule_base].slots.max(8);
         let fix = ir::Autofix {
             action: aname.clone(),
             args: args.clone(),
@@ -817,7 +994,7 @@ fn lower_autofix(
             notify,
             span: a.span,
         };
-        let rule = &mut prog.rules[r];
+        let rule = &mut out.rules[r - out.rule_base];
         rule.slots = slots;
         if rule.autofix.is_some() {
             env.diags.push(
@@ -836,22 +1013,16 @@ fn lower_autofix(
 }
 
 /// Resolves `policy` or `policy.rule` to rule indices.
-fn resolve_rules(
-    env: &mut Env,
-    names: &Names,
-    prog: &ir::Program,
-    p: &ast::Path,
-    fi: u32,
-) -> Option<Vec<usize>> {
+fn resolve_rules(env: &mut Env, decls: &Decls, p: &ast::Path, fi: u32) -> Option<Vec<usize>> {
     let text = p.text();
-    if let Some(&pi) = names.policies.get(&text) {
-        return prog.policies.get(pi).map(|pol| pol.rules.clone());
+    if let Some(&pi) = decls.names.policies.get(&text) {
+        return decls.policy_rules.get(pi).cloned();
     }
-    if let Some(r) = prog.rule(&text) {
+    if let Some(&r) = decls.rule_ids.get(&text) {
         return Some(vec![r]);
     }
-    let mut candidates: Vec<String> = names.policies.keys().cloned().collect();
-    candidates.extend(prog.rules.iter().map(|r| r.id.clone()));
+    let mut candidates: Vec<String> = decls.names.policies.keys().cloned().collect();
+    candidates.extend(decls.rules.iter().map(|r| r.id.clone()));
     let mut d = Diagnostic::error(
         "E0106",
         fi,
@@ -881,16 +1052,11 @@ fn resolve_group(env: &mut Env, names: &Names, g: &ast::Path, fi: u32) -> Option
     None
 }
 
-fn lower_exception(
-    env: &mut Env,
-    names: &Names,
-    prog: &ir::Program,
-    x: &ast::Exception,
-    fi: u32,
-) -> ir::Exception {
+fn lower_exception(env: &mut Env, decls: &Decls, x: &ast::Exception, fi: u32) -> ir::Exception {
+    let names = &decls.names;
     let mut rules = Vec::new();
     for t in &x.targets {
-        if let Some(rs) = resolve_rules(env, names, prog, t, fi) {
+        if let Some(rs) = resolve_rules(env, decls, t, fi) {
             rules.extend(rs);
         }
     }
@@ -906,7 +1072,7 @@ fn lower_exception(
     let mut reason = None;
     let mut has_resources = false;
     let mut slots = 1;
-    let package = env.packages[fi as usize].clone();
+    let package = env.package(fi).to_string();
     for c in &x.clauses {
         match c {
             ast::ExceptionClause::Where(cond, span) => {
@@ -928,7 +1094,7 @@ fn lower_exception(
                     continue;
                 }
                 let mut types: Vec<RecordId> =
-                    rules.iter().map(|&r| prog.rules[r].resource).collect();
+                    rules.iter().map(|&r| decls.rules[r].resource).collect();
                 types.sort_unstable();
                 types.dedup();
                 for rid in types {
@@ -1067,13 +1233,8 @@ const VERBS: [&str; 6] = [
     "passes", "fails", "errors", "contains", "excludes", "exempts",
 ];
 
-fn lower_test(
-    env: &mut Env,
-    names: &Names,
-    prog: &ir::Program,
-    t: &ast::Test,
-    fi: u32,
-) -> ir::Test {
+fn lower_test(env: &mut Env, decls: &Decls, t: &ast::Test, fi: u32) -> ir::Test {
+    let names = &decls.names;
     let mut test = ir::Test {
         name: t.name.value.clone(),
         now: None,
@@ -1131,7 +1292,7 @@ fn lower_test(
                 }
             }
             TestStmt::GivenFrom(path, span) => {
-                let base = std::path::Path::new(&env.files[fi as usize].path)
+                let base = std::path::Path::new(env.path_of(fi))
                     .parent()
                     .map(|p| p.to_path_buf())
                     .unwrap_or_default();
@@ -1183,7 +1344,7 @@ fn lower_test(
                                 .collect(),
                             span: target.span,
                         };
-                        resolve_rules(env, names, prog, &p, fi).map(|rules| ExpectTarget::Rules {
+                        resolve_rules(env, decls, &p, fi).map(|rules| ExpectTarget::Rules {
                             name: target.text.clone(),
                             rules,
                         })
@@ -1262,7 +1423,7 @@ fn lower_test(
                 // A rule expectation on a resource its rules cannot apply to.
                 if let (Some(ExpectTarget::Rules { rules, name }), Some((_, rid))) =
                     (&tgt, handles.get(&handle.name))
-                    && !rules.iter().any(|&r| prog.rules[r].resource == *rid)
+                    && !rules.iter().any(|&r| decls.rules[r].resource == *rid)
                 {
                     env.diags.push(
                         Diagnostic::error(

@@ -6,6 +6,7 @@
 //! salsa inputs); it never panics on any input, and every diagnostic has a
 //! code and a primary span; the IR it produces is well typed.
 
+pub mod assemble;
 pub mod check;
 pub mod db;
 pub mod diag;

@@ -11,7 +11,7 @@ use pac_lang::ast::{self, Item, TypeExpr, TypeKind};
 use crate::check::{Checker, Scope, assignable};
 use crate::diag::Diagnostic;
 use crate::index::{Ref, RefKind};
-use crate::ir::{Expr, SourceFile};
+use crate::ir::Expr;
 use crate::suggest::did_you_mean;
 use crate::types::{FieldDef, IMPLICIT_FIELDS, RecordDef, RecordId, Schemas, Ty};
 
@@ -27,18 +27,40 @@ pub struct FnInfo {
     pub doc: Option<String>,
 }
 
+/// The file index that stands for "the chunk being lowered" in spans of a
+/// chunk's output (see `db::lower_chunk`): its spans are relative to the
+/// chunk, and assembly moves them to the file.
+pub const CHUNK_FILE: u32 = u32::MAX;
+
+/// The chunk an `Env` lowers: its real file, package and text.
+#[derive(Clone, Debug)]
+pub struct Chunk {
+    pub file: u32,
+    pub package: String,
+    pub text: Arc<str>,
+}
+
+/// The workspace-wide tables, shared (copy-on-write while they are built)
+/// between the declarations and every chunk's `Env`.
 pub struct Env {
-    pub files: Vec<SourceFile>,
-    /// Parsed files, shared with the database's memo (never cloned).
-    pub asts: Vec<Arc<pac_lang::Parsed>>,
-    pub packages: Vec<String>,
-    pub schemas: Schemas,
+    /// Path of each workspace file.
+    pub paths: Arc<Vec<String>>,
+    /// Declaration items of each file (schemas, records, `fn`s, actions,
+    /// groups; spans absolute), shared with the database's memo.
+    pub asts: Arc<Vec<Arc<pac_lang::Parsed>>>,
+    pub packages: Arc<Vec<String>>,
+    /// Source text of the declaration items: (offset, text) per file, for
+    /// snippets in diagnostics.
+    pub sources: Arc<Vec<Vec<(usize, Arc<str>)>>>,
+    /// The chunk being lowered, if any ([`CHUNK_FILE`] in its spans).
+    pub chunk: Option<Chunk>,
+    pub schemas: Arc<Schemas>,
     /// Qualified record name (and resource type name) → record.
-    pub record_names: HashMap<String, RecordId>,
-    pub fns: HashMap<String, FnInfo>,
+    pub record_names: Arc<HashMap<String, RecordId>>,
+    pub fns: Arc<HashMap<String, FnInfo>>,
     /// `fns` by the last segment of their names (set by `collect_fns`).
-    pub fns_by_last: HashMap<String, String>,
-    fn_bodies: HashMap<String, Option<Expr>>,
+    pub fns_by_last: Arc<HashMap<String, String>>,
+    fn_bodies: Arc<HashMap<String, Option<Expr>>>,
     pub fn_stack: Vec<String>,
     pub diags: Vec<Diagnostic>,
     pub next_node: u32,
@@ -48,41 +70,91 @@ pub struct Env {
     /// included): bounded by `MAX_IR_DEPTH`.
     pub depth: usize,
     /// IR depth and node count of each checked function body.
-    pub fn_shapes: HashMap<String, (usize, usize)>,
+    pub fn_shapes: Arc<HashMap<String, (usize, usize)>>,
     /// Set once [`Env::check_fns`] has begun: from then on a call of a body
     /// not yet checked is recursion, never a body to check on the stack.
     pub callees_first: bool,
 }
 
 impl Env {
-    pub fn new(files: Vec<SourceFile>, asts: Vec<Arc<pac_lang::Parsed>>) -> Env {
-        let packages = asts
-            .iter()
-            .map(|f| {
-                f.file
-                    .package
-                    .as_ref()
-                    .map(|p| p.text())
-                    .unwrap_or_default()
-            })
-            .collect();
+    /// An `Env` over the declaration items of every file.
+    pub fn new(
+        paths: Vec<String>,
+        packages: Vec<String>,
+        asts: Vec<Arc<pac_lang::Parsed>>,
+        sources: Vec<Vec<(usize, Arc<str>)>>,
+    ) -> Env {
         Env {
-            files,
-            asts,
-            packages,
-            schemas: Schemas::default(),
-            record_names: HashMap::new(),
-            fns: HashMap::new(),
-            fns_by_last: HashMap::new(),
-            fn_bodies: HashMap::new(),
+            paths: Arc::new(paths),
+            asts: Arc::new(asts),
+            packages: Arc::new(packages),
+            sources: Arc::new(sources),
+            chunk: None,
+            schemas: Default::default(),
+            record_names: Default::default(),
+            fns: Default::default(),
+            fns_by_last: Default::default(),
+            fn_bodies: Default::default(),
             fn_stack: Vec::new(),
             diags: Vec::new(),
             next_node: 0,
             refs: Vec::new(),
             depth: 0,
-            fn_shapes: HashMap::new(),
+            fn_shapes: Default::default(),
             callees_first: false,
         }
+    }
+
+    /// An `Env` for lowering one chunk: the declarations' tables (shared,
+    /// not copied) and fresh diagnostics, references and node ids.
+    pub fn for_chunk(&self, chunk: Chunk) -> Env {
+        Env {
+            paths: self.paths.clone(),
+            asts: self.asts.clone(),
+            packages: self.packages.clone(),
+            sources: self.sources.clone(),
+            chunk: Some(chunk),
+            schemas: self.schemas.clone(),
+            record_names: self.record_names.clone(),
+            fns: self.fns.clone(),
+            fns_by_last: self.fns_by_last.clone(),
+            fn_bodies: self.fn_bodies.clone(),
+            fn_stack: Vec::new(),
+            diags: Vec::new(),
+            next_node: 0,
+            refs: Vec::new(),
+            depth: 0,
+            fn_shapes: self.fn_shapes.clone(),
+            callees_first: true,
+        }
+    }
+
+    /// The package of a file ([`CHUNK_FILE`]: the chunk's).
+    pub fn package(&self, file: u32) -> &str {
+        match (&self.chunk, file) {
+            (Some(c), CHUNK_FILE) => &c.package,
+            _ => self.packages.get(file as usize).map_or("", String::as_str),
+        }
+    }
+
+    /// The path of a file ([`CHUNK_FILE`]: the chunk's file).
+    pub fn path_of(&self, file: u32) -> &str {
+        let file = match (&self.chunk, file) {
+            (Some(c), CHUNK_FILE) => c.file,
+            _ => file,
+        };
+        self.paths.get(file as usize).map_or("", String::as_str)
+    }
+
+    /// The source text under `span` in `file`, where the `Env` has it.
+    pub fn snippet(&self, file: u32, span: Span) -> Option<&str> {
+        if let (Some(c), CHUNK_FILE) = (&self.chunk, file) {
+            return c.text.get(span.start..span.end);
+        }
+        let pieces = self.sources.get(file as usize)?;
+        let i = pieces.partition_point(|(at, _)| *at <= span.start);
+        let (at, text) = pieces.get(i.checked_sub(1)?)?;
+        text.get(span.start - at..span.end.checked_sub(*at)?)
     }
 
     /// Records a resolved name for the language server's index.
@@ -96,7 +168,7 @@ impl Env {
     }
 
     pub fn qualify(&self, file: u32, name: &str) -> String {
-        match self.packages[file as usize].as_str() {
+        match self.package(file) {
             "" => name.to_string(),
             p => format!("{p}.{name}"),
         }
@@ -124,7 +196,7 @@ impl Env {
                     continue;
                 }
                 let id = RecordId(self.schemas.records.len() as u32);
-                self.schemas.records.push(RecordDef {
+                Arc::make_mut(&mut self.schemas).records.push(RecordDef {
                     name: name.clone(),
                     resource_type: resource.then(|| name.clone()),
                     fields: Vec::new(),
@@ -132,7 +204,7 @@ impl Env {
                     file: fi,
                     span,
                 });
-                self.record_names.insert(name, id);
+                Arc::make_mut(&mut self.record_names).insert(name, id);
                 decls.push((fi, ii));
             }
         }
@@ -188,7 +260,7 @@ impl Env {
                     span: f.name.span,
                 });
             }
-            self.schemas.records[id].fields = defs;
+            Arc::make_mut(&mut self.schemas).records[id].fields = defs;
             id += 1;
         }
     }
@@ -382,7 +454,7 @@ impl Env {
                     .map(|p| (p.name.name.clone(), self.resolve_type(&p.ty, fi)))
                     .collect();
                 let ret = self.resolve_type(&decl.ret, fi);
-                self.fns.insert(
+                Arc::make_mut(&mut self.fns).insert(
                     q,
                     FnInfo {
                         params,
@@ -396,7 +468,7 @@ impl Env {
                 );
             }
         }
-        self.fns_by_last = crate::check::fns_by_last_name(&self.fns);
+        self.fns_by_last = Arc::new(crate::check::fns_by_last_name(&self.fns));
     }
 
     /// Checks every function body, each after the functions it calls
@@ -411,7 +483,7 @@ impl Env {
             .iter()
             .map(|q| {
                 let info = &self.fns[q];
-                let package = &self.packages[info.file as usize];
+                let package = self.package(info.file);
                 let calls = match &self.asts[info.item.0 as usize].file.items[info.item.1] {
                     Item::Fn(decl) => {
                         crate::check::called_fns(&self.fns, &self.fns_by_last, &decl.body, package)
@@ -468,7 +540,7 @@ impl Env {
             return None;
         };
         self.fn_stack.push(qname.to_string());
-        let package = self.packages[info.file as usize].clone();
+        let package = self.package(info.file).to_string();
         let mut scope = Scope::new(info.file, &package, None);
         let mut checker = Checker { env: self };
         for ((name, ty), p) in info.params.iter().zip(&decl.params) {
@@ -499,13 +571,12 @@ impl Env {
         }
         let slots = scope.max_slot;
         self.fn_stack.pop();
-        if let Some(f) = self.fns.get_mut(qname) {
+        if let Some(f) = Arc::make_mut(&mut self.fns).get_mut(qname) {
             f.slots = slots;
         }
-        self.fn_shapes
-            .insert(qname.to_string(), body.depth_and_size());
+        Arc::make_mut(&mut self.fn_shapes).insert(qname.to_string(), body.depth_and_size());
         let body = Some(body);
-        self.fn_bodies.insert(qname.to_string(), body.clone());
+        Arc::make_mut(&mut self.fn_bodies).insert(qname.to_string(), body.clone());
         body
     }
 }
