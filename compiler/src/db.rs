@@ -60,6 +60,12 @@ pub fn parse_chunk<'db>(db: &'db dyn salsa::Database, chunk: ChunkText<'db>) -> 
     Arc::new(pac_lang::parse_file(chunk.text(db)))
 }
 
+/// A file's text, shared: copied once per change, not per reader.
+#[salsa::tracked(returns(ref))]
+pub fn shared_text(db: &dyn salsa::Database, file: SourceFile) -> Arc<str> {
+    Arc::from(file.text(db).as_str())
+}
+
 /// A file cut into its chunks: the offset and text of each.
 #[salsa::tracked(returns(ref))]
 pub fn file_chunks<'db>(
@@ -272,91 +278,76 @@ impl PartialEq for Compiled {
     }
 }
 
-/// The whole workspace checked and lowered: the declarations and every
-/// chunk's items, moved into place (spans to their files, node ids one
-/// after the other), with syntax errors and duplicate names.
-#[salsa::tracked(returns(ref))]
-pub fn compile(db: &dyn salsa::Database, ws: Workspace) -> Compiled {
-    let files = ws.files(db);
-    let decls = &declarations(db, ws).0;
-    let mut diags = decls.diags.clone();
-    let mut index = decls.refs.clone();
-    let mut prog = Program {
-        files: files
+/// A checked workspace in pieces: the declarations, each chunk's output
+/// with the place it goes, and every diagnostic (moved into place). The
+/// language server reads this after each edit; the program is assembled
+/// from it only when something needs it ([`Checked::assemble`]).
+#[derive(Clone)]
+pub struct Checked {
+    pub decls: Arc<Decls>,
+    pub chunks: Arc<Vec<(Place, Arc<ChunkOut>)>>,
+    pub diagnostics: Arc<Vec<Diagnostic>>,
+}
+
+impl PartialEq for Checked {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.chunks, &other.chunks) && self.diagnostics == other.diagnostics
+    }
+}
+
+impl std::fmt::Debug for Checked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Checked")
+    }
+}
+
+impl Checked {
+    /// The resolved names in `file`, in place (unsorted).
+    pub fn refs_in(&self, file: u32) -> Vec<crate::index::Ref> {
+        let mut out: Vec<crate::index::Ref> = self
+            .decls
+            .refs
             .iter()
-            .map(|f| IrFile {
-                path: f.path(db).clone(),
-                text: Arc::from(f.text(db).as_str()),
-            })
-            .collect(),
-        schemas: decls.env.schemas.clone(),
-        actions: decls.actions.clone(),
-        groups: decls.groups.clone(),
-        ..Default::default()
-    };
-    let mut node_base = decls.nodes;
-    let mut first: HashMap<(&'static str, String), (u32, Span)> = HashMap::new();
-    for (fi, f) in files.iter().enumerate() {
-        let fi = fi as u32;
-        for (ordinal, (at, text)) in file_chunks(db, *f).iter().enumerate() {
-            let place = Place {
-                file: fi,
-                offset: *at,
-                node_base,
-            };
-            let parsed = parse_chunk(db, *text);
-            for e in &parsed.errors {
-                diags.push(syntax_error(e, fi, place));
-            }
-            for item in &parsed.file.items {
-                let (kind, name, span) = match item {
-                    ast::Item::Policy(p) => ("policy", &p.name.name, p.name.span),
-                    ast::Item::Exception(x) => ("exception", &x.name.text, x.name.span),
-                    _ => continue,
-                };
-                let span = Span::new(span.start + at, span.end + at);
-                match first.get(&(kind, name.clone())) {
-                    Some(&(pf, ps)) => diags.push(
-                        crate::items::duplicate(fi, span, kind, name).with_secondary(
-                            pf,
-                            ps,
-                            "first declared here",
-                        ),
-                    ),
-                    None => {
-                        first.insert((kind, name.clone()), (fi, span));
-                    }
-                }
-            }
-            let key = ChunkKey::new(db, ws, *f, fi, ordinal as u32, *text);
-            let out = &lower_chunk(db, key).0;
-            node_base = node_base.saturating_add(out.nodes);
-            if node_base as usize > crate::check::MAX_PROGRAM_NODES {
-                if let Some(item) = parsed.file.items.first() {
-                    diags.push(
-                        Diagnostic::error(
-                            "E0314",
-                            fi,
-                            Span::new(item.span().start + at, item.span().start + at),
-                            format!(
-                                "the workspace expands to more than {} IR nodes",
-                                crate::check::MAX_PROGRAM_NODES
-                            ),
-                        )
-                        .with_label("the limit is reached here")
-                        .with_note(
-                            "functions are inlined at each call: call large ones less often",
-                        ),
-                    );
-                }
-                break;
-            }
-            debug_assert!(out.rules.is_empty() || out.rule_base == prog.rules.len());
-            diags.extend(out.diags.iter().map(|d| {
-                let mut d = d.clone();
-                place.diagnostic(&mut d);
-                d
+            .filter(|r| r.file == file)
+            .cloned()
+            .collect();
+        for (place, c) in self.chunks.iter().filter(|(p, _)| p.file == file) {
+            out.extend(c.refs.iter().map(|r| {
+                let mut r = r.clone();
+                place.reference(&mut r);
+                r
             }));
+        }
+        out
+    }
+
+    /// Every exception, in place.
+    pub fn exceptions(&self) -> Vec<crate::ir::Exception> {
+        let mut out = Vec::new();
+        for (place, c) in self.chunks.iter() {
+            out.extend(c.exceptions.iter().map(|x| {
+                let mut x = x.clone();
+                place.exception(&mut x);
+                x
+            }));
+        }
+        out
+    }
+
+    /// The program and the whole index, every chunk's output moved into
+    /// place (spans to their files, node ids one after the other).
+    pub fn assemble(&self, files: Vec<IrFile>) -> (Program, Vec<crate::index::Ref>) {
+        let decls = &self.decls;
+        let mut index = decls.refs.clone();
+        let mut prog = Program {
+            files,
+            schemas: decls.env.schemas.clone(),
+            actions: decls.actions.clone(),
+            groups: decls.groups.clone(),
+            ..Default::default()
+        };
+        for (place, out) in self.chunks.iter() {
+            debug_assert!(out.rules.is_empty() || out.rule_base == prog.rules.len());
             index.extend(out.refs.iter().map(|r| {
                 let mut r = r.clone();
                 place.reference(&mut r);
@@ -383,12 +374,110 @@ pub fn compile(db: &dyn salsa::Database, ws: Workspace) -> Compiled {
                 t
             }));
         }
+        (prog, index)
+    }
+}
+
+/// Checks the workspace: the declarations and every chunk, with syntax
+/// errors and duplicate names. Cheap after an edit inside an item: one
+/// chunk is lowered, the others' outputs are shared, not copied.
+#[salsa::tracked(returns(ref))]
+pub fn check(db: &dyn salsa::Database, ws: Workspace) -> Checked {
+    let files = ws.files(db);
+    let decls = declarations(db, ws).0.clone();
+    let mut diags = decls.diags.clone();
+    let mut chunks = Vec::new();
+    let mut node_base = decls.nodes;
+    let mut first: HashMap<(&'static str, &str), (u32, Span)> = HashMap::new();
+    'files: for (fi, f) in files.iter().enumerate() {
+        let fi = fi as u32;
+        for (ordinal, (at, text)) in file_chunks(db, *f).iter().enumerate() {
+            let place = Place {
+                file: fi,
+                offset: *at,
+                node_base,
+            };
+            let parsed = parse_chunk(db, *text);
+            for e in &parsed.errors {
+                diags.push(syntax_error(e, fi, place));
+            }
+            for item in &parsed.file.items {
+                let (kind, name, span) = match item {
+                    ast::Item::Policy(p) => ("policy", p.name.name.as_str(), p.name.span),
+                    ast::Item::Exception(x) => ("exception", x.name.text.as_str(), x.name.span),
+                    _ => continue,
+                };
+                let span = Span::new(span.start + at, span.end + at);
+                match first.get(&(kind, name)) {
+                    Some(&(pf, ps)) => diags.push(
+                        crate::items::duplicate(fi, span, kind, name).with_secondary(
+                            pf,
+                            ps,
+                            "first declared here",
+                        ),
+                    ),
+                    None => {
+                        first.insert((kind, name), (fi, span));
+                    }
+                }
+            }
+            let key = ChunkKey::new(db, ws, *f, fi, ordinal as u32, *text);
+            let out = lower_chunk(db, key).0.clone();
+            node_base = node_base.saturating_add(out.nodes);
+            if node_base as usize > crate::check::MAX_PROGRAM_NODES {
+                if let Some(item) = parsed.file.items.first() {
+                    let at = item.span().start + at;
+                    diags.push(
+                        Diagnostic::error(
+                            "E0314",
+                            fi,
+                            Span::new(at, at),
+                            format!(
+                                "the workspace expands to more than {} IR nodes",
+                                crate::check::MAX_PROGRAM_NODES
+                            ),
+                        )
+                        .with_label("the limit is reached here")
+                        .with_note(
+                            "functions are inlined at each call: call large ones less often",
+                        ),
+                    );
+                }
+                break 'files;
+            }
+            diags.extend(out.diags.iter().map(|d| {
+                let mut d = d.clone();
+                place.diagnostic(&mut d);
+                d
+            }));
+            chunks.push((place, out));
+        }
     }
     diags.sort_by(|a, b| (a.file, a.span.start, a.code).cmp(&(b.file, b.span.start, b.code)));
     diags.dedup();
-    Compiled {
-        program: Arc::new(prog),
+    Checked {
+        decls,
+        chunks: Arc::new(chunks),
         diagnostics: Arc::new(diags),
+    }
+}
+
+/// The whole workspace checked and lowered: [`check`], assembled.
+#[salsa::tracked(returns(ref))]
+pub fn compile(db: &dyn salsa::Database, ws: Workspace) -> Compiled {
+    let checked = check(db, ws);
+    let files = ws
+        .files(db)
+        .iter()
+        .map(|f| IrFile {
+            path: f.path(db).clone(),
+            text: shared_text(db, *f).clone(),
+        })
+        .collect();
+    let (program, index) = checked.assemble(files);
+    Compiled {
+        program: Arc::new(program),
+        diagnostics: checked.diagnostics.clone(),
         index: Arc::new(index),
     }
 }

@@ -21,7 +21,7 @@ pub mod sig;
 pub mod suggest;
 pub mod types;
 
-pub use db::{Compiled, Database, SourceFile, Workspace};
+pub use db::{Checked, Compiled, Database, SourceFile, Workspace};
 pub use diag::{Diagnostic, Severity};
 pub use ir::Program;
 
@@ -51,8 +51,12 @@ pub fn stdlib_file_count() -> usize {
 /// Warnings that depend on the clock, kept out of the (memoised) compile
 /// query: exceptions that have expired no longer exempt anything (W0503).
 pub fn expiry_diagnostics(program: &Program, now: i64) -> Vec<Diagnostic> {
-    program
-        .exceptions
+    expiry_of(&program.exceptions, now)
+}
+
+/// [`expiry_diagnostics`] of these exceptions.
+pub fn expiry_of(exceptions: &[ir::Exception], now: i64) -> Vec<Diagnostic> {
+    exceptions
         .iter()
         .filter(|e| e.expires != i64::MIN && e.expires <= now)
         .map(|e| {

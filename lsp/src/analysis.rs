@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use pac_compiler::index::{Ref, RefKind};
 use pac_compiler::types::{RecordId, Ty};
-use pac_compiler::{Compiled, Diagnostic, Severity};
+use pac_compiler::{Checked, Diagnostic, Program, Severity};
 use pac_lang::Span;
 use pac_lang::ast::{self, Item, PolicyMember};
 use pac_lang::lexer::{self, CommentKind, Token};
@@ -38,16 +38,19 @@ impl FileData {
     }
 }
 
-/// The workspace as of one revision: files, the compiler's result, the
-/// declarations and the resolved names.
+/// The workspace as of one revision: files, the checker's result (per
+/// chunk: nothing is assembled for the whole workspace on an edit), the
+/// declarations and the resolved names. What only some requests need (the
+/// assembled program, a file's sorted names) is built on first use.
 pub struct Snapshot {
     pub files: Vec<FileData>,
-    pub compiled: Compiled,
+    pub checked: Checked,
+    program: OnceLock<Arc<Program>>,
     /// Compile diagnostics plus the clock-dependent ones, as `pacc check`.
     pub diagnostics: Vec<Diagnostic>,
     pub symbols: Symbols,
-    /// The checker's index, sorted by (file, span start), deduplicated.
-    pub refs: Vec<Ref>,
+    /// The checker's index per file, sorted by span start, deduplicated.
+    refs: Vec<OnceLock<Vec<Ref>>>,
     pub enc: Encoding,
 }
 
@@ -55,23 +58,17 @@ pub struct Snapshot {
 pub fn snapshot_of(files: Vec<(String, String)>, now: i64, enc: Encoding) -> Snapshot {
     let db = pac_compiler::Database::default();
     let ws = pac_compiler::workspace(&db, files);
-    let compiled = pac_compiler::db::compile(&db, ws).clone();
+    let checked = pac_compiler::db::check(&db, ws).clone();
     let data = ws
         .files(&db)
         .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let text = compiled
-                .program
-                .files
-                .get(i)
-                .map(|p| p.text.clone())
-                .unwrap_or_else(|| Arc::from(f.text(&db).as_str()));
+        .map(|f| {
+            let text = pac_compiler::db::shared_text(&db, *f).clone();
             let parsed = pac_compiler::db::parse(&db, *f).clone();
             FileData::new(f.path(&db).clone(), text, parsed)
         })
         .collect();
-    Snapshot::new(data, compiled, now, enc)
+    Snapshot::new(data, checked, now, enc)
 }
 
 /// What a position denotes.
@@ -84,23 +81,56 @@ pub enum Target {
 }
 
 impl Snapshot {
-    pub fn new(files: Vec<FileData>, compiled: Compiled, now: i64, enc: Encoding) -> Snapshot {
-        let mut diagnostics: Vec<Diagnostic> = compiled.diagnostics.iter().cloned().collect();
-        diagnostics.extend(pac_compiler::expiry_diagnostics(&compiled.program, now));
+    pub fn new(files: Vec<FileData>, checked: Checked, now: i64, enc: Encoding) -> Snapshot {
+        let mut diagnostics: Vec<Diagnostic> = checked.diagnostics.iter().cloned().collect();
+        diagnostics.extend(pac_compiler::expiry_of(&checked.exceptions(), now));
         diagnostics.sort_by_key(|d| (d.file, d.span.start));
         let asts: Vec<&ast::File> = files.iter().map(|f| &f.ast.file).collect();
         let symbols = Symbols::build(&asts);
-        let mut refs: Vec<Ref> = compiled.index.iter().cloned().collect();
-        refs.sort_by_key(|r| (r.file, r.span.start, r.span.end));
-        refs.dedup_by(|a, b| a.file == b.file && a.span == b.span && a.kind == b.kind);
+        let refs = files.iter().map(|_| OnceLock::new()).collect();
         Snapshot {
             files,
-            compiled,
+            checked,
+            program: OnceLock::new(),
             diagnostics,
             symbols,
             refs,
             enc,
         }
+    }
+
+    /// The whole program, assembled on first use (hover on a declaration,
+    /// running tests).
+    pub fn program(&self) -> &Program {
+        self.program.get_or_init(|| {
+            let files = self
+                .files
+                .iter()
+                .map(|f| pac_compiler::ir::SourceFile {
+                    path: f.path.clone(),
+                    text: f.text.clone(),
+                })
+                .collect();
+            Arc::new(self.checked.assemble(files).0)
+        })
+    }
+
+    /// The checker's names in `file`, sorted by position.
+    pub fn refs_of(&self, file: u32) -> &[Ref] {
+        let Some(cell) = self.refs.get(file as usize) else {
+            return &[];
+        };
+        cell.get_or_init(|| {
+            let mut refs = self.checked.refs_in(file);
+            refs.sort_by_key(|r| (r.span.start, r.span.end));
+            refs.dedup_by(|a, b| a.span == b.span && a.kind == b.kind);
+            refs
+        })
+    }
+
+    /// The checker's names in every file (each file's sorted on first use).
+    pub fn all_refs(&self) -> impl Iterator<Item = &Ref> {
+        (0..self.files.len() as u32).flat_map(|f| self.refs_of(f).iter())
     }
 
     pub fn text(&self, file: u32) -> &str {
@@ -125,7 +155,7 @@ impl Snapshot {
     }
 
     fn schemas(&self) -> &pac_compiler::types::Schemas {
-        &self.compiled.program.schemas
+        &self.checked.decls.env.schemas
     }
 
     fn show(&self, t: &Ty) -> String {
@@ -134,9 +164,9 @@ impl Snapshot {
 
     /// The innermost checker reference at `offset`.
     fn ref_at(&self, file: u32, offset: usize) -> Option<&Ref> {
-        self.refs
+        self.refs_of(file)
             .iter()
-            .filter(|r| r.file == file && r.span.contains(offset))
+            .filter(|r| r.span.contains(offset))
             .min_by_key(|r| r.span.end - r.span.start)
     }
 
@@ -230,7 +260,7 @@ impl Snapshot {
                     }
                 }
                 if k.kind == DeclKind::Fn {
-                    for r in &self.refs {
+                    for r in self.all_refs() {
                         if matches!(&r.kind, RefKind::Fn(q) if q == &k.name) {
                             out.push((r.file, r.span));
                         }
@@ -238,7 +268,7 @@ impl Snapshot {
                 }
             }
             Target::Field(rid, idx) => {
-                for r in &self.refs {
+                for r in self.all_refs() {
                     if matches!(r.kind, RefKind::Field { record, field } if record == *rid && field == *idx)
                     {
                         out.push((r.file, r.span));
@@ -246,15 +276,14 @@ impl Snapshot {
                 }
             }
             Target::Local { file, decl } => {
-                for r in &self.refs {
-                    if r.file == *file && matches!(r.kind, RefKind::Local { decl: d } if d == *decl)
-                    {
+                for r in self.refs_of(*file) {
+                    if matches!(r.kind, RefKind::Local { decl: d } if d == *decl) {
                         out.push((r.file, r.span));
                     }
                 }
             }
             Target::Builtin(b) => {
-                for r in &self.refs {
+                for r in self.all_refs() {
                     if matches!(r.kind, RefKind::Builtin(x) if x == *b) {
                         out.push((r.file, r.span));
                     }
@@ -306,7 +335,7 @@ impl Snapshot {
     fn decl_hover(&self, k: &Key) -> Option<String> {
         let d = self.symbols.decl(k);
         let doc = d.and_then(|d| d.doc.clone());
-        let p = &self.compiled.program;
+        let p = self.program();
         let mut s = match k.kind {
             DeclKind::Policy => {
                 let mut s = format!("```pac\npolicy {}\n```", k.name);
@@ -479,7 +508,7 @@ impl Snapshot {
 
     /// Runs the tests of `file` (one of them when `name` is given).
     pub fn run_tests(&self, file: u32, name: Option<&str>) -> pac_runtime::testing::TestReport {
-        let mut program = (*self.compiled.program).clone();
+        let mut program = self.program().clone();
         program
             .tests
             .retain(|t| t.file == file && name.is_none_or(|n| t.name == n));
@@ -772,9 +801,8 @@ impl Snapshot {
         // Locals declared earlier in the same item.
         let item = self.item_span(file, offset);
         let mut seen = std::collections::HashSet::new();
-        for r in &self.refs {
-            if r.file == file
-                && r.kind == RefKind::LocalDecl
+        for r in self.refs_of(file) {
+            if r.kind == RefKind::LocalDecl
                 && r.span.end <= offset
                 && item.is_some_and(|i| i.contains(r.span.start))
                 && let Some(name) = text.get(r.span.start..r.span.end)
@@ -916,8 +944,8 @@ impl Snapshot {
     }
 
     fn actions(&self) -> Vec<Completion> {
-        self.compiled
-            .program
+        self.checked
+            .decls
             .actions
             .iter()
             .map(|a| {
@@ -995,9 +1023,9 @@ impl Snapshot {
     /// from its head (a local or a field of the resource in scope).
     fn type_before(&self, file: u32, start: usize, base_end: usize, base: &str) -> Option<Ty> {
         if let Some(r) = self
-            .refs
+            .refs_of(file)
             .iter()
-            .find(|r| r.file == file && r.span.end == base_end && !r.ty.is_error())
+            .find(|r| r.span.end == base_end && !r.ty.is_error())
         {
             return Some(r.ty.unopt().clone());
         }
@@ -1006,11 +1034,10 @@ impl Snapshot {
         let text = self.text(file);
         // The nearest declaration or use of a local with this name before.
         let local = self
-            .refs
+            .refs_of(file)
             .iter()
             .filter(|r| {
-                r.file == file
-                    && r.span.start < start
+                r.span.start < start
                     && matches!(r.kind, RefKind::LocalDecl | RefKind::Local { .. })
                     && text.get(r.span.start..r.span.end) == Some(head)
             })
@@ -1184,7 +1211,7 @@ pub fn semantic_spans(snap: &Snapshot, file: u32) -> Vec<(usize, usize, u32, u32
     let text = snap.text(file);
     let (tokens, comments) = lexer::lex(text, 0);
     let mut kinds: HashMap<usize, (u32, u32)> = HashMap::new();
-    for r in snap.refs.iter().filter(|r| r.file == file) {
+    for r in snap.refs_of(file) {
         let k = match &r.kind {
             RefKind::Field { .. } => (ty_index("property"), 0),
             RefKind::Local { .. } => (ty_index("variable"), 0),

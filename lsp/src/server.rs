@@ -187,23 +187,17 @@ impl State {
         if let Some(s) = &self.snapshot {
             return s.clone();
         }
-        let compiled = db::compile(&self.db, self.ws).clone();
+        let checked = db::check(&self.db, self.ws).clone();
         let files = self
             .files
             .iter()
-            .enumerate()
-            .map(|(i, f)| {
+            .map(|f| {
                 let parsed = db::parse(&self.db, *f).clone();
-                let text = compiled
-                    .program
-                    .files
-                    .get(i)
-                    .map(|pf| pf.text.clone())
-                    .unwrap_or_else(|| Arc::from(f.text(&self.db).as_str()));
+                let text = db::shared_text(&self.db, *f).clone();
                 FileData::new(f.path(&self.db).clone(), text, parsed)
             })
             .collect();
-        let snap = Arc::new(Snapshot::new(files, compiled, now_secs(), self.enc));
+        let snap = Arc::new(Snapshot::new(files, checked, now_secs(), self.enc));
         self.snapshot = Some(snap.clone());
         snap
     }
