@@ -61,7 +61,7 @@ pub fn parse_chunk<'db>(db: &'db dyn salsa::Database, chunk: ChunkText<'db>) -> 
 }
 
 /// A file's text, shared: copied once per change, not per reader.
-#[salsa::tracked(returns(ref))]
+#[salsa::tracked(returns(ref), no_eq)]
 pub fn shared_text(db: &dyn salsa::Database, file: SourceFile) -> Arc<str> {
     Arc::from(file.text(db).as_str())
 }
@@ -79,8 +79,10 @@ pub fn file_chunks<'db>(
 }
 
 /// The syntax tree and syntax errors of one file: its chunks' parses,
-/// shifted to where each chunk starts.
-#[salsa::tracked(returns(ref))]
+/// shifted to where each chunk starts. (Not compared with the previous
+/// tree when it re-runs: a deep comparison of a large file on every edit
+/// cost more than it could save.)
+#[salsa::tracked(returns(ref), no_eq)]
 pub fn parse(db: &dyn salsa::Database, file: SourceFile) -> Arc<Parsed> {
     let parts: Vec<(usize, &Arc<Parsed>)> = file_chunks(db, file)
         .iter()

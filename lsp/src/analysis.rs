@@ -16,11 +16,15 @@ use pac_lang::lexer::{self, CommentKind, Token};
 use crate::line_index::{Encoding, LineIndex};
 use crate::symbols::{Decl, DeclKind, Key, Symbols};
 
-/// One file of the snapshot.
+/// One file of the snapshot. Its syntax tree is joined from the chunks'
+/// parses on first use, and a file whose text did not change is carried
+/// from one snapshot to the next, so an edit joins at most the edited file,
+/// and only when a request needs its whole tree.
 pub struct FileData {
     pub path: String,
     pub text: Arc<str>,
-    pub ast: Arc<pac_lang::Parsed>,
+    chunks: Vec<(usize, Arc<pac_lang::Parsed>)>,
+    ast: OnceLock<Arc<pac_lang::Parsed>>,
     lines: OnceLock<LineIndex>,
 }
 
@@ -29,10 +33,36 @@ impl FileData {
         FileData {
             path,
             text,
-            ast,
+            chunks: Vec::new(),
+            ast: OnceLock::from(ast),
             lines: OnceLock::new(),
         }
     }
+
+    /// A file given as its chunks' parses (offset, parse).
+    pub fn chunked(
+        path: String,
+        text: Arc<str>,
+        chunks: Vec<(usize, Arc<pac_lang::Parsed>)>,
+    ) -> FileData {
+        FileData {
+            path,
+            text,
+            chunks,
+            ast: OnceLock::new(),
+            lines: OnceLock::new(),
+        }
+    }
+
+    pub fn ast(&self) -> &Arc<pac_lang::Parsed> {
+        self.ast.get_or_init(|| match self.chunks.as_slice() {
+            [(0, only)] => only.clone(),
+            parts => Arc::new(pac_lang::chunks::join(
+                parts.iter().map(|(at, p)| (*at, p.as_ref())),
+            )),
+        })
+    }
+
     pub fn lines(&self) -> &LineIndex {
         self.lines.get_or_init(|| LineIndex::new(&self.text))
     }
@@ -43,12 +73,12 @@ impl FileData {
 /// declarations and the resolved names. What only some requests need (the
 /// assembled program, a file's sorted names) is built on first use.
 pub struct Snapshot {
-    pub files: Vec<FileData>,
+    pub files: Vec<Arc<FileData>>,
     pub checked: Checked,
     program: OnceLock<Arc<Program>>,
     /// Compile diagnostics plus the clock-dependent ones, as `pacc check`.
     pub diagnostics: Vec<Diagnostic>,
-    pub symbols: Symbols,
+    symbols: OnceLock<Symbols>,
     /// The checker's index per file, sorted by span start, deduplicated.
     refs: Vec<OnceLock<Vec<Ref>>>,
     pub enc: Encoding,
@@ -65,7 +95,7 @@ pub fn snapshot_of(files: Vec<(String, String)>, now: i64, enc: Encoding) -> Sna
         .map(|f| {
             let text = pac_compiler::db::shared_text(&db, *f).clone();
             let parsed = pac_compiler::db::parse(&db, *f).clone();
-            FileData::new(f.path(&db).clone(), text, parsed)
+            Arc::new(FileData::new(f.path(&db).clone(), text, parsed))
         })
         .collect();
     Snapshot::new(data, checked, now, enc)
@@ -81,19 +111,17 @@ pub enum Target {
 }
 
 impl Snapshot {
-    pub fn new(files: Vec<FileData>, checked: Checked, now: i64, enc: Encoding) -> Snapshot {
+    pub fn new(files: Vec<Arc<FileData>>, checked: Checked, now: i64, enc: Encoding) -> Snapshot {
         let mut diagnostics: Vec<Diagnostic> = checked.diagnostics.iter().cloned().collect();
         diagnostics.extend(pac_compiler::expiry_of(&checked.exceptions(), now));
         diagnostics.sort_by_key(|d| (d.file, d.span.start));
-        let asts: Vec<&ast::File> = files.iter().map(|f| &f.ast.file).collect();
-        let symbols = Symbols::build(&asts);
         let refs = files.iter().map(|_| OnceLock::new()).collect();
         Snapshot {
             files,
             checked,
             program: OnceLock::new(),
             diagnostics,
-            symbols,
+            symbols: OnceLock::new(),
             refs,
             enc,
         }
@@ -112,6 +140,15 @@ impl Snapshot {
                 })
                 .collect();
             Arc::new(self.checked.assemble(files).0)
+        })
+    }
+
+    /// Declarations and the names that refer to them, from every file's
+    /// syntax tree: built on first use (publishing diagnostics needs none).
+    pub fn symbols(&self) -> &Symbols {
+        self.symbols.get_or_init(|| {
+            let asts: Vec<&ast::File> = self.files.iter().map(|f| &f.ast().file).collect();
+            Symbols::build(&asts)
         })
     }
 
@@ -188,7 +225,7 @@ impl Snapshot {
             return Some((t, r.span));
         }
         if let Some(n) = self
-            .symbols
+            .symbols()
             .refs
             .iter()
             .find(|n| n.file == file && n.span.contains(offset))
@@ -196,7 +233,7 @@ impl Snapshot {
             return Some((Target::Decl(n.key.clone()), n.span));
         }
         let d = self
-            .symbols
+            .symbols()
             .decls
             .iter()
             .filter(|d| d.file == file && d.name_span.contains(offset))
@@ -227,7 +264,7 @@ impl Snapshot {
     /// Where a target is declared: (file, name span).
     pub fn definition(&self, t: &Target) -> Option<(u32, Span)> {
         match t {
-            Target::Decl(k) => self.symbols.decl(k).map(|d| (d.file, d.name_span)),
+            Target::Decl(k) => self.symbols().decl(k).map(|d| (d.file, d.name_span)),
             Target::Field(rid, idx) => {
                 let rec = self.schemas().records.get(rid.0 as usize)?;
                 let f = rec.fields.get(*idx as usize)?;
@@ -236,7 +273,7 @@ impl Snapshot {
                     kind: DeclKind::Field,
                     name: format!("{}.{}", rec.name, f.name),
                 };
-                match self.symbols.decl(&key) {
+                match self.symbols().decl(&key) {
                     Some(d) => Some((d.file, d.name_span)),
                     None => Some((f.file, f.span)),
                 }
@@ -254,7 +291,7 @@ impl Snapshot {
         }
         match t {
             Target::Decl(k) => {
-                for n in &self.symbols.refs {
+                for n in &self.symbols().refs {
                     if &n.key == k {
                         out.push((n.file, n.span));
                     }
@@ -333,7 +370,7 @@ impl Snapshot {
     }
 
     fn decl_hover(&self, k: &Key) -> Option<String> {
-        let d = self.symbols.decl(k);
+        let d = self.symbols().decl(k);
         let doc = d.and_then(|d| d.doc.clone());
         let p = self.program();
         let mut s = match k.kind {
@@ -451,7 +488,7 @@ impl Snapshot {
     /// The file's declarations as an outline: (decl, children).
     pub fn outline(&self, file: u32) -> Vec<(&Decl, Vec<&Decl>)> {
         let mut out: Vec<(&Decl, Vec<&Decl>)> = Vec::new();
-        for d in self.symbols.decls.iter().filter(|d| d.file == file) {
+        for d in self.symbols().decls.iter().filter(|d| d.file == file) {
             match &d.parent {
                 Some(p) => {
                     if let Some(last) = out.iter_mut().rev().find(|(x, _)| &x.key == p) {
@@ -470,7 +507,7 @@ impl Snapshot {
             return Vec::new();
         };
         let tests: Vec<&ast::Test> = f
-            .ast
+            .ast()
             .file
             .items
             .iter()
@@ -480,11 +517,11 @@ impl Snapshot {
             })
             .collect();
         let mut out = Vec::new();
-        if let Some(first) = f.ast.file.items.first()
+        if let Some(first) = f.ast().file.items.first()
             && !tests.is_empty()
         {
             let at = f
-                .ast
+                .ast()
                 .file
                 .package
                 .as_ref()
@@ -817,7 +854,7 @@ impl Snapshot {
         }
         out.extend(self.builtins());
         for d in self
-            .symbols
+            .symbols()
             .decls
             .iter()
             .filter(|d| d.key.kind == DeclKind::Fn)
@@ -924,7 +961,7 @@ impl Snapshot {
 
     fn rule_names(&self, with_groups: bool, replace: Span) -> Vec<Completion> {
         let mut out = Vec::new();
-        for d in &self.symbols.decls {
+        for d in &self.symbols().decls {
             let kind = match d.key.kind {
                 DeclKind::Policy => ItemKind::Policy,
                 DeclKind::Rule => ItemKind::Rule,
@@ -963,7 +1000,7 @@ impl Snapshot {
     }
 
     fn groups(&self) -> Vec<Completion> {
-        self.symbols
+        self.symbols()
             .decls
             .iter()
             .filter(|d| d.key.kind == DeclKind::Group)
@@ -1112,7 +1149,7 @@ impl Snapshot {
 
     fn item_span(&self, file: u32, offset: usize) -> Option<Span> {
         let f = self.files.get(file as usize)?;
-        f.ast
+        f.ast()
             .file
             .items
             .iter()
@@ -1123,7 +1160,7 @@ impl Snapshot {
     /// The resource type of the rule (or group member) around `offset`.
     fn resource_in_scope(&self, file: u32, offset: usize) -> Option<RecordId> {
         let f = self.files.get(file as usize)?;
-        for item in &f.ast.file.items {
+        for item in &f.ast().file.items {
             match item {
                 Item::Policy(p) if p.span.contains(offset) => {
                     for m in &p.members {
@@ -1231,10 +1268,10 @@ pub fn semantic_spans(snap: &Snapshot, file: u32) -> Vec<(usize, usize, u32, u32
         DeclKind::Fn | DeclKind::Action => "function",
         DeclKind::Test => "string",
     };
-    for d in snap.symbols.decls.iter().filter(|d| d.file == file) {
+    for d in snap.symbols().decls.iter().filter(|d| d.file == file) {
         kinds.insert(d.name_span.start, (ty_index(decl_type(d.key.kind)), 1));
     }
-    for n in snap.symbols.refs.iter().filter(|n| n.file == file) {
+    for n in snap.symbols().refs.iter().filter(|n| n.file == file) {
         kinds.insert(n.span.start, (ty_index(decl_type(n.key.kind)), 0));
     }
     let mut out: Vec<(usize, usize, u32, u32)> = Vec::new();
@@ -1342,7 +1379,7 @@ pub fn folding_spans(snap: &Snapshot, file: u32) -> Vec<(usize, usize, bool)> {
         return Vec::new();
     };
     let mut out = Vec::new();
-    for item in &f.ast.file.items {
+    for item in &f.ast().file.items {
         out.push((item.span().start, item.span().end, false));
         match item {
             Item::Policy(p) => {
@@ -1364,7 +1401,7 @@ pub fn folding_spans(snap: &Snapshot, file: u32) -> Vec<(usize, usize, bool)> {
     }
     // Runs of consecutive line comments.
     let mut run: Option<(usize, usize)> = None;
-    for c in &f.ast.file.comments {
+    for c in &f.ast().file.comments {
         match run {
             Some((s, e))
                 if f.text
@@ -1479,7 +1516,7 @@ impl Snapshot {
     /// "Create a test for this rule": a test block at the end of the file.
     fn test_skeleton(&self, file: u32, offset: usize) -> Option<Fix> {
         let f = self.files.get(file as usize)?;
-        for item in &f.ast.file.items {
+        for item in &f.ast().file.items {
             let Item::Policy(p) = item else { continue };
             if !p.span.contains(offset) {
                 continue;

@@ -74,6 +74,9 @@ struct State {
     open: HashMap<usize, i32>,
     enc: Encoding,
     snapshot: Option<Arc<Snapshot>>,
+    /// Each file's data by path, carried into the next snapshot while the
+    /// file's text is the same (its tree is then joined once, not per edit).
+    file_data: HashMap<String, Arc<FileData>>,
     published: HashSet<usize>,
     settings: Settings,
 }
@@ -104,6 +107,7 @@ impl State {
             open: HashMap::new(),
             enc: Encoding::Utf16,
             snapshot: None,
+            file_data: HashMap::new(),
             published: HashSet::new(),
             settings: Settings::default(),
         };
@@ -188,15 +192,28 @@ impl State {
             return s.clone();
         }
         let checked = db::check(&self.db, self.ws).clone();
+        let mut data = HashMap::new();
         let files = self
             .files
             .iter()
             .map(|f| {
-                let parsed = db::parse(&self.db, *f).clone();
-                let text = db::shared_text(&self.db, *f).clone();
-                FileData::new(f.path(&self.db).clone(), text, parsed)
+                let path = f.path(&self.db);
+                let text = db::shared_text(&self.db, *f);
+                let fd = match self.file_data.get(path) {
+                    Some(fd) if Arc::ptr_eq(&fd.text, text) => fd.clone(),
+                    _ => {
+                        let chunks = db::file_chunks(&self.db, *f)
+                            .iter()
+                            .map(|(at, c)| (*at, db::parse_chunk(&self.db, *c).clone()))
+                            .collect();
+                        Arc::new(FileData::chunked(path.clone(), text.clone(), chunks))
+                    }
+                };
+                data.insert(path.clone(), fd.clone());
+                fd
             })
             .collect();
+        self.file_data = data;
         let snap = Arc::new(Snapshot::new(files, checked, now_secs(), self.enc));
         self.snapshot = Some(snap.clone());
         snap
@@ -988,7 +1005,7 @@ impl LanguageServer for Backend {
         let snap = self.state().snapshot();
         let q = params.query.to_lowercase();
         let mut out = Vec::new();
-        for d in &snap.symbols.decls {
+        for d in &snap.symbols().decls {
             if d.key.kind == DeclKind::Field || !d.key.name.to_lowercase().contains(&q) {
                 continue;
             }
