@@ -323,6 +323,32 @@ impl Checked {
         out
     }
 
+    /// The resolved names of the chunk of `file` that holds `offset`, and
+    /// of the declarations of `file`, in place: what a request about one
+    /// position needs, without sorting the whole file's names.
+    pub fn refs_near(&self, file: u32, offset: usize) -> Vec<crate::index::Ref> {
+        let mut out: Vec<crate::index::Ref> = self
+            .decls
+            .refs
+            .iter()
+            .filter(|r| r.file == file)
+            .cloned()
+            .collect();
+        let i = self
+            .chunks
+            .partition_point(|(p, _)| (p.file, p.offset) <= (file, offset));
+        if let Some((place, c)) = i.checked_sub(1).and_then(|i| self.chunks.get(i))
+            && place.file == file
+        {
+            out.extend(c.refs.iter().map(|r| {
+                let mut r = r.clone();
+                place.reference(&mut r);
+                r
+            }));
+        }
+        out
+    }
+
     /// Every exception, in place.
     pub fn exceptions(&self) -> Vec<crate::ir::Exception> {
         let mut out = Vec::new();

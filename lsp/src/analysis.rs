@@ -66,6 +66,18 @@ impl FileData {
     pub fn lines(&self) -> &LineIndex {
         self.lines.get_or_init(|| LineIndex::new(&self.text))
     }
+
+    /// The top-level items that may hold `offset`, with the offset their
+    /// spans are relative to: one chunk's (no join needed), or the tree's.
+    pub fn items_near(&self, offset: usize) -> (usize, &[ast::Item]) {
+        if self.ast.get().is_none() && !self.chunks.is_empty() {
+            let i = self.chunks.partition_point(|(at, _)| *at <= offset);
+            if let Some((at, p)) = i.checked_sub(1).and_then(|i| self.chunks.get(i)) {
+                return (*at, &p.file.items);
+            }
+        }
+        (0, &self.ast().file.items)
+    }
 }
 
 /// The workspace as of one revision: files, the checker's result (per
@@ -200,9 +212,10 @@ impl Snapshot {
     }
 
     /// The innermost checker reference at `offset`.
-    fn ref_at(&self, file: u32, offset: usize) -> Option<&Ref> {
-        self.refs_of(file)
-            .iter()
+    fn ref_at(&self, file: u32, offset: usize) -> Option<Ref> {
+        self.checked
+            .refs_near(file, offset)
+            .into_iter()
             .filter(|r| r.span.contains(offset))
             .min_by_key(|r| r.span.end - r.span.start)
     }
@@ -838,7 +851,7 @@ impl Snapshot {
         // Locals declared earlier in the same item.
         let item = self.item_span(file, offset);
         let mut seen = std::collections::HashSet::new();
-        for r in self.refs_of(file) {
+        for r in self.checked.refs_near(file, offset) {
             if r.kind == RefKind::LocalDecl
                 && r.span.end <= offset
                 && item.is_some_and(|i| i.contains(r.span.start))
@@ -1060,8 +1073,9 @@ impl Snapshot {
     /// from its head (a local or a field of the resource in scope).
     fn type_before(&self, file: u32, start: usize, base_end: usize, base: &str) -> Option<Ty> {
         if let Some(r) = self
-            .refs_of(file)
-            .iter()
+            .checked
+            .refs_near(file, base_end)
+            .into_iter()
             .find(|r| r.span.end == base_end && !r.ty.is_error())
         {
             return Some(r.ty.unopt().clone());
@@ -1071,8 +1085,9 @@ impl Snapshot {
         let text = self.text(file);
         // The nearest declaration or use of a local with this name before.
         let local = self
-            .refs_of(file)
-            .iter()
+            .checked
+            .refs_near(file, start)
+            .into_iter()
             .filter(|r| {
                 r.span.start < start
                     && matches!(r.kind, RefKind::LocalDecl | RefKind::Local { .. })
@@ -1149,32 +1164,36 @@ impl Snapshot {
 
     fn item_span(&self, file: u32, offset: usize) -> Option<Span> {
         let f = self.files.get(file as usize)?;
-        f.ast()
-            .file
-            .items
+        let (at, items) = f.items_near(offset);
+        let rel = offset.checked_sub(at)?;
+        items
             .iter()
             .map(|i| i.span())
-            .find(|s| s.contains(offset))
+            .find(|s| s.contains(rel))
+            .map(|s| Span::new(s.start + at, s.end + at))
     }
 
     /// The resource type of the rule (or group member) around `offset`.
     fn resource_in_scope(&self, file: u32, offset: usize) -> Option<RecordId> {
         let f = self.files.get(file as usize)?;
-        for item in &f.ast().file.items {
+        let (at, items) = f.items_near(offset);
+        // Spans of `items` are relative to `at`.
+        let rel = offset.checked_sub(at)?;
+        for item in items {
             match item {
-                Item::Policy(p) if p.span.contains(offset) => {
+                Item::Policy(p) if p.span.contains(rel) => {
                     for m in &p.members {
                         if let PolicyMember::Rule(r) = m
-                            && r.span.contains(offset)
+                            && r.span.contains(rel)
                         {
                             return self.schemas().resource(&r.on.text());
                         }
                     }
                 }
-                Item::Group(g) if g.span.contains(offset) => {
+                Item::Group(g) if g.span.contains(rel) => {
                     for m in &g.members {
                         if let ast::GroupMember::Type { ty, span, .. } = m
-                            && span.start <= offset
+                            && span.start <= rel
                         {
                             return self.schemas().resource(&ty.text());
                         }
