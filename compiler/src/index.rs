@@ -20,6 +20,21 @@ pub enum RefKind {
     Builtin(&'static str),
     /// A call of a user `fn`, by qualified name.
     Fn(String),
+    /// A type name resolved to a record or resource schema.
+    Type(RecordId),
+    /// A name of a policy, rule (`policy.rule`), group, exception or
+    /// action where one is referred to (targets, scopes, auto-fixes, tests).
+    Item(ItemKind, String),
+}
+
+/// What kind of item a [`RefKind::Item`] names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ItemKind {
+    Policy,
+    Rule,
+    Group,
+    Exception,
+    Action,
 }
 
 /// One resolved name in the source.

@@ -10,7 +10,7 @@ use pac_stdlib::Value;
 
 use crate::check::{Checker, Scope, literal_value, record_value};
 use crate::diag::Diagnostic;
-use crate::index::RefKind;
+use crate::index::{ItemKind, RefKind};
 use crate::ir::{self, CATEGORIES, ExpectTarget, MessagePart, Severity, Verb};
 use crate::resolve::{CHUNK_FILE, Env};
 use crate::suggest::did_you_mean;
@@ -60,12 +60,13 @@ enum Excluded {
     Unnamed,
 }
 
+/// A rule in the program with its name, or a rule left out and why.
+type RuleInclusion<'a> = Result<(&'a ast::Rule, Option<String>), (&'a ast::Rule, Excluded)>;
+
 /// Each rule of a policy with its name, or why it is left out: decided by
 /// the syntax alone. A rule whose type is unknown is left out too (by both
 /// `declarations` and lowering, from the same schemas).
-fn included_rules(
-    p: &ast::Policy,
-) -> Vec<Result<(&ast::Rule, Option<String>), (&ast::Rule, Excluded)>> {
+fn included_rules(p: &ast::Policy) -> Vec<RuleInclusion<'_>> {
     let rules: Vec<&ast::Rule> = p
         .members
         .iter()
@@ -299,11 +300,9 @@ pub fn lower_chunk(
                     lower_policy(env, decls, &mut out, p, fi, pidx);
                 }
             }
-            Item::Exception(x) => {
-                if decls.exception_at.contains_key(&at) {
-                    let e = lower_exception(env, decls, x, fi);
-                    out.exceptions.push(e);
-                }
+            Item::Exception(x) if decls.exception_at.contains_key(&at) => {
+                let e = lower_exception(env, decls, x, fi);
+                out.exceptions.push(e);
             }
             Item::Test(t) => {
                 let t = lower_test(env, decls, t, fi);
@@ -863,6 +862,12 @@ fn lower_autofix(
     let Some(action) = decls.actions.get(ai).cloned() else {
         return;
     };
+    env.note_ref(
+        fi,
+        a.action.span,
+        RefKind::Item(ItemKind::Action, action.name.clone()),
+        &Ty::Error,
+    );
     // Arguments: named, constant, of the parameter's type.
     let mut args = Vec::new();
     for arg in &a.args {
@@ -915,7 +920,10 @@ fn lower_autofix(
                 .copied()
                 .find(|&r| out.rules[r - out.rule_base].id == id)
             {
-                Some(r) => vec![r],
+                Some(r) => {
+                    env.note_ref(fi, rn.span, RefKind::Item(ItemKind::Rule, id), &Ty::Error);
+                    vec![r]
+                }
                 None => {
                     let ids: Vec<String> = policy
                         .rules
@@ -1016,9 +1024,28 @@ fn lower_autofix(
 fn resolve_rules(env: &mut Env, decls: &Decls, p: &ast::Path, fi: u32) -> Option<Vec<usize>> {
     let text = p.text();
     if let Some(&pi) = decls.names.policies.get(&text) {
+        let span = match p.parts.as_slice() {
+            [only] => only.span,
+            _ => p.span,
+        };
+        env.note_ref(fi, span, RefKind::Item(ItemKind::Policy, text), &Ty::Error);
         return decls.policy_rules.get(pi).cloned();
     }
     if let Some(&r) = decls.rule_ids.get(&text) {
+        // `policy.rule`: each part names its own declaration.
+        match p.parts.as_slice() {
+            [pol, rule] => {
+                let name = RefKind::Item(ItemKind::Policy, pol.name.clone());
+                env.note_ref(fi, pol.span, name, &Ty::Error);
+                env.note_ref(
+                    fi,
+                    rule.span,
+                    RefKind::Item(ItemKind::Rule, text),
+                    &Ty::Error,
+                );
+            }
+            _ => env.note_ref(fi, p.span, RefKind::Item(ItemKind::Rule, text), &Ty::Error),
+        }
         return Some(vec![r]);
     }
     let mut candidates: Vec<String> = decls.names.policies.keys().cloned().collect();
@@ -1041,6 +1068,7 @@ fn resolve_rules(env: &mut Env, decls: &Decls, p: &ast::Path, fi: u32) -> Option
 fn resolve_group(env: &mut Env, names: &Names, g: &ast::Path, fi: u32) -> Option<usize> {
     let name = g.text();
     if let Some(i) = names.groups.get(&name) {
+        env.note_ref(fi, g.span, RefKind::Item(ItemKind::Group, name), &Ty::Error);
         return Some(*i);
     }
     let mut d = Diagnostic::error("E0107", fi, g.span, format!("unknown asset group `{name}`"))
@@ -1229,6 +1257,43 @@ fn lower_exception(env: &mut Env, decls: &Decls, x: &ast::Exception, fi: u32) ->
     }
 }
 
+/// The span of a name's text without its quotes.
+fn name_inner(n: &ast::Name) -> Span {
+    if n.quoted && n.span.end >= n.span.start + 2 {
+        Span::new(n.span.start + 1, n.span.end - 1)
+    } else {
+        n.span
+    }
+}
+
+/// A test's `expect a.b` target as a path, each part with its own span
+/// where the text is written as it reads (else the whole name's).
+fn name_path(n: &ast::Name) -> ast::Path {
+    let inner = name_inner(n);
+    let exact = !n.quoted && inner.end - inner.start == n.text.len();
+    let mut at = inner.start;
+    let parts = n
+        .text
+        .split('.')
+        .map(|p| {
+            let span = if exact {
+                Span::new(at, at + p.len())
+            } else {
+                inner
+            };
+            at += p.len() + 1;
+            ast::Ident {
+                name: p.to_string(),
+                span,
+            }
+        })
+        .collect();
+    ast::Path {
+        parts,
+        span: n.span,
+    }
+}
+
 const VERBS: [&str; 6] = [
     "passes", "fails", "errors", "contains", "excludes", "exempts",
 ];
@@ -1333,24 +1398,18 @@ fn lower_test(env: &mut Env, decls: &Decls, t: &ast::Test, fi: u32) -> ir::Test 
                 };
                 let tgt = match v {
                     Verb::Passes | Verb::Fails | Verb::Errors => {
-                        let p = ast::Path {
-                            parts: target
-                                .text
-                                .split('.')
-                                .map(|n| ast::Ident {
-                                    name: n.to_string(),
-                                    span: target.span,
-                                })
-                                .collect(),
-                            span: target.span,
-                        };
+                        let p = name_path(target);
                         resolve_rules(env, decls, &p, fi).map(|rules| ExpectTarget::Rules {
                             name: target.text.clone(),
                             rules,
                         })
                     }
                     Verb::Contains | Verb::Excludes => match names.groups.get(&target.text) {
-                        Some(g) => Some(ExpectTarget::Group(*g)),
+                        Some(g) => {
+                            let name = RefKind::Item(ItemKind::Group, target.text.clone());
+                            env.note_ref(fi, name_inner(target), name, &Ty::Error);
+                            Some(ExpectTarget::Group(*g))
+                        }
                         None => {
                             let mut d = Diagnostic::error(
                                 "E0107",
@@ -1373,7 +1432,11 @@ fn lower_test(env: &mut Env, decls: &Decls, t: &ast::Test, fi: u32) -> ir::Test 
                         }
                     },
                     Verb::Exempts => match names.exceptions.get(&target.text) {
-                        Some(e) => Some(ExpectTarget::Exception(*e)),
+                        Some(e) => {
+                            let name = RefKind::Item(ItemKind::Exception, target.text.clone());
+                            env.note_ref(fi, name_inner(target), name, &Ty::Error);
+                            Some(ExpectTarget::Exception(*e))
+                        }
                         None => {
                             let mut d = Diagnostic::error(
                                 "E0111",

@@ -32,6 +32,9 @@ pub struct FnInfo {
 /// chunk, and assembly moves them to the file.
 pub const CHUNK_FILE: u32 = u32::MAX;
 
+/// The source text of a file's declaration items: (offset, text) pieces.
+pub type Sources = Vec<(usize, Arc<str>)>;
+
 /// The chunk an `Env` lowers: its real file, package and text.
 #[derive(Clone, Debug)]
 pub struct Chunk {
@@ -51,7 +54,7 @@ pub struct Env {
     pub packages: Arc<Vec<String>>,
     /// Source text of the declaration items: (offset, text) per file, for
     /// snippets in diagnostics.
-    pub sources: Arc<Vec<Vec<(usize, Arc<str>)>>>,
+    pub sources: Arc<Vec<Sources>>,
     /// The chunk being lowered, if any ([`CHUNK_FILE`] in its spans).
     pub chunk: Option<Chunk>,
     pub schemas: Arc<Schemas>,
@@ -82,7 +85,7 @@ impl Env {
         paths: Vec<String>,
         packages: Vec<String>,
         asts: Vec<Arc<pac_lang::Parsed>>,
-        sources: Vec<Vec<(usize, Arc<str>)>>,
+        sources: Vec<Sources>,
     ) -> Env {
         Env {
             paths: Arc::new(paths),
@@ -321,6 +324,14 @@ impl Env {
     /// Looks up a record or resource type by name: exact (qualified or
     /// resource type), then in the file's package, then a unique short name.
     pub fn lookup_record(&mut self, name: &str, file: u32, span: Span) -> Option<RecordId> {
+        let r = self.find_record(name, file, span);
+        if let Some(r) = r {
+            self.note_ref(file, span, RefKind::Type(r), &Ty::Error);
+        }
+        r
+    }
+
+    fn find_record(&mut self, name: &str, file: u32, span: Span) -> Option<RecordId> {
         if let Some(r) = self.record_names.get(name) {
             return Some(*r);
         }
@@ -389,6 +400,7 @@ impl Env {
     pub fn lookup_resource(&mut self, p: &ast::Path, file: u32) -> Option<RecordId> {
         let name = p.text();
         if let Some(r) = self.schemas.resource(&name) {
+            self.note_ref(file, p.span, RefKind::Type(r), &Ty::Error);
             return Some(r);
         }
         let types: Vec<String> = self

@@ -220,6 +220,41 @@ impl Snapshot {
             .min_by_key(|r| r.span.end - r.span.start)
     }
 
+    /// The declaration a name the compiler resolved refers to: the
+    /// compiler's resolution, so definition, references and rename follow
+    /// the checker wherever it resolved the name.
+    fn item_key(&self, kind: &RefKind) -> Option<Key> {
+        use pac_compiler::index::ItemKind;
+        Some(match kind {
+            RefKind::Type(rid) => {
+                let rec = self.schemas().records.get(rid.0 as usize)?;
+                let kind = match rec.resource_type {
+                    Some(_) => DeclKind::Schema,
+                    None => DeclKind::Record,
+                };
+                Key {
+                    kind,
+                    name: rec.name.clone(),
+                }
+            }
+            RefKind::Item(k, name) => Key {
+                kind: match k {
+                    ItemKind::Policy => DeclKind::Policy,
+                    ItemKind::Rule => DeclKind::Rule,
+                    ItemKind::Group => DeclKind::Group,
+                    ItemKind::Exception => DeclKind::Exception,
+                    ItemKind::Action => DeclKind::Action,
+                },
+                name: name.clone(),
+            },
+            RefKind::Fn(q) => Key {
+                kind: DeclKind::Fn,
+                name: q.clone(),
+            },
+            _ => return None,
+        })
+    }
+
     /// What the name at `offset` denotes, and the span of that name.
     pub fn target_at(&self, file: u32, offset: usize) -> Option<(Target, Span)> {
         if let Some(r) = self.ref_at(file, offset) {
@@ -232,6 +267,7 @@ impl Snapshot {
                     kind: DeclKind::Fn,
                     name: q.clone(),
                 }),
+                RefKind::Type(_) | RefKind::Item(..) => Target::Decl(self.item_key(&r.kind)?),
             };
             // A field access `a.b` is recorded on `b`; a bare field name on
             // itself: either way the span is the name.
@@ -309,11 +345,17 @@ impl Snapshot {
                         out.push((n.file, n.span));
                     }
                 }
-                if k.kind == DeclKind::Fn {
-                    for r in self.all_refs() {
-                        if matches!(&r.kind, RefKind::Fn(q) if q == &k.name) {
-                            out.push((r.file, r.span));
-                        }
+                // The compiler's resolution of the same names (`fn`
+                // calls, types, item names in targets, scopes, fixes and
+                // tests); the syntax table's are kept for text the
+                // checker did not resolve, and duplicates dropped below.
+                for r in self.all_refs() {
+                    if matches!(
+                        r.kind,
+                        RefKind::Fn(_) | RefKind::Type(_) | RefKind::Item(..)
+                    ) && self.item_key(&r.kind).as_ref() == Some(k)
+                    {
+                        out.push((r.file, r.span));
                     }
                 }
             }
@@ -1274,6 +1316,8 @@ pub fn semantic_spans(snap: &Snapshot, file: u32) -> Vec<(usize, usize, u32, u32
             RefKind::LocalDecl => (ty_index("variable"), 1),
             RefKind::Builtin(_) => (ty_index("function"), 4),
             RefKind::Fn(_) => (ty_index("function"), 0),
+            // Item and type names: coloured from the declarations table below.
+            RefKind::Type(_) | RefKind::Item(..) => continue,
         };
         kinds.insert(r.span.start, k);
     }
@@ -1703,6 +1747,53 @@ policy open_ssh {
         let s = snapshot_of(vec![("t.pac".into(), src.into())], 0, Encoding::Utf16);
         let f = (s.files.len() - 1) as u32;
         (s, f)
+    }
+
+    /// Definition follows the checker's resolution: in package `a`, `Tag`
+    /// is `a.Tag` (the file's own package first), though `b.Tag` is
+    /// declared earlier; references of a policy include the compiler's
+    /// resolved uses in exceptions and tests, each once.
+    #[test]
+    fn definition_and_references_follow_the_checker() {
+        let b = "package b\nrecord Tag { v: int }\n";
+        let a = "package a\nschema demo.thing { }\nrecord Tag { k: string }\nfn f(t: Tag) -> bool = t.k == \"x\"\n\
+                 policy p {\n  title \"t\"\n  severity low\n  category security\n  \
+                 rule on demo.thing { violation when id == \"i-1\" }\n}\n\
+                 exception \"E-1\" for p { resources [\"i-1\"] expires 2030-01-01 reason \"r\" }\n\
+                 test \"t\" { given demo.thing i { } expect p fails i expect \"E-1\" exempts i }\n";
+        let s = snapshot_of(
+            vec![("b.pac".into(), b.into()), ("a.pac".into(), a.into())],
+            0,
+            Encoding::Utf16,
+        );
+        assert!(
+            s.diagnostics.iter().all(|d| !d.is_error()),
+            "{:?}",
+            s.diagnostics
+        );
+        let fa = (s.files.len() - 1) as u32;
+        let at = a.find("t: Tag").unwrap() + 3;
+        let (t, _) = s.target_at(fa, at).unwrap();
+        let (file, span) = s.definition(&t).unwrap();
+        assert_eq!(file, fa, "{t:?}");
+        assert_eq!(&a[span.start..span.end], "Tag");
+        assert_eq!(span.start, a.find("record Tag").unwrap() + 7);
+
+        let at = a.find("policy p").unwrap() + 7;
+        let (t, _) = s.target_at(fa, at).unwrap();
+        let refs = s.references(&t, false);
+        let uses: Vec<usize> = refs.iter().map(|(_, sp)| sp.start).collect();
+        assert_eq!(
+            uses,
+            vec![
+                a.find("for p").unwrap() + 4,
+                a.find("expect p").unwrap() + 7
+            ],
+            "{refs:?}"
+        );
+        let at = a.find("\"E-1\" exempts").unwrap() + 1;
+        let (t, span) = s.target_at(fa, at).unwrap();
+        assert_eq!(&a[span.start..span.end], "E-1", "{t:?}");
     }
 
     fn labels(c: &[Completion]) -> Vec<&str> {
