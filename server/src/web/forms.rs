@@ -43,6 +43,21 @@ fn form<T: DeserializeOwned>(body: &Bytes) -> Result<T, WebError> {
         .map_err(|e| WebError::bad(format!("the form is not one this page sends: {e}")))
 }
 
+/// The form in `body` as `T`, once its CSRF token is checked: the token
+/// first, so nothing of a forged form is looked at.
+fn checked_form<T: DeserializeOwned>(
+    s: &crate::Server,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<T, WebError> {
+    let given = form_urlencoded::parse(body)
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    csrf::check(&s.auth, headers, &given)?;
+    form(body)
+}
+
 /// 303 to `to` (a path of this portal), POST-redirect-GET.
 fn see_other(to: &str) -> Response {
     match HeaderValue::from_str(to) {
@@ -89,8 +104,9 @@ impl Done {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RequestForm {
-    #[serde(default)]
-    csrf: String,
+    /// Checked by [`checked_form`] before the rest is read.
+    #[serde(default, rename = "csrf")]
+    _csrf: String,
     group: Option<String>,
     /// The policy (or `policy.rule`) to except the resource from.
     policy: String,
@@ -107,8 +123,7 @@ pub async fn request_exception(
     headers: HeaderMap,
     body: Bytes,
 ) -> PageResult {
-    let f: RequestForm = form(&body)?;
-    csrf::check(&s.auth, &headers, &f.csrf)?;
+    let f: RequestForm = checked_form(&s, &headers, &body)?;
     let group = f.group.filter(|g| g != ALL_GROUPS);
     // A name the requester need not invent: the day and a random tail.
     let tail: String = crate::auth::session::random_id()?
@@ -139,8 +154,9 @@ pub async fn request_exception(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DecisionForm {
-    #[serde(default)]
-    csrf: String,
+    /// Checked by [`checked_form`] before the rest is read.
+    #[serde(default, rename = "csrf")]
+    _csrf: String,
     group: Option<String>,
     comment: Option<String>,
 }
@@ -153,8 +169,7 @@ pub async fn approve(
     Path(id): Path<String>,
     body: Bytes,
 ) -> PageResult {
-    let f: DecisionForm = form(&body)?;
-    csrf::check(&s.auth, &headers, &f.csrf)?;
+    let f: DecisionForm = checked_form(&s, &headers, &body)?;
     let d = Decision { comment: f.comment };
     let (before, x, _) = crate::api::requests::approve_request(&s, &caller, &id, &d).await?;
     let to = format!("/exceptions?{}&done=approved#requests", gq(&f.group));
@@ -172,8 +187,7 @@ pub async fn reject(
     Path(id): Path<String>,
     body: Bytes,
 ) -> PageResult {
-    let f: DecisionForm = form(&body)?;
-    csrf::check(&s.auth, &headers, &f.csrf)?;
+    let f: DecisionForm = checked_form(&s, &headers, &body)?;
     let d = Rejection {
         comment: f.comment.unwrap_or_default(),
     };
@@ -349,8 +363,9 @@ pub async fn fix_page(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FixNowForm {
-    #[serde(default)]
-    csrf: String,
+    /// Checked by [`checked_form`] before the rest is read.
+    #[serde(default, rename = "csrf")]
+    _csrf: String,
     group: Option<String>,
 }
 
@@ -363,8 +378,7 @@ pub async fn fix_now(
     Path(id): Path<String>,
     body: Bytes,
 ) -> PageResult {
-    let f: FixNowForm = form(&body)?;
-    csrf::check(&s.auth, &headers, &f.csrf)?;
+    let f: FixNowForm = checked_form(&s, &headers, &body)?;
     let j = visible_job(&s, &caller, &id).await?;
     if !approves_fix(&s, &caller, &j).await? {
         return Err(WebError {
