@@ -11,7 +11,7 @@
 //! API's `auth::rules::RULES`). What lies outside the caller's asset groups
 //! is answered as what does not exist.
 
-mod assets;
+pub(crate) mod assets;
 mod chart;
 mod csrf;
 pub(crate) mod dashboard;
