@@ -426,3 +426,339 @@ async fn tagging_and_vulnerability_pages_show_the_groups_figures() {
         .await;
     assert_eq!(other.status, 404);
 }
+
+/// The value of the first `name="NAME" … value="…"` input in a page.
+fn input_value(html: &str, name: &str) -> String {
+    let at = html
+        .find(&format!("name=\"{name}\""))
+        .unwrap_or_else(|| panic!("no input {name} in the page"));
+    let rest = &html[at..];
+    let v = &rest[rest.find("value=\"").unwrap() + 7..];
+    v[..v.find('"').unwrap()].to_string()
+}
+
+/// The page's CSRF token (`<meta name="csrf-token">`, the value every
+/// form of the page carries).
+fn csrf_of(html: &str) -> String {
+    let at = html
+        .find("name=\"csrf-token\" content=\"")
+        .expect("a csrf-token meta");
+    let v = &html[at + 27..];
+    v[..v.find('"').unwrap()].to_string()
+}
+
+impl Env {
+    /// POSTs a form as the holder of `token`, with `origin` as `Origin`
+    /// when given.
+    async fn post_form(
+        &mut self,
+        path: &str,
+        token: &str,
+        origin: Option<&str>,
+        fields: &[(&str, &str)],
+    ) -> Hop {
+        let auth = format!("Bearer {token}");
+        let mut headers = vec![("authorization", auth.as_str())];
+        if let Some(o) = origin {
+            headers.push(("origin", o));
+        }
+        let body = form_body(fields);
+        self.b
+            .request(
+                reqwest::Method::POST,
+                &format!("{}{path}", self.pac),
+                &headers,
+                Some(("application/x-www-form-urlencoded", body)),
+            )
+            .await
+    }
+}
+
+fn form_body(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", url_escape(k), url_escape(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_need_the_origin_and_the_sessions_token_and_decisions_follow_the_apis_rules() {
+    let mut env = setup().await;
+    let admin = env.token("admin", Role::Admin, &["*"]).await;
+    let viewer = env.token("viewer", Role::Viewer, &[PROD]).await;
+    let requester = env.token("rita", Role::Requester, &[PROD]).await;
+    // Made by someone else than the other tokens' maker: nobody decides
+    // a request that someone behind them both made.
+    let (approver, approver_id) =
+        mint_token(&env.server, "andy", Role::Approver, &[PROD], "andy").await;
+    let origin = env.pac.clone();
+    let own = Some(origin.as_str());
+
+    // An open production issue (not the XSS instance's).
+    let open = env
+        .api(
+            &format!("/api/v1/issues?group={PROD}&status=open&per_page=500"),
+            &admin,
+        )
+        .await;
+    let issue = open["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["resource_id"] != XSS_ID)
+        .unwrap()
+        .clone();
+    let policy = issue["policy"].as_str().unwrap().to_string();
+    let rid = issue["resource_id"].as_str().unwrap().to_string();
+    let asset = format!("/assets/{}?group={PROD}", enc(&rid));
+
+    // The asset page offers the form to a requester, not to a viewer.
+    let page = env.get(&asset, &requester).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("action=\"/exception-requests\""));
+    assert!(page.body.contains(&format!("value=\"{policy}\"")));
+    let referrer = page.headers["referrer-policy"].to_str().unwrap();
+    assert_eq!(referrer, "same-origin");
+    let token = input_value(&page.body, "csrf");
+    assert_eq!(token, csrf_of(&page.body));
+    let expires = input_value(&page.body, "expires");
+    let viewed = env.get(&asset, &viewer).await;
+    assert!(!viewed.body.contains("action=\"/exception-requests\""));
+    let viewer_token = csrf_of(
+        &env.get(&format!("/exceptions?group={PROD}"), &viewer)
+            .await
+            .body,
+    );
+    assert_ne!(token, viewer_token, "the token is the credential's");
+
+    let ask = |csrf: &str| {
+        vec![
+            ("csrf", csrf.to_string()),
+            ("group", PROD.to_string()),
+            ("policy", policy.clone()),
+            ("resource", rid.clone()),
+            (
+                "reason",
+                "decommissioned next week <b>OPS-9</b>".to_string(),
+            ),
+            ("expires", expires.clone()),
+        ]
+    };
+    async fn send(
+        env: &mut Env,
+        path: &str,
+        token: &str,
+        origin: Option<&str>,
+        f: &[(&str, String)],
+    ) -> Hop {
+        let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        env.post_form(path, token, origin, &f).await
+    }
+
+    // No token, another session's token, a foreign origin, no origin at
+    // all, JSON instead of a form: refused, and nothing is stored.
+    let r = send(&mut env, "/exception-requests", &requester, own, &ask("")).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("CSRF"), "{}", r.body);
+    let r = send(
+        &mut env,
+        "/exception-requests",
+        &requester,
+        own,
+        &ask(&viewer_token),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = send(
+        &mut env,
+        "/exception-requests",
+        &requester,
+        Some("http://evil.example"),
+        &ask(&token),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = send(
+        &mut env,
+        "/exception-requests",
+        &requester,
+        None,
+        &ask(&token),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("Origin"), "{}", r.body);
+    let auth = format!("Bearer {requester}");
+    let r = env
+        .b
+        .request(
+            reqwest::Method::POST,
+            &format!("{}/exception-requests", env.pac),
+            &[
+                ("authorization", auth.as_str()),
+                ("origin", origin.as_str()),
+            ],
+            Some(("application/json", "{}".into())),
+        )
+        .await;
+    assert_eq!(r.status, 415, "{}", r.body);
+    // A viewer may not ask, even with its own token.
+    let r = send(
+        &mut env,
+        "/exception-requests",
+        &viewer,
+        own,
+        &ask(&viewer_token),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let none = env.api("/api/v1/exception-requests", &admin).await;
+    assert_eq!(none["total"], 0, "{none}");
+
+    // A bad expiry is the API's 400, shown as a page.
+    let mut late = ask(&token);
+    late[5].1 = "2099-01-01".into();
+    let r = send(&mut env, "/exception-requests", &requester, own, &late).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.body.contains("<html") && r.body.contains("at most"),
+        "{}",
+        r.body
+    );
+
+    // The request: 303 to the exceptions page (a Referer of this server
+    // does for a missing Origin).
+    let referer = format!("{}{asset}", env.pac);
+    let asked = ask(&token);
+    let f: Vec<(&str, &str)> = asked.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = env
+        .b
+        .request(
+            reqwest::Method::POST,
+            &format!("{}/exception-requests", env.pac),
+            &[
+                ("authorization", auth.as_str()),
+                ("referer", referer.as_str()),
+            ],
+            Some(("application/x-www-form-urlencoded", form_body(&f))),
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let to = r.headers["location"].to_str().unwrap();
+    assert!(
+        to.starts_with(&format!("/exceptions?group={PROD}&done=requested")),
+        "{to}"
+    );
+    let listed = env
+        .api("/api/v1/exception-requests?status=pending", &admin)
+        .await;
+    assert_eq!(listed["total"], 1, "{listed}");
+    let id = listed["items"][0]["id"].as_i64().unwrap();
+    assert_eq!(listed["items"][0]["resources"][0], rid.as_str());
+
+    // The exceptions page lists it, escaped; the approver gets the
+    // buttons, the requester (its own) does not.
+    let mine = env
+        .get(
+            &format!("/exceptions?group={PROD}&done=requested"),
+            &requester,
+        )
+        .await;
+    assert_eq!(mine.status, 200, "{}", mine.body);
+    assert!(
+        mine.body.contains("OPS-9") && !mine.body.contains("<b>OPS-9"),
+        "{}",
+        mine.body
+    );
+    assert!(mine.body.contains("pending"));
+    let approve = format!("/exception-requests/{id}/approve");
+    assert!(!mine.body.contains(&approve));
+    let theirs = env
+        .get(&format!("/exceptions?group={PROD}"), &approver)
+        .await;
+    assert!(theirs.body.contains(&approve), "{}", theirs.body);
+    let approver_token = input_value(&theirs.body, "csrf");
+
+    // Neither the requester nor a viewer may approve, whatever they send.
+    let decide = |csrf: &str| vec![("csrf", csrf.to_string()), ("group", PROD.to_string())];
+    let r = send(&mut env, &approve, &requester, own, &decide(&token)).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = send(&mut env, &approve, &viewer, own, &decide(&viewer_token)).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    // Rejecting needs a reason (the API's 400).
+    let r = send(
+        &mut env,
+        &format!("/exception-requests/{id}/reject"),
+        &approver,
+        own,
+        &decide(&approver_token),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    // The approver approves: the API's exception, then exempt at the next
+    // scan.
+    let r = send(&mut env, &approve, &approver, own, &decide(&approver_token)).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let again = send(&mut env, &approve, &approver, own, &decide(&approver_token)).await;
+    assert_eq!(again.status, 409, "{}", again.body);
+    let req = env
+        .api(&format!("/api/v1/exception-requests/{id}"), &admin)
+        .await;
+    assert_eq!(req["status"], "approved");
+    assert_eq!(req["decided_by"], approver_id.as_str());
+    for r in env.server.scan_all("test").await {
+        r.unwrap();
+    }
+    let after = env
+        .api(&format!("/api/v1/issues/{}", issue["id"]), &admin)
+        .await;
+    assert_eq!(after["status"], "exempted", "{after}");
+    // The audit log has the portal's changes.
+    let log = env.api("/api/v1/audit", &admin).await;
+    let text = log.to_string();
+    assert!(text.contains(&format!("exception request {id}")), "{text}");
+
+    // Auto-fix: a waiting job of production; its page previews the fix
+    // (a dry run) for everyone, "fix now" only for approvers.
+    let jobs = env
+        .api(
+            "/api/v1/autofix/jobs?status=waiting&per_page=500",
+            &approver,
+        )
+        .await;
+    let items = jobs["items"].as_array().unwrap();
+    let job = items
+        .iter()
+        .find(|j| j["action"] == "notify_only")
+        .or_else(|| items.first())
+        .expect("a waiting auto-fix job in production")
+        .clone();
+    let jid = job["id"].as_i64().unwrap();
+    let fix = format!("/fixes/{jid}?group={PROD}");
+    let seen = env.get(&fix, &viewer).await;
+    assert_eq!(seen.status, 200, "{}", seen.body);
+    assert!(seen.body.contains("Dry-run preview"), "{}", seen.body);
+    assert!(!seen.body.contains(&format!("/fixes/{jid}/run")));
+    let run = format!("/fixes/{jid}/run");
+    let r = send(&mut env, &run, &viewer, own, &decide(&viewer_token)).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = send(&mut env, &run, &requester, own, &decide(&token)).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let still = env
+        .api(&format!("/api/v1/autofix/jobs/{jid}"), &admin)
+        .await;
+    assert_eq!(still["status"], "waiting");
+    let page = env.get(&fix, &approver).await;
+    assert!(page.body.contains(&run), "{}", page.body);
+    let r = send(&mut env, &run, &approver, own, &decide(&approver_token)).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let done = env
+        .api(&format!("/api/v1/autofix/jobs/{jid}"), &admin)
+        .await;
+    assert_ne!(done["status"], "waiting", "{done}");
+    let trail = done["audit"].to_string();
+    assert!(trail.contains(&approver_id), "{trail}");
+    let r = send(&mut env, &run, &approver, own, &decide(&approver_token)).await;
+    assert_eq!(r.status, 409, "ran already: {}", r.body);
+}

@@ -131,6 +131,32 @@ async fn every_operation_times_every_role_gets_what_its_rule_says() {
         );
     }
 
+    // The portal's forms also need this server's Origin and the caller's
+    // CSRF token (docs/portal.md, "Forms"); with both, only the role
+    // decides, as for the API. A caller's token is in every page it gets.
+    let mut csrf = std::collections::HashMap::new();
+    for (name, secret, _) in &tokens {
+        let auth = format!("Bearer {secret}");
+        let page = b
+            .request(
+                reqwest::Method::GET,
+                &format!("{pac}/scans"),
+                &[("authorization", auth.as_str())],
+                None,
+            )
+            .await;
+        if let Some(at) = page.body.find("name=\"csrf-token\" content=\"") {
+            let v = &page.body[at + 27..];
+            csrf.insert(name.clone(), v[..v.find('"').unwrap()].to_string());
+        }
+    }
+    let is_form = |m: &str, p: &str| {
+        m == "POST"
+            && pac_server::web::PAGE_RULES
+                .iter()
+                .any(|(pm, pp, _)| *pm == "POST" && *pp == p)
+    };
+
     let mut failures = Vec::new();
     let mut checked = 0;
     // Revoking runs last: a DELETE of a token would otherwise end callers.
@@ -147,17 +173,33 @@ async fn every_operation_times_every_role_gets_what_its_rule_says() {
         }
         for (name, secret, principal) in &tokens {
             let auth = format!("Bearer {secret}");
-            let got = b
-                .request(
+            let got = if is_form(m, p) {
+                let token = csrf.get(name).cloned().unwrap_or_default();
+                b.request(
+                    m.parse().unwrap(),
+                    &url,
+                    &[("authorization", auth.as_str()), ("origin", pac.as_str())],
+                    Some(("application/x-www-form-urlencoded", format!("csrf={token}"))),
+                )
+                .await
+            } else {
+                b.request(
                     m.parse().unwrap(),
                     &url,
                     &[("authorization", auth.as_str())],
                     body.clone(),
                 )
-                .await;
+                .await
+            };
             checked += 1;
             let allowed = allows(r, principal).is_ok();
-            let ok = if allowed {
+            // A caller whose groups do not exist gets no page, so no CSRF
+            // token: its form passes the role check and is refused by the
+            // handler's token check, which says so.
+            let no_token = is_form(m, p) && !csrf.contains_key(name);
+            let ok = if allowed && no_token {
+                got.status == 403 && got.body.contains("no CSRF token")
+            } else if allowed {
                 got.status != 401 && got.status != 403 && got.status != 500
             } else {
                 got.status == 403

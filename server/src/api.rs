@@ -11,7 +11,7 @@ mod export;
 pub mod http;
 pub mod openapi;
 pub mod params;
-mod requests;
+pub(crate) mod requests;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -382,17 +382,17 @@ impl Check for NewGroup {
 #[serde(deny_unknown_fields)]
 pub struct NewException {
     #[schema(min_length = 1, max_length = 128)]
-    name: String,
+    pub(crate) name: String,
     /// Policies, or `policy.rule`.
     #[schema(min_items = 1, max_items = 1000)]
-    targets: Vec<String>,
+    pub(crate) targets: Vec<String>,
     /// Resource ids (or give `where`).
     #[schema(max_items = 1000)]
-    resources: Option<Vec<String>>,
+    pub(crate) resources: Option<Vec<String>>,
     /// A condition, for a sticky exception (or give `resources`).
     #[serde(rename = "where")]
     #[schema(max_length = 16384)]
-    condition: Option<String>,
+    pub(crate) condition: Option<String>,
     /// A date (2027-03-31) or a time (2027-03-31T12:00:00Z), as the
     /// language writes it after `expires`.
     #[schema(
@@ -400,17 +400,17 @@ pub struct NewException {
         max_length = 40,
         pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?$"
     )]
-    expires: String,
+    pub(crate) expires: String,
     #[schema(min_length = 1, max_length = 2000)]
-    reason: String,
+    pub(crate) reason: String,
     /// Confines the exception to this asset group (`exception … in
     /// GROUP`): it exempts that group's members only. Required when the
     /// caller approves on some groups only (not on `*`).
     #[schema(min_length = 1, max_length = 128)]
-    group: Option<String>,
+    pub(crate) group: Option<String>,
     /// Recorded only while auth is off; with auth on, the caller is.
     #[schema(min_length = 1, max_length = 128)]
-    created_by: Option<String>,
+    pub(crate) created_by: Option<String>,
 }
 
 impl Check for NewException {
@@ -748,7 +748,7 @@ pub fn router_with(server: Arc<Server>, options: &HttpOptions) -> Router {
     let auth = api.server.auth.clone();
     // Every route, the sign-in ones and the fallback included, behind the
     // one authentication layer.
-    let portal = crate::web::routes(api.server.clone());
+    let portal = crate::web::routes(api.server.clone(), options.body_timeout);
     router
         .with_state(api)
         .merge(portal)
@@ -1121,7 +1121,7 @@ async fn issues(
     cache_put(&s, key, generation, &json!(body))
 }
 
-fn parse_id(id: &str, what: &str) -> Result<i64, ApiError> {
+pub(crate) fn parse_id(id: &str, what: &str) -> Result<i64, ApiError> {
     id.parse()
         .map_err(|_| ApiError::bad(format!("{what} ids are whole numbers, not `{id}`")))
 }
@@ -1350,7 +1350,7 @@ fn field_errors(e: Vec<crate::program::FieldError>) -> ApiError {
 
 /// The policy set new API items are checked against: the one served (the
 /// last good one while the files do not compile).
-async fn program_for_items(s: &Arc<Server>) -> Result<Arc<crate::program::Loaded>, ApiError> {
+async fn program_for_items(s: &Server) -> Result<Arc<crate::program::Loaded>, ApiError> {
     let loaded = s
         .current_program()
         .await
@@ -1591,8 +1591,8 @@ async fn post_exception(
 
 /// The exception `x` checked against the current policies and the stored
 /// exceptions: 409 for a taken name, 400 with the compiler's words.
-async fn check_new_exception(s: &Api, x: ExceptionRow) -> Result<ExceptionRow, ApiError> {
-    let loaded = program_for_items(&s.server).await?;
+async fn check_new_exception(s: &Server, x: ExceptionRow) -> Result<ExceptionRow, ApiError> {
+    let loaded = program_for_items(s).await?;
     let xs = s.store.api_exceptions().await?;
     if xs.iter().any(|e| e.name == x.name)
         || loaded.program().exceptions.iter().any(|e| e.name == x.name)

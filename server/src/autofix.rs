@@ -279,7 +279,112 @@ async fn policy_assets(server: &Arc<Server>) -> HashMap<String, u64> {
     out
 }
 
+/// The request an executor gets for job `j`: its action and arguments on
+/// the resource as last read. The scheduled run, "fix now" and the
+/// portal's preview (a dry run) all build it here.
+async fn fix_request(server: &Server, j: &JobRow, dry_run: bool) -> Result<FixRequest, String> {
+    let res = server
+        .store
+        .resource(&j.resource_key)
+        .await
+        .map_err(|x| x.to_string())?;
+    let (rtype, id, account, region, document) = match &res {
+        Some(r) => (
+            r.rtype.clone(),
+            r.id.clone(),
+            r.account.clone(),
+            r.region.clone(),
+            r.document.clone(),
+        ),
+        None => Default::default(),
+    };
+    let args: BTreeMap<String, serde_json::Value> = j
+        .args
+        .as_object()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    Ok(FixRequest {
+        action: j.action.clone(),
+        args,
+        target: Target {
+            resource_type: rtype,
+            id,
+            account,
+            region,
+            document,
+        },
+        dry_run,
+    })
+}
+
+/// What a job's action would do now: the same request the run would send,
+/// as a dry run, through the same executors as `pacc fix --dry-run`.
+/// Nothing changes and nothing is recorded.
+pub async fn preview(server: &Server, j: &JobRow) -> Result<(FixRequest, FixResult), String> {
+    let request = fix_request(server, j, true).await?;
+    let outcome = server.executors.run(&request).await;
+    Ok((request, outcome))
+}
+
+/// Why "fix now" did not run a job.
+#[derive(Debug)]
+pub enum FixNowError {
+    /// It is not waiting any more (ran, cancelled, …): its status.
+    NotWaiting(JobStatus),
+    /// The resource's source could not be read at the last scan.
+    Unknown,
+    Store(String),
+}
+
+/// Runs waiting job `id` now, before its grace period ends, at the request
+/// of `by` (an approver; the caller checks that): the same steps as a due
+/// job (still open and not exempt, claimed once, the dry-run switches),
+/// with `by` in each audit entry. The job as it ends.
+pub async fn fix_now(server: &Arc<Server>, id: i64, by: &str) -> Result<JobRow, FixNowError> {
+    let _one = server.autofix_lock.lock().await;
+    let e = |x: crate::store::StoreError| FixNowError::Store(x.to_string());
+    let Some(j) = server.store.job(id).await.map_err(e)? else {
+        return Err(FixNowError::Store(format!("no auto-fix job {id}")));
+    };
+    if j.status != JobStatus::Waiting {
+        return Err(FixNowError::NotWaiting(j.status));
+    }
+    let unread = server.store.unread().await.map_err(e)?;
+    if unknown_now(server, &unread, &j.resource_key)
+        .await
+        .map_err(FixNowError::Store)?
+    {
+        return Err(FixNowError::Unknown);
+    }
+    let mut sum = RunSummary::default();
+    run_job_by(server, &j, &mut sum, Some(by))
+        .await
+        .map_err(FixNowError::Store)?;
+    match server.store.job(id).await.map_err(e)? {
+        Some(j) => Ok(j),
+        None => Err(FixNowError::Store(format!("auto-fix job {id} vanished"))),
+    }
+}
+
 async fn run_job(server: &Arc<Server>, j: &JobRow, sum: &mut RunSummary) -> Result<(), String> {
+    run_job_by(server, j, sum, None).await
+}
+
+/// `detail` with `"by"` (who asked for "fix now") when given.
+fn by_whom(mut detail: serde_json::Value, by: Option<&str>) -> serde_json::Value {
+    if let (Some(b), Some(m)) = (by, detail.as_object_mut()) {
+        m.insert("by".into(), json!(b));
+        m.insert("fix_now".into(), json!(true));
+    }
+    detail
+}
+
+async fn run_job_by(
+    server: &Arc<Server>,
+    j: &JobRow,
+    sum: &mut RunSummary,
+    by: Option<&str>,
+) -> Result<(), String> {
     let store = &server.store;
     let cfg = &server.settings.autofix;
     let e = |x: crate::store::StoreError| x.to_string();
@@ -300,7 +405,10 @@ async fn run_job(server: &Arc<Server>, j: &JobRow, sum: &mut RunSummary) -> Resu
                 now,
                 None,
                 Some(&reason),
-                &[("job_cancelled".into(), json!({"reason": reason}))],
+                &[(
+                    "job_cancelled".into(),
+                    by_whom(json!({"reason": reason}), by),
+                )],
             )
             .await
             .map_err(e)?;
@@ -312,34 +420,7 @@ async fn run_job(server: &Arc<Server>, j: &JobRow, sum: &mut RunSummary) -> Resu
         return Ok(());
     }
     let dry_run = cfg.dry_run || cfg.dry_run_policies.contains(&j.policy);
-    let res = store.resource(&j.resource_key).await.map_err(e)?;
-    let (rtype, id, account, region, document) = match &res {
-        Some(r) => (
-            r.rtype.clone(),
-            r.id.clone(),
-            r.account.clone(),
-            r.region.clone(),
-            r.document.clone(),
-        ),
-        None => Default::default(),
-    };
-    let args: BTreeMap<String, serde_json::Value> = j
-        .args
-        .as_object()
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default();
-    let request = FixRequest {
-        action: j.action.clone(),
-        args,
-        target: Target {
-            resource_type: rtype,
-            id,
-            account,
-            region,
-            document,
-        },
-        dry_run,
-    };
+    let request = fix_request(server, j, dry_run).await?;
     let outcome = server.executors.run(&request).await;
     let now = server.clock.now();
     match outcome {
@@ -356,7 +437,10 @@ async fn run_job(server: &Arc<Server>, j: &JobRow, sum: &mut RunSummary) -> Resu
                     now,
                     None,
                     Some(&reason),
-                    &[("action_failed".into(), json!({"error": reason}))],
+                    &[(
+                        "action_failed".into(),
+                        by_whom(json!({"error": reason}), by),
+                    )],
                 )
                 .await
                 .map_err(e)?;
@@ -378,7 +462,10 @@ async fn run_job(server: &Arc<Server>, j: &JobRow, sum: &mut RunSummary) -> Resu
                     None,
                     &[(
                         "action_ran".into(),
-                        json!({"action": j.action, "dry_run": dry_run, "outcome": v}),
+                        by_whom(
+                            json!({"action": j.action, "dry_run": dry_run, "outcome": v}),
+                            by,
+                        ),
                     )],
                 )
                 .await
@@ -400,7 +487,10 @@ async fn run_job(server: &Arc<Server>, j: &JobRow, sum: &mut RunSummary) -> Resu
                     Some(&reason),
                     &[(
                         "action_failed".into(),
-                        json!({"action": j.action, "dry_run": dry_run, "error": reason}),
+                        by_whom(
+                            json!({"action": j.action, "dry_run": dry_run, "error": reason}),
+                            by,
+                        ),
                     )],
                 )
                 .await

@@ -82,6 +82,9 @@ pub struct Server {
     /// One scan at a time (so one per source).
     scan_lock: tokio::sync::Mutex<()>,
     autofix_lock: tokio::sync::Mutex<()>,
+    /// The asset dashboard's counts of the last roll-up, per group
+    /// selection (web::assets).
+    pub(crate) asset_counts: web::assets::CountsCache,
     /// The store's lock, held as long as the server lives.
     _lock: Option<store_lock::StoreLock>,
     /// The last compiled policy set, keyed by a hash of its sources.
@@ -193,6 +196,7 @@ impl Server {
             _lock: lock,
             scan_lock: tokio::sync::Mutex::new(()),
             autofix_lock: tokio::sync::Mutex::new(()),
+            asset_counts: Default::default(),
             cache: std::sync::Mutex::new(None),
             response_cache: Default::default(),
             warm: std::sync::Mutex::new(None),

@@ -128,7 +128,13 @@ pub fn guarded(app: Router, options: &HttpOptions, local: SocketAddr) -> Result<
         .layer(h("x-content-type-options", "nosniff"))
         .layer(h("x-frame-options", "DENY"))
         .layer(csp)
-        .layer(h("referrer-policy", "no-referrer"))
+        // Pages send `same-origin` (html in web/mod.rs): with `no-referrer`
+        // a browser's form POST carries `Origin: null`, which the origin
+        // check refuses.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
         .layer(h("cache-control", "no-store"))
         .layer(axum::middleware::map_response(super::error::to_json_error)))
 }
@@ -231,7 +237,7 @@ impl Hosts {
     }
 }
 
-async fn check_host(State(hosts): State<Arc<Hosts>>, req: Request, next: Next) -> Response {
+async fn check_host(State(hosts): State<Arc<Hosts>>, mut req: Request, next: Next) -> Response {
     let host = req
         .headers()
         .get(header::HOST)
@@ -274,6 +280,8 @@ async fn check_host(State(hosts): State<Arc<Hosts>>, req: Request, next: Next) -
         )
         .into_response();
     }
+    // For the portal's form check ([`check_form`]).
+    req.extensions_mut().insert(hosts);
     next.run(req).await
 }
 
@@ -377,6 +385,105 @@ pub async fn check_body(State(timeout): State<Duration>, req: Request, next: Nex
     };
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+/// The largest portal form accepted (a reason or a comment is at most
+/// 2000 characters; percent-encoding triples them at worst).
+pub const FORM_LIMIT: usize = 16 * 1024;
+
+/// On the portal's POST routes (and only there; the API's routes keep
+/// [`check_body`], JSON only): the body is an HTML form
+/// (`application/x-www-form-urlencoded`), read whole within
+/// [`FORM_LIMIT`] and the body deadline, and the request comes from this
+/// server's own pages: its `Origin` (else its `Referer`'s origin) is one
+/// [`check_host`] accepts. A request with neither is refused: a browser
+/// submitting one of our forms sends `Origin` (the pages' `Referrer-Policy:
+/// same-origin` keeps it from being `null`). The per-session CSRF token in
+/// the form is the handler's check (web::csrf), on top of this.
+pub async fn check_form(State(timeout): State<Duration>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let refuse = |m: &str| ApiError::new(StatusCode::FORBIDDEN, m.to_string()).into_response();
+    let Some(hosts) = parts.extensions.get::<Arc<Hosts>>().cloned() else {
+        return refuse("the form cannot be checked (no host check ran): refused");
+    };
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let origin = match parts.headers.get(header::ORIGIN) {
+        Some(o) => Some(o.to_str().unwrap_or("").to_string()),
+        None => parts
+            .headers
+            .get(header::REFERER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|r| r.parse::<Uri>().ok())
+            .and_then(|u| Some(format!("{}://{}", u.scheme_str()?, u.authority()?))),
+    };
+    match origin {
+        Some(o) if hosts.origin_ok(&o, host) => {}
+        Some(o) => {
+            return refuse(&format!(
+                "a form sent from `{o}` is refused: only this server's own pages may send its forms"
+            ));
+        }
+        None => {
+            return refuse(
+                "a form must come with this server's Origin (or Referer) header: send it from the portal's own page",
+            );
+        }
+    }
+    let ct = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = ct.split(';').next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        return ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the portal's forms are sent as `application/x-www-form-urlencoded` (use the API for JSON)",
+        )
+        .into_response();
+    }
+    let declared: Option<u64> = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    if declared.is_some_and(|n| n > FORM_LIMIT as u64) {
+        return too_large_form();
+    }
+    let bytes = match tokio::time::timeout(timeout, axum::body::to_bytes(body, FORM_LIMIT)).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) if e.to_string().contains("length limit") => return too_large_form(),
+        Ok(Err(e)) => {
+            return ApiError::bad(format!("the form could not be read: {e}")).into_response();
+        }
+        Err(_) => {
+            let mut r = ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!("the form did not arrive within {} s", timeout.as_secs()),
+            )
+            .into_response();
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return r;
+        }
+    };
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+fn too_large_form() -> Response {
+    let mut r = ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("the form is larger than {FORM_LIMIT} bytes"),
+    )
+    .into_response();
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r
 }
 
 fn too_large() -> Response {

@@ -19,6 +19,7 @@ use super::{
     List, NewException, NoQuery, Res, S, TEXT_MAX, author, check_new_exception, confine_exception,
     ok, parse_id, read_scope,
 };
+use crate::Server;
 use crate::auth::audit::Change;
 use crate::auth::scope::Scope;
 use crate::auth::{Principal, Role};
@@ -40,7 +41,7 @@ impl Check for RequestsQuery {}
 pub struct Decision {
     /// A note for the requester.
     #[schema(min_length = 1, max_length = 2000)]
-    comment: Option<String>,
+    pub(crate) comment: Option<String>,
 }
 impl Check for Decision {
     fn check(&self) -> Result<(), ApiError> {
@@ -58,7 +59,7 @@ impl Check for Decision {
 pub struct Rejection {
     /// Why it is rejected.
     #[schema(min_length = 1, max_length = 2000)]
-    comment: String,
+    pub(crate) comment: String,
 }
 impl Check for Rejection {
     fn check(&self) -> Result<(), ApiError> {
@@ -73,7 +74,7 @@ impl Check for Rejection {
 
 /// Whether `caller` may see request `r`: its group is in the caller's
 /// scope, or it is the caller's own.
-fn visible(caller: &Principal, r: &RequestRow) -> bool {
+pub(crate) fn visible(caller: &Principal, r: &RequestRow) -> bool {
     r.requested_by == caller.id
         || match &r.group {
             Some(g) => read_scope(caller).covers(g),
@@ -96,8 +97,24 @@ pub(super) async fn post_request(
     body: Bytes,
 ) -> Res {
     let v = typed_body::<NewException>(&body)?;
+    let row = create_request(&s, &caller, &v).await?;
+    Ok(Change::new(format!("exception request {}", row.id))
+        .after(&row)
+        .on((StatusCode::CREATED, axum::Json(json!(row))).into_response()))
+}
+
+/// Stores a pending request for `v` by `caller` after every check (the
+/// API's `POST /api/v1/exception-requests` and the portal's form): the
+/// caller requests on the group, the expiry is within
+/// `auth.exception_max_days`, the exception would compile.
+pub(crate) async fn create_request(
+    s: &Server,
+    caller: &Principal,
+    v: &NewException,
+) -> Result<RequestRow, ApiError> {
+    v.check()?;
     let resources = v.resources.clone().unwrap_or_default();
-    confine_exception(&s, &caller, Role::Requester, &v.group, &resources).await?;
+    confine_exception(s, caller, Role::Requester, &v.group, &resources).await?;
     let now = s.clock.now();
     let max_days = s.auth.exception_max_days;
     let expires = pac_lang::lexer::parse_timestamp(&v.expires).ok_or_else(|| {
@@ -119,11 +136,11 @@ pub(super) async fn post_request(
         group: v.group.clone(),
         expires: v.expires.clone(),
         reason: v.reason.clone(),
-        created_by: author(&caller, v.created_by.clone()),
+        created_by: author(caller, v.created_by.clone()),
         created_at: now,
         approved_by: None,
     };
-    let x = check_new_exception(&s, x).await?;
+    let x = check_new_exception(s, x).await?;
     let id = s
         .requests
         .put(&NewRequest {
@@ -138,10 +155,10 @@ pub(super) async fn post_request(
             requested_at: now,
         })
         .await?;
-    let row = s.requests.get(id).await?;
-    Ok(Change::new(format!("exception request {id}"))
-        .after(&row)
-        .on((StatusCode::CREATED, axum::Json(json!(row))).into_response()))
+    s.requests
+        .get(id)
+        .await?
+        .ok_or_else(|| ApiError::internal(format!("exception request {id} vanished")))
 }
 
 /// Requests the caller may see: those of its groups, and its own.
@@ -169,11 +186,7 @@ pub(super) async fn requests(
 }
 
 /// Loads a request the caller may see (404 otherwise, as for none).
-async fn visible_request(
-    s: &super::Api,
-    caller: &Principal,
-    id: &str,
-) -> Result<RequestRow, ApiError> {
+async fn visible_request(s: &Server, caller: &Principal, id: &str) -> Result<RequestRow, ApiError> {
     let id = parse_id(id, "request")?;
     match s.requests.get(id).await? {
         Some(r) if visible(caller, &r) => Ok(r),
@@ -198,7 +211,7 @@ pub(super) async fn request(
 /// Who stands behind a principal id: itself, the maker of a token, that
 /// maker's maker when it is a token too, and so on (at most 8 steps: a
 /// chain is made by admins, one token at a time).
-async fn lineage(s: &super::Api, id: &str) -> Result<Vec<String>, ApiError> {
+async fn lineage(s: &Server, id: &str) -> Result<Vec<String>, ApiError> {
     let mut out = vec![id.to_string()];
     while out.len() < 8 {
         let last = &out[out.len() - 1];
@@ -220,14 +233,19 @@ async fn lineage(s: &super::Api, id: &str) -> Result<Vec<String>, ApiError> {
 /// the caller approves on, and not the caller's own: no one stands behind
 /// both (a token counts as its maker's, so two tokens one admin made
 /// cannot decide each other's requests).
-async fn decidable(s: &super::Api, caller: &Principal, id: &str) -> Result<RequestRow, ApiError> {
-    let r = visible_request(s, caller, id).await?;
+/// Whether `caller` approves on the group of a request (every group for
+/// an unconfined one); the portal shows the decision buttons by it.
+pub(crate) fn approves_on(caller: &Principal, group: &Option<String>) -> bool {
     let approve = Scope::of(caller, Role::Approver);
-    let may = match &r.group {
+    match group {
         Some(g) => approve.covers(g),
         None => approve.is_all(),
-    };
-    if !may {
+    }
+}
+
+async fn decidable(s: &Server, caller: &Principal, id: &str) -> Result<RequestRow, ApiError> {
+    let r = visible_request(s, caller, id).await?;
+    if !approves_on(caller, &r.group) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             format!(
@@ -263,7 +281,7 @@ async fn decidable(s: &super::Api, caller: &Principal, id: &str) -> Result<Reque
 /// Records the decision on a pending request; 409 when another decision
 /// came first.
 async fn record(
-    s: &super::Api,
+    s: &Server,
     r: &RequestRow,
     status: RequestStatus,
     caller: &Principal,
@@ -298,7 +316,27 @@ pub(super) async fn approve(
     body: Bytes,
 ) -> Res {
     let d = typed_body::<Decision>(&body)?;
-    let r = decidable(&s, &caller, &id).await?;
+    let (before, x, row) = approve_request(&s, &caller, &id, &d).await?;
+    let change = Change::new(format!("exception request {}", before.id))
+        .before(&before)
+        .after(&x);
+    Ok(change.on(axum::Json(
+        json!({"request": row, "exception": x, "note": "it applies from the next scan"}),
+    )
+    .into_response()))
+}
+
+/// Approves request `id` as `caller` (the API's approve and the portal's
+/// button): every check of [`decidable`], the exception checked again,
+/// then stored. (the request before, the exception, the request after)
+pub(crate) async fn approve_request(
+    s: &Server,
+    caller: &Principal,
+    id: &str,
+    d: &Decision,
+) -> Result<(RequestRow, ExceptionRow, RequestRow), ApiError> {
+    d.check()?;
+    let r = decidable(s, caller, id).await?;
     let now = s.clock.now();
     let x = ExceptionRow {
         name: r.name.clone(),
@@ -313,12 +351,12 @@ pub(super) async fn approve(
         approved_by: Some(caller.id.clone()),
     };
     // Checked again: the policies may have changed since the request.
-    let x = check_new_exception(&s, x).await?;
+    let x = check_new_exception(s, x).await?;
     record(
-        &s,
+        s,
         &r,
         RequestStatus::Approved,
-        &caller,
+        caller,
         now,
         d.comment.as_deref(),
     )
@@ -333,14 +371,8 @@ pub(super) async fn approve(
             ),
         ));
     }
-    let row = s.requests.get(r.id).await?;
-    let change = Change::new(format!("exception request {}", r.id))
-        .before(&r)
-        .after(&x);
-    Ok(change.on(axum::Json(
-        json!({"request": row, "exception": x, "note": "it applies from the next scan"}),
-    )
-    .into_response()))
+    let row = s.requests.get(r.id).await?.unwrap_or_else(|| r.clone());
+    Ok((r, x, row))
 }
 
 /// Reject a pending request, saying why.
@@ -357,21 +389,34 @@ pub(super) async fn reject(
     Params(_): Params<NoQuery>,
     body: Bytes,
 ) -> Res {
-    let comment = typed_body::<Rejection>(&body)?.comment;
-    let r = decidable(&s, &caller, &id).await?;
-    let now = s.clock.now();
-    record(
-        &s,
-        &r,
-        RequestStatus::Rejected,
-        &caller,
-        now,
-        Some(&comment),
-    )
-    .await?;
-    let row = s.requests.get(r.id).await?;
-    Ok(Change::new(format!("exception request {}", r.id))
-        .before(&r)
+    let d = typed_body::<Rejection>(&body)?;
+    let (before, row) = reject_request(&s, &caller, &id, &d).await?;
+    Ok(Change::new(format!("exception request {}", before.id))
+        .before(&before)
         .after(&row)
         .on(axum::Json(json!(row)).into_response()))
+}
+
+/// Rejects request `id` as `caller`, saying why (the API's reject and the
+/// portal's button). (the request before, after)
+pub(crate) async fn reject_request(
+    s: &Server,
+    caller: &Principal,
+    id: &str,
+    d: &Rejection,
+) -> Result<(RequestRow, RequestRow), ApiError> {
+    d.check()?;
+    let r = decidable(s, caller, id).await?;
+    let now = s.clock.now();
+    record(
+        s,
+        &r,
+        RequestStatus::Rejected,
+        caller,
+        now,
+        Some(&d.comment),
+    )
+    .await?;
+    let row = s.requests.get(r.id).await?.unwrap_or_else(|| r.clone());
+    Ok((r, row))
 }

@@ -3,7 +3,8 @@
 //! asset 360 page (the API's `GET /api/v1/resources/{id}` answer, plus
 //! every rule that applies with its state and the auto-fix jobs).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use askama::Template;
 use axum::Extension;
@@ -15,7 +16,8 @@ use serde_json::Value;
 use super::lists::ExceptionV;
 use super::{Ctx, PageResult, Pager, St, WebError, context, enc, query, results_ready};
 use crate::api::params::{Check, in_range, max_len};
-use crate::auth::Principal;
+use crate::auth::scope::Scope;
+use crate::auth::{Principal, Role};
 use crate::store::{JobRow, ResourceFilter, ResourceRow};
 
 #[derive(Deserialize)]
@@ -71,6 +73,61 @@ impl AssetsPage {
     }
 }
 
+/// The asset dashboard's counts: resources per (type, account, region)
+/// and open issues per (type, policy).
+type Counts = (
+    Vec<(String, String, String, i64)>,
+    Vec<(String, String, i64)>,
+);
+
+/// The counts of the last roll-up, per group selection: resources and
+/// issues change only when a scan commits (its roll-up, keyed by scan id
+/// and time), so the GROUP BY queries over every resource and issue run
+/// once per scan and selection instead of on every request. At most
+/// [`COUNTS_KEPT`] selections are kept; a new roll-up empties it.
+#[derive(Default)]
+pub struct CountsCache(std::sync::Mutex<Option<(Rollup, PerSelection)>>);
+
+/// A roll-up: (scan id, time).
+type Rollup = (i64, i64);
+
+/// Counts per group selection (`None`: every resource).
+type PerSelection = HashMap<Option<Vec<String>>, Arc<Counts>>;
+
+const COUNTS_KEPT: usize = 64;
+
+async fn counts(s: &crate::Server, groups: Option<&[String]>) -> Result<Arc<Counts>, WebError> {
+    let rollup = s.store.compliance("").await?.map(|(id, at, _)| (id, at));
+    let key = groups.map(<[String]>::to_vec);
+    if let Some(r) = rollup
+        && let Ok(c) = s.asset_counts.0.lock()
+        && let Some((k, m)) = c.as_ref()
+        && *k == r
+        && let Some(v) = m.get(&key)
+    {
+        return Ok(v.clone());
+    }
+    let v = Arc::new((
+        s.store.resource_counts(groups).await?,
+        s.store.open_issue_counts(groups).await?,
+    ));
+    // Kept only if no scan committed meanwhile (else the next request
+    // counts again).
+    let now = s.store.compliance("").await?.map(|(id, at, _)| (id, at));
+    if let (Some(r), true) = (rollup, now == rollup)
+        && let Ok(mut c) = s.asset_counts.0.lock()
+    {
+        match c.as_mut() {
+            Some((k, m)) if *k == r && m.len() < COUNTS_KEPT => {
+                m.insert(key, v.clone());
+            }
+            Some((k, _)) if *k == r => {}
+            _ => *c = Some((r, HashMap::from([(key, v.clone())]))),
+        }
+    }
+    Ok(v)
+}
+
 pub async fn list(
     State(s): St,
     Extension(caller): Extension<Principal>,
@@ -91,12 +148,12 @@ pub async fn list(
     results_ready(&s).await?;
     let groups =
         crate::api::list_groups(&s, &crate::api::read_scope(&caller), ctx.group.clone()).await?;
-    let counts = s.store.resource_counts(groups.as_deref()).await?;
-    let open = s.store.open_issue_counts(groups.as_deref()).await?;
+    let cached = counts(&s, groups.as_deref()).await?;
+    let (counts, open) = (&cached.0, &cached.1);
     let mut by_type: BTreeMap<String, i64> = BTreeMap::new();
     let mut by_account: BTreeMap<String, i64> = BTreeMap::new();
     let mut by_region: BTreeMap<String, i64> = BTreeMap::new();
-    for (t, a, r, n) in &counts {
+    for (t, a, r, n) in counts {
         *by_type.entry(t.clone()).or_default() += n;
         *by_account.entry(a.clone()).or_default() += n;
         *by_region.entry(r.clone()).or_default() += n;
@@ -218,6 +275,14 @@ struct AssetPage {
     applies: Vec<Applies>,
     jobs: Vec<JobRow>,
     exceptions: Vec<ExceptionV>,
+    /// The caller may request exceptions in the group in view.
+    may_request: bool,
+    /// (policy, title) of the rules failing now: what a request may name.
+    failing: Vec<(String, String)>,
+    max_days: i64,
+    expires_default: String,
+    expires_min: String,
+    expires_max: String,
 }
 
 #[derive(Deserialize)]
@@ -318,6 +383,24 @@ pub async fn page(
         jobs.extend(s.store.jobs_of_issue(i.id).await?);
     }
     let exceptions = std::mem::take(&mut a.exceptions);
+    let request = Scope::of(&caller, Role::Requester);
+    let may_request = match &ctx.group {
+        Some(g) => request.covers(g),
+        None => request.is_all(),
+    };
+    let mut failing: Vec<(String, String)> = applies
+        .iter()
+        .filter(|r| r.state == "fail")
+        .map(|r| (r.policy.clone(), r.title.clone()))
+        .collect();
+    failing.dedup();
+    let now = s.clock.now();
+    let max_days = s.auth.exception_max_days;
+    let day = |t: i64| {
+        chrono::DateTime::from_timestamp(t, 0)
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default()
+    };
     let p = AssetPage {
         ctx,
         a,
@@ -325,6 +408,12 @@ pub async fn page(
         applies,
         jobs,
         exceptions,
+        may_request,
+        failing,
+        max_days,
+        expires_default: day(now + max_days.min(14) * 86_400),
+        expires_min: day(now + 86_400),
+        expires_max: day(now + max_days * 86_400),
     };
     Ok(p.ctx.respond(&p))
 }

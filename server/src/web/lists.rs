@@ -7,10 +7,15 @@ use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use serde::Deserialize;
 
+use super::forms::Done;
 use super::{Ctx, PageResult, Pager, St, context, query};
 use crate::api::params::Check;
 use crate::auth::Principal;
+use crate::requests::{RequestRow, RequestStatus};
 use crate::store::{JobRow, JobStatus, ScanRow};
+
+/// The most requests the exceptions page lists (newest first).
+const REQUESTS_SHOWN: usize = 200;
 
 /// An exception as `GET /api/v1/exceptions` lists it.
 #[derive(Deserialize, Default)]
@@ -35,6 +40,8 @@ pub struct ExceptionsQuery {
     group: Option<String>,
     /// Also list expired exceptions.
     expired: Option<bool>,
+    /// What the form just sent did (after its redirect).
+    done: Option<Done>,
 }
 impl Check for ExceptionsQuery {}
 
@@ -45,6 +52,18 @@ struct ExceptionsPage {
     exceptions: Vec<ExceptionV>,
     expired_shown: bool,
     expired_hidden: usize,
+    requests: Vec<RequestV>,
+    done: Option<Done>,
+}
+
+/// An exception request as the page lists it.
+pub struct RequestV {
+    pub r: RequestRow,
+    /// pending, approved, rejected, or expired (approved, past its date).
+    pub state: &'static str,
+    /// The caller may decide it (approver of its group, not its own: the
+    /// API's checks run again on the decision).
+    pub decide: bool,
 }
 
 pub async fn exceptions(
@@ -79,11 +98,39 @@ pub async fn exceptions(
         .into_iter()
         .filter(|x| expired_shown || !x.expired)
         .collect();
+    // Requests of the group in view (all the caller may see on "all
+    // resources"), and the caller's own.
+    let now = s.clock.now();
+    let requests: Vec<RequestV> = s
+        .requests
+        .list(None)
+        .await?
+        .into_iter()
+        .filter(|r| crate::api::requests::visible(&caller, r))
+        .filter(|r| ctx.group.is_none() || r.group == ctx.group || r.requested_by == caller.id)
+        .take(REQUESTS_SHOWN)
+        .map(|r| {
+            let expired = pac_lang::lexer::parse_timestamp(&r.expires).is_some_and(|t| t <= now);
+            let state = match r.status {
+                RequestStatus::Pending if expired => "expired",
+                RequestStatus::Pending => "pending",
+                RequestStatus::Approved if expired => "expired",
+                RequestStatus::Approved => "approved",
+                RequestStatus::Rejected => "rejected",
+            };
+            let decide = r.status == RequestStatus::Pending
+                && r.requested_by != caller.id
+                && crate::api::requests::approves_on(&caller, &r.group);
+            RequestV { r, state, decide }
+        })
+        .collect();
     let page = ExceptionsPage {
         ctx,
         exceptions,
         expired_shown,
         expired_hidden,
+        requests,
+        done: q.done,
     };
     Ok(page.ctx.respond(&page))
 }
@@ -116,22 +163,26 @@ struct FixesPage {
 impl FixesPage {
     /// "in 3 h 20 min" / "due" for a job's grace period.
     fn countdown(&self, due: &i64) -> String {
-        let left = due - self.now;
-        if left <= 0 {
-            return "due".into();
-        }
-        let (h, m) = (left / 3600, (left % 3600) / 60);
-        if h >= 48 {
-            format!("in {} d {} h", h / 24, h % 24)
-        } else {
-            format!("in {h} h {m} min")
-        }
+        countdown(due - self.now)
     }
     fn resource_id<'a>(&self, key: &'a str) -> &'a str {
         key.rsplit('|').next().unwrap_or(key)
     }
     fn st_sel(&self, v: &str) -> bool {
         self.status == v
+    }
+}
+
+/// "in 3 h 20 min" / "due" for `left` seconds of a grace period.
+pub fn countdown(left: i64) -> String {
+    if left <= 0 {
+        return "due".into();
+    }
+    let (h, m) = (left / 3600, (left % 3600) / 60);
+    if h >= 48 {
+        format!("in {} d {} h", h / 24, h % 24)
+    } else {
+        format!("in {h} h {m} min")
     }
 }
 

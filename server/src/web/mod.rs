@@ -11,9 +11,11 @@
 //! API's `auth::rules::RULES`). What lies outside the caller's asset groups
 //! is answered as what does not exist.
 
-mod assets;
+pub(crate) mod assets;
 mod chart;
+mod csrf;
 pub(crate) mod dashboard;
+mod forms;
 mod issues;
 pub(crate) mod lists;
 pub(crate) mod mail;
@@ -29,7 +31,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::de::DeserializeOwned;
 
 use crate::Server;
@@ -54,6 +56,11 @@ pub const PAGE_RULES: &[(&str, &str, Rule)] = &[
     ("GET", "/assets/{id}", Rule::Read),
     ("GET", "/exceptions", Rule::Read),
     ("GET", "/fixes", Rule::Read),
+    ("GET", "/fixes/{id}", Rule::Read),
+    ("POST", "/fixes/{id}/run", Rule::Approve),
+    ("POST", "/exception-requests", Rule::Request),
+    ("POST", "/exception-requests/{id}/approve", Rule::Approve),
+    ("POST", "/exception-requests/{id}/reject", Rule::Approve),
     ("GET", "/scans", Rule::Read),
     ("GET", "/tagging", Rule::Read),
     ("GET", "/vulnerabilities", Rule::Read),
@@ -87,8 +94,16 @@ const JS: &str = include_str!("../../static/portal.js");
 
 /// The portal's routes, behind the authorization layer (the caller adds
 /// authentication, like for the API).
-pub fn routes(server: Arc<Server>) -> Router {
+pub fn routes(server: Arc<Server>, body_timeout: std::time::Duration) -> Router {
     let auth = server.auth.clone();
+    // A form's POST: its body checked by the HTTP layer (a form, from this
+    // server's own origin, within the limit and the deadline).
+    let form = |m: axum::routing::MethodRouter<Arc<Server>>| {
+        m.route_layer(axum::middleware::from_fn_with_state(
+            body_timeout,
+            crate::api::http::check_form,
+        ))
+    };
     Router::new()
         .route("/", get(dashboard::page))
         .route("/policies", get(policies::list))
@@ -99,6 +114,14 @@ pub fn routes(server: Arc<Server>) -> Router {
         .route("/assets/{id}", get(assets::page))
         .route("/exceptions", get(lists::exceptions))
         .route("/fixes", get(lists::fixes))
+        .route("/fixes/{id}", get(forms::fix_page))
+        .route("/fixes/{id}/run", form(post(forms::fix_now)))
+        .route("/exception-requests", form(post(forms::request_exception)))
+        .route(
+            "/exception-requests/{id}/approve",
+            form(post(forms::approve)),
+        )
+        .route("/exception-requests/{id}/reject", form(post(forms::reject)))
         .route("/scans", get(lists::scans))
         .route("/tagging", get(topics::tagging))
         .route("/vulnerabilities", get(topics::vulnerabilities))
@@ -200,6 +223,13 @@ fn html<T: Template>(t: &T) -> Response {
                     header::CONTENT_SECURITY_POLICY,
                     HeaderValue::from_static(PAGE_CSP),
                 ),
+                // Forms then carry this server's `Origin` (with
+                // `no-referrer`, a browser sends `Origin: null`), and no
+                // address leaves for another site.
+                (
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("same-origin"),
+                ),
             ],
             body,
         )
@@ -272,6 +302,8 @@ pub struct Ctx {
     pub here: String,
     /// The cookie to set (the group chosen), or to clear.
     set_cookie: Option<String>,
+    /// The CSRF token every form of the page carries (web::csrf).
+    pub csrf: String,
 }
 
 pub struct GroupOpt {
@@ -291,6 +323,7 @@ impl Ctx {
             all_allowed: false,
             here: "/".into(),
             set_cookie: None,
+            csrf: String::new(),
         }
     }
 
@@ -405,6 +438,7 @@ async fn context(
         all_allowed,
         here: here.to_string(),
         set_cookie,
+        csrf: csrf::token(&s.auth, headers)?,
     })
 }
 
