@@ -762,3 +762,219 @@ async fn forms_need_the_origin_and_the_sessions_token_and_decisions_follow_the_a
     let r = send(&mut env, &run, &approver, own, &decide(&approver_token)).await;
     assert_eq!(r.status, 409, "ran already: {}", r.body);
 }
+
+/// Where a 303 sends the browser.
+fn location(h: &Hop) -> String {
+    h.headers["location"].to_str().unwrap().to_string()
+}
+
+/// The widget kinds of a dashboard page, in order.
+fn widget_kinds(html: &str) -> Vec<String> {
+    html.match_indices("data-widget=\"")
+        .map(|(i, _)| {
+            let rest = &html[i + 13..];
+            rest[..rest.find('"').unwrap()].to_string()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn domains_have_their_own_figures_and_dashboards_are_arranged_and_shared() {
+    let mut env = setup().await;
+    let admin = env.token("admin", Role::Admin, &["*"]).await;
+    let (viewer, _) = mint_token(&env.server, "vera", Role::Viewer, &[PROD], "vera").await;
+    let (other, _) = mint_token(&env.server, "otto", Role::Viewer, &[PROD], "otto").await;
+    let origin = env.pac.clone();
+    let own = Some(origin.as_str());
+
+    // The shipped library's domains, each with its policies and figures.
+    let all = env.api("/api/v1/domains", &admin).await;
+    let names: Vec<&str> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    for n in ["cloud_security", "tagging_and_cost", "operations", "cis_aws"] {
+        assert!(names.contains(&n), "{names:?}");
+    }
+    // A domain of one category: its overall figure is that category's.
+    let sec = env.api("/api/v1/domains/cloud_security", &admin).await;
+    let whole = env.api("/api/v1/compliance", &admin).await;
+    let cat = whole["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "security")
+        .unwrap();
+    assert_eq!(sec["overall"], cat["compliance"], "{sec}");
+    assert!(sec["policies"].as_array().unwrap().len() > 10);
+    // Only the domain's policies are in its roll-up.
+    let tagging = env.api("/api/v1/domains/tagging_and_cost", &admin).await;
+    let cats: Vec<&str> = tagging["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        cats.iter().all(|c| ["tagging", "cost"].contains(c)),
+        "{cats:?}"
+    );
+    let cis = env.api("/api/v1/domains/cis_aws", &admin).await;
+    assert!(!cis["policies"].as_array().unwrap().is_empty());
+    // Within a group, the group's figures; the trend has today's row.
+    let prod = env
+        .api(
+            &format!("/api/v1/domains/cloud_security?group={PROD}"),
+            &viewer,
+        )
+        .await;
+    assert_eq!(prod["group"], PROD);
+    let hist = env
+        .api(
+            &format!("/api/v1/domains/cloud_security/history?group={PROD}"),
+            &viewer,
+        )
+        .await;
+    assert_eq!(hist["days"][0]["compliance"].as_f64().map(|c| c.floor()), prod["overall"].as_f64().map(|c| c.floor()));
+    assert_eq!(
+        env.get(&format!("/api/v1/domains/cloud_security?group={SANDBOX}"), &viewer)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(env.get("/api/v1/domains/nope", &admin).await.status, 404);
+
+    // The pages show the same figures.
+    let list = env.get(&format!("/domains?group={PROD}"), &viewer).await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert!(list.body.contains("data-domain=\"cis_aws\""));
+    let page = env
+        .get(&format!("/domains/cloud_security?group={PROD}"), &viewer)
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(
+        Some(figure(&page.body, "overall")),
+        prod["overall"].as_f64(),
+        "the page's figure is the API's"
+    );
+    assert_eq!(env.get("/domains/nope", &admin).await.status, 404);
+
+    // A dashboard made through the portal's forms.
+    let boards = env.get(&format!("/dashboards?group={PROD}"), &viewer).await;
+    assert_eq!(boards.status, 200, "{}", boards.body);
+    let csrf = csrf_of(&boards.body);
+    let made = env
+        .post_form(
+            "/dashboards",
+            &viewer,
+            own,
+            &[("csrf", &csrf), ("group", PROD), ("name", PAYLOAD)],
+        )
+        .await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    let at = location(&made);
+    let path = at.split('?').next().unwrap().to_string();
+    let id: i64 = path.rsplit('/').next().unwrap().parse().unwrap();
+    let edit = |op: &'static str, extra: Vec<(&'static str, String)>| {
+        let mut f = vec![
+            ("csrf", csrf.clone()),
+            ("group", PROD.to_string()),
+            ("op", op.to_string()),
+        ];
+        f.extend(extra);
+        f
+    };
+    async fn send(env: &mut Env, path: &str, token: &str, origin: Option<&str>, f: Vec<(&str, String)>) -> Hop {
+        let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        env.post_form(path, token, origin, &f).await
+    }
+    for (kind, domain) in [("domains", ""), ("policies", "cloud_security"), ("trend", "cis_aws")] {
+        let h = send(
+            &mut env,
+            &path,
+            &viewer,
+            own,
+            edit("add", vec![("kind", kind.into()), ("wdomain", domain.into())]),
+        )
+        .await;
+        assert_eq!(h.status, 303, "{kind}: {}", h.body);
+    }
+    // Move the trend (position 3) up once: headline, domains, trend, policies.
+    let h = send(&mut env, &path, &viewer, own, edit("up", vec![("pos", "3".into())])).await;
+    assert_eq!(h.status, 303, "{}", h.body);
+    let shown = env.get(&at, &viewer).await;
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    assert_eq!(
+        widget_kinds(&shown.body),
+        vec!["headline", "domains", "trend", "policies"]
+    );
+    assert!(!shown.body.contains(PAYLOAD), "the name is escaped");
+    assert!(shown.body.contains("&lt;script&gt;"));
+    assert!(shown.body.contains("action=\"/dashboards/"), "the owner may edit");
+    // A group the owner may not see, a domain nobody declared: refused.
+    let h = send(
+        &mut env,
+        &path,
+        &viewer,
+        own,
+        edit("add", vec![("kind", "headline".into()), ("wgroup", SANDBOX.into())]),
+    )
+    .await;
+    assert_eq!(h.status, 404, "{}", h.body);
+    let h = send(
+        &mut env,
+        &path,
+        &viewer,
+        own,
+        edit("add", vec![("kind", "headline".into()), ("wdomain", "nope".into())]),
+    )
+    .await;
+    assert_eq!(h.status, 400, "{}", h.body);
+    // Without the session's token: refused, nothing changes.
+    let h = send(
+        &mut env,
+        &path,
+        &viewer,
+        own,
+        vec![("csrf", "forged".into()), ("op", "delete".into())],
+    )
+    .await;
+    assert_eq!(h.status, 403, "{}", h.body);
+
+    // Shared by its link: another viewer sees it with their own figures,
+    // and may not change it.
+    let seen = env.get(&path, &other).await;
+    assert_eq!(seen.status, 200, "{}", seen.body);
+    assert_eq!(widget_kinds(&seen.body).len(), 4);
+    assert!(!seen.body.contains("action=\"/dashboards/"));
+    let other_csrf = csrf_of(&seen.body);
+    let h = send(
+        &mut env,
+        &path,
+        &other,
+        own,
+        vec![
+            ("csrf", other_csrf.clone()),
+            ("op", "remove".into()),
+            ("pos", "0".into()),
+        ],
+    )
+    .await;
+    assert_eq!(h.status, 403, "{}", h.body);
+    let api = env.api(&format!("/api/v1/dashboards/{id}"), &other).await;
+    assert_eq!(api["widgets"].as_array().unwrap().len(), 4);
+    assert_eq!(api["widgets"][3]["domain"], "cloud_security");
+    assert_eq!(
+        env.api("/api/v1/dashboards", &other).await["total"],
+        0,
+        "the list holds one's own"
+    );
+    assert_eq!(env.api("/api/v1/dashboards", &viewer).await["total"], 1);
+
+    // The owner deletes it; the link then answers 404.
+    let h = send(&mut env, &path, &viewer, own, edit("delete", vec![])).await;
+    assert_eq!(h.status, 303, "{}", h.body);
+    assert_eq!(env.get(&path, &viewer).await.status, 404);
+}

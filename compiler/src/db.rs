@@ -74,7 +74,7 @@ pub fn file_chunks<'db>(
 ) -> Vec<(usize, ChunkText<'db>)> {
     pac_lang::chunks::chunks(file.text(db))
         .into_iter()
-        .map(|(at, text)| (at, ChunkText::new(db, text.to_string())))
+        .map(|(at, text)| (at, ChunkText::new(db, text)))
         .collect()
 }
 
@@ -135,7 +135,8 @@ pub fn file_decls(db: &dyn salsa::Database, file: SourceFile) -> FileDecls {
                 | ast::Item::Record(_)
                 | ast::Item::Fn(_)
                 | ast::Item::Action(_)
-                | ast::Item::Group(_) => {
+                | ast::Item::Group(_)
+                | ast::Item::Domain(_) => {
                     let mut item = item.clone();
                     item.shift(*at);
                     out.items.push(item);
@@ -372,6 +373,7 @@ impl Checked {
             schemas: decls.env.schemas.clone(),
             actions: decls.actions.clone(),
             groups: decls.groups.clone(),
+            domains: decls.domains.clone(),
             ..Default::default()
         };
         for (place, out) in self.chunks.iter() {

@@ -275,6 +275,57 @@ pub struct Group {
     pub span: Span,
 }
 
+/// A compliance domain (`domain NAME { … }`): a named set of policies with
+/// figures, a trend and a dashboard of their own. A policy belongs to every
+/// domain that selects it, by category, by tag or by name.
+#[derive(Clone, Debug, Default)]
+pub struct Domain {
+    pub name: String,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub doc: Option<String>,
+    /// Policies of these categories.
+    pub categories: Vec<String>,
+    /// Policies with a tag matching one of these patterns (`*` matches any
+    /// run of characters: `cis-aws:*`).
+    pub tags: Vec<String>,
+    /// Policies by name (each checked to exist).
+    pub policies: Vec<String>,
+    pub file: u32,
+    pub span: Span,
+}
+
+impl Domain {
+    /// Whether `p` belongs to this domain.
+    pub fn selects(&self, p: &Policy) -> bool {
+        self.categories.contains(&p.category)
+            || self.policies.contains(&p.name)
+            || p.tags
+                .iter()
+                .any(|t| self.tags.iter().any(|pat| tag_matches(pat, t)))
+    }
+}
+
+/// `pattern` with `*` matching any run of characters (none included).
+pub fn tag_matches(pattern: &str, tag: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = tag.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for m in middle {
+        match rest.find(m) {
+            Some(i) => rest = &rest[i + m.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
 #[derive(Clone, Debug)]
 pub struct Exception {
     pub name: String,
@@ -374,6 +425,7 @@ pub struct Program {
     pub policies: Vec<Policy>,
     pub rules: Vec<Rule>,
     pub groups: Vec<Group>,
+    pub domains: Vec<Domain>,
     pub exceptions: Vec<Exception>,
     pub actions: Vec<Action>,
     pub tests: Vec<Test>,
@@ -382,6 +434,15 @@ pub struct Program {
 impl Program {
     pub fn rule(&self, id: &str) -> Option<usize> {
         self.rules.iter().position(|r| r.id == id)
+    }
+    /// The indices of the policies domain `d` selects, in program order.
+    pub fn domain_policies(&self, d: &Domain) -> Vec<usize> {
+        (0..self.policies.len())
+            .filter(|&i| d.selects(&self.policies[i]))
+            .collect()
+    }
+    pub fn domain(&self, name: &str) -> Option<&Domain> {
+        self.domains.iter().find(|d| d.name == name)
     }
     pub fn policy_of(&self, rule: usize) -> &Policy {
         &self.policies[self.rules[rule].policy]

@@ -23,6 +23,7 @@ pub struct Names {
     pub groups: HashMap<String, usize>,
     pub exceptions: HashMap<String, usize>,
     pub actions: HashMap<String, usize>,
+    pub domains: HashMap<String, usize>,
 }
 
 /// A policy as its head declares it: its name and the names and types of
@@ -108,6 +109,7 @@ pub struct Decls {
     pub names: Names,
     pub actions: Vec<ir::Action>,
     pub groups: Vec<ir::Group>,
+    pub domains: Vec<ir::Domain>,
     /// Every rule of the program, by global index.
     pub rules: Vec<RuleEntry>,
     pub rule_ids: HashMap<String, usize>,
@@ -145,6 +147,12 @@ pub fn lower_decls(mut env: Env, heads: &[FileHeads]) -> Decls {
         for item in &f.file.items {
             let (map, name, span, kind) = match item {
                 Item::Group(g) => (&mut names.groups, g.name.name.clone(), g.name.span, "group"),
+                Item::Domain(d) => (
+                    &mut names.domains,
+                    d.name.name.clone(),
+                    d.name.span,
+                    "domain",
+                ),
                 Item::Action(a) => (
                     &mut names.actions,
                     a.name.name.clone(),
@@ -214,6 +222,7 @@ pub fn lower_decls(mut env: Env, heads: &[FileHeads]) -> Decls {
         names,
         actions,
         groups,
+        domains: Vec::new(),
         rules: Vec::new(),
         rule_ids: HashMap::new(),
         policy_rules: Vec::new(),
@@ -255,6 +264,18 @@ pub fn lower_decls(mut env: Env, heads: &[FileHeads]) -> Decls {
             let x = decls.names.exceptions.len();
             decls.names.exceptions.insert(name.clone(), x);
             decls.exception_at.insert((fi, at.0, at.1), x);
+        }
+    }
+    // Domains (after the policies are numbered: they name policies).
+    for (fi, f) in asts.iter().enumerate() {
+        let fi = fi as u32;
+        for item in &f.file.items {
+            let Item::Domain(d) = item else { continue };
+            if decls.names.domains.get(&d.name.name) != Some(&decls.domains.len()) {
+                continue;
+            }
+            let d = lower_domain(&mut decls.env, &decls.names, d, fi);
+            decls.domains.push(d);
         }
     }
     decls.diags = std::mem::take(&mut decls.env.diags);
@@ -359,6 +380,101 @@ fn unknown_meta(env: &mut Env, m: &ast::Meta, file: u32, valid: &[&str], what: &
         d = d.with_suggestion(format!("did you mean `{s}`?"), m.key.span, s.to_string());
     }
     env.diags.push(d);
+}
+
+/// A domain's entries: `title`, `description`, and the selectors
+/// `categories`, `tags` (patterns) and `policies` (names, each checked).
+fn lower_domain(env: &mut Env, names: &Names, d: &ast::Domain, fi: u32) -> ir::Domain {
+    const KEYS: &[&str] = &["title", "description", "categories", "tags", "policies"];
+    let mut out = ir::Domain {
+        name: d.name.name.clone(),
+        doc: d.doc.as_ref().map(|x| x.text.clone()),
+        file: fi,
+        span: d.name.span,
+        ..Default::default()
+    };
+    for m in &d.members {
+        let ast::DomainMember::Meta(m) = m else {
+            continue;
+        };
+        let key = m.key.name.as_str();
+        if !KEYS.contains(&key) {
+            unknown_meta(env, m, fi, KEYS, "domain");
+            continue;
+        }
+        if key == "title" || key == "description" {
+            let v = meta_str(env, m, fi);
+            *(if key == "title" {
+                &mut out.title
+            } else {
+                &mut out.description
+            }) = v;
+            continue;
+        }
+        let MetaValue::List(items, _) = &m.value else {
+            env.diags.push(
+                Diagnostic::error(
+                    "E0402",
+                    fi,
+                    m.value.span(),
+                    format!("`{key}` takes a list of strings: `{key} [\"…\", \"…\"]`"),
+                )
+                .with_label("expected a list"),
+            );
+            continue;
+        };
+        for s in items {
+            match key {
+                "categories" if !CATEGORIES.contains(&s.value.as_str()) => {
+                    let mut diag = Diagnostic::error("E0402", fi, s.span, "unknown category")
+                        .with_label("not a category")
+                        .with_note(format!("categories: {}", CATEGORIES.join(", ")));
+                    if let Some(c) = did_you_mean(&s.value, CATEGORIES.iter().copied()) {
+                        diag = diag.with_suggestion(
+                            format!("did you mean `{c}`?"),
+                            s.span,
+                            format!("\"{c}\""),
+                        );
+                    }
+                    env.diags.push(diag);
+                }
+                "categories" => out.categories.push(s.value.clone()),
+                "tags" => out.tags.push(s.value.clone()),
+                _ => {
+                    // The name inside the quotes, for definition and rename.
+                    let inner = Span::new(s.span.start + 1, s.span.end.saturating_sub(1));
+                    if names.policies.contains_key(&s.value) {
+                        env.note_ref(
+                            fi,
+                            inner,
+                            RefKind::Item(ItemKind::Policy, s.value.clone()),
+                            &Ty::Error,
+                        );
+                        out.policies.push(s.value.clone());
+                        continue;
+                    }
+                    let mut diag = Diagnostic::error(
+                        "E0106",
+                        fi,
+                        s.span,
+                        format!("unknown policy `{}`", s.value),
+                    )
+                    .with_label("no such policy");
+                    if let Some(c) =
+                        did_you_mean(&s.value, names.policies.keys().map(String::as_str))
+                    {
+                        diag = diag.with_suggestion(
+                            format!("did you mean `{c}`?"),
+                            inner,
+                            c.to_string(),
+                        );
+                    }
+                    env.diags.push(diag);
+                }
+            }
+        }
+    }
+    out
 }
 
 fn lower_group(env: &mut Env, g: &ast::Group, fi: u32) -> ir::Group {

@@ -193,3 +193,39 @@ fn every_code_is_documented_and_every_used_code_is_listed() {
         }
     }
 }
+
+#[test]
+fn domains_check_their_categories_policies_and_keys() {
+    let src = format!(
+        "{}domain sec {{\n  title \"Security\"\n  categories [\"securty\"]\n  policies [\"q\"]\n  owner \"x\"\n}}\n\
+         domain sec {{\n  title \"again\"\n}}\n",
+        rule("false")
+    );
+    insta::assert_snapshot!(rendered(&src));
+}
+
+#[test]
+fn domains_select_policies_by_category_tag_and_name() {
+    let src = "policy a {\n  title \"a\"\n  severity low\n  category cost\n  rule on aws.ec2.volume { violation when true }\n}\n\
+               policy b {\n  title \"b\"\n  severity low\n  category security\n  tags [\"cis-aws-1.5:2.2.1\"]\n  rule on aws.ec2.volume { violation when true }\n}\n\
+               policy c {\n  title \"c\"\n  severity low\n  category security\n  rule on aws.ec2.volume { violation when true }\n}\n\
+               domain cost_only {\n  categories [\"cost\"]\n}\n\
+               domain cis {\n  title \"CIS\"\n  tags [\"cis-aws-1.5:*\"]\n}\n\
+               domain picked {\n  policies [\"a\", \"c\"]\n}\n\
+               /// A field named `domain` is still a field.\n\
+               fn is_vpc(domain: string) -> bool = domain == \"vpc\"\n";
+    let c = compile_sources(vec![("policy.pac".into(), src.into())]);
+    let errors: Vec<_> = c.diagnostics.iter().filter(|d| d.code.starts_with('E')).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let p = &c.program;
+    let names = |d: &str| -> Vec<&str> {
+        p.domain_policies(p.domain(d).unwrap())
+            .into_iter()
+            .map(|i| p.policies[i].name.as_str())
+            .collect()
+    };
+    assert_eq!(names("cost_only"), vec!["a"]);
+    assert_eq!(names("cis"), vec!["b"]);
+    assert_eq!(names("picked"), vec!["a", "c"]);
+    assert_eq!(p.domain("cis").unwrap().title.as_deref(), Some("CIS"));
+}

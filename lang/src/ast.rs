@@ -70,6 +70,7 @@ pub enum Item {
     Action(ActionDecl),
     Policy(Policy),
     Group(Group),
+    Domain(Domain),
     Exception(Exception),
     Test(Test),
     /// Text the parser skipped after a syntax error.
@@ -85,6 +86,7 @@ impl Item {
             Item::Action(x) => x.span,
             Item::Policy(x) => x.span,
             Item::Group(x) => x.span,
+            Item::Domain(x) => x.span,
             Item::Exception(x) => x.span,
             Item::Test(x) => x.span,
             Item::Error(s) => *s,
@@ -261,6 +263,25 @@ pub enum GroupMember {
         cond: Option<Expr>,
         span: Span,
     },
+    Meta(Meta),
+    Error(Span),
+}
+
+/// A compliance domain: a named set of policies with figures of its own
+/// (`domain cloud_security { title "…" categories ["security"] }`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Domain {
+    pub doc: Option<Doc>,
+    /// The word that introduced the item: `domain` on a valid file (the
+    /// grammar takes any identifier there, see `parse`).
+    pub keyword: Ident,
+    pub name: Ident,
+    pub members: Vec<DomainMember>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum DomainMember {
     Meta(Meta),
     Error(Span),
 }

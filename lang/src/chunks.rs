@@ -3,7 +3,8 @@
 //! each chunk by its text and shifts the result to the chunk's offset.
 //!
 //! A chunk starts at an item keyword (`schema`, `record`, `fn`, `action`,
-//! `policy`, `group`, `exception`, `sticky`, `test`) that stands at bracket
+//! `policy`, `group`, `exception`, `sticky`, `test`, and `domain` when a name
+//! and `{` follow) that stands at bracket
 //! depth 0 outside strings and comments, moved back over the `///` doc
 //! block and blank lines before it (the doc belongs to the item). Such a
 //! keyword can only begin an item in the grammar, so on a file that parses,
@@ -95,7 +96,8 @@ pub fn item_starts(src: &str) -> Vec<usize> {
                 let word = &src[start..i];
                 let keyword = depth == 0
                     && prev_byte != b'.'
-                    && ITEM_KEYWORDS.contains(&word)
+                    && (ITEM_KEYWORDS.contains(&word)
+                        || (word == "domain" && opens_domain(b, i)))
                     && !(word == "exception" && prev_word == "sticky");
                 if keyword {
                     let at = back_over_docs(src, start, *starts.last().unwrap_or(&0));
@@ -122,6 +124,27 @@ pub fn item_starts(src: &str) -> Vec<usize> {
         }
     }
     starts
+}
+
+/// Whether the word `domain` that ends at `i` begins a domain item: a name
+/// and `{` follow (`domain` is a keyword only there; AWS has fields named
+/// `domain`, and an expression never has a name and a brace after a name).
+fn opens_domain(b: &[u8], mut i: usize) -> bool {
+    let skip_blanks = |i: &mut usize| {
+        while *i < b.len() && b[*i].is_ascii_whitespace() {
+            *i += 1;
+        }
+    };
+    skip_blanks(&mut i);
+    let name = i;
+    while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+        i += 1;
+    }
+    if i == name || b[name].is_ascii_digit() {
+        return false;
+    }
+    skip_blanks(&mut i);
+    b.get(i) == Some(&b'{')
 }
 
 fn line_end(b: &[u8], from: usize) -> usize {
@@ -335,6 +358,13 @@ shift_fields!(ast::Group {
     members,
     span
 });
+shift_fields!(ast::Domain {
+    doc,
+    keyword,
+    name,
+    members,
+    span
+});
 shift_fields!(ast::Name { span });
 shift_fields!(ast::Exception {
     doc,
@@ -367,6 +397,7 @@ impl Shift for ast::Item {
             I::Action(x) => x.shift(by),
             I::Policy(x) => x.shift(by),
             I::Group(x) => x.shift(by),
+            I::Domain(x) => x.shift(by),
             I::Exception(x) => x.shift(by),
             I::Test(x) => x.shift(by),
             I::Error(s) => s.shift(by),
@@ -438,6 +469,15 @@ impl Shift for ast::GroupMember {
             }
             ast::GroupMember::Meta(m) => m.shift(by),
             ast::GroupMember::Error(s) => s.shift(by),
+        }
+    }
+}
+
+impl Shift for ast::DomainMember {
+    fn shift(&mut self, by: usize) {
+        match self {
+            ast::DomainMember::Meta(m) => m.shift(by),
+            ast::DomainMember::Error(s) => s.shift(by),
         }
     }
 }

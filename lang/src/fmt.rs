@@ -472,6 +472,7 @@ fn collect_docs(file: &File, out: &mut Vec<Span>) {
                 }
             }
             Item::Group(g) => doc(&g.doc),
+            Item::Domain(d) => doc(&d.doc),
             Item::Exception(e) => doc(&e.doc),
             Item::Test(t) => doc(&t.doc),
             Item::Error(_) => {}
@@ -514,6 +515,7 @@ impl Node for Item {
             Item::Action(x) => &x.doc,
             Item::Policy(x) => &x.doc,
             Item::Group(x) => &x.doc,
+            Item::Domain(x) => &x.doc,
             Item::Exception(x) => &x.doc,
             Item::Test(x) => &x.doc,
             Item::Error(_) => &None,
@@ -585,6 +587,21 @@ impl Node for GroupMember {
     }
     fn end(&self) -> usize {
         group_member_span(self).end
+    }
+}
+
+impl Node for DomainMember {
+    fn start(&self) -> usize {
+        match self {
+            DomainMember::Meta(m) => m.span.start,
+            DomainMember::Error(s) => s.start,
+        }
+    }
+    fn end(&self) -> usize {
+        match self {
+            DomainMember::Meta(m) => m.span.end,
+            DomainMember::Error(s) => s.end,
+        }
     }
 }
 
@@ -1324,6 +1341,12 @@ impl<'s> Printer<'s> {
                 });
                 self.block(head, &g.members, g.span.end, Self::group_member)
             }
+            Item::Domain(d) => {
+                let head = self.with_stop(d.name.span.end, |p| {
+                    cat(vec![p.doc(&d.doc), text("domain "), p.ident(&d.name)])
+                });
+                self.block(head, &d.members, d.span.end, Self::domain_member)
+            }
             Item::Exception(e) => {
                 let last = e
                     .scope
@@ -1480,6 +1503,13 @@ impl<'s> Printer<'s> {
             }
             GroupMember::Meta(m) => self.meta(m, false),
             GroupMember::Error(span) => text(self.slice(*span).trim()),
+        }
+    }
+
+    fn domain_member(&mut self, m: &DomainMember) -> D {
+        match m {
+            DomainMember::Meta(m) => self.meta(m, false),
+            DomainMember::Error(span) => text(self.slice(*span).trim()),
         }
     }
 

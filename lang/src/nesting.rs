@@ -112,7 +112,7 @@ pub fn bound_file(file: &mut File) -> Vec<SyntaxError> {
                     }
                 }
             }
-            Item::Error(_) => {}
+            Item::Domain(_) | Item::Error(_) => {}
         }
     }
     errors

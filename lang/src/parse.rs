@@ -113,6 +113,7 @@ pub fn parse_file(src: &str) -> Parsed {
         }
     };
     errors.extend(crate::nesting::bound_file(&mut file));
+    errors.extend(contextual_keywords(&mut file));
     errors.sort_by_key(|e| e.span.start);
     errors.dedup_by_key(|e| e.span.start);
     // Recovery resumes at the first token that fits, which is sometimes the
@@ -133,6 +134,28 @@ pub fn parse_file(src: &str) -> Parsed {
     let errors = kept;
     file.comments = comments;
     Parsed { file, errors }
+}
+
+/// The grammar reads `NAME NAME { … }` at the start of an item as a domain
+/// (`domain` is not a reserved word): any other first word is an error, and
+/// the item is dropped like skipped text.
+fn contextual_keywords(file: &mut File) -> Vec<SyntaxError> {
+    let mut errors = Vec::new();
+    for item in &mut file.items {
+        if let Item::Domain(d) = item
+            && d.keyword.name != "domain"
+        {
+            errors.push(syntax_error(
+                d.keyword.span,
+                format!(
+                    "`{}` does not begin an item: write `schema`, `record`, `fn`, `action`, `policy`, `group`, `domain`, `exception` or `test`",
+                    d.keyword.name
+                ),
+            ));
+            *item = Item::Error(d.span);
+        }
+    }
+    errors
 }
 
 /// Parses one expression whose text starts at byte `offset` of its file (used

@@ -180,3 +180,28 @@ fn templates_may_quote_strings() {
     assert_eq!(b.kind, ExprKind::Str("none".into()));
     assert!(src[a.span.start..a.span.end].starts_with("tags["));
 }
+
+#[test]
+fn domain_is_a_keyword_only_where_an_item_begins() {
+    let src = "fn is_vpc(domain: string) -> bool = domain == \"vpc\"\n\
+               domain cloud { title \"Cloud\" categories [\"security\"] }\n\
+               polcy p { title \"x\" }\n";
+    let p = parse_file(src);
+    let kinds: Vec<&str> = p
+        .file
+        .items
+        .iter()
+        .map(|i| match i {
+            Item::Fn(_) => "fn",
+            Item::Domain(_) => "domain",
+            Item::Error(_) => "error",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(kinds, vec!["fn", "domain", "error"]);
+    assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
+    assert!(p.errors[0].message.contains("`polcy` does not begin an item"));
+    // The chunks cut before the domain, not at the parameter or body.
+    let starts = pac_lang::chunks::item_starts(src);
+    assert_eq!(starts, vec![0, src.find("domain cloud").unwrap()]);
+}

@@ -67,6 +67,18 @@ impl FileData {
         self.lines.get_or_init(|| LineIndex::new(&self.text))
     }
 
+    /// The bytes of the chunk holding `offset` (the whole file when it is
+    /// not given as chunks). No comment or string crosses a chunk's edge.
+    pub fn chunk_range(&self, offset: usize) -> std::ops::Range<usize> {
+        let i = self.chunks.partition_point(|(at, _)| *at <= offset);
+        let start = i
+            .checked_sub(1)
+            .and_then(|i| self.chunks.get(i))
+            .map_or(0, |(at, _)| *at);
+        let end = self.chunks.get(i).map_or(self.text.len(), |(at, _)| *at);
+        start..end
+    }
+
     /// The top-level items that may hold `offset`, with the offset their
     /// spans are relative to: one chunk's (no join needed), or the tree's.
     pub fn items_near(&self, offset: usize) -> (usize, &[ast::Item]) {
@@ -482,6 +494,17 @@ impl Snapshot {
                 }
                 s
             }
+            DeclKind::Domain => {
+                let mut s = format!("```pac\ndomain {}\n```", k.name);
+                if let Some(dm) = p.domain(&k.name) {
+                    if let Some(t) = &dm.title {
+                        s.push_str(&format!("\n**{t}**"));
+                    }
+                    let n = p.domain_policies(dm).len();
+                    s.push_str(&format!("\n\n{n} policies"));
+                }
+                s
+            }
             DeclKind::Exception => {
                 let mut s = format!("```pac\nexception {}\n```", k.name);
                 if let Some(x) = p.exceptions.iter().find(|x| x.name == k.name) {
@@ -809,7 +832,11 @@ impl Snapshot {
             .unwrap_or(offset);
 
         // Inside a comment or a string: nothing.
-        if in_comment_or_string(text, offset) {
+        let chunk = self
+            .files
+            .get(file as usize)
+            .map_or(0..text.len(), |f| f.chunk_range(offset));
+        if in_comment_or_string(text, chunk, offset) {
             return Vec::new();
         }
 
@@ -921,10 +948,12 @@ impl Snapshot {
                     .doc(d.doc.clone()),
             );
         }
-        for k in lexer::KEYWORDS {
+        for k in lexer::KEYWORDS.iter().chain(&["domain"]) {
             out.push(Completion::new(*k, ItemKind::Keyword));
         }
         for k in [
+            "categories",
+            "policies",
             "title",
             "severity",
             "category",
@@ -1268,8 +1297,12 @@ impl Snapshot {
     }
 }
 
-fn in_comment_or_string(text: &str, offset: usize) -> bool {
-    let (_, comments) = lexer::lex(text, 0);
+/// Whether `offset` is inside a comment or a string; `chunk` holds it
+/// (lexing the whole file on every completion cost more than the rest of
+/// the completion on a large file).
+fn in_comment_or_string(text: &str, chunk: std::ops::Range<usize>, offset: usize) -> bool {
+    let from = chunk.start;
+    let (_, comments) = lexer::lex(text.get(chunk).unwrap_or(""), from);
     if comments.iter().any(|c| c.start < offset && offset <= c.end) {
         return true;
     }
@@ -1324,7 +1357,7 @@ pub fn semantic_spans(snap: &Snapshot, file: u32) -> Vec<(usize, usize, u32, u32
     let decl_type = |k: DeclKind| match k {
         DeclKind::Policy => "class",
         DeclKind::Rule => "method",
-        DeclKind::Group => "enum",
+        DeclKind::Group | DeclKind::Domain => "enum",
         DeclKind::Exception => "event",
         DeclKind::Schema | DeclKind::Record => "type",
         DeclKind::Field => "property",

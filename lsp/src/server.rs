@@ -525,7 +525,7 @@ fn symbol_kind(k: DeclKind) -> SymbolKind {
     match k {
         DeclKind::Policy => SymbolKind::CLASS,
         DeclKind::Rule => SymbolKind::METHOD,
-        DeclKind::Group => SymbolKind::ENUM,
+        DeclKind::Group | DeclKind::Domain => SymbolKind::ENUM,
         DeclKind::Exception => SymbolKind::EVENT,
         DeclKind::Schema | DeclKind::Record => SymbolKind::STRUCT,
         DeclKind::Field => SymbolKind::FIELD,

@@ -14,6 +14,7 @@ pub enum DeclKind {
     Policy,
     Rule,
     Group,
+    Domain,
     Exception,
     Schema,
     Record,
@@ -148,6 +149,16 @@ impl Symbols {
                         g.span,
                     );
                     self.last_doc(&g.doc, None);
+                }
+                Item::Domain(d) => {
+                    self.push(
+                        DeclKind::Domain,
+                        d.name.name.clone(),
+                        fi,
+                        d.name.span,
+                        d.span,
+                    );
+                    self.last_doc(&d.doc, None);
                 }
                 Item::Exception(x) => {
                     let span = name_inner(&x.name);
@@ -332,6 +343,20 @@ impl Symbols {
                     for m in &g.members {
                         if let GroupMember::Type { ty, .. } = m {
                             self.type_path(fi, package, ty);
+                        }
+                    }
+                }
+                Item::Domain(d) => {
+                    for m in &d.members {
+                        if let ast::DomainMember::Meta(m) = m
+                            && m.key.name == "policies"
+                            && let ast::MetaValue::List(names, _) = &m.value
+                        {
+                            for n in names {
+                                let inner =
+                                    Span::new(n.span.start + 1, n.span.end.saturating_sub(1));
+                                self.add_ref(DeclKind::Policy, n.value.clone(), fi, inner);
+                            }
                         }
                     }
                 }

@@ -7,6 +7,7 @@
 //! route ([`http`]).
 
 pub mod error;
+mod boards;
 mod export;
 pub mod http;
 pub mod openapi;
@@ -707,6 +708,9 @@ pub fn router_with(server: Arc<Server>, options: &HttpOptions) -> Router {
         .routes(r(routes!(resources)))
         .routes(r(routes!(resource)))
         .routes(r(routes!(export::inventory)))
+        .routes(r(routes!(boards::domains)))
+        .routes(r(routes!(boards::domain)))
+        .routes(r(routes!(boards::domain_history)))
         .route_layer(axum::middleware::from_fn_with_state(
             api.clone(),
             first_scan_gate,
@@ -730,6 +734,12 @@ pub fn router_with(server: Arc<Server>, options: &HttpOptions) -> Router {
         .routes(r(routes!(tokens, post_token)))
         .routes(r(routes!(revoke_token)))
         .routes(r(routes!(audit_log)))
+        .routes(r(routes!(boards::dashboards, boards::post_dashboard)))
+        .routes(r(routes!(
+            boards::dashboard,
+            boards::put_dashboard,
+            boards::delete_dashboard
+        )))
         .merge(from_results)
         // Every route's rule (auth::rules), once a route matched: before
         // the body checks, so a caller without the role learns nothing

@@ -398,6 +398,8 @@ fn compute(c: Compute) -> Computed {
         cancel_jobs: issues.cancel_jobs,
         compliance: rolled.compliance,
         history: rolled.history,
+        domains: rolled.domains,
+        domain_history: rolled.domain_history,
     };
     laps.lap("record");
     let phases = laps.phases;

@@ -275,6 +275,18 @@ pub struct AuditRow {
     pub detail: Value,
 }
 
+/// A dashboard as stored (`widgets`: the JSON list, see `web::dashboards`).
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct DashboardRow {
+    pub id: i64,
+    pub owner: String,
+    pub owner_name: String,
+    pub name: String,
+    pub widgets: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
 #[derive(Clone, Debug, Serialize, sqlx::FromRow)]
 pub struct HistoryRow {
     pub day: String,
@@ -487,6 +499,10 @@ pub struct ScanWrite {
     /// group → roll-up JSON.
     pub compliance: Vec<(String, String)>,
     pub history: Vec<HistoryRow>,
+    /// (group, domain, roll-up): every domain's, replacing the stored ones.
+    pub domains: Vec<(String, String, String)>,
+    /// One row per group and domain (`policy` holds the domain).
+    pub domain_history: Vec<HistoryRow>,
 }
 
 #[derive(Clone, Copy, Debug, Default, Serialize)]
@@ -633,6 +649,27 @@ pub trait Store: Send + Sync {
     async fn scans(&self, limit: i64, offset: i64) -> Result<(Vec<ScanRow>, i64)>;
     async fn compliance(&self, group: &str) -> Result<Option<(i64, i64, Value)>>;
     async fn history(&self, group: &str, policy: &str) -> Result<Vec<HistoryRow>>;
+    /// A domain's roll-up within `group` (`""`: everything).
+    async fn domain_compliance(&self, group: &str, domain: &str)
+    -> Result<Option<(i64, i64, Value)>>;
+    /// A domain's daily overall rows within `group` (`policy` holds the
+    /// domain's name).
+    async fn domain_history(&self, group: &str, domain: &str) -> Result<Vec<HistoryRow>>;
+    /// Dashboards, newest first: `owner`'s, or everyone's.
+    async fn dashboards(&self, owner: Option<&str>) -> Result<Vec<DashboardRow>>;
+    async fn dashboard(&self, id: i64) -> Result<Option<DashboardRow>>;
+    /// A new dashboard of `owner` (id, name); its id.
+    async fn create_dashboard(
+        &self,
+        owner: (&str, &str),
+        name: &str,
+        widgets: &Value,
+        at: i64,
+    ) -> Result<i64>;
+    /// Replaces a dashboard's name and widgets; false when there is none.
+    async fn update_dashboard(&self, id: i64, name: &str, widgets: &Value, at: i64)
+    -> Result<bool>;
+    async fn delete_dashboard(&self, id: i64) -> Result<bool>;
     async fn issues(
         &self,
         f: &IssueFilter,
@@ -1109,6 +1146,95 @@ impl Store for SqlStore {
                 .fetch_optional(&self.pool)
                 .await?;
         Ok(r.map(|(scan, at, body)| (scan, at, body.into())))
+    }
+
+    async fn domain_compliance(
+        &self,
+        group: &str,
+        domain: &str,
+    ) -> Result<Option<(i64, i64, Value)>> {
+        let r: Option<(i64, i64, JsonText)> = sqlx::query_as(
+            "SELECT scan_id, at, body FROM domain_current WHERE grp = $1 AND domain = $2",
+        )
+        .bind(group)
+        .bind(domain)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(r.map(|(scan, at, body)| (scan, at, body.into())))
+    }
+
+    async fn domain_history(&self, group: &str, domain: &str) -> Result<Vec<HistoryRow>> {
+        Ok(sqlx::query_as(
+            "SELECT day, grp, domain AS policy, compliance, assets, open, exempt, unknown
+             FROM domain_history WHERE grp = $1 AND domain = $2 ORDER BY day",
+        )
+        .bind(group)
+        .bind(domain)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn dashboards(&self, owner: Option<&str>) -> Result<Vec<DashboardRow>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM dashboards WHERE $1 IS NULL OR owner = $1 ORDER BY id DESC",
+        )
+        .bind(owner)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn dashboard(&self, id: i64) -> Result<Option<DashboardRow>> {
+        Ok(sqlx::query_as("SELECT * FROM dashboards WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn create_dashboard(
+        &self,
+        owner: (&str, &str),
+        name: &str,
+        widgets: &Value,
+        at: i64,
+    ) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO dashboards (owner, owner_name, name, widgets, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+        )
+        .bind(owner.0)
+        .bind(owner.1)
+        .bind(name)
+        .bind(widgets.to_string())
+        .bind(at)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn update_dashboard(
+        &self,
+        id: i64,
+        name: &str,
+        widgets: &Value,
+        at: i64,
+    ) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE dashboards SET name = $2, widgets = $3, updated_at = $4 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(widgets.to_string())
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn delete_dashboard(&self, id: i64) -> Result<bool> {
+        let r = sqlx::query("DELETE FROM dashboards WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
     }
 
     async fn history(&self, group: &str, policy: &str) -> Result<Vec<HistoryRow>> {

@@ -11,8 +11,9 @@
 // the preview but no button. Each browser context is one user, signed in
 // through the real OpenID provider's pages (tests/oidc_provider), so the
 // forms go with the session cookie, its CSRF token and the browser's own
-// Origin. The API is read with the bootstrap admin token. Screenshots and
-// axe-core as in journeys.mjs.
+// Origin. The API is read with the bootstrap admin token. Then Rita opens a
+// compliance domain and arranges a dashboard, whose link Andy opens.
+// Screenshots and axe-core as in journeys.mjs.
 import { chromium } from 'playwright-core';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
@@ -147,6 +148,44 @@ try {
   await axe(andy, 'auto-fix job');
   await rita.goto(`${base}/fixes/${job.id}?group=*`);
   check(await rita.locator(`form[action="/fixes/${job.id}/run"]`).count() === 0, 'a requester gets no "Fix now"');
+
+  // 5. Compliance domains: the list, then one domain's dashboard, whose
+  // figure is the API's.
+  await rita.goto(`${base}/domains?group=production`);
+  check(await rita.locator('[data-domain="cis_aws"]').count() === 1, 'the domains page lists the CIS domain');
+  await axe(rita, 'compliance domains');
+  const link = rita.locator('[data-domain="cloud_security"] a');
+  await Promise.all([rita.waitForURL(/\/domains\/cloud_security\?/), link.click()]);
+  const want = (await api('/api/v1/domains/cloud_security?group=production')).overall;
+  const shown = (await rita.textContent('[data-figure="overall"]')).trim();
+  check(shown === `${Math.floor(want)} %` || shown === `${want} %`, `the domain's figure ${shown} is the API's ${want}`);
+  await shot(rita, 'domain.png');
+  await axe(rita, 'a compliance domain');
+
+  // 6. Rita arranges a dashboard; Andy opens its link and sees it, without
+  // the owner's controls.
+  await rita.goto(`${base}/dashboards?group=production`);
+  await rita.fill('#board-name', 'Production at a glance');
+  await Promise.all([rita.waitForURL(/\/dashboards\/\d+\?/), rita.click('form[action="/dashboards"] button')]);
+  const boardUrl = rita.url();
+  const add = async (kind, domain) => {
+    await rita.selectOption('#w-kind', kind);
+    await rita.selectOption('#w-domain', domain);
+    await Promise.all([rita.waitForNavigation(), rita.click('#add-widget button[value=add]')]);
+  };
+  await add('domains', '');
+  await add('policies', 'cloud_security');
+  await add('trend', '');
+  // The trend (last) moves up above the policies.
+  await Promise.all([rita.waitForNavigation(), rita.click('section[aria-labelledby="w3"] button[value=up]')]);
+  const kinds = await rita.locator('section.widget').evaluateAll((xs) => xs.map((x) => x.dataset.widget));
+  check(kinds.join(',') === 'headline,domains,trend,policies', `the widgets are in the chosen order: ${kinds}`);
+  await shot(rita, 'dashboard.png');
+  await axe(rita, 'a dashboard with its controls');
+  await andy.goto(boardUrl);
+  const seen = await andy.locator('section.widget').count();
+  check(seen === 4, `the shared link shows Andy the 4 widgets (${seen})`);
+  check(await andy.locator('#add-widget').count() === 0, 'only the owner gets the controls');
 } finally {
   await browser.close();
 }

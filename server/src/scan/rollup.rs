@@ -80,6 +80,11 @@ pub(super) struct RolledUp {
     /// Group (`""`: everything) → the roll-up as JSON.
     pub compliance: Vec<(String, String)>,
     pub history: Vec<HistoryRow>,
+    /// (group, domain, the domain's roll-up within the group as JSON).
+    pub domains: Vec<(String, String, String)>,
+    /// The overall row of each domain per group (`policy` holds the
+    /// domain's name).
+    pub domain_history: Vec<HistoryRow>,
 }
 
 /// The roll-up stage: everything, then each group.
@@ -96,7 +101,22 @@ pub(super) fn rollup(input: Input<'_>) -> RolledUp {
     let mut out = RolledUp {
         compliance: Vec::new(),
         history: Vec::new(),
+        domains: Vec::new(),
+        domain_history: Vec::new(),
     };
+    // Each domain's policies, by name (what the per-rule counts carry).
+    let domain_policies: Vec<(&str, std::collections::HashSet<&str>)> = p
+        .domains
+        .iter()
+        .map(|d| {
+            let names = p
+                .domain_policies(d)
+                .into_iter()
+                .map(|i| p.policies[i].name.as_str())
+                .collect();
+            (d.name.as_str(), names)
+        })
+        .collect();
     let day = crate::clock::day(at);
     let mut scopes: Vec<(String, Option<&Vec<bool>>)> = vec![(String::new(), None)];
     for (gi, g) in p.groups.iter().enumerate() {
@@ -109,6 +129,21 @@ pub(super) fn rollup(input: Input<'_>) -> RolledUp {
             |i| unknown[i],
             |i| members.is_none_or(|m| m[i]),
         );
+        for (dname, names) in &domain_policies {
+            let counts: Vec<compliance::RuleCounts> = per_rule
+                .iter()
+                .filter(|c| names.contains(c.policy.as_str()))
+                .cloned()
+                .collect();
+            let mut roll = compliance::rollup(&counts, weights, tagging);
+            roll.coverage.unread = unread.clone();
+            out.domain_history.push(overall_row(&day, &gname, dname, &roll));
+            out.domains.push((
+                gname.clone(),
+                dname.to_string(),
+                serde_json::to_string(&roll).unwrap_or_else(|_| "{}".into()),
+            ));
+        }
         let mut roll = compliance::rollup(&per_rule, weights, tagging);
         roll.coverage.unread = unread.clone();
         for f in &roll.policies {
@@ -123,22 +158,28 @@ pub(super) fn rollup(input: Input<'_>) -> RolledUp {
                 unknown: f.unknown as i64,
             });
         }
-        out.history.push(HistoryRow {
-            day: day.clone(),
-            group: gname.clone(),
-            policy: String::new(),
-            compliance: roll.overall.map(|c| c.floor() as i64),
-            assets: roll.coverage.known as i64,
-            open: roll.policies.iter().map(|f| f.open as i64).sum(),
-            exempt: roll.policies.iter().map(|f| f.exempt as i64).sum(),
-            unknown: roll.coverage.unknown as i64,
-        });
+        out.history.push(overall_row(&day, &gname, "", &roll));
         out.compliance.push((
             gname,
             serde_json::to_string(&roll).unwrap_or_else(|_| "{}".into()),
         ));
     }
     out
+}
+
+/// The history row of a roll-up's overall figure (`policy`: `""` for a
+/// group's, the domain's name for a domain's).
+fn overall_row(day: &str, group: &str, policy: &str, roll: &compliance::Rollup) -> HistoryRow {
+    HistoryRow {
+        day: day.to_string(),
+        group: group.to_string(),
+        policy: policy.to_string(),
+        compliance: roll.overall.map(|c| c.floor() as i64),
+        assets: roll.coverage.known as i64,
+        open: roll.policies.iter().map(|f| f.open as i64).sum(),
+        exempt: roll.policies.iter().map(|f| f.exempt as i64).sum(),
+        unknown: roll.coverage.unknown as i64,
+    }
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ pub(super) async fn write_scan(tx: &mut SqliteConnection, w: &ScanWrite) -> Resu
     create_jobs(tx, &w.new_jobs, w.scan_id, at, &mut audit).await?;
     cancel_jobs(tx, &w.cancel_jobs, w.scan_id, at, &mut audit).await?;
     write_compliance(tx, &w.compliance, &w.history, w.scan_id, at).await?;
+    write_domains(tx, w, at).await?;
     record_read(tx, w).await?;
     finish_scan_record(tx, w).await
 }
@@ -358,6 +359,47 @@ async fn write_compliance(
         sqlx::query(
             "INSERT INTO compliance_history (day, grp, policy, compliance, assets, open, exempt, unknown) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (day, grp, policy) DO UPDATE SET compliance = excluded.compliance, assets = excluded.assets, open = excluded.open, exempt = excluded.exempt, unknown = excluded.unknown",
+        )
+        .bind(&h.day)
+        .bind(&h.group)
+        .bind(&h.policy)
+        .bind(h.compliance)
+        .bind(h.assets)
+        .bind(h.open)
+        .bind(h.exempt)
+        .bind(h.unknown)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The domains' roll-ups (all replaced: a domain no longer declared
+/// disappears) and their day's history rows.
+async fn write_domains(tx: &mut SqliteConnection, w: &ScanWrite, at: i64) -> Result<()> {
+    if w.compliance.is_empty() {
+        // This scan rolled nothing up: the stored figures stand.
+        return Ok(());
+    }
+    sqlx::query("DELETE FROM domain_current")
+        .execute(&mut *tx)
+        .await?;
+    for (g, d, body) in &w.domains {
+        sqlx::query(
+            "INSERT INTO domain_current (grp, domain, scan_id, at, body) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(g)
+        .bind(d)
+        .bind(w.scan_id)
+        .bind(at)
+        .bind(body)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for h in &w.domain_history {
+        sqlx::query(
+            "INSERT INTO domain_history (day, grp, domain, compliance, assets, open, exempt, unknown) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (day, grp, domain) DO UPDATE SET compliance = excluded.compliance, assets = excluded.assets, open = excluded.open, exempt = excluded.exempt, unknown = excluded.unknown",
         )
         .bind(&h.day)
         .bind(&h.group)

@@ -100,6 +100,59 @@ pub async fn trend_of(
     days: i64,
 ) -> Result<Trend, WebError> {
     let rows = s.store.history(group.unwrap_or(""), policy).await?;
+    trend_rows(s, &rows, days)
+}
+
+/// The trend of a domain within `group` over `days`.
+pub async fn domain_trend(
+    s: &crate::Server,
+    group: Option<&str>,
+    domain: &str,
+    days: i64,
+) -> Result<Trend, WebError> {
+    let rows = s.store.domain_history(group.unwrap_or(""), domain).await?;
+    trend_rows(s, &rows, days)
+}
+
+/// The roll-up of domain `domain` within `group` (`None`: everything).
+pub async fn domain_compliance_of(
+    s: &crate::Server,
+    group: Option<&str>,
+    domain: &str,
+) -> Result<(Compliance, i64), WebError> {
+    results_ready(s).await?;
+    match s
+        .store
+        .domain_compliance(group.unwrap_or(""), domain)
+        .await?
+    {
+        Some((_, at, body)) => Ok((serde_json::from_value(body).unwrap_or_default(), at)),
+        None => Ok((Compliance::default(), 0)),
+    }
+}
+
+/// Policies with something to look at, worst first.
+pub fn worst_first(c: &Compliance) -> Vec<Fig> {
+    let mut worst: Vec<Fig> = c
+        .policies
+        .iter()
+        .filter(|f| f.assets > 0)
+        .cloned()
+        .collect();
+    worst.sort_by(|a, b| {
+        a.compliance
+            .unwrap_or(101.0)
+            .total_cmp(&b.compliance.unwrap_or(101.0))
+            .then(b.open.cmp(&a.open))
+    });
+    worst
+}
+
+fn trend_rows(
+    s: &crate::Server,
+    rows: &[crate::store::HistoryRow],
+    days: i64,
+) -> Result<Trend, WebError> {
     let end = chrono::DateTime::from_timestamp(s.clock.now(), 0)
         .map(|d| d.date_naive())
         .unwrap_or_default();
@@ -176,19 +229,7 @@ pub async fn page(
     .await?;
     let (c, at) = compliance_of(&s, ctx.group.as_deref()).await?;
     let trend = trend_of(&s, ctx.group.as_deref(), "", days).await?;
-    // Policies with something to look at, worst first.
-    let mut worst: Vec<Fig> = c
-        .policies
-        .iter()
-        .filter(|f| f.assets > 0)
-        .cloned()
-        .collect();
-    worst.sort_by(|a, b| {
-        a.compliance
-            .unwrap_or(101.0)
-            .total_cmp(&b.compliance.unwrap_or(101.0))
-            .then(b.open.cmp(&a.open))
-    });
+    let worst = worst_first(&c);
     let page = Page {
         ctx,
         c,

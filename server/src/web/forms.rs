@@ -45,7 +45,7 @@ fn form<T: DeserializeOwned>(body: &Bytes) -> Result<T, WebError> {
 
 /// The form in `body` as `T`, once its CSRF token is checked: the token
 /// first, so nothing of a forged form is looked at.
-fn checked_form<T: DeserializeOwned>(
+pub(super) fn checked_form<T: DeserializeOwned>(
     s: &crate::Server,
     headers: &HeaderMap,
     body: &Bytes,
@@ -59,7 +59,7 @@ fn checked_form<T: DeserializeOwned>(
 }
 
 /// 303 to `to` (a path of this portal), POST-redirect-GET.
-fn see_other(to: &str) -> Response {
+pub(super) fn see_other(to: &str) -> Response {
     match HeaderValue::from_str(to) {
         Ok(v) => (StatusCode::SEE_OTHER, [(header::LOCATION, v)]).into_response(),
         Err(_) => StatusCode::SEE_OTHER.into_response(),

@@ -15,6 +15,8 @@ pub(crate) mod assets;
 mod chart;
 mod csrf;
 pub(crate) mod dashboard;
+pub(crate) mod dashboards;
+pub(crate) mod domains;
 mod forms;
 mod issues;
 pub(crate) mod lists;
@@ -62,6 +64,12 @@ pub const PAGE_RULES: &[(&str, &str, Rule)] = &[
     ("POST", "/exception-requests/{id}/approve", Rule::Approve),
     ("POST", "/exception-requests/{id}/reject", Rule::Approve),
     ("GET", "/scans", Rule::Read),
+    ("GET", "/domains", Rule::Read),
+    ("GET", "/domains/{name}", Rule::Read),
+    ("GET", "/dashboards", Rule::Read),
+    ("POST", "/dashboards", Rule::Read),
+    ("GET", "/dashboards/{id}", Rule::Read),
+    ("POST", "/dashboards/{id}", Rule::Read),
     ("GET", "/tagging", Rule::Read),
     ("GET", "/vulnerabilities", Rule::Read),
     ("GET", "/static/portal.css", Rule::Public),
@@ -123,6 +131,16 @@ pub fn routes(server: Arc<Server>, body_timeout: std::time::Duration) -> Router 
         )
         .route("/exception-requests/{id}/reject", form(post(forms::reject)))
         .route("/scans", get(lists::scans))
+        .route("/domains", get(domains::list))
+        .route("/domains/{name}", get(domains::page))
+        .route(
+            "/dashboards",
+            get(dashboards::list).merge(form(post(dashboards::create))),
+        )
+        .route(
+            "/dashboards/{id}",
+            get(dashboards::page).merge(form(post(dashboards::edit))),
+        )
         .route("/tagging", get(topics::tagging))
         .route("/vulnerabilities", get(topics::vulnerabilities))
         .route(
