@@ -215,7 +215,11 @@ fn domains_select_policies_by_category_tag_and_name() {
                /// A field named `domain` is still a field.\n\
                fn is_vpc(domain: string) -> bool = domain == \"vpc\"\n";
     let c = compile_sources(vec![("policy.pac".into(), src.into())]);
-    let errors: Vec<_> = c.diagnostics.iter().filter(|d| d.code.starts_with('E')).collect();
+    let errors: Vec<_> = c
+        .diagnostics
+        .iter()
+        .filter(|d| d.code.starts_with('E'))
+        .collect();
     assert!(errors.is_empty(), "{errors:?}");
     let p = &c.program;
     let names = |d: &str| -> Vec<&str> {

@@ -96,8 +96,7 @@ pub fn item_starts(src: &str) -> Vec<usize> {
                 let word = &src[start..i];
                 let keyword = depth == 0
                     && prev_byte != b'.'
-                    && (ITEM_KEYWORDS.contains(&word)
-                        || (word == "domain" && opens_domain(b, i)))
+                    && (ITEM_KEYWORDS.contains(&word) || (word == "domain" && opens_domain(b, i)))
                     && !(word == "exception" && prev_word == "sticky");
                 if keyword {
                     let at = back_over_docs(src, start, *starts.last().unwrap_or(&0));

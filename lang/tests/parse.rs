@@ -200,7 +200,11 @@ fn domain_is_a_keyword_only_where_an_item_begins() {
         .collect();
     assert_eq!(kinds, vec!["fn", "domain", "error"]);
     assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
-    assert!(p.errors[0].message.contains("`polcy` does not begin an item"));
+    assert!(
+        p.errors[0]
+            .message
+            .contains("`polcy` does not begin an item")
+    );
     // The chunks cut before the domain, not at the parameter or body.
     let starts = pac_lang::chunks::item_starts(src);
     assert_eq!(starts, vec![0, src.find("domain cloud").unwrap()]);

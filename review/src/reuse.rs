@@ -116,6 +116,7 @@ fn only(program: &Program, rules: &[usize]) -> Program {
         policies: program.policies.clone(),
         rules: rules.iter().map(|&r| program.rules[r].clone()).collect(),
         groups: program.groups.clone(),
+        domains: program.domains.clone(),
         exceptions: program.exceptions.clone(),
         actions: program.actions.clone(),
         tests: Vec::new(),

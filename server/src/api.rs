@@ -6,8 +6,8 @@
 //! content types, limits and deadlines are checked in front of every
 //! route ([`http`]).
 
-pub mod error;
 mod boards;
+pub mod error;
 mod export;
 pub mod http;
 pub mod openapi;

@@ -650,8 +650,11 @@ pub trait Store: Send + Sync {
     async fn compliance(&self, group: &str) -> Result<Option<(i64, i64, Value)>>;
     async fn history(&self, group: &str, policy: &str) -> Result<Vec<HistoryRow>>;
     /// A domain's roll-up within `group` (`""`: everything).
-    async fn domain_compliance(&self, group: &str, domain: &str)
-    -> Result<Option<(i64, i64, Value)>>;
+    async fn domain_compliance(
+        &self,
+        group: &str,
+        domain: &str,
+    ) -> Result<Option<(i64, i64, Value)>>;
     /// A domain's daily overall rows within `group` (`policy` holds the
     /// domain's name).
     async fn domain_history(&self, group: &str, domain: &str) -> Result<Vec<HistoryRow>>;

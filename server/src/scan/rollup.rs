@@ -137,7 +137,8 @@ pub(super) fn rollup(input: Input<'_>) -> RolledUp {
                 .collect();
             let mut roll = compliance::rollup(&counts, weights, tagging);
             roll.coverage.unread = unread.clone();
-            out.domain_history.push(overall_row(&day, &gname, dname, &roll));
+            out.domain_history
+                .push(overall_row(&day, &gname, dname, &roll));
             out.domains.push((
                 gname.clone(),
                 dname.to_string(),

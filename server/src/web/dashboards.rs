@@ -15,8 +15,8 @@ use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 
 use super::dashboard::{
-    Compliance, Fig, Trend, compliance_of, days_of, domain_compliance_of, domain_trend,
-    trend_of, worst_first,
+    Compliance, Fig, Trend, compliance_of, days_of, domain_compliance_of, domain_trend, trend_of,
+    worst_first,
 };
 use super::domains::{DomainCard, cards_of};
 use super::forms::{checked_form, see_other};
@@ -340,12 +340,7 @@ pub async fn create(
     .unwrap_or_default();
     let id = s
         .store
-        .create_dashboard(
-            (&caller.id, &caller.name),
-            &name,
-            &widgets,
-            s.clock.now(),
-        )
+        .create_dashboard((&caller.id, &caller.name), &name, &widgets, s.clock.now())
         .await?;
     Ok(see_other(&format!("/dashboards/{id}?{}", gq(&f.group))))
 }
@@ -408,7 +403,12 @@ pub async fn page(
         .program()
         .domains
         .iter()
-        .map(|d| (d.name.clone(), d.title.clone().unwrap_or_else(|| d.name.clone())))
+        .map(|d| {
+            (
+                d.name.clone(),
+                d.title.clone().unwrap_or_else(|| d.name.clone()),
+            )
+        })
         .collect();
     let page = Page {
         editable: may_edit(&caller, &row),
@@ -525,5 +525,9 @@ pub async fn edit(
     s.store
         .update_dashboard(row.id, &name, &value, s.clock.now())
         .await?;
-    Ok(see_other(&format!("/dashboards/{}?{}", row.id, gq(&f.group))))
+    Ok(see_other(&format!(
+        "/dashboards/{}?{}",
+        row.id,
+        gq(&f.group)
+    )))
 }

@@ -28,10 +28,7 @@ pub struct DomainCard {
 }
 
 /// Every declared domain with its figures within `group`.
-pub async fn cards_of(
-    s: &crate::Server,
-    group: Option<&str>,
-) -> Result<Vec<DomainCard>, WebError> {
+pub async fn cards_of(s: &crate::Server, group: Option<&str>) -> Result<Vec<DomainCard>, WebError> {
     let loaded = s.current_program().await.map_err(ApiError::internal)?;
     let p = loaded.program();
     let mut out = Vec::new();
