@@ -166,7 +166,7 @@ try {
   // the owner's controls.
   await rita.goto(`${base}/dashboards?group=production`);
   await rita.fill('#board-name', 'Production at a glance');
-  await Promise.all([rita.waitForURL(/\/dashboards\/\d+\?/), rita.click('form[action="/dashboards"] button')]);
+  await Promise.all([rita.waitForURL(/\/dashboards\/\d+\?/), rita.click('#new-board button')]);
   const boardUrl = rita.url();
   const add = async (kind, domain) => {
     await rita.selectOption('#w-kind', kind);
@@ -180,7 +180,7 @@ try {
   await Promise.all([rita.waitForNavigation(), rita.click('section[aria-labelledby="w3"] button[value=up]')]);
   const kinds = await rita.locator('section.widget').evaluateAll((xs) => xs.map((x) => x.dataset.widget));
   check(kinds.join(',') === 'headline,domains,trend,policies', `the widgets are in the chosen order: ${kinds}`);
-  await shot(rita, 'dashboard.png');
+  await shot(rita, 'my-dashboard.png');
   await axe(rita, 'a dashboard with its controls');
   await andy.goto(boardUrl);
   const seen = await andy.locator('section.widget').count();
