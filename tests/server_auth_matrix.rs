@@ -256,8 +256,11 @@ async fn every_operation_times_every_role_gets_what_its_rule_says() {
             continue;
         }
         with_group += 1;
-        // A policy that exists, so that only the group can make a 404.
-        let path_filled = path.replace("{id}", "instance_imdsv1_allowed");
+        // A policy and a compliance domain that exist, so that only the
+        // group can make a 404.
+        let path_filled = path
+            .replace("{id}", "instance_imdsv1_allowed")
+            .replace("{name}", "cloud_security");
         let url = format!("{pac}{path_filled}?group=sandbox_resources");
         for (name, secret) in &scoped {
             let auth = format!("Bearer {secret}");

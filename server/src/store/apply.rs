@@ -355,21 +355,30 @@ async fn write_compliance(
         .execute(&mut *tx)
         .await?;
     }
-    for h in history {
-        sqlx::query(
-            "INSERT INTO compliance_history (day, grp, policy, compliance, assets, open, exempt, unknown) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (day, grp, policy) DO UPDATE SET compliance = excluded.compliance, assets = excluded.assets, open = excluded.open, exempt = excluded.exempt, unknown = excluded.unknown",
-        )
-        .bind(&h.day)
-        .bind(&h.group)
-        .bind(&h.policy)
-        .bind(h.compliance)
-        .bind(h.assets)
-        .bind(h.open)
-        .bind(h.exempt)
-        .bind(h.unknown)
-        .execute(&mut *tx)
-        .await?;
+    const UPSERT: &str = "INSERT INTO compliance_history (day, grp, policy, compliance, assets, open, exempt, unknown) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (day, grp, policy) DO UPDATE SET compliance = excluded.compliance, assets = excluded.assets, open = excluded.open, exempt = excluded.exempt, unknown = excluded.unknown";
+    write_history(tx, UPSERT, history).await
+}
+
+/// Upserts history rows with `upsert`, whose eight parameters are the
+/// row's fields in order (the third: the policy, or the domain).
+async fn write_history(
+    tx: &mut SqliteConnection,
+    upsert: &'static str,
+    rows: &[HistoryRow],
+) -> Result<()> {
+    for h in rows {
+        sqlx::query(upsert)
+            .bind(&h.day)
+            .bind(&h.group)
+            .bind(&h.policy)
+            .bind(h.compliance)
+            .bind(h.assets)
+            .bind(h.open)
+            .bind(h.exempt)
+            .bind(h.unknown)
+            .execute(&mut *tx)
+            .await?;
     }
     Ok(())
 }
@@ -396,23 +405,9 @@ async fn write_domains(tx: &mut SqliteConnection, w: &ScanWrite, at: i64) -> Res
         .execute(&mut *tx)
         .await?;
     }
-    for h in &w.domain_history {
-        sqlx::query(
-            "INSERT INTO domain_history (day, grp, domain, compliance, assets, open, exempt, unknown) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (day, grp, domain) DO UPDATE SET compliance = excluded.compliance, assets = excluded.assets, open = excluded.open, exempt = excluded.exempt, unknown = excluded.unknown",
-        )
-        .bind(&h.day)
-        .bind(&h.group)
-        .bind(&h.policy)
-        .bind(h.compliance)
-        .bind(h.assets)
-        .bind(h.open)
-        .bind(h.exempt)
-        .bind(h.unknown)
-        .execute(&mut *tx)
-        .await?;
-    }
-    Ok(())
+    const UPSERT: &str = "INSERT INTO domain_history (day, grp, domain, compliance, assets, open, exempt, unknown) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (day, grp, domain) DO UPDATE SET compliance = excluded.compliance, assets = excluded.assets, open = excluded.open, exempt = excluded.exempt, unknown = excluded.unknown";
+    write_history(tx, UPSERT, &w.domain_history).await
 }
 
 /// How the source's read went, for the next scans (of any source) to count

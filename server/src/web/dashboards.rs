@@ -18,11 +18,10 @@ use super::dashboard::{
     Compliance, Fig, Trend, compliance_of, days_of, domain_compliance_of, domain_trend, trend_of,
     worst_first,
 };
-use super::domains::{DomainCard, cards_of};
+use super::domains::{DomainCard, GroupOnly, cards_of};
 use super::forms::{checked_form, see_other};
 use super::{Ctx, PageResult, St, WebError, context, query};
 use crate::api::error::ApiError;
-use crate::api::params::Check;
 use crate::auth::{ALL_GROUPS, Principal, Role};
 use crate::store::DashboardRow;
 
@@ -264,13 +263,6 @@ async fn render_widget(
 // ---------------------------------------------------------------------------
 // Pages
 // ---------------------------------------------------------------------------
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GroupOnly {
-    group: Option<String>,
-}
-impl Check for GroupOnly {}
 
 #[derive(Template)]
 #[template(path = "dashboards.html")]

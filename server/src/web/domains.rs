@@ -48,7 +48,7 @@ pub async fn cards_of(s: &crate::Server, group: Option<&str>) -> Result<Vec<Doma
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GroupOnly {
-    group: Option<String>,
+    pub group: Option<String>,
 }
 impl Check for GroupOnly {}
 
