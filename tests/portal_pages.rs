@@ -960,7 +960,8 @@ async fn domains_have_their_own_figures_and_dashboards_are_arranged_and_shared()
         ),
     )
     .await;
-    assert_eq!(h.status, 404, "{}", h.body);
+    assert_eq!(h.status, 400, "{}", h.body);
+    assert!(h.body.contains("no asset group"), "{}", h.body);
     let h = send(
         &mut env,
         &path,
@@ -1016,6 +1017,46 @@ async fn domains_have_their_own_figures_and_dashboards_are_arranged_and_shared()
         "the list holds one's own"
     );
     assert_eq!(env.api("/api/v1/dashboards", &viewer).await["total"], 1);
+    // The API: the same rules for a JSON body.
+    let json_req = |token: &str, method: &str, path: &str, body: &str| {
+        let auth = format!("Bearer {token}");
+        let url = format!("{}{path}", env.pac);
+        let mut b = Browser::new();
+        let method: reqwest::Method = method.parse().unwrap();
+        let body = body.to_string();
+        async move {
+            b.request(
+                method,
+                &url,
+                &[("authorization", auth.as_str())],
+                Some(("application/json", body)),
+            )
+            .await
+        }
+    };
+    let foreign =
+        format!(r#"{{"name": "x", "widgets": [{{"kind": "trend", "group": "{SANDBOX}"}}]}}"#);
+    let h = json_req(&viewer, "POST", "/api/v1/dashboards", &foreign).await;
+    assert_eq!(h.status, 400, "{}", h.body);
+    let h = json_req(
+        &other,
+        "PUT",
+        &format!("/api/v1/dashboards/{id}"),
+        r#"{"name": "mine now", "widgets": []}"#,
+    )
+    .await;
+    assert_eq!(h.status, 403, "{}", h.body);
+    let made = json_req(
+        &other,
+        "POST",
+        "/api/v1/dashboards",
+        r#"{"name": "  ", "widgets": [{"kind": "severity", "domain": "cis_aws"}]}"#,
+    )
+    .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let made = made.json();
+    assert_eq!(made["name"], "Untitled dashboard");
+    assert_eq!(made["widgets"][0]["domain"], "cis_aws");
 
     // The owner deletes it; the link then answers 404.
     let h = send(&mut env, &path, &viewer, own, edit("delete", vec![])).await;

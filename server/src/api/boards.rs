@@ -220,9 +220,8 @@ pub(super) async fn dashboards(
 /// Make a dashboard (owned by the caller).
 #[utoipa::path(post, path = "/api/v1/dashboards", tag = "dashboards", request_body = NewDashboard,
     responses((status = 201, description = "the dashboard, as stored", body = Object),
-        (status = 400, description = "a bad name or widget (an undeclared domain), or too many", body = ErrorBody),
-        (status = 403, description = "a widget for all resources (`*`) without a role on every group", body = ErrorBody),
-        (status = 404, description = "a widget's asset group is unknown or outside the caller's groups", body = ErrorBody)))]
+        (status = 400, description = "a bad name or widget (an undeclared domain, an asset group unknown or outside the caller's groups), or too many", body = ErrorBody),
+        (status = 403, description = "a widget for all resources (`*`) without a role on every group", body = ErrorBody)))]
 pub(super) async fn post_dashboard(
     State(s): S,
     Extension(caller): Extension<Principal>,
@@ -266,9 +265,9 @@ pub(super) async fn dashboard(
 #[utoipa::path(put, path = "/api/v1/dashboards/{id}", tag = "dashboards", request_body = NewDashboard,
     params(("id" = i64, Path, description = "dashboard id")),
     responses((status = 200, description = "the dashboard, as stored", body = Object),
-        (status = 400, description = "a bad name or widget (an undeclared domain), or too many", body = ErrorBody),
+        (status = 400, description = "a bad name or widget (an undeclared domain, an asset group unknown or outside the caller's groups), or too many", body = ErrorBody),
         (status = 403, description = "not the caller's, or a widget for all resources (`*`) without a role on every group", body = ErrorBody),
-        (status = 404, description = "no such dashboard, or a widget's asset group is unknown or outside the caller's groups", body = ErrorBody)))]
+        (status = 404, description = "no such dashboard", body = ErrorBody)))]
 pub(super) async fn put_dashboard(
     State(s): S,
     Extension(caller): Extension<Principal>,

@@ -149,7 +149,14 @@ pub async fn check_widgets(
             }
             Some(g) if g == ALL_GROUPS => {}
             Some(_) => {
-                crate::api::figures_group(s, &scope, w.group.clone()).await?;
+                // A group it may not see is, as anywhere, "no asset group";
+                // here a 400: the body is wrong, not the dashboard missing.
+                crate::api::figures_group(s, &scope, w.group.clone())
+                    .await
+                    .map_err(|e| match e.status {
+                        axum::http::StatusCode::NOT_FOUND => ApiError::bad(e.message),
+                        _ => e,
+                    })?;
             }
             None => {}
         }
