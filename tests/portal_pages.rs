@@ -1018,9 +1018,10 @@ async fn domains_have_their_own_figures_and_dashboards_are_arranged_and_shared()
     );
     assert_eq!(env.api("/api/v1/dashboards", &viewer).await["total"], 1);
     // The API: the same rules for a JSON body.
+    let pac = env.pac.clone();
     let json_req = |token: &str, method: &str, path: &str, body: &str| {
         let auth = format!("Bearer {token}");
-        let url = format!("{}{path}", env.pac);
+        let url = format!("{pac}{path}");
         let mut b = Browser::new();
         let method: reqwest::Method = method.parse().unwrap();
         let body = body.to_string();
@@ -1057,6 +1058,57 @@ async fn domains_have_their_own_figures_and_dashboards_are_arranged_and_shared()
     let made = made.json();
     assert_eq!(made["name"], "Untitled dashboard");
     assert_eq!(made["widgets"][0]["domain"], "cis_aws");
+    // At most 24 widgets, and no widget's strings without bound.
+    let many =
+        |n: usize, w: &str| format!(r#"{{"name": "n", "widgets": [{}]}}"#, vec![w; n].join(","));
+    let h = json_req(
+        &other,
+        "POST",
+        "/api/v1/dashboards",
+        &many(25, r#"{"kind": "headline"}"#),
+    )
+    .await;
+    assert_eq!(h.status, 400, "{}", h.body);
+    assert!(h.body.contains("at most 24 widgets"), "{}", h.body);
+    let long = format!(
+        r#"{{"kind": "headline", "domain": "{}"}}"#,
+        "d".repeat(5_000)
+    );
+    let h = json_req(&other, "POST", "/api/v1/dashboards", &many(24, &long)).await;
+    assert_eq!(h.status, 400, "{}", h.body);
+    assert!(
+        h.body.len() < 500,
+        "the error does not echo the input: {}",
+        h.body.len()
+    );
+    assert_eq!(
+        env.api("/api/v1/dashboards", &other).await["total"],
+        1,
+        "nothing stored"
+    );
+    // A widget fixed on a group outside the reader's groups: the reader
+    // sees neither its figures nor the group's name.
+    let fixed = json_req(
+        &admin,
+        "POST",
+        "/api/v1/dashboards",
+        &format!(r#"{{"name": "ops", "widgets": [{{"kind": "headline", "group": "{SANDBOX}"}}, {{"kind": "headline", "group": "{PROD}"}}]}}"#),
+    )
+    .await;
+    assert_eq!(fixed.status, 201, "{}", fixed.body);
+    let fid = fixed.json()["id"].as_i64().unwrap();
+    let seen = env.api(&format!("/api/v1/dashboards/{fid}"), &other).await;
+    assert_eq!(seen["widgets"][0]["group_hidden"], true, "{seen}");
+    assert_eq!(seen["widgets"][1]["group"], PROD, "{seen}");
+    assert!(!seen.to_string().contains(SANDBOX), "{seen}");
+    let by_admin = env.api(&format!("/api/v1/dashboards/{fid}"), &admin).await;
+    assert_eq!(by_admin["widgets"][0]["group"], SANDBOX);
+    let page = env.get(&format!("/dashboards/{fid}"), &other).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Not shown"), "{}", page.body);
+    assert!(page.body.contains("outside yours"), "{}", page.body);
+    assert!(!page.body.contains(&format!("`{SANDBOX}`")));
+    assert!(!page.body.contains(&format!("group {SANDBOX}")));
 
     // The owner deletes it; the link then answers 404.
     let h = send(&mut env, &path, &viewer, own, edit("delete", vec![])).await;

@@ -4,7 +4,6 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use pac_compiler::{Database, compile_sources, db, workspace};
-use salsa::Setter;
 
 /// 5,000 rules over several resource types, in 1,000 policies.
 pub fn generated_rules(n: usize) -> String {
@@ -107,7 +106,7 @@ fn bench(c: &mut Criterion) {
             } else {
                 big.replace("gen_", "lib_")
             };
-            target.set_text(&mut db).to(text);
+            db::set_text(&mut db, target, text);
             db::compile(&db, ws).diagnostics.len()
         })
     });

@@ -10,6 +10,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use salsa::Setter;
+
 use pac_lang::chunks::Shift;
 use pac_lang::{Parsed, Span, ast};
 
@@ -24,8 +26,64 @@ use crate::resolve::{Chunk, Env};
 pub struct SourceFile {
     #[returns(ref)]
     pub path: String,
+    /// Set with [`set_text`] (or [`Source::edited`]), which keeps the
+    /// file's cut into chunks in step with its text.
     #[returns(ref)]
-    pub text: String,
+    pub source: Source,
+}
+
+impl SourceFile {
+    /// A file of the workspace (its text cut into chunks once).
+    pub fn create(db: &Database, path: String, text: impl Into<Arc<str>>) -> SourceFile {
+        SourceFile::new(db, path, Source::new(text))
+    }
+
+    pub fn text(self, db: &dyn salsa::Database) -> &str {
+        &self.source(db).text
+    }
+}
+
+/// A file's text and where it is cut into chunks, kept together: an edit
+/// re-cuts only around the bytes it changed ([`pac_lang::chunks::Cut`]),
+/// and no one can set one without the other.
+#[derive(Debug)]
+pub struct Source {
+    text: Arc<str>,
+    cut: pac_lang::chunks::Cut,
+}
+
+impl Source {
+    pub fn new(text: impl Into<Arc<str>>) -> Source {
+        let text = text.into();
+        let cut = pac_lang::chunks::Cut::new(&text);
+        Source { text, cut }
+    }
+
+    /// `text` as the next version of this source.
+    pub fn edited(&self, text: impl Into<Arc<str>>) -> Source {
+        let text = text.into();
+        let cut = self.cut.edited(&self.text, &text);
+        Source { text, cut }
+    }
+
+    pub fn text(&self) -> &Arc<str> {
+        &self.text
+    }
+}
+
+/// Replaces a file's text (nothing changes when it is the same); false
+/// when it was the same.
+pub fn set_text(
+    db: &mut Database,
+    file: SourceFile,
+    text: impl AsRef<str> + Into<Arc<str>>,
+) -> bool {
+    if file.text(db) == text.as_ref() {
+        return false;
+    }
+    let source = file.source(db).edited(text);
+    file.set_source(db).to(source);
+    true
 }
 
 /// The set of files that make up a workspace (the stdlib first).
@@ -60,10 +118,9 @@ pub fn parse_chunk<'db>(db: &'db dyn salsa::Database, chunk: ChunkText<'db>) -> 
     Arc::new(pac_lang::parse_file(chunk.text(db)))
 }
 
-/// A file's text, shared: copied once per change, not per reader.
-#[salsa::tracked(returns(ref), no_eq)]
-pub fn shared_text(db: &dyn salsa::Database, file: SourceFile) -> Arc<str> {
-    Arc::from(file.text(db).as_str())
+/// A file's text, shared (never copied per reader).
+pub fn shared_text(db: &dyn salsa::Database, file: SourceFile) -> &Arc<str> {
+    &file.source(db).text
 }
 
 /// A file cut into its chunks: the offset and text of each.
@@ -72,7 +129,10 @@ pub fn file_chunks<'db>(
     db: &'db dyn salsa::Database,
     file: SourceFile,
 ) -> Vec<(usize, ChunkText<'db>)> {
-    pac_lang::chunks::chunks(file.text(db))
+    let source = file.source(db);
+    source
+        .cut
+        .chunks(&source.text)
         .into_iter()
         .map(|(at, text)| (at, ChunkText::new(db, text)))
         .collect()

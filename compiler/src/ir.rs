@@ -441,6 +441,13 @@ impl Program {
             .filter(|&i| d.selects(&self.policies[i]))
             .collect()
     }
+    /// The names of the policies domain `d` selects, in program order.
+    pub fn domain_policy_names(&self, d: &Domain) -> Vec<String> {
+        self.domain_policies(d)
+            .into_iter()
+            .map(|i| self.policies[i].name.clone())
+            .collect()
+    }
     pub fn domain(&self, name: &str) -> Option<&Domain> {
         self.domains.iter().find(|d| d.name == name)
     }

@@ -37,9 +37,9 @@ pub fn compile_sources(files: Vec<(String, String)>) -> Compiled {
 pub fn workspace(db: &Database, files: Vec<(String, String)>) -> Workspace {
     let mut inputs: Vec<SourceFile> = pac_stdlib::schemas::FILES
         .iter()
-        .map(|(p, t)| SourceFile::new(db, p.to_string(), t.to_string()))
+        .map(|(p, t)| SourceFile::create(db, p.to_string(), *t))
         .collect();
-    inputs.extend(files.into_iter().map(|(p, t)| SourceFile::new(db, p, t)));
+    inputs.extend(files.into_iter().map(|(p, t)| SourceFile::create(db, p, t)));
     Workspace::new(db, inputs)
 }
 

@@ -29,10 +29,136 @@ const ITEM_KEYWORDS: &[&str] = &[
 
 /// Start offsets of the chunks of `src`, ascending; the first is 0.
 pub fn item_starts(src: &str) -> Vec<usize> {
-    let b = src.as_bytes();
-    let mut starts = vec![0];
-    let mut depth: usize = 0;
+    Cut::new(src).starts
+}
+
+/// Where a file is cut into chunks. Kept with the text, so that an edit
+/// re-scans only around itself ([`Cut::edited`]): on a large file, a full
+/// scan per keystroke was the largest cost of an edit in the editor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cut {
+    starts: Vec<usize>,
+    /// Some `/*` has no `*/` after it. The lexer then reads the rest as
+    /// code, and a `*/` typed anywhere later changes how everything since
+    /// that `/*` reads, so an edit of such a file is scanned whole.
+    unclosed_comment: bool,
+}
+
+impl Cut {
+    /// The cut of `src`, scanned whole.
+    pub fn new(src: &str) -> Cut {
+        let scan = scan(src, 0, |_| false);
+        Cut {
+            starts: scan.starts,
+            unclosed_comment: scan.unclosed_comment,
+        }
+    }
+
+    /// Start offsets of the chunks, ascending; the first is 0.
+    pub fn starts(&self) -> &[usize] {
+        &self.starts
+    }
+
+    /// The chunks of `src` (the text this cut was made for), as (start
+    /// offset, text).
+    pub fn chunks<'a>(&self, src: &'a str) -> Vec<(usize, &'a str)> {
+        self.starts
+            .iter()
+            .enumerate()
+            .map(|(k, &s)| {
+                let end = self.starts.get(k + 1).copied().unwrap_or(src.len());
+                (s, &src[s..end])
+            })
+            .collect()
+    }
+
+    /// The cut of `new`, where this is the cut of `old`: the text the two
+    /// share at their start and end is not scanned again. The scan starts
+    /// two chunks before the first changed byte (a keyword's decision looks
+    /// a little past it: `domain NAME {`) and stops at the first chunk
+    /// start after the change that was also a start before it: from a
+    /// chunk start on, the scan depends only on the text that follows (a
+    /// property test checks it against [`Cut::new`]).
+    pub fn edited(&self, old: &str, new: &str) -> Cut {
+        if self.unclosed_comment || self.starts.first() != Some(&0) {
+            return Cut::new(new);
+        }
+        let prefix = common_prefix(old.as_bytes(), new.as_bytes());
+        let most = old.len().min(new.len()) - prefix;
+        let suffix = common_suffix(old.as_bytes(), new.as_bytes(), most);
+        let (old_end, new_end) = (old.len() - suffix, new.len() - suffix);
+        let before = self.starts.partition_point(|&s| s <= prefix);
+        let k = before.saturating_sub(3);
+        let from = self.starts[k];
+        let mut resumes = None;
+        let scan = scan(new, from, |t| {
+            if t < new_end {
+                return false;
+            }
+            match self.starts.binary_search(&(t - new_end + old_end)) {
+                Ok(j) => {
+                    resumes = Some(j + 1);
+                    true
+                }
+                Err(_) => false,
+            }
+        });
+        let mut starts = Vec::with_capacity(self.starts.len() + scan.starts.len());
+        starts.extend_from_slice(&self.starts[..k]);
+        starts.extend_from_slice(&scan.starts);
+        if let Some(j) = resumes {
+            starts.extend(self.starts[j..].iter().map(|&s| s - old_end + new_end));
+        }
+        Cut {
+            starts,
+            unclosed_comment: scan.unclosed_comment,
+        }
+    }
+}
+
+/// The length of the longest common prefix of `a` and `b`.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    // Whole blocks compare as slices (memcmp), then bytes.
+    const BLOCK: usize = 4096;
+    let n = a.len().min(b.len());
     let mut i = 0;
+    while i + BLOCK <= n && a[i..i + BLOCK] == b[i..i + BLOCK] {
+        i += BLOCK;
+    }
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    i
+}
+
+/// The length of the longest common suffix of `a` and `b`, at most `most`.
+fn common_suffix(a: &[u8], b: &[u8], most: usize) -> usize {
+    const BLOCK: usize = 4096;
+    let (la, lb) = (a.len(), b.len());
+    let mut i = 0;
+    while i + BLOCK <= most && a[la - i - BLOCK..la - i] == b[lb - i - BLOCK..lb - i] {
+        i += BLOCK;
+    }
+    while i < most && a[la - i - 1] == b[lb - i - 1] {
+        i += 1;
+    }
+    i
+}
+
+/// What a scan found.
+struct Scan {
+    starts: Vec<usize>,
+    unclosed_comment: bool,
+}
+
+/// Scans `src` from `from`, a chunk start (or 0), to its end, or until
+/// `stop` says yes to a chunk start just found (which is then the last of
+/// the starts returned).
+fn scan(src: &str, from: usize, mut stop: impl FnMut(usize) -> bool) -> Scan {
+    let b = src.as_bytes();
+    let mut starts = vec![from];
+    let mut depth: usize = 0;
+    let mut i = from;
     // The last significant byte and word before `i` (for `.policy` and
     // `sticky exception`).
     let mut prev_byte = 0u8;
@@ -99,9 +225,17 @@ pub fn item_starts(src: &str) -> Vec<usize> {
                     && (ITEM_KEYWORDS.contains(&word) || (word == "domain" && opens_domain(b, i)))
                     && !(word == "exception" && prev_word == "sticky");
                 if keyword {
-                    let at = back_over_docs(src, start, *starts.last().unwrap_or(&0));
-                    if at > *starts.last().unwrap_or(&0) {
+                    let floor = *starts.last().unwrap_or(&0);
+                    if let Some(at) = back_over_docs(src, start, floor)
+                        && at > floor
+                    {
                         starts.push(at);
+                        if stop(at) {
+                            return Scan {
+                                starts,
+                                unclosed_comment: unclosed_comments,
+                            };
+                        }
                     }
                 }
                 prev_byte = b'a';
@@ -122,7 +256,10 @@ pub fn item_starts(src: &str) -> Vec<usize> {
             }
         }
     }
-    starts
+    Scan {
+        starts,
+        unclosed_comment: unclosed_comments,
+    }
 }
 
 /// Whether the word `domain` that ends at `i` begins a domain item: a name
@@ -156,8 +293,10 @@ fn line_end(b: &[u8], from: usize) -> usize {
 
 /// Where the chunk of the keyword at `at` starts: the beginning of its line
 /// if only blanks precede it there, then back over blank lines and `///`
-/// doc lines (never before `floor`).
-fn back_over_docs(src: &str, at: usize, floor: usize) -> usize {
+/// doc lines (never before `floor`). None when the line above the doc
+/// block holds a `///` after other text (`} /// doc`): the lexer reads that
+/// as the first line of the doc, so no cut is made there.
+fn back_over_docs(src: &str, at: usize, floor: usize) -> Option<usize> {
     // Never scans before `floor`: on one long line of keywords an unbounded
     // search back would be quadratic. If the line starts before `floor`, the
     // previous chunk's keyword stands between, so the answer is the same.
@@ -169,7 +308,7 @@ fn back_over_docs(src: &str, at: usize, floor: usize) -> usize {
     };
     let ls = line_start(at);
     if !src[ls..at].trim().is_empty() {
-        return at;
+        return Some(at);
     }
     let mut start = ls;
     while start > floor {
@@ -177,6 +316,9 @@ fn back_over_docs(src: &str, at: usize, floor: usize) -> usize {
         let line = src[prev..start].trim();
         let doc = line.starts_with("///") && !line.starts_with("////");
         if !(line.is_empty() || doc) {
+            if !line.starts_with("//") && line.contains("///") {
+                return None;
+            }
             break;
         }
         start = prev;
@@ -190,20 +332,12 @@ fn back_over_docs(src: &str, at: usize, floor: usize) -> usize {
         }
         start = end;
     }
-    start
+    Some(start)
 }
 
 /// The chunks of `src`, as (start offset, text).
 pub fn chunks(src: &str) -> Vec<(usize, &str)> {
-    let starts = item_starts(src);
-    starts
-        .iter()
-        .enumerate()
-        .map(|(k, &s)| {
-            let end = starts.get(k + 1).copied().unwrap_or(src.len());
-            (s, &src[s..end])
-        })
-        .collect()
+    Cut::new(src).chunks(src)
 }
 
 /// Joins the parses of a file's chunks, each parsed on its own text, into
@@ -617,6 +751,10 @@ mod tests {
         assert!(texts[2].starts_with("/// f\n\n/// g\nfn f"), "{texts:#?}");
         assert!(texts[3].starts_with("sticky exception"), "{texts:#?}");
         assert_eq!(chunked(src), parse_file(src));
+        // A `///` after code on a line begins the next item's doc there.
+        let src = "policy p {\n}/// a\n/// b\npolicy q {\n}\n";
+        assert_eq!(item_starts(src), vec![0]);
+        assert_eq!(chunked(src), parse_file(src));
     }
 
     #[test]
@@ -675,6 +813,31 @@ mod tests {
         out
     }
 
+    #[test]
+    fn an_edit_is_cut_as_a_fresh_scan_would_cut_it() {
+        let old = "package a\n\npolicy p {\n}\n\n/// d\npolicy q {\n}\n\ntest t {\n}\n";
+        for (at, del, ins) in [
+            (0, 0, "x"),
+            (old.len(), 0, "\nfn f() -> int = 1\n"),
+            (old.find("/// d").unwrap(), 0, "/* "),
+            (old.find("policy q").unwrap(), 0, "*/ {"),
+            (old.find("test t").unwrap(), 4, "policy"),
+            (old.find("/// d").unwrap(), 6, ""),
+            (old.find("policy p").unwrap(), 6, "domain z"),
+        ] {
+            let new = format!("{}{}{}", &old[..at], ins, &old[at + del..]);
+            assert_eq!(Cut::new(old).edited(old, &new), Cut::new(&new), "{new:?}");
+        }
+        // After an unclosed `/*`, a `*/` typed anywhere later changes how
+        // everything since reads.
+        let old = "policy p {\n}\n/* x\npolicy q {\n}\npolicy r {\n}\n";
+        let new = old.replace("policy r", "*/ policy r");
+        let cut = Cut::new(old);
+        assert_eq!(cut.starts().len(), 3);
+        assert_eq!(cut.edited(old, &new), Cut::new(&new));
+        assert_eq!(Cut::new(&new).starts().len(), 2);
+    }
+
     proptest::proptest! {
         /// An edit anywhere (a character typed or deleted, as in an
         /// editor): the chunks never panic, and when the edited file
@@ -684,7 +847,7 @@ mod tests {
             file in 0usize..8,
             at in 0.0f64..1.0,
             del in 0usize..3,
-            ins in proptest::sample::select(vec!["", "{", "}", "\"", "policy x { }\n", "/*", "//", " ", "x", "\n"]),
+            ins in proptest::sample::select(vec!["", "{", "}", "\"", "policy x { }\n", "/*", "//", "///", " ", "x", "\n"]),
         ) {
             let files = shipped();
             let src = &files[file % files.len()];
@@ -697,6 +860,28 @@ mod tests {
             let parts = chunked(&edited);
             if whole.errors.is_empty() {
                 proptest::prop_assert_eq!(parts, whole);
+            }
+        }
+
+        /// A few edits in a row, each cut from the cut before it, cut the
+        /// text as a fresh scan does.
+        #[test]
+        fn edited_cuts_match_fresh_ones(
+            file in 0usize..8,
+            edits in proptest::collection::vec((0.0f64..1.0, 0usize..40, proptest::sample::select(vec!["", "{", "}", "(", "\"", "policy x { }\n", "/*", "*/", "//", "///", "\n", " ", "x", "domain d {", "sticky ", ".", "é"])), 1..6),
+        ) {
+            let files = shipped();
+            let mut text = files[file % files.len()].clone();
+            let mut cut = Cut::new(&text);
+            for (at, del, ins) in edits {
+                let mut at = (text.len() as f64 * at) as usize;
+                while !text.is_char_boundary(at) { at -= 1; }
+                let mut end = (at + del).min(text.len());
+                while !text.is_char_boundary(end) { end += 1; }
+                let edited = format!("{}{}{}", &text[..at], ins, &text[end..]);
+                cut = cut.edited(&text, &edited);
+                text = edited;
+                proptest::prop_assert_eq!(&cut, &Cut::new(&text));
             }
         }
     }

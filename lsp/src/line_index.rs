@@ -55,18 +55,35 @@ pub struct LineIndex {
 
 impl LineIndex {
     pub fn new(text: &str) -> LineIndex {
+        let b = text.as_bytes();
         let starts: Vec<usize> = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .chain(memchr::memchr_iter(b'\n', b).map(|i| i + 1))
             .collect();
         let ascii = starts
             .iter()
             .enumerate()
             .map(|(i, &s)| {
                 let e = starts.get(i + 1).copied().unwrap_or(text.len());
-                text.as_bytes()[s..e].is_ascii()
+                b[s..e].is_ascii()
             })
             .collect();
         LineIndex { starts, ascii }
+    }
+
+    /// The byte offset of `pos` in `text` without building an index (one
+    /// scan for line ends up to its line): for applying an edit, where the
+    /// text changes right after.
+    pub fn offset_of(text: &str, pos: Position, enc: Encoding) -> usize {
+        let b = text.as_bytes();
+        let start = match pos.line {
+            0 => 0,
+            n => match memchr::memchr_iter(b'\n', b).nth(n as usize - 1) {
+                Some(i) => i + 1,
+                None => return text.len(),
+            },
+        };
+        let end = memchr::memchr(b'\n', &b[start..]).map_or(text.len(), |i| start + i);
+        column_offset(text, start, end, pos.character, enc)
     }
 
     /// The position of byte `offset` (clamped into the text and back to a
@@ -104,20 +121,24 @@ impl LineIndex {
             .get(pos.line as usize + 1)
             .map(|e| e - 1)
             .unwrap_or(text.len());
-        let line = &text[start..end];
-        let mut units = 0u32;
-        for (i, c) in line.char_indices() {
-            if units >= pos.character {
-                return start + i;
-            }
-            units += match enc {
-                Encoding::Utf8 => c.len_utf8() as u32,
-                Encoding::Utf16 => c.len_utf16() as u32,
-                Encoding::Utf32 => 1,
-            };
-        }
-        end
+        column_offset(text, start, end, pos.character, enc)
     }
+}
+
+/// The byte offset of column `character` of the line `start..end`.
+fn column_offset(text: &str, start: usize, end: usize, character: u32, enc: Encoding) -> usize {
+    let mut units = 0u32;
+    for (i, c) in text[start..end].char_indices() {
+        if units >= character {
+            return start + i;
+        }
+        units += match enc {
+            Encoding::Utf8 => c.len_utf8() as u32,
+            Encoding::Utf16 => c.len_utf16() as u32,
+            Encoding::Utf32 => 1,
+        };
+    }
+    end
 }
 
 #[cfg(test)]
@@ -146,6 +167,15 @@ mod tests {
             idx.offset(text, Position::new(9, 0), Encoding::Utf16),
             text.len()
         );
+        // Without an index, the same answers.
+        for enc in [Encoding::Utf8, Encoding::Utf16, Encoding::Utf32] {
+            for line in 0..4 {
+                for character in 0..12 {
+                    let p = Position::new(line, character);
+                    assert_eq!(LineIndex::offset_of(text, p, enc), idx.offset(text, p, enc));
+                }
+            }
+        }
     }
 
     #[test]

@@ -133,13 +133,10 @@ impl State {
     }
 
     /// Sets a file's text, adding the file to the workspace if it is new.
-    fn set_text(&mut self, uri: &Uri, text: String) -> usize {
+    fn set_text(&mut self, uri: &Uri, text: impl AsRef<str> + Into<Arc<str>>) -> usize {
         drop_later(self.snapshot.take());
         if let Some(i) = self.file_of(uri) {
-            let f = self.files[i];
-            if f.text(&self.db) != &text {
-                f.set_text(&mut self.db).to(text);
-            }
+            db::set_text(&mut self.db, self.files[i], text);
             return i;
         }
         let path = uri_key(uri);
@@ -148,13 +145,10 @@ impl State {
             // built-in copy instead of declaring everything twice.
             self.uris[i] = uri.clone();
             self.reindex();
-            let f = self.files[i];
-            if f.text(&self.db) != &text {
-                f.set_text(&mut self.db).to(text);
-            }
+            db::set_text(&mut self.db, self.files[i], text);
             return i;
         }
-        let f = SourceFile::new(&self.db, path, text);
+        let f = SourceFile::create(&self.db, path, text);
         self.files.push(f);
         self.uris.push(uri.clone());
         self.ws.set_files(&mut self.db).to(self.files.clone());
@@ -691,20 +685,26 @@ impl LanguageServer for Backend {
             let mut st = self.state();
             let uri = params.text_document.uri;
             let enc = st.enc;
-            let mut text = match st.file_of(&uri) {
-                Some(i) => st.files[i].text(&st.db).clone(),
-                None => String::new(),
-            };
+            let current = st
+                .file_of(&uri)
+                .map(|i| db::shared_text(&st.db, st.files[i]).clone());
+            let mut text: Arc<str> = current.unwrap_or_else(|| Arc::from(""));
+            // Each change is applied to the text the one before produced;
+            // the new text is built in one copy (a large file is edited a
+            // keystroke at a time).
             for c in params.content_changes {
-                match c.range {
-                    None => text = c.text,
+                text = match c.range {
+                    None => Arc::from(c.text),
                     Some(r) => {
-                        let idx = LineIndex::new(&text);
-                        let a = idx.offset(&text, r.start, enc);
-                        let b = idx.offset(&text, r.end, enc).max(a);
-                        text.replace_range(a..b, &c.text);
+                        let a = LineIndex::offset_of(&text, r.start, enc);
+                        let b = LineIndex::offset_of(&text, r.end, enc).max(a);
+                        let mut next = String::with_capacity(text.len() - (b - a) + c.text.len());
+                        next.push_str(&text[..a]);
+                        next.push_str(&c.text);
+                        next.push_str(&text[b..]);
+                        Arc::from(next)
                     }
-                }
+                };
             }
             let i = st.set_text(&uri, text);
             st.open.insert(i, params.text_document.version);

@@ -21,6 +21,7 @@ use super::error::{ApiError, ErrorBody};
 use super::params::{Check, Params, max_len, typed_body};
 use super::{GroupQuery, NoQuery, Res, S, figures_group, ok, parse_id, read_scope};
 use crate::auth::Principal;
+use crate::auth::scope::Scope;
 use crate::store::DashboardRow;
 use crate::web::dashboards::{
     MAX_DASHBOARDS, Widget, check_name, check_widgets, may_edit, widgets_of,
@@ -56,7 +57,7 @@ pub(super) async fn domains(
             "name": d.name,
             "title": d.title,
             "description": d.description,
-            "policies": p.domain_policies(d).into_iter().map(|i| p.policies[i].name.clone()).collect::<Vec<_>>(),
+            "policies": p.domain_policy_names(d),
             "compliance": figures,
         }));
     }
@@ -95,7 +96,7 @@ pub(super) async fn domain(
         "name": d.name,
         "title": d.title,
         "description": d.description,
-        "policies": p.domain_policies(d).into_iter().map(|i| p.policies[i].name.clone()).collect::<Vec<_>>(),
+        "policies": p.domain_policy_names(d),
     });
     match s
         .store
@@ -166,12 +167,26 @@ impl Check for NewDashboard {
     }
 }
 
-fn dashboard_json(d: &DashboardRow) -> Value {
+/// A dashboard as `scope` may see it: a widget fixed on a group outside the
+/// scope shows `group_hidden: true` instead of the group's name (a link is
+/// shared with anyone; the names of groups are not).
+fn dashboard_json(d: &DashboardRow, scope: &Scope) -> Value {
+    let widgets: Vec<Value> = widgets_of(d)
+        .into_iter()
+        .map(|w| match &w.group {
+            Some(g) if g != crate::auth::ALL_GROUPS && !scope.covers(g) => json!({
+                "kind": w.kind,
+                "domain": w.domain,
+                "group_hidden": true,
+            }),
+            _ => json!(w),
+        })
+        .collect();
     json!({
         "id": d.id,
         "name": d.name,
         "owner": d.owner_name,
-        "widgets": widgets_of(d),
+        "widgets": widgets,
         "created_at": crate::clock::rfc3339(d.created_at),
         "updated_at": crate::clock::rfc3339(d.updated_at),
         "link": format!("/dashboards/{}", d.id),
@@ -212,7 +227,7 @@ pub(super) async fn dashboards(
         .dashboards(Some(&caller.id))
         .await?
         .iter()
-        .map(dashboard_json)
+        .map(|d| dashboard_json(d, &read_scope(&caller)))
         .collect();
     ok(json!({"total": items.len(), "items": items}))
 }
@@ -243,21 +258,28 @@ pub(super) async fn post_dashboard(
         .create_dashboard((&caller.id, &caller.name), &name, &widgets, s.clock.now())
         .await?;
     let d = load(&s, &id.to_string()).await?;
-    Ok((StatusCode::CREATED, axum::Json(dashboard_json(&d))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(dashboard_json(&d, &read_scope(&caller))),
+    )
+        .into_response())
 }
 
 /// One dashboard (anyone who reads figures may read it: it is shared by
-/// its link; its figures are the reader's to compute).
+/// its link; its figures are the reader's to compute). A widget fixed on an
+/// asset group outside the reader's groups shows `group_hidden: true`
+/// instead of the group's name.
 #[utoipa::path(get, path = "/api/v1/dashboards/{id}", tag = "dashboards",
     params(("id" = i64, Path, description = "dashboard id")),
     responses((status = 200, description = "the dashboard", body = Object),
         (status = 404, description = "no such dashboard", body = ErrorBody)))]
 pub(super) async fn dashboard(
     State(s): S,
+    Extension(caller): Extension<Principal>,
     Path(id): Path<String>,
     Params(_): Params<NoQuery>,
 ) -> Res {
-    ok(dashboard_json(&load(&s, &id).await?))
+    ok(dashboard_json(&load(&s, &id).await?, &read_scope(&caller)))
 }
 
 /// Replace a dashboard's name and widgets (its owner, or an admin of every
@@ -284,7 +306,7 @@ pub(super) async fn put_dashboard(
     s.store
         .update_dashboard(d.id, &name, &widgets, s.clock.now())
         .await?;
-    ok(dashboard_json(&load(&s, &id).await?))
+    ok(dashboard_json(&load(&s, &id).await?, &read_scope(&caller)))
 }
 
 /// Delete a dashboard (its owner, or an admin of every group).

@@ -128,6 +128,13 @@ pub async fn check_widgets(
     let p = loaded.program();
     let scope = crate::api::read_scope(caller);
     for w in widgets {
+        for (what, v) in [("domain", &w.domain), ("group", &w.group)] {
+            if v.as_ref().is_some_and(|v| v.chars().count() > MAX_NAME) {
+                return Err(ApiError::bad(format!(
+                    "a widget's {what} is at most {MAX_NAME} characters"
+                )));
+            }
+        }
         if let Some(d) = &w.domain
             && p.domain(d).is_none()
         {
@@ -183,8 +190,11 @@ pub struct View {
     pub domains: Vec<DomainCard>,
 }
 
+/// One widget, with the program the page was rendered with (so that every
+/// widget of a page sees the same policies).
 async fn render_widget(
     s: &crate::Server,
+    p: &pac_compiler::Program,
     caller: &Principal,
     ctx_group: Option<&str>,
     pos: usize,
@@ -214,6 +224,13 @@ async fn render_widget(
             None
         }
         Some(g) => {
+            // Outside the viewer's groups even the group's name is not
+            // shown (the link is shared; the names of groups are not).
+            if !scope.covers(g) {
+                v.error =
+                    Some("Not shown: this widget is fixed on an asset group outside yours.".into());
+                return Ok(v);
+            }
             if let Err(e) = crate::api::figures_group(s, &scope, Some(g.clone())).await {
                 v.error = Some(format!("Not shown: {}", e.message));
                 return Ok(v);
@@ -222,9 +239,8 @@ async fn render_widget(
         }
         None => ctx_group.map(str::to_string),
     };
-    let loaded = s.current_program().await.map_err(ApiError::internal)?;
     let domain = match &w.domain {
-        Some(d) => match loaded.program().domain(d) {
+        Some(d) => match p.domain(d) {
             Some(dm) => Some((d.clone(), dm.title.clone().unwrap_or_else(|| d.clone()))),
             None => {
                 v.error = Some(format!(
@@ -249,7 +265,7 @@ async fn render_widget(
     );
     let g = group.as_deref();
     match w.kind {
-        Kind::Domains => v.domains = cards_of(s, g).await?,
+        Kind::Domains => v.domains = cards_of(s, p, g).await?,
         Kind::Trend => {
             v.trend = Some(match &domain {
                 Some((d, _)) => domain_trend(s, g, d, days_of(None)?).await?,
@@ -392,12 +408,12 @@ pub async fn page(
         &here,
     )
     .await?;
+    let loaded = s.current_program().await.map_err(ApiError::internal)?;
     let widgets = widgets_of(&row);
     let mut views = Vec::with_capacity(widgets.len());
     for (i, w) in widgets.iter().enumerate() {
-        views.push(render_widget(&s, &caller, ctx.group.as_deref(), i, w).await?);
+        views.push(render_widget(&s, loaded.program(), &caller, ctx.group.as_deref(), i, w).await?);
     }
-    let loaded = s.current_program().await.map_err(ApiError::internal)?;
     let domain_names = loaded
         .program()
         .domains

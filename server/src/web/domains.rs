@@ -28,9 +28,11 @@ pub struct DomainCard {
 }
 
 /// Every declared domain with its figures within `group`.
-pub async fn cards_of(s: &crate::Server, group: Option<&str>) -> Result<Vec<DomainCard>, WebError> {
-    let loaded = s.current_program().await.map_err(ApiError::internal)?;
-    let p = loaded.program();
+pub async fn cards_of(
+    s: &crate::Server,
+    p: &pac_compiler::Program,
+    group: Option<&str>,
+) -> Result<Vec<DomainCard>, WebError> {
     let mut out = Vec::new();
     for d in &p.domains {
         let (c, _) = domain_compliance_of(s, group, &d.name).await?;
@@ -76,7 +78,8 @@ pub async fn list(
         "/domains",
     )
     .await?;
-    let domains = cards_of(&s, ctx.group.as_deref()).await?;
+    let loaded = s.current_program().await.map_err(ApiError::internal)?;
+    let domains = cards_of(&s, loaded.program(), ctx.group.as_deref()).await?;
     let page = ListPage { ctx, domains };
     Ok(page.ctx.respond(&page))
 }
@@ -144,7 +147,7 @@ pub async fn page(
     let (c, at) = domain_compliance_of(&s, ctx.group.as_deref(), &d.name).await?;
     let trend = domain_trend(&s, ctx.group.as_deref(), &d.name, days).await?;
     let worst = worst_first(&c);
-    let members = p
+    let members: Vec<_> = p
         .domain_policies(d)
         .into_iter()
         .map(|i| (p.policies[i].name.clone(), p.policies[i].title.clone()))
@@ -154,7 +157,7 @@ pub async fn page(
             name: d.name.clone(),
             title,
             description: d.description.clone().or(d.doc.clone()).unwrap_or_default(),
-            policies: p.domain_policies(d).len(),
+            policies: members.len(),
             c,
         },
         ctx,
