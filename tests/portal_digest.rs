@@ -368,6 +368,25 @@ to = ["platform-lead@example.com"]
     let html = m["html"].as_str().unwrap();
     let text = m["text"].as_str().unwrap();
     assert_eq!(figure(html, "now"), pct(&c2["overall"]));
+    // Each compliance domain's figure is the API's, in both parts.
+    let (_, domains) = get(&addr, &format!("/api/v1/domains?group={PROD}")).await;
+    let items = domains["items"].as_array().unwrap();
+    assert!(items.len() >= 4, "{domains}");
+    for d in items {
+        let name = d["name"].as_str().unwrap();
+        let want = d["compliance"]["overall"]
+            .as_f64()
+            .map_or("n/a".to_string(), |v| format!("{v:.1} %"));
+        let row = &html[html
+            .find(&format!("data-domain=\"{name}\""))
+            .unwrap_or_else(|| panic!("no row of {name} in {html}"))..];
+        assert_eq!(figure(row, "domain_now"), want, "{name}");
+        let title = d["title"].as_str().unwrap_or(name);
+        assert!(
+            text.contains(&format!("  {title}: {want} (")),
+            "{title}: {text}"
+        );
+    }
     // The history keeps whole percentage points per day.
     let before = c1["overall"].as_f64().unwrap().floor();
     assert_eq!(figure(html, "before"), format!("{before:.1} %"));

@@ -719,6 +719,98 @@ async fn forms_need_the_origin_and_the_sessions_token_and_decisions_follow_the_a
     let text = log.to_string();
     assert!(text.contains(&format!("exception request {id}")), "{text}");
 
+    // A sticky exception requested from the policy page: a condition on
+    // the policy's resources, checked by the API like its own body.
+    let issue2 = open["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| {
+            i["policy"] != policy.as_str()
+                && i["resource_type"] == "aws.ec2.instance"
+                && i["resource_id"] != XSS_ID
+        })
+        .expect("another open issue of an instance")
+        .clone();
+    let policy2 = issue2["policy"].as_str().unwrap().to_string();
+    let rid2 = issue2["resource_id"].as_str().unwrap().to_string();
+    let ppage = format!("/policies/{}?group={PROD}", enc(&policy2));
+    let page = env.get(&ppage, &requester).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("name=\"condition\""), "{}", page.body);
+    let viewed = env.get(&ppage, &viewer).await;
+    assert!(!viewed.body.contains("name=\"condition\""));
+    let sticky = |condition: &str| {
+        vec![
+            ("csrf", token.clone()),
+            ("group", PROD.to_string()),
+            ("policy", policy2.clone()),
+            ("condition", condition.to_string()),
+            ("reason", "a known build host".to_string()),
+            ("expires", expires.clone()),
+        ]
+    };
+    let mut both = sticky(&format!("instance_id == \"{rid2}\""));
+    both.push(("resource", rid2.clone()));
+    for (f, says) in [
+        (both, "not both"),
+        (
+            sticky("true }\npolicy evil { title \"x\" }"),
+            "not one Pac expression",
+        ),
+        (sticky("no_such_field == 1"), "no_such_field"),
+    ] {
+        let r = send(&mut env, "/exception-requests", &requester, own, &f).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains(says), "{says}: {}", r.body);
+    }
+    let none = env
+        .api("/api/v1/exception-requests?status=pending", &admin)
+        .await;
+    assert_eq!(none["total"], 0, "nothing stored: {none}");
+    let r = send(
+        &mut env,
+        "/exception-requests",
+        &requester,
+        own,
+        &sticky(&format!("instance_id == \"{rid2}\"")),
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let listed = env
+        .api("/api/v1/exception-requests?status=pending", &admin)
+        .await;
+    assert_eq!(listed["total"], 1, "{listed}");
+    let sid = listed["items"][0]["id"].as_i64().unwrap();
+    assert!(
+        listed["items"][0]["condition"]
+            .as_str()
+            .unwrap()
+            .contains(&rid2),
+        "{listed}"
+    );
+    let r = send(
+        &mut env,
+        &format!("/exception-requests/{sid}/approve"),
+        &approver,
+        own,
+        &decide(&approver_token),
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    for r in env.server.scan_all("test").await {
+        r.unwrap();
+    }
+    let after = env
+        .api(&format!("/api/v1/issues/{}", issue2["id"]), &admin)
+        .await;
+    assert_eq!(after["status"], "exempted", "{after}");
+    let shown = env.get(&ppage, &requester).await;
+    assert!(
+        shown.body.contains(">sticky<"),
+        "listed as sticky on the policy page"
+    );
+
     // Auto-fix: a waiting job of production; its page previews the fix
     // (a dry run) for everyone, "fix now" only for approvers.
     let jobs = env
@@ -1109,6 +1201,87 @@ async fn domains_have_their_own_figures_and_dashboards_are_arranged_and_shared()
     assert!(page.body.contains("outside yours"), "{}", page.body);
     assert!(!page.body.contains(&format!("`{SANDBOX}`")));
     assert!(!page.body.contains(&format!("group {SANDBOX}")));
+
+    // The lists: open issues (most severe first), fixes due, exceptions
+    // expiring; each total is the API's, and none takes a domain.
+    for (name, days) in [("expires-soon", 5), ("expires-later", 60)] {
+        // The server's clock (the demo estate's day), not the wall clock.
+        let expires = chrono::DateTime::from_timestamp(env.server.clock.now() + days * 86_400, 0)
+            .unwrap()
+            .format("%Y-%m-%d")
+            .to_string();
+        let body = serde_json::json!({"name": name, "targets": ["sg_ssh_open_to_world"],
+            "resources": ["sg-x"], "expires": expires, "reason": "r", "group": PROD});
+        let h = json_req(&admin, "POST", "/api/v1/exceptions", &body.to_string()).await;
+        assert_eq!(h.status, 201, "{}", h.body);
+    }
+    let lists = json_req(
+        &other,
+        "POST",
+        "/api/v1/dashboards",
+        r#"{"name": "lists", "widgets": [{"kind": "issues"}, {"kind": "fixes"}, {"kind": "exceptions"}]}"#,
+    )
+    .await;
+    assert_eq!(lists.status, 201, "{}", lists.body);
+    let lid = lists.json()["id"].as_i64().unwrap();
+    let h = json_req(
+        &other,
+        "PUT",
+        &format!("/api/v1/dashboards/{lid}"),
+        r#"{"name": "lists", "widgets": [{"kind": "fixes", "domain": "cis_aws"}]}"#,
+    )
+    .await;
+    assert_eq!(h.status, 400, "{}", h.body);
+    assert!(h.body.contains("takes no domain"), "{}", h.body);
+    let page = env
+        .get(&format!("/dashboards/{lid}?group={PROD}"), &other)
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(
+        widget_kinds(&page.body),
+        vec!["issues", "fixes", "exceptions"]
+    );
+    let totals: Vec<i64> = page
+        .body
+        .match_indices("data-figure=\"total\">")
+        .map(|(at, m)| {
+            let rest = &page.body[at + m.len()..];
+            rest[..rest.find('<').unwrap()].parse().unwrap()
+        })
+        .collect();
+    let open = env
+        .api(
+            &format!("/api/v1/issues?group={PROD}&status=open&per_page=1"),
+            &other,
+        )
+        .await;
+    assert!(
+        open["total"].as_i64().unwrap() > 0,
+        "the demo estate has open issues"
+    );
+    assert_eq!(totals[0], open["total"].as_i64().unwrap(), "open issues");
+    let issues_widget = &page.body[page.body.find("data-widget=\"issues\"").unwrap()
+        ..page.body.find("data-widget=\"fixes\"").unwrap()];
+    assert_eq!(
+        issues_widget.matches("<td class=\"num\">").count() as i64,
+        totals[0].min(10),
+        "the first ten rows"
+    );
+    assert!(page.body.contains("the issue tracker</a> has them all"));
+    let soon = env.server.clock.now() + 14 * 86_400;
+    // (`other` reads production only, as the widget does.)
+    let expiring = env
+        .api("/api/v1/exceptions?expiring_within_days=14", &other)
+        .await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["expired"] == false && x["expires_at"].as_i64().is_some_and(|t| t <= soon))
+        .count() as i64;
+    assert!(expiring >= 1);
+    assert_eq!(totals[2], expiring, "exceptions expiring within 14 days");
+    assert!(page.body.contains("expires-soon") && !page.body.contains("expires-later"));
+    assert_eq!(totals.len(), 3);
 
     // The owner deletes it; the link then answers 404.
     let h = send(&mut env, &path, &viewer, own, edit("delete", vec![])).await;

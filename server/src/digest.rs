@@ -24,13 +24,13 @@ use crate::store::{DigestScope, IssueRow, JobRow};
 use crate::web::dashboard::{Compliance, Fig};
 use crate::web::lists::ExceptionV;
 
-const DAY: i64 = 86_400;
+pub const DAY: i64 = 86_400;
 /// At most this many rows per list in a mail (the totals are given).
-const LIST_ROWS: i64 = 25;
+pub const LIST_ROWS: i64 = 25;
 /// Top failing policies shown.
 const TOP_POLICIES: usize = 5;
 /// Exceptions expiring within this many days are listed.
-const EXPIRING_DAYS: i64 = 14;
+pub const EXPIRING_DAYS: i64 = 14;
 
 /// The period a digest sent at or after `now` covers: `[start, end)`, where
 /// `end` is the last `hour` o'clock (UTC) at or before `now` (on a Monday
@@ -69,6 +69,14 @@ impl Figures {
     }
 }
 
+/// One compliance domain's figure now and at the end of the previous
+/// period.
+pub struct DomainFigures {
+    pub name: String,
+    pub title: String,
+    pub figures: Figures,
+}
+
 /// Everything one digest mail shows.
 pub struct DigestData {
     pub name: String,
@@ -83,6 +91,8 @@ pub struct DigestData {
     /// `None` for an owner digest without a group: figures are rolled up
     /// per asset group, not per owner.
     pub figures: Option<Figures>,
+    /// Each declared domain's figures (none for an owner digest).
+    pub domains: Vec<DomainFigures>,
     pub opened: Vec<IssueRow>,
     pub opened_total: i64,
     pub closed: Vec<IssueRow>,
@@ -169,45 +179,49 @@ pub async fn build(s: &Server, d: &DigestConfig, now: i64) -> Result<DigestData,
         groups: scope.groups().map(<[String]>::to_vec),
         owner: d.owner.clone(),
     };
-    let (figures, top) = if owner_only {
-        (None, Vec::new())
-    } else {
-        let c: Compliance = match s
-            .store
-            .compliance(group.as_deref().unwrap_or(""))
-            .await
-            .map_err(e)?
-        {
-            Some((_, _, body)) => serde_json::from_value(body).unwrap_or_default(),
-            None => Compliance::default(),
-        };
-        // The figure at the end of the previous period: the last daily
-        // roll-up on or before the period's first day.
-        let first_day = chrono::DateTime::from_timestamp(start, 0)
-            .map(|t| t.format("%Y-%m-%d").to_string())
-            .unwrap_or_default();
-        let before = s
-            .store
-            .history(group.as_deref().unwrap_or(""), "")
-            .await
-            .map_err(e)?
-            .into_iter()
+    // The figure at the end of the previous period: the last daily roll-up
+    // on or before the period's first day.
+    let first_day = chrono::DateTime::from_timestamp(start, 0)
+        .map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_default();
+    let before_of = |rows: Vec<crate::store::HistoryRow>| {
+        rows.into_iter()
             .rfind(|r| r.day <= first_day)
-            .and_then(|r| r.compliance.map(|c| c as f64));
+            .and_then(|r| r.compliance.map(|c| c as f64))
+    };
+    let figures_of = |c: &Compliance, before: Option<f64>| Figures {
+        now: c.overall,
+        before,
+        coverage: c.coverage.percent,
+        unknown: c.coverage.unknown,
+        open: c.open(),
+        exempt: c.exempt(),
+    };
+    let stored = |v: Option<(i64, i64, serde_json::Value)>| -> Compliance {
+        v.and_then(|(_, _, body)| serde_json::from_value(body).ok())
+            .unwrap_or_default()
+    };
+    let g = group.as_deref().unwrap_or("");
+    let (figures, top, domains) = if owner_only {
+        (None, Vec::new(), Vec::new())
+    } else {
+        let c = stored(s.store.compliance(g).await.map_err(e)?);
+        let before = before_of(s.store.history(g, "").await.map_err(e)?);
         let mut top: Vec<Fig> = c.policies.iter().filter(|f| f.open > 0).cloned().collect();
         top.sort_by(|a, b| b.open.cmp(&a.open).then(a.name.cmp(&b.name)));
         top.truncate(TOP_POLICIES);
-        (
-            Some(Figures {
-                now: c.overall,
-                before,
-                coverage: c.coverage.percent,
-                unknown: c.coverage.unknown,
-                open: c.open(),
-                exempt: c.exempt(),
-            }),
-            top,
-        )
+        let loaded = s.current_program().await?;
+        let mut domains = Vec::new();
+        for d in &loaded.program().domains {
+            let dc = stored(s.store.domain_compliance(g, &d.name).await.map_err(e)?);
+            let before = before_of(s.store.domain_history(g, &d.name).await.map_err(e)?);
+            domains.push(DomainFigures {
+                name: d.name.clone(),
+                title: d.title.clone().unwrap_or_else(|| d.name.clone()),
+                figures: figures_of(&dc, before),
+            });
+        }
+        (Some(figures_of(&c, before)), top, domains)
     };
     let (opened, opened_total) = s
         .store
@@ -230,17 +244,9 @@ pub async fn build(s: &Server, d: &DigestConfig, now: i64) -> Result<DigestData,
             Some("exceptions are confined to asset groups, not owners: add `group` to this digest to list the group's".to_string()),
         )
     } else {
-        let items = crate::api::exception_items(s, &scope)
+        let expiring = crate::web::lists::expiring(s, &scope, now + EXPIRING_DAYS * DAY)
             .await
             .map_err(|x| x.message)?;
-        let soon = now + EXPIRING_DAYS * DAY;
-        let expiring = items
-            .into_iter()
-            .filter(|x| {
-                x["expired"] == false && x["expires_at"].as_i64().is_some_and(|t| t <= soon)
-            })
-            .filter_map(|x| serde_json::from_value(x).ok())
-            .collect();
         (expiring, None)
     };
     let subscriber = match (&d.user, &group, &d.owner) {
@@ -263,6 +269,7 @@ pub async fn build(s: &Server, d: &DigestConfig, now: i64) -> Result<DigestData,
         group,
         owner: d.owner.clone(),
         figures,
+        domains,
         opened,
         opened_total,
         closed,

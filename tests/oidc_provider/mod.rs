@@ -19,10 +19,15 @@ use serde_json::{Value, json};
 
 pub struct OidcProvider {
     child: Child,
-    _stdout: BufReader<ChildStdout>,
     /// `http://127.0.0.1:PORT`, the provider's `issuer`.
     pub issuer: String,
 }
+
+/// How long a provider may take to say it listens before another is
+/// started: node was once seen to hang before listening (asleep, no
+/// socket), which hung the whole test run.
+const START_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+const START_ATTEMPTS: usize = 3;
 
 fn provider_dir() -> PathBuf {
     if let Ok(p) = std::env::var("PAC_OIDC_PROVIDER_DIR") {
@@ -50,30 +55,56 @@ impl OidcProvider {
             dir.display()
         );
         spec["port"] = json!(0);
-        let mut child = Command::new("node")
-            .arg("provider.mjs")
-            .arg(spec.to_string())
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run node (Node.js 20 or later is needed): {e}"));
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
-        let Some(issuer) = line.trim().strip_prefix("listening ") else {
-            let _ = child.kill();
-            panic!(
-                "oidc-provider did not start (it said {line:?}); run `node provider.mjs '{{}}'` in {} to see why",
-                dir.display()
-            );
-        };
-        OidcProvider {
-            issuer: issuer.to_string(),
-            child,
-            _stdout: stdout,
+        for attempt in 1..=START_ATTEMPTS {
+            let mut child = Command::new("node")
+                .arg("provider.mjs")
+                .arg(spec.to_string())
+                .current_dir(&dir)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot run node (Node.js 20 or later is needed): {e}"));
+            let stdout: ChildStdout = child.stdout.take().unwrap();
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let mut r = BufReader::new(stdout);
+                let mut line = String::new();
+                let _ = r.read_line(&mut line);
+                let _ = tx.send(line);
+                // Read on, so that the provider never writes to a closed pipe.
+                let mut rest = String::new();
+                while r.read_line(&mut rest).is_ok_and(|n| n > 0) {
+                    rest.clear();
+                }
+            });
+            match rx.recv_timeout(START_TIMEOUT) {
+                Ok(line) => {
+                    let Some(issuer) = line.trim().strip_prefix("listening ") else {
+                        let _ = child.kill();
+                        panic!(
+                            "oidc-provider did not start (it said {line:?}); run `node provider.mjs '{{}}'` in {} to see why",
+                            dir.display()
+                        );
+                    };
+                    return OidcProvider {
+                        issuer: issuer.to_string(),
+                        child,
+                    };
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    eprintln!(
+                        "oidc-provider said nothing in {START_TIMEOUT:?} (attempt {attempt} of {START_ATTEMPTS}); starting another"
+                    );
+                }
+            }
         }
+        panic!(
+            "oidc-provider did not start in {START_ATTEMPTS} attempts; run `node provider.mjs '{{}}'` in {} to see why",
+            dir.display()
+        );
     }
 
     /// One confidential client `id` whose redirect URI is `redirect`.

@@ -20,10 +20,18 @@ use super::dashboard::{
 };
 use super::domains::{DomainCard, GroupOnly, cards_of};
 use super::forms::{checked_form, see_other};
+use super::lists::{ExceptionV, expiring};
 use super::{Ctx, PageResult, St, WebError, context, query};
 use crate::api::error::ApiError;
+use crate::auth::scope::Scope;
 use crate::auth::{ALL_GROUPS, Principal, Role};
-use crate::store::DashboardRow;
+use crate::digest::{DAY, EXPIRING_DAYS};
+use crate::store::{
+    DashboardRow, DigestScope, IssueFilter, IssueRow, IssueSort, IssueStatus, JobRow,
+};
+
+/// Rows a list widget shows (the full list is a link away).
+const LIST_ROWS: i64 = 10;
 
 /// At most this many widgets on a dashboard, and dashboards per owner.
 pub const MAX_WIDGETS: usize = 24;
@@ -44,17 +52,31 @@ pub enum Kind {
     Policies,
     /// Every compliance domain's figure.
     Domains,
+    /// Open issues, most severe first (the tracker's first rows).
+    Issues,
+    /// Auto-fix jobs due in the next 24 hours.
+    Fixes,
+    /// Exceptions expiring within 14 days.
+    Exceptions,
 }
 
 impl Kind {
-    pub const ALL: [(Kind, &'static str); 6] = [
+    pub const ALL: [(Kind, &'static str); 9] = [
         (Kind::Headline, "Headline figures"),
         (Kind::Trend, "Trend (30 days)"),
         (Kind::Severity, "Compliance by severity"),
         (Kind::Category, "Compliance by category"),
         (Kind::Policies, "Policies, worst first"),
         (Kind::Domains, "Compliance domains"),
+        (Kind::Issues, "Open issues, most severe first"),
+        (Kind::Fixes, "Fixes due in the next 24 hours"),
+        (Kind::Exceptions, "Exceptions expiring within 14 days"),
     ];
+    /// Whether the widget can show one compliance domain's share (the
+    /// lists are of every policy's).
+    pub fn takes_domain(self) -> bool {
+        !matches!(self, Kind::Issues | Kind::Fixes | Kind::Exceptions)
+    }
     pub fn label(self) -> &'static str {
         Kind::ALL
             .iter()
@@ -69,6 +91,9 @@ impl Kind {
             Kind::Category => "category",
             Kind::Policies => "policies",
             Kind::Domains => "domains",
+            Kind::Issues => "issues",
+            Kind::Fixes => "fixes",
+            Kind::Exceptions => "exceptions",
         }
     }
 }
@@ -135,6 +160,12 @@ pub async fn check_widgets(
                 )));
             }
         }
+        if w.domain.is_some() && !w.kind.takes_domain() {
+            return Err(ApiError::bad(format!(
+                "the `{}` widget lists every policy's; it takes no domain",
+                w.kind.name()
+            )));
+        }
         if let Some(d) = &w.domain
             && p.domain(d).is_none()
         {
@@ -188,6 +219,21 @@ pub struct View {
     pub trend: Option<Trend>,
     pub worst: Vec<Fig>,
     pub domains: Vec<DomainCard>,
+    /// The lists' first rows and their totals.
+    pub issues: Vec<IssueRow>,
+    pub fixes: Vec<JobRow>,
+    pub exceptions: Vec<ExceptionV>,
+    pub total: i64,
+    /// `group=…` of the widget's group, for links to the full lists.
+    pub gq: String,
+}
+
+impl View {
+    /// Whether the list shows fewer rows than there are.
+    pub fn cut(&self) -> bool {
+        let shown = self.issues.len() + self.fixes.len() + self.exceptions.len();
+        self.total > shown as i64
+    }
 }
 
 /// One widget, with the program the page was rendered with (so that every
@@ -209,6 +255,11 @@ async fn render_widget(
         trend: None,
         worst: Vec::new(),
         domains: Vec::new(),
+        issues: Vec::new(),
+        fixes: Vec::new(),
+        exceptions: Vec::new(),
+        total: 0,
+        gq: String::new(),
     };
     // The group: the widget's own (checked against the viewer's scope), or
     // the one in view.
@@ -264,8 +315,48 @@ async fn render_widget(
             .unwrap_or_default()
     );
     let g = group.as_deref();
+    v.gq = gq(&group);
+    // The lists read the widget's group's members (or, for all resources,
+    // the viewer's scope, which is then everything).
+    let members = match &group {
+        Some(g) => Some(vec![g.clone()]),
+        None => scope.groups().map(<[String]>::to_vec),
+    };
     match w.kind {
         Kind::Domains => v.domains = cards_of(s, p, g).await?,
+        Kind::Issues => {
+            let f = IssueFilter {
+                status: Some(IssueStatus::Open),
+                groups: members,
+                ..Default::default()
+            };
+            (v.issues, v.total) = s
+                .store
+                .issues_sorted(&f, IssueSort::Severity, LIST_ROWS, 0)
+                .await
+                .map_err(ApiError::from)?;
+        }
+        Kind::Fixes => {
+            let now = s.clock.now();
+            let lists = DigestScope {
+                groups: members,
+                owner: None,
+            };
+            (v.fixes, v.total) = s
+                .store
+                .jobs_due_between(&lists, now, now + DAY, LIST_ROWS)
+                .await
+                .map_err(ApiError::from)?;
+        }
+        Kind::Exceptions => {
+            let confined = match members {
+                Some(gs) => Scope::Groups(gs),
+                None => Scope::All,
+            };
+            let all = expiring(s, &confined, s.clock.now() + EXPIRING_DAYS * DAY).await?;
+            v.total = all.len() as i64;
+            v.exceptions = all.into_iter().take(LIST_ROWS as usize).collect();
+        }
         Kind::Trend => {
             v.trend = Some(match &domain {
                 Some((d, _)) => domain_trend(s, g, d, days_of(None)?).await?,

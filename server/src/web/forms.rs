@@ -110,13 +110,18 @@ struct RequestForm {
     group: Option<String>,
     /// The policy (or `policy.rule`) to except the resource from.
     policy: String,
-    resource: String,
+    /// One resource (the asset 360 page's form), or:
+    resource: Option<String>,
+    /// a condition on the policy's resources, for a sticky exception (the
+    /// policy page's form): it also covers resources created later.
+    condition: Option<String>,
     reason: String,
     /// `2027-03-31`, as `<input type="date">` sends it.
     expires: String,
 }
 
-/// `POST /exception-requests`: the asset 360 page's form.
+/// `POST /exception-requests`: the asset 360 page's form (one resource)
+/// and the policy page's (a sticky exception with a condition).
 pub async fn request_exception(
     State(s): St,
     Extension(caller): Extension<Principal>,
@@ -125,6 +130,17 @@ pub async fn request_exception(
 ) -> PageResult {
     let f: RequestForm = checked_form(&s, &headers, &body)?;
     let group = f.group.filter(|g| g != ALL_GROUPS);
+    let given = |v: Option<String>| v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let (resources, condition) = match (given(f.resource), given(f.condition)) {
+        (Some(r), None) => (Some(vec![r]), None),
+        (None, Some(c)) => (None, Some(c)),
+        _ => {
+            return Err(ApiError::bad(
+                "an exception request names one resource or gives a condition (a sticky exception), not both or neither",
+            )
+            .into());
+        }
+    };
     // A name the requester need not invent: the day and a random tail.
     let tail: String = crate::auth::session::random_id()?
         .chars()
@@ -137,8 +153,8 @@ pub async fn request_exception(
     let v = NewException {
         name: format!("request-{day}-{tail}"),
         targets: vec![f.policy],
-        resources: Some(vec![f.resource]),
-        condition: None,
+        resources,
+        condition,
         expires: f.expires,
         reason: f.reason,
         group: group.clone(),

@@ -34,6 +34,26 @@ pub struct ExceptionV {
     pub created_by: Option<String>,
 }
 
+/// The exceptions `scope` may see that have not expired and expire by
+/// `until`, soonest first (the digests' and the dashboards' list).
+pub async fn expiring(
+    s: &crate::Server,
+    scope: &crate::auth::scope::Scope,
+    until: i64,
+) -> Result<Vec<ExceptionV>, crate::api::error::ApiError> {
+    let mut soon: Vec<(i64, ExceptionV)> = crate::api::exception_items(s, scope)
+        .await?
+        .into_iter()
+        .filter(|x| x["expired"] == false)
+        .filter_map(|x| {
+            let at = x["expires_at"].as_i64().filter(|t| *t <= until)?;
+            Some((at, serde_json::from_value(x).ok()?))
+        })
+        .collect();
+    soon.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.name.cmp(&b.1.name)));
+    Ok(soon.into_iter().map(|(_, x)| x).collect())
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExceptionsQuery {
