@@ -16,8 +16,7 @@ use serde_json::Value;
 use super::lists::ExceptionV;
 use super::{Ctx, PageResult, Pager, St, WebError, context, enc, query, results_ready};
 use crate::api::params::{Check, in_range, max_len};
-use crate::auth::scope::Scope;
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::store::{JobRow, ResourceFilter, ResourceRow};
 
 #[derive(Deserialize)]
@@ -275,14 +274,10 @@ struct AssetPage {
     applies: Vec<Applies>,
     jobs: Vec<JobRow>,
     exceptions: Vec<ExceptionV>,
-    /// The caller may request exceptions in the group in view.
-    may_request: bool,
+    /// Whether the caller may request exceptions in the group in view.
+    req: super::forms::RequestFields,
     /// (policy, title) of the rules failing now: what a request may name.
     failing: Vec<(String, String)>,
-    max_days: i64,
-    expires_default: String,
-    expires_min: String,
-    expires_max: String,
 }
 
 #[derive(Deserialize)]
@@ -383,24 +378,13 @@ pub async fn page(
         jobs.extend(s.store.jobs_of_issue(i.id).await?);
     }
     let exceptions = std::mem::take(&mut a.exceptions);
-    let request = Scope::of(&caller, Role::Requester);
-    let may_request = match &ctx.group {
-        Some(g) => request.covers(g),
-        None => request.is_all(),
-    };
+    let req = super::forms::RequestFields::of(&s, &caller, ctx.group.as_deref());
     let mut failing: Vec<(String, String)> = applies
         .iter()
         .filter(|r| r.state == "fail")
         .map(|r| (r.policy.clone(), r.title.clone()))
         .collect();
     failing.dedup();
-    let now = s.clock.now();
-    let max_days = s.auth.exception_max_days;
-    let day = |t: i64| {
-        chrono::DateTime::from_timestamp(t, 0)
-            .map(|d| d.format("%Y-%m-%d").to_string())
-            .unwrap_or_default()
-    };
     let p = AssetPage {
         ctx,
         a,
@@ -408,12 +392,8 @@ pub async fn page(
         applies,
         jobs,
         exceptions,
-        may_request,
+        req,
         failing,
-        max_days,
-        expires_default: day(now + max_days.min(14) * 86_400),
-        expires_min: day(now + 86_400),
-        expires_max: day(now + max_days * 86_400),
     };
     Ok(p.ctx.respond(&p))
 }

@@ -101,6 +101,40 @@ impl Done {
 // Exception requests
 // ---------------------------------------------------------------------------
 
+/// What a page's exception request form needs: whether the caller may ask
+/// in the group in view, and the bounds of the expiry date.
+pub struct RequestFields {
+    pub may_request: bool,
+    pub max_days: i64,
+    pub expires_default: String,
+    pub expires_min: String,
+    pub expires_max: String,
+}
+
+impl RequestFields {
+    pub fn of(s: &crate::Server, caller: &Principal, group: Option<&str>) -> RequestFields {
+        let request = Scope::of(caller, Role::Requester);
+        let may_request = match group {
+            Some(g) => request.covers(g),
+            None => request.is_all(),
+        };
+        let now = s.clock.now();
+        let max_days = s.auth.exception_max_days;
+        let day = |t: i64| {
+            chrono::DateTime::from_timestamp(t, 0)
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_default()
+        };
+        RequestFields {
+            may_request,
+            max_days,
+            expires_default: day(now + max_days.min(14) * 86_400),
+            expires_min: day(now + 86_400),
+            expires_max: day(now + max_days * 86_400),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RequestForm {

@@ -174,13 +174,9 @@ struct PolicyPage {
     failing: Vec<IssueRow>,
     open: i64,
     exceptions: Vec<ExceptionV>,
-    /// The sticky exception request form: shown to a requester of the
-    /// group in view.
-    may_request: bool,
-    max_days: i64,
-    expires_default: String,
-    expires_min: String,
-    expires_max: String,
+    /// The sticky exception request form (shown to a requester of the
+    /// group in view).
+    req: super::forms::RequestFields,
 }
 
 pub async fn page(
@@ -237,18 +233,7 @@ pub async fn page(
             })
             .filter_map(|x| serde_json::from_value(x).ok())
             .collect();
-    let request = crate::auth::scope::Scope::of(&caller, crate::auth::Role::Requester);
-    let may_request = match &ctx.group {
-        Some(g) => request.covers(g),
-        None => request.is_all(),
-    };
-    let now = s.clock.now();
-    let max_days = s.auth.exception_max_days;
-    let day = |t: i64| {
-        chrono::DateTime::from_timestamp(t, 0)
-            .map(|d| d.format("%Y-%m-%d").to_string())
-            .unwrap_or_default()
-    };
+    let req = super::forms::RequestFields::of(&s, &caller, ctx.group.as_deref());
     let page = PolicyPage {
         ctx,
         p,
@@ -256,11 +241,7 @@ pub async fn page(
         failing,
         open,
         exceptions,
-        may_request,
-        max_days,
-        expires_default: day(now + max_days.min(14) * 86_400),
-        expires_min: day(now + 86_400),
-        expires_max: day(now + max_days * 86_400),
+        req,
     };
     Ok(page.ctx.respond(&page))
 }
