@@ -616,7 +616,8 @@ async fn forms_need_the_origin_and_the_sessions_token_and_decisions_follow_the_a
     let none = env.api("/api/v1/exception-requests", &admin).await;
     assert_eq!(none["total"], 0, "{none}");
 
-    // A bad expiry is the API's 400, shown as a page.
+    // A bad expiry is the API's 400, shown in the form it came from (asset
+    // 360) with what was typed, escaped.
     let mut late = ask(&token);
     late[5].1 = "2099-01-01".into();
     let r = send(&mut env, "/exception-requests", &requester, own, &late).await;
@@ -625,6 +626,53 @@ async fn forms_need_the_origin_and_the_sessions_token_and_decisions_follow_the_a
         r.body.contains("<html") && r.body.contains("at most"),
         "{}",
         r.body
+    );
+    let alert = &r.body[r
+        .body
+        .find("id=\"request-error\"")
+        .expect("the error by the form")..];
+    assert!(
+        alert[..alert.find("</p>").unwrap()].contains("at most"),
+        "{alert}"
+    );
+    assert!(r.body.contains("aria-describedby=\"request-error\""));
+    assert!(
+        r.body.contains("value=\"2099-01-01\""),
+        "the expiry typed is kept"
+    );
+    assert!(
+        r.body.contains("decommissioned next week &#60;b&#62;OPS-9")
+            || r.body.contains("decommissioned next week &lt;b&gt;OPS-9"),
+        "the reason typed is kept, escaped"
+    );
+    assert!(!r.body.contains("<b>OPS-9"));
+    assert!(
+        r.body.contains(&format!("value=\"{policy}\" selected")),
+        "its policy chosen"
+    );
+
+    // The issue tracker links each open issue to that form, its policy
+    // chosen (a requester's; a viewer gets no link).
+    let tracker = env
+        .get(
+            &format!("/issues?group={PROD}&status=open&policy={}", enc(&policy)),
+            &requester,
+        )
+        .await;
+    assert_eq!(tracker.status, 200, "{}", tracker.body);
+    let link = format!("?group={PROD}&amp;policy={}#request", enc(&policy));
+    assert!(tracker.body.contains(&link), "{}", tracker.body);
+    let viewed = env
+        .get(&format!("/issues?group={PROD}&status=open"), &viewer)
+        .await;
+    assert!(!viewed.body.contains("Request an exception"));
+    let linked = env
+        .get(&format!("{asset}&policy={}", enc(&policy)), &requester)
+        .await;
+    assert!(
+        linked
+            .body
+            .contains(&format!("value=\"{policy}\" selected"))
     );
 
     // The request: 303 to the exceptions page (a Referer of this server
@@ -763,6 +811,13 @@ async fn forms_need_the_origin_and_the_sessions_token_and_decisions_follow_the_a
         let r = send(&mut env, "/exception-requests", &requester, own, &f).await;
         assert_eq!(r.status, 400, "{}", r.body);
         assert!(r.body.contains(says), "{says}: {}", r.body);
+        // Shown in the form it came from, what was typed kept.
+        assert!(r.body.contains("id=\"request-error\""), "{}", r.body);
+        assert!(
+            r.body.contains(">a known build host</textarea>"),
+            "{}",
+            r.body
+        );
     }
     let none = env
         .api("/api/v1/exception-requests?status=pending", &admin)

@@ -13,6 +13,7 @@ use axum::http::HeaderMap;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::forms::Kept;
 use super::lists::ExceptionV;
 use super::{Ctx, PageResult, Pager, St, WebError, context, enc, query, results_ready};
 use crate::api::params::{Check, in_range, max_len};
@@ -284,6 +285,8 @@ struct AssetPage {
 #[serde(deny_unknown_fields)]
 pub struct AssetQuery {
     group: Option<String>,
+    /// The policy the request form starts with (the issue tracker's link).
+    policy: Option<String>,
 }
 impl Check for AssetQuery {}
 
@@ -295,6 +298,23 @@ pub async fn page(
     RawQuery(raw): RawQuery,
 ) -> PageResult {
     let q: AssetQuery = query(raw.as_deref())?;
+    let kept = Kept {
+        policy: q.policy,
+        ..Kept::default()
+    };
+    render(s, caller, headers, id, q.group, kept).await
+}
+
+/// Asset 360 of resource `id`; `kept` is what a refused request form sent,
+/// shown again in the form with the reason it was refused.
+pub(super) async fn render(
+    s: std::sync::Arc<crate::Server>,
+    caller: Principal,
+    headers: HeaderMap,
+    id: String,
+    group: Option<String>,
+    kept: Kept,
+) -> PageResult {
     if id.len() > crate::api::ID_MAX * 2 {
         return Err(WebError::bad("that resource id is too long"));
     }
@@ -303,7 +323,7 @@ pub async fn page(
         &s,
         &caller,
         &headers,
-        q.group.as_deref(),
+        group.as_deref(),
         format!("Asset {id}"),
         "assets",
         &here,
@@ -378,7 +398,7 @@ pub async fn page(
         jobs.extend(s.store.jobs_of_issue(i.id).await?);
     }
     let exceptions = std::mem::take(&mut a.exceptions);
-    let req = super::forms::RequestFields::of(&s, &caller, ctx.group.as_deref());
+    let req = super::forms::RequestFields::of(&s, &caller, ctx.group.as_deref(), kept);
     let mut failing: Vec<(String, String)> = applies
         .iter()
         .filter(|r| r.state == "fail")
@@ -395,5 +415,5 @@ pub async fn page(
         req,
         failing,
     };
-    Ok(p.ctx.respond(&p))
+    Ok(super::forms::with_status(p.ctx.respond(&p), &p.req))
 }

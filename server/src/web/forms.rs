@@ -101,18 +101,41 @@ impl Done {
 // Exception requests
 // ---------------------------------------------------------------------------
 
+/// What a refused exception request sent, to show it again in its form
+/// with the reason (the page it came from, not a page of its own).
+#[derive(Default)]
+pub struct Kept {
+    pub error: Option<String>,
+    pub policy: Option<String>,
+    pub reason: String,
+    pub condition: String,
+    pub expires: Option<String>,
+}
+
 /// What a page's exception request form needs: whether the caller may ask
-/// in the group in view, and the bounds of the expiry date.
+/// in the group in view, the bounds of the expiry date, and what a refused
+/// request sent.
 pub struct RequestFields {
     pub may_request: bool,
     pub max_days: i64,
     pub expires_default: String,
     pub expires_min: String,
     pub expires_max: String,
+    pub kept: Kept,
 }
 
 impl RequestFields {
-    pub fn of(s: &crate::Server, caller: &Principal, group: Option<&str>) -> RequestFields {
+    /// Whether the form's policy list starts at `policy`.
+    pub fn is_policy(&self, policy: &str) -> bool {
+        self.kept.policy.as_deref() == Some(policy)
+    }
+
+    pub fn of(
+        s: &crate::Server,
+        caller: &Principal,
+        group: Option<&str>,
+        kept: Kept,
+    ) -> RequestFields {
         let request = Scope::of(caller, Role::Requester);
         let may_request = match group {
             Some(g) => request.covers(g),
@@ -128,11 +151,23 @@ impl RequestFields {
         RequestFields {
             may_request,
             max_days,
-            expires_default: day(now + max_days.min(14) * 86_400),
+            expires_default: kept
+                .expires
+                .clone()
+                .unwrap_or_else(|| day(now + max_days.min(14) * 86_400)),
             expires_min: day(now + 86_400),
             expires_max: day(now + max_days * 86_400),
+            kept,
         }
     }
+}
+
+/// A page showing a refused form again answers with the refusal's status.
+pub(super) fn with_status(mut r: Response, req: &RequestFields) -> Response {
+    if req.kept.error.is_some() {
+        *r.status_mut() = StatusCode::BAD_REQUEST;
+    }
+    r
 }
 
 #[derive(Deserialize)]
@@ -164,15 +199,43 @@ pub async fn request_exception(
 ) -> PageResult {
     let f: RequestForm = checked_form(&s, &headers, &body)?;
     let group = f.group.filter(|g| g != ALL_GROUPS);
-    let given = |v: Option<String>| v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-    let (resources, condition) = match (given(f.resource), given(f.condition)) {
+    let given = |v: &Option<String>| {
+        v.as_ref()
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let (resource, condition) = (given(&f.resource), given(&f.condition));
+    // A refusal of the request itself (400) is shown in the form it came
+    // from, with what was typed: asset 360 for one resource, else the
+    // policy's page.
+    let refused = |e: ApiError| {
+        let kept = Kept {
+            error: Some(e.message),
+            policy: Some(f.policy.clone()),
+            reason: f.reason.clone(),
+            condition: f.condition.clone().unwrap_or_default(),
+            expires: Some(f.expires.clone()),
+        };
+        let (s, caller, headers, group) =
+            (s.clone(), caller.clone(), headers.clone(), group.clone());
+        let (resource, policy) = (resource.clone(), f.policy.clone());
+        async move {
+            match resource {
+                Some(r) => super::assets::render(s, caller, headers, r, group, kept).await,
+                None => {
+                    super::policies::render(s, caller, headers, policy, group, None, kept).await
+                }
+            }
+        }
+    };
+    let (resources, condition) = match (resource.clone(), condition) {
         (Some(r), None) => (Some(vec![r]), None),
         (None, Some(c)) => (None, Some(c)),
         _ => {
-            return Err(ApiError::bad(
-                "an exception request names one resource or gives a condition (a sticky exception), not both or neither",
-            )
-            .into());
+            return refused(ApiError::bad(
+                "give one resource or a condition (a sticky exception), not both or neither",
+            ))
+            .await;
         }
     };
     // A name the requester need not invent: the day and a random tail.
@@ -186,15 +249,19 @@ pub async fn request_exception(
         .unwrap_or_default();
     let v = NewException {
         name: format!("request-{day}-{tail}"),
-        targets: vec![f.policy],
+        targets: vec![f.policy.clone()],
         resources,
         condition,
-        expires: f.expires,
-        reason: f.reason,
+        expires: f.expires.clone(),
+        reason: f.reason.clone(),
         group: group.clone(),
         created_by: None,
     };
-    let row = crate::api::requests::create_request(&s, &caller, &v).await?;
+    let row = match crate::api::requests::create_request(&s, &caller, &v).await {
+        Ok(row) => row,
+        Err(e) if e.status == StatusCode::BAD_REQUEST => return refused(e).await,
+        Err(e) => return Err(e.into()),
+    };
     let to = format!("/exceptions?{}&done=requested#requests", gq(&group));
     Ok(Change::new(format!("exception request {}", row.id))
         .after(&row)

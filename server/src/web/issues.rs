@@ -100,6 +100,9 @@ struct IssuesPage {
     /// The filters without the order, for the sort links.
     unsorted: String,
     sort: IssueSort,
+    /// Open issues link to their exception request (a requester of the
+    /// group in view).
+    may_request: bool,
 }
 
 impl IssuesPage {
@@ -172,7 +175,15 @@ pub async fn page(
     policies.sort();
     let link = q.link(&ctx);
     let pager = Pager::new(page, per, total, issues.len(), q.link_sorted(&ctx));
+    let may_request = super::forms::RequestFields::of(
+        &s,
+        &caller,
+        ctx.group.as_deref(),
+        super::forms::Kept::default(),
+    )
+    .may_request;
     let p = IssuesPage {
+        may_request,
         csv: format!("/issues.csv?{link}"),
         unsorted: link,
         sort,

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::dashboard::{Fig, Trend, days_of, trend_of};
+use super::forms::Kept;
 use super::lists::ExceptionV;
 use super::{Ctx, PageResult, St, WebError, context, query, results_ready};
 use crate::api::params::Check;
@@ -187,13 +188,28 @@ pub async fn page(
     RawQuery(raw): RawQuery,
 ) -> PageResult {
     let q: PolicyQuery = query(raw.as_deref())?;
-    let days = days_of(q.days)?;
+    render(s, caller, headers, id, q.group, q.days, Kept::default()).await
+}
+
+/// The page of policy `id`; `kept` is what a refused sticky exception
+/// request sent, shown again in the form with the reason it was refused.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn render(
+    s: std::sync::Arc<crate::Server>,
+    caller: Principal,
+    headers: HeaderMap,
+    id: String,
+    group: Option<String>,
+    days: Option<i64>,
+    kept: Kept,
+) -> PageResult {
+    let days = days_of(days)?;
     let here = format!("/policies/{}", super::enc(&id));
     let ctx = context(
         &s,
         &caller,
         &headers,
-        q.group.as_deref(),
+        group.as_deref(),
         format!("Policy {id}"),
         "policies",
         &here,
@@ -233,7 +249,7 @@ pub async fn page(
             })
             .filter_map(|x| serde_json::from_value(x).ok())
             .collect();
-    let req = super::forms::RequestFields::of(&s, &caller, ctx.group.as_deref());
+    let req = super::forms::RequestFields::of(&s, &caller, ctx.group.as_deref(), kept);
     let page = PolicyPage {
         ctx,
         p,
@@ -243,5 +259,8 @@ pub async fn page(
         exceptions,
         req,
     };
-    Ok(page.ctx.respond(&page))
+    Ok(super::forms::with_status(
+        page.ctx.respond(&page),
+        &page.req,
+    ))
 }
