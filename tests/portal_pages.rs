@@ -616,6 +616,17 @@ async fn forms_need_the_origin_and_the_sessions_token_and_decisions_follow_the_a
     let none = env.api("/api/v1/exception-requests", &admin).await;
     assert_eq!(none["total"], 0, "{none}");
 
+    // The token's key is the one kept in the store: a page rendered before
+    // a restart still submits after it.
+    let kept = env
+        .server
+        .auth
+        .store
+        .server_key("csrf", [0; 32], 0)
+        .await
+        .unwrap();
+    assert_eq!(kept, env.server.auth.csrf_key);
+
     // A bad expiry is the API's 400, shown in the form it came from (asset
     // 360) with what was typed, escaped.
     let mut late = ask(&token);

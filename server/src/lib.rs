@@ -165,13 +165,14 @@ impl Server {
         for a in parts.actions {
             executors.add(a);
         }
-        let auth = auth::Auth::new(
+        let mut auth = auth::Auth::new(
             &config.auth,
             config.public_url.as_deref(),
             &config.listen,
             auth::store::AuthStore::new(store.pool().clone()),
             clock.clone(),
         )?;
+        auth.keep_keys().await?;
         Ok(Arc::new(Server {
             auth: Arc::new(auth),
             requests: requests::RequestStore::new(store.pool().clone()),

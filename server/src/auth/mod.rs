@@ -301,6 +301,10 @@ pub struct Auth {
     pub clock: Arc<dyn Clock>,
     /// Failed authentication per client address.
     pub limiter: limit::Limiter,
+    /// The key of the portal's CSRF tokens (`web::csrf`): drawn once and
+    /// kept in the store ([`Auth::keep_keys`]), so that a page rendered
+    /// before a restart still submits after it.
+    pub csrf_key: [u8; 32],
 }
 
 impl Auth {
@@ -329,12 +333,31 @@ impl Auth {
             secure_cookies,
             clock,
             limiter: Default::default(),
+            csrf_key: random_key()?,
         })
+    }
+
+    /// Replaces the keys drawn at start by those kept in the store (kept
+    /// there the first time).
+    pub async fn keep_keys(&mut self) -> Result<(), String> {
+        self.csrf_key = self
+            .store
+            .server_key("csrf", self.csrf_key, self.clock.now())
+            .await
+            .map_err(|e| format!("the store: {e}"))?;
+        Ok(())
     }
 
     pub fn on(&self) -> bool {
         self.mode != AuthMode::Off
     }
+}
+
+fn random_key() -> Result<[u8; 32], String> {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b)
+        .map_err(|e| format!("the system's random number generator failed: {e}"))?;
+    Ok(b)
 }
 
 /// Paths answered without a principal: liveness, the API's document, and

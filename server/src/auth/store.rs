@@ -92,6 +92,25 @@ impl AuthStore {
         .await?)
     }
 
+    /// The 32-byte key `name`, drawn from `fresh` the first time and kept
+    /// (the first writer's stands when two race).
+    pub async fn server_key(&self, name: &str, fresh: [u8; 32], at: i64) -> Result<[u8; 32]> {
+        sqlx::query(
+            "INSERT INTO server_keys (name, key, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(&fresh[..])
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        let key: Vec<u8> = sqlx::query_scalar("SELECT key FROM server_keys WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await?;
+        // A stored key of another length (edited by hand) is not used.
+        Ok(key.try_into().unwrap_or(fresh))
+    }
+
     pub async fn put_session(&self, s: &SessionRow) -> Result<()> {
         sqlx::query(
             "INSERT INTO sessions (id_hash, principal, display_name, claims, created_at, last_seen_at, idle_expires_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -279,5 +298,45 @@ impl AuthStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(n > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::SqlStore;
+
+    /// The CSRF key (any server key) is drawn once per store and read back
+    /// after a restart (a new pool on the same file); another store has
+    /// its own.
+    #[tokio::test]
+    async fn a_server_key_outlives_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("d/pac.db").display());
+        let s = SqlStore::open(&url, 10).await.unwrap();
+        let first = AuthStore::new(s.pool().clone())
+            .server_key("csrf", [1; 32], 10)
+            .await
+            .unwrap();
+        assert_eq!(first, [1; 32]);
+        drop(s);
+        let s = SqlStore::open(&url, 20).await.unwrap();
+        let store = AuthStore::new(s.pool().clone());
+        assert_eq!(
+            store.server_key("csrf", [2; 32], 20).await.unwrap(),
+            [1; 32]
+        );
+        assert_eq!(
+            store.server_key("other", [3; 32], 20).await.unwrap(),
+            [3; 32]
+        );
+        let elsewhere = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", elsewhere.path().join("pac.db").display());
+        let s = SqlStore::open(&url, 10).await.unwrap();
+        let store = AuthStore::new(s.pool().clone());
+        assert_eq!(
+            store.server_key("csrf", [4; 32], 10).await.unwrap(),
+            [4; 32]
+        );
     }
 }

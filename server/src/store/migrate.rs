@@ -149,7 +149,7 @@ mod tests {
     #[test]
     fn the_migrations_are_the_files_in_order() {
         let versions: Vec<i64> = MIGRATOR.iter().map(|m| m.version).collect();
-        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
         assert!(
             MIGRATOR
                 .iter()
@@ -225,7 +225,8 @@ mod tests {
                 (8, false),
                 (9, false),
                 (10, false),
-                (11, false)
+                (11, false),
+                (12, false)
             ],
             "{rec:?}"
         );
@@ -376,7 +377,8 @@ mod tests {
                 (8, false),
                 (9, false),
                 (10, false),
-                (11, false)
+                (11, false),
+                (12, false)
             ],
             "1-4 recorded, 5 and later run by sqlx"
         );

@@ -2,13 +2,12 @@
 //! it in a hidden field, and every POST handler compares it, in constant
 //! time, with the one the caller's credential gives. It is bound to that
 //! credential (the session cookie, or the `Authorization` header, or
-//! `local` with auth off) and to a key drawn at process start, so it is
-//! per session, unknowable to another site, and stale after a restart
-//! (the form then says to reload the page). This is on top of the HTTP
+//! `local` with auth off) and to a key drawn once and kept in the store
+//! (`Auth::csrf_key`), so it is per session, unknowable to another site,
+//! and still valid after a restart (sessions survive one too). This is on
+//! top of the HTTP
 //! layer's same-origin check of forms (`api::http::check_form`) and the
 //! session cookie's `SameSite=Strict`.
-
-use std::sync::OnceLock;
 
 use axum::http::{HeaderMap, StatusCode, header};
 use sha2::{Digest, Sha256};
@@ -16,21 +15,6 @@ use subtle::ConstantTimeEq;
 
 use super::WebError;
 use crate::auth::Auth;
-
-static KEY: OnceLock<[u8; 32]> = OnceLock::new();
-
-fn key() -> Result<&'static [u8; 32], WebError> {
-    if let Some(k) = KEY.get() {
-        return Ok(k);
-    }
-    let mut b = [0u8; 32];
-    getrandom::fill(&mut b).map_err(|e| WebError {
-        status: StatusCode::INTERNAL_SERVER_ERROR,
-        message: format!("the system's random number generator failed: {e}"),
-    })?;
-    // Another request may have set it first: that one stands.
-    Ok(KEY.get_or_init(|| b))
-}
 
 /// What the caller authenticated with, as the authentication layer reads
 /// it: the `Authorization` header first, else the session cookie.
@@ -54,15 +38,15 @@ fn credential<'a>(auth: &Auth, headers: &'a HeaderMap) -> &'a str {
 
 /// The token of the caller's credential (64 hex characters).
 pub fn token(auth: &Auth, headers: &HeaderMap) -> Result<String, WebError> {
-    token_of(credential(auth, headers))
+    Ok(token_of(&auth.csrf_key, credential(auth, headers)))
 }
 
-fn token_of(credential: &str) -> Result<String, WebError> {
+fn token_of(key: &[u8; 32], credential: &str) -> String {
     let mut h = Sha256::new();
-    h.update(key()?);
+    h.update(key);
     h.update(b"\0pac portal csrf\0");
     h.update(credential.as_bytes());
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn same(given: &str, want: &str) -> bool {
@@ -80,7 +64,7 @@ pub fn check(auth: &Auth, headers: &HeaderMap, given: &str) -> Result<(), WebErr
         message: if given.is_empty() {
             "the form has no CSRF token: send it from the portal's own page".into()
         } else {
-            "the form's CSRF token is not this session's (the page is older than your session or the server's last start): reload the page and send it again".into()
+            "the form's CSRF token is not this session's (the page is older than your session): reload the page and send it again".into()
         },
     })
 }
@@ -91,11 +75,13 @@ mod tests {
 
     #[test]
     fn a_token_is_bound_to_its_credential_and_compared_whole() {
-        let a = token_of("Bearer pac_a").unwrap();
-        let b = token_of("Bearer pac_b").unwrap();
+        let key = [7u8; 32];
+        let a = token_of(&key, "Bearer pac_a");
+        let b = token_of(&key, "Bearer pac_b");
         assert_eq!(a.len(), 64);
         assert_ne!(a, b);
-        assert_eq!(a, token_of("Bearer pac_a").unwrap());
+        assert_eq!(a, token_of(&key, "Bearer pac_a"));
+        assert_ne!(a, token_of(&[8u8; 32], "Bearer pac_a"), "bound to the key");
         assert!(same(&a, &a.clone()));
         assert!(!same(&a, &b));
         assert!(!same(&a[..63], &a));
