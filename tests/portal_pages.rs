@@ -1354,3 +1354,63 @@ async fn domains_have_their_own_figures_and_dashboards_are_arranged_and_shared()
     assert_eq!(h.status, 303, "{}", h.body);
     assert_eq!(env.get(&path, &viewer).await.status, 404);
 }
+
+/// "Fix now" is held to the scheduled run's blast-radius limits, counted
+/// over the last day: with `max_resources = 1`, the second fix of one
+/// policy is refused and its job stays waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fix_now_keeps_the_blast_radius_limits() {
+    let (dir, server, pac) = tokens_server_with(
+        &demo_docs(),
+        "[autofix]\nmax_resources = 1\nmax_percent = 100",
+        true,
+    )
+    .await;
+    let mut env = Env {
+        _dir: dir,
+        server,
+        pac: pac.clone(),
+        b: Browser::new(),
+    };
+    let approver = env.token("approver", Role::Approver, &["*"]).await;
+    let jobs = env
+        .api(
+            "/api/v1/autofix/jobs?status=waiting&per_page=500",
+            &approver,
+        )
+        .await;
+    let mut by_policy: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
+    for j in jobs["items"].as_array().unwrap() {
+        if j["action"] != "notify_only" {
+            by_policy
+                .entry(j["policy"].as_str().unwrap().to_string())
+                .or_default()
+                .push(j["id"].as_i64().unwrap());
+        }
+    }
+    let (policy, ids) = by_policy
+        .into_iter()
+        .find(|(_, ids)| ids.len() >= 2)
+        .expect("a policy with two waiting fixes that change resources");
+    let page = env.get(&format!("/fixes/{}", ids[0]), &approver).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let csrf = csrf_of(&page.body);
+    let run = |id: i64| format!("/fixes/{id}/run");
+    let first = env
+        .post_form(&run(ids[0]), &approver, Some(&pac), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(first.status, 303, "{}", first.body);
+    let second = env
+        .post_form(&run(ids[1]), &approver, Some(&pac), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(second.status, 409, "{}", second.body);
+    assert!(
+        second.body.contains("max_resources = 1") && second.body.contains(&policy),
+        "{}",
+        second.body
+    );
+    let still = env
+        .api(&format!("/api/v1/autofix/jobs/{}", ids[1]), &approver)
+        .await;
+    assert_eq!(still["status"], "waiting", "{still}");
+}

@@ -333,8 +333,14 @@ pub enum FixNowError {
     NotWaiting(JobStatus),
     /// The resource's source could not be read at the last scan.
     Unknown,
+    /// The policy's fixes in the last day reached the blast-radius limits
+    /// (`max_resources`, `max_percent`): why.
+    BlastRadius(String),
     Store(String),
 }
+
+/// The window "fix now" counts a policy's fixes in against the limits.
+pub const FIX_NOW_WINDOW: i64 = 86_400;
 
 /// Runs waiting job `id` now, before its grace period ends, at the request
 /// of `by` (an approver; the caller checks that): the same steps as a due
@@ -355,6 +361,36 @@ pub async fn fix_now(server: &Arc<Server>, id: i64, by: &str) -> Result<JobRow, 
         .map_err(FixNowError::Store)?
     {
         return Err(FixNowError::Unknown);
+    }
+    // The scheduled run's blast-radius limits hold for "fix now" too,
+    // counted over the last day: clicking through a policy's jobs one by
+    // one may not change more than a run could.
+    if j.action != "notify_only" {
+        let cfg = &server.settings.autofix;
+        let since = server.clock.now() - FIX_NOW_WINDOW;
+        let n = server
+            .store
+            .fixes_ran_since(&j.policy, since)
+            .await
+            .map_err(e)?
+            + 1;
+        let total = policy_assets(server)
+            .await
+            .get(&j.policy)
+            .copied()
+            .unwrap_or(0);
+        if n > cfg.max_resources {
+            return Err(FixNowError::BlastRadius(format!(
+                "this would be fix {n} of `{}` within a day, more than max_resources = {}",
+                j.policy, cfg.max_resources
+            )));
+        }
+        if total > 0 && n * 100 > cfg.max_percent * total {
+            return Err(FixNowError::BlastRadius(format!(
+                "this would be fix {n} of `{}` within a day, more than max_percent = {}% of its {total} resources",
+                j.policy, cfg.max_percent
+            )));
+        }
     }
     let mut sum = RunSummary::default();
     run_job_by(server, &j, &mut sum, Some(by))

@@ -740,6 +740,9 @@ pub trait Store: Send + Sync {
     async fn jobs_of_issue(&self, issue: i64) -> Result<Vec<JobRow>>;
     async fn job(&self, id: i64) -> Result<Option<JobRow>>;
     async fn due_jobs(&self, now: i64) -> Result<Vec<JobRow>>;
+    /// How many fixes of `policy` that change resources (not
+    /// `notify_only`) ran, or are running, since `since`.
+    async fn fixes_ran_since(&self, policy: &str, since: i64) -> Result<u64>;
     async fn unnotified_jobs(&self) -> Result<Vec<JobRow>>;
     async fn finish_job(
         &self,
@@ -1560,6 +1563,20 @@ impl Store for SqlStore {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?)
+    }
+
+    async fn fixes_ran_since(&self, policy: &str, since: i64) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM autofix_jobs WHERE policy = $1 AND action != 'notify_only' AND status IN ($2, $3, $4) AND ran_at >= $5",
+        )
+        .bind(policy)
+        .bind(JobStatus::Running)
+        .bind(JobStatus::Done)
+        .bind(JobStatus::Failed)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n.max(0) as u64)
     }
 
     async fn due_jobs(&self, now: i64) -> Result<Vec<JobRow>> {

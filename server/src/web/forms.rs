@@ -526,6 +526,15 @@ pub async fn fix_now(
                 ),
             });
         }
+        Err(crate::autofix::FixNowError::BlastRadius(why)) => {
+            return Err(WebError {
+                status: StatusCode::CONFLICT,
+                message: format!(
+                    "auto-fix job {} was not run: {why} (the blast-radius limits, `[autofix]` in the configuration); it still runs when due, if the scheduled run's limits allow",
+                    j.id
+                ),
+            });
+        }
         Err(crate::autofix::FixNowError::Store(e)) => return Err(ApiError::internal(e).into()),
     };
     let to = format!("/fixes/{}?{}&done=fixed", j.id, gq(&f.group));
