@@ -1414,3 +1414,66 @@ async fn fix_now_keeps_the_blast_radius_limits() {
         .await;
     assert_eq!(still["status"], "waiting", "{still}");
 }
+
+/// Live updates: `GET /events` streams an event when a scan completes (the
+/// portal's script offers a reload); a client that does not ask for an
+/// event stream gets a 406, not a body without end; anonymous, a 401.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_completed_scan_is_announced_on_the_event_stream() {
+    let mut env = setup().await;
+    let viewer = env.token("viewer", Role::Viewer, &[PROD]).await;
+    let plain = env.get("/events", &viewer).await;
+    assert_eq!(plain.status, 406, "{}", plain.body);
+    let client = reqwest::Client::new();
+    let url = format!("{}/events", env.pac);
+    let anon = client
+        .get(&url)
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anon.status(), 401);
+    let mut stream = client
+        .get(&url)
+        .header("accept", "text/event-stream")
+        .header("authorization", format!("Bearer {viewer}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let ct = stream.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(ct.starts_with("text/event-stream"), "{ct}");
+    // The page carries the marker the script starts the stream on.
+    let page = env.get(&format!("/?group={PROD}"), &viewer).await;
+    assert!(page.body.contains("<body data-live>"), "{}", page.body);
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("connect-src 'self'"), "{csp}");
+
+    let server = env.server.clone();
+    let scan = tokio::spawn(async move {
+        server
+            .scan_all("test")
+            .await
+            .into_iter()
+            .next()
+            .unwrap()
+            .unwrap()
+    });
+    let mut got = String::new();
+    while !got.contains("data: {\"scan\":") || !got.ends_with("\n\n") {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(60), stream.chunk())
+            .await
+            .expect("an event within a minute")
+            .unwrap()
+            .expect("the stream stays open");
+        got.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let id = scan.await.unwrap();
+    assert!(
+        got.contains(&format!("event: scan\ndata: {{\"scan\":{id}}}\n")),
+        "{got:?}"
+    );
+}

@@ -82,6 +82,9 @@ pub struct Server {
     /// One scan at a time (so one per source).
     scan_lock: tokio::sync::Mutex<()>,
     autofix_lock: tokio::sync::Mutex<()>,
+    /// The id of each completed scan, for the portal's live updates
+    /// (`GET /events`).
+    pub scans_done: tokio::sync::broadcast::Sender<i64>,
     /// The asset dashboard's counts of the last roll-up, per group
     /// selection (web::assets).
     pub(crate) asset_counts: web::assets::CountsCache,
@@ -196,6 +199,7 @@ impl Server {
             executors,
             _lock: lock,
             scan_lock: tokio::sync::Mutex::new(()),
+            scans_done: tokio::sync::broadcast::channel(16).0,
             autofix_lock: tokio::sync::Mutex::new(()),
             asset_counts: Default::default(),
             cache: std::sync::Mutex::new(None),
@@ -374,6 +378,8 @@ impl Server {
         if let Err(e) = autofix::run_due(self).await {
             tracing::error!("auto-fix run failed: {e}");
         }
+        // No receiver (no page open) is not an error.
+        let _ = self.scans_done.send(id);
         Ok(id)
     }
 

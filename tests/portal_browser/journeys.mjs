@@ -167,6 +167,29 @@ try {
   check(bg === 'rgb(13, 17, 23)', `dark theme background (${bg})`);
   await shot(dp, 'dashboard-dark.png');
   await axe(dp, 'dashboard (dark)');
+
+  // 6. Live updates: a scan completes while a page is open; the page says
+  // so and offers a reload. This context keeps the page's own CSP, which
+  // must allow the event stream.
+  const live = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const lp = await live.newPage();
+  lp.on('pageerror', (e) => failures.push(`script error: ${e}`));
+  const consoleErrors = [];
+  lp.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  await lp.goto(`${base}/issues?group=*`);
+  await lp.waitForSelector('body[data-live=open]', { timeout: 30000 });
+  check(await lp.locator('#live-note').count() === 0, 'no note before a scan');
+  const queued = await fetch(`${base}/api/v1/scans`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}',
+  });
+  check(queued.status === 202, `a scan is queued (${queued.status})`);
+  await lp.waitForSelector('#live-note', { timeout: 120000 });
+  const note = await lp.textContent('#live-note');
+  check(note.includes('A scan has completed'), `the page says a scan completed: ${note}`);
+  check(await lp.getAttribute('#live-note a', 'href') === lp.url(), 'its link reloads the page');
+  check(consoleErrors.length === 0, `no console error (CSP): ${consoleErrors.join('; ')}`);
+  await shot(lp, 'live-update.png');
+  await live.close();
 } finally {
   await browser.close();
 }

@@ -20,6 +20,7 @@ pub(crate) mod domains;
 mod forms;
 mod issues;
 pub(crate) mod lists;
+mod live;
 pub(crate) mod mail;
 mod policies;
 mod topics;
@@ -60,6 +61,7 @@ pub const PAGE_RULES: &[(&str, &str, Rule)] = &[
     ("GET", "/fixes", Rule::Read),
     ("GET", "/fixes/{id}", Rule::Read),
     ("POST", "/fixes/{id}/run", Rule::Approve),
+    ("GET", "/events", Rule::Read),
     ("POST", "/exception-requests", Rule::Request),
     ("POST", "/exception-requests/{id}/approve", Rule::Approve),
     ("POST", "/exception-requests/{id}/reject", Rule::Approve),
@@ -92,7 +94,7 @@ pub fn is_page(path: &str) -> bool {
 }
 
 /// The portal's pages must load only their own stylesheet and script.
-const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /// The cookie that remembers the asset group a browser chose.
 const GROUP_COOKIE: &str = "pac_group";
@@ -124,6 +126,7 @@ pub fn routes(server: Arc<Server>, body_timeout: std::time::Duration) -> Router 
         .route("/fixes", get(lists::fixes))
         .route("/fixes/{id}", get(forms::fix_page))
         .route("/fixes/{id}/run", form(post(forms::fix_now)))
+        .route("/events", get(live::events))
         .route("/exception-requests", form(post(forms::request_exception)))
         .route(
             "/exception-requests/{id}/approve",
