@@ -510,3 +510,346 @@ to = ["platform-lead@example.com"]
             .is_empty()
     );
 }
+
+/// A page's CSRF token (the `csrf-token` meta element).
+fn csrf_of(page: &str) -> String {
+    let at = page
+        .find("name=\"csrf-token\" content=\"")
+        .unwrap_or_else(|| panic!("no CSRF token in {page}"));
+    let v = &page[at + 27..];
+    v[..v.find('"').unwrap()].to_string()
+}
+
+/// Users subscribe themselves (portal form and API), within their groups
+/// only; every digest mail goes to one recipient with its own unsubscribe
+/// link (and RFC 8058 one-click headers); a one-click POST from no page,
+/// or the confirmation page, takes that address off that digest and
+/// nothing else; a changed link does nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_subscribe_themselves_and_every_digest_mail_unsubscribes() {
+    use pac_server::auth::{Role, UserClaims, session};
+    use pac_server::store::Store as _;
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("mail");
+    std::fs::create_dir(&maildir).unwrap();
+    let smtp = start_smtp(&maildir);
+    let inventory = dir.path().join("inventory.ndjson");
+    write_ndjson(&inventory, &demo_docs());
+    let cfg = Config::parse(&format!(
+        r#"data_dir = {data:?}
+policies = [{policies:?}]
+public_url = "https://pac.example.com"
+[notify]
+kind = "smtp"
+host = "127.0.0.1"
+port = {port}
+from = "Pac <pac@example.com>"
+insecure = true
+[[source]]
+name = "demo"
+kind = "inventory"
+paths = [{inventory:?}]
+[auth]
+mode = "tokens"
+[[auth.grant]]
+claim = "groups"
+value = "prod-team"
+role = "viewer"
+groups = ["{PROD}"]
+[[digest]]
+name = "ops-weekly"
+every = "weekly"
+group = "{PROD}"
+to = ["a@example.com", "b@example.com"]
+"#,
+        data = dir.path().join("data"),
+        policies = root().join("policies"),
+        port = smtp.port,
+    ))
+    .unwrap();
+    let clock = ManualClock::new(DEMO_NOW);
+    let server = Server::build(
+        &cfg,
+        Parts {
+            clock: Some(clock.clone()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    server.scan("demo", "test").await.unwrap();
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let pac = format!("http://{}", l.local_addr().unwrap());
+    let options = pac_server::api::http::HttpOptions::default();
+    let app = pac_server::api::router_with(server.clone(), &options);
+    tokio::spawn(async move {
+        pac_server::api::http::serve(l, app, options, std::future::pending())
+            .await
+            .unwrap();
+    });
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    // Ann signs in (a session as the sign-in callback makes it): her
+    // provider says she is in `prod-team`, a viewer of production.
+    let claims = UserClaims {
+        sub: "ann".into(),
+        email: Some("ann@example.com".into()),
+        groups: vec!["prod-team".into()],
+        roles: Vec::new(),
+    };
+    let sid = session::create(
+        &server.auth,
+        "oidc:test#ann",
+        "ann",
+        &claims,
+        server.clock.now(),
+    )
+    .await
+    .unwrap();
+    let cookie = format!("{}={sid}", session::cookie_name(server.auth.secure_cookies));
+    let api = |m: reqwest::Method, path: &str, body: Option<Value>| {
+        let mut r = http
+            .request(m, format!("{pac}{path}"))
+            .header("cookie", &cookie)
+            .header("origin", &pac);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        r.send()
+    };
+    // Through the API: her group, yes; another group, no; everything, no.
+    let r = api(
+        reqwest::Method::POST,
+        "/api/v1/digests",
+        Some(json!({"every": "daily", "hour": 7, "group": PROD})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 201);
+    let daily: Value = r.json().await.unwrap();
+    assert_eq!(daily["address"], "ann@example.com");
+    assert_eq!(daily["group"], PROD);
+    let r = api(
+        reqwest::Method::POST,
+        "/api/v1/digests",
+        Some(json!({"every": "daily", "group": SANDBOX})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400, "{}", r.text().await.unwrap());
+    let r = api(
+        reqwest::Method::POST,
+        "/api/v1/digests",
+        Some(json!({"every": "weekly", "group": "*"})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = api(
+        reqwest::Method::POST,
+        "/api/v1/digests",
+        Some(json!({"every": "daily", "hour": 24})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400);
+    // A token has no address.
+    let (token, _) = mint_token(&server, "bot", Role::Viewer, &[PROD], "test").await;
+    let r = http
+        .post(format!("{pac}/api/v1/digests"))
+        .bearer_auth(&token)
+        .json(&json!({"every": "daily"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("e-mail address"));
+
+    // Through the portal: the page lists it; its form adds a weekly one
+    // and removes it again.
+    let page = http
+        .get(format!("{pac}/digests?group={PROD}"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("data-subscription=\"{}\"", daily["id"])),
+        "{page}"
+    );
+    let csrf = csrf_of(&page);
+    let form = |path: &str, body: String| {
+        http.post(format!("{pac}{path}"))
+            .header("cookie", &cookie)
+            .header("origin", &pac)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let r = form(
+        "/digests",
+        format!("csrf={csrf}&group={PROD}&every=weekly&hour=9&dgroup={PROD}"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let list: Value = api(reqwest::Method::GET, "/api/v1/digests", None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["total"], 2, "{list}");
+    let weekly = list["items"][1]["id"].as_i64().unwrap();
+    assert_eq!(list["items"][1]["every"], "weekly");
+    // Without the page's token nothing changes.
+    let r = form(
+        &format!("/digests/{weekly}/remove"),
+        format!("csrf=x&group={PROD}"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = form(
+        &format!("/digests/{weekly}/remove"),
+        format!("csrf={csrf}&group={PROD}"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let list: Value = api(reqwest::Method::GET, "/api/v1/digests", None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["total"], 1, "{list}");
+
+    // Monday 2026-11-02 08:00: her daily digest and the weekly table's,
+    // one mail per recipient, each with its own link.
+    clock.set(DEMO_NOW + DAY + 8 * 3600);
+    let sent = pac_server::digest::send_due(&server).await.unwrap();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(sent.iter().all(|s| s.result == "sent"), "{sent:?}");
+    let mails = smtp.wait_for(3).await;
+    let digests: Vec<&Value> = mails
+        .iter()
+        .filter(|m| header(m, "Subject").iter().any(|s| s.contains("digest")))
+        .collect();
+    assert_eq!(digests.len(), 3, "{digests:#?}");
+    let mut links = std::collections::BTreeMap::new();
+    for m in &digests {
+        let to = m["rcpt_tos"].as_array().unwrap();
+        assert_eq!(to.len(), 1, "one recipient per mail: {m}");
+        let to = to[0].as_str().unwrap().to_string();
+        let lu = header(m, "List-Unsubscribe");
+        assert_eq!(lu.len(), 1, "{m}");
+        let link = lu[0]
+            .trim()
+            .strip_prefix('<')
+            .and_then(|l| l.strip_suffix('>'))
+            .unwrap()
+            .to_string();
+        assert!(
+            link.starts_with("https://pac.example.com/digests/unsubscribe?"),
+            "{link}"
+        );
+        assert_eq!(
+            header(m, "List-Unsubscribe-Post"),
+            ["List-Unsubscribe=One-Click"]
+        );
+        assert!(
+            m["text"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("Unsubscribe: {link}")),
+            "{m}"
+        );
+        let html_link = link.replace('&', "&#38;");
+        assert!(
+            m["html"].as_str().unwrap().contains(&html_link),
+            "the HTML part carries the same link {html_link}: {}",
+            m["html"].as_str().unwrap().rsplit("<footer").next().unwrap()
+        );
+        links.insert(to, link.replace("https://pac.example.com", &pac));
+    }
+    assert_eq!(
+        links.keys().collect::<Vec<_>>(),
+        ["a@example.com", "ann@example.com", "b@example.com"]
+    );
+    let ann = digests
+        .iter()
+        .find(|m| m["rcpt_tos"][0] == "ann@example.com")
+        .unwrap();
+    let subject = header(ann, "Subject")[0];
+    assert!(
+        subject.contains(&format!("ann@example.com (asset group {PROD})")),
+        "{subject}"
+    );
+    assert!(
+        ann["html"]
+            .as_str()
+            .unwrap()
+            .contains("you subscribed to it")
+    );
+
+    // A link changed in any way does nothing.
+    let b_link = links["b@example.com"].clone();
+    for bad in [
+        b_link.replace("b%40example.com", "a%40example.com"),
+        b_link.replace("d=ops-weekly", "d=other"),
+        // The token's last digit changed.
+        format!(
+            "{}{}",
+            &b_link[..b_link.len() - 1],
+            if b_link.ends_with('0') { '1' } else { '0' }
+        ),
+    ] {
+        let r = http.post(&bad).send().await.unwrap();
+        assert_eq!(r.status(), 403, "{bad}");
+    }
+    // Opening the link only asks (a mail scanner opens links).
+    let r = http.get(&b_link).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("id=\"unsubscribe\""));
+    // The mail reader's one click: a POST from no page, no Origin.
+    let r = http
+        .post(&b_link)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("no longer receives"));
+    // Ann's link, from the confirmation page's form: her subscription goes.
+    let r = http
+        .post(&links["ann@example.com"])
+        .header("origin", &pac)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // (Ann's session has idled out meanwhile: the store says it.)
+    assert!(server.store.subscriptions(None).await.unwrap().is_empty());
+
+    // A week later only a@ gets the weekly digest.
+    let before = smtp.mails().len();
+    clock.set(DEMO_NOW + 8 * DAY + 8 * 3600);
+    let sent = pac_server::digest::send_due(&server).await.unwrap();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].result, "sent");
+    smtp.wait_for(before + 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after: Vec<Value> = smtp.mails()[before..].to_vec();
+    assert_eq!(after.len(), 1, "{after:#?}");
+    assert_eq!(after[0]["rcpt_tos"], json!(["a@example.com"]));
+}

@@ -94,6 +94,7 @@ async fn the_smtp_notifier_delivers_to_a_real_smtp_server() {
         subject: "[pac] sg_ssh_open_to_world on sg-1".into(),
         body: "revoke_world_ingress runs tomorrow".into(),
         html: None,
+        unsubscribe: None,
     })
     .await
     .unwrap();
@@ -115,6 +116,7 @@ async fn the_smtp_notifier_delivers_to_a_real_smtp_server() {
             subject: "s".into(),
             body: "b".into(),
             html: None,
+            unsubscribe: None,
         })
         .await
         .unwrap_err();

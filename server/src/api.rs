@@ -7,6 +7,7 @@
 //! route ([`http`]).
 
 mod boards;
+pub(crate) mod digests;
 pub mod error;
 mod export;
 pub mod http;
@@ -740,6 +741,8 @@ pub fn router_with(server: Arc<Server>, options: &HttpOptions) -> Router {
             boards::put_dashboard,
             boards::delete_dashboard
         )))
+        .routes(r(routes!(digests::digests, digests::post_digest)))
+        .routes(r(routes!(digests::delete_digest)))
         .merge(from_results)
         // Every route's rule (auth::rules), once a route matched: before
         // the body checks, so a caller without the role learns nothing

@@ -96,6 +96,7 @@ fn notification(server: &Server, owner: &str, jobs: &[&JobRow]) -> Result<Notifi
         ),
         body,
         html: Some(html),
+        unsubscribe: None,
     })
 }
 

@@ -100,6 +100,11 @@ pub struct DigestConfig {
     /// Only resources whose `owner` tag has this value.
     #[serde(default)]
     pub owner: Option<String>,
+    /// A user's own subscription (made in the portal, not in this file):
+    /// the provider's claims at their last sign-in, which the grants are
+    /// resolved from instead of `user`'s address alone.
+    #[serde(skip)]
+    pub claims: Option<crate::auth::UserClaims>,
 }
 
 impl DigestConfig {

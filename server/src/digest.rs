@@ -12,6 +12,12 @@
 //! `[[auth.grant]]`s give its address, an address list's is its group.
 //! Each period is recorded in the store once sent (or tried), so a restart
 //! never sends a period twice.
+//!
+//! Besides the configuration's tables, users subscribe themselves in the
+//! portal (`/digests`) or the API (`/api/v1/digests`): such a digest reads
+//! with the grants of the user's claims at their last sign-in. Every mail
+//! goes to one recipient, with its own unsubscribe link (and RFC 8058
+//! one-click `List-Unsubscribe` headers), signed by the server's key.
 
 use std::sync::Arc;
 
@@ -20,7 +26,7 @@ use crate::auth::scope::Scope;
 use crate::auth::{Principal, PrincipalKind, UserClaims};
 use crate::config::{DigestConfig, DigestEvery};
 use crate::notify::Notification;
-use crate::store::{DigestScope, IssueRow, JobRow};
+use crate::store::{DigestScope, IssueRow, JobRow, SubscriptionRow};
 use crate::web::dashboard::{Compliance, Fig};
 use crate::web::lists::ExceptionV;
 
@@ -103,6 +109,8 @@ pub struct DigestData {
     pub expiring: Vec<ExceptionV>,
     /// Why exceptions are not listed, when they are not.
     pub exceptions_note: Option<String>,
+    /// A user's own subscription (not a `[[digest]]` table).
+    pub subscribed: bool,
 }
 
 impl DigestData {
@@ -129,24 +137,34 @@ impl DigestData {
 async fn subscriber_scope(s: &Server, d: &DigestConfig) -> Result<(Scope, Option<String>), String> {
     let scope = match &d.user {
         Some(email) => {
-            let claims = UserClaims {
+            // A user's own subscription: the claims of their last sign-in;
+            // a `[[digest]]` table's user: the grants on their address.
+            let claims = d.claims.clone().unwrap_or_else(|| UserClaims {
                 sub: String::new(),
                 email: Some(email.clone()),
                 ..Default::default()
-            };
+            });
             let p = Principal {
                 kind: PrincipalKind::User,
                 id: format!("digest:{email}"),
                 name: email.clone(),
                 grants: crate::auth::grants_for(&s.auth.grants, &claims),
                 session: None,
+                claims: None,
             };
             let scope = crate::api::read_scope(&p);
             if scope.groups().is_some_and(<[String]>::is_empty) {
-                return Err(format!(
-                    "digest `{}`: user {email} holds no role (no `[[auth.grant]]` with claim = \"email\" and value = \"{email}\"): grant one or remove the digest",
-                    d.name
-                ));
+                return Err(if d.claims.is_some() {
+                    format!(
+                        "digest `{}`: user {email} holds no role any more (no `[[auth.grant]]` matches their claims): grant one or remove the subscription",
+                        d.name
+                    )
+                } else {
+                    format!(
+                        "digest `{}`: user {email} holds no role (no `[[auth.grant]]` with claim = \"email\" and value = \"{email}\"): grant one or remove the digest",
+                        d.name
+                    )
+                });
             }
             scope
         }
@@ -279,17 +297,59 @@ pub async fn build(s: &Server, d: &DigestConfig, now: i64) -> Result<DigestData,
         fixes_total,
         expiring,
         exceptions_note,
+        subscribed: d.claims.is_some(),
     })
 }
 
-/// The mail of a digest: HTML and plain text.
-pub fn mail(s: &Server, d: &DigestConfig, data: &DigestData) -> Result<Notification, String> {
-    let (html, text) = crate::web::mail::digest(&s.settings.portal_url, data)?;
+/// The prefix of a user subscription's digest name (a `[[digest]]`
+/// table's name cannot hold `:`).
+pub const SUBSCRIPTION_PREFIX: &str = "subscription:";
+
+/// The digest of a user's subscription.
+pub fn of_subscription(r: &SubscriptionRow) -> DigestConfig {
+    DigestConfig {
+        name: format!("{SUBSCRIPTION_PREFIX}{}", r.id),
+        every: if r.every == "daily" {
+            DigestEvery::Daily
+        } else {
+            DigestEvery::Weekly
+        },
+        hour: r.hour.clamp(0, 23) as u32,
+        user: Some(r.address.clone()),
+        to: Vec::new(),
+        group: r.grp.clone(),
+        owner: None,
+        // Unreadable claims read as none: no grant, no digest (the log
+        // says so), never more than the user had.
+        claims: Some(serde_json::from_str(&r.claims).unwrap_or_default()),
+    }
+}
+
+/// Every digest: the configuration's tables, then users' subscriptions.
+pub async fn all(s: &Server) -> Result<Vec<DigestConfig>, String> {
+    let mut out = s.settings.digests.clone();
+    for r in s
+        .store
+        .subscriptions(None)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        out.push(of_subscription(&r));
+    }
+    Ok(out)
+}
+
+/// The mail of a digest to one recipient: HTML and plain text, each with
+/// the recipient's unsubscribe link.
+pub fn mail(s: &Server, to: &str, data: &DigestData) -> Result<Notification, String> {
+    let unsubscribe = unsubscribe::link(s, &data.name, to);
+    let (html, text) = crate::web::mail::digest(&s.settings.portal_url, data, &unsubscribe)?;
     Ok(Notification {
-        to: d.recipients(),
+        to: vec![to.to_string()],
         subject: data.subject(),
         body: text,
         html: Some(html),
+        unsubscribe: Some(unsubscribe),
     })
 }
 
@@ -298,12 +358,13 @@ pub fn mail(s: &Server, d: &DigestConfig, data: &DigestData) -> Result<Notificat
 pub struct Sent {
     pub name: String,
     pub period_end: i64,
-    /// `sent`, or `failed: …`.
+    /// `sent`, `skipped: …` or `failed: …`.
     pub result: String,
 }
 
 /// Sends every digest whose latest period has not gone out yet (one that
-/// was missed while the server was down goes out late, once).
+/// was missed while the server was down goes out late, once), one mail
+/// per recipient who has not unsubscribed.
 pub async fn send_due(s: &Arc<Server>) -> Result<Vec<Sent>, String> {
     let e = |x: crate::store::StoreError| x.to_string();
     // Nothing to report before the first scan.
@@ -312,20 +373,45 @@ pub async fn send_due(s: &Arc<Server>) -> Result<Vec<Sent>, String> {
     }
     let now = s.clock.now();
     let mut out = Vec::new();
-    for d in &s.settings.digests {
+    for d in all(s).await? {
         let (_, end) = period(d.every, d.hour, now);
         if s.store.digest_sent(&d.name, end).await.map_err(e)? {
             continue;
         }
-        let result = match build(s, d, now).await.and_then(|data| mail(s, d, &data)) {
-            Ok(n) => match s.notifier.send(&n).await {
-                Ok(()) => "sent".to_string(),
+        let gone = s.store.opted_out(&d.name).await.map_err(e)?;
+        let to: Vec<String> = d
+            .recipients()
+            .into_iter()
+            .filter(|a| !gone.iter().any(|g| g.eq_ignore_ascii_case(a)))
+            .collect();
+        let result = if to.is_empty() {
+            "skipped: every recipient unsubscribed".to_string()
+        } else {
+            match build(s, &d, now).await {
+                Ok(data) => {
+                    let mut failed = Vec::new();
+                    for a in &to {
+                        let sent = match mail(s, a, &data) {
+                            Ok(n) => s.notifier.send(&n).await,
+                            Err(x) => Err(x),
+                        };
+                        if let Err(x) = sent {
+                            failed.push(format!("{a}: {x}"));
+                        }
+                    }
+                    if failed.is_empty() {
+                        "sent".to_string()
+                    } else {
+                        format!("failed: {}", failed.join("; "))
+                    }
+                }
                 Err(x) => format!("failed: {x}"),
-            },
-            Err(x) => format!("failed: {x}"),
+            }
         };
         if result == "sent" {
-            tracing::info!(digest = %d.name, "digest sent to {}", d.recipients().join(", "));
+            tracing::info!(digest = %d.name, "digest sent to {}", to.join(", "));
+        } else if result.starts_with("skipped") {
+            tracing::info!(digest = %d.name, "digest not sent: {result}");
         } else {
             tracing::error!(digest = %d.name, "digest not sent: {result}");
         }
@@ -340,6 +426,93 @@ pub async fn send_due(s: &Arc<Server>) -> Result<Vec<Sent>, String> {
         });
     }
     Ok(out)
+}
+
+/// Unsubscribe links: `/digests/unsubscribe?d=DIGEST&a=ADDRESS&t=TOKEN`,
+/// where the token is an HMAC of the digest's name and the address under
+/// the server's key (kept in the store, so links outlive restarts). The
+/// link needs no sign-in (it is opened from a mail, where the session
+/// cookie does not come along); the token is what allows it, and it only
+/// ever takes that address off that digest.
+pub mod unsubscribe {
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
+
+    use crate::Server;
+
+    fn mac(s: &Server, digest: &str, address: &str) -> Hmac<Sha256> {
+        // HMAC accepts a key of any length.
+        let mut m = Hmac::<Sha256>::new_from_slice(&s.auth.csrf_key).expect("any key length");
+        m.update(b"pac digest unsubscribe\0");
+        m.update(digest.as_bytes());
+        m.update(b"\0");
+        m.update(address.to_ascii_lowercase().as_bytes());
+        m
+    }
+
+    pub fn token(s: &Server, digest: &str, address: &str) -> String {
+        mac(s, digest, address)
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// Whether `token` is the one of (digest, address); constant time.
+    pub fn valid(s: &Server, digest: &str, address: &str, token: &str) -> bool {
+        let Some(bytes) = unhex(token) else {
+            return false;
+        };
+        mac(s, digest, address).verify_slice(&bytes).is_ok()
+    }
+
+    fn unhex(t: &str) -> Option<Vec<u8>> {
+        if t.len() != 64 || !t.is_ascii() {
+            return None;
+        }
+        (0..t.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&t[i..i + 2], 16).ok())
+            .collect()
+    }
+
+    pub fn link(s: &Server, digest: &str, address: &str) -> String {
+        let enc = |x: &str| -> String { form_urlencoded::byte_serialize(x.as_bytes()).collect() };
+        format!(
+            "{}/digests/unsubscribe?d={}&a={}&t={}",
+            s.settings.portal_url,
+            enc(digest),
+            enc(address),
+            token(s, digest, address)
+        )
+    }
+
+    /// Takes `address` off `digest`: a user's subscription is removed (if
+    /// it still goes to that address), a `[[digest]]` table's address is
+    /// recorded as opted out. Whether anything changed.
+    pub async fn apply(s: &Server, digest: &str, address: &str, at: i64) -> Result<bool, String> {
+        let e = |x: crate::store::StoreError| x.to_string();
+        if let Some(id) = digest.strip_prefix(super::SUBSCRIPTION_PREFIX) {
+            let Ok(id) = id.parse::<i64>() else {
+                return Ok(false);
+            };
+            return match s.store.subscription(id).await.map_err(e)? {
+                Some(r) if r.address.eq_ignore_ascii_case(address) => {
+                    s.store.unsubscribe(id).await.map_err(e)
+                }
+                _ => Ok(false),
+            };
+        }
+        if !s.settings.digests.iter().any(|d| d.name == digest) {
+            return Ok(false);
+        }
+        s.store
+            .opt_out(digest, &address.to_ascii_lowercase(), at)
+            .await
+            .map_err(e)?;
+        Ok(true)
+    }
 }
 
 #[cfg(test)]

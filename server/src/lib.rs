@@ -85,6 +85,9 @@ pub struct Server {
     /// The id of each completed scan, for the portal's live updates
     /// (`GET /events`).
     pub scans_done: tokio::sync::broadcast::Sender<i64>,
+    /// Set when the server stops, so that open event streams end and the
+    /// graceful shutdown does not wait on them.
+    pub closing: tokio::sync::watch::Sender<bool>,
     /// The asset dashboard's counts of the last roll-up, per group
     /// selection (web::assets).
     pub(crate) asset_counts: web::assets::CountsCache,
@@ -200,6 +203,7 @@ impl Server {
             _lock: lock,
             scan_lock: tokio::sync::Mutex::new(()),
             scans_done: tokio::sync::broadcast::channel(16).0,
+            closing: tokio::sync::watch::channel(false).0,
             autofix_lock: tokio::sync::Mutex::new(()),
             asset_counts: Default::default(),
             cache: std::sync::Mutex::new(None),
@@ -581,9 +585,11 @@ pub async fn serve(config: Config, parts: Parts) -> Result<(), String> {
         public_url: config.public_url.clone(),
         ..Default::default()
     };
+    let closer = server.clone();
     let app = api::router_with(server, &http);
-    api::http::serve(listener, app, http, async {
+    api::http::serve(listener, app, http, async move {
         let _ = tokio::signal::ctrl_c().await;
+        closer.closing.send_replace(true);
     })
     .await
     .map_err(|e| format!("server: {e}"))

@@ -2,6 +2,7 @@
 //! interface, a log notifier and an SMTP one (lettre).
 
 use async_trait::async_trait;
+use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -15,6 +16,43 @@ pub struct Notification {
     /// the plain text as `multipart/alternative`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub html: Option<String>,
+    /// An https or http unsubscribe URL: sent as `List-Unsubscribe` with
+    /// RFC 8058's `List-Unsubscribe-Post` (one click, from the mail
+    /// reader).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unsubscribe: Option<String>,
+}
+
+/// `List-Unsubscribe: <URL>` (RFC 2369).
+#[derive(Clone)]
+struct ListUnsubscribe(String);
+
+impl Header for ListUnsubscribe {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribe(s.to_string()))
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), format!("<{}>", header_text(&self.0)))
+    }
+}
+
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058).
+#[derive(Clone)]
+struct ListUnsubscribePost;
+
+impl Header for ListUnsubscribePost {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribePost)
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".into())
+    }
 }
 
 /// A header value with every control character (CR and LF above all) made
@@ -84,6 +122,11 @@ impl Notifier for SmtpNotifier {
         let mut b = Message::builder()
             .from(self.from.clone())
             .subject(header_text(&n.subject));
+        if let Some(u) = &n.unsubscribe {
+            b = b
+                .header(ListUnsubscribe(u.clone()))
+                .header(ListUnsubscribePost);
+        }
         let mut any = false;
         for to in &n.to {
             match to.parse::<Mailbox>() {

@@ -287,6 +287,33 @@ pub struct DashboardRow {
     pub updated_at: i64,
 }
 
+/// A digest a user subscribed to (docs/portal.md, "E-mail digests").
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct SubscriptionRow {
+    pub id: i64,
+    pub principal: String,
+    pub user_name: String,
+    pub address: String,
+    /// JSON `UserClaims` as of the user's last sign-in.
+    pub claims: String,
+    pub every: String,
+    pub hour: i64,
+    pub grp: Option<String>,
+    pub created_at: i64,
+}
+
+/// What a new subscription holds (see [`SubscriptionRow`]).
+pub struct NewSubscription<'a> {
+    pub principal: &'a str,
+    pub user_name: &'a str,
+    pub address: &'a str,
+    pub claims: &'a str,
+    pub every: &'a str,
+    pub hour: i64,
+    pub group: Option<&'a str>,
+    pub at: i64,
+}
+
 #[derive(Clone, Debug, Serialize, sqlx::FromRow)]
 pub struct HistoryRow {
     pub day: String,
@@ -778,6 +805,14 @@ pub trait Store: Send + Sync {
     /// Whether the digest `name` of the period ending `period_end` went out
     /// (or was tried).
     async fn digest_sent(&self, name: &str, period_end: i64) -> Result<bool>;
+    /// Subscriptions, oldest first: `principal`'s, or everyone's.
+    async fn subscriptions(&self, principal: Option<&str>) -> Result<Vec<SubscriptionRow>>;
+    async fn subscription(&self, id: i64) -> Result<Option<SubscriptionRow>>;
+    async fn subscribe(&self, n: &NewSubscription<'_>) -> Result<i64>;
+    async fn unsubscribe(&self, id: i64) -> Result<bool>;
+    /// `address` no longer receives the `[[digest]]` named `digest`.
+    async fn opt_out(&self, digest: &str, address: &str, at: i64) -> Result<()>;
+    async fn opted_out(&self, digest: &str) -> Result<Vec<String>>;
     async fn record_digest(&self, name: &str, period_end: i64, at: i64, result: &str)
     -> Result<()>;
     async fn audit(&self, job: Option<i64>) -> Result<Vec<AuditRow>>;
@@ -1728,6 +1763,70 @@ impl Store for SqlStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(n > 0)
+    }
+
+    async fn subscriptions(&self, principal: Option<&str>) -> Result<Vec<SubscriptionRow>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM digest_subscriptions WHERE $1 IS NULL OR principal = $1 ORDER BY id",
+        )
+        .bind(principal)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn subscription(&self, id: i64) -> Result<Option<SubscriptionRow>> {
+        Ok(
+            sqlx::query_as("SELECT * FROM digest_subscriptions WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn subscribe(&self, n: &NewSubscription<'_>) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO digest_subscriptions (principal, user_name, address, claims, every, hour, grp, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(n.principal)
+        .bind(n.user_name)
+        .bind(n.address)
+        .bind(n.claims)
+        .bind(n.every)
+        .bind(n.hour)
+        .bind(n.group)
+        .bind(n.at)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn unsubscribe(&self, id: i64) -> Result<bool> {
+        let r = sqlx::query("DELETE FROM digest_subscriptions WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn opt_out(&self, digest: &str, address: &str, at: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO digest_optouts (digest, address, at) VALUES ($1, $2, $3) ON CONFLICT (digest, address) DO NOTHING",
+        )
+        .bind(digest)
+        .bind(address)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn opted_out(&self, digest: &str) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT address FROM digest_optouts WHERE digest = $1 ORDER BY address",
+        )
+        .bind(digest)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     async fn record_digest(

@@ -12,7 +12,8 @@
 // through the real OpenID provider's pages (tests/oidc_provider), so the
 // forms go with the session cookie, its CSRF token and the browser's own
 // Origin. The API is read with the bootstrap admin token. Then Rita opens a
-// compliance domain and arranges a dashboard, whose link Andy opens.
+// compliance domain and arranges a dashboard, whose link Andy opens, and
+// subscribes to an e-mail digest and unsubscribes.
 // Screenshots and axe-core as in journeys.mjs.
 import { chromium } from 'playwright-core';
 import { createRequire } from 'node:module';
@@ -186,6 +187,24 @@ try {
   const seen = await andy.locator('section.widget').count();
   check(seen === 4, `the shared link shows Andy the 4 widgets (${seen})`);
   check(await andy.locator('#add-widget').count() === 0, 'only the owner gets the controls');
+
+  // 7. Rita subscribes herself to a weekly digest of production (it goes
+  // to the address her provider gave), then unsubscribes on the page.
+  await rita.goto(`${base}/digests?group=production`);
+  check(await rita.locator('#no-address').count() === 0, 'a signed-in user with an address may subscribe');
+  await rita.selectOption('#digest-every', 'weekly');
+  await rita.fill('#digest-hour', '9');
+  await rita.selectOption('#digest-group', 'production');
+  await Promise.all([rita.waitForNavigation(), rita.click('#new-digest button')]);
+  const rows = rita.locator('#subscriptions tbody tr');
+  check(await rows.count() === 1, 'the page lists the subscription');
+  const row = (await rows.first().textContent()).replace(/\s+/g, ' ');
+  check(row.includes('weekly') && row.includes('9:00') && row.includes('production') && row.includes('rita@example.com'),
+    `weekly at 9:00 for production to rita@example.com: ${row}`);
+  await shot(rita, 'digests.png');
+  await axe(rita, 'e-mail digests');
+  await Promise.all([rita.waitForNavigation(), rita.click('#subscriptions button')]);
+  check(await rita.locator('#subscriptions').count() === 0, 'unsubscribed on the page: none left');
 } finally {
   await browser.close();
 }

@@ -264,6 +264,9 @@ pub struct Principal {
     pub grants: Vec<(Role, String)>,
     /// The session's absolute and idle expiry (users only).
     pub session: Option<(i64, i64)>,
+    /// What the provider said at sign-in (users only): a user's digest
+    /// subscription keeps them to read with its grants.
+    pub claims: Option<UserClaims>,
 }
 
 impl Principal {
@@ -274,6 +277,7 @@ impl Principal {
             name: "local".into(),
             grants: vec![(Role::Admin, ALL_GROUPS.into())],
             session: None,
+            claims: None,
         }
     }
 

@@ -56,6 +56,9 @@ pub const RULES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/v1/dashboards/{id}", Rule::Read),
     ("PUT", "/api/v1/dashboards/{id}", Rule::Read),
     ("DELETE", "/api/v1/dashboards/{id}", Rule::Read),
+    ("GET", "/api/v1/digests", Rule::Read),
+    ("POST", "/api/v1/digests", Rule::Read),
+    ("DELETE", "/api/v1/digests/{id}", Rule::Read),
     ("GET", "/api/v1/policies", Rule::Read),
     ("GET", "/api/v1/policies/{id}", Rule::Read),
     ("GET", "/api/v1/issues", Rule::Read),
@@ -202,6 +205,7 @@ mod tests {
             name: "t".into(),
             grants: grants.iter().map(|(r, g)| (*r, g.to_string())).collect(),
             session: None,
+            claims: None,
         }
     }
 

@@ -86,6 +86,7 @@ mod tests {
             name: "t".into(),
             grants: grants.iter().map(|(r, g)| (*r, g.to_string())).collect(),
             session: None,
+            claims: None,
         }
     }
 

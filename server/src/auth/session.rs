@@ -85,6 +85,9 @@ pub async fn create(
             expires_at,
         })
         .await?;
+    // The user's digest subscriptions read with what the provider says
+    // now (a group taken away at the provider leaves their digests too).
+    auth.store.refresh_subscriptions(principal, claims).await?;
     Ok(id)
 }
 
@@ -121,6 +124,7 @@ pub async fn principal(auth: &Auth, cookie: &str, now: i64) -> Result<Option<Pri
         name: row.display_name,
         grants: grants_for(&auth.grants, &claims),
         session: Some((row.expires_at, idle_expires_at)),
+        claims: Some(claims),
     }))
 }
 

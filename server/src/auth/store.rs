@@ -128,6 +128,26 @@ impl AuthStore {
         Ok(())
     }
 
+    /// A user signed in: their digest subscriptions (migration 0013) read
+    /// with these claims, and go to the provider's address when it gives
+    /// one.
+    pub async fn refresh_subscriptions(
+        &self,
+        principal: &str,
+        claims: &super::UserClaims,
+    ) -> Result<()> {
+        let json = serde_json::to_string(claims).unwrap_or_else(|_| "{}".into());
+        sqlx::query(
+            "UPDATE digest_subscriptions SET claims = $2, address = COALESCE($3, address) WHERE principal = $1",
+        )
+        .bind(principal)
+        .bind(json)
+        .bind(claims.email.as_deref())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     pub async fn session(&self, id_hash: &str) -> Result<Option<SessionRow>> {
         Ok(sqlx::query_as("SELECT * FROM sessions WHERE id_hash = $1")
             .bind(id_hash)

@@ -88,6 +88,7 @@ fn principal(row: &TokenRow) -> Principal {
         name: row.name.clone(),
         grants: groups.into_iter().map(|g| (role, g)).collect(),
         session: None,
+        claims: None,
     }
 }
 

@@ -149,7 +149,7 @@ mod tests {
     #[test]
     fn the_migrations_are_the_files_in_order() {
         let versions: Vec<i64> = MIGRATOR.iter().map(|m| m.version).collect();
-        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
         assert!(
             MIGRATOR
                 .iter()
@@ -226,7 +226,8 @@ mod tests {
                 (9, false),
                 (10, false),
                 (11, false),
-                (12, false)
+                (12, false),
+                (13, false)
             ],
             "{rec:?}"
         );
@@ -378,7 +379,8 @@ mod tests {
                 (9, false),
                 (10, false),
                 (11, false),
-                (12, false)
+                (12, false),
+                (13, false)
             ],
             "1-4 recorded, 5 and later run by sqlx"
         );

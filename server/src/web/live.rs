@@ -32,14 +32,21 @@ pub async fn events(State(s): St, headers: HeaderMap) -> Response {
         .into_response();
     }
     let rx = s.scans_done.subscribe();
-    let stream = futures::stream::unfold(rx, |mut rx| async move {
+    let closing = s.closing.subscribe();
+    let stream = futures::stream::unfold((rx, closing), |(mut rx, mut closing)| async move {
         loop {
-            match rx.recv().await {
+            let got = tokio::select! {
+                got = rx.recv() => got,
+                // The server is stopping: end the stream (the browser
+                // reconnects to the next server by itself).
+                _ = closing.wait_for(|c| *c) => return None,
+            };
+            match got {
                 Ok(id) => {
                     let e = Event::default()
                         .event("scan")
                         .data(format!("{{\"scan\":{id}}}"));
-                    return Some((Ok::<Event, Infallible>(e), rx));
+                    return Some((Ok::<Event, Infallible>(e), (rx, closing)));
                 }
                 // A reader that fell behind learns of the newest scan.
                 Err(RecvError::Lagged(_)) => continue,

@@ -34,6 +34,7 @@ struct DigestHtml<'a> {
     ctx: MailCtx,
     d: &'a DigestData,
     exceptions: &'a [super::lists::ExceptionV],
+    unsubscribe: &'a str,
 }
 
 #[derive(Template)]
@@ -41,10 +42,12 @@ struct DigestHtml<'a> {
 struct DigestText<'a> {
     ctx: MailCtx,
     d: &'a DigestData,
+    unsubscribe: &'a str,
 }
 
 /// The digest's HTML and plain text.
-pub fn digest(base: &str, d: &DigestData) -> Result<(String, String), String> {
+/// `unsubscribe`: the recipient's own link.
+pub fn digest(base: &str, d: &DigestData, unsubscribe: &str) -> Result<(String, String), String> {
     let ctx = || MailCtx {
         base: base.to_string(),
         group: d.group.clone(),
@@ -53,12 +56,17 @@ pub fn digest(base: &str, d: &DigestData) -> Result<(String, String), String> {
         ctx: ctx(),
         d,
         exceptions: &d.expiring,
+        unsubscribe,
     }
     .render()
     .map_err(|e| format!("rendering the digest: {e}"))?;
-    let text = DigestText { ctx: ctx(), d }
-        .render()
-        .map_err(|e| format!("rendering the digest: {e}"))?;
+    let text = DigestText {
+        ctx: ctx(),
+        d,
+        unsubscribe,
+    }
+    .render()
+    .map_err(|e| format!("rendering the digest: {e}"))?;
     Ok((html, text))
 }
 

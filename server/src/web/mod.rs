@@ -16,6 +16,7 @@ mod chart;
 mod csrf;
 pub(crate) mod dashboard;
 pub(crate) mod dashboards;
+mod digests;
 pub(crate) mod domains;
 mod forms;
 mod issues;
@@ -62,6 +63,11 @@ pub const PAGE_RULES: &[(&str, &str, Rule)] = &[
     ("GET", "/fixes/{id}", Rule::Read),
     ("POST", "/fixes/{id}/run", Rule::Approve),
     ("GET", "/events", Rule::Read),
+    ("GET", "/digests", Rule::Read),
+    ("POST", "/digests", Rule::Read),
+    ("POST", "/digests/{id}/remove", Rule::Read),
+    ("GET", "/digests/unsubscribe", Rule::Public),
+    ("POST", "/digests/unsubscribe", Rule::Public),
     ("POST", "/exception-requests", Rule::Request),
     ("POST", "/exception-requests/{id}/approve", Rule::Approve),
     ("POST", "/exception-requests/{id}/reject", Rule::Approve),
@@ -78,10 +84,14 @@ pub const PAGE_RULES: &[(&str, &str, Rule)] = &[
     ("GET", "/static/portal.js", Rule::Public),
 ];
 
-/// Paths anyone may fetch: the stylesheet and script hold no data, and the
-/// sign-in page of a signed-out visitor needs them.
+/// Paths anyone may fetch (the `Public` rules): the stylesheet and script
+/// hold no data, and the sign-in page of a signed-out visitor needs them;
+/// an unsubscribe link is opened from a mail, without the session cookie,
+/// and carries its own signed token.
 pub fn is_public(path: &str) -> bool {
-    matches!(path, "/static/portal.css" | "/static/portal.js")
+    PAGE_RULES
+        .iter()
+        .any(|(_, p, r)| *r == Rule::Public && *p == path)
 }
 
 /// Whether a path is a portal page (a signed-out visitor is sent to the
@@ -127,6 +137,18 @@ pub fn routes(server: Arc<Server>, body_timeout: std::time::Duration) -> Router 
         .route("/fixes/{id}", get(forms::fix_page))
         .route("/fixes/{id}/run", form(post(forms::fix_now)))
         .route("/events", get(live::events))
+        .route(
+            "/digests",
+            get(digests::list).merge(form(post(digests::create))),
+        )
+        .route("/digests/{id}/remove", form(post(digests::remove)))
+        // An unsubscribe link's POST comes from the confirmation page or,
+        // in one click, from a mail reader (no Origin): its signed token
+        // is the check, not the form layer.
+        .route(
+            "/digests/unsubscribe",
+            get(digests::unsubscribe_page).post(digests::unsubscribe_now),
+        )
         .route("/exception-requests", form(post(forms::request_exception)))
         .route(
             "/exception-requests/{id}/approve",
