@@ -775,7 +775,12 @@ to = ["a@example.com", "b@example.com"]
         assert!(
             m["html"].as_str().unwrap().contains(&html_link),
             "the HTML part carries the same link {html_link}: {}",
-            m["html"].as_str().unwrap().rsplit("<footer").next().unwrap()
+            m["html"]
+                .as_str()
+                .unwrap()
+                .rsplit("<footer")
+                .next()
+                .unwrap()
         );
         links.insert(to, link.replace("https://pac.example.com", &pac));
     }
