@@ -528,7 +528,6 @@ fn csrf_of(page: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_subscribe_themselves_and_every_digest_mail_unsubscribes() {
     use pac_server::auth::{Role, UserClaims, session};
-    use pac_server::store::Store as _;
     let dir = tempfile::tempdir().unwrap();
     let maildir = dir.path().join("mail");
     std::fs::create_dir(&maildir).unwrap();
