@@ -30,8 +30,8 @@ pub const MAX_SUBSCRIPTIONS: usize = 20;
 #[serde(deny_unknown_fields)]
 pub struct NewDigest {
     /// `daily` (every day at `hour`) or `weekly` (Mondays at `hour`).
-    #[schema(inline)]
-    pub every: DigestEveryIn,
+    #[schema(pattern = "^(daily|weekly)$", example = "weekly")]
+    pub every: String,
     /// The hour (UTC, 0 to 23) it goes out; 7 when absent.
     #[serde(default = "seven")]
     #[schema(minimum = 0, maximum = 23)]
@@ -50,24 +50,19 @@ fn seven() -> i64 {
 
 impl Check for NewDigest {
     fn check(&self) -> Result<(), ApiError> {
-        Ok(())
+        every_of(&self.every).map(|_| ())
     }
 }
 
-/// `every` as written in a request.
-#[derive(Clone, Copy, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum DigestEveryIn {
-    Daily,
-    Weekly,
-}
-
-impl From<DigestEveryIn> for DigestEvery {
-    fn from(e: DigestEveryIn) -> DigestEvery {
-        match e {
-            DigestEveryIn::Daily => DigestEvery::Daily,
-            DigestEveryIn::Weekly => DigestEvery::Weekly,
-        }
+/// `daily` or `weekly`, as a form or a request writes it.
+pub(crate) fn every_of(s: &str) -> Result<DigestEvery, ApiError> {
+    match s {
+        "daily" => Ok(DigestEvery::Daily),
+        "weekly" => Ok(DigestEvery::Weekly),
+        _ => Err(ApiError::bad(format!(
+            "`every` is `daily` or `weekly`, not `{}`",
+            s.chars().take(40).collect::<String>()
+        ))),
     }
 }
 
@@ -200,7 +195,7 @@ pub(super) async fn post_digest(
     body: Bytes,
 ) -> Res {
     let v = typed_body::<NewDigest>(&body)?;
-    let id = subscribe(&s, &caller, v.every.into(), v.hour, v.group).await?;
+    let id = subscribe(&s, &caller, every_of(&v.every)?, v.hour, v.group).await?;
     let r = s
         .store
         .subscription(id)

@@ -106,7 +106,7 @@ struct NewForm {
     /// Checked by [`checked_form`] before the rest is read.
     #[serde(default, rename = "csrf")]
     _csrf: String,
-    every: crate::api::digests::DigestEveryIn,
+    every: String,
     hour: Option<i64>,
     /// The digest's group (`*`: everything).
     dgroup: Option<String>,
@@ -129,8 +129,14 @@ pub async fn create(
     body: Bytes,
 ) -> PageResult {
     let f: NewForm = checked_form(&s, &headers, &body)?;
-    crate::api::digests::subscribe(&s, &caller, f.every.into(), f.hour.unwrap_or(7), f.dgroup)
-        .await?;
+    crate::api::digests::subscribe(
+        &s,
+        &caller,
+        crate::api::digests::every_of(&f.every)?,
+        f.hour.unwrap_or(7),
+        f.dgroup,
+    )
+    .await?;
     Ok(see_other(&back(&f.group)))
 }
 
