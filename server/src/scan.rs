@@ -93,7 +93,12 @@ pub async fn run(server: &Arc<Server>, source: &Built, trigger: &str) -> Result<
         .await
         .map_err(|e| e.to_string())?;
     match scan_inner(server, source, scan_id, at, Instant::now()).await {
-        Ok(()) => Ok(scan_id),
+        Ok(()) => {
+            // The asset dashboard's counts of this roll-up, while no other
+            // scan may commit (docs/portal.md, "At 100,000 resources").
+            crate::web::assets::warm_counts(server).await;
+            Ok(scan_id)
+        }
         Err(e) => {
             tracing::error!(scan = scan_id, source = %source.name, "scan failed: {e}");
             let _ = store.fail_scan(scan_id, server.clock.now(), &e).await;

@@ -128,6 +128,25 @@ async fn counts(s: &crate::Server, groups: Option<&[String]>) -> Result<Arc<Coun
     Ok(v)
 }
 
+/// Counts, after a scan, for the selections pages ask for most: every
+/// resource and each asset group alone. So the first view of `/assets`
+/// after a scan is as fast as the next (at 100k resources the counting
+/// takes about a quarter of a second per selection; the scan pays it once).
+pub async fn warm_counts(s: &crate::Server) {
+    let groups: Vec<String> = match s.current_program().await {
+        Ok(p) => p.program().groups.iter().map(|g| g.name.clone()).collect(),
+        Err(_) => return,
+    };
+    let mut selections = vec![None];
+    selections.extend(groups.into_iter().map(|g| Some(vec![g])));
+    for sel in selections {
+        if let Err(e) = counts(s, sel.as_deref()).await {
+            tracing::debug!("asset counts not prepared: {}", e.message);
+            return;
+        }
+    }
+}
+
 pub async fn list(
     State(s): St,
     Extension(caller): Extension<Principal>,
