@@ -125,6 +125,21 @@ fn figure<'a>(html: &'a str, name: &str) -> &'a str {
     &rest[rest.find('>').unwrap() + 1..rest.find("</").unwrap()]
 }
 
+/// The server of `cfg` on a manual clock at `DEMO_NOW`.
+async fn build_at_demo_now(cfg: &Config) -> (std::sync::Arc<Server>, std::sync::Arc<ManualClock>) {
+    let clock = ManualClock::new(DEMO_NOW);
+    let server = Server::build(
+        cfg,
+        Parts {
+            clock: Some(clock.clone()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    (server, clock)
+}
+
 fn pct(v: &Value) -> String {
     format!("{:.1} %", v.as_f64().unwrap())
 }
@@ -178,16 +193,7 @@ to = ["platform-lead@example.com"]
         port = smtp.port,
     ))
     .unwrap();
-    let clock = ManualClock::new(DEMO_NOW);
-    let server = Server::build(
-        &cfg,
-        Parts {
-            clock: Some(clock.clone()),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let (server, clock) = build_at_demo_now(&cfg).await;
     let addr = start_api(server.clone()).await;
 
     // Scan 1 (Sunday 2026-11-01): the owners of the auto-fix jobs it
@@ -566,26 +572,9 @@ to = ["a@example.com", "b@example.com"]
         port = smtp.port,
     ))
     .unwrap();
-    let clock = ManualClock::new(DEMO_NOW);
-    let server = Server::build(
-        &cfg,
-        Parts {
-            clock: Some(clock.clone()),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let (server, clock) = build_at_demo_now(&cfg).await;
     server.scan("demo", "test").await.unwrap();
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let pac = format!("http://{}", l.local_addr().unwrap());
-    let options = pac_server::api::http::HttpOptions::default();
-    let app = pac_server::api::router_with(server.clone(), &options);
-    tokio::spawn(async move {
-        pac_server::api::http::serve(l, app, options, std::future::pending())
-            .await
-            .unwrap();
-    });
+    let pac = serve_guarded(server.clone()).await;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

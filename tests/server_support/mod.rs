@@ -197,16 +197,23 @@ pub async fn tokens_server_with(
             r.unwrap();
         }
     }
+    let pac = serve_guarded(server.clone()).await;
+    (dir, server, pac)
+}
+
+/// Serves `server` as `pacc serve` does (the HTTP layer's host, origin
+/// and form checks included) on a free loopback port: `http://ADDR`.
+pub async fn serve_guarded(server: Arc<pac_server::Server>) -> String {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let pac = format!("http://{}", l.local_addr().unwrap());
     let options = pac_server::api::http::HttpOptions::default();
-    let app = pac_server::api::router_with(server.clone(), &options);
+    let app = pac_server::api::router_with(server, &options);
     tokio::spawn(async move {
         pac_server::api::http::serve(l, app, options, std::future::pending())
             .await
             .unwrap();
     });
-    (dir, server, pac)
+    pac
 }
 
 /// A live token (a day long) with `role` on `groups`, stored as made by
