@@ -83,6 +83,29 @@ pub struct IngestError {
     /// empty when the problem is the document itself.
     pub field: String,
     pub message: String,
+    /// The document's other problems, each attribute's first, in schema
+    /// order (at most [`MAX_PROBLEMS`] in all), so that one pass over a
+    /// bad export shows everything to fix.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<IngestProblem>,
+}
+
+/// One more problem of a rejected document (see [`IngestError::also`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct IngestProblem {
+    /// As [`IngestError::field`]; empty for the count of problems left out.
+    pub field: String,
+    pub message: String,
+}
+
+/// The most problems reported for one document.
+pub const MAX_PROBLEMS: usize = 20;
+
+fn write_problem(f: &mut fmt::Formatter<'_>, field: &str, message: &str) -> fmt::Result {
+    if !field.is_empty() && !message.contains(&format!("`{field}`")) {
+        write!(f, "field `{field}`: ")?;
+    }
+    f.write_str(message)
 }
 
 impl fmt::Display for IngestError {
@@ -98,10 +121,12 @@ impl fmt::Display for IngestError {
             (true, false) => write!(f, "{}: ", self.id)?,
             (true, true) => {}
         }
-        if !self.field.is_empty() && !self.message.contains(&format!("`{}`", self.field)) {
-            write!(f, "field `{}`: ", self.field)?;
+        write_problem(f, &self.field, &self.message)?;
+        for p in &self.also {
+            f.write_str("; ")?;
+            write_problem(f, &p.field, &p.message)?;
         }
-        f.write_str(&self.message)
+        Ok(())
     }
 }
 
@@ -258,6 +283,7 @@ impl Inventory {
                     id: String::new(),
                     field: String::new(),
                     message: format!("cannot read the file: {e}"),
+                    also: Vec::new(),
                 }],
             ),
         }
@@ -320,6 +346,7 @@ fn duplicate(first: &Resource, dup: &Resource) -> IngestError {
             "duplicate of the document at {at} (same account {} and region {})",
             dup.account, dup.region
         ),
+        also: Vec::new(),
     }
 }
 
@@ -437,12 +464,53 @@ impl fmt::Display for Loc<'_> {
 struct FieldError {
     field: String,
     message: String,
+    /// Further problems of the same record or list (see
+    /// [`IngestError::also`]).
+    also: Vec<IngestProblem>,
+    /// Problems beyond [`MAX_PROBLEMS`], counted only.
+    dropped: usize,
 }
 
 fn field_err(path: &Loc<'_>, message: String) -> FieldError {
     FieldError {
         field: path.to_string(),
         message,
+        also: Vec::new(),
+        dropped: 0,
+    }
+}
+
+/// Adds `e` to the problems found so far (the first one leads).
+fn gather(first: &mut Option<FieldError>, e: FieldError) {
+    let Some(f) = first else {
+        *first = Some(e);
+        return;
+    };
+    let incoming = std::iter::once(IngestProblem {
+        field: e.field,
+        message: e.message,
+    })
+    .chain(e.also);
+    for p in incoming {
+        if f.also.len() + 1 < MAX_PROBLEMS {
+            f.also.push(p);
+        } else {
+            f.dropped += 1;
+        }
+    }
+    f.dropped += e.dropped;
+}
+
+impl FieldError {
+    /// The problems after the first, with the count of those left out.
+    fn rest(mut self) -> Vec<IngestProblem> {
+        if self.dropped > 0 {
+            self.also.push(IngestProblem {
+                field: String::new(),
+                message: format!("and {} more problem(s) not listed", self.dropped),
+            });
+        }
+        self.also
     }
 }
 
@@ -647,6 +715,7 @@ impl<'s> Reader<'s> {
                 id: String::new(),
                 field: String::new(),
                 message: format!("not a JSON array of documents: {e}"),
+                also: Vec::new(),
             });
             return Vec::new();
         }
@@ -826,7 +895,12 @@ impl<'s> Reader<'s> {
                 source: source.clone(),
                 line,
             }),
-            Err(e) => Err(fail(e.field, e.message)),
+            Err(e) => {
+                let (field, message) = (e.field.clone(), e.message.clone());
+                let mut err = fail(field, message);
+                err.also = e.rest();
+                Err(err)
+            }
         }
     }
 
@@ -849,6 +923,7 @@ impl<'s> Reader<'s> {
             id: text("id"),
             field,
             message,
+            also: Vec::new(),
         })
     }
 
@@ -890,15 +965,23 @@ impl<'s> Reader<'s> {
             }
             None => 0,
         };
+        // Every field is read, so that every problem is reported.
+        let mut problems = None;
         for (f, chosen) in def.fields.iter().zip(&chosen).skip(skip) {
             let fpath = Loc::Field(path, &f.name);
             let v = match chosen {
-                Some((_, j)) => self.value(j, &f.ty, &f.name, &fpath)?,
-                None => self.absent(&f.ty, &fpath)?,
+                Some((_, j)) => self.value(j, &f.ty, &f.name, &fpath),
+                None => self.absent(&f.ty, &fpath),
             };
-            values.push(v);
+            match v {
+                Ok(v) => values.push(v),
+                Err(e) => gather(&mut problems, e),
+            }
         }
-        Ok(Value::Record(Arc::from(values)))
+        match problems {
+            Some(e) => Err(e),
+            None => Ok(Value::Record(Arc::from(values))),
+        }
     }
 
     fn absent(&self, ty: &Ty, path: &Loc<'_>) -> Result<Value, FieldError> {
@@ -1002,10 +1085,17 @@ impl<'s> Reader<'s> {
             (Ty::List(_), Json::Null) => Ok(self.empty_list.clone()),
             (Ty::List(el), Json::Array(items)) => {
                 let mut out = Vec::with_capacity(items.len());
+                let mut problems = None;
                 for (i, item) in items.iter().enumerate() {
-                    out.push(self.value(item, el, name, &Loc::Index(path, i))?);
+                    match self.value(item, el, name, &Loc::Index(path, i)) {
+                        Ok(v) => out.push(v),
+                        Err(e) => gather(&mut problems, e),
+                    }
                 }
-                Ok(Value::List(Arc::from(out)))
+                match problems {
+                    Some(e) => Err(e),
+                    None => Ok(Value::List(Arc::from(out))),
+                }
             }
             (Ty::Map(_), Json::Null) => Ok(self.empty_map.clone()),
             (Ty::Map(el), Json::Object(m)) => {
@@ -1334,6 +1424,64 @@ pub(crate) mod tests {
             shown[4],
             "inv.json:7: aws.ec2.security_group sg-6: missing required field `group_id` (expected string)"
         );
+    }
+
+    #[test]
+    fn every_problem_of_a_document_is_reported_not_just_the_first() {
+        // Two bad top-level fields and two bad list items.
+        let doc = r#"{"type": "aws.ec2.security_group", "id": "sg-1", "account": "1", "region": "r",
+            "attributes": {"group_id": 5, "description": [],
+              "ip_permissions": [{"ip_protocol": "tcp", "from_port": "x"},
+                                 {"ip_protocol": 6, "ip_ranges": [{"cidr_ip": "nope"}]}]}}"#;
+        let (inv, errs) = read(doc);
+        assert!(inv.is_empty());
+        assert_eq!(errs.len(), 1, "one document, one error: {errs:?}");
+        let e = &errs[0];
+        assert_eq!(e.field, "group_id");
+        let rest: Vec<&str> = e.also.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            rest,
+            [
+                "description",
+                "ip_permissions[0].from_port",
+                "ip_permissions[1].ip_protocol",
+                "ip_permissions[1].ip_ranges[0].cidr_ip",
+            ]
+        );
+        let text = e.to_string();
+        for f in [
+            "group_id",
+            "description",
+            "from_port",
+            "ip_protocol",
+            "cidr_ip",
+        ] {
+            assert!(text.contains(f), "{f} in {text}");
+        }
+        assert_eq!(text.lines().count(), 1, "one line per document: {text}");
+
+        // Many problems: the first MAX_PROBLEMS, then how many more.
+        let perms: Vec<String> = (0..30)
+            .map(|_| r#"{"ip_protocol": "tcp", "from_port": "x"}"#.to_string())
+            .collect();
+        let doc = format!(
+            r#"{{"type": "aws.ec2.security_group", "id": "sg-2", "account": "1", "region": "r",
+                "attributes": {{"group_id": "sg-2", "ip_permissions": [{}]}}}}"#,
+            perms.join(",")
+        );
+        let (_, errs) = read(&doc);
+        let e = &errs[0];
+        assert_eq!(e.also.len(), MAX_PROBLEMS, "{e}");
+        assert_eq!(
+            e.also.last().unwrap().message,
+            "and 10 more problem(s) not listed"
+        );
+        // A document with one problem has no others.
+        let (_, errs) = read(
+            r#"{"type": "aws.ec2.security_group", "id": "sg-3", "account": "1", "region": "r",
+                "attributes": {"group_id": 7}}"#,
+        );
+        assert!(errs[0].also.is_empty(), "{:?}", errs[0]);
     }
 
     #[test]
