@@ -1,5 +1,5 @@
 //! `pacc bench`: the native engine against the interpreter on generated
-//! estates (see `src/gen.rs` and `docs/benchmarks.md`).
+//! estates (see the `estate` crate and `docs/benchmarks.md`).
 //!
 //! For each `--count`, in one process and one run: generate the NDJSON,
 //! read it, build the engine's layout, compile the policy library, then
@@ -16,8 +16,6 @@ use pac_compiler::Program;
 use pac_runtime::interp::{Env, Frame, eval};
 use pac_runtime::{EvalOptions, Inventory};
 use pac_stdlib::Value;
-
-use crate::r#gen;
 
 /// One evaluated outcome: pass, fail, error.
 type Tally = [usize; 3];
@@ -216,7 +214,7 @@ fn measure(
     eprintln!("[{n}] generating {}", path.display());
     let t = Instant::now();
     let file = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let stats = r#gen::generate(n, seed, std::io::BufWriter::with_capacity(1 << 20, file))
+    let stats = pac_estate::generate(n, seed, std::io::BufWriter::with_capacity(1 << 20, file))
         .map_err(|e| format!("{}: {e}", path.display()))?;
     let generate = t.elapsed();
 
@@ -243,7 +241,7 @@ fn measure(
     let rss_layout = rss().saturating_sub(rss1);
     let layout_bytes = prepared.layout().bytes();
 
-    let now = r#gen::NOW;
+    let now = pac_estate::NOW;
     let env = Env::for_program(program, &inv, now);
     let rows: Vec<Vec<usize>> = program
         .rules

@@ -1,5 +1,5 @@
 //! `pacc bench-review`: the time `pacc review` takes for a one-policy
-//! change on a generated inventory (src/gen.rs). Builds a scratch git
+//! change on a generated inventory (the `estate` crate). Builds a scratch git
 //! repository holding the policy library (base commit) and the library
 //! with one rule's condition widened (head commit), then runs the review
 //! pipeline `--runs` times in process and prints the median of each step
@@ -10,7 +10,6 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::bench::{fmt_dur, median};
-use crate::r#gen;
 
 /// The one change the benchmark reviews: `ebs_volume_gp2` also flags
 /// magnetic volumes.
@@ -115,7 +114,7 @@ fn bench(
     scratch_repo(dir, policies)?;
     let mut ndjson = Vec::new();
     let start = Instant::now();
-    r#gen::generate(count, seed, &mut ndjson).map_err(|e| e.to_string())?;
+    pac_estate::generate(count, seed, &mut ndjson).map_err(|e| e.to_string())?;
     let inventory = String::from_utf8(ndjson).map_err(|e| e.to_string())?;
     eprintln!(
         "generated {count} documents ({:.1} MB) in {}",
@@ -141,7 +140,7 @@ fn bench(
                 head,
                 inventory_text: &inventory,
                 inventory_name: "generated.ndjson",
-                now: r#gen::NOW,
+                now: pac_estate::NOW,
                 sample: 5,
                 thresholds: pac_review::Thresholds::default(),
                 gate: pac_review::Gate::default(),

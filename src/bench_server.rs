@@ -1,9 +1,7 @@
-//! `pacc bench-server`: generates an inventory (src/gen.rs) and runs the
+//! `pacc bench-server`: generates an inventory (the `estate` crate) and runs the
 //! server's benchmark on it (server/src/bench.rs).
 
 use std::path::PathBuf;
-
-use crate::r#gen;
 
 pub fn run(
     count: u64,
@@ -27,7 +25,7 @@ pub fn run(
             return 2;
         }
     };
-    if let Err(e) = r#gen::generate(
+    if let Err(e) = pac_estate::generate(
         count,
         seed,
         std::io::BufWriter::with_capacity(1 << 20, file),
@@ -40,7 +38,7 @@ pub fn run(
         inventory,
         policies: policies.to_vec(),
         data_dir: dir.join("data"),
-        now: r#gen::NOW,
+        now: pac_estate::NOW,
         concurrency,
         requests,
     };

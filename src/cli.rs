@@ -297,13 +297,13 @@ enum Command {
         #[arg(long, value_enum, default_value = "jit")]
         engine: EngineKind,
     },
-    /// Write a synthetic AWS inventory (NDJSON) for benchmarks (src/gen.rs).
+    /// Write a synthetic AWS inventory (NDJSON) for benchmarks (the `estate` crate).
     GenInventory {
         /// Exactly this many documents.
         #[arg(long)]
         count: u64,
         /// The same seed gives the same bytes.
-        #[arg(long, default_value_t = crate::r#gen::DEFAULT_SEED)]
+        #[arg(long, default_value_t = pac_estate::DEFAULT_SEED)]
         seed: u64,
         /// Output file (default: stdout).
         #[arg(long, short)]
@@ -315,7 +315,7 @@ enum Command {
         /// Inventory sizes, comma-separated.
         #[arg(long, value_delimiter = ',', default_value = "100000,1000000")]
         count: Vec<u64>,
-        #[arg(long, default_value_t = crate::r#gen::DEFAULT_SEED)]
+        #[arg(long, default_value_t = pac_estate::DEFAULT_SEED)]
         seed: u64,
         /// Runs per measurement; the table shows medians.
         #[arg(long, default_value_t = 5)]
@@ -329,7 +329,7 @@ enum Command {
     BenchReview {
         #[arg(long, default_value_t = 100_000)]
         count: u64,
-        #[arg(long, default_value_t = crate::r#gen::DEFAULT_SEED)]
+        #[arg(long, default_value_t = pac_estate::DEFAULT_SEED)]
         seed: u64,
         /// Runs; the table shows medians.
         #[arg(long, default_value_t = 5)]
@@ -372,7 +372,7 @@ enum Command {
     BenchServer {
         #[arg(long, default_value_t = 100_000)]
         count: u64,
-        #[arg(long, default_value_t = crate::r#gen::DEFAULT_SEED)]
+        #[arg(long, default_value_t = pac_estate::DEFAULT_SEED)]
         seed: u64,
         #[arg(long, default_value_t = 200)]
         concurrency: usize,
@@ -519,9 +519,7 @@ pub fn run() -> i32 {
             format,
             engine,
         }),
-        Command::GenInventory { count, seed, out } => {
-            crate::r#gen::run(count, seed, out.as_deref())
-        }
+        Command::GenInventory { count, seed, out } => pac_estate::run(count, seed, out.as_deref()),
         Command::Bench {
             count,
             seed,

@@ -11,7 +11,6 @@ mod cli;
 mod collect;
 mod files;
 mod fix;
-mod r#gen;
 mod review;
 
 /// The compiler, the language server and the scan allocate and free many

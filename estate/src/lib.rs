@@ -2748,11 +2748,11 @@ mod tests {
 
     #[test]
     fn the_policy_library_finds_a_minority_of_violations() {
-        let files = crate::files::pac_files(&[std::path::PathBuf::from(
+        let files = pac_compiler::files::pac_files(&[std::path::PathBuf::from(
             std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
         )
-        .join("policies")])
-        .and_then(|f| crate::files::read_sources(&f))
+        .join("../policies")])
+        .and_then(|f| pac_compiler::files::read_sources(&f))
         .unwrap();
         let c = pac_compiler::compile_sources(files);
         let text = String::from_utf8(bytes(5_000, 1)).unwrap();
