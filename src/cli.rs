@@ -309,6 +309,17 @@ enum Command {
         #[arg(long, short)]
         out: Option<PathBuf>,
     },
+    /// Convert a scanner's findings into `vuln.finding` inventory
+    /// documents (NDJSON): today Amazon Inspector's (the output of `aws
+    /// inspector2 list-findings`, a JSON array, or one finding per line).
+    ImportFindings {
+        /// The findings file.
+        file: PathBuf,
+        /// Output file (default: stdout); append it to an inventory, or
+        /// list it in a source's `paths`.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
     /// Benchmark the native engine against the interpreter on generated
     /// inventories (src/bench.rs, docs/benchmarks.md).
     Bench {
@@ -520,6 +531,7 @@ pub fn run() -> i32 {
             engine,
         }),
         Command::GenInventory { count, seed, out } => pac_estate::run(count, seed, out.as_deref()),
+        Command::ImportFindings { file, out } => import_findings(&file, out.as_deref()),
         Command::Bench {
             count,
             seed,
@@ -908,6 +920,48 @@ fn read_inventory_with(
         }
     }
     Some(inv)
+}
+
+/// `pacc import-findings`: 0, or 2 when the file cannot be read or holds
+/// no findings; each finding left out is named on stderr.
+fn import_findings(file: &std::path::Path, out: Option<&std::path::Path>) -> i32 {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {}: {e}", file.display());
+            return 2;
+        }
+    };
+    let converted = match pac_connectors::inspector::convert(&text) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {}: {e}", file.display());
+            return 2;
+        }
+    };
+    for (name, why) in &converted.skipped {
+        eprintln!("note: {name}: left out: {why}");
+    }
+    let mut body = String::new();
+    for d in &converted.documents {
+        body.push_str(&d.to_string());
+        body.push('\n');
+    }
+    let written = match out {
+        Some(p) => std::fs::write(p, body.as_bytes()),
+        None => std::io::stdout().lock().write_all(body.as_bytes()),
+    };
+    if let Err(e) = written {
+        eprintln!("error: cannot write the documents: {e}");
+        return 2;
+    }
+    eprintln!(
+        "{} vuln.finding document(s) from {}, {} finding(s) left out",
+        converted.documents.len(),
+        file.display(),
+        converted.skipped.len()
+    );
+    0
 }
 
 struct EvalArgs<'a> {

@@ -348,3 +348,90 @@ fn eval_check_and_test_work_from_any_directory() {
     let named = run(dir.path(), &["check", "elsewhere"]);
     assert_eq!(named.status.code(), Some(2));
 }
+
+/// Amazon Inspector's findings load without a rewrite script: `pacc
+/// import-findings` writes `vuln.finding` documents that the inventory
+/// reader accepts and the vulnerability policies judge.
+#[test]
+fn inspector_findings_are_imported_and_judged() {
+    let dir = tempfile::tempdir().unwrap();
+    // A demo instance that has no findings in the demo inventory.
+    let instance = "i-01cb595eccfa9f0ef";
+    let finding = |arn: &str, status: &str| {
+        serde_json::json!({
+            "awsAccountId": "111122223333",
+            "findingArn": format!("arn:aws:inspector2:us-east-1:111122223333:finding/{arn}"),
+            "type": "PACKAGE_VULNERABILITY",
+            "title": "CVE-2024-6387 - openssh-server",
+            "severity": "CRITICAL",
+            "status": status,
+            "inspectorScore": 9.8,
+            "firstObservedAt": "2026-10-20T08:00:00.000000+00:00",
+            "lastObservedAt": "2026-10-31T08:00:00.000000+00:00",
+            "packageVulnerabilityDetails": {
+                "vulnerabilityId": "CVE-2024-6387",
+                "cvss": [{"baseScore": 9.8, "source": "NVD", "version": "3.1"}],
+                "vulnerablePackages": [{"name": "openssh-server", "version": "8.9p1", "fixedInVersion": "1:8.9p1-3ubuntu0.10"}]
+            },
+            "resources": [{"id": instance, "type": "AWS_EC2_INSTANCE", "region": "us-east-1"}]
+        })
+    };
+    let listing = serde_json::json!({
+        "findings": [finding("0123456789abcdef0123456789abcdef", "ACTIVE"),
+                     finding("fedcba9876543210fedcba9876543210", "CLOSED")]
+    });
+    let input = write(dir.path(), "findings.json", &listing.to_string());
+    let converted = dir.path().join("findings.ndjson");
+    let out = pacc(&[
+        "import-findings",
+        &input,
+        "--out",
+        converted.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("1 vuln.finding document(s)"), "{err}");
+    assert!(err.contains("left out: status CLOSED"), "{err}");
+
+    // The demo inventory plus the converted findings.
+    let demo: Vec<serde_json::Value> = serde_json::from_str(
+        &std::fs::read_to_string(root().join("examples/demo/inventory.json")).unwrap(),
+    )
+    .unwrap();
+    let mut inv: String = demo.iter().map(|d| format!("{d}\n")).collect();
+    inv.push_str(&std::fs::read_to_string(&converted).unwrap());
+    let inv = write(dir.path(), "inventory.ndjson", &inv);
+    let failing = |inventory: &str| -> (serde_json::Value, bool) {
+        let out = pacc(&[
+            "eval",
+            "--inventory",
+            inventory,
+            "--now",
+            NOW,
+            "--format",
+            "json",
+        ]);
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let hit = r["violations"].as_array().unwrap().iter().any(|v| {
+            v["policy"] == "instance_critical_vulnerabilities" && v["resource"]["id"] == instance
+        });
+        (r, hit)
+    };
+    let (before, hit) = failing("examples/demo/inventory.json");
+    assert!(!hit, "the demo has no critical finding on {instance}");
+    let (after, hit) = failing(&inv);
+    assert!(
+        hit,
+        "the imported finding fails the instance: {}",
+        after["violations"]
+    );
+    assert!(
+        after["summary"].get("skipped").is_none() || after["summary"]["skipped"] == 0,
+        "every document read: {}",
+        after["summary"]
+    );
+    assert!(
+        before["summary"]["evaluated"].as_i64() < after["summary"]["evaluated"].as_i64(),
+        "the finding is evaluated too"
+    );
+}

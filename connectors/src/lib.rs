@@ -19,6 +19,7 @@ pub mod command;
 pub mod config;
 pub mod file;
 pub mod http;
+pub mod inspector;
 pub mod plugin;
 pub mod source;
 
