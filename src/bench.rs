@@ -8,6 +8,8 @@
 //! indexes already built), and print one table with medians of `--runs`
 //! runs, the speed-ups, the memory and the targets of the issue. The two
 //! engines' outcomes are compared on every (rule, resource) as well.
+//! With `--inventory FILE` the same phases are measured on that file (and
+//! `--now`) instead of generated estates.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -20,8 +22,24 @@ use pac_stdlib::Value;
 /// One evaluated outcome: pass, fail, error.
 type Tally = [usize; 3];
 
-/// `pacc bench`.
-pub fn run(counts: &[u64], seed: u64, runs: usize, policies: &[PathBuf]) -> i32 {
+/// What one column of the table is measured on.
+enum Input<'a> {
+    /// A generated estate of this many documents.
+    Generated(u64),
+    /// The user's inventory file.
+    File(&'a Path),
+}
+
+/// `pacc bench`: generated estates of `counts` documents, or the user's
+/// `inventory` evaluated at `now`.
+pub fn run(
+    counts: &[u64],
+    seed: u64,
+    runs: usize,
+    policies: &[PathBuf],
+    inventory: Option<&Path>,
+    now: i64,
+) -> i32 {
     let runs = runs.max(1);
     let files = match crate::files::pac_files(policies).and_then(|f| crate::files::read_sources(&f))
     {
@@ -74,9 +92,13 @@ pub fn run(counts: &[u64], seed: u64, runs: usize, policies: &[PathBuf]) -> i32 
 
     let mut counts = counts.to_vec();
     counts.sort_unstable();
+    let inputs: Vec<Input> = match inventory {
+        Some(p) => vec![Input::File(p)],
+        None => counts.iter().map(|&n| Input::Generated(n)).collect(),
+    };
     let mut cols = Vec::new();
-    for &n in &counts {
-        match measure(&program, &engine, n, seed, runs) {
+    for input in &inputs {
+        match measure(&program, &engine, input, seed, runs, now) {
             Ok(col) => cols.push(col),
             Err(e) => {
                 eprintln!("error: {e}");
@@ -84,7 +106,7 @@ pub fn run(counts: &[u64], seed: u64, runs: usize, policies: &[PathBuf]) -> i32 
             }
         }
     }
-    table.header = counts.iter().map(|n| group_digits(*n)).collect();
+    table.header = cols.iter().map(|k| k.label.clone()).collect();
     let cols_ref = &cols;
     let c = |f: fn(&Column) -> String| move |i: usize| f(&cols_ref[i]);
     table.row(
@@ -92,7 +114,7 @@ pub fn run(counts: &[u64], seed: u64, runs: usize, policies: &[PathBuf]) -> i32 
         c(|k| {
             format!(
                 "{} ({:.0} MB)",
-                fmt_dur(k.generate),
+                k.generate.map_or("-".to_string(), fmt_dur),
                 k.ndjson_bytes as f64 / 1e6
             )
         }),
@@ -151,12 +173,12 @@ pub fn run(counts: &[u64], seed: u64, runs: usize, policies: &[PathBuf]) -> i32 
     table.row("peak RSS of the process (VmHWM)", c(|k| fmt_bytes(k.hwm)));
     print!("{}", table.render(cols.len()));
     // Where the time goes, at the largest size.
-    if let (Some(k), Some(n)) = (cols.last(), counts.last()) {
+    if let Some(k) = cols.last() {
         let mut by = k.per_rule.clone();
         by.sort_by_key(|(_, _, j)| std::cmp::Reverse(*j));
         println!(
             "\nslowest rules on the jit at {} resources (interpreter / jit / ratio):",
-            group_digits(*n)
+            group_digits(k.resources as u64)
         );
         for (r, i, j) in by.iter().take(8) {
             println!(
@@ -182,7 +204,11 @@ pub fn run(counts: &[u64], seed: u64, runs: usize, policies: &[PathBuf]) -> i32 
 
 /// The figures for one inventory size.
 struct Column {
-    generate: Duration,
+    /// The column's heading: the size, or the file's name.
+    label: String,
+    resources: usize,
+    /// `None` for the user's file.
+    generate: Option<Duration>,
     ndjson_bytes: u64,
     read: Duration,
     layout: Duration,
@@ -205,26 +231,60 @@ struct Column {
 fn measure(
     program: &Program,
     engine: &pac_jit::Engine,
-    n: u64,
+    input: &Input,
     seed: u64,
     runs: usize,
+    now: i64,
 ) -> Result<Column, String> {
-    let path = std::env::temp_dir().join(format!("pacc-bench-{}-{n}.ndjson", std::process::id()));
-    let _cleanup = Remove(path.clone());
-    eprintln!("[{n}] generating {}", path.display());
-    let t = Instant::now();
-    let file = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let stats = pac_estate::generate(n, seed, std::io::BufWriter::with_capacity(1 << 20, file))
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let generate = t.elapsed();
+    let generated;
+    let (path, label, generate) = match input {
+        Input::Generated(n) => {
+            let path =
+                std::env::temp_dir().join(format!("pacc-bench-{}-{n}.ndjson", std::process::id()));
+            generated = Remove(path.clone());
+            eprintln!("[{n}] generating {}", path.display());
+            let t = Instant::now();
+            let file =
+                std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            pac_estate::generate(*n, seed, std::io::BufWriter::with_capacity(1 << 20, file))
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            (generated.0.clone(), group_digits(*n), Some(t.elapsed()))
+        }
+        Input::File(p) => (
+            p.to_path_buf(),
+            p.file_name().map_or_else(
+                || p.display().to_string(),
+                |f| f.to_string_lossy().into_owned(),
+            ),
+            None,
+        ),
+    };
+    let n = &label;
+    let ndjson_bytes = std::fs::metadata(&path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .len();
 
     eprintln!("[{n}] reading");
     let rss0 = rss();
     let t = Instant::now();
     let (inv, errors) = Inventory::read_path(&program.schemas, &path);
     let read = t.elapsed();
-    if let Some(e) = errors.first() {
-        return Err(format!("the generated inventory does not load: {e}"));
+    match (input, errors.first()) {
+        (_, None) => {}
+        (Input::Generated(_), Some(e)) => {
+            return Err(format!("the generated inventory does not load: {e}"));
+        }
+        // The user's file: measured as it loads, as `pacc eval` would.
+        (Input::File(_), Some(e)) => {
+            if errors.len() == 1 && inv.is_empty() {
+                return Err(e.to_string());
+            }
+            eprintln!(
+                "[{n}] {} document(s) skipped (e.g. {e}); measuring the {} read",
+                errors.len(),
+                inv.len()
+            );
+        }
     }
     let rss_inventory = rss().saturating_sub(rss0);
 
@@ -241,7 +301,6 @@ fn measure(
     let rss_layout = rss().saturating_sub(rss1);
     let layout_bytes = prepared.layout().bytes();
 
-    let now = pac_estate::NOW;
     let env = Env::for_program(program, &inv, now);
     let rows: Vec<Vec<usize>> = program
         .rules
@@ -324,8 +383,10 @@ fn measure(
         report_jit.push(t.elapsed());
     }
     Ok(Column {
+        label: label.clone(),
+        resources: inv.len(),
         generate,
-        ndjson_bytes: stats.bytes,
+        ndjson_bytes,
         read,
         layout: median(&layouts),
         layout_bytes,

@@ -334,6 +334,14 @@ enum Command {
         /// Policy files or directories.
         #[arg(long, num_args = 1.., default_value = "policies")]
         policies: Vec<PathBuf>,
+        /// Measure every phase on this inventory (JSON array or NDJSON)
+        /// instead of generated estates (`--count` is then ignored).
+        #[arg(long)]
+        inventory: Option<PathBuf>,
+        /// The evaluation clock for `--inventory` (a date or RFC 3339
+        /// time); generated estates use their own, 2026-11-01.
+        #[arg(long)]
+        now: Option<String>,
     },
     /// Benchmark `pacc review` on a one-policy change over a generated
     /// inventory (src/bench_review.rs, docs/review.md).
@@ -537,7 +545,18 @@ pub fn run() -> i32 {
             seed,
             runs,
             policies,
-        } => crate::bench::run(&count, seed, runs, &policies),
+            inventory,
+            now,
+        } => {
+            let now = match (&inventory, now.as_deref()) {
+                (Some(_), n) => match parse_now(n) {
+                    Ok(t) => t,
+                    Err(code) => return code,
+                },
+                (None, _) => pac_estate::NOW,
+            };
+            crate::bench::run(&count, seed, runs, &policies, inventory.as_deref(), now)
+        }
         Command::BenchReview {
             count,
             seed,
