@@ -75,6 +75,24 @@ pub enum DigestEvery {
     Weekly,
 }
 
+impl DigestEvery {
+    /// As written in the configuration, the API and the store.
+    pub fn name(self) -> &'static str {
+        match self {
+            DigestEvery::Daily => "daily",
+            DigestEvery::Weekly => "weekly",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<DigestEvery> {
+        match s {
+            "daily" => Some(DigestEvery::Daily),
+            "weekly" => Some(DigestEvery::Weekly),
+            _ => None,
+        }
+    }
+}
+
 /// `[[digest]]`: one subscriber of a digest. The subscriber is a user
 /// (`user`: an e-mail address whose `[[auth.grant]]`s with `claim =
 /// "email"` give the groups it may see), or an address list (`to`) for an

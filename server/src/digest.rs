@@ -277,10 +277,7 @@ pub async fn build(s: &Server, d: &DigestConfig, now: i64) -> Result<DigestData,
     };
     Ok(DigestData {
         name: d.name.clone(),
-        every: match d.every {
-            DigestEvery::Daily => "daily",
-            DigestEvery::Weekly => "weekly",
-        },
+        every: d.every.name(),
         subscriber,
         start,
         end,
@@ -309,11 +306,7 @@ pub const SUBSCRIPTION_PREFIX: &str = "subscription:";
 pub fn of_subscription(r: &SubscriptionRow) -> DigestConfig {
     DigestConfig {
         name: format!("{SUBSCRIPTION_PREFIX}{}", r.id),
-        every: if r.every == "daily" {
-            DigestEvery::Daily
-        } else {
-            DigestEvery::Weekly
-        },
+        every: DigestEvery::from_name(&r.every).unwrap_or(DigestEvery::Weekly),
         hour: r.hour.clamp(0, 23) as u32,
         user: Some(r.address.clone()),
         to: Vec::new(),

@@ -18,7 +18,7 @@ use super::error::{ApiError, ErrorBody};
 use super::params::{Check, Params, typed_body};
 use super::{NoQuery, Res, S, check_group, ok, parse_id, read_scope};
 use crate::Server;
-use crate::auth::{Principal, PrincipalKind, Role};
+use crate::auth::{Principal, Role};
 use crate::config::DigestEvery;
 use crate::store::{NewSubscription, SubscriptionRow};
 
@@ -56,21 +56,12 @@ impl Check for NewDigest {
 
 /// `daily` or `weekly`, as a form or a request writes it.
 pub(crate) fn every_of(s: &str) -> Result<DigestEvery, ApiError> {
-    match s {
-        "daily" => Ok(DigestEvery::Daily),
-        "weekly" => Ok(DigestEvery::Weekly),
-        _ => Err(ApiError::bad(format!(
+    DigestEvery::from_name(s).ok_or_else(|| {
+        ApiError::bad(format!(
             "`every` is `daily` or `weekly`, not `{}`",
             s.chars().take(40).collect::<String>()
-        ))),
-    }
-}
-
-fn every_word(e: DigestEvery) -> &'static str {
-    match e {
-        DigestEvery::Daily => "daily",
-        DigestEvery::Weekly => "weekly",
-    }
+        ))
+    })
 }
 
 pub(crate) fn subscription_json(r: &SubscriptionRow) -> Value {
@@ -94,11 +85,10 @@ pub(crate) async fn subscribe(
     hour: i64,
     group: Option<String>,
 ) -> Result<i64, ApiError> {
-    let email = match (&caller.kind, &caller.claims) {
-        (PrincipalKind::User, Some(c)) => c.email.clone(),
-        _ => None,
-    };
-    let Some(address) = email.filter(|a| a.parse::<lettre::message::Mailbox>().is_ok()) else {
+    let Some(address) = caller
+        .email()
+        .filter(|a| a.parse::<lettre::message::Mailbox>().is_ok())
+    else {
         return Err(ApiError::bad(
             "only a signed-in user whose identity provider gives an e-mail address may subscribe to a digest (a token or a server without sign-in has none): ask an admin for a `[[digest]]` table in the configuration",
         ));
@@ -142,7 +132,7 @@ pub(crate) async fn subscribe(
             user_name: &caller.name,
             address: &address,
             claims: &claims,
-            every: every_word(every),
+            every: every.name(),
             hour,
             group: group.as_deref(),
             at: s.clock.now(),

@@ -281,6 +281,15 @@ impl Principal {
         }
     }
 
+    /// The address a signed-in user's provider gave; none for a token or
+    /// without sign-in (digests go to it).
+    pub fn email(&self) -> Option<String> {
+        match (&self.kind, &self.claims) {
+            (PrincipalKind::User, Some(c)) => c.email.clone(),
+            _ => None,
+        }
+    }
+
     /// Whether it holds at least `role` on every group.
     pub fn has_global(&self, role: Role) -> bool {
         self.grants

@@ -14,8 +14,7 @@ use super::domains::GroupOnly;
 use super::forms::{checked_form, see_other};
 use super::{Ctx, PageResult, St, WebError, context, query};
 use crate::api::params::Check;
-use crate::auth::{ALL_GROUPS, Principal, PrincipalKind};
-use crate::config::DigestEvery;
+use crate::auth::{ALL_GROUPS, Principal};
 use crate::digest::unsubscribe;
 
 /// One row of the caller's subscriptions.
@@ -56,10 +55,7 @@ pub async fn list(
         "/digests",
     )
     .await?;
-    let address = match (&caller.kind, &caller.claims) {
-        (PrincipalKind::User, Some(c)) => c.email.clone(),
-        _ => None,
-    };
+    let address = caller.email();
     let mine = s
         .store
         .subscriptions(Some(&caller.id))
@@ -79,15 +75,7 @@ pub async fn list(
             .digests
             .iter()
             .filter(|d| d.recipients().iter().any(|r| r.eq_ignore_ascii_case(a)))
-            .map(|d| {
-                (
-                    d.name.clone(),
-                    match d.every {
-                        DigestEvery::Daily => "daily",
-                        DigestEvery::Weekly => "weekly",
-                    },
-                )
-            })
+            .map(|d| (d.name.clone(), d.every.name()))
             .collect(),
         None => Vec::new(),
     };
