@@ -6,8 +6,6 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 use pac_compiler::{Compiled, Diagnostic, Severity, compile_sources, render};
 
-use crate::files;
-
 #[derive(Parser)]
 #[command(
     name = "pacc",
@@ -321,7 +319,7 @@ enum Command {
         out: Option<PathBuf>,
     },
     /// Benchmark the native engine against the interpreter on generated
-    /// inventories (src/bench.rs, docs/benchmarks.md).
+    /// inventories (bench/src/engines.rs, docs/benchmarks.md).
     Bench {
         /// Inventory sizes, comma-separated.
         #[arg(long, value_delimiter = ',', default_value = "100000,1000000")]
@@ -344,7 +342,7 @@ enum Command {
         now: Option<String>,
     },
     /// Benchmark `pacc review` on a one-policy change over a generated
-    /// inventory (src/bench_review.rs, docs/review.md).
+    /// inventory (bench/src/review.rs, docs/review.md).
     BenchReview {
         #[arg(long, default_value_t = 100_000)]
         count: u64,
@@ -555,14 +553,14 @@ pub fn run() -> i32 {
                 },
                 (None, _) => pac_estate::NOW,
             };
-            crate::bench::run(&count, seed, runs, &policies, inventory.as_deref(), now)
+            pac_bench::engines::run(&count, seed, runs, &policies, inventory.as_deref(), now)
         }
         Command::BenchReview {
             count,
             seed,
             runs,
             policies,
-        } => crate::bench_review::run(count, seed, runs, &policies),
+        } => pac_bench::review::run(count, seed, runs, &policies),
         Command::Serve {
             config,
             listen,
@@ -607,7 +605,7 @@ pub fn run() -> i32 {
             concurrency,
             requests,
             policies,
-        } => crate::bench_server::run(count, seed, concurrency, requests, &policies),
+        } => pac_bench::server::run(count, seed, concurrency, requests, &policies),
     }
 }
 
@@ -708,7 +706,7 @@ pub fn now_secs() -> i64 {
 }
 
 fn fmt(paths: &[PathBuf], check_only: bool) -> i32 {
-    let files = match files::pac_files(paths) {
+    let files = match pac_compiler::files::pac_files(paths) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("error: {e}");
@@ -879,7 +877,8 @@ fn read_inventory_counted(
     Vec<(pac_compiler::types::RecordId, usize)>,
 )> {
     let mut skipped: Vec<(pac_compiler::types::RecordId, usize)> = Vec::new();
-    let inv = read_inventory_with(c, path, strict, &mut |e| {
+    let mask = pac_compiler::reads::ReadMask::of(&c.program);
+    let inv = read_inventory_with(c, path, strict, Some(&mask), &mut |e| {
         // A duplicate leaves its first document in: nothing is unknown.
         if e.message.starts_with("duplicate of the document at ") {
             return;
@@ -901,13 +900,26 @@ pub(crate) fn read_inventory(
     path: &std::path::Path,
     strict: bool,
 ) -> Option<pac_runtime::Inventory> {
-    read_inventory_with(c, path, strict, &mut |_| {})
+    read_inventory_with(c, path, strict, None, &mut |_| {})
+}
+
+/// [`read_inventory`] of only the fields `c`'s program reads (see
+/// [`pac_runtime::Inventory::read_str_reading`]): for commands whose output
+/// is what the program computes.
+pub(crate) fn read_inventory_reading(
+    c: &Compiled,
+    path: &std::path::Path,
+    strict: bool,
+) -> Option<pac_runtime::Inventory> {
+    let mask = pac_compiler::reads::ReadMask::of(&c.program);
+    read_inventory_with(c, path, strict, Some(&mask), &mut |_| {})
 }
 
 fn read_inventory_with(
     c: &Compiled,
     path: &std::path::Path,
     strict: bool,
+    mask: Option<&pac_compiler::reads::ReadMask>,
     skipped: &mut dyn FnMut(&pac_runtime::IngestError),
 ) -> Option<pac_runtime::Inventory> {
     let source = pac_bundle::inventory_display(path);
@@ -922,7 +934,11 @@ fn read_inventory_with(
             return None;
         }
     };
-    let (inv, errors) = pac_runtime::Inventory::read_str(&c.program.schemas, &source, &text);
+    let schemas = &c.program.schemas;
+    let (inv, errors) = match mask {
+        Some(m) => pac_runtime::Inventory::read_str_reading(schemas, m, &source, &text),
+        None => pac_runtime::Inventory::read_str(schemas, &source, &text),
+    };
     for e in &errors {
         eprintln!("{}: {e}", if strict { "error" } else { "warning" });
         skipped(e);
@@ -1156,7 +1172,7 @@ fn explain(
             }
         },
     };
-    let Some(inv) = read_inventory(&c, inventory, false) else {
+    let Some(inv) = read_inventory_reading(&c, inventory, false) else {
         return 2;
     };
     let Some(idx) = inv.resources.iter().position(|r| &*r.id == resource) else {

@@ -4,12 +4,8 @@
 //! Exit codes: 0 ok; 1 violations found or tests failed; 2 usage, input or
 //! compile errors.
 
-mod bench;
-mod bench_review;
-mod bench_server;
 mod cli;
 mod collect;
-mod files;
 mod fix;
 mod review;
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
 use pac_review::gate::FailOn;
-use pac_review::{Gate, Review, Source, Thresholds};
+use pac_review::{Gate, Review, Thresholds};
 
 use crate::cli::{Format, parse_now, print_diagnostics};
 
@@ -132,34 +132,6 @@ pub fn render_broken(broken: &pac_review::Broken, format: ReviewFormat) -> Strin
     }
 }
 
-/// Reads both sides out of the git repository around `dir`.
-pub fn sources(
-    dir: &Path,
-    base: &str,
-    head: &str,
-    policies: &[PathBuf],
-) -> Result<(Source, Source), String> {
-    let repo = pac_review::git::Repo::open(dir)?;
-    let side = |reference: &str| -> Result<Source, String> {
-        let commit = repo.resolve(reference)?;
-        let files = repo.pac_files(&commit, policies)?;
-        Ok(Source {
-            reference: reference.to_string(),
-            commit,
-            files,
-        })
-    };
-    let (b, h) = (side(base)?, side(head)?);
-    if b.files.is_empty() && h.files.is_empty() {
-        let shown: Vec<String> = policies.iter().map(|p| p.display().to_string()).collect();
-        return Err(format!(
-            "no .pac files under `{}` at `{base}` or at `{head}`: name the policy folder with --policies",
-            shown.join(" ")
-        ));
-    }
-    Ok((b, h))
-}
-
 pub fn run(args: &ReviewArgs) -> i32 {
     let now = match parse_now(args.now) {
         Ok(n) => n,
@@ -173,13 +145,14 @@ pub fn run(args: &ReviewArgs) -> i32 {
                 return 2;
             }
         };
-    let (base, head) = match sources(Path::new("."), args.base, args.head, args.policies) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
-    };
+    let (base, head) =
+        match pac_review::git::sources(Path::new("."), args.base, args.head, args.policies) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        };
     let (inventory_name, inventory_text) = match args.inventory.read() {
         Ok(x) => x,
         Err(e) => {

@@ -158,11 +158,20 @@ fn skipped_documents_are_unknown_results_and_exit_3() {
             r#"{{"type":"aws.ec2.volume","id":"{id}","account":"1","region":"r","attributes":{{"volume_id":"{id}","size":{size},"volume_type":"gp3","state":"in-use","availability_zone":"a","create_time":"2026-01-01T00:00:00Z","encrypted":true}}}}"#
         )
     };
-    // 8.0 is read as the integer 8; "big" does not match the schema.
+    // 8.0 is read as the integer 8; "big" does not match the schema. The
+    // third volume's `volume_type` and `encrypted` do not either, but no
+    // loaded policy reads them: it loads.
+    let odd = vol("vol-3", "9")
+        .replace(r#""volume_type":"gp3""#, r#""volume_type":5"#)
+        .replace(r#","encrypted":true"#, "");
     let inv = write(
         dir.path(),
         "inv.ndjson",
-        &format!("{}\n{}\n", vol("vol-1", "8.0"), vol("vol-2", "\"big\"")),
+        &format!(
+            "{}\n{}\n{odd}\n",
+            vol("vol-1", "8.0"),
+            vol("vol-2", "\"big\"")
+        ),
     );
     let run = |format: &str| {
         pacc(&[
@@ -181,7 +190,7 @@ fn skipped_documents_are_unknown_results_and_exit_3() {
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(3), "{stdout}{}", text(&out.stderr));
     assert!(
-        stdout.contains("Total: 1 evaluated, 0 failing, 0 exempt, 0 errors, 1 unknown"),
+        stdout.contains("Total: 2 evaluated, 0 failing, 0 exempt, 0 errors, 1 unknown"),
         "{stdout}"
     );
     assert!(stdout.contains("UNKNOWN"), "{stdout}");
@@ -190,7 +199,13 @@ fn skipped_documents_are_unknown_results_and_exit_3() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["summary"]["skipped"], 1);
     assert_eq!(v["summary"]["policies"][0]["skipped"], 1);
-    assert_eq!(v["summary"]["evaluated"], 1);
+    assert_eq!(v["summary"]["evaluated"], 2);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("inv.ndjson:2:") && err.contains("size"),
+        "{err}"
+    );
+    assert!(!err.contains("inv.ndjson:3:"), "{err}");
 }
 
 #[test]

@@ -78,6 +78,54 @@ pub fn read_fields(program: &Program) -> BTreeMap<RecordId, BTreeSet<u32>> {
     acc.out
 }
 
+/// [`read_fields`] as a flag per field of each resource type, for the
+/// readers that skip what no code reads: the native engine's layout and
+/// the inventory reader (an unread field is neither validated nor kept).
+#[derive(Clone, Debug, Default)]
+pub struct ReadMask {
+    /// Per `RecordId`: `None` when the type is not read, else a flag per
+    /// field (implicit fields included).
+    per_type: Vec<Option<Vec<bool>>>,
+}
+
+impl ReadMask {
+    /// The read set of `program`.
+    pub fn of(program: &Program) -> ReadMask {
+        ReadMask::new(&program.schemas, read_fields(program))
+    }
+
+    /// The mask of a read set given by record id and field index (as
+    /// [`read_fields`] gives it).
+    pub fn new(schemas: &Schemas, read: BTreeMap<RecordId, BTreeSet<u32>>) -> ReadMask {
+        let mut per_type = vec![None; schemas.records.len()];
+        for (rid, fields) in read {
+            let n = schemas.record(rid).fields.len();
+            let mut mask = vec![false; n];
+            for f in fields {
+                if let Some(x) = mask.get_mut(f as usize) {
+                    *x = true;
+                }
+            }
+            if let Some(slot) = per_type.get_mut(rid.0 as usize) {
+                *slot = Some(mask);
+            }
+        }
+        ReadMask { per_type }
+    }
+
+    /// The field flags of a type, `None` when the type is not read.
+    pub fn fields(&self, rtype: RecordId) -> Option<&[bool]> {
+        self.per_type.get(rtype.0 as usize)?.as_deref()
+    }
+
+    /// Whether field `field` of resource type `rtype` is read.
+    pub fn reads(&self, rtype: RecordId, field: usize) -> bool {
+        self.fields(rtype)
+            .and_then(|m| m.get(field).copied())
+            .unwrap_or(false)
+    }
+}
+
 /// Slot 0 holds the resource under evaluation.
 fn root(rid: RecordId) -> HashMap<Slot, RecordId> {
     HashMap::from([(0, rid)])

@@ -1,23 +1,22 @@
 #!/usr/bin/env python3
-"""Generates the Pac demo inventory: a small, realistic AWS estate.
+"""Writes the Pac demo inventory: a small, hand-curated AWS estate.
 
-    python3 examples/demo/generate.py                 # writes inventory.json and bad-inventory.ndjson
-    python3 examples/demo/generate.py --ndjson         # the same estate as NDJSON, on stdout
-    python3 examples/demo/generate.py --count 100000 --ndjson -o /tmp/big.ndjson
+    python3 examples/demo/generate.py           # rewrites inventory.json and bad-inventory.ndjson
+    python3 examples/demo/generate.py --check   # exits 1 if the committed files differ from this script's
 
 The estate spans two accounts -- 111122223333 (production) and 444455556666
 (development and sandbox) -- in us-east-1, eu-west-1 and ap-southeast-2, and
 covers every resource type of the stdlib. A minority of the resources carry
-deliberate, realistic violations; examples/demo/README.md lists them.
+deliberate, realistic violations; examples/demo/README.md lists them, and the
+tests and the portal's screenshots name them.
 
-The output is deterministic: the same arguments always give the same bytes
-(random.Random with a fixed seed, a fixed reference date of
-2026-11-01T00:00:00Z, no wall clock). Only the Python standard library is used.
+The output is deterministic: always the same bytes (random.Random with a fixed
+seed, a fixed reference date of 2026-11-01T00:00:00Z, no wall clock). Only the
+Python standard library is used.
 
-`--count N` writes exactly N documents: the estate is repeated over further,
-synthetic account pairs (copy k uses accounts 111122223333 + k*10^6 and
-444455556666 + k*10^6 and suffixes its bucket names with `-k`) and the last copy
-is cut short. It is meant for benchmarks; the committed demo is the default.
+This script is the source of one fixture, not a generator of estates: large
+synthetic estates for benchmarks come from `pacc gen-inventory` (the
+`pac-estate` crate), the one generator.
 """
 
 import argparse
@@ -98,6 +97,7 @@ class Vpc:
 
 class Estate:
     def __init__(self, rng, prod, dev, suffix):
+        # suffix: appended to bucket names (always "" in the demo).
         self.rng = rng
         self.prod, self.dev, self.suffix = prod, dev, suffix
         self.docs = {t: [] for t in TYPE_ORDER}
@@ -1377,10 +1377,8 @@ def finish(e):
         doc["attributes"]["available_ip_address_count"] -= used.get(doc["attributes"]["subnet_id"], 0)
 
 
-def estate(seed, copy):
-    prod = PROD if copy == 0 else f"{int(PROD) + copy * 1_000_000:012d}"
-    dev = DEV if copy == 0 else f"{int(DEV) + copy * 1_000_000:012d}"
-    e = Estate(random.Random(seed * 100_003 + copy), prod, dev, "" if copy == 0 else f"-{copy}")
+def estate():
+    e = Estate(random.Random(SEED * 100_003), PROD, DEV, "")
     build(e)
     finish(e)
     return [doc for t in TYPE_ORDER for doc in e.docs[t]]
@@ -1425,64 +1423,50 @@ BAD_LINES = [
 ]
 
 
-def write_docs(docs, out, ndjson):
-    if ndjson:
-        for doc in docs:
-            out.write(json.dumps(doc, separators=(",", ":")) + "\n")
-    else:
-        out.write("[\n")
-        for i, doc in enumerate(docs):
-            out.write(json.dumps(doc, separators=(", ", ": ")) + (",\n" if i + 1 < len(docs) else "\n"))
-        out.write("]\n")
+def render_docs(docs):
+    lines = ["[\n"]
+    for i, doc in enumerate(docs):
+        lines.append(json.dumps(doc, separators=(", ", ": ")) + (",\n" if i + 1 < len(docs) else "\n"))
+    lines.append("]\n")
+    return "".join(lines)
+
+
+def render_bad():
+    return "".join((line if isinstance(line, str) else json.dumps(line, separators=(",", ":"))) + "\n"
+                   for line in BAD_LINES)
 
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--ndjson", action="store_true", help="write NDJSON (one document per line) instead of a JSON array")
-    ap.add_argument("--count", type=int, help="write exactly N documents (the estate repeated over more accounts)")
-    ap.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED})")
-    ap.add_argument("-o", "--out", help="output file, '-' for stdout (default: examples/demo/inventory.json for "
-                                        "the plain run, stdout otherwise)")
+    ap.add_argument("--check", action="store_true",
+                    help="compare with the committed files instead of writing them; exit 1 if they differ")
     args = ap.parse_args()
 
-    docs = estate(args.seed, 0)
-    if args.count is not None:
-        if args.count < 1:
-            ap.error("--count must be at least 1")
-        copy = 1
-        while len(docs) < args.count:
-            docs.extend(estate(args.seed, copy))
-            copy += 1
-        docs = docs[:args.count]
-
-    # Only the plain run writes next to this script (the committed demo files); with --ndjson, --count
-    # or --seed the output goes to --out, or to stdout.
-    default_run = args.count is None and not args.ndjson and args.seed == SEED
-    out_path = args.out or (os.path.join(here, "inventory.json") if default_run else "-")
-    if out_path == "-":
-        try:
-            write_docs(docs, sys.stdout, args.ndjson)
-            sys.stdout.flush()
-        except BrokenPipeError:   # e.g. piped into `head`
-            sys.stderr.close()
-            os._exit(0)
-    else:
-        with open(out_path, "w", encoding="utf-8", newline="\n") as fh:
-            write_docs(docs, fh, args.ndjson)
-
-    if default_run and args.out is None:
-        with open(os.path.join(here, "bad-inventory.ndjson"), "w", encoding="utf-8", newline="\n") as fh:
-            for line in BAD_LINES:
-                fh.write((line if isinstance(line, str) else json.dumps(line, separators=(",", ":"))) + "\n")
+    docs = estate()
+    files = {"inventory.json": render_docs(docs), "bad-inventory.ndjson": render_bad()}
+    stale = []
+    for name, text in files.items():
+        path = os.path.join(here, name)
+        if args.check:
+            with open(path, encoding="utf-8", newline="") as fh:
+                if fh.read() != text:
+                    stale.append(name)
+        else:
+            with open(path, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(text)
+    if stale:
+        print(f"examples/demo: {', '.join(stale)} differ from generate.py's output; "
+              "run python3 examples/demo/generate.py and commit the result", file=sys.stderr)
+        sys.exit(1)
 
     counts = {}
     for doc in docs:
         counts[doc["type"]] = counts.get(doc["type"], 0) + 1
-    print(f"{len(docs)} documents -> {out_path}", file=sys.stderr)
-    if args.count is None:
-        for t in TYPE_ORDER:
-            print(f"  {counts.get(t, 0):5d}  {t}", file=sys.stderr)
+    verb = "match" if args.check else "->"
+    print(f"{len(docs)} documents {verb} examples/demo/inventory.json", file=sys.stderr)
+    for t in TYPE_ORDER:
+        print(f"  {counts.get(t, 0):5d}  {t}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -376,43 +376,13 @@ pub(crate) fn write_value<S: CellSink + ?Sized, I: Intern>(
     })
 }
 
-/// Which resource types, and which of their fields, a layout holds: those
+/// What the layout holds: only the fields of each resource type that
 /// the compiled code can read (the compiler's read set). The other fields
 /// of a laid-out resource are zero cells; a type no code reads is not laid
 /// out at all (its rows read the zero block). Nothing reads them: the
 /// generated code reads only fields the read set names, and a resource
 /// used whole names all its fields.
-#[derive(Clone, Debug, Default)]
-pub struct Wanted {
-    /// Per `RecordId`: `None` when the type is not read, else a flag per
-    /// field.
-    per_type: Vec<Option<Vec<bool>>>,
-}
-
-impl Wanted {
-    /// The read set of `program`.
-    pub fn of(program: &pac_compiler::ir::Program) -> Wanted {
-        let mut per_type = vec![None; program.schemas.records.len()];
-        for (rid, fields) in pac_compiler::reads::read_fields(program) {
-            let n = program.schemas.record(rid).fields.len();
-            let mut mask = vec![false; n];
-            for f in fields {
-                if let Some(x) = mask.get_mut(f as usize) {
-                    *x = true;
-                }
-            }
-            if let Some(slot) = per_type.get_mut(rid.0 as usize) {
-                *slot = Some(mask);
-            }
-        }
-        Wanted { per_type }
-    }
-
-    /// The field flags of a type, `None` when the type is not read.
-    pub fn fields(&self, rtype: RecordId) -> Option<&[bool]> {
-        self.per_type.get(rtype.0 as usize)?.as_deref()
-    }
-}
+pub type Wanted = pac_compiler::reads::ReadMask;
 
 /// Writes a resource record with only the fields `mask` flags; the others
 /// are zero cells.

@@ -281,6 +281,35 @@ fn parse_cat_file_batch(out: &[u8], expected: usize) -> Result<Vec<Vec<u8>>, Str
     Ok(texts)
 }
 
+/// Reads both sides of a change (`base`, `head`: revisions) out of the
+/// git repository around `dir`: the `.pac` files under `policies` at each.
+pub fn sources(
+    dir: &Path,
+    base: &str,
+    head: &str,
+    policies: &[PathBuf],
+) -> Result<(crate::Source, crate::Source), String> {
+    let repo = Repo::open(dir)?;
+    let side = |reference: &str| -> Result<crate::Source, String> {
+        let commit = repo.resolve(reference)?;
+        let files = repo.pac_files(&commit, policies)?;
+        Ok(crate::Source {
+            reference: reference.to_string(),
+            commit,
+            files,
+        })
+    };
+    let (b, h) = (side(base)?, side(head)?);
+    if b.files.is_empty() && h.files.is_empty() {
+        let shown: Vec<String> = policies.iter().map(|p| p.display().to_string()).collect();
+        return Err(format!(
+            "no .pac files under `{}` at `{base}` or at `{head}`: name the policy folder with --policies",
+            shown.join(" ")
+        ));
+    }
+    Ok((b, h))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,6 +27,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use ipnet::IpNet;
+use pac_compiler::reads::ReadMask;
 use pac_compiler::types::{IMPLICIT_FIELDS, RecordId, Schemas, Ty};
 use pac_stdlib::Value;
 use rayon::prelude::*;
@@ -211,6 +212,25 @@ impl Inventory {
     /// Reads a JSON array or NDJSON text; `source` names it in errors.
     pub fn read_str(schemas: &Schemas, source: &str, text: &str) -> (Inventory, Vec<IngestError>) {
         Reader::new(schemas).read(source, text)
+    }
+
+    /// [`Inventory::read_str`] for one program: a top-level field that no
+    /// code of the program reads (`mask`, from
+    /// [`pac_compiler::reads::ReadMask::of`]) is skipped unread: it costs
+    /// no memory (`Value::Missing` in its place) and is not validated, so a
+    /// document whose only problem is in such a field loads. The document
+    /// must still be JSON with a known type and an `attributes` object.
+    /// For `pacc eval`, whose report shows nothing but what the program
+    /// computes; anything that shows a resource whole reads it in full.
+    pub fn read_str_reading(
+        schemas: &Schemas,
+        mask: &ReadMask,
+        source: &str,
+        text: &str,
+    ) -> (Inventory, Vec<IngestError>) {
+        let mut reader = Reader::new(schemas);
+        reader.mask = Some(mask);
+        reader.read(source, text)
     }
 
     /// Reads documents that are already parsed, such as a connector's
@@ -428,6 +448,9 @@ struct FieldLookup {
 
 struct Reader<'s> {
     schemas: &'s Schemas,
+    /// The fields some loaded code reads; the others of a resource are
+    /// skipped unread (`Value::Missing`), see [`Inventory::read_str_reading`].
+    mask: Option<&'s ReadMask>,
     /// Resource type names to their schema (and a shared name).
     types: HashMap<String, (RecordId, Arc<str>)>,
     lookups: Vec<FieldLookup>,
@@ -669,11 +692,17 @@ impl<'s> Reader<'s> {
             .collect();
         Reader {
             schemas,
+            mask: None,
             types,
             lookups,
             empty_list: Value::List(Arc::from(Vec::new())),
             empty_map: Value::Map(Arc::new(BTreeMap::new())),
         }
+    }
+
+    /// Whether field `field` of resource type `rid` is left unread.
+    fn unread(&self, rid: RecordId, field: usize) -> bool {
+        self.mask.is_some_and(|m| !m.reads(rid, field))
     }
 
     fn read(&self, source: &str, text: &str) -> (Inventory, Vec<IngestError>) {
@@ -946,6 +975,9 @@ impl<'s> Reader<'s> {
                 }
             });
             if let Some(i) = hit {
+                if implicit.is_some() && self.unread(rid, i as usize) {
+                    continue;
+                }
                 let slot = &mut chosen[i as usize];
                 if let Some((first, _)) = slot {
                     let f = &def.fields[i as usize];
@@ -967,7 +999,11 @@ impl<'s> Reader<'s> {
         };
         // Every field is read, so that every problem is reported.
         let mut problems = None;
-        for (f, chosen) in def.fields.iter().zip(&chosen).skip(skip) {
+        for (k, (f, chosen)) in def.fields.iter().zip(&chosen).enumerate().skip(skip) {
+            if skip > 0 && self.unread(rid, k) {
+                values.push(Value::Missing);
+                continue;
+            }
             let fpath = Loc::Field(path, &f.name);
             let v = match chosen {
                 Some((_, j)) => self.value(j, &f.ty, &f.name, &fpath),
@@ -1263,6 +1299,54 @@ pub(crate) mod tests {
             Value::Record(f) => f,
             _ => panic!("not a record"),
         }
+    }
+
+    /// A mask reading `group_id` (field 3) and `tags` (field 6) of
+    /// security groups, and no other type.
+    fn sg_mask() -> ReadMask {
+        ReadMask::new(
+            &schemas(),
+            BTreeMap::from([(RecordId(0), std::collections::BTreeSet::from([0, 3, 6]))]),
+        )
+    }
+
+    #[test]
+    fn a_problem_in_a_field_no_code_reads_does_not_reject_the_document() {
+        // `ip_permissions` is not a list and `description` not a string,
+        // but nothing reads them; the access key lacks its required fields,
+        // but no code reads access keys.
+        let text = r#"{"type":"aws.ec2.security_group","id":"sg-1","account":"1","region":"r","attributes":{"group_id":"sg-1","description":7,"ip_permissions":"oops","tags":{"env":"prod"}}}
+{"type":"aws.iam.access_key","id":"AKIA1","account":"1","region":"r","attributes":{"score":"high"}}
+{"type":"aws.ec2.security_group","id":"sg-2","account":"1","region":"r","attributes":{"group_id":5,"tags":{}}}
+{"type":"aws.ec2.security_group","id":"sg-3","account":"1","region":"r","attributes":"none"}
+{"type":"aws.iam.access_key","id":"AKIA2","account":"1","region":"r","attributes":{"score":1.0,"score":2.0}
+"#;
+        let mask = sg_mask();
+        let (inv, errors) = Inventory::read_str_reading(&schemas(), &mask, "inv.json", text);
+        let ids: Vec<&str> = inv.resources.iter().map(|r| &*r.id).collect();
+        assert_eq!(ids, ["sg-1", "AKIA1"]);
+        let f = fields(&inv.resources[0]);
+        assert_eq!(f[3], Value::str("sg-1"));
+        assert_eq!(f[4], Value::Missing, "unread: not kept");
+        assert_eq!(f[5], Value::Missing, "unread: not kept");
+        assert!(matches!(&f[6], Value::Map(m) if m.len() == 1));
+        assert_eq!(
+            fields(&inv.resources[1])[..3],
+            [Value::str("AKIA1"), Value::str("1"), Value::str("r")]
+        );
+        // A read field is still checked, attributes must be an object and
+        // the document JSON.
+        let what: Vec<(usize, &str)> = errors.iter().map(|e| (e.line, e.field.as_str())).collect();
+        assert_eq!(what, [(3, "group_id"), (4, ""), (5, "")]);
+        assert!(
+            errors[0].message.contains("expected string"),
+            "{}",
+            errors[0]
+        );
+        // Read in full, the first two are rejected.
+        let (full, errors) = read(text);
+        assert_eq!(full.len(), 0, "{errors:?}");
+        assert_eq!(errors.len(), 5);
     }
 
     #[test]

@@ -19,6 +19,8 @@ use pac_runtime::interp::{Env, Frame, eval};
 use pac_runtime::{EvalOptions, Inventory};
 use pac_stdlib::Value;
 
+use crate::units::{fmt_bytes, fmt_dur, fmt_rate, group_digits, median, rss, status_kib};
+
 /// One evaluated outcome: pass, fail, error.
 type Tally = [usize; 3];
 
@@ -41,7 +43,8 @@ pub fn run(
     now: i64,
 ) -> i32 {
     let runs = runs.max(1);
-    let files = match crate::files::pac_files(policies).and_then(|f| crate::files::read_sources(&f))
+    let files = match pac_compiler::files::pac_files(policies)
+        .and_then(|f| pac_compiler::files::read_sources(&f))
     {
         Ok(f) => f,
         Err(e) => {
@@ -267,7 +270,13 @@ fn measure(
     eprintln!("[{n}] reading");
     let rss0 = rss();
     let t = Instant::now();
-    let (inv, errors) = Inventory::read_path(&program.schemas, &path);
+    // As `pacc eval` reads: the file mapped, only the fields the library
+    // reads kept.
+    let text = pac_bundle::map_inventory(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mask = pac_compiler::reads::ReadMask::of(program);
+    let (inv, errors) =
+        Inventory::read_str_reading(&program.schemas, &mask, &path.display().to_string(), &text);
+    drop(text);
     let read = t.elapsed();
     match (input, errors.first()) {
         (_, None) => {}
@@ -455,68 +464,6 @@ impl Drop for Remove {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
     }
-}
-
-pub(crate) fn median(xs: &[Duration]) -> Duration {
-    let mut v = xs.to_vec();
-    v.sort_unstable();
-    v.get(v.len() / 2).copied().unwrap_or_default()
-}
-
-/// A line of /proc/self/status, in KiB (0 where there is none).
-fn status_kib(key: &str) -> usize {
-    let Ok(s) = std::fs::read_to_string(Path::new("/proc/self/status")) else {
-        return 0;
-    };
-    s.lines()
-        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
-
-fn rss() -> usize {
-    status_kib("VmRSS") * 1024
-}
-
-pub(crate) fn fmt_dur(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s >= 10.0 {
-        format!("{s:.1} s")
-    } else if s >= 1.0 {
-        format!("{s:.2} s")
-    } else {
-        format!("{:.1} ms", s * 1e3)
-    }
-}
-
-fn fmt_rate(n: usize, d: Duration) -> String {
-    let r = n as f64 / d.as_secs_f64().max(1e-9);
-    if r >= 1e6 {
-        format!("{:.1} M/s", r / 1e6)
-    } else {
-        format!("{:.0} k/s", r / 1e3)
-    }
-}
-
-fn fmt_bytes(b: usize) -> String {
-    let b = b as f64;
-    if b >= 1024.0 * 1024.0 * 1024.0 {
-        format!("{:.2} GiB", b / (1024.0 * 1024.0 * 1024.0))
-    } else {
-        format!("{:.0} MiB", b / (1024.0 * 1024.0))
-    }
-}
-
-fn group_digits(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// A table: a label column, then one column per inventory size (rows

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::bench::{fmt_dur, median};
+use crate::units::{fmt_dur, median};
 
 /// The one change the benchmark reviews: `ebs_volume_gp2` also flags
 /// magnetic volumes.
@@ -133,7 +133,7 @@ fn bench(
             let total = Instant::now();
             let t = Instant::now();
             let (base, head) =
-                crate::review::sources(dir, "main~1", "main", &[PathBuf::from("policies")])?;
+                pac_review::git::sources(dir, "main~1", "main", &[PathBuf::from("policies")])?;
             let git = t.elapsed();
             let review = pac_review::review(pac_review::Input {
                 base,
@@ -150,12 +150,13 @@ fn bench(
                 format!("the {} does not compile", broken.side)
             })?;
             let t = Instant::now();
-            for f in [
-                crate::review::ReviewFormat::Markdown,
-                crate::review::ReviewFormat::Sarif,
-            ] {
-                let _ = crate::review::render(&review, f);
-            }
+            // What a pull request's check renders: Markdown and SARIF.
+            let _ = pac_review::markdown::render(&review);
+            let _ = pac_review::sarif::render(
+                "pacc-review/",
+                &pac_review::findings::review_kinds(),
+                &pac_review::findings::review_findings(&review),
+            );
             let render = t.elapsed();
             if head_in_full {
                 // The path before reuse.rs, measured in the same run; its
