@@ -934,11 +934,11 @@ fn read_inventory_with(
             return None;
         }
     };
-    let schemas = &c.program.schemas;
-    let (inv, errors) = match mask {
-        Some(m) => pac_runtime::Inventory::read_str_reading(schemas, m, &source, &text),
-        None => pac_runtime::Inventory::read_str(schemas, &source, &text),
-    };
+    // Each block's pages leave the process once it is read.
+    let (inv, errors) =
+        pac_runtime::Inventory::read_text(&c.program.schemas, mask, &source, &text, &mut |r| {
+            text.release(r)
+        });
     for e in &errors {
         eprintln!("{}: {e}", if strict { "error" } else { "warning" });
         skipped(e);

@@ -274,8 +274,13 @@ fn measure(
     // reads kept.
     let text = pac_bundle::map_inventory(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mask = pac_compiler::reads::ReadMask::of(program);
-    let (inv, errors) =
-        Inventory::read_str_reading(&program.schemas, &mask, &path.display().to_string(), &text);
+    let (inv, errors) = Inventory::read_text(
+        &program.schemas,
+        Some(&mask),
+        &path.display().to_string(),
+        &text,
+        &mut |r| text.release(r),
+    );
     drop(text);
     let read = t.elapsed();
     match (input, errors.first()) {

@@ -114,13 +114,75 @@ pub fn map_inventory(path: &Path) -> std::io::Result<InventoryText> {
     // change under the parser; a truncation raises SIGBUS), as for a file
     // changed while it is read.
     let map = unsafe { memmap2::Mmap::map(&file)? };
-    if std::str::from_utf8(&map).is_err() {
+    let _ = map.advise(memmap2::Advice::Sequential);
+    let text = InventoryText::Mapped(map);
+    // Checked block by block, each block's pages given back after, so the
+    // check does not make the whole file resident in this process.
+    let bytes: &[u8] = match &text {
+        InventoryText::Mapped(m) => m,
+        _ => &[],
+    };
+    if !utf8_in_blocks(bytes, RELEASE_BLOCK, &mut |r| text.release(r)) {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             "stream did not contain valid UTF-8",
         ));
     }
-    Ok(InventoryText::Mapped(map))
+    Ok(text)
+}
+
+/// Whether `bytes` are UTF-8, checked in blocks of about `block` bytes
+/// cut at character boundaries; `done` is given each block checked.
+fn utf8_in_blocks(
+    bytes: &[u8],
+    block: usize,
+    done: &mut dyn FnMut(std::ops::Range<usize>),
+) -> bool {
+    let mut at = 0;
+    while at < bytes.len() {
+        let mut end = (at + block.max(4)).min(bytes.len());
+        // Back to a character boundary (at most 3 continuation bytes; an
+        // invalid run of more is caught by the check itself).
+        for _ in 0..3 {
+            if end < bytes.len() && (bytes[end] & 0xC0) == 0x80 {
+                end -= 1;
+            }
+        }
+        if std::str::from_utf8(&bytes[at..end]).is_err() {
+            return false;
+        }
+        done(at..end);
+        at = end;
+    }
+    true
+}
+
+/// How much of a mapped inventory is checked (or read) before its pages
+/// are given back.
+const RELEASE_BLOCK: usize = 32 << 20;
+
+impl InventoryText {
+    /// Tells the kernel this process is done with the bytes in `range` of
+    /// a mapped file: their pages leave the process's resident memory (the
+    /// page cache keeps them; reading them again maps them back in, with
+    /// the same contents). Nothing for other texts.
+    pub fn release(&self, range: std::ops::Range<usize>) {
+        if let InventoryText::Mapped(m) = self
+            && range.start < range.end
+            && range.end <= m.len()
+        {
+            // SAFETY: the map is a read-only shared mapping of a file, never
+            // written through: MADV_DONTNEED only drops its pages, and a later
+            // read faults in the file's same bytes again.
+            let _ = unsafe {
+                m.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    range.start,
+                    range.end - range.start,
+                )
+            };
+        }
+    }
 }
 
 /// How an inventory path is shown: the embedded one is marked as such.
@@ -135,6 +197,32 @@ pub fn inventory_display(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utf8_is_checked_in_blocks_cut_at_character_boundaries() {
+        let samples: [&[u8]; 6] = [
+            "a é ü € 𝄞 z".as_bytes(),
+            "𝄞𝄞𝄞𝄞".as_bytes(),
+            b"abc\xff",
+            b"\xe2\x82",
+            b"ab\x80\x80\x80\x80cd",
+            b"",
+        ];
+        for bytes in samples {
+            let whole = std::str::from_utf8(bytes).is_ok();
+            for block in 1..10 {
+                let mut covered = 0;
+                let ok = utf8_in_blocks(bytes, block, &mut |r| {
+                    assert_eq!(r.start, covered, "blocks are contiguous");
+                    covered = r.end;
+                });
+                assert_eq!(ok, whole, "{bytes:?} in blocks of {block}");
+                if ok {
+                    assert_eq!(covered, bytes.len());
+                }
+            }
+        }
+    }
 
     #[test]
     fn the_library_and_the_demo_inventory_are_embedded_whole() {

@@ -228,9 +228,26 @@ impl Inventory {
         source: &str,
         text: &str,
     ) -> (Inventory, Vec<IngestError>) {
+        Inventory::read_text(schemas, Some(mask), source, text, &mut |_| {})
+    }
+
+    /// [`Inventory::read_str`], or [`Inventory::read_str_reading`] with a
+    /// `mask`, for a text that can give memory back: NDJSON is read in
+    /// blocks of a few megabytes (each block's documents parsed in
+    /// parallel), and `done` is given the byte range of each block once
+    /// nothing refers to it any more (a mapped file's pages can then leave
+    /// the process, see `pac_bundle::InventoryText::release`). A JSON array
+    /// or a stream of pretty-printed documents is read whole.
+    pub fn read_text(
+        schemas: &Schemas,
+        mask: Option<&ReadMask>,
+        source: &str,
+        text: &str,
+        done: &mut dyn FnMut(std::ops::Range<usize>),
+    ) -> (Inventory, Vec<IngestError>) {
         let mut reader = Reader::new(schemas);
-        reader.mask = Some(mask);
-        reader.read(source, text)
+        reader.mask = mask;
+        reader.read_released(source, text, done)
     }
 
     /// Reads documents that are already parsed, such as a connector's
@@ -341,9 +358,44 @@ fn assemble(
             Err(e) => errors.push(*e),
         }
     }
-    let mut inv = Inventory::new();
-    errors.extend(inv.extend(Inventory { resources: loaded }));
+    let (inv, dups) = dedupe(loaded);
+    errors.extend(dups);
     (inv, errors)
+}
+
+/// Resources in reading order without the duplicates (same type, id,
+/// account and region as an earlier one), which are returned as errors;
+/// in place, with one table entry per resource.
+fn dedupe(mut loaded: Vec<Resource>) -> (Inventory, Vec<IngestError>) {
+    let mut seen: HashMap<Identity, u32> = HashMap::with_capacity(loaded.len());
+    let mut dups: Vec<(usize, usize)> = Vec::new();
+    for (i, r) in loaded.iter().enumerate() {
+        if let Some(&first) = seen.get(&identity(r)) {
+            dups.push((first as usize, i));
+        } else {
+            seen.insert(identity(r), i as u32);
+        }
+    }
+    drop(seen);
+    if dups.is_empty() {
+        return (Inventory { resources: loaded }, Vec::new());
+    }
+    // A duplicate's first document is always earlier and kept.
+    let errors = dups
+        .iter()
+        .map(|&(first, dup)| duplicate(&loaded[first], &loaded[dup]))
+        .collect();
+    let mut drop_at = dups.iter().map(|&(_, d)| d).collect::<Vec<_>>();
+    drop_at.sort_unstable();
+    let mut k = 0;
+    let mut i = 0;
+    loaded.retain(|_| {
+        let gone = drop_at.get(k) == Some(&i);
+        k += usize::from(gone);
+        i += 1;
+        !gone
+    });
+    (Inventory { resources: loaded }, errors)
 }
 
 fn identity(r: &Resource) -> Identity {
@@ -451,6 +503,8 @@ struct Reader<'s> {
     /// The fields some loaded code reads; the others of a resource are
     /// skipped unread (`Value::Missing`), see [`Inventory::read_str_reading`].
     mask: Option<&'s ReadMask>,
+    /// NDJSON is read in blocks of about this many bytes.
+    block: usize,
     /// Resource type names to their schema (and a shared name).
     types: HashMap<String, (RecordId, Arc<str>)>,
     lookups: Vec<FieldLookup>,
@@ -636,6 +690,9 @@ impl<'de> serde::de::Visitor<'de> for Elements<'de, '_> {
 }
 
 /// Counts lines incrementally over increasing byte offsets.
+/// NDJSON is read in blocks of about this many bytes.
+const BLOCK: usize = 8 << 20;
+
 struct LineCounter<'a> {
     text: &'a str,
     pos: usize,
@@ -693,6 +750,7 @@ impl<'s> Reader<'s> {
         Reader {
             schemas,
             mask: None,
+            block: BLOCK,
             types,
             lookups,
             empty_list: Value::List(Arc::from(Vec::new())),
@@ -706,8 +764,68 @@ impl<'s> Reader<'s> {
     }
 
     fn read(&self, source: &str, text: &str) -> (Inventory, Vec<IngestError>) {
+        self.read_released(source, text, &mut |_| {})
+    }
+
+    /// [`Reader::read`] in blocks where the text is NDJSON (see
+    /// [`Inventory::read_text`]).
+    fn read_released(
+        &self,
+        source: &str,
+        whole: &str,
+        done: &mut dyn FnMut(std::ops::Range<usize>),
+    ) -> (Inventory, Vec<IngestError>) {
+        let text = whole.strip_prefix('\u{feff}').unwrap_or(whole);
+        let base = whole.len() - text.len();
+        // NDJSON when the first non-blank line is a JSON document on its own.
+        let first = text.lines().find(|l| !l.trim().is_empty());
+        let ndjson = !text.trim_start().starts_with('[')
+            && first.is_some_and(|l| serde_json::from_str::<&RawValue>(l).is_ok());
+        if !ndjson {
+            return self.read_whole(source, text);
+        }
         let src: Arc<str> = Arc::from(source);
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut loaded = Vec::new();
+        let mut errors = Vec::new();
+        let (mut at, mut line) = (0, 1);
+        while at < text.len() {
+            let mut end = (at + self.block.max(1)).min(text.len());
+            if let Some(k) = text.as_bytes()[end..].iter().position(|&b| b == b'\n') {
+                end += k + 1;
+            } else {
+                end = text.len();
+            }
+            let block = &text[at..end];
+            let docs: Vec<(usize, &str)> = block
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+                .map(|(i, l)| (line + i, l))
+                .collect();
+            line += block.bytes().filter(|&b| b == b'\n').count();
+            let results: Vec<Result<Resource, Box<IngestError>>> = docs
+                .par_iter()
+                .with_min_len(64)
+                .map(|&(line, raw)| self.document(&src, line, raw))
+                .collect();
+            drop(docs);
+            for r in results {
+                match r {
+                    Ok(res) => loaded.push(res),
+                    Err(e) => errors.push(*e),
+                }
+            }
+            done(base + at..base + end);
+            at = end;
+        }
+        let (inv, dups) = dedupe(loaded);
+        errors.extend(dups);
+        errors.sort_by_key(|e| e.line);
+        (inv, errors)
+    }
+
+    fn read_whole(&self, source: &str, text: &str) -> (Inventory, Vec<IngestError>) {
+        let src: Arc<str> = Arc::from(source);
         let mut errors = Vec::new();
         let docs: Vec<(usize, &str)> = if text.trim_start().starts_with('[') {
             self.split_array(source, text, &mut errors)
@@ -1347,6 +1465,52 @@ pub(crate) mod tests {
         let (full, errors) = read(text);
         assert_eq!(full.len(), 0, "{errors:?}");
         assert_eq!(errors.len(), 5);
+    }
+
+    #[test]
+    fn ndjson_read_in_blocks_is_ndjson_read_whole() {
+        let sg = |id: &str, port: &str| {
+            format!(
+                r#"{{"type":"aws.ec2.security_group","id":"{id}","account":"1","region":"r","attributes":{{"group_id":"{id}","ip_permissions":[{{"ip_protocol":"tcp","from_port":{port}}}],"tags":{{}}}}}}"#
+            )
+        };
+        let text = format!(
+            "\u{feff}{}\r\n\n{}\n  \n{}\n{{\"type\": \"aws.ec2.security_group\"\n{}\n{}\r\n{}",
+            sg("sg-1", "22"),
+            sg("sg-2", "\"x\""),
+            sg("sg-1", "23"),
+            sg("sg-3", "1"),
+            sg("sg-2", "2"),
+            sg("sg-4", "4"),
+        );
+        let schemas = schemas();
+        let summary = |(inv, errors): (Inventory, Vec<IngestError>)| {
+            let kept: Vec<(String, usize)> = inv
+                .resources
+                .iter()
+                .map(|r| (r.id.to_string(), r.line))
+                .collect();
+            let errs: Vec<(usize, String)> =
+                errors.into_iter().map(|e| (e.line, e.message)).collect();
+            (kept, errs)
+        };
+        let whole = summary(Reader::new(&schemas).read_whole("t", text.trim_start_matches('\u{feff}')));
+        assert_eq!(
+            whole.0,
+            [("sg-1".into(), 1), ("sg-3".into(), 7), ("sg-2".into(), 8), ("sg-4".into(), 9)]
+        );
+        assert_eq!(whole.1.len(), 3, "{:?}", whole.1);
+        for block in [1, 2, 7, 50, 200, 1 << 20] {
+            let mut reader = Reader::new(&schemas);
+            reader.block = block;
+            let mut covered = 0;
+            let got = reader.read_released("t", &text, &mut |r| {
+                assert_eq!(r.start, covered.max(3), "blocks follow each other after the BOM");
+                covered = r.end;
+            });
+            assert_eq!(covered, text.len());
+            assert_eq!(summary(got), whole, "blocks of {block}");
+        }
     }
 
     #[test]
