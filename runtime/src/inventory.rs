@@ -1494,10 +1494,16 @@ pub(crate) mod tests {
                 errors.into_iter().map(|e| (e.line, e.message)).collect();
             (kept, errs)
         };
-        let whole = summary(Reader::new(&schemas).read_whole("t", text.trim_start_matches('\u{feff}')));
+        let whole =
+            summary(Reader::new(&schemas).read_whole("t", text.trim_start_matches('\u{feff}')));
         assert_eq!(
             whole.0,
-            [("sg-1".into(), 1), ("sg-3".into(), 7), ("sg-2".into(), 8), ("sg-4".into(), 9)]
+            [
+                ("sg-1".into(), 1),
+                ("sg-3".into(), 7),
+                ("sg-2".into(), 8),
+                ("sg-4".into(), 9)
+            ]
         );
         assert_eq!(whole.1.len(), 3, "{:?}", whole.1);
         for block in [1, 2, 7, 50, 200, 1 << 20] {
@@ -1505,7 +1511,11 @@ pub(crate) mod tests {
             reader.block = block;
             let mut covered = 0;
             let got = reader.read_released("t", &text, &mut |r| {
-                assert_eq!(r.start, covered.max(3), "blocks follow each other after the BOM");
+                assert_eq!(
+                    r.start,
+                    covered.max(3),
+                    "blocks follow each other after the BOM"
+                );
                 covered = r.end;
             });
             assert_eq!(covered, text.len());

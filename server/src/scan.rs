@@ -83,6 +83,39 @@ pub fn hash_text(s: &str) -> String {
     blake3::hash(s.as_bytes()).to_hex().to_string()
 }
 
+/// The header members of a collected document (a JSON object, or the raw
+/// text of one as the inventory source sends it), read without building
+/// its attributes: `None` when it is neither.
+#[derive(serde::Deserialize, Default)]
+pub(crate) struct DocHead<'a> {
+    #[serde(rename = "type", borrow, default)]
+    pub rtype: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub id: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub account: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub region: Option<std::borrow::Cow<'a, str>>,
+}
+
+pub(crate) fn doc_head(d: &serde_json::Value) -> Option<DocHead<'_>> {
+    let part = |f: &str| {
+        d.get(f)
+            .and_then(serde_json::Value::as_str)
+            .map(std::borrow::Cow::Borrowed)
+    };
+    match d {
+        serde_json::Value::String(raw) => serde_json::from_str(raw).ok(),
+        serde_json::Value::Object(_) => Some(DocHead {
+            rtype: part("type"),
+            id: part("id"),
+            account: part("account"),
+            region: part("region"),
+        }),
+        _ => None,
+    }
+}
+
 /// Runs one scan of `source` and commits it; returns the scan id.
 pub async fn run(server: &Arc<Server>, source: &Built, trigger: &str) -> Result<i64, String> {
     let _one_at_a_time = server.scan_lock.lock().await;

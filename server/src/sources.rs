@@ -221,13 +221,9 @@ impl Connector for InventoryFiles {
             };
             let total = docs.len() as u64;
             for doc in docs {
-                let wanted = match &doc {
-                    Value::Object(m) => m
-                        .get("type")
-                        .and_then(|t| t.as_str())
-                        .is_none_or(|t| plan.wants_type(t)),
-                    _ => true,
-                };
+                let wanted = crate::scan::doc_head(&doc)
+                    .and_then(|h| h.rtype)
+                    .is_none_or(|t| plan.wants_type(&t));
                 if wanted && out.send(Event::Document(doc)).await.is_err() {
                     return Ok(());
                 }
@@ -263,10 +259,13 @@ fn split(text: &str) -> Result<Vec<Value>, String> {
         return serde_json::from_str::<Vec<Value>>(text)
             .map_err(|e| format!("not a JSON array of documents (line {}): {e}", e.line()));
     }
+    // Each line as its raw text: the scan parses it once, straight into
+    // the schema's values, and hashes the text as it is (no JSON tree
+    // built here and written back there).
     Ok(text
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| Value::String(l.to_string())))
+        .map(|l| Value::String(l.to_string()))
         .collect())
 }
 
@@ -274,8 +273,12 @@ fn split(text: &str) -> Result<Vec<Value>, String> {
 /// of its lines is JSON (a garbage or binary file), so that the file fails
 /// as a whole instead of reading as an estate whose resources all vanished.
 fn not_an_inventory(docs: &[Value]) -> Option<String> {
+    let is_json = |d: &Value| match d {
+        Value::String(raw) => serde_json::from_str::<serde::de::IgnoredAny>(raw).is_ok(),
+        _ => true,
+    };
     let first = match docs.first() {
-        Some(Value::String(raw)) if docs.iter().all(Value::is_string) => raw,
+        Some(Value::String(raw)) if !docs.iter().any(is_json) => raw,
         _ => return None,
     };
     let shown: String = first.chars().take(60).collect();
@@ -395,9 +398,10 @@ mod tests {
     }
 
     #[test]
-    fn ndjson_lines_that_are_not_json_are_kept_as_raw_text() {
+    fn ndjson_lines_are_kept_as_raw_text() {
         let docs = split("{\"a\":1}\n{oops\n\n[1]").unwrap();
         assert_eq!(docs.len(), 3);
+        assert_eq!(docs[0], Value::String("{\"a\":1}".into()));
         assert_eq!(docs[1], Value::String("{oops".into()));
     }
 

@@ -59,16 +59,12 @@ pub(super) struct Validated {
     pub parse_ms: u64,
 }
 
-/// A collected document's key, read from its JSON (`None` when a part is
-/// missing: such a document is parsed, and rejected, as usual).
+/// A collected document's key, read from its JSON or its raw text (`None`
+/// when a part is missing: such a document is parsed, and rejected, as
+/// usual).
 fn doc_key(d: &serde_json::Value) -> Option<String> {
-    let part = |f: &str| d.get(f).and_then(serde_json::Value::as_str);
-    Some(resource_key(
-        part("type")?,
-        part("account")?,
-        part("region")?,
-        part("id")?,
-    ))
+    let h = super::doc_head(d)?;
+    Some(resource_key(&h.rtype?, &h.account?, &h.region?, &h.id?))
 }
 
 /// The validate stage.
@@ -87,22 +83,25 @@ pub(super) fn validate(input: Input<'_>) -> Validated {
     type Keys = Vec<Option<String>>;
     let (texts, (hashes, doc_keys)): (Vec<String>, (Vec<String>, Keys)) = collected
         .docs
-        .par_iter()
+        .into_par_iter()
         .map(|d| {
+            let key = doc_key(&d);
             let text = match d {
-                // A document the connector could not parse: its raw
-                // text, so that the reader reports the syntax error.
-                serde_json::Value::String(raw) => raw.replace(['\n', '\r'], " "),
+                // A document's raw text (an inventory line, or what a
+                // connector could not parse): as it is, on one line, so
+                // that the reader parses it once and reports its errors.
+                serde_json::Value::String(raw) if raw.contains(['\n', '\r']) => {
+                    raw.replace(['\n', '\r'], " ")
+                }
+                serde_json::Value::String(raw) => raw,
                 other => other.to_string(),
             };
             let hash = hash_text(&text);
-            (text, (hash, doc_key(d)))
+            (text, (hash, key))
         })
         .unzip();
     let failed_scopes: Vec<Scope> = collected.failed.iter().map(|e| e.scope.clone()).collect();
     let source_errors = serde_json::to_value(&collected.failed).unwrap_or_default();
-    let docs = collected.docs;
-    std::thread::spawn(move || drop(docs));
     let warm_index: HashMap<&str, usize> = warm
         .map(|w| {
             w.keys
@@ -266,6 +265,46 @@ mod tests {
         });
         assert_eq!(v.accepted.same_as, vec![Some(0), None]);
         assert_eq!(v.accepted.fresh, 2);
+    }
+
+    #[test]
+    fn raw_lines_are_keyed_hashed_as_they_are_and_taken_from_the_warm_state() {
+        let f = Fixture::new();
+        // What the inventory source sends: each line's text, unparsed (key
+        // order and spacing as in the file).
+        let line = |id: &str, name: &str| {
+            serde_json::Value::String(format!(
+                r#"{{"id": "{id}", "type": "t.box", "region": "r", "account": "1", "attributes": {{"name": "{name}"}}}}"#
+            ))
+        };
+        let docs = vec![line("b1", "a"), line("b2", "b")];
+        let first = run(&f, docs.clone(), &ScanBase::default());
+        assert_eq!(first.accepted.fresh, 2);
+        let serde_json::Value::String(raw) = &docs[0] else {
+            unreachable!()
+        };
+        assert_eq!(&first.read.texts[0], raw, "stored as read");
+        assert_eq!(first.read.hashes[0], hash_text(raw));
+        let (k1, k2) = (fixture::key("b1"), fixture::key("b2"));
+        assert!(first.read.fresh_keys.contains(&k1));
+        let mut base = ScanBase::default();
+        base.resources
+            .insert(k1.clone(), (first.read.hashes[0].clone(), "s".into()));
+        base.resources
+            .insert(k2.clone(), (first.read.hashes[1].clone(), "s".into()));
+        let warm = f.warm(first.accepted.inv, vec![k1, k2], base.clone());
+        // b2's line changes: only b1 is taken over.
+        let v = validate(Input {
+            program: f.loaded.program(),
+            source: "s",
+            collected: Collected {
+                docs: vec![line("b1", "a"), line("b2", "c")],
+                failed: Vec::new(),
+            },
+            base: &base,
+            warm: Some(&warm),
+        });
+        assert_eq!(v.accepted.same_as, vec![Some(0), None]);
     }
 
     #[test]
