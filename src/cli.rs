@@ -872,13 +872,14 @@ fn read_inventory_counted(
     c: &Compiled,
     path: &std::path::Path,
     strict: bool,
+    layout: Option<&mut pac_jit::LayoutBuilder>,
 ) -> Option<(
     pac_runtime::Inventory,
     Vec<(pac_compiler::types::RecordId, usize)>,
 )> {
     let mut skipped: Vec<(pac_compiler::types::RecordId, usize)> = Vec::new();
     let mask = pac_compiler::reads::ReadMask::of(&c.program);
-    let inv = read_inventory_with(c, path, strict, Some(&mask), &mut |e| {
+    let inv = read_inventory_with(c, path, strict, Some(&mask), layout, &mut |e| {
         // A duplicate leaves its first document in: nothing is unknown.
         if e.message.starts_with("duplicate of the document at ") {
             return;
@@ -900,7 +901,7 @@ pub(crate) fn read_inventory(
     path: &std::path::Path,
     strict: bool,
 ) -> Option<pac_runtime::Inventory> {
-    read_inventory_with(c, path, strict, None, &mut |_| {})
+    read_inventory_with(c, path, strict, None, None, &mut |_| {})
 }
 
 /// [`read_inventory`] of only the fields `c`'s program reads (see
@@ -912,7 +913,7 @@ pub(crate) fn read_inventory_reading(
     strict: bool,
 ) -> Option<pac_runtime::Inventory> {
     let mask = pac_compiler::reads::ReadMask::of(&c.program);
-    read_inventory_with(c, path, strict, Some(&mask), &mut |_| {})
+    read_inventory_with(c, path, strict, Some(&mask), None, &mut |_| {})
 }
 
 fn read_inventory_with(
@@ -920,6 +921,7 @@ fn read_inventory_with(
     path: &std::path::Path,
     strict: bool,
     mask: Option<&pac_compiler::reads::ReadMask>,
+    mut layout: Option<&mut pac_jit::LayoutBuilder>,
     skipped: &mut dyn FnMut(&pac_runtime::IngestError),
 ) -> Option<pac_runtime::Inventory> {
     let source = pac_bundle::inventory_display(path);
@@ -934,10 +936,14 @@ fn read_inventory_with(
             return None;
         }
     };
-    // Each block's pages leave the process once it is read.
+    // Each block's pages leave the process once it is read; with a
+    // layout, its resources are laid out and keep only their identity.
     let (inv, errors) =
-        pac_runtime::Inventory::read_text(&c.program.schemas, mask, &source, &text, &mut |r| {
-            text.release(r)
+        pac_runtime::Inventory::read_text(&c.program.schemas, mask, &source, &text, &mut |b| {
+            text.release(b.bytes.clone());
+            if let Some(l) = layout.as_deref_mut() {
+                l.add_and_strip(b.first, b.resources);
+            }
         });
     for e in &errors {
         eprintln!("{}: {e}", if strict { "error" } else { "warning" });
@@ -1026,18 +1032,28 @@ fn eval(args: &EvalArgs, engine: EngineKind, verbose: bool) -> i32 {
         return 2;
     };
     phase.done("compile", "");
-    let Some((inv, skipped)) = read_inventory_counted(&c, inventory, strict) else {
+    let native = native_engine(&c.program, engine, false, verbose);
+    phase.done("engine", "");
+    // The native engine's layout is built as the inventory is read, and
+    // the inventory keeps only each resource's identity (the records of
+    // the few the interpreter needs, for messages, are read back from the
+    // layout): one copy of the data, not two.
+    let hint = std::fs::metadata(inventory).map_or(0, |m| m.len() as usize / 512);
+    let mut builder = native.as_ref().map(|e| e.layout_builder(hint));
+    let Some((inv, skipped)) = read_inventory_counted(&c, inventory, strict, builder.as_mut())
+    else {
         return 2;
     };
-    phase.done("read", &format!("{} resources", inv.len()));
+    phase.done("read + layout", &format!("{} resources", inv.len()));
     let opts = pac_runtime::EvalOptions {
         now,
         explain,
         coverage: None,
     };
-    let native = native_engine(&c.program, engine, false, verbose);
-    phase.done("engine", "");
-    let prepared = native.as_ref().map(|e| e.prepare(&inv));
+    let prepared = native
+        .as_ref()
+        .zip(builder)
+        .map(|(e, b)| e.prepare_with(&inv, b.finish()));
     if let Some(p) = &prepared {
         phase.done(
             "layout",

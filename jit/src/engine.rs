@@ -30,7 +30,7 @@ use rustc_hash::FxHashMap;
 
 use crate::codegen;
 use crate::helpers::{JitCtx, RunCtx};
-use crate::layout::{Cell, Constants, INT, Layout, RowsRef, Scratch, Wanted};
+use crate::layout::{Cell, Constants, INT, Layout, LayoutBuilder, RowsRef, Scratch, Wanted};
 
 /// Output byte of a row whose condition is false.
 pub const OUT_PASS: u8 = 0;
@@ -298,6 +298,26 @@ impl Engine {
             inv,
             Some(&self.wanted),
         );
+        self.prepare_with(inv, layout)
+    }
+
+    /// A layout of what this program reads, to be built block by block
+    /// while the inventory is read (`hint`: resources expected), then
+    /// given to [`Engine::prepare_with`].
+    pub fn layout_builder(&self, hint: usize) -> LayoutBuilder {
+        LayoutBuilder::new(
+            &self.schemas,
+            &self.tables.constants,
+            Some(&self.wanted),
+            hint,
+        )
+    }
+
+    /// The engine ready to evaluate over `inv`, with `layout` built from
+    /// it by [`Engine::layout_builder`] (every resource added, in order).
+    /// Resources whose record was stripped are read back from the layout
+    /// when the interpreter needs them (`RuleEngine::resource_value`).
+    pub fn prepare_with<'e>(&'e self, inv: &'e Inventory, layout: Layout) -> Prepared<'e> {
         let rows_ref = layout
             .type_rows
             .iter()
@@ -534,6 +554,36 @@ fn raw(out: Vec<u8>) -> Vec<RawOutcome> {
 }
 
 impl RuleEngine for Prepared<'_> {
+    fn resource_value(&self, resource: usize, rtype: RecordId) -> Option<Value> {
+        let off = *self.layout.row_off.get(resource)?;
+        let mask = self.engine.wanted.fields(rtype);
+        let r = self.inv.resources.get(resource)?;
+        let mut fields: Vec<Value> = match (off, mask) {
+            // A type the program does not read: only the resource's identity.
+            (0, None) => {
+                let n = self
+                    .layout
+                    .schemas
+                    .records
+                    .get(rtype.0 as usize)?
+                    .fields
+                    .len();
+                vec![Value::Missing; n]
+            }
+            // Not laid out (it did not fit): its record was not stripped.
+            (0, Some(_)) => return None,
+            _ => match crate::layout::read_record(&self.layout, rtype, mask, off)? {
+                Value::Record(fs) => fs.to_vec(),
+                _ => return None,
+            },
+        };
+        // The implicit `id`, `account`, `region`, as the reader fills them.
+        for (slot, v) in fields.iter_mut().zip([&r.id, &r.account, &r.region]) {
+            *slot = Value::Str(v.clone());
+        }
+        Some(Value::Record(Arc::from(fields)))
+    }
+
     fn outcomes(&self, rule: usize, resources: &[usize], env: &Env) -> Option<Vec<RawOutcome>> {
         if !std::ptr::eq(env.inv, self.inv) {
             return None;

@@ -40,7 +40,7 @@ use std::sync::{Arc, Mutex};
 
 use ipnet::IpNet;
 use pac_compiler::types::{RecordId, Schemas, Ty};
-use pac_runtime::Inventory;
+use pac_runtime::{Inventory, Resource};
 use pac_stdlib::Value;
 use rustc_hash::FxHashMap;
 
@@ -606,6 +606,51 @@ impl Layout {
         inv: &Inventory,
         wanted: Option<&Wanted>,
     ) -> Layout {
+        let mut b = LayoutBuilder::new(schemas, constants, wanted, inv.len());
+        b.add(0, &inv.resources);
+        b.finish()
+    }
+    /// Whether resources of this type all fit their schema.
+    pub fn is_regular(&self, rtype: RecordId) -> bool {
+        !self
+            .irregular
+            .get(rtype.0 as usize)
+            .copied()
+            .unwrap_or(true)
+    }
+
+    /// The arena's size in bytes.
+    pub fn bytes(&self) -> usize {
+        self.arena.len() * 16
+    }
+}
+
+/// A layout built block by block, as an inventory is read: each block's
+/// resources are written type by type (so a rule's scan over the rows of
+/// its type reads runs of rows front to back), and may then drop their
+/// records, which the layout now holds ([`LayoutBuilder::add_and_strip`]).
+pub struct LayoutBuilder {
+    schemas: Arc<Schemas>,
+    wanted: Option<Wanted>,
+    arena: Vec<Cell>,
+    strs: Interner<Arc<str>>,
+    ips: Interner<IpAddr>,
+    cidrs: Interner<IpNet>,
+    consts: Vec<Cell>,
+    irregular: Vec<bool>,
+    type_rows: Vec<Vec<u64>>,
+    row_off: Vec<u64>,
+}
+
+impl LayoutBuilder {
+    /// An empty layout for a program's schemas, with the engine's
+    /// constants interned first; `hint`: the number of resources expected.
+    pub fn new(
+        schemas: &Arc<Schemas>,
+        constants: &Constants,
+        wanted: Option<&Wanted>,
+        hint: usize,
+    ) -> LayoutBuilder {
         let zero = schemas
             .records
             .iter()
@@ -614,11 +659,11 @@ impl Layout {
             .unwrap_or(0)
             .max(2);
         // A rough size: the zero block, then ~32 cells per resource.
-        let mut arena = Vec::with_capacity(zero + inv.len() * 32);
+        let mut arena = Vec::with_capacity(zero + hint.saturating_mul(32));
         arena.resize(zero, Cell::ZERO);
         let mut strs = Interner::<Arc<str>>::default();
-        strs.map.reserve(inv.len() * 4);
-        strs.base.reserve(inv.len() * 4);
+        strs.map.reserve(hint);
+        strs.base.reserve(hint);
         let mut ips = Interner::<IpAddr>::default();
         let mut cidrs = Interner::<IpNet>::default();
         for s in &constants.strs {
@@ -640,7 +685,6 @@ impl Layout {
         if cidrs.base_len() == 0 {
             cidrs.intern(&IpNet::default());
         }
-        let mut irregular = vec![false; schemas.records.len()];
         let mut consts = Vec::with_capacity(constants.compound.len());
         {
             let mut int = BuildIntern {
@@ -655,74 +699,122 @@ impl Layout {
                 consts.push(write_value(schemas, &mut sink, &mut int, ty, v).unwrap_or(Cell::ZERO));
             }
         }
-        // Records are written type by type, so that a rule's scan over the
-        // rows of its type reads the arena front to back (at a million
-        // resources, interleaved types cost a cache miss per row).
-        let mut type_rows: Vec<Vec<u64>> = vec![Vec::new(); schemas.records.len()];
-        let mut others = Vec::new();
-        for (i, res) in inv.resources.iter().enumerate() {
-            match type_rows.get_mut(res.rtype.0 as usize) {
-                Some(rows) => rows.push(i as u64),
-                None => others.push(i as u64),
-            }
-        }
-        let mut row_off = vec![0u64; inv.len()];
-        {
-            let mut int = BuildIntern {
-                strs: &mut strs,
-                ips: &mut ips,
-                cidrs: &mut cidrs,
-            };
-            for &i in type_rows.iter().flatten().chain(&others) {
-                let res = &inv.resources[i as usize];
-                let r = res.rtype.0 as usize;
-                let ty = Ty::Record(res.rtype);
-                let mut sink = ArenaSink(&mut arena);
-                let written = match wanted.map(|w| w.fields(res.rtype)) {
-                    None => write_value(schemas, &mut sink, &mut int, &ty, &res.value),
-                    // A type no code reads: its rows read the zero block.
-                    Some(None) => Ok(Cell::ZERO),
-                    Some(Some(mask)) => {
-                        write_masked(schemas, &mut sink, &mut int, res.rtype, mask, &res.value)
-                    }
-                };
-                row_off[i as usize] = match written {
-                    Ok(c) => c.bits,
-                    Err(Misfit) => {
-                        if let Some(x) = irregular.get_mut(r) {
-                            *x = true;
-                        }
-                        0
-                    }
-                };
-            }
-        }
-        Layout {
+        LayoutBuilder {
+            schemas: schemas.clone(),
+            wanted: wanted.cloned(),
             arena,
-            row_off,
-            type_rows,
             strs,
             ips,
             cidrs,
             consts,
-            irregular,
-            schemas: schemas.clone(),
+            irregular: vec![false; schemas.records.len()],
+            type_rows: vec![Vec::new(); schemas.records.len()],
+            row_off: Vec::with_capacity(hint),
         }
     }
 
-    /// Whether resources of this type all fit their schema.
-    pub fn is_regular(&self, rtype: RecordId) -> bool {
-        !self
-            .irregular
-            .get(rtype.0 as usize)
-            .copied()
-            .unwrap_or(true)
+    /// Lays out `block`, the resources at inventory indices `first..`
+    /// (blocks are added in inventory order, each once).
+    pub fn add(&mut self, first: usize, block: &[Resource]) {
+        self.add_rows(first, block.len(), |k| &block[k]);
     }
 
-    /// The arena's size in bytes.
-    pub fn bytes(&self) -> usize {
-        self.arena.len() * 16
+    /// [`LayoutBuilder::add`], then drops the record of each resource laid
+    /// out (its `value` becomes `Value::Missing`): the layout holds what
+    /// the program reads of it, and [`crate::Prepared`] gives it back to
+    /// the interpreter (`RuleEngine::resource_value`). A resource that did
+    /// not fit its schema's layout keeps its record.
+    pub fn add_and_strip(&mut self, first: usize, block: &mut [Resource]) {
+        self.add(first, block);
+        for (k, r) in block.iter_mut().enumerate() {
+            if self.row_off.get(first + k).is_some_and(|&off| off != 0)
+                || self
+                    .wanted
+                    .as_ref()
+                    .is_some_and(|w| w.fields(r.rtype).is_none())
+            {
+                r.value = Value::Missing;
+            }
+        }
     }
+
+    fn add_rows<'r>(&mut self, first: usize, n: usize, res: impl Fn(usize) -> &'r Resource) {
+        if self.row_off.len() < first + n {
+            self.row_off.resize(first + n, 0);
+        }
+        // This block's rows, type by type; then those of unknown types.
+        let mut order: Vec<(u32, usize)> = (0..n).map(|k| (res(k).rtype.0, k)).collect();
+        order.sort_by_key(|&(t, _)| t);
+        let mut int = BuildIntern {
+            strs: &mut self.strs,
+            ips: &mut self.ips,
+            cidrs: &mut self.cidrs,
+        };
+        let schemas = &self.schemas;
+        for (t, k) in order {
+            let r = res(k);
+            let i = first + k;
+            let Some(rows) = self.type_rows.get_mut(t as usize) else {
+                continue;
+            };
+            rows.push(i as u64);
+            let ty = Ty::Record(r.rtype);
+            let mut sink = ArenaSink(&mut self.arena);
+            let written = match self.wanted.as_ref().map(|w| w.fields(r.rtype)) {
+                None => write_value(schemas, &mut sink, &mut int, &ty, &r.value),
+                // A type no code reads: its rows read the zero block.
+                Some(None) => Ok(Cell::ZERO),
+                Some(Some(mask)) => {
+                    write_masked(schemas, &mut sink, &mut int, r.rtype, mask, &r.value)
+                }
+            };
+            self.row_off[i] = match written {
+                Ok(c) => c.bits,
+                Err(Misfit) => {
+                    if let Some(x) = self.irregular.get_mut(t as usize) {
+                        *x = true;
+                    }
+                    0
+                }
+            };
+        }
+    }
+
+    /// The layout of every block added.
+    pub fn finish(self) -> Layout {
+        Layout {
+            arena: self.arena,
+            row_off: self.row_off,
+            type_rows: self.type_rows,
+            strs: self.strs,
+            ips: self.ips,
+            cidrs: self.cidrs,
+            consts: self.consts,
+            irregular: self.irregular,
+            schemas: self.schemas,
+        }
+    }
+}
+
+/// The record of the resource at byte offset `off` of `layout`, read back
+/// from its cells: the fields `mask` flags (all without one); the others
+/// `Value::Missing`, as the inventory reader leaves fields no code reads.
+pub(crate) fn read_record(
+    layout: &Layout,
+    rtype: RecordId,
+    mask: Option<&[bool]>,
+    off: u64,
+) -> Option<Value> {
+    let def = layout.schemas.records.get(rtype.0 as usize)?;
+    let mut out = Vec::with_capacity(def.fields.len());
+    for (k, f) in def.fields.iter().enumerate() {
+        if mask.is_some_and(|m| !m.get(k).copied().unwrap_or(false)) {
+            out.push(Value::Missing);
+            continue;
+        }
+        out.push(read_value(layout, layout, &f.ty, layout.cell(off, k)?)?);
+    }
+    Some(Value::Record(Arc::from(out)))
 }
 
 #[cfg(test)]

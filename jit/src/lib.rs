@@ -25,4 +25,4 @@ pub mod layout;
 pub use engine::{
     CompileOptions, Engine, OUT_ERROR, OUT_FAIL, OUT_PASS, Prepared, fallback_report,
 };
-pub use layout::{Cell, Layout};
+pub use layout::{Cell, Layout, LayoutBuilder};

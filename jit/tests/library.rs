@@ -141,3 +141,84 @@ fn library_tests_pass_under_both_engines() {
         "test reports (with coverage) differ"
     );
 }
+
+/// `pacc eval`'s path: the layout built block by block as the inventory is
+/// read, each resource keeping only its identity, the records the
+/// interpreter needs (messages, exceptions, explanations) read back from
+/// the layout. Every resource reads back as the reader gave it (the fields
+/// the library reads), and the report is the one of the inventory kept
+/// whole, on the demo inventory and on a generated estate.
+#[test]
+fn a_layout_built_while_reading_gives_the_whole_inventorys_report() {
+    let c = library();
+    let engine = Engine::compile(&c.program);
+    let mask = pac_compiler::reads::ReadMask::of(&c.program);
+    let demo = std::fs::read_to_string(root().join("examples/demo/inventory.json")).unwrap();
+    let mut estate = Vec::new();
+    pac_estate::generate(3_000, 7, &mut estate).unwrap();
+    let estate = String::from_utf8(estate).unwrap();
+    for (name, text, now) in [
+        ("demo", demo.as_str(), NOW),
+        ("estate", estate.as_str(), pac_estate::NOW),
+    ] {
+        let read =
+            || Inventory::read_text(&c.program.schemas, Some(&mask), name, text, &mut |_| {});
+        let (whole, errors) = read();
+        assert!(errors.is_empty(), "{name}: {errors:?}");
+        let (mut slim, _) = read();
+        // Blocks of an odd size, as the reader's would be.
+        let mut builder = engine.layout_builder(slim.len());
+        for (k, block) in slim.resources.chunks_mut(37).enumerate() {
+            builder.add_and_strip(k * 37, block);
+        }
+        assert!(
+            slim.resources
+                .iter()
+                .all(|r| r.value == pac_stdlib::Value::Missing),
+            "{name}: every record stripped"
+        );
+        let slim_engine = engine.prepare_with(&slim, builder.finish());
+        let e: &dyn pac_runtime::RuleEngine = &slim_engine;
+        for (i, r) in whole.resources.iter().enumerate() {
+            let back = e.resource_value(i, r.rtype);
+            assert_eq!(
+                back.as_ref(),
+                Some(&r.value),
+                "{name}: {} {}",
+                r.type_name,
+                r.id
+            );
+        }
+        let whole_engine = engine.prepare(&whole);
+        for explain in [false, true] {
+            let opts = EvalOptions {
+                now,
+                explain,
+                coverage: None,
+            };
+            let shown = |r: &pac_runtime::EvalReport| {
+                let results: Vec<String> = r
+                    .results
+                    .iter()
+                    .map(|x| serde_json::to_string(x).unwrap())
+                    .collect();
+                let groups: Vec<&Vec<usize>> = r.groups.iter().map(|g| &g.members).collect();
+                (
+                    results,
+                    format!("{groups:?}"),
+                    serde_json::to_string(&r.summary).unwrap(),
+                )
+            };
+            let a = pac_runtime::evaluate_failures_with(
+                &c.program,
+                &whole,
+                &opts,
+                Some(&whole_engine),
+                &[],
+            );
+            let b = pac_runtime::evaluate_failures_with(&c.program, &slim, &opts, Some(e), &[]);
+            assert!(!a.results.is_empty(), "{name}: something fails");
+            assert_eq!(shown(&a), shown(&b), "{name}, explain: {explain}");
+        }
+    }
+}

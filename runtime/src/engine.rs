@@ -12,6 +12,9 @@
 //! Architecture invariant: this crate does not know any engine; engines
 //! (e.g. `pac-jit`) depend on it, never the other way round.
 
+use pac_compiler::types::RecordId;
+use pac_stdlib::Value;
+
 use crate::interp::Env;
 use crate::inventory::Inventory;
 
@@ -35,6 +38,16 @@ pub trait RuleEngine: Sync {
     /// inventory (which must be the one the engine was prepared for, else
     /// the answer is `None`) and the coverage to record into.
     fn outcomes(&self, rule: usize, resources: &[usize], env: &Env) -> Option<Vec<RawOutcome>>;
+
+    /// The record of resource `resource` (of type `rtype`) when the
+    /// inventory no longer holds it (its `value` is `Value::Missing`: the
+    /// engine's layout holds what the program reads of it, and the fields
+    /// no code reads come back `Missing`). `None` (the default): the engine
+    /// holds no records.
+    fn resource_value(&self, resource: usize, rtype: RecordId) -> Option<Value> {
+        let _ = (resource, rtype);
+        None
+    }
 
     /// The same for the `where` condition of member clause `member` of
     /// asset group `group` (indices into `Program::groups` and its

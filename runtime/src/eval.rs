@@ -223,7 +223,9 @@ pub fn evaluate_with(
     opts: &EvalOptions,
     engine: Option<&dyn RuleEngine>,
 ) -> EvalReport {
-    let env = Env::for_program(program, inv, opts.now).with_coverage(opts.coverage);
+    let env = Env::for_program(program, inv, opts.now)
+        .with_coverage(opts.coverage)
+        .with_values(engine);
     evaluate_in_with(program, &env, opts.explain, engine)
 }
 
@@ -243,7 +245,9 @@ pub fn evaluate_failures_with(
     engine: Option<&dyn RuleEngine>,
     skipped: &[(RecordId, usize)],
 ) -> EvalReport {
-    let env = Env::for_program(program, inv, opts.now).with_coverage(opts.coverage);
+    let env = Env::for_program(program, inv, opts.now)
+        .with_coverage(opts.coverage)
+        .with_values(engine);
     let per_rule: Vec<u64> = program
         .rules
         .iter()
@@ -630,7 +634,7 @@ impl Ctx<'_> {
         if decided == Some(RawOutcome::Pass) {
             return result;
         }
-        frame.reset(r.slots, resource.value.clone());
+        frame.reset(r.slots, self.env.value(res));
         let verdict = match decided {
             None => eval(&r.cond, frame, self.env),
             Some(RawOutcome::Pass) => return result,
@@ -791,7 +795,7 @@ pub fn sticky_matches(
     let Some((_, cond)) = x.conds.iter().find(|(t, _)| *t == res.rtype) else {
         return Ok(false);
     };
-    let mut frame = Frame::new(x.slots, res.value.clone());
+    let mut frame = Frame::new(x.slots, env.value(resource));
     Ok(matches!(eval(cond, &mut frame, env)?, Value::Bool(true)))
 }
 
@@ -930,7 +934,7 @@ fn memberships(
                         (Some(_), Some(RawOutcome::Pass)) => Ok(false),
                         (Some(_), Some(RawOutcome::Fail)) => Ok(true),
                         (Some(cond), Some(RawOutcome::Error)) => {
-                            frame.reset(group.slots, env.inv.resources[i].value.clone());
+                            frame.reset(group.slots, env.value(i));
                             match eval(cond, &mut frame, env) {
                                 Err(e) => Err(e.reason),
                                 Ok(v) => Err(format!(
@@ -939,7 +943,7 @@ fn memberships(
                             }
                         }
                         (Some(cond), None) => {
-                            frame.reset(group.slots, env.inv.resources[i].value.clone());
+                            frame.reset(group.slots, env.value(i));
                             match eval(cond, &mut frame, env) {
                                 Ok(Value::Bool(b)) => Ok(b),
                                 Ok(other) => Err(format!(

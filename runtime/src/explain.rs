@@ -421,11 +421,7 @@ pub fn explain_cond(
     slots: u32,
     resource: usize,
 ) -> Explanation {
-    let value = env
-        .inv
-        .resources
-        .get(resource)
-        .map_or(Value::Missing, |r| r.value.clone());
+    let value = env.value(resource);
     explain_expr(program, env, cond, Frame::new(slots, value))
 }
 

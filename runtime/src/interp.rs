@@ -25,6 +25,7 @@ use pac_lang::Span;
 use pac_stdlib::{Ctx, Value};
 use serde::Serialize;
 
+use crate::engine::RuleEngine;
 use crate::inventory::{FieldIndex, Inventory, Key};
 
 /// Why an expression could not be evaluated.
@@ -179,6 +180,9 @@ pub struct Env<'a> {
     sources: &'a [SourceFile],
     by_type: HashMap<RecordId, Vec<usize>>,
     indexes: RwLock<HashMap<(RecordId, u32), Arc<FieldIndex>>>,
+    /// Where the records the inventory no longer holds are (see
+    /// [`Env::value`]).
+    values: Option<&'a dyn RuleEngine>,
 }
 
 impl<'a> Env<'a> {
@@ -190,6 +194,27 @@ impl<'a> Env<'a> {
             sources: &[],
             by_type: inv.by_type(),
             indexes: RwLock::new(HashMap::new()),
+            values: None,
+        }
+    }
+
+    /// Records the inventory no longer holds are read from `engine` (see
+    /// [`RuleEngine::resource_value`]).
+    pub fn with_values(mut self, engine: Option<&'a dyn RuleEngine>) -> Env<'a> {
+        self.values = engine;
+        self
+    }
+
+    /// The record of resource `i`: the inventory's, or when the inventory
+    /// holds only the resource's identity (its value `Missing`, the
+    /// engine's layout holding the rest), the engine's.
+    pub fn value(&self, i: usize) -> Value {
+        let Some(r) = self.inv.resources.get(i) else {
+            return Value::Missing;
+        };
+        match (&r.value, self.values) {
+            (Value::Missing, Some(e)) => e.resource_value(i, r.rtype).unwrap_or(Value::Missing),
+            (v, _) => v.clone(),
         }
     }
 
@@ -224,7 +249,11 @@ impl<'a> Env<'a> {
             Err(p) => p.into_inner(),
         };
         w.entry((rtype, field))
-            .or_insert_with(|| Arc::new(FieldIndex::build(self.inv, self.of_type(rtype), field)))
+            .or_insert_with(|| {
+                Arc::new(FieldIndex::build(self.of_type(rtype), field, |i| {
+                    self.value(i)
+                }))
+            })
             .clone()
     }
 
@@ -635,11 +664,8 @@ fn eval_kind<'p, T: Tracer<'p>>(
             probe,
             body,
         } => {
-            let resources = |ids: &[usize]| {
-                ids.iter()
-                    .map(|&i| (i, env.inv.resources[i].value.clone()))
-                    .collect::<Vec<_>>()
-            };
+            let resources =
+                |ids: &[usize]| ids.iter().map(|&i| (i, env.value(i))).collect::<Vec<_>>();
             // The probe key; when it cannot be a hash key (a float, an
             // error), scan: the body still checks the equality.
             // `all` cannot use the probe: the resources it skips make the

@@ -69,6 +69,16 @@ pub struct Inventory {
     pub resources: Vec<Resource>,
 }
 
+/// A block of an inventory text read by [`Inventory::read_text`].
+pub struct Block<'a> {
+    /// Its bytes in the text.
+    pub bytes: std::ops::Range<usize>,
+    /// The inventory index of its first resource.
+    pub first: usize,
+    /// Its resources, in order (duplicates of earlier ones left out).
+    pub resources: &'a mut [Resource],
+}
+
 /// A document that could not be read; it is skipped.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct IngestError {
@@ -232,18 +242,19 @@ impl Inventory {
     }
 
     /// [`Inventory::read_str`], or [`Inventory::read_str_reading`] with a
-    /// `mask`, for a text that can give memory back: NDJSON is read in
-    /// blocks of a few megabytes (each block's documents parsed in
-    /// parallel), and `done` is given the byte range of each block once
-    /// nothing refers to it any more (a mapped file's pages can then leave
-    /// the process, see `pac_bundle::InventoryText::release`). A JSON array
-    /// or a stream of pretty-printed documents is read whole.
+    /// `mask`, block by block: NDJSON is read in blocks of a few megabytes
+    /// (each block's documents parsed in parallel), and `done` is given
+    /// each [`Block`] once it is read: the byte range nothing refers to any
+    /// more (a mapped file's pages can then leave the process, see
+    /// `pac_bundle::InventoryText::release`) and its resources, which it
+    /// may lay out elsewhere and strip. A JSON array or a stream of
+    /// pretty-printed documents is one block.
     pub fn read_text(
         schemas: &Schemas,
         mask: Option<&ReadMask>,
         source: &str,
         text: &str,
-        done: &mut dyn FnMut(std::ops::Range<usize>),
+        done: &mut dyn FnMut(Block<'_>),
     ) -> (Inventory, Vec<IngestError>) {
         let mut reader = Reader::new(schemas);
         reader.mask = mask;
@@ -364,38 +375,58 @@ fn assemble(
 }
 
 /// Resources in reading order without the duplicates (same type, id,
-/// account and region as an earlier one), which are returned as errors;
-/// in place, with one table entry per resource.
-fn dedupe(mut loaded: Vec<Resource>) -> (Inventory, Vec<IngestError>) {
-    let mut seen: HashMap<Identity, u32> = HashMap::with_capacity(loaded.len());
-    let mut dups: Vec<(usize, usize)> = Vec::new();
-    for (i, r) in loaded.iter().enumerate() {
-        if let Some(&first) = seen.get(&identity(r)) {
-            dups.push((first as usize, i));
-        } else {
-            seen.insert(identity(r), i as u32);
+/// account and region as an earlier one), which are returned as errors.
+fn dedupe(all: Vec<Resource>) -> (Inventory, Vec<IngestError>) {
+    let mut seen = Seen::default();
+    let mut kept = Vec::with_capacity(all.len());
+    let mut errors = Vec::new();
+    for r in all {
+        match seen.first(&kept, &r) {
+            Some(earlier) => errors.push(duplicate(&kept[earlier], &r)),
+            None => kept.push(r),
         }
     }
-    drop(seen);
-    if dups.is_empty() {
-        return (Inventory { resources: loaded }, Vec::new());
+    (Inventory { resources: kept }, errors)
+}
+
+/// The resources kept so far, by identity: one 64-bit hash and an index
+/// per resource (a million of them), the identities compared on a hit.
+#[derive(Default)]
+struct Seen {
+    by_hash: HashMap<u64, u32>,
+    /// Identities whose hash an earlier, different one already has.
+    collided: HashMap<Identity, u32>,
+}
+
+impl Seen {
+    /// The index in `kept` of an earlier resource with `r`'s identity;
+    /// `None` records `r` as the next one kept.
+    fn first(&mut self, kept: &[Resource], r: &Resource) -> Option<usize> {
+        use std::collections::hash_map::Entry;
+        use std::hash::BuildHasher;
+        let id = identity(r);
+        let hash = self.by_hash.hasher().hash_one(&id);
+        let next = kept.len() as u32;
+        match self.by_hash.entry(hash) {
+            Entry::Vacant(v) => {
+                v.insert(next);
+                None
+            }
+            Entry::Occupied(o) => {
+                let k = *o.get() as usize;
+                if kept.get(k).is_some_and(|e| identity(e) == id) {
+                    return Some(k);
+                }
+                match self.collided.entry(id) {
+                    Entry::Occupied(c) => Some(*c.get() as usize),
+                    Entry::Vacant(c) => {
+                        c.insert(next);
+                        None
+                    }
+                }
+            }
+        }
     }
-    // A duplicate's first document is always earlier and kept.
-    let errors = dups
-        .iter()
-        .map(|&(first, dup)| duplicate(&loaded[first], &loaded[dup]))
-        .collect();
-    let mut drop_at = dups.iter().map(|&(_, d)| d).collect::<Vec<_>>();
-    drop_at.sort_unstable();
-    let mut k = 0;
-    let mut i = 0;
-    loaded.retain(|_| {
-        let gone = drop_at.get(k) == Some(&i);
-        k += usize::from(gone);
-        i += 1;
-        !gone
-    });
-    (Inventory { resources: loaded }, errors)
 }
 
 fn identity(r: &Resource) -> Identity {
@@ -462,11 +493,12 @@ pub struct FieldIndex {
 }
 
 impl FieldIndex {
-    /// Indexes `resources` (indices into `inv`) by their field `field`.
-    pub fn build(inv: &Inventory, resources: &[usize], field: u32) -> FieldIndex {
+    /// Indexes `resources` (inventory indices; `value` gives each one's
+    /// record) by their field `field`.
+    pub fn build(resources: &[usize], field: u32, value: impl Fn(usize) -> Value) -> FieldIndex {
         let mut idx = FieldIndex::default();
         for &i in resources {
-            let key = match &inv.resources[i].value {
+            let key = match &value(i) {
                 Value::Record(fs) => fs.get(field as usize).and_then(Key::of),
                 _ => None,
             };
@@ -767,13 +799,30 @@ impl<'s> Reader<'s> {
         self.read_released(source, text, &mut |_| {})
     }
 
+    /// [`Reader::read_whole`] as one [`Block`].
+    fn read_whole_block(
+        &self,
+        source: &str,
+        text: &str,
+        bytes: std::ops::Range<usize>,
+        done: &mut dyn FnMut(Block<'_>),
+    ) -> (Inventory, Vec<IngestError>) {
+        let (mut inv, errors) = self.read_whole(source, text);
+        done(Block {
+            bytes,
+            first: 0,
+            resources: &mut inv.resources,
+        });
+        (inv, errors)
+    }
+
     /// [`Reader::read`] in blocks where the text is NDJSON (see
     /// [`Inventory::read_text`]).
     fn read_released(
         &self,
         source: &str,
         whole: &str,
-        done: &mut dyn FnMut(std::ops::Range<usize>),
+        done: &mut dyn FnMut(Block<'_>),
     ) -> (Inventory, Vec<IngestError>) {
         let text = whole.strip_prefix('\u{feff}').unwrap_or(whole);
         let base = whole.len() - text.len();
@@ -782,11 +831,12 @@ impl<'s> Reader<'s> {
         let ndjson = !text.trim_start().starts_with('[')
             && first.is_some_and(|l| serde_json::from_str::<&RawValue>(l).is_ok());
         if !ndjson {
-            return self.read_whole(source, text);
+            return self.read_whole_block(source, text, base..whole.len(), done);
         }
         let src: Arc<str> = Arc::from(source);
         let mut loaded = Vec::new();
         let mut errors = Vec::new();
+        let mut seen = Seen::default();
         let (mut at, mut line) = (0, 1);
         while at < text.len() {
             let mut end = (at + self.block.max(1)).min(text.len());
@@ -809,19 +859,25 @@ impl<'s> Reader<'s> {
                 .map(|&(line, raw)| self.document(&src, line, raw))
                 .collect();
             drop(docs);
+            let first = loaded.len();
             for r in results {
                 match r {
-                    Ok(res) => loaded.push(res),
+                    Ok(res) => match seen.first(&loaded, &res) {
+                        Some(earlier) => errors.push(duplicate(&loaded[earlier], &res)),
+                        None => loaded.push(res),
+                    },
                     Err(e) => errors.push(*e),
                 }
             }
-            done(base + at..base + end);
+            done(Block {
+                bytes: base + at..base + end,
+                first,
+                resources: &mut loaded[first..],
+            });
             at = end;
         }
-        let (inv, dups) = dedupe(loaded);
-        errors.extend(dups);
         errors.sort_by_key(|e| e.line);
-        (inv, errors)
+        (Inventory { resources: loaded }, errors)
     }
 
     fn read_whole(&self, source: &str, text: &str) -> (Inventory, Vec<IngestError>) {
@@ -1510,13 +1566,16 @@ pub(crate) mod tests {
             let mut reader = Reader::new(&schemas);
             reader.block = block;
             let mut covered = 0;
-            let got = reader.read_released("t", &text, &mut |r| {
+            let mut next = 0;
+            let got = reader.read_released("t", &text, &mut |b| {
                 assert_eq!(
-                    r.start,
+                    b.bytes.start,
                     covered.max(3),
                     "blocks follow each other after the BOM"
                 );
-                covered = r.end;
+                covered = b.bytes.end;
+                assert_eq!(b.first, next, "resources follow each other");
+                next += b.resources.len();
             });
             assert_eq!(covered, text.len());
             assert_eq!(summary(got), whole, "blocks of {block}");
@@ -1865,7 +1924,7 @@ pub(crate) mod tests {
 {"type":"aws.ec2.security_group","id":"c","account":"1","region":"r","attributes":{"group_id":"x"}}"#;
         let (inv, _) = read(text);
         let ids = inv.by_type()[&RecordId(0)].clone();
-        let idx = FieldIndex::build(&inv, &ids, 3);
+        let idx = FieldIndex::build(&ids, 3, |i| inv.resources[i].value.clone());
         assert_eq!(&*idx.candidates(&Key::Str(Arc::from("x"))), &[0, 2]);
         assert!(idx.candidates(&Key::Str(Arc::from("z"))).is_empty());
     }

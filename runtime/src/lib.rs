@@ -24,5 +24,5 @@ pub use eval::{
 };
 pub use explain::Explanation;
 pub use interp::{Coverage, Env, EvalError, Frame, eval};
-pub use inventory::{Incoming, IngestError, IngestProblem, Inventory, Resource};
+pub use inventory::{Block, Incoming, IngestError, IngestProblem, Inventory, Resource};
 pub use testing::{TestReport, run_tests, run_tests_with};
