@@ -413,14 +413,17 @@ fn evaluate_core(
         Some(e) => reusable_rules(program, &by_rule, &groups_local, e.report.now, now),
         None => vec![false; program.rules.len()],
     };
-    // Per rule, in scope order, each resource and `Some(k)` to take the earlier result `k`,
-    // `None` is evaluated now.
-    let mut plans: Vec<Vec<(usize, Option<usize>)>> = Vec::with_capacity(program.rules.len());
-    // Work: rules × chunks of the resources they apply to.
-    let mut work: Vec<(usize, Vec<usize>)> = Vec::new();
+    // With an earlier evaluation: per rule, in scope order, each resource
+    // and `Some(k)` to take the earlier result `k`, `None` is evaluated now.
+    let mut plans: Vec<Vec<(usize, Option<usize>)>> = Vec::new();
+    // Per rule, the resources evaluated now, in scope order (without an
+    // earlier evaluation and a scope: the rule's type's, not copied).
+    let mut fresh_of: Vec<std::borrow::Cow<'_, [usize]>> = Vec::with_capacity(program.rules.len());
+    // Work: rules × chunks of their fresh resources.
+    let mut work: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
     for (ri, rule) in program.rules.iter().enumerate() {
         let all = env.of_type(rule.resource);
-        let scoped: Vec<usize> = match rule.scope {
+        let scoped: std::borrow::Cow<'_, [usize]> = match rule.scope {
             Some(g) => all
                 .iter()
                 .copied()
@@ -429,32 +432,41 @@ fn evaluate_core(
                         .get(g)
                         .is_some_and(|m| m.members.binary_search(&i).is_ok())
                 })
-                .collect(),
-            None => all.to_vec(),
+                .collect::<Vec<_>>()
+                .into(),
+            None => all.into(),
         };
-        let plan: Vec<Option<usize>> = match earlier {
-            Some(e) if reusable[ri] => scoped
-                .iter()
-                .map(|&i| {
-                    let o = e.same_as.get(i).copied().flatten()?;
-                    e.report
-                        .results
-                        .binary_search_by(|r| (r.rule, r.resource).cmp(&(ri, o)))
-                        .ok()
-                })
-                .collect(),
-            _ => vec![None; scoped.len()],
+        let fresh = match earlier {
+            None => scoped,
+            Some(e) => {
+                let plan: Vec<Option<usize>> = if reusable[ri] {
+                    scoped
+                        .iter()
+                        .map(|&i| {
+                            let o = e.same_as.get(i).copied().flatten()?;
+                            e.report
+                                .results
+                                .binary_search_by(|r| (r.rule, r.resource).cmp(&(ri, o)))
+                                .ok()
+                        })
+                        .collect()
+                } else {
+                    vec![None; scoped.len()]
+                };
+                let fresh: Vec<usize> = scoped
+                    .iter()
+                    .zip(&plan)
+                    .filter(|(_, p)| p.is_none())
+                    .map(|(&i, _)| i)
+                    .collect();
+                plans.push(scoped.iter().copied().zip(plan).collect());
+                fresh.into()
+            }
         };
-        let fresh: Vec<usize> = scoped
-            .iter()
-            .zip(&plan)
-            .filter(|(_, p)| p.is_none())
-            .map(|(&i, _)| i)
-            .collect();
-        for chunk in fresh.chunks(CHUNK) {
-            work.push((ri, chunk.to_vec()));
+        for start in (0..fresh.len()).step_by(CHUNK) {
+            work.push((ri, start..(start + CHUNK).min(fresh.len())));
         }
-        plans.push(scoped.iter().copied().zip(plan).collect());
+        fresh_of.push(fresh);
     }
     let ctx = Ctx {
         program,
@@ -468,7 +480,8 @@ fn evaluate_core(
     let keep_passes = keep_passes || earlier.is_some();
     let chunks: Vec<ChunkResults> = work
         .par_iter()
-        .map(|(rule, resources)| {
+        .map(|(rule, range)| {
+            let resources = &fresh_of[*rule][range.clone()];
             let mut frame = Frame::default();
             let mut warnings = Vec::new();
             let mut passed = Vec::new();
@@ -494,7 +507,10 @@ fn evaluate_core(
         .collect();
     let mut warnings = Vec::new();
     let mut results = Vec::with_capacity(if keep_passes {
-        plans.iter().map(Vec::len).sum()
+        match earlier {
+            Some(_) => plans.iter().map(Vec::len).sum(),
+            None => fresh_of.iter().map(|f| f.len()).sum(),
+        }
     } else {
         chunks.iter().map(|c| c.0.len()).sum()
     });

@@ -429,6 +429,29 @@ impl Seen {
     }
 }
 
+/// A string that repeats across a whole inventory (an account, a region)
+/// as one shared allocation: a small cache per reading thread, emptied
+/// when it fills (an inventory of many accounts loses sharing, nothing
+/// else).
+fn shared_str(s: &str) -> Arc<str> {
+    thread_local! {
+        static SHARED: std::cell::RefCell<HashMap<Box<str>, Arc<str>>> =
+            std::cell::RefCell::new(HashMap::new());
+    }
+    SHARED.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(a) = cache.get(s) {
+            return a.clone();
+        }
+        if cache.len() >= 4096 {
+            cache.clear();
+        }
+        let a: Arc<str> = Arc::from(s);
+        cache.insert(Box::from(s), a.clone());
+        a
+    })
+}
+
 fn identity(r: &Resource) -> Identity {
     (r.rtype, r.id.clone(), r.account.clone(), r.region.clone())
 }
@@ -1079,8 +1102,8 @@ impl<'s> Reader<'s> {
         };
         let (id, account, region) = (
             Arc::<str>::from(id),
-            Arc::<str>::from(account),
-            Arc::<str>::from(region),
+            shared_str(account),
+            shared_str(region),
         );
         let implicit = [
             Value::Str(id.clone()),

@@ -134,8 +134,19 @@ impl<'de> Visitor<'de> for DocSeed<'_, '_> {
                     continue;
                 }
                 "id" => &mut doc.id,
-                "account" => &mut doc.account,
-                "region" => &mut doc.region,
+                "account" | "region" => {
+                    let slot = if &*key.0 == "account" {
+                        &mut doc.account
+                    } else {
+                        &mut doc.region
+                    };
+                    if slot.is_some() {
+                        return Err(give_up());
+                    }
+                    let s = map.next_value::<Key<'de>>()?;
+                    *slot = Some(super::shared_str(&s.0));
+                    continue;
+                }
                 "attributes" => {
                     if doc.fields.is_some() || doc.later.is_some() {
                         return Err(give_up());
