@@ -650,7 +650,11 @@ impl Ctx<'_> {
         if decided == Some(RawOutcome::Pass) {
             return result;
         }
-        frame.reset(r.slots, self.env.value(res));
+        // A failure the engine decided, with the default message, needs no
+        // record (the record may have to be read back from the engine).
+        if decided != Some(RawOutcome::Fail) || !r.message.is_empty() {
+            frame.reset(r.slots, self.env.value(res));
+        }
         let verdict = match decided {
             None => eval(&r.cond, frame, self.env),
             Some(RawOutcome::Pass) => return result,

@@ -393,7 +393,7 @@ fn dedupe(all: Vec<Resource>) -> (Inventory, Vec<IngestError>) {
 /// per resource (a million of them), the identities compared on a hit.
 #[derive(Default)]
 struct Seen {
-    by_hash: HashMap<u64, u32>,
+    by_hash: rustc_hash::FxHashMap<u64, u32>,
     /// Identities whose hash an earlier, different one already has.
     collided: HashMap<Identity, u32>,
 }
@@ -404,8 +404,8 @@ impl Seen {
     fn first(&mut self, kept: &[Resource], r: &Resource) -> Option<usize> {
         use std::collections::hash_map::Entry;
         use std::hash::BuildHasher;
-        let id = identity(r);
-        let hash = self.by_hash.hasher().hash_one(&id);
+        // Hashed and compared by reference: no identity built per resource.
+        let hash = rustc_hash::FxBuildHasher.hash_one((r.rtype, &*r.id, &*r.account, &*r.region));
         let next = kept.len() as u32;
         match self.by_hash.entry(hash) {
             Entry::Vacant(v) => {
@@ -414,10 +414,13 @@ impl Seen {
             }
             Entry::Occupied(o) => {
                 let k = *o.get() as usize;
-                if kept.get(k).is_some_and(|e| identity(e) == id) {
+                if kept.get(k).is_some_and(|e| {
+                    (e.rtype, &*e.id, &*e.account, &*e.region)
+                        == (r.rtype, &*r.id, &*r.account, &*r.region)
+                }) {
                     return Some(k);
                 }
-                match self.collided.entry(id) {
+                match self.collided.entry(identity(r)) {
                     Entry::Occupied(c) => Some(*c.get() as usize),
                     Entry::Vacant(c) => {
                         c.insert(next);
@@ -863,19 +866,29 @@ impl<'s> Reader<'s> {
         let (mut at, mut line) = (0, 1);
         while at < text.len() {
             let mut end = (at + self.block.max(1)).min(text.len());
-            if let Some(k) = text.as_bytes()[end..].iter().position(|&b| b == b'\n') {
-                end += k + 1;
-            } else {
-                end = text.len();
-            }
+            end = match memchr::memchr(b'\n', &text.as_bytes()[end..]) {
+                Some(k) => end + k + 1,
+                None => text.len(),
+            };
             let block = &text[at..end];
-            let docs: Vec<(usize, &str)> = block
-                .lines()
-                .enumerate()
-                .filter(|(_, l)| !l.trim().is_empty())
-                .map(|(i, l)| (line + i, l))
-                .collect();
-            line += block.bytes().filter(|&b| b == b'\n').count();
+            // The lines of the block, as `str::lines` cuts them (a `\r`
+            // before the `\n` dropped), the blank ones left out.
+            let mut docs: Vec<(usize, &str)> = Vec::new();
+            let mut start = 0;
+            let cuts = memchr::memchr_iter(b'\n', block.as_bytes())
+                .chain((!block.ends_with('\n')).then_some(block.len()));
+            for cut in cuts {
+                let l = &block[start..cut];
+                let l = match l.strip_suffix('\r') {
+                    Some(x) if cut < block.len() => x,
+                    _ => l,
+                };
+                if !l.trim().is_empty() {
+                    docs.push((line, l));
+                }
+                line += 1;
+                start = cut + 1;
+            }
             let results: Vec<Result<Resource, Box<IngestError>>> = docs
                 .par_iter()
                 .with_min_len(64)
