@@ -85,19 +85,19 @@ pub fn hash_text(s: &str) -> String {
 
 /// The header members of a collected document (a JSON object, or the raw
 /// text of one as the inventory source sends it), read without building
-/// its attributes: `None` when it is neither.
-#[derive(serde::Deserialize, Default)]
+/// its attributes.
+#[derive(Default)]
 pub(crate) struct DocHead<'a> {
-    #[serde(rename = "type", borrow, default)]
     pub rtype: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow, default)]
     pub id: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow, default)]
     pub account: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow, default)]
     pub region: Option<std::borrow::Cow<'a, str>>,
 }
 
+/// The header of a document; `None` when it is neither an object nor the
+/// text of one. From text, parsing stops once the four members are read
+/// (they come first in the documents Pac writes): the rest is the reader's
+/// to check, and the hash of the whole text decides whether it changed.
 pub(crate) fn doc_head(d: &serde_json::Value) -> Option<DocHead<'_>> {
     let part = |f: &str| {
         d.get(f)
@@ -105,7 +105,7 @@ pub(crate) fn doc_head(d: &serde_json::Value) -> Option<DocHead<'_>> {
             .map(std::borrow::Cow::Borrowed)
     };
     match d {
-        serde_json::Value::String(raw) => serde_json::from_str(raw).ok(),
+        serde_json::Value::String(raw) => head_of_text(raw),
         serde_json::Value::Object(_) => Some(DocHead {
             rtype: part("type"),
             id: part("id"),
@@ -113,6 +113,70 @@ pub(crate) fn doc_head(d: &serde_json::Value) -> Option<DocHead<'_>> {
             region: part("region"),
         }),
         _ => None,
+    }
+}
+
+fn head_of_text(raw: &str) -> Option<DocHead<'_>> {
+    use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+    use std::borrow::Cow;
+    /// Why the visitor stopped early: every member was read.
+    const DONE: &str = "header read";
+    struct Str<'de>(Cow<'de, str>);
+    impl<'de> de::Deserialize<'de> for Str<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Str<'de>;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a string")
+                }
+                fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Str<'de>, E> {
+                    Ok(Str(Cow::Borrowed(s)))
+                }
+                fn visit_str<E: de::Error>(self, s: &str) -> Result<Str<'de>, E> {
+                    Ok(Str(Cow::Owned(s.to_owned())))
+                }
+            }
+            d.deserialize_str(V)
+        }
+    }
+    struct Head<'h, 'de>(&'h mut DocHead<'de>);
+    impl<'de> Visitor<'de> for Head<'_, 'de> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a document")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
+                let slot = match &*key {
+                    "type" => &mut self.0.rtype,
+                    "id" => &mut self.0.id,
+                    "account" => &mut self.0.account,
+                    "region" => &mut self.0.region,
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                        continue;
+                    }
+                };
+                if slot.is_some() {
+                    return Err(de::Error::custom("a member given twice"));
+                }
+                *slot = map.next_value::<Option<Str<'de>>>()?.map(|s| s.0);
+                let h = &self.0;
+                if h.rtype.is_some() && h.id.is_some() && h.account.is_some() && h.region.is_some()
+                {
+                    return Err(de::Error::custom(DONE));
+                }
+            }
+            Ok(())
+        }
+    }
+    let mut head = DocHead::default();
+    let mut de = serde_json::Deserializer::from_str(raw);
+    match de.deserialize_map(Head(&mut head)) {
+        Ok(()) => de.end().ok().map(|()| head),
+        Err(e) if e.to_string().starts_with(DONE) => Some(head),
+        Err(_) => None,
     }
 }
 
@@ -479,6 +543,44 @@ mod tests {
             std::slice::from_ref(&s)
         ));
         assert!(!key_in_scopes("aws.s3.bucket|1|r|b", &[]));
+    }
+
+    #[test]
+    fn a_raw_documents_header_is_read_without_its_attributes() {
+        let head = |raw: &str| {
+            doc_head(&serde_json::Value::String(raw.into())).map(|h| {
+                [h.rtype, h.id, h.account, h.region]
+                    .map(|p| p.map(|c| c.into_owned()).unwrap_or_default())
+            })
+        };
+        let full = |t: &str, i: &str, a: &str, r: &str| Some([t, i, a, r].map(String::from));
+        // Parsing stops at the fourth member: what follows is not read.
+        assert_eq!(
+            head(r#"{"type":"t.box","id":"b\"1","account":"1","region":"r","attributes":{oops"#),
+            full("t.box", "b\"1", "1", "r")
+        );
+        // In any order, after other members.
+        assert_eq!(
+            head(
+                r#"{"attributes":{"a":[1,{"b":null}]},"region":"r","account":"1","id":"x","type":"t"}"#
+            ),
+            full("t", "x", "1", "r")
+        );
+        // A member missing or null: the whole text is read.
+        assert_eq!(
+            head(r#"{"type":"t","id":"x","account":null,"attributes":{}}"#),
+            full("t", "x", "", "")
+        );
+        // Not a document, a member twice, a member not a string: no header.
+        for bad in [
+            "{not json",
+            r#"{"type":"t","type":"u","id":"x","account":"1","region":"r"}"#,
+            r#"{"type":"t","id":7,"account":"1","region":"r"}"#,
+            r#"{"type":"t","id":"x"} trailing"#,
+            "[1]",
+        ] {
+            assert_eq!(head(bad), None, "{bad}");
+        }
     }
 
     #[test]
