@@ -1618,6 +1618,69 @@ pub(crate) mod tests {
         }
     }
 
+    use proptest::strategy::Strategy as _;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+        /// Any text, cut into blocks of any size, reads as it reads whole:
+        /// documents, duplicates, bad lines, blank lines, `\r\n`, with and
+        /// without a read mask.
+        #[test]
+        fn blocks_of_any_size_read_any_text_as_the_whole(
+            lines in proptest::collection::vec(
+                proptest::prop_oneof![
+                    (0u8..4, proptest::prop_oneof![
+                        proptest::strategy::Just("22".to_string()),
+                        proptest::strategy::Just("\"x\"".to_string()),
+                        proptest::strategy::Just("null".to_string()),
+                    ]).prop_map(|(id, port)| format!(
+                        r#"{{"type":"aws.ec2.security_group","id":"sg-{id}","account":"1","region":"r","attributes":{{"group_id":"sg-{id}","ip_permissions":[{{"ip_protocol":"tcp","from_port":{port}}}],"tags":{{}}}}}}"#
+                    )),
+                    "[ -~]{0,30}",
+                    proptest::strategy::Just(String::new()),
+                    proptest::strategy::Just("  ".to_string()),
+                ],
+                0..14,
+            ),
+            crlf in proptest::bool::ANY,
+            bom in proptest::bool::ANY,
+            block in 1usize..400,
+            masked in proptest::bool::ANY,
+        ) {
+            use proptest::prop_assert_eq;
+            let body = lines.join(if crlf { "\r\n" } else { "\n" });
+            let text = if bom { format!("\u{feff}{body}") } else { body.clone() };
+            let schemas = schemas();
+            let mask = sg_mask();
+            let summary = |(inv, errors): (Inventory, Vec<IngestError>)| {
+                let kept: Vec<(String, usize, String)> = inv
+                    .resources
+                    .iter()
+                    .map(|r| (r.id.to_string(), r.line, format!("{:?}", r.value)))
+                    .collect();
+                let errs: Vec<(usize, String)> =
+                    errors.into_iter().map(|e| (e.line, e.message)).collect();
+                (kept, errs)
+            };
+            let mut whole = Reader::new(&schemas);
+            let mut cut = Reader::new(&schemas);
+            if masked {
+                whole.mask = Some(&mask);
+                cut.mask = Some(&mask);
+            }
+            cut.block = block;
+            let expected = summary(whole.read_whole("t", &body));
+            let mut covered = if bom { 3 } else { 0 };
+            let got = summary(cut.read_released("t", &text, &mut |b| {
+                assert_eq!(b.bytes.start, covered);
+                covered = b.bytes.end;
+            }));
+            prop_assert_eq!(covered, text.len().max(if bom { 3 } else { 0 }));
+            prop_assert_eq!(got, expected);
+        }
+    }
+
     #[test]
     fn snake_case_follows_the_sdk() {
         assert_eq!(snake_case("IpPermissions"), "ip_permissions");
