@@ -191,9 +191,12 @@ pub async fn run(server: &Arc<Server>, source: &Built, trigger: &str) -> Result<
         .map_err(|e| e.to_string())?;
     match scan_inner(server, source, scan_id, at, Instant::now()).await {
         Ok(()) => {
-            // The asset dashboard's counts of this roll-up, while no other
-            // scan may commit (docs/portal.md, "At 100,000 resources").
-            crate::web::assets::warm_counts(server).await;
+            // The asset dashboard's counts of this roll-up, counted beside
+            // the server once the scan is committed (not kept if another
+            // scan commits meanwhile; docs/portal.md, "At 100,000
+            // resources"): the scan is done when its results are.
+            let s = server.clone();
+            tokio::spawn(async move { crate::web::assets::warm_counts(&s).await });
             Ok(scan_id)
         }
         Err(e) => {
