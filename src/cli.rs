@@ -905,7 +905,7 @@ pub(crate) fn read_inventory(
 }
 
 /// [`read_inventory`] of only the fields `c`'s program reads (see
-/// [`pac_runtime::Inventory::read_str_reading`]): for commands whose output
+/// [`pac_runtime::Inventory::read_text`]): for commands whose output
 /// is what the program computes.
 pub(crate) fn read_inventory_reading(
     c: &Compiled,

@@ -115,20 +115,15 @@ pub fn map_inventory(path: &Path) -> std::io::Result<InventoryText> {
     // changed while it is read.
     let map = unsafe { memmap2::Mmap::map(&file)? };
     let _ = map.advise(memmap2::Advice::Sequential);
-    let text = InventoryText::Mapped(map);
     // Checked block by block, each block's pages given back after, so the
     // check does not make the whole file resident in this process.
-    let bytes: &[u8] = match &text {
-        InventoryText::Mapped(m) => m,
-        _ => &[],
-    };
-    if !utf8_in_blocks(bytes, RELEASE_BLOCK, &mut |r| text.release(r)) {
+    if !utf8_in_blocks(&map, RELEASE_BLOCK, &mut |r| release(&map, r)) {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             "stream did not contain valid UTF-8",
         ));
     }
-    Ok(text)
+    Ok(InventoryText::Mapped(map))
 }
 
 /// Whether `bytes` are UTF-8, checked in blocks of about `block` bytes
@@ -167,21 +162,25 @@ impl InventoryText {
     /// page cache keeps them; reading them again maps them back in, with
     /// the same contents). Nothing for other texts.
     pub fn release(&self, range: std::ops::Range<usize>) {
-        if let InventoryText::Mapped(m) = self
-            && range.start < range.end
-            && range.end <= m.len()
-        {
-            // SAFETY: the map is a read-only shared mapping of a file, never
-            // written through: MADV_DONTNEED only drops its pages, and a later
-            // read faults in the file's same bytes again.
-            let _ = unsafe {
-                m.unchecked_advise_range(
-                    memmap2::UncheckedAdvice::DontNeed,
-                    range.start,
-                    range.end - range.start,
-                )
-            };
+        if let InventoryText::Mapped(m) = self {
+            release(m, range);
         }
+    }
+}
+
+/// [`InventoryText::release`] of a mapped file.
+fn release(m: &memmap2::Mmap, range: std::ops::Range<usize>) {
+    if range.start < range.end && range.end <= m.len() {
+        // SAFETY: the map is a read-only shared mapping of a file, never
+        // written through: MADV_DONTNEED only drops its pages, and a later
+        // read faults in the file's same bytes again.
+        let _ = unsafe {
+            m.unchecked_advise_range(
+                memmap2::UncheckedAdvice::DontNeed,
+                range.start,
+                range.end - range.start,
+            )
+        };
     }
 }
 

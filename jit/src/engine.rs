@@ -572,10 +572,7 @@ impl RuleEngine for Prepared<'_> {
             }
             // Not laid out (it did not fit): its record was not stripped.
             (0, Some(_)) => return None,
-            _ => match crate::layout::read_record(&self.layout, rtype, mask, off)? {
-                Value::Record(fs) => fs.to_vec(),
-                _ => return None,
-            },
+            _ => crate::layout::read_record(&self.layout, rtype, mask, off)?,
         };
         // The implicit `id`, `account`, `region`, as the reader fills them.
         for (slot, v) in fields.iter_mut().zip([&r.id, &r.account, &r.region]) {

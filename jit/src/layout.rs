@@ -716,34 +716,16 @@ impl LayoutBuilder {
     /// Lays out `block`, the resources at inventory indices `first..`
     /// (blocks are added in inventory order, each once).
     pub fn add(&mut self, first: usize, block: &[Resource]) {
-        self.add_rows(first, block.len(), |k| &block[k]);
-    }
-
-    /// [`LayoutBuilder::add`], then drops the record of each resource laid
-    /// out (its `value` becomes `Value::Missing`): the layout holds what
-    /// the program reads of it, and [`crate::Prepared`] gives it back to
-    /// the interpreter (`RuleEngine::resource_value`). A resource that did
-    /// not fit its schema's layout keeps its record.
-    pub fn add_and_strip(&mut self, first: usize, block: &mut [Resource]) {
-        self.add(first, block);
-        for (k, r) in block.iter_mut().enumerate() {
-            if self.row_off.get(first + k).is_some_and(|&off| off != 0)
-                || self
-                    .wanted
-                    .as_ref()
-                    .is_some_and(|w| w.fields(r.rtype).is_none())
-            {
-                r.value = Value::Missing;
-            }
+        if self.row_off.len() < first + block.len() {
+            self.row_off.resize(first + block.len(), 0);
         }
-    }
-
-    fn add_rows<'r>(&mut self, first: usize, n: usize, res: impl Fn(usize) -> &'r Resource) {
-        if self.row_off.len() < first + n {
-            self.row_off.resize(first + n, 0);
-        }
-        // This block's rows, type by type; then those of unknown types.
-        let mut order: Vec<(u32, usize)> = (0..n).map(|k| (res(k).rtype.0, k)).collect();
+        // This block's rows, type by type (a type outside the schemas has
+        // no rows and reads the zero block).
+        let mut order: Vec<(u32, usize)> = block
+            .iter()
+            .enumerate()
+            .map(|(k, r)| (r.rtype.0, k))
+            .collect();
         order.sort_by_key(|&(t, _)| t);
         let mut int = BuildIntern {
             strs: &mut self.strs,
@@ -752,7 +734,7 @@ impl LayoutBuilder {
         };
         let schemas = &self.schemas;
         for (t, k) in order {
-            let r = res(k);
+            let r = &block[k];
             let i = first + k;
             let Some(rows) = self.type_rows.get_mut(t as usize) else {
                 continue;
@@ -780,6 +762,25 @@ impl LayoutBuilder {
         }
     }
 
+    /// [`LayoutBuilder::add`], then drops the record of each resource laid
+    /// out (its `value` becomes `Value::Missing`): the layout holds what
+    /// the program reads of it, and [`crate::Prepared`] gives it back to
+    /// the interpreter (`RuleEngine::resource_value`). A resource that did
+    /// not fit its schema's layout keeps its record.
+    pub fn add_and_strip(&mut self, first: usize, block: &mut [Resource]) {
+        self.add(first, block);
+        for (k, r) in block.iter_mut().enumerate() {
+            if self.row_off.get(first + k).is_some_and(|&off| off != 0)
+                || self
+                    .wanted
+                    .as_ref()
+                    .is_some_and(|w| w.fields(r.rtype).is_none())
+            {
+                r.value = Value::Missing;
+            }
+        }
+    }
+
     /// The layout of every block added.
     pub fn finish(self) -> Layout {
         Layout {
@@ -796,15 +797,16 @@ impl LayoutBuilder {
     }
 }
 
-/// The record of the resource at byte offset `off` of `layout`, read back
-/// from its cells: the fields `mask` flags (all without one); the others
-/// `Value::Missing`, as the inventory reader leaves fields no code reads.
+/// The fields of the resource record at byte offset `off` of `layout`,
+/// read back from its cells: those `mask` flags (all without one); the
+/// others `Value::Missing`, as the inventory reader leaves fields no code
+/// reads.
 pub(crate) fn read_record(
     layout: &Layout,
     rtype: RecordId,
     mask: Option<&[bool]>,
     off: u64,
-) -> Option<Value> {
+) -> Option<Vec<Value>> {
     let def = layout.schemas.records.get(rtype.0 as usize)?;
     let mut out = Vec::with_capacity(def.fields.len());
     for (k, f) in def.fields.iter().enumerate() {
@@ -814,7 +816,7 @@ pub(crate) fn read_record(
         }
         out.push(read_value(layout, layout, &f.ty, layout.cell(off, k)?)?);
     }
-    Some(Value::Record(Arc::from(out)))
+    Some(out)
 }
 
 #[cfg(test)]

@@ -198,22 +198,16 @@ impl Inventory {
     /// resources already here (same type, id, account and region), which
     /// are returned as errors.
     pub fn extend(&mut self, other: Inventory) -> Vec<IngestError> {
-        let mut seen = HashMap::with_capacity(self.resources.len() + other.resources.len());
-        for (i, r) in self.resources.iter().enumerate() {
-            seen.entry(identity(r)).or_insert(i);
+        let mut seen = Seen::default();
+        for i in 0..self.resources.len() {
+            seen.first(&self.resources[..i], &self.resources[i]);
         }
         let mut errors = Vec::new();
         self.resources.reserve(other.resources.len());
         for r in other.resources {
-            // One look-up per resource (a million at a time).
-            match seen.entry(identity(&r)) {
-                std::collections::hash_map::Entry::Occupied(first) => {
-                    errors.push(duplicate(&self.resources[*first.get()], &r));
-                }
-                std::collections::hash_map::Entry::Vacant(slot) => {
-                    slot.insert(self.resources.len());
-                    self.resources.push(r);
-                }
+            match seen.first(&self.resources, &r) {
+                Some(earlier) => errors.push(duplicate(&self.resources[earlier], &r)),
+                None => self.resources.push(r),
             }
         }
         errors
@@ -224,25 +218,17 @@ impl Inventory {
         Reader::new(schemas).read(source, text)
     }
 
-    /// [`Inventory::read_str`] for one program: a top-level field that no
-    /// code of the program reads (`mask`, from
-    /// [`pac_compiler::reads::ReadMask::of`]) is skipped unread: it costs
-    /// no memory (`Value::Missing` in its place) and is not validated, so a
-    /// document whose only problem is in such a field loads. The document
-    /// must still be JSON with a known type and an `attributes` object.
-    /// For `pacc eval`, whose report shows nothing but what the program
-    /// computes; anything that shows a resource whole reads it in full.
-    pub fn read_str_reading(
-        schemas: &Schemas,
-        mask: &ReadMask,
-        source: &str,
-        text: &str,
-    ) -> (Inventory, Vec<IngestError>) {
-        Inventory::read_text(schemas, Some(mask), source, text, &mut |_| {})
-    }
-
-    /// [`Inventory::read_str`], or [`Inventory::read_str_reading`] with a
-    /// `mask`, block by block: NDJSON is read in blocks of a few megabytes
+    /// [`Inventory::read_str`] block by block, and for one program when
+    /// given its `mask` ([`pac_compiler::reads::ReadMask::of`]): a
+    /// top-level field that no code of the program reads is skipped unread:
+    /// it costs no memory (`Value::Missing` in its place) and is not
+    /// validated, so a document whose only problem is in such a field
+    /// loads. The document must still be JSON with a known type and an
+    /// `attributes` object. For `pacc eval`, whose report shows nothing but
+    /// what the program computes; anything that shows a resource whole
+    /// reads it in full.
+    ///
+    /// NDJSON is read in blocks of a few megabytes
     /// (each block's documents parsed in parallel), and `done` is given
     /// each [`Block`] once it is read: the byte range nothing refers to any
     /// more (a mapped file's pages can then leave the process, see
@@ -369,24 +355,9 @@ fn assemble(
             Err(e) => errors.push(*e),
         }
     }
-    let (inv, dups) = dedupe(loaded);
-    errors.extend(dups);
+    let mut inv = Inventory::new();
+    errors.extend(inv.extend(Inventory { resources: loaded }));
     (inv, errors)
-}
-
-/// Resources in reading order without the duplicates (same type, id,
-/// account and region as an earlier one), which are returned as errors.
-fn dedupe(all: Vec<Resource>) -> (Inventory, Vec<IngestError>) {
-    let mut seen = Seen::default();
-    let mut kept = Vec::with_capacity(all.len());
-    let mut errors = Vec::new();
-    for r in all {
-        match seen.first(&kept, &r) {
-            Some(earlier) => errors.push(duplicate(&kept[earlier], &r)),
-            None => kept.push(r),
-        }
-    }
-    (Inventory { resources: kept }, errors)
 }
 
 /// The resources kept so far, by identity: one 64-bit hash and an index
@@ -559,7 +530,7 @@ struct FieldLookup {
 struct Reader<'s> {
     schemas: &'s Schemas,
     /// The fields some loaded code reads; the others of a resource are
-    /// skipped unread (`Value::Missing`), see [`Inventory::read_str_reading`].
+    /// skipped unread (`Value::Missing`), see [`Inventory::read_text`].
     mask: Option<&'s ReadMask>,
     /// NDJSON is read in blocks of about this many bytes.
     block: usize,
@@ -637,15 +608,16 @@ fn gather(first: &mut Option<FieldError>, e: FieldError) {
 }
 
 impl FieldError {
-    /// The problems after the first, with the count of those left out.
-    fn rest(mut self) -> Vec<IngestProblem> {
+    /// The first problem's field and message, and the problems after it
+    /// with the count of those left out.
+    fn into_parts(mut self) -> (String, String, Vec<IngestProblem>) {
         if self.dropped > 0 {
             self.also.push(IngestProblem {
                 field: String::new(),
                 message: format!("and {} more problem(s) not listed", self.dropped),
             });
         }
-        self.also
+        (self.field, self.message, self.also)
     }
 }
 
@@ -747,10 +719,10 @@ impl<'de> serde::de::Visitor<'de> for Elements<'de, '_> {
     }
 }
 
-/// Counts lines incrementally over increasing byte offsets.
 /// NDJSON is read in blocks of about this many bytes.
 const BLOCK: usize = 8 << 20;
 
+/// Counts lines incrementally over increasing byte offsets.
 struct LineCounter<'a> {
     text: &'a str,
     pos: usize,
@@ -1135,9 +1107,9 @@ impl<'s> Reader<'s> {
                 line,
             }),
             Err(e) => {
-                let (field, message) = (e.field.clone(), e.message.clone());
+                let (field, message, also) = e.into_parts();
                 let mut err = fail(field, message);
-                err.also = e.rest();
+                err.also = also;
                 Err(err)
             }
         }
@@ -1532,7 +1504,8 @@ pub(crate) mod tests {
 {"type":"aws.iam.access_key","id":"AKIA2","account":"1","region":"r","attributes":{"score":1.0,"score":2.0}
 "#;
         let mask = sg_mask();
-        let (inv, errors) = Inventory::read_str_reading(&schemas(), &mask, "inv.json", text);
+        let (inv, errors) =
+            Inventory::read_text(&schemas(), Some(&mask), "inv.json", text, &mut |_| {});
         let ids: Vec<&str> = inv.resources.iter().map(|r| &*r.id).collect();
         assert_eq!(ids, ["sg-1", "AKIA1"]);
         let f = fields(&inv.resources[0]);
@@ -1678,6 +1651,35 @@ pub(crate) mod tests {
             }));
             prop_assert_eq!(covered, text.len().max(if bom { 3 } else { 0 }));
             prop_assert_eq!(got, expected);
+        }
+    }
+
+    #[test]
+    fn a_document_nested_too_deep_is_one_error_and_the_next_loads() {
+        // 100,000 nested arrays in a field no schema declares, then in one
+        // the mask leaves unread: serde_json's depth limit stops both
+        // paths; nothing overflows the stack.
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let good = r#"{"type":"aws.ec2.security_group","id":"sg-2","account":"1","region":"r","attributes":{"group_id":"sg-2","tags":{}}}"#;
+        for field in ["unmodelled", "description"] {
+            let text = format!(
+                r#"{{"type":"aws.ec2.security_group","id":"sg-1","account":"1","region":"r","attributes":{{"group_id":"sg-1","{field}":{deep}}}}}
+{good}
+"#
+            );
+            let mask = sg_mask();
+            for mask in [None, Some(&mask)] {
+                let (inv, errors) = Inventory::read_text(&schemas(), mask, "t", &text, &mut |_| {});
+                let ids: Vec<&str> = inv.resources.iter().map(|r| &*r.id).collect();
+                assert_eq!(ids, ["sg-2"], "{field}");
+                assert_eq!(errors.len(), 1, "{field}: {errors:?}");
+                assert_eq!(errors[0].line, 1);
+                assert!(
+                    errors[0].message.contains("recursion limit"),
+                    "{}",
+                    errors[0]
+                );
+            }
         }
     }
 

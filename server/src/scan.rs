@@ -121,25 +121,9 @@ fn head_of_text(raw: &str) -> Option<DocHead<'_>> {
     use std::borrow::Cow;
     /// Why the visitor stopped early: every member was read.
     const DONE: &str = "header read";
-    struct Str<'de>(Cow<'de, str>);
-    impl<'de> de::Deserialize<'de> for Str<'de> {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct V;
-            impl<'de> Visitor<'de> for V {
-                type Value = Str<'de>;
-                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                    f.write_str("a string")
-                }
-                fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Str<'de>, E> {
-                    Ok(Str(Cow::Borrowed(s)))
-                }
-                fn visit_str<E: de::Error>(self, s: &str) -> Result<Str<'de>, E> {
-                    Ok(Str(Cow::Owned(s.to_owned())))
-                }
-            }
-            d.deserialize_str(V)
-        }
-    }
+    /// A string, borrowed from the text when it has no escapes.
+    #[derive(serde::Deserialize)]
+    struct Str<'a>(#[serde(borrow)] Cow<'a, str>);
     struct Head<'h, 'de>(&'h mut DocHead<'de>);
     impl<'de> Visitor<'de> for Head<'_, 'de> {
         type Value = ();
@@ -574,6 +558,16 @@ mod tests {
             head(r#"{"type":"t","id":"x","account":null,"attributes":{}}"#),
             full("t", "x", "", "")
         );
+        // Nested 100,000 deep, before or after the header: skipped without
+        // recursion (serde_json's `IgnoredAny`) or never read; the reader
+        // then rejects the document for its depth.
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        for raw in [
+            format!(r#"{{"attributes":{deep},"type":"t","id":"x","account":"1","region":"r"}}"#),
+            format!(r#"{{"type":"t","id":"x","account":"1","region":"r","attributes":{deep}}}"#),
+        ] {
+            assert_eq!(head(&raw), full("t", "x", "1", "r"));
+        }
         // Not a document, a member twice, a member not a string: no header.
         for bad in [
             "{not json",
