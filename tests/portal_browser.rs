@@ -3,7 +3,8 @@
 //! free port), and tests/portal_browser/journeys.mjs driving Debian's
 //! Chromium with playwright-core through the journeys: dashboard → another
 //! asset group (figures compared with the API's), policy → failing
-//! resource → asset 360, issues → CSV export compared with the API, every
+//! resource → asset 360, search → a facet → asset 360, issues → CSV
+//! export compared with the API, every
 //! other page, a phone and the dark theme; axe-core on each page.
 //!
 //! Needs `/usr/bin/chromium` and `npm ci` in tests/portal_browser (both done

@@ -14,6 +14,7 @@ pub mod http;
 pub mod openapi;
 pub mod params;
 pub(crate) mod requests;
+pub(crate) mod search;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -743,6 +744,7 @@ pub fn router_with(server: Arc<Server>, options: &HttpOptions) -> Router {
         )))
         .routes(r(routes!(digests::digests, digests::post_digest)))
         .routes(r(routes!(digests::delete_digest)))
+        .routes(r(routes!(search::search)))
         .merge(from_results)
         // Every route's rule (auth::rules), once a route matched: before
         // the body checks, so a caller without the role learns nothing
@@ -1590,7 +1592,9 @@ async fn post_exception(
         approved_by: None,
     };
     let x = check_new_exception(&s, x).await?;
-    if !s.store.put_exception(&x).await? {
+    let put = s.store.put_exception(&x).await?;
+    s.search.others_changed();
+    if !put {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             format!("an exception `{name}` exists already"),
@@ -1724,7 +1728,9 @@ async fn delete_exception(
             }
         }
     }
-    if s.store.delete_exception(&name, s.clock.now()).await? {
+    let deleted = s.store.delete_exception(&name, s.clock.now()).await?;
+    s.search.others_changed();
+    if deleted {
         return Ok(Change::new(format!("exception {name}"))
             .before(before)
             .on(StatusCode::NO_CONTENT.into_response()));

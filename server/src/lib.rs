@@ -34,6 +34,7 @@ pub mod program;
 pub mod remote;
 pub mod requests;
 pub mod scan;
+pub mod search;
 pub mod sources;
 pub mod store;
 pub mod store_lock;
@@ -102,6 +103,8 @@ pub struct Server {
     pub(crate) warm: std::sync::Mutex<Option<scan::Warm>>,
     /// Resources the last scan took over from the warm state.
     pub(crate) last_reused: std::sync::atomic::AtomicUsize,
+    /// The omni search index (`search::start` opens it in `serve`).
+    pub search: search::Search,
 }
 
 /// Why a scan cannot be confirmed.
@@ -210,6 +213,7 @@ impl Server {
             response_cache: Default::default(),
             warm: std::sync::Mutex::new(None),
             last_reused: Default::default(),
+            search: Default::default(),
         }))
     }
 
@@ -511,6 +515,7 @@ pub async fn serve(config: Config, parts: Parts) -> Result<(), String> {
             "auth: off: anyone who can reach http://{listen} acts as admin; add an [auth] table to the configuration to turn it on (docs/auth.md)"
         );
     }
+    search::start(server.clone(), &config.data_dir.join("search")).await;
     let default = Schedule::parse(&config.schedule)?;
     for s in server.sources.clone() {
         let schedule = match &s.schedule {

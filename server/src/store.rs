@@ -734,6 +734,21 @@ pub trait Store: Send + Sync {
     /// By key, or by id (the first match).
     async fn resource(&self, id_or_key: &str) -> Result<Option<ResourceRow>>;
     async fn resource_groups(&self, rkey: &str) -> Result<Vec<String>>;
+    /// For the search index: current resources (all, or those of `keys`),
+    /// each with its asset groups.
+    async fn search_resources(
+        &self,
+        keys: Option<&[String]>,
+    ) -> Result<Vec<(ResourceRow, Vec<String>)>>;
+    /// For the search index: every issue (all, or those of resources
+    /// `keys`), whatever its status.
+    async fn search_issues(&self, keys: Option<&[String]>) -> Result<Vec<IssueRow>>;
+    /// The resource keys of these issues.
+    async fn issue_keys(&self, ids: &[i64]) -> Result<Vec<String>>;
+    /// The asset groups of the current resources with these ids.
+    async fn groups_of_ids(&self, ids: &[String]) -> Result<Vec<String>>;
+    /// The id of the last scan that committed (0: none).
+    async fn last_scan_id(&self) -> Result<i64>;
     /// Of `ids`, those of current resources in any of `groups`.
     async fn ids_in_groups(&self, ids: &[String], groups: &[String]) -> Result<Vec<String>>;
     async fn group_names_with_members(&self) -> Result<Vec<(String, i64)>>;
@@ -1416,6 +1431,133 @@ impl Store for SqlStore {
         )
         .bind(id_or_key)
         .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn search_resources(
+        &self,
+        keys: Option<&[String]>,
+    ) -> Result<Vec<(ResourceRow, Vec<String>)>> {
+        let mut rows: Vec<ResourceRow> = Vec::new();
+        let mut members: Vec<(String, String)> = Vec::new();
+        match keys {
+            None => {
+                rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {RESOURCE_COLUMNS} WHERE deleted_at IS NULL"
+                )))
+                .fetch_all(&self.pool)
+                .await?;
+                members = sqlx::query_as("SELECT rkey, grp FROM group_members")
+                    .fetch_all(&self.pool)
+                    .await?;
+            }
+            Some(keys) => {
+                for chunk in keys.chunks(CHUNK) {
+                    let mut q = QueryBuilder::<Sqlite>::new(format!(
+                        "SELECT {RESOURCE_COLUMNS} WHERE deleted_at IS NULL AND rkey IN ("
+                    ));
+                    let mut list = q.separated(", ");
+                    for k in chunk {
+                        list.push_bind(k.clone());
+                    }
+                    list.push_unseparated(")");
+                    rows.extend(
+                        q.build_query_as::<ResourceRow>()
+                            .fetch_all(&self.pool)
+                            .await?,
+                    );
+                    let mut q = QueryBuilder::<Sqlite>::new(
+                        "SELECT rkey, grp FROM group_members WHERE rkey IN (",
+                    );
+                    let mut list = q.separated(", ");
+                    for k in chunk {
+                        list.push_bind(k.clone());
+                    }
+                    list.push_unseparated(")");
+                    members.extend(
+                        q.build_query_as::<(String, String)>()
+                            .fetch_all(&self.pool)
+                            .await?,
+                    );
+                }
+            }
+        }
+        let mut groups: HashMap<String, Vec<String>> = HashMap::new();
+        for (k, g) in members {
+            groups.entry(k).or_default().push(g);
+        }
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let g = groups.remove(&r.key).unwrap_or_default();
+                (r, g)
+            })
+            .collect())
+    }
+
+    async fn search_issues(&self, keys: Option<&[String]>) -> Result<Vec<IssueRow>> {
+        let Some(keys) = keys else {
+            return Ok(sqlx::query_as("SELECT * FROM issues")
+                .fetch_all(&self.pool)
+                .await?);
+        };
+        let mut out = Vec::new();
+        for chunk in keys.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM issues WHERE rkey IN (");
+            let mut list = q.separated(", ");
+            for k in chunk {
+                list.push_bind(k.clone());
+            }
+            list.push_unseparated(")");
+            out.extend(q.build_query_as::<IssueRow>().fetch_all(&self.pool).await?);
+        }
+        Ok(out)
+    }
+
+    async fn issue_keys(&self, ids: &[i64]) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(CHUNK) {
+            let mut q =
+                QueryBuilder::<Sqlite>::new("SELECT DISTINCT rkey FROM issues WHERE id IN (");
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            list.push_unseparated(")");
+            out.extend(
+                q.build_query_scalar::<String>()
+                    .fetch_all(&self.pool)
+                    .await?,
+            );
+        }
+        Ok(out)
+    }
+
+    async fn groups_of_ids(&self, ids: &[String]) -> Result<Vec<String>> {
+        let mut out = std::collections::BTreeSet::new();
+        for chunk in ids.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "SELECT DISTINCT m.grp FROM group_members m JOIN resources r ON r.rkey = m.rkey WHERE r.deleted_at IS NULL AND r.rid IN (",
+            );
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(id.clone());
+            }
+            list.push_unseparated(")");
+            out.extend(
+                q.build_query_scalar::<String>()
+                    .fetch_all(&self.pool)
+                    .await?,
+            );
+        }
+        Ok(out.into_iter().collect())
+    }
+
+    async fn last_scan_id(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COALESCE(MAX(id), 0) FROM scans WHERE status IN ('completed', 'partial', 'suspect')",
+        )
+        .fetch_one(&self.pool)
         .await?)
     }
 

@@ -119,6 +119,30 @@ try {
   await shot(page, 'asset.png');
   await axe(page, 'asset 360');
 
+  // 2b. Search from the box every page has: the results page agrees with
+  // GET /api/v1/search, a facet narrows it, a result leads to asset 360.
+  await page.goto(`${base}/assets?group=*`);
+  await page.fill('#omni', 'ssh world');
+  await Promise.all([page.waitForURL(/\/search\?/), page.press('#omni', 'Enter')]);
+  const found = await api('/api/v1/search?q=ssh%20world&per_page=20');
+  const said = await page.textContent('main .results > p.muted');
+  check(found.total > 0 && num(said.split(' results')[0]) === found.total,
+    `search page total (${said.trim()}) = API ${found.total}`);
+  check(await page.locator('ol.hits > li').count() === Math.min(20, found.total), 'one row per hit of the page');
+  check(await page.locator('ol.hits mark').count() > 0, 'matched words are highlighted');
+  await shot(page, 'search.png');
+  await axe(page, 'search');
+  const facet = page.locator('aside.facets a', { hasText: /^resource$/ });
+  await Promise.all([page.waitForURL(/kind=resource/), facet.click()]);
+  const narrowed = await api('/api/v1/search?q=ssh%20world&kind=resource&per_page=20');
+  const kinds = await page.locator('ol.hits > li .pill.none').allTextContents();
+  check(kinds.length === Math.min(20, narrowed.total) && kinds.every((k) => k.trim() === 'resource'),
+    `the kind facet narrows to ${narrowed.total} resources`);
+  const first = page.locator('ol.hits > li a[href^="/assets/"]').first();
+  const firstId = narrowed.hits[0].id;
+  await Promise.all([page.waitForURL(/\/assets\//), first.click()]);
+  check((await page.textContent('h1')).trim() === firstId, `a result leads to asset 360 of ${firstId}`);
+
   // 3. The issue tracker and its CSV export, compared with the API.
   await page.goto(`${base}/issues?group=production&status=open`);
   await shot(page, 'issues.png');

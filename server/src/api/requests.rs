@@ -361,7 +361,9 @@ pub(crate) async fn approve_request(
         d.comment.as_deref(),
     )
     .await?;
-    if !s.store.put_exception(&x).await? {
+    let put = s.store.put_exception(&x).await?;
+    s.search.others_changed();
+    if !put {
         s.requests.reopen(r.id).await?;
         return Err(ApiError::new(
             StatusCode::CONFLICT,

@@ -65,6 +65,7 @@ pub const RULES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/v1/issues/{id}", Rule::Read),
     ("GET", "/api/v1/resources", Rule::Read),
     ("GET", "/api/v1/resources/{id}", Rule::Read),
+    ("GET", "/api/v1/search", Rule::Read),
     ("GET", "/api/v1/inventory", Rule::Read),
     ("GET", "/api/v1/asset-groups", Rule::Read),
     ("POST", "/api/v1/asset-groups", Rule::GlobalAdmin),

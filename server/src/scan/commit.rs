@@ -154,7 +154,9 @@ pub(super) async fn commit(server: &Server, input: Input) -> Result<Committed, S
     write.finished_at = server.clock.now();
     write.duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     let summary = ScanSummary::of(&write);
+    let marks = crate::search::Search::marks(&write);
     store.apply_scan(write).await.map_err(|e| e.to_string())?;
+    server.search.committed(marks);
     summary.log();
     server
         .last_reused

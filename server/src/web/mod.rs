@@ -24,6 +24,7 @@ pub(crate) mod lists;
 mod live;
 pub(crate) mod mail;
 mod policies;
+mod search;
 mod topics;
 
 pub use issues::{CSV_COLUMNS, csv_cell};
@@ -56,6 +57,7 @@ pub const PAGE_RULES: &[(&str, &str, Rule)] = &[
     ("GET", "/policies/{id}", Rule::Read),
     ("GET", "/issues", Rule::Read),
     ("GET", "/issues.csv", Rule::Read),
+    ("GET", "/search", Rule::Read),
     ("GET", "/assets", Rule::Read),
     ("GET", "/assets/{id}", Rule::Read),
     ("GET", "/exceptions", Rule::Read),
@@ -130,6 +132,7 @@ pub fn routes(server: Arc<Server>, body_timeout: std::time::Duration) -> Router 
         .route("/policies/{id}", get(policies::page))
         .route("/issues", get(issues::page))
         .route("/issues.csv", get(issues::csv))
+        .route("/search", get(search::page))
         .route("/assets", get(assets::list))
         .route("/assets/{id}", get(assets::page))
         .route("/exceptions", get(lists::exceptions))
@@ -347,6 +350,8 @@ pub struct Ctx {
     set_cookie: Option<String>,
     /// The CSRF token every form of the page carries (web::csrf).
     pub csrf: String,
+    /// What the header's search box shows (the search page's query).
+    pub query: String,
 }
 
 pub struct GroupOpt {
@@ -367,6 +372,7 @@ impl Ctx {
             here: "/".into(),
             set_cookie: None,
             csrf: String::new(),
+            query: String::new(),
         }
     }
 
@@ -482,6 +488,7 @@ async fn context(
         here: here.to_string(),
         set_cookie,
         csrf: csrf::token(&s.auth, headers)?,
+        query: String::new(),
     })
 }
 
