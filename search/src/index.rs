@@ -288,24 +288,45 @@ impl SearchIndex {
     /// Applies `c` in one commit and makes it searchable. If the process
     /// dies before the commit, the index is as the last commit left it.
     pub fn apply(&self, c: Change) -> Result<()> {
-        let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let state = c.state.clone();
+        match self.stage(c) {
+            Ok(()) => self.commit(state.as_deref()),
+            Err(e) => {
+                self.rollback();
+                Err(e)
+            }
+        }
+    }
+
+    /// Queues `c` for the next [`SearchIndex::commit`] (its `state` is
+    /// ignored): large updates are staged in parts, so that no more than a
+    /// part of the documents is held at once, and committed together.
+    pub fn stage(&self, c: Change) -> Result<()> {
+        let w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let f = self.fields;
+        if c.clear {
+            w.delete_all_documents()?;
+        }
+        for k in &c.clear_kinds {
+            w.delete_term(Term::from_field_text(f.kind, k.name()));
+        }
+        for key in &c.deletes {
+            w.delete_term(Term::from_field_text(f.key, key));
+        }
+        for d in &c.upserts {
+            w.delete_term(Term::from_field_text(f.key, &d.key));
+            w.add_document(self.document(d))?;
+        }
+        Ok(())
+    }
+
+    /// Commits what was staged, recording `state` (`None` keeps the last
+    /// one), and makes it searchable.
+    pub fn commit(&self, state: Option<&str>) -> Result<()> {
+        let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let result = (|| -> Result<()> {
-            if c.clear {
-                w.delete_all_documents()?;
-            }
-            for k in &c.clear_kinds {
-                w.delete_term(Term::from_field_text(f.kind, k.name()));
-            }
-            for key in &c.deletes {
-                w.delete_term(Term::from_field_text(f.key, key));
-            }
-            for d in &c.upserts {
-                w.delete_term(Term::from_field_text(f.key, &d.key));
-                w.add_document(self.document(d))?;
-            }
             let mut p = w.prepare_commit()?;
-            if let Some(s) = &c.state {
+            if let Some(s) = state {
                 p.set_payload(s);
             } else if let Some(s) = self.index.load_metas()?.payload {
                 p.set_payload(&s);
@@ -314,12 +335,18 @@ impl SearchIndex {
             Ok(())
         })();
         if result.is_err() {
-            // Nothing half-done stays queued for the next commit.
             let _ = w.rollback();
         }
         result?;
+        drop(w);
         self.reader.reload()?;
         Ok(())
+    }
+
+    /// Drops what was staged since the last commit.
+    pub fn rollback(&self) {
+        let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = w.rollback();
     }
 
     fn document(&self, d: &SearchDoc) -> TantivyDocument {

@@ -354,3 +354,43 @@ fn hostile_queries_are_answered_or_refused_never_a_panic() {
         );
     }
 }
+
+#[test]
+fn staged_parts_become_searchable_together_or_not_at_all() {
+    let i = index();
+    let mut web = estate().remove(0);
+    web.add_attributes(&json!({"part": "one"}));
+    i.stage(Change {
+        upserts: vec![web],
+        ..Change::default()
+    })
+    .unwrap();
+    i.stage(Change {
+        deletes: vec!["r:vol-1".into()],
+        ..Change::default()
+    })
+    .unwrap();
+    assert!(ids(&i, "part:one").is_empty(), "nothing before the commit");
+    assert_eq!(ids(&i, "vol-1"), ["vol-1"]);
+    i.rollback();
+    i.commit(Some("scan 2")).unwrap();
+    assert!(ids(&i, "part:one").is_empty(), "rolled back");
+    assert_eq!(ids(&i, "vol-1"), ["vol-1"]);
+    let mut web = estate().remove(0);
+    web.add_attributes(&json!({"part": "two"}));
+    i.stage(Change {
+        upserts: vec![web],
+        clear: false,
+        ..Change::default()
+    })
+    .unwrap();
+    i.stage(Change {
+        deletes: vec!["r:vol-1".into()],
+        ..Change::default()
+    })
+    .unwrap();
+    i.commit(Some("scan 3")).unwrap();
+    assert_eq!(ids(&i, "part:two"), ["i-0web"]);
+    assert!(ids(&i, "vol-1").is_empty());
+    assert_eq!(i.state().unwrap().as_deref(), Some("scan 3"));
+}

@@ -227,83 +227,146 @@ pub async fn start(server: Arc<Server>, dir: &Path) {
     });
 }
 
-/// Reads what `work` names from the store and applies it in one commit.
+/// Resources read, turned into documents and staged per part: memory
+/// stays that of one part whatever the estate's size.
+const PART: usize = 2_000;
+
+/// Reads what `work` names from the store and applies it in one commit
+/// (staged in parts; a failure drops what was staged).
 async fn update(server: &Server, index: &Arc<SearchIndex>, work: Pending) -> Result<usize, String> {
+    let result = stage_all(server, index, &work).await;
+    let committed = match result {
+        Ok(n) => {
+            let state = serde_json::to_string(&State {
+                format: FORMAT,
+                schemas: schemas_fingerprint(),
+                scan: work.scan.max(server.search.as_of()),
+            })
+            .unwrap_or_default();
+            let index = index.clone();
+            tokio::task::spawn_blocking(move || index.commit(Some(&state)))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()))
+                .map(|()| n)
+        }
+        Err(e) => Err(e),
+    };
+    if committed.is_err() {
+        index.rollback();
+    }
+    committed
+}
+
+async fn stage(index: &Arc<SearchIndex>, c: Change) -> Result<usize, String> {
+    let n = c.upserts.len();
+    let index = index.clone();
+    tokio::task::spawn_blocking(move || index.stage(c))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    Ok(n)
+}
+
+async fn stage_all(
+    server: &Server,
+    index: &Arc<SearchIndex>,
+    work: &Pending,
+) -> Result<usize, String> {
     let store = &server.store;
     let e = |e: crate::store::StoreError| e.to_string();
-    let mut change = Change {
-        clear: work.rebuild,
-        ..Change::default()
-    };
-    let (resources, issues) = if work.rebuild {
-        (
-            store.search_resources(None).await.map_err(e)?,
-            store.search_issues(None).await.map_err(e)?,
+    let mut n = 0;
+    if work.rebuild {
+        stage(
+            index,
+            Change {
+                clear: true,
+                ..Change::default()
+            },
         )
+        .await?;
+        let mut after: Option<String> = None;
+        loop {
+            let rows = store
+                .search_resource_page(after.as_deref(), PART as i64)
+                .await
+                .map_err(e)?;
+            let Some((last, _)) = rows.last() else { break };
+            after = Some(last.key.clone());
+            let keys: Vec<String> = rows.iter().map(|(r, _)| r.key.clone()).collect();
+            let issues = store.search_issues(&keys).await.map_err(e)?;
+            n += stage(index, documents(&rows, &issues)).await?;
+        }
+        // Issues of resources that are gone (closed): found by number.
+        let mut after_id = 0;
+        loop {
+            let issues = store
+                .orphan_issues(after_id, PART as i64)
+                .await
+                .map_err(e)?;
+            let Some(last) = issues.last() else { break };
+            after_id = last.id;
+            n += stage(index, documents(&[], &issues)).await?;
+        }
     } else {
-        let mut keys: BTreeSet<String> = work.resources.into_iter().collect();
-        let ids: Vec<i64> = work.issues.into_iter().collect();
+        let mut keys: BTreeSet<String> = work.resources.iter().cloned().collect();
+        let ids: Vec<i64> = work.issues.iter().copied().collect();
         keys.extend(store.issue_keys(&ids).await.map_err(e)?);
         let keys: Vec<String> = keys.into_iter().collect();
-        let resources = store.search_resources(Some(&keys)).await.map_err(e)?;
-        let found: HashSet<&str> = resources.iter().map(|(r, _)| r.key.as_str()).collect();
-        change.deletes = keys
-            .iter()
-            .filter(|k| !found.contains(k.as_str()))
-            .map(|k| resource_key(k))
-            .collect();
-        let issues = store.search_issues(Some(&keys)).await.map_err(e)?;
-        (resources, issues)
-    };
-    let groups: HashMap<&str, &[String]> = resources
-        .iter()
-        .map(|(r, g)| (r.key.as_str(), g.as_slice()))
-        .collect();
-    let mut by_resource: HashMap<&str, Vec<&IssueRow>> = HashMap::new();
-    for i in &issues {
-        by_resource.entry(&i.resource_key).or_default().push(i);
-    }
-    for i in &issues {
-        change
-            .upserts
-            .push(issue_doc(i, groups.get(i.resource_key.as_str()).copied()));
-    }
-    for (r, g) in &resources {
-        let of = by_resource
-            .get(r.key.as_str())
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        change.upserts.push(resource_doc(r, g, of));
+        for part in keys.chunks(PART) {
+            let rows = store.search_resources(part).await.map_err(e)?;
+            let found: HashSet<&str> = rows.iter().map(|(r, _)| r.key.as_str()).collect();
+            let deletes: Vec<String> = part
+                .iter()
+                .filter(|k| !found.contains(k.as_str()))
+                .map(|k| resource_key(k))
+                .collect();
+            let issues = store.search_issues(part).await.map_err(e)?;
+            let mut c = documents(&rows, &issues);
+            c.deletes = deletes;
+            n += stage(index, c).await?;
+        }
     }
     if work.others || work.rebuild {
-        change.clear_kinds = vec![Kind::Policy, Kind::Rule, Kind::Exception];
+        let mut c = Change {
+            clear_kinds: vec![Kind::Policy, Kind::Rule, Kind::Exception],
+            ..Change::default()
+        };
         if let Ok(p) = server.current_program().await {
-            change
-                .upserts
-                .extend(pac_search::policy::documents(p.program()));
+            c.upserts.extend(pac_search::policy::documents(p.program()));
         }
         let exceptions = crate::api::exception_items(server, &crate::auth::scope::Scope::All)
             .await
             .map_err(|e| e.message)?;
         for x in &exceptions {
-            change.upserts.push(exception_doc(server, x).await?);
+            c.upserts.push(exception_doc(server, x).await?);
         }
+        n += stage(index, c).await?;
     }
-    let n = change.upserts.len();
-    change.state = Some(
-        serde_json::to_string(&State {
-            format: FORMAT,
-            schemas: schemas_fingerprint(),
-            scan: work.scan.max(server.search.as_of()),
-        })
-        .unwrap_or_default(),
-    );
-    let index = index.clone();
-    tokio::task::spawn_blocking(move || index.apply(change))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
     Ok(n)
+}
+
+/// The documents of these resources (with their groups) and issues.
+fn documents(resources: &[(ResourceRow, Vec<String>)], issues: &[IssueRow]) -> Change {
+    let groups: HashMap<&str, &[String]> = resources
+        .iter()
+        .map(|(r, g)| (r.key.as_str(), g.as_slice()))
+        .collect();
+    let mut by_resource: HashMap<&str, Vec<&IssueRow>> = HashMap::new();
+    let mut c = Change::default();
+    for i in issues {
+        by_resource.entry(&i.resource_key).or_default().push(i);
+        c.upserts
+            .push(issue_doc(i, groups.get(i.resource_key.as_str()).copied()));
+    }
+    for (r, g) in resources {
+        let of = by_resource
+            .get(r.key.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        c.upserts.push(resource_doc(r, g, of));
+    }
+    c
 }
 
 fn resource_key(rkey: &str) -> String {

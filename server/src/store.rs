@@ -734,15 +734,21 @@ pub trait Store: Send + Sync {
     /// By key, or by id (the first match).
     async fn resource(&self, id_or_key: &str) -> Result<Option<ResourceRow>>;
     async fn resource_groups(&self, rkey: &str) -> Result<Vec<String>>;
-    /// For the search index: current resources (all, or those of `keys`),
-    /// each with its asset groups.
-    async fn search_resources(
+    /// For the search index: the current resources of `keys`, each with its
+    /// asset groups.
+    async fn search_resources(&self, keys: &[String]) -> Result<Vec<(ResourceRow, Vec<String>)>>;
+    /// For the search index: up to `limit` current resources after the key
+    /// `after`, in key order, each with its asset groups.
+    async fn search_resource_page(
         &self,
-        keys: Option<&[String]>,
+        after: Option<&str>,
+        limit: i64,
     ) -> Result<Vec<(ResourceRow, Vec<String>)>>;
-    /// For the search index: every issue (all, or those of resources
-    /// `keys`), whatever its status.
-    async fn search_issues(&self, keys: Option<&[String]>) -> Result<Vec<IssueRow>>;
+    /// For the search index: every issue of the resources `keys`, whatever
+    /// its status.
+    async fn search_issues(&self, keys: &[String]) -> Result<Vec<IssueRow>>;
+    /// Up to `limit` issues numbered after `after` whose resource is gone.
+    async fn orphan_issues(&self, after: i64, limit: i64) -> Result<Vec<IssueRow>>;
     /// The resource keys of these issues.
     async fn issue_keys(&self, ids: &[i64]) -> Result<Vec<String>>;
     /// The asset groups of the current resources with these ids.
@@ -927,6 +933,34 @@ impl SqlStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// `rows` each with its asset groups (the search index's reads).
+    async fn with_groups(&self, rows: Vec<ResourceRow>) -> Result<Vec<(ResourceRow, Vec<String>)>> {
+        let mut groups: HashMap<String, Vec<String>> = HashMap::new();
+        for chunk in rows.chunks(CHUNK) {
+            let mut q =
+                QueryBuilder::<Sqlite>::new("SELECT rkey, grp FROM group_members WHERE rkey IN (");
+            let mut list = q.separated(", ");
+            for r in chunk {
+                list.push_bind(r.key.clone());
+            }
+            list.push_unseparated(")");
+            for (k, g) in q
+                .build_query_as::<(String, String)>()
+                .fetch_all(&self.pool)
+                .await?
+            {
+                groups.entry(k).or_default().push(g);
+            }
+        }
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let g = groups.remove(&r.key).unwrap_or_default();
+                (r, g)
+            })
+            .collect())
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -1434,73 +1468,46 @@ impl Store for SqlStore {
         .await?)
     }
 
-    async fn search_resources(
-        &self,
-        keys: Option<&[String]>,
-    ) -> Result<Vec<(ResourceRow, Vec<String>)>> {
+    async fn search_resources(&self, keys: &[String]) -> Result<Vec<(ResourceRow, Vec<String>)>> {
         let mut rows: Vec<ResourceRow> = Vec::new();
-        let mut members: Vec<(String, String)> = Vec::new();
-        match keys {
-            None => {
-                rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT {RESOURCE_COLUMNS} WHERE deleted_at IS NULL"
-                )))
-                .fetch_all(&self.pool)
-                .await?;
-                members = sqlx::query_as("SELECT rkey, grp FROM group_members")
+        for chunk in keys.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(format!(
+                "SELECT {RESOURCE_COLUMNS} WHERE deleted_at IS NULL AND rkey IN ("
+            ));
+            let mut list = q.separated(", ");
+            for k in chunk {
+                list.push_bind(k.clone());
+            }
+            list.push_unseparated(")");
+            rows.extend(
+                q.build_query_as::<ResourceRow>()
                     .fetch_all(&self.pool)
-                    .await?;
-            }
-            Some(keys) => {
-                for chunk in keys.chunks(CHUNK) {
-                    let mut q = QueryBuilder::<Sqlite>::new(format!(
-                        "SELECT {RESOURCE_COLUMNS} WHERE deleted_at IS NULL AND rkey IN ("
-                    ));
-                    let mut list = q.separated(", ");
-                    for k in chunk {
-                        list.push_bind(k.clone());
-                    }
-                    list.push_unseparated(")");
-                    rows.extend(
-                        q.build_query_as::<ResourceRow>()
-                            .fetch_all(&self.pool)
-                            .await?,
-                    );
-                    let mut q = QueryBuilder::<Sqlite>::new(
-                        "SELECT rkey, grp FROM group_members WHERE rkey IN (",
-                    );
-                    let mut list = q.separated(", ");
-                    for k in chunk {
-                        list.push_bind(k.clone());
-                    }
-                    list.push_unseparated(")");
-                    members.extend(
-                        q.build_query_as::<(String, String)>()
-                            .fetch_all(&self.pool)
-                            .await?,
-                    );
-                }
-            }
+                    .await?,
+            );
         }
-        let mut groups: HashMap<String, Vec<String>> = HashMap::new();
-        for (k, g) in members {
-            groups.entry(k).or_default().push(g);
-        }
-        Ok(rows
-            .into_iter()
-            .map(|r| {
-                let g = groups.remove(&r.key).unwrap_or_default();
-                (r, g)
-            })
-            .collect())
+        self.with_groups(rows).await
     }
 
-    async fn search_issues(&self, keys: Option<&[String]>) -> Result<Vec<IssueRow>> {
-        let Some(keys) = keys else {
-            return Ok(sqlx::query_as("SELECT * FROM issues")
-                .fetch_all(&self.pool)
-                .await?);
-        };
+    async fn search_resource_page(
+        &self,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<(ResourceRow, Vec<String>)>> {
+        let mut q = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {RESOURCE_COLUMNS} WHERE deleted_at IS NULL"
+        ));
+        if let Some(a) = after {
+            q.push(" AND rkey > ").push_bind(a.to_string());
+        }
+        q.push(" ORDER BY rkey LIMIT ").push_bind(limit);
+        let rows = q
+            .build_query_as::<ResourceRow>()
+            .fetch_all(&self.pool)
+            .await?;
+        self.with_groups(rows).await
+    }
+
+    async fn search_issues(&self, keys: &[String]) -> Result<Vec<IssueRow>> {
         let mut out = Vec::new();
         for chunk in keys.chunks(CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM issues WHERE rkey IN (");
@@ -1512,6 +1519,16 @@ impl Store for SqlStore {
             out.extend(q.build_query_as::<IssueRow>().fetch_all(&self.pool).await?);
         }
         Ok(out)
+    }
+
+    async fn orphan_issues(&self, after: i64, limit: i64) -> Result<Vec<IssueRow>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM issues i WHERE i.id > $1 AND NOT EXISTS (SELECT 1 FROM resources r WHERE r.rkey = i.rkey AND r.deleted_at IS NULL) ORDER BY i.id LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     async fn issue_keys(&self, ids: &[i64]) -> Result<Vec<String>> {
