@@ -90,10 +90,12 @@ pub async fn run(a: &BenchArgs) -> Result<(), String> {
     let t = Instant::now();
     server.load_program().await?;
     let compile = t.elapsed();
+    crate::search::start(server.clone(), &a.data_dir.join("search")).await;
 
     let t = Instant::now();
     let first = crate::scan::run(&server, &server.sources[0].clone(), "bench").await?;
     let full = t.elapsed();
+    let index_full = indexed(&server, first).await;
     let s1 = server
         .store
         .scan(first)
@@ -106,6 +108,7 @@ pub async fn run(a: &BenchArgs) -> Result<(), String> {
     let t = Instant::now();
     let second = crate::scan::run(&server, &server.sources[0].clone(), "bench").await?;
     let rescan = t.elapsed();
+    let index_update = indexed(&server, second).await;
     let s2 = server
         .store
         .scan(second)
@@ -122,6 +125,7 @@ pub async fn run(a: &BenchArgs) -> Result<(), String> {
     let t = Instant::now();
     let third = crate::scan::run(&server, &server.sources[0].clone(), "bench").await?;
     let cold_rescan = t.elapsed();
+    indexed(&server, third).await;
     let s3 = server
         .store
         .scan(third)
@@ -158,6 +162,13 @@ pub async fn run(a: &BenchArgs) -> Result<(), String> {
         cold_rescan.as_secs_f64() / rescan.as_secs_f64().max(1e-9)
     );
 
+    println!(
+        "search index: built {:.2} s after the full scan's commit ({} documents); updated {:.2} s after the rescan's",
+        index_full.as_secs_f64(),
+        server.search.index().map_or(0, |i| i.len()),
+        index_update.as_secs_f64()
+    );
+
     // The API under load.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -189,6 +200,12 @@ pub async fn run(a: &BenchArgs) -> Result<(), String> {
         "/api/v1/issues?status=open&per_page=10&page={n}".to_string(),
         // The same walk by keyset (`after` = the previous page's last id).
         "/api/v1/issues?status=open&per_page=10&after={n}0".to_string(),
+        // Omni search: words, a typo, fields and a range, facets counted
+        // on every answer; pages vary so no two requests are alike.
+        "/api/v1/search?q=running&page={n}".to_string(),
+        "/api/v1/search?q=prodcution%20web&per_page=10".to_string(),
+        "/api/v1/search?q=status:failing%20type:aws.ec2.instance&page={n}".to_string(),
+        "/api/v1/search?q=tag:env%3Dprod%20size:%3E100&per_page=10".to_string(),
     ];
     // The first request of each endpoint after the scan: not cached yet.
     println!("\nfirst request after the scan (uncached), one client:");
@@ -263,6 +280,15 @@ pub async fn run(a: &BenchArgs) -> Result<(), String> {
     }
     let _ = Arc::strong_count(&server);
     Ok(())
+}
+
+/// How long after now the search index reflects scan `scan`.
+async fn indexed(server: &Server, scan: i64) -> std::time::Duration {
+    let t = Instant::now();
+    while server.search.as_of() < scan && t.elapsed().as_secs() < 600 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    t.elapsed()
 }
 
 /// The portal's pages at this scale (docs/portal.md): the server time of
