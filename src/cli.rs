@@ -165,6 +165,45 @@ enum Command {
         #[arg(short, long)]
         verbose: bool,
     },
+    /// Search an inventory without a server: its resources (with their
+    /// compliance, evaluated as `pacc eval` does), policies and rules
+    /// (docs/search.md).
+    #[command(after_help = "Queries:\n  \
+        web prod                     free text: every word must match (typos forgiven)\n  \
+        type:aws.ec2.instance        a field; `type:aws.ec2.*` for a prefix\n  \
+        tag:env=prod  tag:owner      a tag's value, or that the tag is set\n  \
+        state.name:running           any attribute by its path\n  \
+        size:>100  size:10..100      ranges on numbers and times (launch_time:>=2026-01-01)\n  \
+        status:failing               failing, exempted or passing; also severity:, policy:, group:\n  \
+        -status:passing              `-` excludes\n\n\
+        Exit status: 0 something matched, 1 nothing matched, 2 the query, the policies or the inventory cannot be used.")]
+    Search {
+        /// The query; quote it when it has spaces: `pacc search 'web prod'`.
+        #[arg(allow_hyphen_values = true)]
+        query: String,
+        /// Inventory file (JSON array or NDJSON).
+        #[arg(long, default_value = "examples/demo/inventory.json")]
+        inventory: PathBuf,
+        /// Policy files or directories (what `status:`, `severity:` and
+        /// `policy:` are evaluated with).
+        #[arg(long, num_args = 1.., default_value = "policies")]
+        policies: Vec<PathBuf>,
+        /// The evaluation clock (a date or RFC 3339 time); default: now.
+        #[arg(long)]
+        now: Option<String>,
+        /// Fail (exit 2) when a document does not match its schema, instead
+        /// of reporting and skipping it.
+        #[arg(long)]
+        strict: bool,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// Results per page (1 to 1000).
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=1000))]
+        limit: u16,
+        /// Which page of results (from 1).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        page: u32,
+    },
     /// Explain why a resource passes or fails a rule.
     Explain {
         /// A rule (`policy` or `policy.rule`).
@@ -399,6 +438,24 @@ enum Command {
         #[arg(long, num_args = 1.., default_value = "policies")]
         policies: Vec<PathBuf>,
     },
+    /// Benchmark the search index on a generated estate: build, size,
+    /// a 1% update, and query latency under concurrent clients, beside
+    /// issue 17's targets (bench/src/search.rs, docs/benchmarks.md).
+    BenchSearch {
+        #[arg(long, default_value_t = 1_000_000)]
+        count: u64,
+        #[arg(long, default_value_t = pac_estate::DEFAULT_SEED)]
+        seed: u64,
+        /// Concurrent clients, each sending its next query when the last
+        /// is answered.
+        #[arg(long, default_value_t = 50)]
+        clients: usize,
+        /// How long the clients query.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        #[arg(long, num_args = 1.., default_value = "policies")]
+        policies: Vec<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -454,6 +511,25 @@ pub fn run() -> i32 {
             engine,
             verbose,
         ),
+        Command::Search {
+            query,
+            inventory,
+            policies,
+            now,
+            strict,
+            format,
+            limit,
+            page,
+        } => crate::search::run(&crate::search::SearchArgs {
+            query: &query,
+            inventory: &inventory,
+            policies: &policies,
+            now: now.as_deref(),
+            strict,
+            format,
+            limit: usize::from(limit),
+            page: page as usize,
+        }),
         Command::Explain {
             rule,
             resource,
@@ -606,6 +682,20 @@ pub fn run() -> i32 {
             requests,
             policies,
         } => pac_bench::server::run(count, seed, concurrency, requests, &policies),
+        Command::BenchSearch {
+            count,
+            seed,
+            clients,
+            seconds,
+            policies,
+        } => pac_bench::search::run(&pac_bench::search::Args {
+            count,
+            seed,
+            clients,
+            seconds,
+            policies: &policies,
+            dir: None,
+        }),
     }
 }
 

@@ -8,6 +8,7 @@ mod cli;
 mod collect;
 mod fix;
 mod review;
+mod search;
 
 /// The compiler, the language server and the scan allocate and free many
 /// small nodes: under glibc's malloc half of the language server's time per
