@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use serde::Serialize;
-use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
+use tantivy::collector::{Collector, SegmentCollector, TopDocs};
 use tantivy::columnar::StrColumn;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
@@ -438,7 +438,10 @@ impl SearchIndex {
         let facets = FacetCounts {
             fields: FACETS.to_vec(),
         };
-        let (top, total, counts) = searcher.search(&query, &(top, Count, facets))?;
+        // Every document has a kind: the kind facet's counts sum to the
+        // total, so no separate count pass.
+        let (top, counts) = searcher.search(&query, &(top, facets))?;
+        let total: u64 = counts[0].values().sum();
         let snippets = if words.is_empty() {
             None
         } else {
@@ -465,7 +468,7 @@ impl SearchIndex {
             })
             .collect();
         Ok(Answer {
-            total: total as u64,
+            total,
             hits,
             facets,
         })
@@ -585,7 +588,10 @@ impl SearchIndex {
                 ),
                 (Occur::Should, term(f.text, t)),
             ];
-            if !negated {
+            // Typos and prefixes for words only: a token with a digit is
+            // an id or a number, and the automata over a dictionary that
+            // holds every id of the estate cost more than they find.
+            if !negated && !t.chars().any(|c| c.is_ascii_digit()) {
                 let chars = t.chars().count();
                 let distance = match chars {
                     0..=3 => 0,
@@ -600,7 +606,7 @@ impl SearchIndex {
                         Box::new(BoostQuery::new(Box::new(fuzzy), 0.5)),
                     ));
                 }
-                if i + 1 == tokens.len() && chars >= 2 {
+                if i + 1 == tokens.len() && chars >= 3 {
                     let prefix =
                         FuzzyTermQuery::new_prefix(Term::from_field_text(f.text, t), 0, true);
                     any.push((
