@@ -135,10 +135,10 @@ fn build_index(
         threads: 1,
         heap: 256 << 20,
     })?;
-    let compliance = Compliance::of(program, inv, report);
+    let verdicts = pac_search::compliance::verdicts(program, report, inv.len());
     let mut docs = policy_documents(program);
-    for i in 0..inv.len() {
-        docs.push(resource_document(program, inv, i, &compliance));
+    for (i, v) in verdicts.iter().enumerate() {
+        docs.push(resource_document(program, inv, i, v));
         if docs.len() >= BATCH {
             index.apply(Change {
                 upserts: std::mem::take(&mut docs),
@@ -184,64 +184,15 @@ fn policy_documents(program: &Program) -> Vec<SearchDoc> {
     docs
 }
 
-/// Each resource's failures, from the report.
-struct Compliance {
-    /// Per resource: open failures' highest severity, whether any failure
-    /// is exempted, and the policies and rules failing on it.
-    by_resource: Vec<Verdict>,
-    groups: Vec<Vec<String>>,
-}
-
-#[derive(Default)]
-struct Verdict {
-    open: Option<pac_compiler::ir::Severity>,
-    exempted: bool,
-    policies: Vec<String>,
-}
-
-impl Compliance {
-    fn of(program: &Program, inv: &Inventory, report: &EvalReport) -> Compliance {
-        let mut by_resource: Vec<Verdict> = (0..inv.len()).map(|_| Verdict::default()).collect();
-        for r in &report.results {
-            if r.outcome != pac_runtime::Outcome::Fail {
-                continue;
-            }
-            let Some(v) = by_resource.get_mut(r.resource) else {
-                continue;
-            };
-            let rule = &program.rules[r.rule];
-            let policy = &program.policies[rule.policy];
-            if r.exempted_by.is_some() {
-                v.exempted = true;
-            } else {
-                v.open = v.open.max(Some(policy.severity));
-            }
-            for name in [&policy.name, &rule.id] {
-                if !v.policies.contains(name) {
-                    v.policies.push(name.clone());
-                }
-            }
-        }
-        let mut groups: Vec<Vec<String>> = vec![Vec::new(); inv.len()];
-        for m in &report.groups {
-            let name = &program.groups[m.group].name;
-            for &i in &m.members {
-                if let Some(g) = groups.get_mut(i) {
-                    g.push(name.clone());
-                }
-            }
-        }
-        Compliance {
-            by_resource,
-            groups,
-        }
-    }
-}
-
 /// The resource's document as the reader understood it (schema field
 /// names, tags as an object, times in RFC 3339), so that attribute paths
 /// are those the policies use, whatever spelling the file had.
-fn resource_document(program: &Program, inv: &Inventory, i: usize, c: &Compliance) -> SearchDoc {
+fn resource_document(
+    program: &Program,
+    inv: &Inventory,
+    i: usize,
+    v: &pac_search::compliance::Verdict,
+) -> SearchDoc {
     let r = &inv.resources[i];
     let schemas = &program.schemas;
     let attributes = record_json(schemas, r.rtype, &r.value, IMPLICIT_FIELDS.len());
@@ -258,20 +209,7 @@ fn resource_document(program: &Program, inv: &Inventory, i: usize, c: &Complianc
     );
     let mut d = SearchDoc::resource(key.clone(), &doc)
         .unwrap_or_else(|| SearchDoc::new(Kind::Resource, key, &*r.id));
-    let v = &c.by_resource[i];
-    d.status = Some(
-        if v.open.is_some() {
-            "failing"
-        } else if v.exempted {
-            "exempted"
-        } else {
-            "passing"
-        }
-        .to_string(),
-    );
-    d.severity = v.open.map(|s| s.name().to_string());
-    d.policies = v.policies.clone();
-    d.groups = c.groups[i].clone();
+    v.describe(&mut d, program);
     d.link = if r.line > 0 {
         format!("{}:{}", r.source, r.line)
     } else {

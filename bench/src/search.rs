@@ -26,7 +26,8 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use pac_compiler::ir::{Program, Severity};
+use pac_compiler::ir::Program;
+use pac_search::compliance::Verdict;
 use pac_search::{Change, Request, SearchDoc, SearchIndex, WriterOptions};
 use serde_json::{Value as Json, json};
 
@@ -90,16 +91,6 @@ pub fn run(a: &Args) -> i32 {
     }
 }
 
-/// What evaluation says of a resource.
-#[derive(Clone, Default)]
-struct Verdict {
-    open: Option<Severity>,
-    exempted: bool,
-    policies: Vec<String>,
-    /// Bits: indices into the program's groups (the bundled library has 3).
-    groups: u64,
-}
-
 pub fn measure(a: &Args, dir: &Path) -> Result<Figures, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let ndjson = dir.join("estate.ndjson");
@@ -144,7 +135,7 @@ pub fn measure(a: &Args, dir: &Path) -> Result<Figures, String> {
     .map_err(|e| e.to_string())?;
     eprintln!("building the index in {}", index_dir.display());
     let t = Instant::now();
-    let kept = build(&index, program, &ndjson, &verdicts, &group_names)?;
+    let kept = build(&index, program, &ndjson, &verdicts)?;
     let build_time = t.elapsed();
     let searchable = index.len();
     eprintln!(
@@ -175,7 +166,7 @@ pub fn measure(a: &Args, dir: &Path) -> Result<Figures, String> {
             Some(tags) => tags.push(tag),
             None => doc["attributes"]["tags"] = json!([tag]),
         }
-        if let Some(d) = document(&doc, &verdicts[*n], &group_names) {
+        if let Some(d) = document(&doc, &verdicts[*n], program) {
             upserts.push(d);
         }
     }
@@ -277,43 +268,20 @@ fn evaluate(program: &Program, ndjson: &Path) -> Result<Vec<Verdict>, String> {
         coverage: None,
     };
     let report = pac_runtime::evaluate_failures_with(program, &inv, &opts, Some(&prepared), &[]);
+    // By line of the NDJSON (the documents are read back line by line).
     let lines = inv.resources.iter().map(|r| r.line).max().unwrap_or(0);
     let mut out = vec![Verdict::default(); lines];
-    let line = |i: usize| inv.resources[i].line.checked_sub(1);
-    for r in &report.results {
-        if r.outcome != pac_runtime::Outcome::Fail {
-            continue;
-        }
-        let Some(v) = line(r.resource).and_then(|l| out.get_mut(l)) else {
-            continue;
-        };
-        let rule = &program.rules[r.rule];
-        let policy = &program.policies[rule.policy];
-        if r.exempted_by.is_some() {
-            v.exempted = true;
-        } else {
-            v.open = v.open.max(Some(policy.severity));
-        }
-        for name in [&policy.name, &rule.id] {
-            if !v.policies.contains(name) {
-                v.policies.push(name.clone());
-            }
-        }
-    }
-    for m in &report.groups {
-        for &i in &m.members {
-            if let Some(v) = line(i).and_then(|l| out.get_mut(l))
-                && m.group < 64
-            {
-                v.groups |= 1 << m.group;
-            }
+    let by_resource = pac_search::compliance::verdicts(program, &report, inv.len());
+    for (r, v) in inv.resources.iter().zip(by_resource) {
+        if let Some(slot) = r.line.checked_sub(1).and_then(|l| out.get_mut(l)) {
+            *slot = v;
         }
     }
     Ok(out)
 }
 
 /// A resource's document as the server builds it (server/src/search.rs).
-fn document(doc: &Json, v: &Verdict, group_names: &[String]) -> Option<SearchDoc> {
+fn document(doc: &Json, v: &Verdict, program: &Program) -> Option<SearchDoc> {
     let field = |k: &str| doc.get(k).and_then(Json::as_str).unwrap_or_default();
     let rkey = format!(
         "{}|{}|{}|{}",
@@ -324,24 +292,7 @@ fn document(doc: &Json, v: &Verdict, group_names: &[String]) -> Option<SearchDoc
     );
     let mut d = SearchDoc::resource(format!("resource:{rkey}"), doc)?;
     d.link = format!("/assets/{rkey}");
-    d.status = Some(
-        if v.open.is_some() {
-            "failing"
-        } else if v.exempted {
-            "exempted"
-        } else {
-            "passing"
-        }
-        .to_string(),
-    );
-    d.severity = v.open.map(|s| s.name().to_string());
-    d.policies = v.policies.clone();
-    d.groups = group_names
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i < 64 && v.groups & (1 << i) != 0)
-        .map(|(_, g)| g.clone())
-        .collect();
+    v.describe(&mut d, program);
     Some(d)
 }
 
@@ -353,7 +304,6 @@ fn build(
     program: &Program,
     ndjson: &Path,
     verdicts: &[Verdict],
-    group_names: &[String],
 ) -> Result<Vec<(usize, String)>, String> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<SearchDoc>>(1);
     let policies = pac_search::policy::documents(program);
@@ -371,7 +321,7 @@ fn build(
                 let doc: Json = serde_json::from_str(&line)
                     .map_err(|e| format!("{}:{}: {e}", ndjson.display(), n + 1))?;
                 let v = verdicts.get(n).cloned().unwrap_or_default();
-                if let Some(d) = document(&doc, &v, group_names) {
+                if let Some(d) = document(&doc, &v, program) {
                     batch.push(d);
                 }
                 if n % 100 == 50 {

@@ -10,6 +10,7 @@
 //! commit carries the caller's own state (which scan it reflects) to bring
 //! the index up to date after a restart.
 
+pub mod compliance;
 pub mod doc;
 pub mod index;
 pub mod policy;

@@ -187,6 +187,9 @@ pub async fn start(server: Arc<Server>, dir: &Path) {
     let _ = search.index.set(index.clone());
     tokio::spawn(async move {
         loop {
+            // After the scan that marked the work has returned: its tail
+            // (the warm state for the next scan) is not slowed down.
+            drop(server.scan_lock.lock().await);
             let work = match server.search.pending.lock() {
                 Ok(mut p) => std::mem::take(&mut *p),
                 Err(_) => return,
