@@ -941,11 +941,7 @@ impl SqlStore {
         for chunk in rows.chunks(CHUNK) {
             let mut q =
                 QueryBuilder::<Sqlite>::new("SELECT rkey, grp FROM group_members WHERE rkey IN (");
-            let mut list = q.separated(", ");
-            for r in chunk {
-                list.push_bind(r.key.clone());
-            }
-            list.push_unseparated(")");
+            push_list(&mut q, chunk.iter().map(|r| r.key.clone()));
             for (k, g) in q
                 .build_query_as::<(String, String)>()
                 .fetch_all(&self.pool)
@@ -1015,11 +1011,7 @@ fn push_group_match(q: &mut QueryBuilder<Sqlite>, groups: &[String]) {
         }
         gs => {
             q.push("m.grp IN (");
-            let mut list = q.separated(", ");
-            for g in gs {
-                list.push_bind(g.clone());
-            }
-            list.push_unseparated(")");
+            push_list(q, gs.iter().cloned());
         }
     }
 }
@@ -1029,6 +1021,19 @@ const RESOURCE_COLUMNS: &str = "rkey, rtype, rid, account, region, resources.sou
   CASE WHEN deleted_at IS NULL AND ss.seen_at > last_seen THEN ss.seen_at ELSE last_seen END AS last_seen,
   changed_at, deleted_at
   FROM resources LEFT JOIN source_seen ss ON ss.source = resources.source";
+/// Binds `values` as the list of an `IN (` the query ends with, and
+/// closes it.
+fn push_list<T>(q: &mut QueryBuilder<Sqlite>, values: impl IntoIterator<Item = T>)
+where
+    T: for<'a> sqlx::Encode<'a, Sqlite> + sqlx::Type<Sqlite> + Send + 'static,
+{
+    let mut list = q.separated(", ");
+    for v in values {
+        list.push_bind(v);
+    }
+    list.push_unseparated(")");
+}
+
 /// ` WHERE …` of a resource list, values bound.
 fn push_resource_filter(q: &mut QueryBuilder<Sqlite>, f: &ResourceFilter, like: Option<&String>) {
     q.push(" WHERE deleted_at IS NULL");
@@ -1474,11 +1479,7 @@ impl Store for SqlStore {
             let mut q = QueryBuilder::<Sqlite>::new(format!(
                 "SELECT {RESOURCE_COLUMNS} WHERE deleted_at IS NULL AND rkey IN ("
             ));
-            let mut list = q.separated(", ");
-            for k in chunk {
-                list.push_bind(k.clone());
-            }
-            list.push_unseparated(")");
+            push_list(&mut q, chunk.iter().cloned());
             rows.extend(
                 q.build_query_as::<ResourceRow>()
                     .fetch_all(&self.pool)
@@ -1511,11 +1512,7 @@ impl Store for SqlStore {
         let mut out = Vec::new();
         for chunk in keys.chunks(CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM issues WHERE rkey IN (");
-            let mut list = q.separated(", ");
-            for k in chunk {
-                list.push_bind(k.clone());
-            }
-            list.push_unseparated(")");
+            push_list(&mut q, chunk.iter().cloned());
             out.extend(q.build_query_as::<IssueRow>().fetch_all(&self.pool).await?);
         }
         Ok(out)
@@ -1536,11 +1533,7 @@ impl Store for SqlStore {
         for chunk in ids.chunks(CHUNK) {
             let mut q =
                 QueryBuilder::<Sqlite>::new("SELECT DISTINCT rkey FROM issues WHERE id IN (");
-            let mut list = q.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
-            list.push_unseparated(")");
+            push_list(&mut q, chunk.iter().copied());
             out.extend(
                 q.build_query_scalar::<String>()
                     .fetch_all(&self.pool)
@@ -1556,11 +1549,7 @@ impl Store for SqlStore {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "SELECT DISTINCT m.grp FROM group_members m JOIN resources r ON r.rkey = m.rkey WHERE r.deleted_at IS NULL AND r.rid IN (",
             );
-            let mut list = q.separated(", ");
-            for id in chunk {
-                list.push_bind(id.clone());
-            }
-            list.push_unseparated(")");
+            push_list(&mut q, chunk.iter().cloned());
             out.extend(
                 q.build_query_scalar::<String>()
                     .fetch_all(&self.pool)
@@ -1593,11 +1582,7 @@ impl Store for SqlStore {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "SELECT DISTINCT rid FROM resources WHERE deleted_at IS NULL AND rid IN (",
             );
-            let mut list = q.separated(", ");
-            for id in chunk {
-                list.push_bind(id.clone());
-            }
-            list.push_unseparated(")");
+            push_list(&mut q, chunk.iter().cloned());
             q.push(" AND EXISTS (SELECT 1 FROM group_members m WHERE ");
             push_group_match(&mut q, groups);
             q.push(" AND m.rkey = resources.rkey)");

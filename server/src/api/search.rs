@@ -109,12 +109,14 @@ impl SearchQuery {
     }
 }
 
-/// Runs `q` for a caller with `scope`. The index answers from its last
-/// commit; 503 until it was first built.
+/// Runs `q` for a caller with `scope`, narrowed to `group` when given
+/// (the portal's group in view). The index answers from its last commit;
+/// 503 until it was first built.
 pub(crate) async fn run(
     s: &Server,
     scope: &Scope,
     q: &SearchQuery,
+    group: Option<&str>,
 ) -> Result<serde_json::Value, ApiError> {
     let Some(index) = s.search.index().cloned() else {
         return Err(ApiError::new(
@@ -131,7 +133,11 @@ pub(crate) async fn run(
     let (page, per) = q.page();
     let request = pac_search::Request {
         query: q.q.clone().unwrap_or_default(),
-        filters: q.filters(),
+        filters: q
+            .filters()
+            .into_iter()
+            .chain(group.map(|g| format!("group:\"{}\"", g.replace('"', ""))))
+            .collect(),
         offset: (page - 1) * per,
         limit: per,
     };
@@ -173,7 +179,7 @@ pub(super) async fn search(
     Extension(caller): Extension<Principal>,
     Params(q): Params<SearchQuery>,
 ) -> Res {
-    match run(&s, &read_scope(&caller), &q).await {
+    match run(&s, &read_scope(&caller), &q, None).await {
         Ok(v) => Ok(axum::Json(v).into_response()),
         Err(e) if e.status == StatusCode::SERVICE_UNAVAILABLE => {
             let mut r = e.into_response();

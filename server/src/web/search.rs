@@ -127,26 +127,25 @@ pub async fn page(
     )
     .await?;
     ctx.query = pq.q.clone().unwrap_or_default();
-    let mut sq = pq.search();
-    // The group in view narrows the results as it narrows every page.
-    if let Some(g) = &ctx.group {
-        let g = g.replace('"', "");
-        let text = sq.q.take().unwrap_or_default();
-        sq.q = Some(format!("{text} group:\"{g}\""));
-    }
+    let sq = pq.search();
     let page = pq.page.unwrap_or(1);
-    // The link of the current filters with `name` set to `value` (or
-    // removed when `value` is None), back to page 1.
-    let link = |name: &str, value: Option<&str>| -> String {
+    // The query string of the current query and filters, without `skip`.
+    let current_except = |skip: &str| -> String {
         let mut out = ctx.gq();
         if let Some(q) = &pq.q {
             out.push_str(&format!("&q={}", enc(q)));
         }
         for (n, v) in pq.set() {
-            if n != name {
+            if n != skip {
                 out.push_str(&format!("&{n}={}", enc(&v)));
             }
         }
+        out
+    };
+    // The link of the current filters with `name` set to `value` (or
+    // removed when `value` is None), back to page 1.
+    let link = |name: &str, value: Option<&str>| -> String {
+        let mut out = current_except(name);
         if let Some(v) = value {
             out.push_str(&format!("&{name}={}", enc(v)));
         }
@@ -158,7 +157,10 @@ pub async fn page(
         .map(|(n, v)| (n.to_string(), v, link(n, None)))
         .collect();
     let (answer, error) =
-        match crate::api::search::run(&s, &crate::api::read_scope(&caller), &sq).await {
+        // The group in view narrows the results as it narrows every page.
+        match crate::api::search::run(&s, &crate::api::read_scope(&caller), &sq, ctx.group.as_deref())
+            .await
+        {
             Ok(v) => (v, String::new()),
             // A query the language refuses is shown on the page, with the box
             // to correct it.
@@ -218,13 +220,7 @@ pub async fn page(
         })
         .collect();
     let total = answer["total"].as_i64().unwrap_or(0);
-    let mut base = ctx.gq();
-    if let Some(q) = &pq.q {
-        base.push_str(&format!("&q={}", enc(q)));
-    }
-    for (n, v) in pq.set() {
-        base.push_str(&format!("&{n}={}", enc(&v)));
-    }
+    let base = current_except("");
     let pager = Pager::new(page, PER_PAGE, total, hits.len(), base);
     let p = SearchPage {
         q: pq.q.clone().unwrap_or_default(),
