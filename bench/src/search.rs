@@ -20,7 +20,10 @@
 //! 5. Queries: a fixed mix ([`queries`]), facets included, from `clients`
 //!    threads in closed loops (each sends its next query when the last is
 //!    answered) for `seconds`: percentiles of every query's latency, and
-//!    queries per second. Each query is also timed alone first.
+//!    queries per second. Each query is first timed alone, without the
+//!    index's answer cache; the load runs twice, with the cache (the mix
+//!    repeats, as people's searches do between two scans) and without it
+//!    (every query counted afresh).
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -63,14 +66,23 @@ pub struct Figures {
     pub index_bytes: u64,
     pub updated: usize,
     pub update: Duration,
+    /// The mix under the clients with the answer cache, and without.
+    pub cached: Load,
+    pub uncached: Load,
+    /// Per query of the mix: its text, results, latency alone (no cache).
+    pub mix: Vec<(String, u64, Duration)>,
+}
+
+/// One load run.
+#[derive(Debug)]
+pub struct Load {
     pub queries: usize,
     pub p50: Duration,
     pub p99: Duration,
     pub max: Duration,
     pub qps: f64,
-    /// Per query of the mix: its text, results, latency alone, and p50 /
-    /// p99 under the clients.
-    pub mix: Vec<(String, u64, Duration, Duration, Duration)>,
+    /// Per query of the mix: p50 and p99.
+    pub per_query: Vec<(Duration, Duration)>,
 }
 
 pub fn run(a: &Args) -> i32 {
@@ -204,15 +216,20 @@ pub fn measure(a: &Args, dir: &Path) -> Result<Figures, String> {
         .find(|id| !id.contains(':'))
         .unwrap_or_default();
     let mix = queries(&id, &group_names);
+    index.set_cache_capacity(0);
     let (alone, totals) = alone(&index, &mix)?;
-    eprintln!("querying from {} clients for {} s", a.clients, a.seconds);
-    let (all, per_query, wall) = load(&index, &mix, a.clients.max(1), a.seconds);
-    let pct = |v: &[Duration], p: f64| -> Duration {
-        if v.is_empty() {
-            return Duration::ZERO;
-        }
-        v[((v.len() as f64 * p).ceil() as usize).clamp(1, v.len()) - 1]
-    };
+    index.set_cache_capacity(1_024);
+    eprintln!(
+        "querying from {} clients for {} s, answers cached",
+        a.clients, a.seconds
+    );
+    let cached = load(&index, &mix, a.clients.max(1), a.seconds);
+    index.set_cache_capacity(0);
+    eprintln!(
+        "querying from {} clients for {} s, no cache",
+        a.clients, a.seconds
+    );
+    let uncached = load(&index, &mix, a.clients.max(1), a.seconds);
     Ok(Figures {
         resources: stats.docs,
         ndjson_bytes: stats.bytes,
@@ -221,19 +238,13 @@ pub fn measure(a: &Args, dir: &Path) -> Result<Figures, String> {
         index_bytes,
         updated,
         update: update_time,
-        queries: all.len(),
-        p50: pct(&all, 0.50),
-        p99: pct(&all, 0.99),
-        max: all.last().copied().unwrap_or_default(),
-        qps: all.len() as f64 / wall.as_secs_f64().max(1e-9),
+        cached,
+        uncached,
         mix: mix
             .iter()
             .zip(alone)
             .zip(totals)
-            .zip(per_query)
-            .map(|(((q, alone), total), lat)| {
-                (q.label(), total, alone, pct(&lat, 0.50), pct(&lat, 0.99))
-            })
+            .map(|((q, alone), total)| (q.label(), total, alone))
             .collect(),
     })
 }
@@ -478,14 +489,8 @@ fn alone(index: &SearchIndex, mix: &[Query]) -> Result<(Vec<Duration>, Vec<u64>)
     Ok((times, totals))
 }
 
-/// `clients` threads in closed loops over the mix for `seconds`: every
-/// latency (sorted), each query's (sorted), and the wall time.
-fn load(
-    index: &SearchIndex,
-    mix: &[Query],
-    clients: usize,
-    seconds: f64,
-) -> (Vec<Duration>, Vec<Vec<Duration>>, Duration) {
+/// `clients` threads in closed loops over the mix for `seconds`.
+fn load(index: &SearchIndex, mix: &[Query], clients: usize, seconds: f64) -> Load {
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(seconds.max(0.1));
     let per_client: Vec<Vec<(usize, Duration)>> = std::thread::scope(|s| {
@@ -518,7 +523,25 @@ fn load(
     for v in &mut per_query {
         v.sort_unstable();
     }
-    (all, per_query, wall)
+    Load {
+        queries: all.len(),
+        p50: pct(&all, 0.50),
+        p99: pct(&all, 0.99),
+        max: all.last().copied().unwrap_or_default(),
+        qps: all.len() as f64 / wall.as_secs_f64().max(1e-9),
+        per_query: per_query
+            .iter()
+            .map(|v| (pct(v, 0.50), pct(v, 0.99)))
+            .collect(),
+    }
+}
+
+/// The `p` percentile of sorted `v` (nearest rank).
+fn pct(v: &[Duration], p: f64) -> Duration {
+    if v.is_empty() {
+        return Duration::ZERO;
+    }
+    v[((v.len() as f64 * p).ceil() as usize).clamp(1, v.len()) - 1]
 }
 
 fn print_table(a: &Args, f: &Figures) {
@@ -560,29 +583,43 @@ fn print_table(a: &Args, f: &Figures) {
         fmt_dur(TARGET_UPDATE),
         met(f.update < TARGET_UPDATE)
     );
-    println!(
-        "| queries answered | {} | | |",
-        group_digits(f.queries as u64)
-    );
-    println!("| query p50 | {} | | |", fmt_dur(f.p50));
-    println!(
-        "| query p99 | {} | < {} | {} |",
-        fmt_dur(f.p99),
-        fmt_dur(TARGET_P99),
-        met(f.p99 < TARGET_P99)
-    );
-    println!("| query max | {} | | |", fmt_dur(f.max));
-    println!("| queries/s | {:.0} | | |", f.qps);
-    println!();
-    println!("| query (first page of 20, facets) | results | alone | p50 | p99 |");
-    println!("| --- | ---: | ---: | ---: | ---: |");
-    for (label, total, alone, p50, p99) in &f.mix {
+    for (what, l) in [("answers cached", &f.cached), ("no cache", &f.uncached)] {
         println!(
-            "| {label} | {} | {} | {} | {} |",
+            "| queries answered, {what} | {} | | |",
+            group_digits(l.queries as u64)
+        );
+        println!(
+            "| query p50 / max, {what} | {} / {} | | |",
+            fmt_dur(l.p50),
+            fmt_dur(l.max)
+        );
+        println!(
+            "| query p99, {what} | {} | < {} | {} |",
+            fmt_dur(l.p99),
+            fmt_dur(TARGET_P99),
+            met(l.p99 < TARGET_P99)
+        );
+        println!("| queries/s, {what} | {:.0} | | |", l.qps);
+    }
+    println!();
+    println!(
+        "| query (first page of 20, facets) | results | alone | p50 / p99 cached | p50 / p99 no cache |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    for (((label, total, alone), c), u) in f
+        .mix
+        .iter()
+        .zip(&f.cached.per_query)
+        .zip(&f.uncached.per_query)
+    {
+        println!(
+            "| {label} | {} | {} | {} / {} | {} / {} |",
             group_digits(*total),
             fmt_dur(*alone),
-            fmt_dur(*p50),
-            fmt_dur(*p99)
+            fmt_dur(c.0),
+            fmt_dur(c.1),
+            fmt_dur(u.0),
+            fmt_dur(u.1)
         );
     }
 }

@@ -30,8 +30,10 @@ pub(crate) fn fmt_dur(d: Duration) -> String {
         format!("{s:.1} s")
     } else if s >= 1.0 {
         format!("{s:.2} s")
-    } else {
+    } else if s >= 1e-4 {
         format!("{:.1} ms", s * 1e3)
+    } else {
+        format!("{:.1} µs", s * 1e6)
     }
 }
 

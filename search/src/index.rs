@@ -3,13 +3,17 @@
 //! highlights, paging and the caller's scope.
 
 use std::collections::{BTreeMap, HashMap};
+use std::num::NonZeroUsize;
 use std::ops::Bound;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+use lru::LruCache;
 
 use serde::Serialize;
 use tantivy::collector::{Collector, SegmentCollector, TopDocs};
 use tantivy::columnar::StrColumn;
+use tantivy::index::SegmentId;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
     TermSetQuery,
@@ -143,12 +147,61 @@ pub struct Change {
     pub state: Option<String>,
 }
 
-/// The index, its reader and its one writer.
+/// Answers kept per index generation (each commit is a new generation).
+const CACHED_ANSWERS: usize = 1_024;
+
+/// The index, its reader, its one writer, and the answers of its current
+/// generation.
 pub struct SearchIndex {
     index: Index,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     fields: Fields,
+    cache: Mutex<AnswerCache>,
+    /// The facet columns' values of each live segment, decoded once
+    /// (segments never change; a merge makes new ones).
+    dictionaries: Dictionaries,
+}
+
+type Dictionaries = Mutex<HashMap<(SegmentId, usize), Arc<[String]>>>;
+
+/// Answers by request, valid for one searcher generation: a commit makes
+/// a new generation and empties it, so an answer is never older than the
+/// index it came from. Searches repeat (the portal's facet links, pages,
+/// the same question from many people after a scan), and at 1M resources
+/// counting six facets over 100k+ matches costs 10-25 ms of CPU that a hit
+/// does not pay.
+struct AnswerCache {
+    generation: u64,
+    answers: Option<LruCache<AnswerKey, Arc<Answer>>>,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct AnswerKey {
+    query: String,
+    filters: Vec<String>,
+    scope: Option<Vec<String>>,
+    offset: usize,
+    limit: usize,
+}
+
+impl AnswerCache {
+    fn new(capacity: usize) -> AnswerCache {
+        AnswerCache {
+            generation: 0,
+            answers: NonZeroUsize::new(capacity).map(LruCache::new),
+        }
+    }
+
+    /// The cache of `generation`, emptied if it held another's.
+    fn of(&mut self, generation: u64) -> Option<&mut LruCache<AnswerKey, Arc<Answer>>> {
+        let answers = self.answers.as_mut()?;
+        if self.generation != generation {
+            answers.clear();
+            self.generation = generation;
+        }
+        Some(answers)
+    }
 }
 
 /// What a search asks for.
@@ -267,6 +320,8 @@ impl SearchIndex {
             reader,
             writer: Mutex::new(writer),
             fields,
+            cache: Mutex::new(AnswerCache::new(CACHED_ANSWERS)),
+            dictionaries: Mutex::default(),
         })
     }
 
@@ -340,6 +395,17 @@ impl SearchIndex {
         result?;
         drop(w);
         self.reader.reload()?;
+        let live: Vec<SegmentId> = self
+            .reader
+            .searcher()
+            .segment_readers()
+            .iter()
+            .map(SegmentReader::segment_id)
+            .collect();
+        self.dictionaries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|(segment, _), _| live.contains(segment));
         Ok(())
     }
 
@@ -422,25 +488,72 @@ impl SearchIndex {
         doc
     }
 
+    /// How many answers to keep for the current generation; 0 turns the
+    /// cache off (benchmarks that time every search).
+    pub fn set_cache_capacity(&self, capacity: usize) {
+        *self.cache.lock().unwrap_or_else(|p| p.into_inner()) = AnswerCache::new(capacity);
+    }
+
     /// Runs `r` within `scope` (`None`: everything; otherwise the asset
     /// groups the caller may see, to which [`VISIBLE_TO_ALL`] is added).
     pub fn search(&self, r: &Request, scope: Option<&[String]>) -> Result<Answer> {
+        let searcher = self.reader.searcher();
+        let generation = searcher.generation().generation_id();
+        let key = AnswerKey {
+            query: r.query.clone(),
+            filters: r.filters.clone(),
+            scope: scope.map(<[String]>::to_vec),
+            offset: r.offset,
+            limit: r.limit,
+        };
+        let cached = {
+            let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            cache.of(generation).and_then(|c| c.get(&key).cloned())
+        };
+        if let Some(a) = cached {
+            return Ok((*a).clone());
+        }
+        let answer = Arc::new(self.run(&searcher, r, scope)?);
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = cache.of(generation) {
+            c.put(key, answer.clone());
+        }
+        Ok(Arc::unwrap_or_clone(answer))
+    }
+
+    fn run(
+        &self,
+        searcher: &tantivy::Searcher,
+        r: &Request,
+        scope: Option<&[String]>,
+    ) -> Result<Answer> {
         let mut clauses = parse(&r.query)?;
         for filter in &r.filters {
             clauses.extend(parse(filter)?);
         }
-        let searcher = self.reader.searcher();
         let (query, words) = self.build(&clauses, scope)?;
         let limit = r.limit.clamp(1, 1_000);
-        let top = TopDocs::with_limit(limit)
-            .and_offset(r.offset.min(100_000))
-            .order_by_score();
+        let offset = r.offset.min(100_000);
         let facets = FacetCounts {
             fields: FACETS.to_vec(),
+            dictionaries: &self.dictionaries,
         };
+        let scored = clauses
+            .iter()
+            .any(|c| matches!(c, Clause::Words { negated: false, .. }));
         // Every document has a kind: the kind facet's counts sum to the
         // total, so no separate count pass.
-        let (top, counts) = searcher.search(&query, &(top, facets))?;
+        let (top, counts) = if scored {
+            let top = TopDocs::with_limit(limit)
+                .and_offset(offset)
+                .order_by_score();
+            searcher.search(&query, &(top, facets))?
+        } else {
+            // Filters only: no score to rank by, so the index's order, no
+            // scoring at all, and documents a block at a time.
+            let page = FirstDocs { offset, limit };
+            searcher.search(&query, &PageAndFacets { page, facets })?
+        };
         let total: u64 = counts[0].values().sum();
         let snippets = if words.is_empty() {
             None
@@ -452,7 +565,7 @@ impl SearchIndex {
         };
         let mut hits = Vec::with_capacity(top.len());
         for (score, addr) in top {
-            hits.push(self.hit(&searcher, addr, score, snippets.as_ref())?);
+            hits.push(self.hit(searcher, addr, score, snippets.as_ref())?);
         }
         let facets = FACETS
             .iter()
@@ -754,18 +867,47 @@ fn parts(fragment: &str, ranges: &[std::ops::Range<usize>]) -> Vec<Part> {
 
 /// Counts the values of the facet fields among every matching document,
 /// by term ordinal per segment (no strings until the end).
-struct FacetCounts {
+struct FacetCounts<'a> {
     fields: Vec<&'static str>,
+    dictionaries: &'a Dictionaries,
 }
 
 struct SegmentFacets {
     columns: Vec<Option<StrColumn>>,
+    /// Each column's values by ordinal.
+    values: Vec<Arc<[String]>>,
     counts: Vec<Vec<u32>>,
+    /// Ordinals of a block of documents (reused).
+    ords: Vec<Option<u64>>,
 }
 
 type FacetFruit = Vec<HashMap<String, u64>>;
 
-impl Collector for FacetCounts {
+impl FacetCounts<'_> {
+    /// The values of column `i` of `segment`, decoded on the first search
+    /// that reads them.
+    fn values(
+        &self,
+        segment: SegmentId,
+        i: usize,
+        col: &StrColumn,
+    ) -> tantivy::Result<Arc<[String]>> {
+        let mut cache = self.dictionaries.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(v) = cache.get(&(segment, i)) {
+            return Ok(v.clone());
+        }
+        let mut values = Vec::with_capacity(col.num_terms());
+        let mut stream = col.dictionary().stream()?;
+        while stream.advance() {
+            values.push(String::from_utf8_lossy(stream.key()).into_owned());
+        }
+        let values: Arc<[String]> = values.into();
+        cache.insert((segment, i), values.clone());
+        Ok(values)
+    }
+}
+
+impl Collector for FacetCounts<'_> {
     type Fruit = FacetFruit;
     type Child = SegmentFacets;
 
@@ -775,13 +917,24 @@ impl Collector for FacetCounts {
         reader: &SegmentReader,
     ) -> tantivy::Result<SegmentFacets> {
         let mut columns = Vec::new();
+        let mut values = Vec::new();
         let mut counts = Vec::new();
-        for name in &self.fields {
+        for (i, name) in self.fields.iter().enumerate() {
             let col = reader.fast_fields().str(name)?;
-            counts.push(vec![0; col.as_ref().map_or(0, |c| c.num_terms())]);
+            let v = match &col {
+                Some(c) => self.values(reader.segment_id(), i, c)?,
+                None => Arc::from(Vec::new()),
+            };
+            counts.push(vec![0; v.len()]);
+            values.push(v);
             columns.push(col);
         }
-        Ok(SegmentFacets { columns, counts })
+        Ok(SegmentFacets {
+            columns,
+            values,
+            counts,
+            ords: Vec::new(),
+        })
     }
 
     fn requires_scoring(&self) -> bool {
@@ -815,20 +968,164 @@ impl SegmentCollector for SegmentFacets {
         }
     }
 
-    fn harvest(self) -> FacetFruit {
-        let mut out = Vec::new();
-        for (col, counts) in self.columns.iter().zip(self.counts) {
-            let mut m = HashMap::new();
-            if let Some(col) = col {
-                let mut s = String::new();
-                for (ord, n) in counts.into_iter().enumerate() {
-                    if n > 0 && col.ord_to_str(ord as u64, &mut s).unwrap_or(false) {
-                        m.insert(s.clone(), u64::from(n));
-                    }
+    /// A block at a time (queries without scores): one column read per
+    /// facet for the whole block.
+    fn collect_block(&mut self, docs: &[DocId]) {
+        for (col, counts) in self.columns.iter().zip(&mut self.counts) {
+            let Some(col) = col else { continue };
+            self.ords.clear();
+            self.ords.resize(docs.len(), None);
+            col.ords().first_vals(docs, &mut self.ords);
+            for ord in self.ords.iter().flatten() {
+                if let Some(n) = counts.get_mut(*ord as usize) {
+                    *n += 1;
                 }
             }
-            out.push(m);
         }
-        out
+    }
+
+    fn harvest(self) -> FacetFruit {
+        self.values
+            .iter()
+            .zip(self.counts)
+            .map(|(values, counts)| {
+                counts
+                    .into_iter()
+                    .zip(values.iter())
+                    .filter(|(n, _)| *n > 0)
+                    .map(|(n, v)| (v.clone(), u64::from(n)))
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// A page in the index's order and the facet counts, without scores: the
+/// query's documents a block at a time, deleted ones taken out of each
+/// block (tantivy's default hands documents one by one as soon as a
+/// segment has deletes, which every segment has after a rescan).
+struct PageAndFacets<'a> {
+    page: FirstDocs,
+    facets: FacetCounts<'a>,
+}
+
+impl Collector for PageAndFacets<'_> {
+    type Fruit = (Vec<(Score, DocAddress)>, FacetFruit);
+    type Child = (SegmentFirstDocs, SegmentFacets);
+
+    fn for_segment(
+        &self,
+        ord: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<Self::Child> {
+        Ok((
+            self.page.for_segment(ord, reader)?,
+            self.facets.for_segment(ord, reader)?,
+        ))
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(
+        &self,
+        fruits: Vec<(Vec<DocAddress>, FacetFruit)>,
+    ) -> tantivy::Result<Self::Fruit> {
+        let (pages, facets): (Vec<_>, Vec<_>) = fruits.into_iter().unzip();
+        Ok((
+            self.page.merge_fruits(pages)?,
+            self.facets.merge_fruits(facets)?,
+        ))
+    }
+
+    fn collect_segment(
+        &self,
+        weight: &dyn tantivy::query::Weight,
+        ord: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<(Vec<DocAddress>, FacetFruit)> {
+        let mut child = self.for_segment(ord, reader)?;
+        match reader.alive_bitset() {
+            None => weight.for_each_no_score(reader, &mut |docs| child.collect_block(docs))?,
+            Some(alive) => {
+                let mut live = Vec::with_capacity(64);
+                weight.for_each_no_score(reader, &mut |docs| {
+                    live.clear();
+                    live.extend(docs.iter().copied().filter(|d| alive.is_alive(*d)));
+                    child.collect_block(&live);
+                })?
+            }
+        }
+        Ok(child.harvest())
+    }
+}
+
+/// The page `offset..offset + limit` of the matching documents in the
+/// index's order (segment, then document), without scores.
+struct FirstDocs {
+    offset: usize,
+    limit: usize,
+}
+
+struct SegmentFirstDocs {
+    segment: SegmentOrdinal,
+    want: usize,
+    docs: Vec<DocAddress>,
+}
+
+impl Collector for FirstDocs {
+    type Fruit = Vec<(Score, DocAddress)>;
+    type Child = SegmentFirstDocs;
+
+    fn for_segment(
+        &self,
+        segment: SegmentOrdinal,
+        _: &SegmentReader,
+    ) -> tantivy::Result<SegmentFirstDocs> {
+        let want = self.offset + self.limit;
+        Ok(SegmentFirstDocs {
+            segment,
+            want,
+            docs: Vec::with_capacity(want.min(1_024)),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<DocAddress>>) -> tantivy::Result<Self::Fruit> {
+        let mut all: Vec<DocAddress> = fruits.into_iter().flatten().collect();
+        all.sort_unstable();
+        Ok(all
+            .into_iter()
+            .skip(self.offset)
+            .take(self.limit)
+            .map(|a| (0.0, a))
+            .collect())
+    }
+}
+
+impl SegmentCollector for SegmentFirstDocs {
+    type Fruit = Vec<DocAddress>;
+
+    fn collect(&mut self, doc: DocId, _: Score) {
+        if self.docs.len() < self.want {
+            self.docs.push(DocAddress::new(self.segment, doc));
+        }
+    }
+
+    fn collect_block(&mut self, docs: &[DocId]) {
+        let room = self.want.saturating_sub(self.docs.len());
+        self.docs.extend(
+            docs.iter()
+                .take(room)
+                .map(|d| DocAddress::new(self.segment, *d)),
+        );
+    }
+
+    fn harvest(self) -> Vec<DocAddress> {
+        self.docs
     }
 }

@@ -394,3 +394,99 @@ fn staged_parts_become_searchable_together_or_not_at_all() {
     assert!(ids(&i, "vol-1").is_empty());
     assert_eq!(i.state().unwrap().as_deref(), Some("scan 3"));
 }
+
+#[test]
+fn an_answer_is_reused_within_a_generation_and_never_outlives_a_commit() {
+    let cached = index();
+    let fresh = index();
+    fresh.set_cache_capacity(0);
+    let r = Request {
+        query: "type:aws.ec2.instance".into(),
+        limit: 10,
+        ..Request::default()
+    };
+    let first = cached.search(&r, None).unwrap();
+    let again = cached.search(&r, None).unwrap();
+    assert_eq!(first.total, 2);
+    assert_eq!(again.hits, first.hits);
+    assert_eq!(again.facets, first.facets);
+    assert_eq!(fresh.search(&r, None).unwrap().hits, first.hits);
+    // Another scope is another answer.
+    let dev = vec!["dev".to_string()];
+    assert_eq!(cached.search(&r, Some(&dev)).unwrap().total, 1);
+    // A commit makes a new generation: the same request sees the change.
+    let mut web = estate().remove(0);
+    web.rtype = Some("aws.ec2.volume".into());
+    cached
+        .apply(Change {
+            upserts: vec![web],
+            ..Change::default()
+        })
+        .unwrap();
+    let after = cached.search(&r, None).unwrap();
+    assert_eq!(after.total, 1);
+    assert_eq!(after.hits[0].id, "i-0db");
+}
+
+/// Many segments (a commit each) with deleted documents: pages of a
+/// filter-only query (index order, no scores) and of a free-text query
+/// (by score) together hold every match once, and the facets sum to the
+/// total, whatever the page size.
+fn paged_estate(n: usize, commits: usize) -> SearchIndex {
+    let i = SearchIndex::in_memory(WriterOptions::default()).unwrap();
+    let per = n.div_ceil(commits.max(1));
+    for part in 0..commits.max(1) {
+        let docs: Vec<SearchDoc> = (part * per..((part + 1) * per).min(n))
+            .map(|k| {
+                let region = if k % 3 == 0 { "eu-west-1" } else { "us-east-1" };
+                resource(
+                    &format!("i-{k:04}"),
+                    "aws.ec2.instance",
+                    region,
+                    &[],
+                    json!({"tags": {"Team": "payments"}, "n": k}),
+                )
+            })
+            .collect();
+        i.apply(Change {
+            upserts: docs,
+            // Every seventh document of the earlier parts replaced: deletes
+            // in old segments.
+            deletes: (0..part * per)
+                .step_by(7)
+                .map(|k| format!("r:i-{k:04}"))
+                .collect(),
+            ..Change::default()
+        })
+        .unwrap();
+    }
+    i
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+    #[test]
+    fn pages_hold_every_match_once(n in 1usize..120, commits in 1usize..5, page in 1usize..40) {
+        let i = paged_estate(n, commits);
+        i.set_cache_capacity(0);
+        for q in ["type:aws.ec2.instance", "region:eu-west-1", "payments", "payments -region:eu-west-1"] {
+            let first = i.search(&Request { query: q.into(), limit: page, ..Request::default() }, None).unwrap();
+            let mut seen = Vec::new();
+            let mut offset = 0;
+            while offset < first.total as usize {
+                let a = i.search(&Request { query: q.into(), limit: page, offset, ..Request::default() }, None).unwrap();
+                proptest::prop_assert_eq!(a.total, first.total);
+                proptest::prop_assert!(!a.hits.is_empty());
+                seen.extend(a.hits.into_iter().map(|h| h.id));
+                offset += page;
+            }
+            let count = seen.len();
+            seen.sort();
+            seen.dedup();
+            proptest::prop_assert_eq!(seen.len(), count, "a document on two pages of `{}`", q);
+            proptest::prop_assert_eq!(count as u64, first.total);
+            let regions: u64 = first.facets["region"].iter().map(|v| v.count).sum();
+            proptest::prop_assert_eq!(regions, first.total);
+        }
+    }
+}
