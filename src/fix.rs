@@ -6,7 +6,7 @@
 //! server builds and runs its jobs (`pac_server::autofix::fix_args`,
 //! `pac_connectors::Executors::run`), so both act alike.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use pac_connectors::{Config, Executors, FixRequest, FixResult, FixStatus, Target};
@@ -76,9 +76,12 @@ pub fn run(args: &FixArgs) -> i32 {
             .map(std::sync::Arc::from),
     );
 
-    // The fixes to run, once each, in rule then inventory order.
-    let mut requests: Vec<(String, FixRequest)> = Vec::new();
-    let mut seen = HashSet::new();
+    // The fixes to run, once each, in rule then inventory order: requests
+    // that do the same thing (the same action and arguments on the same
+    // resource, or on the same region or account for an action that
+    // changes a setting there) are one fix, listing what it covers.
+    let mut requests: Vec<Planned> = Vec::new();
+    let mut by_key: HashMap<String, usize> = HashMap::new();
     let mut exempted = Vec::new();
     for r in &report.results {
         let rule = &p.rules[r.rule];
@@ -94,18 +97,6 @@ pub fn run(args: &FixArgs) -> i32 {
             ));
             continue;
         }
-        let args_json = pac_server::autofix::fix_args(&fix.args);
-        let key = (
-            fix.action.clone(),
-            serde_json::to_string(&args_json).unwrap_or_default(),
-            res.type_name.to_string(),
-            res.id.to_string(),
-            res.account.to_string(),
-            res.region.to_string(),
-        );
-        if !seen.insert(key) {
-            continue;
-        }
         let document = raw
             .get(&(
                 res.type_name.to_string(),
@@ -115,21 +106,36 @@ pub fn run(args: &FixArgs) -> i32 {
             ))
             .cloned()
             .unwrap_or(Json::Null);
-        requests.push((
-            rule.id.clone(),
-            FixRequest {
-                action: fix.action.clone(),
-                args: args_json,
-                target: Target {
-                    resource_type: res.type_name.to_string(),
-                    id: res.id.to_string(),
-                    account: res.account.to_string(),
-                    region: res.region.to_string(),
-                    document,
-                },
-                dry_run: !args.apply,
+        let request = FixRequest {
+            action: fix.action.clone(),
+            args: pac_server::autofix::fix_args(&fix.args),
+            target: Target {
+                resource_type: res.type_name.to_string(),
+                id: res.id.to_string(),
+                account: res.account.to_string(),
+                region: res.region.to_string(),
+                document,
             },
-        ));
+            dry_run: !args.apply,
+        };
+        let key = request.once_key(executors.scope(&request));
+        let covered =
+            json!({"rule": rule.id, "type": res.type_name.to_string(), "id": res.id.to_string()});
+        match by_key.get(&key) {
+            Some(&i) => {
+                if !requests[i].covers.contains(&covered) {
+                    requests[i].covers.push(covered);
+                }
+            }
+            None => {
+                by_key.insert(key, requests.len());
+                requests.push(Planned {
+                    rule: rule.id.clone(),
+                    request,
+                    covers: vec![covered],
+                });
+            }
+        }
     }
 
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -175,6 +181,15 @@ pub fn run(args: &FixArgs) -> i32 {
                     t["region"].as_str().unwrap_or(""),
                     r["summary"].as_str().or(r["error"].as_str()).unwrap_or(""),
                 );
+                let covers = r["covers"].as_array().map_or(0, Vec::len);
+                if covers > 1 {
+                    let scope = r["scope"].as_str().unwrap_or("resource");
+                    let what = match scope {
+                        "resource" => "failing rules of this resource".to_string(),
+                        _ => format!("failures in this {scope}"),
+                    };
+                    println!("{:<13} one fix for {covers} {what}", "");
+                }
             }
             for e in &exempted {
                 println!("{:<13} {e}", "exempted");
@@ -203,15 +218,29 @@ pub fn run(args: &FixArgs) -> i32 {
     i32::from(counts.contains_key("failed"))
 }
 
-async fn run_all(executors: &Executors, requests: &[(String, FixRequest)]) -> Vec<Json> {
+/// One fix to run, and the failures (rule, resource) it serves.
+struct Planned {
+    rule: String,
+    request: FixRequest,
+    covers: Vec<Json>,
+}
+
+async fn run_all(executors: &Executors, requests: &[Planned]) -> Vec<Json> {
     let mut out = Vec::new();
-    for (rule, req) in requests {
+    for Planned {
+        rule,
+        request: req,
+        covers,
+    } in requests
+    {
         let t = &req.target;
         let mut record = json!({
             "rule": rule,
             "action": req.action,
             "args": req.args,
             "target": {"type": t.resource_type, "id": t.id, "account": t.account, "region": t.region},
+            "scope": executors.scope(req),
+            "covers": covers,
         });
         match executors.run(req).await {
             FixResult::NoExecutor => {

@@ -97,13 +97,43 @@ fn fixes_apply_once_and_never_to_exempted_resources() {
             "would_change",
         ),
         (key("deactivate_access_key", &e.access_key), "would_change"),
-        (
-            key("enable_ebs_encryption_by_default", &e.loose_west),
-            "would_change",
-        ),
     ] {
         assert_eq!(s.get(&k).map(String::as_str), Some(want), "{k:?} in {s:#?}");
     }
+    // EBS encryption by default is a setting of a region: one fix per
+    // region with unencrypted volumes, covering all of them, not one per
+    // volume.
+    let ebs: Vec<&Json> = dry["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["action"] == "enable_ebs_encryption_by_default")
+        .collect();
+    let mut regions: Vec<&str> = ebs
+        .iter()
+        .map(|f| f["target"]["region"].as_str().unwrap())
+        .collect();
+    regions.sort_unstable();
+    assert_eq!(regions, ["eu-west-1", "us-east-1"], "{ebs:#?}");
+    for (region, volume) in [("us-east-1", &e.loose_east), ("eu-west-1", &e.loose_west)] {
+        let f = ebs
+            .iter()
+            .find(|f| f["target"]["region"] == region)
+            .unwrap();
+        assert_eq!(f["scope"], "region");
+        assert_eq!(f["status"], "would_change");
+        let covers = f["covers"].as_array().unwrap();
+        assert!(covers.iter().any(|c| c["id"] == volume.as_str()), "{f:#}");
+        assert!(
+            covers.iter().all(|c| c["type"] == "aws.ec2.volume"),
+            "{f:#}"
+        );
+    }
+    let volumes_failing: usize = ebs
+        .iter()
+        .map(|f| f["covers"].as_array().unwrap().len())
+        .sum();
+    assert!(volumes_failing >= 2, "{ebs:#?}");
     // The exempted bastion group is left alone, and said so.
     assert!(!s.contains_key(&key("revoke_world_ingress", &e.bastion)));
     assert!(

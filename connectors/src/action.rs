@@ -67,6 +67,38 @@ pub enum ActionError {
     Failed(String),
 }
 
+/// What one run of an action changes: one resource, or a setting of the
+/// target's region or account (turning on EBS encryption by default acts
+/// on the region whichever of its volumes failed). Requests with the same
+/// action, arguments and [`FixRequest::once_key`] are run once.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionScope {
+    #[default]
+    Resource,
+    Region,
+    Account,
+}
+
+impl FixRequest {
+    /// Requests with equal keys do the same thing: one run serves them all
+    /// (two rules binding the same fix to a resource, or every volume of a
+    /// region asking for the region's setting).
+    pub fn once_key(&self, scope: ActionScope) -> String {
+        let t = &self.target;
+        let args = serde_json::to_string(&self.args).unwrap_or_default();
+        let target = match scope {
+            ActionScope::Resource => {
+                serde_json::to_string(&[&t.resource_type, &t.id, &t.account, &t.region])
+            }
+            ActionScope::Region => serde_json::to_string(&["region", &t.account, &t.region]),
+            ActionScope::Account => serde_json::to_string(&["account", &t.account]),
+        }
+        .unwrap_or_default();
+        format!("{}\u{1f}{args}\u{1f}{target}", self.action)
+    }
+}
+
 /// An executor of fixes: one implementation per cloud (or a notifier).
 #[async_trait]
 pub trait Action: Send + Sync {
@@ -78,6 +110,12 @@ pub trait Action: Send + Sync {
     fn handles(&self, target: &Target) -> bool {
         let _ = target;
         true
+    }
+
+    /// What `action` changes when it runs. Default: the one resource.
+    fn scope(&self, action: &str) -> ActionScope {
+        let _ = action;
+        ActionScope::Resource
     }
 
     async fn run(&self, request: &FixRequest) -> Result<FixOutcome, ActionError>;
@@ -154,6 +192,13 @@ impl Executors {
             .iter()
             .find(|a| a.names().contains(&request.action.as_str()) && a.handles(&request.target))
             .map(|a| &**a)
+    }
+
+    /// What `request` changes, as its executor says (a resource when none
+    /// runs it).
+    pub fn scope(&self, request: &FixRequest) -> ActionScope {
+        self.find(request)
+            .map_or(ActionScope::Resource, |a| a.scope(&request.action))
     }
 
     /// Runs `request` on its executor.

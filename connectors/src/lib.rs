@@ -24,8 +24,8 @@ pub mod plugin;
 pub mod source;
 
 pub use action::{
-    Action, ActionError, Executors, FixOutcome, FixRequest, FixResult, FixStatus, NotifyOnly,
-    Target,
+    Action, ActionError, ActionScope, Executors, FixOutcome, FixRequest, FixResult, FixStatus,
+    NotifyOnly, Target,
 };
 pub use config::{Config, SourceConfig};
 pub use source::{CollectPlan, Connector, Document, Event, Scope, SourceError};

@@ -204,6 +204,145 @@ async fn collects_seeded_resources_and_fixes_a_security_group() {
     );
 }
 
+/// `revoke_world_ingress` closes what it is asked and nothing more: a
+/// world-open TCP range over the port is narrowed (80 and 443 stay open),
+/// a UDP rule on the same number is kept, and an all-traffic rule keeps
+/// UDP and ICMP. Against moto's EC2, with the group read back after.
+#[tokio::test]
+async fn revoking_world_ingress_narrows_ranges_and_keeps_other_protocols() {
+    use aws_sdk_ec2::types::{IpPermission, IpRange};
+    let m = moto();
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(&m.1)
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "testing", "testing", None, None, "t",
+        ))
+        .load()
+        .await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let world = |proto: &str, from: i32, to: i32| {
+        IpPermission::builder()
+            .ip_protocol(proto)
+            .from_port(from)
+            .to_port(to)
+            .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+            .build()
+    };
+    let group = |name: &'static str, perms: Vec<IpPermission>| {
+        let ec2 = ec2.clone();
+        async move {
+            let id = ec2
+                .create_security_group()
+                .group_name(name)
+                .description("d")
+                .send()
+                .await
+                .unwrap()
+                .group_id()
+                .unwrap()
+                .to_owned();
+            ec2.authorize_security_group_ingress()
+                .group_id(&id)
+                .set_ip_permissions(Some(perms))
+                .send()
+                .await
+                .unwrap();
+            id
+        }
+    };
+    // What the group lets in from 0.0.0.0/0, as "proto/from-to".
+    let open = |id: String| {
+        let ec2 = ec2.clone();
+        async move {
+            let out = ec2
+                .describe_security_groups()
+                .group_ids(id)
+                .send()
+                .await
+                .unwrap();
+            let mut v: Vec<String> = out.security_groups()[0]
+                .ip_permissions()
+                .iter()
+                .filter(|p| {
+                    p.ip_ranges()
+                        .iter()
+                        .any(|r| r.cidr_ip() == Some("0.0.0.0/0"))
+                })
+                .map(|p| {
+                    format!(
+                        "{}/{}-{}",
+                        p.ip_protocol().unwrap_or("?"),
+                        p.from_port().unwrap_or(-1),
+                        p.to_port().unwrap_or(-1)
+                    )
+                })
+                .collect();
+            v.sort();
+            v
+        }
+    };
+    let wide = group("wide", vec![world("tcp", 0, 1024), world("udp", 22, 22)]).await;
+    let all = group(
+        "all",
+        vec![
+            IpPermission::builder()
+                .ip_protocol("-1")
+                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                .build(),
+        ],
+    )
+    .await;
+    let actions = AwsActions::new(source(&m.1, &["us-east-1"]));
+    let request = |id: &str, dry_run: bool| FixRequest {
+        action: "revoke_world_ingress".into(),
+        args: [("ports".to_string(), serde_json::json!([22]))].into(),
+        target: Target {
+            resource_type: "aws.ec2.security_group".into(),
+            id: id.into(),
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+            document: serde_json::Value::Null,
+        },
+        dry_run,
+    };
+
+    let dry = actions.run(&request(&wide, true)).await.unwrap();
+    assert_eq!(dry.status, FixStatus::WouldChange);
+    assert!(
+        dry.summary.contains("tcp/0-21") && dry.summary.contains("tcp/23-1024"),
+        "{}",
+        dry.summary
+    );
+    assert_eq!(
+        open(wide.clone()).await,
+        ["tcp/0-1024", "udp/22-22"],
+        "a dry run changes nothing"
+    );
+    let out = actions.run(&request(&wide, false)).await.unwrap();
+    assert_eq!(out.status, FixStatus::Changed, "{out:?}");
+    assert_eq!(
+        open(wide.clone()).await,
+        ["tcp/0-21", "tcp/23-1024", "udp/22-22"],
+        "80 and 443 stay open, UDP 22 is not SSH"
+    );
+    assert_eq!(
+        actions.run(&request(&wide, false)).await.unwrap().status,
+        FixStatus::AlreadyFixed
+    );
+
+    let out = actions.run(&request(&all, false)).await.unwrap();
+    assert_eq!(out.status, FixStatus::Changed, "{out:?}");
+    assert_eq!(
+        open(all.clone()).await,
+        ["icmp/-1--1", "tcp/0-21", "tcp/23-65535", "udp/0-65535"]
+    );
+    assert_eq!(
+        actions.run(&request(&all, false)).await.unwrap().status,
+        FixStatus::AlreadyFixed
+    );
+}
+
 /// The 1,000-instance measurement of docs/benchmarks.md; not a timed test.
 /// `cargo test --workspace --test moto -- --ignored --nocapture collect_1000_instances`
 /// (`--workspace` keeps the SDK's feature set, so nothing is rebuilt).

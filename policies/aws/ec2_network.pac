@@ -3,8 +3,10 @@ package policies.aws.network
 // Security groups and network ACLs: what the internet can reach.
 //
 // "Open to the world" means an IPv4 range 0.0.0.0/0 or an IPv6 range ::/0
-// (the stdlib's `open_to_world`); a rule with protocol `-1` covers every
-// port (`covers_port`). Each policy's tests follow it.
+// (the stdlib's `open_to_world`). A service is exposed by a rule of its own
+// protocol (`world_tcp_ingress_on_port`: a UDP rule on 22 does not expose
+// SSH) or by protocol `-1`, which covers every port of every protocol.
+// Each policy's tests follow it.
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -25,8 +27,11 @@ fn redis_ports() -> list<int> = [6379]
 
 fn elasticsearch_ports() -> list<int> = [9200, 9300]
 
-/// Legacy and remote-administration services (FTP, Telnet, NetBIOS/SMB, VNC, WinRM).
-fn legacy_admin_ports() -> list<int> = [20, 21, 23, 135, 137, 138, 139, 445, 5900, 5985, 5986]
+/// Legacy and remote-administration services over TCP (FTP, Telnet, RPC, NetBIOS session, SMB, VNC, WinRM).
+fn legacy_admin_tcp_ports() -> list<int> = [20, 21, 23, 135, 139, 445, 5900, 5985, 5986]
+
+/// The same over UDP (RPC, NetBIOS name and datagram services).
+fn legacy_admin_udp_ports() -> list<int> = [135, 137, 138]
 
 /// True when the rule is a single-port TCP rule for HTTP (80) or HTTPS (443).
 fn is_web_port_rule(p: aws.ec2.IpPermission) -> bool =
@@ -62,7 +67,7 @@ policy sg_ssh_open_to_world {
   ]
 
   rule on aws.ec2.security_group {
-    violation when world_ingress_on_port(self, 22)
+    violation when world_tcp_ingress_on_port(self, 22)
     message "{group_id} ({group_name}, VPC {vpc_id}) allows SSH on port 22 from 0.0.0.0/0 or ::/0"
   }
 
@@ -119,6 +124,30 @@ test "SSH from ::/0 and all-traffic rules fail, HTTPS from the world passes" {
   expect sg_ssh_open_to_world passes https
 }
 
+test "a UDP rule on port 22 does not expose SSH; a TCP range over it does" {
+  given aws.ec2.security_group udp22 {
+    group_id: "sg-0ssh0udp",
+    group_name: "udp-only",
+    owner_id: "111122223333",
+    ip_permissions: [
+      { ip_protocol: "udp", from_port: 0, to_port: 65535, ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] },
+      { ip_protocol: "17", from_port: 22, to_port: 22, ipv6_ranges: [{ cidr_ipv6: "::/0" }] },
+    ],
+  }
+  given aws.ec2.security_group tcp_range {
+    group_id: "sg-0ssh0tcp6",
+    group_name: "tcp-by-number",
+    owner_id: "111122223333",
+    ip_permissions: [
+      { ip_protocol: "6", from_port: 20, to_port: 30, ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] },
+    ],
+  }
+  expect sg_ssh_open_to_world passes udp22
+  expect sg_rdp_open_to_world passes udp22
+  expect sg_database_ports_open_to_world passes udp22
+  expect sg_ssh_open_to_world fails tcp_range
+}
+
 /// An approved, time-boxed exposure: the example bastion keeps SSH open
 /// while the change CHG-2041 is in force.
 exception "CHG-2041" for sg_ssh_open_to_world {
@@ -161,7 +190,7 @@ policy sg_rdp_open_to_world {
   ]
 
   rule on aws.ec2.security_group {
-    violation when world_ingress_on_port(self, 3389)
+    violation when world_tcp_ingress_on_port(self, 3389)
     message "{group_id} ({group_name}, VPC {vpc_id}) allows RDP on port 3389 from 0.0.0.0/0 or ::/0"
   }
 
@@ -314,31 +343,31 @@ policy sg_database_ports_open_to_world {
   tags ["aws-fsbp:EC2.19", "pacbot:check-for-ec2-with-public-access-for-configured-port"]
 
   rule mssql on aws.ec2.security_group {
-    violation when world_ingress_on_any_port(self, mssql_ports())
+    violation when world_tcp_ingress_on_any_port(self, mssql_ports())
     message "{group_id} ({group_name}) exposes SQL Server (1433/1434) to 0.0.0.0/0 or ::/0"
   }
   rule mysql on aws.ec2.security_group {
-    violation when world_ingress_on_any_port(self, mysql_ports())
+    violation when world_tcp_ingress_on_any_port(self, mysql_ports())
     message "{group_id} ({group_name}) exposes MySQL/MariaDB (3306) to 0.0.0.0/0 or ::/0"
   }
   rule postgresql on aws.ec2.security_group {
-    violation when world_ingress_on_any_port(self, postgresql_ports())
+    violation when world_tcp_ingress_on_any_port(self, postgresql_ports())
     message "{group_id} ({group_name}) exposes PostgreSQL (5432) to 0.0.0.0/0 or ::/0"
   }
   rule oracle on aws.ec2.security_group {
-    violation when world_ingress_on_any_port(self, oracle_ports())
+    violation when world_tcp_ingress_on_any_port(self, oracle_ports())
     message "{group_id} ({group_name}) exposes Oracle (1521) to 0.0.0.0/0 or ::/0"
   }
   rule mongodb on aws.ec2.security_group {
-    violation when world_ingress_on_any_port(self, mongodb_ports())
+    violation when world_tcp_ingress_on_any_port(self, mongodb_ports())
     message "{group_id} ({group_name}) exposes MongoDB (27017/27018) to 0.0.0.0/0 or ::/0"
   }
   rule redis on aws.ec2.security_group {
-    violation when world_ingress_on_any_port(self, redis_ports())
+    violation when world_tcp_ingress_on_any_port(self, redis_ports())
     message "{group_id} ({group_name}) exposes Redis (6379) to 0.0.0.0/0 or ::/0"
   }
   rule elasticsearch on aws.ec2.security_group {
-    violation when world_ingress_on_any_port(self, elasticsearch_ports())
+    violation when world_tcp_ingress_on_any_port(self, elasticsearch_ports())
     message "{group_id} ({group_name}) exposes Elasticsearch (9200/9300) to 0.0.0.0/0 or ::/0"
   }
 
@@ -410,14 +439,45 @@ policy sg_admin_ports_open_to_world {
   remediation "Remove the internet sources for these ports; replace FTP and Telnet with SFTP/SSH, and reach admin services over a VPN or SSM."
   tags ["aws-fsbp:EC2.19", "pacbot:check-for-ec2-with-public-access-for-configured-port"]
 
-  rule on aws.ec2.security_group {
-    violation when world_ingress_on_any_port(self, legacy_admin_ports())
-    message "{group_id} ({group_name}) exposes FTP/Telnet/SMB/VNC/WinRM ports to 0.0.0.0/0 or ::/0"
+  rule tcp on aws.ec2.security_group {
+    violation when world_tcp_ingress_on_any_port(self, legacy_admin_tcp_ports())
+    message "{group_id} ({group_name}) exposes FTP/Telnet/RPC/SMB/VNC/WinRM TCP ports to 0.0.0.0/0 or ::/0"
+  }
+  rule udp on aws.ec2.security_group {
+    violation when world_udp_ingress_on_any_port(self, legacy_admin_udp_ports())
+    message "{group_id} ({group_name}) exposes RPC/NetBIOS UDP ports (135, 137, 138) to 0.0.0.0/0 or ::/0"
   }
 
-  autofix revoke_world_ingress(ports: [20, 21, 23, 135, 137, 138, 139, 445, 5900, 5985, 5986])
+  autofix revoke_world_ingress(ports: [20, 21, 23, 135, 139, 445, 5900, 5985, 5986], protocol: "tcp")
+    for tcp
     after 1d
     notify tags["owner"] ?? "secops@example.com"
+  autofix revoke_world_ingress(ports: [135, 137, 138], protocol: "udp")
+    for udp
+    after 1d
+    notify tags["owner"] ?? "secops@example.com"
+}
+
+test "NetBIOS over UDP from the world fails the udp rule only; DNS over UDP is not an admin port" {
+  given aws.ec2.security_group netbios {
+    group_id: "sg-0adm0nb",
+    group_name: "netbios",
+    owner_id: "111122223333",
+    ip_permissions: [
+      { ip_protocol: "udp", from_port: 137, to_port: 138, ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] },
+    ],
+  }
+  given aws.ec2.security_group dns {
+    group_id: "sg-0adm0dns",
+    group_name: "dns",
+    owner_id: "111122223333",
+    ip_permissions: [
+      { ip_protocol: "udp", from_port: 53, to_port: 53, ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] },
+    ],
+  }
+  expect sg_admin_ports_open_to_world.udp fails netbios
+  expect sg_admin_ports_open_to_world.tcp passes netbios
+  expect sg_admin_ports_open_to_world passes dns
 }
 
 test "SMB from the world fails, SMB inside the VPC passes" {

@@ -126,15 +126,17 @@ test "an auto-assigning subnet fails; a private subnet passes" {
 /// carelessly later).
 policy eip_unassociated {
   title "Elastic IP is not associated"
-  description "The Elastic IP has no association: no `association_id`, no instance and no network interface."
+  description "The Elastic IP has no association: no `association_id`, no instance and no network interface (an empty id, as some APIs send for none, is none)."
   severity low
   category cost
   remediation "Associate the address with the resource that needs it, or release it (aws ec2 release-address --allocation-id <id>)."
   tags ["aws-fsbp:EC2.12", "pacbot:check-for-unused-elastic-ip"]
 
   rule on aws.ec2.address {
+    // `(x ?? "") == ""`, not `not has(x)`: moto (and some exports) send
+    // "" for an address associated with nothing.
     violation when
-      not has(association_id) and not has(instance_id) and not has(network_interface_id)
+      (association_id ?? "") == "" and (instance_id ?? "") == "" and (network_interface_id ?? "") == ""
     message "Elastic IP {public_ip} ({allocation_id}, {domain}) is not associated with any instance or network interface"
   }
 
@@ -154,4 +156,24 @@ test "a free Elastic IP fails, an associated one passes" {
   }
   expect eip_unassociated fails idle
   expect eip_unassociated passes used
+}
+
+test "an Elastic IP whose ids are empty strings is free; one with only a network interface is used" {
+  given aws.ec2.address blank {
+    public_ip: 54.1.2.5,
+    allocation_id: "eipalloc-0blank",
+    domain: "vpc",
+    association_id: "",
+    instance_id: "",
+    network_interface_id: "",
+  }
+  given aws.ec2.address eni_only {
+    public_ip: 54.1.2.6,
+    allocation_id: "eipalloc-0eni",
+    domain: "vpc",
+    instance_id: "",
+    network_interface_id: "eni-0nat",
+  }
+  expect eip_unassociated fails blank
+  expect eip_unassociated passes eni_only
 }

@@ -272,7 +272,8 @@ policy critical_finding_past_patch_sla {
 
   rule on vuln.finding {
     let open_days = in_days(age(first_seen))
-    violation when cvss >= 9.0 and has(fixed_version) and older_than(first_seen, 30d)
+    // An empty `fixed_version` (some scanners' "no fix yet") is no fix.
+    violation when cvss >= 9.0 and (fixed_version ?? "") != "" and older_than(first_seen, 30d)
     message "{cve} ({title}) on {resource_id} has been open {open_days} days; fixed in {package_name} {fixed_version}"
   }
 
@@ -315,7 +316,19 @@ test "an old fixable critical finding fails; a new one and one without a fix pas
     package_name: "libbar",
     scanner: "inspector",
   }
+  given vuln.finding empty_fix {
+    resource_id: "i-0abc",
+    cve: "CVE-2026-0003",
+    title: "Unfixed critical bug, empty fixed version",
+    cvss: 9.1,
+    severity: "critical",
+    first_seen: 2026-05-01,
+    package_name: "libbaz",
+    fixed_version: "",
+    scanner: "trivy",
+  }
   expect critical_finding_past_patch_sla fails overdue
   expect critical_finding_past_patch_sla passes recent
   expect critical_finding_past_patch_sla passes no_fix
+  expect critical_finding_past_patch_sla passes empty_fix
 }

@@ -17,7 +17,7 @@ use tokio::sync::OnceCell;
 
 use super::json::ToJson;
 use super::{AccountCtx, ApiStats, AwsAccount, AwsSource, call_error, error_code};
-use crate::action::{Action, ActionError, FixOutcome, FixRequest, FixStatus};
+use crate::action::{Action, ActionError, ActionScope, FixOutcome, FixRequest, FixStatus};
 
 /// Every action this executor runs, with the resource types it applies to.
 const ACTIONS: &[(&str, &[&str])] = &[
@@ -158,71 +158,281 @@ fn change(dry: bool, summary: String, before: Json, after: Json) -> FixOutcome {
     outcome(status, summary, before, after)
 }
 
-/// Whether a rule (protocol, port range) reaches any of `ports`.
-fn covers(p: &IpPermission, ports: &[i64]) -> bool {
-    if p.ip_protocol() == Some("-1") {
-        return true;
+/// The protocol whose ports `revoke_world_ingress` closes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Proto {
+    Tcp,
+    Udp,
+}
+
+impl Proto {
+    fn name(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+        }
     }
-    let (from, to) = (p.from_port(), p.to_port());
-    match (from, to) {
-        (Some(f), Some(t)) if f >= 0 => ports
-            .iter()
-            .any(|&x| i64::from(f) <= x && x <= i64::from(t)),
-        _ => true,
+
+    fn other(self) -> Proto {
+        match self {
+            Proto::Tcp => Proto::Udp,
+            Proto::Udp => Proto::Tcp,
+        }
+    }
+
+    /// Whether a rule's `ip_protocol` is this one (by name or number).
+    fn is(self, ip_protocol: Option<&str>) -> bool {
+        matches!(
+            (self, ip_protocol),
+            (Proto::Tcp, Some("tcp" | "6")) | (Proto::Udp, Some("udp" | "17"))
+        )
     }
 }
 
-/// The world-open part (0.0.0.0/0, ::/0) of the rules reaching `ports`.
-fn world_open(perms: &[IpPermission], ports: &[i64]) -> Vec<IpPermission> {
+const ALL_PORTS: (i64, i64) = (0, 65_535);
+
+/// The ports a rule of protocol `proto` (or `-1`) opens: `None` when it is
+/// of another protocol.
+fn rule_ports(p: &IpPermission, proto: Proto) -> Option<(i64, i64)> {
+    if p.ip_protocol() == Some("-1") {
+        return Some(ALL_PORTS);
+    }
+    if !proto.is(p.ip_protocol()) {
+        return None;
+    }
+    Some((
+        p.from_port().map_or(0, i64::from).max(0),
+        p.to_port().map_or(65_535, i64::from).min(65_535),
+    ))
+}
+
+/// Whether a rule lets `proto` traffic reach any of `ports`.
+fn covers(p: &IpPermission, proto: Proto, ports: &[i64]) -> bool {
+    rule_ports(p, proto).is_some_and(|(f, t)| ports.iter().any(|&x| f <= x && x <= t))
+}
+
+/// `from..=to` without `ports`, as ranges.
+fn without(from: i64, to: i64, ports: &[i64]) -> Vec<(i64, i64)> {
+    let mut cut: Vec<i64> = ports
+        .iter()
+        .copied()
+        .filter(|&x| from <= x && x <= to)
+        .collect();
+    cut.sort_unstable();
+    cut.dedup();
+    let mut out = Vec::new();
+    let mut at = from;
+    for x in cut {
+        if at < x {
+            out.push((at, x - 1));
+        }
+        at = x + 1;
+    }
+    if at <= to {
+        out.push((at, to));
+    }
+    out
+}
+
+/// One source of a rule that is open to the world.
+#[derive(Clone)]
+enum World {
+    V4(IpRange),
+    V6(Ipv6Range),
+}
+
+fn world_sources(p: &IpPermission) -> Vec<World> {
+    let v4 = p
+        .ip_ranges()
+        .iter()
+        .filter(|r| r.cidr_ip() == Some("0.0.0.0/0"))
+        .map(|r| World::V4(r.clone()));
+    let v6 = p
+        .ipv6_ranges()
+        .iter()
+        .filter(|r| r.cidr_ipv6() == Some("::/0"))
+        .map(|r| World::V6(r.clone()));
+    v4.chain(v6).collect()
+}
+
+/// A permission of `protocol` and ports for `sources`.
+fn permission(protocol: &str, ports: Option<(i64, i64)>, sources: &[World]) -> IpPermission {
+    let port = |x: i64| i32::try_from(x).ok();
+    build(
+        Some(protocol),
+        ports.and_then(|(f, _)| port(f)),
+        ports.and_then(|(_, t)| port(t)),
+        sources,
+    )
+}
+
+fn build(
+    protocol: Option<&str>,
+    from: Option<i32>,
+    to: Option<i32>,
+    sources: &[World],
+) -> IpPermission {
+    let v4: Vec<IpRange> = sources
+        .iter()
+        .filter_map(|w| match w {
+            World::V4(r) => Some(r.clone()),
+            World::V6(_) => None,
+        })
+        .collect();
+    let v6: Vec<Ipv6Range> = sources
+        .iter()
+        .filter_map(|w| match w {
+            World::V6(r) => Some(r.clone()),
+            World::V4(_) => None,
+        })
+        .collect();
+    IpPermission::builder()
+        .set_ip_protocol(protocol.map(str::to_owned))
+        .set_from_port(from)
+        .set_to_port(to)
+        .set_ip_ranges((!v4.is_empty()).then_some(v4))
+        .set_ipv6_ranges((!v6.is_empty()).then_some(v6))
+        .build()
+}
+
+fn sources_of(p: &IpPermission) -> Vec<World> {
+    p.ip_ranges()
+        .iter()
+        .map(|r| World::V4(r.clone()))
+        .chain(p.ipv6_ranges().iter().map(|r| World::V6(r.clone())))
+        .collect()
+}
+
+fn cidr_of(w: &World) -> &str {
+    match w {
+        World::V4(r) => r.cidr_ip().unwrap_or(""),
+        World::V6(r) => r.cidr_ipv6().unwrap_or(""),
+    }
+}
+
+/// The world-open part (0.0.0.0/0, ::/0) of the rules that let `proto`
+/// reach `ports`, each as the group holds it (what to revoke).
+fn world_open(perms: &[IpPermission], proto: Proto, ports: &[i64]) -> Vec<IpPermission> {
     perms
         .iter()
-        .filter(|p| covers(p, ports))
+        .filter(|p| covers(p, proto, ports))
         .filter_map(|p| {
-            let v4: Vec<IpRange> = p
-                .ip_ranges()
-                .iter()
-                .filter(|r| r.cidr_ip() == Some("0.0.0.0/0"))
-                .map(|r| {
-                    IpRange::builder()
-                        .set_cidr_ip(r.cidr_ip().map(str::to_owned))
-                        .build()
-                })
-                .collect();
-            let v6: Vec<Ipv6Range> = p
-                .ipv6_ranges()
-                .iter()
-                .filter(|r| r.cidr_ipv6() == Some("::/0"))
-                .map(|r| {
-                    Ipv6Range::builder()
-                        .set_cidr_ipv6(r.cidr_ipv6().map(str::to_owned))
-                        .build()
-                })
-                .collect();
-            if v4.is_empty() && v6.is_empty() {
-                return None;
-            }
-            Some(
-                IpPermission::builder()
-                    .set_ip_protocol(p.ip_protocol().map(str::to_owned))
-                    .set_from_port(p.from_port())
-                    .set_to_port(p.to_port())
-                    .set_ip_ranges((!v4.is_empty()).then_some(v4))
-                    .set_ipv6_ranges((!v6.is_empty()).then_some(v6))
-                    .build(),
-            )
+            let sources = world_sources(p);
+            (!sources.is_empty())
+                .then(|| build(p.ip_protocol(), p.from_port(), p.to_port(), &sources))
         })
         .collect()
 }
 
-fn describe_rule(p: &IpPermission) -> String {
-    let cidrs: Vec<&str> = p
-        .ip_ranges()
+/// Closing `ports` of `proto` to the world and nothing else: the world
+/// sources of each rule reaching them are revoked, and what the rule
+/// opened besides is authorised again for the same sources — the rest of
+/// its range, and for an all-traffic (`-1`) rule the other protocol's
+/// ports and ICMP (other IP protocols of such a rule are not re-opened:
+/// the summary says so). Pieces the group already holds are left out
+/// (AWS refuses a duplicate).
+struct Narrowing {
+    revoke: Vec<IpPermission>,
+    authorize: Vec<IpPermission>,
+    /// Whether an all-traffic rule was among those revoked.
+    all_traffic: bool,
+}
+
+fn narrowing(perms: &[IpPermission], proto: Proto, ports: &[i64]) -> Narrowing {
+    let revoke = world_open(perms, proto, ports);
+    let mut authorize = Vec::new();
+    let mut all_traffic = false;
+    for p in &revoke {
+        let sources = world_sources(p);
+        let Some((from, to)) = rule_ports(p, proto) else {
+            continue;
+        };
+        for (f, t) in without(from, to, ports) {
+            authorize.push(permission(proto.name(), Some((f, t)), &sources));
+        }
+        if p.ip_protocol() == Some("-1") {
+            all_traffic = true;
+            authorize.push(permission(proto.other().name(), Some(ALL_PORTS), &sources));
+            let (v4, v6): (Vec<World>, Vec<World>) = sources
+                .iter()
+                .cloned()
+                .partition(|w| matches!(w, World::V4(_)));
+            if !v4.is_empty() {
+                authorize.push(permission("icmp", Some((-1, -1)), &v4));
+            }
+            if !v6.is_empty() {
+                authorize.push(permission("icmpv6", Some((-1, -1)), &v6));
+            }
+        }
+    }
+    // What stays in the group after the revocation, by (protocol, ports,
+    // source), so that no piece duplicates it.
+    let key = |proto: Option<&str>, f: Option<i32>, t: Option<i32>, cidr: &str| {
+        let proto = match proto {
+            Some("6") => "tcp",
+            Some("17") => "udp",
+            Some("1") => "icmp",
+            Some("58") => "icmpv6",
+            Some(x) => x,
+            None => "",
+        };
+        format!("{proto}/{f:?}/{t:?}/{cidr}")
+    };
+    let revoked: std::collections::HashSet<String> = revoke
+        .iter()
+        .flat_map(|p| {
+            cidrs(p)
+                .into_iter()
+                .map(|c| key(p.ip_protocol(), p.from_port(), p.to_port(), c))
+        })
+        .collect();
+    let kept: std::collections::HashSet<String> = perms
+        .iter()
+        .flat_map(|p| {
+            cidrs(p)
+                .into_iter()
+                .map(|c| key(p.ip_protocol(), p.from_port(), p.to_port(), c))
+        })
+        .filter(|k| !revoked.contains(k))
+        .collect();
+    let authorize = authorize
+        .into_iter()
+        .filter_map(|p| {
+            let sources: Vec<World> = sources_of(&p)
+                .into_iter()
+                .filter(|w| {
+                    !kept.contains(&key(
+                        p.ip_protocol(),
+                        p.from_port(),
+                        p.to_port(),
+                        cidr_of(w),
+                    ))
+                })
+                .collect();
+            (!sources.is_empty())
+                .then(|| build(p.ip_protocol(), p.from_port(), p.to_port(), &sources))
+        })
+        .collect();
+    Narrowing {
+        revoke,
+        authorize,
+        all_traffic,
+    }
+}
+
+fn cidrs(p: &IpPermission) -> Vec<&str> {
+    p.ip_ranges()
         .iter()
         .filter_map(|r| r.cidr_ip())
         .chain(p.ipv6_ranges().iter().filter_map(|r| r.cidr_ipv6()))
-        .collect();
+        .collect()
+}
+
+fn describe_rule(p: &IpPermission) -> String {
+    let cidrs = cidrs(p);
     let ports = match (p.ip_protocol(), p.from_port(), p.to_port()) {
         (Some("-1"), _, _) => "all traffic".to_string(),
+        (Some(proto), Some(-1), Some(-1)) => proto.to_string(),
         (Some(proto), Some(f), Some(t)) if f == t => format!("{proto}/{f}"),
         (Some(proto), Some(f), Some(t)) => format!("{proto}/{f}-{t}"),
         (proto, _, _) => proto.unwrap_or("?").to_string(),
@@ -252,6 +462,14 @@ impl Action for AwsActions {
             })
     }
 
+    /// EBS encryption by default is a setting of the account's region.
+    fn scope(&self, action: &str) -> ActionScope {
+        match action {
+            "enable_ebs_encryption_by_default" => ActionScope::Region,
+            _ => ActionScope::Resource,
+        }
+    }
+
     async fn run(&self, req: &FixRequest) -> Result<FixOutcome, ActionError> {
         let Some((_, types)) = ACTIONS.iter().find(|(n, _)| *n == req.action) else {
             return Err(ActionError::Unknown(req.action.clone()));
@@ -277,37 +495,71 @@ impl Action for AwsActions {
                         name: "ports".into(),
                         message: "expected a list of port numbers".into(),
                     })?;
+                let proto = match req.args.get("protocol").and_then(Json::as_str) {
+                    None | Some("tcp") => Proto::Tcp,
+                    Some("udp") => Proto::Udp,
+                    Some(other) => {
+                        return Err(ActionError::BadArgument {
+                            name: "protocol".into(),
+                            message: format!("`{other}`: expected `tcp` or `udp`"),
+                        });
+                    }
+                };
+                let what = format!("{} ports {ports:?}", proto.name());
                 let c = ec2();
                 let sg = describe_group(&c, id).await?;
-                let open = world_open(sg.ip_permissions(), &ports);
-                if open.is_empty() {
+                let plan = narrowing(sg.ip_permissions(), proto, &ports);
+                if plan.revoke.is_empty() {
                     return Ok(already(
-                        format!("{id} has no world-open ingress on ports {ports:?}"),
+                        format!("{id} has no world-open ingress on {what}"),
                         json!({"world_open_ingress": []}),
                     ));
                 }
-                let rules: Vec<String> = open.iter().map(describe_rule).collect();
-                let before = json!({"world_open_ingress": open.to_json()});
-                let summary = format!("revoke {} on {id}", rules.join("; "));
+                let revoked: Vec<String> = plan.revoke.iter().map(describe_rule).collect();
+                let kept: Vec<String> = plan.authorize.iter().map(describe_rule).collect();
+                let before = json!({"world_open_ingress": plan.revoke.to_json()});
+                let mut summary = format!("revoke {} on {id}", revoked.join("; "));
+                if !kept.is_empty() {
+                    summary.push_str(&format!(", re-authorise the rest: {}", kept.join("; ")));
+                }
+                if plan.all_traffic {
+                    summary.push_str(" (an all-traffic rule: IP protocols other than TCP, UDP and ICMP are not re-opened)");
+                }
+                let planned_after = json!({
+                    "world_open_ingress": [],
+                    "reauthorized": plan.authorize.to_json(),
+                });
                 if dry {
-                    return Ok(change(
-                        true,
-                        summary,
-                        before,
-                        json!({"world_open_ingress": []}),
-                    ));
+                    return Ok(change(true, summary, before, planned_after));
+                }
+                // The rest first: if the revocation then fails, the group
+                // is as open as it was, never more closed than asked.
+                if !plan.authorize.is_empty() {
+                    c.authorize_security_group_ingress()
+                        .group_id(id)
+                        .set_ip_permissions(Some(plan.authorize.clone()))
+                        .send()
+                        .await
+                        .map_err(|e| failed(call_error("ec2:AuthorizeSecurityGroupIngress", e)))?;
                 }
                 c.revoke_security_group_ingress()
                     .group_id(id)
-                    .set_ip_permissions(Some(open))
+                    .set_ip_permissions(Some(plan.revoke))
                     .send()
                     .await
                     .map_err(|e| failed(call_error("ec2:RevokeSecurityGroupIngress", e)))?;
                 let sg = describe_group(&c, id).await?;
-                let after = json!({"world_open_ingress": world_open(sg.ip_permissions(), &ports).to_json()});
+                let after = json!({
+                    "world_open_ingress": world_open(sg.ip_permissions(), proto, &ports).to_json(),
+                    "reauthorized": plan.authorize.to_json(),
+                });
                 Ok(change(
                     false,
-                    summary.replacen("revoke", "revoked", 1),
+                    summary.replacen(": revoke", ": revoked", 1).replacen(
+                        "re-authorise",
+                        "re-authorised",
+                        1,
+                    ),
                     before,
                     after,
                 ))
@@ -872,11 +1124,63 @@ mod tests {
             perm("tcp", Some(443), Some(443), &["0.0.0.0/0"]),
             perm("tcp", Some(20), Some(30), &["10.0.0.0/8"]),
             perm("-1", None, None, &["0.0.0.0/0"]),
+            perm("udp", Some(22), Some(22), &["0.0.0.0/0"]),
         ];
-        let open = world_open(&perms, &[22]);
+        let open = world_open(&perms, Proto::Tcp, &[22]);
         assert_eq!(open.len(), 2);
         assert_eq!(describe_rule(&open[0]), "tcp/22 from 0.0.0.0/0");
         assert_eq!(describe_rule(&open[1]), "all traffic from 0.0.0.0/0");
-        assert!(world_open(&perms[..3], &[3389]).is_empty());
+        assert!(world_open(&perms[..3], Proto::Tcp, &[3389]).is_empty());
+        // A UDP rule on 22 is not SSH; it is closed only when UDP is asked.
+        let udp = world_open(&perms, Proto::Udp, &[22]);
+        assert_eq!(
+            udp.iter().map(describe_rule).collect::<Vec<_>>(),
+            ["all traffic from 0.0.0.0/0", "udp/22 from 0.0.0.0/0"]
+        );
+    }
+
+    #[test]
+    fn a_range_loses_only_the_ports_asked() {
+        assert_eq!(without(0, 1024, &[22]), [(0, 21), (23, 1024)]);
+        assert_eq!(without(22, 22, &[22]), []);
+        assert_eq!(without(20, 30, &[20, 30, 25, 25]), [(21, 24), (26, 29)]);
+        assert_eq!(without(1000, 2000, &[22]), [(1000, 2000)]);
+        let perms = vec![perm("tcp", Some(0), Some(1024), &["0.0.0.0/0"])];
+        let plan = narrowing(&perms, Proto::Tcp, &[22]);
+        assert_eq!(
+            plan.revoke.iter().map(describe_rule).collect::<Vec<_>>(),
+            ["tcp/0-1024 from 0.0.0.0/0"]
+        );
+        assert_eq!(
+            plan.authorize.iter().map(describe_rule).collect::<Vec<_>>(),
+            ["tcp/0-21 from 0.0.0.0/0", "tcp/23-1024 from 0.0.0.0/0"],
+            "80 and 443 stay open"
+        );
+        assert!(!plan.all_traffic);
+    }
+
+    #[test]
+    fn all_traffic_keeps_the_other_protocol_and_icmp_and_no_piece_duplicates_a_kept_rule() {
+        let mut v6 = perm("-1", None, None, &["0.0.0.0/0"]);
+        v6 = IpPermission::builder()
+            .set_ip_protocol(v6.ip_protocol().map(str::to_owned))
+            .set_ip_ranges(Some(v6.ip_ranges().to_vec()))
+            .ipv6_ranges(Ipv6Range::builder().cidr_ipv6("::/0").build())
+            .build();
+        let perms = vec![v6, perm("udp", Some(0), Some(65535), &["0.0.0.0/0"])];
+        let plan = narrowing(&perms, Proto::Tcp, &[22, 3389]);
+        assert!(plan.all_traffic);
+        assert_eq!(
+            plan.authorize.iter().map(describe_rule).collect::<Vec<_>>(),
+            [
+                "tcp/0-21 from 0.0.0.0/0, ::/0",
+                "tcp/23-3388 from 0.0.0.0/0, ::/0",
+                "tcp/3390-65535 from 0.0.0.0/0, ::/0",
+                // udp 0-65535 from 0.0.0.0/0 is already a rule of its own.
+                "udp/0-65535 from ::/0",
+                "icmp from 0.0.0.0/0",
+                "icmpv6 from ::/0",
+            ]
+        );
     }
 }

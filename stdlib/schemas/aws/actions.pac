@@ -4,8 +4,8 @@ package aws.actions
 // lives in the server and `pacc fix`; here they are only declared, so that
 // bindings are type-checked.
 
-/// Revokes the inbound rules of a security group that allow 0.0.0.0/0 or ::/0 on any of `ports` (RevokeSecurityGroupIngress).
-action revoke_world_ingress(ports: list<int>) on aws.ec2.security_group
+/// Closes `ports` of `protocol` (`tcp`, the default, or `udp`) to 0.0.0.0/0 and ::/0 and nothing else: a world-open rule that covers them is revoked and the rest of its range re-authorised for the same source (a rule for 0-1024 becomes 0-21 and 23-1024 when `ports` is [22]); an all-traffic (`-1`) rule keeps the other protocol's ports and ICMP (RevokeSecurityGroupIngress, AuthorizeSecurityGroupIngress).
+action revoke_world_ingress(ports: list<int>, protocol: string?) on aws.ec2.security_group
 
 /// Stops an instance (StopInstances); its EBS volumes are kept.
 action stop_instance() on aws.ec2.instance

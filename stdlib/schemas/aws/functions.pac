@@ -7,29 +7,43 @@ package aws
 // Security groups
 // ---------------------------------------------------------------------------
 
-/// True when the rule lets traffic reach `port`: protocol `-1` covers every port, ICMP (`icmp`, `icmpv6`, `1`, `58`) none; otherwise from_port..to_port inclusive, a missing bound meaning open-ended.
+/// True when the rule lets traffic reach `port` in any protocol that has ports: protocol `-1` covers every port, ICMP (`icmp`, `icmpv6`, `1`, `58`) none; otherwise from_port..to_port inclusive, a missing bound meaning open-ended. A service check wants `covers_tcp_port` or `covers_udp_port`.
 fn covers_port(p: aws.ec2.IpPermission, port: int) -> bool =
   p.ip_protocol == "-1"
   or (p.ip_protocol not in ["icmp", "icmpv6", "1", "58"]
       and (p.from_port ?? 0) <= port
       and port <= (p.to_port ?? 65535))
 
-/// True when the rule covers at least one of `ports` (see `covers_port`).
-fn covers_any_port(p: aws.ec2.IpPermission, ports: list<int>) -> bool =
-  any port in ports: covers_port(p, port)
+/// True when the rule lets TCP traffic reach `port`: protocol `tcp` (`6`) with the port in from_port..to_port, or `-1` (all traffic).
+fn covers_tcp_port(p: aws.ec2.IpPermission, port: int) -> bool =
+  p.ip_protocol == "-1"
+  or (p.ip_protocol in ["tcp", "6"] and (p.from_port ?? 0) <= port and port <= (p.to_port ?? 65535))
+
+/// True when the rule lets UDP traffic reach `port`: protocol `udp` (`17`) with the port in from_port..to_port, or `-1` (all traffic).
+fn covers_udp_port(p: aws.ec2.IpPermission, port: int) -> bool =
+  p.ip_protocol == "-1"
+  or (p.ip_protocol in ["udp", "17"] and (p.from_port ?? 0) <= port and port <= (p.to_port ?? 65535))
 
 /// True when the rule allows the whole internet: an IPv4 range `0.0.0.0/0` or an IPv6 range `::/0`.
 fn open_to_world(p: aws.ec2.IpPermission) -> bool =
   (any r in p.ip_ranges: r.cidr_ip == 0.0.0.0/0)
   or (any r in p.ipv6_ranges: r.cidr_ipv6 == cidr("::/0"))
 
-/// True when an inbound rule of the group allows `port` from the whole internet (IPv4 or IPv6).
-fn world_ingress_on_port(sg: aws.ec2.security_group, port: int) -> bool =
-  any p in sg.ip_permissions: open_to_world(p) and covers_port(p, port)
+/// True when an inbound rule of the group lets TCP traffic reach `port` from the whole internet (IPv4 or IPv6); a UDP rule on the same number does not count.
+fn world_tcp_ingress_on_port(sg: aws.ec2.security_group, port: int) -> bool =
+  any p in sg.ip_permissions: open_to_world(p) and covers_tcp_port(p, port)
 
-/// True when an inbound rule of the group allows any of `ports` from the whole internet (IPv4 or IPv6).
-fn world_ingress_on_any_port(sg: aws.ec2.security_group, ports: list<int>) -> bool =
-  any p in sg.ip_permissions: open_to_world(p) and covers_any_port(p, ports)
+/// True when an inbound rule of the group lets TCP traffic reach any of `ports` from the whole internet.
+fn world_tcp_ingress_on_any_port(sg: aws.ec2.security_group, ports: list<int>) -> bool =
+  any p in sg.ip_permissions: open_to_world(p) and (any port in ports: covers_tcp_port(p, port))
+
+/// True when an inbound rule of the group lets UDP traffic reach `port` from the whole internet (IPv4 or IPv6).
+fn world_udp_ingress_on_port(sg: aws.ec2.security_group, port: int) -> bool =
+  any p in sg.ip_permissions: open_to_world(p) and covers_udp_port(p, port)
+
+/// True when an inbound rule of the group lets UDP traffic reach any of `ports` from the whole internet.
+fn world_udp_ingress_on_any_port(sg: aws.ec2.security_group, ports: list<int>) -> bool =
+  any p in sg.ip_permissions: open_to_world(p) and (any port in ports: covers_udp_port(p, port))
 
 // ---------------------------------------------------------------------------
 // Network ACLs
