@@ -2,7 +2,9 @@
 //! collects a security group open to the world on SSH, the issue opens and
 //! a job waits out the policy's grace period (a test clock), then the `aws`
 //! executor revokes the rule through the API, once; the next scan closes
-//! the issue because the source itself is fixed.
+//! the issue because the source itself is fixed. Jobs that ask for the
+//! same change run it once: two rules of one policy on one group, and the
+//! region-wide EBS setting asked by every unencrypted volume.
 
 mod moto_server;
 mod server_support;
@@ -61,6 +63,29 @@ async fn an_aws_autofix_runs_against_the_api_after_its_grace_period() {
     let ec2 = moto.ec2("us-east-1").await;
     let sg = moto_server::group(&ec2, "web-ssh", 22, "0.0.0.0/0").await;
     assert!(world_ssh(&ec2, &sg).await);
+    // MySQL and Redis open to the world: two rules of one policy, one fix.
+    let db = moto_server::group(&ec2, "db", 3306, "0.0.0.0/0").await;
+    ec2.authorize_security_group_ingress()
+        .group_id(&db)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(6379)
+                .to_port(6379)
+                .ip_ranges(
+                    aws_sdk_ec2::types::IpRange::builder()
+                        .cidr_ip("0.0.0.0/0")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // Three unencrypted volumes in one region: one EBS setting to turn on.
+    for _ in 0..3 {
+        moto_server::volume(&ec2, "us-east-1a").await;
+    }
 
     let dir = tempfile::tempdir().unwrap();
     let cfg = Config::parse(&format!(
@@ -114,6 +139,57 @@ async fn an_aws_autofix_runs_against_the_api_after_its_grace_period() {
     let id = mine[0]["id"].as_i64().unwrap();
     let (_, job) = get(&addr, &format!("/api/v1/autofix/jobs/{id}")).await;
     assert!(job.to_string().contains("changed"), "{job}");
+
+    // One change, however many jobs asked for it: the first job runs it,
+    // the others record that it covered them.
+    for (what, rule_of, key_part, n) in [
+        (
+            "the database group's two rules",
+            "sg_database_ports_open_to_world",
+            db.as_str(),
+            2,
+        ),
+        (
+            "the region's unencrypted volumes",
+            "ebs_volume_unencrypted",
+            "aws.ec2.volume",
+            3,
+        ),
+    ] {
+        let items: Vec<&Value> = jobs["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|j| {
+                j["rule"].as_str().is_some_and(|r| r.starts_with(rule_of))
+                    && j["resource_key"]
+                        .as_str()
+                        .is_some_and(|k| k.contains(key_part))
+            })
+            .collect();
+        assert_eq!(items.len(), n, "{what}: {jobs}");
+        let mut ran = 0;
+        let mut covered = 0;
+        for j in &items {
+            assert_eq!(j["status"], "done", "{what}: {j}");
+            let id = j["id"].as_i64().unwrap();
+            let (_, job) = get(&addr, &format!("/api/v1/autofix/jobs/{id}")).await;
+            if job.to_string().contains("covered_by_job") {
+                covered += 1;
+            } else {
+                assert!(job.to_string().contains("changed"), "{what}: {job}");
+                ran += 1;
+            }
+        }
+        assert_eq!((ran, covered), (1, n - 1), "{what}: {jobs}");
+    }
+    let on = ec2
+        .get_ebs_encryption_by_default()
+        .send()
+        .await
+        .unwrap()
+        .ebs_encryption_by_default();
+    assert_eq!(on, Some(true));
 
     // The next scan sees the group fixed at the source: the issue closes.
     clock.advance(3600);

@@ -66,6 +66,8 @@ pub struct RunSummary {
     pub failed: usize,
     pub cancelled: usize,
     pub suspended: usize,
+    /// Done by another job of the same run that made the same change.
+    pub covered: usize,
     /// Due, but the resource's current state is unknown (the last read of
     /// its source failed or is held as suspect): left waiting, due date
     /// kept, until a read shows the resource again.
@@ -180,6 +182,11 @@ pub async fn run_due(server: &Arc<Server>) -> Result<RunSummary, String> {
     }
     let assets = policy_assets(server).await;
     let unread = store.unread().await.map_err(e)?;
+    // What ran in this run, by what it does (FixRequest::once_key): a
+    // job asking for the same change again (two rules binding the same fix
+    // to a resource; every volume of a region asking for the region's EBS
+    // setting) is covered by the first, not run again.
+    let mut once: Once = HashMap::new();
     for (policy, mut jobs) in by_policy {
         // A fix acts only on what the last read showed: Pac does not act
         // on a resource whose source it could not read.
@@ -196,8 +203,14 @@ pub async fn run_due(server: &Arc<Server>) -> Result<RunSummary, String> {
         if jobs.is_empty() {
             continue;
         }
-        // Only actions that change resources count against the limits.
-        let n = jobs.iter().filter(|j| j.action != "notify_only").count() as u64;
+        // Only actions that change resources count against the limits,
+        // each distinct change once.
+        let mut changes = std::collections::HashSet::new();
+        for j in jobs.iter().filter(|j| j.action != "notify_only") {
+            let request = fix_request(server, j, false).await?;
+            changes.insert(request.once_key(server.executors.scope(&request)));
+        }
+        let n = changes.len() as u64;
         let total = assets.get(&policy).copied().unwrap_or(0);
         let over_count = n > cfg.max_resources;
         let over_share = total > 0 && n * 100 > cfg.max_percent * total;
@@ -230,7 +243,7 @@ pub async fn run_due(server: &Arc<Server>) -> Result<RunSummary, String> {
             continue;
         }
         for j in jobs {
-            run_job(server, &j, &mut sum).await?;
+            run_job_by(server, &j, &mut sum, None, Some(&mut once)).await?;
         }
     }
     Ok(sum)
@@ -394,7 +407,7 @@ pub async fn fix_now(server: &Arc<Server>, id: i64, by: &str) -> Result<JobRow, 
         }
     }
     let mut sum = RunSummary::default();
-    run_job_by(server, &j, &mut sum, Some(by))
+    run_job_by(server, &j, &mut sum, Some(by), None)
         .await
         .map_err(FixNowError::Store)?;
     match server.store.job(id).await.map_err(e)? {
@@ -403,9 +416,9 @@ pub async fn fix_now(server: &Arc<Server>, id: i64, by: &str) -> Result<JobRow, 
     }
 }
 
-async fn run_job(server: &Arc<Server>, j: &JobRow, sum: &mut RunSummary) -> Result<(), String> {
-    run_job_by(server, j, sum, None).await
-}
+/// The changes a run made, by [`FixRequest::once_key`] (and dry run or
+/// not): the job that ran each, and its outcome (`Err`: why it failed).
+type Once = HashMap<String, (i64, Result<serde_json::Value, String>)>;
 
 /// `detail` with `"by"` (who asked for "fix now") when given.
 fn by_whom(mut detail: serde_json::Value, by: Option<&str>) -> serde_json::Value {
@@ -421,6 +434,7 @@ async fn run_job_by(
     j: &JobRow,
     sum: &mut RunSummary,
     by: Option<&str>,
+    once: Option<&mut Once>,
 ) -> Result<(), String> {
     let store = &server.store;
     let cfg = &server.settings.autofix;
@@ -458,7 +472,59 @@ async fn run_job_by(
     }
     let dry_run = cfg.dry_run || cfg.dry_run_policies.contains(&j.policy);
     let request = fix_request(server, j, dry_run).await?;
+    let key = format!(
+        "{dry_run}\u{1f}{}",
+        request.once_key(server.executors.scope(&request))
+    );
+    if let Some((first, result)) = once.as_ref().and_then(|o| o.get(&key)) {
+        let now = server.clock.now();
+        let (status, kind, detail) = match result {
+            Ok(outcome) => (
+                if dry_run {
+                    JobStatus::DryRun
+                } else {
+                    JobStatus::Done
+                },
+                "action_ran",
+                json!({"action": j.action, "dry_run": dry_run, "covered_by_job": first, "outcome": outcome}),
+            ),
+            Err(reason) => (
+                JobStatus::Failed,
+                "action_failed",
+                json!({"action": j.action, "dry_run": dry_run, "covered_by_job": first, "error": reason}),
+            ),
+        };
+        let reason = result
+            .as_ref()
+            .err()
+            .map(|r| format!("the same fix failed in job {first}: {r}"));
+        store
+            .finish_job(
+                j.id,
+                status,
+                now,
+                Some(&json!({"covered_by_job": first})),
+                reason.as_deref(),
+                &[(kind.into(), detail)],
+            )
+            .await
+            .map_err(e)?;
+        match status {
+            JobStatus::Failed => sum.failed += 1,
+            JobStatus::DryRun => sum.dry_run += 1,
+            _ => sum.covered += 1,
+        }
+        return Ok(());
+    }
     let outcome = server.executors.run(&request).await;
+    if let Some(once) = once {
+        let result = match &outcome {
+            FixResult::Ran(out) => Ok(serde_json::to_value(out).unwrap_or_default()),
+            FixResult::Failed(err) => Err(err.to_string()),
+            FixResult::NoExecutor => Err(no_executor(&server.executors, &request, "see job")),
+        };
+        once.insert(key, (j.id, result));
+    }
     let now = server.clock.now();
     match outcome {
         FixResult::NoExecutor => {
