@@ -82,6 +82,7 @@ pub fn run(args: &FixArgs) -> i32 {
     // changes a setting there) are one fix, listing what it covers.
     let mut requests: Vec<Planned> = Vec::new();
     let mut by_key: HashMap<String, usize> = HashMap::new();
+    let env = pac_runtime::Env::new(&inv, now);
     let mut exempted = Vec::new();
     for r in &report.results {
         let rule = &p.rules[r.rule];
@@ -106,9 +107,14 @@ pub fn run(args: &FixArgs) -> i32 {
             ))
             .cloned()
             .unwrap_or(Json::Null);
+        let (fix_args, error) =
+            match pac_server::autofix::fix_args_on(fix, rule.slots, &res.value, &env) {
+                Ok(a) => (a, None),
+                Err(e) => (pac_server::autofix::fix_args(&fix.args), Some(e)),
+            };
         let request = FixRequest {
             action: fix.action.clone(),
-            args: pac_server::autofix::fix_args(&fix.args),
+            args: fix_args,
             target: Target {
                 resource_type: res.type_name.to_string(),
                 id: res.id.to_string(),
@@ -133,6 +139,7 @@ pub fn run(args: &FixArgs) -> i32 {
                     rule: rule.id.clone(),
                     request,
                     covers: vec![covered],
+                    error,
                 });
             }
         }
@@ -223,6 +230,9 @@ struct Planned {
     rule: String,
     request: FixRequest,
     covers: Vec<Json>,
+    /// Why it cannot run (an argument computed from the resource is
+    /// missing): reported as failed, never run with a guess.
+    error: Option<String>,
 }
 
 async fn run_all(executors: &Executors, requests: &[Planned]) -> Vec<Json> {
@@ -231,6 +241,7 @@ async fn run_all(executors: &Executors, requests: &[Planned]) -> Vec<Json> {
         rule,
         request: req,
         covers,
+        error,
     } in requests
     {
         let t = &req.target;
@@ -242,6 +253,12 @@ async fn run_all(executors: &Executors, requests: &[Planned]) -> Vec<Json> {
             "scope": executors.scope(req),
             "covers": covers,
         });
+        if let Some(e) = error {
+            record["status"] = json!("failed");
+            record["error"] = json!(e);
+            out.push(record);
+            continue;
+        }
         match executors.run(req).await {
             FixResult::NoExecutor => {
                 record["status"] = json!("skipped");

@@ -192,7 +192,8 @@ fn fixes_apply_once_and_never_to_exempted_resources() {
         assert!(
             tags.tags()
                 .iter()
-                .any(|t| t.key() == Some("cost-center") && t.value() == Some("unassigned"))
+                .any(|t| t.key() == Some("cost-center") && t.value() == Some("cc-internal")),
+            "the tag value is computed from the group: {tags:?}"
         );
         let inst = west
             .describe_instances()

@@ -74,6 +74,9 @@ impl Place {
             if let Some(n) = &mut a.notify {
                 self.expr(n);
             }
+            for (_, x) in &mut a.exprs {
+                self.expr(x);
+            }
         }
     }
 

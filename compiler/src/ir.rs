@@ -225,7 +225,11 @@ pub struct Policy {
 #[derive(Clone, Debug)]
 pub struct Autofix {
     pub action: String,
+    /// The constant arguments.
     pub args: Vec<(String, Value)>,
+    /// The arguments computed from the failing resource (`value:
+    /// tags["team"] ?? "unowned"`), evaluated on it when a fix is planned.
+    pub exprs: Vec<(String, Expr)>,
     /// Grace period, seconds.
     pub after: i64,
     /// Evaluated on the failing resource: a string or a list of strings.

@@ -8,7 +8,7 @@ use pac_lang::Span;
 use pac_lang::ast::{self, Item, MetaValue, PolicyMember, RuleStmt, TemplatePart, TestStmt};
 use pac_stdlib::Value;
 
-use crate::check::{Checker, Scope, literal_value, record_value};
+use crate::check::{Checker, Scope, assignable, literal_value, record_value};
 use crate::diag::Diagnostic;
 use crate::index::{ItemKind, RefKind};
 use crate::ir::{self, CATEGORIES, ExpectTarget, MessagePart, Severity, Verb};
@@ -951,6 +951,26 @@ fn error_expr(env: &mut Env, span: Span, file: u32) -> ir::Expr {
     }
 }
 
+/// Whether `e` is written as a constant (no name, call or operator but a
+/// sign): a fix argument that is not is computed from the resource.
+fn literal(e: &ast::Expr) -> bool {
+    use ast::ExprKind as A;
+    match &e.kind {
+        A::Int(_)
+        | A::Float(_)
+        | A::Str(_)
+        | A::Bool(_)
+        | A::Duration(_)
+        | A::Timestamp(_)
+        | A::Ip(_)
+        | A::Cidr(..) => true,
+        A::Unary(ast::UnOp::Neg, x) | A::Paren(x) => literal(x),
+        A::List(xs) => xs.iter().all(literal),
+        A::Record(fields) => fields.iter().all(|(_, x)| literal(x)),
+        _ => false,
+    }
+}
+
 fn lower_autofix(
     env: &mut Env,
     decls: &Decls,
@@ -984,8 +1004,11 @@ fn lower_autofix(
         RefKind::Item(ItemKind::Action, action.name.clone()),
         &Ty::Error,
     );
-    // Arguments: named, constant, of the parameter's type.
+    // Arguments: named, of the parameter's type; a constant is kept as a
+    // value, anything else is an expression over the failing resource,
+    // checked below for each rule the fix binds to.
     let mut args = Vec::new();
+    let mut computed: Vec<(&ast::NamedArg, Ty)> = Vec::new();
     for arg in &a.args {
         let Some((_, pty)) = action.params.iter().find(|(n, _)| *n == arg.name.name) else {
             let mut d = Diagnostic::error(
@@ -1004,6 +1027,10 @@ fn lower_autofix(
             env.diags.push(d);
             continue;
         };
+        if !literal(&arg.value) {
+            computed.push((arg, pty.clone()));
+            continue;
+        }
         let mut c = Checker { env };
         if let Some(v) = literal_value(&mut c, &arg.value, pty, fi) {
             args.push((arg.name.name.clone(), v));
@@ -1110,10 +1137,41 @@ fn lower_autofix(
             }
             Some(x)
         });
+        let mut exprs = Vec::new();
+        for (arg, pty) in &computed {
+            let package = env.package(fi).to_string();
+            let mut scope = Scope::new(fi, &package, Some(rule.resource));
+            let x = Checker { env }.check(&arg.value, &mut scope);
+            if assignable(&x.ty, pty) {
+                exprs.push((arg.name.name.clone(), x));
+                continue;
+            }
+            let optional = x.ty.is_opt() && assignable(x.ty.unopt(), pty);
+            let msg = format!(
+                "argument `{}` of `{aname}` takes `{}`, not `{}`",
+                arg.name.name,
+                env.schemas.display(pty),
+                env.schemas.display(&x.ty)
+            );
+            let mut d =
+                Diagnostic::error(if optional { "E0302" } else { "E0301" }, fi, x.span, msg)
+                    .with_label(format!(
+                        "on `{}`, this is `{}`",
+                        rule.resource_type,
+                        env.schemas.display(&x.ty)
+                    ));
+            d = if optional {
+                d.with_note("the value may be missing on a resource: give a fallback, e.g. `tags[\"team\"] ?? \"unowned\"`")
+            } else {
+                d.with_note("an argument is a constant or an expression over the failing resource (its fields, `tags[…]`, functions) of the parameter's type")
+            };
+            env.diags.push(d);
+        }
         let slots = out.rules[r - out.rule_base].slots.max(8);
         let fix = ir::Autofix {
             action: aname.clone(),
             args: args.clone(),
+            exprs,
             after: a.after.map(|(d, _)| d).unwrap_or(0),
             notify,
             span: a.span,

@@ -57,8 +57,10 @@ pub fn read_fields(program: &Program) -> BTreeMap<RecordId, BTreeSet<u32>> {
                 acc.visit(e, &slots);
             }
         }
-        if let Some(notify) = rule.autofix.as_ref().and_then(|a| a.notify.as_ref()) {
-            acc.visit(notify, &slots);
+        if let Some(fix) = &rule.autofix {
+            for e in fix.notify.iter().chain(fix.exprs.iter().map(|(_, e)| e)) {
+                acc.visit(e, &slots);
+            }
         }
     }
     for group in &program.groups {

@@ -233,3 +233,39 @@ fn domains_select_policies_by_category_tag_and_name() {
     assert_eq!(names("picked"), vec!["a", "c"]);
     assert_eq!(p.domain("cis").unwrap().title.as_deref(), Some("CIS"));
 }
+
+fn with_fix(fix: &str) -> String {
+    format!(
+        "policy p {{\n  {HEAD}  rule on aws.ec2.security_group {{\n    violation when len(ip_permissions) > 0\n  }}\n  autofix {fix}\n}}\n"
+    )
+}
+
+#[test]
+fn a_fix_argument_may_be_computed_from_the_failing_resource() {
+    for fix in [
+        "tag_resource(key: \"team\", value: tags[\"owner\"] ?? \"unowned\")",
+        "tag_resource(key: \"group\", value: group_name)",
+        "revoke_world_ingress(ports: [22], protocol: \"tcp\")",
+        "revoke_world_ingress(ports: if group_name == \"web\" then [22] else [22, 3389])",
+    ] {
+        let errors: Vec<&str> = codes(&with_fix(fix))
+            .into_iter()
+            .filter(|c| c.starts_with('E'))
+            .collect();
+        assert_eq!(errors, Vec::<&str>::new(), "{fix}");
+    }
+}
+
+#[test]
+fn a_computed_fix_argument_of_the_wrong_type_says_what_it_is() {
+    insta::assert_snapshot!(rendered(&with_fix(
+        "tag_resource(key: \"team\", value: len(ip_permissions))"
+    )));
+}
+
+#[test]
+fn a_computed_fix_argument_that_may_be_missing_needs_a_fallback() {
+    insta::assert_snapshot!(rendered(&with_fix(
+        "tag_resource(key: \"team\", value: tags[\"owner\"])"
+    )));
+}

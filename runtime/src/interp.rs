@@ -152,8 +152,10 @@ pub fn for_each_root<'p>(program: &'p Program, f: &mut impl FnMut(&'p Expr)) {
                 f(e);
             }
         }
-        if let Some(n) = r.autofix.as_ref().and_then(|a| a.notify.as_ref()) {
-            f(n);
+        if let Some(fix) = &r.autofix {
+            for e in fix.notify.iter().chain(fix.exprs.iter().map(|(_, e)| e)) {
+                f(e);
+            }
         }
     }
     for g in &program.groups {

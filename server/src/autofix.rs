@@ -27,6 +27,39 @@ pub fn fix_args(args: &[(String, Value)]) -> BTreeMap<String, serde_json::Value>
         .collect()
 }
 
+/// A fix's arguments on one failing resource: the constants, and the
+/// computed ones evaluated on it (`Err` names an argument that could not
+/// be computed, and why: the fix is not run with a guess).
+pub fn fix_args_on(
+    fix: &pac_compiler::ir::Autofix,
+    slots: u32,
+    resource: &Value,
+    env: &pac_runtime::Env<'_>,
+) -> Result<BTreeMap<String, serde_json::Value>, String> {
+    let mut args = fix_args(&fix.args);
+    for (name, expr) in &fix.exprs {
+        let mut frame = pac_runtime::Frame::new(slots, resource.clone());
+        match pac_runtime::eval(expr, &mut frame, env) {
+            Ok(Value::Missing) => {
+                return Err(format!(
+                    "argument `{name}` of `{}` is missing on this resource",
+                    fix.action
+                ));
+            }
+            Ok(v) => {
+                args.insert(name.clone(), value_json(&v));
+            }
+            Err(e) => {
+                return Err(format!(
+                    "argument `{name}` of `{}` could not be computed: {e}",
+                    fix.action
+                ));
+            }
+        }
+    }
+    Ok(args)
+}
+
 /// A Pac value as JSON.
 fn value_json(v: &Value) -> serde_json::Value {
     match v {

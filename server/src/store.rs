@@ -486,6 +486,10 @@ pub struct NewJob {
     pub args: Value,
     pub notify: Vec<String>,
     pub due_at: i64,
+    /// Why the fix cannot run on this resource (an argument computed from
+    /// it is missing): the job is created `failed` with this reason, so
+    /// the owner sees it and nothing runs with a guess.
+    pub error: Option<String>,
 }
 
 #[derive(Default)]

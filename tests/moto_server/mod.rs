@@ -242,7 +242,8 @@ policy sg_cost_center {
   rule on aws.ec2.security_group {
     violation when group_name != "default" and not ("cost-center" in tags)
   }
-  autofix tag_resource(key: "cost-center", value: "unassigned")
+  // The value is computed from the failing group (its name).
+  autofix tag_resource(key: "cost-center", value: "cc-" + group_name)
 }
 
 policy unowned_running {

@@ -54,8 +54,12 @@ pub(super) fn fixes(input: Input<'_>) -> Vec<NewJob> {
                 _ => {}
             }
         }
-        let args: serde_json::Map<String, serde_json::Value> =
-            crate::autofix::fix_args(&fix.args).into_iter().collect();
+        let (args, error) = match crate::autofix::fix_args_on(fix, rule.slots, &resource.value, env)
+        {
+            Ok(a) => (a, None),
+            Err(e) => (crate::autofix::fix_args(&fix.args), Some(e)),
+        };
+        let args: serde_json::Map<String, serde_json::Value> = args.into_iter().collect();
         jobs.push(NewJob {
             id: next_job,
             issue_id: o.issue,
@@ -66,6 +70,7 @@ pub(super) fn fixes(input: Input<'_>) -> Vec<NewJob> {
             args: serde_json::Value::Object(args),
             notify,
             due_at: at + fix.after,
+            error,
         });
         next_job += 1;
     }

@@ -276,7 +276,7 @@ async fn create_jobs(
 ) -> Result<()> {
     for chunk in jobs.chunks(CHUNK) {
         let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO autofix_jobs (id, issue_id, rule, policy, rkey, action, args, notify, status, created_at, due_at) ",
+            "INSERT INTO autofix_jobs (id, issue_id, rule, policy, rkey, action, args, notify, status, created_at, due_at, reason) ",
         );
         q.push_values(chunk, |mut b, j| {
             b.push_bind(j.id)
@@ -287,15 +287,23 @@ async fn create_jobs(
                 .push_bind(j.action.clone())
                 .push_bind(j.args.to_string())
                 .push_bind(serde_json::to_string(&j.notify).unwrap_or_default())
-                .push_bind(JobStatus::Waiting)
+                .push_bind(if j.error.is_some() {
+                    JobStatus::Failed
+                } else {
+                    JobStatus::Waiting
+                })
                 .push_bind(at)
-                .push_bind(j.due_at);
+                .push_bind(j.due_at)
+                .push_bind(j.error.clone());
         });
         q.build().execute(&mut *tx).await?;
         let mut q =
             QueryBuilder::<Sqlite>::new("INSERT INTO audit_log (id, at, job_id, kind, detail) ");
         q.push_values(chunk, |mut b, j| {
-            let detail = json!({"issue": j.issue_id, "action": j.action, "due_at": j.due_at, "scan": scan_id});
+            let mut detail = json!({"issue": j.issue_id, "action": j.action, "due_at": j.due_at, "scan": scan_id});
+            if let Some(e) = &j.error {
+                detail["error"] = json!(e);
+            }
             b.push_bind(audit.take())
                 .push_bind(at)
                 .push_bind(j.id)
