@@ -412,6 +412,11 @@ impl CustomAction {
             .body(input.to_vec());
         for (k, v) in &w.headers {
             let v = crate::http::expand(v).map_err(|e| self.fail(format!("header {k}: {e}")))?;
+            let v = reqwest::header::HeaderValue::from_str(&v).map_err(|_| {
+                self.fail(format!(
+                    "header {k}: its value is not a valid header value (a line break or control character)"
+                ))
+            })?;
             rb = rb.header(k, v);
         }
         let exchange = async {

@@ -291,8 +291,11 @@ async fn a_program_that_does_not_answer_in_time_is_killed_with_its_children() {
 
 // ---- the webhook -------------------------------------------------------
 
+/// One request the webhook received: its path, headers and body.
+type Received = (String, BTreeMap<String, String>, Json);
+
 #[derive(Clone, Default)]
-struct Seen(Arc<Mutex<Vec<(String, BTreeMap<String, String>, Json)>>>);
+struct Seen(Arc<Mutex<Vec<Received>>>);
 
 /// A real HTTP server on 127.0.0.1: records what it receives; `/fix`
 /// answers like a well-behaved action, the other paths misbehave.
@@ -449,6 +452,21 @@ async fn webhook_errors_fail_with_the_status_and_a_bounded_excerpt() {
         start.elapsed() < Duration::from_secs(5),
         "{:?}",
         start.elapsed()
+    );
+    // A header naming an unset variable: refused before anything is sent.
+    let a = CustomAction::new(ActionConfig::Webhook(WebhookAction {
+        name: "quarantine_instance".into(),
+        url: format!("{base}/fix"),
+        headers: BTreeMap::from([(
+            "Authorization".to_string(),
+            "Bearer ${PAC_TEST_SURELY_UNSET_TOKEN}".to_string(),
+        )]),
+        timeout_secs: 5,
+    }));
+    let e = failure(a.run(&request(false)).await);
+    assert!(
+        e.contains("`PAC_TEST_SURELY_UNSET_TOKEN`") && e.contains("is not set"),
+        "{e}"
     );
     // Nothing listens: a connection error, not a hang.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
