@@ -41,6 +41,13 @@ pub fn run(args: &CollectArgs) -> i32 {
             return 2;
         }
     };
+    if config.sources.is_empty() {
+        eprintln!(
+            "error: {}: no sources to collect from: add at least one [[source]] table",
+            args.config.display()
+        );
+        return 2;
+    }
     // The schemas documents are checked against: the stdlib's and any the
     // policies declare.
     let compiled = match args.policies {

@@ -1,8 +1,8 @@
 //! `pacc fix`: evaluates the policies over an inventory and runs the
 //! auto-fix bound to every failing rule, through the action executors of
-//! the configured sources (connectors crate). Exempted failures are never
-//! fixed. There is no grace period here (the server adds that); a dry run
-//! says what each fix would change. A request is built and run as the
+//! the configured sources and the custom `[[action]]`s (connectors crate).
+//! Exempted failures are never fixed. There is no grace period here (the
+//! server adds that); a dry run says what each fix would change. A request is built and run as the
 //! server builds and runs its jobs (`pac_server::autofix::fix_args`,
 //! `pac_connectors::Executors::run`), so both act alike.
 
@@ -70,11 +70,7 @@ pub fn run(args: &FixArgs) -> i32 {
         prepared.as_ref().map(|x| x as &dyn pac_runtime::RuleEngine),
     );
     let raw = raw_documents(args.inventory);
-    let executors = Executors::new(
-        pac_connectors::config::actions(&config.sources)
-            .into_iter()
-            .map(std::sync::Arc::from),
-    );
+    let executors = Executors::new(config.executors().into_iter().map(std::sync::Arc::from));
 
     // The fixes to run, once each, in rule then inventory order: requests
     // that do the same thing (the same action and arguments on the same
@@ -265,7 +261,7 @@ async fn run_all(executors: &Executors, requests: &[Planned]) -> Vec<Json> {
                 record["summary"] = json!(pac_server::autofix::no_executor(
                     executors,
                     req,
-                    "add a source of kind `aws` that reaches that account to the --config file",
+                    "add a source of kind `aws` that reaches that account, or an [[action]] that runs it, to the --config file",
                 ));
             }
             FixResult::Ran(o) => {

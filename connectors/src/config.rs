@@ -1,7 +1,9 @@
 //! The source configuration (TOML): a `[[source]]` list, each with a `kind`
-//! (`aws`, `file`, `command`, `http`) and a unique `name`. The CLI reads it
-//! from `pacc collect --config`; the server embeds the same [`SourceConfig`]
-//! list in its own configuration. docs/connectors.md documents every key.
+//! (`aws`, `file`, `command`, `http`) and a unique `name`, and an optional
+//! `[[action]]` list of custom auto-fix actions ([`crate::custom`]). The CLI
+//! reads it from `pacc collect --config` and `pacc fix --config`; the server
+//! embeds the same [`SourceConfig`] list and `[[action]]` tables in its own
+//! configuration. docs/connectors.md documents every key.
 
 use std::path::Path;
 
@@ -11,6 +13,7 @@ use crate::action::Action;
 use crate::aws::actions::AwsActions;
 use crate::aws::{AwsConnector, AwsSource};
 use crate::command::{CommandConnector, CommandSource};
+use crate::custom::ActionConfig;
 use crate::file::{FileConnector, FileSource};
 use crate::http::{HttpConnector, HttpSource};
 use crate::source::Connector;
@@ -41,6 +44,9 @@ impl SourceConfig {
 pub struct Config {
     #[serde(rename = "source", default)]
     pub sources: Vec<SourceConfig>,
+    /// Custom auto-fix actions (`[[action]]`).
+    #[serde(rename = "action", default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<ActionConfig>,
 }
 
 const MAPPING_KEYS: &[&str] = &[
@@ -106,13 +112,30 @@ impl Config {
     pub fn parse(text: &str, path: &str) -> Result<Config, String> {
         let raw: toml::Table = toml::from_str(text).map_err(|e| format!("{path}: {e}"))?;
         for key in raw.keys() {
-            if key != "source" {
+            if key != "source" && key != "action" {
                 let at = line_of(text, key)
                     .map(|l| format!(":{l}"))
                     .unwrap_or_default();
                 return Err(format!(
-                    "{path}{at}: unknown top-level key `{key}` (sources are `[[source]]` tables)"
+                    "{path}{at}: unknown top-level key `{key}` (sources are `[[source]]` tables, custom actions `[[action]]` tables)"
                 ));
+            }
+        }
+        if let Some(list) = raw.get("action") {
+            let Some(list) = list.as_array() else {
+                return Err(format!(
+                    "{path}: `action` must be a list of `[[action]]` tables"
+                ));
+            };
+            for (i, a) in list.iter().enumerate() {
+                let Some(t) = a.as_table() else { continue };
+                if let Err((message, key)) = crate::custom::check_keys(i, t) {
+                    let at = key
+                        .and_then(|k| line_of(text, &k))
+                        .map(|l| format!(":{l}"))
+                        .unwrap_or_default();
+                    return Err(format!("{path}{at}: {message}"));
+                }
             }
         }
         if let Some(toml::Value::Array(list)) = raw.get("source") {
@@ -162,9 +185,11 @@ impl Config {
         Config::parse(&text, &path.display().to_string())
     }
 
-    /// Checks what the types cannot: unique names, AWS settings.
+    /// Checks what the types cannot: unique names, AWS settings, custom
+    /// actions.
     pub fn validate(&self) -> Result<(), String> {
-        if self.sources.is_empty() {
+        crate::custom::validate(&self.actions)?;
+        if self.sources.is_empty() && self.actions.is_empty() {
             return Err("no sources: add at least one [[source]] table".into());
         }
         let mut seen = std::collections::HashSet::new();
@@ -233,6 +258,16 @@ pub fn actions(sources: &[SourceConfig]) -> Vec<Box<dyn Action>> {
         .collect()
 }
 
+impl Config {
+    /// Every action executor of the configuration: those of the sources
+    /// ([`actions`]), then the custom `[[action]]`s.
+    pub fn executors(&self) -> Vec<Box<dyn Action>> {
+        let mut out = actions(&self.sources);
+        out.extend(crate::custom::executors(&self.actions));
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,6 +333,42 @@ type = "cert.certificate"
         assert_eq!(h.next_link.as_deref(), Some("/next"));
         assert_eq!(connectors(&c.sources).len(), 4);
         assert_eq!(actions(&c.sources).len(), 1);
+    }
+
+    #[test]
+    fn custom_actions_are_read_beside_the_sources_and_checked() {
+        let text = format!(
+            "{EXAMPLE}\n[[action]]\nname = \"quarantine_instance\"\nkind = \"command\"\ncommand = [\"/usr/local/bin/quarantine\", \"--mode\", \"strict\"]\ntimeout_secs = 60\n\n[[action]]\nname = \"open_ticket\"\nkind = \"webhook\"\nurl = \"https://tickets.example.com/hook\"\n"
+        );
+        let c = Config::parse(&text, "pac.toml").unwrap();
+        assert_eq!(c.actions.len(), 2);
+        assert_eq!(c.actions[1].name(), "open_ticket");
+        let e = c.executors();
+        assert_eq!(e.len(), 3);
+        assert_eq!(e[1].names(), ["quarantine_instance"]);
+        // A file with actions only is a configuration for `pacc fix`.
+        let only = "[[action]]\nname = \"a\"\nkind = \"command\"\ncommand = [\"x\"]\n";
+        assert_eq!(Config::parse(only, "c.toml").unwrap().sources.len(), 0);
+        let e = Config::parse(
+            "[[action]]\nname = \"a\"\nkind = \"command\"\n\ncommand = [\"x\"]\nshell = \"sh\"\n",
+            "c.toml",
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("c.toml:6: action `a`: unknown key `shell` for kind command"),
+            "{e}"
+        );
+        let e = Config::parse(
+            "[[action]]\nname = \"a\"\nkind = \"webhook\"\nurl = \"http://10.0.0.1/\"\n",
+            "c.toml",
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("c.toml: action `a`: `url` must start with https://"),
+            "{e}"
+        );
+        let e = Config::parse("action = 1\n", "c.toml").unwrap_err();
+        assert!(e.contains("list of `[[action]]` tables"), "{e}");
     }
 
     #[test]

@@ -54,7 +54,7 @@ fn default_timeout() -> u64 {
 }
 
 /// `${VAR}` → the environment variable's value (empty when unset).
-fn expand(value: &str) -> Result<String, String> {
+pub(crate) fn expand(value: &str) -> Result<String, String> {
     let mut out = String::new();
     let mut rest = value;
     while let Some(start) = rest.find("${") {

@@ -17,6 +17,7 @@ pub mod action;
 pub mod aws;
 pub mod command;
 pub mod config;
+pub mod custom;
 pub mod file;
 pub mod http;
 pub mod inspector;

@@ -59,6 +59,10 @@ pub struct Config {
     /// Sources; each table is handed to `sources::build` whole.
     #[serde(default, rename = "source")]
     pub sources: Vec<toml::Table>,
+    /// Custom auto-fix actions (`[[action]]`, docs/connectors.md): each
+    /// table is checked here and built by `sources::custom_actions`.
+    #[serde(default, rename = "action")]
+    pub actions: Vec<toml::Table>,
     /// E-mail digests (`[[digest]]`, docs/portal.md): sent through the
     /// `[notify]` SMTP relay.
     #[serde(default, rename = "digest")]
@@ -313,6 +317,7 @@ impl Config {
             notify: NotifyConfig::Log,
             auth: crate::auth::AuthConfig::default(),
             sources: vec![source],
+            actions: Vec::new(),
             digests: Vec::new(),
         }
     }
@@ -339,6 +344,8 @@ impl Config {
             Schedule::parse(s).map_err(|e| format!("`policy_schedule`: {e}"))?;
         }
         parse_duration(&c.autofix.tick).map_err(|e| format!("`autofix.tick`: {e}"))?;
+        pac_connectors::custom::from_tables(&c.actions)
+            .map_err(|e| format!("`[[action]]`: {e}"))?;
         c.auth.check().map_err(|e| format!("`auth`: {e}"))?;
         let mut names = std::collections::BTreeSet::new();
         for d in &c.digests {
@@ -452,5 +459,26 @@ mod tests {
                 .max_removed_percent,
             50
         );
+    }
+
+    #[test]
+    fn custom_actions_are_checked_when_the_configuration_is_read() {
+        let c = Config::parse(
+            "[[action]]\nname = \"quarantine_instance\"\nkind = \"command\"\ncommand = [\"/usr/local/bin/quarantine\"]\n",
+        )
+        .unwrap();
+        let built = crate::sources::custom_actions(&c.actions).unwrap();
+        assert_eq!(built[0].names(), ["quarantine_instance"]);
+        let e = Config::parse(
+            "[[action]]\nname = \"a\"\nkind = \"webhook\"\nurl = \"http://hooks.example.com/\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("`[[action]]`: action `a`: `url` must start with https://"),
+            "{e}"
+        );
+        let e =
+            Config::parse("[[action]]\nname = \"a\"\nkind = \"command\"\nargv = []\n").unwrap_err();
+        assert!(e.contains("unknown key `argv` for kind command"), "{e}");
     }
 }

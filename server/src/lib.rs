@@ -171,6 +171,9 @@ impl Server {
                 executors.add(a);
             }
         }
+        for a in sources::custom_actions(&config.actions)? {
+            executors.add(a);
+        }
         for a in parts.actions {
             executors.add(a);
         }

@@ -322,6 +322,16 @@ pub fn executor(
     }
 }
 
+/// The executors of the custom `[[action]]`s (commands and webhooks,
+/// `pac_connectors::custom`), one per action.
+pub fn custom_actions(tables: &[toml::Table]) -> Result<Vec<Arc<dyn Action>>, String> {
+    let configs = pac_connectors::custom::from_tables(tables)?;
+    Ok(pac_connectors::custom::executors(&configs)
+        .into_iter()
+        .map(Arc::from)
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
