@@ -119,6 +119,8 @@ pub fn run(args: &FixArgs) -> i32 {
                 document,
             },
             dry_run: !args.apply,
+            rule: Some(rule.id.clone()),
+            policy: Some(p.policy_of(r.rule).name.clone()),
         };
         let key = request.once_key(executors.scope(&request));
         let covered =

@@ -141,6 +141,8 @@ fn a_custom_command_action_runs_dry_then_once() {
         assert_eq!(r["action"], "quarantine_instance");
         assert_eq!(r["args"], json!({"mode": "strict", "reason": HOSTILE}));
         assert_eq!(r["resource"]["type"], "aws.ec2.instance");
+        assert_eq!(r["rule"], "no_big_memory_instances");
+        assert_eq!(r["policy"], "no_big_memory_instances");
         // The last collected document is handed over.
         assert_eq!(
             r["resource"]["state"]["attributes"]["instance_type"],

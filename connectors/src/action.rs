@@ -27,6 +27,12 @@ pub struct FixRequest {
     pub target: Target,
     /// Only say what would change.
     pub dry_run: bool,
+    /// The rule whose failure asked for the fix, and its policy (for
+    /// custom actions and records; no built-in action reads them).
+    #[serde(default)]
+    pub rule: Option<String>,
+    #[serde(default)]
+    pub policy: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -257,6 +263,8 @@ mod tests {
                 document: serde_json::Value::Null,
             },
             dry_run: false,
+            rule: None,
+            policy: None,
         }
     }
 

@@ -253,7 +253,7 @@ pub fn executors(actions: &[ActionConfig]) -> Vec<Box<dyn Action>> {
 }
 
 /// The document a custom action receives (stdin, or the POST body).
-/// `rule` and `policy` are null: a [`FixRequest`] does not carry them yet.
+/// `rule` and `policy` are those of the failure that asked for the fix.
 pub fn request_document(req: &FixRequest) -> Json {
     let t = &req.target;
     json!({
@@ -266,8 +266,8 @@ pub fn request_document(req: &FixRequest) -> Json {
             "region": t.region,
             "state": t.document,
         },
-        "rule": Json::Null,
-        "policy": Json::Null,
+        "rule": req.rule,
+        "policy": req.policy,
         "args": req.args,
     })
 }

@@ -28,6 +28,8 @@ fn request(dry_run: bool) -> FixRequest {
             document: json!({"type": "aws.ec2.instance", "id": "i-0abc", "attributes": {"state": "running"}}),
         },
         dry_run,
+        rule: Some("big_instances".into()),
+        policy: Some("cost".into()),
     }
 }
 
@@ -131,8 +133,8 @@ async fn a_command_receives_the_request_as_data_and_honours_dry_run() {
                 "region": "eu-west-1",
                 "state": {"type": "aws.ec2.instance", "id": "i-0abc", "attributes": {"state": "running"}},
             },
-            "rule": null,
-            "policy": null,
+            "rule": "big_instances",
+            "policy": "cost",
             "args": {"mode": "strict", "note": HOSTILE},
         })
     );

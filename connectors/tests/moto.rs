@@ -190,6 +190,8 @@ async fn collects_seeded_resources_and_fixes_a_security_group() {
             document: doc.clone(),
         },
         dry_run: true,
+        rule: None,
+        policy: None,
     };
     assert_eq!(
         actions.run(&req).await.unwrap().status,
@@ -305,6 +307,8 @@ async fn revoking_world_ingress_narrows_ranges_and_keeps_other_protocols() {
             document: serde_json::Value::Null,
         },
         dry_run,
+        rule: None,
+        policy: None,
     };
 
     let dry = actions.run(&request(&wide, true)).await.unwrap();

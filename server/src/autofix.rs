@@ -361,6 +361,8 @@ async fn fix_request(server: &Server, j: &JobRow, dry_run: bool) -> Result<FixRe
             document,
         },
         dry_run,
+        rule: Some(j.rule.clone()),
+        policy: Some(j.policy.clone()),
     })
 }
 
@@ -682,6 +684,8 @@ mod tests {
                 document: serde_json::Value::Null,
             },
             dry_run: true,
+            rule: None,
+            policy: None,
         };
         let e = Executors::default();
         assert_eq!(
