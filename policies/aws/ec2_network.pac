@@ -64,6 +64,7 @@ policy sg_ssh_open_to_world {
     "cis-aws-1.5:5.3",
     "aws-fsbp:EC2.13",
     "pacbot:check-for-security-group-global-access",
+    "pacbot:check-for-ec2-with-public-access-for-configured-port",
   ]
 
   rule on aws.ec2.security_group {
@@ -240,7 +241,6 @@ policy sg_all_traffic_from_world {
     "cis-aws-1.5:5.3",
     "aws-fsbp:EC2.18",
     "pacbot:check-for-security-group-global-access",
-    "pacbot:check-for-ec2-public-access",
   ]
 
   rule on aws.ec2.security_group {
@@ -284,7 +284,11 @@ policy sg_world_ingress_non_web {
   severity high
   category security
   remediation "Restrict the rule's source to known ranges or security groups, or record an approved exception for the exposure."
-  tags ["aws-fsbp:EC2.18", "pacbot:check-for-security-group-global-access"]
+  tags [
+    "aws-fsbp:EC2.18",
+    "pacbot:check-for-security-group-global-access",
+    "pacbot:check-for-ec2-with-public-access-for-configured-port",
+  ]
 
   rule on aws.ec2.security_group {
     let exposed = count p in ip_permissions: open_to_world(p) and not is_web_port_rule(p)

@@ -272,7 +272,6 @@ policy iam_user_admin_access {
   tags [
     "cis-aws-1.5:1.16",
     "pacbot:iam-user-with-unapproved-access",
-    "pacbot:check-non-admin-accounts-for-iamfullccess",
   ]
 
   rule on aws.iam.user {

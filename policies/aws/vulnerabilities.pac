@@ -268,7 +268,7 @@ policy critical_finding_past_patch_sla {
   severity high
   category operations
   remediation "Upgrade the package to the fixed version (or rebuild from a patched image) on the affected resource; the finding closes at the next scan."
-  tags ["patch-sla", "pacbot:check-for-resource-with-severity-vulnerabilities"]
+  tags ["patch-sla"]
 
   rule on vuln.finding {
     let open_days = in_days(age(first_seen))
