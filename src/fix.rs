@@ -122,7 +122,12 @@ pub fn run(args: &FixArgs) -> i32 {
             rule: Some(rule.id.clone()),
             policy: Some(p.policy_of(r.rule).name.clone()),
         };
-        let key = request.once_key(executors.scope(&request));
+        // `notify_only` changes nothing: each failure's stands alone.
+        let key = if request.action == "notify_only" {
+            format!("{}\u{1f}{}\u{1f}{}", rule.id, res.type_name, res.id)
+        } else {
+            request.once_key(executors.scope(&request))
+        };
         let covered =
             json!({"rule": rule.id, "type": res.type_name.to_string(), "id": res.id.to_string()});
         match by_key.get(&key) {

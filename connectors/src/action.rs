@@ -91,17 +91,22 @@ impl FixRequest {
     /// (two rules binding the same fix to a resource, or every volume of a
     /// region asking for the region's setting).
     pub fn once_key(&self, scope: ActionScope) -> String {
-        let t = &self.target;
         let args = serde_json::to_string(&self.args).unwrap_or_default();
-        let target = match scope {
+        format!("{}\u{1f}{args}\u{1f}{}", self.action, self.changes(scope))
+    }
+
+    /// What the request changes: its resource, or its region or account
+    /// for an action of that scope (the blast radius counts these).
+    pub fn changes(&self, scope: ActionScope) -> String {
+        let t = &self.target;
+        match scope {
             ActionScope::Resource => {
                 serde_json::to_string(&[&t.resource_type, &t.id, &t.account, &t.region])
             }
             ActionScope::Region => serde_json::to_string(&["region", &t.account, &t.region]),
             ActionScope::Account => serde_json::to_string(&["account", &t.account]),
         }
-        .unwrap_or_default();
-        format!("{}\u{1f}{args}\u{1f}{target}", self.action)
+        .unwrap_or_default()
     }
 }
 

@@ -79,6 +79,20 @@ fn source(url: &str, regions: &[&str]) -> AwsSource {
     }
 }
 
+/// An EC2 client of moto at `url`, us-east-1, with test credentials (to
+/// seed the estate and read it back).
+async fn ec2_client(url: &str) -> aws_sdk_ec2::Client {
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(url)
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "testing", "testing", None, None, "t",
+        ))
+        .load()
+        .await;
+    aws_sdk_ec2::Client::new(&sdk)
+}
+
 async fn collect(c: &AwsConnector, plan: &CollectPlan) -> (Vec<serde_json::Value>, Vec<String>) {
     let (tx, mut rx) = mpsc::channel(1024);
     let (r, events) = tokio::join!(c.collect(plan, tx), async {
@@ -104,15 +118,7 @@ async fn collect(c: &AwsConnector, plan: &CollectPlan) -> (Vec<serde_json::Value
 #[tokio::test]
 async fn collects_seeded_resources_and_fixes_a_security_group() {
     let m = moto();
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(&m.1)
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "testing", "testing", None, None, "t",
-        ))
-        .load()
-        .await;
-    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let ec2 = ec2_client(&m.1).await;
     for _ in 0..3 {
         ec2.run_instances()
             .image_id("ami-12c6146b")
@@ -214,15 +220,7 @@ async fn collects_seeded_resources_and_fixes_a_security_group() {
 async fn revoking_world_ingress_narrows_ranges_and_keeps_other_protocols() {
     use aws_sdk_ec2::types::{IpPermission, IpRange};
     let m = moto();
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(&m.1)
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "testing", "testing", None, None, "t",
-        ))
-        .load()
-        .await;
-    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let ec2 = ec2_client(&m.1).await;
     let world = |proto: &str, from: i32, to: i32| {
         IpPermission::builder()
             .ip_protocol(proto)
@@ -354,15 +352,7 @@ async fn revoking_world_ingress_narrows_ranges_and_keeps_other_protocols() {
 #[ignore]
 async fn collect_1000_instances() {
     let m = moto();
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(&m.1)
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "testing", "testing", None, None, "t",
-        ))
-        .load()
-        .await;
-    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let ec2 = ec2_client(&m.1).await;
     for i in 0..100 {
         ec2.create_security_group()
             .group_name(format!("g{i}"))

@@ -237,11 +237,11 @@ pub async fn run_due(server: &Arc<Server>) -> Result<RunSummary, String> {
             continue;
         }
         // Only actions that change resources count against the limits,
-        // each distinct change once.
+        // each resource (or region or account, for a setting there) once.
         let mut changes = std::collections::HashSet::new();
         for j in jobs.iter().filter(|j| j.action != "notify_only") {
             let request = fix_request(server, j, false).await?;
-            changes.insert(request.once_key(server.executors.scope(&request)));
+            changes.insert(request.changes(server.executors.scope(&request)));
         }
         let n = changes.len() as u64;
         let total = assets.get(&policy).copied().unwrap_or(0);
@@ -511,6 +511,8 @@ async fn run_job_by(
         "{dry_run}\u{1f}{}",
         request.once_key(server.executors.scope(&request))
     );
+    // `notify_only` changes nothing: each issue's notification stands alone.
+    let once = once.filter(|_| j.action != "notify_only");
     if let Some((first, result)) = once.as_ref().and_then(|o| o.get(&key)) {
         let now = server.clock.now();
         let (status, kind, detail) = match result {
