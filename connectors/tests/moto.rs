@@ -345,6 +345,104 @@ async fn revoking_world_ingress_narrows_ranges_and_keeps_other_protocols() {
     );
 }
 
+/// The account's password policy: collected as `present: false` when the
+/// account has none; `set_iam_password_policy` raises the length and the
+/// reuse prevention and keeps the other settings; a second run changes
+/// nothing. Against moto's IAM.
+#[tokio::test]
+async fn the_password_policy_is_collected_and_raised_without_weakening_it() {
+    let m = moto();
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(&m.1)
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "testing", "testing", None, None, "t",
+        ))
+        .load()
+        .await;
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let src = source(&m.1, &["us-east-1"]);
+    let plan = CollectPlan {
+        types: Some(
+            [(
+                "aws.iam.password_policy".to_string(),
+                ["present".to_string()].into_iter().collect(),
+            )]
+            .into_iter()
+            .collect(),
+        ),
+    };
+    let policy_doc = |docs: &[serde_json::Value]| {
+        docs.iter()
+            .find(|d| d["type"] == "aws.iam.password_policy")
+            .cloned()
+            .unwrap_or_else(|| panic!("{docs:?}"))
+    };
+    let (docs, errors) = collect(&AwsConnector::new(src.clone()), &plan).await;
+    assert!(errors.is_empty(), "{errors:?}");
+    let none = policy_doc(&docs);
+    assert_eq!(none["attributes"], serde_json::json!({"present": false}));
+    assert_eq!(none["id"], "123456789012");
+
+    // A weak policy with a setting of its own (symbols required).
+    iam.update_account_password_policy()
+        .minimum_password_length(8)
+        .require_symbols(true)
+        .send()
+        .await
+        .unwrap();
+    let (docs, _) = collect(&AwsConnector::new(src.clone()), &plan).await;
+    let weak = policy_doc(&docs);
+    assert_eq!(weak["attributes"]["minimum_password_length"], 8);
+    assert_eq!(weak["attributes"]["require_symbols"], true);
+
+    let actions = AwsActions::new(source(&m.1, &["us-east-1"]));
+    let mut req = FixRequest {
+        action: "set_iam_password_policy".into(),
+        args: [
+            ("minimum_length".to_string(), serde_json::json!(14)),
+            ("reuse_prevention".to_string(), serde_json::json!(24)),
+        ]
+        .into(),
+        target: Target {
+            resource_type: "aws.iam.password_policy".into(),
+            id: "123456789012".into(),
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+            document: weak.clone(),
+        },
+        dry_run: true,
+        rule: None,
+        policy: None,
+    };
+    assert_eq!(
+        actions.scope("set_iam_password_policy"),
+        pac_connectors::ActionScope::Account
+    );
+    let dry = actions.run(&req).await.unwrap();
+    assert_eq!(dry.status, FixStatus::WouldChange);
+    let now = iam.get_account_password_policy().send().await.unwrap();
+    assert_eq!(
+        now.password_policy().unwrap().minimum_password_length(),
+        Some(8),
+        "a dry run changes nothing"
+    );
+    req.dry_run = false;
+    let out = actions.run(&req).await.unwrap();
+    assert_eq!(out.status, FixStatus::Changed, "{out:?}");
+    let p = iam.get_account_password_policy().send().await.unwrap();
+    let p = p.password_policy().unwrap();
+    assert_eq!(p.minimum_password_length(), Some(14));
+    assert_eq!(p.password_reuse_prevention(), Some(24));
+    assert!(p.require_symbols(), "the policy's own setting is kept");
+    assert_eq!(out.after["minimum_password_length"], 14);
+    assert_eq!(out.before["minimum_password_length"], 8);
+    assert_eq!(
+        actions.run(&req).await.unwrap().status,
+        FixStatus::AlreadyFixed
+    );
+}
+
 /// The 1,000-instance measurement of docs/benchmarks.md; not a timed test.
 /// `cargo test --workspace --test moto -- --ignored --nocapture collect_1000_instances`
 /// (`--workspace` keeps the SDK's feature set, so nothing is rebuilt).

@@ -427,3 +427,50 @@ test "a key last used in March fails; a never-used old key fails; a key used yes
   expect iam_access_key_unused fails never_used
   expect iam_access_key_unused passes busy
 }
+
+/// CIS 1.8 and 1.9: console passwords long enough to resist guessing, and
+/// no reuse of recent ones. An account without a password policy gets
+/// AWS's default (8 characters, reuse allowed) and fails both rules.
+policy iam_password_policy_weak {
+  title "IAM password policy is missing or weak"
+  description "The account has no IAM password policy, or it allows passwords shorter than 14 characters (CIS 1.8) or the reuse of any of the last 24 passwords (CIS 1.9)."
+  severity medium
+  category security
+  remediation "Set the account password policy: aws iam update-account-password-policy --minimum-password-length 14 --password-reuse-prevention 24 (keep your other settings)."
+  tags ["cis-aws-1.5:1.8", "cis-aws-1.5:1.9", "aws-fsbp:IAM.7", "pacbot:check-iam-password-policy"]
+
+  rule length on aws.iam.password_policy {
+    let length = minimum_password_length ?? 8
+    violation when length < 14
+    message "the account's password policy accepts passwords of {length} characters (CIS 1.8 asks for 14 or more)"
+  }
+  rule reuse on aws.iam.password_policy {
+    let remembered = password_reuse_prevention ?? 0
+    violation when remembered < 24
+    message "the account's password policy blocks the reuse of only the last {remembered} passwords (CIS 1.9 asks for 24)"
+  }
+
+  autofix set_iam_password_policy(minimum_length: 14, reuse_prevention: 24)
+    after 1d
+    notify "secops@example.com"
+}
+
+test "no password policy fails both rules; CIS settings pass; a short minimum fails the length rule only" {
+  given aws.iam.password_policy no_policy { present: false }
+  given aws.iam.password_policy cis {
+    present: true,
+    minimum_password_length: 14,
+    password_reuse_prevention: 24,
+    require_symbols: true,
+  }
+  given aws.iam.password_policy short {
+    present: true,
+    minimum_password_length: 8,
+    password_reuse_prevention: 24,
+  }
+  expect iam_password_policy_weak.length fails no_policy
+  expect iam_password_policy_weak.reuse fails no_policy
+  expect iam_password_policy_weak passes cis
+  expect iam_password_policy_weak.length fails short
+  expect iam_password_policy_weak.reuse passes short
+}

@@ -48,6 +48,7 @@ const ACTIONS: &[(&str, &[&str])] = &[
     ("delete_unattached_volume", &["aws.ec2.volume"]),
     ("block_s3_public_access", &["aws.s3.bucket"]),
     ("deactivate_access_key", &["aws.iam.access_key"]),
+    ("set_iam_password_policy", &["aws.iam.password_policy"]),
 ];
 
 const NAMES: &[&str] = &[
@@ -60,6 +61,7 @@ const NAMES: &[&str] = &[
     "delete_unattached_volume",
     "block_s3_public_access",
     "deactivate_access_key",
+    "set_iam_password_policy",
 ];
 
 /// Runs the AWS actions with the credentials, roles and endpoints of one
@@ -466,6 +468,7 @@ impl Action for AwsActions {
     fn scope(&self, action: &str) -> ActionScope {
         match action {
             "enable_ebs_encryption_by_default" => ActionScope::Region,
+            "set_iam_password_policy" => ActionScope::Account,
             _ => ActionScope::Resource,
         }
     }
@@ -869,6 +872,88 @@ impl Action for AwsActions {
                     format!("blocked all public access to {id}"),
                     before,
                     after,
+                ))
+            }
+            "set_iam_password_policy" => {
+                let at_least = |name: &str| -> Result<i32, ActionError> {
+                    arg(req, name)?
+                        .as_i64()
+                        .and_then(|n| i32::try_from(n).ok())
+                        .filter(|n| *n >= 0)
+                        .ok_or_else(|| ActionError::BadArgument {
+                            name: name.into(),
+                            message: "expected a whole number of 0 or more".into(),
+                        })
+                };
+                let length = at_least("minimum_length")?;
+                let reuse = at_least("reuse_prevention")?;
+                let c = src.iam(&acct.sdk, &self.stats);
+                let current = super::iam::read_password_policy(&c).await.map_err(failed)?;
+                let before = super::iam::password_policy_json(current.as_ref());
+                let have_length = current
+                    .as_ref()
+                    .and_then(|p| p.minimum_password_length())
+                    .unwrap_or(0);
+                let have_reuse = current
+                    .as_ref()
+                    .and_then(|p| p.password_reuse_prevention())
+                    .unwrap_or(0);
+                if current.is_some() && have_length >= length && have_reuse >= reuse {
+                    return Ok(already(
+                        format!(
+                            "the password policy of {} already requires {have_length} characters and blocks reuse of {have_reuse} passwords",
+                            t.account
+                        ),
+                        before,
+                    ));
+                }
+                // Raise what is asked, keep every other setting: a fix
+                // never weakens the policy.
+                let new_length = have_length.max(length);
+                let new_reuse = have_reuse.max(reuse);
+                let p = current.as_ref();
+                let mut update = c
+                    .update_account_password_policy()
+                    .minimum_password_length(new_length)
+                    .require_symbols(p.is_some_and(|p| p.require_symbols()))
+                    .require_numbers(p.is_some_and(|p| p.require_numbers()))
+                    .require_uppercase_characters(
+                        p.is_some_and(|p| p.require_uppercase_characters()),
+                    )
+                    .require_lowercase_characters(
+                        p.is_some_and(|p| p.require_lowercase_characters()),
+                    )
+                    .allow_users_to_change_password(
+                        p.is_some_and(|p| p.allow_users_to_change_password()),
+                    )
+                    .set_max_password_age(p.and_then(|p| p.max_password_age()))
+                    .set_hard_expiry(p.and_then(|p| p.hard_expiry()));
+                if new_reuse > 0 {
+                    update = update.password_reuse_prevention(new_reuse);
+                }
+                let mut planned = before.clone();
+                planned["present"] = json!(true);
+                planned["minimum_password_length"] = json!(new_length);
+                if new_reuse > 0 {
+                    planned["password_reuse_prevention"] = json!(new_reuse);
+                }
+                let summary = format!(
+                    "set the password policy of {} to at least {new_length} characters and no reuse of the last {new_reuse} passwords (other settings kept)",
+                    t.account
+                );
+                if dry {
+                    return Ok(change(true, summary, before, planned));
+                }
+                update
+                    .send()
+                    .await
+                    .map_err(|e| failed(call_error("iam:UpdateAccountPasswordPolicy", e)))?;
+                let after = super::iam::read_password_policy(&c).await.map_err(failed)?;
+                Ok(change(
+                    false,
+                    summary.replacen("set", "raised", 1),
+                    before,
+                    super::iam::password_policy_json(after.as_ref()),
                 ))
             }
             "deactivate_access_key" => {

@@ -1,5 +1,6 @@
-//! IAM users, their access keys, and the account summary: once per account
-//! (IAM is global; documents carry the source's first region).
+//! IAM users, their access keys, the account summary and the account's
+//! password policy: once per account (IAM is global; documents carry the
+//! source's first region).
 
 use aws_sdk_iam::Client;
 use aws_sdk_iam::types::User;
@@ -13,6 +14,7 @@ pub(crate) const TYPES: &[&str] = &[
     "aws.iam.user",
     "aws.iam.access_key",
     "aws.iam.account_summary",
+    "aws.iam.password_policy",
 ];
 const SUB_CALLS: usize = 8;
 
@@ -86,6 +88,13 @@ pub(crate) async fn collect(run: &Run<'_>, acct: &AccountCtx) -> JobOutcome {
             )),
         }
     }
+    if src.wants(run.plan, "aws.iam.password_policy") {
+        let s = scope(&acct.id, Some(region), Some("aws.iam.password_policy"));
+        match password_policy(&ctx).await {
+            Ok(()) => outcome.complete.push(s),
+            Err(e) => outcome.errors.push((s, e)),
+        }
+    }
     if src.wants(run.plan, "aws.iam.account_summary") {
         let s = scope(&acct.id, Some(region), Some("aws.iam.account_summary"));
         match summary(&ctx).await {
@@ -94,6 +103,49 @@ pub(crate) async fn collect(run: &Run<'_>, acct: &AccountCtx) -> JobOutcome {
         }
     }
     outcome
+}
+
+/// The password policy as a document's attributes: `present` and the
+/// settings (an account without one is `present: false`).
+pub(crate) fn password_policy_json(p: Option<&aws_sdk_iam::types::PasswordPolicy>) -> Json {
+    match p {
+        None => json!({"present": false}),
+        Some(p) => json!({
+            "present": true,
+            "minimum_password_length": p.minimum_password_length(),
+            "require_symbols": p.require_symbols(),
+            "require_numbers": p.require_numbers(),
+            "require_uppercase_characters": p.require_uppercase_characters(),
+            "require_lowercase_characters": p.require_lowercase_characters(),
+            "allow_users_to_change_password": p.allow_users_to_change_password(),
+            "expire_passwords": p.expire_passwords(),
+            "max_password_age": p.max_password_age(),
+            "password_reuse_prevention": p.password_reuse_prevention(),
+            "hard_expiry": p.hard_expiry(),
+        }),
+    }
+}
+
+/// Reads the account's password policy (`None`: it has none).
+pub(crate) async fn read_password_policy(
+    client: &Client,
+) -> Result<Option<aws_sdk_iam::types::PasswordPolicy>, CallError> {
+    match client.get_account_password_policy().send().await {
+        Ok(out) => Ok(out.password_policy),
+        Err(e) if error_code(&e).as_deref() == Some("NoSuchEntity") => Ok(None),
+        Err(e) => Err(call_error("iam:GetAccountPasswordPolicy", e)),
+    }
+}
+
+async fn password_policy(ctx: &Ctx<'_, '_>) -> Result<(), CallError> {
+    let p = read_password_policy(&ctx.client).await?;
+    let mut attrs = password_policy_json(p.as_ref());
+    // Unset numbers are absent, not null.
+    if let Some(m) = attrs.as_object_mut() {
+        m.retain(|_, v| !v.is_null());
+    }
+    ctx.emit("aws.iam.password_policy", ctx.account, attrs, vec![])
+        .await
 }
 
 async fn summary(ctx: &Ctx<'_, '_>) -> Result<(), CallError> {

@@ -56,6 +56,7 @@ pub const TYPES: &[&str] = &[
     "aws.iam.user",
     "aws.iam.access_key",
     "aws.iam.account_summary",
+    "aws.iam.password_policy",
 ];
 
 /// A `kind = "aws"` source (docs/connectors.md).

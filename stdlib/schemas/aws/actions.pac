@@ -34,9 +34,12 @@ action block_s3_public_access() on aws.s3.bucket
 /// Deactivates an access key (UpdateAccessKey, status `Inactive`); the key is not deleted.
 action deactivate_access_key() on aws.iam.access_key
 
+/// Raises the account's IAM password policy to at least `minimum_length` characters and to block reuse of the last `reuse_prevention` passwords, keeping every other setting (UpdateAccountPasswordPolicy); creates the policy when the account has none. A setting of the account: one change per account.
+action set_iam_password_policy(minimum_length: int, reuse_prevention: int) on aws.iam.password_policy
+
 /// Changes nothing: only notifies (the `notify` recipients) about the violation.
 action notify_only() on
   aws.ec2.instance, aws.ec2.security_group, aws.ec2.volume, aws.ec2.snapshot, aws.ec2.image,
   aws.ec2.vpc, aws.ec2.subnet, aws.ec2.network_acl, aws.ec2.network_interface, aws.ec2.address,
   aws.ec2.key_pair, aws.ec2.flow_log, aws.s3.bucket, aws.iam.user, aws.iam.access_key,
-  aws.iam.account_summary, vuln.finding
+  aws.iam.account_summary, aws.iam.password_policy, vuln.finding

@@ -85,3 +85,29 @@ schema aws.iam.account_summary {
   /// The number of MFA devices assigned to a user (`MFADevicesInUse`).
   mfa_devices_in_use: int
 }
+
+/// The account's IAM password policy (GetAccountPasswordPolicy); `id` is the account ID. `present` is false when the account has none (AWS then requires 8 characters and nothing else); every other field follows the SDK's shape (the numbers are absent when unset).
+schema aws.iam.password_policy {
+  /// Whether the account has a password policy at all.
+  present: bool
+  /// The minimum length (`MinimumPasswordLength`).
+  minimum_password_length: int?
+  /// Whether a symbol is required (`RequireSymbols`).
+  require_symbols: bool?
+  /// Whether a number is required (`RequireNumbers`).
+  require_numbers: bool?
+  /// Whether an uppercase letter is required (`RequireUppercaseCharacters`).
+  require_uppercase_characters: bool?
+  /// Whether a lowercase letter is required (`RequireLowercaseCharacters`).
+  require_lowercase_characters: bool?
+  /// Whether users may change their own password (`AllowUsersToChangePassword`).
+  allow_users_to_change_password: bool?
+  /// Whether passwords expire (`ExpirePasswords`).
+  expire_passwords: bool?
+  /// Days before a password expires (`MaxPasswordAge`).
+  max_password_age: int?
+  /// How many previous passwords may not be reused (`PasswordReusePrevention`).
+  password_reuse_prevention: int?
+  /// Whether an expired password can only be reset by an administrator (`HardExpiry`).
+  hard_expiry: bool?
+}
