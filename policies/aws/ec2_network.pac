@@ -452,7 +452,10 @@ policy sg_admin_ports_open_to_world {
     message "{group_id} ({group_name}) exposes RPC/NetBIOS UDP ports (135, 137, 138) to 0.0.0.0/0 or ::/0"
   }
 
-  autofix revoke_world_ingress(ports: [20, 21, 23, 135, 139, 445, 5900, 5985, 5986], protocol: "tcp")
+  autofix revoke_world_ingress(
+    ports: [20, 21, 23, 135, 139, 445, 5900, 5985, 5986],
+    protocol: "tcp",
+  )
     for tcp
     after 1d
     notify tags["owner"] ?? "secops@example.com"

@@ -269,10 +269,7 @@ policy iam_user_admin_access {
   severity high
   category security
   remediation "Detach the policy; give administrators a role assumed with MFA (or IAM Identity Center permission sets) with the least privilege they need."
-  tags [
-    "cis-aws-1.5:1.16",
-    "pacbot:iam-user-with-unapproved-access",
-  ]
+  tags ["cis-aws-1.5:1.16", "pacbot:iam-user-with-unapproved-access"]
 
   rule on aws.iam.user {
     let admin = count p in attached_policies: is_admin_managed_policy(p)

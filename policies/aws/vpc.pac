@@ -136,7 +136,9 @@ policy eip_unassociated {
     // `(x ?? "") == ""`, not `not has(x)`: moto (and some exports) send
     // "" for an address associated with nothing.
     violation when
-      (association_id ?? "") == "" and (instance_id ?? "") == "" and (network_interface_id ?? "") == ""
+      (association_id ?? "") == ""
+      and (instance_id ?? "") == ""
+      and (network_interface_id ?? "") == ""
     message "Elastic IP {public_ip} ({allocation_id}, {domain}) is not associated with any instance or network interface"
   }
 

@@ -35,7 +35,8 @@ action block_s3_public_access() on aws.s3.bucket
 action deactivate_access_key() on aws.iam.access_key
 
 /// Raises the account's IAM password policy to at least `minimum_length` characters and to block reuse of the last `reuse_prevention` passwords, keeping every other setting (UpdateAccountPasswordPolicy); creates the policy when the account has none. A setting of the account: one change per account.
-action set_iam_password_policy(minimum_length: int, reuse_prevention: int) on aws.iam.password_policy
+action set_iam_password_policy(minimum_length: int, reuse_prevention: int) on
+  aws.iam.password_policy
 
 /// Changes nothing: only notifies (the `notify` recipients) about the violation.
 action notify_only() on

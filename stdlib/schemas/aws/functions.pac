@@ -22,7 +22,9 @@ fn covers_tcp_port(p: aws.ec2.IpPermission, port: int) -> bool =
 /// True when the rule lets UDP traffic reach `port`: protocol `udp` (`17`) with the port in from_port..to_port, or `-1` (all traffic).
 fn covers_udp_port(p: aws.ec2.IpPermission, port: int) -> bool =
   p.ip_protocol == "-1"
-  or (p.ip_protocol in ["udp", "17"] and (p.from_port ?? 0) <= port and port <= (p.to_port ?? 65535))
+  or (p.ip_protocol in ["udp", "17"]
+      and (p.from_port ?? 0) <= port
+      and port <= (p.to_port ?? 65535))
 
 /// True when the rule allows the whole internet: an IPv4 range `0.0.0.0/0` or an IPv6 range `::/0`.
 fn open_to_world(p: aws.ec2.IpPermission) -> bool =
