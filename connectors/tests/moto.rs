@@ -79,18 +79,21 @@ fn source(url: &str, regions: &[&str]) -> AwsSource {
     }
 }
 
-/// An EC2 client of moto at `url`, us-east-1, with test credentials (to
-/// seed the estate and read it back).
-async fn ec2_client(url: &str) -> aws_sdk_ec2::Client {
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
+/// The SDK configuration for moto at `url`, us-east-1, with test
+/// credentials (to seed the estate and read it back).
+async fn moto_sdk(url: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(url)
         .credentials_provider(aws_credential_types::Credentials::new(
             "testing", "testing", None, None, "t",
         ))
         .load()
-        .await;
-    aws_sdk_ec2::Client::new(&sdk)
+        .await
+}
+
+async fn ec2_client(url: &str) -> aws_sdk_ec2::Client {
+    aws_sdk_ec2::Client::new(&moto_sdk(url).await)
 }
 
 async fn collect(c: &AwsConnector, plan: &CollectPlan) -> (Vec<serde_json::Value>, Vec<String>) {
@@ -352,15 +355,7 @@ async fn revoking_world_ingress_narrows_ranges_and_keeps_other_protocols() {
 #[tokio::test]
 async fn the_password_policy_is_collected_and_raised_without_weakening_it() {
     let m = moto();
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(&m.1)
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "testing", "testing", None, None, "t",
-        ))
-        .load()
-        .await;
-    let iam = aws_sdk_iam::Client::new(&sdk);
+    let iam = aws_sdk_iam::Client::new(&moto_sdk(&m.1).await);
     let src = source(&m.1, &["us-east-1"]);
     let plan = CollectPlan {
         types: Some(
