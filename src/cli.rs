@@ -164,6 +164,11 @@ enum Command {
         /// how long compiling and laying out the inventory took (on stderr).
         #[arg(short, long)]
         verbose: bool,
+        /// Report by the controls of one compliance framework, from the
+        /// policies' tags (`cis-aws` for `cis-aws-1.5:3.8`, `aws-fsbp` for
+        /// `aws-fsbp:KMS.4`) instead of by policy.
+        #[arg(long, value_name = "NAME")]
+        framework: Option<String>,
     },
     /// Search an inventory without a server: its resources (with their
     /// compliance, evaluated as `pacc eval` does), policies and rules
@@ -499,6 +504,7 @@ pub fn run() -> i32 {
             explain,
             engine,
             verbose,
+            framework,
         } => eval(
             &EvalArgs {
                 policies: &policies,
@@ -507,6 +513,7 @@ pub fn run() -> i32 {
                 now: now.as_deref(),
                 strict,
                 explain,
+                framework: framework.as_deref(),
             },
             engine,
             verbose,
@@ -1102,6 +1109,7 @@ struct EvalArgs<'a> {
     now: Option<&'a str>,
     strict: bool,
     explain: bool,
+    framework: Option<&'a str>,
 }
 
 fn eval(args: &EvalArgs, engine: EngineKind, verbose: bool) -> i32 {
@@ -1112,6 +1120,7 @@ fn eval(args: &EvalArgs, engine: EngineKind, verbose: bool) -> i32 {
         now,
         strict,
         explain,
+        framework,
     } = *args;
     let now = match parse_now(now) {
         Ok(n) => n,
@@ -1166,15 +1175,31 @@ fn eval(args: &EvalArgs, engine: EngineKind, verbose: bool) -> i32 {
             report.results.len()
         ),
     );
+    let by_framework = match framework {
+        Some(name) => match crate::framework::report(&c.program, &report.summary, name) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        },
+        None => None,
+    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let written = match format {
-        EvalFormat::Table => {
+    let written = match (format, &by_framework) {
+        (EvalFormat::Table, Some(r)) => crate::framework::write_text(&mut out, r),
+        (EvalFormat::Json, Some(r)) => serde_json::to_writer(&mut out, r)
+            .map_err(std::io::Error::other)
+            .and_then(|()| writeln!(out)),
+        (EvalFormat::Table, None) => {
             let color = std::io::stdout().is_terminal();
             pac_runtime::report::write_text(&mut out, &c.program, &inv, &report, color)
         }
-        EvalFormat::Json => pac_runtime::report::write_json(&mut out, &c.program, &inv, &report)
-            .and_then(|()| writeln!(out)),
+        (EvalFormat::Json, None) => {
+            pac_runtime::report::write_json(&mut out, &c.program, &inv, &report)
+                .and_then(|()| writeln!(out))
+        }
     }
     .and_then(|()| out.flush());
     drop(out);

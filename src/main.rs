@@ -7,6 +7,7 @@
 mod cli;
 mod collect;
 mod fix;
+mod framework;
 mod review;
 mod search;
 

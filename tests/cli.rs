@@ -103,6 +103,66 @@ fn eval_on_the_demo_inventory_summarises_compliance() {
 }
 
 #[test]
+fn eval_reports_by_the_controls_of_a_framework() {
+    let json = pacc(&[
+        "eval",
+        "--now",
+        NOW,
+        "--framework",
+        "cis-aws",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(json.status.code(), Some(1), "{}", text(&json.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(r["framework"], "cis-aws");
+    let controls = r["controls"].as_array().unwrap();
+    let control = |id: &str| -> &serde_json::Value {
+        controls
+            .iter()
+            .find(|c| c["version"] == "1.5" && c["control"] == id)
+            .unwrap_or_else(|| panic!("no control {id}: {r:#}"))
+    };
+    // 5.2 is the sum of its three policies; the demo has world-open groups.
+    let c52 = control("5.2");
+    assert_eq!(c52["status"], "fail");
+    assert_eq!(c52["policies"].as_array().unwrap().len(), 3);
+    assert!(c52["counts"]["failed"].as_u64().unwrap() > 0);
+    // No RDS instance in the demo: mapped, but without resources.
+    assert_eq!(control("2.3.3")["status"], "no_data");
+    // Numeric order: 1.4 before 1.10 before 2.1.1.
+    let order: Vec<&str> = controls
+        .iter()
+        .filter(|c| c["version"] == "1.5")
+        .map(|c| c["control"].as_str().unwrap())
+        .collect();
+    let pos = |id: &str| order.iter().position(|c| *c == id).unwrap();
+    assert!(
+        pos("1.4") < pos("1.10") && pos("1.10") < pos("2.1.1"),
+        "{order:?}"
+    );
+    let failing = controls.iter().filter(|c| c["status"] == "fail").count() as u64;
+    assert_eq!(r["failing"].as_u64(), Some(failing));
+
+    let table = pacc(&["eval", "--now", NOW, "--framework", "cis-aws"]);
+    let out = text(&table.stdout);
+    assert!(out.starts_with("cis-aws: "), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("1.5      5.2") && l.contains("fail")),
+        "{out}"
+    );
+
+    let unknown = pacc(&["eval", "--now", NOW, "--framework", "nist-800-53"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    let err = text(&unknown.stderr);
+    assert!(
+        err.contains("no policy is tagged") && err.contains("cis-aws"),
+        "{err}"
+    );
+}
+
+#[test]
 fn eval_is_deterministic() {
     let a = pacc(&["eval", "--now", NOW, "--format", "json"]);
     let b = pacc(&["eval", "--now", NOW, "--format", "json"]);

@@ -471,3 +471,61 @@ test "no password policy fails both rules; CIS settings pass; a short minimum fa
   expect iam_password_policy_weak.length fails short
   expect iam_password_policy_weak.reuse passes short
 }
+
+/// Two active keys for one user double what can leak, and usually mean an
+/// old key was never retired after a rotation.
+policy iam_user_multiple_active_keys {
+  title "IAM user has more than one active access key"
+  description "The user has two active access keys (aws.iam.access_key documents of the same user with status Active)."
+  severity medium
+  category security
+  remediation "Finish the rotation: move every client to the newer key, then deactivate and delete the older one."
+  tags ["cis-aws-1.5:1.13"]
+
+  rule on aws.iam.user {
+    let active = count k in aws.iam.access_key: k.user_name == user_name and k.status == "Active"
+    violation when active > 1
+    message "user {user_name} has {active} active access keys"
+  }
+}
+
+test "two active keys fail; one active and one inactive pass" {
+  given aws.iam.user two {
+    user_name: "two",
+    user_id: "AIDATWO",
+    arn: "arn:aws:iam::111122223333:user/two",
+    create_date: 2025-01-01,
+  }
+  given aws.iam.user one {
+    user_name: "one",
+    user_id: "AIDAONE",
+    arn: "arn:aws:iam::111122223333:user/one",
+    create_date: 2025-01-01,
+  }
+  given aws.iam.access_key two_a {
+    access_key_id: "AKIATWOA",
+    user_name: "two",
+    status: "Active",
+    create_date: 2026-01-01,
+  }
+  given aws.iam.access_key two_b {
+    access_key_id: "AKIATWOB",
+    user_name: "two",
+    status: "Active",
+    create_date: 2026-06-01,
+  }
+  given aws.iam.access_key one_a {
+    access_key_id: "AKIAONEA",
+    user_name: "one",
+    status: "Active",
+    create_date: 2026-01-01,
+  }
+  given aws.iam.access_key one_b {
+    access_key_id: "AKIAONEB",
+    user_name: "one",
+    status: "Inactive",
+    create_date: 2025-01-01,
+  }
+  expect iam_user_multiple_active_keys fails two
+  expect iam_user_multiple_active_keys passes one
+}

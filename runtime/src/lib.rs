@@ -12,6 +12,7 @@ pub mod compliance;
 pub mod engine;
 pub mod eval;
 pub mod explain;
+pub mod framework;
 pub mod interp;
 pub mod inventory;
 pub mod report;

@@ -16,6 +16,42 @@ pub const FILES: &[(&str, &str)] = &[
         "<stdlib>/aws/iam.pac",
         include_str!("../schemas/aws/iam.pac"),
     ),
+    (
+        "<stdlib>/aws/policy.pac",
+        include_str!("../schemas/aws/policy.pac"),
+    ),
+    (
+        "<stdlib>/aws/kms.pac",
+        include_str!("../schemas/aws/kms.pac"),
+    ),
+    (
+        "<stdlib>/aws/cloudtrail.pac",
+        include_str!("../schemas/aws/cloudtrail.pac"),
+    ),
+    (
+        "<stdlib>/aws/rds.pac",
+        include_str!("../schemas/aws/rds.pac"),
+    ),
+    (
+        "<stdlib>/aws/lambda.pac",
+        include_str!("../schemas/aws/lambda.pac"),
+    ),
+    (
+        "<stdlib>/aws/messaging.pac",
+        include_str!("../schemas/aws/messaging.pac"),
+    ),
+    (
+        "<stdlib>/aws/containers.pac",
+        include_str!("../schemas/aws/containers.pac"),
+    ),
+    (
+        "<stdlib>/aws/dynamodb.pac",
+        include_str!("../schemas/aws/dynamodb.pac"),
+    ),
+    (
+        "<stdlib>/aws/guardduty.pac",
+        include_str!("../schemas/aws/guardduty.pac"),
+    ),
     ("<stdlib>/vuln.pac", include_str!("../schemas/vuln.pac")),
     (
         "<stdlib>/aws/actions.pac",

@@ -19,6 +19,8 @@ use super::json::ToJson;
 use super::{AccountCtx, ApiStats, AwsAccount, AwsSource, call_error, error_code};
 use crate::action::{Action, ActionError, ActionScope, FixOutcome, FixRequest, FixStatus};
 
+mod services;
+
 /// Every action this executor runs, with the resource types it applies to.
 const ACTIONS: &[(&str, &[&str])] = &[
     ("revoke_world_ingress", &["aws.ec2.security_group"]),
@@ -62,6 +64,16 @@ const NAMES: &[&str] = &[
     "block_s3_public_access",
     "deactivate_access_key",
     "set_iam_password_policy",
+    "enable_kms_key_rotation",
+    "enable_cloudtrail_log_validation",
+    "start_cloudtrail_logging",
+    "make_rds_instance_private",
+    "make_rds_snapshot_private",
+    "enable_ecr_scan_on_push",
+    "enable_dynamodb_pitr",
+    "require_lambda_url_auth",
+    "enable_guardduty",
+    "enable_s3_versioning",
 ];
 
 /// Runs the AWS actions with the credentials, roles and endpoints of one
@@ -474,7 +486,11 @@ impl Action for AwsActions {
     }
 
     async fn run(&self, req: &FixRequest) -> Result<FixOutcome, ActionError> {
-        let Some((_, types)) = ACTIONS.iter().find(|(n, _)| *n == req.action) else {
+        let Some((_, types)) = ACTIONS
+            .iter()
+            .chain(services::ACTIONS)
+            .find(|(n, _)| *n == req.action)
+        else {
             return Err(ActionError::Unknown(req.action.clone()));
         };
         let t = &req.target;
@@ -487,6 +503,9 @@ impl Action for AwsActions {
         let acct = self.account(&t.account).await?;
         let src = &self.source;
         let ec2 = || src.ec2(&acct.sdk, &t.region, &self.stats);
+        if let Some(done) = services::run(src, acct, &self.stats, req).await {
+            return done;
+        }
         let dry = req.dry_run;
         let id = t.id.as_str();
         match req.action.as_str() {

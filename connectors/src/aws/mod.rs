@@ -1,8 +1,11 @@
-//! The AWS connector: EC2, S3 and IAM resources of several accounts and
-//! regions, read with the AWS SDK for Rust, and the AWS auto-fix actions.
+//! The AWS connector: EC2, S3, IAM and the regional services of
+//! [`regional::Service`] (KMS, CloudTrail, RDS, Lambda, SQS, SNS, ECR,
+//! DynamoDB, EKS, GuardDuty) in several accounts and regions, read with the
+//! AWS SDK for Rust, and the AWS auto-fix actions.
 //!
-//! Work is split into jobs (account × region × resource type for EC2; one
-//! S3 and one IAM job per account) run concurrently under a bound. A job
+//! Work is split into jobs (account × region × resource type for EC2;
+//! account × region × service for the regional services; one S3 and one
+//! IAM job per account) run concurrently under a bound. A job
 //! that fails is reported as an [`Event::Error`] for its scope; when a
 //! region cannot be reached at all, its other jobs are skipped and the
 //! region is reported once. Every page of every paginated call is read;
@@ -10,9 +13,18 @@
 //! timeout.
 
 pub mod actions;
+pub mod cloudtrail;
+mod containers;
+mod dynamodb;
 mod ec2;
+mod guardduty;
 mod iam;
 pub(crate) mod json;
+mod kms;
+mod lambda;
+mod messaging;
+mod rds;
+mod regional;
 mod s3;
 
 use std::collections::{BTreeMap, HashSet};
@@ -57,6 +69,17 @@ pub const TYPES: &[&str] = &[
     "aws.iam.access_key",
     "aws.iam.account_summary",
     "aws.iam.password_policy",
+    "aws.kms.key",
+    "aws.cloudtrail.trail",
+    "aws.rds.db_instance",
+    "aws.rds.db_snapshot",
+    "aws.lambda.function",
+    "aws.sqs.queue",
+    "aws.sns.topic",
+    "aws.ecr.repository",
+    "aws.dynamodb.table",
+    "aws.eks.cluster",
+    "aws.guardduty.detector",
 ];
 
 /// A `kind = "aws"` source (docs/connectors.md).
@@ -419,6 +442,45 @@ impl AwsSource {
     }
 }
 
+/// A regional client of one SDK crate: the account's configuration, the
+/// region, the call counter and the source's endpoint override.
+macro_rules! regional_client {
+    ($name:ident, $krate:ident $(, $extra:expr)?) => {
+        pub(crate) fn $name(
+            &self,
+            sdk: &SdkConfig,
+            region: &str,
+            stats: &Arc<ApiStats>,
+        ) -> $krate::Client {
+            let mut b = $krate::config::Builder::from(sdk)
+                .region(Region::new(region.to_owned()))
+                .interceptor(Counter(stats.clone()));
+            $(b = b.interceptor($extra);)?
+            if let Some(url) = self.endpoint(region) {
+                b = b.endpoint_url(url);
+            }
+            $krate::Client::from_conf(b.build())
+        }
+    };
+}
+
+impl AwsSource {
+    regional_client!(kms, aws_sdk_kms);
+    regional_client!(
+        cloudtrail,
+        aws_sdk_cloudtrail,
+        cloudtrail::CloudTrailTargetCompat
+    );
+    regional_client!(rds, aws_sdk_rds);
+    regional_client!(lambda, aws_sdk_lambda);
+    regional_client!(sqs, aws_sdk_sqs);
+    regional_client!(sns, aws_sdk_sns);
+    regional_client!(ecr, aws_sdk_ecr);
+    regional_client!(dynamodb, aws_sdk_dynamodb);
+    regional_client!(eks, aws_sdk_eks);
+    regional_client!(guardduty, aws_sdk_guardduty);
+}
+
 /// What one job reads.
 #[derive(Clone, Debug)]
 enum Job {
@@ -432,6 +494,11 @@ enum Job {
     },
     Iam {
         account: usize,
+    },
+    Regional {
+        account: usize,
+        region: String,
+        service: regional::Service,
     },
 }
 
@@ -572,6 +639,17 @@ impl Connector for AwsConnector {
                     }
                 }
             }
+            for region in &src.regions {
+                for &service in regional::Service::ALL {
+                    if service.types().iter().any(|t| src.wants(plan, t)) {
+                        jobs.push(Job::Regional {
+                            account: i,
+                            region: region.clone(),
+                            service,
+                        });
+                    }
+                }
+            }
             if src.wants(plan, "aws.s3.bucket") {
                 jobs.push(Job::S3 { account: i });
             }
@@ -611,6 +689,18 @@ impl Connector for AwsConnector {
                         }
                         Job::S3 { account } => s3::collect(run, &accounts[*account]).await,
                         Job::Iam { account } => iam::collect(run, &accounts[*account]).await,
+                        Job::Regional {
+                            account,
+                            region,
+                            service,
+                        } => {
+                            let acct = &accounts[*account];
+                            if is_dead(&acct.id, region) {
+                                JobOutcome::default()
+                            } else {
+                                service.collect(run, acct, region).await
+                            }
+                        }
                     };
                     (job, outcome)
                 }
@@ -656,6 +746,11 @@ impl Connector for AwsConnector {
                 }
                 Job::S3 { account } => format!("{} s3", accounts[*account].id),
                 Job::Iam { account } => format!("{} iam", accounts[*account].id),
+                Job::Regional {
+                    account,
+                    region,
+                    service,
+                } => format!("{} {} {}", accounts[*account].id, region, service.name()),
             };
             let _ = out
                 .send(Event::Progress {

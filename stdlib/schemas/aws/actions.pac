@@ -43,4 +43,36 @@ action notify_only() on
   aws.ec2.instance, aws.ec2.security_group, aws.ec2.volume, aws.ec2.snapshot, aws.ec2.image,
   aws.ec2.vpc, aws.ec2.subnet, aws.ec2.network_acl, aws.ec2.network_interface, aws.ec2.address,
   aws.ec2.key_pair, aws.ec2.flow_log, aws.s3.bucket, aws.iam.user, aws.iam.access_key,
-  aws.iam.account_summary, aws.iam.password_policy, vuln.finding
+  aws.iam.account_summary, aws.iam.password_policy, aws.kms.key, aws.cloudtrail.trail,
+  aws.rds.db_instance, aws.rds.db_snapshot, aws.lambda.function, aws.sqs.queue, aws.sns.topic,
+  aws.ecr.repository, aws.dynamodb.table, aws.eks.cluster, aws.guardduty.detector, vuln.finding
+
+/// Turns on versioning of a bucket (PutBucketVersioning `Enabled`), so that overwritten and deleted objects can be recovered.
+action enable_s3_versioning() on aws.s3.bucket
+
+/// Turns on automatic rotation of a KMS key (EnableKeyRotation).
+action enable_kms_key_rotation() on aws.kms.key
+
+/// Turns on log file validation of a trail (UpdateTrail `EnableLogFileValidation`), in the trail's home region.
+action enable_cloudtrail_log_validation() on aws.cloudtrail.trail
+
+/// Starts a stopped trail (StartLogging).
+action start_cloudtrail_logging() on aws.cloudtrail.trail
+
+/// Makes a DB instance not publicly accessible (ModifyDBInstance `PubliclyAccessible=false`, applied immediately).
+action make_rds_instance_private() on aws.rds.db_instance
+
+/// Removes `all` from who may restore a manual DB snapshot (ModifyDBSnapshotAttribute `restore`); accounts it is shared with keep it.
+action make_rds_snapshot_private() on aws.rds.db_snapshot
+
+/// Turns on scan on push for a repository (PutImageScanningConfiguration).
+action enable_ecr_scan_on_push() on aws.ecr.repository
+
+/// Turns on point-in-time recovery for a table (UpdateContinuousBackups).
+action enable_dynamodb_pitr() on aws.dynamodb.table
+
+/// Requires IAM authentication on a function's URL (UpdateFunctionUrlConfig `AuthType=AWS_IAM`); a function without a URL is left alone.
+action require_lambda_url_auth() on aws.lambda.function
+
+/// Turns on GuardDuty in the region (UpdateDetector `enable`, or CreateDetector when the region has none).
+action enable_guardduty() on aws.guardduty.detector

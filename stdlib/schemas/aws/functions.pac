@@ -173,3 +173,19 @@ fn has_all_tags(tags: map<string>, keys: list<string>) -> bool =
 /// True when a scanner finding on the resource `rid` has a CVSS score of at least `min_cvss`.
 fn has_vuln_at_least(rid: string, min_cvss: float) -> bool =
   any v in vuln.finding: v.resource_id == rid and v.cvss >= min_cvss
+
+// ---------------------------------------------------------------------------
+// Resource policies (SQS, SNS, Lambda, KMS, ECR)
+// ---------------------------------------------------------------------------
+
+/// True when the statement allows everyone: `Effect` Allow, a `*` principal (`"Principal": "*"` or `{"AWS": "*"}`) and no condition that could narrow it. A statement with any condition is not counted (a `aws:SourceAccount` or `aws:SourceArn` condition is the usual way to scope a service's access).
+fn is_public_statement(s: aws.policy.PolicyStatement) -> bool =
+  s.effect == "Allow" and "*" in s.principals and len(s.conditions) == 0
+
+/// True when any statement of the policy allows everyone without a condition.
+fn has_public_statement(statements: list<aws.policy.PolicyStatement>) -> bool =
+  any s in statements: is_public_statement(s)
+
+/// True when the statement allows every action of every service (`*`) or of IAM (`iam:*`).
+fn allows_admin_actions(s: aws.policy.PolicyStatement) -> bool =
+  s.effect == "Allow" and ("*" in s.actions or "iam:*" in s.actions)

@@ -1,0 +1,304 @@
+//! The regional services beyond EC2 (KMS, CloudTrail, RDS, Lambda, SQS,
+//! SNS, ECR, DynamoDB, EKS, GuardDuty): one job per account, region and
+//! service, each reading only the types the plan wants. Every service
+//! module turns the SDK's answers into documents through [`Regional`].
+
+use serde_json::{Value as Json, json};
+
+use super::json::document;
+use super::{AccountCtx, CallError, JobOutcome, Run, scope};
+
+/// A service read per region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Service {
+    Kms,
+    CloudTrail,
+    Rds,
+    Lambda,
+    Sqs,
+    Sns,
+    Ecr,
+    DynamoDb,
+    Eks,
+    GuardDuty,
+}
+
+impl Service {
+    pub const ALL: &'static [Service] = &[
+        Service::Kms,
+        Service::CloudTrail,
+        Service::Rds,
+        Service::Lambda,
+        Service::Sqs,
+        Service::Sns,
+        Service::Ecr,
+        Service::DynamoDb,
+        Service::Eks,
+        Service::GuardDuty,
+    ];
+
+    /// The resource types the service's job reads.
+    pub fn types(self) -> &'static [&'static str] {
+        match self {
+            Service::Kms => &["aws.kms.key"],
+            Service::CloudTrail => &["aws.cloudtrail.trail"],
+            Service::Rds => &["aws.rds.db_instance", "aws.rds.db_snapshot"],
+            Service::Lambda => &["aws.lambda.function"],
+            Service::Sqs => &["aws.sqs.queue"],
+            Service::Sns => &["aws.sns.topic"],
+            Service::Ecr => &["aws.ecr.repository"],
+            Service::DynamoDb => &["aws.dynamodb.table"],
+            Service::Eks => &["aws.eks.cluster"],
+            Service::GuardDuty => &["aws.guardduty.detector"],
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Kms => "kms",
+            Service::CloudTrail => "cloudtrail",
+            Service::Rds => "rds",
+            Service::Lambda => "lambda",
+            Service::Sqs => "sqs",
+            Service::Sns => "sns",
+            Service::Ecr => "ecr",
+            Service::DynamoDb => "dynamodb",
+            Service::Eks => "eks",
+            Service::GuardDuty => "guardduty",
+        }
+    }
+
+    /// Reads each wanted type of the service in one region; a type whose
+    /// read failed is an error of its scope, the others complete.
+    pub async fn collect(self, run: &Run<'_>, acct: &AccountCtx, region: &str) -> JobOutcome {
+        let r = Regional { run, acct, region };
+        let mut outcome = JobOutcome::default();
+        for &rtype in self.types() {
+            if !run.source.wants(run.plan, rtype) {
+                continue;
+            }
+            let read = match rtype {
+                "aws.kms.key" => super::kms::keys(&r).await,
+                "aws.cloudtrail.trail" => super::cloudtrail::trails(&r).await,
+                "aws.rds.db_instance" => super::rds::instances(&r).await,
+                "aws.rds.db_snapshot" => super::rds::snapshots(&r).await,
+                "aws.lambda.function" => super::lambda::functions(&r).await,
+                "aws.sqs.queue" => super::messaging::queues(&r).await,
+                "aws.sns.topic" => super::messaging::topics(&r).await,
+                "aws.ecr.repository" => super::containers::repositories(&r).await,
+                "aws.eks.cluster" => super::containers::clusters(&r).await,
+                "aws.dynamodb.table" => super::dynamodb::tables(&r).await,
+                "aws.guardduty.detector" => super::guardduty::detector(&r).await,
+                _ => Ok(()),
+            };
+            let s = scope(&acct.id, Some(region), Some(rtype));
+            match read {
+                Ok(()) => outcome.complete.push(s),
+                Err(e) => outcome.errors.push((s, e)),
+            }
+        }
+        outcome
+    }
+}
+
+/// One account and region of one collection.
+pub(crate) struct Regional<'a, 'r> {
+    pub run: &'a Run<'r>,
+    pub acct: &'a AccountCtx,
+    pub region: &'a str,
+}
+
+impl Regional<'_, '_> {
+    /// Whether a policy reads `field` of `rtype` (calls that only feed
+    /// unread fields are skipped).
+    pub fn wants(&self, rtype: &str, field: &str) -> bool {
+        self.run.plan.wants_field(rtype, field)
+    }
+
+    pub fn sdk(&self) -> &aws_config::SdkConfig {
+        &self.acct.sdk
+    }
+
+    /// Sends one document; an error when the collection was cancelled.
+    pub async fn emit(&self, rtype: &str, id: &str, attrs: Json) -> Result<(), CallError> {
+        let doc = document(rtype, id, &self.acct.id, self.region, attrs);
+        if self.run.send(doc).await {
+            Ok(())
+        } else {
+            Err(CallError {
+                message: "collection cancelled".into(),
+                unreachable: false,
+            })
+        }
+    }
+}
+
+/// The most statements read from one resource policy; a larger document
+/// is cut there and says so (`policy_truncated`).
+const MAX_STATEMENTS: usize = 500;
+
+/// A resource policy document (IAM JSON policy language) as the schema's
+/// `aws.policy.Statement` records, plus `policy_error` when the text is not
+/// a policy. Values are read, never interpreted as code; serde_json bounds
+/// nesting.
+pub(crate) fn policy_fields(text: Option<&str>) -> serde_json::Map<String, Json> {
+    let mut out = serde_json::Map::new();
+    let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+        out.insert("policy_statements".into(), json!([]));
+        return out;
+    };
+    let doc: Json = match serde_json::from_str(text) {
+        Ok(d) => d,
+        Err(e) => {
+            out.insert("policy_statements".into(), json!([]));
+            out.insert(
+                "policy_error".into(),
+                json!(format!("the policy is not JSON: {e}")),
+            );
+            return out;
+        }
+    };
+    let stmts: Vec<&Json> = match doc.get("Statement") {
+        Some(Json::Array(a)) => a.iter().collect(),
+        Some(s @ Json::Object(_)) => vec![s],
+        _ => vec![],
+    };
+    if stmts.len() > MAX_STATEMENTS {
+        out.insert("policy_truncated".into(), json!(true));
+    }
+    let list: Vec<Json> = stmts
+        .into_iter()
+        .take(MAX_STATEMENTS)
+        .map(statement)
+        .collect();
+    out.insert("policy_statements".into(), Json::Array(list));
+    out
+}
+
+/// Strings of a policy element that may be one string or a list of them.
+fn strings(v: Option<&Json>) -> Vec<Json> {
+    match v {
+        Some(Json::String(s)) => vec![json!(s)],
+        Some(Json::Array(a)) => a
+            .iter()
+            .filter_map(Json::as_str)
+            .map(|s| json!(s))
+            .collect(),
+        _ => vec![],
+    }
+}
+
+fn statement(s: &Json) -> Json {
+    // `"Principal": "*"` or `{"AWS": "*"}` or `{"AWS": ["arn", …], "Service": …}`.
+    let principals = match s.get("Principal") {
+        Some(Json::String(p)) => vec![json!(p)],
+        Some(Json::Object(m)) => m.values().flat_map(|v| strings(Some(v))).collect(),
+        _ => vec![],
+    };
+    // Each condition as `Operator key`, e.g. `StringEquals aws:SourceAccount`.
+    let conditions: Vec<Json> = match s.get("Condition") {
+        Some(Json::Object(ops)) => ops
+            .iter()
+            .flat_map(|(op, keys)| match keys {
+                Json::Object(k) => k.keys().map(|k| json!(format!("{op} {k}"))).collect(),
+                _ => vec![json!(op)],
+            })
+            .collect(),
+        _ => vec![],
+    };
+    let mut m = serde_json::Map::new();
+    if let Some(sid) = s.get("Sid").and_then(Json::as_str) {
+        m.insert("sid".into(), json!(sid));
+    }
+    m.insert(
+        "effect".into(),
+        json!(s.get("Effect").and_then(Json::as_str).unwrap_or("")),
+    );
+    m.insert("principals".into(), Json::Array(principals));
+    m.insert(
+        "not_principal".into(),
+        json!(s.get("NotPrincipal").is_some()),
+    );
+    let mut actions = strings(s.get("Action"));
+    // A NotAction statement allows everything but the list: read as `*`.
+    if s.get("NotAction").is_some() {
+        actions.push(json!("*"));
+    }
+    m.insert("actions".into(), Json::Array(actions));
+    m.insert("resources".into(), Json::Array(strings(s.get("Resource"))));
+    m.insert("conditions".into(), Json::Array(conditions));
+    Json::Object(m)
+}
+
+/// AWS tag lists (`[{Key, Value}]`) as the schemas' `map<string>`.
+pub(crate) fn tag_map<'t>(pairs: impl IntoIterator<Item = (&'t str, &'t str)>) -> Json {
+    let mut m = serde_json::Map::new();
+    for (k, v) in pairs {
+        m.insert(k.to_owned(), json!(v));
+    }
+    Json::Object(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_public_statement_reads_as_principal_star_without_conditions() {
+        let f = policy_fields(Some(
+            r#"{"Version":"2012-10-17","Statement":[
+                {"Sid":"pub","Effect":"Allow","Principal":"*","Action":"sqs:SendMessage","Resource":"arn:q"},
+                {"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::1:root","*"]},"Action":["sqs:*"],
+                 "Condition":{"StringEquals":{"aws:SourceAccount":"1"},"Bool":{"aws:SecureTransport":"true"}}},
+                {"Effect":"Deny","NotPrincipal":{"AWS":"arn:x"},"NotAction":"s3:Get*"}
+            ]}"#,
+        ));
+        let s = f["policy_statements"].as_array().unwrap();
+        assert_eq!(s.len(), 3);
+        assert_eq!(s[0]["sid"], "pub");
+        assert_eq!(s[0]["principals"], json!(["*"]));
+        assert_eq!(s[0]["conditions"], json!([]));
+        assert_eq!(s[1]["principals"], json!(["arn:aws:iam::1:root", "*"]));
+        assert_eq!(
+            s[1]["conditions"],
+            json!(["StringEquals aws:SourceAccount", "Bool aws:SecureTransport"])
+        );
+        assert_eq!(s[2]["not_principal"], true);
+        assert_eq!(s[2]["actions"], json!(["*"]));
+        assert!(f.get("policy_error").is_none());
+    }
+
+    #[test]
+    fn a_single_statement_object_and_no_policy_are_read() {
+        let one = policy_fields(Some(r#"{"Statement":{"Effect":"Allow","Principal":"*"}}"#));
+        assert_eq!(one["policy_statements"].as_array().unwrap().len(), 1);
+        assert_eq!(policy_fields(None)["policy_statements"], json!([]));
+        assert_eq!(policy_fields(Some(""))["policy_statements"], json!([]));
+    }
+
+    #[test]
+    fn hostile_policy_text_is_an_error_not_a_panic() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        for text in [
+            "{not json",
+            &deep,
+            "[]",
+            "\"x\"",
+            r#"{"Statement":[1,"a",null]}"#,
+        ] {
+            let f = policy_fields(Some(text));
+            assert!(f["policy_statements"].is_array(), "{text:.20}");
+        }
+        assert!(policy_fields(Some(&deep)).contains_key("policy_error"));
+        let many = format!(
+            r#"{{"Statement":[{}]}}"#,
+            vec![r#"{"Effect":"Allow"}"#; MAX_STATEMENTS + 5].join(",")
+        );
+        let f = policy_fields(Some(&many));
+        assert_eq!(
+            f["policy_statements"].as_array().unwrap().len(),
+            MAX_STATEMENTS
+        );
+        assert_eq!(f["policy_truncated"], true);
+    }
+}

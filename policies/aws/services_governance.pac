@@ -1,0 +1,121 @@
+package policies.aws.services_governance
+
+// The tagging standard and approved regions, for the services beyond EC2
+// and S3 (KMS, Lambda, RDS, DynamoDB, SQS, SNS). Each policy's tests
+// follow it.
+
+/// The tags every database, function and customer key must carry, with a
+/// non-empty value.
+fn service_mandatory_tags() -> list<string> = ["owner", "cost-center"]
+
+/// Untagged databases, functions and keys cannot be charged back or traced
+/// to a team when they fail a check.
+policy service_mandatory_tags {
+  title "Database, function or key lacks owner or cost-center tags"
+  description "An RDS DB instance, DynamoDB table, Lambda function or customer-managed KMS key lacks the `owner` or `cost-center` tag, or has it empty."
+  severity low
+  category tagging
+  remediation "Tag the resource with owner and cost-center (aws resourcegroupstaggingapi tag-resources works across these services)."
+  tags ["pacbot:check-for-missing-mandatory-tags", "tagging-standard"]
+
+  rule databases on aws.rds.db_instance {
+    let missing = missing_keys(tags, service_mandatory_tags())
+    violation when not has_all_tags(tags, service_mandatory_tags())
+    message "DB instance {id} lacks mandatory tags: {missing}"
+  }
+  rule tables on aws.dynamodb.table {
+    let missing = missing_keys(tags, service_mandatory_tags())
+    violation when not has_all_tags(tags, service_mandatory_tags())
+    message "table {id} lacks mandatory tags: {missing}"
+  }
+  rule functions on aws.lambda.function {
+    let missing = missing_keys(tags, service_mandatory_tags())
+    violation when not has_all_tags(tags, service_mandatory_tags())
+    message "function {id} lacks mandatory tags: {missing}"
+  }
+  rule keys on aws.kms.key {
+    let missing = missing_keys(tags, service_mandatory_tags())
+    violation when
+      (key_manager ?? "") == "CUSTOMER" and not has_all_tags(tags, service_mandatory_tags())
+    message "KMS key {id} lacks mandatory tags: {missing}"
+  }
+
+  autofix notify_only() notify tags["owner"] ?? "finops@example.com"
+}
+
+test "untagged resources of each service fail; tagged ones and AWS-managed keys pass" {
+  given aws.rds.db_instance bare_db { engine: "postgres" }
+  given aws.rds.db_instance tagged_db { tags: { owner: "data@example.com", "cost-center": "CC-7" } }
+  given aws.dynamodb.table bare_table { table_status: "ACTIVE" }
+  given aws.lambda.function half_fn { tags: { owner: "web@example.com", "cost-center": "" } }
+  given aws.kms.key bare_key { key_id: "k1", enabled: true, key_manager: "CUSTOMER" }
+  given aws.kms.key aws_key { key_id: "k2", enabled: true, key_manager: "AWS" }
+  expect service_mandatory_tags fails bare_db
+  expect service_mandatory_tags passes tagged_db
+  expect service_mandatory_tags fails bare_table
+  expect service_mandatory_tags fails half_fn
+  expect service_mandatory_tags fails bare_key
+  expect service_mandatory_tags passes aws_key
+}
+
+/// Resources outside the organisation's regions escape its guardrails and
+/// data-residency commitments.
+policy service_unapproved_region {
+  title "Database, function, key, queue or topic in a non-approved region"
+  description "The resource's region is not in `approved_regions()` (the list the EC2 region policy uses)."
+  severity medium
+  category governance
+  remediation "Move the workload to an approved region, or delete it; block other regions with an SCP (aws:RequestedRegion)."
+  tags ["pacbot:check-for-non-standard-region-rule"]
+
+  rule databases on aws.rds.db_instance {
+    violation when region not in approved_regions()
+    message "DB instance {id} is in {region}, which is not an approved region"
+  }
+  rule db_snapshots on aws.rds.db_snapshot {
+    violation when region not in approved_regions()
+    message "DB snapshot {id} is in {region}, which is not an approved region"
+  }
+  rule tables on aws.dynamodb.table {
+    violation when region not in approved_regions()
+    message "table {id} is in {region}, which is not an approved region"
+  }
+  rule functions on aws.lambda.function {
+    violation when region not in approved_regions()
+    message "function {id} is in {region}, which is not an approved region"
+  }
+  rule keys on aws.kms.key {
+    violation when (key_manager ?? "") == "CUSTOMER" and region not in approved_regions()
+    message "KMS key {id} is in {region}, which is not an approved region"
+  }
+  rule topics on aws.sns.topic {
+    violation when region not in approved_regions()
+    message "topic {id} is in {region}, which is not an approved region"
+  }
+  rule queues on aws.sqs.queue {
+    violation when region not in approved_regions()
+    message "queue {id} is in {region}, which is not an approved region"
+  }
+}
+
+test "resources in ap-southeast-3 fail; us-east-1 passes" {
+  given aws.rds.db_instance far_db { region: "ap-southeast-3" }
+  given aws.rds.db_instance near_db { region: "us-east-1" }
+  given aws.sns.topic far_topic {
+    region: "ap-southeast-3",
+    topic_name: "t",
+    topic_arn: "arn:aws:sns:ap-southeast-3:1:t",
+  }
+  given aws.sqs.queue near_queue { region: "eu-west-1", queue_name: "q", queue_url: "https://q/q" }
+  given aws.kms.key far_aws_key {
+    region: "ap-southeast-3",
+    key_id: "k",
+    enabled: true,
+    key_manager: "AWS",
+  }
+  expect service_unapproved_region fails far_db
+  expect service_unapproved_region passes near_db
+  expect service_unapproved_region fails far_topic
+  expect service_unapproved_region passes near_queue
+  expect service_unapproved_region passes far_aws_key
+}

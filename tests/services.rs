@@ -1,0 +1,566 @@
+//! The regional services beyond EC2 (KMS, CloudTrail, RDS, Lambda, SQS,
+//! SNS, ECR, DynamoDB, EKS, GuardDuty) end to end against a real moto
+//! server: seeded with the SDK, collected by `pacc collect` (every document
+//! valid against the stdlib schemas), evaluated with the bundled library,
+//! then fixed by `pacc fix` (a dry run changes nothing, an applied run
+//! changes what the API then reports, a second run finds it already fixed).
+
+mod moto_server;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use moto_server::*;
+use serde_json::Value as Json;
+
+const REGION: &str = "us-east-1";
+const TYPES: &[&str] = &[
+    "aws.kms.key",
+    "aws.cloudtrail.trail",
+    "aws.rds.db_instance",
+    "aws.rds.db_snapshot",
+    "aws.lambda.function",
+    "aws.sqs.queue",
+    "aws.sns.topic",
+    "aws.ecr.repository",
+    "aws.dynamodb.table",
+    "aws.eks.cluster",
+    "aws.guardduty.detector",
+    "aws.s3.bucket",
+];
+
+const PUBLIC_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"open","Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}"#;
+
+struct Seeded {
+    key: String,
+    trail_arn: String,
+}
+
+/// One resource of each service, each with the problems the library finds.
+async fn seed(moto: &Moto) -> Seeded {
+    let sdk = moto.sdk(REGION).await;
+    // KMS: a customer key without rotation and with a public key policy.
+    let kms = aws_sdk_kms::Client::new(&sdk);
+    let key = kms
+        .create_key()
+        .description("orders data key")
+        .send()
+        .await
+        .expect("CreateKey")
+        .key_metadata()
+        .map(|k| k.key_id().to_owned())
+        .unwrap();
+    kms.put_key_policy()
+        .key_id(&key)
+        .policy_name("default")
+        .policy(PUBLIC_POLICY)
+        .send()
+        .await
+        .expect("PutKeyPolicy");
+
+    // CloudTrail: a single-region trail without validation, never started.
+    let s3 = moto.s3(REGION).await;
+    s3.create_bucket()
+        .bucket("trail-logs")
+        .send()
+        .await
+        .expect("CreateBucket");
+    let ct = aws_sdk_cloudtrail::Client::from_conf(
+        aws_sdk_cloudtrail::config::Builder::from(&sdk)
+            .interceptor(pac_connectors::aws::cloudtrail::CloudTrailTargetCompat)
+            .build(),
+    );
+    let trail_arn = ct
+        .create_trail()
+        .name("legacy")
+        .s3_bucket_name("trail-logs")
+        .send()
+        .await
+        .expect("CreateTrail")
+        .trail_arn()
+        .unwrap()
+        .to_owned();
+
+    // RDS: a public, unencrypted instance without backups, and a public
+    // snapshot of it.
+    let rds = aws_sdk_rds::Client::new(&sdk);
+    rds.create_db_instance()
+        .db_instance_identifier("orders")
+        .db_instance_class("db.t3.micro")
+        .engine("postgres")
+        .allocated_storage(20)
+        .master_username("admin")
+        .master_user_password("not-a-real-password-1")
+        .publicly_accessible(true)
+        .backup_retention_period(0)
+        .send()
+        .await
+        .expect("CreateDBInstance");
+    rds.create_db_snapshot()
+        .db_instance_identifier("orders")
+        .db_snapshot_identifier("orders-snap")
+        .send()
+        .await
+        .expect("CreateDBSnapshot");
+    rds.modify_db_snapshot_attribute()
+        .db_snapshot_identifier("orders-snap")
+        .attribute_name("restore")
+        .values_to_add("all")
+        .send()
+        .await
+        .expect("ModifyDBSnapshotAttribute");
+
+    // Lambda: a function with an unauthenticated URL and a public policy.
+    let iam = moto.iam().await;
+    let role = iam
+        .create_role()
+        .role_name("fn-role")
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .expect("CreateRole")
+        .role()
+        .map(|r| r.arn().to_owned())
+        .unwrap();
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    lambda
+        .create_function()
+        .function_name("webhook")
+        .runtime(aws_sdk_lambda::types::Runtime::Python312)
+        .role(&role)
+        .handler("app.handler")
+        .code(
+            aws_sdk_lambda::types::FunctionCode::builder()
+                .zip_file(aws_smithy_types::Blob::new(zip_with_one_file()))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateFunction");
+    lambda
+        .create_function_url_config()
+        .function_name("webhook")
+        .auth_type(aws_sdk_lambda::types::FunctionUrlAuthType::None)
+        .send()
+        .await
+        .expect("CreateFunctionUrlConfig");
+    lambda
+        .add_permission()
+        .function_name("webhook")
+        .statement_id("anyone")
+        .action("lambda:InvokeFunction")
+        .principal("*")
+        .send()
+        .await
+        .expect("AddPermission");
+
+    // SQS and SNS with public policies.
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    sqs.create_queue()
+        .queue_name("orders-events")
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::Policy,
+            PUBLIC_POLICY,
+        )
+        .send()
+        .await
+        .expect("CreateQueue");
+    let sns = aws_sdk_sns::Client::new(&sdk);
+    let topic = sns
+        .create_topic()
+        .name("alerts")
+        .send()
+        .await
+        .expect("CreateTopic")
+        .topic_arn()
+        .unwrap()
+        .to_owned();
+    sns.set_topic_attributes()
+        .topic_arn(&topic)
+        .attribute_name("Policy")
+        .attribute_value(PUBLIC_POLICY)
+        .send()
+        .await
+        .expect("SetTopicAttributes");
+
+    // ECR without scan on push; DynamoDB without PITR.
+    let ecr = aws_sdk_ecr::Client::new(&sdk);
+    ecr.create_repository()
+        .repository_name("payments/api")
+        .send()
+        .await
+        .expect("CreateRepository");
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    ddb.create_table()
+        .table_name("carts")
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("CreateTable");
+
+    // EKS with its API open to the world.
+    let eks = aws_sdk_eks::Client::new(&sdk);
+    eks.create_cluster()
+        .name("apps")
+        .role_arn(&role)
+        .resources_vpc_config(
+            aws_sdk_eks::types::VpcConfigRequest::builder()
+                .subnet_ids("subnet-00000001")
+                .endpoint_public_access(true)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateCluster");
+    // GuardDuty: nothing (no detector in the region).
+    Seeded { key, trail_arn }
+}
+
+/// A zip archive holding one small file (moto keeps the code, never runs it).
+fn zip_with_one_file() -> Vec<u8> {
+    // A stored (uncompressed) entry `app.py` with `x=1\n`, built by hand:
+    // local header, data, central directory, end record.
+    let name = b"app.py";
+    let data = b"x=1\n";
+    let crc = crc32(data);
+    let mut z = Vec::new();
+    let le16 = |v: u16| v.to_le_bytes();
+    let le32 = |v: u32| v.to_le_bytes();
+    z.extend(le32(0x0403_4b50));
+    z.extend(le16(20));
+    z.extend(le16(0));
+    z.extend(le16(0));
+    z.extend(le16(0));
+    z.extend(le16(0));
+    z.extend(le32(crc));
+    z.extend(le32(data.len() as u32));
+    z.extend(le32(data.len() as u32));
+    z.extend(le16(name.len() as u16));
+    z.extend(le16(0));
+    z.extend(name);
+    z.extend(data);
+    let central = z.len() as u32;
+    z.extend(le32(0x0201_4b50));
+    z.extend(le16(20));
+    z.extend(le16(20));
+    z.extend(le16(0));
+    z.extend(le16(0));
+    z.extend(le16(0));
+    z.extend(le16(0));
+    z.extend(le32(crc));
+    z.extend(le32(data.len() as u32));
+    z.extend(le32(data.len() as u32));
+    z.extend(le16(name.len() as u16));
+    z.extend(le16(0));
+    z.extend(le16(0));
+    z.extend(le16(0));
+    z.extend(le16(0));
+    z.extend(le32(0));
+    z.extend(le32(0));
+    z.extend(name);
+    let size = z.len() as u32 - central;
+    z.extend(le32(0x0605_4b50));
+    z.extend(le16(0));
+    z.extend(le16(0));
+    z.extend(le16(1));
+    z.extend(le16(1));
+    z.extend(le32(size));
+    z.extend(le32(central));
+    z.extend(le16(0));
+    z
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+fn library() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies")
+}
+
+fn config(moto: &Moto) -> String {
+    let types: Vec<String> = TYPES.iter().map(|t| format!("\"{t}\"")).collect();
+    format!(
+        "[[source]]\nkind = \"aws\"\nname = \"moto\"\nregions = [\"{REGION}\"]\nendpoint_url = \"{}\"\nmax_attempts = 2\ntimeout_secs = 20\ntypes = [{}]\n",
+        moto.url,
+        types.join(", ")
+    )
+}
+
+fn collect(dir: &Path) -> (Json, Vec<Json>) {
+    let out = dir.join("inventory.ndjson");
+    let (code, stdout, stderr) = run(aws_env(&mut pacc())
+        .arg("collect")
+        .arg("--config")
+        .arg(dir.join("pac.toml"))
+        .arg("--policies")
+        .arg(library())
+        .arg("--out")
+        .arg(&out)
+        .args(["--format", "json"]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let summary: Json = serde_json::from_str(&stdout).unwrap();
+    (summary, read_ndjson(&out))
+}
+
+/// Failing (policy → resource ids) of the bundled library on an inventory.
+fn failing(dir: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let (_, stdout, stderr) = run(pacc()
+        .arg("eval")
+        .arg("--policies")
+        .arg(library())
+        .arg("--inventory")
+        .arg(dir.join("inventory.ndjson"))
+        .args(["--format", "json", "--now", "2026-12-01"]));
+    let report: Json =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for v in report["violations"].as_array().unwrap() {
+        out.entry(v["policy"].as_str().unwrap().to_owned())
+            .or_default()
+            .insert(v["resource"]["id"].as_str().unwrap().to_owned());
+    }
+    out
+}
+
+fn fix(dir: &Path, mode: &str) -> Json {
+    let (code, stdout, stderr) = run(aws_env(&mut pacc())
+        .arg("fix")
+        .arg("--config")
+        .arg(dir.join("pac.toml"))
+        .arg("--policies")
+        .arg(library())
+        .arg("--inventory")
+        .arg(dir.join("inventory.ndjson"))
+        .arg(mode)
+        .args(["--format", "json", "--now", "2026-12-01"]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"))
+}
+
+fn statuses(report: &Json) -> BTreeMap<(String, String), String> {
+    report["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                (
+                    f["action"].as_str().unwrap().to_owned(),
+                    f["target"]["id"].as_str().unwrap().to_owned(),
+                ),
+                f["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_regional_services_are_collected_evaluated_and_fixed() {
+    let moto = Moto::start();
+    let rt = runtime();
+    let s = rt.block_on(seed(&moto));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pac.toml"), config(&moto)).unwrap();
+
+    // Collected, and every document is valid against its schema.
+    let (summary, docs) = collect(dir.path());
+    assert_eq!(summary["errors"], Json::Array(vec![]), "{summary:#}");
+    assert_eq!(summary["rejected"], Json::Array(vec![]), "{summary:#}");
+    let doc = |t: &str, id: &str| -> Json {
+        docs.iter()
+            .find(|d| d["type"] == t && d["id"] == id)
+            .unwrap_or_else(|| panic!("no {t} {id} among {docs:#?}"))["attributes"]
+            .clone()
+    };
+    let key = doc("aws.kms.key", &s.key);
+    assert_eq!(key["key_manager"], "CUSTOMER");
+    assert_eq!(key["key_rotation_enabled"], false);
+    assert_eq!(key["policy_statements"][0]["principals"][0], "*");
+    let trail = doc("aws.cloudtrail.trail", &s.trail_arn);
+    assert_eq!(trail["name"], "legacy");
+    assert_eq!(trail["is_multi_region_trail"], false);
+    assert_eq!(trail["is_logging"], false);
+    let db = doc("aws.rds.db_instance", "orders");
+    assert_eq!(db["publicly_accessible"], true);
+    assert_eq!(db["engine"], "postgres");
+    assert_eq!(
+        doc("aws.rds.db_snapshot", "orders-snap")["restore_by"][0],
+        "all"
+    );
+    let f = doc("aws.lambda.function", "webhook");
+    assert_eq!(f["url_auth_type"], "NONE");
+    assert_eq!(f["runtime"], "python3.12");
+    assert!(
+        f["policy_statements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|st| st["principals"][0] == "*"),
+        "{f:#}"
+    );
+    let q = doc("aws.sqs.queue", "orders-events");
+    assert!(q["queue_url"].as_str().unwrap().ends_with("/orders-events"));
+    assert_eq!(q["policy_statements"][0]["sid"], "open");
+    assert_eq!(
+        doc("aws.sns.topic", "alerts")["policy_statements"][0]["sid"],
+        "open"
+    );
+    assert_eq!(
+        doc("aws.ecr.repository", "payments/api")["scan_on_push"],
+        false
+    );
+    assert_eq!(
+        doc("aws.dynamodb.table", "carts")["point_in_time_recovery_status"],
+        "DISABLED"
+    );
+    assert_eq!(
+        doc("aws.eks.cluster", "apps")["endpoint_public_access"],
+        true
+    );
+    assert_eq!(doc("aws.guardduty.detector", REGION)["present"], false);
+
+    // The bundled library finds the seeded problems.
+    let fails = failing(dir.path());
+    let ids = |p: &str| -> Vec<String> {
+        fails
+            .get(p)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    };
+    for (policy, id) in [
+        ("kms_key_rotation_disabled", s.key.as_str()),
+        ("kms_key_policy_public", s.key.as_str()),
+        ("cloudtrail_not_multi_region", s.trail_arn.as_str()),
+        ("cloudtrail_log_validation_disabled", s.trail_arn.as_str()),
+        ("cloudtrail_not_logging", s.trail_arn.as_str()),
+        ("rds_instance_public", "orders"),
+        ("rds_backups_too_short", "orders"),
+        ("rds_snapshot_public", "orders-snap"),
+        ("lambda_url_without_auth", "webhook"),
+        ("lambda_policy_public", "webhook"),
+        ("sqs_queue_public", "orders-events"),
+        ("sns_topic_public", "alerts"),
+        ("ecr_scan_on_push_disabled", "payments/api"),
+        ("dynamodb_pitr_disabled", "carts"),
+        ("eks_endpoint_public", "apps"),
+        ("guardduty_disabled", REGION),
+    ] {
+        assert!(
+            ids(policy).iter().any(|i| i == id),
+            "{policy} should fail {id}: {fails:#?}"
+        );
+    }
+
+    // Fixes: a dry run says what it would change and changes nothing.
+    let wanted: Vec<(&str, &str)> = vec![
+        ("enable_kms_key_rotation", s.key.as_str()),
+        ("enable_cloudtrail_log_validation", s.trail_arn.as_str()),
+        ("start_cloudtrail_logging", s.trail_arn.as_str()),
+        ("make_rds_instance_private", "orders"),
+        ("make_rds_snapshot_private", "orders-snap"),
+        ("enable_ecr_scan_on_push", "payments/api"),
+        ("enable_dynamodb_pitr", "carts"),
+        ("require_lambda_url_auth", "webhook"),
+        ("enable_guardduty", REGION),
+    ];
+    let dry = fix(dir.path(), "--dry-run");
+    let st = statuses(&dry);
+    for (action, id) in &wanted {
+        assert_eq!(
+            st.get(&(action.to_string(), id.to_string()))
+                .map(String::as_str),
+            Some("would_change"),
+            "{action} on {id}: {st:#?}"
+        );
+    }
+    let (_, again) = collect(dir.path());
+    assert_eq!(
+        again.iter().find(|d| d["type"] == "aws.kms.key").unwrap()["attributes"]["key_rotation_enabled"],
+        false,
+        "a dry run changes nothing"
+    );
+
+    // Applied: every fix is changed, and the API says so.
+    let applied = fix(dir.path(), "--apply");
+    let st = statuses(&applied);
+    for (action, id) in &wanted {
+        assert_eq!(
+            st.get(&(action.to_string(), id.to_string()))
+                .map(String::as_str),
+            Some("changed"),
+            "{action} on {id}: {applied:#}"
+        );
+    }
+    let after = applied["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["action"] == "make_rds_snapshot_private")
+        .unwrap();
+    assert_eq!(after["before"]["restore_by"][0], "all");
+    assert_eq!(after["after"]["restore_by"], Json::Array(vec![]));
+
+    // Collected again: the fixed policies pass.
+    let (_, docs) = collect(dir.path());
+    assert!(docs.len() >= 12, "{docs:#?}");
+    let fails = failing(dir.path());
+    for policy in [
+        "kms_key_rotation_disabled",
+        "cloudtrail_log_validation_disabled",
+        "cloudtrail_not_logging",
+        "rds_instance_public",
+        "rds_snapshot_public",
+        "lambda_url_without_auth",
+        "ecr_scan_on_push_disabled",
+        "dynamodb_pitr_disabled",
+        "guardduty_disabled",
+    ] {
+        assert!(
+            !fails.contains_key(policy),
+            "{policy} still fails: {fails:#?}"
+        );
+    }
+
+    // A second applied run on the new inventory has nothing of these to do.
+    let second = fix(dir.path(), "--apply");
+    let st = statuses(&second);
+    for (action, id) in &wanted {
+        assert_ne!(
+            st.get(&(action.to_string(), id.to_string()))
+                .map(String::as_str),
+            Some("changed"),
+            "{action} on {id} ran twice"
+        );
+    }
+}
