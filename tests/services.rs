@@ -26,6 +26,9 @@ const TYPES: &[&str] = &[
     "aws.dynamodb.table",
     "aws.eks.cluster",
     "aws.guardduty.detector",
+    "aws.elbv2.load_balancer",
+    "aws.acm.certificate",
+    "aws.config.recorder",
     "aws.s3.bucket",
 ];
 
@@ -34,6 +37,7 @@ const PUBLIC_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"open
 struct Seeded {
     key: String,
     trail_arn: String,
+    cert: String,
 }
 
 /// One resource of each service, each with the problems the library finds.
@@ -231,8 +235,43 @@ async fn seed(moto: &Moto) -> Seeded {
         .send()
         .await
         .expect("CreateCluster");
-    // GuardDuty: nothing (no detector in the region).
-    Seeded { key, trail_arn }
+    // An internet-facing application load balancer in the default VPC,
+    // without access logs, and a requested certificate.
+    let ec2 = moto.ec2(REGION).await;
+    let subnets: Vec<String> = ec2
+        .describe_subnets()
+        .send()
+        .await
+        .expect("DescribeSubnets")
+        .subnets()
+        .iter()
+        .filter_map(|s| s.subnet_id().map(str::to_owned))
+        .take(2)
+        .collect();
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
+    elb.create_load_balancer()
+        .name("web")
+        .set_subnets(Some(subnets))
+        .scheme(aws_sdk_elasticloadbalancingv2::types::LoadBalancerSchemeEnum::InternetFacing)
+        .send()
+        .await
+        .expect("CreateLoadBalancer");
+    let acm = aws_sdk_acm::Client::new(&sdk);
+    let cert = acm
+        .request_certificate()
+        .domain_name("shop.example.com")
+        .send()
+        .await
+        .expect("RequestCertificate")
+        .certificate_arn()
+        .unwrap()
+        .to_owned();
+    // GuardDuty and AWS Config: nothing (neither is set up in the region).
+    Seeded {
+        key,
+        trail_arn,
+        cert,
+    }
 }
 
 /// A zip archive holding one small file (moto keeps the code, never runs it).
@@ -449,6 +488,17 @@ fn the_regional_services_are_collected_evaluated_and_fixed() {
         true
     );
     assert_eq!(doc("aws.guardduty.detector", REGION)["present"], false);
+    let lb = doc("aws.elbv2.load_balancer", "web");
+    assert_eq!(lb["scheme"], "internet-facing");
+    assert_eq!(lb["load_balancer_type"], "application");
+    // moto leaves `access_logs.s3.enabled` out of the attributes (AWS sends
+    // `false`): absent, and read by the policy as off.
+    assert_ne!(lb["access_logs_enabled"], true);
+    assert_eq!(
+        doc("aws.acm.certificate", &s.cert)["domain_name"],
+        "shop.example.com"
+    );
+    assert_eq!(doc("aws.config.recorder", REGION)["present"], false);
 
     // The bundled library finds the seeded problems.
     let fails = failing(dir.path());
@@ -475,6 +525,9 @@ fn the_regional_services_are_collected_evaluated_and_fixed() {
         ("dynamodb_pitr_disabled", "carts"),
         ("eks_endpoint_public", "apps"),
         ("guardduty_disabled", REGION),
+        ("elb_internet_facing_unapproved", "web"),
+        ("elb_access_logs_disabled", "web"),
+        ("config_recorder_disabled", REGION),
     ] {
         assert!(
             ids(policy).iter().any(|i| i == id),

@@ -131,6 +131,18 @@ const PAIRS: &[(&str, &str, &str)] = &[
     ("aws-sdk-ecr", "Repository", "aws.ecr.repository"),
     ("aws-sdk-eks", "Cluster", "aws.eks.cluster"),
     ("aws-sdk-dynamodb", "TableDescription", "aws.dynamodb.table"),
+    (
+        "aws-sdk-elasticloadbalancingv2",
+        "LoadBalancer",
+        "aws.elbv2.load_balancer",
+    ),
+    ("aws-sdk-elasticloadbalancingv2", "Listener", "Listener"),
+    ("aws-sdk-acm", "CertificateSummary", "aws.acm.certificate"),
+    (
+        "aws-sdk-config",
+        "ConfigurationRecorder",
+        "aws.config.recorder",
+    ),
 ];
 
 fn workspace() -> PathBuf {

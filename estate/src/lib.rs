@@ -2782,16 +2782,29 @@ mod tests {
             "{failed} of {}",
             t.evaluated
         );
-        // Most policies find something somewhere.
-        let hit = report
+        // Most policies on the types the estate has find something
+        // somewhere (the services it does not generate yet are left out).
+        let generated: std::collections::HashSet<&str> =
+            inv.resources.iter().map(|r| &*r.type_name).collect();
+        let on_estate: Vec<_> = report
             .summary
             .policies
+            .iter()
+            .filter(|p| {
+                c.program.policies[p.policy]
+                    .rules
+                    .iter()
+                    .any(|&ri| generated.contains(c.program.rules[ri].resource_type.as_str()))
+            })
+            .collect();
+        let hit = on_estate
             .iter()
             .filter(|p| p.counts.failed + p.counts.exempt > 0)
             .count();
         assert!(
-            hit * 10 >= report.summary.policies.len() * 8,
-            "{hit} policies fail anywhere"
+            hit * 10 >= on_estate.len() * 8,
+            "{hit} of {} policies fail anywhere",
+            on_estate.len()
         );
     }
 }

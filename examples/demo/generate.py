@@ -1405,8 +1405,8 @@ BAD_LINES = [
                     "ip_permissions": [{"ip_protocol": "tcp", "from_port": "22", "to_port": 22,
                                         "ip_ranges": [{"cidr_ip": "0.0.0.0/0"}]}]}},
     # 4. an unknown resource type
-    {"type": "aws.rds.db_instance", "id": "database-1", "account": DEV, "region": "us-east-1",
-     "attributes": {"db_instance_identifier": "database-1", "publicly_accessible": True}},
+    {"type": "aws.workspaces.workspace", "id": "ws-0a1b2c3d4", "account": DEV, "region": "us-east-1",
+     "attributes": {"workspace_id": "ws-0a1b2c3d4", "user_name": "grace.ml"}},
     # 5. not JSON (a truncated line)
     '{"type": "aws.s3.bucket", "id": "acme-truncated", "account": "444455556666", "region": "us-east-1", "attri',
     # 6. the document itself lacks its id

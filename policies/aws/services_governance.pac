@@ -11,8 +11,8 @@ fn service_mandatory_tags() -> list<string> = ["owner", "cost-center"]
 /// Untagged databases, functions and keys cannot be charged back or traced
 /// to a team when they fail a check.
 policy service_mandatory_tags {
-  title "Database, function or key lacks owner or cost-center tags"
-  description "An RDS DB instance, DynamoDB table, Lambda function or customer-managed KMS key lacks the `owner` or `cost-center` tag, or has it empty."
+  title "Database, function, load balancer or key lacks owner or cost-center tags"
+  description "An RDS DB instance, DynamoDB table, Lambda function, load balancer or customer-managed KMS key lacks the `owner` or `cost-center` tag, or has it empty."
   severity low
   category tagging
   remediation "Tag the resource with owner and cost-center (aws resourcegroupstaggingapi tag-resources works across these services)."
@@ -33,6 +33,11 @@ policy service_mandatory_tags {
     violation when not has_all_tags(tags, service_mandatory_tags())
     message "function {id} lacks mandatory tags: {missing}"
   }
+  rule load_balancers on aws.elbv2.load_balancer {
+    let missing = missing_keys(tags, service_mandatory_tags())
+    violation when not has_all_tags(tags, service_mandatory_tags())
+    message "load balancer {id} lacks mandatory tags: {missing}"
+  }
   rule keys on aws.kms.key {
     let missing = missing_keys(tags, service_mandatory_tags())
     violation when
@@ -49,6 +54,9 @@ test "untagged resources of each service fail; tagged ones and AWS-managed keys 
   given aws.dynamodb.table bare_table { table_status: "ACTIVE" }
   given aws.lambda.function half_fn { tags: { owner: "web@example.com", "cost-center": "" } }
   given aws.kms.key bare_key { key_id: "k1", enabled: true, key_manager: "CUSTOMER" }
+  given aws.elbv2.load_balancer tagged_lb {
+    tags: { owner: "web@example.com", "cost-center": "CC-9" },
+  }
   given aws.kms.key aws_key { key_id: "k2", enabled: true, key_manager: "AWS" }
   expect service_mandatory_tags fails bare_db
   expect service_mandatory_tags passes tagged_db
@@ -56,12 +64,13 @@ test "untagged resources of each service fail; tagged ones and AWS-managed keys 
   expect service_mandatory_tags fails half_fn
   expect service_mandatory_tags fails bare_key
   expect service_mandatory_tags passes aws_key
+  expect service_mandatory_tags passes tagged_lb
 }
 
 /// Resources outside the organisation's regions escape its guardrails and
 /// data-residency commitments.
 policy service_unapproved_region {
-  title "Database, function, key, queue or topic in a non-approved region"
+  title "Database, function, load balancer, key, queue or topic in a non-approved region"
   description "The resource's region is not in `approved_regions()` (the list the EC2 region policy uses)."
   severity medium
   category governance
@@ -88,6 +97,10 @@ policy service_unapproved_region {
     violation when (key_manager ?? "") == "CUSTOMER" and region not in approved_regions()
     message "KMS key {id} is in {region}, which is not an approved region"
   }
+  rule load_balancers on aws.elbv2.load_balancer {
+    violation when region not in approved_regions()
+    message "load balancer {id} is in {region}, which is not an approved region"
+  }
   rule topics on aws.sns.topic {
     violation when region not in approved_regions()
     message "topic {id} is in {region}, which is not an approved region"
@@ -107,6 +120,7 @@ test "resources in ap-southeast-3 fail; us-east-1 passes" {
     topic_arn: "arn:aws:sns:ap-southeast-3:1:t",
   }
   given aws.sqs.queue near_queue { region: "eu-west-1", queue_name: "q", queue_url: "https://q/q" }
+  given aws.elbv2.load_balancer far_lb { region: "sa-east-1" }
   given aws.kms.key far_aws_key {
     region: "ap-southeast-3",
     key_id: "k",
@@ -118,4 +132,5 @@ test "resources in ap-southeast-3 fail; us-east-1 passes" {
   expect service_unapproved_region fails far_topic
   expect service_unapproved_region passes near_queue
   expect service_unapproved_region passes far_aws_key
+  expect service_unapproved_region fails far_lb
 }

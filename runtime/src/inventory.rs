@@ -1768,7 +1768,7 @@ pub(crate) mod tests {
     fn bad_documents_are_reported_with_line_and_field_and_skipped() {
         let text = r#"{"type":"aws.ec2.security_group","id":"ok","account":"1","region":"r","attributes":{"group_id":"ok"}}
 {"type":"aws.ec2.security_group","id":"sg-2","account":"1","region":"r","attributes":{"group_id":"x","ip_permissions":[{"ip_protocol":"tcp","from_port":"22"}]}}
-{"type":"aws.rds.db_instance","id":"db","account":"1","region":"r","attributes":{}}
+{"type":"aws.workspaces.workspace","id":"ws","account":"1","region":"r","attributes":{}}
 {"type": "aws.ec2.security_group", "id": "trunc", "attri
 
 {"type":"aws.ec2.security_group","account":"1","region":"r","attributes":{"group_id":"x"}}
@@ -1793,7 +1793,7 @@ pub(crate) mod tests {
                 "ip_permissions[0].from_port",
                 "expected int, found string \"22\"",
             ),
-            (3, "", "unknown resource type `aws.rds.db_instance`"),
+            (3, "", "unknown resource type `aws.workspaces.workspace`"),
             (
                 4,
                 "",

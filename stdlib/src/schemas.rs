@@ -52,6 +52,18 @@ pub const FILES: &[(&str, &str)] = &[
         "<stdlib>/aws/guardduty.pac",
         include_str!("../schemas/aws/guardduty.pac"),
     ),
+    (
+        "<stdlib>/aws/elb.pac",
+        include_str!("../schemas/aws/elb.pac"),
+    ),
+    (
+        "<stdlib>/aws/acm.pac",
+        include_str!("../schemas/aws/acm.pac"),
+    ),
+    (
+        "<stdlib>/aws/config.pac",
+        include_str!("../schemas/aws/config.pac"),
+    ),
     ("<stdlib>/vuln.pac", include_str!("../schemas/vuln.pac")),
     (
         "<stdlib>/aws/actions.pac",

@@ -1,6 +1,6 @@
 //! The AWS connector: EC2, S3, IAM and the regional services of
 //! [`regional::Service`] (KMS, CloudTrail, RDS, Lambda, SQS, SNS, ECR,
-//! DynamoDB, EKS, GuardDuty) in several accounts and regions, read with the
+//! DynamoDB, EKS, GuardDuty, ELBv2, ACM, AWS Config) in several accounts and regions, read with the
 //! AWS SDK for Rust, and the AWS auto-fix actions.
 //!
 //! Work is split into jobs (account × region × resource type for EC2;
@@ -12,11 +12,14 @@
 //! the SDK's standard retry mode backs off on throttling; every call has a
 //! timeout.
 
+mod acm;
 pub mod actions;
 pub mod cloudtrail;
+mod config_service;
 mod containers;
 mod dynamodb;
 mod ec2;
+mod elb;
 mod guardduty;
 mod iam;
 pub(crate) mod json;
@@ -80,6 +83,9 @@ pub const TYPES: &[&str] = &[
     "aws.dynamodb.table",
     "aws.eks.cluster",
     "aws.guardduty.detector",
+    "aws.elbv2.load_balancer",
+    "aws.acm.certificate",
+    "aws.config.recorder",
 ];
 
 /// A `kind = "aws"` source (docs/connectors.md).
@@ -479,6 +485,9 @@ impl AwsSource {
     regional_client!(dynamodb, aws_sdk_dynamodb);
     regional_client!(eks, aws_sdk_eks);
     regional_client!(guardduty, aws_sdk_guardduty);
+    regional_client!(elbv2, aws_sdk_elasticloadbalancingv2);
+    regional_client!(acm, aws_sdk_acm);
+    regional_client!(config, aws_sdk_config);
 }
 
 /// What one job reads.

@@ -1,5 +1,5 @@
 //! The regional services beyond EC2 (KMS, CloudTrail, RDS, Lambda, SQS,
-//! SNS, ECR, DynamoDB, EKS, GuardDuty): one job per account, region and
+//! SNS, ECR, DynamoDB, EKS, GuardDuty, ELBv2, ACM, AWS Config): one job per account, region and
 //! service, each reading only the types the plan wants. Every service
 //! module turns the SDK's answers into documents through [`Regional`].
 
@@ -21,6 +21,9 @@ pub(crate) enum Service {
     DynamoDb,
     Eks,
     GuardDuty,
+    LoadBalancing,
+    Acm,
+    Config,
 }
 
 impl Service {
@@ -35,6 +38,9 @@ impl Service {
         Service::DynamoDb,
         Service::Eks,
         Service::GuardDuty,
+        Service::LoadBalancing,
+        Service::Acm,
+        Service::Config,
     ];
 
     /// The resource types the service's job reads.
@@ -50,6 +56,9 @@ impl Service {
             Service::DynamoDb => &["aws.dynamodb.table"],
             Service::Eks => &["aws.eks.cluster"],
             Service::GuardDuty => &["aws.guardduty.detector"],
+            Service::LoadBalancing => &["aws.elbv2.load_balancer"],
+            Service::Acm => &["aws.acm.certificate"],
+            Service::Config => &["aws.config.recorder"],
         }
     }
 
@@ -65,6 +74,9 @@ impl Service {
             Service::DynamoDb => "dynamodb",
             Service::Eks => "eks",
             Service::GuardDuty => "guardduty",
+            Service::LoadBalancing => "elbv2",
+            Service::Acm => "acm",
+            Service::Config => "config",
         }
     }
 
@@ -89,6 +101,9 @@ impl Service {
                 "aws.eks.cluster" => super::containers::clusters(&r).await,
                 "aws.dynamodb.table" => super::dynamodb::tables(&r).await,
                 "aws.guardduty.detector" => super::guardduty::detector(&r).await,
+                "aws.elbv2.load_balancer" => super::elb::load_balancers(&r).await,
+                "aws.acm.certificate" => super::acm::certificates(&r).await,
+                "aws.config.recorder" => super::config_service::recorder(&r).await,
                 _ => Ok(()),
             };
             let s = scope(&acct.id, Some(region), Some(rtype));
@@ -261,7 +276,7 @@ mod tests {
         assert_eq!(s[1]["principals"], json!(["arn:aws:iam::1:root", "*"]));
         assert_eq!(
             s[1]["conditions"],
-            json!(["StringEquals aws:SourceAccount", "Bool aws:SecureTransport"])
+            json!(["Bool aws:SecureTransport", "StringEquals aws:SourceAccount"])
         );
         assert_eq!(s[2]["not_principal"], true);
         assert_eq!(s[2]["actions"], json!(["*"]));

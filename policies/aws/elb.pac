@@ -1,0 +1,251 @@
+package policies.aws.elb
+
+// Load balancers (ELBv2) and their certificates (ACM). Each policy's
+// tests follow it.
+
+/// TLS policies that still accept TLS 1.0 or 1.1 (or SSLv3-era ciphers).
+fn outdated_tls_policies() -> list<string> = [
+  "ELBSecurityPolicy-2015-05",
+  "ELBSecurityPolicy-2016-08",
+  "ELBSecurityPolicy-TLS-1-0-2015-04",
+  "ELBSecurityPolicy-TLS-1-1-2017-01",
+  "ELBSecurityPolicy-FS-2018-06",
+  "ELBSecurityPolicy-FS-1-1-2019-08",
+]
+
+/// A load balancer on the internet is the front door of whatever is behind
+/// it; only those meant to be public should be.
+policy elb_internet_facing_unapproved {
+  title "Load balancer faces the internet without approval"
+  description "An internet-facing load balancer lacks the tag `exposure=public` that records the decision to expose it."
+  severity high
+  category security
+  remediation "Make the load balancer internal, or tag it exposure=public once its exposure is reviewed."
+  tags ["pacbot:check-for-elb-public-access"]
+
+  rule on aws.elbv2.load_balancer {
+    violation when (scheme ?? "") == "internet-facing" and (tags["exposure"] ?? "") != "public"
+    message "load balancer {id} faces the internet ({dns_name}) without exposure=public"
+  }
+}
+
+test "an untagged internet-facing balancer fails; a tagged or internal one passes" {
+  given aws.elbv2.load_balancer web {
+    scheme: "internet-facing",
+    dns_name: "web-1.us-east-1.elb.amazonaws.com",
+  }
+  given aws.elbv2.load_balancer shop { scheme: "internet-facing", tags: { exposure: "public" } }
+  given aws.elbv2.load_balancer api_internal { scheme: "internal" }
+  expect elb_internet_facing_unapproved fails web
+  expect elb_internet_facing_unapproved passes shop
+  expect elb_internet_facing_unapproved passes api_internal
+}
+
+/// Access logs are the only record of who called what through the load
+/// balancer.
+policy elb_access_logs_disabled {
+  title "Load balancer access logs are off"
+  description "The load balancer does not write access logs to S3 (access_logs.s3.enabled is false)."
+  severity medium
+  category security
+  remediation "aws elbv2 modify-load-balancer-attributes --load-balancer-arn <arn> --attributes Key=access_logs.s3.enabled,Value=true Key=access_logs.s3.bucket,Value=<bucket>"
+  tags ["aws-fsbp:ELB.5", "pacbot:check-for-access-log-for-elb"]
+
+  rule on aws.elbv2.load_balancer {
+    violation when
+      (load_balancer_type ?? "application") != "gateway" and not (access_logs_enabled ?? false)
+    message "load balancer {id} writes no access logs"
+  }
+}
+
+test "logs on passes; off fails; gateway load balancers have none to write" {
+  given aws.elbv2.load_balancer logged {
+    load_balancer_type: "application",
+    access_logs_enabled: true,
+    access_logs_bucket: "lb-logs",
+  }
+  given aws.elbv2.load_balancer unlogged {
+    load_balancer_type: "application",
+    access_logs_enabled: false,
+  }
+  given aws.elbv2.load_balancer gwlb { load_balancer_type: "gateway" }
+  expect elb_access_logs_disabled passes logged
+  expect elb_access_logs_disabled fails unlogged
+  expect elb_access_logs_disabled passes gwlb
+}
+
+/// Plain HTTP that is not redirected sends cookies and forms in the clear.
+policy elb_http_not_redirected {
+  title "Load balancer serves plain HTTP without redirecting to HTTPS"
+  description "An HTTP listener of the load balancer answers instead of redirecting to HTTPS."
+  severity medium
+  category security
+  remediation "Make the HTTP listener's default action a redirect to HTTPS (port 443, status HTTP_301)."
+  tags ["aws-fsbp:ELB.1"]
+
+  rule on aws.elbv2.load_balancer {
+    let plain = count l in listeners: (l.protocol ?? "") == "HTTP" and not l.redirects_to_https
+    violation when plain > 0
+    message "load balancer {id} has {plain} HTTP listener(s) that do not redirect to HTTPS"
+  }
+}
+
+test "an HTTP listener that redirects passes; one that forwards fails" {
+  given aws.elbv2.load_balancer redirecting {
+    listeners: [
+      { port: 80, protocol: "HTTP", redirects_to_https: true },
+      {
+        port: 443,
+        protocol: "HTTPS",
+        ssl_policy: "ELBSecurityPolicy-TLS13-1-2-2021-06",
+        redirects_to_https: false,
+      },
+    ],
+  }
+  given aws.elbv2.load_balancer forwarding {
+    listeners: [{ port: 80, protocol: "HTTP", redirects_to_https: false }],
+  }
+  expect elb_http_not_redirected passes redirecting
+  expect elb_http_not_redirected fails forwarding
+}
+
+/// TLS 1.0 and 1.1 have known weaknesses and are out of PCI DSS.
+policy elb_outdated_tls_policy {
+  title "Load balancer listener accepts TLS 1.0 or 1.1"
+  description "An HTTPS or TLS listener uses a security policy from `outdated_tls_policies()`, which accept TLS 1.0 or 1.1."
+  severity medium
+  category security
+  remediation "Switch the listener to ELBSecurityPolicy-TLS13-1-2-2021-06 (or a newer TLS 1.2+ policy)."
+  tags ["aws-fsbp:ELB.17"]
+
+  rule on aws.elbv2.load_balancer {
+    let weak = count l in listeners: (l.ssl_policy ?? "") in outdated_tls_policies()
+    violation when weak > 0
+    message "load balancer {id} has {weak} listener(s) accepting TLS 1.0 or 1.1"
+  }
+}
+
+test "a 2016-08 policy fails; TLS 1.3 passes" {
+  given aws.elbv2.load_balancer old_tls {
+    listeners: [
+      {
+        port: 443,
+        protocol: "HTTPS",
+        ssl_policy: "ELBSecurityPolicy-2016-08",
+        redirects_to_https: false,
+      },
+    ],
+  }
+  given aws.elbv2.load_balancer new_tls {
+    listeners: [
+      {
+        port: 443,
+        protocol: "HTTPS",
+        ssl_policy: "ELBSecurityPolicy-TLS13-1-2-2021-06",
+        redirects_to_https: false,
+      },
+    ],
+  }
+  expect elb_outdated_tls_policy fails old_tls
+  expect elb_outdated_tls_policy passes new_tls
+}
+
+/// Malformed headers are how request smuggling gets through to the
+/// targets.
+policy elb_invalid_headers_kept {
+  title "Application load balancer passes invalid HTTP headers on"
+  description "An application load balancer does not drop invalid header fields (routing.http.drop_invalid_header_fields.enabled is false)."
+  severity low
+  category security
+  remediation "aws elbv2 modify-load-balancer-attributes --load-balancer-arn <arn> --attributes Key=routing.http.drop_invalid_header_fields.enabled,Value=true"
+  tags ["aws-fsbp:ELB.4"]
+
+  rule on aws.elbv2.load_balancer {
+    violation when
+      (load_balancer_type ?? "") == "application" and not (drop_invalid_header_fields ?? false)
+    message "load balancer {id} passes invalid header fields to its targets"
+  }
+}
+
+test "an ALB that drops invalid headers passes; one that keeps them fails; an NLB is not concerned" {
+  given aws.elbv2.load_balancer dropping {
+    load_balancer_type: "application",
+    drop_invalid_header_fields: true,
+  }
+  given aws.elbv2.load_balancer keeping {
+    load_balancer_type: "application",
+    drop_invalid_header_fields: false,
+  }
+  given aws.elbv2.load_balancer nlb { load_balancer_type: "network" }
+  expect elb_invalid_headers_kept passes dropping
+  expect elb_invalid_headers_kept fails keeping
+  expect elb_invalid_headers_kept passes nlb
+}
+
+/// A certificate that expires takes its site down with it.
+policy acm_certificate_expiring {
+  title "ACM certificate expires within 30 days"
+  description "An issued certificate expires within 30 days and ACM will not renew it by itself (imported, or not eligible for managed renewal), or it is in use and expires within 14 days."
+  severity high
+  category operations
+  remediation "Renew or re-import the certificate (or fix its DNS validation so ACM can renew it), then confirm the load balancers and distributions serve the new one."
+  tags ["aws-fsbp:ACM.1", "pacbot:check-for-acm-certificate-expiry"]
+
+  rule on aws.acm.certificate {
+    let left = not_after ?? now
+    violation when
+      (status ?? "") == "ISSUED"
+      and ((left < now + 30d and (renewal_eligibility ?? "INELIGIBLE") != "ELIGIBLE")
+           or ((in_use ?? false) and left < now + 2w))
+    message "certificate {id} ({domain_name}) expires on {left}"
+  }
+}
+
+test "an imported certificate expiring in 10 days fails; an eligible one in 20 days and one in a year pass" {
+  given aws.acm.certificate imported_soon {
+    domain_name: "legacy.example.com",
+    status: "ISSUED",
+    certificate_type: "IMPORTED",
+    renewal_eligibility: "INELIGIBLE",
+    not_after: 2026-12-11,
+  }
+  given aws.acm.certificate managed_soon {
+    domain_name: "shop.example.com",
+    status: "ISSUED",
+    certificate_type: "AMAZON_ISSUED",
+    renewal_eligibility: "ELIGIBLE",
+    in_use: true,
+    not_after: 2026-12-21,
+  }
+  given aws.acm.certificate far {
+    domain_name: "api.example.com",
+    status: "ISSUED",
+    renewal_eligibility: "INELIGIBLE",
+    not_after: 2027-12-01,
+  }
+  expect acm_certificate_expiring fails imported_soon
+  expect acm_certificate_expiring passes managed_soon
+  expect acm_certificate_expiring passes far
+}
+
+/// RSA keys under 2048 bits can be factored.
+policy acm_certificate_weak_key {
+  title "ACM certificate has an RSA key shorter than 2048 bits"
+  description "The certificate's key is RSA_1024."
+  severity high
+  category security
+  remediation "Request or import a certificate with an RSA 2048+ or ECDSA key and replace it where it is used."
+  tags ["aws-fsbp:ACM.2"]
+
+  rule on aws.acm.certificate {
+    violation when (key_algorithm ?? "") == "RSA_1024"
+    message "certificate {id} ({domain_name}) has a 1024-bit RSA key"
+  }
+}
+
+test "RSA_1024 fails; RSA_2048 passes" {
+  given aws.acm.certificate weak { key_algorithm: "RSA_1024" }
+  given aws.acm.certificate strong { key_algorithm: "RSA_2048" }
+  expect acm_certificate_weak_key fails weak
+  expect acm_certificate_weak_key passes strong
+}
