@@ -4,7 +4,6 @@
 
 mod moto_server;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use moto_server::*;
@@ -24,23 +23,6 @@ fn fix(dir: &Path, policies: &Path, inventory: &Path, mode: &str) -> (i32, Json,
     let report = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{stderr}"));
     (code, report, stderr)
-}
-
-fn statuses(report: &Json) -> BTreeMap<(String, String), String> {
-    report["fixes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                (
-                    f["action"].as_str().unwrap().to_owned(),
-                    f["target"]["id"].as_str().unwrap().to_owned(),
-                ),
-                f["status"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
 }
 
 async fn world_ssh(ec2: &aws_sdk_ec2::Client, id: &str) -> bool {
@@ -79,7 +61,7 @@ fn fixes_apply_once_and_never_to_exempted_resources() {
     // Dry run: says what it would do, changes nothing.
     let (code, dry, stderr) = fix(dir.path(), &policies, &inventory, "--dry-run");
     assert_eq!(code, 0, "{dry:#}\n{stderr}");
-    let s = statuses(&dry);
+    let s = fix_statuses(&dry);
     let key = |a: &str, id: &str| (a.to_owned(), id.to_owned());
     for (k, want) in [
         (key("revoke_world_ingress", &e.open_east), "would_change"),
@@ -161,7 +143,7 @@ fn fixes_apply_once_and_never_to_exempted_resources() {
     // Apply.
     let (code, applied, stderr) = fix(dir.path(), &policies, &inventory, "--apply");
     assert_eq!(code, 0, "{applied:#}\n{stderr}");
-    let s = statuses(&applied);
+    let s = fix_statuses(&applied);
     assert!(
         s.values().all(|v| v == "changed" || v == "already_fixed"),
         "{s:#?}"
@@ -299,7 +281,7 @@ fn fixes_apply_once_and_never_to_exempted_resources() {
     // A second run with the same (now stale) inventory changes nothing.
     let (code, again, stderr) = fix(dir.path(), &policies, &inventory, "--apply");
     assert_eq!(code, 0, "{again:#}\n{stderr}");
-    let s = statuses(&again);
+    let s = fix_statuses(&again);
     assert!(!s.is_empty());
     assert!(s.values().all(|v| v == "already_fixed"), "{s:#?}");
 

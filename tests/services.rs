@@ -407,21 +407,17 @@ fn fix(dir: &Path, mode: &str) -> Json {
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"))
 }
 
-fn statuses(report: &Json) -> BTreeMap<(String, String), String> {
-    report["fixes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                (
-                    f["action"].as_str().unwrap().to_owned(),
-                    f["target"]["id"].as_str().unwrap().to_owned(),
-                ),
-                f["status"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
+/// Every (action, resource) of `wanted` has `status` in the fix report.
+fn expect_statuses(report: &Json, wanted: &[(&str, &str)], status: &str) {
+    let st = fix_statuses(report);
+    for (action, id) in wanted {
+        let key = (action.to_string(), id.to_string());
+        assert_eq!(
+            st.get(&key).map(String::as_str),
+            Some(status),
+            "{action} on {id}: {report:#}"
+        );
+    }
 }
 
 #[test]
@@ -548,15 +544,7 @@ fn the_regional_services_are_collected_evaluated_and_fixed() {
         ("enable_guardduty", REGION),
     ];
     let dry = fix(dir.path(), "--dry-run");
-    let st = statuses(&dry);
-    for (action, id) in &wanted {
-        assert_eq!(
-            st.get(&(action.to_string(), id.to_string()))
-                .map(String::as_str),
-            Some("would_change"),
-            "{action} on {id}: {st:#?}"
-        );
-    }
+    expect_statuses(&dry, &wanted, "would_change");
     let (_, again) = collect(dir.path());
     assert_eq!(
         again.iter().find(|d| d["type"] == "aws.kms.key").unwrap()["attributes"]["key_rotation_enabled"],
@@ -566,15 +554,7 @@ fn the_regional_services_are_collected_evaluated_and_fixed() {
 
     // Applied: every fix is changed, and the API says so.
     let applied = fix(dir.path(), "--apply");
-    let st = statuses(&applied);
-    for (action, id) in &wanted {
-        assert_eq!(
-            st.get(&(action.to_string(), id.to_string()))
-                .map(String::as_str),
-            Some("changed"),
-            "{action} on {id}: {applied:#}"
-        );
-    }
+    expect_statuses(&applied, &wanted, "changed");
     let after = applied["fixes"]
         .as_array()
         .unwrap()
@@ -607,11 +587,11 @@ fn the_regional_services_are_collected_evaluated_and_fixed() {
 
     // A second applied run on the new inventory has nothing of these to do.
     let second = fix(dir.path(), "--apply");
-    let st = statuses(&second);
+    let st = fix_statuses(&second);
     for (action, id) in &wanted {
+        let key = (action.to_string(), id.to_string());
         assert_ne!(
-            st.get(&(action.to_string(), id.to_string()))
-                .map(String::as_str),
+            st.get(&key).map(String::as_str),
             Some("changed"),
             "{action} on {id} ran twice"
         );

@@ -202,6 +202,7 @@ policy acm_certificate_expiring {
 }
 
 test "an imported certificate expiring in 10 days fails; an eligible one in 20 days and one in a year pass" {
+  now 2026-12-01
   given aws.acm.certificate imported_soon {
     domain_name: "legacy.example.com",
     status: "ISSUED",

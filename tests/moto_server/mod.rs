@@ -451,3 +451,24 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Each fix of a `pacc fix --format json` report: (action, resource id) →
+/// status.
+pub fn fix_statuses(
+    report: &serde_json::Value,
+) -> std::collections::BTreeMap<(String, String), String> {
+    report["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                (
+                    f["action"].as_str().unwrap().to_owned(),
+                    f["target"]["id"].as_str().unwrap().to_owned(),
+                ),
+                f["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
