@@ -12,17 +12,14 @@ use super::{CallError, call_error, error_code};
 const TYPE: &str = "aws.kms.key";
 const SUB_CALLS: usize = 8;
 
-/// Errors that mean "not applicable to this key" (an asymmetric or
-/// AWS-managed key, one pending deletion), not a failed read.
+/// Errors that mean "not applicable to this key" (an asymmetric key, one
+/// pending deletion or gone meanwhile), not a failed read. Access denied is
+/// not among them: a key policy that could not be read must not look like
+/// one that grants nothing.
 fn not_applicable(code: Option<&str>) -> bool {
     matches!(
         code,
-        Some(
-            "UnsupportedOperationException"
-                | "KMSInvalidStateException"
-                | "AccessDeniedException"
-                | "NotFoundException"
-        )
+        Some("UnsupportedOperationException" | "KMSInvalidStateException" | "NotFoundException")
     )
 }
 
