@@ -38,14 +38,7 @@ struct Ctx<'a, 'r> {
 impl Ctx<'_, '_> {
     async fn emit(&self, id: &str, attributes: Json) -> Result<(), CallError> {
         let doc = document(self.rtype, id, self.account, self.region, attributes);
-        if self.run.send(doc).await {
-            Ok(())
-        } else {
-            Err(CallError {
-                message: "collection cancelled".into(),
-                unreachable: false,
-            })
-        }
+        self.run.emit(doc).await
     }
     fn page(&self) -> Option<i32> {
         self.run.source.page_size

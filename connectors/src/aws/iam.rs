@@ -40,14 +40,7 @@ impl Ctx<'_, '_> {
         if !not_collected.is_empty() {
             doc["not_collected"] = json!(not_collected);
         }
-        if self.run.send(doc).await {
-            Ok(())
-        } else {
-            Err(CallError {
-                message: "collection cancelled".into(),
-                unreachable: false,
-            })
-        }
+        self.run.emit(doc).await
     }
 }
 

@@ -525,6 +525,18 @@ impl Run<'_> {
         self.out.send(Event::Document(doc)).await.is_ok()
     }
 
+    /// Sends a document; an error when the collection was cancelled.
+    pub async fn emit(&self, doc: serde_json::Value) -> Result<(), CallError> {
+        if self.send(doc).await {
+            Ok(())
+        } else {
+            Err(CallError {
+                message: "collection cancelled".into(),
+                unreachable: false,
+            })
+        }
+    }
+
     pub async fn error(&self, scope: Scope, message: String) {
         let _ = self
             .out

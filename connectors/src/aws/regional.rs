@@ -137,14 +137,7 @@ impl Regional<'_, '_> {
     /// Sends one document; an error when the collection was cancelled.
     pub async fn emit(&self, rtype: &str, id: &str, attrs: Json) -> Result<(), CallError> {
         let doc = document(rtype, id, &self.acct.id, self.region, attrs);
-        if self.run.send(doc).await {
-            Ok(())
-        } else {
-            Err(CallError {
-                message: "collection cancelled".into(),
-                unreachable: false,
-            })
-        }
+        self.run.emit(doc).await
     }
 }
 

@@ -161,19 +161,7 @@ async fn trail_logging(
     id: &str,
     dry: bool,
 ) -> Result<FixOutcome, ActionError> {
-    let status = |c: &aws_sdk_cloudtrail::Client| {
-        let c = c.clone();
-        let id = id.to_owned();
-        async move {
-            c.get_trail_status()
-                .name(id)
-                .send()
-                .await
-                .map(|s| json!({"is_logging": s.is_logging().unwrap_or(false)}))
-                .map_err(|e| failed(call_error("cloudtrail:GetTrailStatus", e)))
-        }
-    };
-    let before = status(c).await?;
+    let before = trail_logging_state(c, id).await?;
     if before["is_logging"] == true {
         return Ok(already(format!("trail {id} is already logging"), before));
     }
@@ -190,7 +178,7 @@ async fn trail_logging(
         .send()
         .await
         .map_err(|e| failed(call_error("cloudtrail:StartLogging", e)))?;
-    let after = status(c).await?;
+    let after = trail_logging_state(c, id).await?;
     Ok(change(
         false,
         format!("started logging of trail {id}"),
@@ -288,26 +276,7 @@ async fn rds_snapshot_private(
 }
 
 async fn ecr_scan(c: &aws_sdk_ecr::Client, id: &str, dry: bool) -> Result<FixOutcome, ActionError> {
-    let read = |c: &aws_sdk_ecr::Client| {
-        let c = c.clone();
-        let id = id.to_owned();
-        async move {
-            let out = c
-                .describe_repositories()
-                .repository_names(&id)
-                .send()
-                .await
-                .map_err(|e| failed(call_error("ecr:DescribeRepositories", e)))?;
-            let on = out
-                .repositories()
-                .first()
-                .ok_or_else(|| gone(&format!("repository {id}")))?
-                .image_scanning_configuration()
-                .is_some_and(|s| s.scan_on_push());
-            Ok::<_, ActionError>(json!({"scan_on_push": on}))
-        }
-    };
-    let before = read(c).await?;
+    let before = scan_on_push_state(c, id).await?;
     if before["scan_on_push"] == true {
         return Ok(already(
             format!("repository {id} already scans on push"),
@@ -332,7 +301,7 @@ async fn ecr_scan(c: &aws_sdk_ecr::Client, id: &str, dry: bool) -> Result<FixOut
         .send()
         .await
         .map_err(|e| failed(call_error("ecr:PutImageScanningConfiguration", e)))?;
-    let after = read(c).await?;
+    let after = scan_on_push_state(c, id).await?;
     Ok(change(
         false,
         format!("turned on scan on push for repository {id}"),
@@ -390,23 +359,7 @@ async fn lambda_auth(
     id: &str,
     dry: bool,
 ) -> Result<FixOutcome, ActionError> {
-    let read = |c: &aws_sdk_lambda::Client| {
-        let c = c.clone();
-        let id = id.to_owned();
-        async move {
-            match c.get_function_url_config().function_name(&id).send().await {
-                Ok(u) => Ok(json!({"url_auth_type": u.auth_type().as_str()})),
-                Err(e)
-                    if crate::aws::error_code(&e).as_deref()
-                        == Some("ResourceNotFoundException") =>
-                {
-                    Ok(json!({"url_auth_type": null}))
-                }
-                Err(e) => Err(failed(call_error("lambda:GetFunctionUrlConfig", e))),
-            }
-        }
-    };
-    let before = read(c).await?;
+    let before = url_auth_state(c, id).await?;
     match before["url_auth_type"].as_str() {
         None => {
             return Ok(already(
@@ -436,7 +389,7 @@ async fn lambda_auth(
         .send()
         .await
         .map_err(|e| failed(call_error("lambda:UpdateFunctionUrlConfig", e)))?;
-    let after = read(c).await?;
+    let after = url_auth_state(c, id).await?;
     Ok(change(
         false,
         format!("required IAM auth on the URL of function {id}"),
@@ -497,20 +450,7 @@ async fn s3_versioning(
     id: &str,
     dry: bool,
 ) -> Result<FixOutcome, ActionError> {
-    let read = |c: &aws_sdk_s3::Client| {
-        let c = c.clone();
-        let id = id.to_owned();
-        async move {
-            let v = c
-                .get_bucket_versioning()
-                .bucket(&id)
-                .send()
-                .await
-                .map_err(|e| failed(call_error("s3:GetBucketVersioning", e)))?;
-            Ok::<Json, ActionError>(json!({"versioning": v.status().map(|s| s.as_str())}))
-        }
-    };
-    let before = read(c).await?;
+    let before = versioning_state(c, id).await?;
     if before["versioning"] == "Enabled" {
         return Ok(already(
             format!("bucket {id} already keeps versions"),
@@ -535,11 +475,63 @@ async fn s3_versioning(
         .send()
         .await
         .map_err(|e| failed(call_error("s3:PutBucketVersioning", e)))?;
-    let after = read(c).await?;
+    let after = versioning_state(c, id).await?;
     Ok(change(
         false,
         format!("turned on versioning of bucket {id}"),
         before,
         after,
     ))
+}
+
+/// Whether the trail is logging, as GetTrailStatus says.
+async fn trail_logging_state(
+    c: &aws_sdk_cloudtrail::Client,
+    id: &str,
+) -> Result<Json, ActionError> {
+    c.get_trail_status()
+        .name(id)
+        .send()
+        .await
+        .map(|s| json!({"is_logging": s.is_logging().unwrap_or(false)}))
+        .map_err(|e| failed(call_error("cloudtrail:GetTrailStatus", e)))
+}
+
+/// Whether the repository scans on push, as DescribeRepositories says.
+async fn scan_on_push_state(c: &aws_sdk_ecr::Client, id: &str) -> Result<Json, ActionError> {
+    let out = c
+        .describe_repositories()
+        .repository_names(id)
+        .send()
+        .await
+        .map_err(|e| failed(call_error("ecr:DescribeRepositories", e)))?;
+    let on = out
+        .repositories()
+        .first()
+        .ok_or_else(|| gone(&format!("repository {id}")))?
+        .image_scanning_configuration()
+        .is_some_and(|s| s.scan_on_push());
+    Ok(json!({"scan_on_push": on}))
+}
+
+/// The function URL's auth type (null without a URL).
+async fn url_auth_state(c: &aws_sdk_lambda::Client, id: &str) -> Result<Json, ActionError> {
+    match c.get_function_url_config().function_name(id).send().await {
+        Ok(u) => Ok(json!({"url_auth_type": u.auth_type().as_str()})),
+        Err(e) if crate::aws::error_code(&e).as_deref() == Some("ResourceNotFoundException") => {
+            Ok(json!({"url_auth_type": null}))
+        }
+        Err(e) => Err(failed(call_error("lambda:GetFunctionUrlConfig", e))),
+    }
+}
+
+/// The bucket's versioning status (null when never enabled).
+async fn versioning_state(c: &aws_sdk_s3::Client, id: &str) -> Result<Json, ActionError> {
+    let v = c
+        .get_bucket_versioning()
+        .bucket(id)
+        .send()
+        .await
+        .map_err(|e| failed(call_error("s3:GetBucketVersioning", e)))?;
+    Ok(json!({"versioning": v.status().map(|s| s.as_str())}))
 }
