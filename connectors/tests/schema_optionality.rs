@@ -118,6 +118,8 @@ const PAIRS: &[(&str, &str, &str)] = &[
     ("aws-sdk-iam", "AttachedPolicy", "AttachedPolicy"),
     ("aws-sdk-iam", "AccessKeyMetadata", "aws.iam.access_key"),
     ("aws-sdk-iam", "PasswordPolicy", "aws.iam.password_policy"),
+    ("aws-sdk-iam", "Role", "aws.iam.role"),
+    ("aws-sdk-iam", "Policy", "aws.iam.policy"),
     ("aws-sdk-kms", "KeyMetadata", "aws.kms.key"),
     ("aws-sdk-cloudtrail", "Trail", "aws.cloudtrail.trail"),
     ("aws-sdk-rds", "DbInstance", "aws.rds.db_instance"),

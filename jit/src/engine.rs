@@ -418,6 +418,11 @@ impl Prepared<'_> {
                 let off = self.layout.row_off[i as usize];
                 let cell = crate::layout::CellSource::cell(&self.layout, off, p.field as usize)
                     .unwrap_or(Cell::ZERO);
+                // A missing value never equals a key (the runtime's
+                // `FieldIndex::build` says why): not a candidate.
+                if matches!(p.field_ty, Ty::Opt(_)) && cell.is_missing() {
+                    continue;
+                }
                 match jit_key(&p.field_ty, cell) {
                     Some(k) => map.entry(k).or_default().push(i),
                     None => unkeyed.push(i),

@@ -254,6 +254,16 @@ fn cross_resource_probes_and_scans() {
             "err_key",
             "exists f in vuln.finding where f.resource_id == (if size > 100 then volume_id else \"vol-\" + to_string(10 / size)) and f.cvss > 1.0",
         ),
+        // An optional field narrowed by `has`: findings without it are
+        // no candidates of the probe (the same answers as the scan below).
+        (
+            "opt_probe",
+            "exists f in vuln.finding where has(f.package_name) and f.package_name == (snapshot_id ?? \"p\")",
+        ),
+        (
+            "opt_scan",
+            "exists f in vuln.finding where has(f.package_name) and (f.package_name ?? \"\") == (snapshot_id ?? \"p\")",
+        ),
         (
             "opt_key",
             r#"exists f in vuln.finding where (f.package_name ?? "") == (snapshot_id ?? "p")"#,
@@ -268,7 +278,20 @@ fn cross_resource_probes_and_scans() {
         "vuln.finding",
         "exists v in aws.ec2.volume where v.volume_id == resource_id and v.size > 100",
     ));
-    agree(&src, &docs);
+    let out = agree(&src, &docs);
+    let of = |rule: &str| -> Vec<(String, pac_runtime::Outcome)> {
+        out.iter()
+            .filter(|(r, _, _)| r.contains(rule))
+            .map(|(_, res, o)| (res.clone(), o.clone()))
+            .collect()
+    };
+    let probed = of("opt_probe");
+    assert!(!probed.is_empty());
+    assert!(
+        probed.iter().any(|(_, o)| *o == pac_runtime::Outcome::Fail),
+        "{probed:?}"
+    );
+    assert_eq!(probed, of("opt_scan"));
 }
 
 #[test]

@@ -1,8 +1,8 @@
 package policies.aws.cloudtrail
 
-// CloudTrail trails: every region recorded, logs validated, encrypted,
-// delivered to CloudWatch Logs, and the trail actually logging. Each
-// policy's tests follow it.
+// CloudTrail trails: every region recorded, global services included,
+// logs validated, encrypted, delivered to CloudWatch Logs, and the trail
+// actually logging and delivering. Each policy's tests follow it.
 
 /// A single-region trail leaves every other region's API activity
 /// unrecorded, and attackers use the regions nobody watches.
@@ -139,6 +139,89 @@ test "a stopped trail fails; a logging trail passes; an unread status is not a v
   expect cloudtrail_not_logging fails stopped
   expect cloudtrail_not_logging passes running
   expect cloudtrail_not_logging passes unread
+}
+
+/// A trail that cannot write to its bucket (a changed bucket policy, a
+/// deleted bucket, a KMS key it may no longer use) records nothing while
+/// still looking healthy in the console.
+policy cloudtrail_delivery_failing {
+  title "CloudTrail cannot deliver log files to its bucket"
+  description "GetTrailStatus reports a LatestDeliveryError for the trail (e.g. AccessDenied, NoSuchBucket): its latest log files did not reach S3."
+  severity high
+  category security
+  remediation "Fix what the error names: the bucket policy must let cloudtrail.amazonaws.com PutObject (with the aws:SourceArn of the trail), the bucket must exist, and the trail's KMS key policy must let CloudTrail use it; then check aws cloudtrail get-trail-status --name <trail>."
+  tags ["cloudtrail-health"]
+
+  rule on aws.cloudtrail.trail {
+    violation when has(latest_delivery_error) and latest_delivery_error != ""
+    message "trail {name ?? id} cannot deliver to bucket {s3_bucket_name}: {latest_delivery_error}"
+  }
+}
+
+test "a trail with a delivery error fails" {
+  given aws.cloudtrail.trail broken {
+    name: "management-events",
+    s3_bucket_name: "acme-cloudtrail",
+    is_logging: true,
+    latest_delivery_error: "AccessDenied",
+  }
+  expect cloudtrail_delivery_failing fails broken
+}
+
+test "a trail without a delivery error passes, and so does an unread status" {
+  given aws.cloudtrail.trail healthy {
+    name: "management-events",
+    s3_bucket_name: "acme-cloudtrail",
+    is_logging: true,
+  }
+  given aws.cloudtrail.trail cleared {
+    name: "org-trail",
+    s3_bucket_name: "acme-org-cloudtrail",
+    latest_delivery_error: "",
+  }
+  expect cloudtrail_delivery_failing passes healthy
+  expect cloudtrail_delivery_failing passes cleared
+}
+
+/// IAM, STS and CloudFront are global services: their events (a new
+/// access key, an assumed role, a changed policy) reach only trails that
+/// include global service events.
+policy cloudtrail_global_events_excluded {
+  title "Multi-region CloudTrail trail leaves out global service events"
+  description "A multi-region trail has include_global_service_events false, so IAM, STS and CloudFront API calls are not in its logs."
+  severity medium
+  category security
+  remediation "aws cloudtrail update-trail --name <trail> --include-global-service-events"
+  tags ["cloudtrail-coverage"]
+
+  rule on aws.cloudtrail.trail {
+    violation when (is_multi_region_trail ?? false) and not (include_global_service_events ?? true)
+    message "multi-region trail {name ?? id} does not record IAM, STS and CloudFront events"
+  }
+}
+
+test "a multi-region trail without global service events fails" {
+  given aws.cloudtrail.trail no_global {
+    name: "all-regions",
+    is_multi_region_trail: true,
+    include_global_service_events: false,
+  }
+  expect cloudtrail_global_events_excluded fails no_global
+}
+
+test "a multi-region trail with global service events passes; a single-region trail is left to cloudtrail_not_multi_region" {
+  given aws.cloudtrail.trail with_global {
+    name: "all-regions",
+    is_multi_region_trail: true,
+    include_global_service_events: true,
+  }
+  given aws.cloudtrail.trail regional {
+    name: "eu-only",
+    is_multi_region_trail: false,
+    include_global_service_events: false,
+  }
+  expect cloudtrail_global_events_excluded passes with_global
+  expect cloudtrail_global_events_excluded passes regional
 }
 
 /// The log bucket holds the record of everything the account did: public,

@@ -1,6 +1,6 @@
 package policies.aws.config
 
-// AWS Config in every region. Its tests follow it.
+// AWS Config in every region. Each policy's tests follow it.
 
 /// Config is the history of every resource's configuration: without it, a
 /// change that caused an incident cannot be found afterwards.
@@ -42,4 +42,89 @@ test "no recorder, a stopped one and a partial one fail; a full recording one pa
   expect config_recorder_disabled fails stopped
   expect config_recorder_disabled fails partial
   expect config_recorder_disabled passes full
+}
+
+/// IAM users, roles, groups and policies are global resources: Config
+/// records their changes only where a recorder includes global resource
+/// types (one region is enough; more records them twice).
+policy config_global_resources_not_recorded {
+  title "No AWS Config recorder of the account records global resources"
+  description "A recording configuration recorder belongs to an account none of whose recording recorders (in any region of the inventory) has include_global_resource_types on, so IAM changes are recorded nowhere."
+  severity medium
+  category security
+  remediation "In one region (usually the home region), aws configservice put-configuration-recorder --configuration-recorder name=<name>,roleARN=<role> --recording-group allSupported=true,includeGlobalResourceTypes=true."
+  tags ["config-coverage"]
+
+  rule on aws.config.recorder {
+    violation when
+      present
+      and (recording ?? false)
+      and none r in aws.config.recorder:
+            r.account == account
+            and (r.recording ?? false)
+            and (r.include_global_resource_types ?? false)
+    message "no recorder of account {account} records IAM and other global resources (seen from {region})"
+  }
+}
+
+test "an account whose recorders all skip global resources fails in each region" {
+  given aws.config.recorder east {
+    id: "us-east-1",
+    account: "111122223333",
+    region: "us-east-1",
+    present: true,
+    all_supported: true,
+    include_global_resource_types: false,
+    recording: true,
+  }
+  given aws.config.recorder west {
+    id: "eu-west-1",
+    account: "111122223333",
+    region: "eu-west-1",
+    present: true,
+    all_supported: true,
+    include_global_resource_types: false,
+    recording: true,
+  }
+  expect config_global_resources_not_recorded fails east
+  expect config_global_resources_not_recorded fails west
+}
+
+test "one recorder of the account recording global resources covers its other regions" {
+  given aws.config.recorder home {
+    id: "us-east-1",
+    account: "444455556666",
+    region: "us-east-1",
+    present: true,
+    all_supported: true,
+    include_global_resource_types: true,
+    recording: true,
+  }
+  given aws.config.recorder other {
+    id: "eu-west-1",
+    account: "444455556666",
+    region: "eu-west-1",
+    present: true,
+    all_supported: true,
+    include_global_resource_types: false,
+    recording: true,
+  }
+  expect config_global_resources_not_recorded passes home
+  expect config_global_resources_not_recorded passes other
+}
+
+test "a region without a recorder is left to config_recorder_disabled" {
+  given aws.config.recorder missing { account: "777788889999", present: false }
+  expect config_global_resources_not_recorded passes missing
+}
+
+test "a stopped recorder is left to config_recorder_disabled" {
+  given aws.config.recorder paused {
+    account: "777788889999",
+    present: true,
+    all_supported: true,
+    include_global_resource_types: false,
+    recording: false,
+  }
+  expect config_global_resources_not_recorded passes paused
 }

@@ -2,6 +2,16 @@ package policies.aws.containers
 
 // ECR repositories and EKS clusters. Each policy's tests follow it.
 
+/// The oldest Kubernetes minor version (`1.N`) EKS still gives standard
+/// support; raise it as EKS retires versions
+/// (https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html).
+fn eks_oldest_supported_minor() -> int = 32
+
+/// The minor number of a Kubernetes version: 31 for `1.31`; absent when the
+/// version does not read as `1.N`.
+fn kubernetes_minor(version: string) -> int? =
+  if starts_with(version, "1.") then parse_int(split(version, ".")[1] ?? "") else parse_int("")
+
 /// Scanning on push finds known vulnerabilities before an image runs.
 policy ecr_scan_on_push_disabled {
   title "ECR repository does not scan images on push"
@@ -157,4 +167,38 @@ test "audit on passes; only api fails" {
   given aws.eks.cluster api_only { secrets_encrypted: true, enabled_log_types: ["api"] }
   expect eks_audit_logging_disabled passes audited
   expect eks_audit_logging_disabled fails api_only
+}
+
+/// Versions out of standard support get no more Kubernetes or EKS
+/// security fixes (and extended support costs six times more per hour).
+policy eks_unsupported_version {
+  title "EKS cluster runs a Kubernetes version out of standard support"
+  description "The cluster's Kubernetes version is older than 1.N, with N from `eks_oldest_supported_minor()` (1.32 as shipped). A version that does not read as `1.N` is not judged."
+  severity high
+  category security
+  remediation "Upgrade the control plane one minor version at a time (aws eks update-cluster-version --name <cluster> --kubernetes-version 1.<n+1>), then the node groups and add-ons."
+  tags ["aws-fsbp:EKS.2"]
+
+  rule on aws.eks.cluster {
+    let minor = kubernetes_minor(version ?? "") ?? 999
+    violation when minor < eks_oldest_supported_minor()
+    message "EKS cluster {id} runs Kubernetes {version}, which is out of standard support"
+  }
+}
+
+test "a cluster on 1.28 fails" {
+  given aws.eks.cluster old_cluster { name: "legacy", version: "1.28", secrets_encrypted: true }
+  expect eks_unsupported_version fails old_cluster
+}
+
+test "a cluster on 1.33 passes" {
+  given aws.eks.cluster current_cluster { name: "apps", version: "1.33", secrets_encrypted: true }
+  expect eks_unsupported_version passes current_cluster
+}
+
+test "a cluster without a readable version is not judged" {
+  given aws.eks.cluster creating { name: "new", status: "CREATING", secrets_encrypted: false }
+  given aws.eks.cluster odd { name: "odd", version: "2.0", secrets_encrypted: false }
+  expect eks_unsupported_version passes creating
+  expect eks_unsupported_version passes odd
 }

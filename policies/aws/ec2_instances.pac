@@ -247,6 +247,191 @@ test "an Elastic IP on a secondary interface counts as a public IP" {
   expect instance_public_ip_in_production fails eni
 }
 
+/// Outside production a public address is rarely needed (SSM Session
+/// Manager, a load balancer or a NAT gateway cover the usual reasons) and
+/// makes every security group mistake reachable from the internet.
+policy instance_public_ip_outside_production {
+  title "Non-production instance has a public IP address"
+  description "A running or stopped instance that is not tagged env=prod/production has a public IPv4 address (auto-assigned or an Elastic IP) on any network interface. Production instances are judged by instance_public_ip_in_production."
+  severity medium
+  category security
+  remediation "Launch the instance in a private subnet and reach it through SSM Session Manager or a load balancer; disassociate the Elastic IP, and turn off auto-assign public IP on the subnet (aws ec2 modify-subnet-attribute --no-map-public-ip-on-launch)."
+  tags ["aws-fsbp:EC2.9"]
+
+  rule on aws.ec2.instance {
+    let env = tags["env"] ?? "<absent>"
+    violation when
+      state.name in ["running", "stopped"] and not is_production_env(tags) and has_public_ip(self)
+    message "instance {instance_id} ({instance_type}, env {env}) has a public IPv4 address: primary {public_ip_address}"
+  }
+
+  autofix notify_only() notify tags["owner"] ?? "secops@example.com"
+}
+
+test "a dev instance with a public IP fails" {
+  given aws.ec2.instance dev_public {
+    instance_id: "i-0devpublic",
+    image_id: "ami-1",
+    instance_type: "t3.micro",
+    launch_time: 2026-01-01,
+    state: { code: 16, name: "running" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "disabled" },
+    public_ip_address: 54.12.34.58,
+    tags: { env: "dev" },
+  }
+  expect instance_public_ip_outside_production fails dev_public
+}
+
+test "an untagged instance with an Elastic IP on a secondary interface fails" {
+  given aws.ec2.instance untagged_eni {
+    instance_id: "i-0untaggedeni",
+    image_id: "ami-1",
+    instance_type: "t3.micro",
+    launch_time: 2026-01-01,
+    state: { code: 80, name: "stopped" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "disabled" },
+    network_interfaces: [
+      {
+        network_interface_id: "eni-0c",
+        status: "in-use",
+        subnet_id: "subnet-1",
+        vpc_id: "vpc-1",
+        private_ip_address: 10.0.2.11,
+        mac_address: "0a:1b:2c:3d:4e:61",
+        owner_id: "111122223333",
+        source_dest_check: true,
+        association: {
+          public_ip: 3.3.3.4,
+          ip_owner_id: "111122223333",
+          allocation_id: "eipalloc-0b",
+        },
+      },
+    ],
+  }
+  expect instance_public_ip_outside_production fails untagged_eni
+}
+
+test "a private dev instance, a public production instance and a terminated one pass" {
+  given aws.ec2.instance dev_private {
+    instance_id: "i-0devprivate",
+    image_id: "ami-1",
+    instance_type: "t3.micro",
+    launch_time: 2026-01-01,
+    state: { code: 16, name: "running" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "disabled" },
+    private_ip_address: 10.0.1.24,
+    tags: { env: "dev" },
+  }
+  given aws.ec2.instance prod_public {
+    instance_id: "i-0prodpublic2",
+    image_id: "ami-1",
+    instance_type: "m6i.large",
+    launch_time: 2026-01-01,
+    state: { code: 16, name: "running" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "enabled" },
+    public_ip_address: 54.12.34.59,
+    tags: { env: "Prod" },
+  }
+  given aws.ec2.instance gone {
+    instance_id: "i-0gone",
+    image_id: "ami-1",
+    instance_type: "t3.micro",
+    launch_time: 2026-01-01,
+    state: { code: 48, name: "terminated" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "disabled" },
+    public_ip_address: 54.12.34.60,
+  }
+  expect instance_public_ip_outside_production passes dev_private
+  expect instance_public_ip_outside_production passes prod_public
+  expect instance_public_ip_outside_production passes gone
+}
+
+test "a dev instance whose interfaces have no public association passes" {
+  given aws.ec2.instance dev_eni_private {
+    instance_id: "i-0deveniprivate",
+    image_id: "ami-1",
+    instance_type: "t3.micro",
+    launch_time: 2026-01-01,
+    state: { code: 16, name: "running" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "disabled" },
+    tags: { env: "test" },
+    network_interfaces: [
+      {
+        network_interface_id: "eni-0d",
+        status: "in-use",
+        subnet_id: "subnet-1",
+        vpc_id: "vpc-1",
+        private_ip_address: 10.0.2.12,
+        mac_address: "0a:1b:2c:3d:4e:62",
+        owner_id: "111122223333",
+        source_dest_check: true,
+      },
+    ],
+  }
+  expect instance_public_ip_outside_production passes dev_eni_private
+}
+
+/// An SSH key pair is a long-lived shared secret copied to laptops and CI
+/// systems; SSM Session Manager or EC2 Instance Connect give audited,
+/// per-person access instead.
+policy instance_uses_key_pair {
+  title "Instance was launched with an SSH key pair"
+  description "A running or stopped instance has a key pair (key_name). Instances reached through SSM Session Manager or EC2 Instance Connect need none; break-glass instances can be excepted."
+  severity low
+  category security
+  remediation "Launch replacements without a key pair (omit --key-name) and use SSM Session Manager (aws ssm start-session --target <instance-id>) or EC2 Instance Connect; remove the public key from ~/.ssh/authorized_keys on the running instance and delete the key pair (aws ec2 delete-key-pair)."
+  tags ["ssm-session-manager"]
+
+  rule on aws.ec2.instance {
+    violation when state.name in ["running", "stopped"] and (key_name ?? "") != ""
+    message "instance {instance_id} ({instance_type}) accepts SSH with key pair {key_name}"
+  }
+}
+
+test "a running instance with a key pair fails" {
+  given aws.ec2.instance keyed {
+    instance_id: "i-0keyed",
+    image_id: "ami-1",
+    instance_type: "t3.micro",
+    launch_time: 2026-01-01,
+    state: { code: 16, name: "running" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "disabled" },
+    key_name: "deploy-key",
+  }
+  expect instance_uses_key_pair fails keyed
+}
+
+test "an instance without a key pair passes, and so does a terminated one with a key" {
+  given aws.ec2.instance keyless {
+    instance_id: "i-0keyless",
+    image_id: "ami-1",
+    instance_type: "t3.micro",
+    launch_time: 2026-01-01,
+    state: { code: 16, name: "running" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "disabled" },
+  }
+  given aws.ec2.instance terminated_keyed {
+    instance_id: "i-0termkeyed",
+    image_id: "ami-1",
+    instance_type: "t3.micro",
+    launch_time: 2026-01-01,
+    state: { code: 48, name: "terminated" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "disabled" },
+    key_name: "old-key",
+  }
+  expect instance_uses_key_pair passes keyless
+  expect instance_uses_key_pair passes terminated_keyed
+}
+
 // ---------------------------------------------------------------------------
 // Lifecycle
 // ---------------------------------------------------------------------------
@@ -381,7 +566,7 @@ test "m4 and c3 fail, m7i passes" {
 /// compromised credentials mining crypto).
 policy ec2_unapproved_region {
   title "EC2 resource in a non-approved region"
-  description "The resource's region is not in `approved_regions()` (us-east-1, us-east-2, us-west-2, eu-west-1, eu-central-1 as shipped; edit the function for your organisation)."
+  description "The resource's region is not in `approved_regions()` (us-east-1, us-east-2, us-west-2, eu-west-1, eu-central-1 as shipped; edit the function for your organisation). Applies to instances (not terminated), volumes, snapshots, AMIs, Elastic IPs, network interfaces, security groups, subnets and VPCs; the default VPC, its default subnets and `default` security groups that AWS creates in every region are left out (the instance, interface and address rules catch a workload launched into them)."
   severity medium
   category governance
   remediation "Move the workload to an approved region, or delete it; block other regions with an SCP (aws:RequestedRegion)."
@@ -402,6 +587,26 @@ policy ec2_unapproved_region {
   rule images on aws.ec2.image {
     violation when region not in approved_regions()
     message "AMI {image_id} ({name}) is in {region}, which is not an approved region"
+  }
+  rule addresses on aws.ec2.address {
+    violation when region not in approved_regions()
+    message "Elastic IP {public_ip} ({allocation_id}) is in {region}, which is not an approved region"
+  }
+  rule network_interfaces on aws.ec2.network_interface {
+    violation when region not in approved_regions()
+    message "network interface {network_interface_id} ({interface_type}, VPC {vpc_id}) is in {region}, which is not an approved region"
+  }
+  rule security_groups on aws.ec2.security_group {
+    violation when group_name != "default" and region not in approved_regions()
+    message "security group {group_id} ({group_name}) is in {region}, which is not an approved region"
+  }
+  rule subnets on aws.ec2.subnet {
+    violation when not default_for_az and region not in approved_regions()
+    message "subnet {subnet_id} ({cidr_block}, VPC {vpc_id}) is in {region}, which is not an approved region"
+  }
+  rule vpcs on aws.ec2.vpc {
+    violation when not is_default and region not in approved_regions()
+    message "VPC {vpc_id} ({cidr_block}) is in {region}, which is not an approved region"
   }
 }
 
@@ -438,6 +643,163 @@ test "an instance and a volume in ap-southeast-3 fail; us-east-1 passes" {
   expect ec2_unapproved_region.instances fails far
   expect ec2_unapproved_region.volumes fails far_vol
   expect ec2_unapproved_region passes home
+}
+
+test "an Elastic IP in sa-east-1 fails; one in eu-west-1 passes" {
+  given aws.ec2.address far_eip {
+    region: "sa-east-1",
+    public_ip: 18.228.1.10,
+    allocation_id: "eipalloc-0far",
+    domain: "vpc",
+  }
+  given aws.ec2.address home_eip {
+    region: "eu-west-1",
+    public_ip: 54.72.1.10,
+    allocation_id: "eipalloc-0home",
+    domain: "vpc",
+  }
+  expect ec2_unapproved_region.addresses fails far_eip
+  expect ec2_unapproved_region.addresses passes home_eip
+}
+
+test "a network interface in ap-southeast-3 fails; one in us-east-2 passes" {
+  given aws.ec2.network_interface far_eni {
+    region: "ap-southeast-3",
+    network_interface_id: "eni-0far",
+    interface_type: "interface",
+    status: "in-use",
+    subnet_id: "subnet-0far",
+    vpc_id: "vpc-0far",
+    availability_zone: "ap-southeast-3a",
+    private_ip_address: 10.9.0.12,
+    mac_address: "0a:1b:2c:3d:4e:5f",
+    owner_id: "111122223333",
+    requester_managed: false,
+    source_dest_check: true,
+  }
+  given aws.ec2.network_interface home_eni {
+    region: "us-east-2",
+    network_interface_id: "eni-0home",
+    interface_type: "interface",
+    status: "in-use",
+    subnet_id: "subnet-0home",
+    vpc_id: "vpc-0home",
+    availability_zone: "us-east-2a",
+    private_ip_address: 10.1.0.12,
+    mac_address: "0a:1b:2c:3d:4e:60",
+    owner_id: "111122223333",
+    requester_managed: false,
+    source_dest_check: true,
+  }
+  expect ec2_unapproved_region.network_interfaces fails far_eni
+  expect ec2_unapproved_region.network_interfaces passes home_eni
+}
+
+test "a custom security group in ap-southeast-3 fails; the default group there and a group in us-west-2 pass" {
+  given aws.ec2.security_group far_sg {
+    region: "ap-southeast-3",
+    group_id: "sg-0far",
+    group_name: "miner",
+    owner_id: "111122223333",
+  }
+  given aws.ec2.security_group far_default_sg {
+    region: "ap-southeast-3",
+    group_id: "sg-0fardefault",
+    group_name: "default",
+    owner_id: "111122223333",
+  }
+  given aws.ec2.security_group home_sg {
+    region: "us-west-2",
+    group_id: "sg-0home",
+    group_name: "web",
+    owner_id: "111122223333",
+  }
+  expect ec2_unapproved_region.security_groups fails far_sg
+  expect ec2_unapproved_region.security_groups passes far_default_sg
+  expect ec2_unapproved_region.security_groups passes home_sg
+}
+
+test "a custom subnet in ap-southeast-3 fails; a default subnet there and a subnet in us-east-1 pass" {
+  given aws.ec2.subnet far_subnet {
+    region: "ap-southeast-3",
+    subnet_id: "subnet-0far",
+    subnet_arn: "arn:aws:ec2:ap-southeast-3:111122223333:subnet/subnet-0far",
+    vpc_id: "vpc-0far",
+    owner_id: "111122223333",
+    cidr_block: 10.9.1.0/24,
+    availability_zone: "ap-southeast-3a",
+    availability_zone_id: "apse3-az1",
+    state: "available",
+    available_ip_address_count: 250,
+    default_for_az: false,
+    map_public_ip_on_launch: false,
+    assign_ipv6_address_on_creation: false,
+  }
+  given aws.ec2.subnet far_default_subnet {
+    region: "ap-southeast-3",
+    subnet_id: "subnet-0fardefault",
+    subnet_arn: "arn:aws:ec2:ap-southeast-3:111122223333:subnet/subnet-0fardefault",
+    vpc_id: "vpc-0fardefault",
+    owner_id: "111122223333",
+    cidr_block: 172.31.0.0/20,
+    availability_zone: "ap-southeast-3a",
+    availability_zone_id: "apse3-az1",
+    state: "available",
+    available_ip_address_count: 4091,
+    default_for_az: true,
+    map_public_ip_on_launch: true,
+    assign_ipv6_address_on_creation: false,
+  }
+  given aws.ec2.subnet home_subnet {
+    subnet_id: "subnet-0home",
+    subnet_arn: "arn:aws:ec2:us-east-1:111122223333:subnet/subnet-0home",
+    vpc_id: "vpc-0home",
+    owner_id: "111122223333",
+    cidr_block: 10.1.1.0/24,
+    availability_zone: "us-east-1a",
+    availability_zone_id: "use1-az1",
+    state: "available",
+    available_ip_address_count: 250,
+    default_for_az: false,
+    map_public_ip_on_launch: false,
+    assign_ipv6_address_on_creation: false,
+  }
+  expect ec2_unapproved_region.subnets fails far_subnet
+  expect ec2_unapproved_region.subnets passes far_default_subnet
+  expect ec2_unapproved_region.subnets passes home_subnet
+}
+
+test "a custom VPC in ap-southeast-3 fails; the default VPC there and a VPC in eu-central-1 pass" {
+  given aws.ec2.vpc far_vpc {
+    region: "ap-southeast-3",
+    vpc_id: "vpc-0far",
+    cidr_block: 10.9.0.0/16,
+    state: "available",
+    owner_id: "111122223333",
+    is_default: false,
+    instance_tenancy: "default",
+  }
+  given aws.ec2.vpc far_default_vpc {
+    region: "ap-southeast-3",
+    vpc_id: "vpc-0fardefault",
+    cidr_block: 172.31.0.0/16,
+    state: "available",
+    owner_id: "111122223333",
+    is_default: true,
+    instance_tenancy: "default",
+  }
+  given aws.ec2.vpc home_vpc {
+    region: "eu-central-1",
+    vpc_id: "vpc-0home",
+    cidr_block: 10.1.0.0/16,
+    state: "available",
+    owner_id: "111122223333",
+    is_default: false,
+    instance_tenancy: "default",
+  }
+  expect ec2_unapproved_region.vpcs fails far_vpc
+  expect ec2_unapproved_region.vpcs passes far_default_vpc
+  expect ec2_unapproved_region.vpcs passes home_vpc
 }
 
 /// The default VPC has public subnets, default routes to the internet and
@@ -546,4 +908,286 @@ test "a two-year-old key pair fails; a recent one and one without a creation tim
   expect key_pair_older_than_one_year fails old
   expect key_pair_older_than_one_year passes recent
   expect key_pair_older_than_one_year passes undated
+}
+
+/// A key pair no instance uses is a credential kept for nothing: whoever
+/// holds the private key can still launch (or be given) an instance with
+/// it.
+policy key_pair_unused {
+  title "EC2 key pair is not used by any instance"
+  description "No running or stopped aws.ec2.instance of the same account and region was launched with the key pair (key_name). A cross-resource check; launch templates that name the key are not collected."
+  severity low
+  category security
+  remediation "Check no launch template or Auto Scaling group names the key, then delete it: aws ec2 delete-key-pair --key-pair-id <id>."
+  tags ["key-rotation"]
+
+  rule on aws.ec2.key_pair {
+    violation when
+      none i in aws.ec2.instance:
+        has(i.key_name)
+        and i.key_name == key_name
+        and i.account == account
+        and i.region == region
+        and i.state.name in ["running", "stopped"]
+    message "key pair {key_name} ({key_pair_id}) is used by no instance in {region}"
+  }
+
+  autofix notify_only() notify tags["owner"] ?? "secops@example.com"
+}
+
+test "a key pair no instance uses fails, and so does one used only by a terminated instance" {
+  given aws.ec2.key_pair spare_key {
+    key_pair_id: "key-0spare",
+    key_name: "spare",
+    key_type: "ed25519",
+    key_fingerprint: "SHA256:spare",
+  }
+  given aws.ec2.key_pair retired_key {
+    key_pair_id: "key-0retired",
+    key_name: "retired",
+    key_type: "rsa",
+    key_fingerprint: "aa:bb:cc:dd",
+  }
+  given aws.ec2.instance retired_user {
+    instance_id: "i-0retireduser",
+    image_id: "ami-1",
+    instance_type: "t3.micro",
+    launch_time: 2026-01-01,
+    state: { code: 48, name: "terminated" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "disabled" },
+    key_name: "retired",
+  }
+  expect key_pair_unused fails spare_key
+  expect key_pair_unused fails retired_key
+}
+
+test "a key pair a running instance uses passes" {
+  given aws.ec2.key_pair used_key {
+    key_pair_id: "key-0used",
+    key_name: "deploy",
+    key_type: "ed25519",
+    key_fingerprint: "SHA256:used",
+  }
+  given aws.ec2.instance user {
+    instance_id: "i-0keyuser",
+    image_id: "ami-1",
+    instance_type: "t3.micro",
+    launch_time: 2026-01-01,
+    state: { code: 16, name: "running" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "disabled" },
+    key_name: "deploy",
+  }
+  expect key_pair_unused passes used_key
+}
+
+test "an instance in another region does not use the key pair of this one" {
+  given aws.ec2.key_pair east_key {
+    key_pair_id: "key-0east",
+    key_name: "deploy",
+    key_type: "ed25519",
+    key_fingerprint: "SHA256:east",
+  }
+  given aws.ec2.instance west_user {
+    region: "us-west-2",
+    instance_id: "i-0westuser",
+    image_id: "ami-1",
+    instance_type: "t3.micro",
+    launch_time: 2026-01-01,
+    state: { code: 16, name: "running" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "disabled" },
+    key_name: "deploy",
+  }
+  expect key_pair_unused fails east_key
+}
+
+test "instances without a key, with another key or in another account do not use the key pair" {
+  given aws.ec2.key_pair lonely_key {
+    key_pair_id: "key-0lonely",
+    key_name: "lonely",
+    key_type: "ed25519",
+    key_fingerprint: "SHA256:lonely",
+  }
+  given aws.ec2.instance no_key {
+    instance_id: "i-0nokey",
+    image_id: "ami-1",
+    instance_type: "t3.micro",
+    launch_time: 2026-01-01,
+    state: { code: 16, name: "running" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "disabled" },
+  }
+  given aws.ec2.instance other_key {
+    instance_id: "i-0otherkey",
+    image_id: "ami-1",
+    instance_type: "t3.micro",
+    launch_time: 2026-01-01,
+    state: { code: 16, name: "running" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "disabled" },
+    key_name: "other",
+  }
+  given aws.ec2.instance other_account {
+    account: "444455556666",
+    instance_id: "i-0otheraccount",
+    image_id: "ami-1",
+    instance_type: "t3.micro",
+    launch_time: 2026-01-01,
+    state: { code: 16, name: "running" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "disabled" },
+    key_name: "lonely",
+  }
+  expect key_pair_unused fails lonely_key
+}
+
+test "a key pair a stopped instance uses passes" {
+  given aws.ec2.key_pair parked_key {
+    key_pair_id: "key-0parked",
+    key_name: "parked",
+    key_type: "rsa",
+    key_fingerprint: "aa:bb:cc:ee",
+  }
+  given aws.ec2.instance parked {
+    instance_id: "i-0parked",
+    image_id: "ami-1",
+    instance_type: "t3.micro",
+    launch_time: 2026-01-01,
+    state: { code: 80, name: "stopped" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "disabled" },
+    key_name: "parked",
+  }
+  expect key_pair_unused passes parked_key
+}
+
+/// An AMI is deprecated when its owner decides it should no longer be
+/// launched (old patches, a retired base image); instances still running
+/// it carry whatever made it obsolete.
+policy instance_on_deprecated_ami {
+  title "Instance runs an AMI its owner has deprecated"
+  description "A running or stopped instance's image_id is an aws.ec2.image of the inventory (the account's own AMIs) whose deprecation_time has passed. AMIs of other owners (AWS, Marketplace) are not collected and not judged."
+  severity medium
+  category security
+  remediation "Rebuild the instance (or its Auto Scaling group's launch template) from the current AMI, then terminate the old instance."
+  tags ["golden-ami"]
+
+  rule on aws.ec2.instance {
+    violation when
+      state.name in ["running", "stopped"]
+      and any img in aws.ec2.image:
+            img.image_id == image_id and has(img.deprecation_time) and img.deprecation_time < now
+    message "instance {instance_id} ({instance_type}) runs AMI {image_id}, which is deprecated"
+  }
+}
+
+test "an instance on a deprecated AMI fails" {
+  now 2026-12-01
+  given aws.ec2.image old_ami {
+    image_id: "ami-0old",
+    name: "base-2025-01",
+    state: "available",
+    owner_id: "111122223333",
+    creation_date: 2025-01-10,
+    public: false,
+    architecture: "x86_64",
+    image_type: "machine",
+    root_device_type: "ebs",
+    deprecation_time: 2026-01-10,
+  }
+  given aws.ec2.instance on_old {
+    instance_id: "i-0onold",
+    image_id: "ami-0old",
+    instance_type: "t3.micro",
+    launch_time: 2026-01-01,
+    state: { code: 16, name: "running" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "disabled" },
+  }
+  expect instance_on_deprecated_ami fails on_old
+}
+
+test "a terminated instance on a deprecated AMI passes" {
+  now 2026-12-01
+  given aws.ec2.image retired_ami {
+    image_id: "ami-0retired",
+    name: "base-2024-01",
+    state: "available",
+    owner_id: "111122223333",
+    creation_date: 2024-01-10,
+    public: false,
+    architecture: "x86_64",
+    image_type: "machine",
+    root_device_type: "ebs",
+    deprecation_time: 2025-01-10,
+  }
+  given aws.ec2.instance ended {
+    instance_id: "i-0ended",
+    image_id: "ami-0retired",
+    instance_type: "t3.micro",
+    launch_time: 2026-01-01,
+    state: { code: 48, name: "terminated" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "disabled" },
+  }
+  expect instance_on_deprecated_ami passes ended
+}
+
+test "instances on a current AMI, on an AMI deprecated later, or on an AMI outside the inventory pass" {
+  now 2026-12-01
+  given aws.ec2.image current_ami {
+    image_id: "ami-0current",
+    name: "base-2026-11",
+    state: "available",
+    owner_id: "111122223333",
+    creation_date: 2026-11-10,
+    public: false,
+    architecture: "x86_64",
+    image_type: "machine",
+    root_device_type: "ebs",
+  }
+  given aws.ec2.image scheduled_ami {
+    image_id: "ami-0scheduled",
+    name: "base-2026-06",
+    state: "available",
+    owner_id: "111122223333",
+    creation_date: 2026-06-10,
+    public: false,
+    architecture: "x86_64",
+    image_type: "machine",
+    root_device_type: "ebs",
+    deprecation_time: 2027-06-10,
+  }
+  given aws.ec2.instance on_current {
+    instance_id: "i-0oncurrent",
+    image_id: "ami-0current",
+    instance_type: "t3.micro",
+    launch_time: 2026-01-01,
+    state: { code: 16, name: "running" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "disabled" },
+  }
+  given aws.ec2.instance on_scheduled {
+    instance_id: "i-0onscheduled",
+    image_id: "ami-0scheduled",
+    instance_type: "t3.micro",
+    launch_time: 2026-01-01,
+    state: { code: 16, name: "running" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "disabled" },
+  }
+  given aws.ec2.instance on_amazon {
+    instance_id: "i-0onamazon",
+    image_id: "ami-0amazonlinux",
+    instance_type: "t3.micro",
+    launch_time: 2026-01-01,
+    state: { code: 16, name: "running" },
+    placement: { availability_zone: "us-east-1a", tenancy: "default" },
+    monitoring: { state: "disabled" },
+  }
+  expect instance_on_deprecated_ami passes on_current
+  expect instance_on_deprecated_ami passes on_scheduled
+  expect instance_on_deprecated_ami passes on_amazon
 }

@@ -39,6 +39,12 @@ fn is_web_port_rule(p: aws.ec2.IpPermission) -> bool =
   and (p.from_port ?? -1) in [80, 443]
   and (p.to_port ?? -2) == (p.from_port ?? -1)
 
+/// True when an inbound or outbound rule of `sg` names the group `gid` as
+/// its source or destination.
+fn references_group(sg: aws.ec2.security_group, gid: string) -> bool =
+  (any p in sg.ip_permissions: any pair in p.user_id_group_pairs: pair.group_id == gid)
+  or (any p in sg.ip_permissions_egress: any pair in p.user_id_group_pairs: pair.group_id == gid)
+
 /// True when the rule allows every protocol, or every TCP/UDP port (0-65535).
 fn allows_all_ports(p: aws.ec2.IpPermission) -> bool =
   p.ip_protocol == "-1"
@@ -572,6 +578,208 @@ test "a default group as AWS creates it fails; an emptied default group passes" 
   expect default_sg_has_rules fails fresh
   expect default_sg_has_rules passes emptied
   expect default_sg_has_rules passes named
+}
+
+// ---------------------------------------------------------------------------
+// Unused groups and ACLs
+// ---------------------------------------------------------------------------
+
+/// Groups nobody uses pile up, keep their open rules, and get attached by
+/// mistake to the next instance that needs "a group that allows 22".
+policy sg_unused {
+  title "Security group is attached to nothing and referenced by no other group"
+  description "No aws.ec2.network_interface of the inventory (instances, load balancers, Lambda, RDS, endpoints all have one) lists the group, and no other security group of its VPC names it in an inbound or outbound rule. A cross-resource check; `default` groups are left out (they cannot be deleted). A group kept for a launch template whose Auto Scaling group is at zero, or referenced only from a peered VPC, is reported too (launch templates are not collected)."
+  severity low
+  category operations
+  remediation "Check the group is not named by a launch template or a peered VPC's groups, then delete it: aws ec2 delete-security-group --group-id <id>."
+  tags ["aws-fsbp:EC2.22", "pacbot:check-for-unused-security-group"]
+
+  rule on aws.ec2.security_group {
+    violation when
+      group_name != "default"
+      and (none n in aws.ec2.network_interface:
+             n.vpc_id == (vpc_id ?? "") and (any g in n.groups: g.group_id == group_id))
+      and (none other in aws.ec2.security_group:
+             has(other.vpc_id)
+             and other.vpc_id == (vpc_id ?? "")
+             and other.group_id != group_id
+             and references_group(other, group_id))
+    message "security group {group_id} ({group_name}, VPC {vpc_id}) is attached to no network interface and referenced by no other group"
+  }
+
+  autofix notify_only() notify tags["owner"] ?? "network-team@example.com"
+}
+
+test "a group no interface uses fails" {
+  given aws.ec2.security_group orphan {
+    group_id: "sg-0orphan",
+    group_name: "old-migration",
+    owner_id: "111122223333",
+    vpc_id: "vpc-1",
+  }
+  given aws.ec2.network_interface other_eni {
+    network_interface_id: "eni-0other",
+    interface_type: "interface",
+    status: "in-use",
+    subnet_id: "subnet-1",
+    vpc_id: "vpc-1",
+    availability_zone: "us-east-1a",
+    private_ip_address: 10.0.1.30,
+    mac_address: "0a:1b:2c:3d:4e:70",
+    owner_id: "111122223333",
+    requester_managed: false,
+    source_dest_check: true,
+    groups: [{ group_id: "sg-0web", group_name: "web" }],
+  }
+  expect sg_unused fails orphan
+}
+
+test "a group referenced by another group's rule passes; a group referencing only itself fails" {
+  given aws.ec2.security_group db_clients {
+    group_id: "sg-0dbclients",
+    group_name: "db-clients",
+    owner_id: "111122223333",
+    vpc_id: "vpc-4",
+  }
+  given aws.ec2.security_group db {
+    group_id: "sg-0db",
+    group_name: "db",
+    owner_id: "111122223333",
+    vpc_id: "vpc-4",
+    ip_permissions: [
+      {
+        ip_protocol: "tcp",
+        from_port: 5432,
+        to_port: 5432,
+        user_id_group_pairs: [{ group_id: "sg-0dbclients", user_id: "111122223333" }],
+      },
+    ],
+  }
+  given aws.ec2.security_group cluster {
+    group_id: "sg-0cluster",
+    group_name: "cluster",
+    owner_id: "111122223333",
+    vpc_id: "vpc-4",
+    ip_permissions: [
+      {
+        ip_protocol: "-1",
+        user_id_group_pairs: [{ group_id: "sg-0cluster", user_id: "111122223333" }],
+      },
+    ],
+    ip_permissions_egress: [
+      { ip_protocol: "-1", user_id_group_pairs: [{ group_id: "sg-0db", user_id: "111122223333" }] },
+    ],
+  }
+  expect sg_unused passes db_clients
+  expect sg_unused passes db
+  expect sg_unused fails cluster
+}
+
+test "an interface in the same VPC without groups does not use the group" {
+  given aws.ec2.security_group leftover {
+    group_id: "sg-0leftover",
+    group_name: "leftover",
+    owner_id: "111122223333",
+    vpc_id: "vpc-3",
+  }
+  given aws.ec2.network_interface bare_eni {
+    network_interface_id: "eni-0bare",
+    interface_type: "interface",
+    status: "available",
+    subnet_id: "subnet-3",
+    vpc_id: "vpc-3",
+    availability_zone: "us-east-1a",
+    private_ip_address: 10.3.1.30,
+    mac_address: "0a:1b:2c:3d:4e:72",
+    owner_id: "111122223333",
+    requester_managed: false,
+    source_dest_check: true,
+  }
+  expect sg_unused fails leftover
+}
+
+test "a group attached to an interface passes, and so does a default group" {
+  given aws.ec2.security_group web {
+    group_id: "sg-0web",
+    group_name: "web",
+    owner_id: "111122223333",
+    vpc_id: "vpc-1",
+  }
+  given aws.ec2.security_group default_group {
+    group_id: "sg-0default",
+    group_name: "default",
+    owner_id: "111122223333",
+    vpc_id: "vpc-1",
+  }
+  given aws.ec2.network_interface web_eni {
+    network_interface_id: "eni-0web",
+    interface_type: "interface",
+    status: "in-use",
+    subnet_id: "subnet-1",
+    vpc_id: "vpc-1",
+    availability_zone: "us-east-1a",
+    private_ip_address: 10.0.1.31,
+    mac_address: "0a:1b:2c:3d:4e:71",
+    owner_id: "111122223333",
+    requester_managed: false,
+    source_dest_check: true,
+    groups: [
+      { group_id: "sg-0other", group_name: "other" },
+      { group_id: "sg-0web", group_name: "web" },
+    ],
+  }
+  expect sg_unused passes web
+  expect sg_unused passes default_group
+}
+
+/// A custom network ACL associated with no subnet protects nothing, and
+/// confuses whoever later reads the VPC's rules.
+policy nacl_unused {
+  title "Network ACL is not associated with any subnet"
+  description "A network ACL other than the VPC's default has no subnet associations."
+  severity low
+  category operations
+  remediation "Associate it with the subnets it was meant for (aws ec2 replace-network-acl-association), or delete it: aws ec2 delete-network-acl --network-acl-id <id>."
+  tags ["aws-fsbp:EC2.16"]
+
+  rule on aws.ec2.network_acl {
+    violation when not is_default and len(associations) == 0
+    message "network ACL {network_acl_id} (VPC {vpc_id}) is associated with no subnet"
+  }
+}
+
+test "a custom network ACL without associations fails" {
+  given aws.ec2.network_acl spare {
+    network_acl_id: "acl-0spare",
+    vpc_id: "vpc-1",
+    owner_id: "111122223333",
+    is_default: false,
+  }
+  expect nacl_unused fails spare
+}
+
+test "an associated custom network ACL passes, and so does an unassociated default one" {
+  given aws.ec2.network_acl in_use {
+    network_acl_id: "acl-0inuse",
+    vpc_id: "vpc-1",
+    owner_id: "111122223333",
+    is_default: false,
+    associations: [
+      {
+        network_acl_association_id: "aclassoc-0a",
+        network_acl_id: "acl-0inuse",
+        subnet_id: "subnet-1",
+      },
+    ],
+  }
+  given aws.ec2.network_acl default_acl {
+    network_acl_id: "acl-0default",
+    vpc_id: "vpc-2",
+    owner_id: "111122223333",
+    is_default: true,
+  }
+  expect nacl_unused passes in_use
+  expect nacl_unused passes default_acl
 }
 
 // ---------------------------------------------------------------------------

@@ -182,6 +182,84 @@ test "an ALB that drops invalid headers passes; one that keeps them fails; an NL
   expect elb_invalid_headers_kept passes nlb
 }
 
+/// Deleting a production load balancer by mistake (a console click, a
+/// stray `terraform destroy`) takes the service off the internet and its
+/// DNS name with it.
+policy elb_deletion_protection_off {
+  title "Production load balancer can be deleted without protection"
+  description "A load balancer tagged env=prod or env=production has deletion protection off (deletion_protection.enabled is false)."
+  severity medium
+  category operations
+  remediation "aws elbv2 modify-load-balancer-attributes --load-balancer-arn <arn> --attributes Key=deletion_protection.enabled,Value=true"
+  tags ["aws-fsbp:ELB.6"]
+
+  rule on aws.elbv2.load_balancer {
+    violation when
+      lower(tags["env"] ?? "") in ["prod", "production"] and not (deletion_protection ?? false)
+    message "production load balancer {id} ({load_balancer_type}) has no deletion protection"
+  }
+}
+
+test "a production load balancer without deletion protection fails" {
+  given aws.elbv2.load_balancer prod_open {
+    load_balancer_type: "application",
+    deletion_protection: false,
+    tags: { env: "prod" },
+  }
+  expect elb_deletion_protection_off fails prod_open
+}
+
+test "a protected production load balancer passes" {
+  given aws.elbv2.load_balancer prod_safe {
+    load_balancer_type: "network",
+    deletion_protection: true,
+    tags: { env: "Production" },
+  }
+  expect elb_deletion_protection_off passes prod_safe
+}
+
+test "an unprotected load balancer outside production passes" {
+  given aws.elbv2.load_balancer dev_open {
+    load_balancer_type: "application",
+    deletion_protection: false,
+    tags: { env: "dev" },
+  }
+  expect elb_deletion_protection_off passes dev_open
+}
+
+/// A load balancer in one Availability Zone fails with that zone, however
+/// many targets it has elsewhere.
+policy elb_single_az {
+  title "Load balancer serves a single Availability Zone"
+  description "The load balancer is enabled in fewer than two Availability Zones (its availability_zones list). Application load balancers need two; network and gateway load balancers accept one."
+  severity medium
+  category operations
+  remediation "Enable a subnet in a second Availability Zone: aws elbv2 set-subnets --load-balancer-arn <arn> --subnets <subnet-a> <subnet-b>."
+  tags ["aws-fsbp:ELB.13"]
+
+  rule on aws.elbv2.load_balancer {
+    let zones = len(availability_zones)
+    violation when zones < 2
+    message "load balancer {id} ({load_balancer_type}) serves {zones} Availability Zone(s): {availability_zones}"
+  }
+}
+
+test "a network load balancer in one zone fails" {
+  given aws.elbv2.load_balancer one_zone {
+    load_balancer_type: "network",
+    availability_zones: ["us-east-1a"],
+  }
+  expect elb_single_az fails one_zone
+}
+
+test "an application load balancer in two zones passes" {
+  given aws.elbv2.load_balancer two_zones {
+    load_balancer_type: "application",
+    availability_zones: ["us-east-1a", "us-east-1b"],
+  }
+  expect elb_single_az passes two_zones
+}
+
 /// A certificate that expires takes its site down with it.
 policy acm_certificate_expiring {
   title "ACM certificate expires within 30 days"
@@ -249,4 +327,56 @@ test "RSA_1024 fails; RSA_2048 passes" {
   given aws.acm.certificate strong { key_algorithm: "RSA_2048" }
   expect acm_certificate_weak_key fails weak
   expect acm_certificate_weak_key passes strong
+}
+
+/// An expired certificate still attached to a listener or distribution
+/// serves browser errors; one no longer attached is clutter that hides the
+/// certificates that matter.
+policy acm_certificate_expired {
+  title "ACM certificate has expired"
+  description "The certificate's status is EXPIRED, or its not_after date has passed. One that is in use means clients get TLS errors now."
+  severity high
+  category operations
+  remediation "If it is in use, attach a valid certificate to the load balancer or distribution (aws elbv2 modify-listener --certificates CertificateArn=<new-arn>); then delete the expired one: aws acm delete-certificate --certificate-arn <arn>."
+  tags ["aws-fsbp:ACM.1"]
+
+  rule on aws.acm.certificate {
+    let expired_on = not_after ?? now
+    violation when (status ?? "") == "EXPIRED" or (has(not_after) and not_after < now)
+    message "certificate {id} ({domain_name}) expired on {expired_on}; in use: {in_use ?? false}"
+  }
+}
+
+test "a certificate with status EXPIRED fails" {
+  now 2026-12-01
+  given aws.acm.certificate stale {
+    domain_name: "old.example.com",
+    status: "EXPIRED",
+    in_use: false,
+    not_after: 2026-06-01,
+  }
+  expect acm_certificate_expired fails stale
+}
+
+test "an issued certificate past its not_after date fails before ACM updates its status" {
+  now 2026-12-01
+  given aws.acm.certificate lapsed {
+    domain_name: "shop.example.com",
+    status: "ISSUED",
+    in_use: true,
+    not_after: 2026-11-30,
+  }
+  expect acm_certificate_expired fails lapsed
+}
+
+test "a valid certificate, and one without dates, pass" {
+  now 2026-12-01
+  given aws.acm.certificate valid {
+    domain_name: "api.example.com",
+    status: "ISSUED",
+    not_after: 2027-06-01,
+  }
+  given aws.acm.certificate pending { domain_name: "new.example.com", status: "PENDING_VALIDATION" }
+  expect acm_certificate_expired passes valid
+  expect acm_certificate_expired passes pending
 }

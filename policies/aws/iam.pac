@@ -119,6 +119,58 @@ test "no root MFA fails, root MFA passes" {
   expect root_mfa_disabled passes with_mfa
 }
 
+/// X.509 signing certificates of the root user authenticate SOAP calls
+/// as root: a credential with every right that nobody should need.
+policy root_signing_certificates_present {
+  title "Root user has signing certificates"
+  description "GetAccountSummary reports AccountSigningCertificatesPresent = 1: the root user has X.509 signing certificates."
+  severity high
+  category security
+  remediation "Sign in as root, open Security credentials and delete the X.509 certificates (after checking nothing still signs with them)."
+  tags ["root-credentials"]
+
+  rule on aws.iam.account_summary {
+    violation when account_signing_certificates_present > 0
+    message "the root user of account {account} has X.509 signing certificates"
+  }
+
+  autofix notify_only() notify "secops@example.com"
+}
+
+test "a root user with signing certificates fails" {
+  given aws.iam.account_summary signed {
+    id: "111122223333",
+    account: "111122223333",
+    account_access_keys_present: 0,
+    account_mfa_enabled: 1,
+    account_signing_certificates_present: 1,
+    users: 5,
+    groups: 1,
+    roles: 20,
+    policies: 4,
+    mfa_devices: 2,
+    mfa_devices_in_use: 2,
+  }
+  expect root_signing_certificates_present fails signed
+}
+
+test "a root user without signing certificates passes" {
+  given aws.iam.account_summary unsigned {
+    id: "444455556666",
+    account: "444455556666",
+    account_access_keys_present: 0,
+    account_mfa_enabled: 1,
+    account_signing_certificates_present: 0,
+    users: 5,
+    groups: 1,
+    roles: 20,
+    policies: 4,
+    mfa_devices: 2,
+    mfa_devices_in_use: 2,
+  }
+  expect root_signing_certificates_present passes unsigned
+}
+
 // ---------------------------------------------------------------------------
 // Users
 // ---------------------------------------------------------------------------
@@ -470,6 +522,116 @@ test "no password policy fails both rules; CIS settings pass; a short minimum fa
   expect iam_password_policy_weak passes cis
   expect iam_password_policy_weak.length fails short
   expect iam_password_policy_weak.reuse passes short
+}
+
+/// Requiring every character class multiplies the space a password
+/// guesser has to search at a given length.
+policy iam_password_policy_no_complexity {
+  title "IAM password policy does not require every character class"
+  description "The account has no IAM password policy, or it does not require an uppercase letter (FSBP IAM.11), a lowercase letter (IAM.12), a symbol (IAM.13) or a number (IAM.14). One rule per class."
+  severity low
+  category security
+  remediation "aws iam update-account-password-policy --require-uppercase-characters --require-lowercase-characters --require-symbols --require-numbers, repeating your other settings (the call replaces the whole policy)."
+  tags ["aws-fsbp:IAM.11", "aws-fsbp:IAM.12", "aws-fsbp:IAM.13", "aws-fsbp:IAM.14"]
+
+  rule uppercase on aws.iam.password_policy {
+    violation when not (require_uppercase_characters ?? false)
+    message "the account's password policy does not require an uppercase letter (present: {present})"
+  }
+  rule lowercase on aws.iam.password_policy {
+    violation when not (require_lowercase_characters ?? false)
+    message "the account's password policy does not require a lowercase letter (present: {present})"
+  }
+  rule symbols on aws.iam.password_policy {
+    violation when not (require_symbols ?? false)
+    message "the account's password policy does not require a symbol (present: {present})"
+  }
+  rule numbers on aws.iam.password_policy {
+    violation when not (require_numbers ?? false)
+    message "the account's password policy does not require a number (present: {present})"
+  }
+}
+
+test "an account without a password policy fails every character-class rule" {
+  given aws.iam.password_policy none_set { present: false }
+  expect iam_password_policy_no_complexity.uppercase fails none_set
+  expect iam_password_policy_no_complexity.lowercase fails none_set
+  expect iam_password_policy_no_complexity.symbols fails none_set
+  expect iam_password_policy_no_complexity.numbers fails none_set
+}
+
+test "a policy requiring every class passes" {
+  given aws.iam.password_policy complex {
+    present: true,
+    minimum_password_length: 14,
+    require_uppercase_characters: true,
+    require_lowercase_characters: true,
+    require_symbols: true,
+    require_numbers: true,
+  }
+  expect iam_password_policy_no_complexity passes complex
+}
+
+test "a policy requiring letters but not symbols or numbers fails only those rules" {
+  given aws.iam.password_policy letters_only {
+    present: true,
+    minimum_password_length: 14,
+    require_uppercase_characters: true,
+    require_lowercase_characters: true,
+    require_symbols: false,
+  }
+  expect iam_password_policy_no_complexity.uppercase passes letters_only
+  expect iam_password_policy_no_complexity.lowercase passes letters_only
+  expect iam_password_policy_no_complexity.symbols fails letters_only
+  expect iam_password_policy_no_complexity.numbers fails letters_only
+}
+
+/// FSBP asks for console passwords to expire within 90 days, bounding how
+/// long a leaked password stays usable (NIST SP 800-63B argues against
+/// forced expiry: except this policy if you follow it).
+policy iam_password_policy_no_expiry {
+  title "IAM passwords do not expire within 90 days"
+  description "The account has no IAM password policy, its passwords do not expire (ExpirePasswords false), or MaxPasswordAge is over 90 days."
+  severity low
+  category security
+  remediation "aws iam update-account-password-policy --max-password-age 90, repeating your other settings (the call replaces the whole policy)."
+  tags ["aws-fsbp:IAM.17"]
+
+  rule on aws.iam.password_policy {
+    let max_age = max_password_age ?? 0
+    violation when not (expire_passwords ?? false) or max_age == 0 or max_age > 90
+    message "the account's passwords expire after {max_age} days (0: never); FSBP IAM.17 asks for 90 or fewer"
+  }
+}
+
+test "passwords that never expire fail" {
+  given aws.iam.password_policy never { present: true, expire_passwords: false }
+  given aws.iam.password_policy absent { present: false }
+  expect iam_password_policy_no_expiry fails never
+  expect iam_password_policy_no_expiry fails absent
+}
+
+test "a 180-day maximum age fails" {
+  given aws.iam.password_policy half_year {
+    present: true,
+    expire_passwords: true,
+    max_password_age: 180,
+  }
+  expect iam_password_policy_no_expiry fails half_year
+}
+
+test "expiry on without a maximum age fails" {
+  given aws.iam.password_policy no_age { present: true, expire_passwords: true }
+  expect iam_password_policy_no_expiry fails no_age
+}
+
+test "a 90-day maximum age passes" {
+  given aws.iam.password_policy quarterly {
+    present: true,
+    expire_passwords: true,
+    max_password_age: 90,
+  }
+  expect iam_password_policy_no_expiry passes quarterly
 }
 
 /// Two active keys for one user double what can leak, and usually mean an

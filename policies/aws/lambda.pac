@@ -128,3 +128,34 @@ test "python3.7 fails; python3.12 and container images pass" {
   expect lambda_deprecated_runtime passes current
   expect lambda_deprecated_runtime passes image
 }
+
+/// A function attached to a VPC reaches private resources through the
+/// VPC's security groups and route tables, and its traffic shows in the
+/// VPC's flow logs; outside a VPC it talks to the internet directly.
+policy lambda_not_in_vpc {
+  title "Lambda function is not attached to a VPC"
+  description "The function has no VPC configuration (no vpc_id): it runs in the Lambda service's network, outside the organisation's security groups and flow logs. Functions that only call public AWS APIs may be excepted."
+  severity low
+  category security
+  remediation "Attach the function to private subnets of a VPC with a security group (aws lambda update-function-configuration --function-name <name> --vpc-config SubnetIds=<ids>,SecurityGroupIds=<sg>), with VPC endpoints or a NAT gateway for the services it calls."
+  tags ["aws-fsbp:Lambda.3"]
+
+  rule on aws.lambda.function {
+    violation when not has(vpc_id)
+    message "function {id} ({runtime}) is not attached to a VPC"
+  }
+}
+
+test "a function without a VPC fails" {
+  given aws.lambda.function outside { function_name: "thumbnailer", runtime: "python3.12" }
+  expect lambda_not_in_vpc fails outside
+}
+
+test "a function attached to a VPC passes" {
+  given aws.lambda.function inside {
+    function_name: "orders-writer",
+    runtime: "nodejs20.x",
+    vpc_id: "vpc-0a1b2c3d",
+  }
+  expect lambda_not_in_vpc passes inside
+}

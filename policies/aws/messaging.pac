@@ -161,3 +161,63 @@ test "a topic with a key passes; without fails" {
   expect sns_topic_unencrypted passes enc
   expect sns_topic_unencrypted fails plain
 }
+
+/// Without a dead-letter queue a message its consumer cannot process is
+/// retried until its retention period ends, then silently dropped.
+policy sqs_queue_no_dead_letter_queue {
+  title "SQS queue has no dead-letter queue"
+  description "The queue has no redrive policy (dead_letter_target_arn) and is not itself the dead-letter queue of another queue of the inventory."
+  severity low
+  category operations
+  remediation "Create a dead-letter queue and set the redrive policy: aws sqs set-queue-attributes --queue-url <url> --attributes RedrivePolicy=<json with deadLetterTargetArn and maxReceiveCount>, and alarm on its ApproximateNumberOfMessagesVisible."
+  tags ["sqs-reliability"]
+
+  rule on aws.sqs.queue {
+    let arn = queue_arn ?? queue_url
+    violation when
+      not has(dead_letter_target_arn)
+      and none q in aws.sqs.queue: has(q.dead_letter_target_arn) and q.dead_letter_target_arn == arn
+    message "queue {queue_name} has no dead-letter queue"
+  }
+}
+
+test "a queue without a dead-letter queue fails" {
+  given aws.sqs.queue orders {
+    queue_name: "orders",
+    queue_url: "https://sqs.us-east-1.amazonaws.com/111122223333/orders",
+    queue_arn: "arn:aws:sqs:us-east-1:111122223333:orders",
+  }
+  expect sqs_queue_no_dead_letter_queue fails orders
+}
+
+test "a queue whose dead-letter queue is another queue is not that queue's source" {
+  given aws.sqs.queue invoices {
+    queue_name: "invoices",
+    queue_url: "https://sqs.us-east-1.amazonaws.com/111122223333/invoices",
+    queue_arn: "arn:aws:sqs:us-east-1:111122223333:invoices",
+  }
+  given aws.sqs.queue receipts {
+    queue_name: "receipts",
+    queue_url: "https://sqs.us-east-1.amazonaws.com/111122223333/receipts",
+    queue_arn: "arn:aws:sqs:us-east-1:111122223333:receipts",
+    dead_letter_target_arn: "arn:aws:sqs:us-east-1:111122223333:receipts-dlq",
+  }
+  expect sqs_queue_no_dead_letter_queue fails invoices
+  expect sqs_queue_no_dead_letter_queue passes receipts
+}
+
+test "a queue with a dead-letter queue passes, and so does the dead-letter queue itself" {
+  given aws.sqs.queue payments {
+    queue_name: "payments",
+    queue_url: "https://sqs.us-east-1.amazonaws.com/111122223333/payments",
+    queue_arn: "arn:aws:sqs:us-east-1:111122223333:payments",
+    dead_letter_target_arn: "arn:aws:sqs:us-east-1:111122223333:payments-dlq",
+  }
+  given aws.sqs.queue payments_dlq {
+    queue_name: "payments-dlq",
+    queue_url: "https://sqs.us-east-1.amazonaws.com/111122223333/payments-dlq",
+    queue_arn: "arn:aws:sqs:us-east-1:111122223333:payments-dlq",
+  }
+  expect sqs_queue_no_dead_letter_queue passes payments
+  expect sqs_queue_no_dead_letter_queue passes payments_dlq
+}

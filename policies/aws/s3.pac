@@ -448,6 +448,81 @@ test "a restricted bucket without MFA delete fails; one with MFA delete passes; 
   expect critical_data_buckets excludes internal
 }
 
+/// With SSE-KMS, reading an object also takes kms:Decrypt on the bucket's
+/// key: a second permission, logged in CloudTrail, that a leaked S3-only
+/// role or a mistaken bucket policy does not grant.
+policy s3_confidential_not_kms_encrypted {
+  title "Confidential bucket is not encrypted with KMS"
+  description "A bucket in the asset group `critical_data_buckets` (data-classification confidential or restricted) has no default encryption with KMS (`aws:kms` or `aws:kms:dsse`); SSE-S3 (AES256) or no default encryption fails."
+  severity medium
+  category security
+  remediation "aws s3api put-bucket-encryption --bucket <name> --server-side-encryption-configuration 'Rules=[{ApplyServerSideEncryptionByDefault={SSEAlgorithm=aws:kms,KMSMasterKeyID=<key-arn>},BucketKeyEnabled=true}]'; existing objects keep their encryption until rewritten (S3 Batch Operations copy)."
+  tags ["aws-fsbp:S3.17"]
+
+  rule on aws.s3.bucket in critical_data_buckets {
+    violation when not bucket_kms_encrypted(self)
+    message "confidential bucket {name} is not encrypted with a KMS key by default"
+  }
+}
+
+test "a restricted bucket with SSE-S3 only fails" {
+  given aws.s3.bucket sse_s3 {
+    name: "acme-hr-records",
+    creation_date: 2024-03-01,
+    acl: { owner: { id: "owner-canonical-id" } },
+    versioning: { status: "Enabled" },
+    encryption: {
+      rules: [{ apply_server_side_encryption_by_default: { sse_algorithm: "AES256" } }],
+    },
+    tags: { "data-classification": "restricted" },
+  }
+  expect s3_confidential_not_kms_encrypted fails sse_s3
+}
+
+test "a confidential bucket without default encryption fails" {
+  given aws.s3.bucket unencrypted {
+    name: "acme-legal",
+    creation_date: 2024-03-01,
+    acl: { owner: { id: "owner-canonical-id" } },
+    versioning: {},
+    tags: { "data-classification": "confidential" },
+  }
+  expect s3_confidential_not_kms_encrypted fails unencrypted
+}
+
+test "a confidential bucket with SSE-KMS passes; an internal bucket is out of scope" {
+  given aws.s3.bucket kms {
+    name: "acme-payroll",
+    creation_date: 2024-03-01,
+    acl: { owner: { id: "owner-canonical-id" } },
+    versioning: { status: "Enabled" },
+    encryption: {
+      rules: [
+        {
+          apply_server_side_encryption_by_default: {
+            sse_algorithm: "aws:kms",
+            kms_master_key_id: "arn:aws:kms:us-east-1:111122223333:key/1111aaaa-1111-1111-1111-111111111111",
+          },
+          bucket_key_enabled: true,
+        },
+      ],
+    },
+    tags: { "data-classification": "Confidential" },
+  }
+  given aws.s3.bucket internal_sse_s3 {
+    name: "acme-wiki-assets",
+    creation_date: 2024-03-01,
+    acl: { owner: { id: "owner-canonical-id" } },
+    versioning: {},
+    encryption: {
+      rules: [{ apply_server_side_encryption_by_default: { sse_algorithm: "AES256" } }],
+    },
+    tags: { "data-classification": "internal" },
+  }
+  expect s3_confidential_not_kms_encrypted passes kms
+  expect critical_data_buckets excludes internal_sse_s3
+}
+
 // ---------------------------------------------------------------------------
 // Logging
 // ---------------------------------------------------------------------------

@@ -70,8 +70,8 @@ test "untagged resources of each service fail; tagged ones and AWS-managed keys 
 /// Resources outside the organisation's regions escape its guardrails and
 /// data-residency commitments.
 policy service_unapproved_region {
-  title "Database, function, load balancer, key, queue or topic in a non-approved region"
-  description "The resource's region is not in `approved_regions()` (the list the EC2 region policy uses)."
+  title "Database, function, load balancer, key, queue, topic or bucket in a non-approved region"
+  description "The resource's region is not in `approved_regions()` (the list the EC2 region policy uses); for an S3 bucket, the region GetBucketLocation reports."
   severity medium
   category governance
   remediation "Move the workload to an approved region, or delete it; block other regions with an SCP (aws:RequestedRegion)."
@@ -109,6 +109,10 @@ policy service_unapproved_region {
     violation when region not in approved_regions()
     message "queue {id} is in {region}, which is not an approved region"
   }
+  rule buckets on aws.s3.bucket {
+    violation when region not in approved_regions()
+    message "bucket {name} is in {region}, which is not an approved region"
+  }
 }
 
 test "resources in ap-southeast-3 fail; us-east-1 passes" {
@@ -133,4 +137,23 @@ test "resources in ap-southeast-3 fail; us-east-1 passes" {
   expect service_unapproved_region passes near_queue
   expect service_unapproved_region passes far_aws_key
   expect service_unapproved_region fails far_lb
+}
+
+test "a bucket in ap-southeast-3 fails; a bucket in eu-west-1 passes" {
+  given aws.s3.bucket far_bucket {
+    region: "ap-southeast-3",
+    name: "acme-far-bucket",
+    creation_date: 2025-05-01,
+    acl: { owner: { id: "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be" } },
+    versioning: {},
+  }
+  given aws.s3.bucket home_bucket {
+    region: "eu-west-1",
+    name: "acme-home-bucket",
+    creation_date: 2025-05-01,
+    acl: { owner: { id: "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be" } },
+    versioning: {},
+  }
+  expect service_unapproved_region.buckets fails far_bucket
+  expect service_unapproved_region.buckets passes home_bucket
 }

@@ -4,8 +4,8 @@ package policies.aws.tagging
 // tests follow it.
 //
 // The standard: every production instance carries `owner`, `cost-center`,
-// `app`; every volume, snapshot and bucket
-// carries `owner` and `cost-center`; `env` takes one of a fixed set of
+// `app`; every volume, snapshot and bucket, and every security group,
+// subnet and VPC carries `owner` and `cost-center`; `env` takes one of a fixed set of
 // values. Tag keys are case-sensitive, as in AWS.
 
 // ---------------------------------------------------------------------------
@@ -45,6 +45,9 @@ fn instance_mandatory_tags() -> list<string> = ["owner", "cost-center", "app"]
 
 /// The tags every volume, snapshot and bucket must carry, with a non-empty value.
 fn storage_mandatory_tags() -> list<string> = ["owner", "cost-center"]
+
+/// The tags every security group, subnet and VPC must carry, with a non-empty value.
+fn network_mandatory_tags() -> list<string> = ["owner", "cost-center"]
 
 /// The allowed values of the `env` tag.
 fn allowed_env_values() -> list<string> = [
@@ -277,6 +280,129 @@ test "the sandbox sticky exception exempts untagged sandbox storage only" {
   expect sandbox_resources contains scratch
   expect storage_mandatory_tags fails prod_vol
   expect production contains prod_vol
+}
+
+/// Security groups, subnets and VPCs are shared by many workloads and
+/// outlive them; without an owner nobody can say whether a rule or a
+/// network is still needed, or who approves changing it.
+policy network_mandatory_tags {
+  title "Security group, subnet or VPC lacks owner or cost-center tags"
+  description "A security group, subnet or VPC lacks the `owner` or `cost-center` tag, or has it empty. The default VPC, default subnets and `default` groups count too: tag them or except them."
+  severity low
+  category tagging
+  remediation "Tag the resource with owner and cost-center (aws ec2 create-tags --resources <id> --tags Key=owner,Value=<team> Key=cost-center,Value=<cc>), and add the tags to the templates that create networks."
+  tags ["pacbot:check-for-missing-mandatory-tags", "tagging-standard"]
+
+  rule security_groups on aws.ec2.security_group {
+    let missing = missing_keys(tags, network_mandatory_tags())
+    let empty = count k in network_mandatory_tags(): (tags[k] ?? "absent") == ""
+    violation when not has_all_tags(tags, network_mandatory_tags())
+    message "security group {group_id} ({group_name}) lacks mandatory tags: absent {missing}, {empty} present but empty"
+  }
+  rule subnets on aws.ec2.subnet {
+    let missing = missing_keys(tags, network_mandatory_tags())
+    let empty = count k in network_mandatory_tags(): (tags[k] ?? "absent") == ""
+    violation when not has_all_tags(tags, network_mandatory_tags())
+    message "subnet {subnet_id} ({cidr_block}, VPC {vpc_id}) lacks mandatory tags: absent {missing}, {empty} present but empty"
+  }
+  rule vpcs on aws.ec2.vpc {
+    let missing = missing_keys(tags, network_mandatory_tags())
+    let empty = count k in network_mandatory_tags(): (tags[k] ?? "absent") == ""
+    violation when not has_all_tags(tags, network_mandatory_tags())
+    message "VPC {vpc_id} ({cidr_block}) lacks mandatory tags: absent {missing}, {empty} present but empty"
+  }
+
+  autofix notify_only() notify tags["owner"] ?? "network-team@example.com"
+}
+
+test "an untagged security group fails" {
+  given aws.ec2.security_group bare_sg {
+    group_id: "sg-0bare",
+    group_name: "app",
+    owner_id: "111122223333",
+    vpc_id: "vpc-0a1b2c3d",
+  }
+  expect network_mandatory_tags.security_groups fails bare_sg
+}
+
+test "a security group with owner and cost-center passes; an empty cost-center fails" {
+  given aws.ec2.security_group tagged_sg {
+    group_id: "sg-0tagged",
+    group_name: "app",
+    owner_id: "111122223333",
+    tags: { owner: "web@example.com", "cost-center": "CC-9" },
+  }
+  given aws.ec2.security_group empty_cc_sg {
+    group_id: "sg-0emptycc",
+    group_name: "db",
+    owner_id: "111122223333",
+    tags: { owner: "data@example.com", "cost-center": "" },
+  }
+  expect network_mandatory_tags.security_groups passes tagged_sg
+  expect network_mandatory_tags.security_groups fails empty_cc_sg
+}
+
+test "a subnet with only an owner tag fails" {
+  given aws.ec2.subnet owner_only {
+    subnet_id: "subnet-0owneronly",
+    subnet_arn: "arn:aws:ec2:us-east-1:111122223333:subnet/subnet-0owneronly",
+    vpc_id: "vpc-1",
+    owner_id: "111122223333",
+    cidr_block: 10.0.2.0/24,
+    availability_zone: "us-east-1a",
+    availability_zone_id: "use1-az1",
+    state: "available",
+    available_ip_address_count: 250,
+    default_for_az: false,
+    map_public_ip_on_launch: false,
+    assign_ipv6_address_on_creation: false,
+    tags: { owner: "network@example.com" },
+  }
+  expect network_mandatory_tags.subnets fails owner_only
+}
+
+test "a fully tagged subnet passes" {
+  given aws.ec2.subnet tagged_subnet {
+    subnet_id: "subnet-0tagged",
+    subnet_arn: "arn:aws:ec2:us-east-1:111122223333:subnet/subnet-0tagged",
+    vpc_id: "vpc-1",
+    owner_id: "111122223333",
+    cidr_block: 10.0.3.0/24,
+    availability_zone: "us-east-1b",
+    availability_zone_id: "use1-az2",
+    state: "available",
+    available_ip_address_count: 250,
+    default_for_az: false,
+    map_public_ip_on_launch: false,
+    assign_ipv6_address_on_creation: false,
+    tags: { owner: "network@example.com", "cost-center": "CC-1" },
+  }
+  expect network_mandatory_tags.subnets passes tagged_subnet
+}
+
+test "an untagged VPC fails" {
+  given aws.ec2.vpc bare_vpc {
+    vpc_id: "vpc-0bare",
+    cidr_block: 10.4.0.0/16,
+    state: "available",
+    owner_id: "111122223333",
+    is_default: false,
+    instance_tenancy: "default",
+  }
+  expect network_mandatory_tags.vpcs fails bare_vpc
+}
+
+test "a fully tagged VPC passes" {
+  given aws.ec2.vpc tagged_vpc {
+    vpc_id: "vpc-0tagged",
+    cidr_block: 10.5.0.0/16,
+    state: "available",
+    owner_id: "111122223333",
+    is_default: false,
+    instance_tenancy: "default",
+    tags: { Name: "payments", owner: "network@example.com", "cost-center": "CC-1" },
+  }
+  expect network_mandatory_tags.vpcs passes tagged_vpc
 }
 
 /// Reports, groups and exceptions key on `env`; a typo (`prd`, `Prod `)

@@ -121,6 +121,95 @@ test "an auto-assigning subnet fails; a private subnet passes" {
   expect subnet_auto_assigns_public_ip passes private
 }
 
+/// A subnet out of addresses fails the next deployment, scale-out or
+/// Lambda cold start in it, usually during an incident.
+policy subnet_ip_addresses_nearly_exhausted {
+  title "Subnet has less than 10% of its IPv4 addresses free"
+  description "An available subnet has fewer free IPv4 addresses (available_ip_address_count) than a tenth of its usable ones (the CIDR's size less the 5 AWS reserves). IPv6-only subnets are not judged."
+  severity medium
+  category operations
+  remediation "Add subnets in a new CIDR range (aws ec2 associate-vpc-cidr-block, then create-subnet) and spread the workload; release idle ENIs and Elastic IPs in the subnet."
+  tags ["capacity"]
+
+  rule on aws.ec2.subnet {
+    let usable = if has(cidr_block) then cidr_size(cidr_block) - 5 else 0
+    violation when state == "available" and usable > 0 and available_ip_address_count * 10 < usable
+    message "subnet {subnet_id} ({cidr_block}, {availability_zone}) has {available_ip_address_count} of {usable} IPv4 addresses free"
+  }
+}
+
+test "a /24 with 12 free addresses fails" {
+  given aws.ec2.subnet crowded {
+    subnet_id: "subnet-0crowded",
+    subnet_arn: "arn:aws:ec2:us-east-1:111122223333:subnet/subnet-0crowded",
+    vpc_id: "vpc-1",
+    owner_id: "111122223333",
+    cidr_block: 10.0.10.0/24,
+    availability_zone: "us-east-1a",
+    availability_zone_id: "use1-az1",
+    state: "available",
+    available_ip_address_count: 12,
+    default_for_az: false,
+    map_public_ip_on_launch: false,
+    assign_ipv6_address_on_creation: false,
+  }
+  expect subnet_ip_addresses_nearly_exhausted fails crowded
+}
+
+test "a /24 with 200 free addresses passes" {
+  given aws.ec2.subnet roomy {
+    subnet_id: "subnet-0roomy",
+    subnet_arn: "arn:aws:ec2:us-east-1:111122223333:subnet/subnet-0roomy",
+    vpc_id: "vpc-1",
+    owner_id: "111122223333",
+    cidr_block: 10.0.11.0/24,
+    availability_zone: "us-east-1a",
+    availability_zone_id: "use1-az1",
+    state: "available",
+    available_ip_address_count: 200,
+    default_for_az: false,
+    map_public_ip_on_launch: false,
+    assign_ipv6_address_on_creation: false,
+  }
+  expect subnet_ip_addresses_nearly_exhausted passes roomy
+}
+
+test "an IPv6-only subnet is not judged" {
+  given aws.ec2.subnet v6_only {
+    subnet_id: "subnet-0v6only",
+    subnet_arn: "arn:aws:ec2:us-east-1:111122223333:subnet/subnet-0v6only",
+    vpc_id: "vpc-1",
+    owner_id: "111122223333",
+    availability_zone: "us-east-1a",
+    availability_zone_id: "use1-az1",
+    state: "available",
+    available_ip_address_count: 0,
+    default_for_az: false,
+    map_public_ip_on_launch: false,
+    assign_ipv6_address_on_creation: true,
+    ipv6_native: true,
+  }
+  expect subnet_ip_addresses_nearly_exhausted passes v6_only
+}
+
+test "a subnet that is still pending is not judged" {
+  given aws.ec2.subnet pending_subnet {
+    subnet_id: "subnet-0pending",
+    subnet_arn: "arn:aws:ec2:us-east-1:111122223333:subnet/subnet-0pending",
+    vpc_id: "vpc-1",
+    owner_id: "111122223333",
+    cidr_block: 10.0.12.0/28,
+    availability_zone: "us-east-1a",
+    availability_zone_id: "use1-az1",
+    state: "pending",
+    available_ip_address_count: 0,
+    default_for_az: false,
+    map_public_ip_on_launch: false,
+    assign_ipv6_address_on_creation: false,
+  }
+  expect subnet_ip_addresses_nearly_exhausted passes pending_subnet
+}
+
 /// AWS bills every public IPv4 address, associated or not; an Elastic IP
 /// attached to nothing is pure cost (and a claimable address if released
 /// carelessly later).
@@ -178,4 +267,78 @@ test "an Elastic IP whose ids are empty strings is free; one with only a network
   }
   expect eip_unassociated fails blank
   expect eip_unassociated passes eni_only
+}
+
+/// A network interface left behind by a deleted instance keeps its
+/// private address (and any Elastic IP) allocated and its security groups
+/// in use.
+policy network_interface_unattached {
+  title "Network interface is not attached"
+  description "A network interface you created (not requester-managed by an AWS service) has status `available`: attached to nothing."
+  severity low
+  category operations
+  remediation "Attach it to the instance that needs it, or delete it: aws ec2 delete-network-interface --network-interface-id <id>."
+  tags ["vpc-hygiene"]
+
+  rule on aws.ec2.network_interface {
+    violation when status == "available" and not requester_managed
+    message "network interface {network_interface_id} ({private_ip_address}, subnet {subnet_id}) is attached to nothing"
+  }
+
+  autofix notify_only() notify tags["owner"] ?? "network-team@example.com"
+}
+
+test "a detached interface fails" {
+  given aws.ec2.network_interface detached {
+    network_interface_id: "eni-0detached",
+    interface_type: "interface",
+    status: "available",
+    subnet_id: "subnet-1",
+    vpc_id: "vpc-1",
+    availability_zone: "us-east-1a",
+    private_ip_address: 10.0.1.40,
+    mac_address: "0a:1b:2c:3d:4e:80",
+    owner_id: "111122223333",
+    requester_managed: false,
+    source_dest_check: true,
+  }
+  expect network_interface_unattached fails detached
+}
+
+test "an attached interface passes, and so does a detached one an AWS service manages" {
+  given aws.ec2.network_interface attached {
+    network_interface_id: "eni-0attached",
+    interface_type: "interface",
+    status: "in-use",
+    subnet_id: "subnet-1",
+    vpc_id: "vpc-1",
+    availability_zone: "us-east-1a",
+    private_ip_address: 10.0.1.41,
+    mac_address: "0a:1b:2c:3d:4e:81",
+    owner_id: "111122223333",
+    requester_managed: false,
+    source_dest_check: true,
+    attachment: {
+      attachment_id: "eni-attach-0a",
+      instance_id: "i-0abc",
+      device_index: 0,
+      status: "attached",
+    },
+  }
+  given aws.ec2.network_interface managed {
+    network_interface_id: "eni-0managed",
+    interface_type: "lambda",
+    status: "available",
+    subnet_id: "subnet-1",
+    vpc_id: "vpc-1",
+    availability_zone: "us-east-1a",
+    private_ip_address: 10.0.1.42,
+    mac_address: "0a:1b:2c:3d:4e:82",
+    owner_id: "111122223333",
+    requester_id: "AROAEXAMPLE:lambda",
+    requester_managed: true,
+    source_dest_check: true,
+  }
+  expect network_interface_unattached passes attached
+  expect network_interface_unattached passes managed
 }

@@ -484,8 +484,9 @@ impl Key {
 #[derive(Clone, Debug, Default)]
 pub struct FieldIndex {
     pub map: HashMap<Key, Vec<usize>>,
-    /// Resources whose field has no key (never, for checked data); they are
-    /// candidates for every probe.
+    /// Resources whose field holds a value without a key (a float); they
+    /// are candidates for every probe. Resources missing the field are in
+    /// neither (see `build`).
     pub unkeyed: Vec<usize>,
 }
 
@@ -496,6 +497,13 @@ impl FieldIndex {
         let mut idx = FieldIndex::default();
         for &i in resources {
             let key = match &value(i) {
+                // A missing value never equals a key: the compiler probes
+                // an optional field only where `has(v.f)` narrowed it, so
+                // such a resource cannot satisfy the body (merging these
+                // into every probe made optional joins quadratic).
+                Value::Record(fs) if matches!(fs.get(field as usize), Some(Value::Missing)) => {
+                    continue;
+                }
                 Value::Record(fs) => fs.get(field as usize).and_then(Key::of),
                 _ => None,
             };

@@ -40,6 +40,13 @@ pub fn free_port() -> u16 {
 
 impl Moto {
     pub fn start() -> Moto {
+        Moto::start_with(&[])
+    }
+
+    /// Starts moto with extra environment settings, e.g.
+    /// `MOTO_IAM_LOAD_MANAGED_POLICIES=true` for AWS's managed policies
+    /// (off by default: loading them slows every IAM account's creation).
+    pub fn start_with(env: &[(&str, &str)]) -> Moto {
         let bin = moto_bin();
         assert!(
             bin.exists(),
@@ -49,6 +56,7 @@ impl Moto {
         let port = free_port();
         let child = Command::new(&bin)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -471,4 +479,73 @@ pub fn fix_statuses(
             )
         })
         .collect()
+}
+
+/// A zip archive holding one small file (moto keeps the code, never runs it).
+pub fn zip_with_one_file() -> Vec<u8> {
+    // A stored (uncompressed) entry `app.py` with `x=1\n`, built by hand:
+    // local header, data, central directory, end record.
+    let name = b"app.py";
+    let data = b"x=1\n";
+    let crc = crc32(data);
+    let mut z = Vec::new();
+    let le16 = |v: u16| v.to_le_bytes();
+    let le32 = |v: u32| v.to_le_bytes();
+    z.extend(le32(0x0403_4b50));
+    z.extend(le16(20));
+    z.extend(le16(0));
+    z.extend(le16(0));
+    z.extend(le16(0));
+    z.extend(le16(0));
+    z.extend(le32(crc));
+    z.extend(le32(data.len() as u32));
+    z.extend(le32(data.len() as u32));
+    z.extend(le16(name.len() as u16));
+    z.extend(le16(0));
+    z.extend(name);
+    z.extend(data);
+    let central = z.len() as u32;
+    z.extend(le32(0x0201_4b50));
+    z.extend(le16(20));
+    z.extend(le16(20));
+    z.extend(le16(0));
+    z.extend(le16(0));
+    z.extend(le16(0));
+    z.extend(le16(0));
+    z.extend(le32(crc));
+    z.extend(le32(data.len() as u32));
+    z.extend(le32(data.len() as u32));
+    z.extend(le16(name.len() as u16));
+    z.extend(le16(0));
+    z.extend(le16(0));
+    z.extend(le16(0));
+    z.extend(le16(0));
+    z.extend(le32(0));
+    z.extend(le32(0));
+    z.extend(name);
+    let size = z.len() as u32 - central;
+    z.extend(le32(0x0605_4b50));
+    z.extend(le16(0));
+    z.extend(le16(0));
+    z.extend(le16(1));
+    z.extend(le16(1));
+    z.extend(le32(size));
+    z.extend(le32(central));
+    z.extend(le16(0));
+    z
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
 }

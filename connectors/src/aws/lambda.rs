@@ -1,6 +1,7 @@
 //! Lambda functions: ListFunctions (all pages), then per function and only
 //! for the fields the plan reads: GetFunctionUrlConfig (the URL and its
-//! auth type), GetPolicy (the resource policy) and ListTags.
+//! auth type), GetPolicy (the resource policy), ListTags, and the execution
+//! role's policies through IAM (what the function's code may do).
 
 use futures::{FutureExt, StreamExt};
 use serde_json::{Value as Json, json};
@@ -24,7 +25,14 @@ pub(crate) async fn functions(r: &Regional<'_, '_>) -> Result<(), CallError> {
         let page = page.map_err(|e| call_error("lambda:ListFunctions", e))?;
         all.extend(page.functions().iter().cloned());
     }
-    let futs: Vec<_> = all.iter().map(|f| function(r, &c, f).boxed()).collect();
+    let docs = super::iam::ManagedDocs::default();
+    let iam = r
+        .wants(TYPE, "role_statements")
+        .then(|| r.run.source.iam(r.sdk(), &r.run.stats));
+    let futs: Vec<_> = all
+        .iter()
+        .map(|f| function(r, &c, iam.as_ref().map(|i| (i, &docs)), f).boxed())
+        .collect();
     let mut docs = futures::stream::iter(futs).buffered(SUB_CALLS);
     while let Some(doc) = docs.next().await {
         if let Some((id, attrs)) = doc? {
@@ -37,6 +45,7 @@ pub(crate) async fn functions(r: &Regional<'_, '_>) -> Result<(), CallError> {
 async fn function(
     r: &Regional<'_, '_>,
     c: &aws_sdk_lambda::Client,
+    iam: Option<(&aws_sdk_iam::Client, &super::iam::ManagedDocs)>,
     f: &aws_sdk_lambda::types::FunctionConfiguration,
 ) -> Result<Option<(String, Json)>, CallError> {
     let (Some(name), Some(arn)) = (f.function_name(), f.function_arn()) else {
@@ -100,6 +109,31 @@ async fn function(
             Ok(p) => m.extend(policy_fields(p.policy())),
             Err(e) if missing(error_code(&e).as_deref()) => m.extend(policy_fields(None)),
             Err(e) => return Err(call_error(&format!("lambda:GetPolicy {name}"), e)),
+        }
+    }
+    if let Some((iam, docs)) = iam {
+        // The role's statements (a role shared by many functions is read
+        // once per function; its managed policies once per collection).
+        let role = f.role().and_then(super::iam::role_name_of);
+        let perms = match role {
+            Some(role) => match super::iam::role_permissions(iam, docs, role).await {
+                Ok(p) => Ok(p),
+                Err(e) if e.message.contains(": NoSuchEntity:") => {
+                    Err(format!("the execution role {role} does not exist"))
+                }
+                Err(e) => return Err(e),
+            },
+            None => Err("the function has no execution role ARN".to_owned()),
+        };
+        match perms {
+            Ok(p) => {
+                m.insert("role_statements".into(), Json::Array(p.statements));
+                put(&mut m, "role_error", p.error.to_json());
+            }
+            Err(e) => {
+                m.insert("role_statements".into(), json!([]));
+                put(&mut m, "role_error", e.to_json());
+            }
         }
     }
     let mut tags = json!({});

@@ -150,19 +150,41 @@ const MAX_STATEMENTS: usize = 500;
 /// a policy. Values are read, never interpreted as code; serde_json bounds
 /// nesting.
 pub(crate) fn policy_fields(text: Option<&str>) -> serde_json::Map<String, Json> {
+    let parsed = statements(text);
     let mut out = serde_json::Map::new();
+    out.insert("policy_statements".into(), Json::Array(parsed.list));
+    if let Some(e) = parsed.error {
+        out.insert("policy_error".into(), json!(e));
+    }
+    if parsed.truncated {
+        out.insert("policy_truncated".into(), json!(true));
+    }
+    out
+}
+
+/// The statements of one policy document, as records.
+pub(crate) struct Statements {
+    pub list: Vec<Json>,
+    /// Why the text is not a policy document (then `list` is empty).
+    pub error: Option<String>,
+    /// More than `MAX_STATEMENTS`: the rest were not read.
+    pub truncated: bool,
+}
+
+/// Reads a policy document's statements (none for no text or blank text).
+pub(crate) fn statements(text: Option<&str>) -> Statements {
+    let mut out = Statements {
+        list: vec![],
+        error: None,
+        truncated: false,
+    };
     let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
-        out.insert("policy_statements".into(), json!([]));
         return out;
     };
     let doc: Json = match serde_json::from_str(text) {
         Ok(d) => d,
         Err(e) => {
-            out.insert("policy_statements".into(), json!([]));
-            out.insert(
-                "policy_error".into(),
-                json!(format!("the policy is not JSON: {e}")),
-            );
+            out.error = Some(format!("the policy is not JSON: {e}"));
             return out;
         }
     };
@@ -171,15 +193,12 @@ pub(crate) fn policy_fields(text: Option<&str>) -> serde_json::Map<String, Json>
         Some(s @ Json::Object(_)) => vec![s],
         _ => vec![],
     };
-    if stmts.len() > MAX_STATEMENTS {
-        out.insert("policy_truncated".into(), json!(true));
-    }
-    let list: Vec<Json> = stmts
+    out.truncated = stmts.len() > MAX_STATEMENTS;
+    out.list = stmts
         .into_iter()
         .take(MAX_STATEMENTS)
         .map(statement)
         .collect();
-    out.insert("policy_statements".into(), Json::Array(list));
     out
 }
 

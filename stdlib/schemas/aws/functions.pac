@@ -189,3 +189,18 @@ fn has_public_statement(statements: list<aws.policy.PolicyStatement>) -> bool =
 /// True when the statement allows every action of every service (`*`) or of IAM (`iam:*`).
 fn allows_admin_actions(s: aws.policy.PolicyStatement) -> bool =
   s.effect == "Allow" and ("*" in s.actions or "iam:*" in s.actions)
+
+/// True when the statement allows every action on every resource (`"Action": "*"`, `"Resource": "*"`): full administrator rights.
+fn allows_full_admin(s: aws.policy.PolicyStatement) -> bool =
+  s.effect == "Allow" and "*" in s.actions and "*" in s.resources
+
+/// True when an action a policy grants (`granted`) covers the action `wanted`: `*`, the same name in any case (IAM action names are case-insensitive), or a prefix ending in `*` such as `ec2:*` or `ec2:Run*`. A `*` elsewhere in the pattern is not expanded.
+fn action_matches(granted: string, wanted: string) -> bool =
+  granted == "*"
+  or lower(granted) == lower(wanted)
+  or (ends_with(granted, "*") and starts_with(lower(wanted), lower(replace(granted, "*", ""))))
+
+/// True when an `Allow` statement among `statements` covers any of `actions` (see `action_matches`); `Deny` statements and conditions are not weighed, so the answer is what the policies grant before any guard.
+fn allows_any_action(statements: list<aws.policy.PolicyStatement>, actions: list<string>) -> bool =
+  any s in statements:
+    s.effect == "Allow" and (any p in s.actions: any a in actions: action_matches(p, a))

@@ -40,6 +40,10 @@ schema aws.lambda.function {
   policy_statements: list<aws.policy.PolicyStatement>
   /// Why the policy could not be read as a policy; absent when it could.
   policy_error: string?
+  /// What the function's code may do: every statement of its execution role's attached and inline policies (read through IAM).
+  role_statements: list<aws.policy.PolicyStatement>
+  /// Why the execution role's policies could not all be read (e.g. the role no longer exists); absent when they were.
+  role_error: string?
   /// The function's tags.
   tags: map<string>
 }
