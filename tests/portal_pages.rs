@@ -958,6 +958,8 @@ async fn domains_have_their_own_figures_and_dashboards_are_arranged_and_shared()
         "tagging_and_cost",
         "operations",
         "cis_aws",
+        "aws_fsbp",
+        "pacbot_rules",
     ] {
         assert!(names.contains(&n), "{names:?}");
     }
@@ -984,8 +986,31 @@ async fn domains_have_their_own_figures_and_dashboards_are_arranged_and_shared()
         cats.iter().all(|c| ["tagging", "cost"].contains(c)),
         "{cats:?}"
     );
-    let cis = env.api("/api/v1/domains/cis_aws", &admin).await;
-    assert!(!cis["policies"].as_array().unwrap().is_empty());
+    // A framework is a domain over its tags: only policies tagged for it.
+    for (domain, prefix) in [
+        ("cis_aws", "cis-aws-1.5:"),
+        ("aws_fsbp", "aws-fsbp:"),
+        ("pacbot_rules", "pacbot:"),
+    ] {
+        let d = env.api(&format!("/api/v1/domains/{domain}"), &admin).await;
+        let policies = d["policies"].as_array().unwrap();
+        assert!(!policies.is_empty(), "{domain}: {d}");
+        let listed = env.api("/api/v1/policies", &admin).await;
+        for p in policies {
+            let name = p["name"].as_str().unwrap();
+            let tags: Vec<String> = listed["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|q| q["id"] == name)
+                .map(|q| serde_json::from_value(q["tags"].clone()).unwrap_or_default())
+                .unwrap_or_default();
+            assert!(
+                tags.iter().any(|t| t.starts_with(prefix)),
+                "{domain}: {name} has no {prefix} tag ({tags:?})"
+            );
+        }
+    }
     // Within a group, the group's figures; the trend has today's row.
     let prod = env
         .api(

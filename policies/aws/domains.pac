@@ -34,3 +34,19 @@ domain cis_aws {
   description "The benchmark's automated controls that Pac checks."
   tags ["cis-aws-1.5:*"]
 }
+
+/// The AWS Foundational Security Best Practices controls the library
+/// checks, through each policy's `aws-fsbp:` tags.
+domain aws_fsbp {
+  title "AWS Foundational Security Best Practices"
+  description "The Security Hub standard's controls that Pac checks."
+  tags ["aws-fsbp:*"]
+}
+
+/// PacBot's classic AWS rules that the library expresses (docs/pacbot-coverage.md),
+/// through each policy's `pacbot:` tags: a team moving from PacBot keeps its figure.
+domain pacbot_rules {
+  title "PacBot rules"
+  description "The PacBot AWS rules that Pac expresses."
+  tags ["pacbot:*"]
+}
