@@ -120,6 +120,13 @@ const PAIRS: &[(&str, &str, &str)] = &[
     ("aws-sdk-iam", "PasswordPolicy", "aws.iam.password_policy"),
     ("aws-sdk-iam", "Role", "aws.iam.role"),
     ("aws-sdk-iam", "Policy", "aws.iam.policy"),
+    ("aws-sdk-ec2", "VpnGateway", "aws.ec2.vpn_gateway"),
+    ("aws-sdk-ec2", "VpcAttachment", "VpcAttachment"),
+    (
+        "aws-sdk-iam",
+        "ServerCertificateMetadata",
+        "aws.iam.server_certificate",
+    ),
     ("aws-sdk-kms", "KeyMetadata", "aws.kms.key"),
     ("aws-sdk-cloudtrail", "Trail", "aws.cloudtrail.trail"),
     ("aws-sdk-rds", "DbInstance", "aws.rds.db_instance"),

@@ -691,3 +691,91 @@ test "two active keys fail; one active and one inactive pass" {
   expect iam_user_multiple_active_keys fails two
   expect iam_user_multiple_active_keys passes one
 }
+
+/// An expired certificate left in IAM can be attached to a load balancer
+/// by mistake and serves nothing.
+policy iam_server_certificate_expired {
+  title "Expired server certificate stored in IAM"
+  description "An SSL/TLS server certificate stored in IAM has expired."
+  severity low
+  category operations
+  remediation "Delete it: aws iam delete-server-certificate --server-certificate-name <name> (check no load balancer still uses it)."
+  tags ["cis-aws-1.5:1.19"]
+
+  rule on aws.iam.server_certificate {
+    violation when has(expiration) and expiration < now
+    message "server certificate {server_certificate_name} expired on {expiration}"
+  }
+}
+
+test "a certificate that expired in June fails" {
+  now 2026-12-01
+  given aws.iam.server_certificate old {
+    server_certificate_name: "shop-2025",
+    server_certificate_id: "ASCA0OLD",
+    arn: "arn:aws:iam::123456789012:server-certificate/shop-2025",
+    path: "/",
+    expiration: 2026-06-01,
+  }
+  expect iam_server_certificate_expired fails old
+}
+
+test "a valid certificate passes" {
+  now 2026-12-01
+  given aws.iam.server_certificate current {
+    server_certificate_name: "shop-2026",
+    server_certificate_id: "ASCA0NEW",
+    arn: "arn:aws:iam::123456789012:server-certificate/shop-2026",
+    path: "/",
+    expiration: 2027-06-01,
+  }
+  expect iam_server_certificate_expired passes current
+}
+
+/// A certificate in IAM is never renewed by AWS: someone must replace it
+/// before browsers start refusing the site.
+policy iam_server_certificate_expiring {
+  title "Server certificate stored in IAM expires within 30 days"
+  description "An SSL/TLS server certificate stored in IAM expires within the next 30 days."
+  severity high
+  category operations
+  remediation "Upload the renewed certificate (or move the listener to an ACM certificate, which renews itself) and switch the load balancers and distributions to it."
+  tags ["pacbot:check-for-iam-certificate-expiry"]
+
+  rule on aws.iam.server_certificate {
+    violation when has(expiration) and expiration >= now and expiration < now + 30d
+    message "server certificate {server_certificate_name} expires on {expiration}"
+  }
+}
+
+test "a certificate expiring in two weeks fails" {
+  now 2026-12-01
+  given aws.iam.server_certificate soon {
+    server_certificate_name: "api-2026",
+    server_certificate_id: "ASCA0SOON",
+    arn: "arn:aws:iam::123456789012:server-certificate/api-2026",
+    path: "/",
+    expiration: 2026-12-15,
+  }
+  expect iam_server_certificate_expiring fails soon
+}
+
+test "a certificate valid for months, and one already expired, pass" {
+  now 2026-12-01
+  given aws.iam.server_certificate later {
+    server_certificate_name: "api-2027",
+    server_certificate_id: "ASCA0LATER",
+    arn: "arn:aws:iam::123456789012:server-certificate/api-2027",
+    path: "/",
+    expiration: 2027-05-01,
+  }
+  given aws.iam.server_certificate gone {
+    server_certificate_name: "api-2025",
+    server_certificate_id: "ASCA0GONE",
+    arn: "arn:aws:iam::123456789012:server-certificate/api-2025",
+    path: "/",
+    expiration: 2025-05-01,
+  }
+  expect iam_server_certificate_expiring passes later
+  expect iam_server_certificate_expiring passes gone
+}

@@ -560,3 +560,122 @@ test "a bucket without logging fails; a logged bucket passes" {
   expect s3_access_logging_disabled fails silent
   expect s3_access_logging_disabled passes logged
 }
+
+/// A bucket serving a website is meant to be read by anyone; a data bucket
+/// that does so was usually opened by mistake, and a website bucket is
+/// better served through CloudFront with origin access.
+policy s3_website_hosting {
+  title "S3 bucket hosts a website or redirects requests"
+  description "The bucket has static website hosting on (an index document or a redirect of every request)."
+  severity medium
+  category security
+  remediation "Turn website hosting off (aws s3api delete-bucket-website --bucket <name>) and serve the site through CloudFront with origin access control."
+  tags ["pacbot:check-for-s3-hosting-website"]
+
+  rule on aws.s3.bucket {
+    let serves = website?.index_document ?? "a redirect"
+    violation when has(website)
+    message "bucket {name} hosts a website ({serves})"
+  }
+}
+
+test "a bucket serving index.html fails" {
+  given aws.s3.bucket site {
+    name: "acme-www",
+    creation_date: 2026-01-01,
+    acl: { owner: { id: "o" }, grants: [] },
+    versioning: {},
+    website: { index_document: "index.html", routing_rules: 0 },
+  }
+  expect s3_website_hosting fails site
+}
+
+test "a bucket that only redirects fails; a plain bucket passes" {
+  given aws.s3.bucket redirect {
+    name: "acme-old-www",
+    creation_date: 2026-01-01,
+    acl: { owner: { id: "o" }, grants: [] },
+    versioning: {},
+    website: { redirect_all_requests_to: "www.example.com", routing_rules: 0 },
+  }
+  given aws.s3.bucket data {
+    name: "acme-data",
+    creation_date: 2026-01-01,
+    acl: { owner: { id: "o" }, grants: [] },
+    versioning: {},
+  }
+  expect s3_website_hosting fails redirect
+  expect s3_website_hosting passes data
+}
+
+/// True when a statement denies S3 requests made without TLS: `Deny` on
+/// `s3:*` (or `*`) with a condition on `aws:SecureTransport`. The
+/// collector keeps a condition's operator and key, not its value.
+fn denies_insecure_transport(s: aws.policy.PolicyStatement) -> bool =
+  s.effect == "Deny"
+  and ("s3:*" in s.actions or "*" in s.actions)
+  and (any c in s.conditions: ends_with(c, "aws:SecureTransport"))
+
+/// Without a policy denying plain HTTP, clients may read and write the
+/// bucket's objects unencrypted in transit.
+policy s3_http_not_denied {
+  title "S3 bucket policy does not deny HTTP requests"
+  description "The bucket policy has no statement denying every S3 action when `aws:SecureTransport` is false."
+  severity medium
+  category security
+  remediation "Add a statement to the bucket policy: Effect Deny, Principal *, Action s3:*, Resource the bucket and its objects, Condition Bool aws:SecureTransport false."
+  tags ["cis-aws-1.5:2.1.2", "aws-fsbp:S3.5"]
+
+  rule on aws.s3.bucket {
+    violation when
+      not has(policy_error) and not (any s in policy_statements: denies_insecure_transport(s))
+    message "the policy of bucket {name} does not deny requests over plain HTTP ({len(policy_statements)} statements)"
+  }
+}
+
+test "a bucket without a policy fails" {
+  given aws.s3.bucket open {
+    name: "acme-exports",
+    creation_date: 2026-01-01,
+    acl: { owner: { id: "o" }, grants: [] },
+    versioning: {},
+  }
+  expect s3_http_not_denied fails open
+}
+
+test "a policy that only allows fails; one denying insecure transport passes" {
+  given aws.s3.bucket allows {
+    name: "acme-shared",
+    creation_date: 2026-01-01,
+    acl: { owner: { id: "o" }, grants: [] },
+    versioning: {},
+    policy_statements: [
+      {
+        effect: "Allow",
+        principals: ["arn:aws:iam::123456789012:root"],
+        not_principal: false,
+        actions: ["s3:GetObject"],
+        resources: ["arn:aws:s3:::acme-shared/*"],
+        conditions: [],
+      },
+    ],
+  }
+  given aws.s3.bucket tls_only {
+    name: "acme-secure",
+    creation_date: 2026-01-01,
+    acl: { owner: { id: "o" }, grants: [] },
+    versioning: {},
+    policy_statements: [
+      {
+        effect: "Deny",
+        principals: ["*"],
+        not_principal: false,
+        actions: ["s3:*"],
+        resources: ["arn:aws:s3:::acme-secure", "arn:aws:s3:::acme-secure/*"],
+        conditions: ["Bool aws:SecureTransport"],
+      },
+    ],
+  }
+  expect s3_http_not_denied fails allows
+  expect s3_http_not_denied passes tls_only
+}

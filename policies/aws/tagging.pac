@@ -286,8 +286,8 @@ test "the sandbox sticky exception exempts untagged sandbox storage only" {
 /// outlive them; without an owner nobody can say whether a rule or a
 /// network is still needed, or who approves changing it.
 policy network_mandatory_tags {
-  title "Security group, subnet or VPC lacks owner or cost-center tags"
-  description "A security group, subnet or VPC lacks the `owner` or `cost-center` tag, or has it empty. The default VPC, default subnets and `default` groups count too: tag them or except them."
+  title "Security group, subnet, VPC or VPN gateway lacks owner or cost-center tags"
+  description "A security group, subnet, VPC or VPN gateway lacks the `owner` or `cost-center` tag, or has it empty. The default VPC, default subnets and `default` groups count too: tag them or except them."
   severity low
   category tagging
   remediation "Tag the resource with owner and cost-center (aws ec2 create-tags --resources <id> --tags Key=owner,Value=<team> Key=cost-center,Value=<cc>), and add the tags to the templates that create networks."
@@ -311,8 +311,24 @@ policy network_mandatory_tags {
     violation when not has_all_tags(tags, network_mandatory_tags())
     message "VPC {vpc_id} ({cidr_block}) lacks mandatory tags: absent {missing}, {empty} present but empty"
   }
+  rule vpn_gateways on aws.ec2.vpn_gateway {
+    let missing = missing_keys(tags, network_mandatory_tags())
+    violation when not has_all_tags(tags, network_mandatory_tags())
+    message "VPN gateway {vpn_gateway_id} lacks mandatory tags: absent {missing}"
+  }
 
   autofix notify_only() notify tags["owner"] ?? "network-team@example.com"
+}
+
+test "an untagged VPN gateway fails; a tagged one passes" {
+  given aws.ec2.vpn_gateway bare { vpn_gateway_id: "vgw-0bare", state: "available" }
+  given aws.ec2.vpn_gateway tagged {
+    vpn_gateway_id: "vgw-0tagged",
+    state: "available",
+    tags: { owner: "network@example.com", "cost-center": "CC-7" },
+  }
+  expect network_mandatory_tags.vpn_gateways fails bare
+  expect network_mandatory_tags.vpn_gateways passes tagged
 }
 
 test "an untagged security group fails" {

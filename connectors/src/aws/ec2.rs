@@ -6,7 +6,7 @@ use aws_sdk_ec2::types::{ImageAttributeName, SnapshotAttributeName};
 use futures::{FutureExt, StreamExt};
 use serde_json::Value as Json;
 
-use super::json::{ToJson, document};
+use super::json::{ToJson, document, put};
 use super::{AccountCtx, CallError, JobOutcome, Run, call_error, scope};
 
 pub(crate) const TYPES: &[&str] = &[
@@ -22,6 +22,7 @@ pub(crate) const TYPES: &[&str] = &[
     "aws.ec2.address",
     "aws.ec2.key_pair",
     "aws.ec2.flow_log",
+    "aws.ec2.vpn_gateway",
 ];
 
 /// Per-resource sub-calls run this many at once within a job.
@@ -136,6 +137,7 @@ pub(crate) async fn collect(
         ),
         "aws.ec2.address" => addresses(&ctx).await,
         "aws.ec2.key_pair" => key_pairs(&ctx).await,
+        "aws.ec2.vpn_gateway" => vpn_gateways(&ctx).await,
         other => Err(CallError {
             message: format!("no EC2 reader for `{other}`"),
             unreachable: false,
@@ -306,6 +308,41 @@ async fn key_pairs(ctx: &Ctx<'_, '_>) -> Result<(), CallError> {
     for k in out.key_pairs() {
         ctx.emit(k.key_pair_id().unwrap_or_default(), k.to_json())
             .await?;
+    }
+    Ok(())
+}
+
+/// Virtual private gateways (DescribeVpnGateways: not paginated).
+async fn vpn_gateways(ctx: &Ctx<'_, '_>) -> Result<(), CallError> {
+    let out = ctx
+        .client
+        .describe_vpn_gateways()
+        .send()
+        .await
+        .map_err(|e| call_error("ec2:DescribeVpnGateways", e))?;
+    for g in out.vpn_gateways() {
+        let Some(id) = g.vpn_gateway_id() else {
+            continue;
+        };
+        let mut m = serde_json::Map::new();
+        put(&mut m, "vpn_gateway_id", id.to_json());
+        put(&mut m, "state", g.state().map(|x| x.as_str()).to_json());
+        put(&mut m, "gateway_type", g.r#type().map(|x| x.as_str()).to_json());
+        put(&mut m, "availability_zone", g.availability_zone().to_json());
+        put(&mut m, "amazon_side_asn", g.amazon_side_asn().to_json());
+        let attached: Vec<Json> = g
+            .vpc_attachments()
+            .iter()
+            .map(|a| {
+                let mut v = serde_json::Map::new();
+                put(&mut v, "vpc_id", a.vpc_id().to_json());
+                put(&mut v, "state", a.state().map(|x| x.as_str()).to_json());
+                Json::Object(v)
+            })
+            .collect();
+        m.insert("vpc_attachments".into(), Json::Array(attached));
+        m.insert("tags".into(), g.tags().to_json());
+        ctx.emit(id, Json::Object(m)).await?;
     }
     Ok(())
 }

@@ -23,6 +23,7 @@ pub(crate) const TYPES: &[&str] = &[
     "aws.iam.role",
     "aws.iam.policy",
     "aws.iam.credential_report",
+    "aws.iam.server_certificate",
 ];
 const SUB_CALLS: usize = 8;
 
@@ -100,6 +101,7 @@ pub(crate) async fn collect(run: &Run<'_>, acct: &AccountCtx) -> JobOutcome {
         ("aws.iam.role", roles(&ctx).boxed()),
         ("aws.iam.policy", managed_policies(&ctx).boxed()),
         ("aws.iam.credential_report", credential_report(&ctx).boxed()),
+        ("aws.iam.server_certificate", server_certificates(&ctx).boxed()),
     ] {
         if src.wants(run.plan, rtype) {
             let s = scope(&acct.id, Some(region), Some(rtype));
@@ -661,6 +663,39 @@ async fn managed_policies(ctx: &Ctx<'_, '_>) -> Result<(), CallError> {
             nc.push("statements");
         }
         ctx.emit(T, arn, Json::Object(m), nc).await?;
+    }
+    Ok(())
+}
+
+/// Server certificates stored in IAM (ListServerCertificates).
+async fn server_certificates(ctx: &Ctx<'_, '_>) -> Result<(), CallError> {
+    const T: &str = "aws.iam.server_certificate";
+    let mut pages = ctx
+        .client
+        .list_server_certificates()
+        .into_paginator()
+        .send();
+    while let Some(p) = pages.next().await {
+        let p = p.map_err(|e| call_error("iam:ListServerCertificates", e))?;
+        for c in p.server_certificate_metadata_list() {
+            let mut m = serde_json::Map::new();
+            put(
+                &mut m,
+                "server_certificate_name",
+                c.server_certificate_name().to_json(),
+            );
+            put(
+                &mut m,
+                "server_certificate_id",
+                c.server_certificate_id().to_json(),
+            );
+            put(&mut m, "arn", c.arn().to_json());
+            put(&mut m, "path", c.path().to_json());
+            put(&mut m, "upload_date", c.upload_date().to_json());
+            put(&mut m, "expiration", c.expiration().to_json());
+            ctx.emit(T, c.server_certificate_name(), Json::Object(m), vec![])
+                .await?;
+        }
     }
     Ok(())
 }

@@ -28,6 +28,8 @@ const FIELDS: &[Field] = &[
     ("versioning", Some(|| json!({}))),
     ("logging", None),
     ("tags", None),
+    ("website", None),
+    ("policy_statements", None),
 ];
 
 struct Clients<'a, 'r> {
@@ -210,6 +212,39 @@ async fn bucket(
                     .await
                     .map_err(|e| fail("", call_error(&call("GetBucketLogging"), e)))?;
                 out.logging_enabled().to_json()
+            }
+            "website" => match c.get_bucket_website().bucket(&name).send().await {
+                Ok(out) => {
+                    let mut w = serde_json::Map::new();
+                    super::json::put(
+                        &mut w,
+                        "index_document",
+                        out.index_document().map(|d| d.suffix()).to_json(),
+                    );
+                    super::json::put(
+                        &mut w,
+                        "redirect_all_requests_to",
+                        out.redirect_all_requests_to().map(|r| r.host_name()).to_json(),
+                    );
+                    w.insert("routing_rules".into(), json!(out.routing_rules().len()));
+                    Json::Object(w)
+                }
+                Err(e) if error_code(&e).as_deref() == Some("NoSuchWebsiteConfiguration") => {
+                    Json::Null
+                }
+                Err(e) => return Err(fail("", call_error(&call("GetBucketWebsite"), e))),
+            },
+            "policy_statements" => {
+                let text = match c.get_bucket_policy().bucket(&name).send().await {
+                    Ok(out) => out.policy,
+                    Err(e) if error_code(&e).as_deref() == Some("NoSuchBucketPolicy") => None,
+                    Err(e) => return Err(fail("", call_error(&call("GetBucketPolicy"), e))),
+                };
+                let mut fields = super::regional::policy_fields(text.as_deref());
+                if let Some(err) = fields.remove("policy_error") {
+                    attrs.insert("policy_error".into(), err);
+                }
+                fields.remove("policy_statements").unwrap_or(json!([]))
             }
             "tags" => match c.get_bucket_tagging().bucket(&name).send().await {
                 Ok(out) => out.tag_set().to_json(),

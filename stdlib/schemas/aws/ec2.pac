@@ -805,3 +805,29 @@ schema aws.ec2.flow_log {
   /// The flow log's tags.
   tags: map<string>
 }
+
+/// A virtual private gateway, the AWS side of a site-to-site VPN (DescribeVpnGateways); `id` is the gateway ID.
+schema aws.ec2.vpn_gateway {
+  /// The gateway ID, e.g. `vgw-0a1b2c3d`.
+  vpn_gateway_id: string
+  /// `pending`, `available`, `deleting` or `deleted`.
+  state: string?
+  /// The VPN type, `ipsec.1` (API member `Type`).
+  gateway_type: string?
+  /// The zone it was created in, when AWS gives one.
+  availability_zone: string?
+  /// The private ASN of the Amazon side of a BGP session.
+  amazon_side_asn: int?
+  /// The VPCs it is attached to, with each attachment's state.
+  vpc_attachments: list<VpcAttachment>
+  /// The gateway's tags.
+  tags: map<string>
+}
+
+/// A gateway's attachment to a VPC (VpcAttachment).
+record VpcAttachment {
+  /// The VPC.
+  vpc_id: string?
+  /// `attaching`, `attached`, `detaching` or `detached`.
+  state: string?
+}

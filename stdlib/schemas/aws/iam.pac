@@ -227,3 +227,19 @@ schema aws.iam.credential_report {
   /// Whether the second X.509 signing certificate is active.
   cert_2_active: bool
 }
+
+/// An SSL/TLS server certificate stored in IAM (ListServerCertificates `ServerCertificateMetadataList`), the older alternative to ACM for load balancers and CloudFront; `id` is the certificate name.
+schema aws.iam.server_certificate {
+  /// The certificate's name, e.g. `shop-2025`.
+  server_certificate_name: string
+  /// The stable unique ID.
+  server_certificate_id: string
+  /// The ARN, e.g. `arn:aws:iam::123456789012:server-certificate/shop-2025`.
+  arn: string
+  /// The path, e.g. `/` or `/cloudfront/`.
+  path: string
+  /// When it was uploaded.
+  upload_date: timestamp?
+  /// When it expires.
+  expiration: timestamp?
+}

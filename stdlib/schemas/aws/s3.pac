@@ -3,7 +3,7 @@ package aws.s3
 // Amazon S3 resource types. A bucket is assembled from ListBuckets and the
 // per-bucket Get* calls (GetBucketAcl, GetBucketPolicyStatus,
 // GetPublicAccessBlock, GetBucketEncryption, GetBucketVersioning,
-// GetBucketLogging, GetBucketTagging). Conventions: see docs/schemas.md.
+// GetBucketLogging, GetBucketTagging, GetBucketWebsite, GetBucketPolicy). Conventions: see docs/schemas.md.
 // The implicit `region` is the bucket's region (GetBucketLocation).
 
 /// An S3 bucket (ListBuckets plus the per-bucket configuration calls); `id` is the bucket name.
@@ -26,6 +26,22 @@ schema aws.s3.bucket {
   logging: LoggingEnabled?
   /// The bucket's tags (GetBucketTagging), e.g. `{"owner": "data-team@example.com"}`.
   tags: map<string>
+  /// Static website hosting (GetBucketWebsite); absent when the bucket does not serve a website.
+  website: WebsiteConfiguration?
+  /// The bucket policy's statements (GetBucketPolicy); empty when the bucket has no policy.
+  policy_statements: list<aws.policy.PolicyStatement>
+  /// Why the bucket policy could not be read as a policy; absent when it could.
+  policy_error: string?
+}
+
+/// A bucket's website configuration (GetBucketWebsite output).
+record WebsiteConfiguration {
+  /// The index document served for a directory, e.g. `index.html`; absent when every request is redirected.
+  index_document: string?
+  /// The host every request is redirected to; absent unless the bucket only redirects.
+  redirect_all_requests_to: string?
+  /// How many routing rules the configuration has.
+  routing_rules: int
 }
 
 /// A bucket ACL: its owner and grants (GetBucketAcl output, AccessControlPolicy).
