@@ -46,7 +46,8 @@ action notify_only() on
   aws.iam.account_summary, aws.iam.password_policy, aws.kms.key, aws.cloudtrail.trail,
   aws.rds.db_instance, aws.rds.db_snapshot, aws.lambda.function, aws.sqs.queue, aws.sns.topic,
   aws.ecr.repository, aws.dynamodb.table, aws.eks.cluster, aws.guardduty.detector,
-  aws.elbv2.load_balancer, aws.acm.certificate, aws.config.recorder, vuln.finding
+  aws.elbv2.load_balancer, aws.acm.certificate, aws.config.recorder, aws.cloudfront.distribution,
+  aws.apigateway.rest_api, aws.redshift.cluster, aws.opensearch.domain, vuln.finding
 
 /// Turns on versioning of a bucket (PutBucketVersioning `Enabled`), so that overwritten and deleted objects can be recovered.
 action enable_s3_versioning() on aws.s3.bucket
