@@ -1,6 +1,6 @@
-//! The regional services beyond EC2 (KMS, CloudTrail, RDS, Lambda, SQS,
-//! SNS, ECR, DynamoDB, EKS, GuardDuty) end to end against a real moto
-//! server: seeded with the SDK, collected by `pacc collect` (every document
+//! The services beyond EC2 (KMS, CloudTrail, RDS, Lambda, SQS, SNS, ECR,
+//! DynamoDB, EKS, GuardDuty, ELBv2, ACM, AWS Config, CloudFront, API
+//! Gateway, Redshift, OpenSearch) end to end against a real moto server: seeded with the SDK, collected by `pacc collect` (every document
 //! valid against the stdlib schemas), evaluated with the bundled library,
 //! then fixed by `pacc fix` (a dry run changes nothing, an applied run
 //! changes what the API then reports, a second run finds it already fixed).
@@ -29,6 +29,11 @@ const TYPES: &[&str] = &[
     "aws.elbv2.load_balancer",
     "aws.acm.certificate",
     "aws.config.recorder",
+    "aws.cloudfront.distribution",
+    "aws.apigateway.rest_api",
+    "aws.redshift.cluster",
+    "aws.opensearch.domain",
+    "aws.ec2.security_group",
     "aws.s3.bucket",
 ];
 
@@ -38,6 +43,9 @@ struct Seeded {
     key: String,
     trail_arn: String,
     cert: String,
+    distribution: String,
+    api: String,
+    warehouse_sg: String,
 }
 
 /// One resource of each service, each with the problems the library finds.
@@ -266,12 +274,164 @@ async fn seed(moto: &Moto) -> Seeded {
         .certificate_arn()
         .unwrap()
         .to_owned();
+    let (distribution, api, warehouse_sg) = seed_edge_and_data(&sdk, &ec2).await;
     // GuardDuty and AWS Config: nothing (neither is set up in the region).
     Seeded {
         key,
         trail_arn,
         cert,
+        distribution,
+        api,
+        warehouse_sg,
     }
+}
+
+/// CloudFront, API Gateway, Redshift and OpenSearch, each with the problems
+/// the library finds: the distribution's ID, the API's ID and the Redshift
+/// cluster's security group.
+async fn seed_edge_and_data(
+    sdk: &aws_config::SdkConfig,
+    ec2: &aws_sdk_ec2::Client,
+) -> (String, String, String) {
+    // CloudFront: viewers on HTTP, an S3 origin without OAI or OAC, a
+    // custom origin over HTTP, no access logs, no WAF.
+    use aws_sdk_cloudfront::types::{
+        CustomOriginConfig, DefaultCacheBehavior, DistributionConfig, Origin, OriginProtocolPolicy,
+        Origins, S3OriginConfig, ViewerProtocolPolicy,
+    };
+    let cf = aws_sdk_cloudfront::Client::new(sdk);
+    let origins = Origins::builder()
+        .quantity(2)
+        .items(
+            Origin::builder()
+                .id("assets")
+                .domain_name("shop-assets.s3.amazonaws.com")
+                .s3_origin_config(S3OriginConfig::builder().origin_access_identity("").build())
+                .build()
+                .unwrap(),
+        )
+        .items(
+            Origin::builder()
+                .id("api")
+                .domain_name("api.example.com")
+                .custom_origin_config(
+                    CustomOriginConfig::builder()
+                        .http_port(80)
+                        .https_port(443)
+                        .origin_protocol_policy(OriginProtocolPolicy::HttpOnly)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let behavior = DefaultCacheBehavior::builder()
+        .target_origin_id("assets")
+        .viewer_protocol_policy(ViewerProtocolPolicy::AllowAll)
+        // The managed CachingOptimized cache policy.
+        .cache_policy_id("658327ea-f89d-4fab-a63d-7e88639e58f6")
+        .build()
+        .unwrap();
+    let distribution = cf
+        .create_distribution()
+        .distribution_config(
+            DistributionConfig::builder()
+                .caller_reference("shop")
+                .comment("shop")
+                .enabled(true)
+                .origins(origins)
+                .default_cache_behavior(behavior)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("CreateDistribution")
+        .distribution()
+        .map(|d| d.id().to_owned())
+        .unwrap();
+
+    // API Gateway: an anonymous GET on a deployed stage without access
+    // logs or tracing.
+    let apigw = aws_sdk_apigateway::Client::new(sdk);
+    let api = apigw
+        .create_rest_api()
+        .name("orders-api")
+        .send()
+        .await
+        .expect("CreateRestApi")
+        .id()
+        .unwrap()
+        .to_owned();
+    let root = apigw
+        .get_resources()
+        .rest_api_id(&api)
+        .send()
+        .await
+        .expect("GetResources")
+        .items()
+        .iter()
+        .find(|r| r.path() == Some("/"))
+        .and_then(|r| r.id().map(str::to_owned))
+        .unwrap();
+    apigw
+        .put_method()
+        .rest_api_id(&api)
+        .resource_id(&root)
+        .http_method("GET")
+        .authorization_type("NONE")
+        .send()
+        .await
+        .expect("PutMethod");
+    apigw
+        .put_integration()
+        .rest_api_id(&api)
+        .resource_id(&root)
+        .http_method("GET")
+        .r#type(aws_sdk_apigateway::types::IntegrationType::Mock)
+        .send()
+        .await
+        .expect("PutIntegration");
+    apigw
+        .create_deployment()
+        .rest_api_id(&api)
+        .stage_name("prod")
+        .send()
+        .await
+        .expect("CreateDeployment");
+
+    // Redshift: public behind a group open to the world on its port,
+    // unencrypted, without audit logs.
+    let warehouse_sg = group(ec2, "warehouse", 5439, "0.0.0.0/0").await;
+    let redshift = aws_sdk_redshift::Client::new(sdk);
+    redshift
+        .create_cluster()
+        .cluster_identifier("warehouse")
+        .cluster_type("single-node")
+        .node_type("ra3.xlplus")
+        .master_username("admin")
+        .master_user_password("Not-a-real-passw0rd")
+        .publicly_accessible(true)
+        .encrypted(false)
+        .vpc_security_group_ids(&warehouse_sg)
+        .send()
+        .await
+        .expect("CreateCluster");
+
+    // OpenSearch: a public domain whose access policy allows everyone,
+    // without encryption or audit logs.
+    let search = aws_sdk_opensearch::Client::new(sdk);
+    search
+        .create_domain()
+        .domain_name("search")
+        .engine_version("OpenSearch_2.13")
+        .access_policies(PUBLIC_POLICY)
+        .send()
+        .await
+        .expect("CreateDomain");
+    (distribution, api, warehouse_sg)
 }
 
 fn library() -> PathBuf {
@@ -426,6 +586,35 @@ fn the_regional_services_are_collected_evaluated_and_fixed() {
         "shop.example.com"
     );
     assert_eq!(doc("aws.config.recorder", REGION)["present"], false);
+    let cdn = doc("aws.cloudfront.distribution", &s.distribution);
+    assert_eq!(
+        cdn["default_cache_behavior"]["viewer_protocol_policy"],
+        "allow-all"
+    );
+    assert_eq!(cdn["logging_enabled"], false, "{cdn:#}");
+    assert_eq!(cdn["origins"][0]["s3_origin"], true);
+    assert_eq!(cdn["origins"][1]["origin_protocol_policy"], "http-only");
+    let api = doc("aws.apigateway.rest_api", &s.api);
+    assert_eq!(api["name"], "orders-api");
+    assert_eq!(
+        api["methods_without_authorization"],
+        serde_json::json!(["GET /"])
+    );
+    assert_eq!(api["stages"][0]["stage_name"], "prod");
+    assert_eq!(api["stages"][0]["tracing_enabled"], false);
+    let warehouse = doc("aws.redshift.cluster", "warehouse");
+    assert_eq!(warehouse["publicly_accessible"], true);
+    assert_eq!(warehouse["encrypted"], false);
+    assert_eq!(warehouse["logging_enabled"], false);
+    assert_eq!(warehouse["require_ssl"], false);
+    assert_eq!(
+        warehouse["vpc_security_groups"],
+        serde_json::json!([s.warehouse_sg])
+    );
+    let search = doc("aws.opensearch.domain", "search");
+    assert_eq!(search["policy_statements"][0]["principals"][0], "*");
+    assert!(search.get("vpc_options").is_none(), "{search:#}");
+    assert_eq!(search["encryption_at_rest_options"]["enabled"], false);
 
     // The bundled library finds the seeded problems.
     let fails = failing(dir.path());
@@ -455,6 +644,35 @@ fn the_regional_services_are_collected_evaluated_and_fixed() {
         ("elb_internet_facing_unapproved", "web"),
         ("elb_access_logs_disabled", "web"),
         ("config_recorder_disabled", REGION),
+        (
+            "cloudfront_access_logging_disabled",
+            s.distribution.as_str(),
+        ),
+        ("cloudfront_viewer_http_allowed", s.distribution.as_str()),
+        (
+            "cloudfront_s3_origin_without_access_control",
+            s.distribution.as_str(),
+        ),
+        ("cloudfront_origin_http", s.distribution.as_str()),
+        ("cloudfront_without_waf", s.distribution.as_str()),
+        ("apigateway_method_without_authorization", s.api.as_str()),
+        ("apigateway_stage_access_logging_disabled", s.api.as_str()),
+        ("apigateway_stage_xray_disabled", s.api.as_str()),
+        ("redshift_public_and_world_open", "warehouse"),
+        ("redshift_cluster_public", "warehouse"),
+        ("redshift_cluster_unencrypted", "warehouse"),
+        ("redshift_require_ssl_off", "warehouse"),
+        ("redshift_audit_logging_disabled", "warehouse"),
+        ("redshift_snapshots_too_short", "warehouse"),
+        ("opensearch_domain_public", "search"),
+        ("opensearch_unencrypted_at_rest", "search"),
+        ("opensearch_node_to_node_unencrypted", "search"),
+        ("opensearch_https_not_enforced", "search"),
+        ("opensearch_fine_grained_access_off", "search"),
+        ("opensearch_audit_logs_disabled", "search"),
+        ("service_mandatory_tags", s.distribution.as_str()),
+        ("service_mandatory_tags", "warehouse"),
+        ("service_mandatory_tags", "search"),
     ] {
         assert!(
             ids(policy).iter().any(|i| i == id),

@@ -152,6 +152,52 @@ const PAIRS: &[(&str, &str, &str)] = &[
         "ConfigurationRecorder",
         "aws.config.recorder",
     ),
+    (
+        "aws-sdk-cloudfront",
+        "DistributionSummary",
+        "aws.cloudfront.distribution",
+    ),
+    (
+        "aws-sdk-cloudfront",
+        "DefaultCacheBehavior",
+        "CacheBehavior",
+    ),
+    ("aws-sdk-cloudfront", "CacheBehavior", "CacheBehavior"),
+    (
+        "aws-sdk-cloudfront",
+        "ViewerCertificate",
+        "ViewerCertificate",
+    ),
+    ("aws-sdk-cloudfront", "Origin", "Origin"),
+    ("aws-sdk-apigateway", "RestApi", "aws.apigateway.rest_api"),
+    ("aws-sdk-apigateway", "Stage", "Stage"),
+    ("aws-sdk-redshift", "Cluster", "aws.redshift.cluster"),
+    (
+        "aws-sdk-opensearch",
+        "DomainStatus",
+        "aws.opensearch.domain",
+    ),
+    ("aws-sdk-opensearch", "VpcDerivedInfo", "VpcOptions"),
+    (
+        "aws-sdk-opensearch",
+        "EncryptionAtRestOptions",
+        "EncryptionAtRestOptions",
+    ),
+    (
+        "aws-sdk-opensearch",
+        "NodeToNodeEncryptionOptions",
+        "NodeToNodeEncryptionOptions",
+    ),
+    (
+        "aws-sdk-opensearch",
+        "DomainEndpointOptions",
+        "DomainEndpointOptions",
+    ),
+    (
+        "aws-sdk-opensearch",
+        "AdvancedSecurityOptions",
+        "AdvancedSecurityOptions",
+    ),
 ];
 
 fn workspace() -> PathBuf {

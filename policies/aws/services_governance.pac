@@ -1,8 +1,8 @@
 package policies.aws.services_governance
 
 // The tagging standard and approved regions, for the services beyond EC2
-// and S3 (KMS, Lambda, RDS, DynamoDB, SQS, SNS). Each policy's tests
-// follow it.
+// and S3 (KMS, Lambda, RDS, DynamoDB, SQS, SNS, ELBv2, CloudFront, API
+// Gateway, Redshift, OpenSearch). Each policy's tests follow it.
 
 /// The tags every database, function and customer key must carry, with a
 /// non-empty value.
@@ -11,8 +11,8 @@ fn service_mandatory_tags() -> list<string> = ["owner", "cost-center"]
 /// Untagged databases, functions and keys cannot be charged back or traced
 /// to a team when they fail a check.
 policy service_mandatory_tags {
-  title "Database, function, load balancer or key lacks owner or cost-center tags"
-  description "An RDS DB instance, DynamoDB table, Lambda function, load balancer or customer-managed KMS key lacks the `owner` or `cost-center` tag, or has it empty."
+  title "Database, function, load balancer, distribution, API, search domain or key lacks owner or cost-center tags"
+  description "An RDS DB instance, DynamoDB table, Redshift cluster, Lambda function, load balancer, CloudFront distribution, API Gateway REST API, OpenSearch domain or customer-managed KMS key lacks the `owner` or `cost-center` tag, or has it empty."
   severity low
   category tagging
   remediation "Tag the resource with owner and cost-center (aws resourcegroupstaggingapi tag-resources works across these services)."
@@ -37,6 +37,26 @@ policy service_mandatory_tags {
     let missing = missing_keys(tags, service_mandatory_tags())
     violation when not has_all_tags(tags, service_mandatory_tags())
     message "load balancer {id} lacks mandatory tags: {missing}"
+  }
+  rule warehouses on aws.redshift.cluster {
+    let missing = missing_keys(tags, service_mandatory_tags())
+    violation when not has_all_tags(tags, service_mandatory_tags())
+    message "Redshift cluster {id} lacks mandatory tags: {missing}"
+  }
+  rule distributions on aws.cloudfront.distribution {
+    let missing = missing_keys(tags, service_mandatory_tags())
+    violation when not has_all_tags(tags, service_mandatory_tags())
+    message "CloudFront distribution {id} lacks mandatory tags: {missing}"
+  }
+  rule apis on aws.apigateway.rest_api {
+    let missing = missing_keys(tags, service_mandatory_tags())
+    violation when not has_all_tags(tags, service_mandatory_tags())
+    message "REST API {id} lacks mandatory tags: {missing}"
+  }
+  rule search_domains on aws.opensearch.domain {
+    let missing = missing_keys(tags, service_mandatory_tags())
+    violation when not has_all_tags(tags, service_mandatory_tags())
+    message "OpenSearch domain {id} lacks mandatory tags: {missing}"
   }
   rule keys on aws.kms.key {
     let missing = missing_keys(tags, service_mandatory_tags())
@@ -67,10 +87,40 @@ test "untagged resources of each service fail; tagged ones and AWS-managed keys 
   expect service_mandatory_tags passes tagged_lb
 }
 
+test "untagged distributions, APIs, clusters and search domains fail; tagged ones pass" {
+  given aws.cloudfront.distribution bare_cdn {
+    arn: "arn:aws:cloudfront::111122223333:distribution/E1",
+    domain_name: "d1.cloudfront.net",
+    enabled: true,
+  }
+  given aws.cloudfront.distribution tagged_cdn {
+    arn: "arn:aws:cloudfront::111122223333:distribution/E2",
+    domain_name: "d2.cloudfront.net",
+    enabled: true,
+    tags: { owner: "web@example.com", "cost-center": "CC-1" },
+  }
+  given aws.apigateway.rest_api bare_api { name: "orders" }
+  given aws.redshift.cluster bare_warehouse { node_type: "ra3.xlplus" }
+  given aws.redshift.cluster tagged_warehouse {
+    tags: { owner: "data@example.com", "cost-center": "CC-2" },
+  }
+  given aws.opensearch.domain bare_search {
+    domain_name: "logs",
+    domain_id: "111122223333/logs",
+    arn: "arn:aws:es:us-east-1:111122223333:domain/logs",
+  }
+  expect service_mandatory_tags fails bare_cdn
+  expect service_mandatory_tags passes tagged_cdn
+  expect service_mandatory_tags fails bare_api
+  expect service_mandatory_tags fails bare_warehouse
+  expect service_mandatory_tags passes tagged_warehouse
+  expect service_mandatory_tags fails bare_search
+}
+
 /// Resources outside the organisation's regions escape its guardrails and
 /// data-residency commitments.
 policy service_unapproved_region {
-  title "Database, function, load balancer, key, queue, topic or bucket in a non-approved region"
+  title "Database, function, load balancer, key, queue, topic, API, search domain or bucket in a non-approved region"
   description "The resource's region is not in `approved_regions()` (the list the EC2 region policy uses); for an S3 bucket, the region GetBucketLocation reports."
   severity medium
   category governance
@@ -112,6 +162,18 @@ policy service_unapproved_region {
   rule buckets on aws.s3.bucket {
     violation when region not in approved_regions()
     message "bucket {name} is in {region}, which is not an approved region"
+  }
+  rule apis on aws.apigateway.rest_api {
+    violation when region not in approved_regions()
+    message "REST API {id} is in {region}, which is not an approved region"
+  }
+  rule warehouses on aws.redshift.cluster {
+    violation when region not in approved_regions()
+    message "Redshift cluster {id} is in {region}, which is not an approved region"
+  }
+  rule search_domains on aws.opensearch.domain {
+    violation when region not in approved_regions()
+    message "OpenSearch domain {id} is in {region}, which is not an approved region"
   }
 }
 
@@ -156,4 +218,27 @@ test "a bucket in ap-southeast-3 fails; a bucket in eu-west-1 passes" {
   }
   expect service_unapproved_region.buckets fails far_bucket
   expect service_unapproved_region.buckets passes home_bucket
+}
+
+test "APIs, clusters and search domains outside the approved regions fail" {
+  given aws.apigateway.rest_api far_api { region: "ap-southeast-3", name: "orders" }
+  given aws.apigateway.rest_api near_api { region: "us-east-1", name: "orders" }
+  given aws.redshift.cluster far_warehouse { region: "sa-east-1" }
+  given aws.opensearch.domain far_search {
+    region: "ap-southeast-3",
+    domain_name: "logs",
+    domain_id: "111122223333/logs",
+    arn: "arn:aws:es:ap-southeast-3:111122223333:domain/logs",
+  }
+  given aws.opensearch.domain near_search {
+    region: "eu-west-1",
+    domain_name: "logs",
+    domain_id: "111122223333/logs",
+    arn: "arn:aws:es:eu-west-1:111122223333:domain/logs",
+  }
+  expect service_unapproved_region fails far_api
+  expect service_unapproved_region passes near_api
+  expect service_unapproved_region fails far_warehouse
+  expect service_unapproved_region fails far_search
+  expect service_unapproved_region passes near_search
 }

@@ -64,6 +64,22 @@ pub const FILES: &[(&str, &str)] = &[
         "<stdlib>/aws/config.pac",
         include_str!("../schemas/aws/config.pac"),
     ),
+    (
+        "<stdlib>/aws/cloudfront.pac",
+        include_str!("../schemas/aws/cloudfront.pac"),
+    ),
+    (
+        "<stdlib>/aws/apigateway.pac",
+        include_str!("../schemas/aws/apigateway.pac"),
+    ),
+    (
+        "<stdlib>/aws/redshift.pac",
+        include_str!("../schemas/aws/redshift.pac"),
+    ),
+    (
+        "<stdlib>/aws/opensearch.pac",
+        include_str!("../schemas/aws/opensearch.pac"),
+    ),
     ("<stdlib>/vuln.pac", include_str!("../schemas/vuln.pac")),
     (
         "<stdlib>/aws/actions.pac",

@@ -1,11 +1,12 @@
-//! The AWS connector: EC2, S3, IAM and the regional services of
-//! [`regional::Service`] (KMS, CloudTrail, RDS, Lambda, SQS, SNS, ECR,
-//! DynamoDB, EKS, GuardDuty, ELBv2, ACM, AWS Config) in several accounts and regions, read with the
-//! AWS SDK for Rust, and the AWS auto-fix actions.
+//! The AWS connector: EC2, S3, IAM, CloudFront and the regional services
+//! of [`regional::Service`] (KMS, CloudTrail, RDS, Lambda, SQS, SNS, ECR,
+//! DynamoDB, EKS, GuardDuty, ELBv2, ACM, AWS Config, API Gateway, Redshift,
+//! OpenSearch) in several accounts and regions, read with the AWS SDK for
+//! Rust, and the AWS auto-fix actions.
 //!
 //! Work is split into jobs (account × region × resource type for EC2;
-//! account × region × service for the regional services; one S3 and one
-//! IAM job per account) run concurrently under a bound. A job
+//! account × region × service for the regional services; one S3, one IAM
+//! and one CloudFront job per account) run concurrently under a bound. A job
 //! that fails is reported as an [`Event::Error`] for its scope; when a
 //! region cannot be reached at all, its other jobs are skipped and the
 //! region is reported once. Every page of every paginated call is read;
@@ -14,6 +15,8 @@
 
 mod acm;
 pub mod actions;
+mod apigateway;
+mod cloudfront;
 pub mod cloudtrail;
 mod config_service;
 mod containers;
@@ -26,7 +29,9 @@ pub(crate) mod json;
 mod kms;
 mod lambda;
 mod messaging;
+mod opensearch;
 mod rds;
+mod redshift;
 mod regional;
 mod s3;
 
@@ -91,14 +96,18 @@ pub const TYPES: &[&str] = &[
     "aws.elbv2.load_balancer",
     "aws.acm.certificate",
     "aws.config.recorder",
+    "aws.cloudfront.distribution",
+    "aws.apigateway.rest_api",
+    "aws.redshift.cluster",
+    "aws.opensearch.domain",
 ];
 
 /// A `kind = "aws"` source (docs/connectors.md).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AwsSource {
     pub name: String,
-    /// The regions to read; IAM (global) is read once per account and
-    /// stamped with the first of them.
+    /// The regions to read; IAM and CloudFront (global) are read once per
+    /// account and stamped with the first of them.
     pub regions: Vec<String>,
     /// A named profile of the shared config files for the base credentials.
     #[serde(default)]
@@ -451,6 +460,22 @@ impl AwsSource {
         }
         aws_sdk_iam::Client::from_conf(b.build())
     }
+
+    /// CloudFront is global: called in the home region (the SDK resolves
+    /// its one endpoint).
+    pub(crate) fn cloudfront(
+        &self,
+        sdk: &SdkConfig,
+        stats: &Arc<ApiStats>,
+    ) -> aws_sdk_cloudfront::Client {
+        let mut b = aws_sdk_cloudfront::config::Builder::from(sdk)
+            .region(Region::new(self.home_region().to_owned()))
+            .interceptor(Counter(stats.clone()));
+        if let Some(url) = self.endpoint(self.home_region()) {
+            b = b.endpoint_url(url);
+        }
+        aws_sdk_cloudfront::Client::from_conf(b.build())
+    }
 }
 
 /// A regional client of one SDK crate: the account's configuration, the
@@ -493,6 +518,9 @@ impl AwsSource {
     regional_client!(elbv2, aws_sdk_elasticloadbalancingv2);
     regional_client!(acm, aws_sdk_acm);
     regional_client!(config, aws_sdk_config);
+    regional_client!(apigateway, aws_sdk_apigateway);
+    regional_client!(redshift, aws_sdk_redshift);
+    regional_client!(opensearch, aws_sdk_opensearch);
 }
 
 /// What one job reads.
@@ -507,6 +535,9 @@ enum Job {
         account: usize,
     },
     Iam {
+        account: usize,
+    },
+    CloudFront {
         account: usize,
     },
     Regional {
@@ -682,6 +713,9 @@ impl Connector for AwsConnector {
             if iam::TYPES.iter().any(|t| src.wants(plan, t)) {
                 jobs.push(Job::Iam { account: i });
             }
+            if src.wants(plan, cloudfront::TYPE) {
+                jobs.push(Job::CloudFront { account: i });
+            }
         }
         let total = jobs.len() as u64;
         let dead: Mutex<HashSet<(String, String)>> = Mutex::default();
@@ -715,6 +749,9 @@ impl Connector for AwsConnector {
                         }
                         Job::S3 { account } => s3::collect(run, &accounts[*account]).await,
                         Job::Iam { account } => iam::collect(run, &accounts[*account]).await,
+                        Job::CloudFront { account } => {
+                            cloudfront::collect(run, &accounts[*account]).await
+                        }
                         Job::Regional {
                             account,
                             region,
@@ -772,6 +809,7 @@ impl Connector for AwsConnector {
                 }
                 Job::S3 { account } => format!("{} s3", accounts[*account].id),
                 Job::Iam { account } => format!("{} iam", accounts[*account].id),
+                Job::CloudFront { account } => format!("{} cloudfront", accounts[*account].id),
                 Job::Regional {
                     account,
                     region,

@@ -1,5 +1,6 @@
 //! The regional services beyond EC2 (KMS, CloudTrail, RDS, Lambda, SQS,
-//! SNS, ECR, DynamoDB, EKS, GuardDuty, ELBv2, ACM, AWS Config): one job per account, region and
+//! SNS, ECR, DynamoDB, EKS, GuardDuty, ELBv2, ACM, AWS Config, API
+//! Gateway, Redshift, OpenSearch): one job per account, region and
 //! service, each reading only the types the plan wants. Every service
 //! module turns the SDK's answers into documents through [`Regional`].
 
@@ -24,6 +25,9 @@ pub(crate) enum Service {
     LoadBalancing,
     Acm,
     Config,
+    ApiGateway,
+    Redshift,
+    OpenSearch,
 }
 
 impl Service {
@@ -41,6 +45,9 @@ impl Service {
         Service::LoadBalancing,
         Service::Acm,
         Service::Config,
+        Service::ApiGateway,
+        Service::Redshift,
+        Service::OpenSearch,
     ];
 
     /// The resource types the service's job reads.
@@ -59,6 +66,9 @@ impl Service {
             Service::LoadBalancing => &["aws.elbv2.load_balancer"],
             Service::Acm => &["aws.acm.certificate"],
             Service::Config => &["aws.config.recorder"],
+            Service::ApiGateway => &["aws.apigateway.rest_api"],
+            Service::Redshift => &["aws.redshift.cluster"],
+            Service::OpenSearch => &["aws.opensearch.domain"],
         }
     }
 
@@ -77,6 +87,9 @@ impl Service {
             Service::LoadBalancing => "elbv2",
             Service::Acm => "acm",
             Service::Config => "config",
+            Service::ApiGateway => "apigateway",
+            Service::Redshift => "redshift",
+            Service::OpenSearch => "opensearch",
         }
     }
 
@@ -104,6 +117,9 @@ impl Service {
                 "aws.elbv2.load_balancer" => super::elb::load_balancers(&r).await,
                 "aws.acm.certificate" => super::acm::certificates(&r).await,
                 "aws.config.recorder" => super::config_service::recorder(&r).await,
+                "aws.apigateway.rest_api" => super::apigateway::rest_apis(&r).await,
+                "aws.redshift.cluster" => super::redshift::clusters(&r).await,
+                "aws.opensearch.domain" => super::opensearch::domains(&r).await,
                 _ => Ok(()),
             };
             let s = scope(&acct.id, Some(region), Some(rtype));

@@ -47,7 +47,9 @@ action notify_only() on
   aws.rds.db_instance, aws.rds.db_snapshot, aws.lambda.function, aws.sqs.queue, aws.sns.topic,
   aws.ecr.repository, aws.dynamodb.table, aws.eks.cluster, aws.guardduty.detector,
   aws.elbv2.load_balancer, aws.acm.certificate, aws.config.recorder, aws.ec2.vpn_gateway,
-  aws.iam.role, aws.iam.policy, aws.iam.credential_report, aws.iam.server_certificate, vuln.finding
+  aws.iam.role, aws.iam.policy, aws.iam.credential_report, aws.iam.server_certificate,
+  aws.cloudfront.distribution, aws.apigateway.rest_api, aws.redshift.cluster, aws.opensearch.domain,
+  vuln.finding
 
 /// Turns on versioning of a bucket (PutBucketVersioning `Enabled`), so that overwritten and deleted objects can be recovered.
 action enable_s3_versioning() on aws.s3.bucket

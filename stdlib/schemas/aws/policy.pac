@@ -1,7 +1,8 @@
 package aws.policy
 
 // Resource policies (the IAM JSON policy language) as the collector reads
-// them: one record per statement. Used by SQS, SNS, Lambda, KMS and ECR.
+// them: one record per statement. Used by SQS, SNS, Lambda, KMS, ECR, API
+// Gateway and OpenSearch.
 
 /// One statement of a resource policy (`Statement[]`), as read by the collector; values are taken as they are, never evaluated.
 record PolicyStatement {
