@@ -314,7 +314,7 @@ policy network_mandatory_tags {
   rule vpn_gateways on aws.ec2.vpn_gateway {
     let missing = missing_keys(tags, network_mandatory_tags())
     violation when not has_all_tags(tags, network_mandatory_tags())
-    message "VPN gateway {vpn_gateway_id} lacks mandatory tags: absent {missing}"
+    message "VPN gateway {id} lacks mandatory tags: absent {missing}"
   }
 
   autofix notify_only() notify tags["owner"] ?? "network-team@example.com"

@@ -327,7 +327,11 @@ async fn vpn_gateways(ctx: &Ctx<'_, '_>) -> Result<(), CallError> {
         let mut m = serde_json::Map::new();
         put(&mut m, "vpn_gateway_id", id.to_json());
         put(&mut m, "state", g.state().map(|x| x.as_str()).to_json());
-        put(&mut m, "gateway_type", g.r#type().map(|x| x.as_str()).to_json());
+        put(
+            &mut m,
+            "gateway_type",
+            g.r#type().map(|x| x.as_str()).to_json(),
+        );
         put(&mut m, "availability_zone", g.availability_zone().to_json());
         put(&mut m, "amazon_side_asn", g.amazon_side_asn().to_json());
         let attached: Vec<Json> = g

@@ -101,7 +101,10 @@ pub(crate) async fn collect(run: &Run<'_>, acct: &AccountCtx) -> JobOutcome {
         ("aws.iam.role", roles(&ctx).boxed()),
         ("aws.iam.policy", managed_policies(&ctx).boxed()),
         ("aws.iam.credential_report", credential_report(&ctx).boxed()),
-        ("aws.iam.server_certificate", server_certificates(&ctx).boxed()),
+        (
+            "aws.iam.server_certificate",
+            server_certificates(&ctx).boxed(),
+        ),
     ] {
         if src.wants(run.plan, rtype) {
             let s = scope(&acct.id, Some(region), Some(rtype));

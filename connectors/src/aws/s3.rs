@@ -224,7 +224,9 @@ async fn bucket(
                     super::json::put(
                         &mut w,
                         "redirect_all_requests_to",
-                        out.redirect_all_requests_to().map(|r| r.host_name()).to_json(),
+                        out.redirect_all_requests_to()
+                            .map(|r| r.host_name())
+                            .to_json(),
                     );
                     w.insert("routing_rules".into(), json!(out.routing_rules().len()));
                     Json::Object(w)

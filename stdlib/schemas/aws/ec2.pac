@@ -809,7 +809,7 @@ schema aws.ec2.flow_log {
 /// A virtual private gateway, the AWS side of a site-to-site VPN (DescribeVpnGateways); `id` is the gateway ID.
 schema aws.ec2.vpn_gateway {
   /// The gateway ID, e.g. `vgw-0a1b2c3d`.
-  vpn_gateway_id: string
+  vpn_gateway_id: string?
   /// `pending`, `available`, `deleting` or `deleted`.
   state: string?
   /// The VPN type, `ipsec.1` (API member `Type`).

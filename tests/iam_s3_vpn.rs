@@ -1,9 +1,11 @@
-//! IAM beyond users, end to end against a real moto server: roles with what
-//! their attached and inline policies allow, managed policies (customer
-//! ones, attached AWS ones and AWSSupportAccess), the credential report,
-//! and a Lambda function's execution role. Seeded with the SDK, collected
-//! by `pacc collect` (every document valid against the schemas), evaluated
-//! with the bundled library.
+//! IAM beyond users, S3 bucket websites and policies, and VPN gateways, end
+//! to end against a real moto server: roles with what their attached and
+//! inline policies allow, managed policies (customer ones, attached AWS ones
+//! and AWSSupportAccess), the credential report, server certificates, a
+//! Lambda function's execution role, a website bucket, a bucket whose
+//! policy denies plain HTTP, an untagged VPN gateway. Seeded with the SDK,
+//! collected by `pacc collect` (every document valid against the schemas),
+//! evaluated with the bundled library.
 
 mod moto_server;
 
@@ -18,7 +20,12 @@ const TYPES: &[&str] = &[
     "aws.iam.policy",
     "aws.iam.credential_report",
     "aws.lambda.function",
+    "aws.iam.server_certificate",
+    "aws.s3.bucket",
+    "aws.ec2.vpn_gateway",
 ];
+
+const TLS_ONLY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::acme-secure","arn:aws:s3:::acme-secure/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}"#;
 
 const LAMBDA_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 const ANYONE_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#;
@@ -27,6 +34,49 @@ const EVERYTHING: &str =
 const IAM_ALL: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:*"],"Resource":"*"}]}"#;
 const READ_BUCKET: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":"arn:aws:s3:::images/*"}]}"#;
 const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
+
+/// Seeds what is not IAM: a website bucket, a TLS-only bucket, an untagged
+/// VPN gateway; returns the gateway's ID.
+async fn seed_s3_and_vpn(moto: &Moto) -> String {
+    let s3 = moto.s3("us-east-1").await;
+    for b in ["acme-www", "acme-secure"] {
+        s3.create_bucket()
+            .bucket(b)
+            .send()
+            .await
+            .expect("CreateBucket");
+    }
+    s3.put_bucket_website()
+        .bucket("acme-www")
+        .website_configuration(
+            aws_sdk_s3::types::WebsiteConfiguration::builder()
+                .index_document(
+                    aws_sdk_s3::types::IndexDocument::builder()
+                        .suffix("index.html")
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("PutBucketWebsite");
+    s3.put_bucket_policy()
+        .bucket("acme-secure")
+        .policy(TLS_ONLY)
+        .send()
+        .await
+        .expect("PutBucketPolicy");
+    let ec2 = moto.ec2("us-east-1").await;
+    ec2.create_vpn_gateway()
+        .r#type(aws_sdk_ec2::types::GatewayType::Ipsec1)
+        .send()
+        .await
+        .expect("CreateVpnGateway")
+        .vpn_gateway()
+        .and_then(|g| g.vpn_gateway_id().map(str::to_owned))
+        .unwrap()
+}
 
 async fn seed(moto: &Moto) {
     let iam = moto.iam().await;
@@ -105,6 +155,14 @@ async fn seed(moto: &Moto) {
         .send()
         .await
         .expect("CreateLoginProfile");
+    // A server certificate (moto reports every one as expired in 2012).
+    iam.upload_server_certificate()
+        .server_certificate_name("legacy-shop")
+        .certificate_body("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----")
+        .private_key("-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----")
+        .send()
+        .await
+        .expect("UploadServerCertificate");
 
     let sdk = moto.sdk("us-east-1").await;
     let lambda = aws_sdk_lambda::Client::new(&sdk);
@@ -179,7 +237,10 @@ fn failing(dir: &Path) -> BTreeMap<String, BTreeSet<String>> {
 #[test]
 fn roles_managed_policies_and_the_credential_report_are_collected_and_evaluated() {
     let moto = Moto::start_with(&[("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")]);
-    runtime().block_on(seed(&moto));
+    let vgw = runtime().block_on(async {
+        seed(&moto).await;
+        seed_s3_and_vpn(&moto).await
+    });
     let dir = tempfile::tempdir().unwrap();
     let (summary, docs) = collect(dir.path(), &moto);
     assert_eq!(summary["errors"], serde_json::json!([]), "{summary:#}");
@@ -250,4 +311,26 @@ fn roles_managed_policies_and_the_credential_report_are_collected_and_evaluated(
     );
     // Fresh credentials are not unused ones.
     expect("iam_credentials_unused_45_days", &[]);
+    expect("iam_server_certificate_expired", &["legacy-shop"]);
+    expect("s3_website_hosting", &["acme-www"]);
+    let http = failing
+        .get("s3_http_not_denied")
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        http.contains("acme-www") && !http.contains("acme-secure"),
+        "{http:?}"
+    );
+    let tags = failing
+        .get("network_mandatory_tags")
+        .cloned()
+        .unwrap_or_default();
+    assert!(tags.contains(&vgw), "{vgw} not in {tags:?}");
+    let website = doc("aws.s3.bucket", "acme-www");
+    assert_eq!(website["website"]["index_document"], "index.html");
+    let secure = doc("aws.s3.bucket", "acme-secure");
+    assert_eq!(
+        secure["policy_statements"][0]["conditions"],
+        serde_json::json!(["Bool aws:SecureTransport"])
+    );
 }
