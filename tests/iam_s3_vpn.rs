@@ -21,6 +21,7 @@ const TYPES: &[&str] = &[
     "aws.iam.credential_report",
     "aws.lambda.function",
     "aws.iam.server_certificate",
+    "aws.iam.user",
     "aws.s3.bucket",
     "aws.ec2.vpn_gateway",
 ];
@@ -155,6 +156,19 @@ async fn seed(moto: &Moto) {
         .send()
         .await
         .expect("CreateLoginProfile");
+    // A service account with an inline iam:* policy.
+    iam.create_user()
+        .user_name("svc-ci")
+        .send()
+        .await
+        .expect("CreateUser");
+    iam.put_user_policy()
+        .user_name("svc-ci")
+        .policy_name("iam-all")
+        .policy_document(IAM_ALL)
+        .send()
+        .await
+        .expect("PutUserPolicy");
     // A server certificate (moto reports every one as expired in 2012).
     iam.upload_server_certificate()
         .server_certificate_name("legacy-shop")
@@ -312,6 +326,7 @@ fn roles_managed_policies_and_the_credential_report_are_collected_and_evaluated(
     // Fresh credentials are not unused ones.
     expect("iam_credentials_unused_45_days", &[]);
     expect("iam_server_certificate_expired", &["legacy-shop"]);
+    expect("iam_service_account_privileges", &["svc-ci"]);
     expect("s3_website_hosting", &["acme-www"]);
     let http = failing
         .get("s3_http_not_denied")

@@ -33,6 +33,9 @@ const TYPES: &[&str] = &[
     "aws.apigateway.rest_api",
     "aws.redshift.cluster",
     "aws.opensearch.domain",
+    "aws.elb.load_balancer",
+    "aws.autoscaling.group",
+    "aws.autoscaling.launch_configuration",
     "aws.ec2.security_group",
     "aws.s3.bucket",
 ];
@@ -286,6 +289,47 @@ async fn seed(moto: &Moto) -> Seeded {
     }
 }
 
+/// A classic load balancer (internet-facing, no instances, no logs, no
+/// tags) and an Auto Scaling group behind it launched from a launch
+/// configuration that gives public addresses and allows IMDSv1.
+async fn seed_classic_and_asg(sdk: &aws_config::SdkConfig) {
+    let elb = aws_sdk_elasticloadbalancing::Client::new(sdk);
+    elb.create_load_balancer()
+        .load_balancer_name("legacy-web")
+        .availability_zones("us-east-1a")
+        .listeners(
+            aws_sdk_elasticloadbalancing::types::Listener::builder()
+                .protocol("HTTP")
+                .load_balancer_port(80)
+                .instance_port(8080)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("CreateLoadBalancer (classic)");
+    let asg = aws_sdk_autoscaling::Client::new(sdk);
+    asg.create_launch_configuration()
+        .launch_configuration_name("workers-lc")
+        .image_id(AMI)
+        .instance_type("t3.micro")
+        .associate_public_ip_address(true)
+        .send()
+        .await
+        .expect("CreateLaunchConfiguration");
+    asg.create_auto_scaling_group()
+        .auto_scaling_group_name("workers")
+        .launch_configuration_name("workers-lc")
+        .min_size(0)
+        .max_size(2)
+        .desired_capacity(0)
+        .availability_zones("us-east-1a")
+        .load_balancer_names("legacy-web")
+        .send()
+        .await
+        .expect("CreateAutoScalingGroup");
+}
+
 /// CloudFront, API Gateway, Redshift and OpenSearch, each with the problems
 /// the library finds: the distribution's ID, the API's ID and the Redshift
 /// cluster's security group.
@@ -515,7 +559,11 @@ fn expect_statuses(report: &Json, wanted: &[(&str, &str)], status: &str) {
 fn the_regional_services_are_collected_evaluated_and_fixed() {
     let moto = Moto::start();
     let rt = runtime();
-    let s = rt.block_on(seed(&moto));
+    let s = rt.block_on(async {
+        let s = seed(&moto).await;
+        seed_classic_and_asg(&moto.sdk(REGION).await).await;
+        s
+    });
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("pac.toml"), config(&moto)).unwrap();
 
@@ -673,6 +721,14 @@ fn the_regional_services_are_collected_evaluated_and_fixed() {
         ("service_mandatory_tags", s.distribution.as_str()),
         ("service_mandatory_tags", "warehouse"),
         ("service_mandatory_tags", "search"),
+        ("elb_internet_facing_unapproved", "legacy-web"),
+        ("elb_access_logs_disabled", "legacy-web"),
+        ("classic_elb_unused", "legacy-web"),
+        ("service_mandatory_tags", "legacy-web"),
+        ("service_mandatory_tags", "workers"),
+        ("autoscaling_group_elb_health_check_off", "workers"),
+        ("launch_configuration_imdsv1", "workers-lc"),
+        ("launch_configuration_public_ip", "workers-lc"),
     ] {
         assert!(
             ids(policy).iter().any(|i| i == id),

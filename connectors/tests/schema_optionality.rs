@@ -121,6 +121,31 @@ const PAIRS: &[(&str, &str, &str)] = &[
     ("aws-sdk-iam", "Role", "aws.iam.role"),
     ("aws-sdk-iam", "Policy", "aws.iam.policy"),
     ("aws-sdk-ec2", "VpnGateway", "aws.ec2.vpn_gateway"),
+    (
+        "aws-sdk-elasticloadbalancing",
+        "LoadBalancerDescription",
+        "aws.elb.load_balancer",
+    ),
+    (
+        "aws-sdk-elasticloadbalancing",
+        "Listener",
+        "ClassicListener",
+    ),
+    (
+        "aws-sdk-elasticloadbalancing",
+        "AccessLog",
+        "ClassicAccessLog",
+    ),
+    (
+        "aws-sdk-autoscaling",
+        "AutoScalingGroup",
+        "aws.autoscaling.group",
+    ),
+    (
+        "aws-sdk-autoscaling",
+        "LaunchConfiguration",
+        "aws.autoscaling.launch_configuration",
+    ),
     ("aws-sdk-ec2", "VpcAttachment", "VpcAttachment"),
     (
         "aws-sdk-iam",

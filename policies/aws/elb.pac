@@ -23,10 +23,24 @@ policy elb_internet_facing_unapproved {
   remediation "Make the load balancer internal, or tag it exposure=public once its exposure is reviewed."
   tags ["pacbot:check-for-elb-public-access"]
 
-  rule on aws.elbv2.load_balancer {
+  rule application on aws.elbv2.load_balancer {
     violation when (scheme ?? "") == "internet-facing" and (tags["exposure"] ?? "") != "public"
     message "load balancer {id} faces the internet ({dns_name}) without exposure=public"
   }
+  rule classic on aws.elb.load_balancer {
+    violation when (scheme ?? "") == "internet-facing" and (tags["exposure"] ?? "") != "public"
+    message "classic load balancer {id} faces the internet ({dns_name}) without exposure=public"
+  }
+}
+
+test "an internet-facing classic load balancer without approval fails; an internal one passes" {
+  given aws.elb.load_balancer web { scheme: "internet-facing", dns_name: "web-1.elb.amazonaws.com" }
+  given aws.elb.load_balancer inner {
+    scheme: "internal",
+    dns_name: "internal-inner.elb.amazonaws.com",
+  }
+  expect elb_internet_facing_unapproved.classic fails web
+  expect elb_internet_facing_unapproved.classic passes inner
 }
 
 test "an untagged internet-facing balancer fails; a tagged or internal one passes" {
@@ -51,11 +65,24 @@ policy elb_access_logs_disabled {
   remediation "aws elbv2 modify-load-balancer-attributes --load-balancer-arn <arn> --attributes Key=access_logs.s3.enabled,Value=true Key=access_logs.s3.bucket,Value=<bucket>"
   tags ["aws-fsbp:ELB.5", "pacbot:check-for-access-log-for-elb"]
 
-  rule on aws.elbv2.load_balancer {
+  rule application on aws.elbv2.load_balancer {
     violation when
       (load_balancer_type ?? "application") != "gateway" and not (access_logs_enabled ?? false)
     message "load balancer {id} writes no access logs"
   }
+  rule classic on aws.elb.load_balancer {
+    violation when not (access_log?.enabled ?? false)
+    message "classic load balancer {id} writes no access logs"
+  }
+}
+
+test "a classic load balancer without access logs fails; one logging to a bucket passes" {
+  given aws.elb.load_balancer quiet { access_log: { enabled: false } }
+  given aws.elb.load_balancer logged {
+    access_log: { enabled: true, s3_bucket_name: "acme-elb-logs" },
+  }
+  expect elb_access_logs_disabled.classic fails quiet
+  expect elb_access_logs_disabled.classic passes logged
 }
 
 test "logs on passes; off fails; gateway load balancers have none to write" {
@@ -379,4 +406,122 @@ test "a valid certificate, and one without dates, pass" {
   given aws.acm.certificate pending { domain_name: "new.example.com", status: "PENDING_VALIDATION" }
   expect acm_certificate_expired passes valid
   expect acm_certificate_expired passes pending
+}
+
+/// A classic load balancer with no instances costs money and still
+/// answers on the internet.
+policy classic_elb_unused {
+  title "Classic load balancer has no registered instances"
+  description "The classic load balancer has no instance registered with it."
+  severity low
+  category cost
+  remediation "Delete it (aws elb delete-load-balancer --load-balancer-name <name>), or move what it served to an application load balancer."
+  tags ["pacbot:check-for-unused-classic-elb", "finops"]
+
+  rule on aws.elb.load_balancer {
+    violation when len(instances) == 0
+    message "classic load balancer {id} has no registered instances"
+  }
+}
+
+test "a classic load balancer without instances fails" {
+  given aws.elb.load_balancer idle { scheme: "internal" }
+  expect classic_elb_unused fails idle
+}
+
+test "a classic load balancer serving two instances passes" {
+  given aws.elb.load_balancer busy { scheme: "internal", instances: ["i-0a", "i-0b"] }
+  expect classic_elb_unused passes busy
+}
+
+/// With EC2 health checks only, a group keeps instances whose application
+/// is down but whose VM still runs.
+policy autoscaling_group_elb_health_check_off {
+  title "Auto Scaling group behind a load balancer uses EC2 health checks only"
+  description "The group registers with a load balancer or target group but replaces instances only on EC2 status checks (health_check_type EC2)."
+  severity low
+  category operations
+  remediation "aws autoscaling update-auto-scaling-group --auto-scaling-group-name <name> --health-check-type ELB --health-check-grace-period 300"
+  tags ["aws-fsbp:AutoScaling.1"]
+
+  rule on aws.autoscaling.group {
+    let balanced = len(load_balancer_names) + len(target_group_arns)
+    violation when balanced > 0 and (health_check_type ?? "EC2") == "EC2"
+    message "group {id} sits behind {balanced} load balancers or target groups but uses EC2 health checks"
+  }
+}
+
+test "a group behind a target group with EC2 health checks fails" {
+  given aws.autoscaling.group web {
+    health_check_type: "EC2",
+    target_group_arns: ["arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web/1"],
+    instance_count: 2,
+  }
+  expect autoscaling_group_elb_health_check_off fails web
+}
+
+test "a group with ELB health checks, or behind no load balancer, passes" {
+  given aws.autoscaling.group checked {
+    health_check_type: "ELB",
+    load_balancer_names: ["shop-web"],
+    instance_count: 2,
+  }
+  given aws.autoscaling.group workers { health_check_type: "EC2", instance_count: 4 }
+  expect autoscaling_group_elb_health_check_off passes checked
+  expect autoscaling_group_elb_health_check_off passes workers
+}
+
+/// IMDSv1 answers any request from the instance, so an SSRF flaw leaks the
+/// instance role's credentials; every instance a launch configuration
+/// starts inherits its setting.
+policy launch_configuration_imdsv1 {
+  title "Launch configuration allows IMDSv1"
+  description "The launch configuration does not require IMDSv2 (`http_tokens` is not `required`), so every instance it launches accepts IMDSv1."
+  severity medium
+  category security
+  remediation "Create a launch template (or a new launch configuration) with HttpTokens=required and point the group at it."
+  tags ["aws-fsbp:AutoScaling.3"]
+
+  rule on aws.autoscaling.launch_configuration {
+    violation when (http_tokens ?? "optional") != "required"
+    message "launch configuration {id} launches instances that accept IMDSv1"
+  }
+}
+
+test "a launch configuration without metadata options fails" {
+  given aws.autoscaling.launch_configuration old { image_id: "ami-1", instance_type: "t3.micro" }
+  expect launch_configuration_imdsv1 fails old
+}
+
+test "a launch configuration requiring IMDSv2 passes" {
+  given aws.autoscaling.launch_configuration v2 { http_tokens: "required" }
+  expect launch_configuration_imdsv1 passes v2
+}
+
+/// Instances that get a public address are reachable from the internet
+/// as soon as a security group opens a port.
+policy launch_configuration_public_ip {
+  title "Launch configuration gives instances public IP addresses"
+  description "The launch configuration assigns a public IPv4 address to every instance it launches."
+  severity medium
+  category security
+  remediation "Launch into private subnets behind a load balancer: a new launch template with AssociatePublicIpAddress false."
+  tags ["aws-fsbp:AutoScaling.5"]
+
+  rule on aws.autoscaling.launch_configuration {
+    violation when associate_public_ip_address ?? false
+    message "launch configuration {id} gives its instances public IP addresses"
+  }
+}
+
+test "a launch configuration assigning public addresses fails" {
+  given aws.autoscaling.launch_configuration public { associate_public_ip_address: true }
+  expect launch_configuration_public_ip fails public
+}
+
+test "a launch configuration without public addresses passes" {
+  given aws.autoscaling.launch_configuration private { associate_public_ip_address: false }
+  given aws.autoscaling.launch_configuration unset { image_id: "ami-1" }
+  expect launch_configuration_public_ip passes private
+  expect launch_configuration_public_ip passes unset
 }

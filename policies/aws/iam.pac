@@ -779,3 +779,118 @@ test "a certificate valid for months, and one already expired, pass" {
   expect iam_server_certificate_expiring passes later
   expect iam_server_certificate_expiring passes gone
 }
+
+/// True for a user that a program, not a person, signs in as: tagged
+/// `account-type=service`, or named `svc-…`. Edit to your convention.
+fn is_service_account(u: aws.iam.user) -> bool =
+  (u.tags["account-type"] ?? "") == "service" or starts_with(u.user_name, "svc-")
+
+/// The privileges a service account may not hold: those that change
+/// identities or let it act as someone else. Edit to your own list.
+fn service_account_forbidden_actions() -> list<string> = [
+  "iam:CreateUser",
+  "iam:CreateAccessKey",
+  "iam:AttachUserPolicy",
+  "iam:PutUserPolicy",
+  "iam:AttachRolePolicy",
+  "iam:PutRolePolicy",
+  "iam:PassRole",
+  "iam:UpdateAssumeRolePolicy",
+  "organizations:LeaveOrganization",
+]
+
+/// A service account's long-lived keys end up in build systems and config
+/// files; with identity privileges a leaked key becomes an account takeover.
+policy iam_service_account_privileges {
+  title "Service account holds identity privileges"
+  description "A service account (tagged account-type=service or named svc-…) is granted, by its attached or inline policies, an action that creates identities, grants permissions or passes roles (`service_account_forbidden_actions`)."
+  severity high
+  category security
+  remediation "Remove the privilege from the user's policies; if the program must manage identities, give it a role it assumes with a narrow, conditioned policy."
+  tags ["pacbot:iam-serviceaccount-privileges-rule"]
+
+  rule on aws.iam.user {
+    let held =
+      count a in service_account_forbidden_actions(): allows_any_action(permission_statements, [a])
+    violation when is_service_account(self) and held > 0
+    message "service account {user_name} holds {held} identity privileges (iam:PassRole, iam:Create*, …)"
+  }
+}
+
+test "a service account allowed iam:* fails" {
+  given aws.iam.user ci {
+    user_name: "svc-ci",
+    user_id: "AIDA0CI",
+    arn: "arn:aws:iam::123456789012:user/svc-ci",
+    create_date: 2026-01-01,
+    permission_statements: [
+      {
+        effect: "Allow",
+        principals: [],
+        not_principal: false,
+        actions: ["iam:*"],
+        resources: ["*"],
+        conditions: [],
+      },
+    ],
+  }
+  expect iam_service_account_privileges fails ci
+}
+
+test "a tagged service account allowed iam:PassRole fails; a person with the same rights is another policy's concern" {
+  given aws.iam.user deployer {
+    user_name: "deployer",
+    user_id: "AIDA0DEP",
+    arn: "arn:aws:iam::123456789012:user/deployer",
+    create_date: 2026-01-01,
+    tags: { "account-type": "service" },
+    permission_statements: [
+      {
+        effect: "Allow",
+        principals: [],
+        not_principal: false,
+        actions: ["iam:PassRole", "ecs:*"],
+        resources: ["*"],
+        conditions: [],
+      },
+    ],
+  }
+  given aws.iam.user alice {
+    user_name: "alice",
+    user_id: "AIDA0ALICE",
+    arn: "arn:aws:iam::123456789012:user/alice",
+    create_date: 2026-01-01,
+    permission_statements: [
+      {
+        effect: "Allow",
+        principals: [],
+        not_principal: false,
+        actions: ["iam:PassRole"],
+        resources: ["*"],
+        conditions: [],
+      },
+    ],
+  }
+  expect iam_service_account_privileges fails deployer
+  expect iam_service_account_privileges passes alice
+}
+
+test "a service account that only reads passes" {
+  given aws.iam.user reader {
+    user_name: "svc-reader",
+    user_id: "AIDA0READ",
+    arn: "arn:aws:iam::123456789012:user/svc-reader",
+    create_date: 2026-01-01,
+    permission_statements: [
+      {
+        effect: "Allow",
+        principals: [],
+        not_principal: false,
+        actions: ["s3:GetObject", "iam:Get*"],
+        resources: ["*"],
+        conditions: [],
+      },
+    ],
+  }
+  expect iam_service_account_privileges passes reader
+}

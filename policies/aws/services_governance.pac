@@ -11,8 +11,8 @@ fn service_mandatory_tags() -> list<string> = ["owner", "cost-center"]
 /// Untagged databases, functions and keys cannot be charged back or traced
 /// to a team when they fail a check.
 policy service_mandatory_tags {
-  title "Database, function, load balancer, distribution, API, search domain or key lacks owner or cost-center tags"
-  description "An RDS DB instance, DynamoDB table, Redshift cluster, Lambda function, load balancer, CloudFront distribution, API Gateway REST API, OpenSearch domain or customer-managed KMS key lacks the `owner` or `cost-center` tag, or has it empty."
+  title "Database, function, load balancer, Auto Scaling group, distribution, API, search domain or key lacks owner or cost-center tags"
+  description "An RDS DB instance, DynamoDB table, Redshift cluster, Lambda function, load balancer (ELBv2 or classic), Auto Scaling group, CloudFront distribution, API Gateway REST API, OpenSearch domain or customer-managed KMS key lacks the `owner` or `cost-center` tag, or has it empty."
   severity low
   category tagging
   remediation "Tag the resource with owner and cost-center (aws resourcegroupstaggingapi tag-resources works across these services)."
@@ -22,6 +22,16 @@ policy service_mandatory_tags {
     let missing = missing_keys(tags, service_mandatory_tags())
     violation when not has_all_tags(tags, service_mandatory_tags())
     message "DB instance {id} lacks mandatory tags: {missing}"
+  }
+  rule classic_load_balancers on aws.elb.load_balancer {
+    let missing = missing_keys(tags, service_mandatory_tags())
+    violation when not has_all_tags(tags, service_mandatory_tags())
+    message "classic load balancer {id} lacks mandatory tags: {missing}"
+  }
+  rule auto_scaling_groups on aws.autoscaling.group {
+    let missing = missing_keys(tags, service_mandatory_tags())
+    violation when not has_all_tags(tags, service_mandatory_tags())
+    message "Auto Scaling group {id} lacks mandatory tags: {missing}"
   }
   rule tables on aws.dynamodb.table {
     let missing = missing_keys(tags, service_mandatory_tags())
@@ -130,6 +140,18 @@ policy service_unapproved_region {
   rule databases on aws.rds.db_instance {
     violation when region not in approved_regions()
     message "DB instance {id} is in {region}, which is not an approved region"
+  }
+  rule classic_load_balancers on aws.elb.load_balancer {
+    violation when region not in approved_regions()
+    message "classic load balancer {id} is in {region}, which is not an approved region"
+  }
+  rule auto_scaling_groups on aws.autoscaling.group {
+    violation when region not in approved_regions()
+    message "Auto Scaling group {id} is in {region}, which is not an approved region"
+  }
+  rule launch_configurations on aws.autoscaling.launch_configuration {
+    violation when region not in approved_regions()
+    message "launch configuration {id} is in {region}, which is not an approved region"
   }
   rule db_snapshots on aws.rds.db_snapshot {
     violation when region not in approved_regions()
@@ -241,4 +263,32 @@ test "APIs, clusters and search domains outside the approved regions fail" {
   expect service_unapproved_region fails far_warehouse
   expect service_unapproved_region fails far_search
   expect service_unapproved_region passes near_search
+}
+
+test "a classic load balancer and an Auto Scaling group without tags fail; tagged ones pass" {
+  given aws.elb.load_balancer bare_elb { scheme: "internal" }
+  given aws.elb.load_balancer tagged_elb {
+    scheme: "internal",
+    tags: { owner: "web@example.com", "cost-center": "CC-1" },
+  }
+  given aws.autoscaling.group bare_asg { instance_count: 1 }
+  given aws.autoscaling.group tagged_asg {
+    instance_count: 1,
+    tags: { owner: "web@example.com", "cost-center": "CC-1" },
+  }
+  expect service_mandatory_tags.classic_load_balancers fails bare_elb
+  expect service_mandatory_tags.classic_load_balancers passes tagged_elb
+  expect service_mandatory_tags.auto_scaling_groups fails bare_asg
+  expect service_mandatory_tags.auto_scaling_groups passes tagged_asg
+}
+
+test "classic load balancers, groups and launch configurations outside the approved regions fail" {
+  given aws.elb.load_balancer far_elb { region: "ap-southeast-3" }
+  given aws.autoscaling.group far_asg { region: "sa-east-1", instance_count: 0 }
+  given aws.autoscaling.launch_configuration far_lc { region: "sa-east-1" }
+  given aws.autoscaling.launch_configuration near_lc { region: "us-east-1" }
+  expect service_unapproved_region.classic_load_balancers fails far_elb
+  expect service_unapproved_region.auto_scaling_groups fails far_asg
+  expect service_unapproved_region.launch_configurations fails far_lc
+  expect service_unapproved_region.launch_configurations passes near_lc
 }

@@ -80,6 +80,14 @@ pub const FILES: &[(&str, &str)] = &[
         "<stdlib>/aws/opensearch.pac",
         include_str!("../schemas/aws/opensearch.pac"),
     ),
+    (
+        "<stdlib>/aws/classic_elb.pac",
+        include_str!("../schemas/aws/classic_elb.pac"),
+    ),
+    (
+        "<stdlib>/aws/autoscaling.pac",
+        include_str!("../schemas/aws/autoscaling.pac"),
+    ),
     ("<stdlib>/vuln.pac", include_str!("../schemas/vuln.pac")),
     (
         "<stdlib>/aws/actions.pac",

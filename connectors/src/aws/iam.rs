@@ -198,12 +198,14 @@ async fn users(ctx: &Ctx<'_, '_>, want_users: bool, want_keys: bool) -> Result<(
         all.extend(page.users().iter().cloned());
     }
     type UserDocs = Result<(Option<Doc>, Vec<Doc>), CallError>;
+    let docs = ManagedDocs::default();
+    let docs = &docs;
     let futs: Vec<futures::future::BoxFuture<'_, UserDocs>> = all
         .iter()
         .map(|u| {
             async move {
                 let user = if want_users {
-                    Some(user(ctx, u).await?)
+                    Some(user(ctx, u, docs).await?)
                 } else {
                     None
                 };
@@ -232,7 +234,7 @@ async fn users(ctx: &Ctx<'_, '_>, want_users: bool, want_keys: bool) -> Result<(
 
 type Doc = (String, Json, Vec<&'static str>);
 
-async fn user(ctx: &Ctx<'_, '_>, u: &User) -> Result<Doc, CallError> {
+async fn user(ctx: &Ctx<'_, '_>, u: &User, docs: &ManagedDocs) -> Result<Doc, CallError> {
     const T: &str = "aws.iam.user";
     let name = u.user_name();
     let c = &ctx.client;
@@ -279,6 +281,15 @@ async fn user(ctx: &Ctx<'_, '_>, u: &User) -> Result<Doc, CallError> {
         attrs["policy_names"] = Json::Array(all);
     } else {
         nc.push("policy_names");
+    }
+    if ctx.wants(T, "permission_statements") {
+        let p = user_permissions(c, docs, name).await?;
+        attrs["permission_statements"] = Json::Array(p.statements);
+        if let Some(e) = p.error {
+            attrs["policy_error"] = json!(e);
+        }
+    } else {
+        nc.push("permission_statements");
     }
     if ctx.wants(T, "password_enabled") {
         let enabled = match c.get_login_profile().user_name(name).send().await {
@@ -465,23 +476,9 @@ pub(crate) async fn role_permissions(
         out.inline_names
             .extend(p.policy_names().iter().map(|n| n.to_owned()));
     }
-    let add = |s: &Statements, what: &str, out: &mut RolePermissions| {
-        if let Some(e) = &s.error {
-            out.error.get_or_insert_with(|| format!("{what}: {e}"));
-        }
-        for st in &s.list {
-            if out.statements.len() == MAX_ROLE_STATEMENTS {
-                out.error.get_or_insert_with(|| {
-                    format!("more than {MAX_ROLE_STATEMENTS} statements; the rest were not read")
-                });
-                return;
-            }
-            out.statements.push(st.clone());
-        }
-    };
     for arn in &arns {
         let s = docs.get(c, arn, None).await?;
-        add(&s, arn, &mut out);
+        out.add(&s, arn);
     }
     for name in out.inline_names.clone() {
         let p = c
@@ -491,10 +488,82 @@ pub(crate) async fn role_permissions(
             .send()
             .await
             .map_err(|e| call_error(&call(&format!("GetRolePolicy {name}")), e))?;
-        let s = document_statements(Some(p.policy_document()));
-        add(&s, &name, &mut out);
+        out.add(&document_statements(Some(p.policy_document())), &name);
     }
     Ok(out)
+}
+
+/// What a user may do through the policies attached to it and its inline
+/// policies (not through its groups).
+async fn user_permissions(
+    c: &Client,
+    docs: &ManagedDocs,
+    user: &str,
+) -> Result<RolePermissions, CallError> {
+    let call = |op: &str| format!("iam:{op} {user}");
+    let mut out = RolePermissions {
+        attached: vec![],
+        inline_names: vec![],
+        statements: vec![],
+        error: None,
+    };
+    let mut pages = c
+        .list_attached_user_policies()
+        .user_name(user)
+        .into_paginator()
+        .send();
+    let mut arns = Vec::new();
+    while let Some(p) = pages.next().await {
+        let p = p.map_err(|e| call_error(&call("ListAttachedUserPolicies"), e))?;
+        arns.extend(
+            p.attached_policies()
+                .iter()
+                .filter_map(|a| a.policy_arn().map(str::to_owned)),
+        );
+    }
+    let mut pages = c
+        .list_user_policies()
+        .user_name(user)
+        .into_paginator()
+        .send();
+    while let Some(p) = pages.next().await {
+        let p = p.map_err(|e| call_error(&call("ListUserPolicies"), e))?;
+        out.inline_names.extend(p.policy_names().iter().cloned());
+    }
+    for arn in &arns {
+        let s = docs.get(c, arn, None).await?;
+        out.add(&s, arn);
+    }
+    for name in out.inline_names.clone() {
+        let p = c
+            .get_user_policy()
+            .user_name(user)
+            .policy_name(&name)
+            .send()
+            .await
+            .map_err(|e| call_error(&call(&format!("GetUserPolicy {name}")), e))?;
+        out.add(&document_statements(Some(p.policy_document())), &name);
+    }
+    Ok(out)
+}
+
+impl RolePermissions {
+    /// Adds one document's statements, keeping the first problem and at
+    /// most `MAX_ROLE_STATEMENTS` statements.
+    fn add(&mut self, s: &Statements, what: &str) {
+        if let Some(e) = &s.error {
+            self.error.get_or_insert_with(|| format!("{what}: {e}"));
+        }
+        for st in &s.list {
+            if self.statements.len() == MAX_ROLE_STATEMENTS {
+                self.error.get_or_insert_with(|| {
+                    format!("more than {MAX_ROLE_STATEMENTS} statements; the rest were not read")
+                });
+                return;
+            }
+            self.statements.push(st.clone());
+        }
+    }
 }
 
 /// The role name of a role ARN (`arn:aws:iam::1:role/path/name` → `name`).

@@ -16,6 +16,8 @@
 mod acm;
 pub mod actions;
 mod apigateway;
+mod autoscaling;
+mod classic_elb;
 mod cloudfront;
 pub mod cloudtrail;
 mod config_service;
@@ -100,6 +102,9 @@ pub const TYPES: &[&str] = &[
     "aws.apigateway.rest_api",
     "aws.redshift.cluster",
     "aws.opensearch.domain",
+    "aws.elb.load_balancer",
+    "aws.autoscaling.group",
+    "aws.autoscaling.launch_configuration",
 ];
 
 /// A `kind = "aws"` source (docs/connectors.md).
@@ -521,6 +526,8 @@ impl AwsSource {
     regional_client!(apigateway, aws_sdk_apigateway);
     regional_client!(redshift, aws_sdk_redshift);
     regional_client!(opensearch, aws_sdk_opensearch);
+    regional_client!(elb, aws_sdk_elasticloadbalancing);
+    regional_client!(autoscaling, aws_sdk_autoscaling);
 }
 
 /// What one job reads.

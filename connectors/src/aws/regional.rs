@@ -1,6 +1,6 @@
 //! The regional services beyond EC2 (KMS, CloudTrail, RDS, Lambda, SQS,
 //! SNS, ECR, DynamoDB, EKS, GuardDuty, ELBv2, ACM, AWS Config, API
-//! Gateway, Redshift, OpenSearch): one job per account, region and
+//! Gateway, Redshift, OpenSearch, classic ELB, Auto Scaling): one job per account, region and
 //! service, each reading only the types the plan wants. Every service
 //! module turns the SDK's answers into documents through [`Regional`].
 
@@ -28,6 +28,8 @@ pub(crate) enum Service {
     ApiGateway,
     Redshift,
     OpenSearch,
+    ClassicElb,
+    AutoScaling,
 }
 
 impl Service {
@@ -48,6 +50,8 @@ impl Service {
         Service::ApiGateway,
         Service::Redshift,
         Service::OpenSearch,
+        Service::ClassicElb,
+        Service::AutoScaling,
     ];
 
     /// The resource types the service's job reads.
@@ -69,6 +73,11 @@ impl Service {
             Service::ApiGateway => &["aws.apigateway.rest_api"],
             Service::Redshift => &["aws.redshift.cluster"],
             Service::OpenSearch => &["aws.opensearch.domain"],
+            Service::ClassicElb => &["aws.elb.load_balancer"],
+            Service::AutoScaling => &[
+                "aws.autoscaling.group",
+                "aws.autoscaling.launch_configuration",
+            ],
         }
     }
 
@@ -90,6 +99,8 @@ impl Service {
             Service::ApiGateway => "apigateway",
             Service::Redshift => "redshift",
             Service::OpenSearch => "opensearch",
+            Service::ClassicElb => "elb",
+            Service::AutoScaling => "autoscaling",
         }
     }
 
@@ -120,6 +131,11 @@ impl Service {
                 "aws.apigateway.rest_api" => super::apigateway::rest_apis(&r).await,
                 "aws.redshift.cluster" => super::redshift::clusters(&r).await,
                 "aws.opensearch.domain" => super::opensearch::domains(&r).await,
+                "aws.elb.load_balancer" => super::classic_elb::load_balancers(&r).await,
+                "aws.autoscaling.group" => super::autoscaling::groups(&r).await,
+                "aws.autoscaling.launch_configuration" => {
+                    super::autoscaling::launch_configurations(&r).await
+                }
                 _ => Ok(()),
             };
             let s = scope(&acct.id, Some(region), Some(rtype));

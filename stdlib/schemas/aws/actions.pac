@@ -48,6 +48,7 @@ action notify_only() on
   aws.ecr.repository, aws.dynamodb.table, aws.eks.cluster, aws.guardduty.detector,
   aws.elbv2.load_balancer, aws.acm.certificate, aws.config.recorder, aws.ec2.vpn_gateway,
   aws.iam.role, aws.iam.policy, aws.iam.credential_report, aws.iam.server_certificate,
+  aws.elb.load_balancer, aws.autoscaling.group, aws.autoscaling.launch_configuration,
   aws.cloudfront.distribution, aws.apigateway.rest_api, aws.redshift.cluster, aws.opensearch.domain,
   vuln.finding
 

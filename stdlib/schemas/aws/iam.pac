@@ -24,6 +24,10 @@ schema aws.iam.user {
   attached_policies: list<AttachedPolicy>
   /// The names of the user's inline policies (ListUserPolicies `PolicyNames`).
   policy_names: list<string>
+  /// What the user may do through its attached managed policies (default versions) and its inline policies; not through its groups.
+  permission_statements: list<aws.policy.PolicyStatement>
+  /// Why some of the user's policies could not be read as policy documents; absent when all were.
+  policy_error: string?
   /// The user's tags, e.g. `{"team": "payments"}`.
   tags: map<string>
 }
