@@ -181,20 +181,12 @@ async fn seed(moto: &Moto) {
     let sdk = moto.sdk("us-east-1").await;
     let lambda = aws_sdk_lambda::Client::new(&sdk);
     for (name, role) in [("resize", "fn-admin"), ("thumbs", "thumbnails")] {
-        lambda
-            .create_function()
-            .function_name(name)
-            .runtime(aws_sdk_lambda::types::Runtime::Python312)
-            .role(format!("arn:aws:iam::{ACCOUNT}:role/{role}"))
-            .handler("app.handler")
-            .code(
-                aws_sdk_lambda::types::FunctionCode::builder()
-                    .zip_file(aws_smithy_types::Blob::new(zip_with_one_file()))
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("CreateFunction");
+        create_function(
+            &lambda,
+            name,
+            &format!("arn:aws:iam::{ACCOUNT}:role/{role}"),
+        )
+        .await;
     }
 }
 

@@ -140,20 +140,7 @@ async fn seed(moto: &Moto) -> Seeded {
         .map(|r| r.arn().to_owned())
         .unwrap();
     let lambda = aws_sdk_lambda::Client::new(&sdk);
-    lambda
-        .create_function()
-        .function_name("webhook")
-        .runtime(aws_sdk_lambda::types::Runtime::Python312)
-        .role(&role)
-        .handler("app.handler")
-        .code(
-            aws_sdk_lambda::types::FunctionCode::builder()
-                .zip_file(aws_smithy_types::Blob::new(zip_with_one_file()))
-                .build(),
-        )
-        .send()
-        .await
-        .expect("CreateFunction");
+    create_function(&lambda, "webhook", &role).await;
     lambda
         .create_function_url_config()
         .function_name("webhook")

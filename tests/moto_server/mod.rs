@@ -481,6 +481,25 @@ pub fn fix_statuses(
         .collect()
 }
 
+/// Creates a Python function `name` running as `role_arn`, its code one
+/// small file (moto keeps the code, never runs it).
+pub async fn create_function(lambda: &aws_sdk_lambda::Client, name: &str, role_arn: &str) {
+    lambda
+        .create_function()
+        .function_name(name)
+        .runtime(aws_sdk_lambda::types::Runtime::Python312)
+        .role(role_arn)
+        .handler("app.handler")
+        .code(
+            aws_sdk_lambda::types::FunctionCode::builder()
+                .zip_file(aws_smithy_types::Blob::new(zip_with_one_file()))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateFunction");
+}
+
 /// A zip archive holding one small file (moto keeps the code, never runs it).
 pub fn zip_with_one_file() -> Vec<u8> {
     // A stored (uncompressed) entry `app.py` with `x=1\n`, built by hand:

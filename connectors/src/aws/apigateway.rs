@@ -4,7 +4,7 @@
 //! [`MAX_RESOURCES`] resources) for the methods without authorization.
 
 use aws_sdk_apigateway::types::{RestApi, Stage};
-use futures::{FutureExt, StreamExt};
+use futures::FutureExt;
 use serde_json::{Value as Json, json};
 
 use super::json::{ToJson, put};
@@ -12,7 +12,6 @@ use super::regional::{Regional, policy_fields, tag_map};
 use super::{CallError, call_error};
 
 const TYPE: &str = "aws.apigateway.rest_api";
-const SUB_CALLS: usize = 8;
 /// The most resources read from one API for its methods; beyond them the
 /// document says `methods_truncated`.
 const MAX_RESOURCES: usize = 500;
@@ -46,13 +45,7 @@ pub(crate) async fn rest_apis(r: &Regional<'_, '_>) -> Result<(), CallError> {
         all.extend(page.items().iter().cloned());
     }
     let futs: Vec<_> = all.iter().map(|a| rest_api(r, &c, a).boxed()).collect();
-    let mut docs = futures::stream::iter(futs).buffered(SUB_CALLS);
-    while let Some(doc) = docs.next().await {
-        if let Some((id, attrs)) = doc? {
-            r.emit(TYPE, &id, attrs).await?;
-        }
-    }
-    Ok(())
+    r.emit_all(TYPE, futs).await
 }
 
 fn stage_json(s: &Stage) -> Json {

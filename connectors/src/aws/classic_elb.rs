@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use futures::{FutureExt, StreamExt};
+use futures::FutureExt;
 use serde_json::{Value as Json, json};
 
 use super::json::{ToJson, put};
@@ -13,7 +13,6 @@ use super::regional::{Regional, tag_map};
 use super::{CallError, call_error};
 
 const TYPE: &str = "aws.elb.load_balancer";
-const SUB_CALLS: usize = 8;
 /// DescribeTags takes at most 20 load balancer names.
 const TAG_BATCH: usize = 20;
 
@@ -53,6 +52,7 @@ pub(crate) async fn load_balancers(r: &Regional<'_, '_>) -> Result<(), CallError
     ]
     .iter()
     .any(|f| r.wants(TYPE, f));
+    let tags = &tags;
     let futs: Vec<_> = all
         .iter()
         .map(|lb| {
@@ -92,22 +92,14 @@ pub(crate) async fn load_balancers(r: &Regional<'_, '_>) -> Result<(), CallError
                         );
                     }
                 }
-                Ok::<_, CallError>(Some((name.to_owned(), m)))
+                let t = tags.get(name).cloned().unwrap_or_else(|| json!({}));
+                m.insert("tags".into(), t);
+                Ok::<_, CallError>(Some((name.to_owned(), Json::Object(m))))
             }
             .boxed()
         })
         .collect();
-    let mut docs = futures::stream::iter(futs).buffered(SUB_CALLS);
-    while let Some(doc) = docs.next().await {
-        if let Some((name, mut m)) = doc? {
-            m.insert(
-                "tags".into(),
-                tags.remove(&name).unwrap_or_else(|| json!({})),
-            );
-            r.emit(TYPE, &name, Json::Object(m)).await?;
-        }
-    }
-    Ok(())
+    r.emit_all(TYPE, futs).await
 }
 
 /// The fields DescribeLoadBalancers gives.

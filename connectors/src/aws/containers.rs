@@ -21,13 +21,7 @@ pub(crate) async fn repositories(r: &Regional<'_, '_>) -> Result<(), CallError> 
         all.extend(page.repositories().iter().cloned());
     }
     let futs: Vec<_> = all.iter().map(|x| repository(r, &c, x).boxed()).collect();
-    let mut docs = futures::stream::iter(futs).buffered(SUB_CALLS);
-    while let Some(doc) = docs.next().await {
-        if let Some((id, attrs)) = doc? {
-            r.emit(REPOSITORY, &id, attrs).await?;
-        }
-    }
-    Ok(())
+    r.emit_all(REPOSITORY, futs).await
 }
 
 /// A repository's attributes from DescribeRepositories (also the actions'

@@ -2,7 +2,7 @@
 //! fields the plan reads, DescribeContinuousBackups (point-in-time
 //! recovery) and ListTagsOfResource.
 
-use futures::{FutureExt, StreamExt};
+use futures::FutureExt;
 use serde_json::{Value as Json, json};
 
 use super::json::{ToJson, put};
@@ -10,7 +10,6 @@ use super::regional::{Regional, tag_map};
 use super::{CallError, call_error};
 
 const TYPE: &str = "aws.dynamodb.table";
-const SUB_CALLS: usize = 8;
 
 pub(crate) async fn tables(r: &Regional<'_, '_>) -> Result<(), CallError> {
     let c = r.run.source.dynamodb(r.sdk(), r.region, &r.run.stats);
@@ -20,13 +19,11 @@ pub(crate) async fn tables(r: &Regional<'_, '_>) -> Result<(), CallError> {
         let page = page.map_err(|e| call_error("dynamodb:ListTables", e))?;
         names.extend(page.table_names().iter().cloned());
     }
-    let futs: Vec<_> = names.iter().map(|n| table(r, &c, n).boxed()).collect();
-    let mut docs = futures::stream::iter(futs).buffered(SUB_CALLS);
-    while let Some(doc) = docs.next().await {
-        let (id, attrs) = doc?;
-        r.emit(TYPE, &id, attrs).await?;
-    }
-    Ok(())
+    let futs: Vec<_> = names
+        .iter()
+        .map(|n| table(r, &c, n).map(|doc| doc.map(Some)).boxed())
+        .collect();
+    r.emit_all(TYPE, futs).await
 }
 
 /// The table's point-in-time recovery status (`ENABLED`, `DISABLED`).

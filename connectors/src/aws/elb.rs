@@ -3,7 +3,7 @@
 //! the fields the plan reads: DescribeListeners, DescribeLoadBalancerAttributes
 //! and DescribeTags.
 
-use futures::{FutureExt, StreamExt};
+use futures::FutureExt;
 use serde_json::{Value as Json, json};
 
 use super::json::{ToJson, put};
@@ -11,7 +11,6 @@ use super::regional::{Regional, tag_map};
 use super::{CallError, call_error};
 
 const TYPE: &str = "aws.elbv2.load_balancer";
-const SUB_CALLS: usize = 8;
 
 pub(crate) async fn load_balancers(r: &Regional<'_, '_>) -> Result<(), CallError> {
     let c = r.run.source.elbv2(r.sdk(), r.region, &r.run.stats);
@@ -25,13 +24,7 @@ pub(crate) async fn load_balancers(r: &Regional<'_, '_>) -> Result<(), CallError
         .iter()
         .map(|lb| load_balancer(r, &c, lb).boxed())
         .collect();
-    let mut docs = futures::stream::iter(futs).buffered(SUB_CALLS);
-    while let Some(doc) = docs.next().await {
-        if let Some((id, attrs)) = doc? {
-            r.emit(TYPE, &id, attrs).await?;
-        }
-    }
-    Ok(())
+    r.emit_all(TYPE, futs).await
 }
 
 async fn load_balancer(

@@ -2,7 +2,7 @@
 //! fields the plan reads, GetKeyRotationStatus, GetKeyPolicy and
 //! ListResourceTags.
 
-use futures::{FutureExt, StreamExt};
+use futures::FutureExt;
 use serde_json::{Value as Json, json};
 
 use super::json::{ToJson, put};
@@ -10,7 +10,6 @@ use super::regional::{Regional, policy_fields, tag_map};
 use super::{CallError, call_error, error_code};
 
 const TYPE: &str = "aws.kms.key";
-const SUB_CALLS: usize = 8;
 
 /// Errors that mean "not applicable to this key" (an asymmetric key, one
 /// pending deletion or gone meanwhile), not a failed read. Access denied is
@@ -35,13 +34,11 @@ pub(crate) async fn keys(r: &Regional<'_, '_>) -> Result<(), CallError> {
                 .filter_map(|k| k.key_id().map(str::to_owned)),
         );
     }
-    let futs: Vec<_> = ids.iter().map(|id| key(r, &c, id).boxed()).collect();
-    let mut docs = futures::stream::iter(futs).buffered(SUB_CALLS);
-    while let Some(doc) = docs.next().await {
-        let (id, attrs) = doc?;
-        r.emit(TYPE, &id, attrs).await?;
-    }
-    Ok(())
+    let futs: Vec<_> = ids
+        .iter()
+        .map(|id| key(r, &c, id).map(|doc| doc.map(Some)).boxed())
+        .collect();
+    r.emit_all(TYPE, futs).await
 }
 
 async fn key(

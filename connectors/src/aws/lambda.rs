@@ -3,7 +3,7 @@
 //! auth type), GetPolicy (the resource policy), ListTags, and the execution
 //! role's policies through IAM (what the function's code may do).
 
-use futures::{FutureExt, StreamExt};
+use futures::FutureExt;
 use serde_json::{Value as Json, json};
 
 use super::json::{ToJson, put};
@@ -11,7 +11,6 @@ use super::regional::{Regional, policy_fields, tag_map};
 use super::{CallError, call_error, error_code};
 
 const TYPE: &str = "aws.lambda.function";
-const SUB_CALLS: usize = 8;
 
 fn missing(code: Option<&str>) -> bool {
     code == Some("ResourceNotFoundException")
@@ -33,13 +32,7 @@ pub(crate) async fn functions(r: &Regional<'_, '_>) -> Result<(), CallError> {
         .iter()
         .map(|f| function(r, &c, iam.as_ref().map(|i| (i, &docs)), f).boxed())
         .collect();
-    let mut docs = futures::stream::iter(futs).buffered(SUB_CALLS);
-    while let Some(doc) = docs.next().await {
-        if let Some((id, attrs)) = doc? {
-            r.emit(TYPE, &id, attrs).await?;
-        }
-    }
-    Ok(())
+    r.emit_all(TYPE, futs).await
 }
 
 async fn function(

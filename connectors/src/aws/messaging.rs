@@ -2,7 +2,7 @@
 //! topics (ListTopics, GetTopicAttributes, ListTagsForResource): their
 //! access policies and encryption.
 
-use futures::{FutureExt, StreamExt};
+use futures::FutureExt;
 use serde_json::{Value as Json, json};
 
 use super::json::{ToJson, put};
@@ -11,7 +11,6 @@ use super::{CallError, call_error};
 
 const QUEUE: &str = "aws.sqs.queue";
 const TOPIC: &str = "aws.sns.topic";
-const SUB_CALLS: usize = 8;
 
 fn int(v: Option<&String>) -> Json {
     v.and_then(|s| s.parse::<i64>().ok()).to_json()
@@ -25,13 +24,11 @@ pub(crate) async fn queues(r: &Regional<'_, '_>) -> Result<(), CallError> {
         let page = page.map_err(|e| call_error("sqs:ListQueues", e))?;
         urls.extend(page.queue_urls().iter().cloned());
     }
-    let futs: Vec<_> = urls.iter().map(|u| queue(r, &c, u).boxed()).collect();
-    let mut docs = futures::stream::iter(futs).buffered(SUB_CALLS);
-    while let Some(doc) = docs.next().await {
-        let (id, attrs) = doc?;
-        r.emit(QUEUE, &id, attrs).await?;
-    }
-    Ok(())
+    let futs: Vec<_> = urls
+        .iter()
+        .map(|u| queue(r, &c, u).map(|doc| doc.map(Some)).boxed())
+        .collect();
+    r.emit_all(QUEUE, futs).await
 }
 
 async fn queue(
@@ -111,13 +108,11 @@ pub(crate) async fn topics(r: &Regional<'_, '_>) -> Result<(), CallError> {
                 .filter_map(|t| t.topic_arn().map(str::to_owned)),
         );
     }
-    let futs: Vec<_> = arns.iter().map(|a| topic(r, &c, a).boxed()).collect();
-    let mut docs = futures::stream::iter(futs).buffered(SUB_CALLS);
-    while let Some(doc) = docs.next().await {
-        let (id, attrs) = doc?;
-        r.emit(TOPIC, &id, attrs).await?;
-    }
-    Ok(())
+    let futs: Vec<_> = arns
+        .iter()
+        .map(|a| topic(r, &c, a).map(|doc| doc.map(Some)).boxed())
+        .collect();
+    r.emit_all(TOPIC, futs).await
 }
 
 async fn topic(

@@ -4,7 +4,7 @@
 //! reads `tags`.
 
 use aws_sdk_opensearch::types::DomainStatus;
-use futures::{FutureExt, StreamExt};
+use futures::FutureExt;
 use serde_json::{Value as Json, json};
 
 use super::json::{ToJson, put};
@@ -12,7 +12,6 @@ use super::regional::{Regional, policy_fields, tag_map};
 use super::{CallError, call_error};
 
 const TYPE: &str = "aws.opensearch.domain";
-const SUB_CALLS: usize = 8;
 /// DescribeDomains takes at most five names.
 const DESCRIBE_BATCH: usize = 5;
 
@@ -37,13 +36,11 @@ pub(crate) async fn domains(r: &Regional<'_, '_>) -> Result<(), CallError> {
             .map_err(|e| call_error("opensearch:DescribeDomains", e))?;
         all.extend(out.domain_status_list().iter().cloned());
     }
-    let futs: Vec<_> = all.iter().map(|d| domain(r, &c, d).boxed()).collect();
-    let mut docs = futures::stream::iter(futs).buffered(SUB_CALLS);
-    while let Some(doc) = docs.next().await {
-        let (id, attrs) = doc?;
-        r.emit(TYPE, &id, attrs).await?;
-    }
-    Ok(())
+    let futs: Vec<_> = all
+        .iter()
+        .map(|d| domain(r, &c, d).map(|doc| doc.map(Some)).boxed())
+        .collect();
+    r.emit_all(TYPE, futs).await
 }
 
 async fn domain(

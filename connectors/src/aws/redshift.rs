@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_redshift::types::Cluster;
-use futures::{FutureExt, StreamExt};
+use futures::FutureExt;
 use serde_json::{Value as Json, json};
 
 use super::json::{ToJson, put};
@@ -13,7 +13,6 @@ use super::regional::{Regional, tag_map};
 use super::{CallError, call_error};
 
 const TYPE: &str = "aws.redshift.cluster";
-const SUB_CALLS: usize = 8;
 
 pub(crate) async fn clusters(r: &Regional<'_, '_>) -> Result<(), CallError> {
     let c = r.run.source.redshift(r.sdk(), r.region, &r.run.stats);
@@ -35,13 +34,7 @@ pub(crate) async fn clusters(r: &Regional<'_, '_>) -> Result<(), CallError> {
         .iter()
         .map(|cl| cluster(r, &c, cl, &require_ssl).boxed())
         .collect();
-    let mut docs = futures::stream::iter(futs).buffered(SUB_CALLS);
-    while let Some(doc) = docs.next().await {
-        if let Some((id, attrs)) = doc? {
-            r.emit(TYPE, &id, attrs).await?;
-        }
-    }
-    Ok(())
+    r.emit_all(TYPE, futs).await
 }
 
 fn first_parameter_group(c: &Cluster) -> Option<&str> {

@@ -148,6 +148,13 @@ impl Service {
     }
 }
 
+/// Per-resource reads (sub-calls) run this many at once within a job.
+pub(crate) const SUB_CALLS: usize = 8;
+
+/// One per-resource read: the document's id and attributes, or nothing.
+pub(crate) type Read<'f> =
+    futures::future::BoxFuture<'f, Result<Option<(String, Json)>, CallError>>;
+
 /// One account and region of one collection.
 pub(crate) struct Regional<'a, 'r> {
     pub run: &'a Run<'r>,
@@ -164,6 +171,20 @@ impl Regional<'_, '_> {
 
     pub fn sdk(&self) -> &aws_config::SdkConfig {
         &self.acct.sdk
+    }
+
+    /// Runs per-resource reads [`SUB_CALLS`] at a time and emits the
+    /// documents they give, in list order (a read giving nothing is a
+    /// resource the API listed without an id).
+    pub async fn emit_all(&self, rtype: &str, reads: Vec<Read<'_>>) -> Result<(), CallError> {
+        use futures::StreamExt;
+        let mut docs = futures::stream::iter(reads).buffered(SUB_CALLS);
+        while let Some(doc) = docs.next().await {
+            if let Some((id, attrs)) = doc? {
+                self.emit(rtype, &id, attrs).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Sends one document; an error when the collection was cancelled.
