@@ -7,7 +7,6 @@
 
 mod moto_server;
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use moto_server::*;
@@ -494,26 +493,6 @@ fn collect(dir: &Path) -> (Json, Vec<Json>) {
     (summary, read_ndjson(&out))
 }
 
-/// Failing (policy → resource ids) of the bundled library on an inventory.
-fn failing(dir: &Path) -> BTreeMap<String, BTreeSet<String>> {
-    let (_, stdout, stderr) = run(pacc()
-        .arg("eval")
-        .arg("--policies")
-        .arg(library())
-        .arg("--inventory")
-        .arg(dir.join("inventory.ndjson"))
-        .args(["--format", "json", "--now", "2026-12-01"]));
-    let report: Json =
-        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
-    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for v in report["violations"].as_array().unwrap() {
-        out.entry(v["policy"].as_str().unwrap().to_owned())
-            .or_default()
-            .insert(v["resource"]["id"].as_str().unwrap().to_owned());
-    }
-    out
-}
-
 fn fix(dir: &Path, mode: &str) -> Json {
     let (code, stdout, stderr) = run(aws_env(&mut pacc())
         .arg("fix")
@@ -652,7 +631,7 @@ fn the_regional_services_are_collected_evaluated_and_fixed() {
     assert_eq!(search["encryption_at_rest_options"]["enabled"], false);
 
     // The bundled library finds the seeded problems.
-    let fails = failing(dir.path());
+    let fails = failing(&library(), dir.path(), &["--now", "2026-12-01"]);
     let ids = |p: &str| -> Vec<String> {
         fails
             .get(p)
@@ -759,7 +738,7 @@ fn the_regional_services_are_collected_evaluated_and_fixed() {
     // Collected again: the fixed policies pass.
     let (_, docs) = collect(dir.path());
     assert!(docs.len() >= 12, "{docs:#?}");
-    let fails = failing(dir.path());
+    let fails = failing(&library(), dir.path(), &["--now", "2026-12-01"]);
     for policy in [
         "kms_key_rotation_disabled",
         "cloudtrail_log_validation_disabled",

@@ -460,6 +460,34 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
     )
 }
 
+/// The failing resources of `pacc eval` (policy → resource ids) with the
+/// policies at `library` on `dir/inventory.ndjson`; `extra` arguments
+/// follow (e.g. `--now`).
+pub fn failing(
+    library: &Path,
+    dir: &Path,
+    extra: &[&str],
+) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let (_, stdout, stderr) = run(pacc()
+        .arg("eval")
+        .arg("--policies")
+        .arg(library)
+        .arg("--inventory")
+        .arg(dir.join("inventory.ndjson"))
+        .args(["--format", "json"])
+        .args(extra));
+    let report: serde_json::Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
+    let mut out: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    for v in report["violations"].as_array().unwrap() {
+        out.entry(v["policy"].as_str().unwrap().to_owned())
+            .or_default()
+            .insert(v["resource"]["id"].as_str().unwrap().to_owned());
+    }
+    out
+}
+
 /// Each fix of a `pacc fix --format json` report: (action, resource id) →
 /// status.
 pub fn fix_statuses(
