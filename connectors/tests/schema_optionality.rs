@@ -5,10 +5,9 @@
 //! (found through `cargo metadata`) and each schema or record from
 //! `stdlib/schemas`, and fails on any such field.
 //!
-//! The schemas written before this check (EC2, S3, IAM users) still have
-//! such fields; they are listed in `schema_optionality_baseline.txt`, a
-//! ratchet: a field not listed fails, and a listed field that is no longer a
-//! problem fails too (remove its line), so the list only shrinks.
+//! There are no exceptions: the fields of the schemas written before this
+//! check (EC2, S3, IAM users), once listed in a shrinking baseline, were made
+//! optional in issue 16, part 5.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -396,22 +395,8 @@ fn schemas_make_optional_what_the_sdk_makes_optional() {
         );
         found.extend(problems(schema, &fields, &sdk));
     }
-    let baseline_path = workspace().join("connectors/tests/schema_optionality_baseline.txt");
-    let baseline: BTreeSet<String> = std::fs::read_to_string(&baseline_path)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_owned)
-        .collect();
-    let new: Vec<&String> = found.difference(&baseline).collect();
     assert!(
-        new.is_empty(),
-        "these schema fields are required but the AWS SDK models them as Option (a real document may omit them): make them optional (`T?`):\n{new:#?}"
-    );
-    let fixed: Vec<&String> = baseline.difference(&found).collect();
-    assert!(
-        fixed.is_empty(),
-        "these fields of {} are no longer a problem: remove their lines\n{fixed:#?}",
-        baseline_path.display()
+        found.is_empty(),
+        "these schema fields are required but the AWS SDK models them as Option (a real document may omit them): make them optional (`T?`):\n{found:#?}"
     );
 }

@@ -1394,10 +1394,10 @@ BAD_LINES = [
      "attributes": {"key_pair_id": "key-0f1e2d3c4b5a69788", "key_name": "valid-key", "key_type": "ed25519",
                     "key_fingerprint": "pO0Ma3Y5Vq1rXm4t7M0p5nqKc2yJm6lqk8W1r3uGv5E=",
                     "tags": [{"key": "env", "value": "dev"}]}},
-    # 2. a required attribute (encrypted) is missing
-    {"type": "aws.ec2.volume", "id": "vol-0a9b8c7d6e5f40312", "account": DEV, "region": "us-east-1",
-     "attributes": {"volume_id": "vol-0a9b8c7d6e5f40312", "size": 100, "volume_type": "gp3", "state": "available",
-                    "availability_zone": "us-east-1a", "create_time": "2026-03-04T10:20:30Z"}},
+    # 2. a required attribute (create_date, which every IAM user has) is missing
+    {"type": "aws.iam.user", "id": "erin.temp", "account": DEV, "region": "us-east-1",
+     "attributes": {"user_name": "erin.temp", "user_id": "AIDAEXAMPLEERINTEMP1",
+                    "arn": f"arn:aws:iam::{DEV}:user/erin.temp"}},
     # 3. a wrong type: from_port as a string
     {"type": "aws.ec2.security_group", "id": "sg-0c1d2e3f4a5b6c7d8", "account": DEV, "region": "us-east-1",
      "attributes": {"group_id": "sg-0c1d2e3f4a5b6c7d8", "group_name": "exported-by-a-script", "owner_id": DEV,

@@ -67,11 +67,12 @@ policy instance_imdsv1_allowed {
 
   rule on aws.ec2.instance {
     let tokens = metadata_options?.http_tokens ?? "not reported"
+    let state_name = state?.name ?? "state not reported"
     violation when
-      state.name != "terminated"
+      (state?.name ?? "running") != "terminated"
       and (metadata_options?.http_endpoint ?? "enabled") == "enabled"
       and not requires_imdsv2(self)
-    message "{instance_id} ({instance_type}, {state.name}) accepts IMDSv1: http_tokens is {tokens}"
+    message "{id} ({instance_type}, {state_name}) accepts IMDSv1: http_tokens is {tokens}"
   }
 
   autofix notify_only() notify tags["owner"] ?? "secops@example.com"
@@ -151,6 +152,14 @@ test "an instance whose metadata options are not reported is treated as allowing
   expect instance_imdsv1_allowed fails unknown
 }
 
+test "an instance that does not report its state is judged as running" {
+  given aws.ec2.instance stateless {
+    instance_id: "i-0stateless",
+    metadata_options: { http_tokens: "optional", http_endpoint: "enabled" },
+  }
+  expect instance_imdsv1_allowed fails stateless
+}
+
 // ---------------------------------------------------------------------------
 // Public exposure
 // ---------------------------------------------------------------------------
@@ -168,7 +177,7 @@ policy instance_public_ip_in_production {
   rule on aws.ec2.instance in production {
     let public_enis = count n in network_interfaces: has(n.association)
     violation when has_public_ip(self)
-    message "production instance {instance_id} ({instance_type}, subnet {subnet_id}) has a public IPv4 address: primary {public_ip_address}, {public_enis} interface(s) with a public association"
+    message "production instance {id} ({instance_type}, subnet {subnet_id}) has a public IPv4 address: primary {public_ip_address}, {public_enis} interface(s) with a public association"
   }
 
   autofix notify_only() notify tags["owner"] ?? "secops@example.com"
@@ -261,8 +270,10 @@ policy instance_public_ip_outside_production {
   rule on aws.ec2.instance {
     let env = tags["env"] ?? "<absent>"
     violation when
-      state.name in ["running", "stopped"] and not is_production_env(tags) and has_public_ip(self)
-    message "instance {instance_id} ({instance_type}, env {env}) has a public IPv4 address: primary {public_ip_address}"
+      (state?.name ?? "running") in ["running", "stopped"]
+      and not is_production_env(tags)
+      and has_public_ip(self)
+    message "instance {id} ({instance_type}, env {env}) has a public IPv4 address: primary {public_ip_address}"
   }
 
   autofix notify_only() notify tags["owner"] ?? "secops@example.com"
@@ -389,8 +400,8 @@ policy instance_uses_key_pair {
   tags ["ssm-session-manager"]
 
   rule on aws.ec2.instance {
-    violation when state.name in ["running", "stopped"] and (key_name ?? "") != ""
-    message "instance {instance_id} ({instance_type}) accepts SSH with key pair {key_name}"
+    violation when (state?.name ?? "running") in ["running", "stopped"] and (key_name ?? "") != ""
+    message "instance {id} ({instance_type}) accepts SSH with key pair {key_name}"
   }
 }
 
@@ -447,10 +458,12 @@ policy instance_stopped_too_long {
   tags ["aws-fsbp:EC2.4", "pacbot:check-for-stopped-instance-for-long"]
 
   rule on aws.ec2.instance {
-    let stopped_at = stop_time_from_reason(state_transition_reason ?? "") ?? launch_time
-    let stopped_days = in_days(now - stopped_at)
-    violation when state.name == "stopped" and now - stopped_at > 30d
-    message "{instance_id} ({instance_type}) has been stopped since {stopped_at} ({stopped_days} days)"
+    let from_reason = stop_time_from_reason(state_transition_reason ?? "")
+    let stopped_at = if has(from_reason) then from_reason else launch_time
+    let stopped_days = in_days(now - (stopped_at ?? now))
+    violation when
+      (state?.name ?? "running") == "stopped" and has(stopped_at) and now - stopped_at > 30d
+    message "{id} ({instance_type}) has been stopped since {stopped_at} ({stopped_days} days)"
   }
 
   autofix notify_only() notify tags["owner"] ?? "finops@example.com"
@@ -507,6 +520,22 @@ test "without a date in the reason, launch_time stands in; running instances pas
   expect instance_stopped_too_long passes running
 }
 
+test "an instance that does not report its state or a stop time is not judged stopped" {
+  now 2026-11-01
+  given aws.ec2.instance stateless {
+    instance_id: "i-0stopstateless",
+    launch_time: 2025-01-01,
+    state_transition_reason: "User initiated (2026-01-15 10:00:00 GMT)",
+  }
+  given aws.ec2.instance undated {
+    instance_id: "i-0stopundated",
+    state: { code: 80, name: "stopped" },
+    state_transition_reason: "Server.ScheduledStop",
+  }
+  expect instance_stopped_too_long passes stateless
+  expect instance_stopped_too_long passes undated
+}
+
 // ---------------------------------------------------------------------------
 // Governance
 // ---------------------------------------------------------------------------
@@ -522,9 +551,10 @@ policy instance_deprecated_type {
   tags ["pacbot:check-for-deprecated-instance-type"]
 
   rule on aws.ec2.instance {
-    let family = instance_family(instance_type)
-    violation when state.name != "terminated" and family in deprecated_instance_families()
-    message "{instance_id} uses {instance_type}: the {family} family is a previous generation"
+    let family = instance_family(instance_type ?? "")
+    violation when
+      (state?.name ?? "running") != "terminated" and family in deprecated_instance_families()
+    message "{id} uses {instance_type}: the {family} family is a previous generation"
   }
 }
 
@@ -573,40 +603,40 @@ policy ec2_unapproved_region {
   tags ["pacbot:check-for-non-standard-region-rule"]
 
   rule instances on aws.ec2.instance {
-    violation when state.name != "terminated" and region not in approved_regions()
-    message "instance {instance_id} ({instance_type}) runs in {region}, which is not an approved region"
+    violation when (state?.name ?? "running") != "terminated" and region not in approved_regions()
+    message "instance {id} ({instance_type}) runs in {region}, which is not an approved region"
   }
   rule volumes on aws.ec2.volume {
     violation when region not in approved_regions()
-    message "volume {volume_id} ({size} GiB) is in {region}, which is not an approved region"
+    message "volume {id} ({size} GiB) is in {region}, which is not an approved region"
   }
   rule snapshots on aws.ec2.snapshot {
     violation when region not in approved_regions()
-    message "snapshot {snapshot_id} is in {region}, which is not an approved region"
+    message "snapshot {id} is in {region}, which is not an approved region"
   }
   rule images on aws.ec2.image {
     violation when region not in approved_regions()
-    message "AMI {image_id} ({name}) is in {region}, which is not an approved region"
+    message "AMI {id} ({name}) is in {region}, which is not an approved region"
   }
   rule addresses on aws.ec2.address {
     violation when region not in approved_regions()
-    message "Elastic IP {public_ip} ({allocation_id}) is in {region}, which is not an approved region"
+    message "Elastic IP {public_ip} ({id}) is in {region}, which is not an approved region"
   }
   rule network_interfaces on aws.ec2.network_interface {
     violation when region not in approved_regions()
-    message "network interface {network_interface_id} ({interface_type}, VPC {vpc_id}) is in {region}, which is not an approved region"
+    message "network interface {id} ({interface_type}, VPC {vpc_id}) is in {region}, which is not an approved region"
   }
   rule security_groups on aws.ec2.security_group {
-    violation when group_name != "default" and region not in approved_regions()
-    message "security group {group_id} ({group_name}) is in {region}, which is not an approved region"
+    violation when (group_name ?? "") != "default" and region not in approved_regions()
+    message "security group {id} ({group_name}) is in {region}, which is not an approved region"
   }
   rule subnets on aws.ec2.subnet {
-    violation when not default_for_az and region not in approved_regions()
-    message "subnet {subnet_id} ({cidr_block}, VPC {vpc_id}) is in {region}, which is not an approved region"
+    violation when not (default_for_az ?? false) and region not in approved_regions()
+    message "subnet {id} ({cidr_block}, VPC {vpc_id}) is in {region}, which is not an approved region"
   }
   rule vpcs on aws.ec2.vpc {
-    violation when not is_default and region not in approved_regions()
-    message "VPC {vpc_id} ({cidr_block}) is in {region}, which is not an approved region"
+    violation when not (is_default ?? false) and region not in approved_regions()
+    message "VPC {id} ({cidr_block}) is in {region}, which is not an approved region"
   }
 }
 
@@ -815,13 +845,15 @@ policy instance_in_default_vpc {
   rule on aws.ec2.instance {
     let vpc = vpc_id ?? ""
     violation when
-      state.name != "terminated" and any v in aws.ec2.vpc: v.vpc_id == vpc and v.is_default
-    message "{instance_id} ({instance_type}) runs in the default VPC {vpc}"
+      (state?.name ?? "running") != "terminated"
+      and any v in aws.ec2.vpc: v.id == vpc and (v.is_default ?? false)
+    message "{id} ({instance_type}) runs in the default VPC {vpc}"
   }
 }
 
 test "an instance in the default VPC fails, one in a custom VPC passes" {
   given aws.ec2.vpc default_vpc {
+    id: "vpc-0default",
     vpc_id: "vpc-0default",
     cidr_block: 172.31.0.0/16,
     state: "available",
@@ -830,6 +862,7 @@ test "an instance in the default VPC fails, one in a custom VPC passes" {
     instance_tenancy: "default",
   }
   given aws.ec2.vpc app_vpc {
+    id: "vpc-0app",
     vpc_id: "vpc-0app",
     cidr_block: 10.10.0.0/16,
     state: "available",
@@ -877,7 +910,7 @@ policy key_pair_older_than_one_year {
 
   rule on aws.ec2.key_pair {
     violation when has(create_time) and older_than(create_time, 365d)
-    message "key pair {key_name} ({key_pair_id}, {key_type}) was created {create_time}, more than a year ago"
+    message "key pair {key_name} ({id}, {key_type}) was created {create_time}, more than a year ago"
   }
 
   autofix notify_only() after 0s notify tags["owner"] ?? "secops@example.com"
@@ -923,13 +956,14 @@ policy key_pair_unused {
 
   rule on aws.ec2.key_pair {
     violation when
-      none i in aws.ec2.instance:
-        has(i.key_name)
-        and i.key_name == key_name
-        and i.account == account
-        and i.region == region
-        and i.state.name in ["running", "stopped"]
-    message "key pair {key_name} ({key_pair_id}) is used by no instance in {region}"
+      has(key_name)
+      and none i in aws.ec2.instance:
+            has(i.key_name)
+            and i.key_name == key_name
+            and i.account == account
+            and i.region == region
+            and (i.state?.name ?? "running") in ["running", "stopped"]
+    message "key pair {key_name} ({id}) is used by no instance in {region}"
   }
 
   autofix notify_only() notify tags["owner"] ?? "secops@example.com"
@@ -980,6 +1014,14 @@ test "a key pair a running instance uses passes" {
     key_name: "deploy",
   }
   expect key_pair_unused passes used_key
+}
+
+test "an instance that does not report its state still uses its key pair; a key pair without a name is not judged" {
+  given aws.ec2.key_pair used_key { key_pair_id: "key-0used", key_name: "deploy" }
+  given aws.ec2.key_pair nameless { key_pair_id: "key-0nameless" }
+  given aws.ec2.instance user { instance_id: "i-0keyuser", key_name: "deploy" }
+  expect key_pair_unused passes used_key
+  expect key_pair_unused passes nameless
 }
 
 test "an instance in another region does not use the key pair of this one" {
@@ -1076,16 +1118,18 @@ policy instance_on_deprecated_ami {
 
   rule on aws.ec2.instance {
     violation when
-      state.name in ["running", "stopped"]
+      (state?.name ?? "running") in ["running", "stopped"]
+      and has(image_id)
       and any img in aws.ec2.image:
-            img.image_id == image_id and has(img.deprecation_time) and img.deprecation_time < now
-    message "instance {instance_id} ({instance_type}) runs AMI {image_id}, which is deprecated"
+            img.id == image_id and has(img.deprecation_time) and img.deprecation_time < now
+    message "instance {id} ({instance_type}) runs AMI {image_id}, which is deprecated"
   }
 }
 
 test "an instance on a deprecated AMI fails" {
   now 2026-12-01
   given aws.ec2.image old_ami {
+    id: "ami-0old",
     image_id: "ami-0old",
     name: "base-2025-01",
     state: "available",
@@ -1109,9 +1153,22 @@ test "an instance on a deprecated AMI fails" {
   expect instance_on_deprecated_ami fails on_old
 }
 
+test "an instance that does not report its AMI is not judged" {
+  now 2026-12-01
+  given aws.ec2.image old_ami {
+    id: "ami-0old",
+    image_id: "ami-0old",
+    state: "available",
+    deprecation_time: 2026-01-10,
+  }
+  given aws.ec2.instance no_ami { instance_id: "i-0noami", state: { code: 16, name: "running" } }
+  expect instance_on_deprecated_ami passes no_ami
+}
+
 test "a terminated instance on a deprecated AMI passes" {
   now 2026-12-01
   given aws.ec2.image retired_ami {
+    id: "ami-0retired",
     image_id: "ami-0retired",
     name: "base-2024-01",
     state: "available",
@@ -1138,6 +1195,7 @@ test "a terminated instance on a deprecated AMI passes" {
 test "instances on a current AMI, on an AMI deprecated later, or on an AMI outside the inventory pass" {
   now 2026-12-01
   given aws.ec2.image current_ami {
+    id: "ami-0current",
     image_id: "ami-0current",
     name: "base-2026-11",
     state: "available",
@@ -1149,6 +1207,7 @@ test "instances on a current AMI, on an AMI deprecated later, or on an AMI outsi
     root_device_type: "ebs",
   }
   given aws.ec2.image scheduled_ami {
+    id: "ami-0scheduled",
     image_id: "ami-0scheduled",
     name: "base-2026-06",
     state: "available",

@@ -35,20 +35,21 @@ fn legacy_admin_udp_ports() -> list<int> = [135, 137, 138]
 
 /// True when the rule is a single-port TCP rule for HTTP (80) or HTTPS (443).
 fn is_web_port_rule(p: aws.ec2.IpPermission) -> bool =
-  p.ip_protocol == "tcp"
+  (p.ip_protocol ?? "-1") == "tcp"
   and (p.from_port ?? -1) in [80, 443]
   and (p.to_port ?? -2) == (p.from_port ?? -1)
 
 /// True when an inbound or outbound rule of `sg` names the group `gid` as
 /// its source or destination.
 fn references_group(sg: aws.ec2.security_group, gid: string) -> bool =
-  (any p in sg.ip_permissions: any pair in p.user_id_group_pairs: pair.group_id == gid)
-  or (any p in sg.ip_permissions_egress: any pair in p.user_id_group_pairs: pair.group_id == gid)
+  (any p in sg.ip_permissions: any pair in p.user_id_group_pairs: (pair.group_id ?? "") == gid)
+  or (any p in sg.ip_permissions_egress:
+        any pair in p.user_id_group_pairs: (pair.group_id ?? "") == gid)
 
 /// True when the rule allows every protocol, or every TCP/UDP port (0-65535).
 fn allows_all_ports(p: aws.ec2.IpPermission) -> bool =
-  p.ip_protocol == "-1"
-  or (p.ip_protocol in ["tcp", "udp", "6", "17"]
+  (p.ip_protocol ?? "-1") == "-1"
+  or ((p.ip_protocol ?? "-1") in ["tcp", "udp", "6", "17"]
       and (p.from_port ?? 0) <= 0
       and (p.to_port ?? 65535) >= 65535)
 
@@ -75,7 +76,7 @@ policy sg_ssh_open_to_world {
 
   rule on aws.ec2.security_group {
     violation when world_tcp_ingress_on_port(self, 22)
-    message "{group_id} ({group_name}, VPC {vpc_id}) allows SSH on port 22 from 0.0.0.0/0 or ::/0"
+    message "{id} ({group_name}, VPC {vpc_id}) allows SSH on port 22 from 0.0.0.0/0 or ::/0"
   }
 
   autofix revoke_world_ingress(ports: [22]) after 1d notify tags["owner"] ?? "secops@example.com"
@@ -101,6 +102,30 @@ test "SSH from 0.0.0.0/0 fails, SSH from a private range passes" {
   }
   expect sg_ssh_open_to_world fails open
   expect sg_ssh_open_to_world passes internal
+}
+
+test "a rule that does not report its protocol reads as all traffic; a range without a CIDR opens nothing" {
+  given aws.ec2.security_group no_protocol {
+    ip_permissions: [{ ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] }],
+  }
+  given aws.ec2.security_group no_cidr {
+    ip_permissions: [
+      {
+        ip_protocol: "-1",
+        ip_ranges: [{ description: "range not reported" }],
+        ipv6_ranges: [{ description: "range not reported" }],
+      },
+    ],
+  }
+  expect sg_ssh_open_to_world fails no_protocol
+  expect sg_rdp_open_to_world fails no_protocol
+  expect sg_all_traffic_from_world fails no_protocol
+  expect sg_database_ports_open_to_world fails no_protocol
+  expect sg_admin_ports_open_to_world fails no_protocol
+  expect sg_world_ingress_non_web fails no_protocol
+  expect sg_ssh_open_to_world passes no_cidr
+  expect sg_all_traffic_from_world passes no_cidr
+  expect sg_world_ingress_non_web passes no_cidr
 }
 
 test "SSH from ::/0 and all-traffic rules fail, HTTPS from the world passes" {
@@ -198,7 +223,7 @@ policy sg_rdp_open_to_world {
 
   rule on aws.ec2.security_group {
     violation when world_tcp_ingress_on_port(self, 3389)
-    message "{group_id} ({group_name}, VPC {vpc_id}) allows RDP on port 3389 from 0.0.0.0/0 or ::/0"
+    message "{id} ({group_name}, VPC {vpc_id}) allows RDP on port 3389 from 0.0.0.0/0 or ::/0"
   }
 
   autofix revoke_world_ingress(ports: [3389]) after 1d notify tags["owner"] ?? "secops@example.com"
@@ -252,7 +277,7 @@ policy sg_all_traffic_from_world {
   rule on aws.ec2.security_group {
     let open_rules = count p in ip_permissions: open_to_world(p) and allows_all_ports(p)
     violation when open_rules > 0
-    message "{group_id} ({group_name}) has {open_rules} inbound rule(s) allowing all ports or protocols from 0.0.0.0/0 or ::/0"
+    message "{id} ({group_name}) has {open_rules} inbound rule(s) allowing all ports or protocols from 0.0.0.0/0 or ::/0"
   }
 }
 
@@ -299,7 +324,7 @@ policy sg_world_ingress_non_web {
   rule on aws.ec2.security_group {
     let exposed = count p in ip_permissions: open_to_world(p) and not is_web_port_rule(p)
     violation when exposed > 0
-    message "{group_id} ({group_name}) has {exposed} inbound rule(s) open to the internet on ports other than 80/443"
+    message "{id} ({group_name}) has {exposed} inbound rule(s) open to the internet on ports other than 80/443"
   }
 }
 
@@ -354,31 +379,31 @@ policy sg_database_ports_open_to_world {
 
   rule mssql on aws.ec2.security_group {
     violation when world_tcp_ingress_on_any_port(self, mssql_ports())
-    message "{group_id} ({group_name}) exposes SQL Server (1433/1434) to 0.0.0.0/0 or ::/0"
+    message "{id} ({group_name}) exposes SQL Server (1433/1434) to 0.0.0.0/0 or ::/0"
   }
   rule mysql on aws.ec2.security_group {
     violation when world_tcp_ingress_on_any_port(self, mysql_ports())
-    message "{group_id} ({group_name}) exposes MySQL/MariaDB (3306) to 0.0.0.0/0 or ::/0"
+    message "{id} ({group_name}) exposes MySQL/MariaDB (3306) to 0.0.0.0/0 or ::/0"
   }
   rule postgresql on aws.ec2.security_group {
     violation when world_tcp_ingress_on_any_port(self, postgresql_ports())
-    message "{group_id} ({group_name}) exposes PostgreSQL (5432) to 0.0.0.0/0 or ::/0"
+    message "{id} ({group_name}) exposes PostgreSQL (5432) to 0.0.0.0/0 or ::/0"
   }
   rule oracle on aws.ec2.security_group {
     violation when world_tcp_ingress_on_any_port(self, oracle_ports())
-    message "{group_id} ({group_name}) exposes Oracle (1521) to 0.0.0.0/0 or ::/0"
+    message "{id} ({group_name}) exposes Oracle (1521) to 0.0.0.0/0 or ::/0"
   }
   rule mongodb on aws.ec2.security_group {
     violation when world_tcp_ingress_on_any_port(self, mongodb_ports())
-    message "{group_id} ({group_name}) exposes MongoDB (27017/27018) to 0.0.0.0/0 or ::/0"
+    message "{id} ({group_name}) exposes MongoDB (27017/27018) to 0.0.0.0/0 or ::/0"
   }
   rule redis on aws.ec2.security_group {
     violation when world_tcp_ingress_on_any_port(self, redis_ports())
-    message "{group_id} ({group_name}) exposes Redis (6379) to 0.0.0.0/0 or ::/0"
+    message "{id} ({group_name}) exposes Redis (6379) to 0.0.0.0/0 or ::/0"
   }
   rule elasticsearch on aws.ec2.security_group {
     violation when world_tcp_ingress_on_any_port(self, elasticsearch_ports())
-    message "{group_id} ({group_name}) exposes Elasticsearch (9200/9300) to 0.0.0.0/0 or ::/0"
+    message "{id} ({group_name}) exposes Elasticsearch (9200/9300) to 0.0.0.0/0 or ::/0"
   }
 
   autofix revoke_world_ingress(
@@ -451,11 +476,11 @@ policy sg_admin_ports_open_to_world {
 
   rule tcp on aws.ec2.security_group {
     violation when world_tcp_ingress_on_any_port(self, legacy_admin_tcp_ports())
-    message "{group_id} ({group_name}) exposes FTP/Telnet/RPC/SMB/VNC/WinRM TCP ports to 0.0.0.0/0 or ::/0"
+    message "{id} ({group_name}) exposes FTP/Telnet/RPC/SMB/VNC/WinRM TCP ports to 0.0.0.0/0 or ::/0"
   }
   rule udp on aws.ec2.security_group {
     violation when world_udp_ingress_on_any_port(self, legacy_admin_udp_ports())
-    message "{group_id} ({group_name}) exposes RPC/NetBIOS UDP ports (135, 137, 138) to 0.0.0.0/0 or ::/0"
+    message "{id} ({group_name}) exposes RPC/NetBIOS UDP ports (135, 137, 138) to 0.0.0.0/0 or ::/0"
   }
 
   autofix revoke_world_ingress(
@@ -544,8 +569,8 @@ policy default_sg_has_rules {
 
   rule on aws.ec2.security_group {
     let rules = len(ip_permissions) + len(ip_permissions_egress)
-    violation when group_name == "default" and rules > 0
-    message "the default security group {group_id} of VPC {vpc_id} has {rules} rule(s)"
+    violation when (group_name ?? "") == "default" and rules > 0
+    message "the default security group {id} of VPC {vpc_id} has {rules} rule(s)"
   }
 }
 
@@ -596,15 +621,17 @@ policy sg_unused {
 
   rule on aws.ec2.security_group {
     violation when
-      group_name != "default"
+      (group_name ?? "") != "default"
       and (none n in aws.ec2.network_interface:
-             n.vpc_id == (vpc_id ?? "") and (any g in n.groups: g.group_id == group_id))
+             has(n.vpc_id)
+             and n.vpc_id == (vpc_id ?? "")
+             and (any g in n.groups: (g.group_id ?? "") == id))
       and (none other in aws.ec2.security_group:
              has(other.vpc_id)
              and other.vpc_id == (vpc_id ?? "")
-             and other.group_id != group_id
-             and references_group(other, group_id))
-    message "security group {group_id} ({group_name}, VPC {vpc_id}) is attached to no network interface and referenced by no other group"
+             and other.id != id
+             and references_group(other, id))
+    message "security group {id} ({group_name}, VPC {vpc_id}) is attached to no network interface and referenced by no other group"
   }
 
   autofix notify_only() notify tags["owner"] ?? "network-team@example.com"
@@ -612,6 +639,7 @@ policy sg_unused {
 
 test "a group no interface uses fails" {
   given aws.ec2.security_group orphan {
+    id: "sg-0orphan",
     group_id: "sg-0orphan",
     group_name: "old-migration",
     owner_id: "111122223333",
@@ -636,12 +664,14 @@ test "a group no interface uses fails" {
 
 test "a group referenced by another group's rule passes; a group referencing only itself fails" {
   given aws.ec2.security_group db_clients {
+    id: "sg-0dbclients",
     group_id: "sg-0dbclients",
     group_name: "db-clients",
     owner_id: "111122223333",
     vpc_id: "vpc-4",
   }
   given aws.ec2.security_group db {
+    id: "sg-0db",
     group_id: "sg-0db",
     group_name: "db",
     owner_id: "111122223333",
@@ -656,6 +686,7 @@ test "a group referenced by another group's rule passes; a group referencing onl
     ],
   }
   given aws.ec2.security_group cluster {
+    id: "sg-0cluster",
     group_id: "sg-0cluster",
     group_name: "cluster",
     owner_id: "111122223333",
@@ -677,6 +708,7 @@ test "a group referenced by another group's rule passes; a group referencing onl
 
 test "an interface in the same VPC without groups does not use the group" {
   given aws.ec2.security_group leftover {
+    id: "sg-0leftover",
     group_id: "sg-0leftover",
     group_name: "leftover",
     owner_id: "111122223333",
@@ -700,12 +732,14 @@ test "an interface in the same VPC without groups does not use the group" {
 
 test "a group attached to an interface passes, and so does a default group" {
   given aws.ec2.security_group web {
+    id: "sg-0web",
     group_id: "sg-0web",
     group_name: "web",
     owner_id: "111122223333",
     vpc_id: "vpc-1",
   }
   given aws.ec2.security_group default_group {
+    id: "sg-0default",
     group_id: "sg-0default",
     group_name: "default",
     owner_id: "111122223333",
@@ -743,8 +777,8 @@ policy nacl_unused {
   tags ["aws-fsbp:EC2.16"]
 
   rule on aws.ec2.network_acl {
-    violation when not is_default and len(associations) == 0
-    message "network ACL {network_acl_id} (VPC {vpc_id}) is associated with no subnet"
+    violation when not (is_default ?? false) and len(associations) == 0
+    message "network ACL {id} (VPC {vpc_id}) is associated with no subnet"
   }
 }
 
@@ -797,7 +831,7 @@ policy nacl_admin_ports_open_to_world {
 
   rule on aws.ec2.network_acl {
     violation when nacl_allows_world_ingress(self, 22) or nacl_allows_world_ingress(self, 3389)
-    message "network ACL {network_acl_id} (VPC {vpc_id}, default: {is_default}) allows SSH or RDP from 0.0.0.0/0 or ::/0"
+    message "network ACL {id} (VPC {vpc_id}, default: {is_default}) allows SSH or RDP from 0.0.0.0/0 or ::/0"
   }
 }
 
@@ -902,12 +936,12 @@ policy nacl_allows_all_ingress {
   rule on aws.ec2.network_acl {
     let allow_all =
       count e in entries:
-        not e.egress
-        and e.rule_action == "allow"
-        and e.protocol == "-1"
+        not (e.egress ?? false)
+        and (e.rule_action ?? "allow") == "allow"
+        and (e.protocol ?? "-1") == "-1"
         and acl_entry_open_to_world(e)
     violation when allow_all > 0
-    message "network ACL {network_acl_id} (VPC {vpc_id}) has {allow_all} inbound entry(ies) allowing all traffic from the internet"
+    message "network ACL {id} (VPC {vpc_id}) has {allow_all} inbound entry(ies) allowing all traffic from the internet"
   }
 }
 
@@ -951,4 +985,15 @@ test "allow-all from the world fails; allow-all from the VPC range and deny-all 
   }
   expect nacl_allows_all_ingress fails open
   expect nacl_allows_all_ingress passes vpc_only
+}
+
+test "an entry that does not report its direction, action or protocol counts as an inbound allow-all" {
+  given aws.ec2.network_acl sparse { entries: [{ rule_number: 100, cidr_block: 0.0.0.0/0 }] }
+  given aws.ec2.network_acl sparse_inside {
+    entries: [{ rule_number: 100, cidr_block: 10.0.0.0/8 }],
+  }
+  expect nacl_allows_all_ingress fails sparse
+  expect nacl_admin_ports_open_to_world fails sparse
+  expect nacl_allows_all_ingress passes sparse_inside
+  expect nacl_admin_ports_open_to_world passes sparse_inside
 }

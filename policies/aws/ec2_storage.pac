@@ -18,8 +18,8 @@ policy ebs_volume_unencrypted {
   tags ["cis-aws-1.5:2.2.1", "aws-fsbp:EC2.3", "aws-fsbp:EC2.7"]
 
   rule on aws.ec2.volume {
-    violation when not encrypted
-    message "{volume_id} ({size} GiB {volume_type}, {state}, {availability_zone}) is not encrypted"
+    violation when not (encrypted ?? false)
+    message "{id} ({size} GiB {volume_type}, {state}, {availability_zone}) is not encrypted"
   }
 
   autofix enable_ebs_encryption_by_default() after 1d notify tags["owner"] ?? "secops@example.com"
@@ -49,6 +49,16 @@ test "an unencrypted volume fails, a KMS-encrypted one passes" {
   expect ebs_volume_unencrypted passes kms
 }
 
+test "a volume that does not report encryption is unencrypted" {
+  given aws.ec2.volume unreported {
+    volume_id: "vol-0unreported",
+    size: 100,
+    volume_type: "gp3",
+    state: "in-use",
+  }
+  expect ebs_volume_unencrypted fails unreported
+}
+
 /// An unencrypted snapshot can be shared or copied out with its data in the
 /// clear.
 policy ebs_snapshot_unencrypted {
@@ -60,8 +70,8 @@ policy ebs_snapshot_unencrypted {
   tags ["cis-aws-1.5:2.2.1"]
 
   rule on aws.ec2.snapshot {
-    violation when not encrypted
-    message "{snapshot_id} (from {volume_id}, {volume_size} GiB, started {start_time}) is not encrypted"
+    violation when not (encrypted ?? false)
+    message "{id} (from {volume_id}, {volume_size} GiB, started {start_time}) is not encrypted"
   }
 }
 
@@ -88,6 +98,11 @@ test "an unencrypted snapshot fails, an encrypted one passes" {
   expect ebs_snapshot_unencrypted passes enc
 }
 
+test "a snapshot that does not report encryption is unencrypted" {
+  given aws.ec2.snapshot unreported { snapshot_id: "snap-0unreported", volume_size: 100 }
+  expect ebs_snapshot_unencrypted fails unreported
+}
+
 // ---------------------------------------------------------------------------
 // Public snapshots and AMIs
 // ---------------------------------------------------------------------------
@@ -103,7 +118,7 @@ policy ebs_snapshot_public {
 
   rule on aws.ec2.snapshot {
     violation when is_public_snapshot(self)
-    message "{snapshot_id} (from {volume_id}, {volume_size} GiB, encrypted: {encrypted}) can be restored by any AWS account"
+    message "{id} (from {volume_id}, {volume_size} GiB, encrypted: {encrypted}) can be restored by any AWS account"
   }
 
   autofix make_snapshot_private() after 1h notify tags["owner"] ?? "secops@example.com"
@@ -146,8 +161,8 @@ policy ami_public {
 
   rule on aws.ec2.image {
     let ami_name = name ?? "unnamed"
-    violation when state != "deregistered" and is_public_image(self)
-    message "AMI {image_id} ({ami_name}, created {creation_date}) can be launched by any AWS account"
+    violation when (state ?? "available") != "deregistered" and is_public_image(self)
+    message "AMI {id} ({ami_name}, created {creation_date}) can be launched by any AWS account"
   }
 
   autofix make_image_private() after 1d notify tags["owner"] ?? "secops@example.com"
@@ -210,9 +225,9 @@ policy ebs_volume_unattached {
   tags ["pacbot:check-for-unused-ebs-rule", "pacbot:check-for-unused-or-untagged-ebs-rule"]
 
   rule on aws.ec2.volume {
-    let age_days = in_days(age(create_time))
-    violation when is_unattached(self) and older_than(create_time, 30d)
-    message "{volume_id} ({size} GiB {volume_type}, {availability_zone}) is unattached and {age_days} days old"
+    let age_days = in_days(age(create_time ?? now))
+    violation when is_unattached(self) and has(create_time) and older_than(create_time, 30d)
+    message "{id} ({size} GiB {volume_type}, {availability_zone}) is unattached and {age_days} days old"
   }
 
   autofix delete_unattached_volume(snapshot_first: true)
@@ -264,6 +279,12 @@ test "an old available volume fails; a new one and an attached one pass" {
   expect ebs_volume_unattached passes attached
 }
 
+test "an available volume that does not report its creation time is not judged old" {
+  now 2026-11-01
+  given aws.ec2.volume undated { volume_id: "vol-0undated", size: 8, state: "available" }
+  expect ebs_volume_unattached passes undated
+}
+
 /// gp3 gives a 3,000 IOPS / 125 MiB/s baseline regardless of size and costs
 /// about 20% less per GiB than gp2.
 policy ebs_volume_gp2 {
@@ -275,9 +296,11 @@ policy ebs_volume_gp2 {
   tags ["aws-compute-optimizer:ebs-gp3", "finops"]
 
   rule on aws.ec2.volume {
-    let gp2_iops = min_of(max_of(100, 3 * size), 16000)
+    // A volume whose type is not reported is not judged.
+    let volume_type = self.volume_type ?? ""
+    let gp2_iops = min_of(max_of(100, 3 * (size ?? 0)), 16000)
     violation when volume_type == "gp2"
-    message "{volume_id} ({size} GiB, {state}) is gp2 with a {gp2_iops} IOPS baseline; gp3 includes 3000 IOPS and is about 20% cheaper per GiB"
+    message "{id} ({size} GiB, {state}) is gp2 with a {gp2_iops} IOPS baseline; gp3 includes 3000 IOPS and is about 20% cheaper per GiB"
   }
 }
 
@@ -329,10 +352,10 @@ policy ebs_snapshot_stale {
   tags ["finops", "aws-backup"]
 
   rule on aws.ec2.snapshot {
-    let age_days = in_days(age(start_time))
+    let age_days = in_days(age(start_time ?? now))
     let tier = storage_tier ?? "standard"
-    violation when older_than(start_time, 365d) and "retention" not in tags
-    message "{snapshot_id} (from {volume_id}, {volume_size} GiB, {tier} tier) is {age_days} days old and has no retention tag"
+    violation when has(start_time) and older_than(start_time, 365d) and "retention" not in tags
+    message "{id} (from {volume_id}, {volume_size} GiB, {tier} tier) is {age_days} days old and has no retention tag"
   }
 }
 

@@ -13,9 +13,12 @@ package policies.aws.iam
 fn admin_managed_policies() -> list<string> = ["AdministratorAccess", "IAMFullAccess"]
 
 /// True when the attached policy is an AWS managed admin policy, in any
-/// partition (`arn:aws:`, `arn:aws-us-gov:`, `arn:aws-cn:`).
+/// partition (`arn:aws:`, `arn:aws-us-gov:`, `arn:aws-cn:`). The ARN decides;
+/// an attachment reported without one is judged by its name.
 fn is_admin_managed_policy(p: aws.iam.AttachedPolicy) -> bool =
-  p.policy_name in admin_managed_policies() and contains(p.policy_arn, ":iam::aws:policy/")
+  if has(p.policy_arn)
+    then any n in admin_managed_policies(): ends_with(p.policy_arn, ":iam::aws:policy/" + n)
+    else (p.policy_name ?? "") in admin_managed_policies()
 
 // ---------------------------------------------------------------------------
 // Root user
@@ -374,6 +377,33 @@ test "a customer managed policy named AdministratorAccess is not the AWS managed
   expect iam_user_admin_access passes lookalike
 }
 
+test "an admin attachment reported by ARN only, or by name only, fails" {
+  given aws.iam.user by_arn {
+    user_name: "judy",
+    user_id: "AIDAJUDY0000000000011",
+    arn: "arn:aws:iam::111122223333:user/judy",
+    create_date: 2025-01-10,
+    attached_policies: [{ policy_arn: "arn:aws:iam::aws:policy/IAMFullAccess" }],
+  }
+  given aws.iam.user by_name {
+    user_name: "mallory",
+    user_id: "AIDAMALLORY000000012",
+    arn: "arn:aws:iam::111122223333:user/mallory",
+    create_date: 2025-01-10,
+    attached_policies: [{ policy_name: "AdministratorAccess" }],
+  }
+  given aws.iam.user unnamed {
+    user_name: "niaj",
+    user_id: "AIDANIAJ0000000000013",
+    arn: "arn:aws:iam::111122223333:user/niaj",
+    create_date: 2025-01-10,
+    attached_policies: [{}],
+  }
+  expect iam_user_admin_access fails by_arn
+  expect iam_user_admin_access fails by_name
+  expect iam_user_admin_access passes unnamed
+}
+
 // ---------------------------------------------------------------------------
 // Access keys
 // ---------------------------------------------------------------------------
@@ -393,9 +423,9 @@ policy iam_access_key_not_rotated {
   ]
 
   rule on aws.iam.access_key {
-    let age_days = in_days(age(create_date))
-    violation when is_active_key(self) and older_than(create_date, 90d)
-    message "access key {access_key_id} of {user_name} is {age_days} days old (created {create_date})"
+    let age_days = in_days(age(create_date ?? now))
+    violation when is_active_key(self) and (not has(create_date) or older_than(create_date, 90d))
+    message "access key {id} of {user_name} is {age_days} days old (created {create_date})"
   }
 
   autofix deactivate_access_key() after 2w notify "secops@example.com"
@@ -428,6 +458,28 @@ test "a 10-month-old active key fails; a new key and an old inactive key pass" {
   expect iam_access_key_not_rotated passes retired
 }
 
+test "an active key that does not report its creation date fails; so does a key that does not report its status" {
+  now 2026-11-01
+  given aws.iam.access_key undated {
+    access_key_id: "AKIAUNDATED000000001",
+    user_name: "ci-deployer",
+    status: "Active",
+  }
+  given aws.iam.access_key no_status {
+    access_key_id: "AKIANOSTATUS00000002",
+    user_name: "ci-deployer",
+    create_date: 2025-01-01,
+  }
+  given aws.iam.access_key undated_inactive {
+    access_key_id: "AKIAUNDATEDOFF000003",
+    user_name: "ci-deployer",
+    status: "Inactive",
+  }
+  expect iam_access_key_not_rotated fails undated
+  expect iam_access_key_not_rotated fails no_status
+  expect iam_access_key_not_rotated passes undated_inactive
+}
+
 /// A key nobody has used for three months is not needed; it is only a risk.
 policy iam_access_key_unused {
   title "Active IAM access key unused for more than 90 days"
@@ -439,10 +491,10 @@ policy iam_access_key_unused {
 
   rule on aws.iam.access_key {
     let last = last_activity(self)
-    let idle_days = in_days(age(last))
+    let idle_days = in_days(age(last ?? now))
     let last_use = if has(last_used_date) then format_date(last_used_date) else "never"
-    violation when is_active_key(self) and older_than(last, 90d)
-    message "access key {access_key_id} of {user_name} has been idle for {idle_days} days (last used: {last_use}, created {create_date})"
+    violation when is_active_key(self) and (not has(last) or older_than(last, 90d))
+    message "access key {id} of {user_name} has been idle for {idle_days} days (last used: {last_use}, created {create_date})"
   }
 
   autofix deactivate_access_key() after 1w notify "secops@example.com"
@@ -475,6 +527,16 @@ test "a key last used in March fails; a never-used old key fails; a key used yes
   expect iam_access_key_unused fails idle
   expect iam_access_key_unused fails never_used
   expect iam_access_key_unused passes busy
+}
+
+test "an active key that reports neither a last use nor a creation date fails" {
+  now 2026-11-01
+  given aws.iam.access_key undated {
+    access_key_id: "AKIAUNDATED000000001",
+    user_name: "reporting",
+    status: "Active",
+  }
+  expect iam_access_key_unused fails undated
 }
 
 /// CIS 1.8 and 1.9: console passwords long enough to resist guessing, and
@@ -645,7 +707,9 @@ policy iam_user_multiple_active_keys {
   tags ["cis-aws-1.5:1.13"]
 
   rule on aws.iam.user {
-    let active = count k in aws.iam.access_key: k.user_name == user_name and k.status == "Active"
+    let active =
+      count k in aws.iam.access_key:
+        has(k.user_name) and k.user_name == user_name and is_active_key(k)
     violation when active > 1
     message "user {user_name} has {active} active access keys"
   }
@@ -690,6 +754,37 @@ test "two active keys fail; one active and one inactive pass" {
   }
   expect iam_user_multiple_active_keys fails two
   expect iam_user_multiple_active_keys passes one
+}
+
+test "a key that does not report its status counts as active; a key that does not name its user counts for nobody" {
+  given aws.iam.user three {
+    user_name: "three",
+    user_id: "AIDATHREE",
+    arn: "arn:aws:iam::111122223333:user/three",
+    create_date: 2025-01-01,
+  }
+  given aws.iam.user four {
+    user_name: "four",
+    user_id: "AIDAFOUR",
+    arn: "arn:aws:iam::111122223333:user/four",
+    create_date: 2025-01-01,
+  }
+  given aws.iam.access_key three_a {
+    access_key_id: "AKIATHREEA",
+    user_name: "three",
+    status: "Active",
+    create_date: 2026-01-01,
+  }
+  given aws.iam.access_key three_b { access_key_id: "AKIATHREEB", user_name: "three" }
+  given aws.iam.access_key four_a {
+    access_key_id: "AKIAFOURA",
+    user_name: "four",
+    status: "Active",
+    create_date: 2026-01-01,
+  }
+  given aws.iam.access_key orphan { access_key_id: "AKIAORPHAN", status: "Active" }
+  expect iam_user_multiple_active_keys fails three
+  expect iam_user_multiple_active_keys passes four
 }
 
 /// An expired certificate left in IAM can be attached to a load balancer

@@ -18,14 +18,14 @@ policy redshift_public_and_world_open {
     violation when
       (publicly_accessible ?? false)
       and (any sg in vpc_security_groups:
-             any g in aws.ec2.security_group:
-               g.group_id == sg and world_tcp_ingress_on_port(g, port))
+             any g in aws.ec2.security_group: g.id == sg and world_tcp_ingress_on_port(g, port))
     message "Redshift cluster {id} is publicly accessible and its security group is open to the internet on port {port}"
   }
 }
 
 test "a public cluster behind a world-open group fails; a private one or a closed group passes" {
   given aws.ec2.security_group open_sg {
+    id: "sg-0pen",
     group_id: "sg-0pen",
     group_name: "warehouse",
     description: "warehouse",
@@ -35,6 +35,7 @@ test "a public cluster behind a world-open group fails; a private one or a close
     ],
   }
   given aws.ec2.security_group closed_sg {
+    id: "sg-c1osed",
     group_id: "sg-c1osed",
     group_name: "warehouse-internal",
     description: "warehouse",

@@ -16,7 +16,7 @@ group critical_data_buckets {
 /// True when the grant's grantee is everyone (`AllUsers`) or every AWS
 /// account holder (`AuthenticatedUsers`).
 fn is_public_grant(g: aws.s3.Grant) -> bool =
-  (g.grantee.uri ?? "") in [
+  (g.grantee?.uri ?? "") in [
     "http://acs.amazonaws.com/groups/global/AllUsers",
     "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
   ]
@@ -42,7 +42,8 @@ policy s3_public_read_acl {
   rule on aws.s3.bucket {
     let public_reads =
       count g in acl.grants:
-        is_public_grant(g) and g.permission in ["READ", "READ_ACP", "FULL_CONTROL"]
+        is_public_grant(g)
+        and (g.permission ?? "FULL_CONTROL") in ["READ", "READ_ACP", "FULL_CONTROL"]
     violation when public_reads > 0 and not ignores_public_acls(self)
     message "bucket {name} ({region}) has {public_reads} ACL grant(s) giving public read access"
   }
@@ -143,7 +144,8 @@ policy s3_public_write_acl {
   rule on aws.s3.bucket {
     let public_writes =
       count g in acl.grants:
-        is_public_grant(g) and g.permission in ["WRITE", "WRITE_ACP", "FULL_CONTROL"]
+        is_public_grant(g)
+        and (g.permission ?? "FULL_CONTROL") in ["WRITE", "WRITE_ACP", "FULL_CONTROL"]
     violation when public_writes > 0 and not ignores_public_acls(self)
     message "bucket {name} ({region}) has {public_writes} ACL grant(s) giving public write access"
   }
@@ -182,6 +184,30 @@ test "an AllUsers WRITE grant fails; an AllUsers READ grant is not a write" {
   }
   expect s3_public_write_acl fails writable
   expect s3_public_write_acl passes readable
+}
+
+test "a public grant that does not report its permission counts as read and write; a grant without a grantee is not public" {
+  given aws.s3.bucket unreported {
+    name: "acme-grant-unreported",
+    creation_date: 2024-03-01,
+    acl: {
+      owner: { id: "owner-canonical-id" },
+      grants: [
+        { grantee: { type: "Group", uri: "http://acs.amazonaws.com/groups/global/AllUsers" } },
+      ],
+    },
+    versioning: {},
+  }
+  given aws.s3.bucket no_grantee {
+    name: "acme-grantee-unreported",
+    creation_date: 2024-03-01,
+    acl: { owner: { id: "owner-canonical-id" }, grants: [{ permission: "FULL_CONTROL" }] },
+    versioning: {},
+  }
+  expect s3_public_read_acl fails unreported
+  expect s3_public_write_acl fails unreported
+  expect s3_public_read_acl passes no_grantee
+  expect s3_public_write_acl passes no_grantee
 }
 
 /// A bucket policy with a `"Principal": "*"` statement and no restricting

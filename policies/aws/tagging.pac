@@ -16,7 +16,7 @@ package policies.aws.tagging
 /// case). Terminated instances are left out.
 group production {
   title "Production workloads"
-  aws.ec2.instance where state.name != "terminated" and is_production_env(tags)
+  aws.ec2.instance where (state?.name ?? "running") != "terminated" and is_production_env(tags)
   aws.ec2.volume where is_production_env(tags)
   aws.ec2.snapshot where is_production_env(tags)
   aws.ec2.security_group where is_production_env(tags)
@@ -77,7 +77,7 @@ policy instance_mandatory_tags {
     let missing = missing_keys(tags, instance_mandatory_tags())
     let empty = count k in instance_mandatory_tags(): (tags[k] ?? "absent") == ""
     violation when not has_all_tags(tags, instance_mandatory_tags())
-    message "production instance {instance_id} ({instance_type}) lacks mandatory tags: absent {missing}, {empty} present but empty"
+    message "production instance {id} ({instance_type}) lacks mandatory tags: absent {missing}, {empty} present but empty"
   }
 
   autofix notify_only() after 0s notify tags["owner"] ?? "cloud-governance@example.com"
@@ -170,13 +170,13 @@ policy storage_mandatory_tags {
     let missing = missing_keys(tags, storage_mandatory_tags())
     let empty = count k in storage_mandatory_tags(): (tags[k] ?? "absent") == ""
     violation when not has_all_tags(tags, storage_mandatory_tags())
-    message "volume {volume_id} ({size} GiB, {state}) lacks mandatory tags: absent {missing}, {empty} present but empty"
+    message "volume {id} ({size} GiB, {state}) lacks mandatory tags: absent {missing}, {empty} present but empty"
   }
   rule snapshots on aws.ec2.snapshot {
     let missing = missing_keys(tags, storage_mandatory_tags())
     let empty = count k in storage_mandatory_tags(): (tags[k] ?? "absent") == ""
     violation when not has_all_tags(tags, storage_mandatory_tags())
-    message "snapshot {snapshot_id} (from {volume_id}) lacks mandatory tags: absent {missing}, {empty} present but empty"
+    message "snapshot {id} (from {volume_id}) lacks mandatory tags: absent {missing}, {empty} present but empty"
   }
   rule buckets on aws.s3.bucket {
     let missing = missing_keys(tags, storage_mandatory_tags())
@@ -297,19 +297,19 @@ policy network_mandatory_tags {
     let missing = missing_keys(tags, network_mandatory_tags())
     let empty = count k in network_mandatory_tags(): (tags[k] ?? "absent") == ""
     violation when not has_all_tags(tags, network_mandatory_tags())
-    message "security group {group_id} ({group_name}) lacks mandatory tags: absent {missing}, {empty} present but empty"
+    message "security group {id} ({group_name}) lacks mandatory tags: absent {missing}, {empty} present but empty"
   }
   rule subnets on aws.ec2.subnet {
     let missing = missing_keys(tags, network_mandatory_tags())
     let empty = count k in network_mandatory_tags(): (tags[k] ?? "absent") == ""
     violation when not has_all_tags(tags, network_mandatory_tags())
-    message "subnet {subnet_id} ({cidr_block}, VPC {vpc_id}) lacks mandatory tags: absent {missing}, {empty} present but empty"
+    message "subnet {id} ({cidr_block}, VPC {vpc_id}) lacks mandatory tags: absent {missing}, {empty} present but empty"
   }
   rule vpcs on aws.ec2.vpc {
     let missing = missing_keys(tags, network_mandatory_tags())
     let empty = count k in network_mandatory_tags(): (tags[k] ?? "absent") == ""
     violation when not has_all_tags(tags, network_mandatory_tags())
-    message "VPC {vpc_id} ({cidr_block}) lacks mandatory tags: absent {missing}, {empty} present but empty"
+    message "VPC {id} ({cidr_block}) lacks mandatory tags: absent {missing}, {empty} present but empty"
   }
   rule vpn_gateways on aws.ec2.vpn_gateway {
     let missing = missing_keys(tags, network_mandatory_tags())
@@ -433,8 +433,8 @@ policy env_tag_invalid {
 
   rule instances on aws.ec2.instance {
     let env = tags["env"] ?? "<absent>"
-    violation when state.name != "terminated" and env not in allowed_env_values()
-    message "instance {instance_id} has env tag {env}; allowed: prod, production, staging, test, dev, sandbox"
+    violation when (state?.name ?? "running") != "terminated" and env not in allowed_env_values()
+    message "instance {id} has env tag {env}; allowed: prod, production, staging, test, dev, sandbox"
   }
   rule buckets on aws.s3.bucket {
     let env = tags["env"] ?? "<absent>"

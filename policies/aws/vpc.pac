@@ -14,14 +14,16 @@ policy vpc_flow_logs_disabled {
 
   rule on aws.ec2.vpc {
     violation when
-      state == "available"
-      and none fl in aws.ec2.flow_log: fl.resource_id == vpc_id and fl.flow_log_status == "ACTIVE"
-    message "VPC {vpc_id} ({cidr_block}, default: {is_default}) has no active flow log"
+      (state ?? "available") == "available"
+      and none fl in aws.ec2.flow_log:
+            has(fl.resource_id) and fl.resource_id == id and (fl.flow_log_status ?? "") == "ACTIVE"
+    message "VPC {id} ({cidr_block}, default: {is_default}) has no active flow log"
   }
 }
 
 test "a VPC without a flow log fails; a VPC with an active flow log passes" {
   given aws.ec2.vpc unlogged {
+    id: "vpc-0unlogged",
     vpc_id: "vpc-0unlogged",
     cidr_block: 10.1.0.0/16,
     state: "available",
@@ -30,6 +32,7 @@ test "a VPC without a flow log fails; a VPC with an active flow log passes" {
     instance_tenancy: "default",
   }
   given aws.ec2.vpc logged {
+    id: "vpc-0logged",
     vpc_id: "vpc-0logged",
     cidr_block: 10.2.0.0/16,
     state: "available",
@@ -52,6 +55,7 @@ test "a VPC without a flow log fails; a VPC with an active flow log passes" {
 
 test "a flow log on a subnet does not cover its VPC" {
   given aws.ec2.vpc subnet_only {
+    id: "vpc-0subnetonly",
     vpc_id: "vpc-0subnetonly",
     cidr_block: 10.3.0.0/16,
     state: "available",
@@ -71,6 +75,13 @@ test "a flow log on a subnet does not cover its VPC" {
   expect vpc_flow_logs_disabled fails subnet_only
 }
 
+test "a VPC that does not report its state is judged; a flow log without a status or a resource covers nothing" {
+  given aws.ec2.vpc stateless { id: "vpc-0stateless", vpc_id: "vpc-0stateless" }
+  given aws.ec2.flow_log no_status { flow_log_id: "fl-0nostatus", resource_id: "vpc-0stateless" }
+  given aws.ec2.flow_log no_resource { flow_log_id: "fl-0noresource", flow_log_status: "ACTIVE" }
+  expect vpc_flow_logs_disabled fails stateless
+}
+
 /// A subnet that hands out public IPv4 addresses makes every instance
 /// launched in it reachable from the internet unless its security groups
 /// say otherwise, and each public IPv4 address is billed.
@@ -83,8 +94,8 @@ policy subnet_auto_assigns_public_ip {
   tags ["aws-fsbp:EC2.15"]
 
   rule on aws.ec2.subnet {
-    violation when map_public_ip_on_launch
-    message "subnet {subnet_id} ({cidr_block}, {availability_zone}, VPC {vpc_id}, default: {default_for_az}) auto-assigns public IPv4 addresses"
+    violation when map_public_ip_on_launch ?? false
+    message "subnet {id} ({cidr_block}, {availability_zone}, VPC {vpc_id}, default: {default_for_az}) auto-assigns public IPv4 addresses"
   }
 }
 
@@ -133,8 +144,12 @@ policy subnet_ip_addresses_nearly_exhausted {
 
   rule on aws.ec2.subnet {
     let usable = if has(cidr_block) then cidr_size(cidr_block) - 5 else 0
-    violation when state == "available" and usable > 0 and available_ip_address_count * 10 < usable
-    message "subnet {subnet_id} ({cidr_block}, {availability_zone}) has {available_ip_address_count} of {usable} IPv4 addresses free"
+    violation when
+      (state ?? "available") == "available"
+      and usable > 0
+      and has(available_ip_address_count)
+      and available_ip_address_count * 10 < usable
+    message "subnet {id} ({cidr_block}, {availability_zone}) has {available_ip_address_count} of {usable} IPv4 addresses free"
   }
 }
 
@@ -172,6 +187,15 @@ test "a /24 with 200 free addresses passes" {
     assign_ipv6_address_on_creation: false,
   }
   expect subnet_ip_addresses_nearly_exhausted passes roomy
+}
+
+test "a subnet that does not report its free addresses is not judged" {
+  given aws.ec2.subnet unreported {
+    subnet_id: "subnet-0unreported",
+    cidr_block: 10.0.12.0/24,
+    state: "available",
+  }
+  expect subnet_ip_addresses_nearly_exhausted passes unreported
 }
 
 test "an IPv6-only subnet is not judged" {
@@ -228,7 +252,7 @@ policy eip_unassociated {
       (association_id ?? "") == ""
       and (instance_id ?? "") == ""
       and (network_interface_id ?? "") == ""
-    message "Elastic IP {public_ip} ({allocation_id}, {domain}) is not associated with any instance or network interface"
+    message "Elastic IP {public_ip} ({id}, {domain}) is not associated with any instance or network interface"
   }
 
   autofix notify_only() after 0s notify tags["owner"] ?? "finops@example.com"
@@ -281,8 +305,8 @@ policy network_interface_unattached {
   tags ["vpc-hygiene"]
 
   rule on aws.ec2.network_interface {
-    violation when status == "available" and not requester_managed
-    message "network interface {network_interface_id} ({private_ip_address}, subnet {subnet_id}) is attached to nothing"
+    violation when (status ?? "in-use") == "available" and not (requester_managed ?? false)
+    message "network interface {id} ({private_ip_address}, subnet {subnet_id}) is attached to nothing"
   }
 
   autofix notify_only() notify tags["owner"] ?? "network-team@example.com"

@@ -14,8 +14,7 @@ package policies.aws.vulnerabilities
 /// True when the security group `gid` (from the inventory) has an inbound
 /// rule open to 0.0.0.0/0 or ::/0.
 fn sg_has_world_ingress(gid: string) -> bool =
-  any sg in aws.ec2.security_group:
-    sg.group_id == gid and any p in sg.ip_permissions: open_to_world(p)
+  any sg in aws.ec2.security_group: sg.id == gid and any p in sg.ip_permissions: open_to_world(p)
 
 // ---------------------------------------------------------------------------
 // Policies
@@ -25,18 +24,18 @@ fn sg_has_world_ingress(gid: string) -> bool =
 /// instance is an incident waiting to happen, wherever the instance runs.
 policy instance_critical_vulnerabilities {
   title "Instance has critical vulnerabilities (CVSS >= 9.0)"
-  description "At least one scanner finding for the instance (vuln.finding with resource_id = instance_id) has a CVSS base score of 9.0 or more."
+  description "At least one scanner finding for the instance (vuln.finding whose resource_id is the instance ID, its `id`) has a CVSS base score of 9.0 or more."
   severity critical
   category security
   remediation "Patch the affected packages (or rebuild from a patched AMI) and rescan; the findings list the fixed versions."
   tags ["pacbot:check-for-resource-with-severity-vulnerabilities", "severity:S5"]
 
   rule on aws.ec2.instance {
-    let critical = count v in vuln.finding: v.resource_id == instance_id and v.cvss >= 9.0
+    let critical = count v in vuln.finding: v.resource_id == id and v.cvss >= 9.0
     violation when
-      state.name != "terminated"
-      and any v in vuln.finding: v.resource_id == instance_id and v.cvss >= 9.0
-    message "{instance_id} ({instance_type}, AMI {image_id}) has {critical} critical vulnerability finding(s)"
+      (state?.name ?? "running") != "terminated"
+      and any v in vuln.finding: v.resource_id == id and v.cvss >= 9.0
+    message "{id} ({instance_type}, AMI {image_id}) has {critical} critical vulnerability finding(s)"
   }
 
   autofix notify_only() notify tags["owner"] ?? "secops@example.com"
@@ -44,6 +43,7 @@ policy instance_critical_vulnerabilities {
 
 test "a CVSS 9.8 finding fails its instance only" {
   given aws.ec2.instance vulnerable {
+    id: "i-0vuln",
     instance_id: "i-0vuln",
     image_id: "ami-old",
     instance_type: "t3.medium",
@@ -53,6 +53,7 @@ test "a CVSS 9.8 finding fails its instance only" {
     monitoring: { state: "disabled" },
   }
   given aws.ec2.instance patched {
+    id: "i-0patched",
     instance_id: "i-0patched",
     image_id: "ami-new",
     instance_type: "t3.medium",
@@ -97,9 +98,9 @@ policy production_instance_high_vulnerabilities {
   tags ["pacbot:check-for-resource-with-severity-vulnerabilities", "severity:S4"]
 
   rule on aws.ec2.instance in production {
-    let high = count v in vuln.finding: v.resource_id == instance_id and v.cvss > 7.0
-    violation when any v in vuln.finding: v.resource_id == instance_id and v.cvss > 7.0
-    message "production instance {instance_id} ({instance_type}) has {high} finding(s) with CVSS above 7.0"
+    let high = count v in vuln.finding: v.resource_id == id and v.cvss > 7.0
+    violation when any v in vuln.finding: v.resource_id == id and v.cvss > 7.0
+    message "production instance {id} ({instance_type}) has {high} finding(s) with CVSS above 7.0"
   }
 
   autofix notify_only() notify tags["owner"] ?? "secops@example.com"
@@ -107,6 +108,7 @@ policy production_instance_high_vulnerabilities {
 
 test "a CVSS 7.5 finding fails a production instance; a 7.0 finding does not" {
   given aws.ec2.instance prod_high {
+    id: "i-0prodhigh",
     instance_id: "i-0prodhigh",
     image_id: "ami-1",
     instance_type: "m6i.large",
@@ -117,6 +119,7 @@ test "a CVSS 7.5 finding fails a production instance; a 7.0 finding does not" {
     tags: { env: "prod" },
   }
   given aws.ec2.instance prod_edge {
+    id: "i-0prodedge",
     instance_id: "i-0prodedge",
     image_id: "ami-1",
     instance_type: "m6i.large",
@@ -164,11 +167,11 @@ policy internet_exposed_instance_with_critical_vulnerabilities {
 
   rule on aws.ec2.instance {
     violation when
-      state.name == "running"
+      is_running(self)
       and has_public_ip(self)
-      and (any g in security_groups: sg_has_world_ingress(g.group_id))
-      and has_vuln_at_least(instance_id, 9.0)
-    message "{instance_id} (public IP {public_ip_address}) is reachable from the internet and has a critical vulnerability"
+      and (any g in security_groups: has(g.group_id) and sg_has_world_ingress(g.group_id))
+      and has_vuln_at_least(id, 9.0)
+    message "{id} (public IP {public_ip_address}) is reachable from the internet and has a critical vulnerability"
   }
 
   autofix stop_instance() after 1d notify tags["owner"] ?? "secops@example.com"
@@ -176,6 +179,7 @@ policy internet_exposed_instance_with_critical_vulnerabilities {
 
 test "exposure plus a critical CVE fails; the same CVE behind a private group passes" {
   given aws.ec2.security_group world {
+    id: "sg-0world",
     group_id: "sg-0world",
     group_name: "web-open",
     owner_id: "111122223333",
@@ -184,6 +188,7 @@ test "exposure plus a critical CVE fails; the same CVE behind a private group pa
     ],
   }
   given aws.ec2.security_group internal {
+    id: "sg-0internal",
     group_id: "sg-0internal",
     group_name: "internal",
     owner_id: "111122223333",
@@ -192,6 +197,7 @@ test "exposure plus a critical CVE fails; the same CVE behind a private group pa
     ],
   }
   given aws.ec2.instance exposed {
+    id: "i-0exposed",
     instance_id: "i-0exposed",
     image_id: "ami-1",
     instance_type: "t3.large",
@@ -203,6 +209,7 @@ test "exposure plus a critical CVE fails; the same CVE behind a private group pa
     security_groups: [{ group_id: "sg-0world", group_name: "web-open" }],
   }
   given aws.ec2.instance shielded {
+    id: "i-0shielded",
     instance_id: "i-0shielded",
     image_id: "ami-1",
     instance_type: "t3.large",
@@ -238,6 +245,7 @@ test "exposure plus a critical CVE fails; the same CVE behind a private group pa
 
 test "an exposed instance without findings passes" {
   given aws.ec2.security_group world {
+    id: "sg-0world2",
     group_id: "sg-0world2",
     group_name: "web-open",
     owner_id: "111122223333",
@@ -246,6 +254,7 @@ test "an exposed instance without findings passes" {
     ],
   }
   given aws.ec2.instance clean {
+    id: "i-0cleanpub",
     instance_id: "i-0cleanpub",
     image_id: "ami-1",
     instance_type: "t3.large",
@@ -257,6 +266,34 @@ test "an exposed instance without findings passes" {
     security_groups: [{ group_id: "sg-0world2", group_name: "web-open" }],
   }
   expect internet_exposed_instance_with_critical_vulnerabilities passes clean
+}
+
+test "a security group reference without a group ID matches no group" {
+  given aws.ec2.security_group world {
+    id: "sg-0world",
+    group_id: "sg-0world",
+    ip_permissions: [
+      { ip_protocol: "tcp", from_port: 8080, to_port: 8080, ip_ranges: [{ cidr_ip: 0.0.0.0/0 }] },
+    ],
+  }
+  given aws.ec2.instance unnamed_group {
+    id: "i-0unnamedgroup",
+    instance_id: "i-0unnamedgroup",
+    state: { code: 16, name: "running" },
+    public_ip_address: 54.20.30.42,
+    security_groups: [{ group_name: "web-open" }],
+  }
+  given vuln.finding on_unnamed {
+    resource_id: "i-0unnamedgroup",
+    cve: "CVE-2021-44228",
+    title: "Log4Shell",
+    cvss: 10.0,
+    severity: "critical",
+    first_seen: 2026-06-01,
+    scanner: "tenable",
+  }
+  expect internet_exposed_instance_with_critical_vulnerabilities passes unnamed_group
+  expect instance_critical_vulnerabilities fails unnamed_group
 }
 
 /// Patch SLA: a critical finding with a fix available must not stay open

@@ -4,9 +4,10 @@ package aws.ec2
 //
 // Conventions (see docs/schemas.md): field names are the API member names in
 // snake_case as aws-sdk-rust spells them; AWS's nesting is kept; AWS tag lists
-// are read into `tags: map<string>`; a field AWS may omit is `T?`; a list is
-// never optional (absent = empty). Every resource also has the implicit
-// fields `id`, `account` and `region`.
+// are read into `tags: map<string>`; a member aws-sdk-rust models as `Option`
+// (every EC2 member) is `T?`; a list is never optional (absent = empty).
+// Every resource also has the implicit fields `id`, `account` and `region`,
+// its identity, which are never missing.
 // Keywords are valid field names (`p.group`), so no member is renamed.
 
 // ---------------------------------------------------------------------------
@@ -16,19 +17,19 @@ package aws.ec2
 /// An EC2 instance, as DescribeInstances returns it (Reservations[].Instances[]); `id` is the instance ID.
 schema aws.ec2.instance {
   /// The ID of the instance, e.g. `i-0abc123def4567890`.
-  instance_id: string
+  instance_id: string?
   /// The ID of the AMI the instance was launched from, e.g. `ami-0abcdef1234567890`.
-  image_id: string
+  image_id: string?
   /// The instance type, e.g. `t3.micro`.
-  instance_type: string
+  instance_type: string?
   /// When the instance was last launched (started), e.g. `2026-01-15T09:30:00Z`.
-  launch_time: timestamp
+  launch_time: timestamp?
   /// The current state, e.g. `{ code: 16, name: "running" }`.
-  state: InstanceState
+  state: InstanceState?
   /// Where the instance runs: availability zone, tenancy, placement group.
-  placement: Placement
+  placement: Placement?
   /// Whether detailed (1-minute) CloudWatch monitoring is enabled.
-  monitoring: Monitoring
+  monitoring: Monitoring?
   /// The name of the key pair the instance was launched with; absent when none, e.g. `deploy-key`.
   key_name: string?
   /// The ID of the VPC; absent for a terminated instance, e.g. `vpc-0a1b2c3d`.
@@ -70,17 +71,17 @@ schema aws.ec2.instance {
 /// The state of an instance (InstanceState).
 record InstanceState {
   /// The state code: 0 pending, 16 running, 32 shutting-down, 48 terminated, 64 stopping, 80 stopped.
-  code: int
+  code: int?
   /// The state name: `pending`, `running`, `shutting-down`, `terminated`, `stopping` or `stopped`.
-  name: string
+  name: string?
 }
 
 /// Where an instance runs (Placement).
 record Placement {
   /// The availability zone, e.g. `us-east-1a`.
-  availability_zone: string
+  availability_zone: string?
   /// The tenancy: `default`, `dedicated` or `host`.
-  tenancy: string
+  tenancy: string?
   /// The placement group name, if any; AWS may send `""`.
   group_name: string?
   /// The ID of the dedicated host, for `host` tenancy.
@@ -92,23 +93,23 @@ record Placement {
 /// The CloudWatch monitoring of an instance (Monitoring).
 record Monitoring {
   /// `disabled`, `disabling`, `enabled` (detailed monitoring) or `pending`.
-  state: string
+  state: string?
 }
 
 /// A security group reference: ID and name (GroupIdentifier).
 record GroupIdentifier {
   /// The ID of the security group, e.g. `sg-0a1b2c3d`.
-  group_id: string
+  group_id: string?
   /// The name of the security group, e.g. `web`.
-  group_name: string
+  group_name: string?
 }
 
 /// The IAM instance profile of an instance (IamInstanceProfile).
 record IamInstanceProfile {
   /// The profile's ARN, e.g. `arn:aws:iam::123456789012:instance-profile/web`.
-  arn: string
+  arn: string?
   /// The profile's ID, e.g. `AIPAJQABLZS4A3QDU576Q`.
-  id: string
+  id: string?
 }
 
 /// The instance metadata service options of an instance (InstanceMetadataOptionsResponse).
@@ -131,47 +132,47 @@ record MetadataOptions {
 /// An EBS volume attached to an instance, by device name (InstanceBlockDeviceMapping).
 record InstanceBlockDeviceMapping {
   /// The device name, e.g. `/dev/xvda`.
-  device_name: string
+  device_name: string?
   /// The EBS volume behind the device.
-  ebs: EbsInstanceBlockDevice
+  ebs: EbsInstanceBlockDevice?
 }
 
 /// The EBS volume of an instance block device mapping (EbsInstanceBlockDevice).
 record EbsInstanceBlockDevice {
   /// The ID of the volume, e.g. `vol-0a1b2c3d4e5f67890`.
-  volume_id: string
+  volume_id: string?
   /// `attaching`, `attached`, `detaching` or `detached`.
-  status: string
+  status: string?
   /// When the volume was attached.
-  attach_time: timestamp
+  attach_time: timestamp?
   /// Whether the volume is deleted when the instance terminates.
-  delete_on_termination: bool
+  delete_on_termination: bool?
 }
 
 /// A network interface attached to an instance (InstanceNetworkInterface).
 record InstanceNetworkInterface {
   /// The ID of the network interface, e.g. `eni-0a1b2c3d`.
-  network_interface_id: string
+  network_interface_id: string?
   /// `available`, `associated`, `attaching`, `in-use` or `detaching`.
-  status: string
+  status: string?
   /// The ID of the subnet.
-  subnet_id: string
+  subnet_id: string?
   /// The ID of the VPC.
-  vpc_id: string
+  vpc_id: string?
   /// The primary private IPv4 address of the interface.
-  private_ip_address: ip
+  private_ip_address: ip?
   /// The private DNS name; AWS may omit it.
   private_dns_name: string?
   /// The MAC address, e.g. `0a:1b:2c:3d:4e:5f`.
-  mac_address: string
+  mac_address: string?
   /// The ID of the account that owns the interface.
-  owner_id: string
+  owner_id: string?
   /// The description; AWS may omit it or send `""`.
   description: string?
   /// The interface type, e.g. `interface`, `efa`, `trunk`.
   interface_type: string?
   /// Whether source/destination checking is enabled.
-  source_dest_check: bool
+  source_dest_check: bool?
   /// The security groups of the interface.
   groups: list<GroupIdentifier>
   /// The public IPv4 address (or Elastic IP) associated with the interface, if any.
@@ -183,11 +184,11 @@ record InstanceNetworkInterface {
 /// A public IPv4 address associated with a network interface (NetworkInterfaceAssociation; InstanceNetworkInterfaceAssociation has the same fields but no IDs).
 record NetworkInterfaceAssociation {
   /// The public IPv4 address, e.g. `54.12.34.56`.
-  public_ip: ip
+  public_ip: ip?
   /// The public DNS name; AWS may omit it or send `""`.
   public_dns_name: string?
   /// The owner of the address: `amazon` for an auto-assigned address, else an account ID.
-  ip_owner_id: string
+  ip_owner_id: string?
   /// The allocation ID of the Elastic IP, e.g. `eipalloc-0a1b2c3d`; absent for an auto-assigned address.
   allocation_id: string?
   /// The association ID of the Elastic IP, e.g. `eipassoc-0a1b2c3d`; absent for an auto-assigned address.
@@ -201,7 +202,7 @@ record NetworkInterfaceAssociation {
 /// An IPv6 address of a network interface (InstanceIpv6Address, NetworkInterfaceIpv6Address).
 record Ipv6Address {
   /// The IPv6 address, e.g. `2600:1f18:abcd::1`.
-  ipv6_address: ip
+  ipv6_address: ip?
   /// Whether this is the primary IPv6 address; AWS may omit it.
   is_primary_ipv6: bool?
 }
@@ -213,13 +214,13 @@ record Ipv6Address {
 /// An EC2 security group, as DescribeSecurityGroups returns it; `id` is the group ID.
 schema aws.ec2.security_group {
   /// The ID of the security group, e.g. `sg-0a1b2c3d`.
-  group_id: string
+  group_id: string?
   /// The name of the security group, e.g. `web`.
-  group_name: string
+  group_name: string?
   /// The description (API member `Description`); may be absent in partial inventories.
   description: string?
   /// The ID of the account that owns the group, e.g. `123456789012`.
-  owner_id: string
+  owner_id: string?
   /// The ID of the VPC; absent only for legacy EC2-Classic groups, e.g. `vpc-0a1b2c3d`.
   vpc_id: string?
   /// The ARN of the group; absent in older inventories.
@@ -235,7 +236,7 @@ schema aws.ec2.security_group {
 /// One inbound or outbound rule of a security group (IpPermission).
 record IpPermission {
   /// `tcp`, `udp`, `icmp`, `icmpv6`, a protocol number, or `-1` for all protocols and ports.
-  ip_protocol: string
+  ip_protocol: string?
   /// The first port of the range (the ICMP type for ICMP, -1 for all); absent when ip_protocol is `-1`.
   from_port: int?
   /// The last port of the range (the ICMP code for ICMP, -1 for all); absent when ip_protocol is `-1`.
@@ -253,7 +254,7 @@ record IpPermission {
 /// An IPv4 range of a security group rule (IpRange).
 record IpRange {
   /// The IPv4 CIDR, e.g. `0.0.0.0/0` (the whole internet) or `10.0.0.0/8`.
-  cidr_ip: cidr
+  cidr_ip: cidr?
   /// The description of this range; AWS omits it when not set.
   description: string?
 }
@@ -261,7 +262,7 @@ record IpRange {
 /// An IPv6 range of a security group rule (Ipv6Range).
 record Ipv6Range {
   /// The IPv6 CIDR, e.g. `::/0` (the whole internet) or `2600:1f18::/32`.
-  cidr_ipv6: cidr
+  cidr_ipv6: cidr?
   /// The description of this range; AWS omits it when not set.
   description: string?
 }
@@ -269,7 +270,7 @@ record Ipv6Range {
 /// A managed prefix list referenced by a security group rule (PrefixListId).
 record PrefixListId {
   /// The ID of the prefix list, e.g. `pl-63a5400a`.
-  prefix_list_id: string
+  prefix_list_id: string?
   /// The description of this reference; AWS omits it when not set.
   description: string?
 }
@@ -277,9 +278,9 @@ record PrefixListId {
 /// A security group referenced by a security group rule (UserIdGroupPair).
 record UserIdGroupPair {
   /// The ID of the referenced security group, e.g. `sg-0a1b2c3d`.
-  group_id: string
+  group_id: string?
   /// The ID of the account that owns the referenced group, e.g. `123456789012`.
-  user_id: string
+  user_id: string?
   /// The name of the referenced group; AWS may omit it.
   group_name: string?
   /// The ID of the VPC of the referenced group, for a peered group.
@@ -299,19 +300,19 @@ record UserIdGroupPair {
 /// An EBS volume, as DescribeVolumes returns it; `id` is the volume ID.
 schema aws.ec2.volume {
   /// The ID of the volume, e.g. `vol-0a1b2c3d4e5f67890`.
-  volume_id: string
+  volume_id: string?
   /// The size in GiB, e.g. `100`.
-  size: int
+  size: int?
   /// The volume type: `gp2`, `gp3`, `io1`, `io2`, `st1`, `sc1` or `standard`.
-  volume_type: string
+  volume_type: string?
   /// `creating`, `available` (unattached), `in-use`, `deleting`, `deleted` or `error`.
-  state: string
+  state: string?
   /// The availability zone, e.g. `us-east-1a`.
-  availability_zone: string
+  availability_zone: string?
   /// When the volume was created.
-  create_time: timestamp
+  create_time: timestamp?
   /// Whether the volume is encrypted.
-  encrypted: bool
+  encrypted: bool?
   /// The ARN of the KMS key that encrypts the volume; absent when unencrypted.
   kms_key_id: string?
   /// The snapshot the volume was created from; absent (or `""`) when none, e.g. `snap-0a1b2c3d`.
@@ -329,15 +330,15 @@ schema aws.ec2.volume {
 /// An attachment of a volume to an instance (VolumeAttachment).
 record VolumeAttachment {
   /// The ID of the volume.
-  volume_id: string
+  volume_id: string?
   /// The ID of the instance, e.g. `i-0abc123def4567890`; absent when attached to an AWS-managed resource (Fargate).
   instance_id: string?
   /// The device name, e.g. `/dev/sdf`; absent when attached to an AWS-managed resource.
   device: string?
   /// `attaching`, `attached`, `detaching`, `detached` or `busy`.
-  state: string
+  state: string?
   /// When the attachment started.
-  attach_time: timestamp
+  attach_time: timestamp?
   /// Whether the volume is deleted when the instance terminates (some EC2-compatible APIs leave it out).
   delete_on_termination: bool?
   /// The ARN of the AWS-managed resource (e.g. an ECS task) the volume is attached to, if any.
@@ -351,23 +352,23 @@ record VolumeAttachment {
 /// An EBS snapshot owned by the account (DescribeSnapshots; permissions from DescribeSnapshotAttribute); `id` is the snapshot ID.
 schema aws.ec2.snapshot {
   /// The ID of the snapshot, e.g. `snap-0a1b2c3d4e5f67890`.
-  snapshot_id: string
+  snapshot_id: string?
   /// The ID of the source volume, e.g. `vol-0a1b2c3d`; copied snapshots carry an arbitrary ID such as `vol-ffffffff`.
-  volume_id: string
+  volume_id: string?
   /// The size of the source volume in GiB.
-  volume_size: int
+  volume_size: int?
   /// `pending`, `completed`, `error`, `recoverable` or `recovering`.
-  state: string
+  state: string?
   /// When the snapshot was started (API member `StartTime`).
-  start_time: timestamp
+  start_time: timestamp?
   /// The ID of the account that owns the snapshot, e.g. `123456789012`.
-  owner_id: string
+  owner_id: string?
   /// The owner alias (`amazon`, …); absent for ordinary accounts.
   owner_alias: string?
   /// The description; AWS may omit it or send `""`.
   description: string?
   /// Whether the snapshot is encrypted.
-  encrypted: bool
+  encrypted: bool?
   /// The ARN of the KMS key that encrypts the snapshot; absent when unencrypted.
   kms_key_id: string?
   /// `standard` or `archive`; absent in older inventories.
@@ -393,27 +394,27 @@ record CreateVolumePermission {
 /// An AMI owned by the account (DescribeImages; launch permissions from DescribeImageAttribute); `id` is the image ID.
 schema aws.ec2.image {
   /// The ID of the AMI, e.g. `ami-0abcdef1234567890`.
-  image_id: string
+  image_id: string?
   /// The AMI's name, e.g. `web-2026-01-15`; AWS may omit it for old images.
   name: string?
   /// The description; AWS omits it when not set.
   description: string?
   /// `available`, `pending`, `invalid`, `deregistered`, `transient`, `failed`, `error` or `disabled`.
-  state: string
+  state: string?
   /// The ID of the account that owns the AMI, e.g. `123456789012`.
-  owner_id: string
+  owner_id: string?
   /// The owner alias: `amazon`, `aws-marketplace`, …; absent for ordinary accounts.
   image_owner_alias: string?
   /// When the AMI was created (a date-time string in the API), e.g. `2026-01-15T09:30:00.000Z`.
-  creation_date: timestamp
+  creation_date: timestamp?
   /// Whether the AMI has public launch permissions (DescribeImages `Public`).
-  public: bool
+  public: bool?
   /// `i386`, `x86_64`, `arm64`, `x86_64_mac` or `arm64_mac`.
-  architecture: string
+  architecture: string?
   /// `machine`, `kernel` or `ramdisk`.
-  image_type: string
+  image_type: string?
   /// `ebs` or `instance-store`.
-  root_device_type: string
+  root_device_type: string?
   /// The root device name, e.g. `/dev/xvda`.
   root_device_name: string?
   /// `windows` for Windows AMIs; absent otherwise.
@@ -449,7 +450,7 @@ record LaunchPermission {
 /// A block device of an AMI (BlockDeviceMapping).
 record BlockDeviceMapping {
   /// The device name, e.g. `/dev/xvda`.
-  device_name: string
+  device_name: string?
   /// The instance store volume name, e.g. `ephemeral0`, for an instance store device.
   virtual_name: string?
   /// Set (to `""`) to suppress a device of the AMI.
@@ -485,17 +486,17 @@ record EbsBlockDevice {
 /// A VPC, as DescribeVpcs returns it; `id` is the VPC ID.
 schema aws.ec2.vpc {
   /// The ID of the VPC, e.g. `vpc-0a1b2c3d`.
-  vpc_id: string
+  vpc_id: string?
   /// The primary IPv4 CIDR block, e.g. `10.0.0.0/16`.
-  cidr_block: cidr
+  cidr_block: cidr?
   /// `pending` or `available`.
-  state: string
+  state: string?
   /// The ID of the account that owns the VPC, e.g. `123456789012`.
-  owner_id: string
+  owner_id: string?
   /// Whether this is the region's default VPC.
-  is_default: bool
+  is_default: bool?
   /// `default`, `dedicated` or `host`.
-  instance_tenancy: string
+  instance_tenancy: string?
   /// The ID of the DHCP options set, e.g. `dopt-0a1b2c3d`, or `default`.
   dhcp_options_id: string?
   /// The IPv4 CIDR blocks of the VPC (the primary and any secondary ones).
@@ -509,29 +510,29 @@ schema aws.ec2.vpc {
 /// A subnet, as DescribeSubnets returns it; `id` is the subnet ID.
 schema aws.ec2.subnet {
   /// The ID of the subnet, e.g. `subnet-0a1b2c3d`.
-  subnet_id: string
+  subnet_id: string?
   /// The ARN of the subnet.
-  subnet_arn: string
+  subnet_arn: string?
   /// The ID of the VPC, e.g. `vpc-0a1b2c3d`.
-  vpc_id: string
+  vpc_id: string?
   /// The ID of the account that owns the subnet.
-  owner_id: string
+  owner_id: string?
   /// The IPv4 CIDR block, e.g. `10.0.1.0/24`; absent for an IPv6-only subnet.
   cidr_block: cidr?
   /// The availability zone, e.g. `us-east-1a`.
-  availability_zone: string
+  availability_zone: string?
   /// The availability zone ID, e.g. `use1-az1`.
-  availability_zone_id: string
+  availability_zone_id: string?
   /// `pending`, `available` or `unavailable`.
-  state: string
+  state: string?
   /// The number of unused private IPv4 addresses.
-  available_ip_address_count: int
+  available_ip_address_count: int?
   /// Whether this is the default subnet of its availability zone.
-  default_for_az: bool
+  default_for_az: bool?
   /// Whether instances launched here get a public IPv4 address by default.
-  map_public_ip_on_launch: bool
+  map_public_ip_on_launch: bool?
   /// Whether network interfaces created here get an IPv6 address by default.
-  assign_ipv6_address_on_creation: bool
+  assign_ipv6_address_on_creation: bool?
   /// Whether this is an IPv6-only subnet; absent in older inventories.
   ipv6_native: bool?
   /// The IPv6 CIDR blocks of the subnet.
@@ -543,21 +544,21 @@ schema aws.ec2.subnet {
 /// An IPv4 CIDR block of a VPC (VpcCidrBlockAssociation).
 record CidrBlockAssociation {
   /// The association ID, e.g. `vpc-cidr-assoc-0a1b2c3d`.
-  association_id: string
+  association_id: string?
   /// The IPv4 CIDR block, e.g. `10.0.0.0/16`.
-  cidr_block: cidr
+  cidr_block: cidr?
   /// The state of the association.
-  cidr_block_state: CidrBlockState
+  cidr_block_state: CidrBlockState?
 }
 
 /// An IPv6 CIDR block of a VPC or subnet (VpcIpv6CidrBlockAssociation, SubnetIpv6CidrBlockAssociation).
 record Ipv6CidrBlockAssociation {
   /// The association ID, e.g. `subnet-cidr-assoc-0a1b2c3d`.
-  association_id: string
+  association_id: string?
   /// The IPv6 CIDR block, e.g. `2600:1f18:abcd::/56`.
-  ipv6_cidr_block: cidr
+  ipv6_cidr_block: cidr?
   /// The state of the association (API member `Ipv6CidrBlockState`).
-  ipv6_cidr_block_state: CidrBlockState
+  ipv6_cidr_block_state: CidrBlockState?
   /// The network border group, e.g. `us-east-1` (VPCs only).
   network_border_group: string?
   /// The IPv6 address pool, e.g. `Amazon` (VPCs only).
@@ -567,7 +568,7 @@ record Ipv6CidrBlockAssociation {
 /// The state of a CIDR block association (VpcCidrBlockState, SubnetCidrBlockState).
 record CidrBlockState {
   /// `associating`, `associated`, `disassociating`, `disassociated`, `failing` or `failed`.
-  state: string
+  state: string?
   /// Why the association is in this state; AWS omits it normally.
   status_message: string?
 }
@@ -579,13 +580,13 @@ record CidrBlockState {
 /// A network ACL, as DescribeNetworkAcls returns it; `id` is the network ACL ID.
 schema aws.ec2.network_acl {
   /// The ID of the network ACL, e.g. `acl-0a1b2c3d`.
-  network_acl_id: string
+  network_acl_id: string?
   /// The ID of the VPC, e.g. `vpc-0a1b2c3d`.
-  vpc_id: string
+  vpc_id: string?
   /// The ID of the account that owns the network ACL.
-  owner_id: string
+  owner_id: string?
   /// Whether this is the VPC's default network ACL.
-  is_default: bool
+  is_default: bool?
   /// The rules, inbound (`egress == false`) and outbound, evaluated by ascending rule_number.
   entries: list<NetworkAclEntry>
   /// The subnets the network ACL is associated with.
@@ -597,13 +598,13 @@ schema aws.ec2.network_acl {
 /// A rule of a network ACL (NetworkAclEntry).
 record NetworkAclEntry {
   /// The rule number, 1 to 32766, plus 32767 for the implicit final deny.
-  rule_number: int
+  rule_number: int?
   /// The protocol number as a string: `6` (TCP), `17` (UDP), `1` (ICMP), `58` (ICMPv6) or `-1` (all).
-  protocol: string
+  protocol: string?
   /// `allow` or `deny`.
-  rule_action: string
+  rule_action: string?
   /// Whether this is an outbound rule (true) or an inbound one (false).
-  egress: bool
+  egress: bool?
   /// The IPv4 CIDR the rule matches, e.g. `0.0.0.0/0`; absent for an IPv6 rule.
   cidr_block: cidr?
   /// The IPv6 CIDR the rule matches, e.g. `::/0`; absent for an IPv4 rule.
@@ -633,11 +634,11 @@ record IcmpTypeCode {
 /// The association of a network ACL with a subnet (NetworkAclAssociation).
 record NetworkAclAssociation {
   /// The association ID, e.g. `aclassoc-0a1b2c3d`.
-  network_acl_association_id: string
+  network_acl_association_id: string?
   /// The ID of the network ACL.
-  network_acl_id: string
+  network_acl_id: string?
   /// The ID of the subnet, e.g. `subnet-0a1b2c3d`.
-  subnet_id: string
+  subnet_id: string?
 }
 
 // ---------------------------------------------------------------------------
@@ -647,31 +648,31 @@ record NetworkAclAssociation {
 /// A network interface (ENI), as DescribeNetworkInterfaces returns it; `id` is the ENI ID.
 schema aws.ec2.network_interface {
   /// The ID of the network interface, e.g. `eni-0a1b2c3d`.
-  network_interface_id: string
+  network_interface_id: string?
   /// The type, e.g. `interface`, `nat_gateway`, `lambda`, `load_balancer`, `vpc_endpoint`.
-  interface_type: string
+  interface_type: string?
   /// `available` (unattached), `associated`, `attaching`, `in-use` or `detaching`.
-  status: string
+  status: string?
   /// The ID of the subnet.
-  subnet_id: string
+  subnet_id: string?
   /// The ID of the VPC.
-  vpc_id: string
+  vpc_id: string?
   /// The availability zone, e.g. `us-east-1a`.
-  availability_zone: string
+  availability_zone: string?
   /// The primary private IPv4 address, e.g. `10.0.1.23`.
-  private_ip_address: ip
+  private_ip_address: ip?
   /// The private DNS name; AWS may omit it.
   private_dns_name: string?
   /// The MAC address, e.g. `0a:1b:2c:3d:4e:5f`.
-  mac_address: string
+  mac_address: string?
   /// The ID of the account that owns the interface.
-  owner_id: string
+  owner_id: string?
   /// The ID of the service that created the interface, e.g. `amazon-elb`, for a requester-managed interface.
   requester_id: string?
   /// Whether an AWS service manages the interface.
-  requester_managed: bool
+  requester_managed: bool?
   /// Whether source/destination checking is enabled.
-  source_dest_check: bool
+  source_dest_check: bool?
   /// The description; AWS may omit it or send `""`.
   description: string?
   /// The security groups of the interface.
@@ -691,15 +692,15 @@ schema aws.ec2.network_interface {
 /// The attachment of a network interface to an instance (NetworkInterfaceAttachment).
 record NetworkInterfaceAttachment {
   /// The attachment ID, e.g. `eni-attach-0a1b2c3d`.
-  attachment_id: string
+  attachment_id: string?
   /// The ID of the instance; absent when attached to a resource of another service.
   instance_id: string?
   /// The ID of the account that owns the instance.
   instance_owner_id: string?
   /// The device index; 0 is the primary interface.
-  device_index: int
+  device_index: int?
   /// `attaching`, `attached`, `detaching` or `detached`.
-  status: string
+  status: string?
   /// When the attachment was made.
   attach_time: timestamp?
   /// Whether the interface is deleted when the instance terminates.
@@ -709,11 +710,11 @@ record NetworkInterfaceAttachment {
 /// A private IPv4 address of a network interface (NetworkInterfacePrivateIpAddress).
 record NetworkInterfacePrivateIpAddress {
   /// The private IPv4 address, e.g. `10.0.1.23`.
-  private_ip_address: ip
+  private_ip_address: ip?
   /// The private DNS name; AWS may omit it.
   private_dns_name: string?
   /// Whether this is the primary address of the interface.
-  primary: bool
+  primary: bool?
   /// The public IPv4 address (or Elastic IP) of this private address, if any.
   association: NetworkInterfaceAssociation?
 }
@@ -725,11 +726,11 @@ record NetworkInterfacePrivateIpAddress {
 /// An Elastic IP address, as DescribeAddresses returns it; `id` is the allocation ID.
 schema aws.ec2.address {
   /// The Elastic IP address, e.g. `54.12.34.56`.
-  public_ip: ip
+  public_ip: ip?
   /// The allocation ID, e.g. `eipalloc-0a1b2c3d`.
-  allocation_id: string
+  allocation_id: string?
   /// `vpc` (or `standard` for legacy EC2-Classic addresses).
-  domain: string
+  domain: string?
   /// The association ID, e.g. `eipassoc-0a1b2c3d`; absent when the address is not associated.
   association_id: string?
   /// The ID of the instance the address is associated with, if any.
@@ -755,13 +756,13 @@ schema aws.ec2.address {
 /// An EC2 key pair, as DescribeKeyPairs returns it; `id` is the key pair ID.
 schema aws.ec2.key_pair {
   /// The ID of the key pair, e.g. `key-0a1b2c3d4e5f67890`.
-  key_pair_id: string
+  key_pair_id: string?
   /// The name of the key pair, e.g. `deploy-key`.
-  key_name: string
+  key_name: string?
   /// The fingerprint, e.g. `1f:51:ae:28:bf:89:e9:d8:1f:25:5d:37:2d:7d:b8:ca:9f:f5:f1:6f`.
-  key_fingerprint: string
+  key_fingerprint: string?
   /// `rsa` or `ed25519`.
-  key_type: string
+  key_type: string?
   /// When the key pair was created or imported; absent in older inventories.
   create_time: timestamp?
   /// The public key material (only with DescribeKeyPairs IncludePublicKey).
@@ -777,11 +778,11 @@ schema aws.ec2.key_pair {
 /// A VPC flow log, as DescribeFlowLogs returns it; `id` is the flow log ID.
 schema aws.ec2.flow_log {
   /// The ID of the flow log, e.g. `fl-0a1b2c3d`.
-  flow_log_id: string
+  flow_log_id: string?
   /// The ID of the monitored resource: a VPC, subnet, network interface or transit gateway, e.g. `vpc-0a1b2c3d`.
-  resource_id: string
+  resource_id: string?
   /// The status of the flow log: `ACTIVE`.
-  flow_log_status: string
+  flow_log_status: string?
   /// `SUCCESS` or `FAILED`; absent when not yet known.
   deliver_logs_status: string?
   /// Why delivery failed, e.g. `Access error`.
@@ -789,7 +790,7 @@ schema aws.ec2.flow_log {
   /// `ACCEPT`, `REJECT` or `ALL`; absent for transit gateway flow logs.
   traffic_type: string?
   /// `cloud-watch-logs`, `s3` or `kinesis-data-firehose`.
-  log_destination_type: string
+  log_destination_type: string?
   /// The ARN of the destination (log group, bucket or stream).
   log_destination: string?
   /// The name of the CloudWatch Logs log group, for `cloud-watch-logs`.
@@ -801,7 +802,7 @@ schema aws.ec2.flow_log {
   /// The aggregation interval in seconds: 60 or 600.
   max_aggregation_interval: int?
   /// When the flow log was created.
-  creation_time: timestamp
+  creation_time: timestamp?
   /// The flow log's tags.
   tags: map<string>
 }

@@ -7,29 +7,31 @@ package aws
 // Security groups
 // ---------------------------------------------------------------------------
 
-/// True when the rule lets traffic reach `port` in any protocol that has ports: protocol `-1` covers every port, ICMP (`icmp`, `icmpv6`, `1`, `58`) none; otherwise from_port..to_port inclusive, a missing bound meaning open-ended. A service check wants `covers_tcp_port` or `covers_udp_port`.
+/// True when the rule lets traffic reach `port` in any protocol that has ports: protocol `-1` covers every port, ICMP (`icmp`, `icmpv6`, `1`, `58`) none; otherwise from_port..to_port inclusive, a missing bound meaning open-ended. A rule whose protocol is missing is read as `-1`. A service check wants `covers_tcp_port` or `covers_udp_port`.
 fn covers_port(p: aws.ec2.IpPermission, port: int) -> bool =
-  p.ip_protocol == "-1"
-  or (p.ip_protocol not in ["icmp", "icmpv6", "1", "58"]
+  (p.ip_protocol ?? "-1") == "-1"
+  or ((p.ip_protocol ?? "-1") not in ["icmp", "icmpv6", "1", "58"]
       and (p.from_port ?? 0) <= port
       and port <= (p.to_port ?? 65535))
 
-/// True when the rule lets TCP traffic reach `port`: protocol `tcp` (`6`) with the port in from_port..to_port, or `-1` (all traffic).
+/// True when the rule lets TCP traffic reach `port`: protocol `tcp` (`6`) with the port in from_port..to_port, or `-1` (all traffic; a missing protocol is read as `-1`).
 fn covers_tcp_port(p: aws.ec2.IpPermission, port: int) -> bool =
-  p.ip_protocol == "-1"
-  or (p.ip_protocol in ["tcp", "6"] and (p.from_port ?? 0) <= port and port <= (p.to_port ?? 65535))
+  (p.ip_protocol ?? "-1") == "-1"
+  or ((p.ip_protocol ?? "-1") in ["tcp", "6"]
+      and (p.from_port ?? 0) <= port
+      and port <= (p.to_port ?? 65535))
 
-/// True when the rule lets UDP traffic reach `port`: protocol `udp` (`17`) with the port in from_port..to_port, or `-1` (all traffic).
+/// True when the rule lets UDP traffic reach `port`: protocol `udp` (`17`) with the port in from_port..to_port, or `-1` (all traffic; a missing protocol is read as `-1`).
 fn covers_udp_port(p: aws.ec2.IpPermission, port: int) -> bool =
-  p.ip_protocol == "-1"
-  or (p.ip_protocol in ["udp", "17"]
+  (p.ip_protocol ?? "-1") == "-1"
+  or ((p.ip_protocol ?? "-1") in ["udp", "17"]
       and (p.from_port ?? 0) <= port
       and port <= (p.to_port ?? 65535))
 
 /// True when the rule allows the whole internet: an IPv4 range `0.0.0.0/0` or an IPv6 range `::/0`.
 fn open_to_world(p: aws.ec2.IpPermission) -> bool =
-  (any r in p.ip_ranges: r.cidr_ip == 0.0.0.0/0)
-  or (any r in p.ipv6_ranges: r.cidr_ipv6 == cidr("::/0"))
+  (any r in p.ip_ranges: has(r.cidr_ip) and r.cidr_ip == 0.0.0.0/0)
+  or (any r in p.ipv6_ranges: has(r.cidr_ipv6) and r.cidr_ipv6 == cidr("::/0"))
 
 /// True when an inbound rule of the group lets TCP traffic reach `port` from the whole internet (IPv4 or IPv6); a UDP rule on the same number does not count.
 fn world_tcp_ingress_on_port(sg: aws.ec2.security_group, port: int) -> bool =
@@ -51,10 +53,10 @@ fn world_udp_ingress_on_any_port(sg: aws.ec2.security_group, ports: list<int>) -
 // Network ACLs
 // ---------------------------------------------------------------------------
 
-/// True when the network ACL rule matches traffic to `port`: protocol `-1` matches every port, ICMP (`1`, `58`) none; otherwise its port range, a missing bound meaning open-ended.
+/// True when the network ACL rule matches traffic to `port`: protocol `-1` matches every port, ICMP (`1`, `58`) none; otherwise its port range, a missing bound meaning open-ended. A missing protocol is read as `-1`.
 fn acl_entry_covers_port(e: aws.ec2.NetworkAclEntry, port: int) -> bool =
-  e.protocol == "-1"
-  or (e.protocol not in ["1", "58"]
+  (e.protocol ?? "-1") == "-1"
+  or ((e.protocol ?? "-1") not in ["1", "58"]
       and (e.port_range?.from ?? 0) <= port
       and port <= (e.port_range?.to ?? 65535))
 
@@ -63,11 +65,11 @@ fn acl_entry_open_to_world(e: aws.ec2.NetworkAclEntry) -> bool =
   (has(e.cidr_block) and e.cidr_block == 0.0.0.0/0)
   or (has(e.ipv6_cidr_block) and e.ipv6_cidr_block == cidr("::/0"))
 
-/// True when an inbound `allow` rule of the network ACL matches `port` from the whole internet; like CIS 5.1, rule order (earlier denies) is ignored.
+/// True when an inbound `allow` rule of the network ACL matches `port` from the whole internet; like CIS 5.1, rule order (earlier denies) is ignored. An entry missing `egress` counts as inbound and one missing `rule_action` as `allow`: an entry is not cleared for lack of data.
 fn nacl_allows_world_ingress(acl: aws.ec2.network_acl, port: int) -> bool =
   any e in acl.entries:
-    not e.egress
-    and e.rule_action == "allow"
+    not (e.egress ?? false)
+    and (e.rule_action ?? "allow") == "allow"
     and acl_entry_open_to_world(e)
     and acl_entry_covers_port(e, port)
 
@@ -75,8 +77,8 @@ fn nacl_allows_world_ingress(acl: aws.ec2.network_acl, port: int) -> bool =
 // Instances, volumes, snapshots, AMIs
 // ---------------------------------------------------------------------------
 
-/// True when the instance's state is `running`.
-fn is_running(i: aws.ec2.instance) -> bool = i.state.name == "running"
+/// True when the instance's state is `running`, or not reported (a live instance is not exempted by a gap in the data).
+fn is_running(i: aws.ec2.instance) -> bool = (i.state?.name ?? "running") == "running"
 
 /// True when the instance only accepts IMDSv2 (`metadata_options.http_tokens == "required"`).
 fn requires_imdsv2(i: aws.ec2.instance) -> bool =
@@ -86,16 +88,16 @@ fn requires_imdsv2(i: aws.ec2.instance) -> bool =
 fn has_public_ip(i: aws.ec2.instance) -> bool =
   has(i.public_ip_address) or (any n in i.network_interfaces: has(n.association))
 
-/// True when the volume is attached to nothing (state `available`).
-fn is_unattached(v: aws.ec2.volume) -> bool = v.state == "available"
+/// True when the volume is attached to nothing (state `available`); a volume whose state is not reported is not counted.
+fn is_unattached(v: aws.ec2.volume) -> bool = (v.state ?? "") == "available"
 
 /// True when anyone may create volumes from the snapshot (a create-volume permission for group `all`).
 fn is_public_snapshot(s: aws.ec2.snapshot) -> bool =
   any perm in s.create_volume_permissions: (perm.group ?? "") == "all"
 
-/// True when anyone may launch the AMI (`public`, or a launch permission for group `all`).
+/// True when anyone may launch the AMI (`public`, or a launch permission for group `all`); a missing `public` reads as false, so only the launch permissions decide.
 fn is_public_image(img: aws.ec2.image) -> bool =
-  img.public or (any perm in img.launch_permissions: (perm.group ?? "") == "all")
+  (img.public ?? false) or (any perm in img.launch_permissions: (perm.group ?? "") == "all")
 
 // ---------------------------------------------------------------------------
 // S3 buckets
@@ -104,7 +106,7 @@ fn is_public_image(img: aws.ec2.image) -> bool =
 /// True when the bucket ACL grants anything to the `AllUsers` or `AuthenticatedUsers` group.
 fn acl_is_public(b: aws.s3.bucket) -> bool =
   any g in b.acl.grants:
-    (g.grantee.uri ?? "") in [
+    (g.grantee?.uri ?? "") in [
       "http://acs.amazonaws.com/groups/global/AllUsers",
       "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
     ]
@@ -150,11 +152,12 @@ fn has_mfa(u: aws.iam.user) -> bool = len(u.mfa_devices) > 0
 fn console_user_without_mfa(u: aws.iam.user) -> bool =
   (u.password_enabled ?? false) and len(u.mfa_devices) == 0
 
-/// True when the access key's status is `Active`.
-fn is_active_key(k: aws.iam.access_key) -> bool = k.status == "Active"
+/// True when the access key's status is `Active`, or not reported (only an `Inactive` key is out of use).
+fn is_active_key(k: aws.iam.access_key) -> bool = (k.status ?? "Active") == "Active"
 
-/// When the access key was last used, or created if never used: `now - last_activity(k) > 90d` finds stale keys.
-fn last_activity(k: aws.iam.access_key) -> timestamp = k.last_used_date ?? k.create_date
+/// When the access key was last used, or created if never used; missing when the key reports neither. `older_than(last_activity(k) ?? now, 90d)` finds stale keys (a key with no dates passes); `let t = last_activity(k)` then `not has(t) or older_than(t, 90d)` also flags keys whose activity cannot be shown.
+fn last_activity(k: aws.iam.access_key) -> timestamp? =
+  if has(k.last_used_date) then k.last_used_date else k.create_date
 
 /// True when the root user has access keys (`account_access_keys_present`).
 fn root_has_access_keys(s: aws.iam.account_summary) -> bool = s.account_access_keys_present > 0

@@ -45,21 +45,21 @@ record MfaDevice {
 /// A managed policy attached to a user (AttachedPolicy).
 record AttachedPolicy {
   /// The policy's name, e.g. `AdministratorAccess`.
-  policy_name: string
+  policy_name: string?
   /// The policy's ARN, e.g. `arn:aws:iam::aws:policy/AdministratorAccess`.
-  policy_arn: string
+  policy_arn: string?
 }
 
 /// An IAM user's access key (ListAccessKeys, plus GetAccessKeyLastUsed); `id` is the access key ID.
 schema aws.iam.access_key {
   /// The access key ID, e.g. `AKIAIOSFODNN7EXAMPLE`.
-  access_key_id: string
+  access_key_id: string?
   /// The user the key belongs to, e.g. `alice`.
-  user_name: string
+  user_name: string?
   /// `Active` or `Inactive`.
-  status: string
+  status: string?
   /// When the key was created.
-  create_date: timestamp
+  create_date: timestamp?
   /// When the key was last used (GetAccessKeyLastUsed `LastUsedDate`); absent if never used.
   last_used_date: timestamp?
   /// The service the key last accessed, e.g. `s3` (`ServiceName`); absent if never used (AWS sends `N/A`).

@@ -55,7 +55,7 @@ record AccessControlPolicy {
 /// The owner of a bucket (Owner).
 record Owner {
   /// The canonical user ID, e.g. `79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be`.
-  id: string
+  id: string?
   /// The owner's display name; AWS omits it in most regions.
   display_name: string?
 }
@@ -63,9 +63,9 @@ record Owner {
 /// One grant of an ACL: a grantee and a permission (Grant).
 record Grant {
   /// Who is granted the permission.
-  grantee: Grantee
+  grantee: Grantee?
   /// `FULL_CONTROL`, `WRITE`, `WRITE_ACP`, `READ` or `READ_ACP`.
-  permission: string
+  permission: string?
 }
 
 /// The grantee of an ACL grant (Grantee).
@@ -91,13 +91,13 @@ record PolicyStatus {
 /// The four Block Public Access settings (PublicAccessBlockConfiguration).
 record PublicAccessBlockConfiguration {
   /// Rejects requests that add public ACLs.
-  block_public_acls: bool
+  block_public_acls: bool?
   /// Ignores the public ACLs already on the bucket and its objects.
-  ignore_public_acls: bool
+  ignore_public_acls: bool?
   /// Rejects bucket policies that grant public access.
-  block_public_policy: bool
+  block_public_policy: bool?
   /// Restricts access to a bucket with a public policy to AWS services and the owner's account.
-  restrict_public_buckets: bool
+  restrict_public_buckets: bool?
 }
 
 /// The default encryption of a bucket (ServerSideEncryptionConfiguration).
