@@ -67,7 +67,7 @@ fn check_warns_about_expired_exceptions() {
     let f = write(
         dir.path(),
         "x.pac",
-        "policy p {\n  title \"t\"\n  severity low\n  category cost\n  rule on aws.ec2.volume { violation when not encrypted }\n}\n\
+        "policy p {\n  title \"t\"\n  severity low\n  category cost\n  rule on aws.ec2.volume { violation when not (encrypted ?? false) }\n}\n\
          exception \"OLD-1\" for p {\n  resources [\"vol-1\"]\n  expires 2020-01-01\n  reason \"long gone\"\n}\n",
     );
     let out = pacc(&["check", &f]);
@@ -179,7 +179,12 @@ fn bad_documents_are_reported_and_skipped_unless_strict() {
         "examples/demo/bad-inventory.ndjson",
     ]);
     let err = text(&out.stderr);
-    assert!(err.contains("bad-inventory.ndjson:2: aws.ec2.volume vol-0a9b8c7d6e5f40312: missing required field `encrypted`"), "{err}");
+    assert!(
+        err.contains(
+            "bad-inventory.ndjson:2: aws.iam.user erin.temp: missing required field `create_date`"
+        ),
+        "{err}"
+    );
     assert!(
         err.contains("bad-inventory.ndjson:3:") && err.contains("ip_permissions[0].from_port"),
         "{err}"
@@ -211,7 +216,7 @@ fn skipped_documents_are_unknown_results_and_exit_3() {
     let policies = write(
         dir.path(),
         "p.pac",
-        "package t\n\npolicy big_volume {\n  title \"Big volume\"\n  severity low\n  category cost\n  rule on aws.ec2.volume {\n    violation when size > 1000\n  }\n}\n",
+        "package t\n\npolicy big_volume {\n  title \"Big volume\"\n  severity low\n  category cost\n  rule on aws.ec2.volume {\n    violation when (size ?? 0) > 1000\n  }\n}\n",
     );
     let vol = |id: &str, size: &str| {
         format!(
@@ -219,11 +224,9 @@ fn skipped_documents_are_unknown_results_and_exit_3() {
         )
     };
     // 8.0 is read as the integer 8; "big" does not match the schema. The
-    // third volume's `volume_type` and `encrypted` do not either, but no
-    // loaded policy reads them: it loads.
-    let odd = vol("vol-3", "9")
-        .replace(r#""volume_type":"gp3""#, r#""volume_type":5"#)
-        .replace(r#","encrypted":true"#, "");
+    // third volume's `volume_type` does not either, but no loaded policy
+    // reads it: it loads.
+    let odd = vol("vol-3", "9").replace(r#""volume_type":"gp3""#, r#""volume_type":5"#);
     let inv = write(
         dir.path(),
         "inv.ndjson",
@@ -323,7 +326,7 @@ fn the_policy_tests_pass_and_a_failing_expectation_shows_values() {
     let f = write(
         dir.path(),
         "t.pac",
-        "policy big {\n  title \"t\"\n  severity low\n  category cost\n  rule on aws.ec2.volume { violation when size > 100 }\n}\n\
+        "policy big {\n  title \"t\"\n  severity low\n  category cost\n  rule on aws.ec2.volume { violation when has(size) and size > 100 }\n}\n\
          test \"a small volume fails (wrongly)\" {\n  given aws.ec2.volume v { volume_id: \"vol-1\", size: 8, volume_type: \"gp3\", state: \"in-use\",\n    availability_zone: \"us-east-1a\", create_time: 2026-01-01, encrypted: true }\n  expect big fails v\n}\n",
     );
     let out = pacc(&["test", &f]);
@@ -366,7 +369,7 @@ fn fmt_check_flags_unformatted_files() {
     let f = write(
         dir.path(),
         "u.pac",
-        "policy   p {title \"t\" severity low category cost\nrule on aws.ec2.volume {violation when not encrypted}}\n",
+        "policy   p {title \"t\" severity low category cost\nrule on aws.ec2.volume {violation when not (encrypted ?? false)}}\n",
     );
     let out = pacc(&["fmt", "--check", &f]);
     assert_eq!(out.status.code(), Some(1));

@@ -218,7 +218,7 @@ policy ssh_world {
   severity critical
   category security
   rule on aws.ec2.security_group {
-    violation when any p in ip_permissions: covers_port(p, 22) and any r in p.ip_ranges: r.cidr_ip == 0.0.0.0/0
+    violation when any p in ip_permissions: covers_port(p, 22) and any r in p.ip_ranges: has(r.cidr_ip) and r.cidr_ip == 0.0.0.0/0
   }
 }
 
@@ -227,7 +227,7 @@ policy public_bucket {
   severity critical
   category security
   rule on aws.s3.bucket {
-    violation when any g in acl.grants: (g.grantee.uri ?? "") == "http://acs.amazonaws.com/groups/global/AllUsers"
+    violation when any g in acl.grants: (g.grantee?.uri ?? "") == "http://acs.amazonaws.com/groups/global/AllUsers"
   }
 }
 "#,

@@ -809,7 +809,7 @@ async fn forms_need_the_origin_and_the_sessions_token_and_decisions_follow_the_a
             ("expires", expires.clone()),
         ]
     };
-    let mut both = sticky(&format!("instance_id == \"{rid2}\""));
+    let mut both = sticky(&format!("id == \"{rid2}\""));
     both.push(("resource", rid2.clone()));
     for (f, says) in [
         (both, "not both"),
@@ -839,7 +839,7 @@ async fn forms_need_the_origin_and_the_sessions_token_and_decisions_follow_the_a
         "/exception-requests",
         &requester,
         own,
-        &sticky(&format!("instance_id == \"{rid2}\"")),
+        &sticky(&format!("id == \"{rid2}\"")),
     )
     .await;
     assert_eq!(r.status, 303, "{}", r.body);

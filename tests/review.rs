@@ -63,17 +63,17 @@ policy volume_gp2 {
   severity low
   category cost
   rule on aws.ec2.volume {
+    let volume_type = self.volume_type ?? "not reported"
     violation when volume_type == "gp2"
     message "{volume_id} is {volume_type}"
   }
 }
-
 policy volume_unencrypted {
   title "EBS volumes are encrypted"
   severity critical
   category security
   rule on aws.ec2.volume {
-    violation when not encrypted
+    violation when not (encrypted ?? false)
     message "{volume_id} is not encrypted"
   }
 }
@@ -566,7 +566,7 @@ fn a_head_that_does_not_compile_is_reported_with_file_and_line() {
     let d = dir.path();
     std::fs::write(
         d.join("policies/storage.pac"),
-        head().replace("not encrypted\n", "not encryptd\n"),
+        head().replace("not (encrypted ?? false)\n", "not (encryptd ?? false)\n"),
     )
     .unwrap();
     git(d, &["commit", "-q", "-a", "-m", "typo"]);

@@ -107,6 +107,7 @@ policy long_condition {{
   category governance
 
   rule on aws.ec2.instance {{
+    let instance_id = self.instance_id ?? ""
     violation when {cond}
     message "{{instance_id}} matched"
   }}

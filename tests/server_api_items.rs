@@ -255,10 +255,10 @@ async fn api_items_cannot_inject_or_hide_anything() {
         exception(&format!("name \" {}", &EVIL[..100]), None),
         exception(
             "X10",
-            Some(&format!("group_name == \"{}\"", EVIL.replace('"', "\\\""))),
+            Some(&format!("id == \"{}\"", EVIL.replace('"', "\\\""))),
         ),
-        exception("X11", Some(&format!("group_name == \"x\" // {EVIL}"))),
-        exception("例外-🚀", Some("group_name == \"ünï {cödé} 🚀\"")),
+        exception("X11", Some(&format!("id == \"x\" // {EVIL}"))),
+        exception("例外-🚀", Some("id == \"ünï {cödé} 🚀\"")),
     ];
     let mut expected = names(&before["exceptions"]);
     for body in accepted {
@@ -283,7 +283,7 @@ async fn api_items_cannot_inject_or_hide_anything() {
         .find(|x| x["name"] == "X11")
         .unwrap()
         .clone();
-    assert_eq!(x11["condition"], "group_name == \"x\"");
+    assert_eq!(x11["condition"], "id == \"x\"");
 
     // A rescan with them: the same figures, the same policies, and no
     // notification to the attacker (nor any exemption: they match nothing).

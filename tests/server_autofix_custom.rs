@@ -22,7 +22,7 @@ policy no_big_memory_instances {
   severity low
   category cost
   rule on aws.ec2.instance {
-    violation when instance_type == "r5.2xlarge"
+    violation when (instance_type ?? "") == "r5.2xlarge"
   }
   autofix quarantine_instance(mode: "strict") after 1h
 }

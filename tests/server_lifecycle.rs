@@ -201,7 +201,7 @@ async fn issues_open_close_reopen_and_become_exempt() {
         "POST",
         "/api/v1/exceptions",
         &json!({"name": "wizards", "targets": ["sg_ssh_open_to_world"],
-                "where": "group_name == \"launch-wizard-1\"",
+                "where": "(group_name ?? \"\") == \"launch-wizard-1\"",
                 "expires": "2030-01-01", "reason": "all wizard groups are reviewed monthly", "created_by": "bob"}),
     )
     .await;

@@ -248,14 +248,14 @@ policy p {
   severity high
   category security
   rule on aws.ec2.instance in prod {
-    violation when state.name == "running"
+    violation when (state?.name ?? "running") == "running"
     message "{instance_id} is running"
   }
   autofix stop_instance() notify key_name ?? "x@example.com"
 }
 
 sticky exception e for p {
-  where instance_type == "t3.micro"
+  where (instance_type ?? "") == "t3.micro"
   expires 2099-01-01
   reason "r"
 }
@@ -278,7 +278,7 @@ policy p {
   severity high
   category security
   rule on aws.ec2.volume {
-    violation when not encrypted and any i in aws.ec2.instance: i.instance_id == "x" and i.state.name == "running"
+    violation when not (encrypted ?? false) and any i in aws.ec2.instance: i.instance_id ?? "" == "x" and (i.state?.name ?? "") == "running"
   }
 }
 "#,

@@ -79,7 +79,7 @@ fn has_narrows_the_right_side_of_and() {
 #[test]
 fn cidr_compared_with_a_string() {
     insta::assert_snapshot!(rendered(&rule(
-        "any p in ip_permissions: any r in p.ip_ranges: r.cidr_ip == \"0.0.0.0/0\""
+        "any p in ip_permissions: any r in p.ip_ranges: has(r.cidr_ip) and r.cidr_ip == \"0.0.0.0/0\""
     )));
 }
 
@@ -117,7 +117,7 @@ fn an_exception_confined_to_an_unknown_group() {
 
 #[test]
 fn duplicates_and_missing_metadata() {
-    let src = "policy p {\n  title \"a\"\n  severity hihg\n  rule on aws.ec2.volume { violation when encrypted == false }\n}\n\
+    let src = "policy p {\n  title \"a\"\n  severity hihg\n  rule on aws.ec2.volume { violation when not (encrypted ?? false) }\n}\n\
                policy p {\n  title \"b\"\n  severity low\n  category cost\n  rule on aws.ec2.volume { violation when true }\n}\n";
     insta::assert_snapshot!(rendered(src));
 }
@@ -125,8 +125,8 @@ fn duplicates_and_missing_metadata() {
 #[test]
 fn test_data_is_checked_against_the_schema() {
     let src = format!(
-        "{}test \"t\" {{\n  given aws.ec2.volume v {{ volume_id: \"vol-1\", size: \"8\", encrypted: false, state: \"available\", volume_typ: \"gp2\" }}\n  expect p passes v\n}}\n",
-        "policy p {\n  title \"t\"\n  severity low\n  category cost\n  rule on aws.ec2.volume { violation when not encrypted }\n}\n"
+        "{}test \"t\" {{\n  given aws.iam.user u {{ user_name: \"u\", user_id: 8, password_enabled: false, user_nme: \"x\" }}\n  expect p passes u\n}}\n",
+        "policy p {\n  title \"t\"\n  severity low\n  category security\n  rule on aws.iam.user { violation when password_enabled ?? false }\n}\n"
     );
     insta::assert_snapshot!(rendered(&src));
 }
@@ -147,7 +147,7 @@ fn syntax_errors_are_all_reported() {
 #[test]
 fn cross_resource_lookups_are_planned_as_probes() {
     use pac_compiler::ir::ExprKind;
-    let src = "policy v {\n  title \"t\"\n  severity high\n  category security\n  rule on aws.ec2.instance {\n    violation when any f in vuln.finding: f.resource_id == instance_id and f.cvss > 7.0\n  }\n}\n";
+    let src = "policy v {\n  title \"t\"\n  severity high\n  category security\n  rule on aws.ec2.instance {\n    violation when any f in vuln.finding: f.resource_id == id and f.cvss > 7.0\n  }\n}\n";
     let c = compile_sources(vec![("p.pac".into(), src.into())]);
     assert!(c.diagnostics.is_empty(), "{:?}", c.diagnostics);
     let rule = &c.program.rules[0];
@@ -156,7 +156,7 @@ fn cross_resource_lookups_are_planned_as_probes() {
     };
     assert!(probe.is_some(), "an equality join becomes an index probe");
     // Without a join key it still works, with a warning.
-    let scan = src.replace("f.resource_id == instance_id and ", "");
+    let scan = src.replace("f.resource_id == id and ", "");
     assert_eq!(codes(&scan), vec!["W0505"]);
 }
 
@@ -244,9 +244,9 @@ fn with_fix(fix: &str) -> String {
 fn a_fix_argument_may_be_computed_from_the_failing_resource() {
     for fix in [
         "tag_resource(key: \"team\", value: tags[\"owner\"] ?? \"unowned\")",
-        "tag_resource(key: \"group\", value: group_name)",
+        "tag_resource(key: \"group\", value: id)",
         "revoke_world_ingress(ports: [22], protocol: \"tcp\")",
-        "revoke_world_ingress(ports: if group_name == \"web\" then [22] else [22, 3389])",
+        "revoke_world_ingress(ports: if (group_name ?? \"\") == \"web\" then [22] else [22, 3389])",
     ] {
         let errors: Vec<&str> = codes(&with_fix(fix))
             .into_iter()

@@ -45,7 +45,7 @@ fn integer_arithmetic_overflow_and_division() {
     ];
     let src: String = rules
         .iter()
-        .map(|(n, c)| policy(n, "aws.ec2.volume", c))
+        .map(|(n, c)| policy(n, "fixture.volume", c))
         .collect();
     let r = agree(&src, &volumes());
     assert!(is_error(outcome_of(&r, "mul_overflow", "vol-1")));
@@ -168,7 +168,7 @@ fn strings_maps_and_optionals() {
     ];
     let src: String = rules
         .iter()
-        .map(|(n, c)| policy(n, "aws.ec2.volume", c))
+        .map(|(n, c)| policy(n, "fixture.volume", c))
         .collect();
     let r = agree(&src, &volumes());
     use pac_runtime::Outcome::*;
@@ -214,7 +214,7 @@ fn list_quantifiers_and_their_errors() {
     ];
     let src: String = rules
         .iter()
-        .map(|(n, c)| policy(n, "aws.ec2.volume", c))
+        .map(|(n, c)| policy(n, "fixture.volume", c))
         .collect();
     let r = agree(&src, &volumes());
     use pac_runtime::Outcome::*;
@@ -271,12 +271,12 @@ fn cross_resource_probes_and_scans() {
     ];
     let mut src = String::new();
     for (n, c) in rules {
-        src.push_str(&policy(n, "aws.ec2.volume", c));
+        src.push_str(&policy(n, "fixture.volume", c));
     }
     src.push_str(&policy(
         "back",
         "vuln.finding",
-        "exists v in aws.ec2.volume where v.volume_id == resource_id and v.size > 100",
+        "exists v in fixture.volume where v.volume_id == resource_id and v.size > 100",
     ));
     let out = agree(&src, &docs);
     let of = |rule: &str| -> Vec<(String, pac_runtime::Outcome)> {
@@ -349,7 +349,7 @@ fn builtins_through_the_generic_helper() {
     docs.push(volume("vol-7", 1, r#","tags":{"re":"([","sep":","}"#));
     let src: String = rules
         .iter()
-        .map(|(n, c)| policy(n, "aws.ec2.volume", c))
+        .map(|(n, c)| policy(n, "fixture.volume", c))
         .collect();
     let r = agree(&src, &docs);
     assert!(is_error(outcome_of(&r, "split_err", "vol-1")));
@@ -376,7 +376,7 @@ fn networks_and_security_groups() {
     let rules = [
         (
             "world",
-            "any p in ip_permissions: any r in p.ip_ranges: r.cidr_ip == 0.0.0.0/0",
+            "any p in ip_permissions: any r in p.ip_ranges: has(r.cidr_ip) and r.cidr_ip == 0.0.0.0/0",
         ),
         (
             "world_fn",
@@ -384,15 +384,15 @@ fn networks_and_security_groups() {
         ),
         (
             "v6",
-            r#"any p in ip_permissions: any r in p.ipv6_ranges: r.cidr_ipv6 == cidr("::/0")"#,
+            r#"any p in ip_permissions: any r in p.ipv6_ranges: has(r.cidr_ipv6) and r.cidr_ipv6 == cidr("::/0")"#,
         ),
         (
             "contains",
-            "any p in ip_permissions: any r in p.ip_ranges: cidr_contains(r.cidr_ip, 10.1.2.3)",
+            "any p in ip_permissions: any r in p.ip_ranges: has(r.cidr_ip) and cidr_contains(r.cidr_ip, 10.1.2.3)",
         ),
         (
             "private",
-            "any p in ip_permissions: any r in p.ip_ranges: is_private(r.cidr_ip) or prefix_len(r.cidr_ip) == 0",
+            "any p in ip_permissions: any r in p.ip_ranges: has(r.cidr_ip) and (is_private(r.cidr_ip) or prefix_len(r.cidr_ip) == 0)",
         ),
         (
             "ports",
@@ -400,7 +400,7 @@ fn networks_and_security_groups() {
         ),
         (
             "cidr_in",
-            "any p in ip_permissions: any r in p.ip_ranges: r.cidr_ip in [10.0.0.0/8, 192.168.0.0/16]",
+            "any p in ip_permissions: any r in p.ip_ranges: has(r.cidr_ip) and r.cidr_ip in [10.0.0.0/8, 192.168.0.0/16]",
         ),
     ];
     let src: String = rules
@@ -416,17 +416,17 @@ fn networks_and_security_groups() {
 fn groups_exceptions_and_messages() {
     let src = r#"
 group prod {
-  aws.ec2.volume where (tags["env"] ?? "") == "prod"
+  fixture.volume where (tags["env"] ?? "") == "prod"
 }
 group busy {
-  aws.ec2.volume where size / (iops ?? 1) > 0 and any a in attachments: a.state != "attached"
+  fixture.volume where size / (iops ?? 1) > 0 and any a in attachments: a.state != "attached"
   vuln.finding
 }
 policy busy_big {
   title "busy"
   severity low
   category cost
-  rule on aws.ec2.volume in busy {
+  rule on fixture.volume in busy {
     violation when size > 5
   }
 }
@@ -434,7 +434,7 @@ policy big {
   title "big"
   severity low
   category cost
-  rule on aws.ec2.volume in prod {
+  rule on fixture.volume in prod {
     let gib = size * 2
     violation when gib > 10
     message "{volume_id} has {gib} GiB ({tags[\"env\"] ?? \"none\"})"
@@ -495,7 +495,7 @@ fn memoised_builtin_results_survive_batches_and_errors() {
     ];
     let src: String = rules
         .iter()
-        .map(|(n, c)| policy(n, "aws.ec2.volume", c))
+        .map(|(n, c)| policy(n, "fixture.volume", c))
         .collect();
     let r = agree(&src, &docs);
     assert_eq!(
@@ -552,7 +552,7 @@ fn lets_computed_at_first_use_agree_with_eager_ones() {
     let docs = classed_volumes();
     let mut src: String = rules
         .iter()
-        .map(|(n, c)| policy(n, "aws.ec2.volume", c))
+        .map(|(n, c)| policy(n, "fixture.volume", c))
         .collect();
     src.push_str(
         "fn fam(t: string, d: string) -> string = if starts_with(d, \"n\") then split(t, \".\")[0] ?? t else t\n",

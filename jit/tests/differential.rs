@@ -959,7 +959,7 @@ impl Gen<'_> {
     /// with (usually) an equality join the compiler plans as a probe.
     fn cross(&mut self, d: usize, count: bool) -> Option<String> {
         let (ty, join) = if self.t.choose(3) == 0 {
-            ("aws.ec2.security_group", "group_id")
+            ("aws.ec2.security_group", "id")
         } else {
             ("vuln.finding", "resource_id")
         };

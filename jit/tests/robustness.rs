@@ -35,8 +35,8 @@ fn same(p: &pac_compiler::Program, inv: &Inventory, engine: &Engine) {
 
 #[test]
 fn an_uncompilable_rule_falls_back_with_a_reason() {
-    let src = policy("big", "aws.ec2.volume", "size > 100")
-        + &policy("small", "aws.ec2.volume", "size < 5");
+    let src = policy("big", "fixture.volume", "size > 100")
+        + &policy("small", "fixture.volume", "size < 5");
     let mut c = compile(&src);
     let p = Arc::make_mut(&mut c.program);
     // A pattern compared as a value: no checker produces it, the
@@ -76,12 +76,12 @@ fn an_uncompilable_rule_falls_back_with_a_reason() {
 fn resources_that_do_not_fit_their_schema_are_interpreted() {
     let src = policy(
         "big",
-        "aws.ec2.volume",
+        "fixture.volume",
         r#"size > 100 and volume_type == "gp3""#,
     ) + &policy(
         "joined",
         "vuln.finding",
-        "exists v in aws.ec2.volume where v.volume_id == resource_id",
+        "exists v in fixture.volume where v.volume_id == resource_id",
     );
     let c = compile(&src);
     let p = &c.program;
@@ -131,7 +131,7 @@ fn resources_that_do_not_fit_their_schema_are_interpreted() {
 #[test]
 fn another_inventory_or_unrecorded_coverage_is_left_to_the_interpreter() {
     use pac_runtime::RuleEngine;
-    let c = compile(&policy("big", "aws.ec2.volume", "size > 100"));
+    let c = compile(&policy("big", "fixture.volume", "size > 100"));
     let p = &c.program;
     let docs = [volume("vol-1", 500, "")];
     let (inv, _) = Inventory::read_str(&p.schemas, "t", &docs.join("\n"));
@@ -160,7 +160,7 @@ fn another_inventory_or_unrecorded_coverage_is_left_to_the_interpreter() {
 fn interned_constants_keep_their_ids_and_absent_ones_match_nothing() {
     let src = policy(
         "named",
-        "aws.ec2.volume",
+        "fixture.volume",
         r#"volume_type == "io2" or volume_id in ["vol-1", "vol-404"]"#,
     );
     let c = compile(&src);
@@ -183,7 +183,7 @@ fn interned_constants_keep_their_ids_and_absent_ones_match_nothing() {
 fn many_rows_in_batches_and_an_empty_inventory() {
     let src = policy(
         "tagged",
-        "aws.ec2.volume",
+        "fixture.volume",
         r#"(split(volume_id, "-")[1] ?? "") == "7" or (tags["env"] ?? "") == "prod""#,
     );
     let c = compile(&src);

@@ -1771,7 +1771,7 @@ policy open_ssh {
   category security
 
   rule on aws.ec2.security_group {
-    violation when any p in ip_permissions: p.ip_protocol == "-1" and any r in p.ip_ranges: r.cidr_ip == 0.0.0.0/0
+    violation when any p in ip_permissions: (p.ip_protocol ?? "") == "-1" and any r in p.ip_ranges: has(r.cidr_ip) and r.cidr_ip == 0.0.0.0/0
   }
 }
 "#;
@@ -1972,7 +1972,7 @@ policy open_ssh {
     fn a_value_that_may_be_missing_is_guarded_or_given_the_users_default() {
         let head = "policy p {\n  title \"t\"\n  severity low\n  category security\n  rule on aws.ec2.instance {\n";
         let src = format!(
-            "{head}    violation when state.name == \"running\" and key_name == \"prod\"\n  }}\n}}\n"
+            "{head}    violation when (state?.name ?? \"\") == \"running\" and key_name == \"prod\"\n  }}\n}}\n"
         );
         let (s, f) = snap(&src);
         let at = src.find("key_name ==").unwrap();
@@ -1984,7 +1984,7 @@ policy open_ssh {
         assert!(guard.preferred && guard.diagnostic.is_some());
         assert!(
             applied(&src, guard).contains(
-                "when state.name == \"running\" and has(key_name) and key_name == \"prod\""
+                "when (state?.name ?? \"\") == \"running\" and has(key_name) and key_name == \"prod\""
             ),
             "{}",
             applied(&src, guard)

@@ -580,7 +580,7 @@ policy gp2 {
   severity low
   category cost
   rule on aws.ec2.volume {
-    violation when volume_type == "gp2"
+    violation when (volume_type ?? "") == "gp2"
     message "{volume_id} is gp2"
   }
 }
@@ -614,8 +614,8 @@ test "gp2 fails" {
         let head = base()
             .replace("severity low", "severity medium")
             .replace(
-                "volume_type == \"gp2\"",
-                "volume_type in [\"gp2\", \"standard\"]",
+                "(volume_type ?? \"\") == \"gp2\"",
+                "(volume_type ?? \"\") in [\"gp2\", \"standard\"]",
             )
             .replace("expires 2027-01-01", "expires 2027-06-01")
             .replace("test \"gp2 fails\"", "test \"gp2 and standard fail\"");
@@ -634,7 +634,7 @@ test "gp2 fails" {
         assert_eq!(p.rules[0].changes[0].field, "condition");
         assert_eq!(
             p.rules[0].changes[0].after.as_deref(),
-            Some("volume_type in [\"gp2\", \"standard\"]")
+            Some("(volume_type ?? \"\") in [\"gp2\", \"standard\"]")
         );
         assert_eq!(d.exceptions[0].changes[0].field, "expires");
         assert_eq!(
@@ -687,7 +687,10 @@ test "gp2 fails" {
     fn added_and_removed_policies_list_their_rules() {
         let head = base()
             .replace("policy unencrypted_volumes", "policy encrypted_volumes")
-            .replace("not encrypted\n", "encrypted == false\n");
+            .replace(
+                "not (encrypted ?? false)\n",
+                "(encrypted ?? false) == false\n",
+            );
         let d = diff(&facts(&base()), &facts(&head));
         let got: Vec<_> = d
             .policies

@@ -334,7 +334,7 @@ policy unencrypted_volumes {
   severity high
   category security
   rule on aws.ec2.volume {
-    violation when not encrypted
+    violation when not (encrypted ?? false)
     message "{volume_id} is not encrypted"
   }
 }
@@ -357,14 +357,14 @@ mod tests {
     fn fingerprints_ignore_layout_and_comments_but_see_the_condition() {
         let a = facts(UNENCRYPTED);
         let b = facts(&UNENCRYPTED.replace(
-            "violation when not encrypted",
-            "// a comment\n    violation when\n      not   encrypted",
+            "violation when not (encrypted ?? false)",
+            "// a comment\n    violation when\n      not   ( encrypted  ??  false )",
         ));
-        let c = facts(&UNENCRYPTED.replace("when not encrypted", "when encrypted"));
+        let c = facts(&UNENCRYPTED.replace("when not (encrypted", "when (encrypted"));
         assert_eq!(a.rules[0].condition, b.rules[0].condition);
         assert_ne!(a.rules[0].condition, c.rules[0].condition);
         assert_eq!(a.rules[0].message, c.rules[0].message);
-        assert_eq!(a.rules[0].condition_text, "not encrypted");
+        assert_eq!(a.rules[0].condition_text, "not (encrypted ?? false)");
         assert_eq!(a.rules[0].id, "unencrypted_volumes");
         assert_eq!(
             a.policies[0].at,

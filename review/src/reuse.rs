@@ -241,7 +241,7 @@ policy a {
   severity high
   category security
   rule on aws.ec2.volume {
-    violation when not encrypted
+    violation when not (encrypted ?? false)
     message "{volume_id} is not encrypted"
   }
 }
@@ -251,7 +251,7 @@ policy b {
   severity low
   category cost
   rule on aws.ec2.volume {
-    violation when volume_type == "gp2"
+    violation when (volume_type ?? "") == "gp2"
   }
 }
 
@@ -268,8 +268,8 @@ exception "keep" for b {
         let ai = |p: &Program, id: &str| p.rule(id).unwrap();
         // Severity and layout do not change results; the condition does.
         let head = compile(&SRC.replace("severity low", "severity high").replace(
-            "volume_type == \"gp2\"",
-            "volume_type in [\"gp2\", \"standard\"]",
+            "(volume_type ?? \"\") == \"gp2\"",
+            "(volume_type ?? \"\") in [\"gp2\", \"standard\"]",
         ));
         let reuse = reusable(&base, &head);
         assert_eq!(reuse[ai(&head, "a")], Some(ai(&base, "a")));

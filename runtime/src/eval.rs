@@ -1120,8 +1120,8 @@ policy big_volume {
   severity low
   category cost
   rule on aws.ec2.volume in prod {
-    let gib = size * 1073741824 * 1073741824
-    violation when gib > 0 and size > 100
+    let gib = if has(size) then size * 1073741824 * 1073741824 else 0
+    violation when gib > 0 and (size ?? 0) > 100
   }
 }
 
@@ -1259,9 +1259,9 @@ policy big {
   severity low
   category cost
   rule on aws.ec2.volume {
-    let huge = size * 4611686018427387904
-    let half = size / 2
-    violation when size > 100
+    let huge = (size ?? 0) * 4611686018427387904
+    let half = (size ?? 0) / 2
+    violation when (size ?? 0) > 100
     message "{volume_id}: {half} GiB half, {huge}"
   }
 }

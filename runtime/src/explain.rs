@@ -494,7 +494,7 @@ policy ssh_open {
   category security
   rule on aws.ec2.security_group {
     violation when any p in ip_permissions:
-      p.ip_protocol == "tcp" and any r in p.ip_ranges: r.cidr_ip == 0.0.0.0/0
+      (p.ip_protocol ?? "") == "tcp" and any r in p.ip_ranges: has(r.cidr_ip) and r.cidr_ip == 0.0.0.0/0
   }
 }
 "#;
@@ -520,13 +520,15 @@ policy ssh_open {
         let x = explain_rule(&program, &env, 0, 0);
         let text = render_text(&x, 0);
         let expected = "\
-any p in ip_permissions: p.ip_protocol == \"tcp\" and any r in p.ip_ranges: r.cidr_ip == 0.0.0.0/0 → true
+any p in ip_permissions: (p.ip_protocol ?? \"\") == \"tcp\" and any r in p.ip_ranges: has(r.cidr_ip) an… → true
   witness: ip_permissions[1] = {ip_protocol: \"tcp\", from_port: 22, to_port: 22, ip_ranges: [2 items]}
-  p.ip_protocol == \"tcp\" and any r in p.ip_ranges: r.cidr_ip == 0.0.0.0/0 → true
-    p.ip_protocol == \"tcp\" → \"tcp\" == \"tcp\" → true
-    any r in p.ip_ranges: r.cidr_ip == 0.0.0.0/0 → true
+  (p.ip_protocol ?? \"\") == \"tcp\" and any r in p.ip_ranges: has(r.cidr_ip) and r.cidr_ip == 0.0.0.0/0 → true
+    (p.ip_protocol ?? \"\") == \"tcp\" → \"tcp\" == \"tcp\" → true
+    any r in p.ip_ranges: has(r.cidr_ip) and r.cidr_ip == 0.0.0.0/0 → true
       witness: p.ip_ranges[1] = {cidr_ip: 0.0.0.0/0}
-      r.cidr_ip == 0.0.0.0/0 → 0.0.0.0/0 == 0.0.0.0/0 → true
+      has(r.cidr_ip) and r.cidr_ip == 0.0.0.0/0 → true
+        has(r.cidr_ip) → has(0.0.0.0/0) → true
+        r.cidr_ip == 0.0.0.0/0 → 0.0.0.0/0 == 0.0.0.0/0 → true
 ";
         assert_eq!(text, expected);
         let json = serde_json::to_value(&x).unwrap();
@@ -555,8 +557,8 @@ policy vulnerable {
   severity high
   category security
   rule on aws.ec2.instance {
-    let critical = exists v in vuln.finding where v.resource_id == instance_id and v.cvss >= 9.0
-    violation when critical and starts_with(instance_type, "m1.")
+    let critical = exists v in vuln.finding where v.resource_id == id and v.cvss >= 9.0
+    violation when critical and starts_with(instance_type ?? "", "m1.")
   }
 }
 "#,
@@ -570,14 +572,14 @@ policy vulnerable {
         let x = explain_rule(&program, &env, 0, 0);
         let text = render_text(&x, 0);
         assert!(
-            text.starts_with("critical and starts_with(instance_type, \"m1.\") → true\n"),
+            text.starts_with("critical and starts_with(instance_type ?? \"\", \"m1.\") → true\n"),
             "{text}"
         );
         assert!(text.contains("witness: vuln.finding f-2 = 1/r"), "{text}");
         assert!(text.contains("v.cvss >= 9.0 → 9.8 >= 9.0 → true"), "{text}");
         assert!(
             text.contains(
-                "starts_with(instance_type, \"m1.\") → starts_with(\"m1.small\", \"m1.\") → true"
+                "starts_with(instance_type ?? \"\", \"m1.\") → starts_with(\"m1.small\", \"m1.\") → true"
             ),
             "{text}"
         );

@@ -949,10 +949,18 @@ mod tests {
     use super::*;
     use crate::store::GroupMemberSpec;
 
-    const POLICY: &str = "policy p {\n  title \"t\"\n  severity low\n  category security\n  rule on aws.ec2.security_group {\n    violation when group_name == \"x\"\n  }\n}\n";
+    const POLICY: &str = "policy p {\n  title \"t\"\n  severity low\n  category security\n  rule on fixture.group {\n    violation when group_name == \"x\"\n  }\n}\n";
+
+    /// A resource type whose `group_name` and `group_id` are required:
+    /// the conditions below compare them directly (the stdlib's security
+    /// group has them optional, as aws-sdk-rust does).
+    const FIXTURE: &str = "schema fixture.group {\n  group_id: string\n  group_name: string\n}\n";
 
     fn files() -> Vec<(String, String)> {
-        vec![("p.pac".to_string(), POLICY.to_string())]
+        vec![
+            ("p.pac".to_string(), POLICY.to_string()),
+            ("fixture.pac".to_string(), FIXTURE.to_string()),
+        ]
     }
 
     fn group(name: &str, rtype: &str, cond: Option<&str>) -> GroupRow {
@@ -1008,11 +1016,7 @@ mod tests {
 
     #[test]
     fn items_are_built_as_trees_and_compile() {
-        let g = group(
-            "web_tier",
-            "aws.ec2.security_group",
-            Some("group_name == \"web\""),
-        );
+        let g = group("web_tier", "fixture.group", Some("group_name == \"web\""));
         let x = exception("CHG-9", &["p"], Some("group_name == \"web\""), "2030-01-01");
         let l = loaded(std::slice::from_ref(&g), std::slice::from_ref(&x));
         assert!(l.api_problem.is_none(), "{:?}", l.api_problem);
@@ -1039,11 +1043,10 @@ mod tests {
         assert_eq!(errs[0].field, "where");
         assert_eq!(errs[0].code.as_deref(), Some(SYNTAX_CODE));
         assert_eq!(errs[0].start, cond.find('}').unwrap());
-        let errs = build_group(&group("g", "aws.ec2.security_group", Some(&cond))).unwrap_err();
+        let errs = build_group(&group("g", "fixture.group", Some(&cond))).unwrap_err();
         assert_eq!(errs[0].field, "members[0].where");
         // Through a member type, a group name, a target, an expiry.
-        let errs =
-            build_group(&group("g", &format!("aws.ec2.security_group {EVIL}"), None)).unwrap_err();
+        let errs = build_group(&group("g", &format!("fixture.group {EVIL}"), None)).unwrap_err();
         assert_eq!(errs[0].field, "members[0].type");
         let errs = build_group(&group(&format!("g {EVIL}"), "aws.ec2.instance", None)).unwrap_err();
         assert_eq!(errs[0].field, "name");
@@ -1067,7 +1070,7 @@ mod tests {
         assert_eq!(l.program().exceptions[0].name, x.name);
         // Rows stored before this check (an older server) are left out at
         // load, with a note, and add nothing.
-        let old_group = group("g", "aws.ec2.security_group", Some(&cond));
+        let old_group = group("g", "fixture.group", Some(&cond));
         let old_x = exception("Y", &["p"], Some(&cond), "2030-01-01");
         let l = loaded(&[old_group], &[old_x]);
         assert_only(&l, 0, 0);

@@ -2,7 +2,7 @@ package demo.network
 
 /// VPCs that everything else depends on.
 group core_vpcs {
-  aws.ec2.vpc where is_default == false
+  aws.ec2.vpc where not (is_default ?? false)
 }
 
 /// A default VPC is open by design — «not for production».
@@ -12,7 +12,8 @@ policy default_vpc_in_use {
   category security
 
   rule on aws.ec2.vpc in core_vpcs {
-    violation when state == "available" and starts_with(vpc_id, "vpc-0")
-    message "VPC {vpc_id} ({cidr_block}) looks like a default one"
+    violation when
+      (state ?? "available") == "available" and has(vpc_id) and starts_with(vpc_id, "vpc-0")
+    message "VPC {id} ({cidr_block}) looks like a default one"
   }
 }

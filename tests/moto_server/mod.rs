@@ -231,7 +231,7 @@ policy ssh_world {
   category security
   rule on aws.ec2.security_group {
     violation when any p in ip_permissions:
-      covers_port(p, 22) and any r in p.ip_ranges: r.cidr_ip == 0.0.0.0/0
+      covers_port(p, 22) and any r in p.ip_ranges: has(r.cidr_ip) and r.cidr_ip == 0.0.0.0/0
     message "{group_id} allows SSH from anywhere"
   }
   autofix revoke_world_ingress(ports: [22])
@@ -248,10 +248,10 @@ policy sg_cost_center {
   severity low
   category tagging
   rule on aws.ec2.security_group {
-    violation when group_name != "default" and not ("cost-center" in tags)
+    violation when (group_name ?? "") != "default" and not ("cost-center" in tags)
   }
   // The value is computed from the failing group (its name).
-  autofix tag_resource(key: "cost-center", value: "cc-" + group_name)
+  autofix tag_resource(key: "cost-center", value: "cc-" + (group_name ?? id))
 }
 
 policy unowned_running {
@@ -259,7 +259,7 @@ policy unowned_running {
   severity medium
   category governance
   rule on aws.ec2.instance {
-    violation when state.name == "running" and not ("owner" in tags)
+    violation when (state?.name ?? "") == "running" and not ("owner" in tags)
   }
   autofix stop_instance()
 }
@@ -269,7 +269,7 @@ policy unencrypted_volume {
   severity medium
   category security
   rule on aws.ec2.volume {
-    violation when not encrypted
+    violation when not (encrypted ?? false)
   }
   autofix enable_ebs_encryption_by_default()
 }
@@ -279,7 +279,7 @@ policy unattached_volume {
   severity low
   category cost
   rule on aws.ec2.volume {
-    violation when state == "available"
+    violation when (state ?? "") == "available"
   }
   autofix delete_unattached_volume(snapshot_first: true)
 }
@@ -310,7 +310,7 @@ policy public_bucket_acl {
   category security
   rule on aws.s3.bucket {
     violation when
-      any g in acl.grants: (g.grantee.uri ?? "") == "http://acs.amazonaws.com/groups/global/AllUsers"
+      any g in acl.grants: (g.grantee?.uri ?? "") == "http://acs.amazonaws.com/groups/global/AllUsers"
       and not (public_access_block?.ignore_public_acls ?? false)
   }
   autofix block_s3_public_access()
@@ -321,7 +321,7 @@ policy old_access_key {
   severity high
   category security
   rule on aws.iam.access_key {
-    violation when status == "Active" and older_than(create_date, 90d)
+    violation when (status ?? "") == "Active" and has(create_date) and older_than(create_date, 90d)
     message "{access_key_id} of {user_name} is old"
   }
   autofix deactivate_access_key()

@@ -10,8 +10,43 @@ use pac_runtime::{EvalOptions, Inventory, Outcome, evaluate, evaluate_with};
 /// 2026-11-01.
 pub const NOW: i64 = 1_793_491_200;
 
+/// A volume type for the engine's tests: `aws.ec2.volume` as the stdlib
+/// declared it before every EC2 member became optional (as aws-sdk-rust
+/// models them), so that the tests still reach required fields of each type.
+pub const FIXTURE: &str = r#"/// The EC2 volume as the stdlib declared it before every EC2 member became
+/// optional: the engine's tests need required fields of each type.
+schema fixture.volume {
+  volume_id: string
+  size: int
+  volume_type: string
+  state: string
+  availability_zone: string
+  create_time: timestamp
+  encrypted: bool
+  kms_key_id: string?
+  snapshot_id: string?
+  iops: int?
+  throughput: int?
+  attachments: list<FixtureAttachment>
+  tags: map<string>
+}
+
+/// A volume's attachment, its state and time required.
+record FixtureAttachment {
+  volume_id: string
+  instance_id: string?
+  device: string?
+  state: string
+  attach_time: timestamp
+  delete_on_termination: bool?
+}
+"#;
+
 pub fn compile(src: &str) -> pac_compiler::Compiled {
-    let c = compile_sources(vec![("t.pac".into(), src.into())]);
+    let c = compile_sources(vec![
+        ("t.pac".into(), src.into()),
+        ("fixture.pac".into(), FIXTURE.into()),
+    ]);
     let errors: Vec<String> = c
         .diagnostics
         .iter()
@@ -100,7 +135,7 @@ pub fn is_error(o: &Outcome) -> bool {
 
 pub fn volume(id: &str, size: i64, extra: &str) -> String {
     format!(
-        r#"{{"type":"aws.ec2.volume","id":"{id}","account":"1","region":"r","attributes":{{"volume_id":"{id}","size":{size},"volume_type":"gp3","state":"in-use","availability_zone":"a","create_time":"2026-01-01T00:00:00Z","encrypted":true{extra}}}}}"#
+        r#"{{"type":"fixture.volume","id":"{id}","account":"1","region":"r","attributes":{{"volume_id":"{id}","size":{size},"volume_type":"gp3","state":"in-use","availability_zone":"a","create_time":"2026-01-01T00:00:00Z","encrypted":true{extra}}}}}"#
     )
 }
 

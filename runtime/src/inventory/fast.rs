@@ -731,9 +731,12 @@ mod tests {
         for n in ["8.0", "8e0", "-0.0", "0.8e1"] {
             assert!(agree(&reader, &attrs(&ok.replace("8", n))), "{n}");
         }
+        // Every EC2 member is optional: a volume with only its ID reads.
+        assert!(agree(&reader, &attrs(r#""volume_id":"vol-1""#)));
         let give_up = [
             // Errors of every kind: the reference path names them.
-            attrs(r#""volume_id":"vol-1""#),
+            r#"{"type":"aws.iam.user","id":"u","account":"1","region":"r","attributes":{"user_name":"u"}}"#
+                .to_string(),
             attrs(&ok.replace("8", "\"8\"")),
             attrs(&ok.replace("8", "8.5")),
             attrs(&ok.replace("8", "1e19")),
