@@ -20,7 +20,9 @@ pub fn did_you_mean<'a>(
             (if contains && d > limit { limit } else { d }, c)
         })
         .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, c)| (*d, c.len()))
+        // Ties go to the first name in order: candidates often come from a
+        // hash map, and the answer must not depend on its iteration order.
+        .min_by_key(|(d, c)| (*d, c.len(), *c))
         .map(|(_, c)| c)
 }
 
@@ -42,5 +44,14 @@ mod tests {
         );
         assert_eq!(did_you_mean("groupid", fields), Some("group_id"));
         assert_eq!(did_you_mean("zzz", fields), None);
+    }
+
+    #[test]
+    fn a_tie_does_not_depend_on_the_order_of_the_candidates() {
+        let a = ["elb_deletion_protection_off", "rds_deletion_protection_off"];
+        let b = ["rds_deletion_protection_off", "elb_deletion_protection_off"];
+        let name = "dynamodb_deletion_protection_off";
+        assert_eq!(did_you_mean(name, a), Some("elb_deletion_protection_off"));
+        assert_eq!(did_you_mean(name, b), Some("elb_deletion_protection_off"));
     }
 }
