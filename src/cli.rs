@@ -1,7 +1,7 @@
 //! Subcommands.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use pac_compiler::{Compiled, Diagnostic, Severity, compile_sources, render};
@@ -55,6 +55,11 @@ pub enum TestFormat {
 /// interpreter.
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
 pub enum EngineKind {
+    /// `pacc eval`'s default: the native engine for an inventory of at
+    /// least 24 MiB, the interpreter for a smaller one (compiling the
+    /// library to native code takes longer than interpreting it over a
+    /// few thousand resources). Elsewhere, the same as `jit`.
+    Auto,
     /// Rules compiled to native code (a rule the compiler cannot handle
     /// falls back to the interpreter; `-v` says which).
     Jit,
@@ -157,11 +162,12 @@ enum Command {
         /// Attach explanations to failures (in JSON output).
         #[arg(long)]
         explain: bool,
-        /// The engine that evaluates rule conditions.
-        #[arg(long, value_enum, default_value = "jit")]
+        /// The engine that evaluates rule conditions (`auto`: native code
+        /// for an inventory of 24 MiB or more, the interpreter below).
+        #[arg(long, value_enum, default_value = "auto")]
         engine: EngineKind,
-        /// Say which rules the native engine leaves to the interpreter, and
-        /// how long compiling and laying out the inventory took (on stderr).
+        /// Say which engine runs and which rules the native engine leaves
+        /// to the interpreter, and time every phase (on stderr).
         #[arg(short, long)]
         verbose: bool,
         /// Report by the controls of one compliance framework, from the
@@ -878,6 +884,40 @@ pub(crate) fn parse_now(now: Option<&str>) -> Result<i64, i32> {
     }
 }
 
+/// From this inventory size on, `pacc eval --engine auto` compiles the
+/// rules to native code. Below it the interpreter is faster end to end:
+/// compiling the library takes ~0.1 s (215 rules), which the native
+/// engine wins back at some 30,000 resources (docs/benchmarks.md: the
+/// generated estate's documents average 840 bytes).
+pub(crate) const AUTO_JIT_BYTES: u64 = 24 << 20;
+
+/// The engine `auto` means for this inventory file (its size decides; an
+/// unreadable file is reported later, by the reader).
+fn auto_engine(kind: EngineKind, inventory: &Path, verbose: bool) -> EngineKind {
+    if kind != EngineKind::Auto {
+        return kind;
+    }
+    let bytes = std::fs::metadata(inventory).map_or(0, |m| m.len());
+    let chosen = if bytes >= AUTO_JIT_BYTES {
+        EngineKind::Jit
+    } else {
+        EngineKind::Interp
+    };
+    if verbose {
+        eprintln!(
+            "engine: auto chose {} for an inventory of {:.1} MiB (native code from {} MiB; --engine jit|interp to choose)",
+            if chosen == EngineKind::Jit {
+                "jit"
+            } else {
+                "the interpreter"
+            },
+            bytes as f64 / f64::from(1u32 << 20),
+            AUTO_JIT_BYTES >> 20
+        );
+    }
+    chosen
+}
+
 /// Compiles the rules for the native engine (`None` for the interpreter);
 /// with `verbose`, says on stderr which rules stay interpreted and why.
 pub(crate) fn native_engine(
@@ -888,7 +928,7 @@ pub(crate) fn native_engine(
 ) -> Option<pac_jit::Engine> {
     if kind == EngineKind::Interp {
         if verbose {
-            eprintln!("engine: interpreter (--engine interp)");
+            eprintln!("engine: interpreter");
         }
         return None;
     }
@@ -1131,6 +1171,7 @@ fn eval(args: &EvalArgs, engine: EngineKind, verbose: bool) -> i32 {
         return 2;
     };
     phase.done("compile", "");
+    let engine = auto_engine(engine, inventory, verbose);
     let native = native_engine(&c.program, engine, false, verbose);
     phase.done("engine", "");
     // The native engine's layout is built as the inventory is read, and

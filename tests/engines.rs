@@ -53,8 +53,8 @@ fn eval_output_is_identical() {
 }
 
 #[test]
-fn the_default_engine_is_native_and_compiles_every_shipped_rule() {
-    let out = pacc(&["eval", "--now", NOW, "-v"]);
+fn the_native_engine_compiles_every_shipped_rule() {
+    let out = pacc(&["eval", "--now", NOW, "-v", "--engine", "jit"]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(err.contains("engine: jit"), "{err}");
@@ -68,6 +68,52 @@ fn the_default_engine_is_native_and_compiles_every_shipped_rule() {
     assert!(err.contains("layout: "), "{err}");
     let out = pacc(&["eval", "--now", NOW, "-v", "--engine", "interp"]);
     assert!(text(&out.stderr).contains("engine: interpreter"));
+}
+
+/// `auto`, the default: the interpreter for a small inventory (compiling
+/// the library would cost more than it saves), native code from 24 MiB.
+#[test]
+fn the_default_engine_follows_the_inventory_size() {
+    let out = pacc(&["eval", "--now", NOW, "-v"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("engine: auto chose the interpreter for an inventory of 0."),
+        "{err}"
+    );
+    assert!(err.contains("engine: interpreter"), "{err}");
+    assert!(!err.contains("engine: jit"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("estate.ndjson");
+    let out = pacc(&[
+        "gen-inventory",
+        "--count",
+        "32000",
+        "--out",
+        big.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let bytes = std::fs::metadata(&big).unwrap().len();
+    assert!(
+        bytes >= 24 << 20,
+        "the estate should pass the threshold: {bytes} bytes"
+    );
+    let out = pacc(&[
+        "eval",
+        "--now",
+        NOW,
+        "-v",
+        "--inventory",
+        big.to_str().unwrap(),
+    ]);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("engine: auto chose jit for an inventory of 2"),
+        "{err}"
+    );
+    assert!(err.contains("rules compiled to native code"), "{err}");
+    assert!(err.contains("phase layout: "), "{err}");
 }
 
 #[test]

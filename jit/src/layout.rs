@@ -769,6 +769,7 @@ impl LayoutBuilder {
     /// not fit its schema's layout keeps its record.
     pub fn add_and_strip(&mut self, first: usize, block: &mut [Resource]) {
         self.add(first, block);
+        let mut records = Vec::with_capacity(block.len());
         for (k, r) in block.iter_mut().enumerate() {
             if self.row_off.get(first + k).is_some_and(|&off| off != 0)
                 || self
@@ -776,9 +777,12 @@ impl LayoutBuilder {
                     .as_ref()
                     .is_some_and(|w| w.fields(r.rtype).is_none())
             {
-                r.value = Value::Missing;
+                records.push(std::mem::replace(&mut r.value, Value::Missing));
             }
         }
+        // Freeing a block's records is a tenth of reading it: done on the
+        // pool, not on the thread that lays out the next block.
+        rayon::spawn(move || drop(records));
     }
 
     /// The layout of every block added.

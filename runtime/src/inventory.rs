@@ -532,7 +532,7 @@ impl FieldIndex {
 /// How the keys of a JSON object map to the fields of one record.
 struct FieldLookup {
     /// Field names and API aliases to field indices.
-    keys: HashMap<Box<str>, u32>,
+    keys: rustc_hash::FxHashMap<Box<str>, u32>,
 }
 
 struct Reader<'s> {
@@ -764,7 +764,7 @@ impl<'s> Reader<'s> {
                 } else {
                     0
                 };
-                let mut keys = HashMap::new();
+                let mut keys = rustc_hash::FxHashMap::default();
                 for (i, f) in r.fields.iter().enumerate().skip(skip) {
                     keys.insert(Box::from(f.name.as_str()), i as u32);
                 }
@@ -843,55 +843,54 @@ impl<'s> Reader<'s> {
         let mut loaded = Vec::new();
         let mut errors = Vec::new();
         let mut seen = Seen::default();
-        let (mut at, mut line) = (0, 1);
-        while at < text.len() {
-            let mut end = (at + self.block.max(1)).min(text.len());
-            end = match memchr::memchr(b'\n', &text.as_bytes()[end..]) {
-                Some(k) => end + k + 1,
-                None => text.len(),
-            };
-            let block = &text[at..end];
-            // The lines of the block, as `str::lines` cuts them (a `\r`
-            // before the `\n` dropped), the blank ones left out.
-            let mut docs: Vec<(usize, &str)> = Vec::new();
-            let mut start = 0;
-            let cuts = memchr::memchr_iter(b'\n', block.as_bytes())
-                .chain((!block.ends_with('\n')).then_some(block.len()));
-            for cut in cuts {
-                let l = &block[start..cut];
-                let l = match l.strip_suffix('\r') {
-                    Some(x) if cut < block.len() => x,
-                    _ => l,
-                };
-                if !l.trim().is_empty() {
-                    docs.push((line, l));
+        // Two stages: another thread cuts the blocks and parses each one's
+        // documents (in parallel, on the pool), while this one takes the
+        // parsed blocks in order, drops duplicates and hands each to
+        // `done` (in `pacc eval`, the native layout, written on one
+        // thread). So the layout of one block overlaps the parse of the
+        // next; at most two parsed blocks wait between the stages.
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Parsed>(1);
+            let src = &src;
+            scope.spawn(move || {
+                let (mut at, mut line) = (0, 1);
+                while at < text.len() {
+                    let mut end = (at + self.block.max(1)).min(text.len());
+                    end = match memchr::memchr(b'\n', &text.as_bytes()[end..]) {
+                        Some(k) => end + k + 1,
+                        None => text.len(),
+                    };
+                    let docs = block_lines(&text[at..end], &mut line);
+                    let results = docs
+                        .par_iter()
+                        .with_min_len(64)
+                        .map(|&(line, raw)| self.document(src, line, raw))
+                        .collect();
+                    // The taker stopped (it panicked): nothing to do.
+                    if tx.send((at..end, results)).is_err() {
+                        return;
+                    }
+                    at = end;
                 }
-                line += 1;
-                start = cut + 1;
-            }
-            let results: Vec<Result<Resource, Box<IngestError>>> = docs
-                .par_iter()
-                .with_min_len(64)
-                .map(|&(line, raw)| self.document(&src, line, raw))
-                .collect();
-            drop(docs);
-            let first = loaded.len();
-            for r in results {
-                match r {
-                    Ok(res) => match seen.first(&loaded, &res) {
-                        Some(earlier) => errors.push(duplicate(&loaded[earlier], &res)),
-                        None => loaded.push(res),
-                    },
-                    Err(e) => errors.push(*e),
-                }
-            }
-            done(Block {
-                bytes: base + at..base + end,
-                first,
-                resources: &mut loaded[first..],
             });
-            at = end;
-        }
+            for (range, results) in rx {
+                let first = loaded.len();
+                for r in results {
+                    match r {
+                        Ok(res) => match seen.first(&loaded, &res) {
+                            Some(earlier) => errors.push(duplicate(&loaded[earlier], &res)),
+                            None => loaded.push(res),
+                        },
+                        Err(e) => errors.push(*e),
+                    }
+                }
+                done(Block {
+                    bytes: base + range.start..base + range.end,
+                    first,
+                    resources: &mut loaded[first..],
+                });
+            }
+        });
         errors.sort_by_key(|e| e.line);
         (Inventory { resources: loaded }, errors)
     }
@@ -1378,6 +1377,34 @@ impl<'s> Reader<'s> {
             _ => Err(self.mismatch(ty, j, path)),
         }
     }
+}
+
+/// A parsed block of NDJSON: its byte range in the text and its documents.
+type Parsed = (
+    std::ops::Range<usize>,
+    Vec<Result<Resource, Box<IngestError>>>,
+);
+
+/// The lines of an NDJSON block, as `str::lines` cuts them (a `\r` before
+/// the `\n` dropped), numbered from `line`, the blank ones left out.
+fn block_lines<'t>(block: &'t str, line: &mut usize) -> Vec<(usize, &'t str)> {
+    let mut docs = Vec::new();
+    let mut start = 0;
+    let cuts = memchr::memchr_iter(b'\n', block.as_bytes())
+        .chain((!block.ends_with('\n')).then_some(block.len()));
+    for cut in cuts {
+        let l = &block[start..cut];
+        let l = match l.strip_suffix('\r') {
+            Some(x) if cut < block.len() => x,
+            _ => l,
+        };
+        if !l.trim().is_empty() {
+            docs.push((*line, l));
+        }
+        *line += 1;
+        start = cut + 1;
+    }
+    docs
 }
 
 #[cfg(test)]

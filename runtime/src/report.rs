@@ -84,31 +84,45 @@ fn truncate(s: &str, max: usize) -> String {
 /// possible.
 fn wrap(s: &str, width: usize) -> Vec<String> {
     let width = width.max(1);
+    // Most messages fit one line as they are (no leading space, which the
+    // loop below drops, and nothing to replace): the same line, unsplit.
+    if !s.starts_with(' ') && s.len() <= width && !s.chars().any(char::is_control) {
+        return vec![s.to_string()];
+    }
+    wrap_words(s, width)
+}
+
+/// [`wrap`] word by word (`width` at least 1).
+fn wrap_words(s: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut cur = String::new();
+    // Characters in `cur`, kept rather than counted again for every word.
+    let mut cur_n = 0;
     for word in s.split(' ') {
         let mut word: String = word
             .chars()
             .map(|c| if c.is_control() { ' ' } else { c })
             .collect();
+        let mut word_n = word.chars().count();
         loop {
-            let cur_n = cur.chars().count();
-            let word_n = word.chars().count();
             let sep = usize::from(cur_n > 0);
             if cur_n + sep + word_n <= width {
                 if sep == 1 {
                     cur.push(' ');
                 }
                 cur.push_str(&word);
+                cur_n += sep + word_n;
                 break;
             }
             if cur_n > 0 {
                 lines.push(std::mem::take(&mut cur));
+                cur_n = 0;
                 continue;
             }
             // A word longer than a line: split it.
             let head: String = word.chars().take(width).collect();
             word = word.chars().skip(width).collect();
+            word_n -= width;
             lines.push(head);
         }
     }
@@ -126,6 +140,18 @@ fn push_wrapped(out: &mut String, text: &str) {
 }
 
 fn pad(s: &str, width: usize) -> String {
+    // The common case (ASCII, fits, nothing to replace) without truncate's copies.
+    if s.len() <= width && s.bytes().all(|b| b.is_ascii() && !b.is_ascii_control()) {
+        let mut out = String::with_capacity(width);
+        out.push_str(s);
+        out.extend(std::iter::repeat_n(' ', width - s.len()));
+        return out;
+    }
+    pad_any(s, width)
+}
+
+/// [`pad`] for any text: control characters replaced, truncated with `…`.
+fn pad_any(s: &str, width: usize) -> String {
     let s = truncate(s, width);
     let n = s.chars().count();
     format!("{s}{}", " ".repeat(width.saturating_sub(n)))
@@ -703,6 +729,52 @@ mod tests {
         assert_eq!(wrap("", 4), vec![""]);
         for line in wrap(&"word ".repeat(100), 30) {
             assert!(line.chars().count() <= 30);
+        }
+    }
+
+    /// The word loop as it was, counting the line for every word.
+    fn wrap_reference(s: &str, width: usize) -> Vec<String> {
+        let mut lines = Vec::new();
+        let mut cur = String::new();
+        for word in s.split(' ') {
+            let mut word: String = word
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            loop {
+                let cur_n = cur.chars().count();
+                let word_n = word.chars().count();
+                let sep = usize::from(cur_n > 0);
+                if cur_n + sep + word_n <= width {
+                    if sep == 1 {
+                        cur.push(' ');
+                    }
+                    cur.push_str(&word);
+                    break;
+                }
+                if cur_n > 0 {
+                    lines.push(std::mem::take(&mut cur));
+                    continue;
+                }
+                // A word longer than a line: split it.
+                let head: String = word.chars().take(width).collect();
+                word = word.chars().skip(width).collect();
+                lines.push(head);
+            }
+        }
+        if !cur.is_empty() || lines.is_empty() {
+            lines.push(cur);
+        }
+        lines
+    }
+
+    proptest::proptest! {
+        /// The one-line and ASCII shortcuts give what the general code gives.
+        #[test]
+        fn wrap_and_pad_shortcuts_agree(s in "[ a-zé\\t\\x01-]{0,40}", w in 0usize..45) {
+            proptest::prop_assert_eq!(wrap(&s, w), wrap_reference(&s, w.max(1)));
+            proptest::prop_assert_eq!(wrap_words(&s, w.max(1)), wrap_reference(&s, w.max(1)));
+            proptest::prop_assert_eq!(pad(&s, w), pad_any(&s, w));
         }
     }
 
