@@ -1,7 +1,7 @@
 //! Subcommands.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use pac_compiler::{Compiled, Diagnostic, Severity, compile_sources, render};
@@ -889,15 +889,14 @@ pub(crate) fn parse_now(now: Option<&str>) -> Result<i64, i32> {
 /// compiling the library takes ~0.1 s (215 rules), which the native
 /// engine wins back at some 30,000 resources (docs/benchmarks.md: the
 /// generated estate's documents average 840 bytes).
-pub(crate) const AUTO_JIT_BYTES: u64 = 24 << 20;
+const AUTO_JIT_BYTES: u64 = 24 << 20;
 
-/// The engine `auto` means for this inventory file (its size decides; an
-/// unreadable file is reported later, by the reader).
-fn auto_engine(kind: EngineKind, inventory: &Path, verbose: bool) -> EngineKind {
+/// The engine `auto` means for an inventory file of `bytes` (0 for one
+/// that cannot be read, which the reader then reports).
+fn auto_engine(kind: EngineKind, bytes: u64, verbose: bool) -> EngineKind {
     if kind != EngineKind::Auto {
         return kind;
     }
-    let bytes = std::fs::metadata(inventory).map_or(0, |m| m.len());
     let chosen = if bytes >= AUTO_JIT_BYTES {
         EngineKind::Jit
     } else {
@@ -1171,14 +1170,15 @@ fn eval(args: &EvalArgs, engine: EngineKind, verbose: bool) -> i32 {
         return 2;
     };
     phase.done("compile", "");
-    let engine = auto_engine(engine, inventory, verbose);
+    let bytes = std::fs::metadata(inventory).map_or(0, |m| m.len());
+    let engine = auto_engine(engine, bytes, verbose);
     let native = native_engine(&c.program, engine, false, verbose);
     phase.done("engine", "");
     // The native engine's layout is built as the inventory is read, and
     // the inventory keeps only each resource's identity (the records of
     // the few the interpreter needs, for messages, are read back from the
     // layout): one copy of the data, not two.
-    let hint = std::fs::metadata(inventory).map_or(0, |m| m.len() as usize / 512);
+    let hint = bytes as usize / 512;
     let mut builder = native.as_ref().map(|e| e.layout_builder(hint));
     let Some((inv, skipped)) = read_inventory_counted(&c, inventory, strict, builder.as_mut())
     else {
