@@ -128,6 +128,101 @@ impl ReadMask {
     }
 }
 
+/// What rendering the details of a failure reads, once an engine has
+/// decided the outcome: the message, the `let`s only the message reads,
+/// and those of the condition's `let`s the message needs (transitively).
+/// Reading back a whole record from a native layout for every failure
+/// costs more than rendering the message; with this, only these fields
+/// are read back.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DetailReads {
+    /// Per `let` of the chain folded around the condition, outermost
+    /// first: whether the message needs its value.
+    pub lets: Vec<bool>,
+    /// Per field of the rule's resource type: whether the details read it
+    /// (all of them when the resource is used whole).
+    pub fields: Vec<bool>,
+}
+
+/// The `let`s folded around a condition, outermost first.
+pub fn let_chain(cond: &Expr) -> Vec<(Slot, &Expr)> {
+    let mut out = Vec::new();
+    let mut e = cond;
+    while let ExprKind::Let(slot, value, body) = &e.kind {
+        out.push((*slot, &**value));
+        e = body;
+    }
+    out
+}
+
+/// [`DetailReads`] of rule `rule` of `program`.
+pub fn detail_reads(program: &Program, rule: usize) -> DetailReads {
+    let Some(r) = program.rules.get(rule) else {
+        return DetailReads::default();
+    };
+    let locals = |e: &Expr, into: &mut BTreeSet<Slot>| {
+        e.walk(&mut |x| {
+            if let ExprKind::Local(s) = x.kind {
+                into.insert(s);
+            }
+        })
+    };
+    let mut needed = BTreeSet::new();
+    for (_, value) in &r.message_lets {
+        locals(value, &mut needed);
+    }
+    for part in &r.message {
+        if let MessagePart::Expr(e) = part {
+            locals(e, &mut needed);
+        }
+    }
+    let chain = let_chain(&r.cond);
+    let mut lets = vec![false; chain.len()];
+    for (k, (slot, value)) in chain.iter().enumerate().rev() {
+        if needed.contains(slot) {
+            lets[k] = true;
+            locals(value, &mut needed);
+        }
+    }
+    let mut acc = Acc {
+        schemas: &program.schemas,
+        out: BTreeMap::new(),
+    };
+    let mut slots = root(r.resource);
+    let values = chain
+        .iter()
+        .zip(&lets)
+        .filter(|(_, want)| **want)
+        .map(|((slot, value), _)| (*slot, *value))
+        .chain(r.message_lets.iter().map(|(slot, value)| (*slot, value)));
+    for (slot, value) in values {
+        acc.visit(value, &slots);
+        // An alias of the resource: its field reads are the resource's.
+        match value.kind {
+            ExprKind::Local(s) if slots.contains_key(&s) => {
+                let rid = slots[&s];
+                slots.insert(slot, rid);
+            }
+            _ => {
+                slots.remove(&slot);
+            }
+        }
+    }
+    for part in &r.message {
+        if let MessagePart::Expr(e) = part {
+            acc.visit(e, &slots);
+        }
+    }
+    let n = program.schemas.record(r.resource).fields.len();
+    let mut fields = vec![false; n];
+    for f in acc.out.remove(&r.resource).unwrap_or_default() {
+        if let Some(x) = fields.get_mut(f as usize) {
+            *x = true;
+        }
+    }
+    DetailReads { lets, fields }
+}
+
 /// Slot 0 holds the resource under evaluation.
 fn root(rid: RecordId) -> HashMap<Slot, RecordId> {
     HashMap::from([(0, rid)])
@@ -286,6 +381,77 @@ policy p {
         assert_eq!(rs["aws.ec2.volume"], set(&["encrypted"]));
         assert_eq!(rs["aws.ec2.instance"], set(&["instance_id", "state"]));
         assert!(!rs.contains_key("aws.s3.bucket"));
+    }
+
+    #[test]
+    fn the_details_read_the_message_and_the_lets_it_needs_only() {
+        let c = compile_sources(vec![(
+            "t.pac".into(),
+            r#"package t
+
+policy p {
+  title "t"
+  severity high
+  category security
+  rule on aws.ec2.instance {
+    let kind = instance_type ?? "none"
+    let key = key_name ?? "none"
+    let label = upper(key)
+    let name = tags["Name"] ?? ""
+    violation when (state?.name ?? "running") == "running" and kind != "x" and key != "y"
+    message "{label} {name}"
+  }
+}
+"#
+            .into(),
+        )]);
+        assert!(
+            c.diagnostics.iter().all(|d| !d.is_error()),
+            "{:?}",
+            c.diagnostics
+        );
+        let d = detail_reads(&c.program, 0);
+        let def = c.program.schemas.record(c.program.rules[0].resource);
+        let read: BTreeSet<&str> = def
+            .fields
+            .iter()
+            .zip(&d.fields)
+            .filter(|(_, r)| **r)
+            .map(|(f, _)| f.name.as_str())
+            .collect();
+        assert_eq!(read, BTreeSet::from(["key_name", "tags"]));
+        // `kind` and `key` are folded around the condition (`label` and
+        // `name` are the message's own); the message needs `key` (through
+        // `label`), not `kind`.
+        assert_eq!(let_chain(&c.program.rules[0].cond).len(), 2);
+        assert_eq!(d.lets, [false, true]);
+    }
+
+    #[test]
+    fn a_message_using_the_resource_whole_reads_every_field() {
+        let c = compile_sources(vec![(
+            "t.pac".into(),
+            r#"package t
+
+policy p {
+  title "t"
+  severity high
+  category security
+  rule on aws.s3.bucket {
+    violation when id == "b"
+    message "{self}"
+  }
+}
+"#
+            .into(),
+        )]);
+        assert!(
+            c.diagnostics.iter().all(|d| !d.is_error()),
+            "{:?}",
+            c.diagnostics
+        );
+        let d = detail_reads(&c.program, 0);
+        assert!(d.fields.iter().all(|r| *r));
     }
 
     #[test]

@@ -559,9 +559,25 @@ fn raw(out: Vec<u8>) -> Vec<RawOutcome> {
 }
 
 impl RuleEngine for Prepared<'_> {
-    fn resource_value(&self, resource: usize, rtype: RecordId) -> Option<Value> {
+    fn resource_value(
+        &self,
+        resource: usize,
+        rtype: RecordId,
+        fields: Option<&[bool]>,
+    ) -> Option<Value> {
         let off = *self.layout.row_off.get(resource)?;
-        let mask = self.engine.wanted.fields(rtype);
+        let laid_out = self.engine.wanted.fields(rtype);
+        // Only fields both laid out and asked for.
+        let both: Option<Vec<bool>> = match (laid_out, fields) {
+            (Some(l), Some(f)) => Some(
+                l.iter()
+                    .enumerate()
+                    .map(|(k, &x)| x && f.get(k).copied().unwrap_or(false))
+                    .collect(),
+            ),
+            _ => None,
+        };
+        let mask = both.as_deref().or(laid_out);
         let r = self.inv.resources.get(resource)?;
         let mut fields: Vec<Value> = match (off, mask) {
             // A type the program does not read: only the resource's identity.

@@ -180,7 +180,7 @@ fn a_layout_built_while_reading_gives_the_whole_inventorys_report() {
         let slim_engine = engine.prepare_with(&slim, builder.finish());
         let e: &dyn pac_runtime::RuleEngine = &slim_engine;
         for (i, r) in whole.resources.iter().enumerate() {
-            let back = e.resource_value(i, r.rtype);
+            let back = e.resource_value(i, r.rtype, None);
             assert_eq!(
                 back.as_ref(),
                 Some(&r.value),

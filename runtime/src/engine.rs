@@ -43,9 +43,15 @@ pub trait RuleEngine: Sync {
     /// inventory no longer holds it (its `value` is `Value::Missing`: the
     /// engine's layout holds what the program reads of it, and the fields
     /// no code reads come back `Missing`). `None` (the default): the engine
-    /// holds no records.
-    fn resource_value(&self, resource: usize, rtype: RecordId) -> Option<Value> {
-        let _ = (resource, rtype);
+    /// holds no records. `fields`: only the fields it flags are wanted
+    /// (the others may come back `Missing`); `None`: every field.
+    fn resource_value(
+        &self,
+        resource: usize,
+        rtype: RecordId,
+        fields: Option<&[bool]>,
+    ) -> Option<Value> {
+        let _ = (resource, rtype, fields);
         None
     }
 

@@ -9,6 +9,7 @@
 use std::collections::HashSet;
 
 use pac_compiler::ir::{Exception, Expr, ExprKind, MessagePart, Program, Severity};
+use pac_compiler::reads::{DetailReads, detail_reads};
 use pac_compiler::types::RecordId;
 use pac_stdlib::Value;
 use rayon::prelude::*;
@@ -468,9 +469,18 @@ fn evaluate_core(
         }
         fresh_of.push(fresh);
     }
+    // What each rule's failure details read, for an engine's failures
+    // (read back from its layout field by field).
+    let details: Vec<DetailReads> = match engine {
+        Some(_) => (0..program.rules.len())
+            .map(|r| detail_reads(program, r))
+            .collect(),
+        None => Vec::new(),
+    };
     let ctx = Ctx {
         program,
         env,
+        details: &details,
         groups: &groups,
         by_rule: &by_rule,
         ids: &ids,
@@ -616,6 +626,8 @@ fn evaluate_core(
 struct Ctx<'a> {
     program: &'a Program,
     env: &'a Env<'a>,
+    /// Per rule (with an engine): what its failure details read.
+    details: &'a [DetailReads],
     /// Memberships, for exceptions confined to a group.
     groups: &'a [GroupMembership],
     by_rule: &'a [Vec<usize>],
@@ -652,8 +664,13 @@ impl Ctx<'_> {
         }
         // A failure the engine decided, with the default message, needs no
         // record (the record may have to be read back from the engine).
+        let details = match decided {
+            Some(RawOutcome::Fail) => self.details.get(rule),
+            _ => None,
+        };
         if decided != Some(RawOutcome::Fail) || !r.message.is_empty() {
-            frame.reset(r.slots, self.env.value(res));
+            let fields = details.map(|d| d.fields.as_slice());
+            frame.reset(r.slots, self.env.value_with(res, fields));
         }
         let verdict = match decided {
             None => eval(&r.cond, frame, self.env),
@@ -663,7 +680,7 @@ impl Ctx<'_> {
             Some(RawOutcome::Fail) => {
                 // The default message reads no `let`.
                 if !r.message.is_empty() {
-                    eval_lets(&r.cond, frame, self.env);
+                    eval_lets(&r.cond, frame, self.env, details.map(|d| d.lets.as_slice()));
                 }
                 Ok(Value::Bool(true))
             }
@@ -726,13 +743,19 @@ impl Ctx<'_> {
 /// Evaluates the rule's `let`s (the chain of `Let`s the checker folds
 /// around the condition) into the frame, as a full evaluation of the
 /// condition leaves them for the message; stops at the first error.
-fn eval_lets(cond: &Expr, frame: &mut Frame, env: &Env) {
+/// `wanted`: per `let`, whether the message needs it (the others are
+/// skipped); `None`: all.
+fn eval_lets(cond: &Expr, frame: &mut Frame, env: &Env, wanted: Option<&[bool]>) {
     let mut e = cond;
+    let mut k = 0;
     while let ExprKind::Let(slot, value, body) = &e.kind {
-        match eval(value, frame, env) {
-            Ok(v) => frame.set(*slot, v),
-            Err(_) => return,
+        if wanted.is_none_or(|w| w.get(k).copied().unwrap_or(true)) {
+            match eval(value, frame, env) {
+                Ok(v) => frame.set(*slot, v),
+                Err(_) => return,
+            }
         }
+        k += 1;
         e = body;
     }
 }

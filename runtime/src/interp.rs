@@ -211,11 +211,19 @@ impl<'a> Env<'a> {
     /// holds only the resource's identity (its value `Missing`, the
     /// engine's layout holding the rest), the engine's.
     pub fn value(&self, i: usize) -> Value {
+        self.value_with(i, None)
+    }
+
+    /// [`Env::value`] when only the fields `fields` flags will be read: an
+    /// engine reads back only those (the others are `Missing`).
+    pub fn value_with(&self, i: usize, fields: Option<&[bool]>) -> Value {
         let Some(r) = self.inv.resources.get(i) else {
             return Value::Missing;
         };
         match (&r.value, self.values) {
-            (Value::Missing, Some(e)) => e.resource_value(i, r.rtype).unwrap_or(Value::Missing),
+            (Value::Missing, Some(e)) => e
+                .resource_value(i, r.rtype, fields)
+                .unwrap_or(Value::Missing),
             (v, _) => v.clone(),
         }
     }
