@@ -84,12 +84,25 @@ fn truncate(s: &str, max: usize) -> String {
 /// possible.
 fn wrap(s: &str, width: usize) -> Vec<String> {
     let width = width.max(1);
-    // Most messages fit one line as they are (no leading space, which the
-    // loop below drops, and nothing to replace): the same line, unsplit.
-    if !s.starts_with(' ') && s.len() <= width && !s.chars().any(char::is_control) {
+    if fits_line(s, width) {
         return vec![s.to_string()];
     }
     wrap_words(s, width)
+}
+
+/// Whether [`wrap`] gives `s` back as one line as it is: most messages
+/// fit (no leading space, which wrapping drops, and nothing to replace).
+fn fits_line(s: &str, width: usize) -> bool {
+    !s.starts_with(' ') && s.len() <= width.max(1) && !s.chars().any(char::is_control)
+}
+
+/// Characters in `s` (its length in bytes when it is ASCII, as ids are).
+fn char_len(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.chars().count()
+    }
 }
 
 /// [`wrap`] word by word (`width` at least 1).
@@ -140,14 +153,20 @@ fn push_wrapped(out: &mut String, text: &str) {
 }
 
 fn pad(s: &str, width: usize) -> String {
+    let mut out = String::with_capacity(width);
+    push_pad(&mut out, s, width);
+    out
+}
+
+/// [`pad`], written at the end of `out`.
+fn push_pad(out: &mut String, s: &str, width: usize) {
     // The common case (ASCII, fits, nothing to replace) without truncate's copies.
     if s.len() <= width && s.bytes().all(|b| b.is_ascii() && !b.is_ascii_control()) {
-        let mut out = String::with_capacity(width);
         out.push_str(s);
         out.extend(std::iter::repeat_n(' ', width - s.len()));
-        return out;
+        return;
     }
-    pad_any(s, width)
+    out.push_str(&pad_any(s, width));
 }
 
 /// [`pad`] for any text: control characters replaced, truncated with `…`.
@@ -309,38 +328,50 @@ pub fn write_text(
                 .unwrap_or(0)
                 .clamp(lo, hi)
         };
-        let id_w = width(&|r| r.id.chars().count(), 4, 40);
-        let acct_w = width(&|r| r.account.chars().count(), 4, 14);
-        let region_w = width(&|r| r.region.chars().count(), 4, 16);
+        let id_w = width(&|r| char_len(&r.id), 4, 40);
+        let acct_w = width(&|r| char_len(&r.account), 4, 14);
+        let region_w = width(&|r| char_len(&r.region), 4, 16);
         let msg_col = 2 + id_w + 1 + acct_w + 1 + region_w + 1;
         let msg_w = WIDTH.saturating_sub(msg_col).max(30);
+        let indent = " ".repeat(WIDTH.saturating_sub(msg_w));
         for r in group {
             let rule = &program.rules[r.rule];
             let res = &inv.resources[r.resource];
-            let mut msg = r.message.clone().unwrap_or_default();
-            if policy.rules.len() > 1 {
+            let body = r.message.as_deref().unwrap_or("");
+            let msg: std::borrow::Cow<'_, str> = if policy.rules.len() > 1 {
                 let short = rule.id.rsplit('.').next().unwrap_or(&rule.id);
-                msg = format!("[{short}] {msg}");
-            }
-            let lines = wrap(&msg, msg_w);
-            // An id too long for its column gets a line of its own.
-            let id_cell = if res.id.chars().count() > id_w {
-                let _ = writeln!(out, "  {}", res.id);
-                pad("", id_w)
+                format!("[{short}] {body}").into()
             } else {
-                pad(&res.id, id_w)
+                body.into()
             };
-            let _ = writeln!(
-                out,
-                "  {} {} {} {}",
-                id_cell,
-                pad(&res.account, acct_w),
-                pad(&res.region, region_w),
-                lines.first().map_or("", String::as_str)
-            );
-            let indent = " ".repeat(WIDTH.saturating_sub(msg_w));
-            for line in lines.iter().skip(1) {
-                let _ = writeln!(out, "{indent}{line}");
+            // Written cell by cell into `out`: a row costs no allocation
+            // unless its message wraps.
+            // An id too long for its column gets a line of its own.
+            out.push_str("  ");
+            if char_len(&res.id) > id_w {
+                out.push_str(&res.id);
+                out.push_str("\n  ");
+                push_pad(&mut out, "", id_w);
+            } else {
+                push_pad(&mut out, &res.id, id_w);
+            }
+            out.push(' ');
+            push_pad(&mut out, &res.account, acct_w);
+            out.push(' ');
+            push_pad(&mut out, &res.region, region_w);
+            out.push(' ');
+            if fits_line(&msg, msg_w) {
+                out.push_str(&msg);
+                out.push('\n');
+            } else {
+                let lines = wrap_words(&msg, msg_w.max(1));
+                out.push_str(lines.first().map_or("", String::as_str));
+                out.push('\n');
+                for line in lines.iter().skip(1) {
+                    out.push_str(&indent);
+                    out.push_str(line);
+                    out.push('\n');
+                }
             }
             if let Some(x) = &r.explanation {
                 for line in render_explanation(x, 3).lines() {
@@ -720,6 +751,39 @@ mod tests {
         );
         let policy_line = text.lines().find(|l| l.starts_with("ssh_open ")).unwrap();
         assert!(policy_line.ends_with("66%"), "{policy_line}");
+    }
+
+    #[test]
+    fn a_long_id_gets_its_own_line_and_a_long_message_wraps_under_its_column() {
+        let program = compile(POLICIES);
+        let id = format!("sg-{}", "x".repeat(45));
+        let docs = sg(&id, "0.0.0.0/0", "prod");
+        let (inv, errors) = Inventory::read_str(&program.schemas, "inv", &docs);
+        assert!(errors.is_empty());
+        let report = evaluate(
+            &program,
+            &inv,
+            &EvalOptions {
+                now: NOW,
+                ..Default::default()
+            },
+        );
+        let text = render_text(&program, &inv, &report, false);
+        // The id column is 40 wide, account and region 4: the message
+        // column starts at 53 and is 67 wide.
+        let msg = format!("{id} allows SSH from anywhere (<missing>)");
+        let lines = wrap(&msg, 67);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        let row = format!(
+            "\n  {id}\n  {} 1    r    {}\n{}{}\n",
+            " ".repeat(40),
+            lines[0],
+            " ".repeat(53),
+            lines[1]
+        );
+        assert!(text.contains(&row), "{text}\nwanted:{row}");
+        assert_eq!(char_len("héllo"), 5);
+        assert_eq!(char_len(&id), id.len());
     }
 
     #[test]
