@@ -7,6 +7,7 @@
 //! inventory order.
 
 use std::collections::HashSet;
+use std::fmt::Write as _;
 
 use pac_compiler::ir::{Exception, Expr, ExprKind, MessagePart, Program, Severity};
 use pac_compiler::reads::{DetailReads, detail_reads};
@@ -699,7 +700,13 @@ impl Ctx<'_> {
             Ok(Value::Bool(false)) => return result,
             Ok(Value::Bool(true)) => {
                 result.outcome = Outcome::Fail;
-                result.message = Some(render_message(self.program, rule, res, frame, self.env));
+                // Rendered into a reused buffer, then copied at its exact
+                // size: a report may keep a million messages.
+                MESSAGE.with_borrow_mut(|buf| {
+                    buf.clear();
+                    render_message_into(buf, self.program, rule, res, frame, self.env);
+                    result.message = Some(buf.as_str().to_owned());
+                });
                 for &x in &self.by_rule[rule] {
                     let exc = &self.program.exceptions[x];
                     if self.now >= exc.expires || !in_exception_scope(exc, self.groups, res) {
@@ -770,10 +777,32 @@ pub fn render_message(
     frame: &mut Frame,
     env: &Env,
 ) -> String {
+    let mut out = String::new();
+    render_message_into(&mut out, program, rule, resource, frame, env);
+    out
+}
+
+thread_local! {
+    /// The buffer messages are rendered into before they are kept.
+    static MESSAGE: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// [`render_message`], appended to `out`.
+fn render_message_into(
+    out: &mut String,
+    program: &Program,
+    rule: usize,
+    resource: usize,
+    frame: &mut Frame,
+    env: &Env,
+) {
     let r = &program.rules[rule];
     let res = &env.inv.resources[resource];
     if r.message.is_empty() {
-        return format!("`{}` `{}` violates `{}`", res.type_name, res.id, r.id);
+        for part in ["`", &res.type_name, "` `", &res.id, "` violates `", &r.id, "`"] {
+            out.push_str(part);
+        }
+        return;
     }
     // The `let`s only the message reads; one that fails leaves its slot
     // missing, and the parts that read it say why.
@@ -787,7 +816,6 @@ pub fn render_message(
             }
         }
     }
-    let mut out = String::new();
     for part in &r.message {
         match part {
             MessagePart::Text(t) => out.push_str(t),
@@ -797,7 +825,9 @@ pub fn render_message(
                 out.push('>');
             }
             MessagePart::Expr(e) => match eval(e, frame, env) {
-                Ok(v) => out.push_str(&v.to_string()),
+                Ok(v) => {
+                    let _ = write!(out, "{v}");
+                }
                 Err(err) => {
                     out.push_str("<error: ");
                     out.push_str(&err.reason);
@@ -806,7 +836,6 @@ pub fn render_message(
             },
         }
     }
-    out
 }
 
 /// The reason of the first failed message `let` that `e` reads.
