@@ -219,6 +219,14 @@ fn a_layout_built_while_reading_gives_the_whole_inventorys_report() {
             let b = pac_runtime::evaluate_failures_with(&c.program, &slim, &opts, Some(e), &[]);
             assert!(!a.results.is_empty(), "{name}: something fails");
             assert_eq!(shown(&a), shown(&b), "{name}, explain: {explain}");
+            // Passes counted, not kept, sum up as the full report's
+            // (the overall figure's tagging part included).
+            let full = pac_runtime::evaluate_with(&c.program, &whole, &opts, Some(&whole_engine));
+            assert_eq!(
+                serde_json::to_string(&full.summary).unwrap(),
+                serde_json::to_string(&a.summary).unwrap(),
+                "{name}"
+            );
         }
     }
 }

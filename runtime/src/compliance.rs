@@ -78,21 +78,43 @@ pub fn count_results(
     unknown: impl Fn(usize) -> bool,
     include: impl Fn(usize) -> bool,
 ) -> (Vec<RuleCounts>, (u64, u64)) {
-    count_results_with_passes(program, results, &[], &[], unknown, include)
+    let counts = count_rules(program, results, &[], &[], &unknown, &include);
+    // Per resource under some tagging rule: whether a tagging rule fails open.
+    let mut tag: std::collections::HashMap<usize, bool> = std::collections::HashMap::new();
+    for r in results {
+        if !include(r.resource) || unknown(r.resource) || matches!(r.outcome, Outcome::Error(_)) {
+            continue;
+        }
+        let Some(rule) = program.rules.get(r.rule) else {
+            continue;
+        };
+        if program
+            .policies
+            .get(rule.policy)
+            .is_some_and(|p| p.category == "tagging")
+        {
+            *tag.entry(r.resource).or_insert(false) |= r.is_open_failure();
+        }
+    }
+    let taggable = tag.len() as u64;
+    let tagged = tag.values().filter(|o| !**o).count() as u64;
+    (counts, (taggable, tagged))
 }
 
-/// [`count_results`] of `results` and, per rule (index into `passes`), the
-/// resources that passed and are not in `results` (a report that keeps
-/// only failures and errors: `eval::evaluate_failures_with`), and the
-/// number of unknown results of documents the reader skipped.
-pub fn count_results_with_passes(
+/// The rule counts of [`count_results`], of `results` and of `passes`: per
+/// rule, how many passes an evaluation counted but did not keep as
+/// results (a report that keeps only failures and errors:
+/// `eval::evaluate_failures_with`; taken as included and known), and
+/// `skipped`, per rule, the unknown results of documents the reader
+/// skipped. (No tagging pair: it needs every passing resource.)
+pub fn count_rules(
     program: &Program,
     results: &[RuleResult],
-    passes: &[Vec<u32>],
+    passes: &[usize],
     skipped: &[u64],
-    unknown: impl Fn(usize) -> bool,
-    include: impl Fn(usize) -> bool,
-) -> (Vec<RuleCounts>, (u64, u64)) {
+    unknown: &dyn Fn(usize) -> bool,
+    include: &dyn Fn(usize) -> bool,
+) -> Vec<RuleCounts> {
     let mut per_rule: Vec<RuleCounts> = program
         .rules
         .iter()
@@ -108,8 +130,6 @@ pub fn count_results_with_passes(
             }
         })
         .collect();
-    // Per resource under some tagging rule: whether a tagging rule fails open.
-    let mut tag: std::collections::HashMap<usize, bool> = std::collections::HashMap::new();
     for r in results {
         if !include(r.resource) {
             continue;
@@ -122,41 +142,19 @@ pub fn count_results_with_passes(
             continue;
         }
         c.assets += 1;
-        let open = r.is_open_failure();
-        if open {
+        if r.is_open_failure() {
             c.open += 1;
         } else if r.outcome == Outcome::Fail {
             c.exempt += 1;
         }
-        if c.category == "tagging" {
-            *tag.entry(r.resource).or_insert(false) |= open;
-        }
     }
-    for (ri, resources) in passes.iter().enumerate() {
-        let Some(c) = per_rule.get_mut(ri) else {
-            continue;
-        };
-        for &res in resources {
-            let res = res as usize;
-            if !include(res) {
-                continue;
-            }
-            if unknown(res) {
-                c.unknown += 1;
-                continue;
-            }
-            c.assets += 1;
-            if c.category == "tagging" {
-                tag.entry(res).or_insert(false);
-            }
-        }
+    for (c, &n) in per_rule.iter_mut().zip(passes) {
+        c.assets += n as u64;
     }
     for (c, &n) in per_rule.iter_mut().zip(skipped) {
         c.unknown += n;
     }
-    let taggable = tag.len() as u64;
-    let tagged = tag.values().filter(|o| !**o).count() as u64;
-    (per_rule, (taggable, tagged))
+    per_rule
 }
 
 /// A figure with its coverage. `compliance` is `None` (unknown) when every
