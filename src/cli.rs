@@ -1200,14 +1200,12 @@ fn eval(args: &EvalArgs, engine: EngineKind, verbose: bool) -> i32 {
             &format!("{} resources, {} KiB", inv.len(), p.layout().bytes() / 1024),
         );
     }
-    // Passes are counted, not kept: the report lists none.
-    let report = pac_runtime::evaluate_failures_with(
-        &c.program,
-        &inv,
-        &opts,
-        prepared.as_ref().map(|p| p as &dyn pac_runtime::RuleEngine),
-        &skipped,
-    );
+    // Passes are counted, not kept: the report lists none. The messages
+    // of the native engine's failures are rendered as the report is
+    // written, not kept (a million failures, a million messages).
+    let engine = prepared.as_ref().map(|p| p as &dyn pac_runtime::RuleEngine);
+    let report = pac_runtime::evaluate_failures_deferred(&c.program, &inv, &opts, engine, &skipped);
+    let late = pac_runtime::Messages::new(&c.program, &inv, now, engine);
     phase.done(
         "evaluate",
         &format!(
@@ -1235,10 +1233,17 @@ fn eval(args: &EvalArgs, engine: EngineKind, verbose: bool) -> i32 {
             .and_then(|()| writeln!(out)),
         (EvalFormat::Table, None) => {
             let color = std::io::stdout().is_terminal();
-            pac_runtime::report::write_text(&mut out, &c.program, &inv, &report, color)
+            pac_runtime::report::write_text_with(
+                &mut out,
+                &c.program,
+                &inv,
+                &report,
+                color,
+                Some(&late),
+            )
         }
         (EvalFormat::Json, None) => {
-            pac_runtime::report::write_json(&mut out, &c.program, &inv, &report)
+            pac_runtime::report::write_json_with(&mut out, &c.program, &inv, &report, Some(&late))
                 .and_then(|()| writeln!(out))
         }
     }
@@ -1264,6 +1269,7 @@ fn eval(args: &EvalArgs, engine: EngineKind, verbose: bool) -> i32 {
     // The OS takes the memory back at exit: freeing a million resources,
     // their layout and their results one by one took seconds.
     std::mem::forget(report);
+    std::mem::forget(late);
     std::mem::forget(prepared);
     std::mem::forget(native);
     std::mem::forget(inv);

@@ -219,6 +219,33 @@ fn a_layout_built_while_reading_gives_the_whole_inventorys_report() {
             let b = pac_runtime::evaluate_failures_with(&c.program, &slim, &opts, Some(e), &[]);
             assert!(!a.results.is_empty(), "{name}: something fails");
             assert_eq!(shown(&a), shown(&b), "{name}, explain: {explain}");
+            // Messages left to the report render as the evaluation's own,
+            // in the text and the JSON report.
+            let d = pac_runtime::evaluate_failures_deferred(&c.program, &slim, &opts, Some(e), &[]);
+            assert!(
+                d.results
+                    .iter()
+                    .any(|r| r.outcome == pac_runtime::Outcome::Fail && r.message.is_none()),
+                "{name}: some message deferred"
+            );
+            let late = pac_runtime::Messages::new(&c.program, &slim, now, Some(e));
+            let written = |late: Option<&pac_runtime::Messages>, r: &pac_runtime::EvalReport| {
+                let mut text = Vec::new();
+                pac_runtime::report::write_text_with(&mut text, &c.program, &slim, r, false, late)
+                    .unwrap();
+                let mut json = Vec::new();
+                pac_runtime::report::write_json_with(&mut json, &c.program, &slim, r, late)
+                    .unwrap();
+                (
+                    String::from_utf8(text).unwrap(),
+                    String::from_utf8(json).unwrap(),
+                )
+            };
+            assert_eq!(
+                written(Some(&late), &d),
+                written(None, &b),
+                "{name}, explain: {explain}"
+            );
             // Passes counted, not kept, sum up as the full report's
             // (the overall figure's tagging part included).
             let full = pac_runtime::evaluate_with(&c.program, &whole, &opts, Some(&whole_engine));

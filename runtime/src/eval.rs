@@ -250,7 +250,47 @@ pub fn evaluate_failures_with(
     let env = Env::for_program(program, inv, opts.now)
         .with_coverage(opts.coverage)
         .with_values(engine);
-    let per_rule: Vec<u64> = program
+    let per_rule = skipped_per_rule(program, skipped);
+    evaluate_core(
+        program,
+        &env,
+        opts.explain,
+        engine,
+        None,
+        Keep::Failures,
+        &per_rule,
+    )
+}
+
+/// [`evaluate_failures_with`] whose failures decided by `engine` have no
+/// message yet (`message` is `None`): [`Messages`] renders them when the
+/// report is written, a batch at a time, so that a million failures do
+/// not hold a million messages.
+pub fn evaluate_failures_deferred(
+    program: &Program,
+    inv: &Inventory,
+    opts: &EvalOptions,
+    engine: Option<&dyn RuleEngine>,
+    skipped: &[(RecordId, usize)],
+) -> EvalReport {
+    let env = Env::for_program(program, inv, opts.now)
+        .with_coverage(opts.coverage)
+        .with_values(engine);
+    let per_rule = skipped_per_rule(program, skipped);
+    evaluate_core(
+        program,
+        &env,
+        opts.explain,
+        engine,
+        None,
+        Keep::FailuresDeferred,
+        &per_rule,
+    )
+}
+
+/// Per rule, the unknown results of the skipped documents of its type.
+fn skipped_per_rule(program: &Program, skipped: &[(RecordId, usize)]) -> Vec<u64> {
+    program
         .rules
         .iter()
         .map(|r| {
@@ -260,8 +300,59 @@ pub fn evaluate_failures_with(
                 .map(|(_, n)| *n as u64)
                 .sum()
         })
-        .collect();
-    evaluate_core(program, &env, opts.explain, engine, None, false, &per_rule)
+        .collect()
+}
+
+/// The messages [`evaluate_failures_deferred`] left to the report.
+pub struct Messages<'a> {
+    program: &'a Program,
+    env: Env<'a>,
+    details: Vec<DetailReads>,
+}
+
+impl<'a> Messages<'a> {
+    /// For a report of `program` over `inv` at `now` by `engine` (the
+    /// engine the evaluation had: it holds the records).
+    pub fn new(
+        program: &'a Program,
+        inv: &'a Inventory,
+        now: i64,
+        engine: Option<&'a dyn RuleEngine>,
+    ) -> Messages<'a> {
+        Messages {
+            program,
+            env: Env::for_program(program, inv, now).with_values(engine),
+            details: (0..program.rules.len())
+                .map(|r| detail_reads(program, r))
+                .collect(),
+        }
+    }
+
+    /// Per result, its deferred message rendered now (in parallel); `None`
+    /// for a result that has its message, or needs none.
+    pub fn render(&self, results: &[&RuleResult]) -> Vec<Option<String>> {
+        results
+            .par_iter()
+            .map_init(Frame::default, |frame, r| {
+                if r.message.is_some() || r.outcome != Outcome::Fail {
+                    return None;
+                }
+                let rule = self.program.rules.get(r.rule)?;
+                let d = self.details.get(r.rule)?;
+                if !rule.message.is_empty() {
+                    frame.reset(rule.slots, self.env.value_with(r.resource, Some(&d.fields)));
+                    eval_lets(&rule.cond, frame, &self.env, Some(&d.lets));
+                }
+                Some(render_message(
+                    self.program,
+                    r.rule,
+                    r.resource,
+                    frame,
+                    &self.env,
+                ))
+            })
+            .collect()
+    }
 }
 
 /// Resources per unit of parallel work.
@@ -370,7 +461,26 @@ pub fn evaluate_from(
     engine: Option<&dyn RuleEngine>,
     earlier: Option<&Earlier>,
 ) -> EvalReport {
-    evaluate_core(program, env, explain, engine, earlier, true, &[])
+    evaluate_core(
+        program,
+        env,
+        explain,
+        engine,
+        earlier,
+        Keep::Everything,
+        &[],
+    )
+}
+
+/// What an evaluation keeps of its results.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    /// Every result, passes too.
+    Everything,
+    /// Failures and errors, with their messages; passes are counted.
+    Failures,
+    /// The same, the messages of an engine's failures left to [`Messages`].
+    FailuresDeferred,
 }
 
 /// The results of one chunk of work: the results kept, how many passed
@@ -383,7 +493,7 @@ fn evaluate_core(
     explain: bool,
     engine: Option<&dyn RuleEngine>,
     earlier: Option<&Earlier>,
-    keep_passes: bool,
+    keep: Keep,
     skipped: &[u64],
 ) -> EvalReport {
     let now = env.ctx.now;
@@ -482,13 +592,14 @@ fn evaluate_core(
         program,
         env,
         details: &details,
+        defer_messages: keep == Keep::FailuresDeferred,
         groups: &groups,
         by_rule: &by_rule,
         ids: &ids,
         now,
         explain,
     };
-    let keep_passes = keep_passes || earlier.is_some();
+    let keep_passes = keep == Keep::Everything || earlier.is_some();
     let chunks: Vec<ChunkResults> = work
         .par_iter()
         .map(|(rule, range)| {
@@ -629,6 +740,8 @@ struct Ctx<'a> {
     env: &'a Env<'a>,
     /// Per rule (with an engine): what its failure details read.
     details: &'a [DetailReads],
+    /// Leave the messages of the engine's failures to [`Messages`].
+    defer_messages: bool,
     /// Memberships, for exceptions confined to a group.
     groups: &'a [GroupMembership],
     by_rule: &'a [Vec<usize>],
@@ -669,7 +782,8 @@ impl Ctx<'_> {
             Some(RawOutcome::Fail) => self.details.get(rule),
             _ => None,
         };
-        if decided != Some(RawOutcome::Fail) || !r.message.is_empty() {
+        let defer = self.defer_messages && decided == Some(RawOutcome::Fail);
+        if !defer && (decided != Some(RawOutcome::Fail) || !r.message.is_empty()) {
             let fields = details.map(|d| d.fields.as_slice());
             frame.reset(r.slots, self.env.value_with(res, fields));
         }
@@ -680,7 +794,7 @@ impl Ctx<'_> {
             // `let`s in the frame, not the condition.
             Some(RawOutcome::Fail) => {
                 // The default message reads no `let`.
-                if !r.message.is_empty() {
+                if !defer && !r.message.is_empty() {
                     eval_lets(&r.cond, frame, self.env, details.map(|d| d.lets.as_slice()));
                 }
                 Ok(Value::Bool(true))
@@ -702,11 +816,13 @@ impl Ctx<'_> {
                 result.outcome = Outcome::Fail;
                 // Rendered into a reused buffer, then copied at its exact
                 // size: a report may keep a million messages.
-                MESSAGE.with_borrow_mut(|buf| {
-                    buf.clear();
-                    render_message_into(buf, self.program, rule, res, frame, self.env);
-                    result.message = Some(buf.as_str().to_owned());
-                });
+                if !defer {
+                    MESSAGE.with_borrow_mut(|buf| {
+                        buf.clear();
+                        render_message_into(buf, self.program, rule, res, frame, self.env);
+                        result.message = Some(buf.as_str().to_owned());
+                    });
+                }
                 for &x in &self.by_rule[rule] {
                     let exc = &self.program.exceptions[x];
                     if self.now >= exc.expires || !in_exception_scope(exc, self.groups, res) {

@@ -20,8 +20,8 @@ pub mod testing;
 
 pub use engine::{PrepareEngine, RawOutcome, RuleEngine};
 pub use eval::{
-    Earlier, EvalOptions, EvalReport, Outcome, RuleResult, evaluate, evaluate_failures_with,
-    evaluate_from, evaluate_with,
+    Earlier, EvalOptions, EvalReport, Messages, Outcome, RuleResult, evaluate,
+    evaluate_failures_deferred, evaluate_failures_with, evaluate_from, evaluate_with,
 };
 pub use explain::Explanation;
 pub use interp::{Coverage, Env, EvalError, Frame, eval};

@@ -61,7 +61,7 @@ use pac_compiler::ir::{Program, Severity};
 use pac_stdlib::Value;
 use serde_json::{Value as Json, json};
 
-use crate::eval::{Counts, EvalReport, Outcome};
+use crate::eval::{Counts, EvalReport, Messages, Outcome, RuleResult};
 use crate::explain::render_text as render_explanation;
 use crate::inventory::{Inventory, Resource};
 
@@ -226,6 +226,19 @@ pub fn render_text(program: &Program, inv: &Inventory, report: &EvalReport, colo
 /// Text written to `out` in pieces of about this size.
 const FLUSH_AT: usize = 1 << 16;
 
+/// Violations whose deferred messages are rendered at a time.
+const MESSAGE_BATCH: usize = 4096;
+
+/// The messages of a batch of results: those `late` renders (deferred
+/// by `eval::evaluate_failures_deferred`), `None` where a result has its
+/// own.
+fn late_messages(late: Option<&Messages>, batch: &[&RuleResult]) -> Vec<Option<String>> {
+    match late {
+        Some(m) => m.render(batch),
+        None => vec![None; batch.len()],
+    }
+}
+
 /// [`render_text`] written to `w` as it is produced (a report of half a
 /// million violations is never one string).
 pub fn write_text(
@@ -234,6 +247,19 @@ pub fn write_text(
     inv: &Inventory,
     report: &EvalReport,
     color: bool,
+) -> std::io::Result<()> {
+    write_text_with(w, program, inv, report, color, None)
+}
+
+/// [`write_text`] of a report whose messages were deferred: `late`
+/// renders them, a batch at a time, as the violations are written.
+pub fn write_text_with(
+    w: &mut dyn std::io::Write,
+    program: &Program,
+    inv: &Inventory,
+    report: &EvalReport,
+    color: bool,
+    late: Option<&Messages>,
 ) -> std::io::Result<()> {
     let mut out = String::new();
     let s = &report.summary;
@@ -334,10 +360,13 @@ pub fn write_text(
         let msg_col = 2 + id_w + 1 + acct_w + 1 + region_w + 1;
         let msg_w = WIDTH.saturating_sub(msg_col).max(30);
         let indent = " ".repeat(WIDTH.saturating_sub(msg_w));
-        for r in group {
+        for (r, late_msg) in group.chunks(MESSAGE_BATCH).flat_map(|batch| {
+            let msgs = late_messages(late, batch);
+            batch.iter().zip(msgs)
+        }) {
             let rule = &program.rules[r.rule];
             let res = &inv.resources[r.resource];
-            let body = r.message.as_deref().unwrap_or("");
+            let body = r.message.as_deref().or(late_msg.as_deref()).unwrap_or("");
             let msg: std::borrow::Cow<'_, str> = if policy.rules.len() > 1 {
                 let short = rule.id.rsplit('.').next().unwrap_or(&rule.id);
                 format!("[{short}] {body}").into()
@@ -485,6 +514,7 @@ fn counts_json(c: &Counts, compliance: u32) -> serde_json::Map<String, Json> {
 fn violation_json(
     program: &Program,
     r: &crate::eval::RuleResult,
+    message: Option<&str>,
     rule: &pac_compiler::ir::Rule,
     policy: &pac_compiler::ir::Policy,
     res: &Resource,
@@ -495,7 +525,7 @@ fn violation_json(
     m.insert("severity".into(), json!(policy.severity));
     m.insert("category".into(), json!(policy.category));
     m.insert("resource".into(), resource_json(res));
-    m.insert("message".into(), json!(r.message));
+    m.insert("message".into(), json!(message));
     m.insert(
         "exempted_by".into(),
         json!(r.exempted_by.map(|x| &program.exceptions[x].name)),
@@ -556,7 +586,14 @@ pub fn to_json(program: &Program, inv: &Inventory, report: &EvalReport) -> Json 
         match &r.outcome {
             Outcome::Pass => {}
             Outcome::Fail => {
-                violations.push(violation_json(program, r, rule, policy, res));
+                violations.push(violation_json(
+                    program,
+                    r,
+                    r.message.as_deref(),
+                    rule,
+                    policy,
+                    res,
+                ));
             }
             Outcome::Error(reason) => errors.push(json!({
                 "policy": policy.name,
@@ -633,6 +670,18 @@ pub fn write_json(
     inv: &Inventory,
     report: &EvalReport,
 ) -> std::io::Result<()> {
+    write_json_with(w, program, inv, report, None)
+}
+
+/// [`write_json`] of a report whose messages were deferred (see
+/// [`write_text_with`]).
+pub fn write_json_with(
+    w: &mut dyn std::io::Write,
+    program: &Program,
+    inv: &Inventory,
+    report: &EvalReport,
+    late: Option<&Messages>,
+) -> std::io::Result<()> {
     use serde::ser::{SerializeMap, Serializer};
     let whole = |r: &crate::eval::RuleResult| {
         let rule = &program.rules[r.rule];
@@ -656,15 +705,27 @@ pub fn write_json(
             _ => None,
         })
     });
+    let failing: Vec<&RuleResult> = report
+        .results
+        .iter()
+        .filter(|r| r.outcome == Outcome::Fail)
+        .collect();
+    let whole = &whole;
     let violations = Lazy(|| {
-        report
-            .results
-            .iter()
-            .filter(|r| r.outcome == Outcome::Fail)
-            .map(|r| {
+        failing.chunks(MESSAGE_BATCH).flat_map(move |batch| {
+            let msgs = late_messages(late, batch);
+            batch.iter().zip(msgs).map(move |(r, m)| {
                 let (rule, policy, res) = whole(r);
-                violation_json(program, r, rule, policy, res)
+                violation_json(
+                    program,
+                    r,
+                    r.message.as_deref().or(m.as_deref()),
+                    rule,
+                    policy,
+                    res,
+                )
             })
+        })
     });
     // Everything but the two long lists, as the whole tree has it.
     let mut rest = to_json(
