@@ -229,14 +229,36 @@ const FLUSH_AT: usize = 1 << 16;
 /// Violations whose deferred messages are rendered at a time.
 const MESSAGE_BATCH: usize = 4096;
 
-/// The messages of a batch of results: those `late` renders (deferred
-/// by `eval::evaluate_failures_deferred`), `None` where a result has its
-/// own.
-fn late_messages(late: Option<&Messages>, batch: &[&RuleResult]) -> Vec<Option<String>> {
-    match late {
-        Some(m) => m.render(batch),
-        None => vec![None; batch.len()],
-    }
+/// Runs `write` with the messages of `items`, in order: those `late`
+/// renders (deferred by `eval::evaluate_failures_deferred`), `None` where
+/// a result has its own. They are rendered a batch at a time on other
+/// threads, ahead of the writing (one batch waits), so that rendering and
+/// writing overlap.
+fn with_late_messages<R>(
+    late: Option<&Messages>,
+    items: &[&RuleResult],
+    write: impl FnOnce(&mut dyn Iterator<Item = Option<String>>) -> R,
+) -> R {
+    let Some(m) = late else {
+        return write(&mut std::iter::repeat_n(None, items.len()));
+    };
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Option<String>>>(1);
+        s.spawn(move || {
+            for batch in items.chunks(MESSAGE_BATCH) {
+                // The writer stopped (an error): nothing more to render.
+                if tx.send(m.render(batch)).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut msgs = rx.iter().flatten();
+        let out = write(&mut msgs);
+        // Unblocks the renderer if the writer stopped early.
+        drop(msgs);
+        drop(rx);
+        out
+    })
 }
 
 /// [`render_text`] written to `w` as it is produced (a report of half a
@@ -323,102 +345,104 @@ pub fn write_text_with(
             bold(&format!("Violations ({})", open.len()), color)
         );
     }
-    let mut start = 0;
-    while start < open.len() {
-        let policy_idx = program.rules[open[start].rule].policy;
-        let end = open[start..]
-            .iter()
-            .position(|r| program.rules[r.rule].policy != policy_idx)
-            .map_or(open.len(), |n| start + n);
-        let group = &open[start..end];
-        start = end;
-        let policy = &program.policies[policy_idx];
-        let head = format!(
-            "{} ({}, {}): ",
-            policy.name,
-            policy.severity.name(),
-            policy.category
-        );
-        let title_w = WIDTH.saturating_sub(head.chars().count());
-        let _ = writeln!(
-            out,
-            "\n{}{}",
-            bold(&head, color),
-            truncate(&policy.title, title_w)
-        );
-        let width = |f: &dyn Fn(&Resource) -> usize, lo: usize, hi: usize| {
-            group
+    // The deferred messages, rendered ahead of the writing on other threads.
+    with_late_messages(late, &open, |msgs| -> std::io::Result<()> {
+        let mut start = 0;
+        while start < open.len() {
+            let policy_idx = program.rules[open[start].rule].policy;
+            let end = open[start..]
                 .iter()
-                .map(|r| f(&inv.resources[r.resource]))
-                .max()
-                .unwrap_or(0)
-                .clamp(lo, hi)
-        };
-        let id_w = width(&|r| char_len(&r.id), 4, 40);
-        let acct_w = width(&|r| char_len(&r.account), 4, 14);
-        let region_w = width(&|r| char_len(&r.region), 4, 16);
-        let msg_col = 2 + id_w + 1 + acct_w + 1 + region_w + 1;
-        let msg_w = WIDTH.saturating_sub(msg_col).max(30);
-        let indent = " ".repeat(WIDTH.saturating_sub(msg_w));
-        for (r, late_msg) in group.chunks(MESSAGE_BATCH).flat_map(|batch| {
-            let msgs = late_messages(late, batch);
-            batch.iter().zip(msgs)
-        }) {
-            let rule = &program.rules[r.rule];
-            let res = &inv.resources[r.resource];
-            let body = r.message.as_deref().or(late_msg.as_deref()).unwrap_or("");
-            let msg: std::borrow::Cow<'_, str> = if policy.rules.len() > 1 {
-                let short = rule.id.rsplit('.').next().unwrap_or(&rule.id);
-                format!("[{short}] {body}").into()
-            } else {
-                body.into()
+                .position(|r| program.rules[r.rule].policy != policy_idx)
+                .map_or(open.len(), |n| start + n);
+            let group = &open[start..end];
+            start = end;
+            let policy = &program.policies[policy_idx];
+            let head = format!(
+                "{} ({}, {}): ",
+                policy.name,
+                policy.severity.name(),
+                policy.category
+            );
+            let title_w = WIDTH.saturating_sub(head.chars().count());
+            let _ = writeln!(
+                out,
+                "\n{}{}",
+                bold(&head, color),
+                truncate(&policy.title, title_w)
+            );
+            let width = |f: &dyn Fn(&Resource) -> usize, lo: usize, hi: usize| {
+                group
+                    .iter()
+                    .map(|r| f(&inv.resources[r.resource]))
+                    .max()
+                    .unwrap_or(0)
+                    .clamp(lo, hi)
             };
-            // Written cell by cell into `out`: a row costs no allocation
-            // unless its message wraps.
-            // An id too long for its column gets a line of its own.
-            out.push_str("  ");
-            if char_len(&res.id) > id_w {
-                out.push_str(&res.id);
-                out.push_str("\n  ");
-                push_pad(&mut out, "", id_w);
-            } else {
-                push_pad(&mut out, &res.id, id_w);
-            }
-            out.push(' ');
-            push_pad(&mut out, &res.account, acct_w);
-            out.push(' ');
-            push_pad(&mut out, &res.region, region_w);
-            out.push(' ');
-            if fits_line(&msg, msg_w) {
-                out.push_str(&msg);
-                out.push('\n');
-            } else {
-                let lines = wrap_words(&msg, msg_w.max(1));
-                out.push_str(lines.first().map_or("", String::as_str));
-                out.push('\n');
-                for line in lines.iter().skip(1) {
-                    out.push_str(&indent);
-                    out.push_str(line);
-                    out.push('\n');
+            let id_w = width(&|r| char_len(&r.id), 4, 40);
+            let acct_w = width(&|r| char_len(&r.account), 4, 14);
+            let region_w = width(&|r| char_len(&r.region), 4, 16);
+            let msg_col = 2 + id_w + 1 + acct_w + 1 + region_w + 1;
+            let msg_w = WIDTH.saturating_sub(msg_col).max(30);
+            let indent = " ".repeat(WIDTH.saturating_sub(msg_w));
+            for r in group {
+                let late_msg = msgs.next().flatten();
+                let rule = &program.rules[r.rule];
+                let res = &inv.resources[r.resource];
+                let body = r.message.as_deref().or(late_msg.as_deref()).unwrap_or("");
+                let msg: std::borrow::Cow<'_, str> = if policy.rules.len() > 1 {
+                    let short = rule.id.rsplit('.').next().unwrap_or(&rule.id);
+                    format!("[{short}] {body}").into()
+                } else {
+                    body.into()
+                };
+                // Written cell by cell into `out`: a row costs no allocation
+                // unless its message wraps.
+                // An id too long for its column gets a line of its own.
+                out.push_str("  ");
+                if char_len(&res.id) > id_w {
+                    out.push_str(&res.id);
+                    out.push_str("\n  ");
+                    push_pad(&mut out, "", id_w);
+                } else {
+                    push_pad(&mut out, &res.id, id_w);
                 }
-            }
-            if let Some(x) = &r.explanation {
-                for line in render_explanation(x, 3).lines() {
-                    let body = line.trim_start();
-                    let lead = line.len() - body.len();
-                    let width = WIDTH.saturating_sub(lead + 4).max(40);
-                    for (i, part) in wrap(body, width).iter().enumerate() {
-                        let pad = if i == 0 { lead } else { lead + 4 };
-                        let _ = writeln!(out, "{}{part}", " ".repeat(pad));
+                out.push(' ');
+                push_pad(&mut out, &res.account, acct_w);
+                out.push(' ');
+                push_pad(&mut out, &res.region, region_w);
+                out.push(' ');
+                if fits_line(&msg, msg_w) {
+                    out.push_str(&msg);
+                    out.push('\n');
+                } else {
+                    let lines = wrap_words(&msg, msg_w.max(1));
+                    out.push_str(lines.first().map_or("", String::as_str));
+                    out.push('\n');
+                    for line in lines.iter().skip(1) {
+                        out.push_str(&indent);
+                        out.push_str(line);
+                        out.push('\n');
                     }
                 }
-            }
-            if out.len() >= FLUSH_AT {
-                w.write_all(out.as_bytes())?;
-                out.clear();
+                if let Some(x) = &r.explanation {
+                    for line in render_explanation(x, 3).lines() {
+                        let body = line.trim_start();
+                        let lead = line.len() - body.len();
+                        let width = WIDTH.saturating_sub(lead + 4).max(40);
+                        for (i, part) in wrap(body, width).iter().enumerate() {
+                            let pad = if i == 0 { lead } else { lead + 4 };
+                            let _ = writeln!(out, "{}{part}", " ".repeat(pad));
+                        }
+                    }
+                }
+                if out.len() >= FLUSH_AT {
+                    w.write_all(out.as_bytes())?;
+                    out.clear();
+                }
             }
         }
-    }
+        Ok(())
+    })?;
 
     // Errors: results that could not be evaluated, and group conditions.
     let errors: Vec<_> = report
@@ -711,22 +735,6 @@ pub fn write_json_with(
         .filter(|r| r.outcome == Outcome::Fail)
         .collect();
     let whole = &whole;
-    let violations = Lazy(|| {
-        failing.chunks(MESSAGE_BATCH).flat_map(move |batch| {
-            let msgs = late_messages(late, batch);
-            batch.iter().zip(msgs).map(move |(r, m)| {
-                let (rule, policy, res) = whole(r);
-                violation_json(
-                    program,
-                    r,
-                    r.message.as_deref().or(m.as_deref()),
-                    rule,
-                    policy,
-                    res,
-                )
-            })
-        })
-    });
     // Everything but the two long lists, as the whole tree has it.
     let mut rest = to_json(
         program,
@@ -740,15 +748,27 @@ pub fn write_json_with(
         },
     );
     let mut out = std::io::BufWriter::with_capacity(1 << 16, w);
-    let mut ser = serde_json::Serializer::new(&mut out);
-    let mut map = ser.serialize_map(Some(6))?;
-    map.serialize_entry("errors", &errors)?;
-    map.serialize_entry("groups", &rest["groups"].take())?;
-    map.serialize_entry("now", &rest["now"].take())?;
-    map.serialize_entry("summary", &rest["summary"].take())?;
-    map.serialize_entry("violations", &violations)?;
-    map.serialize_entry("warnings", &rest["warnings"].take())?;
-    map.end()?;
+    with_late_messages(late, &failing, |msgs| {
+        let msgs = std::cell::RefCell::new(msgs);
+        let violations = Lazy(|| {
+            failing.iter().map(|r| {
+                let m = msgs.borrow_mut().next().flatten();
+                let (rule, policy, res) = whole(r);
+                let message = r.message.as_deref().or(m.as_deref());
+                violation_json(program, r, message, rule, policy, res)
+            })
+        });
+        let mut ser = serde_json::Serializer::new(&mut out);
+        let mut map = ser.serialize_map(Some(6))?;
+        map.serialize_entry("errors", &errors)?;
+        map.serialize_entry("groups", &rest["groups"].take())?;
+        map.serialize_entry("now", &rest["now"].take())?;
+        map.serialize_entry("summary", &rest["summary"].take())?;
+        map.serialize_entry("violations", &violations)?;
+        map.serialize_entry("warnings", &rest["warnings"].take())?;
+        map.end()?;
+        std::io::Result::Ok(())
+    })?;
     std::io::Write::flush(&mut out)
 }
 
