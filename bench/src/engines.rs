@@ -144,6 +144,10 @@ pub fn run(
     );
     table.row("jit: evaluations/s", c(|k| fmt_rate(k.evals, k.jit)));
     table.row(
+        "jit: evaluation time by row range (all rules of a type per 256 rows)",
+        c(|k| fmt_dur(k.jit_ranges)),
+    );
+    table.row(
         "jit speed-up over interpreter (target >= 20x)",
         c(|k| {
             format!(
@@ -225,6 +229,8 @@ struct Column {
     evals: usize,
     interp: Duration,
     jit: Duration,
+    /// The same, every rule of a type over one range of rows at a time.
+    jit_ranges: Duration,
     report_interp: Duration,
     report_jit: Duration,
     tally: Tally,
@@ -358,6 +364,27 @@ fn measure(
             .collect();
         jit.push(t.elapsed());
     }
+    // The native engine by row range: every rule of a type over 256 of
+    // its rows before the next 256 (the rows stay in cache across rules),
+    // as `pacc eval` orders its work.
+    eprintln!("[{n}] jit by row range ({runs} runs)");
+    let mut by_type: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
+    for (r, rule) in program.rules.iter().enumerate() {
+        by_type.entry(rule.resource.0).or_default().push(r);
+    }
+    let mut jit_ranges = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        for rules in by_type.values() {
+            let all = &rows[rules[0]];
+            for range in all.chunks(pac_runtime::eval::CHUNK) {
+                for &r in rules {
+                    std::hint::black_box(prepared.run_rule(r, range, now, None));
+                }
+            }
+        }
+        jit_ranges.push(t.elapsed());
+    }
     let per_rule: Vec<(usize, Duration, Duration)> = (0..rows.len())
         .map(|r| (r, median(&interp_rules[r]), median(&jit_rules[r])))
         .collect();
@@ -456,6 +483,7 @@ fn measure(
         evals,
         interp: median(&interp),
         jit: median(&jit),
+        jit_ranges: median(&jit_ranges),
         report_interp: median(&report_interp),
         report_jit: median(&report_jit),
         tally,
