@@ -537,6 +537,8 @@ fn bench_measures_a_given_inventory() {
         "read NDJSON -> inventory",
         "inventory -> layout",
         "jit: evaluation time",
+        "jit: evaluation time by row range",
+        "jit speed-up by row range",
         "full report, jit",
         "peak RSS",
     ] {
