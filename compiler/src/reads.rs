@@ -318,11 +318,16 @@ mod tests {
     use super::*;
     use crate::compile_sources;
 
-    fn read_set(src: &str) -> ReadSet {
+    /// The program of `src`, which must compile without errors.
+    fn program(src: &str) -> std::sync::Arc<Program> {
         let c = compile_sources(vec![("t.pac".into(), src.into())]);
         let errors: Vec<_> = c.diagnostics.iter().filter(|d| d.is_error()).collect();
         assert!(errors.is_empty(), "{errors:?}");
-        reads(&c.program)
+        c.program
+    }
+
+    fn read_set(src: &str) -> ReadSet {
+        reads(&program(src))
     }
 
     fn set(items: &[&str]) -> BTreeSet<String> {
@@ -385,8 +390,7 @@ policy p {
 
     #[test]
     fn the_details_read_the_message_and_the_lets_it_needs_only() {
-        let c = compile_sources(vec![(
-            "t.pac".into(),
+        let p = program(
             r#"package t
 
 policy p {
@@ -402,16 +406,10 @@ policy p {
     message "{label} {name}"
   }
 }
-"#
-            .into(),
-        )]);
-        assert!(
-            c.diagnostics.iter().all(|d| !d.is_error()),
-            "{:?}",
-            c.diagnostics
+"#,
         );
-        let d = detail_reads(&c.program, 0);
-        let def = c.program.schemas.record(c.program.rules[0].resource);
+        let d = detail_reads(&p, 0);
+        let def = p.schemas.record(p.rules[0].resource);
         let read: BTreeSet<&str> = def
             .fields
             .iter()
@@ -423,14 +421,13 @@ policy p {
         // `kind` and `key` are folded around the condition (`label` and
         // `name` are the message's own); the message needs `key` (through
         // `label`), not `kind`.
-        assert_eq!(let_chain(&c.program.rules[0].cond).len(), 2);
+        assert_eq!(let_chain(&p.rules[0].cond).len(), 2);
         assert_eq!(d.lets, [false, true]);
     }
 
     #[test]
     fn a_message_using_the_resource_whole_reads_every_field() {
-        let c = compile_sources(vec![(
-            "t.pac".into(),
+        let p = program(
             r#"package t
 
 policy p {
@@ -442,15 +439,9 @@ policy p {
     message "{self}"
   }
 }
-"#
-            .into(),
-        )]);
-        assert!(
-            c.diagnostics.iter().all(|d| !d.is_error()),
-            "{:?}",
-            c.diagnostics
+"#,
         );
-        let d = detail_reads(&c.program, 0);
+        let d = detail_reads(&p, 0);
         assert!(d.fields.iter().all(|r| *r));
     }
 

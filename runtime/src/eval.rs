@@ -247,19 +247,7 @@ pub fn evaluate_failures_with(
     engine: Option<&dyn RuleEngine>,
     skipped: &[(RecordId, usize)],
 ) -> EvalReport {
-    let env = Env::for_program(program, inv, opts.now)
-        .with_coverage(opts.coverage)
-        .with_values(engine);
-    let per_rule = skipped_per_rule(program, skipped);
-    evaluate_core(
-        program,
-        &env,
-        opts.explain,
-        engine,
-        None,
-        Keep::Failures,
-        &per_rule,
-    )
+    evaluate_lean(program, inv, opts, engine, skipped, Keep::Failures)
 }
 
 /// [`evaluate_failures_with`] whose failures decided by `engine` have no
@@ -273,24 +261,24 @@ pub fn evaluate_failures_deferred(
     engine: Option<&dyn RuleEngine>,
     skipped: &[(RecordId, usize)],
 ) -> EvalReport {
+    evaluate_lean(program, inv, opts, engine, skipped, Keep::FailuresDeferred)
+}
+
+/// An evaluation that keeps failures and errors only; `skipped` as
+/// [`evaluate_failures_with`] takes it.
+fn evaluate_lean(
+    program: &Program,
+    inv: &Inventory,
+    opts: &EvalOptions,
+    engine: Option<&dyn RuleEngine>,
+    skipped: &[(RecordId, usize)],
+    keep: Keep,
+) -> EvalReport {
     let env = Env::for_program(program, inv, opts.now)
         .with_coverage(opts.coverage)
         .with_values(engine);
-    let per_rule = skipped_per_rule(program, skipped);
-    evaluate_core(
-        program,
-        &env,
-        opts.explain,
-        engine,
-        None,
-        Keep::FailuresDeferred,
-        &per_rule,
-    )
-}
-
-/// Per rule, the unknown results of the skipped documents of its type.
-fn skipped_per_rule(program: &Program, skipped: &[(RecordId, usize)]) -> Vec<u64> {
-    program
+    // Per rule, the unknown results of the skipped documents of its type.
+    let per_rule: Vec<u64> = program
         .rules
         .iter()
         .map(|r| {
@@ -300,7 +288,8 @@ fn skipped_per_rule(program: &Program, skipped: &[(RecordId, usize)]) -> Vec<u64
                 .map(|(_, n)| *n as u64)
                 .sum()
         })
-        .collect()
+        .collect();
+    evaluate_core(program, &env, opts.explain, engine, None, keep, &per_rule)
 }
 
 /// The messages [`evaluate_failures_deferred`] left to the report.

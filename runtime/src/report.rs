@@ -792,18 +792,19 @@ mod tests {
         (program, inv)
     }
 
+    /// The text report of `program` over `inv` at `NOW`.
+    fn text_of(program: &Program, inv: &Inventory) -> String {
+        let opts = EvalOptions {
+            now: NOW,
+            ..Default::default()
+        };
+        render_text(program, inv, &evaluate(program, inv, &opts), false)
+    }
+
     #[test]
     fn text_report() {
         let (program, inv) = setup();
-        let report = evaluate(
-            &program,
-            &inv,
-            &EvalOptions {
-                now: NOW,
-                ..Default::default()
-            },
-        );
-        let text = render_text(&program, &inv, &report, false);
+        let text = text_of(&program, &inv);
         for line in text.lines() {
             assert!(line.chars().count() <= WIDTH, "too wide: {line:?}");
         }
@@ -842,15 +843,7 @@ mod tests {
         let docs = sg(&id, "0.0.0.0/0", "prod");
         let (inv, errors) = Inventory::read_str(&program.schemas, "inv", &docs);
         assert!(errors.is_empty());
-        let report = evaluate(
-            &program,
-            &inv,
-            &EvalOptions {
-                now: NOW,
-                ..Default::default()
-            },
-        );
-        let text = render_text(&program, &inv, &report, false);
+        let text = text_of(&program, &inv);
         // The id column is 40 wide, account and region 4: the message
         // column starts at 53 and is 67 wide.
         let msg = format!("{id} allows SSH from anywhere (<missing>)");
