@@ -602,6 +602,30 @@ impl RuleEngine for Prepared<'_> {
         Some(Value::Record(Arc::from(fields)))
     }
 
+    fn resource_field(&self, resource: usize, rtype: RecordId, field: usize) -> Option<Value> {
+        let r = self.inv.resources.get(resource)?;
+        // The implicit `id`, `account`, `region`, as the reader fills them.
+        if let Some(v) = [&r.id, &r.account, &r.region].get(field) {
+            return Some(Value::Str((*v).clone()));
+        }
+        let off = *self.layout.row_off.get(resource)?;
+        let def = self.layout.schemas.records.get(rtype.0 as usize)?;
+        let f = def.fields.get(field)?;
+        // As `resource_value` reads the record, one field of it.
+        match (off, self.engine.wanted.fields(rtype)) {
+            // A type the program does not read: only the identity.
+            (0, None) => Some(Value::Missing),
+            // Not laid out (it did not fit): its record was not stripped.
+            (0, Some(_)) => None,
+            // A field the program does not read.
+            (_, Some(mask)) if !mask.get(field).copied().unwrap_or(false) => Some(Value::Missing),
+            _ => {
+                let cell = crate::layout::CellSource::cell(&self.layout, off, field)?;
+                crate::layout::read_value(&self.layout, &self.layout, &f.ty, cell)
+            }
+        }
+    }
+
     fn outcomes(&self, rule: usize, resources: &[usize], env: &Env) -> Option<Vec<RawOutcome>> {
         if !std::ptr::eq(env.inv, self.inv) {
             return None;

@@ -55,6 +55,14 @@ pub trait RuleEngine: Sync {
         None
     }
 
+    /// Field `field` of that record alone (the implicit `id`, `account`
+    /// and `region` included), as [`RuleEngine::resource_value`] would
+    /// give it; `None` (the default) when the engine holds no records.
+    fn resource_field(&self, resource: usize, rtype: RecordId, field: usize) -> Option<Value> {
+        let _ = (resource, rtype, field);
+        None
+    }
+
     /// The same for the `where` condition of member clause `member` of
     /// asset group `group` (indices into `Program::groups` and its
     /// `members`): `Fail` when the condition holds (a member), `Pass` when

@@ -297,6 +297,37 @@ pub struct Messages<'a> {
     program: &'a Program,
     env: Env<'a>,
     details: Vec<DetailReads>,
+    /// Per rule, its message as text and fields of the resource, when it
+    /// is only that (most are): formatted field by field, with no record
+    /// read back and no interpreter.
+    templates: Vec<Option<Vec<TemplatePart<'a>>>>,
+}
+
+/// A part of a message made of text and the resource's fields.
+enum TemplatePart<'p> {
+    Text(&'p str),
+    Field(u32),
+}
+
+/// The message of `rule` as text and fields of the resource (`None` when
+/// some part is another expression, or reads a `let`).
+fn template(rule: &pac_compiler::ir::Rule) -> Option<Vec<TemplatePart<'_>>> {
+    if rule.message.is_empty() || !rule.message_lets.is_empty() {
+        return None;
+    }
+    rule.message
+        .iter()
+        .map(|part| match part {
+            MessagePart::Text(t) => Some(TemplatePart::Text(t)),
+            MessagePart::Expr(e) => match &e.kind {
+                // Slot 0 holds the resource.
+                ExprKind::Field(base, i) if matches!(base.kind, ExprKind::Local(0)) => {
+                    Some(TemplatePart::Field(*i))
+                }
+                _ => None,
+            },
+        })
+        .collect()
 }
 
 impl<'a> Messages<'a> {
@@ -314,6 +345,7 @@ impl<'a> Messages<'a> {
             details: (0..program.rules.len())
                 .map(|r| detail_reads(program, r))
                 .collect(),
+            templates: program.rules.iter().map(template).collect(),
         }
     }
 
@@ -327,6 +359,19 @@ impl<'a> Messages<'a> {
                     return None;
                 }
                 let rule = self.program.rules.get(r.rule)?;
+                if let Some(Some(parts)) = self.templates.get(r.rule) {
+                    let mut out = String::new();
+                    for part in parts {
+                        match part {
+                            TemplatePart::Text(t) => out.push_str(t),
+                            TemplatePart::Field(i) => {
+                                let v = self.env.field_of(r.resource, *i);
+                                let _ = write!(out, "{v}");
+                            }
+                        }
+                    }
+                    return Some(out);
+                }
                 let d = self.details.get(r.rule)?;
                 if !rule.message.is_empty() {
                     frame.reset(rule.slots, self.env.value_with(r.resource, Some(&d.fields)));
@@ -1431,6 +1476,48 @@ sticky exception sandbox for ssh_open {
         assert_eq!(v.compliance, 100);
         assert_eq!(report.summary.total.evaluated, 4);
         assert_eq!(report.summary.severities[0].severity, Severity::Critical);
+    }
+
+    #[test]
+    fn a_message_of_text_and_fields_is_a_template() {
+        let program = compile(
+            r#"package t
+
+policy p {
+  title "t"
+  severity low
+  category cost
+  rule on aws.ec2.volume {
+    let big = (size ?? 0) > 100
+    violation when big
+    message "volume {id} is {size} GiB in {region}"
+  }
+}
+
+policy q {
+  title "t"
+  severity low
+  category cost
+  rule on aws.ec2.volume {
+    let gib = size ?? 0
+    violation when gib > 100
+    message "volume {id} is {gib} GiB"
+  }
+}
+"#,
+        );
+        let parts = template(&program.rules[0]).expect("text and fields");
+        let text: Vec<String> = parts
+            .iter()
+            .map(|p| match p {
+                TemplatePart::Text(t) => t.to_string(),
+                TemplatePart::Field(i) => format!("#{i}"),
+            })
+            .collect();
+        assert_eq!(text.len(), 6, "{text:?}");
+        assert_eq!(text[0], "volume ");
+        // A `let` in the message: the interpreter renders it.
+        assert!(template(&program.rules[1]).is_none());
     }
 
     #[test]

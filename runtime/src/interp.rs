@@ -214,6 +214,23 @@ impl<'a> Env<'a> {
         self.value_with(i, None)
     }
 
+    /// Field `field` of resource `i`'s record, as [`Env::value`] gives
+    /// the record (`Missing` past its fields); an engine reads back only
+    /// that cell.
+    pub fn field_of(&self, i: usize, field: u32) -> Value {
+        let Some(r) = self.inv.resources.get(i) else {
+            return Value::Missing;
+        };
+        let field = field as usize;
+        match (&r.value, self.values) {
+            (Value::Missing, Some(e)) => e
+                .resource_field(i, r.rtype, field)
+                .unwrap_or(Value::Missing),
+            (Value::Record(fs), _) => fs.get(field).cloned().unwrap_or(Value::Missing),
+            _ => Value::Missing,
+        }
+    }
+
     /// [`Env::value`] when only the fields `fields` flags will be read: an
     /// engine reads back only those (the others are `Missing`).
     pub fn value_with(&self, i: usize, fields: Option<&[bool]>) -> Value {
