@@ -565,41 +565,29 @@ impl RuleEngine for Prepared<'_> {
         rtype: RecordId,
         fields: Option<&[bool]>,
     ) -> Option<Value> {
-        let off = *self.layout.row_off.get(resource)?;
-        let laid_out = self.engine.wanted.fields(rtype);
-        // Only fields both laid out and asked for.
-        let both: Option<Vec<bool>> = match (laid_out, fields) {
-            (Some(l), Some(f)) => Some(
-                l.iter()
-                    .enumerate()
-                    .map(|(k, &x)| x && f.get(k).copied().unwrap_or(false))
-                    .collect(),
-            ),
-            _ => None,
-        };
-        let mask = both.as_deref().or(laid_out);
-        let r = self.inv.resources.get(resource)?;
-        let mut fields: Vec<Value> = match (off, mask) {
-            // A type the program does not read: only the resource's identity.
-            (0, None) => {
-                let n = self
-                    .layout
-                    .schemas
-                    .records
-                    .get(rtype.0 as usize)?
-                    .fields
-                    .len();
-                vec![Value::Missing; n]
-            }
-            // Not laid out (it did not fit): its record was not stripped.
-            (0, Some(_)) => return None,
-            _ => crate::layout::read_record(&self.layout, rtype, mask, off)?,
-        };
-        // The implicit `id`, `account`, `region`, as the reader fills them.
-        for (slot, v) in fields.iter_mut().zip([&r.id, &r.account, &r.region]) {
-            *slot = Value::Str(v.clone());
+        let n = self
+            .layout
+            .schemas
+            .records
+            .get(rtype.0 as usize)?
+            .fields
+            .len();
+        // Not laid out (it did not fit): its record was not stripped.
+        if *self.layout.row_off.get(resource)? == 0 && self.engine.wanted.fields(rtype).is_some() {
+            return None;
         }
-        Some(Value::Record(Arc::from(fields)))
+        // The implicit fields always; the others when asked for.
+        let asked = |k: usize| {
+            k < pac_compiler::types::IMPLICIT_FIELDS.len()
+                || fields.is_none_or(|f| f.get(k).copied().unwrap_or(false))
+        };
+        let values = (0..n)
+            .map(|k| match asked(k) {
+                true => self.resource_field(resource, rtype, k),
+                false => Some(Value::Missing),
+            })
+            .collect::<Option<Vec<Value>>>()?;
+        Some(Value::Record(Arc::from(values)))
     }
 
     fn resource_field(&self, resource: usize, rtype: RecordId, field: usize) -> Option<Value> {
@@ -611,7 +599,6 @@ impl RuleEngine for Prepared<'_> {
         let off = *self.layout.row_off.get(resource)?;
         let def = self.layout.schemas.records.get(rtype.0 as usize)?;
         let f = def.fields.get(field)?;
-        // As `resource_value` reads the record, one field of it.
         match (off, self.engine.wanted.fields(rtype)) {
             // A type the program does not read: only the identity.
             (0, None) => Some(Value::Missing),

@@ -801,28 +801,6 @@ impl LayoutBuilder {
     }
 }
 
-/// The fields of the resource record at byte offset `off` of `layout`,
-/// read back from its cells: those `mask` flags (all without one); the
-/// others `Value::Missing`, as the inventory reader leaves fields no code
-/// reads.
-pub(crate) fn read_record(
-    layout: &Layout,
-    rtype: RecordId,
-    mask: Option<&[bool]>,
-    off: u64,
-) -> Option<Vec<Value>> {
-    let def = layout.schemas.records.get(rtype.0 as usize)?;
-    let mut out = Vec::with_capacity(def.fields.len());
-    for (k, f) in def.fields.iter().enumerate() {
-        if mask.is_some_and(|m| !m.get(k).copied().unwrap_or(false)) {
-            out.push(Value::Missing);
-            continue;
-        }
-        out.push(read_value(layout, layout, &f.ty, layout.cell(off, k)?)?);
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -615,12 +615,13 @@ fn evaluate_core(
         fresh_of.push(fresh);
     }
     // What each rule's failure details read, for an engine's failures
-    // (read back from its layout field by field).
+    // (read back from its layout field by field); deferred messages are
+    // `Messages`' to read.
     let details: Vec<DetailReads> = match engine {
-        Some(_) => (0..program.rules.len())
+        Some(_) if keep != Keep::FailuresDeferred => (0..program.rules.len())
             .map(|r| detail_reads(program, r))
             .collect(),
-        None => Vec::new(),
+        _ => Vec::new(),
     };
     let ctx = Ctx {
         program,

@@ -862,6 +862,23 @@ mod tests {
     }
 
     #[test]
+    fn a_writer_that_stops_early_stops_the_renderer() {
+        let (program, inv) = setup();
+        let opts = EvalOptions {
+            now: NOW,
+            ..Default::default()
+        };
+        let report = evaluate(&program, &inv, &opts);
+        let late = Messages::new(&program, &inv, NOW, None);
+        // Many batches, as a broken pipe meets them: the writer takes one
+        // message and returns; the renderer must not wait for it forever.
+        let items: Vec<&RuleResult> =
+            std::iter::repeat_n(&report.results[0], 5 * MESSAGE_BATCH).collect();
+        let taken = with_late_messages(Some(&late), &items, |msgs| msgs.take(1).count());
+        assert_eq!(taken, 1);
+    }
+
+    #[test]
     fn wrap_splits_at_spaces_and_long_words() {
         assert_eq!(wrap("a bb ccc", 4), vec!["a bb", "ccc"]);
         assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
