@@ -1057,7 +1057,7 @@ fn read_inventory_with(
     path: &std::path::Path,
     strict: bool,
     mask: Option<&pac_compiler::reads::ReadMask>,
-    mut layout: Option<&mut pac_jit::LayoutBuilder>,
+    layout: Option<&mut pac_jit::LayoutBuilder>,
     skipped: &mut dyn FnMut(&pac_runtime::IngestError),
 ) -> Option<pac_runtime::Inventory> {
     let source = pac_bundle::inventory_display(path);
@@ -1074,13 +1074,27 @@ fn read_inventory_with(
     };
     // Each block's pages leave the process once it is read; with a
     // layout, its resources are laid out and keep only their identity.
-    let (inv, errors) =
-        pac_runtime::Inventory::read_text(&c.program.schemas, mask, &source, &text, &mut |b| {
+    let schemas = &c.program.schemas;
+    let (inv, errors) = match layout {
+        // The documents the fast path takes are read straight into cells.
+        Some(l) => {
+            let pieces = l.pieces();
+            pac_runtime::Inventory::read_text_built(
+                schemas,
+                mask,
+                &source,
+                &text,
+                &pieces,
+                &mut |b| {
+                    text.release(b.block.bytes.clone());
+                    l.add_built(b);
+                },
+            )
+        }
+        None => pac_runtime::Inventory::read_text(schemas, mask, &source, &text, &mut |b| {
             text.release(b.bytes.clone());
-            if let Some(l) = layout.as_deref_mut() {
-                l.add_and_strip(b.first, b.resources);
-            }
-        });
+        }),
+    };
     for e in &errors {
         eprintln!("{}: {e}", if strict { "error" } else { "warning" });
         skipped(e);

@@ -40,7 +40,9 @@ use std::sync::{Arc, Mutex};
 
 use ipnet::IpNet;
 use pac_compiler::types::{RecordId, Schemas, Ty};
-use pac_runtime::{Inventory, Resource};
+use pac_runtime::{BuiltBlock, Inventory, Pieces, Resource};
+
+use crate::ingest::Piece;
 use pac_stdlib::Value;
 use rustc_hash::FxHashMap;
 
@@ -152,10 +154,15 @@ impl<T: Clone + Eq + Hash> Interner<T> {
     pub fn base_len(&self) -> usize {
         self.base.len()
     }
+
+    /// The base table, by id.
+    pub fn base(&self) -> &[T] {
+        &self.base
+    }
 }
 
 impl Interner<Arc<str>> {
-    fn intern_str(&mut self, s: &Arc<str>) -> u32 {
+    pub(crate) fn intern_str(&mut self, s: &Arc<str>) -> u32 {
         if let Some(&id) = self.map.get(&**s) {
             return id;
         }
@@ -631,7 +638,7 @@ impl Layout {
 /// records, which the layout now holds ([`LayoutBuilder::add_and_strip`]).
 pub struct LayoutBuilder {
     schemas: Arc<Schemas>,
-    wanted: Option<Wanted>,
+    wanted: Option<Arc<Wanted>>,
     arena: Vec<Cell>,
     strs: Interner<Arc<str>>,
     ips: Interner<IpAddr>,
@@ -640,6 +647,8 @@ pub struct LayoutBuilder {
     irregular: Vec<bool>,
     type_rows: Vec<Vec<u64>>,
     row_off: Vec<u64>,
+    /// Pieces laid out, for [`LayoutBuilder::pieces`] to give again.
+    spare: Arc<Mutex<Vec<Piece>>>,
 }
 
 impl LayoutBuilder {
@@ -701,7 +710,7 @@ impl LayoutBuilder {
         }
         LayoutBuilder {
             schemas: schemas.clone(),
-            wanted: wanted.cloned(),
+            wanted: wanted.map(|w| Arc::new(w.clone())),
             arena,
             strs,
             ips,
@@ -710,6 +719,7 @@ impl LayoutBuilder {
             irregular: vec![false; schemas.records.len()],
             type_rows: vec![Vec::new(); schemas.records.len()],
             row_off: Vec::with_capacity(hint),
+            spare: Arc::default(),
         }
     }
 
@@ -727,38 +737,109 @@ impl LayoutBuilder {
             .map(|(k, r)| (r.rtype.0, k))
             .collect();
         order.sort_by_key(|&(t, _)| t);
+        for (_, k) in order {
+            self.add_value(first + k, &block[k]);
+        }
+    }
+
+    /// Lays out resource `i` from its value.
+    fn add_value(&mut self, i: usize, r: &Resource) {
+        let t = r.rtype.0 as usize;
+        let Some(rows) = self.type_rows.get_mut(t) else {
+            return;
+        };
+        rows.push(i as u64);
         let mut int = BuildIntern {
             strs: &mut self.strs,
             ips: &mut self.ips,
             cidrs: &mut self.cidrs,
         };
         let schemas = &self.schemas;
-        for (t, k) in order {
-            let r = &block[k];
+        let ty = Ty::Record(r.rtype);
+        let mut sink = ArenaSink(&mut self.arena);
+        let written = match self.wanted.as_ref().map(|w| w.fields(r.rtype)) {
+            None => write_value(schemas, &mut sink, &mut int, &ty, &r.value),
+            // A type no code reads: its rows read the zero block.
+            Some(None) => Ok(Cell::ZERO),
+            Some(Some(mask)) => write_masked(schemas, &mut sink, &mut int, r.rtype, mask, &r.value),
+        };
+        self.row_off[i] = match written {
+            Ok(c) => c.bits,
+            Err(Misfit) => {
+                if let Some(x) = self.irregular.get_mut(t) {
+                    *x = true;
+                }
+                0
+            }
+        };
+    }
+
+    /// What makes the [`Piece`]s the reader builds documents into, for
+    /// [`LayoutBuilder::add_built`]: pieces of earlier blocks, emptied, or
+    /// new ones.
+    pub fn pieces(&self) -> impl Fn() -> Piece + Send + Sync + 'static {
+        let wanted = self.wanted.clone();
+        let spare = self.spare.clone();
+        move || {
+            let used = spare.lock().ok().and_then(|mut s| s.pop());
+            match used {
+                Some(mut p) => {
+                    p.clear();
+                    p
+                }
+                None => Piece::new(wanted.clone()),
+            }
+        }
+    }
+
+    /// Lays out a block read by `pac_runtime::Inventory::read_text_built`
+    /// with pieces from [`LayoutBuilder::pieces`]: each piece is appended
+    /// whole (see [`crate::ingest`]), and a resource the reader did not
+    /// build is written from its value, which is then dropped as in
+    /// [`LayoutBuilder::add_and_strip`]. Rows are laid out in the order
+    /// read.
+    pub fn add_built(&mut self, b: BuiltBlock<'_, Piece>) {
+        let Pieces {
+            block,
+            pieces,
+            built,
+        } = b;
+        let first = block.first;
+        if self.row_off.len() < first + block.resources.len() {
+            self.row_off.resize(first + block.resources.len(), 0);
+        }
+        let starts: Vec<u64> = pieces
+            .iter()
+            .map(|p| {
+                p.append(
+                    &mut self.arena,
+                    &mut self.strs,
+                    &mut self.ips,
+                    &mut self.cidrs,
+                )
+            })
+            .collect();
+        for (k, r) in block.resources.iter().enumerate() {
             let i = first + k;
-            let Some(rows) = self.type_rows.get_mut(t as usize) else {
-                continue;
-            };
-            rows.push(i as u64);
-            let ty = Ty::Record(r.rtype);
-            let mut sink = ArenaSink(&mut self.arena);
-            let written = match self.wanted.as_ref().map(|w| w.fields(r.rtype)) {
-                None => write_value(schemas, &mut sink, &mut int, &ty, &r.value),
-                // A type no code reads: its rows read the zero block.
-                Some(None) => Ok(Cell::ZERO),
-                Some(Some(mask)) => {
-                    write_masked(schemas, &mut sink, &mut int, r.rtype, mask, &r.value)
-                }
-            };
-            self.row_off[i] = match written {
-                Ok(c) => c.bits,
-                Err(Misfit) => {
-                    if let Some(x) = self.irregular.get_mut(t as usize) {
-                        *x = true;
+            match built.get(k).copied().flatten() {
+                Some((p, root)) => {
+                    let Some(rows) = self.type_rows.get_mut(r.rtype.0 as usize) else {
+                        continue;
+                    };
+                    rows.push(i as u64);
+                    if let (false, Some(start)) = (root.is_missing(), starts.get(p)) {
+                        self.row_off[i] = root.offset() + start;
                     }
-                    0
                 }
-            };
+                None => self.add_value(i, r),
+            }
+        }
+        self.strip(first, block.resources);
+        // The pieces serve the blocks to come (two blocks' worth at most).
+        if let Ok(mut spare) = self.spare.lock()
+            && spare.len() < 2 * pieces.len()
+        {
+            spare.extend(pieces);
         }
     }
 
@@ -769,8 +850,17 @@ impl LayoutBuilder {
     /// not fit its schema's layout keeps its record.
     pub fn add_and_strip(&mut self, first: usize, block: &mut [Resource]) {
         self.add(first, block);
+        self.strip(first, block);
+    }
+
+    /// Drops the record of each resource of `block` (at `first..`) that
+    /// the layout holds.
+    fn strip(&mut self, first: usize, block: &mut [Resource]) {
         let mut records = Vec::with_capacity(block.len());
         for (k, r) in block.iter_mut().enumerate() {
+            if matches!(r.value, Value::Missing) {
+                continue;
+            }
             if self.row_off.get(first + k).is_some_and(|&off| off != 0)
                 || self
                     .wanted
@@ -782,7 +872,9 @@ impl LayoutBuilder {
         }
         // Freeing a block's records is a tenth of reading it: done on the
         // pool, not on the thread that lays out the next block.
-        rayon::spawn(move || drop(records));
+        if !records.is_empty() {
+            rayon::spawn(move || drop(records));
+        }
     }
 
     /// The layout of every block added.

@@ -20,9 +20,11 @@
 mod codegen;
 pub mod engine;
 pub mod helpers;
+pub mod ingest;
 pub mod layout;
 
 pub use engine::{
     CompileOptions, Engine, OUT_ERROR, OUT_FAIL, OUT_PASS, Prepared, fallback_report,
 };
+pub use ingest::Piece;
 pub use layout::{Cell, Layout, LayoutBuilder};

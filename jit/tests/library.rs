@@ -257,3 +257,164 @@ fn a_layout_built_while_reading_gives_the_whole_inventorys_report() {
         }
     }
 }
+
+/// The layout as `pacc eval` builds it, documents read straight into
+/// cells (`Inventory::read_text_built`), and the layout written from the
+/// values the reader gives (`LayoutBuilder::add_and_strip`).
+fn both_layouts(
+    engine: &Engine,
+    mask: &pac_compiler::reads::ReadMask,
+    schemas: &pac_compiler::types::Schemas,
+    text: &str,
+) -> [(Inventory, Vec<pac_runtime::IngestError>, pac_jit::Layout); 2] {
+    let (mut inv, errors) = Inventory::read_text(schemas, Some(mask), "t", text, &mut |_| {});
+    let mut b = engine.layout_builder(inv.len());
+    b.add_and_strip(0, &mut inv.resources);
+    let written = (inv, errors, b.finish());
+    let mut b = engine.layout_builder(0);
+    let pieces = b.pieces();
+    let (inv, errors) =
+        Inventory::read_text_built(schemas, Some(mask), "t", text, &pieces, &mut |block| {
+            b.add_built(block)
+        });
+    [written, (inv, errors, b.finish())]
+}
+
+/// Both readings give the same resources and errors, the same rows, every
+/// resource reads back from either layout as the same value, and the
+/// library's evaluation over either is the same.
+fn assert_same_layouts(
+    c: &pac_compiler::Compiled,
+    engine: &Engine,
+    name: &str,
+    [w, r]: [(Inventory, Vec<pac_runtime::IngestError>, pac_jit::Layout); 2],
+) {
+    assert_eq!(w.1, r.1, "{name}: errors");
+    let ids = |inv: &Inventory| -> Vec<_> {
+        inv.resources
+            .iter()
+            .map(|x| {
+                (
+                    x.rtype,
+                    x.id.clone(),
+                    x.account.clone(),
+                    x.region.clone(),
+                    x.line,
+                    x.value.clone(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(ids(&w.0), ids(&r.0), "{name}: resources");
+    assert_eq!(w.2.type_rows, r.2.type_rows, "{name}: rows by type");
+    assert_eq!(w.2.irregular, r.2.irregular, "{name}: irregular types");
+    let laid_out =
+        |l: &pac_jit::Layout| -> Vec<bool> { l.row_off.iter().map(|&o| o != 0).collect() };
+    assert_eq!(laid_out(&w.2), laid_out(&r.2), "{name}: resources laid out");
+    let (wi, ri) = (&w.0, &r.0);
+    let (we, re) = (engine.prepare_with(wi, w.2), engine.prepare_with(ri, r.2));
+    let (we, re): (&dyn pac_runtime::RuleEngine, &dyn pac_runtime::RuleEngine) = (&we, &re);
+    for (i, x) in wi.resources.iter().enumerate() {
+        assert_eq!(
+            we.resource_value(i, x.rtype, None),
+            re.resource_value(i, x.rtype, None),
+            "{name}: {} {} reads back differently",
+            x.type_name,
+            x.id
+        );
+    }
+    let opts = EvalOptions {
+        now: pac_estate::NOW,
+        explain: true,
+        coverage: None,
+    };
+    let report = |inv: &Inventory, e: &dyn pac_runtime::RuleEngine| {
+        let r = pac_runtime::evaluate_failures_with(&c.program, inv, &opts, Some(e), &[]);
+        let mut text = Vec::new();
+        pac_runtime::report::write_text_with(&mut text, &c.program, inv, &r, false, None).unwrap();
+        String::from_utf8(text).unwrap()
+    };
+    let (a, b) = (report(wi, we), report(ri, re));
+    assert!(a.contains("FAIL"), "{name}: something fails");
+    assert!(a == b, "{name}: the reports differ");
+}
+
+/// Reading documents straight into cells gives the layout that writing
+/// the reader's values gives (the same values read back, the same report): on generated estates, on the
+/// demo inventory as NDJSON, and on documents that exercise what the fast
+/// path decides and what it leaves to the reference path (escapes, tag
+/// lists with a key given twice, `attributes` before `type`, duplicates,
+/// bad documents), for the library's read set.
+#[test]
+fn documents_read_into_cells_give_the_layout_their_values_give() {
+    let c = library();
+    let engine = Engine::compile(&c.program);
+    let mask = pac_compiler::reads::ReadMask::of(&c.program);
+    let schemas = &c.program.schemas;
+    for seed in [1, 7, 42] {
+        let mut estate = Vec::new();
+        pac_estate::generate(2_000, seed, &mut estate).unwrap();
+        let estate = String::from_utf8(estate).unwrap();
+        let both = both_layouts(&engine, &mask, schemas, &estate);
+        assert_eq!(both[1].0.len(), 2_000);
+        assert!(
+            both[1]
+                .0
+                .resources
+                .iter()
+                .all(|r| r.value == pac_stdlib::Value::Missing)
+        );
+        assert_same_layouts(&c, &engine, &format!("estate {seed}"), both);
+    }
+    let demo = std::fs::read_to_string(root().join("examples/demo/inventory.json")).unwrap();
+    let docs: Vec<serde_json::Value> = serde_json::from_str(&demo).unwrap();
+    let mut ndjson: String = docs.iter().map(|d| format!("{d}\n")).collect();
+    let both = both_layouts(&engine, &mask, schemas, &ndjson);
+    assert_eq!(both[1].0.len(), docs.len());
+    assert_same_layouts(&c, &engine, "demo", both);
+    // A JSON array is read by the reference path: its values are written.
+    assert_same_layouts(
+        &c,
+        &engine,
+        "demo array",
+        both_layouts(&engine, &mask, schemas, &demo),
+    );
+    let head = r#""type":"aws.ec2.security_group","account":"1","region":"eu-west-1""#;
+    let sg = |id: &str, attrs: &str| {
+        format!(
+            "{{{head},\"id\":\"{id}\",\"attributes\":{{\"group_id\":\"{id}\",\"group_name\":\"n\",\"vpc_id\":\"v\"{attrs}}}}}\n"
+        )
+    };
+    for extra in [
+        sg(
+            "sg-1",
+            r#","tags":[{"Key":"env","Value":"prod"},{"Key":"env","Value":"dev"},{"key":"a\"b","value":"x"}]"#,
+        ),
+        sg(
+            "sg-2",
+            r#","Tags":{"Owner":"\u00e9t\u00e9","env":"prod"},"IpPermissions":[{"IpProtocol":"tcp","FromPort":22,"ToPort":22.0,"IpRanges":[{"CidrIp":"0.0.0.0/0"}],"Ipv6Ranges":[{"CidrIpv6":"::/0"}]}]"#,
+        ),
+        format!(
+            "{{\"attributes\":{{\"group_id\":\"sg-3\",\"group_name\":\"n\",\"vpc_id\":\"v\"}},\"id\":\"sg-3\",{head}}}\n"
+        ),
+        sg("sg-1", ""),
+        sg("sg-4", r#","tags":{"a":"1","a":"2"}"#),
+        sg(
+            "sg-5",
+            r#","ip_permissions":[{"ip_protocol":"tcp","from_port":"x"}]"#,
+        ),
+        "not json\n".to_string(),
+        sg("sg-6", r#","tags":{"b":"2","a":"1"}"#),
+    ] {
+        ndjson.push_str(&extra);
+    }
+    let both = both_layouts(&engine, &mask, schemas, &ndjson);
+    let lines: Vec<usize> = both[1].1.iter().map(|e| e.line).collect();
+    let n = docs.len();
+    assert_eq!(lines, [n + 4, n + 6, n + 7], "{:?}", both[1].1);
+    let ids: Vec<&str> = both[1].0.resources[n..].iter().map(|r| &*r.id).collect();
+    // `sg-4`'s key given twice: the reference path reads it (the last
+    // value wins), so its value is written among the built ones.
+    assert_eq!(ids, ["sg-1", "sg-2", "sg-3", "sg-4", "sg-6"]);
+    assert_same_layouts(&c, &engine, "demo and more", both);
+}

@@ -37,6 +37,8 @@ use serde_json::value::RawValue;
 
 mod fast;
 
+pub use fast::{Build, ValueBuild};
+
 /// One resource of the inventory.
 #[derive(Clone, Debug)]
 pub struct Resource {
@@ -78,6 +80,22 @@ pub struct Block<'a> {
     /// Its resources, in order (duplicates of earlier ones left out).
     pub resources: &'a mut [Resource],
 }
+
+/// A block read by [`Inventory::read_text_built`].
+pub type BuiltBlock<'a, B> = Pieces<'a, B, <B as Build>::V>;
+
+/// A block, and what builders of type `B` made of its documents.
+pub struct Pieces<'a, B, V> {
+    pub block: Block<'a>,
+    /// The builders of the block's pieces, in order.
+    pub pieces: Vec<B>,
+    /// Per resource of the block: the piece that built it and what it
+    /// built; `None` for a resource that keeps its value.
+    pub built: Vec<Option<(usize, V)>>,
+}
+
+/// How [`Reader::read_pieces`] reads one document into a builder.
+type ReadDoc<'f, B, V> = dyn Fn(&mut B, &Arc<str>, usize, &str) -> Read<V> + Sync + 'f;
 
 /// A document that could not be read; it is skipped.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -245,6 +263,35 @@ impl Inventory {
         let mut reader = Reader::new(schemas);
         reader.mask = mask;
         reader.read_released(source, text, done)
+    }
+
+    /// [`Inventory::read_text`], with the documents the fast path takes
+    /// built by a [`Build`] that `new` makes, one per piece of a block
+    /// (in the native engine, straight into cells: no value per field).
+    /// Their resources keep no value (`Value::Missing`); a document only
+    /// the reference path reads (one with escapes it gave up on, or a JSON
+    /// array's) keeps its value, and `built` says which is which.
+    pub fn read_text_built<B: Build + Send>(
+        schemas: &Schemas,
+        mask: Option<&ReadMask>,
+        source: &str,
+        text: &str,
+        new: &(dyn Fn() -> B + Sync),
+        done: &mut dyn FnMut(BuiltBlock<'_, B>),
+    ) -> (Inventory, Vec<IngestError>)
+    where
+        B::V: Send,
+    {
+        let mut reader = Reader::new(schemas);
+        reader.mask = mask;
+        let reader = &reader;
+        reader.read_pieces(
+            source,
+            text,
+            new,
+            &|b, src, line, raw| reader.document_into(b, src, line, raw),
+            done,
+        )
     }
 
     /// Reads documents that are already parsed, such as a connector's
@@ -805,23 +852,6 @@ impl<'s> Reader<'s> {
         self.read_released(source, text, &mut |_| {})
     }
 
-    /// [`Reader::read_whole`] as one [`Block`].
-    fn read_whole_block(
-        &self,
-        source: &str,
-        text: &str,
-        bytes: std::ops::Range<usize>,
-        done: &mut dyn FnMut(Block<'_>),
-    ) -> (Inventory, Vec<IngestError>) {
-        let (mut inv, errors) = self.read_whole(source, text);
-        done(Block {
-            bytes,
-            first: 0,
-            resources: &mut inv.resources,
-        });
-        (inv, errors)
-    }
-
     /// [`Reader::read`] in blocks where the text is NDJSON (see
     /// [`Inventory::read_text`]).
     fn read_released(
@@ -830,6 +860,28 @@ impl<'s> Reader<'s> {
         whole: &str,
         done: &mut dyn FnMut(Block<'_>),
     ) -> (Inventory, Vec<IngestError>) {
+        self.read_pieces(
+            source,
+            whole,
+            &|| (),
+            &|(), src, line, raw| self.document(src, line, raw).map(|r| (r, None::<()>)),
+            &mut |p| done(p.block),
+        )
+    }
+
+    /// [`Reader::read_released`] with each piece of a block (a run of
+    /// [`PIECE`] documents) read by `doc` into a builder `new` makes: a
+    /// document gives its resource and, when `doc` built it, what it built.
+    /// `done` is given each block, its pieces' builders and, per resource
+    /// kept, the piece that built it and what was built.
+    fn read_pieces<B: Send, V: Send>(
+        &self,
+        source: &str,
+        whole: &str,
+        new: &(dyn Fn() -> B + Sync),
+        doc: &ReadDoc<'_, B, V>,
+        done: &mut dyn FnMut(Pieces<'_, B, V>),
+    ) -> (Inventory, Vec<IngestError>) {
         let text = whole.strip_prefix('\u{feff}').unwrap_or(whole);
         let base = whole.len() - text.len();
         // NDJSON when the first non-blank line is a JSON document on its own.
@@ -837,7 +889,19 @@ impl<'s> Reader<'s> {
         let ndjson = !text.trim_start().starts_with('[')
             && first.is_some_and(|l| serde_json::from_str::<&RawValue>(l).is_ok());
         if !ndjson {
-            return self.read_whole_block(source, text, base..whole.len(), done);
+            let (mut inv, errors) = self.read_whole(source, text);
+            let built = (0..inv.len()).map(|_| None).collect();
+            let block = Block {
+                bytes: base..whole.len(),
+                first: 0,
+                resources: &mut inv.resources,
+            };
+            done(Pieces {
+                block,
+                pieces: Vec::new(),
+                built,
+            });
+            return (inv, errors);
         }
         let src: Arc<str> = Arc::from(source);
         let mut loaded = Vec::new();
@@ -850,7 +914,7 @@ impl<'s> Reader<'s> {
         // thread). So the layout of one block overlaps the parse of the
         // next; at most two parsed blocks wait between the stages.
         std::thread::scope(|scope| {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Parsed>(1);
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Parsed<B, V>>(1);
             let src = &src;
             scope.spawn(move || {
                 let (mut at, mut line) = (0, 1);
@@ -861,38 +925,86 @@ impl<'s> Reader<'s> {
                         None => text.len(),
                     };
                     let docs = block_lines(&text[at..end], &mut line);
-                    let results = docs
-                        .par_iter()
-                        .with_min_len(64)
-                        .map(|&(line, raw)| self.document(src, line, raw))
+                    let pieces = docs
+                        .par_chunks(PIECE)
+                        .map(|piece| {
+                            let mut b = new();
+                            let read = piece
+                                .iter()
+                                .map(|&(line, raw)| doc(&mut b, src, line, raw))
+                                .collect::<Vec<_>>();
+                            (b, read)
+                        })
                         .collect();
                     // The taker stopped (it panicked): nothing to do.
-                    if tx.send((at..end, results)).is_err() {
+                    if tx.send((at..end, pieces)).is_err() {
                         return;
                     }
                     at = end;
                 }
             });
-            for (range, results) in rx {
+            for (range, pieces) in rx {
                 let first = loaded.len();
-                for r in results {
-                    match r {
-                        Ok(res) => match seen.first(&loaded, &res) {
-                            Some(earlier) => errors.push(duplicate(&loaded[earlier], &res)),
-                            None => loaded.push(res),
-                        },
-                        Err(e) => errors.push(*e),
+                if first == 0 {
+                    // As many resources again per block's worth of text:
+                    // the list grows once, not by doubling.
+                    let per_byte = pieces.iter().map(|p| p.1.len()).sum::<usize>() as f64
+                        / range.len().max(1) as f64;
+                    // (A document takes 64 bytes at the very least.)
+                    let expected = (per_byte * text.len() as f64 * 1.05) as usize;
+                    loaded.reserve(expected.min(text.len() / 64));
+                }
+                let mut builders = Vec::with_capacity(pieces.len());
+                let mut built = Vec::new();
+                for (p, (b, read)) in pieces.into_iter().enumerate() {
+                    builders.push(b);
+                    for r in read {
+                        match r {
+                            Ok((res, v)) => match seen.first(&loaded, &res) {
+                                Some(earlier) => errors.push(duplicate(&loaded[earlier], &res)),
+                                None => {
+                                    loaded.push(res);
+                                    built.push(v.map(|v| (p, v)));
+                                }
+                            },
+                            Err(e) => errors.push(*e),
+                        }
                     }
                 }
-                done(Block {
+                let block = Block {
                     bytes: base + range.start..base + range.end,
                     first,
                     resources: &mut loaded[first..],
+                };
+                done(Pieces {
+                    block,
+                    pieces: builders,
+                    built,
                 });
             }
         });
         errors.sort_by_key(|e| e.line);
         (Inventory { resources: loaded }, errors)
+    }
+
+    /// A document read into `b` when the fast path takes it (its resource
+    /// keeps no value), else by the reference path.
+    fn document_into<B: Build>(
+        &self,
+        b: &mut B,
+        source: &Arc<str>,
+        line: usize,
+        raw: &str,
+    ) -> Read<B::V> {
+        b.mark();
+        match self.document_built(b, raw) {
+            Some((head, v)) => Ok((head.resource(Value::Missing, source, line), Some(v))),
+            None => {
+                b.rollback();
+                self.document_reference(source, line, raw)
+                    .map(|r| (r, None))
+            }
+        }
     }
 
     fn read_whole(&self, source: &str, text: &str) -> (Inventory, Vec<IngestError>) {
@@ -1379,11 +1491,17 @@ impl<'s> Reader<'s> {
     }
 }
 
-/// A parsed block of NDJSON: its byte range in the text and its documents.
-type Parsed = (
-    std::ops::Range<usize>,
-    Vec<Result<Resource, Box<IngestError>>>,
-);
+/// A document read: its resource and what was built of it, or why it
+/// was not read.
+type Read<V> = Result<(Resource, Option<V>), Box<IngestError>>;
+
+/// A parsed block of NDJSON: its byte range in the text and its pieces,
+/// each a builder and its documents.
+type Parsed<B, V> = (std::ops::Range<usize>, Vec<(B, Vec<Read<V>>)>);
+
+/// The documents of a block that one task of the pool reads, into one
+/// builder.
+const PIECE: usize = 128;
 
 /// The lines of an NDJSON block, as `str::lines` cuts them (a `\r` before
 /// the `\n` dropped), numbered from `line`, the blank ones left out.

@@ -25,5 +25,7 @@ pub use eval::{
 };
 pub use explain::Explanation;
 pub use interp::{Coverage, Env, EvalError, Frame, eval};
-pub use inventory::{Block, Incoming, IngestError, IngestProblem, Inventory, Resource};
+pub use inventory::{
+    Block, Build, BuiltBlock, Incoming, IngestError, IngestProblem, Inventory, Pieces, Resource,
+};
 pub use testing::{TestReport, run_tests, run_tests_with};

@@ -1,5 +1,8 @@
-//! The fast path of the reader: a document parsed straight into its
-//! record value, driven by the schema, without building a JSON tree first.
+//! The fast path of the reader: a document parsed straight into what it
+//! becomes, driven by the schema, without building a JSON tree first.
+//! What it becomes is a [`Build`]'s choice: the interpreter's record
+//! value ([`ValueBuild`]), or the native engine's cells, written straight
+//! into a block of its layout (`pac_jit::ingest`).
 //!
 //! It accepts only what the reference path ([`Reader::document`]) accepts,
 //! and gives the same value: anything unusual — a syntax error, a
@@ -9,7 +12,7 @@
 //! document gets the very diagnostics it always did, and the fast path
 //! needs to be right only about documents that load.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -20,6 +23,113 @@ use pac_stdlib::Value;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::{Reader, Resource, parse_timestamp, snake_case, whole};
+
+/// What the fast path builds a document into. Each method makes the
+/// value of one JSON value already checked against its schema type.
+pub trait Build {
+    type V;
+    /// A document starts.
+    fn mark(&mut self) {}
+    /// The document begun at the last `mark` was not built (the fast
+    /// path gave up on it): what was built of it may be dropped.
+    fn rollback(&mut self) {}
+    /// An absent optional value.
+    fn missing(&mut self) -> Self::V;
+    fn bool(&mut self, b: bool) -> Self::V;
+    fn int(&mut self, i: i64) -> Self::V;
+    fn float(&mut self, f: f64) -> Self::V;
+    fn str(&mut self, s: &str) -> Self::V;
+    fn time(&mut self, t: i64) -> Self::V;
+    fn dur(&mut self, d: i64) -> Self::V;
+    fn ip(&mut self, ip: IpAddr) -> Self::V;
+    fn cidr(&mut self, n: IpNet) -> Self::V;
+    fn list(&mut self, items: Vec<Self::V>) -> Self::V;
+    /// A map's entries, sorted by key, each key once.
+    fn map(&mut self, entries: Vec<(Cow<'_, str>, Self::V)>) -> Self::V;
+    /// A record's fields, in schema order.
+    fn record(&mut self, fields: Vec<Self::V>) -> Self::V;
+    /// A resource of type `rid`: its attributes' fields in schema order,
+    /// the implicit ones (`missing` so far) to take `id`, `account` and
+    /// `region`.
+    fn resource(
+        &mut self,
+        rid: RecordId,
+        fields: Vec<Self::V>,
+        implicit: [&Arc<str>; 3],
+    ) -> Self::V;
+}
+
+/// Builds the interpreter's values.
+pub struct ValueBuild {
+    empty_list: Value,
+    empty_map: Value,
+}
+
+impl ValueBuild {
+    pub(super) fn new(reader: &Reader<'_>) -> ValueBuild {
+        ValueBuild {
+            empty_list: reader.empty_list.clone(),
+            empty_map: reader.empty_map.clone(),
+        }
+    }
+}
+
+impl Build for ValueBuild {
+    type V = Value;
+    fn missing(&mut self) -> Value {
+        Value::Missing
+    }
+    fn bool(&mut self, b: bool) -> Value {
+        Value::Bool(b)
+    }
+    fn int(&mut self, i: i64) -> Value {
+        Value::Int(i)
+    }
+    fn float(&mut self, f: f64) -> Value {
+        Value::Float(f)
+    }
+    fn str(&mut self, s: &str) -> Value {
+        Value::str(s)
+    }
+    fn time(&mut self, t: i64) -> Value {
+        Value::Time(t)
+    }
+    fn dur(&mut self, d: i64) -> Value {
+        Value::Dur(d)
+    }
+    fn ip(&mut self, ip: IpAddr) -> Value {
+        Value::Ip(ip)
+    }
+    fn cidr(&mut self, n: IpNet) -> Value {
+        Value::Cidr(n)
+    }
+    fn list(&mut self, items: Vec<Value>) -> Value {
+        if items.is_empty() {
+            return self.empty_list.clone();
+        }
+        Value::List(Arc::from(items))
+    }
+    fn map(&mut self, entries: Vec<(Cow<'_, str>, Value)>) -> Value {
+        if entries.is_empty() {
+            return self.empty_map.clone();
+        }
+        Value::Map(Arc::new(
+            entries
+                .into_iter()
+                .map(|(k, v)| (Arc::<str>::from(k), v))
+                .collect(),
+        ))
+    }
+    fn record(&mut self, fields: Vec<Value>) -> Value {
+        Value::Record(Arc::from(fields))
+    }
+    fn resource(&mut self, _: RecordId, mut fields: Vec<Value>, implicit: [&Arc<str>; 3]) -> Value {
+        for (slot, v) in fields.iter_mut().zip(implicit) {
+            *slot = Value::Str(v.clone());
+        }
+        Value::Record(Arc::from(fields))
+    }
+}
 
 /// Why the fast path stopped; the reference path takes over.
 #[derive(Debug)]
@@ -35,6 +145,30 @@ fn give_up<E: de::Error>() -> E {
     E::custom(GiveUp)
 }
 
+/// A document's identity, as the fast path read it.
+pub(super) struct Head {
+    pub rtype: RecordId,
+    pub type_name: Arc<str>,
+    pub id: Arc<str>,
+    pub account: Arc<str>,
+    pub region: Arc<str>,
+}
+
+impl Head {
+    pub(super) fn resource(self, value: Value, source: &Arc<str>, line: usize) -> Resource {
+        Resource {
+            rtype: self.rtype,
+            type_name: self.type_name,
+            id: self.id,
+            account: self.account,
+            region: self.region,
+            value,
+            source: source.clone(),
+            line,
+        }
+    }
+}
+
 impl Reader<'_> {
     /// The resource of a document that loads, or `None` when the reference
     /// path must decide (see the module documentation).
@@ -44,8 +178,16 @@ impl Reader<'_> {
         line: usize,
         raw: &str,
     ) -> Option<Resource> {
+        let mut b = ValueBuild::new(self);
+        let (head, value) = self.document_built(&mut b, raw)?;
+        Some(head.resource(value, source, line))
+    }
+
+    /// [`Reader::document_fast`] into `b`: the document's identity and
+    /// what `b` built of its record.
+    pub(super) fn document_built<B: Build>(&self, b: &mut B, raw: &str) -> Option<(Head, B::V)> {
         let mut de = serde_json::Deserializer::from_str(raw);
-        let doc = DocSeed { reader: self }.deserialize(&mut de).ok()?;
+        let doc = DocSeed { reader: self, b }.deserialize(&mut de).ok()?;
         de.end().ok()?;
         let Doc {
             rtype,
@@ -62,6 +204,7 @@ impl Reader<'_> {
             let mut de = serde_json::Deserializer::from_str(text);
             let seed = RecordSeed {
                 reader: self,
+                b,
                 rid: rtype?,
                 implicit: true,
             };
@@ -72,55 +215,59 @@ impl Reader<'_> {
         if id.is_empty() {
             return None;
         }
-        let fields_v = fields.as_mut()?;
-        fields_v[0] = Value::Str(id.clone());
-        fields_v[1] = Value::Str(account.clone());
-        fields_v[2] = Value::Str(region.clone());
-        Some(Resource {
-            rtype: rtype?,
+        let rtype = rtype?;
+        let value = b.resource(rtype, fields?, [&id, &account, &region]);
+        let head = Head {
+            rtype,
             type_name: type_name?,
             id,
             account,
             region,
-            value: Value::Record(Arc::from(fields?)),
-            source: source.clone(),
-            line,
-        })
+        };
+        Some((head, value))
     }
 }
 
 /// What the document's members gave.
-#[derive(Default)]
-struct Doc<'de> {
+struct Doc<'de, V> {
     rtype: Option<RecordId>,
     type_name: Option<Arc<str>>,
     id: Option<Arc<str>>,
     account: Option<Arc<str>>,
     region: Option<Arc<str>>,
     /// The resource's fields, the implicit ones still to be filled.
-    fields: Option<Vec<Value>>,
+    fields: Option<Vec<V>>,
     /// The text of `attributes` when it came before `type`.
     later: Option<&'de str>,
 }
 
-struct DocSeed<'r, 's> {
+struct DocSeed<'r, 's, 'b, B> {
     reader: &'r Reader<'s>,
+    b: &'b mut B,
 }
 
-impl<'de> DeserializeSeed<'de> for DocSeed<'_, '_> {
-    type Value = Doc<'de>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Doc<'de>, D::Error> {
+impl<'de, B: Build> DeserializeSeed<'de> for DocSeed<'_, '_, '_, B> {
+    type Value = Doc<'de, B::V>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(self)
     }
 }
 
-impl<'de> Visitor<'de> for DocSeed<'_, '_> {
-    type Value = Doc<'de>;
+impl<'de, B: Build> Visitor<'de> for DocSeed<'_, '_, '_, B> {
+    type Value = Doc<'de, B::V>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an inventory document")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Doc<'de>, A::Error> {
-        let mut doc = Doc::default();
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut doc = Doc {
+            rtype: None,
+            type_name: None,
+            id: None,
+            account: None,
+            region: None,
+            fields: None,
+            later: None,
+        };
         while let Some(key) = map.next_key::<Key<'de>>()? {
             let slot = match &*key.0 {
                 "type" => {
@@ -158,6 +305,7 @@ impl<'de> Visitor<'de> for DocSeed<'_, '_> {
                     };
                     let seed = RecordSeed {
                         reader: self.reader,
+                        b: &mut *self.b,
                         rid,
                         implicit: true,
                     };
@@ -181,7 +329,7 @@ impl<'de> Visitor<'de> for DocSeed<'_, '_> {
 
 /// A string, borrowed from the text when it has no escapes; anything else
 /// gives up.
-struct Key<'de>(std::borrow::Cow<'de, str>);
+struct Key<'de>(Cow<'de, str>);
 
 impl<'de> de::Deserialize<'de> for Key<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -254,26 +402,28 @@ impl<'de> Visitor<'de> for SkipVisitor {
 
 /// A record's fields, in schema order; with `implicit`, a resource's
 /// attributes, the first three fields left to fill.
-struct RecordSeed<'r, 's> {
+struct RecordSeed<'r, 's, 'b, B> {
     reader: &'r Reader<'s>,
+    b: &'b mut B,
     rid: RecordId,
     implicit: bool,
 }
 
-impl<'de> DeserializeSeed<'de> for RecordSeed<'_, '_> {
-    type Value = Vec<Value>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<Value>, D::Error> {
+impl<'de, B: Build> DeserializeSeed<'de> for RecordSeed<'_, '_, '_, B> {
+    type Value = Vec<B::V>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<B::V>, D::Error> {
         d.deserialize_map(self)
     }
 }
 
-impl<'de> Visitor<'de> for RecordSeed<'_, '_> {
-    type Value = Vec<Value>;
+impl<'de, B: Build> Visitor<'de> for RecordSeed<'_, '_, '_, B> {
+    type Value = Vec<B::V>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an object")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<Value>, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<B::V>, A::Error> {
         let reader = self.reader;
+        let b = self.b;
         let def = reader.schemas.record(self.rid);
         let lookup = &reader.lookups[self.rid.0 as usize];
         let skip = if self.implicit {
@@ -281,7 +431,8 @@ impl<'de> Visitor<'de> for RecordSeed<'_, '_> {
         } else {
             0
         };
-        let mut values: Vec<Option<Value>> = vec![None; def.fields.len()];
+        let mut values: Vec<Option<B::V>> = Vec::with_capacity(def.fields.len());
+        values.resize_with(def.fields.len(), || None);
         while let Some(key) = map.next_key::<Key<'de>>()? {
             let k = &*key.0;
             let hit = lookup.keys.get(k).copied().or_else(|| {
@@ -302,6 +453,7 @@ impl<'de> Visitor<'de> for RecordSeed<'_, '_> {
             let f = &def.fields[i as usize];
             *slot = Some(map.next_value_seed(ValueSeed {
                 reader,
+                b: &mut *b,
                 ty: &f.ty,
                 name: &f.name,
             })?);
@@ -309,12 +461,12 @@ impl<'de> Visitor<'de> for RecordSeed<'_, '_> {
         let mut out = Vec::with_capacity(values.len());
         for (k, (v, f)) in values.into_iter().zip(&def.fields).enumerate() {
             if k < skip || (skip > 0 && reader.unread(self.rid, k)) {
-                out.push(Value::Missing);
+                out.push(b.missing());
                 continue;
             }
             out.push(match v {
                 Some(v) => v,
-                None => absent(reader, &f.ty).ok_or_else(give_up)?,
+                None => absent(b, &f.ty).ok_or_else(give_up)?,
             });
         }
         Ok(out)
@@ -323,87 +475,87 @@ impl<'de> Visitor<'de> for RecordSeed<'_, '_> {
 
 /// The value of an absent (or `null`) field of type `ty`, `None` for a
 /// required one.
-fn absent(reader: &Reader<'_>, ty: &Ty) -> Option<Value> {
+fn absent<B: Build>(b: &mut B, ty: &Ty) -> Option<B::V> {
     match ty {
-        Ty::Opt(_) => Some(Value::Missing),
-        Ty::List(_) => Some(reader.empty_list.clone()),
-        Ty::Map(_) => Some(reader.empty_map.clone()),
+        Ty::Opt(_) => Some(b.missing()),
+        Ty::List(_) => Some(b.list(Vec::new())),
+        Ty::Map(_) => Some(b.map(Vec::new())),
         _ => None,
     }
 }
 
 /// One value of static type `ty` (`name` is its field's name, for the
 /// `last_used_*` rule of the reference path).
-struct ValueSeed<'r, 's, 't> {
+struct ValueSeed<'r, 's, 't, 'b, B> {
     reader: &'r Reader<'s>,
+    b: &'b mut B,
     ty: &'t Ty,
     name: &'t str,
 }
 
-impl<'de> DeserializeSeed<'de> for ValueSeed<'_, '_, '_> {
-    type Value = Value;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+impl<'de, B: Build> DeserializeSeed<'de> for ValueSeed<'_, '_, '_, '_, B> {
+    type Value = B::V;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<B::V, D::Error> {
         match self.ty {
             Ty::Record(rid) => {
-                let rid = *rid;
                 // `null` for a record is a missing required field.
+                let b = self.b;
                 let seed = RecordSeed {
                     reader: self.reader,
-                    rid,
+                    b: &mut *b,
+                    rid: *rid,
                     implicit: false,
                 };
-                d.deserialize_map(seed)
-                    .map(|fs| Value::Record(Arc::from(fs)))
+                let fs = d.deserialize_map(seed)?;
+                Ok(b.record(fs))
             }
             _ => d.deserialize_any(self),
         }
     }
 }
 
-impl ValueSeed<'_, '_, '_> {
-    /// The type with one optional layer removed (`T?` → `T`); whether it
-    /// was optional.
-    fn inner(&self) -> (&Ty, bool) {
-        match self.ty {
-            Ty::Opt(t) => (t, true),
-            t => (t, false),
-        }
+/// The type with one optional layer removed (`T?` → `T`); whether it was
+/// optional.
+fn unopt(ty: &Ty) -> (&Ty, bool) {
+    match ty {
+        Ty::Opt(t) => (t, true),
+        t => (t, false),
     }
 }
 
-impl<'de> Visitor<'de> for ValueSeed<'_, '_, '_> {
-    type Value = Value;
+impl<'de, B: Build> Visitor<'de> for ValueSeed<'_, '_, '_, '_, B> {
+    type Value = B::V;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a value of the field's type")
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        absent(self.reader, self.ty).ok_or_else(give_up)
+    fn visit_unit<E: de::Error>(self) -> Result<B::V, E> {
+        absent(self.b, self.ty).ok_or_else(give_up)
     }
 
-    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+    fn visit_none<E: de::Error>(self) -> Result<B::V, E> {
         self.visit_unit()
     }
 
-    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Value, E> {
-        match self.inner().0 {
-            Ty::Bool => Ok(Value::Bool(b)),
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<B::V, E> {
+        match unopt(self.ty).0 {
+            Ty::Bool => Ok(self.b.bool(v)),
             _ => Err(give_up()),
         }
     }
 
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
-        match self.inner().0 {
-            Ty::Int => Ok(Value::Int(v)),
-            Ty::Float => Ok(Value::Float(v as f64)),
-            Ty::Dur => Ok(Value::Dur(v)),
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<B::V, E> {
+        match unopt(self.ty).0 {
+            Ty::Int => Ok(self.b.int(v)),
+            Ty::Float => Ok(self.b.float(v as f64)),
+            Ty::Dur => Ok(self.b.dur(v)),
             _ => Err(give_up()),
         }
     }
 
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        match self.inner().0 {
-            Ty::Float => Ok(Value::Float(v as f64)),
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<B::V, E> {
+        match unopt(self.ty).0 {
+            Ty::Float => Ok(self.b.float(v as f64)),
             _ => match i64::try_from(v) {
                 Ok(i) => self.visit_i64(i),
                 Err(_) => Err(give_up()),
@@ -411,18 +563,21 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_, '_> {
         }
     }
 
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        match self.inner().0 {
-            Ty::Float => Ok(Value::Float(v)),
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<B::V, E> {
+        let ty = unopt(self.ty).0;
+        let b = self.b;
+        match ty {
+            Ty::Float => Ok(b.float(v)),
             // `22.0` in an integer field, as the reference path reads it.
-            Ty::Int => whole(v).map(Value::Int).ok_or_else(give_up),
-            Ty::Dur => whole(v).map(Value::Dur).ok_or_else(give_up),
+            Ty::Int => whole(v).map(|i| b.int(i)).ok_or_else(give_up),
+            Ty::Dur => whole(v).map(|d| b.dur(d)).ok_or_else(give_up),
             _ => Err(give_up()),
         }
     }
 
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<Value, E> {
-        let (ty, optional) = self.inner();
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<B::V, E> {
+        let (ty, optional) = unopt(self.ty);
+        let b = self.b;
         if optional {
             // "" and "N/A" mean absent for optional timestamps, IPs and
             // networks, and "N/A" for an access key's `last_used_*`.
@@ -432,75 +587,97 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_, '_> {
                 _ => false,
             };
             if none {
-                return Ok(Value::Missing);
+                return Ok(b.missing());
             }
         }
         match ty {
-            Ty::Str => Ok(Value::str(s)),
-            Ty::Time => parse_timestamp(s).map(Value::Time).ok_or_else(give_up),
-            Ty::Ip => s.parse::<IpAddr>().map(Value::Ip).map_err(|_| give_up()),
-            Ty::Cidr => s.parse::<IpNet>().map(Value::Cidr).map_err(|_| give_up()),
+            Ty::Str => Ok(b.str(s)),
+            Ty::Time => parse_timestamp(s).map(|t| b.time(t)).ok_or_else(give_up),
+            Ty::Ip => s
+                .parse::<IpAddr>()
+                .map(|ip| b.ip(ip))
+                .map_err(|_| give_up()),
+            Ty::Cidr => s.parse::<IpNet>().map(|n| b.cidr(n)).map_err(|_| give_up()),
             _ => Err(give_up()),
         }
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<B::V, A::Error> {
         let reader = self.reader;
-        match self.inner().0 {
+        let (ty, name) = (self.ty, self.name);
+        let b = self.b;
+        match unopt(ty).0 {
             Ty::List(el) => {
                 let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
                 while let Some(v) = seq.next_element_seed(ValueSeed {
                     reader,
+                    b: &mut *b,
                     ty: el,
-                    name: self.name,
+                    name,
                 })? {
                     out.push(v);
                 }
-                Ok(Value::List(Arc::from(out)))
+                Ok(b.list(out))
             }
             // AWS tag lists: [{"Key": "env", "Value": "prod"}]; a later
             // entry with the same key wins, as in the reference path.
             Ty::Map(el) => {
-                let mut out = BTreeMap::new();
-                while let Some((k, v)) = seq.next_element_seed(TagSeed {
+                let mut out = Vec::new();
+                while let Some(entry) = seq.next_element_seed(TagSeed {
                     reader,
+                    b: &mut *b,
                     el,
-                    name: self.name,
+                    name,
                 })? {
-                    out.insert(k, v);
+                    out.push(entry);
                 }
-                Ok(Value::Map(Arc::new(out)))
+                // Stable: of equal keys, the last one is kept.
+                out.sort_by(|x, y| x.0.cmp(&y.0));
+                let mut unique: Vec<(Cow<'de, str>, B::V)> = Vec::with_capacity(out.len());
+                for e in out {
+                    match unique.last_mut() {
+                        Some(last) if last.0 == e.0 => *last = e,
+                        _ => unique.push(e),
+                    }
+                }
+                Ok(b.map(unique))
             }
             _ => Err(give_up()),
         }
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<B::V, A::Error> {
         let reader = self.reader;
-        match self.inner().0 {
+        let (ty, name) = (self.ty, self.name);
+        let b = self.b;
+        match unopt(ty).0 {
             Ty::Map(el) => {
-                let mut out = BTreeMap::new();
+                let mut out = Vec::new();
                 while let Some(key) = map.next_key::<Key<'de>>()? {
                     let v = map.next_value_seed(ValueSeed {
                         reader,
+                        b: &mut *b,
                         ty: el,
-                        name: self.name,
+                        name,
                     })?;
-                    // A key given twice: the reference path decides.
-                    if out.insert(Arc::<str>::from(&*key.0), v).is_some() {
-                        return Err(give_up());
-                    }
+                    out.push((key.0, v));
                 }
-                Ok(Value::Map(Arc::new(out)))
+                out.sort_by(|x, y| x.0.cmp(&y.0));
+                // A key given twice: the reference path decides.
+                if out.windows(2).any(|w| w[0].0 == w[1].0) {
+                    return Err(give_up());
+                }
+                Ok(b.map(out))
             }
             Ty::Record(rid) => {
                 let fs = RecordSeed {
                     reader,
+                    b: &mut *b,
                     rid: *rid,
                     implicit: false,
                 }
                 .visit_map(map)?;
-                Ok(Value::Record(Arc::from(fs)))
+                Ok(b.record(fs))
             }
             _ => Err(give_up()),
         }
@@ -508,25 +685,27 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_, '_> {
 }
 
 /// One `{"Key": …, "Value": …}` entry of a tag list (`key`/`value` also).
-struct TagSeed<'r, 's, 't> {
+struct TagSeed<'r, 's, 't, 'b, B> {
     reader: &'r Reader<'s>,
+    b: &'b mut B,
     el: &'t Ty,
     name: &'t str,
 }
 
-impl<'de> DeserializeSeed<'de> for TagSeed<'_, '_, '_> {
-    type Value = (Arc<str>, Value);
+impl<'de, B: Build> DeserializeSeed<'de> for TagSeed<'_, '_, '_, '_, B> {
+    type Value = (Cow<'de, str>, B::V);
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(self)
     }
 }
 
-impl<'de> Visitor<'de> for TagSeed<'_, '_, '_> {
-    type Value = (Arc<str>, Value);
+impl<'de, B: Build> Visitor<'de> for TagSeed<'_, '_, '_, '_, B> {
+    type Value = (Cow<'de, str>, B::V);
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a tag")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let b = self.b;
         // `Key` wins over `key`, `Value` over `value`; each given once.
         let (mut upper_k, mut lower_k) = (None, None);
         let (mut upper_v, mut lower_v) = (None, None);
@@ -546,13 +725,14 @@ impl<'de> Visitor<'de> for TagSeed<'_, '_, '_> {
                     return Err(give_up());
                 }
                 let k = map.next_value::<Key<'de>>()?;
-                *slot = Some(Arc::<str>::from(&*k.0));
+                *slot = Some(k.0);
             } else if let Some(slot) = slot_v {
                 if slot.is_some() {
                     return Err(give_up());
                 }
                 let v = map.next_value_seed(ValueSeed {
                     reader: self.reader,
+                    b: &mut *b,
                     ty: self.el,
                     name: self.name,
                 })?;
@@ -562,7 +742,7 @@ impl<'de> Visitor<'de> for TagSeed<'_, '_, '_> {
         let key = upper_k.or(lower_k).ok_or_else(give_up)?;
         let value = match upper_v.or(lower_v) {
             Some(v) => v,
-            None if *self.el == Ty::Str => Value::str(""),
+            None if *self.el == Ty::Str => b.str(""),
             None => return Err(give_up()),
         };
         Ok((key, value))

@@ -1,0 +1,317 @@
+//! Inventory documents read straight into cells (issue 16, part 1).
+//!
+//! The reader's fast path (`pac_runtime::inventory`) parses the documents
+//! of a block in pieces on the pool, each piece into its own [`Piece`]:
+//! the cells of its documents as they will sit in the layout (nested
+//! blocks first, then the record), with offsets from the piece's start
+//! and strings, addresses and networks interned in the piece's own tables.
+//! No `Value` is made for a field. Each cell that must change when the
+//! piece joins the layout (an offset, an id) is noted as it is written.
+//!
+//! The thread that builds the layout then appends each piece whole
+//! ([`LayoutBuilder::add_built`](crate::LayoutBuilder::add_built)): it
+//! interns the piece's distinct values in the layout's tables (one
+//! look-up per distinct value of a piece, not per occurrence), copies the
+//! cells, and fixes the noted ones. That is the only serial part of
+//! reading, and it does no work per field.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use ipnet::IpNet;
+use pac_compiler::types::RecordId;
+use pac_runtime::Build;
+use rustc_hash::FxHashMap;
+
+use crate::Cell;
+use crate::layout::{FLOAT, INT, Interner, Wanted};
+
+/// How a cell changes when its piece joins the layout.
+const PTR: u32 = 0;
+const STR: u32 = 1;
+const IP: u32 = 2;
+const CIDR: u32 = 3;
+/// Kept as it is.
+const PLAIN: u32 = 4;
+
+/// A cell a [`Piece`] built, and how it changes when the piece joins the
+/// layout.
+#[derive(Clone, Copy, Debug)]
+pub struct Built {
+    cell: Cell,
+    fix: u32,
+}
+
+impl Built {
+    fn plain(cell: Cell) -> Built {
+        Built { cell, fix: PLAIN }
+    }
+
+    /// Whether nothing was laid out (a type no code reads).
+    pub fn is_missing(&self) -> bool {
+        self.cell.is_missing()
+    }
+
+    /// A record's byte offset from its piece's start.
+    pub(crate) fn offset(&self) -> u64 {
+        self.cell.bits
+    }
+}
+
+/// Values of one kind, interned within a piece.
+struct Local<T> {
+    values: Vec<T>,
+    ids: FxHashMap<T, u32>,
+}
+
+impl<T> Default for Local<T> {
+    fn default() -> Self {
+        Local {
+            values: Vec::new(),
+            ids: FxHashMap::default(),
+        }
+    }
+}
+
+impl<T: Clone + Eq + std::hash::Hash> Local<T> {
+    fn id(&mut self, v: T) -> u64 {
+        if let Some(&id) = self.ids.get(&v) {
+            return u64::from(id);
+        }
+        let id = self.values.len() as u32;
+        self.values.push(v.clone());
+        self.ids.insert(v, id);
+        u64::from(id)
+    }
+}
+
+/// The cells of the documents of one piece of a block; see the module
+/// documentation.
+pub struct Piece {
+    wanted: Option<Arc<Wanted>>,
+    cells: Vec<Cell>,
+    /// The cells to fix: position << 2 | what to do (`PTR`, `STR`, …).
+    fixups: Vec<u32>,
+    strs: Vec<Arc<str>>,
+    str_ids: FxHashMap<Arc<str>, u32>,
+    ips: Local<IpAddr>,
+    cidrs: Local<IpNet>,
+    /// Where the document being read started (cells, fixups).
+    mark: (usize, usize),
+}
+
+impl Piece {
+    /// An empty piece for a layout of what `wanted` names.
+    pub fn new(wanted: Option<Arc<Wanted>>) -> Piece {
+        Piece {
+            wanted,
+            cells: Vec::with_capacity(4096),
+            fixups: Vec::with_capacity(2048),
+            strs: Vec::new(),
+            str_ids: FxHashMap::default(),
+            ips: Local::default(),
+            cidrs: Local::default(),
+            mark: (0, 0),
+        }
+    }
+
+    /// Empties the piece for another block, keeping its memory: freed
+    /// pages would be returned to the system and faulted in again.
+    pub(crate) fn clear(&mut self) {
+        self.cells.clear();
+        self.fixups.clear();
+        self.strs.clear();
+        self.str_ids.clear();
+        self.ips.values.clear();
+        self.ips.ids.clear();
+        self.cidrs.values.clear();
+        self.cidrs.ids.clear();
+        self.mark = (0, 0);
+    }
+
+    fn str_id(&mut self, s: &str) -> u64 {
+        if let Some(&id) = self.str_ids.get(s) {
+            return u64::from(id);
+        }
+        self.new_str(Arc::from(s))
+    }
+
+    fn new_str(&mut self, s: Arc<str>) -> u64 {
+        let id = self.strs.len() as u32;
+        self.strs.push(s.clone());
+        self.str_ids.insert(s, id);
+        u64::from(id)
+    }
+
+    /// Appends a block of cells; the byte offset of its first one from
+    /// the piece's start.
+    fn block(&mut self, items: impl IntoIterator<Item = Built>) -> u64 {
+        let at = self.cells.len();
+        for b in items {
+            if b.fix != PLAIN {
+                self.fixups.push(((self.cells.len() as u32) << 2) | b.fix);
+            }
+            self.cells.push(b.cell);
+        }
+        (at * 16) as u64
+    }
+
+    /// Appends this piece to a layout's `arena`, its values interned in
+    /// the layout's tables; the byte offset of its start, which the
+    /// offsets of its cells are relative to.
+    pub(crate) fn append(
+        &self,
+        arena: &mut Vec<Cell>,
+        strs: &mut Interner<Arc<str>>,
+        ips: &mut Interner<IpAddr>,
+        cidrs: &mut Interner<IpNet>,
+    ) -> u64 {
+        let str_ids: Vec<u64> = self
+            .strs
+            .iter()
+            .map(|s| u64::from(strs.intern_str(s)))
+            .collect();
+        let ip_ids: Vec<u64> = self
+            .ips
+            .values
+            .iter()
+            .map(|v| u64::from(ips.intern(v)))
+            .collect();
+        let cidr_ids: Vec<u64> = (self.cidrs.values.iter())
+            .map(|v| u64::from(cidrs.intern(v)))
+            .collect();
+        let base = arena.len();
+        let offset = (base * 16) as u64;
+        arena.extend_from_slice(&self.cells);
+        let cells = &mut arena[base..];
+        for &f in &self.fixups {
+            let c = &mut cells[(f >> 2) as usize];
+            let id = c.bits as usize;
+            c.bits = match f & 3 {
+                PTR => c.bits + offset,
+                STR => str_ids[id],
+                IP => ip_ids[id],
+                _ => cidr_ids[id],
+            };
+        }
+        offset
+    }
+}
+
+impl Build for Piece {
+    type V = Built;
+    fn mark(&mut self) {
+        self.mark = (self.cells.len(), self.fixups.len());
+    }
+    fn rollback(&mut self) {
+        self.cells.truncate(self.mark.0);
+        self.fixups.truncate(self.mark.1);
+    }
+    fn missing(&mut self) -> Built {
+        Built::plain(Cell::ZERO)
+    }
+    fn bool(&mut self, b: bool) -> Built {
+        Built::plain(Cell::present(u64::from(b)))
+    }
+    fn int(&mut self, i: i64) -> Built {
+        Built::plain(Cell {
+            tag: INT,
+            bits: i as u64,
+        })
+    }
+    fn float(&mut self, f: f64) -> Built {
+        Built::plain(Cell {
+            tag: FLOAT,
+            bits: f.to_bits(),
+        })
+    }
+    fn str(&mut self, s: &str) -> Built {
+        Built {
+            cell: Cell::present(self.str_id(s)),
+            fix: STR,
+        }
+    }
+    fn time(&mut self, t: i64) -> Built {
+        Built::plain(Cell::present(t as u64))
+    }
+    fn dur(&mut self, d: i64) -> Built {
+        Built::plain(Cell::present(d as u64))
+    }
+    fn ip(&mut self, ip: IpAddr) -> Built {
+        Built {
+            cell: Cell::present(self.ips.id(ip)),
+            fix: IP,
+        }
+    }
+    fn cidr(&mut self, n: IpNet) -> Built {
+        Built {
+            cell: Cell::present(self.cidrs.id(n)),
+            fix: CIDR,
+        }
+    }
+    fn list(&mut self, items: Vec<Built>) -> Built {
+        if items.is_empty() {
+            return Built::plain(Cell::seq(0, 0));
+        }
+        let n = items.len();
+        Built {
+            cell: Cell::seq(n, self.block(items)),
+            fix: PTR,
+        }
+    }
+    fn map(&mut self, entries: Vec<(Cow<'_, str>, Built)>) -> Built {
+        if entries.is_empty() {
+            return Built::plain(Cell::seq(0, 0));
+        }
+        let n = entries.len();
+        let mut cells = Vec::with_capacity(2 * n);
+        for (k, v) in entries {
+            cells.push(Built {
+                cell: Cell::present(self.str_id(&k)),
+                fix: STR,
+            });
+            cells.push(v);
+        }
+        Built {
+            cell: Cell::seq(n, self.block(cells)),
+            fix: PTR,
+        }
+    }
+    fn record(&mut self, fields: Vec<Built>) -> Built {
+        Built {
+            cell: Cell::present(self.block(fields)),
+            fix: PTR,
+        }
+    }
+    fn resource(
+        &mut self,
+        rid: RecordId,
+        mut fields: Vec<Built>,
+        implicit: [&Arc<str>; 3],
+    ) -> Built {
+        let wanted = self.wanted.clone();
+        let mask = match &wanted {
+            None => None,
+            // A type no code reads is not laid out.
+            Some(w) => match w.fields(rid) {
+                None => return Built::plain(Cell::ZERO),
+                Some(m) => Some(m),
+            },
+        };
+        for (k, v) in implicit.into_iter().enumerate() {
+            let read = mask.is_none_or(|m| m.get(k).copied().unwrap_or(false));
+            if read && let Some(slot) = fields.get_mut(k) {
+                let id = match self.str_ids.get(&**v) {
+                    Some(&id) => u64::from(id),
+                    None => self.new_str(v.clone()),
+                };
+                *slot = Built {
+                    cell: Cell::present(id),
+                    fix: STR,
+                };
+            }
+        }
+        self.record(fields)
+    }
+}
