@@ -258,14 +258,16 @@ fn evaluate(program: &Program, ndjson: &Path) -> Result<Vec<Verdict>, String> {
         pac_bundle::map_inventory(ndjson).map_err(|e| format!("{}: {e}", ndjson.display()))?;
     let mask = pac_compiler::reads::ReadMask::of(program);
     let mut builder = engine.layout_builder(text.len() / 512);
-    let (inv, errors) = pac_runtime::Inventory::read_text(
+    let pieces = builder.pieces();
+    let (inv, errors) = pac_runtime::Inventory::read_text_built(
         &program.schemas,
         Some(&mask),
         &ndjson.display().to_string(),
         &text,
+        &pieces,
         &mut |b| {
-            text.release(b.bytes.clone());
-            builder.add_and_strip(b.first, b.resources);
+            text.release(b.block.bytes.clone());
+            builder.add_built(b);
         },
     );
     drop(text);

@@ -953,6 +953,7 @@ impl<'s> Reader<'s> {
                     // (A document takes 64 bytes at the very least.)
                     let expected = (per_byte * text.len() as f64 * 1.05) as usize;
                     loaded.reserve(expected.min(text.len() / 64));
+                    seen.by_hash.reserve(expected.min(text.len() / 64));
                 }
                 let mut builders = Vec::with_capacity(pieces.len());
                 let mut built = Vec::new();
