@@ -349,6 +349,15 @@ impl<'a> Messages<'a> {
         }
     }
 
+    /// The implicit field `field` (`id`, `account`, `region`) of resource
+    /// `i`, as the reader set it.
+    fn implicit(&self, i: usize, field: u32) -> Option<&'a str> {
+        let r = self.env.inv.resources.get(i)?;
+        [&r.id, &r.account, &r.region]
+            .get(field as usize)
+            .map(|s| &***s)
+    }
+
     /// Per result, its deferred message rendered now (in parallel); `None`
     /// for a result that has its message, or needs none.
     pub fn render(&self, results: &[&RuleResult]) -> Vec<Option<String>> {
@@ -364,10 +373,17 @@ impl<'a> Messages<'a> {
                     for part in parts {
                         match part {
                             TemplatePart::Text(t) => out.push_str(t),
-                            TemplatePart::Field(i) => {
-                                let v = self.env.field_of(r.resource, *i);
-                                let _ = write!(out, "{v}");
-                            }
+                            TemplatePart::Field(i) => match self.implicit(r.resource, *i) {
+                                // Written from the resource itself: no
+                                // value, so no shared count touched by
+                                // both threads (an account's or a
+                                // region's string is everyone's).
+                                Some(s) => out.push_str(s),
+                                None => {
+                                    let v = self.env.field_of(r.resource, *i);
+                                    let _ = write!(out, "{v}");
+                                }
+                            },
                         }
                     }
                     return Some(out);

@@ -149,7 +149,7 @@ mod tests {
     #[test]
     fn the_migrations_are_the_files_in_order() {
         let versions: Vec<i64> = MIGRATOR.iter().map(|m| m.version).collect();
-        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
         assert!(
             MIGRATOR
                 .iter()
@@ -227,7 +227,8 @@ mod tests {
                 (10, false),
                 (11, false),
                 (12, false),
-                (13, false)
+                (13, false),
+                (14, false)
             ],
             "{rec:?}"
         );
@@ -380,7 +381,8 @@ mod tests {
                 (10, false),
                 (11, false),
                 (12, false),
-                (13, false)
+                (13, false),
+                (14, false)
             ],
             "1-4 recorded, 5 and later run by sqlx"
         );
