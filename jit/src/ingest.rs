@@ -28,19 +28,19 @@ use crate::Cell;
 use crate::layout::{FLOAT, INT, Interner, Wanted};
 
 /// How a cell changes when its piece joins the layout.
-const PTR: u32 = 0;
-const STR: u32 = 1;
-const IP: u32 = 2;
-const CIDR: u32 = 3;
+const PTR: u64 = 0;
+const STR: u64 = 1;
+const IP: u64 = 2;
+const CIDR: u64 = 3;
 /// Kept as it is.
-const PLAIN: u32 = 4;
+const PLAIN: u64 = 4;
 
 /// A cell a [`Piece`] built, and how it changes when the piece joins the
 /// layout.
 #[derive(Clone, Copy, Debug)]
 pub struct Built {
     cell: Cell,
-    fix: u32,
+    fix: u64,
 }
 
 impl Built {
@@ -91,8 +91,8 @@ impl<T: Clone + Eq + std::hash::Hash> Local<T> {
 pub struct Piece {
     wanted: Option<Arc<Wanted>>,
     cells: Vec<Cell>,
-    /// The cells to fix: position << 2 | what to do (`PTR`, `STR`, …).
-    fixups: Vec<u32>,
+    /// The cells to fix: position << 3 | what to do (`PTR`, `STR`, …).
+    fixups: Vec<u64>,
     strs: Vec<Arc<str>>,
     str_ids: FxHashMap<Arc<str>, u32>,
     ips: Local<IpAddr>,
@@ -150,7 +150,7 @@ impl Piece {
         let at = self.cells.len();
         for b in items {
             if b.fix != PLAIN {
-                self.fixups.push(((self.cells.len() as u32) << 2) | b.fix);
+                self.fixups.push(((self.cells.len() as u64) << 3) | b.fix);
             }
             self.cells.push(b.cell);
         }
@@ -186,9 +186,9 @@ impl Piece {
         arena.extend_from_slice(&self.cells);
         let cells = &mut arena[base..];
         for &f in &self.fixups {
-            let c = &mut cells[(f >> 2) as usize];
+            let c = &mut cells[(f >> 3) as usize];
             let id = c.bits as usize;
-            c.bits = match f & 3 {
+            c.bits = match f & 7 {
                 PTR => c.bits + offset,
                 STR => str_ids[id],
                 IP => ip_ids[id],
