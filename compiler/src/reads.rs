@@ -80,6 +80,29 @@ pub fn read_fields(program: &Program) -> BTreeMap<RecordId, BTreeSet<u32>> {
     acc.out
 }
 
+/// The top-level fields that rule conditions and group conditions read:
+/// what a native engine's generated code reads from its layout (messages,
+/// `notify` and exceptions are the interpreter's, over records read back).
+pub fn code_fields(program: &Program) -> BTreeMap<RecordId, BTreeSet<u32>> {
+    let mut acc = Acc {
+        schemas: &program.schemas,
+        out: BTreeMap::new(),
+    };
+    for rule in &program.rules {
+        acc.want(rule.resource);
+        acc.visit(&rule.cond, &root(rule.resource));
+    }
+    for group in &program.groups {
+        for member in &group.members {
+            acc.want(member.resource);
+            if let Some(cond) = &member.cond {
+                acc.visit(cond, &root(member.resource));
+            }
+        }
+    }
+    acc.out
+}
+
 /// [`read_fields`] as a flag per field of each resource type, for the
 /// readers that skip what no code reads: the native engine's layout and
 /// the inventory reader (an unread field is neither validated nor kept).
@@ -113,6 +136,22 @@ impl ReadMask {
             }
         }
         ReadMask { per_type }
+    }
+
+    /// Clears the implicit fields (`id`, `account`, `region`) of every
+    /// type except those `keep` names: a native layout need not hold what
+    /// only the interpreter reads, which has them from the resource itself.
+    pub fn without_implicit_except(mut self, keep: &BTreeMap<RecordId, BTreeSet<u32>>) -> Self {
+        for (t, mask) in self.per_type.iter_mut().enumerate() {
+            let Some(mask) = mask else { continue };
+            let kept = keep.get(&RecordId(t as u32));
+            for (k, flag) in mask.iter_mut().enumerate().take(IMPLICIT_FIELDS.len()) {
+                if kept.is_none_or(|f| !f.contains(&(k as u32))) {
+                    *flag = false;
+                }
+            }
+        }
+        self
     }
 
     /// The field flags of a type, `None` when the type is not read.
@@ -423,6 +462,66 @@ policy p {
         // `label`), not `kind`.
         assert_eq!(let_chain(&p.rules[0].cond).len(), 2);
         assert_eq!(d.lets, [false, true]);
+    }
+
+    #[test]
+    fn the_code_reads_the_conditions_only() {
+        let p = program(
+            r#"package t
+
+group eu {
+  aws.ec2.volume where account == "1"
+}
+
+policy p {
+  title "t"
+  severity high
+  category security
+  rule on aws.ec2.instance {
+    violation when region == "us-east-1" and (key_name ?? "") != ""
+    message "{id} ({instance_type}) in {account}"
+  }
+}
+"#,
+        );
+        let names = |rid: RecordId, fields: &BTreeSet<u32>| -> BTreeSet<String> {
+            let def = p.schemas.record(rid);
+            fields
+                .iter()
+                .map(|&k| def.fields[k as usize].name.clone())
+                .collect()
+        };
+        let code = code_fields(&p);
+        let instance = p.rules[0].resource;
+        assert_eq!(
+            names(instance, &code[&instance]),
+            BTreeSet::from(["region".to_string(), "key_name".to_string()])
+        );
+        let volume = p.schemas.resource("aws.ec2.volume").unwrap();
+        assert_eq!(
+            names(volume, &code[&volume]),
+            BTreeSet::from(["account".to_string()])
+        );
+        // The layout's mask: the implicit fields the code reads, and every
+        // other field that anything reads (the message's `instance_type`).
+        let mask = ReadMask::of(&p).without_implicit_except(&code);
+        let flags = mask.fields(instance).unwrap();
+        let def = p.schemas.record(instance);
+        let laid: BTreeSet<&str> = def
+            .fields
+            .iter()
+            .zip(flags)
+            .filter(|(_, r)| **r)
+            .map(|(f, _)| f.name.as_str())
+            .collect();
+        assert_eq!(
+            laid,
+            BTreeSet::from(["region", "key_name", "instance_type"])
+        );
+        assert!(
+            ReadMask::of(&p).reads(instance, 0),
+            "the message reads `id`"
+        );
     }
 
     #[test]

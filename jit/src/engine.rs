@@ -256,7 +256,11 @@ impl Engine {
             tables,
             schemas: program.schemas.clone(),
             coverage: opts.coverage,
-            wanted: Wanted::of(program),
+            // `id`, `account` and `region` only where the code reads them:
+            // `resource_field` has them from the resource (`id` alone is a
+            // distinct string per resource to intern).
+            wanted: Wanted::of(program)
+                .without_implicit_except(&pac_compiler::reads::code_fields(program)),
         }
     }
 
