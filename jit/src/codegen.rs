@@ -685,8 +685,11 @@ impl Cg<'_, '_> {
         if i as usize >= n {
             return unsupported(format!("field {i} of a record of {n} fields"));
         }
+        let Some(slot) = self.tables.slots.slot(*r, i as usize) else {
+            return unsupported(format!("field {i} of a record, not laid out"));
+        };
         let ptr = self.addr_of(rec.bits);
-        Ok(self.load_cell(ptr, 16 * i as i32))
+        Ok(self.load_cell(ptr, 16 * slot as i32))
     }
 
     /// Scalar constants are immediates (strings, IPs and networks by their
@@ -705,6 +708,11 @@ impl Cg<'_, '_> {
             V::List(_) | V::Map(_) | V::Record(_) => {
                 if !fits(self.schemas, ty, v) {
                     return unsupported(format!("a constant that does not fit {ty:?}"));
+                }
+                // A resource record is laid out by its slots; a constant
+                // is written whole.
+                if crate::layout::mentions_resource(self.schemas, ty) {
+                    return unsupported("a constant holding a resource record");
                 }
                 let k = c.compound.len();
                 c.compound.push((ty.clone(), v.clone()));

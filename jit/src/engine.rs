@@ -67,6 +67,8 @@ pub(crate) struct ProbeSite {
 #[derive(Default)]
 pub(crate) struct Tables {
     pub constants: Constants,
+    /// Where the fields of resource records sit (`Layout::slots`).
+    pub slots: crate::layout::Slots,
     pub calls: Vec<CallSite>,
     /// Operand types of structural equalities (`pac_eq`).
     pub eqs: Vec<(Ty, Ty)>,
@@ -159,7 +161,15 @@ impl Engine {
     }
 
     pub fn compile_with(program: &Program, opts: CompileOptions) -> Engine {
-        let mut tables = Tables::default();
+        // `id`, `account` and `region` only where the code reads them:
+        // `resource_field` has them from the resource (`id` alone is a
+        // distinct string per resource to intern).
+        let wanted =
+            Wanted::of(program).without_implicit_except(&pac_compiler::reads::code_fields(program));
+        let mut tables = Tables {
+            slots: crate::layout::Slots::of(&program.schemas, Some(&wanted)),
+            ..Tables::default()
+        };
         // Every condition to compile: rules, then group member clauses.
         let mut conds = Vec::new();
         for (i, r) in program.rules.iter().enumerate() {
@@ -256,11 +266,7 @@ impl Engine {
             tables,
             schemas: program.schemas.clone(),
             coverage: opts.coverage,
-            // `id`, `account` and `region` only where the code reads them:
-            // `resource_field` has them from the resource (`id` alone is a
-            // distinct string per resource to intern).
-            wanted: Wanted::of(program)
-                .without_implicit_except(&pac_compiler::reads::code_fields(program)),
+            wanted,
         }
     }
 
@@ -420,7 +426,8 @@ impl Prepared<'_> {
                 .map_or(&[][..], Vec::as_slice);
             for &i in rows {
                 let off = self.layout.row_off[i as usize];
-                let cell = crate::layout::CellSource::cell(&self.layout, off, p.field as usize)
+                let cell = (self.layout.slots.slot(p.rtype, p.field as usize))
+                    .and_then(|slot| crate::layout::CellSource::cell(&self.layout, off, slot))
                     .unwrap_or(Cell::ZERO);
                 // A missing value never equals a key (the runtime's
                 // `FieldIndex::build` says why): not a candidate.
@@ -611,7 +618,10 @@ impl RuleEngine for Prepared<'_> {
             // A field the program does not read.
             (_, Some(mask)) if !mask.get(field).copied().unwrap_or(false) => Some(Value::Missing),
             _ => {
-                let cell = crate::layout::CellSource::cell(&self.layout, off, field)?;
+                let Some(slot) = self.layout.slots.slot(rtype, field) else {
+                    return Some(Value::Missing);
+                };
+                let cell = crate::layout::CellSource::cell(&self.layout, off, slot)?;
                 crate::layout::read_value(&self.layout, &self.layout, &f.ty, cell)
             }
         }

@@ -25,7 +25,7 @@ use pac_runtime::Build;
 use rustc_hash::FxHashMap;
 
 use crate::Cell;
-use crate::layout::{FLOAT, INT, Interner, Wanted};
+use crate::layout::{FLOAT, INT, Interner, Slots, Wanted};
 
 /// How a cell changes when its piece joins the layout.
 const PTR: u64 = 0;
@@ -90,6 +90,7 @@ impl<T: Clone + Eq + std::hash::Hash> Local<T> {
 /// documentation.
 pub struct Piece {
     wanted: Option<Arc<Wanted>>,
+    slots: Arc<Slots>,
     cells: Vec<Cell>,
     /// The cells to fix: position << 3 | what to do (`PTR`, `STR`, …).
     fixups: Vec<u64>,
@@ -103,9 +104,10 @@ pub struct Piece {
 
 impl Piece {
     /// An empty piece for a layout of what `wanted` names.
-    pub fn new(wanted: Option<Arc<Wanted>>) -> Piece {
+    pub fn new(wanted: Option<Arc<Wanted>>, slots: Arc<Slots>) -> Piece {
         Piece {
             wanted,
+            slots,
             cells: Vec::with_capacity(4096),
             fixups: Vec::with_capacity(2048),
             strs: Vec::new(),
@@ -311,6 +313,16 @@ impl Build for Piece {
                     fix: STR,
                 };
             }
+        }
+        if self.slots.compacts(rid) {
+            // Only the fields read, in order: their slots.
+            let read = mask.unwrap_or(&[]);
+            let kept: Vec<Built> = fields
+                .into_iter()
+                .zip(read)
+                .filter_map(|(f, &r)| r.then_some(f))
+                .collect();
+            return self.record(kept);
         }
         self.record(fields)
     }

@@ -251,6 +251,8 @@ pub struct Layout {
     /// type are left to the interpreter.
     pub irregular: Vec<bool>,
     pub schemas: Arc<Schemas>,
+    /// Where each field of a resource record sits.
+    pub slots: Arc<Slots>,
 }
 
 /// Where a writer puts cells: the arena while building, a run's scratch
@@ -383,6 +385,100 @@ pub(crate) fn write_value<S: CellSink + ?Sized, I: Intern>(
     })
 }
 
+/// Where each field of a resource record sits. With a read set, a
+/// resource's record holds only the fields the program reads, in schema
+/// order: field `k` is cell `slot(t, k)` of the record, and a field not
+/// read has no cell. Without one (or when a schema nests a resource type
+/// inside a record, which the reader never writes compact), field `k` is
+/// cell `k`.
+#[derive(Clone, Debug, Default)]
+pub struct Slots {
+    /// Per `RecordId`: the cell of each field (`ABSENT` for none); `None`
+    /// when the record is laid out whole.
+    per_type: Vec<Option<Vec<u32>>>,
+}
+
+const ABSENT: u32 = u32::MAX;
+
+impl Slots {
+    /// The slots of the resource records of a layout of what `wanted`
+    /// names.
+    pub fn of(schemas: &Schemas, wanted: Option<&Wanted>) -> Slots {
+        let Some(w) = wanted else {
+            return Slots::default();
+        };
+        let nested = schemas
+            .records
+            .iter()
+            .any(|d| d.fields.iter().any(|f| mentions_resource(schemas, &f.ty)));
+        if nested {
+            return Slots::default();
+        }
+        let per_type = schemas
+            .records
+            .iter()
+            .enumerate()
+            .map(|(t, def)| {
+                def.resource_type.as_ref()?;
+                let mask = w.fields(RecordId(t as u32))?;
+                let mut next = 0u32;
+                Some(
+                    mask.iter()
+                        .map(|&read| {
+                            if read {
+                                next += 1;
+                                next - 1
+                            } else {
+                                ABSENT
+                            }
+                        })
+                        .collect(),
+                )
+            })
+            .collect();
+        Slots { per_type }
+    }
+
+    /// The cell of field `k` of a record of type `t`; `None` for a field
+    /// not laid out.
+    pub fn slot(&self, t: RecordId, k: usize) -> Option<usize> {
+        match self.per_type.get(t.0 as usize) {
+            Some(Some(slots)) => slots
+                .get(k)
+                .copied()
+                .filter(|&s| s != ABSENT)
+                .map(|s| s as usize),
+            _ => Some(k),
+        }
+    }
+
+    /// Whether records of type `t` hold only some of their fields.
+    pub fn compacts(&self, t: RecordId) -> bool {
+        matches!(self.per_type.get(t.0 as usize), Some(Some(_)))
+    }
+
+    /// The number of cells of a record of type `t` of `n` fields.
+    pub fn cells(&self, t: RecordId, n: usize) -> usize {
+        match self.per_type.get(t.0 as usize) {
+            Some(Some(slots)) => slots.iter().filter(|&&s| s != ABSENT).count(),
+            _ => n,
+        }
+    }
+}
+
+/// Whether a value of type `ty` holds a resource record (a record type
+/// named by a resource type), not looking inside other records.
+pub(crate) fn mentions_resource(schemas: &Schemas, ty: &Ty) -> bool {
+    match ty {
+        Ty::Opt(t) | Ty::List(t) | Ty::Map(t) => mentions_resource(schemas, t),
+        Ty::Record(r) => schemas
+            .records
+            .get(r.0 as usize)
+            .is_some_and(|d| d.resource_type.is_some()),
+        _ => false,
+    }
+}
+
 /// What the layout holds: only the fields of each resource type that
 /// the compiled code can read (the compiler's read set). The other fields
 /// of a laid-out resource are zero cells; a type no code reads is not laid
@@ -391,10 +487,11 @@ pub(crate) fn write_value<S: CellSink + ?Sized, I: Intern>(
 /// used whole names all its fields.
 pub type Wanted = pac_compiler::reads::ReadMask;
 
-/// Writes a resource record with only the fields `mask` flags; the others
-/// are zero cells.
+/// Writes a resource record with only the fields `mask` flags, each at its
+/// slot (the others are zero cells, or have none).
 fn write_masked<S: CellSink + ?Sized, I: Intern>(
     schemas: &Schemas,
+    slots: &Slots,
     sink: &mut S,
     int: &mut I,
     rtype: RecordId,
@@ -408,11 +505,11 @@ fn write_masked<S: CellSink + ?Sized, I: Intern>(
     if def.fields.len() != fs.len() || mask.len() != fs.len() {
         return Err(Misfit);
     }
-    let at = sink.alloc(fs.len());
+    let at = sink.alloc(slots.cells(rtype, fs.len()));
     for (k, ((f, x), &want)) in def.fields.iter().zip(fs.iter()).zip(mask).enumerate() {
-        if want {
+        if let (true, Some(slot)) = (want, slots.slot(rtype, k)) {
             let c = write_value(schemas, sink, int, &f.ty, x)?;
-            sink.set(at, k, c);
+            sink.set(at, slot, c);
         }
     }
     Ok(Cell::present(sink.offset(at)))
@@ -469,7 +566,11 @@ pub(crate) fn read_value(layout: &Layout, src: &dyn CellSource, ty: &Ty, c: Cell
             let def = layout.schemas.records.get(r.0 as usize)?;
             let mut out = Vec::with_capacity(def.fields.len());
             for (k, f) in def.fields.iter().enumerate() {
-                out.push(read_value(layout, src, &f.ty, src.cell(c.bits, k)?)?);
+                out.push(match layout.slots.slot(*r, k) {
+                    Some(slot) => read_value(layout, src, &f.ty, src.cell(c.bits, slot)?)?,
+                    // Not laid out: nothing reads it.
+                    None => Value::Missing,
+                });
             }
             Value::Record(Arc::from(out))
         }
@@ -649,6 +750,7 @@ pub struct LayoutBuilder {
     row_off: Vec<u64>,
     /// Pieces laid out, for [`LayoutBuilder::pieces`] to give again.
     spare: Arc<Mutex<Vec<Piece>>>,
+    slots: Arc<Slots>,
 }
 
 impl LayoutBuilder {
@@ -720,6 +822,7 @@ impl LayoutBuilder {
             type_rows: vec![Vec::new(); schemas.records.len()],
             row_off: Vec::with_capacity(hint),
             spare: Arc::default(),
+            slots: Arc::new(Slots::of(schemas, wanted)),
         }
     }
 
@@ -761,7 +864,15 @@ impl LayoutBuilder {
             None => write_value(schemas, &mut sink, &mut int, &ty, &r.value),
             // A type no code reads: its rows read the zero block.
             Some(None) => Ok(Cell::ZERO),
-            Some(Some(mask)) => write_masked(schemas, &mut sink, &mut int, r.rtype, mask, &r.value),
+            Some(Some(mask)) => write_masked(
+                schemas,
+                &self.slots,
+                &mut sink,
+                &mut int,
+                r.rtype,
+                mask,
+                &r.value,
+            ),
         };
         self.row_off[i] = match written {
             Ok(c) => c.bits,
@@ -779,6 +890,7 @@ impl LayoutBuilder {
     /// new ones.
     pub fn pieces(&self) -> impl Fn() -> Piece + Send + Sync + 'static {
         let wanted = self.wanted.clone();
+        let slots = self.slots.clone();
         let spare = self.spare.clone();
         move || {
             let used = spare.lock().ok().and_then(|mut s| s.pop());
@@ -787,7 +899,7 @@ impl LayoutBuilder {
                     p.clear();
                     p
                 }
-                None => Piece::new(wanted.clone()),
+                None => Piece::new(wanted.clone(), slots.clone()),
             }
         }
     }
@@ -889,6 +1001,7 @@ impl LayoutBuilder {
             consts: self.consts,
             irregular: self.irregular,
             schemas: self.schemas,
+            slots: self.slots,
         }
     }
 }
@@ -1006,6 +1119,44 @@ mod tests {
         let env = layout.cell(tags.bits, 3).unwrap();
         assert_eq!(env.bits, 0);
         assert_eq!(layout.type_rows[0], vec![0, 1]);
+    }
+
+    #[test]
+    fn a_read_set_lays_out_only_the_fields_read_each_at_its_slot() {
+        let values = vec![resource("a", Value::Float(0.5), Value::str("o"))];
+        let (s, inv) = inventory(values.clone());
+        // `region`, `x` and `tags` read (fields 2, 4 and 6 of 8).
+        let read = std::collections::BTreeMap::from([(RecordId(0), [2, 4, 6].into())]);
+        let wanted = Wanted::new(&s, read);
+        let layout = Layout::build_for(&s, &Constants::default(), &inv, Some(&wanted));
+        let slots = &layout.slots;
+        assert!(slots.compacts(RecordId(0)));
+        assert_eq!(slots.cells(RecordId(0), 8), 3);
+        let at: Vec<Option<usize>> = (0..8).map(|k| slots.slot(RecordId(0), k)).collect();
+        assert_eq!(
+            at,
+            [None, None, Some(0), None, Some(1), None, Some(2), None]
+        );
+        // The record is three cells: `x` is the second.
+        let x = layout.cell(layout.row_off[0], 1).unwrap();
+        assert_eq!((x.tag, f64::from_bits(x.bits)), (FLOAT, 0.5));
+        // Read back whole: the fields read, the others missing.
+        let c = Cell::present(layout.row_off[0]);
+        let back = read_value(&layout, &layout, &Ty::Record(RecordId(0)), c).unwrap();
+        let Value::Record(fs) = &values[0] else {
+            unreachable!()
+        };
+        let expected: Vec<Value> = (0..fs.len())
+            .map(|k| match k {
+                2 | 4 | 6 => fs[k].clone(),
+                _ => Value::Missing,
+            })
+            .collect();
+        assert_eq!(back, Value::Record(Arc::from(expected)));
+        // Without a read set every field is at its index.
+        let whole = Layout::build(&s, &Constants::default(), &inv);
+        assert!(!whole.slots.compacts(RecordId(0)));
+        assert_eq!(whole.slots.slot(RecordId(0), 5), Some(5));
     }
 
     #[test]
