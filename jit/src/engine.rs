@@ -604,8 +604,8 @@ impl RuleEngine for Prepared<'_> {
     fn resource_field(&self, resource: usize, rtype: RecordId, field: usize) -> Option<Value> {
         let r = self.inv.resources.get(resource)?;
         // The implicit `id`, `account`, `region`, as the reader fills them.
-        if let Some(v) = [&r.id, &r.account, &r.region].get(field) {
-            return Some(Value::Str((*v).clone()));
+        if let Some(v) = r.implicit(field) {
+            return Some(Value::Str(v.clone()));
         }
         let off = *self.layout.row_off.get(resource)?;
         let def = self.layout.schemas.records.get(rtype.0 as usize)?;

@@ -22,7 +22,6 @@ use std::sync::Arc;
 use ipnet::IpNet;
 use pac_compiler::types::RecordId;
 use pac_runtime::Build;
-use rustc_hash::FxHashMap;
 
 use crate::Cell;
 use crate::layout::{FLOAT, INT, Interner, Slots, Wanted};
@@ -59,33 +58,6 @@ impl Built {
     }
 }
 
-/// Values of one kind, interned within a piece.
-struct Local<T> {
-    values: Vec<T>,
-    ids: FxHashMap<T, u32>,
-}
-
-impl<T> Default for Local<T> {
-    fn default() -> Self {
-        Local {
-            values: Vec::new(),
-            ids: FxHashMap::default(),
-        }
-    }
-}
-
-impl<T: Clone + Eq + std::hash::Hash> Local<T> {
-    fn id(&mut self, v: T) -> u64 {
-        if let Some(&id) = self.ids.get(&v) {
-            return u64::from(id);
-        }
-        let id = self.values.len() as u32;
-        self.values.push(v.clone());
-        self.ids.insert(v, id);
-        u64::from(id)
-    }
-}
-
 /// The cells of the documents of one piece of a block; see the module
 /// documentation.
 pub struct Piece {
@@ -94,10 +66,10 @@ pub struct Piece {
     cells: Vec<Cell>,
     /// The cells to fix: position << 3 | what to do (`PTR`, `STR`, …).
     fixups: Vec<u64>,
-    strs: Vec<Arc<str>>,
-    str_ids: FxHashMap<Arc<str>, u32>,
-    ips: Local<IpAddr>,
-    cidrs: Local<IpNet>,
+    /// The piece's own tables (their base tables only).
+    strs: Interner<Arc<str>>,
+    ips: Interner<IpAddr>,
+    cidrs: Interner<IpNet>,
     /// Where the document being read started (cells, fixups).
     mark: (usize, usize),
 }
@@ -110,10 +82,9 @@ impl Piece {
             slots,
             cells: Vec::with_capacity(4096),
             fixups: Vec::with_capacity(2048),
-            strs: Vec::new(),
-            str_ids: FxHashMap::default(),
-            ips: Local::default(),
-            cidrs: Local::default(),
+            strs: Interner::default(),
+            ips: Interner::default(),
+            cidrs: Interner::default(),
             mark: (0, 0),
         }
     }
@@ -123,27 +94,10 @@ impl Piece {
     pub(crate) fn clear(&mut self) {
         self.cells.clear();
         self.fixups.clear();
-        self.strs.clear();
-        self.str_ids.clear();
-        self.ips.values.clear();
-        self.ips.ids.clear();
-        self.cidrs.values.clear();
-        self.cidrs.ids.clear();
+        self.strs.clear_base();
+        self.ips.clear_base();
+        self.cidrs.clear_base();
         self.mark = (0, 0);
-    }
-
-    fn str_id(&mut self, s: &str) -> u64 {
-        if let Some(&id) = self.str_ids.get(s) {
-            return u64::from(id);
-        }
-        self.new_str(Arc::from(s))
-    }
-
-    fn new_str(&mut self, s: Arc<str>) -> u64 {
-        let id = self.strs.len() as u32;
-        self.strs.push(s.clone());
-        self.str_ids.insert(s, id);
-        u64::from(id)
     }
 
     /// Appends a block of cells; the byte offset of its first one from
@@ -169,18 +123,13 @@ impl Piece {
         ips: &mut Interner<IpAddr>,
         cidrs: &mut Interner<IpNet>,
     ) -> u64 {
-        let str_ids: Vec<u64> = self
-            .strs
-            .iter()
+        let str_ids: Vec<u64> = (self.strs.base().iter())
             .map(|s| u64::from(strs.intern_str(s)))
             .collect();
-        let ip_ids: Vec<u64> = self
-            .ips
-            .values
-            .iter()
+        let ip_ids: Vec<u64> = (self.ips.base().iter())
             .map(|v| u64::from(ips.intern(v)))
             .collect();
-        let cidr_ids: Vec<u64> = (self.cidrs.values.iter())
+        let cidr_ids: Vec<u64> = (self.cidrs.base().iter())
             .map(|v| u64::from(cidrs.intern(v)))
             .collect();
         let base = arena.len();
@@ -230,7 +179,7 @@ impl Build for Piece {
     }
     fn str(&mut self, s: &str) -> Built {
         Built {
-            cell: Cell::present(self.str_id(s)),
+            cell: Cell::present(u64::from(self.strs.intern_text(s))),
             fix: STR,
         }
     }
@@ -242,13 +191,13 @@ impl Build for Piece {
     }
     fn ip(&mut self, ip: IpAddr) -> Built {
         Built {
-            cell: Cell::present(self.ips.id(ip)),
+            cell: Cell::present(u64::from(self.ips.intern(&ip))),
             fix: IP,
         }
     }
     fn cidr(&mut self, n: IpNet) -> Built {
         Built {
-            cell: Cell::present(self.cidrs.id(n)),
+            cell: Cell::present(u64::from(self.cidrs.intern(&n))),
             fix: CIDR,
         }
     }
@@ -270,7 +219,7 @@ impl Build for Piece {
         let mut cells = Vec::with_capacity(2 * n);
         for (k, v) in entries {
             cells.push(Built {
-                cell: Cell::present(self.str_id(&k)),
+                cell: Cell::present(u64::from(self.strs.intern_text(&k))),
                 fix: STR,
             });
             cells.push(v);
@@ -292,8 +241,9 @@ impl Build for Piece {
         mut fields: Vec<Built>,
         implicit: [&Arc<str>; 3],
     ) -> Built {
-        let wanted = self.wanted.clone();
-        let mask = match &wanted {
+        // The mask borrows `wanted` alone: no count changed per document
+        // on a shared `Arc`.
+        let mask = match self.wanted.as_deref() {
             None => None,
             // A type no code reads is not laid out.
             Some(w) => match w.fields(rid) {
@@ -304,12 +254,8 @@ impl Build for Piece {
         for (k, v) in implicit.into_iter().enumerate() {
             let read = mask.is_none_or(|m| m.get(k).copied().unwrap_or(false));
             if read && let Some(slot) = fields.get_mut(k) {
-                let id = match self.str_ids.get(&**v) {
-                    Some(&id) => u64::from(id),
-                    None => self.new_str(v.clone()),
-                };
                 *slot = Built {
-                    cell: Cell::present(id),
+                    cell: Cell::present(u64::from(self.strs.intern_str(v))),
                     fix: STR,
                 };
             }
@@ -317,12 +263,11 @@ impl Build for Piece {
         if self.slots.compacts(rid) {
             // Only the fields read, in order: their slots.
             let read = mask.unwrap_or(&[]);
-            let kept: Vec<Built> = fields
+            fields = fields
                 .into_iter()
                 .zip(read)
                 .filter_map(|(f, &r)| r.then_some(f))
                 .collect();
-            return self.record(kept);
         }
         self.record(fields)
     }

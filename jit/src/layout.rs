@@ -41,10 +41,10 @@ use std::sync::{Arc, Mutex};
 use ipnet::IpNet;
 use pac_compiler::types::{RecordId, Schemas, Ty};
 use pac_runtime::{BuiltBlock, Inventory, Pieces, Resource};
-
-use crate::ingest::Piece;
 use pac_stdlib::Value;
 use rustc_hash::FxHashMap;
+
+use crate::ingest::Piece;
 
 /// One value of the layout; see the module documentation.
 #[repr(C)]
@@ -159,6 +159,12 @@ impl<T: Clone + Eq + Hash> Interner<T> {
     pub fn base(&self) -> &[T] {
         &self.base
     }
+
+    /// Empties the base table, keeping its memory (a reused `Piece`).
+    pub(crate) fn clear_base(&mut self) {
+        self.base.clear();
+        self.map.clear();
+    }
 }
 
 impl Interner<Arc<str>> {
@@ -171,6 +177,14 @@ impl Interner<Arc<str>> {
         self.map.insert(s.clone(), id);
         id
     }
+    /// While building, by content: a string is made only when new.
+    pub(crate) fn intern_text(&mut self, s: &str) -> u32 {
+        match self.map.get(s) {
+            Some(&id) => id,
+            None => self.intern_str(&Arc::from(s)),
+        }
+    }
+
     /// During evaluation, by content.
     pub fn intern_shared_str(&self, s: &str) -> u32 {
         if let Some(&id) = self.map.get(s) {

@@ -352,10 +352,8 @@ impl<'a> Messages<'a> {
     /// The implicit field `field` (`id`, `account`, `region`) of resource
     /// `i`, as the reader set it.
     fn implicit(&self, i: usize, field: u32) -> Option<&'a str> {
-        let r = self.env.inv.resources.get(i)?;
-        [&r.id, &r.account, &r.region]
-            .get(field as usize)
-            .map(|s| &***s)
+        let s = self.env.inv.resources.get(i)?.implicit(field as usize)?;
+        Some(&**s)
     }
 
     /// Per result, its deferred message rendered now (in parallel); `None`

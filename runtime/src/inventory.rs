@@ -37,7 +37,7 @@ use serde_json::value::RawValue;
 
 mod fast;
 
-pub use fast::{Build, ValueBuild};
+pub use fast::Build;
 
 /// One resource of the inventory.
 #[derive(Clone, Debug)]
@@ -54,6 +54,15 @@ pub struct Resource {
     /// resources) and the line it starts on (0 when not from a file).
     pub source: Arc<str>,
     pub line: usize,
+}
+
+impl Resource {
+    /// Implicit field `field` (`id`, `account`, `region`, the first three
+    /// of every resource record), as the reader set it; `None` for any
+    /// other field.
+    pub fn implicit(&self, field: usize) -> Option<&Arc<str>> {
+        [&self.id, &self.account, &self.region].get(field).copied()
+    }
 }
 
 /// A document for [`Inventory::from_incoming`], with its line.
@@ -950,10 +959,13 @@ impl<'s> Reader<'s> {
                     // the list grows once, not by doubling.
                     let per_byte = pieces.iter().map(|p| p.1.len()).sum::<usize>() as f64
                         / range.len().max(1) as f64;
-                    // (A document takes 64 bytes at the very least.)
-                    let expected = (per_byte * text.len() as f64 * 1.05) as usize;
-                    loaded.reserve(expected.min(text.len() / 64));
-                    seen.by_hash.reserve(expected.min(text.len() / 64));
+                    // (A document takes 64 bytes at the very least.) Only
+                    // an estimate: when the memory is not there the lists
+                    // grow as they go, as they did.
+                    let expected =
+                        ((per_byte * text.len() as f64 * 1.05) as usize).min(text.len() / 64);
+                    let _ = loaded.try_reserve(expected);
+                    let _ = seen.by_hash.try_reserve(expected);
                 }
                 let mut builders = Vec::with_capacity(pieces.len());
                 let mut built = Vec::new();
