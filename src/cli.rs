@@ -925,6 +925,18 @@ pub(crate) fn native_engine(
     coverage: bool,
     verbose: bool,
 ) -> Option<pac_jit::Engine> {
+    native_engine_with(program, kind, coverage, false, verbose)
+}
+
+/// [`native_engine`], with `messages`: also compile the messages that
+/// read more than the resource's fields (for a report of many failures).
+pub(crate) fn native_engine_with(
+    program: &pac_compiler::Program,
+    kind: EngineKind,
+    coverage: bool,
+    messages: bool,
+    verbose: bool,
+) -> Option<pac_jit::Engine> {
     if kind == EngineKind::Interp {
         if verbose {
             eprintln!("engine: interpreter");
@@ -932,12 +944,17 @@ pub(crate) fn native_engine(
         return None;
     }
     let start = std::time::Instant::now();
-    let engine = pac_jit::Engine::compile_with(program, pac_jit::CompileOptions { coverage });
+    let engine =
+        pac_jit::Engine::compile_with(program, pac_jit::CompileOptions { coverage, messages });
     if verbose {
         eprintln!(
-            "engine: jit, {} of {} rules compiled to native code in {:.1} ms",
+            "engine: jit, {} of {} rules{} compiled to native code in {:.1} ms",
             program.rules.len() - engine.fallbacks().len(),
             program.rules.len(),
+            match engine.compiled_messages() {
+                0 => String::new(),
+                n => format!(" and {n} messages"),
+            },
             start.elapsed().as_secs_f64() * 1000.0
         );
         for (what, why) in pac_jit::fallback_report(program, &engine) {
@@ -1186,7 +1203,7 @@ fn eval(args: &EvalArgs, engine: EngineKind, verbose: bool) -> i32 {
     phase.done("compile", "");
     let bytes = std::fs::metadata(inventory).map_or(0, |m| m.len());
     let engine = auto_engine(engine, bytes, verbose);
-    let native = native_engine(&c.program, engine, false, verbose);
+    let native = native_engine_with(&c.program, engine, false, true, verbose);
     phase.done("engine", "");
     // The native engine's layout is built as the inventory is read, and
     // the inventory keeps only each resource's identity (the records of
@@ -1297,6 +1314,7 @@ fn eval(args: &EvalArgs, engine: EngineKind, verbose: bool) -> i32 {
 struct Phases {
     verbose: bool,
     last: std::cell::Cell<std::time::Instant>,
+    last_cpu: std::cell::Cell<Option<u64>>,
 }
 
 impl Phases {
@@ -1304,6 +1322,7 @@ impl Phases {
         Phases {
             verbose,
             last: std::cell::Cell::new(std::time::Instant::now()),
+            last_cpu: std::cell::Cell::new(cpu_ms()),
         }
     }
 
@@ -1314,12 +1333,34 @@ impl Phases {
         let now = std::time::Instant::now();
         let ms = (now - self.last.get()).as_secs_f64() * 1000.0;
         self.last.set(now);
+        // The CPU time of all threads: with the wall time, how well the
+        // phase used the cores (and a figure less shaken by other load).
+        let cpu = cpu_ms();
+        let cpu_text = match (cpu, self.last_cpu.get()) {
+            (Some(c), Some(l)) => format!(", cpu {} ms", c.saturating_sub(l)),
+            _ => String::new(),
+        };
+        self.last_cpu.set(cpu);
         let sep = if detail.is_empty() { "" } else { ", " };
         eprintln!(
-            "phase {what}: {ms:.1} ms{sep}{detail} (peak RSS {} MiB)",
+            "phase {what}: {ms:.1} ms{sep}{detail}{cpu_text} (peak RSS {} MiB)",
             peak_rss_kib() / 1024
         );
     }
+}
+
+/// The CPU time of the process so far (user and system, all threads) in
+/// milliseconds, from `/proc/self/stat` (in clock ticks of 10 ms, the
+/// Linux `USER_HZ`); `None` where /proc is absent.
+fn cpu_ms() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name may hold spaces: fields are counted after its `)`.
+    let rest = stat.get(stat.rfind(')')? + 1..)?;
+    let mut fields = rest.split_whitespace();
+    // utime and stime are fields 14 and 15; `rest` starts at field 3.
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) * 10)
 }
 
 /// The process's peak resident memory (`VmHWM`), 0 where /proc is absent.

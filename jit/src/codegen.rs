@@ -107,7 +107,25 @@ pub(crate) struct Cond<'a> {
     pub slots: u32,
     /// The function's symbol name.
     pub name: String,
+    /// `Some`: compile a rule's message values instead of its condition.
+    pub message: Option<MessageValues<'a>>,
 }
+
+/// A failing row's message values: per row, a status cell (tag
+/// [`MSG_OK`] when every value was computed, [`MSG_ERROR`] when one
+/// failed) and then one cell per value, in order.
+pub(crate) struct MessageValues<'a> {
+    /// The `let`s the values may read, as (slot, value): each is computed
+    /// at its first use in a row (none fails the row unless read).
+    pub lets: Vec<(u32, &'a Expr)>,
+    pub values: Vec<&'a Expr>,
+}
+
+/// Status of a row of message values: all computed.
+pub(crate) const MSG_OK: u64 = 1;
+/// Status of a row of message values: one failed (the interpreter renders
+/// that message, with its error).
+pub(crate) const MSG_ERROR: u64 = 2;
 
 /// Compiles a condition into `module`; returns its function.
 #[allow(clippy::too_many_arguments)]
@@ -151,13 +169,23 @@ pub(crate) fn compile_cond(
 
         // Slots: every slot the condition uses, zero (missing) at entry.
         let mut max_slot = 0u32;
-        rule.cond.walk(&mut |e| match &e.kind {
-            ExprKind::Local(s)
-            | ExprKind::Let(s, ..)
-            | ExprKind::Quant { slot: s, .. }
-            | ExprKind::QuantType { slot: s, .. } => max_slot = max_slot.max(*s),
-            _ => {}
-        });
+        let mut exprs = vec![rule.cond];
+        if let Some(m) = &rule.message {
+            for (s, v) in &m.lets {
+                max_slot = max_slot.max(*s);
+                exprs.push(v);
+            }
+            exprs.extend(m.values.iter().copied());
+        }
+        for e in exprs {
+            e.walk(&mut |e| match &e.kind {
+                ExprKind::Local(s)
+                | ExprKind::Let(s, ..)
+                | ExprKind::Quant { slot: s, .. }
+                | ExprKind::QuantType { slot: s, .. } => max_slot = max_slot.max(*s),
+                _ => {}
+            });
+        }
         let zero = b.ins().iconst(I64, 0);
         let mut slots = HashMap::new();
         for s in 0..=max_slot.max(rule.slots) {
@@ -207,19 +235,60 @@ pub(crate) fn compile_cond(
             err,
             coverage,
         };
-        let r = cg.expr(rule.cond)?;
-        cg.need_present(r);
+        // A row of message values: the status cell, then the values.
+        let stride = rule
+            .message
+            .as_ref()
+            .map(|m| 16 * (m.values.len() as i64 + 1));
+        match &rule.message {
+            None => {
+                let r = cg.expr(rule.cond)?;
+                cg.need_present(r);
+                let iv = cg.b.use_var(i);
+                let dst = cg.b.ins().iadd(out, iv);
+                cg.b.ins().istore8(mem(), r.bits, dst, 0);
+            }
+            Some(m) => {
+                // Every `let` is computed at its first use in the row.
+                for (slot, value) in &m.lets {
+                    let flag = cg.b.declare_var(I64);
+                    let zero = cg.iconst(0);
+                    cg.b.def_var(flag, zero);
+                    cg.lazy
+                        .insert(*slot, (std::rc::Rc::new((*value).clone()), flag));
+                }
+                let mut cells = Vec::with_capacity(m.values.len());
+                for v in &m.values {
+                    cells.push(cg.expr(v)?);
+                }
+                let iv = cg.b.use_var(i);
+                let roff = cg.b.ins().imul_imm_s(iv, stride.unwrap_or(16));
+                let row = cg.b.ins().iadd(out, roff);
+                for (j, c) in cells.into_iter().enumerate() {
+                    cg.store_cell(row, 16 * (j as i32 + 1), c);
+                }
+                let ok = cg.jv(MSG_OK, 0);
+                cg.store_cell(row, 0, ok);
+            }
+        }
         let mut b = cg.b;
-        let iv = b.use_var(i);
-        let dst = b.ins().iadd(out, iv);
-        b.ins().istore8(mem(), r.bits, dst, 0);
         b.ins().jump(next, &[]);
 
         b.switch_to_block(err);
         let iv = b.use_var(i);
-        let dst = b.ins().iadd(out, iv);
-        let two = b.ins().iconst(I8, 2);
-        b.ins().store(mem(), two, dst, 0);
+        match stride {
+            None => {
+                let dst = b.ins().iadd(out, iv);
+                let two = b.ins().iconst(I8, 2);
+                b.ins().store(mem(), two, dst, 0);
+            }
+            Some(stride) => {
+                let roff = b.ins().imul_imm_s(iv, stride);
+                let row = b.ins().iadd(out, roff);
+                let tag = b.ins().iconst(I64, MSG_ERROR as i64);
+                b.ins().store(mem(), tag, row, 0);
+            }
+        }
         b.ins().jump(next, &[]);
 
         b.switch_to_block(next);

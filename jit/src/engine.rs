@@ -81,9 +81,31 @@ pub struct CompileOptions {
     /// Record which outcomes each boolean node produces (as the interpreter
     /// does for `pacc test --coverage`); slower code.
     pub coverage: bool,
+    /// Also compile the values of rule messages that read more than the
+    /// resource's fields (`let`s, expressions), for
+    /// [`RuleEngine::messages`]; not with `coverage`.
+    pub messages: bool,
 }
 
 struct Module_(JITModule);
+
+/// A rule's message compiled: its values computed by native code, the
+/// text around them kept to format them into.
+struct CompiledMessage {
+    compiled: Compiled,
+    parts: Vec<MessagePiece>,
+    /// The number of values per row (after the status cell).
+    values: usize,
+}
+
+/// A piece of a compiled message.
+enum MessagePiece {
+    Text(String),
+    /// `id`, `account` or `region`, from the resource itself.
+    Implicit(usize),
+    /// Value `k` of the row, of this type.
+    Value(usize, Ty),
+}
 
 /// A program's rules compiled to native code.
 pub struct Engine {
@@ -92,6 +114,8 @@ pub struct Engine {
     funcs: Vec<Compiled>,
     /// Per group, per member clause with a condition: the same.
     groups: Vec<Vec<Option<Compiled>>>,
+    /// Per rule, its compiled message (see [`CompileOptions::messages`]).
+    messages: Vec<Option<CompiledMessage>>,
     pub(crate) tables: Tables,
     schemas: Arc<Schemas>,
     coverage: bool,
@@ -107,17 +131,66 @@ struct Compiled {
     types: Vec<RecordId>,
 }
 
-/// The types a condition over `rtype` reads rows of.
-fn types_read(rtype: RecordId, cond: &pac_compiler::ir::Expr) -> Vec<RecordId> {
+/// The types a condition (or message values) over `rtype` reads rows of.
+fn types_read(rtype: RecordId, cond: &codegen::Cond) -> Vec<RecordId> {
     let mut types = vec![rtype];
-    cond.walk(&mut |e| {
-        if let pac_compiler::ir::ExprKind::QuantType { rtype, .. } = &e.kind
-            && !types.contains(rtype)
-        {
-            types.push(*rtype);
-        }
-    });
+    let mut exprs = vec![cond.cond];
+    if let Some(m) = &cond.message {
+        exprs.extend(m.lets.iter().map(|(_, e)| *e));
+        exprs.extend(m.values.iter().copied());
+    }
+    for x in exprs {
+        x.walk(&mut |e| {
+            if let pac_compiler::ir::ExprKind::QuantType { rtype, .. } = &e.kind
+                && !types.contains(rtype)
+            {
+                types.push(*rtype);
+            }
+        });
+    }
     types
+}
+
+/// What rule `r`'s message compiles to: the values to compute (every
+/// expression but the resource's implicit fields) and the pieces to
+/// format; `None` when native code would not help (no message, or one of
+/// text and the resource's fields only, which the runtime formats as is).
+fn message_values(
+    r: &pac_compiler::ir::Rule,
+) -> Option<(codegen::MessageValues<'_>, Vec<MessagePiece>)> {
+    use pac_compiler::ir::{ExprKind, MessagePart};
+    let plain = |e: &pac_compiler::ir::Expr| matches!(&e.kind, ExprKind::Field(base, _) if matches!(base.kind, ExprKind::Local(0)));
+    if r.message.is_empty()
+        || (r.message_lets.is_empty()
+            && r.message.iter().all(|p| match p {
+                MessagePart::Expr(e) => plain(e),
+                MessagePart::Text(_) => true,
+            }))
+    {
+        return None;
+    }
+    let mut values = Vec::new();
+    let mut pieces = Vec::new();
+    for part in &r.message {
+        match part {
+            MessagePart::Text(t) => pieces.push(MessagePiece::Text(t.clone())),
+            MessagePart::Expr(e) => match &e.kind {
+                ExprKind::Field(base, k)
+                    if matches!(base.kind, ExprKind::Local(0))
+                        && (*k as usize) < pac_compiler::types::IMPLICIT_FIELDS.len() =>
+                {
+                    pieces.push(MessagePiece::Implicit(*k as usize));
+                }
+                _ => {
+                    pieces.push(MessagePiece::Value(values.len(), e.ty.clone()));
+                    values.push(e);
+                }
+            },
+        }
+    }
+    let mut lets = pac_compiler::reads::let_chain(&r.cond);
+    lets.extend(r.message_lets.iter().map(|(s, e)| (*s, e)));
+    Some((codegen::MessageValues { lets, values }, pieces))
 }
 
 impl Drop for Engine {
@@ -179,6 +252,7 @@ impl Engine {
                     cond: &r.cond,
                     slots: r.slots,
                     name: format!("rule_{i}"),
+                    message: None,
                 },
             ));
         }
@@ -191,10 +265,31 @@ impl Engine {
                             cond,
                             slots: group.slots,
                             name: format!("group_{g}_{m}"),
+                            message: None,
                         },
                     ));
                 }
             }
+        }
+        // Then the messages worth compiling, by rule.
+        let mut pieces: Vec<Option<(Vec<MessagePiece>, usize)>> = Vec::new();
+        for (i, r) in program.rules.iter().enumerate() {
+            let m = (opts.messages && !opts.coverage)
+                .then(|| message_values(r))
+                .flatten();
+            pieces.push(m.map(|(values, p)| {
+                let n = values.values.len();
+                conds.push((
+                    r.resource,
+                    codegen::Cond {
+                        cond: &r.cond,
+                        slots: r.slots,
+                        name: format!("message_{i}"),
+                        message: Some(values),
+                    },
+                ));
+                (p, n)
+            }));
         }
         let mut module = new_module();
         let mut ids: Vec<Result<FuncId, String>> = Vec::with_capacity(conds.len());
@@ -245,7 +340,7 @@ impl Engine {
             Compiled {
                 func,
                 rtype: *rtype,
-                types: types_read(*rtype, cond.cond),
+                types: types_read(*rtype, cond),
             }
         });
         let funcs: Vec<Compiled> = compiled.by_ref().take(program.rules.len()).collect();
@@ -259,10 +354,24 @@ impl Engine {
                     .collect()
             })
             .collect();
+        let messages = pieces
+            .into_iter()
+            .map(|p| {
+                let (parts, values) = p?;
+                let compiled = compiled.next()?;
+                // Not compiled: the interpreter renders it.
+                compiled.func.is_ok().then_some(CompiledMessage {
+                    compiled,
+                    parts,
+                    values,
+                })
+            })
+            .collect();
         Engine {
             module: Mutex::new(module.ok().map(Module_)),
             funcs,
             groups,
+            messages,
             tables,
             schemas: program.schemas.clone(),
             coverage: opts.coverage,
@@ -292,6 +401,11 @@ impl Engine {
             }
         }
         out
+    }
+
+    /// How many rule messages were compiled to native code.
+    pub fn compiled_messages(&self) -> usize {
+        self.messages.iter().flatten().count()
     }
 
     /// Whether rule `rule` runs as native code.
@@ -506,6 +620,30 @@ impl Prepared<'_> {
         now: i64,
         coverage: Option<&pac_runtime::Coverage>,
     ) -> Option<Vec<u8>> {
+        let mut out = vec![OUT_ERROR; resources.len()];
+        self.run_batches(c, resources, now, coverage, |start, rows, f, ctx, _| {
+            let dst = &mut out[start..start + rows.len()];
+            // SAFETY: as `run_batches` says, with `dst` one byte per row.
+            unsafe { f(ctx, rows.as_ptr(), rows.len() as u64, dst.as_mut_ptr()) };
+        })?;
+        Some(out)
+    }
+
+    /// Calls `each` on the rows of `resources` (checked to be of `c`'s
+    /// type) a batch at a time, with the batch's first position, the
+    /// function, the context to pass it and the run (whose scratch is
+    /// cleared after each batch); `None` when `c` cannot run here.
+    ///
+    /// `each` must call the function only with the context and rows given
+    /// and an output of the size the function writes for that many rows.
+    fn run_batches(
+        &self,
+        c: &Compiled,
+        resources: &[usize],
+        now: i64,
+        coverage: Option<&pac_runtime::Coverage>,
+        mut each: impl FnMut(usize, &[u32], RuleFn, *const JitCtx, &RunCtx),
+    ) -> Option<()> {
         let f = *c.func.as_ref().ok()?;
         if coverage.is_some() && !self.engine.coverage {
             return None;
@@ -543,17 +681,100 @@ impl Prepared<'_> {
             now,
             run: (&run as *const RunCtx<'_>).cast(),
         };
-        let mut out = vec![OUT_ERROR; rows.len()];
-        for (chunk, dst) in rows.chunks(BATCH).zip(out.chunks_mut(BATCH)) {
-            // SAFETY: `f` was generated for this engine's tables; `ctx`
-            // describes this layout (arena, row offsets, rows per type,
-            // constants) and a live RunCtx; `chunk` holds `chunk.len()`
-            // inventory indices of the condition's type, each checked
-            // above to be in range; `dst` has one byte per row. The
+        for (k, chunk) in rows.chunks(BATCH).enumerate() {
+            // `f` was generated for this engine's tables; `ctx` describes
+            // this layout (arena, row offsets, rows per type, constants)
+            // and a live RunCtx; `chunk` holds inventory indices of the
+            // function's type, each checked above to be in range. The
             // generated code reads only cells whose offsets the layout or
             // the helpers produced, and indexes lists within their length.
-            unsafe { f(&ctx, chunk.as_ptr(), chunk.len() as u64, dst.as_mut_ptr()) };
+            each(k * BATCH, chunk, f, &ctx, &run);
             run.scratch.borrow_mut().clear();
+        }
+        Some(())
+    }
+
+    /// The messages of rule `rule` on `resources` (failing rows of its
+    /// type) from its compiled message values, formatted as the
+    /// interpreter formats them; `None` for a row whose values failed
+    /// (the interpreter renders it, with the error), and `None` for all
+    /// when the message is not compiled.
+    pub fn run_messages(
+        &self,
+        rule: usize,
+        resources: &[usize],
+        now: i64,
+    ) -> Option<Vec<Option<String>>> {
+        let m = self.engine.messages.get(rule)?.as_ref()?;
+        let stride = m.values + 1;
+        let mut cells = vec![Cell::ZERO; BATCH * stride];
+        let mut out: Vec<Option<String>> = Vec::with_capacity(resources.len());
+        self.run_batches(
+            &m.compiled,
+            resources,
+            now,
+            None,
+            |start, rows, f, ctx, run| {
+                let dst = &mut cells[..rows.len() * stride];
+                dst.fill(Cell::ZERO);
+                // SAFETY: as `run_batches` says; a message function writes
+                // `stride` cells per row, and `dst` holds that many.
+                unsafe {
+                    f(
+                        ctx,
+                        rows.as_ptr(),
+                        rows.len() as u64,
+                        dst.as_mut_ptr().cast(),
+                    )
+                };
+                let scratch = run.scratch.borrow();
+                let src = crate::layout::Cells {
+                    layout: &self.layout,
+                    scratch: &scratch,
+                };
+                for (k, row) in dst.chunks(stride).enumerate() {
+                    let text = (row[0].tag == codegen::MSG_OK)
+                        .then(|| self.format_message(m, resources[start + k], &row[1..], &src))
+                        .flatten();
+                    out.push(text);
+                }
+            },
+        )?;
+        Some(out)
+    }
+
+    /// A compiled message's text for resource `resource`, from its
+    /// values' cells (`None` if a cell does not read back).
+    fn format_message(
+        &self,
+        m: &CompiledMessage,
+        resource: usize,
+        values: &[Cell],
+        src: &dyn crate::layout::CellSource,
+    ) -> Option<String> {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        for piece in &m.parts {
+            match piece {
+                MessagePiece::Text(t) => out.push_str(t),
+                MessagePiece::Implicit(k) => {
+                    out.push_str(self.inv.resources.get(resource)?.implicit(*k)?)
+                }
+                MessagePiece::Value(k, ty) => {
+                    let cell = *values.get(*k)?;
+                    let ty = match ty {
+                        Ty::Opt(t) if !cell.is_missing() => &**t,
+                        t => t,
+                    };
+                    // Text as the interner holds it; the rest as values.
+                    if let (Ty::Str, Some(s)) = (ty, self.layout.strs.base_get(cell.bits)) {
+                        out.push_str(s);
+                        continue;
+                    }
+                    let v = crate::layout::read_value(&self.layout, src, ty, cell)?;
+                    let _ = write!(out, "{v}");
+                }
+            }
         }
         Some(out)
     }
@@ -587,11 +808,11 @@ impl RuleEngine for Prepared<'_> {
         if *self.layout.row_off.get(resource)? == 0 && self.engine.wanted.fields(rtype).is_some() {
             return None;
         }
-        // The implicit fields always; the others when asked for.
-        let asked = |k: usize| {
-            k < pac_compiler::types::IMPLICIT_FIELDS.len()
-                || fields.is_none_or(|f| f.get(k).copied().unwrap_or(false))
-        };
+        // The fields asked for (all when none are named): the implicit
+        // ones too only when asked, as their strings (an account's, a
+        // region's) are shared by every thread, and counting them is
+        // a cache line the threads pass between them.
+        let asked = |k: usize| fields.is_none_or(|f| f.get(k).copied().unwrap_or(false));
         let values = (0..n)
             .map(|k| match asked(k) {
                 true => self.resource_field(resource, rtype, k),
@@ -602,29 +823,58 @@ impl RuleEngine for Prepared<'_> {
     }
 
     fn resource_field(&self, resource: usize, rtype: RecordId, field: usize) -> Option<Value> {
-        let r = self.inv.resources.get(resource)?;
-        // The implicit `id`, `account`, `region`, as the reader fills them.
-        if let Some(v) = r.implicit(field) {
-            return Some(Value::Str(v.clone()));
-        }
-        let off = *self.layout.row_off.get(resource)?;
-        let def = self.layout.schemas.records.get(rtype.0 as usize)?;
-        let f = def.fields.get(field)?;
-        match (off, self.engine.wanted.fields(rtype)) {
-            // A type the program does not read: only the identity.
-            (0, None) => Some(Value::Missing),
-            // Not laid out (it did not fit): its record was not stripped.
-            (0, Some(_)) => None,
-            // A field the program does not read.
-            (_, Some(mask)) if !mask.get(field).copied().unwrap_or(false) => Some(Value::Missing),
-            _ => {
-                let Some(slot) = self.layout.slots.slot(rtype, field) else {
-                    return Some(Value::Missing);
-                };
-                let cell = crate::layout::CellSource::cell(&self.layout, off, slot)?;
-                crate::layout::read_value(&self.layout, &self.layout, &f.ty, cell)
+        match self.field_cell(resource, rtype, field)? {
+            FieldCell::Implicit(v) => Some(Value::Str(v.clone())),
+            FieldCell::Absent => Some(Value::Missing),
+            FieldCell::At(ty, cell) => {
+                crate::layout::read_value(&self.layout, &self.layout, ty, cell)
             }
         }
+    }
+
+    fn write_field(
+        &self,
+        resource: usize,
+        rtype: RecordId,
+        field: usize,
+        out: &mut String,
+    ) -> bool {
+        use std::fmt::Write as _;
+        let Some(at) = self.field_cell(resource, rtype, field) else {
+            return false;
+        };
+        let value = match at {
+            FieldCell::Implicit(v) => {
+                out.push_str(v);
+                return true;
+            }
+            FieldCell::Absent => Value::Missing,
+            FieldCell::At(ty, cell) => {
+                // Text is written from the interner's table as it is (a
+                // value would clone, then drop, a string both threads share).
+                let ty = match ty {
+                    Ty::Opt(t) if !cell.is_missing() => &**t,
+                    t => t,
+                };
+                if let (Ty::Str, Some(s)) = (ty, self.layout.strs.base_get(cell.bits)) {
+                    out.push_str(s);
+                    return true;
+                }
+                match crate::layout::read_value(&self.layout, &self.layout, ty, cell) {
+                    Some(v) => v,
+                    None => return false,
+                }
+            }
+        };
+        let _ = write!(out, "{value}");
+        true
+    }
+
+    fn messages(&self, rule: usize, resources: &[usize], env: &Env) -> Option<Vec<Option<String>>> {
+        if !std::ptr::eq(env.inv, self.inv) {
+            return None;
+        }
+        self.run_messages(rule, resources, env.ctx.now)
     }
 
     fn outcomes(&self, rule: usize, resources: &[usize], env: &Env) -> Option<Vec<RawOutcome>> {
@@ -647,6 +897,47 @@ impl RuleEngine for Prepared<'_> {
         }
         self.run_group(group, member, resources, env.ctx.now, env.coverage)
             .map(raw)
+    }
+}
+
+/// Where field `k` of a resource is, for [`Prepared`]'s read-back.
+enum FieldCell<'a> {
+    /// `id`, `account` or `region`, as the reader set it.
+    Implicit(&'a Arc<str>),
+    /// Not held: a type or a field the program does not read.
+    Absent,
+    /// A cell of the layout, of the field's type.
+    At(&'a Ty, Cell),
+}
+
+impl Prepared<'_> {
+    /// Where field `field` of resource `resource` (of type `rtype`) is;
+    /// `None` when its record was not laid out (it did not fit).
+    fn field_cell(&self, resource: usize, rtype: RecordId, field: usize) -> Option<FieldCell<'_>> {
+        let r = self.inv.resources.get(resource)?;
+        if let Some(v) = r.implicit(field) {
+            return Some(FieldCell::Implicit(v));
+        }
+        let off = *self.layout.row_off.get(resource)?;
+        let def = self.layout.schemas.records.get(rtype.0 as usize)?;
+        let f = def.fields.get(field)?;
+        match (off, self.engine.wanted.fields(rtype)) {
+            // A type the program does not read: only the identity.
+            (0, None) => Some(FieldCell::Absent),
+            // Not laid out (it did not fit): its record was not stripped.
+            (0, Some(_)) => None,
+            // A field the program does not read.
+            (_, Some(mask)) if !mask.get(field).copied().unwrap_or(false) => {
+                Some(FieldCell::Absent)
+            }
+            _ => {
+                let Some(slot) = self.layout.slots.slot(rtype, field) else {
+                    return Some(FieldCell::Absent);
+                };
+                let cell = crate::layout::CellSource::cell(&self.layout, off, slot)?;
+                Some(FieldCell::At(&f.ty, cell))
+            }
+        }
     }
 }
 

@@ -1429,7 +1429,13 @@ fn with_coverage(p: &Program, inv: &Inventory, jit: bool) -> (Vec<Outcome>, Vec<
         ..Default::default()
     };
     let report = if jit {
-        let engine = pac_jit::Engine::compile_with(p, pac_jit::CompileOptions { coverage: true });
+        let engine = pac_jit::Engine::compile_with(
+            p,
+            pac_jit::CompileOptions {
+                coverage: true,
+                ..Default::default()
+            },
+        );
         let prepared = engine.prepare(inv);
         let scratch = pac_runtime::Coverage::for_program(p);
         let rows: Vec<usize> = (0..inv.len())

@@ -58,7 +58,13 @@ fn no_shipped_rule_falls_back() {
         fallbacks.is_empty(),
         "rules left to the interpreter: {fallbacks:#?}"
     );
-    let engine = Engine::compile_with(&c.program, CompileOptions { coverage: true });
+    let engine = Engine::compile_with(
+        &c.program,
+        CompileOptions {
+            coverage: true,
+            ..Default::default()
+        },
+    );
     let fallbacks = pac_jit::fallback_report(&c.program, &engine);
     assert!(fallbacks.is_empty(), "with coverage: {fallbacks:#?}");
 }
@@ -127,7 +133,13 @@ fn library_tests_pass_under_both_engines() {
         }
     }
     let interp = run_tests_with(p, None, NOW, None);
-    let engine = Engine::compile_with(p, CompileOptions { coverage: true });
+    let engine = Engine::compile_with(
+        p,
+        CompileOptions {
+            coverage: true,
+            ..Default::default()
+        },
+    );
     let jit = run_tests_with(p, None, NOW, Some(&engine));
     assert!(interp.ok(), "interpreter: {} failed", interp.failed());
     assert!(
@@ -151,7 +163,14 @@ fn library_tests_pass_under_both_engines() {
 #[test]
 fn a_layout_built_while_reading_gives_the_whole_inventorys_report() {
     let c = library();
-    let engine = Engine::compile(&c.program);
+    // Messages compiled too: the text report asks the engine for them.
+    let engine = Engine::compile_with(
+        &c.program,
+        CompileOptions {
+            messages: true,
+            ..Default::default()
+        },
+    );
     let mask = pac_compiler::reads::ReadMask::of(&c.program);
     let demo = std::fs::read_to_string(root().join("examples/demo/inventory.json")).unwrap();
     let mut estate = Vec::new();
@@ -256,6 +275,95 @@ fn a_layout_built_while_reading_gives_the_whole_inventorys_report() {
             );
         }
     }
+}
+
+/// Every message the native engine renders from its compiled values is
+/// the one the interpreter renders from the record, on the demo inventory
+/// and generated estates (at two dates: ages, expiries), and the engine
+/// renders most of those it compiled.
+#[test]
+fn compiled_messages_read_as_the_interpreters() {
+    let c = library();
+    let p = &c.program;
+    let engine = Engine::compile_with(
+        p,
+        CompileOptions {
+            messages: true,
+            ..Default::default()
+        },
+    );
+    assert!(
+        engine.compiled_messages() >= 50,
+        "{}",
+        engine.compiled_messages()
+    );
+    let mask = pac_compiler::reads::ReadMask::of(p);
+    let demo = std::fs::read_to_string(root().join("examples/demo/inventory.json")).unwrap();
+    let estate = |n, seed| {
+        let mut out = Vec::new();
+        pac_estate::generate(n, seed, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let (a, b) = (estate(4_000, 7), estate(2_500, 20261101));
+    let mut rendered = 0;
+    for (name, text, now) in [
+        ("demo", demo.as_str(), NOW),
+        ("estate 7", a.as_str(), pac_estate::NOW),
+        ("estate 20261101", b.as_str(), pac_estate::NOW),
+        (
+            "estate 7, a year on",
+            a.as_str(),
+            pac_estate::NOW + 365 * 86_400,
+        ),
+    ] {
+        let (inv, errors) = Inventory::read_text(&p.schemas, Some(&mask), name, text, &mut |_| {});
+        assert!(errors.is_empty(), "{name}: {errors:?}");
+        let opts = EvalOptions {
+            now,
+            explain: false,
+            coverage: None,
+        };
+        // The interpreter's messages, from the records.
+        let interp = pac_runtime::evaluate_failures_with(p, &inv, &opts, None, &[]);
+        let prepared = engine.prepare(&inv);
+        let e: &dyn pac_runtime::RuleEngine = &prepared;
+        let env = pac_runtime::Env::for_program(p, &inv, now);
+        let mut by_rule: std::collections::BTreeMap<usize, Vec<(usize, &str)>> = Default::default();
+        for r in &interp.results {
+            if r.outcome == pac_runtime::Outcome::Fail {
+                by_rule
+                    .entry(r.rule)
+                    .or_default()
+                    .push((r.resource, r.message.as_deref().unwrap_or("")));
+            }
+        }
+        for (rule, fails) in by_rule {
+            let resources: Vec<usize> = fails.iter().map(|(i, _)| *i).collect();
+            let Some(texts) = e.messages(rule, &resources, &env) else {
+                continue;
+            };
+            assert_eq!(
+                texts.len(),
+                fails.len(),
+                "{name}: rule {}",
+                p.rules[rule].id
+            );
+            for (text, (i, want)) in texts.iter().zip(&fails) {
+                if let Some(text) = text {
+                    rendered += 1;
+                    assert_eq!(
+                        text, want,
+                        "{name}: rule {} on {}",
+                        p.rules[rule].id, inv.resources[*i].id
+                    );
+                }
+            }
+        }
+    }
+    assert!(
+        rendered > 5_000,
+        "{rendered} messages rendered by native code"
+    );
 }
 
 /// The layout as `pacc eval` builds it, documents read straight into

@@ -149,7 +149,13 @@ fn another_inventory_or_unrecorded_coverage_is_left_to_the_interpreter() {
     let cov = pac_runtime::Coverage::for_program(p);
     let env_cov = pac_runtime::Env::for_program(p, &inv, NOW).with_coverage(Some(&cov));
     assert_eq!(prepared.outcomes(0, &[0], &env_cov), None);
-    let instrumented = Engine::compile_with(p, CompileOptions { coverage: true });
+    let instrumented = Engine::compile_with(
+        p,
+        CompileOptions {
+            coverage: true,
+            ..Default::default()
+        },
+    );
     let prepared = instrumented.prepare(&inv);
     assert!(prepared.outcomes(0, &[0], &env_cov).is_some());
     // A resource of another type, or out of range: not this engine's job.

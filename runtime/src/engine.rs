@@ -63,6 +63,30 @@ pub trait RuleEngine: Sync {
         None
     }
 
+    /// The messages of rule `rule` on `resources` (failing resources of
+    /// its type, for a report), as the interpreter renders them; `None`
+    /// for a resource the engine leaves to the interpreter, and `None`
+    /// (the default) when it renders none of this rule's.
+    fn messages(&self, rule: usize, resources: &[usize], env: &Env) -> Option<Vec<Option<String>>> {
+        let _ = (rule, resources, env);
+        None
+    }
+
+    /// That field as a message shows it (`Display`), written at the end
+    /// of `out`; `false` (the default) when the engine holds no records.
+    /// An engine writes text it holds without making a value of it: the
+    /// strings it shares between threads keep their counts untouched.
+    fn write_field(
+        &self,
+        resource: usize,
+        rtype: RecordId,
+        field: usize,
+        out: &mut String,
+    ) -> bool {
+        let _ = (resource, rtype, field, out);
+        false
+    }
+
     /// The same for the `where` condition of member clause `member` of
     /// asset group `group` (indices into `Program::groups` and its
     /// `members`): `Fail` when the condition holds (a member), `Pass` when

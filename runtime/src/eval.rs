@@ -362,44 +362,83 @@ impl<'a> Messages<'a> {
         results
             .par_iter()
             .map_init(Frame::default, |frame, r| {
-                if r.message.is_some() || r.outcome != Outcome::Fail {
-                    return None;
-                }
-                let rule = self.program.rules.get(r.rule)?;
-                if let Some(Some(parts)) = self.templates.get(r.rule) {
-                    let mut out = String::new();
-                    for part in parts {
-                        match part {
-                            TemplatePart::Text(t) => out.push_str(t),
-                            TemplatePart::Field(i) => match self.implicit(r.resource, *i) {
-                                // Written from the resource itself: no
-                                // value, so no shared count touched by
-                                // both threads (an account's or a
-                                // region's string is everyone's).
-                                Some(s) => out.push_str(s),
-                                None => {
-                                    let v = self.env.field_of(r.resource, *i);
-                                    let _ = write!(out, "{v}");
-                                }
-                            },
-                        }
-                    }
-                    return Some(out);
-                }
-                let d = self.details.get(r.rule)?;
-                if !rule.message.is_empty() {
-                    frame.reset(rule.slots, self.env.value_with(r.resource, Some(&d.fields)));
-                    eval_lets(&rule.cond, frame, &self.env, Some(&d.lets));
-                }
-                Some(render_message(
-                    self.program,
-                    r.rule,
-                    r.resource,
-                    frame,
-                    &self.env,
-                ))
+                let mut out = String::new();
+                self.render_into(frame, r, &mut out).then_some(out)
             })
             .collect()
+    }
+
+    /// Per result, its deferred message when the engine renders it (its
+    /// native code computes the message's values), `None` for the others
+    /// ([`Messages::render_into`] renders them). Results of one rule in a
+    /// row are asked for together.
+    pub fn prerender(&self, results: &[&RuleResult]) -> Vec<Option<String>> {
+        let mut out = vec![None; results.len()];
+        let Some(engine) = self.env.values else {
+            return out;
+        };
+        let deferred = |r: &RuleResult| {
+            r.message.is_none()
+                && r.outcome == Outcome::Fail
+                && matches!(self.templates.get(r.rule), Some(None))
+        };
+        let mut start = 0;
+        while start < results.len() {
+            let rule = results[start].rule;
+            let end = results[start..]
+                .iter()
+                .position(|r| r.rule != rule)
+                .map_or(results.len(), |n| start + n);
+            let run: Vec<usize> = (start..end).filter(|&k| deferred(results[k])).collect();
+            if !run.is_empty() {
+                let resources: Vec<usize> = run.iter().map(|&k| results[k].resource).collect();
+                if let Some(texts) = engine.messages(rule, &resources, &self.env)
+                    && texts.len() == run.len()
+                {
+                    for (k, t) in run.into_iter().zip(texts) {
+                        out[k] = t;
+                    }
+                }
+            }
+            start = end;
+        }
+        out
+    }
+
+    /// The deferred message of `r` written at the end of `out` (`frame`
+    /// is scratch space, reused from one call to the next); `false`, and
+    /// nothing written, for a result that has its message or needs none.
+    pub fn render_into(&self, frame: &mut Frame, r: &RuleResult, out: &mut String) -> bool {
+        if r.message.is_some() || r.outcome != Outcome::Fail {
+            return false;
+        }
+        let Some(rule) = self.program.rules.get(r.rule) else {
+            return false;
+        };
+        if let Some(Some(parts)) = self.templates.get(r.rule) {
+            for part in parts {
+                match part {
+                    TemplatePart::Text(t) => out.push_str(t),
+                    TemplatePart::Field(i) => match self.implicit(r.resource, *i) {
+                        // Written from the resource itself: no value, so
+                        // no shared count touched by both threads (an
+                        // account's or a region's string is everyone's).
+                        Some(s) => out.push_str(s),
+                        None => self.env.write_field_of(r.resource, *i, out),
+                    },
+                }
+            }
+            return true;
+        }
+        let Some(d) = self.details.get(r.rule) else {
+            return false;
+        };
+        if !rule.message.is_empty() {
+            frame.reset(rule.slots, self.env.value_with(r.resource, Some(&d.fields)));
+            eval_lets(&rule.cond, frame, &self.env, Some(&d.lets));
+        }
+        render_message_into(out, self.program, r.rule, r.resource, frame, &self.env);
+        true
     }
 }
 

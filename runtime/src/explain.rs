@@ -138,6 +138,11 @@ struct Recorder<'p> {
 }
 
 impl<'p> Tracer<'p> for Recorder<'p> {
+    // An explanation shows the elements it went through.
+    fn whole_elements(&self) -> bool {
+        true
+    }
+
     fn enter(&mut self, e: &'p Expr) {
         self.stack.push(TNode {
             expr: e,

@@ -15,7 +15,7 @@
 //! explanations are built that way, so they always agree with evaluation.
 
 use std::collections::HashMap;
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -184,7 +184,7 @@ pub struct Env<'a> {
     indexes: RwLock<HashMap<(RecordId, u32), Arc<FieldIndex>>>,
     /// Where the records the inventory no longer holds are (see
     /// [`Env::value`]).
-    values: Option<&'a dyn RuleEngine>,
+    pub(crate) values: Option<&'a dyn RuleEngine>,
 }
 
 impl<'a> Env<'a> {
@@ -229,6 +229,31 @@ impl<'a> Env<'a> {
             (Value::Record(fs), _) => fs.get(field).cloned().unwrap_or(Value::Missing),
             _ => Value::Missing,
         }
+    }
+
+    /// [`Env::field_of`], `None` when resource `i`'s record is not held
+    /// (neither by the inventory nor by an engine).
+    fn field_held(&self, i: usize, field: u32) -> Option<Value> {
+        let r = self.inv.resources.get(i)?;
+        match (&r.value, self.values) {
+            (Value::Missing, Some(e)) => e.resource_field(i, r.rtype, field as usize),
+            (Value::Record(fs), _) => {
+                Some(fs.get(field as usize).cloned().unwrap_or(Value::Missing))
+            }
+            _ => None,
+        }
+    }
+
+    /// [`Env::field_of`] as a message shows it, written at the end of
+    /// `out` (by the engine straight from its cells where it can).
+    pub fn write_field_of(&self, i: usize, field: u32, out: &mut String) {
+        if let (Some(r), Some(e)) = (self.inv.resources.get(i), self.values)
+            && matches!(r.value, Value::Missing)
+            && e.write_field(i, r.rtype, field as usize, out)
+        {
+            return;
+        }
+        let _ = write!(out, "{}", self.field_of(i, field));
     }
 
     /// [`Env::value`] when only the fields `fields` flags will be read: an
@@ -277,8 +302,9 @@ impl<'a> Env<'a> {
         };
         w.entry((rtype, field))
             .or_insert_with(|| {
-                Arc::new(FieldIndex::build(self.of_type(rtype), field, |i| {
-                    self.value(i)
+                // Only the field is read back, not each whole record.
+                Arc::new(FieldIndex::build(self.of_type(rtype), |i| {
+                    self.field_held(i, field)
                 }))
             })
             .clone()
@@ -329,6 +355,12 @@ pub trait Tracer<'p> {
     /// list index, or the inventory index for a resource type).
     fn element(&mut self, _quant: &'p Expr, _pos: usize, _elem: &Value) {}
     fn exit(&mut self, _e: &'p Expr, _result: &Result<Value, EvalError>) {}
+    /// Whether the elements handed to [`Tracer::element`] must be whole
+    /// records (an explanation shows them); otherwise a quantifier over a
+    /// resource type may read back only the fields its body reads.
+    fn whole_elements(&self) -> bool {
+        false
+    }
 }
 
 /// The tracer that observes nothing.
@@ -691,8 +723,13 @@ fn eval_kind<'p, T: Tracer<'p>>(
             probe,
             body,
         } => {
-            let resources =
-                |ids: &[usize]| ids.iter().map(|&i| (i, env.value(i))).collect::<Vec<_>>();
+            // Each resource is read as the body reaches it, and (from an
+            // engine's cells) only the fields the body reads of it.
+            let fields = match t.whole_elements() {
+                true => None,
+                false => element_reads(body, *slot),
+            };
+            let read = |i: &usize| (*i, env.value_with(*i, fields.as_deref()));
             // The probe key; when it cannot be a hash key (a float, an
             // error), scan: the body still checks the equality.
             // `all` cannot use the probe: the resources it skips make the
@@ -705,14 +742,17 @@ fn eval_kind<'p, T: Tracer<'p>>(
                     .map(|k| (p.field, k)),
                 None => None,
             };
-            let items = match key {
+            match key {
                 Some((field, k)) => {
                     let idx = env.index(*rtype, field);
-                    resources(&idx.candidates(&k))
+                    let items = idx.candidates(&k);
+                    quantify(e, *kind, *slot, body, items.iter().map(read), frame, env, t)
                 }
-                None => resources(env.of_type(*rtype)),
-            };
-            quantify(e, *kind, *slot, body, items.into_iter(), frame, env, t)
+                None => {
+                    let items = env.of_type(*rtype).iter().map(read);
+                    quantify(e, *kind, *slot, body, items, frame, env, t)
+                }
+            }
         }
         K::Call { builtin, args, .. } => {
             let mut vals = Vec::with_capacity(args.len());
@@ -730,6 +770,27 @@ fn eval_kind<'p, T: Tracer<'p>>(
         }
         K::Now => Ok(Value::Time(env.ctx.now)),
     }
+}
+
+/// The fields of the element in `slot` that `body` reads, as flags by
+/// field index; `None` when the body uses the element otherwise than by
+/// its fields (it needs the whole record).
+fn element_reads(body: &Expr, slot: u32) -> Option<Vec<bool>> {
+    let (mut uses, mut by_field) = (0usize, 0usize);
+    let mut fields = Vec::new();
+    body.walk(&mut |x| match &x.kind {
+        ExprKind::Local(s) if *s == slot => uses += 1,
+        ExprKind::Field(base, k) if matches!(base.kind, ExprKind::Local(s) if s == slot) => {
+            by_field += 1;
+            let k = *k as usize;
+            if fields.len() <= k {
+                fields.resize(k + 1, false);
+            }
+            fields[k] = true;
+        }
+        _ => {}
+    });
+    (uses == by_field).then_some(fields)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -911,6 +972,29 @@ mod tests {
 
     fn ok(e: &Expr) -> Value {
         run(e).unwrap_or_else(|err| panic!("{err}"))
+    }
+
+    #[test]
+    fn a_quantifier_reads_back_only_the_fields_its_body_reads() {
+        let rec = Ty::Record(RecordId(0));
+        let v = || local(2, rec.clone());
+        // v.f3 == x and v.f5 > 7: fields 3 and 5 of the element.
+        let body = and(
+            cmp(CmpOp::Eq, field(v(), 3, Ty::Str), local(0, Ty::Str)),
+            cmp(CmpOp::Gt, field(v(), 5, Ty::Int), int(7)),
+        );
+        assert_eq!(
+            element_reads(&body, 2),
+            Some(vec![false, false, false, true, false, true])
+        );
+        // The element used whole (compared as a record): all of it.
+        let whole = and(body.clone(), cmp(CmpOp::Eq, v(), local(1, rec.clone())));
+        assert_eq!(element_reads(&whole, 2), None);
+        // Another slot's fields are not the element's.
+        assert_eq!(
+            element_reads(&field(local(1, rec), 4, Ty::Int), 2),
+            Some(vec![])
+        );
     }
 
     fn err(e: &Expr) -> String {

@@ -547,9 +547,10 @@ pub struct FieldIndex {
 }
 
 impl FieldIndex {
-    /// Indexes `resources` (inventory indices; `value` gives each one's
-    /// record) by their field `field`.
-    pub fn build(resources: &[usize], field: u32, value: impl Fn(usize) -> Value) -> FieldIndex {
+    /// Indexes `resources` (inventory indices) by their field `field`:
+    /// `value` gives a resource's field (`None` when its record is not
+    /// held: unkeyed, a candidate for every key).
+    pub fn build(resources: &[usize], value: impl Fn(usize) -> Option<Value>) -> FieldIndex {
         let mut idx = FieldIndex::default();
         for &i in resources {
             let key = match &value(i) {
@@ -557,11 +558,9 @@ impl FieldIndex {
                 // an optional field only where `has(v.f)` narrowed it, so
                 // such a resource cannot satisfy the body (merging these
                 // into every probe made optional joins quadratic).
-                Value::Record(fs) if matches!(fs.get(field as usize), Some(Value::Missing)) => {
-                    continue;
-                }
-                Value::Record(fs) => fs.get(field as usize).and_then(Key::of),
-                _ => None,
+                Some(Value::Missing) => continue,
+                Some(v) => Key::of(v),
+                None => None,
             };
             match key {
                 Some(k) => idx.map.entry(k).or_default().push(i),
@@ -2191,7 +2190,10 @@ pub(crate) mod tests {
 {"type":"aws.ec2.security_group","id":"c","account":"1","region":"r","attributes":{"group_id":"x"}}"#;
         let (inv, _) = read(text);
         let ids = inv.by_type()[&RecordId(0)].clone();
-        let idx = FieldIndex::build(&ids, 3, |i| inv.resources[i].value.clone());
+        let idx = FieldIndex::build(&ids, |i| match &inv.resources[i].value {
+            Value::Record(fs) => fs.get(3).cloned(),
+            _ => None,
+        });
         assert_eq!(&*idx.candidates(&Key::Str(Arc::from("x"))), &[0, 2]);
         assert!(idx.candidates(&Key::Str(Arc::from("z"))).is_empty());
     }

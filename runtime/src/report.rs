@@ -112,18 +112,25 @@ fn wrap_words(s: &str, width: usize) -> Vec<String> {
     // Characters in `cur`, kept rather than counted again for every word.
     let mut cur_n = 0;
     for word in s.split(' ') {
-        let mut word: String = word
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        let mut word_n = word.chars().count();
+        // Most words are printable ASCII, used as they are.
+        let cleaned: String;
+        let (mut word, mut word_n) = if word.bytes().all(|b| b.is_ascii() && !b.is_ascii_control())
+        {
+            (word, word.len())
+        } else {
+            cleaned = word
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            (cleaned.as_str(), cleaned.chars().count())
+        };
         loop {
             let sep = usize::from(cur_n > 0);
             if cur_n + sep + word_n <= width {
                 if sep == 1 {
                     cur.push(' ');
                 }
-                cur.push_str(&word);
+                cur.push_str(word);
                 cur_n += sep + word_n;
                 break;
             }
@@ -133,10 +140,13 @@ fn wrap_words(s: &str, width: usize) -> Vec<String> {
                 continue;
             }
             // A word longer than a line: split it.
-            let head: String = word.chars().take(width).collect();
-            word = word.chars().skip(width).collect();
+            let cut = word
+                .char_indices()
+                .nth(width)
+                .map_or(word.len(), |(i, _)| i);
+            lines.push(word[..cut].to_string());
+            word = &word[cut..];
             word_n -= width;
-            lines.push(head);
         }
     }
     if !cur.is_empty() || lines.is_empty() {
@@ -261,6 +271,224 @@ fn with_late_messages<R>(
     })
 }
 
+/// The violations of one policy in the text report: `open[start..end]`,
+/// under `head`, in columns as wide as their widest id, account and
+/// region (within bounds).
+struct ViolationGroup {
+    start: usize,
+    end: usize,
+    /// The policy's heading line, with the blank line before it.
+    head: String,
+    id_w: usize,
+    acct_w: usize,
+    region_w: usize,
+    msg_w: usize,
+    /// What continues a wrapped message: spaces to the message column.
+    indent: String,
+    /// The policy has several rules: each row says which.
+    named_rules: bool,
+}
+
+/// The groups of `open` (sorted by policy), with their column widths.
+fn violation_groups(
+    program: &Program,
+    inv: &Inventory,
+    open: &[&RuleResult],
+    color: bool,
+) -> Vec<ViolationGroup> {
+    let mut groups = Vec::new();
+    let mut start = 0;
+    while start < open.len() {
+        let policy_idx = program.rules[open[start].rule].policy;
+        let end = open[start..]
+            .iter()
+            .position(|r| program.rules[r.rule].policy != policy_idx)
+            .map_or(open.len(), |n| start + n);
+        let group = &open[start..end];
+        let policy = &program.policies[policy_idx];
+        let head = format!(
+            "{} ({}, {}): ",
+            policy.name,
+            policy.severity.name(),
+            policy.category
+        );
+        let title_w = WIDTH.saturating_sub(head.chars().count());
+        let head = format!(
+            "\n{}{}\n",
+            bold(&head, color),
+            truncate(&policy.title, title_w)
+        );
+        let width = |f: &dyn Fn(&Resource) -> usize, lo: usize, hi: usize| {
+            group
+                .iter()
+                .map(|r| f(&inv.resources[r.resource]))
+                .max()
+                .unwrap_or(0)
+                .clamp(lo, hi)
+        };
+        let id_w = width(&|r| char_len(&r.id), 4, 40);
+        let acct_w = width(&|r| char_len(&r.account), 4, 14);
+        let region_w = width(&|r| char_len(&r.region), 4, 16);
+        let msg_col = 2 + id_w + 1 + acct_w + 1 + region_w + 1;
+        let msg_w = WIDTH.saturating_sub(msg_col).max(30);
+        groups.push(ViolationGroup {
+            start,
+            end,
+            head,
+            id_w,
+            acct_w,
+            region_w,
+            msg_w,
+            indent: " ".repeat(WIDTH.saturating_sub(msg_w)),
+            named_rules: policy.rules.len() > 1,
+        });
+        start = end;
+    }
+    groups
+}
+
+/// What a row of the violations is written from.
+struct Rows<'a> {
+    program: &'a Program,
+    inv: &'a Inventory,
+    groups: &'a [ViolationGroup],
+    late: Option<&'a Messages<'a>>,
+}
+
+/// Rows rendered into one piece of text on the pool.
+const ROWS_PIECE: usize = 256;
+
+impl Rows<'_> {
+    /// The rows of `open[range]` (each group's heading before its first),
+    /// as text; `frame` and `msg` are scratch space.
+    fn render(
+        &self,
+        open: &[&RuleResult],
+        range: std::ops::Range<usize>,
+        frame: &mut crate::interp::Frame,
+        msg: &mut String,
+    ) -> String {
+        let mut out = String::with_capacity(range.len() * 128);
+        // The messages the engine renders, for the whole range at once.
+        let mut native = match self.late {
+            Some(late) => late.prerender(open.get(range.clone()).unwrap_or(&[])),
+            None => Vec::new(),
+        }
+        .into_iter();
+        let mut gi = self.groups.partition_point(|g| g.end <= range.start);
+        for k in range {
+            while self.groups.get(gi).is_some_and(|g| g.end <= k) {
+                gi += 1;
+            }
+            let (Some(g), Some(r)) = (self.groups.get(gi), open.get(k)) else {
+                break;
+            };
+            if k == g.start {
+                out.push_str(&g.head);
+            }
+            msg.clear();
+            if g.named_rules {
+                let id = &self.program.rules[r.rule].id;
+                msg.push('[');
+                msg.push_str(id.rsplit('.').next().unwrap_or(id));
+                msg.push_str("] ");
+            }
+            let native = native.next().flatten();
+            match (&r.message, self.late) {
+                (Some(m), _) => msg.push_str(m),
+                (None, Some(_)) if let Some(n) = native => msg.push_str(&n),
+                (None, Some(late)) => {
+                    late.render_into(frame, r, msg);
+                }
+                (None, None) => {}
+            }
+            self.push_row(&mut out, g, r, msg);
+        }
+        out
+    }
+
+    /// One violation's row (its message `msg`), and its explanation.
+    fn push_row(&self, out: &mut String, g: &ViolationGroup, r: &RuleResult, msg: &str) {
+        let res = &self.inv.resources[r.resource];
+        // Written cell by cell: a row costs no allocation unless its
+        // message wraps. An id too long for its column gets a line of its own.
+        out.push_str("  ");
+        if char_len(&res.id) > g.id_w {
+            out.push_str(&res.id);
+            out.push_str("\n  ");
+            push_pad(out, "", g.id_w);
+        } else {
+            push_pad(out, &res.id, g.id_w);
+        }
+        out.push(' ');
+        push_pad(out, &res.account, g.acct_w);
+        out.push(' ');
+        push_pad(out, &res.region, g.region_w);
+        out.push(' ');
+        if fits_line(msg, g.msg_w) {
+            out.push_str(msg);
+            out.push('\n');
+        } else {
+            for (i, line) in wrap_words(msg, g.msg_w.max(1)).iter().enumerate() {
+                if i > 0 {
+                    out.push_str(&g.indent);
+                }
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        if let Some(x) = &r.explanation {
+            for line in render_explanation(x, 3).lines() {
+                let body = line.trim_start();
+                let lead = line.len() - body.len();
+                let width = WIDTH.saturating_sub(lead + 4).max(40);
+                for (i, part) in wrap(body, width).iter().enumerate() {
+                    let pad = if i == 0 { lead } else { lead + 4 };
+                    let _ = writeln!(out, "{}{part}", " ".repeat(pad));
+                }
+            }
+        }
+    }
+}
+
+/// Writes the rows of `open` to `w`: rendered (deferred messages and all)
+/// on the pool a batch at a time, one batch ahead of the writing, so that
+/// the writer only copies text.
+fn write_rows(
+    w: &mut dyn std::io::Write,
+    open: &[&RuleResult],
+    rows: &Rows,
+) -> std::io::Result<()> {
+    use rayon::prelude::*;
+    let n = open.len();
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<String>>(1);
+        s.spawn(move || {
+            for b in (0..n).step_by(MESSAGE_BATCH) {
+                let e = (b + MESSAGE_BATCH).min(n);
+                let pieces: Vec<usize> = (b..e).step_by(ROWS_PIECE).collect();
+                let text: Vec<String> = pieces
+                    .into_par_iter()
+                    .map_init(
+                        || (crate::interp::Frame::default(), String::new()),
+                        |(frame, msg), p| rows.render(open, p..(p + ROWS_PIECE).min(e), frame, msg),
+                    )
+                    .collect();
+                // The writer stopped (an error): nothing more to render.
+                if tx.send(text).is_err() {
+                    break;
+                }
+            }
+        });
+        for text in rx {
+            for piece in text {
+                w.write_all(piece.as_bytes())?;
+            }
+        }
+        Ok(())
+    })
+}
+
 /// [`render_text`] written to `w` as it is produced (a report of half a
 /// million violations is never one string).
 pub fn write_text(
@@ -345,104 +573,20 @@ pub fn write_text_with(
             bold(&format!("Violations ({})", open.len()), color)
         );
     }
-    // The deferred messages, rendered ahead of the writing on other threads.
-    with_late_messages(late, &open, |msgs| -> std::io::Result<()> {
-        let mut start = 0;
-        while start < open.len() {
-            let policy_idx = program.rules[open[start].rule].policy;
-            let end = open[start..]
-                .iter()
-                .position(|r| program.rules[r.rule].policy != policy_idx)
-                .map_or(open.len(), |n| start + n);
-            let group = &open[start..end];
-            start = end;
-            let policy = &program.policies[policy_idx];
-            let head = format!(
-                "{} ({}, {}): ",
-                policy.name,
-                policy.severity.name(),
-                policy.category
-            );
-            let title_w = WIDTH.saturating_sub(head.chars().count());
-            let _ = writeln!(
-                out,
-                "\n{}{}",
-                bold(&head, color),
-                truncate(&policy.title, title_w)
-            );
-            let width = |f: &dyn Fn(&Resource) -> usize, lo: usize, hi: usize| {
-                group
-                    .iter()
-                    .map(|r| f(&inv.resources[r.resource]))
-                    .max()
-                    .unwrap_or(0)
-                    .clamp(lo, hi)
-            };
-            let id_w = width(&|r| char_len(&r.id), 4, 40);
-            let acct_w = width(&|r| char_len(&r.account), 4, 14);
-            let region_w = width(&|r| char_len(&r.region), 4, 16);
-            let msg_col = 2 + id_w + 1 + acct_w + 1 + region_w + 1;
-            let msg_w = WIDTH.saturating_sub(msg_col).max(30);
-            let indent = " ".repeat(WIDTH.saturating_sub(msg_w));
-            for r in group {
-                let late_msg = msgs.next().flatten();
-                let rule = &program.rules[r.rule];
-                let res = &inv.resources[r.resource];
-                let body = r.message.as_deref().or(late_msg.as_deref()).unwrap_or("");
-                let msg: std::borrow::Cow<'_, str> = if policy.rules.len() > 1 {
-                    let short = rule.id.rsplit('.').next().unwrap_or(&rule.id);
-                    format!("[{short}] {body}").into()
-                } else {
-                    body.into()
-                };
-                // Written cell by cell into `out`: a row costs no allocation
-                // unless its message wraps.
-                // An id too long for its column gets a line of its own.
-                out.push_str("  ");
-                if char_len(&res.id) > id_w {
-                    out.push_str(&res.id);
-                    out.push_str("\n  ");
-                    push_pad(&mut out, "", id_w);
-                } else {
-                    push_pad(&mut out, &res.id, id_w);
-                }
-                out.push(' ');
-                push_pad(&mut out, &res.account, acct_w);
-                out.push(' ');
-                push_pad(&mut out, &res.region, region_w);
-                out.push(' ');
-                if fits_line(&msg, msg_w) {
-                    out.push_str(&msg);
-                    out.push('\n');
-                } else {
-                    let lines = wrap_words(&msg, msg_w.max(1));
-                    out.push_str(lines.first().map_or("", String::as_str));
-                    out.push('\n');
-                    for line in lines.iter().skip(1) {
-                        out.push_str(&indent);
-                        out.push_str(line);
-                        out.push('\n');
-                    }
-                }
-                if let Some(x) = &r.explanation {
-                    for line in render_explanation(x, 3).lines() {
-                        let body = line.trim_start();
-                        let lead = line.len() - body.len();
-                        let width = WIDTH.saturating_sub(lead + 4).max(40);
-                        for (i, part) in wrap(body, width).iter().enumerate() {
-                            let pad = if i == 0 { lead } else { lead + 4 };
-                            let _ = writeln!(out, "{}{part}", " ".repeat(pad));
-                        }
-                    }
-                }
-                if out.len() >= FLUSH_AT {
-                    w.write_all(out.as_bytes())?;
-                    out.clear();
-                }
-            }
-        }
-        Ok(())
-    })?;
+    // The rows, rendered ahead of the writing on other threads.
+    w.write_all(out.as_bytes())?;
+    out.clear();
+    let groups = violation_groups(program, inv, &open, color);
+    write_rows(
+        w,
+        &open,
+        &Rows {
+            program,
+            inv,
+            groups: &groups,
+            late,
+        },
+    )?;
 
     // Errors: results that could not be evaluated, and group conditions.
     let errors: Vec<_> = report

@@ -74,7 +74,13 @@ pub fn agree(src: &str, docs: &[String]) -> Vec<(String, String, Outcome)> {
     assert!(errors.is_empty(), "{errors:#?}");
     let mut out = Vec::new();
     for coverage in [false, true] {
-        let engine = Engine::compile_with(p, CompileOptions { coverage });
+        let engine = Engine::compile_with(
+            p,
+            CompileOptions {
+                coverage,
+                ..Default::default()
+            },
+        );
         let fallbacks = pac_jit::fallback_report(p, &engine);
         assert!(fallbacks.is_empty(), "fell back: {fallbacks:#?}");
         let prepared = engine.prepare(&inv);
