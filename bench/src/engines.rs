@@ -183,6 +183,23 @@ pub fn run(
         c(|k| fmt_dur(k.report_jit)),
     );
     table.row(
+        "text report as pacc eval writes it, messages interpreted",
+        c(|k| fmt_dur(k.text_interp)),
+    );
+    table.row(
+        "text report as pacc eval writes it, messages compiled",
+        c(|k| fmt_dur(k.text_native)),
+    );
+    table.row(
+        "speed-up of compiled messages on the text report",
+        c(|k| {
+            format!(
+                "{:.1}x",
+                k.text_interp.as_secs_f64() / k.text_native.as_secs_f64().max(1e-9)
+            )
+        }),
+    );
+    table.row(
         "outcomes pass / fail / error",
         c(|k| format!("{} / {} / {}", k.tally[0], k.tally[1], k.tally[2])),
     );
@@ -252,6 +269,10 @@ struct Column {
     jit_ranges: Duration,
     report_interp: Duration,
     report_jit: Duration,
+    /// `pacc eval`'s text report (failures, messages deferred), messages
+    /// interpreted from the cells / computed by native code.
+    text_interp: Duration,
+    text_native: Duration,
     tally: Tally,
     mismatches: usize,
     examples: Vec<String>,
@@ -454,9 +475,7 @@ fn measure(
     // the inventory read whole.
     eprintln!("[{n}] read into cells as pacc eval does");
     let full = pac_runtime::evaluate_failures_with(program, &inv, &opts, Some(&prepared), &[]);
-    let mut streamed = Vec::new();
-    for _ in 0..runs.min(3) {
-        let t = Instant::now();
+    let read_cells = |engine: &pac_jit::Engine| -> Result<(Inventory, pac_jit::Layout), String> {
         let text =
             pac_bundle::map_inventory(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let mut builder = engine.layout_builder(text.len() / 512);
@@ -472,7 +491,13 @@ fn measure(
                 builder.add_built(b);
             },
         );
-        let slim_engine = engine.prepare_with(&slim, builder.finish());
+        Ok((slim, builder.finish()))
+    };
+    let mut streamed = Vec::new();
+    for _ in 0..runs.min(3) {
+        let t = Instant::now();
+        let (slim, layout) = read_cells(engine)?;
+        let slim_engine = engine.prepare_with(&slim, layout);
         streamed.push(t.elapsed());
         let e: &dyn pac_runtime::RuleEngine = &slim_engine;
         let report = pac_runtime::evaluate_failures_with(program, &slim, &opts, Some(e), &[]);
@@ -492,6 +517,50 @@ fn measure(
             examples.push("the report of the inventory read as pacc eval reads it differs from the whole inventory's".into());
         }
     }
+    // `pacc eval`'s report: the failures' text report, messages deferred
+    // to the writing, rendered by the interpreter from the cells (an
+    // engine without compiled messages) or by native code (with).
+    eprintln!("[{n}] text reports as pacc eval writes them");
+    let with_messages = pac_jit::Engine::compile_with(
+        program,
+        pac_jit::CompileOptions {
+            messages: true,
+            ..Default::default()
+        },
+    );
+    let mut text_reports = [Vec::new(), Vec::new()];
+    let mut digests = [0u64; 2];
+    for (k, e) in [engine, &with_messages].into_iter().enumerate() {
+        let (slim, layout) = read_cells(e)?;
+        let prepared = e.prepare_with(&slim, layout);
+        let re: &dyn pac_runtime::RuleEngine = &prepared;
+        let report = pac_runtime::evaluate_failures_deferred(program, &slim, &opts, Some(re), &[]);
+        for _ in 0..runs.min(3) {
+            let mut out = Digest::default();
+            let t = Instant::now();
+            let late = pac_runtime::Messages::new(program, &slim, now, Some(re));
+            pac_runtime::report::write_text_with(
+                &mut out,
+                program,
+                &slim,
+                &report,
+                false,
+                Some(&late),
+            )
+            .map_err(|e| e.to_string())?;
+            text_reports[k].push(t.elapsed());
+            digests[k] = out.finish();
+        }
+    }
+    if digests[0] != digests[1] {
+        mismatches += 1;
+        examples.push(
+            "the text report with compiled messages differs from the one with interpreted messages"
+                .into(),
+        );
+    }
+    let [text_interp, text_native] = text_reports;
+
     Ok(Column {
         label: label.clone(),
         resources: inv.len(),
@@ -507,6 +576,8 @@ fn measure(
         jit_ranges: median(&jit_ranges),
         report_interp: median(&report_interp),
         report_jit: median(&report_jit),
+        text_interp: median(&text_interp),
+        text_native: median(&text_native),
         tally,
         mismatches,
         examples,
@@ -518,6 +589,27 @@ fn measure(
 }
 
 const NAMES: [&str; 3] = ["pass", "fail", "error"];
+
+/// A writer that keeps only a digest of what it is given (two reports
+/// compared without holding either).
+#[derive(Default)]
+struct Digest(std::collections::hash_map::DefaultHasher);
+
+impl Digest {
+    fn finish(&self) -> u64 {
+        std::hash::Hasher::finish(&self.0)
+    }
+}
+
+impl std::io::Write for Digest {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        std::hash::Hasher::write(&mut self.0, buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
 
 fn outcome_of(b: u8) -> u8 {
     match b {
