@@ -359,13 +359,24 @@ impl<'a> Messages<'a> {
     /// Per result, its deferred message rendered now (in parallel); `None`
     /// for a result that has its message, or needs none.
     pub fn render(&self, results: &[&RuleResult]) -> Vec<Option<String>> {
-        results
-            .par_iter()
-            .map_init(Frame::default, |frame, r| {
-                let mut out = String::new();
-                self.render_into(frame, r, &mut out).then_some(out)
+        let pieces: Vec<Vec<Option<String>>> = results
+            .par_chunks(256)
+            .map_init(Frame::default, |frame, piece| {
+                // The engine's first, then the interpreter's.
+                let native = self.prerender(piece);
+                piece
+                    .iter()
+                    .zip(native)
+                    .map(|(r, n)| {
+                        n.or_else(|| {
+                            let mut out = String::new();
+                            self.render_into(frame, r, &mut out).then_some(out)
+                        })
+                    })
+                    .collect()
             })
-            .collect()
+            .collect();
+        pieces.concat()
     }
 
     /// Per result, its deferred message when the engine renders it (its
