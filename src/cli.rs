@@ -891,6 +891,13 @@ pub(crate) fn parse_now(now: Option<&str>) -> Result<i64, i32> {
 /// generated estate's documents average 840 bytes).
 const AUTO_JIT_BYTES: u64 = 24 << 20;
 
+/// From this inventory size on, the native engine also compiles the
+/// messages that read `let`s or expressions. Compiling the library's 87
+/// such messages takes ~40 ms more; computing them natively instead of
+/// interpreting them saves ~35 ms of the report at 100,000 resources
+/// (84 MB) and ~1.1 s at a million (docs/benchmarks.md).
+const MESSAGES_BYTES: u64 = 128 << 20;
+
 /// The engine `auto` means for an inventory file of `bytes` (0 for one
 /// that cannot be read, which the reader then reports).
 fn auto_engine(kind: EngineKind, bytes: u64, verbose: bool) -> EngineKind {
@@ -1203,7 +1210,7 @@ fn eval(args: &EvalArgs, engine: EngineKind, verbose: bool) -> i32 {
     phase.done("compile", "");
     let bytes = std::fs::metadata(inventory).map_or(0, |m| m.len());
     let engine = auto_engine(engine, bytes, verbose);
-    let native = native_engine_with(&c.program, engine, false, true, verbose);
+    let native = native_engine_with(&c.program, engine, false, bytes >= MESSAGES_BYTES, verbose);
     phase.done("engine", "");
     // The native engine's layout is built as the inventory is read, and
     // the inventory keeps only each resource's identity (the records of

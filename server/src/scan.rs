@@ -203,9 +203,11 @@ async fn scan_inner(
     let store = &*server.store;
     let t0 = Instant::now();
     let loaded = server.load_program().await?;
+    let t_program = t0.elapsed();
 
     // 1. Collect: what the source returns, and what the store knows.
     let collected = collect::collect(&*source.connector).await;
+    let t_connector = t0.elapsed();
     let warm = take_warm(server, &loaded, collected.failed.is_empty());
     let stored = collect::Stored::read(
         store,
@@ -214,6 +216,7 @@ async fn scan_inner(
         !collected.failed.is_empty(),
     )
     .await?;
+    let t_stored = t0.elapsed();
 
     // 2. Validate against the compiled schemas.
     let (mut validated, mut stored, mut warm) = {
@@ -252,6 +255,15 @@ async fn scan_inner(
         tracing::warn!(scan = scan_id, source = %source.name, "{}", verdict.explain(&source.name, scan_id));
     }
     let t_read = t0.elapsed();
+    let ms = |d: std::time::Duration| d.as_millis() as u64;
+    tracing::debug!(
+        scan = scan_id,
+        program_ms = ms(t_program),
+        connector_ms = ms(t_connector - t_program),
+        stored_ms = ms(t_stored - t_connector),
+        validate_ms = ms(t_read - t_stored),
+        "scan read: timings"
+    );
 
     // 4–7. Evaluate, reconcile, roll up, schedule fixes.
     let complete = verdict == ReadVerdict::Complete;
@@ -284,7 +296,6 @@ async fn scan_inner(
         },
     )
     .await?;
-    let ms = |d: std::time::Duration| d.as_millis() as u64;
     tracing::debug!(
         scan = scan_id,
         source = %source.name,
