@@ -19,7 +19,9 @@ use pac_runtime::interp::{Env, Frame, eval};
 use pac_runtime::{EvalOptions, Inventory};
 use pac_stdlib::Value;
 
-use crate::units::{fmt_bytes, fmt_dur, fmt_rate, group_digits, median, rss, status_kib};
+use crate::units::{
+    fmt_bytes, fmt_dur, fmt_rate, fmt_ratio, group_digits, median, rss, status_kib,
+};
 
 /// One evaluated outcome: pass, fail, error.
 type Tally = [usize; 3];
@@ -134,12 +136,7 @@ pub fn run(
     );
     table.row(
         "speed-up of reading into cells over read + layout",
-        c(|k| {
-            format!(
-                "{:.1}x",
-                (k.read + k.layout).as_secs_f64() / k.streamed.as_secs_f64().max(1e-9)
-            )
-        }),
+        c(|k| fmt_ratio(k.read + k.layout, k.streamed)),
     );
     table.row("rule evaluations", c(|k| group_digits(k.evals as u64)));
     table.row("interpreter: evaluation time", c(|k| fmt_dur(k.interp)));
@@ -158,21 +155,11 @@ pub fn run(
     );
     table.row(
         "jit speed-up by row range, as pacc eval runs (target >= 20x)",
-        c(|k| {
-            format!(
-                "{:.1}x",
-                k.interp.as_secs_f64() / k.jit_ranges.as_secs_f64().max(1e-9)
-            )
-        }),
+        c(|k| fmt_ratio(k.interp, k.jit_ranges)),
     );
     table.row(
         "jit speed-up over interpreter, rule by rule",
-        c(|k| {
-            format!(
-                "{:.1}x",
-                k.interp.as_secs_f64() / k.jit.as_secs_f64().max(1e-9)
-            )
-        }),
+        c(|k| fmt_ratio(k.interp, k.jit)),
     );
     table.row(
         "full report, interpreter (all threads)",
@@ -192,12 +179,7 @@ pub fn run(
     );
     table.row(
         "speed-up of compiled messages on the text report",
-        c(|k| {
-            format!(
-                "{:.1}x",
-                k.text_interp.as_secs_f64() / k.text_native.as_secs_f64().max(1e-9)
-            )
-        }),
+        c(|k| fmt_ratio(k.text_interp, k.text_native)),
     );
     table.row(
         "outcomes pass / fail / error",

@@ -37,6 +37,11 @@ pub(crate) fn fmt_dur(d: Duration) -> String {
     }
 }
 
+/// How many times `slow` takes `fast`: `2.3x`.
+pub(crate) fn fmt_ratio(slow: Duration, fast: Duration) -> String {
+    format!("{:.1}x", slow.as_secs_f64() / fast.as_secs_f64().max(1e-9))
+}
+
 pub(crate) fn fmt_rate(n: usize, d: Duration) -> String {
     let r = n as f64 / d.as_secs_f64().max(1e-9);
     if r >= 1e6 {

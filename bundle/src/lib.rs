@@ -116,8 +116,10 @@ pub fn map_inventory(path: &Path) -> std::io::Result<InventoryText> {
     let map = unsafe { memmap2::Mmap::map(&file)? };
     let _ = map.advise(memmap2::Advice::Sequential);
     // Checked block by block, each block's pages given back after, so the
-    // check does not make the whole file resident in this process.
-    if !utf8_in_blocks(&map, RELEASE_BLOCK, &mut |r| release(&map, r)) {
+    // check does not make the whole file resident in this process; the
+    // blocks on every core (a gigabyte is ~0.1 s of checking on one).
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if !utf8_in_blocks(&map, RELEASE_BLOCK, threads, &|r| release(&map, r)) {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             "stream did not contain valid UTF-8",
@@ -126,30 +128,57 @@ pub fn map_inventory(path: &Path) -> std::io::Result<InventoryText> {
     Ok(InventoryText::Mapped(map))
 }
 
-/// Whether `bytes` are UTF-8, checked in blocks of about `block` bytes
-/// cut at character boundaries; `done` is given each block checked.
-fn utf8_in_blocks(
-    bytes: &[u8],
-    block: usize,
-    done: &mut dyn FnMut(std::ops::Range<usize>),
-) -> bool {
+/// `bytes` cut into blocks of about `block` bytes at character boundaries
+/// (at most 3 continuation bytes back; an invalid run of more is caught
+/// by the check of the block it starts).
+fn utf8_blocks(bytes: &[u8], block: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
     let mut at = 0;
     while at < bytes.len() {
         let mut end = (at + block.max(4)).min(bytes.len());
-        // Back to a character boundary (at most 3 continuation bytes; an
-        // invalid run of more is caught by the check itself).
         for _ in 0..3 {
             if end < bytes.len() && (bytes[end] & 0xC0) == 0x80 {
                 end -= 1;
             }
         }
-        if std::str::from_utf8(&bytes[at..end]).is_err() {
-            return false;
-        }
-        done(at..end);
+        out.push(at..end);
         at = end;
     }
-    true
+    out
+}
+
+/// Whether `bytes` are UTF-8, checked in blocks of about `block` bytes
+/// cut at character boundaries, on up to `threads` threads; `done` is
+/// given each block found valid (in no particular order).
+fn utf8_in_blocks(
+    bytes: &[u8],
+    block: usize,
+    threads: usize,
+    done: &(dyn Fn(std::ops::Range<usize>) + Sync),
+) -> bool {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let blocks = utf8_blocks(bytes, block);
+    let bad = AtomicBool::new(false);
+    let check = |k: usize| {
+        for r in blocks.iter().skip(k).step_by(threads.max(1)) {
+            if bad.load(Ordering::Relaxed) {
+                return;
+            }
+            if std::str::from_utf8(&bytes[r.clone()]).is_err() {
+                bad.store(true, Ordering::Relaxed);
+                return;
+            }
+            done(r.clone());
+        }
+    };
+    let threads = threads.clamp(1, blocks.len().max(1));
+    std::thread::scope(|s| {
+        for k in 1..threads {
+            s.spawn(move || check(k));
+        }
+        check(0);
+    });
+    !bad.load(Ordering::Relaxed)
 }
 
 /// How much of a mapped inventory is checked (or read) before its pages
@@ -210,14 +239,24 @@ mod tests {
         for bytes in samples {
             let whole = std::str::from_utf8(bytes).is_ok();
             for block in 1..10 {
+                let blocks = utf8_blocks(bytes, block);
                 let mut covered = 0;
-                let ok = utf8_in_blocks(bytes, block, &mut |r| {
+                for r in &blocks {
                     assert_eq!(r.start, covered, "blocks are contiguous");
                     covered = r.end;
-                });
-                assert_eq!(ok, whole, "{bytes:?} in blocks of {block}");
-                if ok {
-                    assert_eq!(covered, bytes.len());
+                }
+                assert_eq!(covered, bytes.len());
+                for threads in [1, 3] {
+                    let seen = std::sync::Mutex::new(Vec::new());
+                    let ok = utf8_in_blocks(bytes, block, threads, &|r| {
+                        seen.lock().unwrap().push(r);
+                    });
+                    assert_eq!(ok, whole, "{bytes:?} in blocks of {block} on {threads}");
+                    if ok {
+                        let mut seen = seen.into_inner().unwrap();
+                        seen.sort_by_key(|r| r.start);
+                        assert_eq!(seen, blocks, "every block released once");
+                    }
                 }
             }
         }

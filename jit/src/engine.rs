@@ -752,7 +752,6 @@ impl Prepared<'_> {
         values: &[Cell],
         src: &dyn crate::layout::CellSource,
     ) -> Option<String> {
-        use std::fmt::Write as _;
         let mut out = String::new();
         for piece in &m.parts {
             match piece {
@@ -761,22 +760,42 @@ impl Prepared<'_> {
                     out.push_str(self.inv.resources.get(resource)?.implicit(*k)?)
                 }
                 MessagePiece::Value(k, ty) => {
-                    let cell = *values.get(*k)?;
-                    let ty = match ty {
-                        Ty::Opt(t) if !cell.is_missing() => &**t,
-                        t => t,
-                    };
-                    // Text as the interner holds it; the rest as values.
-                    if let (Ty::Str, Some(s)) = (ty, self.layout.strs.base_get(cell.bits)) {
-                        out.push_str(s);
-                        continue;
+                    if !self.write_cell(&mut out, ty, *values.get(*k)?, src) {
+                        return None;
                     }
-                    let v = crate::layout::read_value(&self.layout, src, ty, cell)?;
-                    let _ = write!(out, "{v}");
                 }
             }
         }
         Some(out)
+    }
+
+    /// A cell of type `ty` as a message shows its value (`Display`),
+    /// written at the end of `out`; `false` if it does not read back.
+    /// Text is written from the interner's table as it is: a value would
+    /// clone, then drop, a string both threads share.
+    fn write_cell(
+        &self,
+        out: &mut String,
+        ty: &Ty,
+        cell: Cell,
+        src: &dyn crate::layout::CellSource,
+    ) -> bool {
+        use std::fmt::Write as _;
+        let ty = match ty {
+            Ty::Opt(t) if !cell.is_missing() => &**t,
+            t => t,
+        };
+        if let (Ty::Str, Some(s)) = (ty, self.layout.strs.base_get(cell.bits)) {
+            out.push_str(s);
+            return true;
+        }
+        match crate::layout::read_value(&self.layout, src, ty, cell) {
+            Some(v) => {
+                let _ = write!(out, "{v}");
+                true
+            }
+            None => false,
+        }
     }
 }
 
@@ -849,22 +868,7 @@ impl RuleEngine for Prepared<'_> {
                 return true;
             }
             FieldCell::Absent => Value::Missing,
-            FieldCell::At(ty, cell) => {
-                // Text is written from the interner's table as it is (a
-                // value would clone, then drop, a string both threads share).
-                let ty = match ty {
-                    Ty::Opt(t) if !cell.is_missing() => &**t,
-                    t => t,
-                };
-                if let (Ty::Str, Some(s)) = (ty, self.layout.strs.base_get(cell.bits)) {
-                    out.push_str(s);
-                    return true;
-                }
-                match crate::layout::read_value(&self.layout, &self.layout, ty, cell) {
-                    Some(v) => v,
-                    None => return false,
-                }
-            }
+            FieldCell::At(ty, cell) => return self.write_cell(out, ty, cell, &self.layout),
         };
         let _ = write!(out, "{value}");
         true

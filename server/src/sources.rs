@@ -221,9 +221,11 @@ impl Connector for InventoryFiles {
             };
             let total = docs.len() as u64;
             for doc in docs {
-                let wanted = crate::scan::doc_head(&doc)
-                    .and_then(|h| h.rtype)
-                    .is_none_or(|t| plan.wants_type(&t));
+                // A plan of every type needs no look at the document.
+                let wanted = plan.types.is_none()
+                    || crate::scan::doc_head(&doc)
+                        .and_then(|h| h.rtype)
+                        .is_none_or(|t| plan.wants_type(&t));
                 if wanted && out.send(Event::Document(doc)).await.is_err() {
                     return Ok(());
                 }
