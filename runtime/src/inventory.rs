@@ -429,10 +429,19 @@ impl Seen {
     /// The index in `kept` of an earlier resource with `r`'s identity;
     /// `None` records `r` as the next one kept.
     fn first(&mut self, kept: &[Resource], r: &Resource) -> Option<usize> {
-        use std::collections::hash_map::Entry;
+        self.first_hashed(kept, r, Seen::hash(r))
+    }
+
+    /// The hash of `r`'s identity, by reference: no identity is built per
+    /// resource (computed where the resource is read, on the pool).
+    fn hash(r: &Resource) -> u64 {
         use std::hash::BuildHasher;
-        // Hashed and compared by reference: no identity built per resource.
-        let hash = rustc_hash::FxBuildHasher.hash_one((r.rtype, &*r.id, &*r.account, &*r.region));
+        rustc_hash::FxBuildHasher.hash_one((r.rtype, &*r.id, &*r.account, &*r.region))
+    }
+
+    /// [`Seen::first`] of `r`, whose identity hashes to `hash`.
+    fn first_hashed(&mut self, kept: &[Resource], r: &Resource, hash: u64) -> Option<usize> {
+        use std::collections::hash_map::Entry;
         let next = kept.len() as u32;
         match self.by_hash.entry(hash) {
             Entry::Vacant(v) => {
@@ -939,7 +948,13 @@ impl<'s> Reader<'s> {
                             let mut b = new();
                             let read = piece
                                 .iter()
-                                .map(|&(line, raw)| doc(&mut b, src, line, raw))
+                                .map(|&(line, raw)| {
+                                    let r = doc(&mut b, src, line, raw);
+                                    // The identity's hash here, for the
+                                    // duplicate check on the merging thread.
+                                    let hash = r.as_ref().map_or(0, |(res, _)| Seen::hash(res));
+                                    (r, hash)
+                                })
                                 .collect::<Vec<_>>();
                             (b, read)
                         })
@@ -970,9 +985,9 @@ impl<'s> Reader<'s> {
                 let mut built = Vec::new();
                 for (p, (b, read)) in pieces.into_iter().enumerate() {
                     builders.push(b);
-                    for r in read {
+                    for (r, hash) in read {
                         match r {
-                            Ok((res, v)) => match seen.first(&loaded, &res) {
+                            Ok((res, v)) => match seen.first_hashed(&loaded, &res, hash) {
                                 Some(earlier) => errors.push(duplicate(&loaded[earlier], &res)),
                                 None => {
                                     loaded.push(res);
@@ -1508,8 +1523,9 @@ impl<'s> Reader<'s> {
 type Read<V> = Result<(Resource, Option<V>), Box<IngestError>>;
 
 /// A parsed block of NDJSON: its byte range in the text and its pieces,
-/// each a builder and its documents.
-type Parsed<B, V> = (std::ops::Range<usize>, Vec<(B, Vec<Read<V>>)>);
+/// each a builder and its documents (with the hash of each resource's
+/// identity, for the duplicate check).
+type Parsed<B, V> = (std::ops::Range<usize>, Vec<(B, Vec<(Read<V>, u64)>)>);
 
 /// The documents of a block that one task of the pool reads, into one
 /// builder.
