@@ -158,9 +158,10 @@ fn utf8_in_blocks(
 ) -> bool {
     use std::sync::atomic::{AtomicBool, Ordering};
     let blocks = utf8_blocks(bytes, block);
+    let threads = threads.clamp(1, blocks.len().max(1));
     let bad = AtomicBool::new(false);
     let check = |k: usize| {
-        for r in blocks.iter().skip(k).step_by(threads.max(1)) {
+        for r in blocks.iter().skip(k).step_by(threads) {
             if bad.load(Ordering::Relaxed) {
                 return;
             }
@@ -171,7 +172,6 @@ fn utf8_in_blocks(
             done(r.clone());
         }
     };
-    let threads = threads.clamp(1, blocks.len().max(1));
     std::thread::scope(|s| {
         for k in 1..threads {
             s.spawn(move || check(k));

@@ -169,6 +169,15 @@ impl Expr {
             _ => None,
         }
     }
+
+    /// The field index when this is a field of the rule's resource (slot
+    /// 0): a message part formatted straight from the resource.
+    pub fn resource_field(&self) -> Option<u32> {
+        match &self.kind {
+            ExprKind::Field(base, i) if matches!(base.kind, ExprKind::Local(0)) => Some(*i),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

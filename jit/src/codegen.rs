@@ -240,7 +240,7 @@ pub(crate) fn compile_cond(
             .message
             .as_ref()
             .map(|m| 16 * (m.values.len() as i64 + 1));
-        match &rule.message {
+        match rule.message.as_ref().zip(stride) {
             None => {
                 let r = cg.expr(rule.cond)?;
                 cg.need_present(r);
@@ -248,7 +248,7 @@ pub(crate) fn compile_cond(
                 let dst = cg.b.ins().iadd(out, iv);
                 cg.b.ins().istore8(mem(), r.bits, dst, 0);
             }
-            Some(m) => {
+            Some((m, stride)) => {
                 // Every `let` is computed at its first use in the row.
                 for (slot, value) in &m.lets {
                     let flag = cg.b.declare_var(I64);
@@ -262,7 +262,7 @@ pub(crate) fn compile_cond(
                     cells.push(cg.expr(v)?);
                 }
                 let iv = cg.b.use_var(i);
-                let roff = cg.b.ins().imul_imm_s(iv, stride.unwrap_or(16));
+                let roff = cg.b.ins().imul_imm_s(iv, stride);
                 let row = cg.b.ins().iadd(out, roff);
                 for (j, c) in cells.into_iter().enumerate() {
                     cg.store_cell(row, 16 * (j as i32 + 1), c);

@@ -158,35 +158,29 @@ fn types_read(rtype: RecordId, cond: &codegen::Cond) -> Vec<RecordId> {
 fn message_values(
     r: &pac_compiler::ir::Rule,
 ) -> Option<(codegen::MessageValues<'_>, Vec<MessagePiece>)> {
-    use pac_compiler::ir::{ExprKind, MessagePart};
-    let plain = |e: &pac_compiler::ir::Expr| matches!(&e.kind, ExprKind::Field(base, _) if matches!(base.kind, ExprKind::Local(0)));
-    if r.message.is_empty()
-        || (r.message_lets.is_empty()
-            && r.message.iter().all(|p| match p {
-                MessagePart::Expr(e) => plain(e),
-                MessagePart::Text(_) => true,
-            }))
-    {
+    use pac_compiler::ir::MessagePart;
+    let plain = |p: &MessagePart| match p {
+        MessagePart::Expr(e) => e.resource_field().is_some(),
+        MessagePart::Text(_) => true,
+    };
+    if r.message.is_empty() || (r.message_lets.is_empty() && r.message.iter().all(plain)) {
         return None;
     }
     let mut values = Vec::new();
     let mut pieces = Vec::new();
     for part in &r.message {
-        match part {
-            MessagePart::Text(t) => pieces.push(MessagePiece::Text(t.clone())),
-            MessagePart::Expr(e) => match &e.kind {
-                ExprKind::Field(base, k)
-                    if matches!(base.kind, ExprKind::Local(0))
-                        && (*k as usize) < pac_compiler::types::IMPLICIT_FIELDS.len() =>
-                {
-                    pieces.push(MessagePiece::Implicit(*k as usize));
+        pieces.push(match part {
+            MessagePart::Text(t) => MessagePiece::Text(t.clone()),
+            MessagePart::Expr(e) => match e.resource_field() {
+                Some(k) if (k as usize) < pac_compiler::types::IMPLICIT_FIELDS.len() => {
+                    MessagePiece::Implicit(k as usize)
                 }
                 _ => {
-                    pieces.push(MessagePiece::Value(values.len(), e.ty.clone()));
                     values.push(e);
+                    MessagePiece::Value(values.len() - 1, e.ty.clone())
                 }
             },
-        }
+        });
     }
     let mut lets = pac_compiler::reads::let_chain(&r.cond);
     lets.extend(r.message_lets.iter().map(|(s, e)| (*s, e)));

@@ -319,13 +319,7 @@ fn template(rule: &pac_compiler::ir::Rule) -> Option<Vec<TemplatePart<'_>>> {
         .iter()
         .map(|part| match part {
             MessagePart::Text(t) => Some(TemplatePart::Text(t)),
-            MessagePart::Expr(e) => match &e.kind {
-                // Slot 0 holds the resource.
-                ExprKind::Field(base, i) if matches!(base.kind, ExprKind::Local(0)) => {
-                    Some(TemplatePart::Field(*i))
-                }
-                _ => None,
-            },
+            MessagePart::Expr(e) => e.resource_field().map(TemplatePart::Field),
         })
         .collect()
 }
@@ -362,28 +356,34 @@ impl<'a> Messages<'a> {
         let pieces: Vec<Vec<Option<String>>> = results
             .par_chunks(256)
             .map_init(Frame::default, |frame, piece| {
-                // The engine's first, then the interpreter's.
-                let native = self.prerender(piece);
-                piece
-                    .iter()
-                    .zip(native)
-                    .map(|(r, n)| {
-                        n.or_else(|| {
-                            let mut out = String::new();
-                            self.render_into(frame, r, &mut out).then_some(out)
-                        })
-                    })
-                    .collect()
+                self.render_piece(frame, piece)
             })
             .collect();
         pieces.concat()
+    }
+
+    /// [`Messages::render`] of `results` on this thread (`frame` is
+    /// scratch space): the engine's messages first, then the
+    /// interpreter's for the others.
+    pub fn render_piece(&self, frame: &mut Frame, results: &[&RuleResult]) -> Vec<Option<String>> {
+        let native = self.prerender(results);
+        results
+            .iter()
+            .zip(native)
+            .map(|(r, n)| {
+                n.or_else(|| {
+                    let mut out = String::new();
+                    self.render_into(frame, r, &mut out).then_some(out)
+                })
+            })
+            .collect()
     }
 
     /// Per result, its deferred message when the engine renders it (its
     /// native code computes the message's values), `None` for the others
     /// ([`Messages::render_into`] renders them). Results of one rule in a
     /// row are asked for together.
-    pub fn prerender(&self, results: &[&RuleResult]) -> Vec<Option<String>> {
+    fn prerender(&self, results: &[&RuleResult]) -> Vec<Option<String>> {
         let mut out = vec![None; results.len()];
         let Some(engine) = self.env.values else {
             return out;
@@ -419,7 +419,7 @@ impl<'a> Messages<'a> {
     /// The deferred message of `r` written at the end of `out` (`frame`
     /// is scratch space, reused from one call to the next); `false`, and
     /// nothing written, for a result that has its message or needs none.
-    pub fn render_into(&self, frame: &mut Frame, r: &RuleResult, out: &mut String) -> bool {
+    fn render_into(&self, frame: &mut Frame, r: &RuleResult, out: &mut String) -> bool {
         if r.message.is_some() || r.outcome != Outcome::Fail {
             return false;
         }

@@ -218,17 +218,7 @@ impl<'a> Env<'a> {
     /// the record (`Missing` past its fields); an engine reads back only
     /// that cell.
     pub fn field_of(&self, i: usize, field: u32) -> Value {
-        let Some(r) = self.inv.resources.get(i) else {
-            return Value::Missing;
-        };
-        let field = field as usize;
-        match (&r.value, self.values) {
-            (Value::Missing, Some(e)) => e
-                .resource_field(i, r.rtype, field)
-                .unwrap_or(Value::Missing),
-            (Value::Record(fs), _) => fs.get(field).cloned().unwrap_or(Value::Missing),
-            _ => Value::Missing,
-        }
+        self.field_held(i, field).unwrap_or(Value::Missing)
     }
 
     /// [`Env::field_of`], `None` when resource `i`'s record is not held

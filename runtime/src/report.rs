@@ -369,9 +369,9 @@ impl Rows<'_> {
         msg: &mut String,
     ) -> String {
         let mut out = String::with_capacity(range.len() * 128);
-        // The messages the engine renders, for the whole range at once.
-        let mut native = match self.late {
-            Some(late) => late.prerender(open.get(range.clone()).unwrap_or(&[])),
+        // The deferred messages of the whole range at once.
+        let mut late = match self.late {
+            Some(late) => late.render_piece(frame, open.get(range.clone()).unwrap_or(&[])),
             None => Vec::new(),
         }
         .into_iter();
@@ -393,14 +393,10 @@ impl Rows<'_> {
                 msg.push_str(id.rsplit('.').next().unwrap_or(id));
                 msg.push_str("] ");
             }
-            let native = native.next().flatten();
-            match (&r.message, self.late) {
-                (Some(m), _) => msg.push_str(m),
-                (None, Some(_)) if let Some(n) = native => msg.push_str(&n),
-                (None, Some(late)) => {
-                    late.render_into(frame, r, msg);
-                }
-                (None, None) => {}
+            // One deferred entry per row, whether or not the row needs it.
+            let late_msg = late.next().flatten();
+            if let Some(m) = r.message.as_deref().or(late_msg.as_deref()) {
+                msg.push_str(m);
             }
             self.push_row(&mut out, g, r, msg);
         }
