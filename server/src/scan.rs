@@ -32,6 +32,8 @@ mod fixture;
 use std::sync::Arc;
 use std::time::Instant;
 
+use tokio::sync::oneshot;
+
 use pac_connectors::Scope;
 use pac_runtime::Env;
 
@@ -208,11 +210,11 @@ async fn scan_inner(
     // 1. Collect: what the source returns, and what the store knows.
     let collected = collect::collect(&*source.connector).await;
     let t_connector = t0.elapsed();
-    let warm = take_warm(server, &loaded, collected.failed.is_empty());
+    let mut warm = take_warm(server, &loaded, collected.failed.is_empty());
     let stored = collect::Stored::read(
         store,
         &source.name,
-        warm.as_ref(),
+        warm.as_mut(),
         !collected.failed.is_empty(),
     )
     .await?;
@@ -278,9 +280,28 @@ async fn scan_inner(
         weights: server.settings.weights.clone(),
         warm,
     };
-    let computed = tokio::task::spawn_blocking(move || compute(input))
+    // The store's transaction begins as soon as the new and changed
+    // resources are known, and writes them while the rules run (the
+    // pipeline's other core); the rest follows when it is computed.
+    let (early_tx, early_rx) = oneshot::channel();
+    let (rest_tx, rest_rx) = oneshot::channel();
+    let writer = {
+        let store = server.store.clone();
+        tokio::spawn(async move { store.apply_scan_early(early_rx, rest_rx).await })
+    };
+    let computed = tokio::task::spawn_blocking(move || compute(input, Some(early_tx)))
         .await
-        .map_err(|e| format!("the scan's evaluation stopped: {e}"))?;
+        .map_err(|e| format!("the scan's evaluation stopped: {e}"));
+    let computed = match computed {
+        Ok(c) => c,
+        Err(e) => {
+            // The writer rolls back once `rest_tx` is gone; wait for it,
+            // so that the scan's failure is recorded after.
+            drop(rest_tx);
+            let _ = writer.await;
+            return Err(e);
+        }
+    };
     let t_compute = t0.elapsed();
 
     // 8. Commit.
@@ -293,6 +314,10 @@ async fn scan_inner(
             program: loaded,
             complete,
             started,
+        },
+        commit::Writer {
+            rest: rest_tx,
+            done: writer,
         },
     )
     .await?;
@@ -367,7 +392,9 @@ impl Laps {
 /// previous scan's state, still current), unchanged documents are taken
 /// from it instead of being parsed, and their results too where a rule
 /// reads only its resource.
-fn compute(c: Compute) -> Computed {
+/// `early`, when given, receives the new and changed resources as soon as
+/// they are known (see [`crate::store::Store::apply_scan_early`]).
+fn compute(c: Compute, early: Option<oneshot::Sender<crate::store::EarlyResources>>) -> Computed {
     let Compute {
         loaded,
         source,
@@ -407,15 +434,26 @@ fn compute(c: Compute) -> Computed {
         warm: warm.as_ref(),
     });
     laps.lap("carry");
+
+    // 5. Reconcile the inventory with the stored state first: the store
+    // writes the new and changed resources while the rules run.
+    let mut inventory = reconcile::inventory(&source, &base, &estate, &read);
+    let upserts = Arc::new(std::mem::take(&mut inventory.upserts));
+    if let Some(early) = early {
+        // Not sent: the write is not begun early (the receiver is gone,
+        // and the scan with it).
+        let _ = early.send(crate::store::EarlyResources {
+            upserts: upserts.clone(),
+            at,
+        });
+    }
+    laps.lap("inventory");
     let env = Env::for_program(p, &estate.inv, at);
     let evaluation = evaluate::evaluate(&loaded, &env, &estate, warm.as_ref());
     let report = &evaluation.report;
     laps.lap("evaluate");
 
-    // 5. Reconcile the inventory, the issues and the group memberships
-    // with the stored state.
-    let inventory = reconcile::inventory(&source, &base, &estate, &read);
-    laps.lap("inventory");
+    // Then the issues and the group memberships.
     let issues = reconcile::issues(reconcile::IssuesInput {
         program: p,
         env: &env,
@@ -466,7 +504,7 @@ fn compute(c: Compute) -> Computed {
     });
     let counts = ScanCounts {
         resources: estate.inv.len() as i64,
-        changed: inventory.upserts.len() as i64,
+        changed: upserts.len() as i64,
         removed: inventory.removed.len() as i64,
         results: report.results.len() as i64,
         ..issues.counts
@@ -485,7 +523,7 @@ fn compute(c: Compute) -> Computed {
         source_errors: read.source_errors,
         ingest_errors: record.ingest_errors,
         ingest_error_count: record.ingest_error_count,
-        upserts: inventory.upserts,
+        upserts,
         seen: inventory.seen,
         seen_all: inventory.seen_all,
         removed: inventory.removed,
@@ -626,21 +664,24 @@ mod tests {
             base: &base,
             warm: None,
         });
-        let out = compute(Compute {
-            loaded: f.loaded.clone(),
-            source: "s".into(),
-            scan_id: 3,
-            at: fixture::NOW,
-            validated,
-            verdict: ReadVerdict::Complete,
-            stored: collect::Stored {
-                base,
-                others: Vec::new(),
-                own_stored: Vec::new(),
+        let out = compute(
+            Compute {
+                loaded: f.loaded.clone(),
+                source: "s".into(),
+                scan_id: 3,
+                at: fixture::NOW,
+                validated,
+                verdict: ReadVerdict::Complete,
+                stored: collect::Stored {
+                    base,
+                    others: Vec::new(),
+                    own_stored: Vec::new(),
+                },
+                weights: compliance::Weights::default(),
+                warm: None,
             },
-            weights: compliance::Weights::default(),
-            warm: None,
-        });
+            None,
+        );
         let w = &out.write;
         assert_eq!(w.status, crate::store::ScanStatus::Completed);
         assert_eq!(w.upserts.len(), 2);

@@ -19,6 +19,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use tokio::sync::oneshot;
 
 mod apply;
 mod migrate;
@@ -32,6 +33,10 @@ pub use status::{CloseReason, IssueStatus, JobStatus, ReadStatus, ScanStatus};
 /// another connection committed in between — a scan racing the auto-fix
 /// notifier did. An immediate one waits for the lock within busy_timeout.
 const WRITE_TX: &str = "BEGIN IMMEDIATE";
+/// SQLite's default: a commit that leaves the log over 1000 pages copies
+/// it into the database (every write but a scan's, which leaves that to
+/// [`SqlStore::checkpoint`]).
+const AUTOCHECKPOINT: &str = "PRAGMA wal_autocheckpoint = 1000";
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
@@ -60,6 +65,10 @@ pub enum StoreError {
     /// A statement failed (the database's own message).
     #[error("store: {0}")]
     Database(#[from] sqlx::Error),
+    /// The scan's pipeline stopped before its write was complete: nothing
+    /// of it was committed.
+    #[error("store: the scan stopped before its write was complete; nothing of it was committed")]
+    Abandoned,
 }
 
 // ---------------------------------------------------------------------------
@@ -371,7 +380,7 @@ impl ScanBase {
     /// scan would read back), except the waiting jobs and next ids, which
     /// [`Store::refresh_counters`] re-reads.
     pub fn apply(&mut self, w: &ScanWrite) {
-        for u in &w.upserts {
+        for u in w.upserts.iter() {
             self.resources
                 .insert(u.key.clone(), (u.hash.clone(), u.source.clone()));
         }
@@ -434,6 +443,15 @@ pub struct IssueState {
     pub status: IssueStatus,
     pub message: String,
     pub exception: Option<String>,
+}
+
+/// A scan's new and changed resources, given to
+/// [`Store::apply_scan_early`] before the rest of its write.
+pub struct EarlyResources {
+    /// The same as the write's `upserts`.
+    pub upserts: Arc<Vec<ResourceWrite>>,
+    /// The scan's time.
+    pub at: i64,
 }
 
 pub struct ResourceWrite {
@@ -512,7 +530,7 @@ pub struct ScanWrite {
     pub source_errors: Value,
     pub ingest_errors: Value,
     pub ingest_error_count: i64,
-    pub upserts: Vec<ResourceWrite>,
+    pub upserts: Arc<Vec<ResourceWrite>>,
     /// Resources of this source seen unchanged (their last_seen moves).
     pub seen: Vec<String>,
     /// True when every resource of the source was seen: one statement
@@ -672,6 +690,16 @@ pub trait Store: Send + Sync {
         except: Option<&str>,
     ) -> Result<Vec<(String, String, String)>>;
     async fn apply_scan(&self, w: ScanWrite) -> Result<()>;
+    /// [`Store::apply_scan`] begun early: the scan's transaction starts
+    /// when `resources` gives its new and changed resources (and the
+    /// scan's time), which are written while the pipeline still evaluates;
+    /// `rest` then gives the whole write (its `upserts` the same ones, not
+    /// written again). A channel closed before its value rolls back all.
+    async fn apply_scan_early(
+        &self,
+        resources: oneshot::Receiver<EarlyResources>,
+        rest: oneshot::Receiver<ScanWrite>,
+    ) -> Result<()>;
     /// Changes after every committed scan; what was read under an older
     /// value (issue counts, compliance bodies) may be stale.
     fn generation(&self) -> u64;
@@ -915,6 +943,80 @@ impl SqlStore {
         };
         migrate::run(&store.pool, url).await?;
         Ok(store)
+    }
+
+    /// Writes a scan in one transaction: its resources as soon as `early`
+    /// gives them (while the pipeline still evaluates), then the rest
+    /// when `rest` is ready; nothing is committed unless `rest` is.
+    async fn write_scan_tx(
+        &self,
+        early: Option<oneshot::Receiver<EarlyResources>>,
+        rest: impl std::future::Future<Output = Result<ScanWrite>> + Send,
+    ) -> Result<()> {
+        // The commit of a first scan leaves ~100 MB in the write-ahead log;
+        // with SQLite's automatic checkpoint the committing connection
+        // would then copy it into the database file (~0.7-1 s at 100k
+        // resources) before the scan may finish. The commit is durable
+        // once the log is synced, so that copy is done after it, on
+        // another connection (docs/server.md, "Checkpoints").
+        let mut conn = self.pool.acquire().await?;
+        sqlx::query("PRAGMA wal_autocheckpoint = 0")
+            .execute(&mut *conn)
+            .await?;
+        let written = async {
+            let mut tx = sqlx::Connection::begin_with(&mut *conn, WRITE_TX).await?;
+            let mut written_early = None;
+            if let Some(early) = early
+                && let Ok(e) = early.await
+            {
+                apply::upsert_resources(&mut tx, &e.upserts, e.at).await?;
+                written_early = Some(e.upserts);
+            }
+            // An error or a closed channel drops `tx`: rolled back.
+            let w = rest.await?;
+            let resources_written = written_early
+                .as_ref()
+                .is_some_and(|e| Arc::ptr_eq(e, &w.upserts));
+            apply::write_scan(&mut tx, &w, !resources_written).await?;
+            tx.commit().await?;
+            Ok::<(), StoreError>(())
+        }
+        .await;
+        let restored = sqlx::query(AUTOCHECKPOINT).execute(&mut *conn).await;
+        if restored.is_err() {
+            // Not back in the pool without its checkpoints.
+            conn.close_on_drop();
+        }
+        written?;
+        // After the commit: a reader that saw the old generation and counted
+        // the new rows only leaves an entry nobody will trust.
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        let store = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.checkpoint().await {
+                tracing::warn!("checkpoint after a scan's commit: {e}");
+            }
+        });
+        Ok(())
+    }
+
+    /// Copies what the write-ahead log holds into the database file, as
+    /// far as no reader still needs it (a passive checkpoint: it blocks
+    /// no reader and no writer); returns (frames in the log, frames
+    /// copied), both -1 when another checkpoint is running.
+    pub async fn checkpoint(&self) -> Result<(i64, i64)> {
+        let started = std::time::Instant::now();
+        let (_busy, log, copied): (i64, i64, i64) =
+            sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+                .fetch_one(&self.pool)
+                .await?;
+        tracing::debug!(
+            log,
+            copied,
+            ms = started.elapsed().as_millis() as u64,
+            "checkpoint"
+        );
+        Ok((log, copied))
     }
 
     /// What a previous server left half done: its `running` scans are
@@ -1206,15 +1308,19 @@ impl Store for SqlStore {
     }
 
     async fn apply_scan(&self, w: ScanWrite) -> Result<()> {
-        let mut tx = self.pool.begin_with(WRITE_TX).await?;
-        apply::write_scan(&mut tx, &w).await?;
-        tx.commit().await?;
-        // After the commit: a reader that saw the old generation and counted
-        // the new rows only leaves an entry nobody will trust.
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        Ok(())
+        self.write_scan_tx(None, async { Ok(w) }).await
     }
 
+    async fn apply_scan_early(
+        &self,
+        resources: oneshot::Receiver<EarlyResources>,
+        rest: oneshot::Receiver<ScanWrite>,
+    ) -> Result<()> {
+        self.write_scan_tx(Some(resources), async {
+            rest.await.map_err(|_| StoreError::Abandoned)
+        })
+        .await
+    }
     fn generation(&self) -> u64 {
         self.generation.load(Ordering::SeqCst)
     }
@@ -2199,7 +2305,7 @@ mod tests {
             }
         };
         let mut w = scan(1).await;
-        w.upserts = vec![res("x"), res("y")];
+        w.upserts = Arc::new(vec![res("x"), res("y")]);
         s.apply_scan(w).await.unwrap();
         // Nothing changed: no resource row is written, both were seen at 5.
         s.apply_scan(scan(5).await).await.unwrap();
@@ -2230,6 +2336,104 @@ mod tests {
         w.seen = vec![];
         s.apply_scan(w).await.unwrap();
         assert_eq!(s.resource("x").await.unwrap().unwrap().last_seen, 9);
+    }
+
+    /// A scan's transaction begun early writes its resources first and
+    /// commits only with the rest; abandoned, it leaves nothing, and the
+    /// store is writable after.
+    #[tokio::test]
+    async fn a_write_begun_early_commits_only_with_its_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("pac.db").display());
+        let s = SqlStore::open(&url, 0).await.unwrap();
+        let upserts = Arc::new(
+            (0..3000)
+                .map(|i| ResourceWrite {
+                    key: format!("t|a|r|{i}"),
+                    rtype: "t".into(),
+                    id: i.to_string(),
+                    account: "a".into(),
+                    region: "r".into(),
+                    source: "src".into(),
+                    doc: format!("{{\"pad\":\"{}\"}}", "x".repeat(2000)),
+                    hash: "h".into(),
+                })
+                .collect::<Vec<_>>(),
+        );
+        let scan_id = s.begin_scan("src", "api", 3).await.unwrap();
+        let write = ScanWrite {
+            scan_id,
+            source: "src".into(),
+            at: 3,
+            status: ScanStatus::Completed,
+            seen_all: true,
+            upserts: upserts.clone(),
+            ..Default::default()
+        };
+        // Abandoned after its resources: nothing of it is committed.
+        let (early_tx, early_rx) = oneshot::channel();
+        let (rest_tx, rest_rx) = oneshot::channel::<ScanWrite>();
+        let st = s.clone();
+        let writer = tokio::spawn(async move { st.apply_scan_early(early_rx, rest_rx).await });
+        early_tx
+            .send(EarlyResources {
+                upserts: upserts.clone(),
+                at: 3,
+            })
+            .ok()
+            .unwrap();
+        drop(rest_tx);
+        let err = writer.await.unwrap().unwrap_err();
+        assert!(matches!(err, StoreError::Abandoned), "{err}");
+        assert!(s.resource("7").await.unwrap().is_none());
+        // Given both: the resources are written once, with the rest.
+        let (early_tx, early_rx) = oneshot::channel();
+        let (rest_tx, rest_rx) = oneshot::channel();
+        let st = s.clone();
+        let writer = tokio::spawn(async move { st.apply_scan_early(early_rx, rest_rx).await });
+        early_tx
+            .send(EarlyResources {
+                upserts: upserts.clone(),
+                at: 3,
+            })
+            .ok()
+            .unwrap();
+        rest_tx.send(write).ok().unwrap();
+        writer.await.unwrap().unwrap();
+        let (rows, total) = s.resources(&ResourceFilter::default(), 1, 0).await.unwrap();
+        assert_eq!(total, 3000);
+        assert_eq!(rows[0].first_seen, 3);
+        assert_eq!(
+            s.scan(scan_id).await.unwrap().unwrap().status,
+            ScanStatus::Completed
+        );
+        // A checkpoint (the one after the commit runs in the background)
+        // copies the whole log into the database file.
+        let mut ran = (-1, -1);
+        for _ in 0..100 {
+            // -1: the background one is running.
+            ran = s.checkpoint().await.unwrap();
+            if ran.0 >= 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let (log, copied) = ran;
+        assert!(log > 1000 && copied == log, "{log} {copied}");
+        let db = std::fs::metadata(dir.path().join("pac.db")).unwrap().len();
+        assert!(db > 6_000_000, "{db}");
+        // The store takes the next write as usual.
+        let scan_id = s.begin_scan("src", "api", 4).await.unwrap();
+        s.apply_scan(ScanWrite {
+            scan_id,
+            source: "src".into(),
+            at: 4,
+            status: ScanStatus::Completed,
+            seen_all: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     }
 
     #[tokio::test]

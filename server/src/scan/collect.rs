@@ -66,13 +66,14 @@ impl Stored {
     pub async fn read(
         store: &dyn Store,
         source: &str,
-        warm: Option<&Warm>,
+        warm: Option<&mut Warm>,
         partial: bool,
     ) -> Result<Stored, String> {
         let e = |e: crate::store::StoreError| e.to_string();
         Ok(match warm {
             Some(w) => {
-                let mut base = w.base.clone();
+                // Taken, not copied: the warm state is this scan's alone.
+                let mut base = std::mem::take(&mut w.base);
                 store.refresh_counters(&mut base).await.map_err(e)?;
                 base.confirmed_removals = store.confirmed_removals(source).await.map_err(e)?;
                 Stored {

@@ -130,6 +130,14 @@ pub(super) struct Input {
     pub started: Instant,
 }
 
+/// The store's transaction of this scan, begun early
+/// ([`crate::store::Store::apply_scan_early`]): it commits once `rest`
+/// gives it the whole write.
+pub(super) struct Writer {
+    pub rest: tokio::sync::oneshot::Sender<ScanWrite>,
+    pub done: tokio::task::JoinHandle<crate::store::Result<()>>,
+}
+
 /// What the commit reports for the scan's debug line.
 pub(super) struct Committed {
     pub new_jobs: usize,
@@ -139,7 +147,11 @@ pub(super) struct Committed {
 
 /// The commit stage: one transaction, then the INFO line, then the state
 /// kept for the next scan.
-pub(super) async fn commit(server: &Server, input: Input) -> Result<Committed, String> {
+pub(super) async fn commit(
+    server: &Server,
+    input: Input,
+    writer: Writer,
+) -> Result<Committed, String> {
     let Input {
         mut write,
         evaluated,
@@ -155,7 +167,14 @@ pub(super) async fn commit(server: &Server, input: Input) -> Result<Committed, S
     write.duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     let summary = ScanSummary::of(&write);
     let marks = crate::search::Search::marks(&write);
-    store.apply_scan(write).await.map_err(|e| e.to_string())?;
+    // A writer that already failed has dropped its receiver: its own
+    // error is the one to report.
+    let _ = writer.rest.send(write);
+    writer
+        .done
+        .await
+        .map_err(|e| format!("the scan's write stopped: {e}"))?
+        .map_err(|e| e.to_string())?;
     server.search.committed(marks);
     summary.log();
     server

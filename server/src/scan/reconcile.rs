@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use pac_compiler::Program;
 use pac_runtime::{Env, EvalReport, Outcome};
+use rayon::prelude::*;
 
 use super::evaluate::Estate;
 use super::validate::Read;
@@ -144,9 +145,11 @@ pub(super) fn issues(input: IssuesInput<'_>) -> IssueChanges {
         orphans,
     } = existing(p, base, keys);
     let mut next_issue = base.next_issue_id;
-    let explain = |rule: usize, res: usize| -> Option<String> {
-        serde_json::to_string(&pac_runtime::explain::explain_rule(p, env, rule, res)).ok()
-    };
+    // Explanations are worked out after the loop, on every core: at a
+    // first scan every failure opens an issue, and each explanation runs
+    // the rule again through the interpreter.
+    let mut explain_new: Vec<(usize, usize)> = Vec::new();
+    let mut explain_reopened: Vec<(usize, usize, usize)> = Vec::new();
     for r in &report.results {
         let rule = &p.rules[r.rule];
         let key = &keys[r.resource];
@@ -196,9 +199,10 @@ pub(super) fn issues(input: IssuesInput<'_>) -> IssueChanges {
                     category: pol.category.clone(),
                     status,
                     message: message.to_string(),
-                    explanation: explain(r.rule, r.resource),
+                    explanation: None,
                     exception: exception.clone(),
                 });
+                explain_new.push((r.rule, r.resource));
                 out.counts.opened += 1;
                 out.events.push((id, "opened".into(), message.to_string()));
                 if let Some(x) = &exception {
@@ -243,9 +247,10 @@ pub(super) fn issues(input: IssuesInput<'_>) -> IssueChanges {
                         message: message.to_string(),
                         exception: exception.map(str::to_string),
                         reopened: true,
-                        explanation: explain(r.rule, r.resource),
+                        explanation: None,
                         close_reason: None,
                     });
+                    explain_reopened.push((out.issue_updates.len() - 1, r.rule, r.resource));
                     match exception {
                         Some(x) => {
                             out.counts.exempted += 1;
@@ -308,6 +313,20 @@ pub(super) fn issues(input: IssuesInput<'_>) -> IssueChanges {
                 }
             }
         }
+    }
+    let explain = |&(rule, res): &(usize, usize)| -> Option<String> {
+        serde_json::to_string(&pac_runtime::explain::explain_rule(p, env, rule, res)).ok()
+    };
+    let texts: Vec<Option<String>> = explain_new.par_iter().map(explain).collect();
+    for (issue, text) in out.new_issues.iter_mut().zip(texts) {
+        issue.explanation = text;
+    }
+    let texts: Vec<Option<String>> = explain_reopened
+        .par_iter()
+        .map(|&(_, rule, res)| explain(&(rule, res)))
+        .collect();
+    for (&(at, ..), text) in explain_reopened.iter().zip(texts) {
+        out.issue_updates[at].explanation = text;
     }
     close_untouched(&mut out, base, estate, &current, &orphans);
     out

@@ -100,6 +100,7 @@ pub(super) fn validate(input: Input<'_>) -> Validated {
             (text, (hash, key))
         })
         .unzip();
+    let t_hash = phase.elapsed();
     let failed_scopes: Vec<Scope> = collected.failed.iter().map(|e| e.scope.clone()).collect();
     let source_errors = serde_json::to_value(&collected.failed).unwrap_or_default();
     let warm_index: HashMap<&str, usize> = warm
@@ -130,9 +131,11 @@ pub(super) fn validate(input: Input<'_>) -> Validated {
             None => Incoming::Text(line, text.clone()),
         });
     }
+    let t_match = phase.elapsed();
     let label = format!("source `{source}` document");
     let (inv, ingest) = Inventory::from_incoming(schemas, &label, items);
     let fresh = inv.len();
+    let t_read = phase.elapsed();
     let same_as: Vec<Option<usize>> = inv.resources.iter().map(|r| known_at[r.line]).collect();
     // Each fresh resource's document: its position among `texts`.
     let fresh_doc: Vec<usize> = inv
@@ -146,6 +149,13 @@ pub(super) fn validate(input: Input<'_>) -> Validated {
         .map(|r| resource_key(&r.type_name, &r.account, &r.region, &r.id))
         .collect();
     let documents = texts.len();
+    tracing::debug!(
+        hash_ms = t_hash.as_millis() as u64,
+        match_ms = (t_match - t_hash).as_millis() as u64,
+        read_ms = (t_read - t_match).as_millis() as u64,
+        keys_ms = (phase.elapsed() - t_read).as_millis() as u64,
+        "validate: timings"
+    );
     Validated {
         read: Read {
             documents,

@@ -14,7 +14,13 @@ use super::{
 };
 
 /// Writes `w` in the transaction `tx` (which the caller commits).
-pub(super) async fn write_scan(tx: &mut SqliteConnection, w: &ScanWrite) -> Result<()> {
+/// `with_resources`: false when [`upsert_resources`] already wrote
+/// `w.upserts` in this transaction.
+pub(super) async fn write_scan(
+    tx: &mut SqliteConnection,
+    w: &ScanWrite,
+    with_resources: bool,
+) -> Result<()> {
     let at = w.at;
     // Each step's time, logged at debug level: the commit is most of a
     // first scan's time.
@@ -24,7 +30,9 @@ pub(super) async fn write_scan(tx: &mut SqliteConnection, w: &ScanWrite) -> Resu
         steps.push((name, t.elapsed().as_millis()));
         *t = std::time::Instant::now();
     };
-    upsert_resources(tx, &w.upserts, at).await?;
+    if with_resources {
+        upsert_resources(tx, &w.upserts, at).await?;
+    }
     step("resources", &mut t);
     // Before `mark_seen`: a removed resource's last sighting is read from
     // the source_seen row that `mark_seen` replaces.
@@ -54,7 +62,7 @@ pub(super) async fn write_scan(tx: &mut SqliteConnection, w: &ScanWrite) -> Resu
 /// chunk, not per row). `changed_at` stays when only the hash was
 /// rewritten (after migration 0005 cleared the old hashes), so a hash
 /// change alone never counts as a change of the resource.
-async fn upsert_resources(
+pub(super) async fn upsert_resources(
     tx: &mut SqliteConnection,
     upserts: &[ResourceWrite],
     at: i64,
