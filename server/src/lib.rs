@@ -270,6 +270,13 @@ impl Server {
         {
             return Ok(l.clone());
         }
+        tracing::debug!(
+            files = read.as_ref().map(Vec::len).unwrap_or(0),
+            groups = groups.len(),
+            exceptions = exceptions.len(),
+            key,
+            "the policy set changed: compiling"
+        );
         let compiled = match read {
             Ok(files) => {
                 let (g, x) = (groups.clone(), exceptions.clone());
@@ -288,6 +295,15 @@ impl Server {
         };
         let loaded = Arc::new(loaded);
         if let Ok(mut c) = self.cache.lock() {
+            // Two loads of the same set at once (the first scan and the
+            // API at start): the first one cached stays, so that the scan
+            // that took it finds it again (the warm path compares the
+            // compiled set by identity).
+            if let Some((k, l)) = &*c
+                && *k == key
+            {
+                return Ok(l.clone());
+            }
             *c = Some((key, loaded.clone()));
         }
         Ok(loaded)

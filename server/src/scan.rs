@@ -339,16 +339,21 @@ async fn scan_inner(
 /// same policy set applies (a partial collection takes the cold path, which
 /// carries the stored documents of what failed).
 fn take_warm(server: &Server, loaded: &Arc<Loaded>, collected_all: bool) -> Option<Warm> {
-    server
-        .warm
-        .lock()
-        .ok()
-        .and_then(|mut w| w.take())
-        .filter(|w| {
-            w.generation == server.store.generation()
-                && Arc::ptr_eq(&w.program, loaded)
-                && collected_all
-        })
+    let w = server.warm.lock().ok().and_then(|mut w| w.take())?;
+    let (generation, program) = (
+        w.generation == server.store.generation(),
+        Arc::ptr_eq(&w.program, loaded),
+    );
+    if generation && program && collected_all {
+        return Some(w);
+    }
+    tracing::debug!(
+        same_generation = generation,
+        same_program = program,
+        collected_all,
+        "the previous scan's state is not current: a cold scan"
+    );
+    None
 }
 
 /// What the pure stages (evaluate → schedule fixes) start from.

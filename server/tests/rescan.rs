@@ -198,3 +198,24 @@ async fn warm_rescans_leave_the_store_as_cold_scans_do() {
     }
     assert!(reused_any, "the warm server never took the warm path");
 }
+
+/// Two loads of the same policy set at once (at start, the first scan and
+/// the API both load it) give the same compiled set: the warm path finds
+/// the previous scan's state current by the set's identity, and a second
+/// compiled copy made the first rescan of `pacc serve` a cold one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_loads_of_one_policy_set_share_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("inventory.ndjson");
+    std::fs::copy(root().join("examples/demo/inventory.json"), &inventory).unwrap();
+    let s = server(
+        &dir.path().join("data"),
+        &inventory,
+        ManualClock::new(START),
+    )
+    .await;
+    let (a, b) = tokio::join!(s.load_program(), s.load_program());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(Arc::ptr_eq(&a, &b), "two compiled copies of one set");
+    assert!(Arc::ptr_eq(&a, &s.load_program().await.unwrap()));
+}
