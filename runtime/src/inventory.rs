@@ -225,6 +225,11 @@ impl Inventory {
     /// resources already here (same type, id, account and region), which
     /// are returned as errors.
     pub fn extend(&mut self, other: Inventory) -> Vec<IngestError> {
+        if other.resources.is_empty() {
+            // Nothing to check: the duplicate table over what is here
+            // would be built for nothing (a rescan's carry step).
+            return Vec::new();
+        }
         let mut seen = Seen::default();
         for i in 0..self.resources.len() {
             seen.first(&self.resources[..i], &self.resources[i]);

@@ -418,7 +418,7 @@ fn compute(c: Compute, early: Option<oneshot::Sender<crate::store::EarlyResource
         own_stored,
     } = stored;
     let validate::Validated {
-        read,
+        mut read,
         accepted,
         parse_ms,
     } = validated;
@@ -433,6 +433,7 @@ fn compute(c: Compute, early: Option<oneshot::Sender<crate::store::EarlyResource
         source: &source,
         base: &base,
         accepted,
+        fresh_keys: std::mem::take(&mut read.fresh_key_list),
         read: &read,
         others,
         own_stored,

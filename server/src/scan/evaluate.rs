@@ -27,6 +27,8 @@ pub(super) struct Assemble<'a> {
     pub base: &'a ScanBase,
     /// What this read accepted.
     pub accepted: Accepted,
+    /// The keys of its resources, in order (`Read::fresh_key_list`, taken).
+    pub fresh_keys: Vec<String>,
     pub read: &'a Read,
     /// The other sources' stored documents (cold path).
     pub others: StoredDocs,
@@ -63,6 +65,7 @@ pub(super) fn assemble(a: Assemble<'_>) -> Estate {
         source,
         base,
         accepted,
+        fresh_keys,
         read,
         others,
         own_stored,
@@ -121,11 +124,17 @@ pub(super) fn assemble(a: Assemble<'_>) -> Estate {
         );
     }
     same_as.resize(inv.len(), None);
-    let keys: Vec<String> = inv
-        .resources
-        .iter()
-        .map(|r| resource_key(&r.type_name, &r.account, &r.region, &r.id))
-        .collect();
+    // The fresh resources' keys as validation read them; the carried
+    // ones' built.
+    let mut keys = fresh_keys;
+    if keys.len() != fresh {
+        keys.clear();
+    }
+    keys.extend(
+        inv.resources[keys.len()..]
+            .iter()
+            .map(|r| resource_key(&r.type_name, &r.account, &r.region, &r.id)),
+    );
     if base.unread.keys().any(|s| s != source) {
         for k in &keys {
             let Some(read) = base
@@ -235,6 +244,7 @@ mod tests {
             program: f.loaded.program(),
             source: "s",
             base: &base,
+            fresh_keys: v.read.fresh_key_list.clone(),
             accepted: v.accepted,
             read: &v.read,
             others: vec![stored("o1", "other", "x")],
@@ -272,6 +282,7 @@ mod tests {
             program: f.loaded.program(),
             source: "s",
             base: &base,
+            fresh_keys: v.read.fresh_key_list.clone(),
             accepted: v.accepted,
             read: &v.read,
             others: vec![stored("o1", "other", "x")],

@@ -34,6 +34,9 @@ pub(super) struct Read {
     pub fresh_doc: Vec<usize>,
     /// The keys of the accepted resources.
     pub fresh_keys: HashSet<String>,
+    /// The same, in the order of `Accepted::inv` (taken by the evaluate
+    /// stage).
+    pub fresh_key_list: Vec<String>,
     pub failed_scopes: Vec<Scope>,
     /// The connector's errors, as the scan record keeps them.
     pub source_errors: serde_json::Value,
@@ -67,6 +70,25 @@ fn doc_key(d: &serde_json::Value) -> Option<String> {
     Some(resource_key(&h.rtype?, &h.account?, &h.region?, &h.id?))
 }
 
+/// One collected document, as the validate stage's parallel part gives it.
+struct Doc {
+    text: String,
+    hash: String,
+    key: Option<String>,
+    /// The warm resource it is, unchanged.
+    known: Option<usize>,
+    item: Incoming,
+}
+
+/// Whether `key` is `type|account|region|id` of `r` (compared part by
+/// part: no key is built).
+fn key_is_of(key: &str, r: &pac_runtime::Resource) -> bool {
+    let mut parts = key.splitn(4, '|');
+    [&r.type_name, &r.account, &r.region, &r.id]
+        .iter()
+        .all(|want| parts.next() == Some(&***want))
+}
+
 /// The validate stage.
 pub(super) fn validate(input: Input<'_>) -> Validated {
     let Input {
@@ -78,13 +100,23 @@ pub(super) fn validate(input: Input<'_>) -> Validated {
     } = input;
     let schemas = &program.schemas;
     let phase = std::time::Instant::now();
-    // Text, hash and key of every document, on all cores; the parsed JSON
-    // is freed on a thread of its own (100k documents take a while).
-    type Keys = Vec<Option<String>>;
-    let (texts, (hashes, doc_keys)): (Vec<String>, (Vec<String>, Keys)) = collected
+    let warm_index: HashMap<&str, usize> = warm
+        .map(|w| {
+            w.keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (k.as_str(), i))
+                .collect()
+        })
+        .unwrap_or_default();
+    // Text, hash and key of every document, and whether it is the warm
+    // state's (same key, same hash, same source), on all cores; the parsed
+    // JSON is freed there too.
+    let per_doc: Vec<Doc> = collected
         .docs
         .into_par_iter()
-        .map(|d| {
+        .enumerate()
+        .map(|(k, d)| {
             let key = doc_key(&d);
             let text = match d {
                 // A document's raw text (an inventory line, or what a
@@ -97,39 +129,45 @@ pub(super) fn validate(input: Input<'_>) -> Validated {
                 other => other.to_string(),
             };
             let hash = hash_text(&text);
-            (text, (hash, key))
+            let line = k + 1;
+            let known = warm.and_then(|w| {
+                let key = key.as_ref()?;
+                let i = *warm_index.get(key.as_str())?;
+                let (h, s) = base.resources.get(key)?;
+                (*h == hash && s == source).then_some((w, i))
+            });
+            let item = match known {
+                Some((w, i)) => Incoming::Known(line, w.inv.resources[i].clone()),
+                None => Incoming::Text(line, text.clone()),
+            };
+            Doc {
+                text,
+                hash,
+                key,
+                known: known.map(|(_, i)| i),
+                item,
+            }
         })
-        .unzip();
+        .collect();
     let t_hash = phase.elapsed();
     let failed_scopes: Vec<Scope> = collected.failed.iter().map(|e| e.scope.clone()).collect();
     let source_errors = serde_json::to_value(&collected.failed).unwrap_or_default();
-    let warm_index: HashMap<&str, usize> = warm
-        .map(|w| {
-            w.keys
-                .iter()
-                .enumerate()
-                .map(|(i, k)| (k.as_str(), i))
-                .collect()
-        })
-        .unwrap_or_default();
+    let n = per_doc.len();
+    let (mut texts, mut hashes, mut doc_keys) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
     // Line (1-based position) → the warm resource it is.
-    let mut known_at: Vec<Option<usize>> = vec![None; texts.len() + 1];
-    let mut items = Vec::with_capacity(texts.len());
-    for (k, (key, text)) in doc_keys.iter().zip(&texts).enumerate() {
-        let line = k + 1;
-        let known = warm.and_then(|w| {
-            let key = key.as_ref()?;
-            let i = *warm_index.get(key.as_str())?;
-            let (h, s) = base.resources.get(key)?;
-            (*h == hashes[k] && s == source).then_some((w, i))
-        });
-        items.push(match known {
-            Some((w, i)) => {
-                known_at[line] = Some(i);
-                Incoming::Known(line, w.inv.resources[i].clone())
-            }
-            None => Incoming::Text(line, text.clone()),
-        });
+    let mut known_at: Vec<Option<usize>> = Vec::with_capacity(n + 1);
+    known_at.push(None);
+    let mut items = Vec::with_capacity(n);
+    for d in per_doc {
+        texts.push(d.text);
+        hashes.push(d.hash);
+        doc_keys.push(d.key);
+        known_at.push(d.known);
+        items.push(d.item);
     }
     let t_match = phase.elapsed();
     let label = format!("source `{source}` document");
@@ -143,11 +181,21 @@ pub(super) fn validate(input: Input<'_>) -> Validated {
         .iter()
         .map(|r| r.line.wrapping_sub(1))
         .collect();
-    let fresh_keys: HashSet<String> = inv
+    // Each fresh resource's key: its document's, read from the header,
+    // when it is the one the resource was read with (it is, unless the
+    // header was unreadable).
+    let fresh_key_list: Vec<String> = inv
         .resources
         .iter()
-        .map(|r| resource_key(&r.type_name, &r.account, &r.region, &r.id))
+        .map(|r| {
+            let doc = doc_keys.get_mut(r.line.wrapping_sub(1));
+            match doc.and_then(Option::take) {
+                Some(k) if key_is_of(&k, r) => k,
+                _ => resource_key(&r.type_name, &r.account, &r.region, &r.id),
+            }
+        })
         .collect();
+    let fresh_keys: HashSet<String> = fresh_key_list.iter().cloned().collect();
     let documents = texts.len();
     tracing::debug!(
         hash_ms = t_hash.as_millis() as u64,
@@ -163,6 +211,7 @@ pub(super) fn validate(input: Input<'_>) -> Validated {
             hashes,
             fresh_doc,
             fresh_keys,
+            fresh_key_list,
             failed_scopes,
             source_errors,
         },
@@ -201,6 +250,7 @@ impl Validated {
         self.accepted.same_as.clear();
         self.read.fresh_doc.clear();
         self.read.fresh_keys.clear();
+        self.read.fresh_key_list.clear();
         self.read.failed_scopes = vec![Scope::default()];
     }
 }
@@ -247,6 +297,54 @@ mod tests {
         assert_eq!(v.read.texts[2], "{not json at all");
         assert_eq!(v.read.hashes[0], hash_text(&v.read.texts[0]));
         assert!(v.read.failed_scopes.is_empty());
+    }
+
+    /// The fresh resources' keys, in order, are those built from their
+    /// parsed fields: read from a raw line's header (escapes and all), or
+    /// from a JSON object, or built when the header is unreadable.
+    #[test]
+    fn the_fresh_resources_keys_are_their_own() {
+        let f = Fixture::new();
+        let raw = |id: &str| {
+            serde_json::Value::String(format!(
+                r#"{{"type":"t.box","id":"{id}","account":"1","region":"r","attributes":{{"name":"n"}}}}"#
+            ))
+        };
+        let twice = serde_json::Value::String(
+            r#"{"type":"t.box","id":"a","id":"b2","account":"1","region":"r","attributes":{"name":"n"}}"#
+                .into(),
+        );
+        let v = run(
+            &f,
+            vec![
+                raw(r#"q\"u|o\u0074e"#),
+                fixture::doc("x|y", "", None),
+                raw("plain"),
+                twice,
+            ],
+            &ScanBase::default(),
+        );
+        let built: Vec<String> = v
+            .accepted
+            .inv
+            .resources
+            .iter()
+            .map(|r| resource_key(&r.type_name, &r.account, &r.region, &r.id))
+            .collect();
+        assert_eq!(v.read.fresh_key_list, built);
+        assert_eq!(
+            built[0],
+            resource_key("t.box", "1", "r", "q\"u|ote"),
+            "{:?}",
+            v.accepted.ingest
+        );
+        assert_eq!((built.len(), v.accepted.fresh), (4, 4));
+        assert_eq!(
+            built[3],
+            resource_key("t.box", "1", "r", "b2"),
+            "the last `id`"
+        );
+        assert_eq!(v.read.fresh_keys, built.iter().cloned().collect());
     }
 
     #[test]
