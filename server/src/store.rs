@@ -2370,34 +2370,28 @@ mod tests {
             upserts: upserts.clone(),
             ..Default::default()
         };
-        // Abandoned after its resources: nothing of it is committed.
-        let (early_tx, early_rx) = oneshot::channel();
-        let (rest_tx, rest_rx) = oneshot::channel::<ScanWrite>();
-        let st = s.clone();
-        let writer = tokio::spawn(async move { st.apply_scan_early(early_rx, rest_rx).await });
-        early_tx
-            .send(EarlyResources {
+        // A write begun with the resources: its channel for the rest, and
+        // the writer.
+        let begin = || {
+            let (early_tx, early_rx) = oneshot::channel();
+            let (rest_tx, rest_rx) = oneshot::channel::<ScanWrite>();
+            let st = s.clone();
+            let writer = tokio::spawn(async move { st.apply_scan_early(early_rx, rest_rx).await });
+            let early = EarlyResources {
                 upserts: upserts.clone(),
                 at: 3,
-            })
-            .ok()
-            .unwrap();
+            };
+            early_tx.send(early).ok().unwrap();
+            (rest_tx, writer)
+        };
+        // Abandoned after its resources: nothing of it is committed.
+        let (rest_tx, writer) = begin();
         drop(rest_tx);
         let err = writer.await.unwrap().unwrap_err();
         assert!(matches!(err, StoreError::Abandoned), "{err}");
         assert!(s.resource("7").await.unwrap().is_none());
         // Given both: the resources are written once, with the rest.
-        let (early_tx, early_rx) = oneshot::channel();
-        let (rest_tx, rest_rx) = oneshot::channel();
-        let st = s.clone();
-        let writer = tokio::spawn(async move { st.apply_scan_early(early_rx, rest_rx).await });
-        early_tx
-            .send(EarlyResources {
-                upserts: upserts.clone(),
-                at: 3,
-            })
-            .ok()
-            .unwrap();
+        let (rest_tx, writer) = begin();
         rest_tx.send(write).ok().unwrap();
         writer.await.unwrap().unwrap();
         let (rows, total) = s.resources(&ResourceFilter::default(), 1, 0).await.unwrap();
