@@ -122,7 +122,11 @@ pub(super) fn validate(input: Input<'_>) -> Validated {
                 // A document's raw text (an inventory line, or what a
                 // connector could not parse): as it is, on one line, so
                 // that the reader parses it once and reports its errors.
-                serde_json::Value::String(raw) if raw.contains(['\n', '\r']) => {
+                // (memchr: `str::contains` with a char set decodes every
+                // character, a third of this stage's time at 100k.)
+                serde_json::Value::String(raw)
+                    if memchr::memchr2(b'\n', b'\r', raw.as_bytes()).is_some() =>
+                {
                     raw.replace(['\n', '\r'], " ")
                 }
                 serde_json::Value::String(raw) => raw,
