@@ -418,7 +418,7 @@ fn compute(c: Compute, early: Option<oneshot::Sender<crate::store::EarlyResource
         own_stored,
     } = stored;
     let validate::Validated {
-        mut read,
+        read,
         accepted,
         parse_ms,
     } = validated;
@@ -433,7 +433,6 @@ fn compute(c: Compute, early: Option<oneshot::Sender<crate::store::EarlyResource
         source: &source,
         base: &base,
         accepted,
-        fresh_keys: std::mem::take(&mut read.fresh_key_list),
         read: &read,
         others,
         own_stored,

@@ -27,8 +27,6 @@ pub(super) struct Assemble<'a> {
     pub base: &'a ScanBase,
     /// What this read accepted.
     pub accepted: Accepted,
-    /// The keys of its resources, in order (`Read::fresh_key_list`, taken).
-    pub fresh_keys: Vec<String>,
     pub read: &'a Read,
     /// The other sources' stored documents (cold path).
     pub others: StoredDocs,
@@ -65,7 +63,6 @@ pub(super) fn assemble(a: Assemble<'_>) -> Estate {
         source,
         base,
         accepted,
-        fresh_keys,
         read,
         others,
         own_stored,
@@ -77,6 +74,7 @@ pub(super) fn assemble(a: Assemble<'_>) -> Estate {
         mut ingest,
         fresh,
         mut same_as,
+        keys: fresh_keys,
     } = accepted;
     let mut unknown_keys: HashSet<String> = HashSet::new();
     let mut carried = String::new();
@@ -244,7 +242,6 @@ mod tests {
             program: f.loaded.program(),
             source: "s",
             base: &base,
-            fresh_keys: v.read.fresh_key_list.clone(),
             accepted: v.accepted,
             read: &v.read,
             others: vec![stored("o1", "other", "x")],
@@ -282,7 +279,6 @@ mod tests {
             program: f.loaded.program(),
             source: "s",
             base: &base,
-            fresh_keys: v.read.fresh_key_list.clone(),
             accepted: v.accepted,
             read: &v.read,
             others: vec![stored("o1", "other", "x")],

@@ -700,7 +700,6 @@ mod tests {
             documents: 2,
             fresh_doc: vec![0, 1],
             fresh_keys: estate.keys.iter().cloned().collect(),
-            fresh_key_list: estate.keys[..2].to_vec(),
             failed_scopes: Vec::new(),
             source_errors: Value::Null,
             texts,

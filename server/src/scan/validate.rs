@@ -34,9 +34,6 @@ pub(super) struct Read {
     pub fresh_doc: Vec<usize>,
     /// The keys of the accepted resources.
     pub fresh_keys: HashSet<String>,
-    /// The same, in the order of `Accepted::inv` (taken by the evaluate
-    /// stage).
-    pub fresh_key_list: Vec<String>,
     pub failed_scopes: Vec<Scope>,
     /// The connector's errors, as the scan record keeps them.
     pub source_errors: serde_json::Value,
@@ -53,6 +50,8 @@ pub(super) struct Accepted {
     pub fresh: usize,
     /// Each accepted resource's warm counterpart (its index there).
     pub same_as: Vec<Option<usize>>,
+    /// Each accepted resource's key, in the order of `inv`.
+    pub keys: Vec<String>,
 }
 
 /// The validate stage's output.
@@ -188,7 +187,7 @@ pub(super) fn validate(input: Input<'_>) -> Validated {
     // Each fresh resource's key: its document's, read from the header,
     // when it is the one the resource was read with (it is, unless the
     // header was unreadable).
-    let fresh_key_list: Vec<String> = inv
+    let keys: Vec<String> = inv
         .resources
         .iter()
         .map(|r| {
@@ -199,7 +198,7 @@ pub(super) fn validate(input: Input<'_>) -> Validated {
             }
         })
         .collect();
-    let fresh_keys: HashSet<String> = fresh_key_list.iter().cloned().collect();
+    let fresh_keys: HashSet<String> = keys.iter().cloned().collect();
     let documents = texts.len();
     tracing::debug!(
         hash_ms = t_hash.as_millis() as u64,
@@ -215,7 +214,6 @@ pub(super) fn validate(input: Input<'_>) -> Validated {
             hashes,
             fresh_doc,
             fresh_keys,
-            fresh_key_list,
             failed_scopes,
             source_errors,
         },
@@ -224,6 +222,7 @@ pub(super) fn validate(input: Input<'_>) -> Validated {
             ingest,
             fresh,
             same_as,
+            keys,
         },
         parse_ms: phase.elapsed().as_millis() as u64,
     }
@@ -254,7 +253,7 @@ impl Validated {
         self.accepted.same_as.clear();
         self.read.fresh_doc.clear();
         self.read.fresh_keys.clear();
-        self.read.fresh_key_list.clear();
+        self.accepted.keys.clear();
         self.read.failed_scopes = vec![Scope::default()];
     }
 }
@@ -335,7 +334,7 @@ mod tests {
             .iter()
             .map(|r| resource_key(&r.type_name, &r.account, &r.region, &r.id))
             .collect();
-        assert_eq!(v.read.fresh_key_list, built);
+        assert_eq!(v.accepted.keys, built);
         assert_eq!(
             built[0],
             resource_key("t.box", "1", "r", "q\"u|ote"),
