@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::num::NonZeroUsize;
 use std::ops::Bound;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use lru::LruCache;
 
@@ -161,6 +161,10 @@ pub struct SearchIndex {
     /// The facet columns' values of each live segment, decoded once
     /// (segments never change; a merge makes new ones).
     dictionaries: Dictionaries,
+    /// The state recorded by the commit the reader serves. A commit holds
+    /// it for writing across the reader's reload, and a search takes its
+    /// searcher under it: an answer's state is always that of its results.
+    searchable: RwLock<Option<String>>,
 }
 
 type Dictionaries = Mutex<HashMap<(SegmentId, usize), Arc<[String]>>>;
@@ -261,6 +265,10 @@ pub struct Answer {
     /// [`FACETS`] → their most frequent values among all results (not
     /// only this page).
     pub facets: BTreeMap<String, Vec<FacetValue>>,
+    /// What the commit these results come from recorded
+    /// ([`SearchIndex::commit`]'s `state`).
+    #[serde(skip)]
+    pub state: Option<String>,
 }
 
 impl SearchIndex {
@@ -315,6 +323,7 @@ impl SearchIndex {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
+        let searchable = RwLock::new(index.load_metas()?.payload);
         Ok(SearchIndex {
             index,
             reader,
@@ -322,6 +331,7 @@ impl SearchIndex {
             fields,
             cache: Mutex::new(AnswerCache::new(CACHED_ANSWERS)),
             dictionaries: Mutex::default(),
+            searchable,
         })
     }
 
@@ -379,22 +389,28 @@ impl SearchIndex {
     /// one), and makes it searchable.
     pub fn commit(&self, state: Option<&str>) -> Result<()> {
         let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let result = (|| -> Result<()> {
+        let result = (|| -> Result<Option<String>> {
             let mut p = w.prepare_commit()?;
-            if let Some(s) = state {
+            let state = match state {
+                Some(s) => Some(s.to_string()),
+                None => self.index.load_metas()?.payload,
+            };
+            if let Some(s) = &state {
                 p.set_payload(s);
-            } else if let Some(s) = self.index.load_metas()?.payload {
-                p.set_payload(&s);
             }
             p.commit()?;
-            Ok(())
+            Ok(state)
         })();
         if result.is_err() {
             let _ = w.rollback();
         }
-        result?;
+        let state = result?;
         drop(w);
-        self.reader.reload()?;
+        {
+            let mut searchable = self.searchable.write().unwrap_or_else(|p| p.into_inner());
+            self.reader.reload()?;
+            *searchable = state;
+        }
         let live: Vec<SegmentId> = self
             .reader
             .searcher()
@@ -497,7 +513,10 @@ impl SearchIndex {
     /// Runs `r` within `scope` (`None`: everything; otherwise the asset
     /// groups the caller may see, to which [`VISIBLE_TO_ALL`] is added).
     pub fn search(&self, r: &Request, scope: Option<&[String]>) -> Result<Answer> {
-        let searcher = self.reader.searcher();
+        let (searcher, state) = {
+            let searchable = self.searchable.read().unwrap_or_else(|p| p.into_inner());
+            (self.reader.searcher(), searchable.clone())
+        };
         let generation = searcher.generation().generation_id();
         let key = AnswerKey {
             query: r.query.clone(),
@@ -511,14 +530,20 @@ impl SearchIndex {
             cache.of(generation).and_then(|c| c.get(&key).cloned())
         };
         if let Some(a) = cached {
-            return Ok((*a).clone());
+            return Ok(Answer {
+                state,
+                ..(*a).clone()
+            });
         }
         let answer = Arc::new(self.run(&searcher, r, scope)?);
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(c) = cache.of(generation) {
             c.put(key, answer.clone());
         }
-        Ok(Arc::unwrap_or_clone(answer))
+        Ok(Answer {
+            state,
+            ..Arc::unwrap_or_clone(answer)
+        })
     }
 
     fn run(
@@ -584,6 +609,7 @@ impl SearchIndex {
             total,
             hits,
             facets,
+            state: None,
         })
     }
 

@@ -490,3 +490,54 @@ proptest::proptest! {
         }
     }
 }
+
+/// An answer carries the state of the commit its results come from, even
+/// while commits land: the server reports it as the scan the results
+/// reflect, and reading the latest state beside the search could pair new
+/// results with an old scan (or the reverse).
+#[test]
+fn an_answer_names_the_commit_its_results_come_from() {
+    let i = std::sync::Arc::new(SearchIndex::in_memory(WriterOptions::default()).unwrap());
+    const COMMITS: usize = 40;
+    let writer = {
+        let i = i.clone();
+        std::thread::spawn(move || {
+            for n in 1..=COMMITS {
+                let id = format!("i-{n}");
+                i.apply(Change {
+                    upserts: vec![resource(
+                        &id,
+                        "aws.ec2.instance",
+                        "eu-west-1",
+                        &[],
+                        json!({}),
+                    )],
+                    state: Some(n.to_string()),
+                    ..Change::default()
+                })
+                .unwrap();
+            }
+        })
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    loop {
+        let done = writer.is_finished();
+        let a = i
+            .search(
+                &Request {
+                    query: "kind:resource".into(),
+                    ..Request::default()
+                },
+                None,
+            )
+            .unwrap();
+        let state: u64 = a.state.as_deref().map_or(0, |s| s.parse().unwrap());
+        assert_eq!(a.total, state, "the results and the state of one commit");
+        seen.insert(state);
+        if done {
+            break;
+        }
+    }
+    writer.join().unwrap();
+    assert!(seen.contains(&(COMMITS as u64)), "{seen:?}");
+}

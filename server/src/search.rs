@@ -120,6 +120,14 @@ impl Search {
     }
 }
 
+/// The scan an index commit's recorded state names (0: none, or a state
+/// this version cannot read).
+pub fn scan_of(state: Option<&str>) -> i64 {
+    state
+        .and_then(|s| serde_json::from_str::<State>(s).ok())
+        .map_or(0, |s| s.scan)
+}
+
 /// What one scan changed, for the index.
 pub struct Marks {
     scan: i64,

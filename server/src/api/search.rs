@@ -158,7 +158,9 @@ pub(crate) async fn run(
         "per_page": per,
         "pages": answer.total.div_ceil(per as u64),
         "took_ms": started.elapsed().as_secs_f64() * 1000.0,
-        "as_of_scan": s.search.as_of(),
+        // Of the commit the hits come from, not the latest one: the two
+        // differ for a moment after each index commit.
+        "as_of_scan": crate::search::scan_of(answer.state.as_deref()),
         "hits": answer.hits,
         "facets": answer.facets,
     }))
