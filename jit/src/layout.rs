@@ -160,6 +160,16 @@ impl<T: Clone + Eq + Hash> Interner<T> {
         &self.base
     }
 
+    /// Drops the values interned during an evaluation (no cell of the
+    /// arena holds their ids), so that the base table can grow again.
+    fn forget_extra(&mut self) {
+        let extra = match self.extra.get_mut() {
+            Ok(e) => e,
+            Err(p) => p.into_inner(),
+        };
+        *extra = Default::default();
+    }
+
     /// Empties the base table, keeping its memory (a reused `Piece`).
     pub(crate) fn clear_base(&mut self) {
         self.base.clear();
@@ -267,6 +277,15 @@ pub struct Layout {
     pub schemas: Arc<Schemas>,
     /// Where each field of a resource record sits.
     pub slots: Arc<Slots>,
+    /// Records written into the arena, live or not: a layout carried over
+    /// to a later inventory ([`crate::Engine::relayout`]) keeps the records
+    /// of the resources that left or changed until they are as many as the
+    /// live ones.
+    pub written: usize,
+    /// Each resource's type, as [`crate::Prepared`] saw it (empty until
+    /// then): [`crate::Engine::relayout`] carries a record over only to a
+    /// resource of the same type, whatever it is told.
+    pub(crate) row_types: Vec<u32>,
 }
 
 /// Where a writer puts cells: the arena while building, a run's scratch
@@ -765,6 +784,8 @@ pub struct LayoutBuilder {
     /// Pieces laid out, for [`LayoutBuilder::pieces`] to give again.
     spare: Arc<Mutex<Vec<Piece>>>,
     slots: Arc<Slots>,
+    /// See [`Layout::written`].
+    written: usize,
 }
 
 impl LayoutBuilder {
@@ -837,6 +858,85 @@ impl LayoutBuilder {
             row_off: Vec::with_capacity(hint),
             spare: Arc::default(),
             slots: Arc::new(Slots::of(schemas, wanted)),
+            written: 0,
+        }
+    }
+
+    /// A layout of `n` resources that starts from `earlier`'s arena and
+    /// interned values: [`LayoutBuilder::carry`] then gives each resource
+    /// its earlier record or writes a new one. Also returns `earlier`'s
+    /// record offsets and resource types, by its inventory's indices.
+    pub(crate) fn resume(
+        earlier: Layout,
+        wanted: Option<&Wanted>,
+        n: usize,
+    ) -> (LayoutBuilder, Vec<u64>, Vec<u32>) {
+        let Layout {
+            arena,
+            row_off,
+            mut type_rows,
+            mut strs,
+            mut ips,
+            mut cidrs,
+            consts,
+            irregular,
+            schemas,
+            slots,
+            written,
+            row_types,
+        } = earlier;
+        for rows in &mut type_rows {
+            rows.clear();
+        }
+        strs.forget_extra();
+        ips.forget_extra();
+        cidrs.forget_extra();
+        let b = LayoutBuilder {
+            schemas,
+            wanted: wanted.map(|w| Arc::new(w.clone())),
+            arena,
+            strs,
+            ips,
+            cidrs,
+            consts,
+            irregular,
+            type_rows,
+            row_off: vec![0; n],
+            spare: Arc::default(),
+            slots,
+            written,
+        };
+        (b, row_off, row_types)
+    }
+
+    /// Lays out every resource of `inv`: resource `i` with
+    /// `same_as[i] == Some(o)` (its document unchanged since the earlier
+    /// inventory, where it was `o`) keeps its record at `offsets[o]` if
+    /// `types[o]` is its type; the others are written from their values.
+    pub(crate) fn carry(
+        &mut self,
+        inv: &Inventory,
+        same_as: &[Option<usize>],
+        offsets: &[u64],
+        types: &[u32],
+    ) {
+        for (i, r) in inv.resources.iter().enumerate() {
+            let kept = same_as
+                .get(i)
+                .copied()
+                .flatten()
+                .filter(|&o| types.get(o) == Some(&r.rtype.0))
+                .and_then(|o| offsets.get(o).copied());
+            match kept {
+                Some(off) => {
+                    let Some(rows) = self.type_rows.get_mut(r.rtype.0 as usize) else {
+                        continue;
+                    };
+                    rows.push(i as u64);
+                    self.row_off[i] = off;
+                }
+                None => self.add_value(i, r),
+            }
         }
     }
 
@@ -866,6 +966,7 @@ impl LayoutBuilder {
             return;
         };
         rows.push(i as u64);
+        self.written += 1;
         let mut int = BuildIntern {
             strs: &mut self.strs,
             ips: &mut self.ips,
@@ -953,6 +1054,7 @@ impl LayoutBuilder {
                         continue;
                     };
                     rows.push(i as u64);
+                    self.written += 1;
                     if let (false, Some(start)) = (root.is_missing(), starts.get(p)) {
                         self.row_off[i] = root.offset() + start;
                     }
@@ -1016,6 +1118,8 @@ impl LayoutBuilder {
             irregular: self.irregular,
             schemas: self.schemas,
             slots: self.slots,
+            written: self.written,
+            row_types: Vec::new(),
         }
     }
 }

@@ -59,7 +59,34 @@ fn engines() -> Vec<(&'static str, Run)> {
             }),
         ),
         ("jit", Box::new(jit)),
+        ("jit on a layout carried over", Box::new(jit_relayout)),
     ]
+}
+
+/// The native engine on a layout carried over from an earlier inventory
+/// (`Engine::relayout`, as a rescan does): the earlier inventory holds the
+/// same resources in reverse order; the even ones keep their records, the
+/// odd ones are written again (their earlier records left behind), so that
+/// every resource's record moved and the interned ids are those of the
+/// earlier read.
+fn jit_relayout(p: &Program, inv: &Inventory) -> Vec<Outcome> {
+    let engine = pac_jit::Engine::compile(p);
+    let n = inv.len();
+    let earlier_inv = Inventory {
+        resources: inv.resources.iter().rev().cloned().collect(),
+    };
+    let earlier = engine.prepare(&earlier_inv).into_layout();
+    let same_as: Vec<Option<usize>> = (0..n).map(|i| (i % 2 == 0).then_some(n - 1 - i)).collect();
+    let layout = engine.relayout(earlier, inv, &same_as);
+    assert_eq!(
+        layout.written,
+        n + n / 2,
+        "carried over, not built anew: the odd resources written again"
+    );
+    let prepared = engine.prepare_with(inv, layout);
+    let engine: &dyn pac_runtime::engine::RuleEngine = &prepared;
+    let report = pac_runtime::eval::evaluate_with(p, inv, &opts(), Some(engine));
+    outcomes(&report, inv)
 }
 
 fn jit(p: &Program, inv: &Inventory) -> Vec<Outcome> {

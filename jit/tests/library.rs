@@ -109,6 +109,94 @@ fn demo_inventory_outcomes_agree() {
     }
 }
 
+/// Rescans on a layout carried over (`Engine::relayout`): each round
+/// rotates the inventory and writes a tenth of its resources again, and
+/// the native report, messages included, stays the interpreter's; once
+/// the records left behind are as many as the live ones, the layout is
+/// built anew.
+#[test]
+fn a_layout_carried_over_rescans_gives_the_interpreters_report() {
+    let c = library();
+    let p = &c.program;
+    let (mut inv, errors) =
+        Inventory::read_path(&p.schemas, &root().join("examples/demo/inventory.json"));
+    assert!(errors.is_empty(), "{errors:?}");
+    let n = inv.len();
+    let engine = Engine::compile(p);
+    let opts = EvalOptions {
+        now: NOW,
+        explain: false,
+        coverage: None,
+    };
+    let mut layout = engine.prepare(&inv).into_layout();
+    let mut rebuilt = false;
+    for round in 0..12 {
+        // Resource i of the new inventory was i + 7 of the earlier one.
+        inv.resources.rotate_left(7 % n);
+        let same_as: Vec<Option<usize>> = (0..n)
+            .map(|i| ((i + round) % 10 != 0).then_some((i + 7) % n))
+            .collect();
+        let before = layout.written;
+        layout = engine.relayout(layout, &inv, &same_as);
+        rebuilt |= layout.written < before;
+        assert!(layout.written <= 2 * n, "round {round}: {}", layout.written);
+        let prepared = engine.prepare_with(&inv, layout);
+        let interp = evaluate(p, &inv, &opts);
+        let jit = evaluate_with(p, &inv, &opts, Some(&prepared));
+        assert_eq!(interp.results.len(), jit.results.len());
+        for (a, b) in interp.results.iter().zip(&jit.results) {
+            assert_eq!(
+                (a.rule, a.resource, &a.outcome, &a.message),
+                (b.rule, b.resource, &b.outcome, &b.message),
+                "round {round}: rule {} on {}",
+                p.rules[a.rule].id,
+                inv.resources[a.resource].id
+            );
+        }
+        for (a, b) in interp.groups.iter().zip(&jit.groups) {
+            assert_eq!(a.members, b.members, "round {round}");
+        }
+        common::assert_raw_outcomes(p, &inv, &prepared, &interp, NOW);
+        layout = prepared.into_layout();
+    }
+    assert!(
+        rebuilt,
+        "12 rounds of a tenth written again reach the rebuild"
+    );
+}
+
+/// A record is carried over only to a resource of its type, whatever
+/// `same_as` says: told that every resource was one of another type, the
+/// layout writes every record again (a record of another type has other
+/// fields and size, and the generated code would read past it).
+#[test]
+fn a_layout_carries_no_record_over_to_another_type() {
+    let c = library();
+    let p = &c.program;
+    let (inv, errors) =
+        Inventory::read_path(&p.schemas, &root().join("examples/demo/inventory.json"));
+    assert!(errors.is_empty(), "{errors:?}");
+    let n = inv.len();
+    let engine = Engine::compile(p);
+    let layout = engine.prepare(&inv).into_layout();
+    let before = layout.written;
+    let same_as: Vec<Option<usize>> = (0..n)
+        .map(|i| {
+            let t = inv.resources[i].rtype;
+            (0..n).find(|&j| inv.resources[j].rtype != t)
+        })
+        .collect();
+    let layout = engine.relayout(layout, &inv, &same_as);
+    assert_eq!(layout.written, before + n, "every record written again");
+    let prepared = engine.prepare_with(&inv, layout);
+    let opts = EvalOptions {
+        now: NOW,
+        explain: false,
+        coverage: None,
+    };
+    common::assert_raw_outcomes(p, &inv, &prepared, &evaluate(p, &inv, &opts), NOW);
+}
+
 #[test]
 fn library_tests_pass_under_both_engines() {
     let c = library();

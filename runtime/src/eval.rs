@@ -482,6 +482,31 @@ pub struct Earlier<'a> {
     pub same_as: &'a [Option<usize>],
 }
 
+/// Where the earlier results of rule `rule` on `scoped`'s resources are in
+/// `e.report.results` (sorted by rule, then resource): one search for the
+/// rule's results, then a cursor through them, since unchanged resources
+/// keep their order from one inventory to the next (a search per
+/// resource went to memory at every step).
+fn earlier_results(e: &Earlier, rule: usize, scoped: &[usize]) -> Vec<Option<usize>> {
+    let results = &e.report.results;
+    let lo = results.partition_point(|r| r.rule < rule);
+    let block = &results[lo..];
+    let block = &block[..block.partition_point(|r| r.rule <= rule)];
+    let mut next = 0;
+    scoped
+        .iter()
+        .map(|&i| {
+            let o = e.same_as.get(i).copied().flatten()?;
+            let k = match block.get(next) {
+                Some(r) if r.resource == o => next,
+                _ => block.binary_search_by_key(&o, |r| r.resource).ok()?,
+            };
+            next = k + 1;
+            Some(lo + k)
+        })
+        .collect()
+}
+
 /// Whether an expression's value depends only on the resource it is
 /// evaluated on: no other resources (`QuantType`), no clock (`Now`, or a
 /// built-in that reads it).
@@ -623,15 +648,15 @@ fn evaluate_core(
         Some(e) => reusable_rules(program, &by_rule, &groups_local, e.report.now, now),
         None => vec![false; program.rules.len()],
     };
-    // With an earlier evaluation: per rule, in scope order, each resource
-    // and `Some(k)` to take the earlier result `k`, `None` is evaluated now.
-    let mut plans: Vec<Vec<(usize, Option<usize>)>> = Vec::new();
     // Per rule, the resources evaluated now, in scope order (without an
-    // earlier evaluation and a scope: the rule's type's, not copied).
+    // earlier evaluation, or for a rule whose results cannot be taken
+    // over: its scope's, not copied).
     let mut fresh_of: Vec<std::borrow::Cow<'_, [usize]>> = Vec::with_capacity(program.rules.len());
     // Work: rules × chunks of their fresh resources.
     let mut work: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
-    for (ri, rule) in program.rules.iter().enumerate() {
+    // Per rule, the resources in its scope, in order.
+    let mut scoped_of: Vec<std::borrow::Cow<'_, [usize]>> = Vec::with_capacity(program.rules.len());
+    for rule in &program.rules {
         let all = env.of_type(rule.resource);
         let scoped: std::borrow::Cow<'_, [usize]> = match rule.scope {
             Some(g) => all
@@ -646,32 +671,29 @@ fn evaluate_core(
                 .into(),
             None => all.into(),
         };
-        let fresh = match earlier {
-            None => scoped,
-            Some(e) => {
-                let plan: Vec<Option<usize>> = if reusable[ri] {
-                    scoped
-                        .iter()
-                        .map(|&i| {
-                            let o = e.same_as.get(i).copied().flatten()?;
-                            e.report
-                                .results
-                                .binary_search_by(|r| (r.rule, r.resource).cmp(&(ri, o)))
-                                .ok()
-                        })
-                        .collect()
-                } else {
-                    vec![None; scoped.len()]
-                };
-                let fresh: Vec<usize> = scoped
-                    .iter()
-                    .zip(&plan)
-                    .filter(|(_, p)| p.is_none())
-                    .map(|(&i, _)| i)
-                    .collect();
-                plans.push(scoped.iter().copied().zip(plan).collect());
-                fresh.into()
-            }
+        scoped_of.push(scoped);
+    }
+    // With an earlier evaluation, per rule whose results can be taken over:
+    // in scope order, `Some(k)` to take the earlier result `k`, `None` to
+    // evaluate now. Worked out rule by rule on every core.
+    let found: Vec<Option<Vec<Option<usize>>>> = match earlier {
+        Some(e) => scoped_of
+            .par_iter()
+            .enumerate()
+            .map(|(ri, scoped)| reusable[ri].then(|| earlier_results(e, ri, scoped)))
+            .collect(),
+        None => vec![None; program.rules.len()],
+    };
+    for (ri, scoped) in scoped_of.iter().enumerate() {
+        let fresh: std::borrow::Cow<'_, [usize]> = match &found[ri] {
+            None => scoped.as_ref().into(),
+            Some(plan) => scoped
+                .iter()
+                .zip(plan)
+                .filter(|(_, p)| p.is_none())
+                .map(|(&i, _)| i)
+                .collect::<Vec<_>>()
+                .into(),
         };
         for start in (0..fresh.len()).step_by(CHUNK) {
             work.push((ri, start..(start + CHUNK).min(fresh.len())));
@@ -745,14 +767,10 @@ fn evaluate_core(
     }
     let mut warnings = Vec::new();
     let mut results = Vec::with_capacity(if keep_passes {
-        match earlier {
-            Some(_) => plans.iter().map(Vec::len).sum(),
-            None => fresh_of.iter().map(|f| f.len()).sum(),
-        }
+        scoped_of.iter().map(|s| s.len()).sum()
     } else {
         chunks.iter().map(|c| c.0.len()).sum()
     });
-    let mut per_rule: Vec<Vec<RuleResult>> = vec![Vec::new(); program.rules.len()];
     // Per rule, how many passes were not kept.
     let mut passes: Vec<usize> = vec![0; program.rules.len()];
     if earlier.is_none() {
@@ -765,25 +783,29 @@ fn evaluate_core(
             warnings.extend(w);
         }
     } else {
+        // Per rule, its chunks (moved, not their results).
+        let mut per_rule: Vec<Vec<Vec<RuleResult>>> = vec![Vec::new(); program.rules.len()];
         for ((rule, _), (r, _, w)) in work.iter().zip(chunks) {
-            per_rule[*rule].extend(r);
+            per_rule[*rule].push(r);
             warnings.extend(w);
         }
-    }
-    let mut computed: Vec<_> = per_rule.into_iter().map(Vec::into_iter).collect();
-    for (ri, plan) in plans.iter().enumerate().filter(|_| earlier.is_some()) {
-        for &(i, p) in plan {
-            match (p, earlier) {
-                (Some(k), Some(e)) => {
-                    let mut r = e.report.results[k].clone();
-                    r.resource = i;
-                    results.push(r);
-                }
-                _ => {
-                    if let Some(r) = computed[ri].next() {
-                        results.push(r);
+        for (ri, chunks) in per_rule.into_iter().enumerate() {
+            let mut computed = chunks.into_iter().flatten();
+            match (&found[ri], earlier) {
+                (Some(plan), Some(e)) => {
+                    for (&i, p) in scoped_of[ri].iter().zip(plan) {
+                        match p {
+                            Some(k) => {
+                                let mut r = e.report.results[*k].clone();
+                                r.resource = i;
+                                results.push(r);
+                            }
+                            None => results.extend(computed.next()),
+                        }
                     }
                 }
+                // Every result of the rule computed now, in scope order.
+                _ => results.extend(computed),
             }
         }
     }

@@ -103,6 +103,8 @@ pub struct Server {
     pub(crate) warm: std::sync::Mutex<Option<scan::Warm>>,
     /// Resources the last scan took over from the warm state.
     pub(crate) last_reused: std::sync::atomic::AtomicUsize,
+    /// Whether the last scan ran the native engine.
+    pub(crate) last_native: std::sync::atomic::AtomicBool,
     /// The omni search index (`search::start` opens it in `serve`).
     pub search: search::Search,
 }
@@ -216,6 +218,7 @@ impl Server {
             response_cache: Default::default(),
             warm: std::sync::Mutex::new(None),
             last_reused: Default::default(),
+            last_native: Default::default(),
             search: Default::default(),
         }))
     }
@@ -390,6 +393,12 @@ impl Server {
     /// from the previous one (0 for a cold scan).
     pub fn last_reused(&self) -> usize {
         self.last_reused.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether the last committed scan ran the native engine (a rescan
+    /// does on the previous scan's layout, carried over).
+    pub fn last_native(&self) -> bool {
+        self.last_native.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn source(&self, name: &str) -> Option<Arc<Built>> {

@@ -409,7 +409,7 @@ fn compute(c: Compute, early: Option<oneshot::Sender<crate::store::EarlyResource
         verdict,
         stored,
         weights,
-        warm,
+        mut warm,
     } = c;
     let p = loaded.program();
     let collect::Stored {
@@ -454,7 +454,8 @@ fn compute(c: Compute, early: Option<oneshot::Sender<crate::store::EarlyResource
     }
     laps.lap("inventory");
     let env = Env::for_program(p, &estate.inv, at);
-    let evaluation = evaluate::evaluate(&loaded, &env, &estate, warm.as_ref());
+    let layout = warm.as_mut().and_then(|w| w.layout.take());
+    let evaluation = evaluate::evaluate(&loaded, &env, &estate, warm.as_ref(), layout);
     let report = &evaluation.report;
     laps.lap("evaluate");
 
@@ -558,6 +559,7 @@ fn compute(c: Compute, early: Option<oneshot::Sender<crate::store::EarlyResource
             report: evaluation.report,
             reused: evaluation.reused,
             native: evaluation.native,
+            layout: evaluation.layout,
         },
         base,
     }

@@ -189,6 +189,11 @@ async fn warm_rescans_leave_the_store_as_cold_scans_do() {
         warm.scan("demo", "test").await.unwrap();
         cold.scan("demo", "test").await.unwrap();
         reused_any |= warm.last_reused() > 0;
+        // On the first scan's layout, carried over from scan to scan.
+        assert!(
+            warm.last_native(),
+            "round {round}: the warm scan ran natively"
+        );
         assert_eq!(cold.last_reused(), 0, "the cold server took the cold path");
         let (a, b) = (state(&warm).await, state(&cold).await);
         for (x, y) in a.iter().zip(&b) {

@@ -105,6 +105,9 @@ pub(crate) struct Warm {
     pub inv: Inventory,
     pub keys: Vec<String>,
     pub report: EvalReport,
+    /// The native engine's layout of `inv`, when the scan ran natively
+    /// (see [`pac_jit::Engine::relayout`]).
+    pub layout: Option<pac_jit::Layout>,
 }
 
 /// The part of [`Warm`] that the evaluate stage produces.
@@ -116,6 +119,7 @@ pub(super) struct Evaluated {
     pub reused: usize,
     /// Evaluated with the native engine.
     pub native: bool,
+    pub layout: Option<pac_jit::Layout>,
 }
 
 pub(super) struct Input {
@@ -180,6 +184,9 @@ pub(super) async fn commit(
     server
         .last_reused
         .store(reused, std::sync::atomic::Ordering::Relaxed);
+    server
+        .last_native
+        .store(native, std::sync::atomic::Ordering::Relaxed);
     // Only a complete scan's state is kept: a partial one carries stored
     // documents the warm path does not know how to carry.
     if complete {
@@ -192,6 +199,7 @@ pub(super) async fn commit(
                 inv: evaluated.inv,
                 keys: evaluated.keys,
                 report: evaluated.report,
+                layout: evaluated.layout,
             });
         }
     }

@@ -14,10 +14,13 @@ use super::{Warm, key_in_scopes, resource_key};
 use crate::program::Loaded;
 use crate::store::ScanBase;
 
-/// A rescan evaluates with the interpreter when fewer than this share of
-/// the resources changed: building the native engine's layout for the
-/// whole inventory costs more than interpreting the few rules that must
-/// run in full (docs/server.md).
+/// A rescan without the previous scan's layout evaluates with the
+/// interpreter when fewer than this share of the resources changed:
+/// building the native engine's layout for the whole inventory costs more
+/// than interpreting the few rules that must run in full. With the layout
+/// (kept by every scan that ran natively) only the changed resources are
+/// laid out, and the rescan runs natively (docs/server.md, "The layout
+/// kept").
 const NATIVE_BELOW_REUSE: f64 = 0.9;
 
 pub(super) struct Assemble<'a> {
@@ -167,23 +170,42 @@ pub(super) struct Evaluation {
     pub reused: usize,
     /// Evaluated with the native engine.
     pub native: bool,
+    /// The native engine's layout of `estate.inv`, for the next scan.
+    pub layout: Option<pac_jit::Layout>,
 }
 
 /// Runs the rules and groups on the estate (`env` is over `estate.inv`):
 /// in full, or taking over the results the warm state holds for
-/// unchanged resources.
+/// unchanged resources. `layout` is the warm state's layout (of its
+/// inventory), carried over to this one.
 pub(super) fn evaluate(
     loaded: &Loaded,
     env: &Env,
     estate: &Estate,
     warm: Option<&Warm>,
+    layout: Option<pac_jit::Layout>,
 ) -> Evaluation {
     let p = loaded.program();
     let inv = &estate.inv;
     let reused = estate.same_as.iter().filter(|s| s.is_some()).count();
-    let native = warm.is_none() || (reused as f64) < NATIVE_BELOW_REUSE * inv.len() as f64;
+    let native = warm.is_none()
+        || layout.is_some()
+        || (reused as f64) < NATIVE_BELOW_REUSE * inv.len() as f64;
+    let prepared = native.then(|| match (layout, warm) {
+        (Some(l), Some(_)) => {
+            let started = std::time::Instant::now();
+            let l = loaded.engine.relayout(l, inv, &estate.same_as);
+            tracing::debug!(
+                ms = started.elapsed().as_millis() as u64,
+                written = l.written,
+                resources = inv.len(),
+                "layout carried over"
+            );
+            loaded.engine.prepare_with(inv, l)
+        }
+        _ => loaded.engine.prepare(inv),
+    });
     let report = {
-        let prepared = native.then(|| loaded.engine.prepare(inv));
         let engine = prepared.as_ref().map(|p| p as &dyn pac_runtime::RuleEngine);
         let earlier = warm.map(|w| pac_runtime::Earlier {
             report: &w.report,
@@ -195,6 +217,7 @@ pub(super) fn evaluate(
         report,
         reused,
         native,
+        layout: prepared.map(pac_jit::Prepared::into_layout),
     }
 }
 
@@ -293,7 +316,7 @@ mod tests {
         let f = Fixture::new();
         let e = f.estate(&[doc("b1", "", None), doc("b2", "web", None)], &[]);
         let env = Env::for_program(f.loaded.program(), &e.inv, NOW);
-        let ev = evaluate(&f.loaded, &env, &e, None);
+        let ev = evaluate(&f.loaded, &env, &e, None, None);
         assert!(ev.native, "a cold scan runs the native engine");
         assert_eq!(ev.reused, 0);
         let outcomes: Vec<(usize, Outcome)> = ev

@@ -137,6 +137,7 @@ impl Fixture {
             inv,
             keys,
             report,
+            layout: None,
         }
     }
 }
