@@ -460,16 +460,19 @@ fn compute(c: Compute, early: Option<oneshot::Sender<crate::store::EarlyResource
     laps.lap("evaluate");
 
     // Then the issues and the group memberships.
+    let index = reconcile::KeyIndex::new(&estate.keys);
     let issues = reconcile::issues(reconcile::IssuesInput {
         program: p,
         env: &env,
         base: &base,
         estate: &estate,
         report,
+        index: &index,
     });
     laps.lap("reconcile");
 
-    let members = reconcile::memberships(p, &base, &estate, report);
+    let members = reconcile::memberships(p, &base, &estate, report, &index);
+    drop(index);
     laps.lap("groups");
 
     // 6. Roll up compliance, everything and each group.

@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 use pac_compiler::Program;
 use pac_runtime::{Env, EvalReport, Outcome};
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 use super::evaluate::Estate;
 use super::validate::Read;
@@ -59,8 +60,8 @@ pub(super) fn inventory(
         }
     }
     out.seen_all = read.failed_scopes.is_empty();
-    for (key, (_, s)) in &base.resources {
-        if s == source && !read.fresh_keys.contains(key) && !estate.unknown_keys.contains(key) {
+    for key in &read.unread {
+        if !estate.unknown_keys.contains(key) {
             out.removed.push(key.clone());
         }
     }
@@ -75,6 +76,35 @@ pub(super) struct IssuesInput<'a> {
     pub base: &'a ScanBase,
     pub estate: &'a Estate,
     pub report: &'a EvalReport,
+    /// Of `estate.keys`.
+    pub index: &'a KeyIndex<'a>,
+}
+
+/// The estate's resource keys by number, built once per scan (one string
+/// hash per resource), so that the issues and the memberships compare
+/// positions instead of hashing every key again per rule and per group.
+pub(super) struct KeyIndex<'a> {
+    /// A key → its first position.
+    first: HashMap<&'a str, u32>,
+    /// Each position's canonical one: a key held by two resources maps to
+    /// its first (one issue per key).
+    canon: Vec<u32>,
+}
+
+impl<'a> KeyIndex<'a> {
+    pub fn new(keys: &'a [String]) -> KeyIndex<'a> {
+        let mut first: HashMap<&str, u32> = HashMap::with_capacity(keys.len());
+        let canon = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| *first.entry(k.as_str()).or_insert(i as u32))
+            .collect();
+        KeyIndex { first, canon }
+    }
+
+    fn get(&self, key: &str) -> Option<u32> {
+        self.first.get(key).copied()
+    }
 }
 
 /// An issue that became open in this scan (opened, reopened or
@@ -135,15 +165,16 @@ pub(super) fn issues(input: IssuesInput<'_>) -> IssueChanges {
         base,
         estate,
         report,
+        index,
     } = input;
     let keys = &estate.keys;
     let unknown_idx = &estate.unknown;
     let mut out = IssueChanges::default();
     let Existing {
-        canon,
         mut current,
         orphans,
-    } = existing(p, base, keys);
+    } = existing(p, base, index);
+    let canon = &index.canon;
     let mut next_issue = base.next_issue_id;
     // Explanations are worked out after the loop, on every core: at a
     // first scan every failure opens an issue, and each explanation runs
@@ -334,11 +365,9 @@ pub(super) fn issues(input: IssuesInput<'_>) -> IssueChanges {
 
 /// The stored issues, indexed for the per-result loop.
 struct Existing<'a> {
-    /// Each estate position's canonical one: a key held by two resources
-    /// maps to its first (one issue per key).
-    canon: Vec<u32>,
     /// (rule, resource) → (state, touched by a result of this scan).
-    current: HashMap<(u32, u32), (Cow<'a, IssueState>, bool)>,
+    /// (Fx-hashed: positions, not text from a source.)
+    current: FxHashMap<(u32, u32), (Cow<'a, IssueState>, bool)>,
     /// Open issues whose rule or resource is no longer there: (id, close
     /// reason, rkey).
     orphans: Vec<(i64, CloseReason, &'a String)>,
@@ -348,23 +377,18 @@ struct Existing<'a> {
 /// stored state, so that the per-result loop (400k results at 100k
 /// resources) neither allocates keys nor hashes strings. Issues whose rule
 /// or resource is gone are closed after the loop.
-fn existing<'a>(p: &Program, base: &'a ScanBase, keys: &[String]) -> Existing<'a> {
+fn existing<'a>(p: &Program, base: &'a ScanBase, index: &KeyIndex<'_>) -> Existing<'a> {
     let rule_ix: HashMap<&str, u32> = p
         .rules
         .iter()
         .enumerate()
         .map(|(i, r)| (r.id.as_str(), i as u32))
         .collect();
-    let mut res_ix: HashMap<&str, u32> = HashMap::with_capacity(keys.len());
-    for (i, k) in keys.iter().enumerate() {
-        res_ix.entry(k.as_str()).or_insert(i as u32);
-    }
-    let canon: Vec<u32> = keys.iter().map(|k| res_ix[k.as_str()]).collect();
-    let mut current = HashMap::with_capacity(base.issues.len());
+    let mut current = FxHashMap::with_capacity_and_hasher(base.issues.len(), Default::default());
     let mut orphans = Vec::new();
     for ((rule, key), st) in &base.issues {
-        match (rule_ix.get(rule.as_str()), res_ix.get(key.as_str())) {
-            (Some(&ri), Some(&xi)) => {
+        match (rule_ix.get(rule.as_str()), index.get(key)) {
+            (Some(&ri), Some(xi)) => {
                 current.insert((ri, xi), (Cow::Borrowed(st), false));
             }
             (ri, _) if st.status != IssueStatus::Closed => {
@@ -378,11 +402,7 @@ fn existing<'a>(p: &Program, base: &'a ScanBase, keys: &[String]) -> Existing<'a
             _ => {}
         }
     }
-    Existing {
-        canon,
-        current,
-        orphans,
-    }
+    Existing { current, orphans }
 }
 
 /// Closes the issues no result touched: the resource is gone, the rule is
@@ -392,7 +412,7 @@ fn close_untouched(
     out: &mut IssueChanges,
     base: &ScanBase,
     estate: &Estate,
-    current: &HashMap<(u32, u32), (Cow<'_, IssueState>, bool)>,
+    current: &FxHashMap<(u32, u32), (Cow<'_, IssueState>, bool)>,
     orphans: &[(i64, CloseReason, &String)],
 ) {
     let mut untouched: Vec<(i64, CloseReason)> = Vec::new();
@@ -433,9 +453,9 @@ pub(super) fn memberships(
     base: &ScanBase,
     estate: &Estate,
     report: &EvalReport,
+    index: &KeyIndex<'_>,
 ) -> Memberships {
     let (keys, unknown_idx) = (&estate.keys, &estate.unknown);
-    let present: HashSet<&str> = keys.iter().map(String::as_str).collect();
     let mut out = Memberships {
         adds: Vec::new(),
         removes: Vec::new(),
@@ -449,21 +469,28 @@ pub(super) fn memberships(
                 set[i] = true;
             }
         }
-        let empty = HashSet::new();
-        let old = base.members.get(&g.name).unwrap_or(&empty);
+        // The stored members by position (each key hashed once); those no
+        // longer in the estate leave the group unless unknown.
+        let mut was = vec![false; estate.inv.len()];
+        if let Some(old) = base.members.get(&g.name) {
+            for k in old {
+                match index.get(k) {
+                    Some(x) => was[x as usize] = true,
+                    None if !estate.unknown_keys.contains(k) => {
+                        out.removes.push((g.name.clone(), k.clone()));
+                    }
+                    None => {}
+                }
+            }
+        }
         for (i, k) in keys.iter().enumerate() {
             if unknown_idx[i] {
                 continue;
             }
-            match (set[i], old.contains(k)) {
+            match (set[i], was[index.canon[i] as usize]) {
                 (true, false) => out.adds.push((g.name.clone(), k.clone())),
                 (false, true) => out.removes.push((g.name.clone(), k.clone())),
                 _ => {}
-            }
-        }
-        for k in old {
-            if !present.contains(k.as_str()) && !estate.unknown_keys.contains(k) {
-                out.removes.push((g.name.clone(), k.clone()));
             }
         }
         out.sets.push(set);
@@ -498,6 +525,7 @@ mod tests {
             base,
             estate: &estate,
             report: &report,
+            index: &KeyIndex::new(&estate.keys),
         })
     }
 
@@ -696,15 +724,6 @@ mod tests {
             .map(Value::to_string)
             .collect();
         let hashes: Vec<String> = texts.iter().map(|t| super::super::hash_text(t)).collect();
-        let read = Read {
-            documents: 2,
-            fresh_doc: vec![0, 1],
-            fresh_keys: estate.keys.iter().cloned().collect(),
-            failed_scopes: Vec::new(),
-            source_errors: Value::Null,
-            texts,
-            hashes: hashes.clone(),
-        };
         let mut base = ScanBase::default();
         base.resources
             .insert(key("b1"), (hashes[0].clone(), "s".into()));
@@ -712,6 +731,20 @@ mod tests {
         base.resources.insert(key("b4"), ("h".into(), "s".into()));
         base.resources
             .insert(key("o1"), ("h".into(), "other".into()));
+        let fresh_keys = estate.keys.iter().cloned().collect();
+        let (own_stored, unread) = super::super::validate::own_unread(&base, "s", &fresh_keys);
+        assert_eq!(own_stored, 3);
+        let read = Read {
+            documents: 2,
+            fresh_doc: vec![0, 1],
+            fresh_keys,
+            own_stored,
+            unread,
+            failed_scopes: Vec::new(),
+            source_errors: Value::Null,
+            texts,
+            hashes: hashes.clone(),
+        };
         let c = inventory("s", &base, &estate, &read);
         assert_eq!(c.seen, vec![key("b1")]);
         assert_eq!(c.upserts.len(), 1);
@@ -742,7 +775,13 @@ mod tests {
         base.members.insert("retired".into(), web(&["b1"]));
         let mut est = estate;
         est.unknown_keys.insert(key("b4"));
-        let m = memberships(f.loaded.program(), &base, &est, &report);
+        let m = memberships(
+            f.loaded.program(),
+            &base,
+            &est,
+            &report,
+            &KeyIndex::new(&est.keys),
+        );
         assert_eq!(m.adds, vec![("web".to_string(), key("b1"))]);
         let mut removes = m.removes.clone();
         removes.sort();

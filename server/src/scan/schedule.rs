@@ -172,6 +172,7 @@ mod tests {
             base: &base,
             estate: &e,
             report: &report,
+            index: &reconcile::KeyIndex::new(&e.keys),
         });
         assert!(c.opened.is_empty() && c.cancel_jobs.is_empty());
         let jobs = fixes(Input {

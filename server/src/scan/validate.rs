@@ -34,6 +34,11 @@ pub(super) struct Read {
     pub fresh_doc: Vec<usize>,
     /// The keys of the accepted resources.
     pub fresh_keys: HashSet<String>,
+    /// How many resources the store holds of this source, and the keys of
+    /// those this read did not accept (worked out once, here: the judge
+    /// counts them, the reconcile stage removes those that are known).
+    pub own_stored: usize,
+    pub unread: Vec<String>,
     pub failed_scopes: Vec<Scope>,
     /// The connector's errors, as the scan record keeps them.
     pub source_errors: serde_json::Value,
@@ -199,6 +204,7 @@ pub(super) fn validate(input: Input<'_>) -> Validated {
         })
         .collect();
     let fresh_keys: HashSet<String> = keys.iter().cloned().collect();
+    let (own_stored, unread) = own_unread(base, source, &fresh_keys);
     let documents = texts.len();
     tracing::debug!(
         hash_ms = t_hash.as_millis() as u64,
@@ -214,6 +220,8 @@ pub(super) fn validate(input: Input<'_>) -> Validated {
             hashes,
             fresh_doc,
             fresh_keys,
+            own_stored,
+            unread,
             failed_scopes,
             source_errors,
         },
@@ -228,9 +236,41 @@ pub(super) fn validate(input: Input<'_>) -> Validated {
     }
 }
 
+/// How many resources the store holds of `source`, and the keys of those
+/// not among `fresh` (this read's).
+pub(super) fn own_unread(
+    base: &ScanBase,
+    source: &str,
+    fresh: &HashSet<String>,
+) -> (usize, Vec<String>) {
+    let mut own = 0;
+    let mut unread = Vec::new();
+    for (k, (_, s)) in &base.resources {
+        if s == source {
+            own += 1;
+            if !fresh.contains(k) {
+                unread.push(k.clone());
+            }
+        }
+    }
+    (own, unread)
+}
+
 impl Validated {
     /// What the judge stage needs to know about this read of `source`.
     pub fn facts(&self, base: &ScanBase, source: &str) -> ReadFacts {
+        if self.read.failed_scopes.is_empty() {
+            // What `ReadFacts::new` counts when no scope failed, counted
+            // already.
+            return ReadFacts {
+                documents: self.read.documents,
+                accepted: self.accepted.fresh,
+                known: self.read.own_stored,
+                would_remove: self.read.unread.len(),
+                partial: false,
+                whole_source_failed: false,
+            };
+        }
         let own = base
             .resources
             .iter()
@@ -253,6 +293,8 @@ impl Validated {
         self.accepted.same_as.clear();
         self.read.fresh_doc.clear();
         self.read.fresh_keys.clear();
+        // Nothing of a held read is removed (all of it is unknown).
+        self.read.unread.clear();
         self.accepted.keys.clear();
         self.read.failed_scopes = vec![Scope::default()];
     }
