@@ -46,6 +46,14 @@ fn library() -> pac_compiler::Compiled {
     c
 }
 
+/// The demo inventory, read without an error.
+fn demo(p: &pac_compiler::Program) -> Inventory {
+    let (inv, errors) =
+        Inventory::read_path(&p.schemas, &root().join("examples/demo/inventory.json"));
+    assert!(errors.is_empty(), "{errors:?}");
+    inv
+}
+
 /// 2026-11-01, as the demo's README uses.
 const NOW: i64 = 1_793_491_200;
 
@@ -73,9 +81,7 @@ fn no_shipped_rule_falls_back() {
 fn demo_inventory_outcomes_agree() {
     let c = library();
     let p = &c.program;
-    let (inv, errors) =
-        Inventory::read_path(&p.schemas, &root().join("examples/demo/inventory.json"));
-    assert!(errors.is_empty(), "{errors:?}");
+    let inv = demo(p);
     let engine = Engine::compile(p);
     let prepared = engine.prepare(&inv);
     for now in [NOW, NOW + 400 * 86_400] {
@@ -118,9 +124,7 @@ fn demo_inventory_outcomes_agree() {
 fn a_layout_carried_over_rescans_gives_the_interpreters_report() {
     let c = library();
     let p = &c.program;
-    let (mut inv, errors) =
-        Inventory::read_path(&p.schemas, &root().join("examples/demo/inventory.json"));
-    assert!(errors.is_empty(), "{errors:?}");
+    let mut inv = demo(p);
     let n = inv.len();
     let engine = Engine::compile(p);
     let opts = EvalOptions {
@@ -173,9 +177,7 @@ fn a_layout_carried_over_rescans_gives_the_interpreters_report() {
 fn a_layout_carries_no_record_over_to_another_type() {
     let c = library();
     let p = &c.program;
-    let (inv, errors) =
-        Inventory::read_path(&p.schemas, &root().join("examples/demo/inventory.json"));
-    assert!(errors.is_empty(), "{errors:?}");
+    let inv = demo(p);
     let n = inv.len();
     let engine = Engine::compile(p);
     let layout = engine.prepare(&inv).into_layout();
