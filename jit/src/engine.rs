@@ -502,7 +502,12 @@ type Merged = Mutex<FxHashMap<(u8, u64), Arc<[u64]>>>;
 
 /// The index of one probe site: candidates per key, in inventory order.
 struct ProbeIndex {
-    map: FxHashMap<(u8, u64), Vec<u64>>,
+    /// Each key's run of `rows`: (start, length).
+    map: FxHashMap<(u8, u64), (u32, u32)>,
+    /// The keyed rows, by key and then in inventory order: one list for
+    /// the site, not one per key (a site keyed by a resource id has as
+    /// many keys as rows).
+    rows: Vec<u64>,
     /// Rows whose field has no key; candidates of every probe.
     unkeyed: Vec<u64>,
     /// Candidates merged with `unkeyed`, per key, built on first use and
@@ -563,13 +568,14 @@ impl Prepared<'_> {
     fn index(&self, site: usize) -> &ProbeIndex {
         self.probes[site].get_or_init(|| {
             let p = &self.engine.tables.probes[site];
-            let mut map: FxHashMap<(u8, u64), Vec<u64>> = FxHashMap::default();
+            let mut keyed: Vec<((u8, u64), u64)> = Vec::new();
             let mut unkeyed = Vec::new();
             let rows = self
                 .layout
                 .type_rows
                 .get(p.rtype.0 as usize)
                 .map_or(&[][..], Vec::as_slice);
+            keyed.reserve(rows.len());
             for &i in rows {
                 let off = self.layout.row_off[i as usize];
                 let cell = (self.layout.slots.slot(p.rtype, p.field as usize))
@@ -581,12 +587,25 @@ impl Prepared<'_> {
                     continue;
                 }
                 match jit_key(&p.field_ty, cell) {
-                    Some(k) => map.entry(k).or_default().push(i),
+                    Some(k) => keyed.push((k, i)),
                     None => unkeyed.push(i),
                 }
             }
+            // Rows are distinct, so sorting the pairs puts each key's rows
+            // in inventory order.
+            keyed.sort_unstable();
+            let keys = keyed.chunk_by(|a, b| a.0 == b.0).count();
+            let mut map: FxHashMap<(u8, u64), (u32, u32)> =
+                FxHashMap::with_capacity_and_hasher(keys, Default::default());
+            let rows: Vec<u64> = keyed.iter().map(|&(_, i)| i).collect();
+            let mut at = 0u32;
+            for run in keyed.chunk_by(|a, b| a.0 == b.0) {
+                map.insert(run[0].0, (at, run.len() as u32));
+                at += run.len() as u32;
+            }
             ProbeIndex {
                 map,
+                rows,
                 unkeyed,
                 merged: Mutex::new(FxHashMap::default()),
             }
@@ -596,7 +615,9 @@ impl Prepared<'_> {
     /// The candidate rows of probe `site` for `key`, in inventory order.
     pub(crate) fn candidates(&self, site: usize, key: (u8, u64)) -> RowsRef {
         let idx = self.index(site);
-        let hits = idx.map.get(&key).map_or(&[][..], Vec::as_slice);
+        let hits = (idx.map.get(&key))
+            .and_then(|&(at, n)| idx.rows.get(at as usize..(at + n) as usize))
+            .unwrap_or(&[]);
         if idx.unkeyed.is_empty() {
             return RowsRef {
                 ptr: hits.as_ptr(),
@@ -784,7 +805,9 @@ impl Prepared<'_> {
         values: &[Cell],
         src: &dyn crate::layout::CellSource,
     ) -> Option<String> {
-        let mut out = String::new();
+        // Room for most messages: grown by doubling from empty, a message
+        // was copied three or four times.
+        let mut out = String::with_capacity(128);
         for piece in &m.parts {
             match piece {
                 MessagePiece::Text(t) => out.push_str(t),

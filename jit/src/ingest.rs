@@ -24,7 +24,9 @@ use pac_compiler::types::RecordId;
 use pac_runtime::Build;
 
 use crate::Cell;
-use crate::layout::{FLOAT, INT, Interner, Slots, Wanted};
+use hashbrown::HashTable;
+
+use crate::layout::{FLOAT, INT, Interner, Slots, Wanted, hash_of};
 
 /// How a cell changes when its piece joins the layout.
 const PTR: u64 = 0;
@@ -67,11 +69,49 @@ pub struct Piece {
     /// The cells to fix: position << 3 | what to do (`PTR`, `STR`, …).
     fixups: Vec<u64>,
     /// The piece's own tables (their base tables only).
-    strs: Interner<Arc<str>>,
+    strs: PieceStrs,
     ips: Interner<IpAddr>,
     cidrs: Interner<IpNet>,
     /// Where the document being read started (cells, fixups).
     mark: (usize, usize),
+}
+
+/// A piece's distinct strings: their text one after another in one
+/// buffer, each with its [`hash_of`], which the layout then looks it up by
+/// (no string is allocated for a piece, and none is hashed twice).
+#[derive(Default)]
+struct PieceStrs {
+    text: String,
+    /// (start, length, hash) by id.
+    spans: Vec<(u32, u32, u64)>,
+    index: HashTable<u32>,
+}
+
+impl PieceStrs {
+    fn intern(&mut self, s: &str) -> u32 {
+        let hash = hash_of(s);
+        let (text, spans) = (&self.text, &self.spans);
+        let found = self.index.find(hash, |&id| {
+            let (at, len, _) = spans[id as usize];
+            &text[at as usize..(at + len) as usize] == s
+        });
+        if let Some(&id) = found {
+            return id;
+        }
+        let id = self.spans.len() as u32;
+        self.spans
+            .push((self.text.len() as u32, s.len() as u32, hash));
+        self.text.push_str(s);
+        let spans = &self.spans;
+        (self.index).insert_unique(hash, id, |&k| spans[k as usize].2);
+        id
+    }
+
+    fn clear(&mut self) {
+        self.text.clear();
+        self.spans.clear();
+        self.index.clear();
+    }
 }
 
 impl Piece {
@@ -82,7 +122,7 @@ impl Piece {
             slots,
             cells: Vec::with_capacity(4096),
             fixups: Vec::with_capacity(2048),
-            strs: Interner::default(),
+            strs: PieceStrs::default(),
             ips: Interner::default(),
             cidrs: Interner::default(),
             mark: (0, 0),
@@ -94,7 +134,7 @@ impl Piece {
     pub(crate) fn clear(&mut self) {
         self.cells.clear();
         self.fixups.clear();
-        self.strs.clear_base();
+        self.strs.clear();
         self.ips.clear_base();
         self.cidrs.clear_base();
         self.mark = (0, 0);
@@ -123,8 +163,11 @@ impl Piece {
         ips: &mut Interner<IpAddr>,
         cidrs: &mut Interner<IpNet>,
     ) -> u64 {
-        let str_ids: Vec<u64> = (self.strs.base().iter())
-            .map(|s| u64::from(strs.intern_str(s)))
+        let str_ids: Vec<u64> = (self.strs.spans.iter())
+            .map(|&(at, len, hash)| {
+                let s = &self.strs.text[at as usize..(at + len) as usize];
+                u64::from(strs.intern_text_hashed(s, hash))
+            })
             .collect();
         let ip_ids: Vec<u64> = (self.ips.base().iter())
             .map(|v| u64::from(ips.intern(v)))
@@ -179,7 +222,7 @@ impl Build for Piece {
     }
     fn str(&mut self, s: &str) -> Built {
         Built {
-            cell: Cell::present(u64::from(self.strs.intern_text(s))),
+            cell: Cell::present(u64::from(self.strs.intern(s))),
             fix: STR,
         }
     }
@@ -219,7 +262,7 @@ impl Build for Piece {
         let mut cells = Vec::with_capacity(2 * n);
         for (k, v) in entries {
             cells.push(Built {
-                cell: Cell::present(u64::from(self.strs.intern_text(&k))),
+                cell: Cell::present(u64::from(self.strs.intern(&k))),
                 fix: STR,
             });
             cells.push(v);
@@ -255,7 +298,7 @@ impl Build for Piece {
             let read = mask.is_none_or(|m| m.get(k).copied().unwrap_or(false));
             if read && let Some(slot) = fields.get_mut(k) {
                 *slot = Built {
-                    cell: Cell::present(u64::from(self.strs.intern_str(v))),
+                    cell: Cell::present(u64::from(self.strs.intern(v))),
                     fix: STR,
                 };
             }

@@ -34,10 +34,11 @@
 //! and a constant absent from the data can never equal it.
 
 use std::collections::BTreeMap;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
+use hashbrown::HashTable;
 use ipnet::IpNet;
 use pac_compiler::types::{RecordId, Schemas, Ty};
 use pac_runtime::{BuiltBlock, Inventory, Pieces, Resource};
@@ -87,37 +88,71 @@ impl Cell {
 /// built with the layout and read without locking; values computed during
 /// evaluation (`lower(s)`, `a + b`, `network(c)`) go to a locked overflow
 /// table, after a look-up in the base, so that ids stay unique.
+///
+/// The base's index holds ids only (4 bytes a value, the values stay in
+/// `base`), hashed with [`hash_of`]: a reader's pieces hash their strings
+/// on the pool, and the layout looks them up by that hash
+/// ([`Interner::intern_text_hashed`]) without hashing them again.
 pub struct Interner<T> {
     base: Vec<T>,
-    map: FxHashMap<T, u32>,
+    index: HashTable<u32>,
     extra: Mutex<(Vec<T>, FxHashMap<T, u32>)>,
+}
+
+/// The hash interned values are indexed by (a value and anything it
+/// borrows as hash alike: an `Arc<str>` and its `str`).
+pub(crate) fn hash_of<Q: Hash + ?Sized>(v: &Q) -> u64 {
+    rustc_hash::FxBuildHasher.hash_one(v)
 }
 
 impl<T: Clone + Eq + Hash> Default for Interner<T> {
     fn default() -> Self {
         Interner {
             base: Vec::new(),
-            map: FxHashMap::default(),
+            index: HashTable::new(),
             extra: Mutex::new((Vec::new(), FxHashMap::default())),
         }
     }
 }
 
 impl<T: Clone + Eq + Hash> Interner<T> {
+    /// The base id of a value that hashes to `hash` and equals `v`.
+    fn find<Q: Eq + ?Sized>(&self, hash: u64, v: &Q) -> Option<u32>
+    where
+        T: std::borrow::Borrow<Q>,
+    {
+        let base = &self.base;
+        (self.index.find(hash, |&id| base[id as usize].borrow() == v)).copied()
+    }
+
+    /// Adds `v`, which hashes to `hash` and is not in the base, to the base.
+    fn push(&mut self, hash: u64, v: T) -> u32 {
+        let id = self.base.len() as u32;
+        self.base.push(v);
+        let base = &self.base;
+        (self.index).insert_unique(hash, id, |&k| hash_of(&base[k as usize]));
+        id
+    }
+
+    /// Room for `n` more values in the base.
+    fn reserve(&mut self, n: usize) {
+        self.base.reserve(n);
+        let base = &self.base;
+        (self.index).reserve(n, |&k| hash_of(&base[k as usize]));
+    }
+
     /// While building: the id of `v`, added to the base table if new.
     pub fn intern(&mut self, v: &T) -> u32 {
-        if let Some(&id) = self.map.get(v) {
-            return id;
+        let h = hash_of(v);
+        match self.find(h, v) {
+            Some(id) => id,
+            None => self.push(h, v.clone()),
         }
-        let id = self.base.len() as u32;
-        self.base.push(v.clone());
-        self.map.insert(v.clone(), id);
-        id
     }
 
     /// During evaluation: the id of `v`, added to the overflow table if new.
     pub fn intern_shared(&self, v: &T) -> u32 {
-        if let Some(&id) = self.map.get(v) {
+        if let Some(id) = self.find(hash_of(v), v) {
             return id;
         }
         let mut extra = match self.extra.lock() {
@@ -173,31 +208,27 @@ impl<T: Clone + Eq + Hash> Interner<T> {
     /// Empties the base table, keeping its memory (a reused `Piece`).
     pub(crate) fn clear_base(&mut self) {
         self.base.clear();
-        self.map.clear();
+        self.index.clear();
     }
 }
 
 impl Interner<Arc<str>> {
     pub(crate) fn intern_str(&mut self, s: &Arc<str>) -> u32 {
-        if let Some(&id) = self.map.get(&**s) {
-            return id;
-        }
-        let id = self.base.len() as u32;
-        self.base.push(s.clone());
-        self.map.insert(s.clone(), id);
-        id
+        self.intern(s)
     }
-    /// While building, by content: a string is made only when new.
-    pub(crate) fn intern_text(&mut self, s: &str) -> u32 {
-        match self.map.get(s) {
-            Some(&id) => id,
-            None => self.intern_str(&Arc::from(s)),
+
+    /// While building, by content, its [`hash_of`] known: a string is made
+    /// only when new.
+    pub(crate) fn intern_text_hashed(&mut self, s: &str, hash: u64) -> u32 {
+        match self.find(hash, s) {
+            Some(id) => id,
+            None => self.push(hash, Arc::from(s)),
         }
     }
 
     /// During evaluation, by content.
     pub fn intern_shared_str(&self, s: &str) -> u32 {
-        if let Some(&id) = self.map.get(s) {
+        if let Some(id) = self.find(hash_of(s), s) {
             return id;
         }
         self.intern_shared(&Arc::from(s))
@@ -808,8 +839,7 @@ impl LayoutBuilder {
         let mut arena = Vec::with_capacity(zero + hint.saturating_mul(32));
         arena.resize(zero, Cell::ZERO);
         let mut strs = Interner::<Arc<str>>::default();
-        strs.map.reserve(hint);
-        strs.base.reserve(hint);
+        strs.reserve(hint);
         let mut ips = Interner::<IpAddr>::default();
         let mut cidrs = Interner::<IpNet>::default();
         for s in &constants.strs {

@@ -372,7 +372,9 @@ impl<'a> Messages<'a> {
             .zip(native)
             .map(|(r, n)| {
                 n.or_else(|| {
-                    let mut out = String::new();
+                    // Room for most messages (grown from empty, a message
+                    // was copied several times on the way).
+                    let mut out = String::with_capacity(128);
                     self.render_into(frame, r, &mut out).then_some(out)
                 })
             })
@@ -1129,7 +1131,11 @@ pub fn sticky_matches(
     let Some((_, cond)) = x.conds.iter().find(|(t, _)| *t == res.rtype) else {
         return Ok(false);
     };
-    let mut frame = Frame::new(x.slots, env.value(resource));
+    // Only the fields the condition reads are read back from an engine's
+    // cells (the whole record when it uses the resource otherwise): this
+    // runs for every failure of a rule the exception covers.
+    let fields = crate::interp::element_reads(cond, 0);
+    let mut frame = Frame::new(x.slots, env.value_with(resource, fields.as_deref()));
     Ok(matches!(eval(cond, &mut frame, env)?, Value::Bool(true)))
 }
 

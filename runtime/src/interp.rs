@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use pac_compiler::ir::{ArithOp, CmpOp, Expr, ExprKind, NodeId, Program, QuantKind, SourceFile};
 use pac_compiler::types::RecordId;
@@ -180,7 +180,9 @@ pub struct Env<'a> {
     pub ctx: Ctx,
     pub coverage: Option<&'a Coverage>,
     sources: &'a [SourceFile],
-    by_type: HashMap<RecordId, Vec<usize>>,
+    /// The resources of each type (by `RecordId`), built on first use: an
+    /// environment that only renders messages never needs it.
+    by_type: OnceLock<Vec<Vec<usize>>>,
     indexes: RwLock<HashMap<(RecordId, u32), Arc<FieldIndex>>>,
     /// Where the records the inventory no longer holds are (see
     /// [`Env::value`]).
@@ -194,7 +196,7 @@ impl<'a> Env<'a> {
             ctx: Ctx { now },
             coverage: None,
             sources: &[],
-            by_type: inv.by_type(),
+            by_type: OnceLock::new(),
             indexes: RwLock::new(HashMap::new()),
             values: None,
         }
@@ -274,7 +276,8 @@ impl<'a> Env<'a> {
 
     /// The inventory indices of the resources of a type, in order.
     pub fn of_type(&self, rtype: RecordId) -> &[usize] {
-        self.by_type.get(&rtype).map_or(&[], Vec::as_slice)
+        let all = self.by_type.get_or_init(|| self.inv.by_type_index());
+        all.get(rtype.0 as usize).map_or(&[], Vec::as_slice)
     }
 
     /// The index of the resources of `rtype` by `field`, built on first use.
@@ -765,7 +768,7 @@ fn eval_kind<'p, T: Tracer<'p>>(
 /// The fields of the element in `slot` that `body` reads, as flags by
 /// field index; `None` when the body uses the element otherwise than by
 /// its fields (it needs the whole record).
-fn element_reads(body: &Expr, slot: u32) -> Option<Vec<bool>> {
+pub(crate) fn element_reads(body: &Expr, slot: u32) -> Option<Vec<bool>> {
     let (mut uses, mut by_field) = (0usize, 0usize);
     let mut fields = Vec::new();
     body.walk(&mut |x| match &x.kind {

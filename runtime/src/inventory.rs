@@ -393,6 +393,24 @@ impl Inventory {
         out
     }
 
+    /// [`Inventory::by_type`] indexed by `RecordId`: each type's list
+    /// sized first (no hashing per resource, no list grown by doubling).
+    pub fn by_type_index(&self) -> Vec<Vec<usize>> {
+        let mut counts: Vec<usize> = Vec::new();
+        for r in &self.resources {
+            let t = r.rtype.0 as usize;
+            if counts.len() <= t {
+                counts.resize(t + 1, 0);
+            }
+            counts[t] += 1;
+        }
+        let mut out: Vec<Vec<usize>> = counts.iter().map(|&n| Vec::with_capacity(n)).collect();
+        for (i, r) in self.resources.iter().enumerate() {
+            out[r.rtype.0 as usize].push(i);
+        }
+        out
+    }
+
     /// The first resource with this type and id.
     pub fn find(&self, rtype: RecordId, id: &str) -> Option<usize> {
         self.resources
@@ -612,7 +630,7 @@ struct Reader<'s> {
     /// NDJSON is read in blocks of about this many bytes.
     block: usize,
     /// Resource type names to their schema (and a shared name).
-    types: HashMap<String, (RecordId, Arc<str>)>,
+    types: rustc_hash::FxHashMap<String, (RecordId, Arc<str>)>,
     lookups: Vec<FieldLookup>,
     empty_list: Value,
     empty_map: Value,
@@ -2202,6 +2220,23 @@ pub(crate) mod tests {
         assert_eq!(dups.len(), 1);
         assert!(dups[0].message.starts_with("duplicate of the document"));
         assert_eq!(inv.find(RecordId(0), "sg-9"), Some(0));
+    }
+
+    #[test]
+    fn the_resources_of_each_type_are_listed_in_order() {
+        let text = r#"{"type":"aws.ec2.security_group","id":"a","account":"1","region":"r","attributes":{"group_id":"x"}}
+{"type":"aws.iam.account_summary","id":"s","account":"1","region":"r","attributes":{"account_mfa_enabled":1,"mfa_devices":0,"mfa_devices_in_use":0}}
+{"type":"aws.ec2.security_group","id":"b","account":"1","region":"r","attributes":{"group_id":"y"}}"#;
+        let (inv, errors) = read(text);
+        assert!(errors.is_empty(), "{errors:?}");
+        let by_index = inv.by_type_index();
+        let by_map = inv.by_type();
+        assert_eq!(by_map.len(), 2);
+        for (t, rows) in &by_map {
+            assert_eq!(&by_index[t.0 as usize], rows);
+        }
+        assert_eq!(by_index.iter().map(Vec::len).sum::<usize>(), 3);
+        assert_eq!(by_map[&RecordId(0)], vec![0, 2]);
     }
 
     #[test]

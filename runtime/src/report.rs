@@ -108,7 +108,19 @@ fn char_len(s: &str) -> usize {
 /// [`wrap`] word by word (`width` at least 1).
 fn wrap_words(s: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
-    let mut cur = String::new();
+    wrap_lines(s, width, &mut String::new(), |_, line| {
+        lines.push(line.to_string())
+    });
+    lines
+}
+
+/// Cuts `s` into lines of at most `width` characters (at least 1) at
+/// spaces, words longer than a line split, control characters shown as
+/// spaces; gives each line to `each` with its number. `cur` is scratch
+/// space: a report wraps a million messages without a list per message.
+fn wrap_lines(s: &str, width: usize, cur: &mut String, mut each: impl FnMut(usize, &str)) {
+    cur.clear();
+    let mut n = 0;
     // Characters in `cur`, kept rather than counted again for every word.
     let mut cur_n = 0;
     for word in s.split(' ') {
@@ -135,7 +147,9 @@ fn wrap_words(s: &str, width: usize) -> Vec<String> {
                 break;
             }
             if cur_n > 0 {
-                lines.push(std::mem::take(&mut cur));
+                each(n, cur);
+                n += 1;
+                cur.clear();
                 cur_n = 0;
                 continue;
             }
@@ -144,15 +158,15 @@ fn wrap_words(s: &str, width: usize) -> Vec<String> {
                 .char_indices()
                 .nth(width)
                 .map_or(word.len(), |(i, _)| i);
-            lines.push(word[..cut].to_string());
+            each(n, &word[..cut]);
+            n += 1;
             word = &word[cut..];
             word_n -= width;
         }
     }
-    if !cur.is_empty() || lines.is_empty() {
-        lines.push(cur);
+    if !cur.is_empty() || n == 0 {
+        each(n, cur);
     }
-    lines
 }
 
 /// An item of a list: `  text`, continued on lines indented by four.
@@ -358,16 +372,25 @@ struct Rows<'a> {
 /// Rows rendered into one piece of text on the pool.
 const ROWS_PIECE: usize = 256;
 
+/// What [`Rows::render`] reuses from row to row: the interpreter's frame
+/// (for messages), a row's message and a wrapped line.
+#[derive(Default)]
+struct RowScratch {
+    frame: crate::interp::Frame,
+    msg: String,
+    line: String,
+}
+
 impl Rows<'_> {
     /// The rows of `open[range]` (each group's heading before its first),
-    /// as text; `frame` and `msg` are scratch space.
+    /// as text; `scratch` is reused from piece to piece.
     fn render(
         &self,
         open: &[&RuleResult],
         range: std::ops::Range<usize>,
-        frame: &mut crate::interp::Frame,
-        msg: &mut String,
+        scratch: &mut RowScratch,
     ) -> String {
+        let RowScratch { frame, msg, line } = scratch;
         let mut out = String::with_capacity(range.len() * 128);
         // The deferred messages of the whole range at once.
         let mut late = match self.late {
@@ -398,13 +421,20 @@ impl Rows<'_> {
             if let Some(m) = r.message.as_deref().or(late_msg.as_deref()) {
                 msg.push_str(m);
             }
-            self.push_row(&mut out, g, r, msg);
+            self.push_row(&mut out, g, r, msg, line);
         }
         out
     }
 
     /// One violation's row (its message `msg`), and its explanation.
-    fn push_row(&self, out: &mut String, g: &ViolationGroup, r: &RuleResult, msg: &str) {
+    fn push_row(
+        &self,
+        out: &mut String,
+        g: &ViolationGroup,
+        r: &RuleResult,
+        msg: &str,
+        line: &mut String,
+    ) {
         let res = &self.inv.resources[r.resource];
         // Written cell by cell: a row costs no allocation unless its
         // message wraps. An id too long for its column gets a line of its own.
@@ -425,13 +455,13 @@ impl Rows<'_> {
             out.push_str(msg);
             out.push('\n');
         } else {
-            for (i, line) in wrap_words(msg, g.msg_w.max(1)).iter().enumerate() {
+            wrap_lines(msg, g.msg_w.max(1), line, |i, text| {
                 if i > 0 {
                     out.push_str(&g.indent);
                 }
-                out.push_str(line);
+                out.push_str(text);
                 out.push('\n');
-            }
+            });
         }
         if let Some(x) = &r.explanation {
             for line in render_explanation(x, 3).lines() {
@@ -465,10 +495,9 @@ fn write_rows(
                 let pieces: Vec<usize> = (b..e).step_by(ROWS_PIECE).collect();
                 let text: Vec<String> = pieces
                     .into_par_iter()
-                    .map_init(
-                        || (crate::interp::Frame::default(), String::new()),
-                        |(frame, msg), p| rows.render(open, p..(p + ROWS_PIECE).min(e), frame, msg),
-                    )
+                    .map_init(RowScratch::default, |scratch, p| {
+                        rows.render(open, p..(p + ROWS_PIECE).min(e), scratch)
+                    })
                     .collect();
                 // The writer stopped (an error): nothing more to render.
                 if tx.send(text).is_err() {
