@@ -1204,6 +1204,10 @@ fn eval(args: &EvalArgs, engine: EngineKind, verbose: bool) -> i32 {
         Err(code) => return code,
     };
     let phase = Phases::new(verbose);
+    // A short process whose blocks free what the next ones allocate: a
+    // tenth of a second's delay keeps those pages (~55 MB more at the peak
+    // at 1M, ~10% less time).
+    crate::purge_after(100);
     let Some(c) = compile_or_report(policies) else {
         return 2;
     };

@@ -28,7 +28,8 @@ fn main() {
     // Freed memory goes back to the OS at once rather than a second later,
     // and arenas are committed as used: at a million resources, evaluation
     // allocates and frees on both cores, and the delay kept ~130 MB of the
-    // peak (docs/benchmarks.md). No change in time was measured.
+    // peak (docs/benchmarks.md). `pacc eval` shortens the delay instead of
+    // dropping it ([`purge_after`]).
     // SAFETY: sets two options of the global allocator before any thread
     // but this one exists; both are read at each use.
     unsafe {
@@ -37,6 +38,15 @@ fn main() {
     }
     let code = cli::run();
     std::process::exit(code);
+}
+
+/// Freed memory goes back to the OS `ms` milliseconds after it is freed
+/// (0: at once). With no delay, the memory a block of an inventory frees
+/// is faulted in again, zeroed, by the next block: at 1M resources
+/// `pacc eval` spent ~10% more CPU reading (docs/benchmarks.md).
+pub(crate) fn purge_after(ms: std::ffi::c_long) {
+    // SAFETY: the option is read at each use, from any thread.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, ms) };
 }
 
 #[cfg(test)]
