@@ -2742,7 +2742,11 @@ mod tests {
         let schemas = &c.program.schemas;
         for (t, n) in TYPES.iter().zip(stats.by_type) {
             let id = schemas.resource(t).unwrap();
-            assert_eq!(by_type.get(&id).map_or(0, Vec::len) as u64, n, "{t}");
+            assert_eq!(
+                by_type.get(id.0 as usize).map_or(0, Vec::len) as u64,
+                n,
+                "{t}"
+            );
         }
     }
 

@@ -82,29 +82,30 @@ pub struct Piece {
 #[derive(Default)]
 struct PieceStrs {
     text: String,
-    /// (start, length, hash) by id.
-    spans: Vec<(u32, u32, u64)>,
+    /// (start, end, hash) by id.
+    spans: Vec<(usize, usize, u64)>,
     index: HashTable<u32>,
 }
 
 impl PieceStrs {
     fn intern(&mut self, s: &str) -> u32 {
         let hash = hash_of(s);
-        let (text, spans) = (&self.text, &self.spans);
-        let found = self.index.find(hash, |&id| {
-            let (at, len, _) = spans[id as usize];
-            &text[at as usize..(at + len) as usize] == s
-        });
-        if let Some(&id) = found {
+        if let Some(&id) = (self.index).find(hash, |&id| self.get(id).0 == s) {
             return id;
         }
         let id = self.spans.len() as u32;
-        self.spans
-            .push((self.text.len() as u32, s.len() as u32, hash));
+        let at = self.text.len();
         self.text.push_str(s);
+        self.spans.push((at, self.text.len(), hash));
         let spans = &self.spans;
         (self.index).insert_unique(hash, id, |&k| spans[k as usize].2);
         id
+    }
+
+    /// String `id`'s text and hash.
+    fn get(&self, id: u32) -> (&str, u64) {
+        let (at, end, hash) = self.spans[id as usize];
+        (&self.text[at..end], hash)
     }
 
     fn clear(&mut self) {
@@ -163,9 +164,9 @@ impl Piece {
         ips: &mut Interner<IpAddr>,
         cidrs: &mut Interner<IpNet>,
     ) -> u64 {
-        let str_ids: Vec<u64> = (self.strs.spans.iter())
-            .map(|&(at, len, hash)| {
-                let s = &self.strs.text[at as usize..(at + len) as usize];
+        let str_ids: Vec<u64> = (0..self.strs.spans.len() as u32)
+            .map(|id| {
+                let (s, hash) = self.strs.get(id);
                 u64::from(strs.intern_text_hashed(s, hash))
             })
             .collect();

@@ -213,10 +213,6 @@ impl<T: Clone + Eq + Hash> Interner<T> {
 }
 
 impl Interner<Arc<str>> {
-    pub(crate) fn intern_str(&mut self, s: &Arc<str>) -> u32 {
-        self.intern(s)
-    }
-
     /// While building, by content, its [`hash_of`] known: a string is made
     /// only when new.
     pub(crate) fn intern_text_hashed(&mut self, s: &str, hash: u64) -> u32 {
@@ -360,7 +356,7 @@ struct BuildIntern<'a> {
 
 impl Intern for BuildIntern<'_> {
     fn str_id(&mut self, s: &Arc<str>) -> u64 {
-        u64::from(self.strs.intern_str(s))
+        u64::from(self.strs.intern(s))
     }
     fn ip_id(&mut self, ip: IpAddr) -> u64 {
         u64::from(self.ips.intern(&ip))
@@ -843,7 +839,7 @@ impl LayoutBuilder {
         let mut ips = Interner::<IpAddr>::default();
         let mut cidrs = Interner::<IpNet>::default();
         for s in &constants.strs {
-            strs.intern_str(s);
+            strs.intern(s);
         }
         for ip in &constants.ips {
             ips.intern(ip);
@@ -853,7 +849,7 @@ impl LayoutBuilder {
         }
         // Id 0 exists in every table (the zero cell's value).
         if strs.base_len() == 0 {
-            strs.intern_str(&Arc::from(""));
+            strs.intern(&Arc::from(""));
         }
         if ips.base_len() == 0 {
             ips.intern(&IpAddr::from([0u8, 0, 0, 0]));

@@ -276,7 +276,7 @@ impl<'a> Env<'a> {
 
     /// The inventory indices of the resources of a type, in order.
     pub fn of_type(&self, rtype: RecordId) -> &[usize] {
-        let all = self.by_type.get_or_init(|| self.inv.by_type_index());
+        let all = self.by_type.get_or_init(|| self.inv.by_type());
         all.get(rtype.0 as usize).map_or(&[], Vec::as_slice)
     }
 

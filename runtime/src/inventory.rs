@@ -384,18 +384,10 @@ impl Inventory {
         }
     }
 
-    /// The indices of the resources of each type, in inventory order.
-    pub fn by_type(&self) -> HashMap<RecordId, Vec<usize>> {
-        let mut out: HashMap<RecordId, Vec<usize>> = HashMap::new();
-        for (i, r) in self.resources.iter().enumerate() {
-            out.entry(r.rtype).or_default().push(i);
-        }
-        out
-    }
-
-    /// [`Inventory::by_type`] indexed by `RecordId`: each type's list
-    /// sized first (no hashing per resource, no list grown by doubling).
-    pub fn by_type_index(&self) -> Vec<Vec<usize>> {
+    /// The indices of the resources of each type, in inventory order,
+    /// by `RecordId`: each type's list sized first (no hashing per
+    /// resource, no list grown by doubling).
+    pub fn by_type(&self) -> Vec<Vec<usize>> {
         let mut counts: Vec<usize> = Vec::new();
         for r in &self.resources {
             let t = r.rtype.0 as usize;
@@ -2229,14 +2221,10 @@ pub(crate) mod tests {
 {"type":"aws.ec2.security_group","id":"b","account":"1","region":"r","attributes":{"group_id":"y"}}"#;
         let (inv, errors) = read(text);
         assert!(errors.is_empty(), "{errors:?}");
-        let by_index = inv.by_type_index();
-        let by_map = inv.by_type();
-        assert_eq!(by_map.len(), 2);
-        for (t, rows) in &by_map {
-            assert_eq!(&by_index[t.0 as usize], rows);
-        }
-        assert_eq!(by_index.iter().map(Vec::len).sum::<usize>(), 3);
-        assert_eq!(by_map[&RecordId(0)], vec![0, 2]);
+        let by_type = inv.by_type();
+        let listed: Vec<&Vec<usize>> = by_type.iter().filter(|rows| !rows.is_empty()).collect();
+        assert_eq!(listed, [&vec![0, 2], &vec![1]]);
+        assert_eq!(by_type[0], vec![0, 2]);
     }
 
     #[test]
@@ -2245,7 +2233,7 @@ pub(crate) mod tests {
 {"type":"aws.ec2.security_group","id":"b","account":"1","region":"r","attributes":{"group_id":"y"}}
 {"type":"aws.ec2.security_group","id":"c","account":"1","region":"r","attributes":{"group_id":"x"}}"#;
         let (inv, _) = read(text);
-        let ids = inv.by_type()[&RecordId(0)].clone();
+        let ids = inv.by_type()[0].clone();
         let idx = FieldIndex::build(&ids, |i| match &inv.resources[i].value {
             Value::Record(fs) => fs.get(3).cloned(),
             _ => None,
