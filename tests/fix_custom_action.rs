@@ -56,7 +56,12 @@ fn fix(dir: &Path, mode: &str) -> (i32, Json, String) {
         .arg("--policies")
         .arg(dir.join("policies.pac"))
         .arg("--inventory")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo/inventory.json"))
+        .arg(
+            std::path::PathBuf::from(
+                std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+            )
+            .join("examples/demo/inventory.json"),
+        )
         .arg(mode)
         .args(["--format", "json", "--now", "2026-12-01"])
         .output()
@@ -229,7 +234,12 @@ fn a_custom_action_that_does_not_honour_dry_run_is_a_failed_fix() {
         .arg("--policies")
         .arg(d.join("policies.pac"))
         .arg("--inventory")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo/inventory.json"))
+        .arg(
+            std::path::PathBuf::from(
+                std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+            )
+            .join("examples/demo/inventory.json"),
+        )
         .arg("--dry-run")
         .output()
         .unwrap();

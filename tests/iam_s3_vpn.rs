@@ -191,7 +191,10 @@ async fn seed(moto: &Moto) {
 }
 
 fn library() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies")
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("policies")
 }
 
 fn collect(dir: &Path, moto: &Moto) -> (Json, Vec<Json>) {

@@ -18,8 +18,10 @@ use serde_json::{Value, json};
 /// quadratic blow-up by orders of magnitude) reaches it.
 const LIMIT: Duration = Duration::from_secs(120);
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+fn root() -> std::path::PathBuf {
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
 }
 
 /// Runs pacc with a deadline; panics if it is killed by a signal (stack

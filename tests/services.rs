@@ -465,7 +465,10 @@ async fn seed_edge_and_data(
 }
 
 fn library() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies")
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("policies")
 }
 
 fn config(moto: &Moto) -> String {

@@ -87,7 +87,10 @@ fn long_chains_check() {
 /// inside the file, the deep ones refused with E0002.
 #[test]
 fn the_fuzz_seeds_check_and_format() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/pac");
+    let dir = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("../fuzz/seeds/pac");
     let mut seen = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();

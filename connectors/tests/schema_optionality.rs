@@ -225,10 +225,12 @@ const PAIRS: &[(&str, &str, &str)] = &[
 ];
 
 fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("connectors/ is in the workspace")
-        .to_path_buf()
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .parent()
+    .expect("connectors/ is in the workspace")
+    .to_path_buf()
 }
 
 /// Each SDK crate's `src/` directory, from `cargo metadata` (the locked

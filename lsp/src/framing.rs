@@ -399,8 +399,10 @@ mod tests {
     /// its seeds: each is a read size, then a bad frame and a good request.
     #[test]
     fn the_fuzz_seeds_keep_the_invariants() {
-        let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/lsp_messages");
+        let dir = std::path::PathBuf::from(
+            std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+        )
+        .join("../fuzz/seeds/lsp_messages");
         let mut seen = 0;
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
