@@ -30,12 +30,10 @@ fn main() {
     // allocates and frees on both cores, and the delay kept ~130 MB of the
     // peak (docs/benchmarks.md). `pacc eval` shortens the delay instead of
     // dropping it ([`purge_after`]).
-    // SAFETY: sets two options of the global allocator before any thread
-    // but this one exists; both are read at each use.
-    unsafe {
-        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
-        libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0);
-    }
+    purge_after(0);
+    // SAFETY: sets an option of the global allocator before any thread but
+    // this one exists; it is read at each use.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0) };
     let code = cli::run();
     std::process::exit(code);
 }

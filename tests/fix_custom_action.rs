@@ -56,12 +56,7 @@ fn fix(dir: &Path, mode: &str) -> (i32, Json, String) {
         .arg("--policies")
         .arg(dir.join("policies.pac"))
         .arg("--inventory")
-        .arg(
-            std::path::PathBuf::from(
-                std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-            )
-            .join("examples/demo/inventory.json"),
-        )
+        .arg(demo_inventory())
         .arg(mode)
         .args(["--format", "json", "--now", "2026-12-01"])
         .output()
@@ -234,16 +229,18 @@ fn a_custom_action_that_does_not_honour_dry_run_is_a_failed_fix() {
         .arg("--policies")
         .arg(d.join("policies.pac"))
         .arg("--inventory")
-        .arg(
-            std::path::PathBuf::from(
-                std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-            )
-            .join("examples/demo/inventory.json"),
-        )
+        .arg(demo_inventory())
         .arg("--dry-run")
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("`command` is empty"), "{err}");
+}
+
+/// The demo inventory, found at run time (a target directory shared
+/// between checkouts keeps test binaries built in another).
+fn demo_inventory() -> std::path::PathBuf {
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    std::path::PathBuf::from(dir).join("examples/demo/inventory.json")
 }

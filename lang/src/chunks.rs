@@ -730,6 +730,13 @@ mod tests {
     use super::*;
     use crate::parse::parse_file;
 
+    /// The workspace's root, found at run time (a target directory shared
+    /// between checkouts keeps test binaries built in another).
+    fn workspace() -> std::path::PathBuf {
+        let dir = std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+        std::path::PathBuf::from(dir).join("..")
+    }
+
     fn chunked(src: &str) -> Parsed {
         let parts: Vec<(usize, Parsed)> = chunks(src)
             .into_iter()
@@ -783,10 +790,7 @@ mod tests {
 
     #[test]
     fn the_shipped_sources_parse_the_same_in_chunks() {
-        let root = std::path::PathBuf::from(
-            std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-        )
-        .join("..");
+        let root = workspace();
         let mut seen = 0;
         for dir in ["policies/aws", "stdlib/schemas/aws", "examples"] {
             let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
@@ -806,10 +810,7 @@ mod tests {
     }
 
     fn shipped() -> Vec<String> {
-        let root = std::path::PathBuf::from(
-            std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-        )
-        .join("../policies/aws");
+        let root = workspace().join("policies/aws");
         let mut out: Vec<String> = std::fs::read_dir(root)
             .expect("policies/aws")
             .flatten()

@@ -235,6 +235,13 @@ mod tests {
         (*c.program).clone()
     }
 
+    /// The workspace's root, found at run time (a target directory shared
+    /// between checkouts keeps test binaries built in another).
+    fn workspace() -> std::path::PathBuf {
+        let dir = std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+        std::path::PathBuf::from(dir).join("..")
+    }
+
     const SRC: &str = r#"
 policy a {
   title "a"
@@ -290,10 +297,7 @@ exception "keep" for b {
     }
 
     fn library() -> Vec<(String, String)> {
-        let dir = std::path::PathBuf::from(
-            std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-        )
-        .join("../policies/aws");
+        let dir = workspace().join("policies/aws");
         let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -320,10 +324,7 @@ exception "keep" for b {
     /// result and in its figures, for changes of every kind.
     #[test]
     fn reused_results_equal_a_full_evaluation() {
-        let root = std::path::PathBuf::from(
-            std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-        )
-        .join("..");
+        let root = workspace();
         let lib = library();
         let build = |files: Vec<(String, String)>| {
             let c = pac_compiler::compile_sources(files);
